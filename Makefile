@@ -1,0 +1,134 @@
+# Shipoff: the whole build.  ./configure writes config.mk; see README.md.
+#
+#   make                 build everything
+#   make up | down | status     run the platform on loopback (as root)
+#   make check           install what is missing, build, run every test
+#   make SANITIZER=address|undefined ...   build with a sanitizer
+#   make WERROR=0 ...    do not turn warnings into errors (packagers)
+
+NOCONF_GOALS = deps up down status check clean distclean help
+ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+include config.mk
+endif
+
+SANITIZER ?=
+WERROR ?= 1
+CFLAGS ?= -O2 -g
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifneq ($(SANITIZER),)
+SAN = -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN) -pthread \
+             -Ilib $(CFLAGS_LIBS)
+ALL_LDFLAGS = $(LDFLAGS) $(SAN) -pthread
+
+LIB = lib/libshipoff.a
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:.c=.o)
+# every program links all of lib's dependencies: static archive, one list
+LIBS = $(LIB) $(LIBS_FCGI) $(LIBS_PQ) $(LIBS_HIREDIS) $(LIBS_JANSSON) \
+       $(LIBS_GIT2) $(LIBS_CURL) $(LIBS_ARGON2) $(LIBS_CRYPTO) -lm
+
+API = fcgi-apps/api/shipoff-api
+AUTH = fcgi-apps/auth/shipoff-auth
+HOOKS = fcgi-apps/hooks/shipoff-hooks
+BUILDER = builder/shipoffd
+CLI = cli/shipoff
+PROGS = $(API) $(AUTH) $(HOOKS) $(BUILDER) $(CLI)
+
+NGX_BUILD = nginx-modules/build
+MODULE = $(NGX_BUILD)/ngx_http_shipoff_module.so
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT = $(UNIT_SRC:.c=)
+
+.PHONY: all deps up down status check test unit integration bench clean \
+        distclean help FORCE
+
+all: $(LIB) $(PROGS) $(MODULE)
+
+help:
+	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+
+config.mk: configure
+	@./configure || { echo "run 'make deps' as root to install what is missing" >&2; exit 1; }
+
+# objects are rebuilt whenever the flags change (e.g. SANITIZER=address)
+.build-flags: FORCE
+	@echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+
+%.o: %.c $(wildcard lib/*.h) .build-flags config.mk
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+define program
+$(1): $$(patsubst %.c,%.o,$$(wildcard $(2)/*.c)) $$(LIB)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(LIBS)
+endef
+$(eval $(call program,$(API),fcgi-apps/api))
+$(eval $(call program,$(AUTH),fcgi-apps/auth))
+$(eval $(call program,$(HOOKS),fcgi-apps/hooks))
+$(eval $(call program,$(BUILDER),builder))
+$(eval $(call program,$(CLI),cli))
+
+tests/unit/test_%: tests/unit/test_%.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(LIBS_CMOCKA)
+
+# the addon is configured once against Debian's nginx-dev tree, which
+# nginx's configure leaves untouched; everything lands in $(NGX_BUILD)
+$(NGX_BUILD)/Makefile: nginx-modules/config config.mk
+	mkdir -p $(NGX_BUILD)
+	cd $(NGX_SRC) && ./configure --with-compat \
+	    --add-dynamic-module=$(abspath nginx-modules) \
+	    --builddir=$(abspath $(NGX_BUILD)) > $(abspath $(NGX_BUILD))/configure.log 2>&1 \
+	    || { tail -20 $(abspath $(NGX_BUILD))/configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/Makefile $(wildcard nginx-modules/src/*)
+	$(MAKE) -s -f $(abspath $(NGX_BUILD))/Makefile -C $(NGX_SRC) modules
+
+deps:
+	@scripts/deps
+
+up: deps
+	@$(MAKE) -s all
+	@scripts/stack up
+
+down:
+	@scripts/stack down
+
+status:
+	@scripts/stack status
+
+check: deps
+	@$(MAKE) -s test
+
+test: unit integration
+
+unit: $(UNIT) $(LIB)
+	@set -e; for t in $(UNIT); do echo "# $$t"; ./$$t; done
+
+integration: all
+	prove -v -j2 tests/integration/
+
+bench: all
+	@for b in bench/*.sh; do sh $$b; done
+
+clean:
+	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \
+	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags
+	rm -rf $(NGX_BUILD)
+
+distclean: clean
+	rm -f config.mk
+
+FORCE:

@@ -1,0 +1,27 @@
+/*
+ * main.c: shipoff-hooks, the webhook receiver (/hooks/...): GitHub push events.
+ */
+
+#include <stddef.h>
+
+#include "so_fcgi.h"
+
+
+static const so_route_t  hooks_routes[] = {
+    { "GET", "/hooks/health", so_health },
+};
+
+
+static const so_fcgi_app_t  hooks_app = {
+    "shipoff-hooks",
+    hooks_routes,
+    sizeof(hooks_routes) / sizeof(hooks_routes[0]),
+    offsetof(so_config_t, hooks_listen)
+};
+
+
+int
+main(int argc, char **argv)
+{
+    return so_fcgi_main(&hooks_app, argc, argv);
+}

@@ -1,0 +1,301 @@
+/*
+ * so_fcgi.c: the skeleton of a Shipoff FastCGI app.
+ *
+ * N threads accept on one socket (libfcgi ties a connection to a thread,
+ * so nginx must not keep more upstream connections alive than there are
+ * threads).  Each thread owns its PostgreSQL and Redis connections, so a
+ * handler never locks.  Routing is a linear walk over a short table.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_fcgi.h"
+#include "so_log.h"
+
+
+typedef struct {
+    const so_fcgi_app_t  *app;
+    const so_config_t    *cfg;
+    int                   sock;
+} so_fcgi_ctx_t;
+
+
+static void *so_fcgi_worker(void *data);
+static void so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r);
+static int so_fcgi_usage(const char *name);
+
+
+const so_route_t *
+so_fcgi_match(const so_route_t *routes, size_t n, const char *method,
+    const char *path, so_req_t *r, int *status)
+{
+    const char  *p, *q, *seg;
+    char        *a, *aend;
+    size_t       i, len, nargs;
+    int          path_matched;
+
+    path_matched = 0;
+
+    for (i = 0; i < n; i++) {
+        p = routes[i].pattern;
+        q = path;
+        a = r->argbuf;
+        aend = r->argbuf + sizeof(r->argbuf);
+        nargs = 0;
+
+        while (*p != '\0' && *q != '\0') {
+            if (*p == ':') {
+                /* a placeholder takes one non-empty path segment */
+                seg = q;
+                while (*q != '\0' && *q != '/') {
+                    q++;
+                }
+                len = (size_t) (q - seg);
+                if (len == 0 || nargs == SO_MAX_PATH_ARGS
+                    || len + 1 > (size_t) (aend - a))
+                {
+                    break;
+                }
+                memcpy(a, seg, len);
+                a[len] = '\0';
+                r->args[nargs++] = a;
+                a += len + 1;
+                while (*p != '\0' && *p != '/') {
+                    p++;
+                }
+                continue;
+            }
+
+            if (*p != *q) {
+                break;
+            }
+            p++;
+            q++;
+        }
+
+        if (*p != '\0' || *q != '\0') {
+            continue;
+        }
+
+        path_matched = 1;
+
+        if (strcmp(routes[i].method, method) == 0) {
+            r->nargs = nargs;
+            return &routes[i];
+        }
+    }
+
+    *status = path_matched ? 405 : 404;
+    return NULL;
+}
+
+
+static void
+so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r)
+{
+    const so_route_t  *route;
+    const char        *uri, *qs;
+    char               path[2048];
+    size_t             len;
+    int                status;
+
+    r->method = so_http_param(r, "REQUEST_METHOD");
+    if (r->method == NULL) {
+        r->method = "GET";
+    }
+
+    /* DOCUMENT_URI is the normalised path nginx matched locations on */
+    uri = so_http_param(r, "DOCUMENT_URI");
+    if (uri == NULL) {
+        uri = so_http_param(r, "REQUEST_URI");
+    }
+    if (uri == NULL) {
+        uri = "/";
+    }
+
+    len = strcspn(uri, "?");
+    if (len >= sizeof(path)) {
+        r->path = "/";
+        so_http_error(r, 414, "uri_too_long", "the URI is too long", NULL);
+        return;
+    }
+    memcpy(path, uri, len);
+    path[len] = '\0';
+    r->path = path;
+
+    qs = so_http_param(r, "QUERY_STRING");
+    r->query = qs ? qs : "";
+
+    route = so_fcgi_match(app->routes, app->nroutes, r->method, r->path, r,
+                          &status);
+    if (route == NULL) {
+        if (status == 405) {
+            so_http_error(r, 405, "method_not_allowed",
+                          "this method is not allowed here", NULL);
+        } else {
+            so_http_error(r, 404, "not_found", "no such endpoint", NULL);
+        }
+        return;
+    }
+
+    route->handler(r);
+
+    if (!r->responded) {
+        so_log_error(r->path, "handler wrote no response");
+        so_http_error(r, 500, "internal", "internal error", NULL);
+    }
+
+}
+
+
+static void *
+so_fcgi_worker(void *data)
+{
+    so_fcgi_ctx_t  *ctx = data;
+    const so_config_t  *cfg = ctx->cfg;
+    FCGX_Request    fcgi;
+    so_req_t        r;
+    so_pg_t        *pg;
+    so_redis_t     *redis;
+
+    pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
+    redis = so_redis_new(cfg->redis_host, cfg->redis_port,
+                         cfg->redis_timeout);
+    if (pg == NULL || redis == NULL) {
+        so_log_error(ctx->app->name, "out of memory");
+        exit(1);
+    }
+
+    if (FCGX_InitRequest(&fcgi, ctx->sock, 0) != 0) {
+        so_log_error(ctx->app->name, "FCGX_InitRequest() failed");
+        exit(1);
+    }
+
+    while (FCGX_Accept_r(&fcgi) == 0) {
+        memset(&r, 0, sizeof(r));
+        r.fcgi = &fcgi;
+        r.cfg = cfg;
+        r.pg = pg;
+        r.redis = redis;
+
+        so_fcgi_dispatch(ctx->app, &r);
+
+        FCGX_Finish_r(&fcgi);
+    }
+
+    so_pg_free(pg);
+    so_redis_free(redis);
+    return NULL;
+}
+
+
+static int
+so_fcgi_usage(const char *name)
+{
+    fprintf(stderr,
+            "usage: %s [-c shipoff.conf] [-t] [-v]\n"
+            "  -c FILE  configuration file (default: $SHIPOFF_CONF)\n"
+            "  -t       check the configuration and exit\n"
+            "  -v       print the version and exit\n", name);
+    return 2;
+}
+
+
+int
+so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
+{
+    so_config_t     cfg;
+    so_fcgi_ctx_t   ctx;
+    pthread_t      *threads;
+    const char     *conf, *listen;
+    char            err[SO_ERRLEN];
+    int             c, test, i;
+
+    conf = getenv("SHIPOFF_CONF");
+    test = 0;
+
+    while ((c = getopt(argc, argv, "c:tvh")) != -1) {
+        switch (c) {
+        case 'c':
+            conf = optarg;
+            break;
+        case 't':
+            test = 1;
+            break;
+        case 'v':
+            printf("%s %s\n", app->name, SHIPOFF_VERSION);
+            return 0;
+        default:
+            return so_fcgi_usage(app->name);
+        }
+    }
+
+    so_log_init(app->name, SO_LOG_INFO);
+
+    if (so_config_load(&cfg, conf, err, sizeof(err)) != SO_OK) {
+        so_log_error(NULL, "%s", err);
+        return 1;
+    }
+
+    so_log_set_level(cfg.log_level);
+
+    if (test) {
+        printf("%s: configuration %s is ok\n", app->name,
+               conf ? conf : "(defaults)");
+        so_config_free(&cfg);
+        return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+
+    if (FCGX_Init() != 0) {
+        so_log_error(NULL, "FCGX_Init() failed");
+        so_config_free(&cfg);
+        return 1;
+    }
+
+    listen = *(const char *const *) ((const char *) &cfg
+                                     + app->listen_offset);
+
+    ctx.app = app;
+    ctx.cfg = &cfg;
+    ctx.sock = FCGX_OpenSocket(listen, 128);
+    if (ctx.sock < 0) {
+        so_log_error(NULL, "cannot listen on %s: %s", listen,
+                     strerror(errno));
+        so_config_free(&cfg);
+        return 1;
+    }
+
+    threads = calloc((size_t) cfg.fcgi_threads, sizeof(pthread_t));
+    if (threads == NULL) {
+        so_config_free(&cfg);
+        return 1;
+    }
+
+    so_log_info(NULL, "%s %s listening on %s with %d threads", app->name,
+                SHIPOFF_VERSION, listen, cfg.fcgi_threads);
+
+
+    for (i = 0; i < cfg.fcgi_threads; i++) {
+        if (pthread_create(&threads[i], NULL, so_fcgi_worker, &ctx) != 0) {
+            so_log_error(NULL, "pthread_create() failed");
+            exit(1);
+        }
+    }
+
+    for (i = 0; i < cfg.fcgi_threads; i++) {
+        pthread_join(threads[i], NULL);
+    }
+
+    free(threads);
+    so_config_free(&cfg);
+    return 0;
+}

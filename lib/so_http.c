@@ -1,0 +1,219 @@
+/*
+ * so_http.c: reading a FastCGI request and writing JSON answers.
+ *
+ * nginx buffers the request body and always sends CONTENT_LENGTH, so the
+ * cap is checked before a byte is read; reading stops one byte past the
+ * cap in case the length lied.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "shipoff.h"
+#include "so_http.h"
+#include "so_log.h"
+
+
+const char *
+so_http_param(const so_req_t *r, const char *name)
+{
+    return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+
+int
+so_http_read_body(so_req_t *r, char **out, size_t *len)
+{
+    const char  *cl;
+    char        *buf, *end;
+    size_t       cap, want, got;
+    long long    n;
+    int          rc;
+
+    *out = NULL;
+    *len = 0;
+    cap = r->cfg->max_body_size;
+
+    want = 0;
+    cl = so_http_param(r, "CONTENT_LENGTH");
+    if (cl != NULL && *cl != '\0') {
+        n = strtoll(cl, &end, 10);
+        if (*end != '\0' || n < 0) {
+            return SO_EINVAL;
+        }
+        if ((unsigned long long) n > cap) {
+            return SO_ETOOBIG;
+        }
+        want = (size_t) n;
+    }
+
+    buf = malloc(want + 2);
+    if (buf == NULL) {
+        return SO_ERROR;
+    }
+
+    got = 0;
+    while (got < want + 1) {
+        rc = FCGX_GetStr(buf + got, (int) (want + 1 - got), r->fcgi->in);
+        if (rc <= 0) {
+            break;
+        }
+        got += (size_t) rc;
+    }
+
+    if (got > want) {
+        free(buf);
+        return SO_ETOOBIG;
+    }
+
+    if (got < want) {
+        free(buf);
+        return SO_ERROR;
+    }
+
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return SO_OK;
+}
+
+
+int
+so_http_read_json(so_req_t *r, json_t **out)
+{
+    const char    *ct;
+    char          *body;
+    size_t         len;
+    int            rc;
+    json_t        *json;
+    json_error_t   jerr;
+    char           msg[SO_ERRLEN];
+
+    *out = NULL;
+
+    ct = so_http_param(r, "CONTENT_TYPE");
+    if (ct != NULL && *ct != '\0'
+        && strncasecmp(ct, "application/json", 16) != 0)
+    {
+        so_http_error(r, 415, "unsupported_media_type",
+                      "the body must be application/json", NULL);
+        return SO_EINVAL;
+    }
+
+    rc = so_http_read_body(r, &body, &len);
+
+    if (rc == SO_ETOOBIG) {
+        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
+                 r->cfg->max_body_size);
+        so_http_error(r, 413, "too_large", msg, NULL);
+        return rc;
+    }
+
+    if (rc != SO_OK) {
+        so_http_error(r, 400, "bad_request", "the body could not be read",
+                      NULL);
+        return rc;
+    }
+
+    json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(body);
+
+    if (json == NULL) {
+        snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s",
+                 jerr.line, jerr.column, jerr.text);
+        so_http_error(r, 400, "malformed_json", msg, NULL);
+        return SO_EINVAL;
+    }
+
+    if (!json_is_object(json)) {
+        json_decref(json);
+        so_http_error(r, 400, "malformed_json",
+                      "the body must be a JSON object", NULL);
+        return SO_EINVAL;
+    }
+
+    *out = json;
+    return SO_OK;
+}
+
+
+const char *
+so_http_reason(int status)
+{
+    static const struct {
+        int          status;
+        const char  *reason;
+    } reasons[] = {
+        { 200, "OK" },
+        { 201, "Created" },
+        { 202, "Accepted" },
+        { 204, "No Content" },
+        { 400, "Bad Request" },
+        { 401, "Unauthorized" },
+        { 403, "Forbidden" },
+        { 404, "Not Found" },
+        { 405, "Method Not Allowed" },
+        { 409, "Conflict" },
+        { 413, "Payload Too Large" },
+        { 415, "Unsupported Media Type" },
+        { 422, "Unprocessable Entity" },
+        { 429, "Too Many Requests" },
+        { 500, "Internal Server Error" },
+        { 503, "Service Unavailable" },
+    };
+    size_t  i;
+
+    for (i = 0; i < so_nelems(reasons); i++) {
+        if (reasons[i].status == status) {
+            return reasons[i].reason;
+        }
+    }
+
+    return "Unknown";
+}
+
+
+void
+so_http_json(so_req_t *r, int status, json_t *body)
+{
+    char  *text;
+
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+
+    if (text == NULL) {
+        so_log_error(r->path, "json_dumps() failed");
+        status = 500;
+    }
+
+    FCGX_FPrintF(r->fcgi->out,
+                 "Status: %d %s\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "\r\n"
+                 "%s\n",
+                 status, so_http_reason(status),
+                 text ? text : "{\"error\":{\"code\":\"internal\","
+                               "\"message\":\"internal error\"}}");
+    free(text);
+    r->responded = 1;
+}
+
+
+void
+so_http_error(so_req_t *r, int status, const char *code,
+    const char *message, const char *field)
+{
+    json_t  *err;
+
+    err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (err != NULL && field != NULL) {
+        json_object_set_new(err, "field", json_string(field));
+    }
+
+    so_log_info(r->path, "%s %s: %d %s: %s", r->method, r->path, status,
+                code, message);
+
+    so_http_json(r, status, json_pack("{s:o}", "error", err));
+}

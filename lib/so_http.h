@@ -1,0 +1,65 @@
+/*
+ * so_http.h: one FastCGI request as the handlers see it: parameters, the
+ * body read under a size cap, JSON responses and errors in the shape of
+ * DESIGN.md:
+ *
+ *   {"error": {"code": "validation_failed", "message": "...", "field": "name"}}
+ */
+
+#ifndef SO_HTTP_H
+#define SO_HTTP_H
+
+#include <stddef.h>
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#include "so_config.h"
+#include "so_pg.h"
+#include "so_redis.h"
+
+#define SO_MAX_PATH_ARGS  4
+
+typedef struct {
+    FCGX_Request       *fcgi;
+    const so_config_t  *cfg;
+    so_pg_t            *pg;        /* this thread's connections */
+    so_redis_t         *redis;
+
+    const char         *method;    /* "GET" ... */
+    const char         *path;      /* the URI without the query string */
+    const char         *query;     /* "" when absent */
+    const char         *args[SO_MAX_PATH_ARGS];  /* ":x" segments of the route */
+    size_t              nargs;
+    char                argbuf[512];
+
+    int                 responded; /* a response was written */
+} so_req_t;
+
+/* a CGI parameter ("HTTP_AUTHORIZATION"), or NULL */
+const char *so_http_param(const so_req_t *r, const char *name);
+
+/*
+ * Reads the body, at most cfg->max_body_size bytes.  Returns 0 with *out a
+ * NUL-terminated malloc()ed buffer, SO_ETOOBIG past the cap, SO_ERROR when
+ * the client went away.
+ */
+int so_http_read_body(so_req_t *r, char **out, size_t *len);
+
+/*
+ * Reads and parses a JSON object body.  On failure answers the request
+ * itself (413 too_large, 400 malformed_json, 415 unsupported_media_type)
+ * and returns a negative code; the handler just returns.
+ */
+int so_http_read_json(so_req_t *r, json_t **out);
+
+/* writes status + JSON body; steals the reference to body */
+void so_http_json(so_req_t *r, int status, json_t *body);
+
+/* writes {"error":{code,message[,field]}}; field may be NULL */
+void so_http_error(so_req_t *r, int status, const char *code,
+    const char *message, const char *field);
+
+/* the reason phrase of a status ("Not Found") */
+const char *so_http_reason(int status);
+
+#endif /* SO_HTTP_H */

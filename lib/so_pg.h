@@ -1,0 +1,44 @@
+/*
+ * so_pg.h: a PostgreSQL connection that prepares each statement once and
+ * reconnects when the server went away.
+ *
+ * Statements are named by the caller; each is prepared on first use per
+ * connection (PQprepare) and executed with PQexecPrepared.  SQL is never
+ * built from input.  One so_pg_t per thread.
+ */
+
+#ifndef SO_PG_H
+#define SO_PG_H
+
+#include <libpq-fe.h>
+
+typedef struct so_pg_s  so_pg_t;
+
+so_pg_t *so_pg_new(const char *dsn, int connect_timeout_ms);
+void so_pg_free(so_pg_t *pg);
+
+/* connects or reconnects when needed; 0 or SO_EUNAVAIL */
+int so_pg_connect(so_pg_t *pg);
+
+/* SELECT 1 round trip, reconnecting once; 0 or SO_EUNAVAIL */
+int so_pg_ping(so_pg_t *pg);
+
+/*
+ * Executes the statement "name" (prepared from sql on first use) with
+ * nparams text parameters (NULL entries are SQL NULL).  A broken connection
+ * is reconnected and the statement retried once.  Returns a result with
+ * status PGRES_TUPLES_OK or PGRES_COMMAND_OK (caller PQclear()s it), or
+ * NULL with the error in so_pg_errstr().
+ */
+PGresult *so_pg_query(so_pg_t *pg, const char *name, const char *sql,
+    int nparams, const char *const *params);
+
+/* the last error; a borrowed pointer */
+const char *so_pg_errstr(const so_pg_t *pg);
+
+/* the SQLSTATE of the last failed query ("23505"...) or "" */
+const char *so_pg_sqlstate(const so_pg_t *pg);
+
+PGconn *so_pg_conn(so_pg_t *pg);
+
+#endif /* SO_PG_H */

@@ -1,0 +1,152 @@
+# ShipoffTest: what every integration test needs, with Perl core modules only.
+#
+#   use lib 'tests/integration/lib';
+#   use ShipoffTest qw(free_port http tempdir);
+#
+#   my $port = free_port();
+#   my $res  = http(GET => "http://127.0.0.1:$port/x", undef, { Host => 'a' });
+#   $res->{status}, $res->{headers}{'content-type'}, $res->{content},
+#   $res->{json}  (decoded when the body is JSON)
+
+package ShipoffTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp ();
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP ();
+
+our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
+                    stack_up run);
+
+my $json = JSON::PP->new->canonical->allow_nonref;
+
+sub json_encode { $json->encode($_[0]) }
+sub json_decode { $json->decode($_[0]) }
+
+# the repository's root, whatever the current directory
+sub top_dir {
+    my $dir = __FILE__;
+    $dir =~ s{/tests/integration/lib/ShipoffTest\.pm$}{};
+    $dir = '.' if $dir eq __FILE__ || $dir eq '';
+    require Cwd;
+    return Cwd::abs_path($dir);
+}
+
+# A port nobody listens on now.  The kernel picks it; we release it at once,
+# so a tiny race remains: ports are taken from the ephemeral range, which
+# the servers under test do not bind otherwise.
+sub free_port {
+    my $s = IO::Socket::INET->new(
+        LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
+        Listen => 1, ReuseAddr => 1) or die "free_port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# A temp dir others (postgres, nginx workers) may traverse; removed at exit
+# unless SHIPOFF_KEEP_TMP is set.
+sub tempdir {
+    my $dir = File::Temp::tempdir('shipoff-test-XXXXXX', TMPDIR => 1,
+        CLEANUP => !$ENV{SHIPOFF_KEEP_TMP});
+    chmod 0755, $dir;
+    return $dir;
+}
+
+sub http {
+    my ($method, $url, $body, $headers) = @_;
+    my $ua = HTTP::Tiny->new(timeout => 30, max_redirect => 0);
+    my %opt = (headers => $headers || {});
+    if (defined $body) {
+        $opt{content} = ref $body ? $json->encode($body) : $body;
+        $opt{headers}{'Content-Type'} //= 'application/json';
+    }
+    my $res = $ua->request($method, $url, \%opt);
+    if (($res->{headers}{'content-type'} // '') =~ m{^application/json}
+        && length($res->{content} // ''))
+    {
+        $res->{json} = eval { $json->decode($res->{content}) };
+    }
+    return $res;
+}
+
+# run(CMD, ARGS...): runs a command, returns (exit code, stdout+stderr)
+sub run {
+    my @cmd = @_;
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or die "exec $cmd[0]: $!";
+    }
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return ($? >> 8, $out);
+}
+
+# stack_up(): the whole platform (scripts/stack) in a temp dir on free
+# ports.  It is torn down when the object goes away, at exit, and on
+# SIGINT/SIGTERM, whether the tests passed or not.
+#
+#   my $s = stack_up();
+#   $s->url('/api/v1/health');  $s->stop('redis');  $s->start('redis');
+#   $s->conf  (path of its shipoff.conf)  $s->var  $s->{HTTP_PORT} ...
+my @stacks;
+
+sub stack_up {
+    my $var = tempdir();
+    my %env = (SHIPOFF_VAR => $var);
+    for my $p (qw(HTTP PG REDIS API AUTH HOOKS)) {
+        $env{"SHIPOFF_${p}_PORT"} = free_port();
+    }
+    my $self = bless { var => $var, env => \%env }, 'ShipoffTest::Stack';
+    push @stacks, $self;
+    my ($rc, $out) = $self->stack('up');
+    if ($rc != 0) {
+        $self->dump_logs;
+        die "stack up failed ($rc):\n$out";
+    }
+    return $self;
+}
+
+END { local $?; $_->down for grep { defined } @stacks; }
+$SIG{INT} = $SIG{TERM} = sub { $_->down for grep { defined } @stacks; exit 1 };
+
+package ShipoffTest::Stack;
+
+sub var  { $_[0]{var} }
+sub conf { "$_[0]{var}/shipoff.conf" }
+sub port { $_[0]{env}{"SHIPOFF_\U$_[1]\E_PORT"} }
+sub url  { "http://127.0.0.1:" . $_[0]->port('http') . $_[1] }
+
+sub stack {
+    my ($self, @args) = @_;
+    local %ENV = (%ENV, %{ $self->{env} });
+    return ShipoffTest::run(ShipoffTest::top_dir() . '/scripts/stack', @args);
+}
+
+sub start { my ($self, $part) = @_; $self->stack('start', $part) }
+sub stop  { my ($self, $part) = @_; $self->stack('stop', $part) }
+
+sub down {
+    my ($self) = @_;
+    return if $self->{down}++;
+    $self->dump_logs if $ENV{SHIPOFF_TEST_LOGS};
+    $self->stack('down');
+}
+
+sub dump_logs {
+    my ($self) = @_;
+    for my $f (glob "$self->{var}/log/*.log") {
+        open my $fh, '<', $f or next;
+        local $/;
+        my $text = <$fh> // '';
+        $text =~ s/^/# /mg;
+        print STDERR "# ---- $f\n$text";
+    }
+}
+
+1;
