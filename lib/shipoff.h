@@ -13,7 +13,7 @@
 #define SHIPOFF_VERSION  "0.1.0"
 
 #define SO_OK          0
-#define SO_ERROR      -1    /* anything not named below */
+#define SO_ERR        -1    /* anything not named below */
 #define SO_ENOTFOUND  -2
 #define SO_EEXISTS    -3
 #define SO_EINVAL     -4    /* bad input: malformed, out of range */

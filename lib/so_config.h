@@ -40,7 +40,7 @@ typedef struct {
 /*
  * Sets defaults, reads path (NULL: defaults and environment only), applies
  * the environment, then reads the secrets file when one is named.
- * On failure returns SO_EINVAL (or SO_ERROR for I/O) and writes a message
+ * On failure returns SO_EINVAL (or SO_ERR for I/O) and writes a message
  * such as "shipoff.conf:3: unknown key \"redis_prot\"" into err.
  */
 int so_config_load(so_config_t *cfg, const char *path, char *err,

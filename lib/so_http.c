@@ -50,7 +50,7 @@ so_http_read_body(so_req_t *r, char **out, size_t *len)
 
     buf = malloc(want + 2);
     if (buf == NULL) {
-        return SO_ERROR;
+        return SO_ERR;
     }
 
     got = 0;
@@ -69,7 +69,7 @@ so_http_read_body(so_req_t *r, char **out, size_t *len)
 
     if (got < want) {
         free(buf);
-        return SO_ERROR;
+        return SO_ERR;
     }
 
     buf[got] = '\0';

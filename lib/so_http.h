@@ -40,7 +40,7 @@ const char *so_http_param(const so_req_t *r, const char *name);
 
 /*
  * Reads the body, at most cfg->max_body_size bytes.  Returns 0 with *out a
- * NUL-terminated malloc()ed buffer, SO_ETOOBIG past the cap, SO_ERROR when
+ * NUL-terminated malloc()ed buffer, SO_ETOOBIG past the cap, SO_ERR when
  * the client went away.
  */
 int so_http_read_body(so_req_t *r, char **out, size_t *len);

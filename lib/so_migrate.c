@@ -143,7 +143,7 @@ so_migrate_exec(void *data, const char *stmt, size_t len, int line)
     text = strndup(stmt, len);
     if (text == NULL) {
         snprintf(ctx->err, ctx->errlen, "%s: out of memory", ctx->file);
-        return SO_ERROR;
+        return SO_ERR;
     }
 
     res = PQexec(ctx->conn, text);
@@ -171,7 +171,7 @@ so_migrate_exec(void *data, const char *stmt, size_t len, int line)
         }
 
         snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->file, line, msg);
-        rc = SO_ERROR;
+        rc = SO_ERR;
     }
 
     PQclear(res);
@@ -196,7 +196,7 @@ so_migrate_file(so_migrate_ctx_t *ctx, const char *dir, const char *name)
     if (sql == NULL) {
         snprintf(ctx->err, ctx->errlen, "cannot read %s: %s", path,
                  strerror(errno));
-        return SO_ERROR;
+        return SO_ERR;
     }
 
     rc = so_simple(ctx->conn, "BEGIN", ctx->err, ctx->errlen);
@@ -216,7 +216,7 @@ so_migrate_file(so_migrate_ctx_t *ctx, const char *dir, const char *name)
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             snprintf(ctx->err, ctx->errlen, "%s: recording it failed: %s",
                      path, PQerrorMessage(ctx->conn));
-            rc = SO_ERROR;
+            rc = SO_ERR;
         }
         PQclear(res);
     }
@@ -266,7 +266,7 @@ so_migrate(PGconn *conn, const char *dir, char *err, size_t errlen)
     n = scandir(dir, &names, so_migrate_filter, alphasort);
     if (n < 0) {
         snprintf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
-        rc = SO_ERROR;
+        rc = SO_ERR;
         goto done;
     }
 
@@ -283,7 +283,7 @@ so_migrate(PGconn *conn, const char *dir, char *err, size_t errlen)
             snprintf(err, errlen, "reading schema_migrations: %s",
                      PQerrorMessage(conn));
             PQclear(res);
-            rc = SO_ERROR;
+            rc = SO_ERR;
             goto done;
         }
 
@@ -344,7 +344,7 @@ so_simple(PGconn *conn, const char *sql, char *err, size_t errlen)
         && PQresultStatus(res) != PGRES_TUPLES_OK)
     {
         snprintf(err, errlen, "%s: %s", sql, PQerrorMessage(conn));
-        rc = SO_ERROR;
+        rc = SO_ERR;
     }
 
     PQclear(res);

@@ -1,0 +1,882 @@
+/*
+ * so_config.c: defaults, the config file, SHIPOFF_* environment overrides
+ * and the secrets file, in that order, into one so_config_t.
+ *
+ * Every key is a row of one sorted table (pgbouncer style): its type says
+ * how a value is parsed and printed, its offset where it is stored.  The
+ * defaults are strings parsed by the same code as a file value, so a
+ * default cannot bypass validation.
+ *
+ * Secrets (jwt_key, master_key, webhook_secret) are accepted only from the
+ * secrets file, which must not be accessible to group or others; an error
+ * never quotes a secret, so_config_dump() masks them and the password of
+ * pg_dsn, and so_config_free() wipes every string before freeing it.
+ * The file is read through a stack buffer that is wiped too, so no copy of
+ * a secret is left in freed memory.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "shipoff.h"
+#include "so_config.h"
+
+
+typedef enum {
+    SO_CF_STRING,
+    SO_CF_INT,
+    SO_CF_SIZE,                     /* bytes, suffix k, m or g */
+    SO_CF_MSEC,                     /* ms, suffix ms, s or m */
+    SO_CF_LEVEL,
+    SO_CF_DSN,                      /* a libpq connection string */
+    SO_CF_HEX32                     /* 32 bytes as 64 hex digits */
+} so_cf_type_t;
+
+#define SO_CF_OPTIONAL  0x01        /* an empty value means none (NULL) */
+#define SO_CF_SECRET    0x02        /* only in the secrets file; masked */
+#define SO_CF_NOECHO    0x04        /* an error never quotes the value */
+
+typedef struct {
+    const char    *name;
+    so_cf_type_t   type;
+    size_t         offset;
+    const char    *dflt;            /* NULL: none */
+    unsigned       flags;
+    long long      min;             /* numeric types, in base units */
+    long long      max;
+} so_cf_key_t;
+
+typedef struct {
+    const char          *suffix;
+    unsigned long long   mult;
+} so_cf_unit_t;
+
+#define SO_CF_HEX32_LEN  64
+#define SO_CF_WHERE_LEN  (PATH_MAX + 32)
+#define SO_CF_VALUE_LEN  256
+
+
+static const so_cf_key_t *so_cf_find(const char *name);
+static int so_cf_apply(so_config_t *cfg, const so_cf_key_t *key,
+    const char *value, const char *where, char *err, size_t errlen);
+static int so_cf_apply_number(void *field, const so_cf_key_t *key,
+    const char *value, char *expected, size_t len);
+static int so_cf_parse_number(const char *s, const so_cf_unit_t *units,
+    unsigned long long *out);
+static void so_cf_format_number(char *buf, size_t len,
+    unsigned long long v, const so_cf_unit_t *units);
+static const so_cf_unit_t *so_cf_units(so_cf_type_t type);
+static int so_cf_is_hex32(const char *s);
+static void so_cf_format_dsn(char *buf, size_t len, const char *dsn);
+static int so_cf_read_file(so_config_t *cfg, const char *path, int secrets,
+    char *err, size_t errlen);
+static int so_cf_parse_line(so_config_t *cfg, char *line, const char *where,
+    int secrets, char *err, size_t errlen);
+static int so_cf_apply_env(so_config_t *cfg, char *err, size_t errlen);
+static char *so_cf_trim(char *s);
+static void so_cf_replace(char **field, char *value);
+static void so_cf_error(char *err, size_t errlen, const char *where,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+
+/* sorted by name: so_cf_find() is a binary search */
+static const so_cf_key_t  so_cf_keys[] = {
+
+    { "api_listen", SO_CF_STRING, offsetof(so_config_t, api_listen),
+      "127.0.0.1:9001", 0, 0, 0 },
+
+    { "apps_domain", SO_CF_STRING, offsetof(so_config_t, apps_domain),
+      "localhost", 0, 0, 0 },
+
+    { "auth_listen", SO_CF_STRING, offsetof(so_config_t, auth_listen),
+      "127.0.0.1:9002", 0, 0, 0 },
+
+    { "fcgi_threads", SO_CF_INT, offsetof(so_config_t, fcgi_threads),
+      "4", 0, 1, 256 },
+
+    { "hooks_listen", SO_CF_STRING, offsetof(so_config_t, hooks_listen),
+      "127.0.0.1:9003", 0, 0, 0 },
+
+    { "jwt_key", SO_CF_HEX32, offsetof(so_config_t, jwt_key),
+      NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
+
+    { "log_level", SO_CF_LEVEL, offsetof(so_config_t, log_level),
+      "info", 0, 0, 0 },
+
+    { "master_key", SO_CF_HEX32, offsetof(so_config_t, master_key),
+      NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
+
+    { "max_body_size", SO_CF_SIZE, offsetof(so_config_t, max_body_size),
+      "1m", 0, 1, 1LL << 30 },
+
+    /* a DSN may carry a password */
+    { "pg_dsn", SO_CF_DSN, offsetof(so_config_t, pg_dsn),
+      "dbname=shipoff", SO_CF_NOECHO, 0, 0 },
+
+    { "pg_timeout", SO_CF_MSEC, offsetof(so_config_t, pg_timeout),
+      "2s", 0, 1, 600000 },
+
+    { "redis_host", SO_CF_STRING, offsetof(so_config_t, redis_host),
+      "127.0.0.1", 0, 0, 0 },
+
+    { "redis_port", SO_CF_INT, offsetof(so_config_t, redis_port),
+      "6379", 0, 1, 65535 },
+
+    { "redis_timeout", SO_CF_MSEC, offsetof(so_config_t, redis_timeout),
+      "1s", 0, 1, 600000 },
+
+    { "secrets_file", SO_CF_STRING, offsetof(so_config_t, secrets_file),
+      NULL, SO_CF_OPTIONAL, 0, 0 },
+
+    { "sql_dir", SO_CF_STRING, offsetof(so_config_t, sql_dir),
+      "sql", 0, 0, 0 },
+
+    { "var_dir", SO_CF_STRING, offsetof(so_config_t, var_dir),
+      "var", 0, 0, 0 },
+
+    { "webhook_secret", SO_CF_HEX32, offsetof(so_config_t, webhook_secret),
+      NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 }
+};
+
+
+/* the first unit is the one of a bare number */
+static const so_cf_unit_t  so_cf_int_units[] = {
+    { "", 1 },
+    { NULL, 0 }
+};
+
+static const so_cf_unit_t  so_cf_size_units[] = {
+    { "", 1 },
+    { "k", 1ULL << 10 },
+    { "m", 1ULL << 20 },
+    { "g", 1ULL << 30 },
+    { NULL, 0 }
+};
+
+static const so_cf_unit_t  so_cf_msec_units[] = {
+    { "ms", 1 },
+    { "s", 1000 },
+    { "m", 60000 },
+    { NULL, 0 }
+};
+
+
+int
+so_config_load(so_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    int                 rc;
+    size_t              i;
+    const so_cf_key_t  *key;
+
+    memset(cfg, 0, sizeof(*cfg));
+
+    for (i = 0; i < so_nelems(so_cf_keys); i++) {
+        key = &so_cf_keys[i];
+
+        if (key->dflt == NULL) {
+            continue;
+        }
+
+        rc = so_cf_apply(cfg, key, key->dflt, "default", err, errlen);
+        if (rc != SO_OK) {
+            goto done;
+        }
+    }
+
+    if (path != NULL) {
+        rc = so_cf_read_file(cfg, path, 0, err, errlen);
+        if (rc != SO_OK) {
+            goto done;
+        }
+    }
+
+    rc = so_cf_apply_env(cfg, err, errlen);
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    if (cfg->secrets_file != NULL) {
+        rc = so_cf_read_file(cfg, cfg->secrets_file, 1, err, errlen);
+    }
+
+done:
+
+    if (rc != SO_OK) {
+        so_config_free(cfg);
+    }
+
+    return rc;
+}
+
+
+int
+so_config_set(so_config_t *cfg, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+    const so_cf_key_t  *k;
+
+    k = so_cf_find(key);
+    if (k == NULL) {
+        so_cf_error(err, errlen, NULL, "unknown key \"%s\"", key);
+        return SO_EINVAL;
+    }
+
+    /* secrets are welcome here: the caller holds the value, not a file */
+    return so_cf_apply(cfg, k, value, NULL, err, errlen);
+}
+
+
+void
+so_config_dump(const so_config_t *cfg)
+{
+    char                buf[SO_CF_VALUE_LEN];
+    size_t              i;
+    const char         *s;
+    const char         *field;
+    const so_cf_key_t  *key;
+
+    for (i = 0; i < so_nelems(so_cf_keys); i++) {
+        key = &so_cf_keys[i];
+        field = (const char *) cfg + key->offset;
+
+        switch (key->type) {
+
+        case SO_CF_STRING:
+        case SO_CF_HEX32:
+            s = *(char *const *) field;
+
+            if (key->flags & SO_CF_SECRET) {
+                snprintf(buf, sizeof(buf), "%s", s ? "(set)" : "(unset)");
+
+            } else {
+                snprintf(buf, sizeof(buf), "%s", s ? s : "(none)");
+            }
+
+            break;
+
+        case SO_CF_DSN:
+            so_cf_format_dsn(buf, sizeof(buf), *(char *const *) field);
+            break;
+
+        case SO_CF_INT:
+        case SO_CF_MSEC:
+            so_cf_format_number(buf, sizeof(buf),
+                                (unsigned long long) *(const int *) field,
+                                so_cf_units(key->type));
+            break;
+
+        case SO_CF_SIZE:
+            so_cf_format_number(buf, sizeof(buf), *(const size_t *) field,
+                                so_cf_size_units);
+            break;
+
+        case SO_CF_LEVEL:
+            snprintf(buf, sizeof(buf), "%s",
+                     so_log_level_name(*(const so_log_level_t *) field));
+            break;
+        }
+
+        so_log_info("config", "%s = %s", key->name, buf);
+    }
+}
+
+
+void
+so_config_free(so_config_t *cfg)
+{
+    size_t  i;
+
+    if (cfg == NULL) {
+        return;
+    }
+
+    for (i = 0; i < so_nelems(so_cf_keys); i++) {
+        switch (so_cf_keys[i].type) {
+
+        case SO_CF_STRING:
+        case SO_CF_DSN:
+        case SO_CF_HEX32:
+            so_cf_replace((char **) ((char *) cfg + so_cf_keys[i].offset),
+                          NULL);
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+
+static int
+so_cf_compare(const void *name, const void *key)
+{
+    return strcmp(name, ((const so_cf_key_t *) key)->name);
+}
+
+
+static const so_cf_key_t *
+so_cf_find(const char *name)
+{
+    return bsearch(name, so_cf_keys, so_nelems(so_cf_keys),
+                   sizeof(so_cf_key_t), so_cf_compare);
+}
+
+
+/*
+ * Parses value for key and stores it; on error writes
+ * "WHERE: bad value "VALUE" for "KEY": expected ..." into err.
+ */
+static int
+so_cf_apply(so_config_t *cfg, const so_cf_key_t *key, const char *value,
+    const char *where, char *err, size_t errlen)
+{
+    char                *copy;
+    void                *field;
+    char                 expected[SO_CF_VALUE_LEN];
+    so_log_level_t       level;
+    PQconninfoOption    *opts;
+
+    field = (char *) cfg + key->offset;
+    copy = NULL;
+    expected[0] = '\0';
+
+    switch (key->type) {
+
+    case SO_CF_STRING:
+        if (value[0] == '\0' && (key->flags & SO_CF_OPTIONAL)) {
+            so_cf_replace(field, NULL);
+            return SO_OK;
+        }
+
+        if (value[0] == '\0') {
+            snprintf(expected, sizeof(expected), "a non-empty string");
+            break;
+        }
+
+        copy = strdup(value);
+        break;
+
+    case SO_CF_DSN:
+        /* no libpq message: it may quote a part of the password */
+        opts = PQconninfoParse(value, NULL);
+
+        if (opts == NULL) {
+            snprintf(expected, sizeof(expected), "a libpq connection "
+                     "string such as \"host=/run/postgresql dbname=shipoff\"");
+            break;
+        }
+
+        PQconninfoFree(opts);
+        copy = strdup(value);
+        break;
+
+    case SO_CF_HEX32:
+        if (!so_cf_is_hex32(value)) {
+            snprintf(expected, sizeof(expected), "64 hex digits (32 bytes)");
+            break;
+        }
+
+        copy = strdup(value);
+        break;
+
+    case SO_CF_LEVEL:
+        if (so_log_level_parse(&level, value) != SO_OK) {
+            snprintf(expected, sizeof(expected),
+                     "debug, info, warn or error");
+            break;
+        }
+
+        *(so_log_level_t *) field = level;
+        return SO_OK;
+
+    case SO_CF_INT:
+    case SO_CF_SIZE:
+    case SO_CF_MSEC:
+        if (so_cf_apply_number(field, key, value, expected, sizeof(expected))
+            == SO_OK)
+        {
+            return SO_OK;
+        }
+
+        break;
+    }
+
+    if (expected[0] != '\0') {
+        if (key->flags & SO_CF_NOECHO) {
+            so_cf_error(err, errlen, where,
+                        "bad value for \"%s\": expected %s", key->name,
+                        expected);
+
+        } else {
+            so_cf_error(err, errlen, where,
+                        "bad value \"%s\" for \"%s\": expected %s", value,
+                        key->name, expected);
+        }
+
+        return SO_EINVAL;
+    }
+
+    if (copy == NULL) {
+        so_cf_error(err, errlen, where, "out of memory");
+        return SO_ERR;
+    }
+
+    so_cf_replace(field, copy);
+
+    return SO_OK;
+}
+
+
+/* an int or size_t field, in range; else says what was expected */
+static int
+so_cf_apply_number(void *field, const so_cf_key_t *key, const char *value,
+    char *expected, size_t len)
+{
+    char                 lo[32], hi[32];
+    const char          *what;
+    const so_cf_unit_t  *units;
+    unsigned long long   n;
+
+    units = so_cf_units(key->type);
+
+    if (so_cf_parse_number(value, units, &n) == SO_OK
+        && n >= (unsigned long long) key->min
+        && n <= (unsigned long long) key->max)
+    {
+        if (key->type == SO_CF_SIZE) {
+            *(size_t *) field = (size_t) n;
+
+        } else {
+            *(int *) field = (int) n;
+        }
+
+        return SO_OK;
+    }
+
+    what = key->type == SO_CF_SIZE ? "a size in bytes (or k, m, g)"
+           : key->type == SO_CF_MSEC ? "a duration in ms (or s, m)"
+           : "an integer";
+
+    so_cf_format_number(lo, sizeof(lo), (unsigned long long) key->min,
+                        units);
+    so_cf_format_number(hi, sizeof(hi), (unsigned long long) key->max,
+                        units);
+
+    snprintf(expected, len, "%s from %s to %s", what, lo, hi);
+
+    return SO_EINVAL;
+}
+
+
+/*
+ * Digits only (no sign, no spaces, no hex), then an optional unit suffix;
+ * overflow is an error, not a wrap.
+ */
+static int
+so_cf_parse_number(const char *s, const so_cf_unit_t *units,
+    unsigned long long *out)
+{
+    char                *end;
+    const so_cf_unit_t  *u;
+    unsigned long long   v;
+
+    if (!isdigit((unsigned char) s[0])) {
+        return SO_EINVAL;
+    }
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0) {
+        return SO_EINVAL;
+    }
+
+    if (*end == '\0') {
+        *out = v * units[0].mult;
+        return SO_OK;
+    }
+
+    for (u = units; u->suffix != NULL; u++) {
+        if (u->suffix[0] != '\0' && strcasecmp(end, u->suffix) == 0) {
+            if (v > ULLONG_MAX / u->mult) {
+                return SO_EINVAL;
+            }
+
+            *out = v * u->mult;
+            return SO_OK;
+        }
+    }
+
+    return SO_EINVAL;
+}
+
+
+/* in the largest unit that divides the value: "1m", "2s" */
+static void
+so_cf_format_number(char *buf, size_t len, unsigned long long v,
+    const so_cf_unit_t *units)
+{
+    size_t  i, best;
+
+    best = 0;
+
+    for (i = 1; units[i].suffix != NULL; i++) {
+        if (v != 0 && v % units[i].mult == 0) {
+            best = i;
+        }
+    }
+
+    snprintf(buf, len, "%llu%s", v / units[best].mult, units[best].suffix);
+}
+
+
+static const so_cf_unit_t *
+so_cf_units(so_cf_type_t type)
+{
+    switch (type) {
+
+    case SO_CF_SIZE:
+        return so_cf_size_units;
+
+    case SO_CF_MSEC:
+        return so_cf_msec_units;
+
+    default:
+        return so_cf_int_units;
+    }
+}
+
+
+static int
+so_cf_is_hex32(const char *s)
+{
+    size_t  i;
+
+    for (i = 0; i < SO_CF_HEX32_LEN; i++) {
+        if (!isxdigit((unsigned char) s[i])) {
+            return 0;
+        }
+    }
+
+    return s[i] == '\0';
+}
+
+
+/* "host=db dbname=shipoff password=(set)": the DSN without its password */
+static void
+so_cf_format_dsn(char *buf, size_t len, const char *dsn)
+{
+    int                n;
+    size_t             used;
+    PQconninfoOption  *opts, *o;
+
+    if (dsn == NULL) {
+        snprintf(buf, len, "(none)");
+        return;
+    }
+
+    opts = PQconninfoParse(dsn, NULL);
+    if (opts == NULL) {
+        snprintf(buf, len, "(unparsable)");
+        return;
+    }
+
+    buf[0] = '\0';
+    used = 0;
+
+    for (o = opts; o->keyword != NULL && used < len; o++) {
+        if (o->val == NULL) {
+            continue;
+        }
+
+        n = snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "",
+                     o->keyword,
+                     strcmp(o->keyword, "password") == 0 ? "(set)" : o->val);
+        if (n < 0) {
+            break;
+        }
+
+        used += (size_t) n;
+    }
+
+    PQconninfoFree(opts);
+}
+
+
+/*
+ * Reads "key = value" lines.  The secrets file must be a regular file
+ * private to its owner and may hold only secret keys.
+ */
+static int
+so_cf_read_file(so_config_t *cfg, const char *path, int secrets, char *err,
+    size_t errlen)
+{
+    int          fd, rc;
+    FILE        *fp;
+    char        *line;
+    char         where[SO_CF_WHERE_LEN];
+    char         iobuf[BUFSIZ];
+    size_t       cap, lineno;
+    ssize_t      n;
+    struct stat  st;
+
+    fp = NULL;
+    line = NULL;
+    cap = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        so_cf_error(err, errlen, NULL, "cannot open %s: %s", path,
+                    strerror(errno));
+        rc = SO_ERR;
+        goto done;
+    }
+
+    if (fstat(fd, &st) == -1) {
+        so_cf_error(err, errlen, NULL, "cannot stat %s: %s", path,
+                    strerror(errno));
+        close(fd);
+        rc = SO_ERR;
+        goto done;
+    }
+
+    if (secrets && (st.st_mode & 077) != 0) {
+        so_cf_error(err, errlen, NULL,
+                    "%s: the secrets file is accessible by group or others "
+                    "(mode %04o); chmod 600 it", path,
+                    (unsigned) (st.st_mode & 07777));
+        close(fd);
+        rc = SO_EINVAL;
+        goto done;
+    }
+
+    fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        so_cf_error(err, errlen, NULL, "cannot open %s: %s", path,
+                    strerror(errno));
+        close(fd);
+        rc = SO_ERR;
+        goto done;
+    }
+
+    /* our own buffer, wiped below, instead of one freed as it is */
+    setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf));
+
+    rc = SO_OK;
+    lineno = 0;
+
+    for ( ;; ) {
+        errno = 0;
+        n = getline(&line, &cap, fp);
+        if (n == -1) {
+            break;
+        }
+
+        lineno++;
+        snprintf(where, sizeof(where), "%s:%zu", path, lineno);
+
+        rc = so_cf_parse_line(cfg, line, where, secrets, err, errlen);
+        if (rc != SO_OK) {
+            goto done;
+        }
+    }
+
+    if (ferror(fp)) {
+        so_cf_error(err, errlen, NULL, "cannot read %s: %s", path,
+                    strerror(errno ? errno : EIO));
+        rc = SO_ERR;
+    }
+
+done:
+
+    if (fp != NULL) {
+        fclose(fp);
+    }
+
+    if (line != NULL) {
+        explicit_bzero(line, cap);
+        free(line);
+    }
+
+    explicit_bzero(iobuf, sizeof(iobuf));
+
+    return rc;
+}
+
+
+static int
+so_cf_parse_line(so_config_t *cfg, char *line, const char *where,
+    int secrets, char *err, size_t errlen)
+{
+    char               *eq, *name, *value;
+    size_t              len;
+    const so_cf_key_t  *key;
+
+    name = so_cf_trim(line);
+
+    if (name[0] == '\0' || name[0] == '#') {
+        return SO_OK;
+    }
+
+    eq = strchr(name, '=');
+    if (eq == NULL || eq == name) {
+        so_cf_error(err, errlen, where, "expected \"key = value\"");
+        return SO_EINVAL;
+    }
+
+    *eq = '\0';
+    name = so_cf_trim(name);
+    value = so_cf_trim(eq + 1);
+
+    if (value[0] == '"') {
+        len = strlen(value);
+
+        if (len < 2 || value[len - 1] != '"') {
+            so_cf_error(err, errlen, where, "unterminated quoted value");
+            return SO_EINVAL;
+        }
+
+        value[len - 1] = '\0';
+        value++;
+    }
+
+    key = so_cf_find(name);
+
+    if (key == NULL) {
+        if (secrets) {
+            /* a stray line there may well be a secret: do not quote it */
+            so_cf_error(err, errlen, where, "unknown key; only jwt_key, "
+                        "master_key and webhook_secret belong in the "
+                        "secrets file");
+
+        } else {
+            so_cf_error(err, errlen, where, "unknown key \"%s\"", name);
+        }
+
+        return SO_EINVAL;
+    }
+
+    if (secrets && !(key->flags & SO_CF_SECRET)) {
+        so_cf_error(err, errlen, where,
+                    "\"%s\" does not belong in the secrets file", name);
+        return SO_EINVAL;
+    }
+
+    if (!secrets && (key->flags & SO_CF_SECRET)) {
+        so_cf_error(err, errlen, where,
+                    "\"%s\" belongs in the secrets file", name);
+        return SO_EINVAL;
+    }
+
+    return so_cf_apply(cfg, key, value, where, err, errlen);
+}
+
+
+static int
+so_cf_apply_env(so_config_t *cfg, char *err, size_t errlen)
+{
+    int                 rc;
+    char                var[64], where[96];
+    size_t              i, j;
+    const char         *value;
+    const so_cf_key_t  *key;
+
+    for (i = 0; i < so_nelems(so_cf_keys); i++) {
+        key = &so_cf_keys[i];
+
+        snprintf(var, sizeof(var), "SHIPOFF_%s", key->name);
+        for (j = sizeof("SHIPOFF_") - 1; var[j] != '\0'; j++) {
+            var[j] = (char) toupper((unsigned char) var[j]);
+        }
+
+        value = getenv(var);
+        if (value == NULL) {
+            continue;
+        }
+
+        snprintf(where, sizeof(where), "environment %s", var);
+
+        if (key->flags & SO_CF_SECRET) {
+            so_cf_error(err, errlen, where,
+                        "\"%s\" belongs in the secrets file", key->name);
+            return SO_EINVAL;
+        }
+
+        rc = so_cf_apply(cfg, key, value, where, err, errlen);
+        if (rc != SO_OK) {
+            return rc;
+        }
+    }
+
+    return SO_OK;
+}
+
+
+static char *
+so_cf_trim(char *s)
+{
+    size_t  len;
+
+    while (isspace((unsigned char) *s)) {
+        s++;
+    }
+
+    len = strlen(s);
+
+    while (len > 0 && isspace((unsigned char) s[len - 1])) {
+        s[--len] = '\0';
+    }
+
+    return s;
+}
+
+
+/* wipes the old string: it may be a secret or hold a password */
+static void
+so_cf_replace(char **field, char *value)
+{
+    if (*field != NULL) {
+        explicit_bzero(*field, strlen(*field));
+        free(*field);
+    }
+
+    *field = value;
+}
+
+
+static void
+so_cf_error(char *err, size_t errlen, const char *where, const char *fmt,
+    ...)
+{
+    int      n;
+    va_list  ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    n = 0;
+
+    if (where != NULL) {
+        n = snprintf(err, errlen, "%s: ", where);
+        if (n < 0 || (size_t) n >= errlen) {
+            return;
+        }
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t) n, fmt, ap);
+    va_end(ap);
+}
