@@ -44,7 +44,7 @@ bld_queue_init(bld_t *b)
         && strncmp(reply->str, "BUSYGROUP", 9) != 0)
     {
         so_log_error("queue", "XGROUP CREATE: %s", reply->str);
-        rc = SO_ERROR;
+        rc = SO_ERR;
     }
 
     freeReplyObject(reply);
@@ -106,7 +106,7 @@ bld_loop(bld_t *b)
     sigset_t            mask;
     int                 n, i, rc;
 
-    rc = SO_ERROR;
+    rc = SO_ERR;
     b->epfd = -1;
     b->sigfd = -1;
 

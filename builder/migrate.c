@@ -15,11 +15,11 @@ bld_migrate(const so_config_t *cfg)
     char      err[1024];
     int       n, rc;
 
-    rc = SO_ERROR;
+    rc = SO_ERR;
 
     pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
     if (pg == NULL) {
-        return SO_ERROR;
+        return SO_ERR;
     }
 
     if (so_pg_connect(pg) != SO_OK) {
