@@ -19,6 +19,7 @@
 #define SO_EINVAL     -4    /* bad input: malformed, out of range */
 #define SO_ETOOBIG    -5    /* over a size cap */
 #define SO_EUNAVAIL   -6    /* a server (PostgreSQL, Redis) is unreachable */
+#define SO_EDENIED    -7    /* authenticated, but not allowed */
 
 #define SO_ERRLEN    256
 

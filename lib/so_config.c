@@ -38,6 +38,7 @@ typedef enum {
     SO_CF_INT,
     SO_CF_SIZE,                     /* bytes, suffix k, m or g */
     SO_CF_MSEC,                     /* ms, suffix ms, s or m */
+    SO_CF_SEC,                      /* seconds, suffix s, m, h or d */
     SO_CF_LEVEL,
     SO_CF_DSN,                      /* a libpq connection string */
     SO_CF_HEX32                     /* 32 bytes as 64 hex digits */
@@ -93,11 +94,27 @@ static void so_cf_error(char *err, size_t errlen, const char *where,
 /* sorted by name: so_cf_find() is a binary search */
 static const so_cf_key_t  so_cf_keys[] = {
 
+    { "access_ttl", SO_CF_SEC, offsetof(so_config_t, access_ttl),
+      "24h", 0, 60, 30 * 86400 },
+
     { "api_listen", SO_CF_STRING, offsetof(so_config_t, api_listen),
       "127.0.0.1:9001", 0, 0, 0 },
 
     { "apps_domain", SO_CF_STRING, offsetof(so_config_t, apps_domain),
       "localhost", 0, 0, 0 },
+
+    /* OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1 */
+    { "argon2_iterations", SO_CF_INT, offsetof(so_config_t, argon2_t),
+      "2", 0, 1, 64 },
+
+    { "argon2_max_concurrent", SO_CF_INT,
+      offsetof(so_config_t, argon2_max_concurrent), "2", 0, 1, 256 },
+
+    { "argon2_memory_kib", SO_CF_INT, offsetof(so_config_t, argon2_m_kib),
+      "19456", 0, 8, 4 * 1024 * 1024 },
+
+    { "argon2_parallelism", SO_CF_INT, offsetof(so_config_t, argon2_p),
+      "1", 0, 1, 64 },
 
     { "auth_listen", SO_CF_STRING, offsetof(so_config_t, auth_listen),
       "127.0.0.1:9002", 0, 0, 0 },
@@ -105,11 +122,57 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "fcgi_threads", SO_CF_INT, offsetof(so_config_t, fcgi_threads),
       "4", 0, 1, 256 },
 
+    { "github_api_url", SO_CF_STRING, offsetof(so_config_t, github_api_url),
+      "https://api.github.com", 0, 0, 0 },
+
+    { "github_authorize_url", SO_CF_STRING,
+      offsetof(so_config_t, github_authorize_url),
+      "https://github.com/login/oauth/authorize", 0, 0, 0 },
+
+    { "github_client_id", SO_CF_STRING,
+      offsetof(so_config_t, github_client_id), NULL, SO_CF_OPTIONAL, 0, 0 },
+
+    { "github_client_secret", SO_CF_STRING,
+      offsetof(so_config_t, github_client_secret), NULL,
+      SO_CF_SECRET | SO_CF_NOECHO | SO_CF_OPTIONAL, 0, 0 },
+
+    { "github_token_url", SO_CF_STRING,
+      offsetof(so_config_t, github_token_url),
+      "https://github.com/login/oauth/access_token", 0, 0, 0 },
+
+    { "google_authorize_url", SO_CF_STRING,
+      offsetof(so_config_t, google_authorize_url),
+      "https://accounts.google.com/o/oauth2/v2/auth", 0, 0, 0 },
+
+    { "google_client_id", SO_CF_STRING,
+      offsetof(so_config_t, google_client_id), NULL, SO_CF_OPTIONAL, 0, 0 },
+
+    { "google_client_secret", SO_CF_STRING,
+      offsetof(so_config_t, google_client_secret), NULL,
+      SO_CF_SECRET | SO_CF_NOECHO | SO_CF_OPTIONAL, 0, 0 },
+
+    { "google_token_url", SO_CF_STRING,
+      offsetof(so_config_t, google_token_url),
+      "https://oauth2.googleapis.com/token", 0, 0, 0 },
+
+    { "google_userinfo_url", SO_CF_STRING,
+      offsetof(so_config_t, google_userinfo_url),
+      "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, 0 },
+
     { "hooks_listen", SO_CF_STRING, offsetof(so_config_t, hooks_listen),
       "127.0.0.1:9003", 0, 0, 0 },
 
+    { "jwt_audience", SO_CF_STRING, offsetof(so_config_t, jwt_audience),
+      "shipoff", 0, 0, 0 },
+
+    { "jwt_issuer", SO_CF_STRING, offsetof(so_config_t, jwt_issuer),
+      "shipoff", 0, 0, 0 },
+
     { "jwt_key", SO_CF_HEX32, offsetof(so_config_t, jwt_key),
       NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
+
+    { "jwt_leeway", SO_CF_SEC, offsetof(so_config_t, jwt_leeway),
+      "30s", 0, 0, 600 },
 
     { "log_level", SO_CF_LEVEL, offsetof(so_config_t, log_level),
       "info", 0, 0, 0 },
@@ -121,11 +184,18 @@ static const so_cf_key_t  so_cf_keys[] = {
       "1m", 0, 1, 1LL << 30 },
 
     /* a DSN may carry a password */
+    { "oauth_state_ttl", SO_CF_SEC, offsetof(so_config_t, oauth_state_ttl),
+      "10m", 0, 30, 3600 },
+
     { "pg_dsn", SO_CF_DSN, offsetof(so_config_t, pg_dsn),
       "dbname=shipoff", SO_CF_NOECHO, 0, 0 },
 
     { "pg_timeout", SO_CF_MSEC, offsetof(so_config_t, pg_timeout),
       "2s", 0, 1, 600000 },
+
+    /* where browsers and GitHub reach us: OAuth redirects, webhook URLs */
+    { "public_url", SO_CF_STRING, offsetof(so_config_t, public_url),
+      "http://127.0.0.1:8080", 0, 0, 0 },
 
     { "redis_host", SO_CF_STRING, offsetof(so_config_t, redis_host),
       "127.0.0.1", 0, 0, 0 },
@@ -135,6 +205,9 @@ static const so_cf_key_t  so_cf_keys[] = {
 
     { "redis_timeout", SO_CF_MSEC, offsetof(so_config_t, redis_timeout),
       "1s", 0, 1, 600000 },
+
+    { "refresh_ttl", SO_CF_SEC, offsetof(so_config_t, refresh_ttl),
+      "6d", 0, 60, 365 * 86400 },
 
     { "secrets_file", SO_CF_STRING, offsetof(so_config_t, secrets_file),
       NULL, SO_CF_OPTIONAL, 0, 0 },
@@ -168,6 +241,14 @@ static const so_cf_unit_t  so_cf_msec_units[] = {
     { "ms", 1 },
     { "s", 1000 },
     { "m", 60000 },
+    { NULL, 0 }
+};
+
+static const so_cf_unit_t  so_cf_sec_units[] = {
+    { "s", 1 },
+    { "m", 60 },
+    { "h", 3600 },
+    { "d", 86400 },
     { NULL, 0 }
 };
 
@@ -271,6 +352,7 @@ so_config_dump(const so_config_t *cfg)
 
         case SO_CF_INT:
         case SO_CF_MSEC:
+        case SO_CF_SEC:
             so_cf_format_number(buf, sizeof(buf),
                                 (unsigned long long) *(const int *) field,
                                 so_cf_units(key->type));
@@ -405,6 +487,7 @@ so_cf_apply(so_config_t *cfg, const so_cf_key_t *key, const char *value,
     case SO_CF_INT:
     case SO_CF_SIZE:
     case SO_CF_MSEC:
+    case SO_CF_SEC:
         if (so_cf_apply_number(field, key, value, expected, sizeof(expected))
             == SO_OK)
         {
@@ -468,6 +551,7 @@ so_cf_apply_number(void *field, const so_cf_key_t *key, const char *value,
 
     what = key->type == SO_CF_SIZE ? "a size in bytes (or k, m, g)"
            : key->type == SO_CF_MSEC ? "a duration in ms (or s, m)"
+           : key->type == SO_CF_SEC ? "a duration in s (or m, h, d)"
            : "an integer";
 
     so_cf_format_number(lo, sizeof(lo), (unsigned long long) key->min,
@@ -552,6 +636,9 @@ so_cf_units(so_cf_type_t type)
 
     case SO_CF_MSEC:
         return so_cf_msec_units;
+
+    case SO_CF_SEC:
+        return so_cf_sec_units;
 
     default:
         return so_cf_int_units;

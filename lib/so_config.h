@@ -15,26 +15,47 @@
 #include "so_log.h"
 
 typedef struct {
+    int             access_ttl;       /* seconds */
     char           *apps_domain;
+    int             argon2_m_kib;
+    int             argon2_t;
+    int             argon2_p;
+    int             argon2_max_concurrent;
     char           *api_listen;       /* "host:port" or a socket path */
     char           *auth_listen;
     char           *hooks_listen;
     int             fcgi_threads;
+    char           *github_api_url;
+    char           *github_authorize_url;
+    char           *github_client_id;
+    char           *github_token_url;
+    char           *google_authorize_url;
+    char           *google_client_id;
+    char           *google_token_url;
+    char           *google_userinfo_url;
+    char           *jwt_audience;
+    char           *jwt_issuer;
+    int             jwt_leeway;       /* seconds */
     so_log_level_t  log_level;
     size_t          max_body_size;    /* bytes */
+    int             oauth_state_ttl;  /* seconds */
     char           *pg_dsn;
     int             pg_timeout;       /* connect timeout, ms */
     char           *redis_host;
     int             redis_port;
+    char           *public_url;
     int             redis_timeout;    /* ms */
+    int             refresh_ttl;      /* seconds */
     char           *secrets_file;
     char           *sql_dir;
     char           *var_dir;
 
-    /* from the secrets file (hex, 64 chars each); never logged */
+    /* from the secrets file; never logged.  The keys are 64 hex chars */
     char           *jwt_key;
     char           *master_key;
     char           *webhook_secret;
+    char           *github_client_secret;   /* any string; optional */
+    char           *google_client_secret;
 } so_config_t;
 
 /*

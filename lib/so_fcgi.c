@@ -5,6 +5,11 @@
  * so nginx must not keep more upstream connections alive than there are
  * threads).  Each thread owns its PostgreSQL and Redis connections, so a
  * handler never locks.  Routing is a linear walk over a short table.
+ *
+ * Stopping: SIGTERM and SIGINT are blocked in every thread and taken by the
+ * main thread with sigwait(); it marks libfcgi's shutdown and shuts the
+ * listening socket down, which wakes the accepting threads.  Requests in
+ * progress finish; then the process exits 0.
  */
 
 #include <errno.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -214,9 +220,10 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     so_config_t     cfg;
     so_fcgi_ctx_t   ctx;
     pthread_t      *threads;
+    sigset_t        stop;
     const char     *conf, *listen;
     char            err[SO_ERRLEN];
-    int             c, test, i;
+    int             c, test, i, sig;
 
     conf = getenv("SHIPOFF_CONF");
     test = 0;
@@ -255,6 +262,12 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
 
+    if (app->init != NULL && app->init(&cfg) != 0) {
+        so_log_error(NULL, "initialisation failed");
+        so_config_free(&cfg);
+        return 1;
+    }
+
     if (FCGX_Init() != 0) {
         so_log_error(NULL, "FCGX_Init() failed");
         so_config_free(&cfg);
@@ -283,6 +296,12 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     so_log_info(NULL, "%s %s listening on %s with %d threads", app->name,
                 SHIPOFF_VERSION, listen, cfg.fcgi_threads);
 
+    /* the workers inherit the mask: only this thread sees the signals */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
 
     for (i = 0; i < cfg.fcgi_threads; i++) {
         if (pthread_create(&threads[i], NULL, so_fcgi_worker, &ctx) != 0) {
@@ -291,9 +310,17 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
         }
     }
 
+    sigwait(&stop, &sig);
+    so_log_info(NULL, "signal %d: finishing requests in progress", sig);
+
+    FCGX_ShutdownPending();
+    shutdown(ctx.sock, SHUT_RDWR);
+
     for (i = 0; i < cfg.fcgi_threads; i++) {
         pthread_join(threads[i], NULL);
     }
+
+    so_log_info(NULL, "stopped");
 
     free(threads);
     so_config_free(&cfg);

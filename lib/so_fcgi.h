@@ -28,6 +28,8 @@ typedef struct {
     size_t             nroutes;
     /* which so_config_t listen field to use */
     size_t             listen_offset;
+    /* once at start, before the threads; NULL: nothing.  0 or an error */
+    int              (*init)(const so_config_t *cfg);
 } so_fcgi_app_t;
 
 /*

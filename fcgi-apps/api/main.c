@@ -18,7 +18,8 @@ static const so_fcgi_app_t  api_app = {
     "shipoff-api",
     api_routes,
     sizeof(api_routes) / sizeof(api_routes[0]),
-    offsetof(so_config_t, api_listen)
+    offsetof(so_config_t, api_listen),
+    NULL
 };
 
 

@@ -16,7 +16,8 @@ static const so_fcgi_app_t  auth_app = {
     "shipoff-auth",
     auth_routes,
     sizeof(auth_routes) / sizeof(auth_routes[0]),
-    offsetof(so_config_t, auth_listen)
+    offsetof(so_config_t, auth_listen),
+    NULL
 };
 
 

@@ -16,7 +16,8 @@ static const so_fcgi_app_t  hooks_app = {
     "shipoff-hooks",
     hooks_routes,
     sizeof(hooks_routes) / sizeof(hooks_routes[0]),
-    offsetof(so_config_t, hooks_listen)
+    offsetof(so_config_t, hooks_listen),
+    NULL
 };
 
 

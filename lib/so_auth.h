@@ -1,0 +1,39 @@
+/*
+ * so_auth.h: who is calling.  Every authenticated endpoint of every app
+ * starts with so_authenticate().
+ *
+ * Accepted credentials, both as "Authorization: Bearer <credential>":
+ *   - a JWT access token (HS256, see so_jwt.h) of a user that still exists;
+ *   - a personal API token ("sho_..."), looked up by its SHA-256, neither
+ *     revoked nor expired; its scopes cap what the caller may do.
+ * A failure answers 401 {"error":{"code":"unauthorized",...}} with
+ * WWW-Authenticate: Bearer, logs the reason (never the credential) and
+ * returns a negative code: the handler just returns.
+ */
+
+#ifndef SO_AUTH_H
+#define SO_AUTH_H
+
+#include "so_http.h"
+#include "so_jwt.h"
+
+#define SO_SCOPE_READ    0x01
+#define SO_SCOPE_WRITE   0x02
+#define SO_SCOPE_DELETE  0x04
+#define SO_SCOPE_ALL     (SO_SCOPE_READ | SO_SCOPE_WRITE | SO_SCOPE_DELETE)
+
+#define SO_PAT_PREFIX    "sho_"
+
+typedef struct {
+    long long  user_id;
+    unsigned   scopes;       /* SO_SCOPE_*: all for a JWT, the token's for a PAT */
+    long long  token_id;     /* the api_tokens row, 0 for a JWT */
+} so_principal_t;
+
+int so_authenticate(so_req_t *r, so_principal_t *p);
+
+/* the JWT settings of cfg; key receives the decoded jwt_key */
+int so_auth_jwt_conf(so_jwt_conf_t *jc, unsigned char key[32],
+    const so_config_t *cfg);
+
+#endif /* SO_AUTH_H */
