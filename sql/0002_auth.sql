@@ -2,10 +2,15 @@
 --
 -- Every token is stored as the SHA-256 (hex) of its value, never the value.
 
--- failed logins slow the account down (backoff), whatever the client
-ALTER TABLE users
-    ADD COLUMN failed_logins integer NOT NULL DEFAULT 0,
-    ADD COLUMN locked_until timestamptz;
+-- Failed logins slow an email down (backoff), whatever the client.  Keyed
+-- by the SHA-256 of the normalised email, so an unknown email is slowed
+-- exactly like a known one and the table says nothing about who exists.
+CREATE TABLE login_failures (
+    email_hash      text PRIMARY KEY,
+    failures        integer NOT NULL DEFAULT 0,
+    last_failed_at  timestamptz NOT NULL DEFAULT now(),
+    locked_until    timestamptz
+);
 
 -- Refresh tokens: single use, rotated.  Every token descended from one
 -- login shares a family; presenting a spent token revokes the family.
