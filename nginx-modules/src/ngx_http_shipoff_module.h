@@ -1,0 +1,158 @@
+
+/*
+ * Shipoff nginx addon: what the router, static and wake modules share.
+ *
+ * The route table lives in one shared-memory zone (shipoff_routes): an
+ * rbtree of routes keyed by the crc32 of the host, then by the host itself,
+ * guarded by the zone's slab mutex.  Every route is one slab allocation: the
+ * node, then its strings.  Writers (the control API, the snapshot loader)
+ * build a whole new node and swap it in, so a reader holding the mutex
+ * always sees a complete route.
+ *
+ * A request looks its host up once (post-read phase) and keeps a private
+ * copy of the route in its context, so a concurrent update never changes a
+ * request midway; the copy is the data of a pool cleanup that decrements
+ * the route's in-flight counter when the request ends.
+ */
+
+
+#ifndef _NGX_HTTP_SHIPOFF_MODULE_H_INCLUDED_
+#define _NGX_HTTP_SHIPOFF_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_SHIPOFF_KIND_STATIC     0
+#define NGX_HTTP_SHIPOFF_KIND_DYNAMIC    1
+
+#define NGX_HTTP_SHIPOFF_STATE_RUNNING   0
+#define NGX_HTTP_SHIPOFF_STATE_SLEEPING  1
+#define NGX_HTTP_SHIPOFF_STATE_WAKING    2
+
+#define NGX_HTTP_SHIPOFF_HOST_MAX        253
+#define NGX_HTTP_SHIPOFF_NAME_MAX        128
+#define NGX_HTTP_SHIPOFF_UPSTREAM_MAX    261
+#define NGX_HTTP_SHIPOFF_ROOT_MAX        4095
+
+
+/* what a route says, wherever it is kept: shared memory, a request, JSON */
+typedef struct {
+    ngx_str_t                     host;
+    ngx_str_t                     project;
+    ngx_str_t                     root;
+    ngx_str_t                     upstream;
+    ngx_str_t                     deployment;
+    ngx_uint_t                    kind;        /* NGX_HTTP_SHIPOFF_KIND_* */
+    ngx_uint_t                    state;       /* NGX_HTTP_SHIPOFF_STATE_* */
+    ngx_flag_t                    spa;
+} ngx_http_shipoff_route_info_t;
+
+
+/* a route in the shared zone; its strings follow it in the same allocation */
+typedef struct {
+    ngx_rbtree_node_t             node;        /* key: crc32 of info.host */
+    ngx_http_shipoff_route_info_t info;
+
+    /* activity survives updates of the route, not its deletion */
+    ngx_uint_t                    serial;
+    ngx_uint_t                    requests;
+    ngx_uint_t                    in_flight;
+    ngx_uint_t                    long_lived;
+    time_t                        last_request;
+} ngx_http_shipoff_route_t;
+
+
+typedef struct {
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    uint64_t                      generation;
+    ngx_uint_t                    serial;      /* last serial handed out */
+    ngx_uint_t                    nroutes;
+} ngx_http_shipoff_routes_sh_t;
+
+
+/* the data of the shipoff_routes shared zone */
+typedef struct {
+    ngx_http_shipoff_routes_sh_t *sh;
+    ngx_slab_pool_t              *shpool;
+    ngx_str_t                     snapshot;    /* full path, or empty */
+    ngx_str_t                    *apps_domain; /* in the router main conf */
+} ngx_http_shipoff_routes_t;
+
+
+typedef struct {
+    ngx_shm_zone_t               *shm_zone;
+    ngx_str_t                     apps_domain;
+    ngx_flag_t                    control;     /* shipoff_control is used */
+} ngx_http_shipoff_router_main_conf_t;
+
+
+typedef struct {
+    size_t                        control_max_body;
+} ngx_http_shipoff_router_loc_conf_t;
+
+
+/* a request's own copy of its route, the data of its pool cleanup */
+typedef struct {
+    ngx_http_shipoff_routes_t    *routes;
+    ngx_http_shipoff_route_info_t info;        /* if found */
+    uint32_t                      hash;
+    ngx_uint_t                    serial;
+    unsigned                      found:1;
+    unsigned                      long_lived:1;
+} ngx_http_shipoff_ctx_t;
+
+
+/* a malformed or invalid route document, as the control API reports it */
+typedef struct {
+    const char                   *code;        /* "malformed_json", ... */
+    const char                   *message;
+    ngx_str_t                     field;
+    size_t                        offset;      /* of a JSON syntax error */
+} ngx_http_shipoff_error_t;
+
+
+/* ngx_http_shipoff_router.c */
+ngx_http_shipoff_ctx_t *ngx_http_shipoff_get_ctx(ngx_http_request_t *r);
+
+/* ngx_http_shipoff_routes.c: the caller of lookup holds the zone's mutex */
+ngx_int_t ngx_http_shipoff_routes_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_http_shipoff_route_t *ngx_http_shipoff_routes_lookup(
+    ngx_http_shipoff_routes_t *routes, ngx_str_t *host, uint32_t hash);
+ngx_int_t ngx_http_shipoff_routes_set(ngx_http_shipoff_routes_t *routes,
+    ngx_http_shipoff_route_info_t *info, ngx_uint_t *created);
+ngx_int_t ngx_http_shipoff_routes_delete(ngx_http_shipoff_routes_t *routes,
+    ngx_str_t *host);
+ngx_int_t ngx_http_shipoff_routes_replace(ngx_http_shipoff_routes_t *routes,
+    uint64_t generation, ngx_array_t *infos);
+size_t ngx_http_shipoff_route_info_size(ngx_http_shipoff_route_info_t *info);
+u_char *ngx_http_shipoff_route_info_copy(ngx_http_shipoff_route_info_t *dst,
+    ngx_http_shipoff_route_info_t *src, u_char *p);
+
+/* ngx_http_shipoff_document.c */
+ngx_int_t ngx_http_shipoff_parse_host(ngx_str_t *apps_domain,
+    ngx_pool_t *pool, ngx_str_t *host, ngx_str_t *out);
+ngx_int_t ngx_http_shipoff_parse_route(ngx_pool_t *pool, u_char *start,
+    u_char *end, ngx_str_t *host, ngx_http_shipoff_route_info_t *info,
+    ngx_http_shipoff_error_t *err);
+ngx_int_t ngx_http_shipoff_parse_table(ngx_str_t *apps_domain,
+    ngx_pool_t *pool, u_char *start, u_char *end, uint64_t *generation,
+    ngx_array_t **infos, ngx_http_shipoff_error_t *err);
+
+/* ngx_http_shipoff_control.c */
+ngx_int_t ngx_http_shipoff_control_handler(ngx_http_request_t *r);
+
+
+extern ngx_str_t  ngx_http_shipoff_kinds[];
+extern ngx_str_t  ngx_http_shipoff_states[];
+
+extern ngx_module_t  ngx_http_shipoff_router_module;
+extern ngx_module_t  ngx_http_shipoff_static_module;
+extern ngx_module_t  ngx_http_shipoff_wake_module;
+
+
+#endif /* _NGX_HTTP_SHIPOFF_MODULE_H_INCLUDED_ */
