@@ -4,7 +4,7 @@
 #   use ShipoffTest qw(free_port http tempdir);
 #
 #   my $port = free_port();
-#   my $res  = http(GET => "http://127.0.0.1:$port/x", undef, { Host => 'a' });
+#   my $res  = http(GET => "http://127.0.0.1:$port/x", undef, { Accept => 'x' });
 #   $res->{status}, $res->{headers}{'content-type'}, $res->{content},
 #   $res->{json}  (decoded when the body is JSON)
 
