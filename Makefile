@@ -121,7 +121,7 @@ integration: all
 	prove -v -j2 tests/integration/
 
 bench: all
-	@for b in bench/*.sh; do sh $$b; done
+	@for b in $(wildcard bench/*.sh); do sh $$b || exit 1; done
 
 clean:
 	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \
