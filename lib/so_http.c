@@ -155,6 +155,7 @@ so_http_reason(int status)
         { 404, "Not Found" },
         { 405, "Method Not Allowed" },
         { 409, "Conflict" },
+        { 410, "Gone" },
         { 413, "Payload Too Large" },
         { 415, "Unsupported Media Type" },
         { 422, "Unprocessable Entity" },
@@ -174,6 +175,53 @@ so_http_reason(int status)
 }
 
 
+static int
+so_http_header_ok(const char *s, size_t size)
+{
+    size_t  n;
+
+    for (n = 0; s[n] != '\0'; n++) {
+        if ((unsigned char) s[n] < 0x20 || s[n] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return n > 0 && n < size;
+}
+
+
+void
+so_http_header(so_req_t *r, const char *name, const char *value)
+{
+    size_t  i;
+
+    if (r->nheaders == SO_HTTP_MAX_HEADERS
+        || !so_http_header_ok(name, sizeof(r->headers[0].name))
+        || !so_http_header_ok(value, sizeof(r->headers[0].value)))
+    {
+        so_log_error(r->path, "a response header was dropped");
+        return;
+    }
+
+    i = r->nheaders++;
+    snprintf(r->headers[i].name, sizeof(r->headers[i].name), "%s", name);
+    snprintf(r->headers[i].value, sizeof(r->headers[i].value), "%s", value);
+}
+
+
+/* the headers of so_http_header(), before the status line */
+static void
+so_http_headers(so_req_t *r)
+{
+    size_t  i;
+
+    for (i = 0; i < r->nheaders; i++) {
+        FCGX_FPrintF(r->fcgi->out, "%s: %s\r\n", r->headers[i].name,
+                     r->headers[i].value);
+    }
+}
+
+
 void
 so_http_json(so_req_t *r, int status, json_t *body)
 {
@@ -187,6 +235,8 @@ so_http_json(so_req_t *r, int status, json_t *body)
         status = 500;
     }
 
+    so_http_headers(r);
+
     FCGX_FPrintF(r->fcgi->out,
                  "Status: %d %s\r\n"
                  "Content-Type: application/json\r\n"
@@ -197,6 +247,17 @@ so_http_json(so_req_t *r, int status, json_t *body)
                  text ? text : "{\"error\":{\"code\":\"internal\","
                                "\"message\":\"internal error\"}}");
     free(text);
+    r->responded = 1;
+}
+
+
+void
+so_http_empty(so_req_t *r, int status)
+{
+    so_http_headers(r);
+
+    FCGX_FPrintF(r->fcgi->out, "Status: %d %s\r\n\r\n", status,
+                 so_http_reason(status));
     r->responded = 1;
 }
 

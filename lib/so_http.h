@@ -18,6 +18,7 @@
 #include "so_redis.h"
 
 #define SO_MAX_PATH_ARGS  4
+#define SO_HTTP_MAX_HEADERS  4     /* extra response headers */
 
 typedef struct {
     FCGX_Request       *fcgi;
@@ -31,6 +32,12 @@ typedef struct {
     const char         *args[SO_MAX_PATH_ARGS];  /* ":x" segments of the route */
     size_t              nargs;
     char                argbuf[512];
+
+    struct {
+        char            name[32];
+        char            value[128];
+    }                   headers[SO_HTTP_MAX_HEADERS];  /* so_http_header() */
+    size_t              nheaders;
 
     int                 responded; /* a response was written */
 } so_req_t;
@@ -52,8 +59,19 @@ int so_http_read_body(so_req_t *r, char **out, size_t *len);
  */
 int so_http_read_json(so_req_t *r, json_t **out);
 
+/*
+ * Adds a header to the response that so_http_json() writes next
+ * ("Retry-After", "30").  Both strings are copied; at most
+ * SO_HTTP_MAX_HEADERS; one too many, too long or holding a control
+ * character is a programming error: logged and dropped.
+ */
+void so_http_header(so_req_t *r, const char *name, const char *value);
+
 /* writes status + JSON body; steals the reference to body */
 void so_http_json(so_req_t *r, int status, json_t *body);
+
+/* writes a status without a body (204) */
+void so_http_empty(so_req_t *r, int status);
 
 /* writes {"error":{code,message[,field]}}; field may be NULL */
 void so_http_error(so_req_t *r, int status, const char *code,

@@ -4,11 +4,17 @@
 
 #include <stddef.h>
 
-#include "so_fcgi.h"
+#include "auth.h"
 
 
 static const so_route_t  auth_routes[] = {
     { "GET", "/auth/v1/health", so_health },
+    { "POST", "/auth/v1/signup", auth_signup },
+    { "POST", "/auth/v1/login", auth_login },
+    { "POST", "/auth/v1/refresh", auth_refresh },
+    { "POST", "/auth/v1/logout", auth_logout },
+    { "GET", "/auth/v1/oauth/:provider/start", auth_oauth_start },
+    { "GET", "/auth/v1/oauth/:provider/callback", auth_oauth_callback },
 };
 
 
@@ -17,7 +23,7 @@ static const so_fcgi_app_t  auth_app = {
     auth_routes,
     sizeof(auth_routes) / sizeof(auth_routes[0]),
     offsetof(so_config_t, auth_listen),
-    NULL
+    auth_init
 };
 
 

@@ -1,6 +1,7 @@
 
 /*
- * Shipoff nginx addon: what the router, static and wake modules share.
+ * Shipoff nginx addon: what the router, static, wake and metrics modules
+ * share.
  *
  * The route table lives in one shared-memory zone (shipoff_routes): an
  * rbtree of routes keyed by the crc32 of the host, then by the host itself,
@@ -12,7 +13,9 @@
  * A request looks its host up once (post-read phase) and keeps a private
  * copy of the route in its context, so a concurrent update never changes a
  * request midway; the copy is the data of a pool cleanup that decrements
- * the route's in-flight counter when the request ends.
+ * the route's in-flight counter when the request ends.  The one exception
+ * is a request held while its app wakes: it takes a fresh copy when the
+ * route is running again, as the app may have moved to another upstream.
  */
 
 
@@ -51,6 +54,25 @@ typedef struct {
 } ngx_http_shipoff_route_info_t;
 
 
+/* the upper bounds of the held-time histogram; +Inf follows them */
+#define NGX_HTTP_SHIPOFF_WAKE_BUCKETS    9
+
+typedef struct {
+    ngx_msec_t                    msec;
+    ngx_str_t                     le;          /* the same, in seconds */
+} ngx_http_shipoff_wake_bucket_t;
+
+
+/* the wake-ups of a route, and how long requests were held for them */
+typedef struct {
+    ngx_msec_t                    started;     /* of the latest wake */
+    ngx_uint_t                    wakes;
+    ngx_uint_t                    timeouts;
+    ngx_uint_t                    held[NGX_HTTP_SHIPOFF_WAKE_BUCKETS + 1];
+    uint64_t                      held_msec;   /* sum over held[] */
+} ngx_http_shipoff_wake_t;
+
+
 /* a route in the shared zone; its strings follow it in the same allocation */
 typedef struct {
     ngx_rbtree_node_t             node;        /* key: crc32 of info.host */
@@ -62,6 +84,7 @@ typedef struct {
     ngx_uint_t                    in_flight;
     ngx_uint_t                    long_lived;
     time_t                        last_request;
+    ngx_http_shipoff_wake_t       wake;
 } ngx_http_shipoff_route_t;
 
 
@@ -150,9 +173,14 @@ ngx_int_t ngx_http_shipoff_control_handler(ngx_http_request_t *r);
 extern ngx_str_t  ngx_http_shipoff_kinds[];
 extern ngx_str_t  ngx_http_shipoff_states[];
 
+/* ngx_http_shipoff_wake.c */
+extern ngx_http_shipoff_wake_bucket_t
+    ngx_http_shipoff_wake_buckets[NGX_HTTP_SHIPOFF_WAKE_BUCKETS];
+
 extern ngx_module_t  ngx_http_shipoff_router_module;
 extern ngx_module_t  ngx_http_shipoff_static_module;
 extern ngx_module_t  ngx_http_shipoff_wake_module;
+extern ngx_module_t  ngx_http_shipoff_metrics_module;
 
 
 #endif /* _NGX_HTTP_SHIPOFF_MODULE_H_INCLUDED_ */

@@ -401,6 +401,7 @@ ngx_http_shipoff_routes_keep(ngx_http_shipoff_routes_t *routes,
     route->in_flight = old->in_flight;
     route->long_lived = old->long_lived;
     route->last_request = old->last_request;
+    route->wake = old->wake;
 }
 
 

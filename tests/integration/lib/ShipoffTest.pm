@@ -94,11 +94,19 @@ sub run {
 #   my $s = stack_up();
 #   $s->url('/api/v1/health');  $s->stop('redis');  $s->start('redis');
 #   $s->conf  (path of its shipoff.conf)  $s->var  $s->{HTTP_PORT} ...
+#
+#   stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s' }): extra environment
+#   for scripts/stack and every program it starts (SHIPOFF_<KEY> overrides
+#   any configuration key).
+#
+#   my $u = $s->signup;   (or signup(email => ..., password => ..., name => ...))
+#   http(GET => $s->url('/api/v1/me'), undef, $s->auth_header($u));
 my @stacks;
 
 sub stack_up {
+    my (%opt) = @_;
     my $var = tempdir();
-    my %env = (SHIPOFF_VAR => $var);
+    my %env = (SHIPOFF_VAR => $var, %{ $opt{env} || {} });
     for my $p (qw(HTTP PG REDIS API AUTH HOOKS)) {
         $env{"SHIPOFF_${p}_PORT"} = free_port();
     }
@@ -126,6 +134,30 @@ sub stack {
     my ($self, @args) = @_;
     local %ENV = (%ENV, %{ $self->{env} });
     return ShipoffTest::run(ShipoffTest::top_dir() . '/scripts/stack', @args);
+}
+
+# signup(%args): a new account through POST /auth/v1/signup; dies unless
+# 201.  Returns the decoded answer: {user, access_token, refresh_token...}
+my $signups = 0;
+
+sub signup {
+    my ($self, %args) = @_;
+    $signups++;
+    my %body = (email => "user$signups-$$\@example.com",
+                password => 'correct horse battery', name => 'Test User',
+                %args);
+    my $res = ShipoffTest::http(POST => $self->url('/auth/v1/signup'),
+                                \%body);
+    die "signup $body{email}: $res->{status} $res->{content}\n"
+        unless $res->{status} == 201 && $res->{json};
+    return $res->{json};
+}
+
+# auth_header($signup_answer or $token): { Authorization => "Bearer ..." }
+sub auth_header {
+    my ($self, $t) = @_;
+    $t = $t->{access_token} if ref $t;
+    return { Authorization => "Bearer $t" };
 }
 
 sub start { my ($self, $part) = @_; $self->stack('start', $part) }
