@@ -49,7 +49,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT = $(UNIT_SRC:.c=)
 
 .PHONY: all deps up down status check test unit integration bench clean \
-        distclean help FORCE
+        distclean help fuzz fuzz-replay FORCE
 
 all: $(LIB) $(PROGS) $(MODULE)
 
@@ -84,6 +84,33 @@ $(eval $(call program,$(CLI),cli))
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(LIBS_CMOCKA)
 
+# The static module's rules (nginx-modules/src/ngx_http_shipoff_rules.c) are
+# plain C: its unit test and the corpus replay of its fuzzer compile it
+# directly, without nginx.  `make fuzz` builds the libFuzzer binary (clang).
+RULES_SRC = nginx-modules/src/ngx_http_shipoff_rules.c
+RULES_DEPS = $(RULES_SRC) nginx-modules/src/ngx_http_shipoff_rules.h \
+             .build-flags config.mk
+FUZZ_REPLAY = tests/fuzz/rules_replay
+FUZZ_SRC = tests/fuzz/rules_fuzzer.c
+
+tests/unit/test_rules: tests/unit/test_rules.c tests/unit/so_test.h $(RULES_DEPS)
+	$(CC) $(ALL_CFLAGS) -Inginx-modules/src -o $@ tests/unit/test_rules.c \
+	    $(RULES_SRC) $(ALL_LDFLAGS) $(LIBS_CMOCKA)
+
+$(FUZZ_REPLAY): tests/fuzz/replay.c $(FUZZ_SRC) $(RULES_DEPS)
+	$(CC) $(ALL_CFLAGS) -Inginx-modules/src -o $@ tests/fuzz/replay.c \
+	    $(FUZZ_SRC) $(RULES_SRC) $(ALL_LDFLAGS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	./$(FUZZ_REPLAY) tests/fuzz/corpus/rules
+
+tests/fuzz/rules_fuzzer: $(FUZZ_SRC) $(RULES_DEPS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Inginx-modules/src \
+	    -o $@ $(FUZZ_SRC) $(RULES_SRC)
+
+fuzz: tests/fuzz/rules_fuzzer
+	./tests/fuzz/rules_fuzzer -max_total_time=60 tests/fuzz/corpus/rules
+
 # the addon is configured once against Debian's nginx-dev tree, which
 # nginx's configure leaves untouched; everything lands in $(NGX_BUILD)
 $(NGX_BUILD)/Makefile: nginx-modules/config config.mk
@@ -112,7 +139,7 @@ status:
 check: deps
 	@$(MAKE) -s test
 
-test: unit integration
+test: unit fuzz-replay integration
 
 unit: $(UNIT) $(LIB)
 	@set -e; for t in $(UNIT); do echo "# $$t"; ./$$t; done
@@ -125,7 +152,8 @@ bench: all
 
 clean:
 	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \
-	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags
+	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
+	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer
 	rm -rf $(NGX_BUILD)
 
 distclean: clean

@@ -97,6 +97,13 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "access_ttl", SO_CF_SEC, offsetof(so_config_t, access_ttl),
       "24h", 0, 60, 30 * 86400 },
 
+    /* 0 or 1: a development machine clones local and private repos */
+    { "allow_insecure_repos", SO_CF_INT,
+      offsetof(so_config_t, allow_insecure_repos), "0", 0, 0, 1 },
+
+    { "allow_private_repos", SO_CF_INT,
+      offsetof(so_config_t, allow_private_repos), "0", 0, 0, 1 },
+
     { "api_listen", SO_CF_STRING, offsetof(so_config_t, api_listen),
       "127.0.0.1:9001", 0, 0, 0 },
 
@@ -217,6 +224,10 @@ static const so_cf_key_t  so_cf_keys[] = {
 
     { "var_dir", SO_CF_STRING, offsetof(so_config_t, var_dir),
       "var", 0, 0, 0 },
+
+    /* GitHub sends push payloads up to 25 MB */
+    { "webhook_max_body_size", SO_CF_SIZE,
+      offsetof(so_config_t, webhook_max_body_size), "25m", 0, 1, 1LL << 30 },
 
     { "webhook_secret", SO_CF_HEX32, offsetof(so_config_t, webhook_secret),
       NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 }

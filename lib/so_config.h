@@ -16,6 +16,8 @@
 
 typedef struct {
     int             access_ttl;       /* seconds */
+    int             allow_insecure_repos;  /* 1: http:// and file:// too */
+    int             allow_private_repos;   /* 1: no SSRF guard on repo_url */
     char           *apps_domain;
     int             argon2_m_kib;
     int             argon2_t;
@@ -49,6 +51,7 @@ typedef struct {
     char           *secrets_file;
     char           *sql_dir;
     char           *var_dir;
+    size_t          webhook_max_body_size;  /* bytes: the hooks app */
 
     /* from the secrets file; never logged.  The keys are 64 hex chars */
     char           *jwt_key;

@@ -25,15 +25,21 @@ so_http_param(const so_req_t *r, const char *name)
 int
 so_http_read_body(so_req_t *r, char **out, size_t *len)
 {
+    return so_http_read_body_max(r, r->cfg->max_body_size, out, len);
+}
+
+
+int
+so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len)
+{
     const char  *cl;
     char        *buf, *end;
-    size_t       cap, want, got;
+    size_t       want, got;
     long long    n;
     int          rc;
 
     *out = NULL;
     *len = 0;
-    cap = r->cfg->max_body_size;
 
     want = 0;
     cl = so_http_param(r, "CONTENT_LENGTH");
@@ -138,6 +144,25 @@ so_http_read_json(so_req_t *r, json_t **out)
 }
 
 
+void
+so_http_pg_error(so_req_t *r, const char *what)
+{
+    const char  *state;
+
+    so_log_error(r->path, "%s: %s", what, so_pg_errstr(r->pg));
+
+    /* no SQLSTATE: no server answered; class 08: the connection broke */
+    state = so_pg_sqlstate(r->pg);
+    if (state[0] == '\0' || strncmp(state, "08", 2) == 0) {
+        so_http_error(r, 503, "unavailable", "the database is unavailable",
+                      NULL);
+        return;
+    }
+
+    so_http_error(r, 500, "internal", "internal error", NULL);
+}
+
+
 const char *
 so_http_reason(int status)
 {
@@ -149,6 +174,7 @@ so_http_reason(int status)
         { 201, "Created" },
         { 202, "Accepted" },
         { 204, "No Content" },
+        { 302, "Found" },
         { 400, "Bad Request" },
         { 401, "Unauthorized" },
         { 403, "Forbidden" },
@@ -161,6 +187,7 @@ so_http_reason(int status)
         { 422, "Unprocessable Entity" },
         { 429, "Too Many Requests" },
         { 500, "Internal Server Error" },
+        { 502, "Bad Gateway" },
         { 503, "Service Unavailable" },
     };
     size_t  i;

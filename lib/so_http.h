@@ -52,6 +52,9 @@ const char *so_http_param(const so_req_t *r, const char *name);
  */
 int so_http_read_body(so_req_t *r, char **out, size_t *len);
 
+/* the same with an explicit cap (the webhook receiver's larger one) */
+int so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len);
+
 /*
  * Reads and parses a JSON object body.  On failure answers the request
  * itself (413 too_large, 400 malformed_json, 415 unsupported_media_type)
@@ -76,6 +79,13 @@ void so_http_empty(so_req_t *r, int status);
 /* writes {"error":{code,message[,field]}}; field may be NULL */
 void so_http_error(so_req_t *r, int status, const char *code,
     const char *message, const char *field);
+
+/*
+ * Answers a failed so_pg_query(): logs what failed with the server's error
+ * and answers 503 unavailable when the database cannot be reached, 500
+ * internal otherwise (a query the server refused is our bug).
+ */
+void so_http_pg_error(so_req_t *r, const char *what);
 
 /* the reason phrase of a status ("Not Found") */
 const char *so_http_reason(int status);

@@ -4,11 +4,12 @@
 
 #include <stddef.h>
 
-#include "so_fcgi.h"
+#include "hooks.h"
 
 
 static const so_route_t  hooks_routes[] = {
-    { "GET", "/hooks/health", so_health },
+    { "GET",  "/hooks/health", so_health },
+    { "POST", "/hooks/github", hook_github },
 };
 
 

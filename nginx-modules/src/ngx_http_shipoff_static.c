@@ -1,12 +1,25 @@
 
 /*
  * ngx_http_shipoff_static_module: static sites on top of nginx's own
- * static handler (root $shipoff_root, sendfile, open_file_cache).
+ * static handler (root $shipoff_root, sendfile, open_file_cache, ranges,
+ * conditional requests).
  *
- * This file holds the module's configuration: whether a location serves
- * static routes, single-page-app fallback, and which files are immutable
- * (content-hashed) for cache headers.  The request-time part (SPA
- * fallback, _redirects/_headers rules, Cache-Control) is built on these.
+ * A pre-content phase handler decides, for a static route, which file
+ * answers a GET or HEAD: the file itself (left to the index and static
+ * handlers), a clean URL ("/about" is "/about.html" or
+ * "/about/index.html"), the first matching rule of the site's _redirects,
+ * the single-page-app index for a path without an extension, or the site's
+ * 404.html with status 404.  Every file it looks at is opened below the
+ * route's root with symlinks refused, so nothing outside the deployment is
+ * ever chosen.  A precompressed sibling (".br", ".gz") the client accepts
+ * is served by this module's own content handler.
+ *
+ * A header filter adds Cache-Control (immutable for content-hashed
+ * assets, revalidation for everything else), Vary and the site's _headers.
+ *
+ * Parsed rules are kept per worker in the module's main configuration,
+ * keyed by root and checked against the files' identity on every request,
+ * as open_file_cache keeps its cache in the configuration.
  */
 
 
@@ -15,20 +28,108 @@
 #include <ngx_http.h>
 
 #include "ngx_http_shipoff_module.h"
+#include "ngx_http_shipoff_rules.h"
+
+
+#define NGX_HTTP_SHIPOFF_RULES_CACHE      32
+#define NGX_HTTP_SHIPOFF_RULES_MAX_SIZE   (1024 * 1024)
+#define NGX_HTTP_SHIPOFF_TARGET_MAX       4096
+
+/* nginx has no name for it */
+#define NGX_HTTP_SHIPOFF_GONE             410
+
+/* what a path is, as static_test() says: never NGX_OK nor NGX_ERROR */
+#define NGX_HTTP_SHIPOFF_MISSING          1
+#define NGX_HTTP_SHIPOFF_FILE             2
+#define NGX_HTTP_SHIPOFF_DIR              3
 
 
 typedef struct {
     ngx_flag_t                    enable;          /* shipoff_static */
     ngx_flag_t                    spa;             /* shipoff_spa */
     ngx_str_t                     spa_index;       /* shipoff_spa_index */
+    ngx_flag_t                    immutable;       /* off: no asset is */
 #if (NGX_PCRE)
-    ngx_regex_t                  *immutable;       /* NULL: none */
-#else
-    void                         *immutable;       /* always NULL */
+    ngx_regex_t                  *immutable_regex; /* NULL: built-in test */
 #endif
+    ngx_flag_t                    precompressed;   /* shipoff_precompressed */
 } ngx_http_shipoff_static_loc_conf_t;
 
 
+/* what identifies a version of a rules file; all zero if there is none */
+typedef struct {
+    ngx_file_uniq_t               uniq;
+    time_t                        mtime;
+    off_t                         size;
+} ngx_http_shipoff_file_id_t;
+
+
+typedef struct {
+    ngx_pool_t                   *pool;            /* NULL: a free slot */
+    ngx_str_t                     root;
+    ngx_http_shipoff_file_id_t    redirects;
+    ngx_http_shipoff_file_id_t    headers;
+    ngx_http_shipoff_rules_t      rules;
+    ngx_uint_t                    used;            /* tick of the last use */
+} ngx_http_shipoff_rules_entry_t;
+
+
+typedef struct {
+    ngx_http_shipoff_rules_entry_t  entries[NGX_HTTP_SHIPOFF_RULES_CACHE];
+    ngx_uint_t                    tick;
+} ngx_http_shipoff_static_main_conf_t;
+
+
+/* the decision of the handler, for the content handler and the filter */
+typedef struct {
+    ngx_http_shipoff_rules_t     *rules;           /* NULL: none */
+    ngx_str_t                     precompressed;   /* path to serve */
+    size_t                        root_len;        /* of precompressed */
+    ngx_str_t                     encoding;
+    unsigned                      vary:1;
+} ngx_http_shipoff_static_ctx_t;
+
+
+static ngx_int_t ngx_http_shipoff_static_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_shipoff_static_resolve(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *uri, ngx_str_t *found);
+static ngx_int_t ngx_http_shipoff_static_redirect(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_http_shipoff_rules_t *rules, ngx_uint_t exists);
+static ngx_int_t ngx_http_shipoff_static_not_found(ngx_http_request_t *r,
+    ngx_str_t *root);
+static ngx_int_t ngx_http_shipoff_static_rewrite(ngx_http_request_t *r,
+    ngx_str_t *uri, ngx_str_t *args);
+static ngx_int_t ngx_http_shipoff_static_test(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *uri, char *suffix, ngx_str_t *out);
+static ngx_int_t ngx_http_shipoff_static_join(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *uri, char *suffix, ngx_str_t *path);
+static ngx_int_t ngx_http_shipoff_static_open(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *path, ngx_open_file_info_t *of);
+static ngx_int_t ngx_http_shipoff_static_variants(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx);
+static ngx_int_t ngx_http_shipoff_static_precompressed_handler(
+    ngx_http_request_t *r);
+
+static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules(
+    ngx_http_request_t *r, ngx_str_t *root);
+static ngx_int_t ngx_http_shipoff_static_rules_file(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *name, ngx_open_file_info_t *of,
+    ngx_http_shipoff_file_id_t *id);
+static ngx_int_t ngx_http_shipoff_static_rules_read(ngx_http_request_t *r,
+    ngx_pool_t *pool, ngx_str_t *root, char *name, ngx_open_file_info_t *of,
+    ngx_http_shipoff_file_id_t *id, ngx_str_t *text);
+static void *ngx_http_shipoff_static_alloc(void *data, size_t size);
+
+static ngx_int_t ngx_http_shipoff_static_header_filter(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf);
+static ngx_int_t ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
+    ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control);
+static ngx_int_t ngx_http_shipoff_static_add_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+
+static void *ngx_http_shipoff_static_create_main_conf(ngx_conf_t *cf);
+static void ngx_http_shipoff_static_cleanup(void *data);
 static void *ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -36,6 +137,7 @@ static char *ngx_http_shipoff_spa_index(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_shipoff_static_init(ngx_conf_t *cf);
 
 
 static ngx_conf_post_handler_pt  ngx_http_shipoff_spa_index_p =
@@ -72,15 +174,22 @@ static ngx_command_t  ngx_http_shipoff_static_commands[] = {
       0,
       NULL },
 
+    { ngx_string("shipoff_precompressed"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_static_loc_conf_t, precompressed),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_shipoff_static_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_shipoff_static_init,          /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_shipoff_static_create_main_conf, /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -107,6 +216,1227 @@ ngx_module_t  ngx_http_shipoff_static_module = {
 };
 
 
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+static ngx_str_t  ngx_http_shipoff_404 = ngx_string("/404.html");
+static ngx_str_t  ngx_http_shipoff_redirects = ngx_string("/_redirects");
+static ngx_str_t  ngx_http_shipoff_headers = ngx_string("/_headers");
+static ngx_str_t  ngx_http_shipoff_immutable_value =
+    ngx_string("public, max-age=31536000, immutable");
+static ngx_str_t  ngx_http_shipoff_no_cache = ngx_string("no-cache");
+static ngx_str_t  ngx_http_shipoff_cache_control = ngx_string("Cache-Control");
+static ngx_str_t  ngx_http_shipoff_vary = ngx_string("Vary");
+static ngx_str_t  ngx_http_shipoff_encoding = ngx_string("Accept-Encoding");
+
+
+static ngx_int_t
+ngx_http_shipoff_static_handler(ngx_http_request_t *r)
+{
+    u_char                              *last;
+    size_t                               root_len;
+    ngx_int_t                            rc, rrc;
+    ngx_str_t                            path, root, found;
+    ngx_http_shipoff_ctx_t              *route;
+    ngx_http_shipoff_rules_t            *rules;
+    ngx_http_shipoff_static_ctx_t       *ctx;
+    ngx_http_shipoff_static_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
+
+    if (!slcf->enable || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_DECLINED;
+    }
+
+    route = ngx_http_shipoff_get_ctx(r);
+
+    if (route == NULL || !route->found
+        || route->info.kind != NGX_HTTP_SHIPOFF_KIND_STATIC)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (!ngx_http_shipoff_rules_safe_path((char *) r->uri.data, r->uri.len))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "shipoff: unsafe URI \"%V\" refused", &r->uri);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    /* the root as the static handler sees it: "root $shipoff_root" */
+
+    last = ngx_http_map_uri_to_path(r, &path, &root_len, 0);
+    if (last == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    root.data = path.data;
+    root.len = root_len;
+
+    if (root.len && root.data[root.len - 1] == '/') {
+        root.len--;
+    }
+
+    if (root.len == 0) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_shipoff_static_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_shipoff_static_module);
+
+    rules = ngx_http_shipoff_static_rules(r, &root);
+    ctx->rules = rules;
+
+    rc = ngx_http_shipoff_static_resolve(r, &root, &r->uri, &found);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff static \"%V\": %i", &r->uri, rc);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_HTTP_FORBIDDEN) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    /* rewrites are not chained: rules apply to the client's URI only */
+
+    if (rules && rules->nredirects && !r->internal) {
+        rrc = ngx_http_shipoff_static_redirect(r, &root, rules,
+                                               rc != NGX_DECLINED);
+        if (rrc != NGX_DECLINED) {
+            return rrc;
+        }
+    }
+
+    switch (rc) {
+
+    case NGX_OK:
+        /* the file itself */
+
+        if (slcf->precompressed
+            && ngx_http_shipoff_static_variants(r, &root, &found, ctx)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_DECLINED;
+
+    case NGX_DONE:
+        /* a directory whose index.html the index module serves */
+        return NGX_DECLINED;
+
+    case NGX_AGAIN:
+        /* a clean URL */
+        return ngx_http_shipoff_static_rewrite(r, &found, &r->args);
+
+    default: /* NGX_DECLINED */
+        break;
+    }
+
+    if (!r->internal && route->info.spa && slcf->spa) {
+
+        for (last = r->uri.data + r->uri.len; last > r->uri.data; last--) {
+            if (last[-1] == '/' || last[-1] == '.') {
+                break;
+            }
+        }
+
+        if (last[-1] == '/'
+            && ngx_http_shipoff_static_test(r, &root, &slcf->spa_index, "",
+                                            NULL)
+               == NGX_HTTP_SHIPOFF_FILE)
+        {
+            return ngx_http_shipoff_static_rewrite(r, &slcf->spa_index,
+                                                   &r->args);
+        }
+    }
+
+    return ngx_http_shipoff_static_not_found(r, &root);
+}
+
+
+/*
+ * Which file answers uri: NGX_OK (the file itself, path in found),
+ * NGX_DONE (a directory's index.html), NGX_AGAIN (another URI, in found),
+ * NGX_DECLINED (none), NGX_HTTP_FORBIDDEN (a symlink or an unreadable
+ * file on the way) or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *uri, ngx_str_t *found)
+{
+    char       *suffix;
+    size_t      len;
+    ngx_int_t   rc;
+    ngx_str_t   path;
+
+    /* the site's rules are configuration, not content */
+
+    if ((uri->len == ngx_http_shipoff_redirects.len
+         && ngx_strncmp(uri->data, ngx_http_shipoff_redirects.data,
+                        uri->len) == 0)
+        || (uri->len == ngx_http_shipoff_headers.len
+            && ngx_strncmp(uri->data, ngx_http_shipoff_headers.data,
+                           uri->len) == 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (uri->data[uri->len - 1] == '/') {
+        rc = ngx_http_shipoff_static_test(r, root, uri, "index.html", NULL);
+
+        switch (rc) {
+        case NGX_HTTP_SHIPOFF_FILE:
+            return NGX_DONE;
+        case NGX_HTTP_SHIPOFF_DIR:
+        case NGX_HTTP_SHIPOFF_MISSING:
+            return NGX_DECLINED;
+        default:
+            return rc;
+        }
+    }
+
+    rc = ngx_http_shipoff_static_test(r, root, uri, "", &path);
+
+    switch (rc) {
+
+    case NGX_HTTP_SHIPOFF_FILE:
+        *found = path;
+        return NGX_OK;
+
+    case NGX_HTTP_SHIPOFF_DIR:
+        suffix = "/index.html";
+        break;
+
+    case NGX_HTTP_SHIPOFF_MISSING:
+        suffix = ".html";
+        break;
+
+    default:
+        return rc;
+    }
+
+    rc = ngx_http_shipoff_static_test(r, root, uri, suffix, NULL);
+
+    if (rc == NGX_HTTP_SHIPOFF_MISSING || rc == NGX_HTTP_SHIPOFF_DIR) {
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_HTTP_SHIPOFF_FILE) {
+        return rc;
+    }
+
+    len = ngx_strlen(suffix);
+
+    found->data = ngx_pnalloc(r->pool, uri->len + len);
+    if (found->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    found->len = ngx_cpymem(ngx_cpymem(found->data, uri->data, uri->len),
+                            suffix, len)
+                 - found->data;
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * The first rule of _redirects that matches the client's URI; a file that
+ * exists (exists) is shadowed by forced ("!") rules only, as on Netlify.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_http_shipoff_rules_t *rules, ngx_uint_t exists)
+{
+    u_char                       *buf, *p, *q;
+    long                          n;
+    size_t                        len;
+    ngx_str_t                     uri, args;
+    ngx_uint_t                    i;
+    ngx_table_elt_t              *h;
+    ngx_http_shipoff_redirect_t  *rd;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    buf = ngx_pnalloc(r->pool, NGX_HTTP_SHIPOFF_TARGET_MAX);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rd = NULL;
+    n = 0;
+
+    for (i = 0; i < rules->nredirects; i++) {
+        rd = &rules->redirects[i];
+
+        if (exists && !rd->force) {
+            continue;
+        }
+
+        n = ngx_http_shipoff_rules_rewrite(rd, (char *) r->uri.data,
+                                           r->uri.len, (char *) buf,
+                                           NGX_HTTP_SHIPOFF_TARGET_MAX);
+        if (n > 0) {
+            break;
+        }
+
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "shipoff: target of a rule for \"%V\" is too long",
+                          &r->uri);
+        }
+    }
+
+    if (i == rules->nredirects) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff static rule %ui: \"%*s\"", rd->status, n, buf);
+
+    if (rd->status >= 300 && rd->status < 400) {
+
+        /*
+         * placeholders carry the decoded URI: whatever could end a header
+         * line or is not ASCII goes out escaped
+         */
+
+        len = n * 3 + sizeof("?") - 1 + r->args.len;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        uri.data = p;
+
+        for (q = buf; q < buf + n; q++) {
+            if (*q <= 0x20 || *q >= 0x7f) {
+                *p++ = '%';
+                *p++ = hex[*q >> 4];
+                *p++ = hex[*q & 0xf];
+
+            } else {
+                *p++ = *q;
+            }
+        }
+
+        if (r->args.len && ngx_strlchr(buf, buf + n, '?') == NULL) {
+            *p++ = '?';
+            p = ngx_cpymem(p, r->args.data, r->args.len);
+        }
+
+        uri.len = p - uri.data;
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Location");
+        h->value = uri;
+
+        r->headers_out.location = h;
+
+        return rd->status;
+    }
+
+    /* 200, 404, 410: another file of the site answers, with this status */
+
+    q = ngx_strlchr(buf, buf + n, '?');
+
+    if (q) {
+        args.data = q + 1;
+        args.len = buf + n - args.data;
+        len = q - buf;
+
+    } else {
+        args = r->args;
+        len = n;
+    }
+
+    uri.data = buf;
+    uri.len = len;
+
+    if (!ngx_http_shipoff_rules_safe_path((char *) uri.data, uri.len)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "shipoff: unsafe rule target \"%V\" refused", &uri);
+        return ngx_http_shipoff_static_not_found(r, root);
+    }
+
+    if (rd->status != NGX_HTTP_OK) {
+        r->err_status = rd->status;
+    }
+
+    return ngx_http_shipoff_static_rewrite(r, &uri, &args);
+}
+
+
+/* the site's 404.html with status 404, or nginx's own 404 */
+
+static ngx_int_t
+ngx_http_shipoff_static_not_found(ngx_http_request_t *r, ngx_str_t *root)
+{
+    ngx_str_t  args;
+
+    if (r->err_status == 0
+        && ngx_http_shipoff_static_test(r, root, &ngx_http_shipoff_404, "",
+                                        NULL)
+           == NGX_HTTP_SHIPOFF_FILE)
+    {
+        r->err_status = NGX_HTTP_NOT_FOUND;
+
+        ngx_str_null(&args);
+
+        return ngx_http_shipoff_static_rewrite(r, &ngx_http_shipoff_404,
+                                               &args);
+    }
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+/* an internal redirect from a phase handler, as try_files makes one */
+
+static ngx_int_t
+ngx_http_shipoff_static_rewrite(ngx_http_request_t *r, ngx_str_t *uri,
+    ngx_str_t *args)
+{
+    ngx_str_t  copy;
+
+    copy.len = uri->len;
+    copy.data = ngx_pnalloc(r->pool, uri->len);
+    if (copy.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(copy.data, uri->data, uri->len);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff static rewrite to \"%V\"", &copy);
+
+    (void) ngx_http_internal_redirect(r, &copy, args);
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * What root + uri + suffix is below the root: NGX_HTTP_SHIPOFF_FILE, _DIR
+ * or _MISSING, NGX_HTTP_FORBIDDEN or NGX_ERROR.  The path goes to out.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_test(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *uri, char *suffix, ngx_str_t *out)
+{
+    ngx_int_t              rc;
+    ngx_str_t              path;
+    ngx_open_file_info_t   of;
+
+    if (ngx_http_shipoff_static_join(r, root, uri, suffix, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_shipoff_static_open(r, root, &path, &of);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_SHIPOFF_MISSING;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (out) {
+        *out = path;
+    }
+
+    if (of.is_dir) {
+        return NGX_HTTP_SHIPOFF_DIR;
+    }
+
+    return of.is_file ? NGX_HTTP_SHIPOFF_FILE : NGX_HTTP_SHIPOFF_MISSING;
+}
+
+
+/* root + uri + suffix, NUL-terminated, from the request's pool */
+
+static ngx_int_t
+ngx_http_shipoff_static_join(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *uri, char *suffix, ngx_str_t *path)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(suffix);
+
+    path->data = ngx_pnalloc(r->pool, root->len + uri->len + len + 1);
+    if (path->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(path->data, root->data, root->len);
+    p = ngx_cpymem(p, uri->data, uri->len);
+    p = ngx_cpymem(p, suffix, len);
+    *p = '\0';
+
+    path->len = p - path->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Opens path (root + something, NUL-terminated) through the location's
+ * open_file_cache, refusing a symlink anywhere below the root.  NGX_OK,
+ * NGX_DECLINED (no such file), NGX_HTTP_FORBIDDEN or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_open(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *path, ngx_open_file_info_t *of)
+{
+    ngx_uint_t                 level;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ngx_memzero(of, sizeof(ngx_open_file_info_t));
+
+    of->read_ahead = clcf->read_ahead;
+    of->directio = clcf->directio;
+    of->valid = clcf->open_file_cache_valid;
+    of->min_uses = clcf->open_file_cache_min_uses;
+    of->errors = clcf->open_file_cache_errors;
+    of->events = clcf->open_file_cache_events;
+
+#if (NGX_HAVE_OPENAT)
+    of->disable_symlinks = NGX_DISABLE_SYMLINKS_ON;
+    of->disable_symlinks_from = root->len;
+#endif
+
+    if (ngx_open_cached_file(clcf->open_file_cache, path, of, r->pool)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    switch (of->err) {
+
+    case 0:
+        return NGX_ERROR;
+
+    case NGX_ENOENT:
+    case NGX_ENOTDIR:
+    case NGX_ENAMETOOLONG:
+        return NGX_DECLINED;
+
+    case NGX_EACCES:
+#if (NGX_HAVE_OPENAT)
+    case NGX_EMLINK:
+    case NGX_ELOOP:
+#endif
+        level = NGX_LOG_ERR;
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, of->err,
+                      "%s \"%s\" failed", of->failed, path->data);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(level, r->connection->log, of->err,
+                  "shipoff: %s \"%s\" failed", of->failed, path->data);
+
+    return NGX_HTTP_FORBIDDEN;
+}
+
+
+/* precompressed siblings of a file: served if accepted, Vary if any */
+
+static ngx_int_t
+ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx)
+{
+    ngx_int_t    rc;
+    ngx_str_t    accept, variant, uri;
+    ngx_uint_t   i;
+
+    static char  *ext[] = { ".br", ".gz" };
+    static char  *coding[] = { "br", "gzip" };
+
+    ngx_str_null(&accept);
+
+#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
+    if (r->headers_in.accept_encoding) {
+        accept = r->headers_in.accept_encoding->value;
+    }
+#endif
+
+    /* test() takes a URI below the root: the file's path past the root */
+
+    uri.data = path->data + root->len;
+    uri.len = path->len - root->len;
+
+    for (i = 0; i < 2; i++) {
+
+        rc = ngx_http_shipoff_static_test(r, root, &uri, ext[i], &variant);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc != NGX_HTTP_SHIPOFF_FILE) {
+            continue;
+        }
+
+        ctx->vary = 1;
+
+        if (ctx->precompressed.len == 0
+            && ngx_http_shipoff_rules_accepts((char *) accept.data,
+                                              accept.len, coding[i]))
+        {
+            ctx->precompressed = variant;
+            ctx->root_len = root->len;
+            ctx->encoding.data = (u_char *) coding[i];
+            ctx->encoding.len = ngx_strlen(coding[i]);
+        }
+    }
+
+    if (ctx->precompressed.len) {
+        r->content_handler = ngx_http_shipoff_static_precompressed_handler;
+    }
+
+    return NGX_OK;
+}
+
+
+/* sends the precompressed variant the pre-content handler chose */
+
+static ngx_int_t
+ngx_http_shipoff_static_precompressed_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       root;
+    ngx_buf_t                      *b;
+    ngx_chain_t                     out;
+    ngx_table_elt_t                *h;
+    ngx_open_file_info_t            of;
+    ngx_http_shipoff_static_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_shipoff_static_module);
+
+    root.data = ctx->precompressed.data;
+    root.len = ctx->root_len;
+
+    rc = ngx_http_shipoff_static_open(r, &root, &ctx->precompressed, &of);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (rc != NGX_OK) {
+        return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
+    }
+
+    if (!of.is_file) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->root_tested = !r->error_page;
+    r->allow_ranges = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = of.size;
+    r->headers_out.last_modified_time = of.mtime;
+
+    if (ngx_http_set_etag(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_set_content_type(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Content-Encoding");
+    h->value = ctx->encoding;
+    r->headers_out.content_encoding = h;
+
+    /* allocated before the header goes out, as the static handler does */
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->file = ngx_pcalloc(r->pool, sizeof(ngx_file_t));
+    if (b->file == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->file_pos = 0;
+    b->file_last = of.size;
+
+    b->in_file = b->file_last ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    b->file->fd = of.fd;
+    b->file->name = ctx->precompressed;
+    b->file->log = r->connection->log;
+    b->file->directio = of.is_directio;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * The parsed _redirects and _headers of the site at root, from this
+ * worker's cache, (re)read when either file changed.  NULL: no rules (none,
+ * or they could not be read, which is logged).
+ */
+
+static ngx_http_shipoff_rules_t *
+ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root)
+{
+    ngx_str_t                             redirects, headers;
+    ngx_uint_t                            i;
+    ngx_open_file_info_t                  rof, hof;
+    ngx_http_shipoff_arena_t              arena;
+    ngx_http_shipoff_file_id_t            rid, hid;
+    ngx_http_shipoff_rules_entry_t       *e, *victim;
+    ngx_http_shipoff_static_main_conf_t  *smcf;
+
+    if (ngx_http_shipoff_static_rules_file(r, root,
+                                           &ngx_http_shipoff_redirects,
+                                           &rof, &rid)
+        != NGX_OK
+        || ngx_http_shipoff_static_rules_file(r, root,
+                                              &ngx_http_shipoff_headers,
+                                              &hof, &hid)
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (rid.size == 0 && hid.size == 0) {
+        return NULL;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_shipoff_static_module);
+
+    smcf->tick++;
+    victim = NULL;
+
+    for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
+        e = &smcf->entries[i];
+
+        if (e->pool
+            && e->root.len == root->len
+            && ngx_strncmp(e->root.data, root->data, root->len) == 0)
+        {
+            if (ngx_memcmp(&e->redirects, &rid, sizeof(rid)) == 0
+                && ngx_memcmp(&e->headers, &hid, sizeof(hid)) == 0)
+            {
+                e->used = smcf->tick;
+                return &e->rules;
+            }
+
+            victim = e;
+            break;
+        }
+
+        if (victim == NULL || (victim->pool && e->used < victim->used)) {
+            victim = e;
+        }
+    }
+
+    e = victim;
+
+    if (e->pool) {
+        ngx_destroy_pool(e->pool);
+    }
+
+    ngx_memzero(e, sizeof(ngx_http_shipoff_rules_entry_t));
+
+    e->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    if (e->pool == NULL) {
+        return NULL;
+    }
+
+    e->root.data = ngx_pstrdup(e->pool, root);
+    if (e->root.data == NULL) {
+        goto failed;
+    }
+
+    e->root.len = root->len;
+    e->redirects = rid;
+    e->headers = hid;
+    e->used = smcf->tick;
+
+    if (ngx_http_shipoff_static_rules_read(r, e->pool, root, "/_redirects",
+                                           &rof, &rid, &redirects)
+        != NGX_OK
+        || ngx_http_shipoff_static_rules_read(r, e->pool, root, "/_headers",
+                                              &hof, &hid, &headers)
+           != NGX_OK)
+    {
+        goto failed;
+    }
+
+    arena.alloc = ngx_http_shipoff_static_alloc;
+    arena.data = e->pool;
+
+    if (ngx_http_shipoff_rules_parse_redirects(&e->rules,
+                                               (char *) redirects.data,
+                                               redirects.len, &arena)
+        != 0)
+    {
+        goto failed;
+    }
+
+    if (e->rules.nerrors) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "shipoff: %uz invalid lines in \"%V/_redirects\" "
+                      "ignored, line %uz: %s", e->rules.nerrors, root,
+                      e->rules.error_line, e->rules.errstr);
+        e->rules.nerrors = 0;
+    }
+
+    if (ngx_http_shipoff_rules_parse_headers(&e->rules, (char *) headers.data,
+                                             headers.len, &arena)
+        != 0)
+    {
+        goto failed;
+    }
+
+    if (e->rules.nerrors) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "shipoff: %uz invalid lines in \"%V/_headers\" "
+                      "ignored, line %uz: %s", e->rules.nerrors, root,
+                      e->rules.error_line, e->rules.errstr);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff rules of \"%V\": %uz redirects, %uz headers",
+                   root, e->rules.nredirects, e->rules.nheaders);
+
+    return &e->rules;
+
+failed:
+
+    ngx_destroy_pool(e->pool);
+    e->pool = NULL;
+
+    return NULL;
+}
+
+
+/* opens a rules file; a missing, unsafe or oversized one counts as none */
+
+static ngx_int_t
+ngx_http_shipoff_static_rules_file(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *name, ngx_open_file_info_t *of, ngx_http_shipoff_file_id_t *id)
+{
+    ngx_int_t   rc;
+    ngx_str_t   path;
+
+    ngx_memzero(id, sizeof(ngx_http_shipoff_file_id_t));
+
+    if (ngx_http_shipoff_static_join(r, root, name, "", &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_shipoff_static_open(r, root, &path, of);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK || !of->is_file) {
+        return NGX_OK;
+    }
+
+    if (of->size > NGX_HTTP_SHIPOFF_RULES_MAX_SIZE) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "shipoff: \"%V\" is larger than %d bytes, ignored",
+                      &path, NGX_HTTP_SHIPOFF_RULES_MAX_SIZE);
+        return NGX_OK;
+    }
+
+    id->uniq = of->uniq;
+    id->mtime = of->mtime;
+    id->size = of->size;
+
+    return NGX_OK;
+}
+
+
+/* reads a rules file opened by rules_file(), into pool */
+
+static ngx_int_t
+ngx_http_shipoff_static_rules_read(ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_str_t *root, char *name, ngx_open_file_info_t *of,
+    ngx_http_shipoff_file_id_t *id, ngx_str_t *text)
+{
+    ssize_t      n;
+    ngx_file_t   file;
+
+    ngx_str_null(text);
+
+    if (id->size == 0) {
+        return NGX_OK;
+    }
+
+    text->len = (size_t) id->size;
+
+    text->data = ngx_pnalloc(pool, text->len);
+    if (text->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+
+    file.fd = of->fd;
+    file.name.data = (u_char *) name;
+    file.name.len = ngx_strlen(name);
+    file.log = r->connection->log;
+
+    n = ngx_read_file(&file, text->data, text->len, 0);
+
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if ((size_t) n != text->len) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "shipoff: \"%V%s\" changed while read", root, name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_shipoff_static_alloc(void *data, size_t size)
+{
+    return ngx_palloc(data, size);
+}
+
+
+static ngx_int_t
+ngx_http_shipoff_static_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                           *value;
+    ngx_uint_t                           status, cache_control;
+    ngx_http_shipoff_static_ctx_t       *ctx;
+    ngx_http_shipoff_static_loc_conf_t  *slcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_shipoff_static_module);
+
+    if (ctx == NULL || r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    cache_control = 0;
+
+    if (ctx->rules && ctx->rules->nheaders
+        && ngx_http_shipoff_static_add_headers(r, ctx->rules, &cache_control)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->vary) {
+        if (ngx_http_shipoff_static_add_header(r, &ngx_http_shipoff_vary,
+                                               &ngx_http_shipoff_encoding)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (cache_control) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    status = r->headers_out.status;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
+
+    if ((status == NGX_HTTP_OK || status == NGX_HTTP_PARTIAL_CONTENT
+         || status == NGX_HTTP_NOT_MODIFIED)
+        && ngx_http_shipoff_static_immutable(r, slcf))
+    {
+        value = &ngx_http_shipoff_immutable_value;
+
+    } else if (status == NGX_HTTP_OK || status == NGX_HTTP_PARTIAL_CONTENT
+               || status == NGX_HTTP_NOT_MODIFIED
+               || status == NGX_HTTP_NOT_FOUND
+               || status == NGX_HTTP_SHIPOFF_GONE)
+    {
+        value = &ngx_http_shipoff_no_cache;
+
+    } else {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_shipoff_static_add_header(r, &ngx_http_shipoff_cache_control,
+                                           value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_uint_t
+ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf)
+{
+    if (!slcf->immutable || r->err_status) {
+        return 0;
+    }
+
+#if (NGX_PCRE)
+    if (slcf->immutable_regex) {
+        return ngx_regex_exec(slcf->immutable_regex, &r->uri, NULL, 0) >= 0;
+    }
+#endif
+
+    return ngx_http_shipoff_rules_fingerprinted((char *) r->uri.data,
+                                                r->uri.len);
+}
+
+
+/*
+ * The site's _headers for this response, matched against the URI the
+ * client asked for and, after a rewrite, the one that answers.  Values
+ * are copied: the cache entry may be replaced before the request ends.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
+    ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control)
+{
+    u_char                          *dst, *src, *end;
+    ngx_str_t                        asked, name, value;
+    ngx_uint_t                       i, j;
+    ngx_http_shipoff_header_t       *hd;
+    ngx_http_shipoff_header_rule_t  *rule;
+
+    asked = r->uri;
+
+    if (r->internal) {
+        src = r->unparsed_uri.data;
+        end = ngx_strlchr(src, src + r->unparsed_uri.len, '?');
+
+        if (end == NULL) {
+            end = src + r->unparsed_uri.len;
+        }
+
+        asked.data = ngx_pnalloc(r->pool, end - src);
+        if (asked.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        dst = asked.data;
+        ngx_unescape_uri(&dst, &src, end - src, NGX_UNESCAPE_URI);
+        asked.len = dst - asked.data;
+    }
+
+    for (i = 0; i < rules->nheaders; i++) {
+        rule = &rules->headers[i];
+
+        if (!ngx_http_shipoff_rules_match(rule->path.data, rule->path.len,
+                                          (char *) asked.data, asked.len)
+            && !(r->internal
+                 && ngx_http_shipoff_rules_match(rule->path.data,
+                                                 rule->path.len,
+                                                 (char *) r->uri.data,
+                                                 r->uri.len)))
+        {
+            continue;
+        }
+
+        for (j = 0; j < rule->nheaders; j++) {
+            hd = &rule->headers[j];
+
+            name.len = hd->name.len;
+            value.len = hd->value.len;
+
+            name.data = ngx_pnalloc(r->pool, name.len + value.len);
+            if (name.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            value.data = ngx_cpymem(name.data, hd->name.data, name.len);
+            ngx_memcpy(value.data, hd->value.data, value.len);
+
+            if (name.len == sizeof("Content-Type") - 1
+                && ngx_strncasecmp(name.data, (u_char *) "Content-Type",
+                                   name.len)
+                   == 0)
+            {
+                r->headers_out.content_type = value;
+                r->headers_out.content_type_len = value.len;
+                r->headers_out.content_type_lowcase = NULL;
+                ngx_str_null(&r->headers_out.charset);
+                continue;
+            }
+
+            if (name.len == ngx_http_shipoff_cache_control.len
+                && ngx_strncasecmp(name.data,
+                                   ngx_http_shipoff_cache_control.data,
+                                   name.len)
+                   == 0)
+            {
+                *cache_control = 1;
+            }
+
+            if (ngx_http_shipoff_static_add_header(r, &name, &value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_shipoff_static_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h, **cc;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+    h->lowcase_key = NULL;
+
+    if (name->len != ngx_http_shipoff_cache_control.len
+        || ngx_strncasecmp(name->data, ngx_http_shipoff_cache_control.data,
+                           name->len)
+           != 0)
+    {
+        return NGX_OK;
+    }
+
+    /* where other modules (expires, proxy cache) look for it */
+
+    if (r->headers_out.cache_control.elts == NULL
+        && ngx_array_init(&r->headers_out.cache_control, r->pool, 1,
+                          sizeof(ngx_table_elt_t *))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cc = ngx_array_push(&r->headers_out.cache_control);
+    if (cc == NULL) {
+        return NGX_ERROR;
+    }
+
+    *cc = h;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_shipoff_static_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t                   *cln;
+    ngx_http_shipoff_static_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_shipoff_static_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     smcf->entries[] = all free;
+     *     smcf->tick = 0;
+     */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_shipoff_static_cleanup;
+    cln->data = smcf;
+
+    return smcf;
+}
+
+
+/* the rules a process parsed go with the configuration that cached them */
+
+static void
+ngx_http_shipoff_static_cleanup(void *data)
+{
+    ngx_http_shipoff_static_main_conf_t  *smcf = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
+        if (smcf->entries[i].pool) {
+            ngx_destroy_pool(smcf->entries[i].pool);
+            smcf->entries[i].pool = NULL;
+        }
+    }
+}
+
+
 static void *
 ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf)
 {
@@ -121,11 +1451,13 @@ ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->spa_index = { 0, NULL };
+     *     conf->immutable_regex = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
     conf->spa = NGX_CONF_UNSET;
-    conf->immutable = NGX_CONF_UNSET_PTR;
+    conf->immutable = NGX_CONF_UNSET;
+    conf->precompressed = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -141,7 +1473,15 @@ ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->spa, prev->spa, 1);
     ngx_conf_merge_str_value(conf->spa_index, prev->spa_index, "/index.html");
-    ngx_conf_merge_ptr_value(conf->immutable, prev->immutable, NULL);
+    ngx_conf_merge_value(conf->precompressed, prev->precompressed, 1);
+
+    if (conf->immutable == NGX_CONF_UNSET) {
+        conf->immutable = (prev->immutable == NGX_CONF_UNSET)
+                          ? 1 : prev->immutable;
+#if (NGX_PCRE)
+        conf->immutable_regex = prev->immutable_regex;
+#endif
+    }
 
     return NGX_CONF_OK;
 }
@@ -154,6 +1494,10 @@ ngx_http_shipoff_spa_index(ngx_conf_t *cf, void *post, void *data)
 
     if (uri->len == 0 || uri->data[0] != '/') {
         return "must be a URI starting with \"/\"";
+    }
+
+    if (!ngx_http_shipoff_rules_safe_path((char *) uri->data, uri->len)) {
+        return "must not have \".\" or \"..\" segments";
     }
 
     return NGX_CONF_OK;
@@ -174,14 +1518,14 @@ ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
 #endif
     ngx_str_t           *value;
 
-    if (slcf->immutable != NGX_CONF_UNSET_PTR) {
+    if (slcf->immutable != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
-        slcf->immutable = NULL;
+        slcf->immutable = 0;
         return NGX_CONF_OK;
     }
 
@@ -199,7 +1543,8 @@ ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    slcf->immutable = rc.regex;
+    slcf->immutable = 1;
+    slcf->immutable_regex = rc.regex;
 
     return NGX_CONF_OK;
 
@@ -211,4 +1556,26 @@ ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_ERROR;
 
 #endif
+}
+
+
+static ngx_int_t
+ngx_http_shipoff_static_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_shipoff_static_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_shipoff_static_header_filter;
+
+    return NGX_OK;
 }

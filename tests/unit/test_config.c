@@ -46,6 +46,8 @@ static const struct {
     const char  *value;
 } all_keys[] = {
     { "access_ttl", "2h" },
+    { "allow_insecure_repos", "1" },
+    { "allow_private_repos", "1" },
     { "api_listen", "127.0.0.1:1" },
     { "apps_domain", "example.org" },
     { "argon2_iterations", "3" },
@@ -83,6 +85,7 @@ static const struct {
     { "secrets_file", "/etc/shipoff/secrets" },
     { "sql_dir", "/usr/share/shipoff/sql" },
     { "var_dir", "/var/lib/shipoff" },
+    { "webhook_max_body_size", "30m" },
     { "webhook_secret", WEBHOOK_SECRET },
 };
 
@@ -168,6 +171,7 @@ test_defaults(void **state)
     assert_int_equal(cfg.fcgi_threads, 4);
     assert_int_equal(cfg.log_level, SO_LOG_INFO);
     assert_int_equal(cfg.max_body_size, 1048576);
+    assert_int_equal(cfg.webhook_max_body_size, 25 * 1048576);
     assert_string_equal(cfg.pg_dsn, "dbname=shipoff");
     assert_int_equal(cfg.pg_timeout, 2000);
     assert_string_equal(cfg.redis_host, "127.0.0.1");
@@ -318,6 +322,7 @@ test_every_key_settable(void **state)
     assert_int_equal(cfg.max_body_size, 1073741824);
     assert_int_equal(cfg.pg_timeout, 600000);
     assert_int_equal(cfg.redis_timeout, 1);
+    assert_int_equal(cfg.webhook_max_body_size, 30 * 1048576);
 
     rc = so_config_set(&cfg, "nope", "1", err, sizeof(err));
     assert_int_equal(rc, SO_EINVAL);

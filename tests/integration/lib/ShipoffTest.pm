@@ -160,6 +160,29 @@ sub auth_header {
     return { Authorization => "Bearer $t" };
 }
 
+# psql($sql): runs SQL as postgres in the shipoff database; its output
+sub psql {
+    my ($self, $sql) = @_;
+    my ($rc, $out) = ShipoffTest::run('psql', '-X', '-q', '-tA',
+        '-h', "$self->{var}/run/pg", '-p', $self->port('pg'),
+        '-U', 'postgres', '-d', 'shipoff', '-c', $sql);
+    die "psql: $out" if $rc;
+    chomp $out;
+    return $out;
+}
+
+# logs(): the text of every log file, to check what must not be there
+sub logs {
+    my ($self) = @_;
+    my $text = '';
+    for my $f (glob "$self->{var}/log/*.log") {
+        open my $fh, '<', $f or next;
+        local $/;
+        $text .= <$fh> // '';
+    }
+    return $text;
+}
+
 sub start { my ($self, $part) = @_; $self->stack('start', $part) }
 sub stop  { my ($self, $part) = @_; $self->stack('stop', $part) }
 

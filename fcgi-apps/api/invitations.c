@@ -1,0 +1,399 @@
+/*
+ * invitations.c: team invitations by email.  The owner invites an address
+ * (POST /api/v1/teams/:id/invitations); whoever holds an account with that
+ * address sees it (GET /api/v1/invitations) and accepts or declines it
+ * within 7 days (expires_at).  An invitation with role "owner" hands the
+ * team over on acceptance: the invitee joins and becomes the owner, the
+ * old owner stays as a member, all in the transaction that marks the
+ * invitation accepted.
+ *
+ * An invitation is matched to its invitee by the normalised email, never
+ * by an id the client sends: another user asking for it gets 404.  An
+ * expired invitation stays "pending" in the table (nothing sweeps it);
+ * a new invitation to the same address revokes it first, so the unique
+ * index on pending invitations only ever blocks a live one.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "shipoff.h"
+#include "so_account.h"
+#include "so_auth.h"
+#include "so_authz.h"
+#include "so_input.h"
+#include "so_log.h"
+#include "so_page.h"
+
+
+/* an invitation with its team: i the invitation, t the team */
+#define API_INV_COLS                                                         \
+    "i.id, i.team_id, t.name, i.email, i.role, i.state, i.invited_by, "     \
+    SO_SQL_TIME("i.created_at") ", " SO_SQL_TIME("i.expires_at")
+
+
+static json_t *api_invitation_json(const PGresult *res, int row);
+static void api_invitation_answer(so_req_t *r, int accept);
+
+
+static json_t *
+api_invitation_json(const PGresult *res, int row)
+{
+    json_t  *inv;
+
+    inv = json_pack("{s:I, s:{s:I, s:s}, s:s, s:s, s:s, s:s, s:s}",
+                    "id", (json_int_t) strtoll(PQgetvalue(res, row, 0),
+                                               NULL, 10),
+                    "team",
+                        "id", (json_int_t) strtoll(PQgetvalue(res, row, 1),
+                                                   NULL, 10),
+                        "name", PQgetvalue(res, row, 2),
+                    "email", PQgetvalue(res, row, 3),
+                    "role", PQgetvalue(res, row, 4),
+                    "state", PQgetvalue(res, row, 5),
+                    "created_at", PQgetvalue(res, row, 7),
+                    "expires_at", PQgetvalue(res, row, 8));
+
+    if (inv != NULL) {
+        json_object_set_new(inv, "invited_by", PQgetisnull(res, row, 6)
+                            ? json_null()
+                            : json_integer(strtoll(PQgetvalue(res, row, 6),
+                                                   NULL, 10)));
+    }
+
+    return inv;
+}
+
+
+void
+api_invitations_create(so_req_t *r)
+{
+    static const char *const  fields[] = { "email", "role", NULL };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body;
+    long long                 team;
+    const char               *params[4], *role;
+    char                      email[SO_EMAIL_MAX_LEN + 1], teams[24],
+                              user[24];
+    size_t                    len;
+    int                       rc;
+
+    res = NULL;
+    body = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
+                    SO_NEED_WRITE | SO_NEED_OWNER, &team, NULL) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || so_account_read_email(r, body, email) != SO_OK)
+    {
+        goto done;
+    }
+
+    rc = so_input_string(r, body, "role", 0, 1, 16, &role, &len);
+    if (rc == SO_ENOTFOUND) {
+        role = "member";
+
+    } else if (rc != SO_OK) {
+        goto done;
+
+    } else if (strcmp(role, "member") != 0 && strcmp(role, "owner") != 0) {
+        so_http_error(r, 422, "validation_failed",
+                      "role must be \"member\" or \"owner\"", "role");
+        goto done;
+    }
+
+    snprintf(teams, sizeof(teams), "%lld", team);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = teams;
+    params[1] = email;
+
+    res = so_pg_query(r->pg, "api_inv_is_member",
+                      "SELECT 1 FROM team_members m"
+                      " JOIN users u ON u.id = m.user_id"
+                      " WHERE m.team_id = $1 AND u.email = $2", 2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_inv_is_member");
+        goto done;
+    }
+
+    if (PQntuples(res) > 0) {
+        so_http_error(r, 409, "already_member",
+                      "this address belongs to a member of the team",
+                      "email");
+        goto done;
+    }
+    PQclear(res);
+
+    res = so_pg_query(r->pg, "api_inv_revoke_expired",
+                      "UPDATE team_invitations SET state = 'revoked',"
+                      " responded_at = now()"
+                      " WHERE team_id = $1 AND email = $2"
+                      " AND state = 'pending' AND expires_at <= now()",
+                      2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_inv_revoke_expired");
+        goto done;
+    }
+    PQclear(res);
+
+    params[2] = role;
+    params[3] = user;
+
+    res = so_pg_query(r->pg, "api_inv_create",
+                      "WITH i AS (INSERT INTO team_invitations"
+                      " (team_id, email, role, invited_by)"
+                      " SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1"
+                      " FROM team_members o WHERE o.team_id = $1"
+                      " AND o.user_id = $4 AND o.role = 'owner')"
+                      " RETURNING *)"
+                      " SELECT " API_INV_COLS
+                      " FROM i JOIN teams t ON t.id = i.team_id",
+                      4, params);
+    if (res == NULL) {
+        if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
+            so_http_error(r, 409, "invitation_exists",
+                          "this address has a pending invitation already",
+                          "email");
+        } else {
+            api_db_error(r, "api_inv_create");
+        }
+        goto done;
+    }
+
+    if (PQntuples(res) == 0) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    so_log_info(r->path, "team=%s invitation=%s: %s invited by user=%s",
+                teams, PQgetvalue(res, 0, 0), role, user);
+
+    so_http_json(r, 201, api_invitation_json(res, 0));
+
+done:
+
+    PQclear(res);
+    json_decref(body);
+}
+
+
+void
+api_invitations_list(so_req_t *r)
+{
+    so_principal_t   p;
+    so_page_t        page;
+    PGresult        *res;
+    json_t          *items, *inv;
+    const char      *params[3];
+    char             user[24];
+    int              i, n;
+
+    res = NULL;
+    items = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
+        || so_page_read(r, &page) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = user;
+    params[1] = page.afters;
+    params[2] = page.limit1;
+
+    res = so_pg_query(r->pg, "api_inv_list",
+                      "SELECT " API_INV_COLS " FROM team_invitations i"
+                      " JOIN teams t ON t.id = i.team_id"
+                      " JOIN users u ON u.email = i.email"
+                      " WHERE u.id = $1 AND i.state = 'pending'"
+                      " AND i.expires_at > now() AND i.id > $2"
+                      " ORDER BY i.id LIMIT $3", 3, params);
+    if (res == NULL) {
+        api_db_error(r, "api_inv_list");
+        goto done;
+    }
+
+    items = json_array();
+    n = PQntuples(res) > page.limit ? page.limit : PQntuples(res);
+
+    for (i = 0; items != NULL && i < n; i++) {
+        inv = api_invitation_json(res, i);
+        if (inv == NULL || json_array_append_new(items, inv) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+
+    if (items == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        goto done;
+    }
+
+    so_http_json(r, 200, so_page_answer(&page, items, PQntuples(res),
+                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
+    items = NULL;
+
+done:
+
+    json_decref(items);
+    PQclear(res);
+}
+
+
+/*
+ * accept or decline, in one transaction with the invitation row locked, so
+ * that two answers to one invitation cannot both succeed.
+ */
+static void
+api_invitation_answer(so_req_t *r, int accept)
+{
+    so_principal_t   p;
+    PGresult        *res;
+    long long        inv;
+    const char      *params[3];
+    char             invs[24], user[24], team[24], role[8], state[16];
+    int              tx, expired, rc;
+
+    res = NULL;
+    tx = 0;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_INVITATION, r->args[0],
+                    SO_NEED_WRITE | SO_NEED_INVITEE, &inv, NULL) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(invs, sizeof(invs), "%lld", inv);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = invs;
+    params[1] = user;
+
+    if (api_tx(r, "BEGIN") != SO_OK) {
+        api_db_error(r, "BEGIN");
+        goto done;
+    }
+    tx = 1;
+
+    res = so_pg_query(r->pg, "api_inv_lock",
+                      "SELECT i.team_id, i.role, i.state,"
+                      " i.expires_at <= now()"
+                      " FROM team_invitations i"
+                      " JOIN users u ON u.email = i.email"
+                      " WHERE i.id = $1 AND u.id = $2 FOR UPDATE OF i",
+                      2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_inv_lock");
+        goto done;
+    }
+
+    if (PQntuples(res) == 0) {
+        so_http_error(r, 404, "not_found", "no such invitation", NULL);
+        goto done;
+    }
+
+    snprintf(team, sizeof(team), "%s", PQgetvalue(res, 0, 0));
+    snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
+    snprintf(state, sizeof(state), "%s", PQgetvalue(res, 0, 2));
+    expired = PQgetvalue(res, 0, 3)[0] == 't';
+    PQclear(res);
+    res = NULL;
+
+    if (strcmp(state, "pending") != 0) {
+        so_http_error(r, 409, "invitation_answered",
+                      strcmp(state, "accepted") == 0
+                      ? "this invitation was accepted already"
+                      : strcmp(state, "declined") == 0
+                      ? "this invitation was declined already"
+                      : "this invitation was revoked", NULL);
+        goto done;
+    }
+
+    if (expired) {
+        so_http_error(r, 410, "invitation_expired",
+                      "this invitation has expired: ask for a new one",
+                      NULL);
+        goto done;
+    }
+
+    if (accept) {
+        params[0] = team;
+
+        /* the owner's row too: ownership moves one at a time */
+        res = so_pg_query(r->pg, "api_inv_join",
+                          "WITH t AS (SELECT id FROM teams WHERE id = $1"
+                          " FOR UPDATE)"
+                          " INSERT INTO team_members (team_id, user_id,"
+                          " role) SELECT id, $2, 'member' FROM t"
+                          " ON CONFLICT DO NOTHING", 2, params);
+        if (res == NULL) {
+            api_db_error(r, "api_inv_join");
+            goto done;
+        }
+        PQclear(res);
+        res = NULL;
+
+        if (strcmp(role, "owner") == 0) {
+            rc = api_team_set_owner(r, team, user);
+            if (rc != SO_OK) {
+                api_db_error(r, "api_team_set_owner");
+                goto done;
+            }
+        }
+    }
+
+    params[0] = invs;
+    params[1] = accept ? "accepted" : "declined";
+
+    res = so_pg_query(r->pg, "api_inv_answer",
+                      "WITH i AS (UPDATE team_invitations"
+                      " SET state = $2, responded_at = now()"
+                      " WHERE id = $1 RETURNING *)"
+                      " SELECT " API_INV_COLS
+                      " FROM i JOIN teams t ON t.id = i.team_id",
+                      2, params);
+    if (res == NULL || PQntuples(res) != 1) {
+        api_db_error(r, "api_inv_answer");
+        goto done;
+    }
+
+    if (api_tx(r, "COMMIT") != SO_OK) {
+        api_db_error(r, "COMMIT");
+        goto done;
+    }
+    tx = 0;
+
+    so_log_info(r->path, "team=%s invitation=%s user=%s: %s", team, invs,
+                user, params[1]);
+
+    so_http_json(r, 200, api_invitation_json(res, 0));
+
+done:
+
+    if (tx) {
+        (void) api_tx(r, "ROLLBACK");
+    }
+
+    PQclear(res);
+}
+
+
+void
+api_invitations_accept(so_req_t *r)
+{
+    api_invitation_answer(r, 1);
+}
+
+
+void
+api_invitations_decline(so_req_t *r)
+{
+    api_invitation_answer(r, 0);
+}

@@ -1,0 +1,223 @@
+/*
+ * me.c: the caller's own account.
+ *
+ *   GET   /api/v1/me   {id, email, name, created_at}
+ *   PATCH /api/v1/me   {name?, password?, old_password?}
+ *
+ * A new password needs the current one (a stolen access token alone must
+ * not take the account over), follows the signup policy, and ends every
+ * session of the user: refresh tokens issued before the change are
+ * revoked, so a thief's session dies with the old password.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_account.h"
+#include "so_auth.h"
+#include "so_authz.h"
+#include "so_input.h"
+#include "so_log.h"
+#include "so_password.h"
+#include "api.h"
+
+
+static int api_me_password(so_req_t *r, json_t *body, const char *user_id,
+    const char *email, const char *phc, char **newphc);
+
+
+void
+api_me_get(so_req_t *r)
+{
+    so_principal_t   p;
+    PGresult        *res;
+    const char      *params[1];
+    char             id[32];
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK)
+    {
+        return;
+    }
+
+    snprintf(id, sizeof(id), "%lld", p.user_id);
+    params[0] = id;
+    res = so_pg_query(r->pg, "me_get",
+                      "SELECT " SO_ACCOUNT_USER_COLS
+                      " FROM users WHERE id = $1", 1, params);
+    if (res == NULL) {
+        so_http_pg_error(r, "reading the account");
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        so_http_error(r, 404, "not_found", "no such user", NULL);
+    } else {
+        so_http_json(r, 200, so_account_user_json(res, 0, 0));
+    }
+
+    PQclear(res);
+}
+
+
+/* 0 with *newphc, SO_ENOTFOUND without a new password, or answered */
+static int
+api_me_password(so_req_t *r, json_t *body, const char *user_id,
+    const char *email, const char *phc, char **newphc)
+{
+    so_argon2_t   a2;
+    const char   *pw, *old;
+    size_t        pwlen, oldlen;
+    int           rc, rehash;
+
+    *newphc = NULL;
+
+    rc = so_input_string(r, body, "password", 0, 0, (size_t) -1, &pw,
+                         &pwlen);
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    if (so_input_string(r, body, "old_password", 1, 0, (size_t) -1, &old,
+                        &oldlen) != SO_OK
+        || so_account_password_ok(r, "password", pw, pwlen, email) != SO_OK)
+    {
+        return SO_EINVAL;
+    }
+
+    so_account_argon2(&a2, r->cfg);
+
+    if (phc == NULL) {
+        so_password_dummy(&a2, old, oldlen);
+        rc = SO_EINVAL;
+    } else {
+        rc = so_password_verify(&rehash, phc, &a2, old, oldlen);
+    }
+
+    if (rc == SO_EINVAL) {
+        so_log_info(r->path, "user=%s: wrong old password", user_id);
+        so_http_error(r, 403, "invalid_credentials",
+                      "the old password is wrong", "old_password");
+        return SO_EINVAL;
+    }
+
+    if (rc != SO_OK || so_password_hash(newphc, &a2, pw, pwlen) != 0) {
+        so_log_error(r->path, "user=%s: hashing a password failed",
+                     user_id);
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+void
+api_me_patch(so_req_t *r)
+{
+    static const char *const  fields[] = { "name", "password",
+                                           "old_password", NULL };
+    so_principal_t   p;
+    json_t          *body;
+    PGresult        *res;
+    const char      *name, *params[3];
+    char            *phc;
+    char             id[32];
+    size_t           namelen;
+    int              rc;
+
+    body = NULL;
+    res = NULL;
+    phc = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
+        || so_http_read_json(r, &body) != 0
+        || so_input_known(r, body, fields) != SO_OK)
+    {
+        goto done;
+    }
+
+    rc = so_input_string(r, body, "name", 0, 0, SO_NAME_MAX_CHARS, &name,
+                         &namelen);
+    if (rc == SO_EINVAL) {
+        goto done;
+    }
+    if (rc == SO_ENOTFOUND) {
+        name = NULL;
+    }
+
+    if (json_object_get(body, "old_password") != NULL
+        && json_object_get(body, "password") == NULL)
+    {
+        so_http_error(r, 422, "validation_failed",
+                      "old_password goes with a new password", "password");
+        goto done;
+    }
+
+    snprintf(id, sizeof(id), "%lld", p.user_id);
+    params[0] = id;
+    res = so_pg_query(r->pg, "me_password",
+                      "SELECT email, password_hash FROM users WHERE id = $1",
+                      1, params);
+    if (res == NULL) {
+        goto unavailable;
+    }
+    if (PQntuples(res) != 1) {
+        so_http_error(r, 404, "not_found", "no such user", NULL);
+        goto done;
+    }
+
+    rc = api_me_password(r, body, id, PQgetvalue(res, 0, 0),
+                         PQgetisnull(res, 0, 1) ? NULL
+                                                : PQgetvalue(res, 0, 1),
+                         &phc);
+    if (rc != SO_OK && rc != SO_ENOTFOUND) {
+        goto done;
+    }
+    PQclear(res);
+
+    /*
+     * NULL parameters keep the column as it is; a new password and the
+     * end of the old sessions are one statement, so one never happens
+     * without the other
+     */
+    params[1] = name;
+    params[2] = phc;
+    res = so_pg_query(r->pg, "me_update",
+                      "WITH revoked AS (UPDATE refresh_tokens"
+                      " SET revoked_at = now() WHERE $3::text IS NOT NULL"
+                      " AND user_id = $1 AND revoked_at IS NULL)"
+                      " UPDATE users SET name = coalesce($2, name),"
+                      " password_hash = coalesce($3, password_hash),"
+                      " updated_at = now() WHERE id = $1"
+                      " RETURNING " SO_ACCOUNT_USER_COLS,
+                      3, params);
+    if (res == NULL) {
+        goto unavailable;
+    }
+    if (PQntuples(res) != 1) {
+        so_http_error(r, 404, "not_found", "no such user", NULL);
+        goto done;
+    }
+
+    if (phc != NULL) {
+        so_log_info(r->path, "user=%s: password changed, sessions revoked",
+                    id);
+    }
+
+    so_http_json(r, 200, so_account_user_json(res, 0, 0));
+    goto done;
+
+unavailable:
+
+    so_http_pg_error(r, "changing the account");
+
+done:
+
+    free(phc);
+    PQclear(res);
+    json_decref(body);
+}

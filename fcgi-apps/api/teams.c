@@ -1,0 +1,681 @@
+/*
+ * teams.c: /api/v1/teams: create, list, read, rename and delete teams,
+ * remove members (or leave), and transfer the ownership.
+ *
+ * A team has exactly one owner.  The partial unique index
+ * team_members_one_owner allows at most one; "at least one" is kept here:
+ * ownership only moves inside one transaction that locks the team row,
+ * demotes the owner and then promotes the new one (the other order would
+ * trip the index), and the owner cannot leave.  Invitations (invitations.c)
+ * move ownership the same way, through api_team_set_owner().
+ *
+ * Who may do what is so_authz()'s decision; every statement here still
+ * names the caller in its WHERE clause, so a membership that changed since
+ * that check makes the statement touch nothing (answered 404) rather than
+ * act on a stale decision.
+ */
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "shipoff.h"
+#include "so_account.h"
+#include "so_auth.h"
+#include "so_authz.h"
+#include "so_input.h"
+#include "so_log.h"
+#include "so_page.h"
+
+
+#define API_TEAM_NAME_MAX  100                  /* characters */
+
+/* a team as its caller sees it: t is the team, m the caller's membership */
+#define API_TEAM_COLS                                                        \
+    "t.id, t.name, m.role, " SO_SQL_TIME("t.created_at") ", "               \
+    SO_SQL_TIME("t.updated_at")
+
+
+static int api_team_name(so_req_t *r, json_t *body,
+    char out[4 * API_TEAM_NAME_MAX + 1]);
+static json_t *api_team_json(const PGresult *res, int row);
+static json_t *api_team_members(so_req_t *r, const char *team,
+    const char *user);
+static void api_team_answer(so_req_t *r, int status, const char *team,
+    const char *user);
+
+
+void
+api_db_error(so_req_t *r, const char *what)
+{
+    so_log_error(r->path, "%s: %s", what, so_pg_errstr(r->pg));
+
+    if (strncmp(so_pg_sqlstate(r->pg), "08", 2) == 0) {
+        so_http_error(r, 503, "unavailable", "the database is unavailable",
+                      NULL);
+        return;
+    }
+
+    so_http_error(r, 500, "internal", "internal error", NULL);
+}
+
+
+int
+api_tx(so_req_t *r, const char *verb)
+{
+    PGresult    *res;
+    const char  *name;
+
+    name = strcmp(verb, "BEGIN") == 0 ? "api_tx_begin"
+           : strcmp(verb, "COMMIT") == 0 ? "api_tx_commit"
+           : "api_tx_rollback";
+
+    res = so_pg_query(r->pg, name, verb, 0, NULL);
+    if (res == NULL) {
+        so_log_error(r->path, "%s: %s", verb, so_pg_errstr(r->pg));
+        return SO_ERR;
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+void
+api_no_content(so_req_t *r)
+{
+    FCGX_FPrintF(r->fcgi->out,
+                 "Status: 204 No Content\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "\r\n");
+    r->responded = 1;
+}
+
+
+int
+api_team_set_owner(so_req_t *r, const char *team, const char *user)
+{
+    PGresult    *res;
+    const char  *params[2];
+    int          rc;
+
+    params[0] = team;
+    params[1] = user;
+
+    res = so_pg_query(r->pg, "api_team_demote",
+                      "UPDATE team_members SET role = 'member'"
+                      " WHERE team_id = $1 AND role = 'owner'"
+                      " AND user_id <> $2", 2, params);
+    if (res == NULL) {
+        return SO_ERR;
+    }
+    PQclear(res);
+
+    res = so_pg_query(r->pg, "api_team_promote",
+                      "UPDATE team_members SET role = 'owner'"
+                      " WHERE team_id = $1 AND user_id = $2", 2, params);
+    if (res == NULL) {
+        return SO_ERR;
+    }
+
+    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_ENOTFOUND;
+    PQclear(res);
+
+    if (rc == SO_OK) {
+        so_log_info(r->path, "team=%s user=%s: now the owner", team, user);
+    }
+
+    return rc;
+}
+
+
+static int
+api_team_name(so_req_t *r, json_t *body, char out[4 * API_TEAM_NAME_MAX + 1])
+{
+    const char  *s;
+    size_t       len, i;
+
+    if (so_input_string(r, body, "name", 1, 1, API_TEAM_NAME_MAX, &s, &len)
+        != SO_OK)
+    {
+        return SO_EINVAL;
+    }
+
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
+        len--;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            break;
+        }
+    }
+
+    if (len == 0 || i < len) {
+        so_http_error(r, 422, "validation_failed",
+                      "name must hold printable characters", "name");
+        return SO_EINVAL;
+    }
+
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return SO_OK;
+}
+
+
+static json_t *
+api_team_json(const PGresult *res, int row)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:s}",
+                     "id", (json_int_t) strtoll(PQgetvalue(res, row, 0),
+                                                NULL, 10),
+                     "name", PQgetvalue(res, row, 1),
+                     "role", PQgetvalue(res, row, 2),
+                     "created_at", PQgetvalue(res, row, 3),
+                     "updated_at", PQgetvalue(res, row, 4));
+}
+
+
+/* the members of a team the user belongs to, owner first; NULL: failed */
+static json_t *
+api_team_members(so_req_t *r, const char *team, const char *user)
+{
+    PGresult    *res;
+    json_t      *list, *m;
+    const char  *params[2];
+    int          i;
+
+    params[0] = team;
+    params[1] = user;
+
+    res = so_pg_query(r->pg, "api_team_members",
+                      "SELECT u.id, u.email, u.name, m.role, "
+                      SO_SQL_TIME("m.created_at")
+                      " FROM team_members m JOIN users u ON u.id = m.user_id"
+                      " WHERE m.team_id = $1 AND EXISTS (SELECT 1"
+                      " FROM team_members c WHERE c.team_id = $1"
+                      " AND c.user_id = $2)"
+                      " ORDER BY m.role = 'owner' DESC, m.created_at, u.id",
+                      2, params);
+    if (res == NULL) {
+        return NULL;
+    }
+
+    list = json_array();
+
+    for (i = 0; list != NULL && i < PQntuples(res); i++) {
+        m = json_pack("{s:I, s:s, s:s, s:s, s:s}",
+                      "user_id", (json_int_t) strtoll(PQgetvalue(res, i, 0),
+                                                      NULL, 10),
+                      "email", PQgetvalue(res, i, 1),
+                      "name", PQgetvalue(res, i, 2),
+                      "role", PQgetvalue(res, i, 3),
+                      "joined_at", PQgetvalue(res, i, 4));
+
+        if (m == NULL || json_array_append_new(list, m) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+
+    PQclear(res);
+    return list;
+}
+
+
+/* answers with the team and its members as the user sees them */
+static void
+api_team_answer(so_req_t *r, int status, const char *team, const char *user)
+{
+    PGresult    *res;
+    json_t      *t, *members;
+    const char  *params[2];
+
+    params[0] = team;
+    params[1] = user;
+    t = NULL;
+
+    res = so_pg_query(r->pg, "api_team_get",
+                      "SELECT " API_TEAM_COLS
+                      " FROM teams t JOIN team_members m ON m.team_id = t.id"
+                      " WHERE t.id = $1 AND m.user_id = $2", 2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_team_get");
+        goto done;
+    }
+
+    if (PQntuples(res) == 0) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    members = api_team_members(r, team, user);
+    if (members == NULL) {
+        api_db_error(r, "api_team_members");
+        goto done;
+    }
+
+    t = api_team_json(res, 0);
+    if (t == NULL || json_object_set_new(t, "members", members) != 0) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        goto done;
+    }
+
+    so_http_json(r, status, t);
+    t = NULL;
+
+done:
+
+    json_decref(t);
+    PQclear(res);
+}
+
+
+void
+api_teams_create(so_req_t *r)
+{
+    static const char *const  fields[] = { "name", NULL };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body;
+    const char               *params[2];
+    char                      name[4 * API_TEAM_NAME_MAX + 1], user[24];
+
+    res = NULL;
+    body = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || api_team_name(r, body, name) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = name;
+    params[1] = user;
+
+    /* one statement: the team never exists without its owner */
+    res = so_pg_query(r->pg, "api_team_create",
+                      "WITH t AS (INSERT INTO teams (name) VALUES ($1)"
+                      " RETURNING *),"
+                      " m AS (INSERT INTO team_members (team_id, user_id,"
+                      " role) SELECT id, $2, 'owner' FROM t RETURNING role)"
+                      " SELECT " API_TEAM_COLS " FROM t, m", 2, params);
+    if (res == NULL || PQntuples(res) != 1) {
+        api_db_error(r, "api_team_create");
+        goto done;
+    }
+
+    so_log_info(r->path, "team=%s user=%s: created", PQgetvalue(res, 0, 0),
+                user);
+
+    api_team_answer(r, 201, PQgetvalue(res, 0, 0), user);
+
+done:
+
+    PQclear(res);
+    json_decref(body);
+}
+
+
+void
+api_teams_list(so_req_t *r)
+{
+    so_principal_t   p;
+    so_page_t        page;
+    PGresult        *res;
+    json_t          *items, *t;
+    const char      *params[3];
+    char             user[24];
+    int              i, n;
+
+    res = NULL;
+    items = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
+        || so_page_read(r, &page) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = user;
+    params[1] = page.afters;
+    params[2] = page.limit1;
+
+    res = so_pg_query(r->pg, "api_team_list",
+                      "SELECT " API_TEAM_COLS
+                      " FROM teams t JOIN team_members m ON m.team_id = t.id"
+                      " WHERE m.user_id = $1 AND t.id > $2"
+                      " ORDER BY t.id LIMIT $3", 3, params);
+    if (res == NULL) {
+        api_db_error(r, "api_team_list");
+        goto done;
+    }
+
+    items = json_array();
+    n = PQntuples(res) > page.limit ? page.limit : PQntuples(res);
+
+    for (i = 0; items != NULL && i < n; i++) {
+        t = api_team_json(res, i);
+        if (t == NULL || json_array_append_new(items, t) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+
+    if (items == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        goto done;
+    }
+
+    so_http_json(r, 200, so_page_answer(&page, items, PQntuples(res),
+                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
+    items = NULL;
+
+done:
+
+    json_decref(items);
+    PQclear(res);
+}
+
+
+void
+api_teams_get(so_req_t *r)
+{
+    so_principal_t  p;
+    long long       team;
+    char            teams[24], user[24];
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
+                    SO_NEED_READ | SO_NEED_MEMBER, &team, NULL) != SO_OK)
+    {
+        return;
+    }
+
+    snprintf(teams, sizeof(teams), "%lld", team);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+
+    api_team_answer(r, 200, teams, user);
+}
+
+
+void
+api_teams_update(so_req_t *r)
+{
+    static const char *const  fields[] = { "name", NULL };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body;
+    long long                 team;
+    const char               *params[3];
+    char                      name[4 * API_TEAM_NAME_MAX + 1], teams[24],
+                              user[24];
+
+    res = NULL;
+    body = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
+                    SO_NEED_WRITE | SO_NEED_OWNER, &team, NULL) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || api_team_name(r, body, name) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(teams, sizeof(teams), "%lld", team);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = teams;
+    params[1] = user;
+    params[2] = name;
+
+    res = so_pg_query(r->pg, "api_team_update",
+                      "UPDATE teams t SET name = $3, updated_at = now()"
+                      " FROM team_members m"
+                      " WHERE t.id = $1 AND m.team_id = t.id"
+                      " AND m.user_id = $2 AND m.role = 'owner'",
+                      3, params);
+    if (res == NULL) {
+        api_db_error(r, "api_team_update");
+        goto done;
+    }
+
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    api_team_answer(r, 200, teams, user);
+
+done:
+
+    PQclear(res);
+    json_decref(body);
+}
+
+
+void
+api_teams_delete(so_req_t *r)
+{
+    so_principal_t  p;
+    PGresult       *res;
+    long long       team;
+    const char     *params[2];
+    char            teams[24], user[24];
+
+    res = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
+                    SO_NEED_DELETE | SO_NEED_OWNER, &team, NULL) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(teams, sizeof(teams), "%lld", team);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = teams;
+    params[1] = user;
+
+    res = so_pg_query(r->pg, "api_team_delete",
+                      "DELETE FROM teams t USING team_members m"
+                      " WHERE t.id = $1 AND m.team_id = t.id"
+                      " AND m.user_id = $2 AND m.role = 'owner'",
+                      2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_team_delete");
+        goto done;
+    }
+
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    so_log_info(r->path, "team=%s user=%s: deleted", teams, user);
+    api_no_content(r);
+
+done:
+
+    PQclear(res);
+}
+
+
+/*
+ * DELETE /api/v1/teams/:id/members/:user_id: the owner removes a member,
+ * or a member leaves.  The owner cannot leave: a team without an owner
+ * could never be managed again.
+ */
+void
+api_teams_member_delete(so_req_t *r)
+{
+    so_principal_t  p;
+    PGresult       *res;
+    long long       team, member;
+    unsigned        rights;
+    const char     *params[3];
+    char            teams[24], members[24], user[24];
+    int             known, self;
+
+    res = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK) {
+        goto done;
+    }
+
+    known = so_authz_parse_id(r->args[1], &member) == SO_OK;
+    self = known && member == p.user_id;
+
+    if (so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
+                 SO_NEED_DELETE | (self ? SO_NEED_MEMBER : SO_NEED_OWNER),
+                 &team, &rights) != SO_OK)
+    {
+        goto done;
+    }
+
+    if (!known) {
+        so_http_error(r, 404, "not_found", "no such member", NULL);
+        goto done;
+    }
+
+    if (self && (rights & SO_NEED_OWNER)) {
+        so_http_error(r, 409, "owner_cannot_leave",
+                      "the owner cannot leave the team: transfer the "
+                      "ownership first", NULL);
+        goto done;
+    }
+
+    snprintf(teams, sizeof(teams), "%lld", team);
+    snprintf(members, sizeof(members), "%lld", member);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = teams;
+    params[1] = members;
+    params[2] = user;
+
+    res = so_pg_query(r->pg, "api_team_member_delete",
+                      "DELETE FROM team_members d"
+                      " WHERE d.team_id = $1 AND d.user_id = $2"
+                      " AND d.role = 'member'"
+                      " AND (d.user_id = $3 OR EXISTS (SELECT 1"
+                      " FROM team_members o WHERE o.team_id = $1"
+                      " AND o.user_id = $3 AND o.role = 'owner'))",
+                      3, params);
+    if (res == NULL) {
+        api_db_error(r, "api_team_member_delete");
+        goto done;
+    }
+
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        so_http_error(r, 404, "not_found", "no such member", NULL);
+        goto done;
+    }
+
+    so_log_info(r->path, "team=%s user=%s: removed by user=%s", teams,
+                members, user);
+    api_no_content(r);
+
+done:
+
+    PQclear(res);
+}
+
+
+/* POST /api/v1/teams/:id/transfer {"user_id": N}: N becomes the owner */
+void
+api_teams_transfer(so_req_t *r)
+{
+    static const char *const  fields[] = { "user_id", NULL };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body;
+    long long                 team, to;
+    const char               *params[2];
+    char                      teams[24], tos[24], user[24];
+    int                       tx, rc;
+
+    res = NULL;
+    body = NULL;
+    tx = 0;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
+                    SO_NEED_WRITE | SO_NEED_OWNER, &team, NULL) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || so_input_int(r, body, "user_id", 1, 1, LLONG_MAX, &to) != SO_OK)
+    {
+        goto done;
+    }
+
+    if (to == p.user_id) {
+        so_http_error(r, 422, "validation_failed",
+                      "user_id is the owner already", "user_id");
+        goto done;
+    }
+
+    snprintf(teams, sizeof(teams), "%lld", team);
+    snprintf(tos, sizeof(tos), "%lld", to);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
+    params[0] = teams;
+    params[1] = user;
+
+    if (api_tx(r, "BEGIN") != SO_OK) {
+        api_db_error(r, "BEGIN");
+        goto done;
+    }
+    tx = 1;
+
+    /* the caller is still the owner, and nobody else moves it meanwhile */
+    res = so_pg_query(r->pg, "api_team_lock_owned",
+                      "SELECT t.id FROM teams t"
+                      " JOIN team_members m ON m.team_id = t.id"
+                      " WHERE t.id = $1 AND m.user_id = $2"
+                      " AND m.role = 'owner' FOR UPDATE OF t", 2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_team_lock_owned");
+        goto done;
+    }
+
+    if (PQntuples(res) == 0) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    rc = api_team_set_owner(r, teams, tos);
+
+    if (rc == SO_ENOTFOUND) {
+        so_http_error(r, 422, "validation_failed",
+                      "user_id is not a member of the team", "user_id");
+        goto done;
+    }
+
+    if (rc != SO_OK || api_tx(r, "COMMIT") != SO_OK) {
+        api_db_error(r, "api_team_set_owner");
+        goto done;
+    }
+    tx = 0;
+
+    api_team_answer(r, 200, teams, user);
+
+done:
+
+    if (tx) {
+        (void) api_tx(r, "ROLLBACK");
+    }
+
+    PQclear(res);
+    json_decref(body);
+}

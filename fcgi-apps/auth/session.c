@@ -1,0 +1,277 @@
+/*
+ * session.c: sessions.  A login yields a short-lived JWT access token and
+ * an opaque refresh token (stored as its SHA-256) in a new family.  A
+ * refresh spends its token with one conditional UPDATE, so of two
+ * concurrent refreshes of one token exactly one wins; presenting a token
+ * that was already spent means it was copied, so the whole family (the
+ * thief's and the user's descendants alike) is revoked.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shipoff.h"
+#include "so_account.h"
+#include "so_auth.h"
+#include "so_crypto.h"
+#include "so_input.h"
+#include "so_log.h"
+#include "auth.h"
+
+
+#define AUTH_TOKEN_LEN  64     /* room for a prefixed 32-byte token */
+
+
+static int auth_read_refresh(so_req_t *r, json_t **body, const char **token);
+static int auth_revoke_family(so_req_t *r, const char *family);
+
+
+void
+auth_session_respond(so_req_t *r, int status, const char *user_id,
+    const char *family)
+{
+    so_jwt_conf_t   jc;
+    unsigned char   key[32];
+    PGresult       *res;
+    json_t         *user;
+    const char     *params[4];
+    char           *access;
+    char            fam[AUTH_TOKEN_LEN], refresh[AUTH_TOKEN_LEN];
+    char            hash[SO_SHA256_HEXLEN], ttl[32];
+    size_t          plen;
+
+    res = NULL;
+    access = NULL;
+    user = NULL;
+
+    params[0] = user_id;
+    res = so_pg_query(r->pg, "session_user",
+                      "SELECT " SO_ACCOUNT_USER_COLS
+                      " FROM users WHERE id = $1", 1, params);
+    if (res == NULL) {
+        goto unavailable;
+    }
+    if (PQntuples(res) != 1) {
+        so_http_error(r, 401, "invalid_credentials",
+                      "the account no longer exists", NULL);
+        goto done;
+    }
+    user = so_account_user_json(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+
+    if (family == NULL) {
+        if (so_random_token(fam, sizeof(fam), 16) != 0) {
+            goto internal;
+        }
+        family = fam;
+    }
+
+    plen = sizeof(AUTH_REFRESH_PREFIX) - 1;
+    memcpy(refresh, AUTH_REFRESH_PREFIX, plen);
+    if (so_random_token(refresh + plen, sizeof(refresh) - plen, 32) != 0) {
+        goto internal;
+    }
+    so_sha256_hex(hash, refresh, strlen(refresh));
+    snprintf(ttl, sizeof(ttl), "%d", r->cfg->refresh_ttl);
+
+    params[1] = family;
+    params[2] = hash;
+    params[3] = ttl;
+    res = so_pg_query(r->pg, "session_insert",
+                      "INSERT INTO refresh_tokens"
+                      " (user_id, family, token_hash, expires_at)"
+                      " VALUES ($1, $2, $3,"
+                      " now() + make_interval(secs => $4::int))",
+                      4, params);
+    if (res == NULL) {
+        goto unavailable;
+    }
+
+    if (so_auth_jwt_conf(&jc, key, r->cfg) != SO_OK
+        || so_jwt_sign(&access, &jc, user_id, "access",
+                       (long long) time(NULL), r->cfg->access_ttl) != 0)
+    {
+        so_wipe(key, sizeof(key));
+        goto internal;
+    }
+    so_wipe(key, sizeof(key));
+
+    so_http_json(r, status,
+                 json_pack("{s:o, s:s, s:s, s:s, s:i}",
+                           "user", user,
+                           "access_token", access,
+                           "refresh_token", refresh,
+                           "token_type", "Bearer",
+                           "expires_in", r->cfg->access_ttl));
+    user = NULL;
+    goto done;
+
+unavailable:
+
+    so_http_pg_error(r, "starting a session");
+    goto done;
+
+internal:
+
+    so_log_error(r->path, "user=%s: cannot make a token", user_id);
+    so_http_error(r, 500, "internal", "internal error", NULL);
+
+done:
+
+    so_wipe(refresh, sizeof(refresh));
+    if (access != NULL) {
+        so_wipe(access, strlen(access));
+        free(access);
+    }
+    json_decref(user);
+    PQclear(res);
+}
+
+
+static int
+auth_read_refresh(so_req_t *r, json_t **body, const char **token)
+{
+    static const char *const  fields[] = { "refresh_token", NULL };
+    size_t                     len;
+
+    if (so_http_read_json(r, body) != 0) {
+        return SO_EINVAL;
+    }
+
+    if (so_input_known(r, *body, fields) != SO_OK
+        || so_input_string(r, *body, "refresh_token", 1, 1, 512, token,
+                           &len) != SO_OK)
+    {
+        return SO_EINVAL;
+    }
+
+    return SO_OK;
+}
+
+
+static int
+auth_revoke_family(so_req_t *r, const char *family)
+{
+    PGresult  *res;
+
+    res = so_pg_query(r->pg, "session_revoke_family",
+                      "UPDATE refresh_tokens SET revoked_at = now()"
+                      " WHERE family = $1 AND revoked_at IS NULL",
+                      1, &family);
+    if (res == NULL) {
+        so_http_pg_error(r, "revoking a session");
+        return SO_EUNAVAIL;
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+void
+auth_refresh(so_req_t *r)
+{
+    json_t      *body;
+    PGresult    *res;
+    const char  *token, *params[1];
+    char         hash[SO_SHA256_HEXLEN], user_id[32], family[AUTH_TOKEN_LEN];
+
+    body = NULL;
+    res = NULL;
+
+    if (auth_read_refresh(r, &body, &token) != SO_OK) {
+        goto done;
+    }
+
+    so_sha256_hex(hash, token, strlen(token));
+    params[0] = hash;
+
+    res = so_pg_query(r->pg, "session_spend",
+                      "UPDATE refresh_tokens SET spent_at = now()"
+                      " WHERE token_hash = $1 AND spent_at IS NULL"
+                      " AND revoked_at IS NULL AND expires_at > now()"
+                      " RETURNING user_id, family",
+                      1, params);
+    if (res == NULL) {
+        goto unavailable;
+    }
+
+    if (PQntuples(res) == 1) {
+        snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(family, sizeof(family), "%s", PQgetvalue(res, 0, 1));
+        auth_session_respond(r, 200, user_id, family);
+        goto done;
+    }
+
+    PQclear(res);
+    res = so_pg_query(r->pg, "session_reused",
+                      "SELECT family, user_id FROM refresh_tokens"
+                      " WHERE token_hash = $1"
+                      " AND (spent_at IS NOT NULL OR revoked_at IS NOT NULL)",
+                      1, params);
+    if (res == NULL) {
+        goto unavailable;
+    }
+
+    if (PQntuples(res) == 1) {
+        so_log_warn(r->path, "user=%s: a spent or revoked refresh token was "
+                    "presented: its family is revoked",
+                    PQgetvalue(res, 0, 1));
+        if (auth_revoke_family(r, PQgetvalue(res, 0, 0)) != SO_OK) {
+            goto done;
+        }
+    }
+
+    so_http_error(r, 401, "invalid_token",
+                  "the refresh token is invalid, expired or spent", NULL);
+    goto done;
+
+unavailable:
+
+    so_http_pg_error(r, "refreshing a session");
+
+done:
+
+    PQclear(res);
+    json_decref(body);
+}
+
+
+void
+auth_logout(so_req_t *r)
+{
+    json_t      *body;
+    PGresult    *res;
+    const char  *token, *params[1];
+    char         hash[SO_SHA256_HEXLEN];
+
+    body = NULL;
+    res = NULL;
+
+    if (auth_read_refresh(r, &body, &token) != SO_OK) {
+        goto done;
+    }
+
+    so_sha256_hex(hash, token, strlen(token));
+    params[0] = hash;
+
+    res = so_pg_query(r->pg, "session_logout",
+                      "UPDATE refresh_tokens SET revoked_at = now()"
+                      " WHERE family = (SELECT family FROM refresh_tokens"
+                      " WHERE token_hash = $1) AND revoked_at IS NULL",
+                      1, params);
+    if (res == NULL) {
+        so_http_pg_error(r, "logging out");
+        goto done;
+    }
+
+    so_http_empty(r, 204);
+
+done:
+
+    PQclear(res);
+    json_decref(body);
+}

@@ -1,0 +1,93 @@
+/*
+ * signup.c: POST /auth/v1/signup {email, password, name} creates an account
+ * and signs it in.  Uniqueness of the email is left to the unique index:
+ * checking first and inserting after would let two signups race.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_account.h"
+#include "so_input.h"
+#include "so_log.h"
+#include "so_password.h"
+#include "auth.h"
+
+
+void
+auth_signup(so_req_t *r)
+{
+    static const char *const  fields[] = { "email", "password", "name",
+                                           NULL };
+    json_t       *body;
+    PGresult     *res;
+    so_argon2_t   a2;
+    const char   *pw, *name, *params[3];
+    char         *phc;
+    char          email[SO_EMAIL_MAX_LEN + 1], id[32];
+    size_t        pwlen, namelen;
+    int           rc;
+
+    body = NULL;
+    res = NULL;
+    phc = NULL;
+
+    if (so_http_read_json(r, &body) != 0) {
+        goto done;
+    }
+
+    if (so_input_known(r, body, fields) != SO_OK
+        || so_account_read_email(r, body, email) != SO_OK
+        || so_input_string(r, body, "password", 1, 0, (size_t) -1, &pw,
+                           &pwlen) != SO_OK
+        || so_account_password_ok(r, "password", pw, pwlen, email) != SO_OK)
+    {
+        goto done;
+    }
+
+    rc = so_input_string(r, body, "name", 0, 0, SO_NAME_MAX_CHARS, &name,
+                         &namelen);
+    if (rc == SO_EINVAL) {
+        goto done;
+    }
+    if (rc == SO_ENOTFOUND) {
+        name = "";
+    }
+
+    so_account_argon2(&a2, r->cfg);
+    if (so_password_hash(&phc, &a2, pw, pwlen) != 0) {
+        so_log_error(r->path, "hashing a password failed");
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        goto done;
+    }
+
+    params[0] = email;
+    params[1] = name;
+    params[2] = phc;
+    res = so_pg_query(r->pg, "signup_insert",
+                      "INSERT INTO users (email, name, password_hash)"
+                      " VALUES ($1, $2, $3) RETURNING id",
+                      3, params);
+    if (res == NULL) {
+        if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
+            so_http_error(r, 409, "email_taken",
+                          "an account with this email exists", "email");
+            goto done;
+        }
+        so_http_pg_error(r, "creating an account");
+        goto done;
+    }
+
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    so_log_info(r->path, "user=%s: account created", id);
+
+    auth_session_respond(r, 201, id, NULL);
+
+done:
+
+    free(phc);
+    PQclear(res);
+    json_decref(body);
+}

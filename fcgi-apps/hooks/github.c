@@ -1,0 +1,631 @@
+/*
+ * github.c: POST /hooks/github, GitHub's webhook deliveries.
+ *
+ * A delivery names no project: it is found from the payload's repository.
+ * The projects whose repo_url has the key of one of the repository's URLs
+ * (so_webhook_repo_key: clone, html, ssh and git URLs all match) are the
+ * candidates; several projects may deploy one repository, so the
+ * signature is checked against each candidate's secret and the delivery
+ * acts for those it verifies for.  None: 401, whether the repository is
+ * unknown or the signature wrong, so the answer does not tell which
+ * repositories are deployed here.
+ *
+ * A push to a project's branch queues a deployment of the pushed head
+ * commit through so_deploy_enqueue(); the delivery id is recorded in
+ * webhook_deliveries in the same transaction, so a redelivery (GitHub
+ * retries, or a user clicks "Redeliver") finds its record, rolls back and
+ * answers with the deployment of the first delivery.  Everything else is
+ * acknowledged with 202 and why it was ignored, and recorded too.
+ *
+ * Nothing slow happens here: the build is the builder's.  Neither the body
+ * nor the signature is ever logged.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hooks.h"
+#include "shipoff.h"
+#include "so_deploy.h"
+#include "so_log.h"
+#include "so_project.h"
+#include "so_webhook.h"
+
+
+#define HOOK_MAX_PROJECTS  32       /* candidates of one repository */
+#define HOOK_MAX_KEYS      4        /* URLs of a repository in a payload */
+#define HOOK_NAME_MAX      64       /* a delivery id, an event name */
+#define HOOK_MESSAGE_MAX   4096     /* bytes of a commit message kept */
+#define HOOK_WHY_LEN       192      /* why a delivery was ignored */
+
+/* the record of a delivery for a project, written with its deployment */
+typedef struct {
+    const char  *delivery;
+    const char  *event;
+    long long    project;
+    const char  *outcome;
+} hook_record_t;
+
+/* the projects a delivery acts for: rows of the candidates' result */
+typedef struct {
+    PGresult    *res;               /* id, branch */
+    int          rows[HOOK_MAX_PROJECTS];
+    int          n;
+} hook_match_t;
+
+
+static int hook_fail(so_req_t *r, int rc);
+static int hook_name_ok(const char *s);
+static int hook_commit_ok(const char *s);
+static void hook_message(char out[HOOK_MESSAGE_MAX + 1], const char *s);
+static int hook_record(so_pg_t *pg, long long deployment, void *arg);
+static int hook_original(so_req_t *r, const char *delivery,
+    long long project, json_t *ids);
+static int hook_match(so_req_t *r, json_t *payload, const char *sig,
+    const char *body, size_t len, hook_match_t *m);
+static int hook_ignore_one(so_pg_t *pg, const char *delivery,
+    const char *event, long long project, const char *why);
+static void hook_ignore(so_req_t *r, const char *delivery, const char *event,
+    const hook_match_t *m, const char *why);
+static void hook_ping(so_req_t *r, const char *delivery,
+    const hook_match_t *m);
+static void hook_push(so_req_t *r, json_t *payload, const char *delivery,
+    const hook_match_t *m);
+
+
+/* answers a failed database or Redis step: 503 or 500 */
+static int
+hook_fail(so_req_t *r, int rc)
+{
+    if (rc == SO_EUNAVAIL) {
+        so_http_error(r, 503, "unavailable", "the database is unavailable",
+                      NULL);
+    } else {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+    }
+
+    return rc;
+}
+
+
+/*
+ * A delivery id (a GUID) or an event name ("pull_request"): 1 to
+ * HOOK_NAME_MAX letters, digits, '-' and '_'.  Headers are not signed, so
+ * they are checked before they are stored.
+ */
+static int
+hook_name_ok(const char *s)
+{
+    size_t  i;
+
+    if (s == NULL) {
+        return 0;
+    }
+
+    for (i = 0; s[i] != '\0'; i++) {
+        if (i == HOOK_NAME_MAX
+            || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z')
+                 || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'
+                 || s[i] == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return i > 0;
+}
+
+
+/* 40 lower-case hex digits, not all zero (a deleted branch) */
+static int
+hook_commit_ok(const char *s)
+{
+    size_t  i;
+    int     zero;
+
+    zero = 1;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        if (i == 40
+            || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+        {
+            return 0;
+        }
+        zero &= s[i] == '0';
+    }
+
+    return i == 40 && !zero;
+}
+
+
+/* at most HOOK_MESSAGE_MAX bytes of s, cut between UTF-8 characters */
+static void
+hook_message(char out[HOOK_MESSAGE_MAX + 1], const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+
+    if (n > HOOK_MESSAGE_MAX) {
+        n = HOOK_MESSAGE_MAX;
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+
+/*
+ * Records the delivery for a project (deployment 0: none).  0, SO_EEXISTS
+ * when it was recorded before, or SO_EUNAVAIL / SO_ERR (logged).  Also the
+ * callback of so_deploy_enqueue(), in the deployment's transaction.
+ */
+static int
+hook_record(so_pg_t *pg, long long deployment, void *arg)
+{
+    hook_record_t  *rec;
+    PGresult       *res;
+    const char     *params[5], *state;
+    char            project[24], dep[24];
+    int             rc;
+
+    rec = arg;
+
+    snprintf(project, sizeof(project), "%lld", rec->project);
+    snprintf(dep, sizeof(dep), "%lld", deployment);
+    params[0] = rec->delivery;
+    params[1] = project;
+    params[2] = rec->event;
+    params[3] = deployment > 0 ? dep : NULL;
+    params[4] = rec->outcome;
+
+    res = so_pg_query(pg, "hook_record",
+                      "INSERT INTO webhook_deliveries (delivery_id,"
+                      " project_id, event, deployment_id, outcome)"
+                      " VALUES ($1, $2, $3, $4, $5)"
+                      " ON CONFLICT DO NOTHING", 5, params);
+    if (res == NULL) {
+        state = so_pg_sqlstate(pg);
+        so_log_error(NULL, "project=%s: hook_record: %s", project,
+                     so_pg_errstr(pg));
+        return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
+               ? SO_EUNAVAIL : SO_ERR;
+    }
+
+    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
+    PQclear(res);
+    return rc;
+}
+
+
+/* appends the deployment the first delivery queued, if any: 0 or answers */
+static int
+hook_original(so_req_t *r, const char *delivery, long long project,
+    json_t *ids)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         projects[24];
+
+    snprintf(projects, sizeof(projects), "%lld", project);
+    params[0] = delivery;
+    params[1] = projects;
+
+    res = so_pg_query(r->pg, "hook_original",
+                      "SELECT deployment_id FROM webhook_deliveries"
+                      " WHERE delivery_id = $1 AND project_id = $2"
+                      " AND deployment_id IS NOT NULL", 2, params);
+    if (res == NULL) {
+        so_http_pg_error(r, "hook_original");
+        return SO_ERR;
+    }
+
+    if (PQntuples(res) == 1) {
+        json_array_append_new(ids, json_integer(
+                                  strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+/*
+ * Finds the projects of the payload's repository whose secret verifies
+ * the signature.  0 with m filled (m->n may be 0), or a negative code with
+ * the request answered.
+ */
+static int
+hook_match(so_req_t *r, json_t *payload, const char *sig, const char *body,
+    size_t len, hook_match_t *m)
+{
+    static const char *const  urls[HOOK_MAX_KEYS] = {
+        "clone_url", "html_url", "ssh_url", "git_url"
+    };
+    json_t                   *repo;
+    const char               *full, *url, *params[2];
+    char                      keys[HOOK_MAX_KEYS][SO_WEBHOOK_KEY_MAX],
+                              key[SO_WEBHOOK_KEY_MAX], limit[12], *secret;
+    int                       nkeys, i, k, rc;
+
+    m->n = 0;
+    m->res = NULL;
+
+    repo = json_object_get(payload, "repository");
+    full = json_string_value(json_object_get(repo, "full_name"));
+    if (full == NULL) {
+        return SO_OK;
+    }
+
+    nkeys = 0;
+    for (k = 0; k < HOOK_MAX_KEYS; k++) {
+        url = json_string_value(json_object_get(repo, urls[k]));
+        if (url != NULL
+            && so_webhook_repo_key(keys[nkeys], sizeof(keys[0]), url)
+               == SO_OK)
+        {
+            nkeys++;
+        }
+    }
+
+    snprintf(limit, sizeof(limit), "%d", HOOK_MAX_PROJECTS);
+    params[0] = full;
+    params[1] = limit;
+
+    /* a coarse filter in SQL; the keys decide */
+    m->res = so_pg_query(r->pg, "hook_candidates",
+                         "SELECT id, repo_url, branch FROM projects"
+                         " WHERE strpos(lower(repo_url), lower($1)) > 0"
+                         " ORDER BY id LIMIT $2", 2, params);
+    if (m->res == NULL) {
+        so_http_pg_error(r, "hook_candidates");
+        return SO_ERR;
+    }
+
+    for (i = 0; i < PQntuples(m->res); i++) {
+        if (so_webhook_repo_key(key, sizeof(key), PQgetvalue(m->res, i, 1))
+            != SO_OK)
+        {
+            continue;
+        }
+
+        for (k = 0; k < nkeys && strcmp(key, keys[k]) != 0; k++) {
+            /* void */
+        }
+
+        if (k == nkeys) {
+            continue;
+        }
+
+        rc = so_project_webhook_secret(&secret, r->pg, r->cfg,
+                                       strtoll(PQgetvalue(m->res, i, 0),
+                                               NULL, 10));
+        if (rc == SO_EUNAVAIL) {
+            return hook_fail(r, rc);
+        }
+
+        if (rc != SO_OK) {
+            continue;
+        }
+
+        if (so_webhook_verify(sig, secret, strlen(secret), body, len)
+            == SO_OK)
+        {
+            m->rows[m->n++] = i;
+        }
+
+        so_wipe(secret, strlen(secret));
+        free(secret);
+    }
+
+    return SO_OK;
+}
+
+
+/* records the delivery as ignored by project: 0 or hook_record()'s code */
+static int
+hook_ignore_one(so_pg_t *pg, const char *delivery, const char *event,
+    long long project, const char *why)
+{
+    hook_record_t  rec;
+    char           outcome[HOOK_WHY_LEN + 16];
+    int            rc;
+
+    snprintf(outcome, sizeof(outcome), "ignored: %s", why);
+    rec.delivery = delivery;
+    rec.event = event;
+    rec.project = project;
+    rec.outcome = outcome;
+
+    rc = hook_record(pg, 0, &rec);
+    return rc == SO_EEXISTS ? SO_OK : rc;
+}
+
+
+/* records the delivery as ignored by every project and answers 202 */
+static void
+hook_ignore(so_req_t *r, const char *delivery, const char *event,
+    const hook_match_t *m, const char *why)
+{
+    long long  project;
+    int        i, rc;
+
+    for (i = 0; i < m->n; i++) {
+        project = strtoll(PQgetvalue(m->res, m->rows[i], 0), NULL, 10);
+
+        rc = hook_ignore_one(r->pg, delivery, event, project, why);
+        if (rc != SO_OK) {
+            hook_fail(r, rc);
+            return;
+        }
+    }
+
+    so_http_json(r, 202, json_pack("{s:s}", "ignored", why));
+}
+
+
+/* GitHub's first delivery to a new hook: recorded, answered 200 */
+static void
+hook_ping(so_req_t *r, const char *delivery, const hook_match_t *m)
+{
+    hook_record_t  rec;
+    int            i, rc;
+
+    rec.delivery = delivery;
+    rec.event = "ping";
+    rec.outcome = "pong";
+
+    for (i = 0; i < m->n; i++) {
+        rec.project = strtoll(PQgetvalue(m->res, m->rows[i], 0), NULL, 10);
+
+        rc = hook_record(r->pg, 0, &rec);
+        if (rc != SO_OK && rc != SO_EEXISTS) {
+            hook_fail(r, rc);
+            return;
+        }
+    }
+
+    so_http_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+
+/*
+ * A push: a deployment of the head commit for each project that deploys
+ * the pushed branch.  Tags, deleted branches and other branches are
+ * ignored.
+ */
+static void
+hook_push(so_req_t *r, json_t *payload, const char *delivery,
+    const hook_match_t *m)
+{
+    so_deploy_spec_t   spec;
+    hook_record_t      rec;
+    json_t            *ids;
+    const char        *ref, *after, *branch, *pbranch, *msg, *why;
+    char               message[HOOK_MESSAGE_MAX + 1], other[HOOK_WHY_LEN];
+    long long          project, dep;
+    int                i, rc, redelivered;
+
+    ids = NULL;
+
+    ref = json_string_value(json_object_get(payload, "ref"));
+    after = json_string_value(json_object_get(payload, "after"));
+
+    if (ref == NULL || after == NULL) {
+        so_http_error(r, 400, "bad_request",
+                      "a push event names its ref and its after commit",
+                      NULL);
+        goto done;
+    }
+
+    if (strncmp(ref, "refs/tags/", 10) == 0) {
+        hook_ignore(r, delivery, "push", m, "a tag was pushed");
+        goto done;
+    }
+
+    if (strncmp(ref, "refs/heads/", 11) != 0 || ref[11] == '\0') {
+        hook_ignore(r, delivery, "push", m, "the ref is not a branch");
+        goto done;
+    }
+
+    if (json_is_true(json_object_get(payload, "deleted"))
+        || (after[0] != '\0' && strspn(after, "0") == strlen(after)))
+    {
+        hook_ignore(r, delivery, "push", m, "the branch was deleted");
+        goto done;
+    }
+
+    if (!hook_commit_ok(after)) {
+        so_http_error(r, 400, "bad_request",
+                      "after is not a commit id (40 lower-case hex digits)",
+                      NULL);
+        goto done;
+    }
+
+    branch = ref + 11;
+    msg = json_string_value(json_object_get(json_object_get(payload,
+                                                            "head_commit"),
+                                            "message"));
+    if (msg != NULL) {
+        hook_message(message, msg);
+    }
+
+    spec.branch = branch;
+    spec.commit = after;
+    spec.message = msg != NULL ? message : NULL;
+    spec.trigger = "push";
+    spec.reason = "push";
+    spec.created_by = 0;
+
+    rec.delivery = delivery;
+    rec.event = "push";
+    rec.outcome = "queued";
+
+    ids = json_array();
+    if (ids == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        goto done;
+    }
+
+    why = NULL;
+    redelivered = 0;
+
+    for (i = 0; i < m->n; i++) {
+        project = strtoll(PQgetvalue(m->res, m->rows[i], 0), NULL, 10);
+        pbranch = PQgetvalue(m->res, m->rows[i], 2);
+
+        if (strcmp(pbranch, branch) != 0) {
+            snprintf(other, sizeof(other), "a push to %.64s; the project "
+                     "deploys %.64s", branch, pbranch);
+            why = other;
+
+            rc = hook_ignore_one(r->pg, delivery, "push", project, why);
+            if (rc != SO_OK) {
+                hook_fail(r, rc);
+                goto done;
+            }
+            continue;
+        }
+
+        spec.project_id = project;
+        rec.project = project;
+
+        rc = so_deploy_enqueue(&dep, r->pg, r->redis, &spec, hook_record,
+                               &rec);
+
+        if (rc == SO_OK) {
+            json_array_append_new(ids, json_integer(dep));
+            continue;
+        }
+
+        if (rc == SO_EEXISTS) {
+            redelivered = 1;
+            if (hook_original(r, delivery, project, ids) != SO_OK) {
+                goto done;
+            }
+            continue;
+        }
+
+        /* the project was deleted since it matched */
+        if (rc == SO_ENOTFOUND) {
+            continue;
+        }
+
+        hook_fail(r, rc);
+        goto done;
+    }
+
+    if (json_array_size(ids) == 0 && !redelivered) {
+        so_http_json(r, 202, json_pack("{s:s}", "ignored",
+                                       why != NULL ? why
+                                       : "the project is gone"));
+        goto done;
+    }
+
+    so_http_json(r, 202, json_pack("{s:O, s:b}", "deployments", ids,
+                                   "redelivered", redelivered));
+
+done:
+
+    json_decref(ids);
+}
+
+
+void
+hook_github(so_req_t *r)
+{
+    hook_match_t   m;
+    json_error_t   jerr;
+    json_t        *payload;
+    const char    *sig, *event, *delivery, *ct;
+    char          *body, msg[SO_ERRLEN];
+    size_t         len;
+    int            rc;
+
+    body = NULL;
+    payload = NULL;
+    m.res = NULL;
+
+    sig = so_http_param(r, "HTTP_X_HUB_SIGNATURE_256");
+    event = so_http_param(r, "HTTP_X_GITHUB_EVENT");
+    delivery = so_http_param(r, "HTTP_X_GITHUB_DELIVERY");
+    ct = so_http_param(r, "CONTENT_TYPE");
+
+    /* before the body: an unsigned request is not worth reading */
+    if (so_webhook_sig_check(sig) != SO_OK) {
+        so_http_error(r, 401, "invalid_signature",
+                      "X-Hub-Signature-256 is missing or malformed", NULL);
+        goto done;
+    }
+
+    rc = so_http_read_body_max(r, r->cfg->webhook_max_body_size, &body,
+                               &len);
+
+    if (rc == SO_ETOOBIG) {
+        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
+                 r->cfg->webhook_max_body_size);
+        so_http_error(r, 413, "too_large", msg, NULL);
+        goto done;
+    }
+
+    if (rc != SO_OK) {
+        so_http_error(r, 400, "bad_request", "the body could not be read",
+                      NULL);
+        goto done;
+    }
+
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        so_http_error(r, 415, "unsupported_media_type",
+                      "set the webhook's content type to application/json",
+                      NULL);
+        goto done;
+    }
+
+    payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (payload == NULL || !json_is_object(payload)) {
+        so_http_error(r, 400, "malformed_json",
+                      "the body is not a JSON object", NULL);
+        goto done;
+    }
+
+    if (hook_match(r, payload, sig, body, len, &m) != SO_OK) {
+        goto done;
+    }
+
+    if (m.n == 0) {
+        so_http_error(r, 401, "invalid_signature",
+                      "the signature does not match", NULL);
+        goto done;
+    }
+
+    if (!hook_name_ok(delivery) || !hook_name_ok(event)) {
+        so_http_error(r, 400, "bad_request",
+                      "X-GitHub-Delivery or X-GitHub-Event is missing or "
+                      "malformed", NULL);
+        goto done;
+    }
+
+    if (strcmp(event, "ping") == 0) {
+        hook_ping(r, delivery, &m);
+        goto done;
+    }
+
+    if (strcmp(event, "push") == 0) {
+        hook_push(r, payload, delivery, &m);
+        goto done;
+    }
+
+    snprintf(msg, sizeof(msg), "the %.64s event is not handled", event);
+    hook_ignore(r, delivery, event, &m, msg);
+
+done:
+
+    PQclear(m.res);
+    json_decref(payload);
+    free(body);
+}

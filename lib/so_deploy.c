@@ -1,0 +1,404 @@
+/*
+ * so_deploy.c: enqueueing builds through the outbox, state transitions and
+ * promotion (see so_deploy.h for the contract).
+ *
+ * Database failures are logged here, where the server's message is still
+ * at hand (a ROLLBACK after it would clear it), and returned as
+ * SO_EUNAVAIL (the server cannot be reached) or SO_ERR (it refused: our
+ * bug), so a caller only maps the code to an answer.
+ */
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_deploy.h"
+#include "so_log.h"
+
+
+#define SO_DEPLOY_MAX_FIELDS  8
+
+
+static int so_deploy_dberr(so_pg_t *pg, const char *what);
+static int so_deploy_tx(so_pg_t *pg, const char *verb);
+
+
+/* logs a failed query; SO_EUNAVAIL when no server answered, else SO_ERR */
+static int
+so_deploy_dberr(so_pg_t *pg, const char *what)
+{
+    const char  *state;
+
+    state = so_pg_sqlstate(pg);
+    so_log_error(NULL, "%s: %s", what, so_pg_errstr(pg));
+
+    return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
+           ? SO_EUNAVAIL : SO_ERR;
+}
+
+
+/* "BEGIN", "COMMIT" or "ROLLBACK": 0, or the code of so_deploy_dberr() */
+static int
+so_deploy_tx(so_pg_t *pg, const char *verb)
+{
+    PGresult    *res;
+    const char  *name;
+
+    name = strcmp(verb, "BEGIN") == 0 ? "so_deploy_begin"
+           : strcmp(verb, "COMMIT") == 0 ? "so_deploy_commit"
+           : "so_deploy_rollback";
+
+    res = so_pg_query(pg, name, verb, 0, NULL);
+    if (res == NULL) {
+        return so_deploy_dberr(pg, verb);
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+int
+so_deploy_xadd(so_redis_t *redis, const char *stream, int nfields,
+    const char *const *fields)
+{
+    redisReply  *reply;
+    const char  *argv[3 + 2 * SO_DEPLOY_MAX_FIELDS];
+    int          i, rc;
+
+    assert(nfields > 0 && nfields <= 2 * SO_DEPLOY_MAX_FIELDS
+           && nfields % 2 == 0);
+
+    argv[0] = "XADD";
+    argv[1] = stream;
+    argv[2] = "*";
+    for (i = 0; i < nfields; i++) {
+        argv[3 + i] = fields[i];
+    }
+
+    reply = so_redis_command(redis, 3 + nfields, argv, NULL);
+
+    if (reply == NULL) {
+        so_log_warn(NULL, "XADD %s: %s", stream, so_redis_errstr(redis));
+        return SO_EUNAVAIL;
+    }
+
+    rc = SO_OK;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        so_log_warn(NULL, "XADD %s: %s", stream, reply->str);
+        rc = SO_EUNAVAIL;
+    }
+
+    freeReplyObject(reply);
+    return rc;
+}
+
+
+int
+so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
+    long long deployment_id, long long project_id)
+{
+    PGresult    *res;
+    const char  *fields[4], *params[1];
+    char         dep[24], project[24], outbox[24];
+
+    snprintf(dep, sizeof(dep), "%lld", deployment_id);
+    snprintf(project, sizeof(project), "%lld", project_id);
+    snprintf(outbox, sizeof(outbox), "%lld", outbox_id);
+
+    fields[0] = "deployment";
+    fields[1] = dep;
+    fields[2] = "project";
+    fields[3] = project;
+
+    if (so_deploy_xadd(redis, SO_DEPLOY_BUILDS, 4, fields) != SO_OK) {
+        so_log_warn(NULL, "deployment=%s project=%s: not in the queue yet: "
+                    "the outbox keeps it for the reconciler", dep, project);
+        return SO_EUNAVAIL;
+    }
+
+    params[0] = outbox;
+
+    res = so_pg_query(pg, "so_deploy_outbox_sent",
+                      "UPDATE build_outbox SET sent_at = now()"
+                      " WHERE id = $1 AND sent_at IS NULL", 1, params);
+    if (res == NULL) {
+        (void) so_deploy_dberr(pg, "so_deploy_outbox_sent");
+        return SO_ERR;
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+int
+so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
+    const so_deploy_spec_t *spec, so_deploy_also_pt also, void *arg)
+{
+    PGresult    *res;
+    const char  *params[7];
+    char         project[24], user[24];
+    long long    id, outbox;
+    int          rc, tx;
+
+    *out_id = 0;
+    res = NULL;
+    tx = 0;
+
+    snprintf(project, sizeof(project), "%lld", spec->project_id);
+    snprintf(user, sizeof(user), "%lld", spec->created_by);
+
+    params[0] = project;
+    params[1] = spec->branch;
+    params[2] = spec->commit;
+    params[3] = spec->message;
+    params[4] = spec->trigger;
+    params[5] = spec->created_by > 0 ? user : NULL;
+    params[6] = spec->reason != NULL ? spec->reason : spec->trigger;
+
+    if (also != NULL) {
+        rc = so_deploy_tx(pg, "BEGIN");
+        if (rc != SO_OK) {
+            goto done;
+        }
+        tx = 1;
+    }
+
+    /* one statement: the deployment never exists without its outbox row */
+    res = so_pg_query(pg, "so_deploy_insert",
+                      "WITH d AS (INSERT INTO deployments (project_id,"
+                      " branch, commit_sha, commit_message, trigger,"
+                      " created_by, reason)"
+                      " SELECT p.id, coalesce($2, p.branch), $3, $4, $5,"
+                      " $6, $7 FROM projects p WHERE p.id = $1"
+                      " RETURNING id),"
+                      " o AS (INSERT INTO build_outbox (deployment_id)"
+                      " SELECT id FROM d RETURNING id, deployment_id)"
+                      " SELECT deployment_id, id FROM o", 7, params);
+    if (res == NULL) {
+        rc = so_deploy_dberr(pg, "so_deploy_insert");
+        goto done;
+    }
+
+    if (PQntuples(res) != 1) {
+        rc = SO_ENOTFOUND;
+        goto done;
+    }
+
+    id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    outbox = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+
+    if (also != NULL) {
+        rc = also(pg, id, arg);
+        if (rc != SO_OK) {
+            goto done;
+        }
+
+        rc = so_deploy_tx(pg, "COMMIT");
+        tx = 0;
+        if (rc != SO_OK) {
+            goto done;
+        }
+    }
+
+    so_log_info(NULL, "deployment=%lld project=%s: queued (%s)", id, project,
+                spec->trigger);
+
+    *out_id = id;
+    (void) so_deploy_publish(pg, redis, outbox, id, spec->project_id);
+    rc = SO_OK;
+
+done:
+
+    if (tx) {
+        (void) so_deploy_tx(pg, "ROLLBACK");
+    }
+
+    PQclear(res);
+    return rc;
+}
+
+
+int
+so_deploy_transition(so_pg_t *pg, long long id, so_dstate_t from,
+    so_dstate_t to, const char *reason)
+{
+    PGresult    *res;
+    const char  *params[4];
+    char         ids[24];
+    int          rc;
+
+    if (!so_dstate_can(from, to)) {
+        return SO_EINVAL;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+    params[1] = so_dstate_name(to);
+    params[2] = reason;
+    params[3] = so_dstate_name(from);
+
+    res = so_pg_query(pg, "so_deploy_transition",
+                      "UPDATE deployments SET state = $2, reason = $3,"
+                      " finished_at = CASE WHEN $2 IN ('FAILED', 'CANCELED')"
+                      " THEN now() ELSE finished_at END"
+                      " WHERE id = $1 AND state = $4", 4, params);
+    if (res == NULL) {
+        /* another PRODUCTION of the project: someone promoted first */
+        if (strcmp(so_pg_sqlstate(pg), "23505") == 0) {
+            return SO_EEXISTS;
+        }
+        return so_deploy_dberr(pg, "so_deploy_transition");
+    }
+
+    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_ENOTFOUND;
+    PQclear(res);
+
+    if (rc == SO_OK) {
+        so_log_info(NULL, "deployment=%lld: %s -> %s (%s)", id,
+                    so_dstate_name(from), so_dstate_name(to), reason);
+    }
+
+    return rc;
+}
+
+
+int
+so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
+    long long project, long long id, char *err, size_t errlen)
+{
+    PGresult     *res;
+    const char   *params[2], *fields[8];
+    char          projects[24], ids[24], prevs[24];
+    so_dstate_t   state;
+    long long     prev;
+    int           rc, tx;
+
+    *out_previous = 0;
+    err[0] = '\0';
+    res = NULL;
+    prev = 0;
+    tx = 0;
+
+    snprintf(projects, sizeof(projects), "%lld", project);
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = projects;
+    params[1] = ids;
+
+    rc = so_deploy_tx(pg, "BEGIN");
+    if (rc != SO_OK) {
+        goto done;
+    }
+    tx = 1;
+
+    /*
+     * The lock first, the reads after in statements of their own: under
+     * READ COMMITTED each later statement sees what the promote before
+     * this one committed.
+     */
+    res = so_pg_query(pg, "so_deploy_lock_project",
+                      "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+                      1, params);
+    if (res == NULL) {
+        rc = so_deploy_dberr(pg, "so_deploy_lock_project");
+        goto done;
+    }
+
+    if (PQntuples(res) != 1) {
+        rc = SO_ENOTFOUND;
+        goto done;
+    }
+    PQclear(res);
+
+    res = so_pg_query(pg, "so_deploy_promote_get",
+                      "SELECT state, artifact_path IS NOT NULL,"
+                      " (SELECT id FROM deployments"
+                      " WHERE project_id = $1 AND state = 'PRODUCTION')"
+                      " FROM deployments WHERE id = $2 AND project_id = $1",
+                      2, params);
+    if (res == NULL) {
+        rc = so_deploy_dberr(pg, "so_deploy_promote_get");
+        goto done;
+    }
+
+    if (PQntuples(res) != 1
+        || so_dstate_parse(&state, PQgetvalue(res, 0, 0)) != SO_OK)
+    {
+        rc = SO_ENOTFOUND;
+        goto done;
+    }
+
+    if (state != SO_DS_INACTIVE || !so_dstate_can(state, SO_DS_PRODUCTION)) {
+        snprintf(err, errlen, "only an INACTIVE deployment can be promoted; "
+                 "this one is %s", so_dstate_name(state));
+        rc = SO_EINVAL;
+        goto done;
+    }
+
+    if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+        snprintf(err, errlen, "the artifact of this deployment is no longer "
+                 "kept: redeploy it instead");
+        rc = SO_EINVAL;
+        goto done;
+    }
+
+    if (!PQgetisnull(res, 0, 2)) {
+        prev = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+
+        rc = so_deploy_transition(pg, prev, SO_DS_PRODUCTION,
+                                  SO_DS_INACTIVE, "superseded by promote");
+        if (rc != SO_OK) {
+            goto changed;
+        }
+    }
+
+    rc = so_deploy_transition(pg, id, SO_DS_INACTIVE, SO_DS_PRODUCTION,
+                              "promoted");
+    if (rc != SO_OK) {
+        goto changed;
+    }
+
+    rc = so_deploy_tx(pg, "COMMIT");
+    tx = 0;
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    *out_previous = prev;
+
+    snprintf(prevs, sizeof(prevs), "%lld", prev);
+    fields[0] = "type";
+    fields[1] = "promoted";
+    fields[2] = "deployment";
+    fields[3] = ids;
+    fields[4] = "project";
+    fields[5] = projects;
+    fields[6] = "previous";
+    fields[7] = prevs;
+
+    (void) so_deploy_xadd(redis, SO_DEPLOY_EVENTS, prev ? 8 : 6, fields);
+
+    rc = SO_OK;
+    goto done;
+
+changed:
+
+    /* a writer that does not lock the project row got in between */
+    if (rc == SO_ENOTFOUND || rc == SO_EEXISTS) {
+        snprintf(err, errlen, "the deployments of this project changed "
+                 "meanwhile: try again");
+        rc = SO_EINVAL;
+    }
+
+done:
+
+    if (tx) {
+        (void) so_deploy_tx(pg, "ROLLBACK");
+    }
+
+    PQclear(res);
+    return rc;
+}

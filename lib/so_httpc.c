@@ -1,0 +1,427 @@
+/*
+ * so_httpc.c: JSON over HTTP with libcurl, one easy handle per request.
+ *
+ * A handle per request keeps threads apart at the price of a fresh
+ * connection each time; the callers (an OAuth login, a webhook set-up)
+ * make a few requests per user action, so reuse would buy nothing worth
+ * its locking.  libcurl must not use signals in a threaded program
+ * (CURLOPT_NOSIGNAL); the whole request has one deadline.
+ *
+ * The answer is read into memory under SO_HTTPC_MAX_BODY: a larger one is
+ * cut off by the write callback, so a hostile server cannot make us
+ * allocate without bound.  Error strings name the URL without its query
+ * and never quote a body, which may hold a token.
+ */
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "shipoff.h"
+#include "so_httpc.h"
+
+
+typedef struct {
+    so_httpc_res_t  *res;
+    size_t           cap;            /* bytes allocated */
+    int              toobig;
+} so_httpc_sink_t;
+
+
+static size_t so_httpc_write(char *data, size_t size, size_t nmemb,
+    void *arg);
+static void so_httpc_error(so_httpc_res_t *res, const char *url,
+    const char *msg);
+static int so_httpc_unreserved(unsigned char c);
+static int so_httpc_hexval(unsigned char c);
+static int so_httpc_decode(char *out, size_t outlen, const char *in,
+    size_t inlen);
+
+
+int
+so_httpc_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SO_OK
+                                                             : SO_ERR;
+}
+
+
+void
+so_httpc_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+
+int
+so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
+{
+    CURL               *curl;
+    CURLcode            cc;
+    struct curl_slist  *hdrs, *next;
+    so_httpc_sink_t     sink;
+    const char *const  *h;
+    char                line[256], cerr[CURL_ERROR_SIZE];
+    int                 rc;
+
+    memset(res, 0, sizeof(so_httpc_res_t));
+    hdrs = NULL;
+    cerr[0] = '\0';
+    rc = SO_ERR;
+
+    curl = curl_easy_init();
+    if (curl == NULL) {
+        so_httpc_error(res, req->url, "curl_easy_init() failed");
+        goto done;
+    }
+
+    /* an empty Expect: a 100-continue round trip buys nothing here */
+    next = curl_slist_append(hdrs, "Expect:");
+    if (next == NULL) {
+        goto nomem;
+    }
+    hdrs = next;
+
+    if (req->body != NULL && req->content_type != NULL) {
+        snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
+        next = curl_slist_append(hdrs, line);
+        if (next == NULL) {
+            goto nomem;
+        }
+        hdrs = next;
+    }
+
+    for (h = req->headers; h != NULL && *h != NULL; h++) {
+        next = curl_slist_append(hdrs, *h);
+        if (next == NULL) {
+            goto nomem;
+        }
+        hdrs = next;
+    }
+
+    sink.res = res;
+    sink.cap = 0;
+    sink.toobig = 0;
+
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     req->timeout_ms > 0 ? req->timeout_ms
+                                         : (long) SO_HTTPC_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t) SO_HTTPC_MAX_BODY);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "shipoff/" SHIPOFF_VERSION);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, so_httpc_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+
+    if (req->body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t) req->body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+    }
+
+    if (strcmp(req->method, "GET") == 0 && req->body == NULL) {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+
+    } else if (strcmp(req->method, "POST") != 0) {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+
+    cc = curl_easy_perform(curl);
+
+    if (sink.toobig || cc == CURLE_FILESIZE_EXCEEDED) {
+        so_httpc_error(res, req->url, "the answer is too large");
+        rc = SO_ETOOBIG;
+        goto done;
+    }
+
+    switch (cc) {
+    case CURLE_OK:
+        break;
+
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+        so_httpc_error(res, req->url,
+                       cerr[0] ? cerr : curl_easy_strerror(cc));
+        rc = SO_EUNAVAIL;
+        goto done;
+
+    default:
+        so_httpc_error(res, req->url,
+                       cerr[0] ? cerr : curl_easy_strerror(cc));
+        goto done;
+    }
+
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
+
+    if (res->body == NULL) {
+        res->body = strdup("");
+        if (res->body == NULL) {
+            goto nomem;
+        }
+    }
+
+    rc = SO_OK;
+    goto done;
+
+nomem:
+
+    so_httpc_error(res, req->url, "out of memory");
+
+done:
+
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    return rc;
+}
+
+
+int
+so_httpc_json(json_t **out, so_httpc_res_t *res)
+{
+    json_t        *json;
+    json_error_t   jerr;
+
+    *out = NULL;
+
+    json = json_loadb(res->body ? res->body : "", res->len, 0, &jerr);
+    if (json == NULL) {
+        snprintf(res->errstr, sizeof(res->errstr),
+                 "HTTP %ld: the answer is not JSON (line %d column %d)",
+                 res->status, jerr.line, jerr.column);
+        return SO_EINVAL;
+    }
+
+    if (!json_is_object(json) && !json_is_array(json)) {
+        json_decref(json);
+        snprintf(res->errstr, sizeof(res->errstr),
+                 "HTTP %ld: the answer is neither an object nor an array",
+                 res->status);
+        return SO_EINVAL;
+    }
+
+    *out = json;
+    return SO_OK;
+}
+
+
+void
+so_httpc_res_free(so_httpc_res_t *res)
+{
+    if (res == NULL || res->body == NULL) {
+        return;
+    }
+
+    /* the body may be a token answer */
+    explicit_bzero(res->body, res->len);
+    free(res->body);
+    res->body = NULL;
+    res->len = 0;
+}
+
+
+int
+so_httpc_form_encode(char **out, const char *const *pairs)
+{
+    static const char   hex[] = "0123456789ABCDEF";
+    const char *const  *p;
+    const unsigned char  *s;
+    char                *buf, *w;
+    size_t               len;
+    size_t               i;
+
+    *out = NULL;
+
+    len = 1;
+    for (p = pairs, i = 0; *p != NULL; p++, i++) {
+        len += 1 + 3 * strlen(*p);       /* '=' or '&', worst case */
+    }
+
+    assert(i % 2 == 0);
+
+    buf = malloc(len);
+    if (buf == NULL) {
+        return SO_ERR;
+    }
+
+    w = buf;
+    for (p = pairs, i = 0; *p != NULL; p++, i++) {
+        if (i > 0) {
+            *w++ = (i % 2) ? '=' : '&';
+        }
+
+        for (s = (const unsigned char *) *p; *s != '\0'; s++) {
+            if (so_httpc_unreserved(*s)) {
+                *w++ = (char) *s;
+
+            } else {
+                *w++ = '%';
+                *w++ = hex[*s >> 4];
+                *w++ = hex[*s & 0x0f];
+            }
+        }
+    }
+
+    *w = '\0';
+    *out = buf;
+    return SO_OK;
+}
+
+
+int
+so_httpc_form_get(char *out, size_t outlen, const char *form,
+    const char *name)
+{
+    const char  *p, *amp, *eq;
+    size_t       nlen;
+
+    nlen = strlen(name);
+
+    for (p = form; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
+        amp = strchr(p, '&');
+        eq = memchr(p, '=', amp ? (size_t) (amp - p) : strlen(p));
+
+        if (eq == NULL || (size_t) (eq - p) != nlen
+            || memcmp(p, name, nlen) != 0)
+        {
+            continue;
+        }
+
+        eq++;
+        return so_httpc_decode(out, outlen, eq,
+                               amp ? (size_t) (amp - eq) : strlen(eq));
+    }
+
+    return SO_ENOTFOUND;
+}
+
+
+static size_t
+so_httpc_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+    so_httpc_sink_t  *sink = arg;
+    so_httpc_res_t   *res = sink->res;
+    size_t            n, want;
+    char             *buf;
+
+    n = size * nmemb;
+
+    if (n > SO_HTTPC_MAX_BODY - res->len) {
+        sink->toobig = 1;
+        return 0;
+    }
+
+    if (res->len + n + 1 > sink->cap) {
+        want = sink->cap ? sink->cap : 4096;
+        while (want < res->len + n + 1) {
+            want *= 2;
+        }
+
+        buf = realloc(res->body, want);
+        if (buf == NULL) {
+            return 0;
+        }
+
+        res->body = buf;
+        sink->cap = want;
+    }
+
+    memcpy(res->body + res->len, data, n);
+    res->len += n;
+    res->body[res->len] = '\0';
+
+    return n;
+}
+
+
+/* "POST https://host/path: reason": never the query, which may be secret */
+static void
+so_httpc_error(so_httpc_res_t *res, const char *url, const char *msg)
+{
+    snprintf(res->errstr, sizeof(res->errstr), "%.*s: %s",
+             (int) strcspn(url, "?#"), url, msg);
+}
+
+
+static int
+so_httpc_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+           || c == '~';
+}
+
+
+static int
+so_httpc_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+
+    return -1;
+}
+
+
+/* percent-decodes in[0..inlen) into out; '+' is a space (forms) */
+static int
+so_httpc_decode(char *out, size_t outlen, const char *in, size_t inlen)
+{
+    size_t  i, o;
+    int     hi, lo;
+
+    o = 0;
+
+    for (i = 0; i < inlen; i++) {
+        if (o + 1 >= outlen) {
+            return SO_ETOOBIG;
+        }
+
+        if (in[i] == '+') {
+            out[o++] = ' ';
+
+        } else if (in[i] == '%') {
+            if (inlen - i < 3) {
+                return SO_EINVAL;
+            }
+
+            hi = so_httpc_hexval((unsigned char) in[i + 1]);
+            lo = so_httpc_hexval((unsigned char) in[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return SO_EINVAL;
+            }
+
+            out[o++] = (char) (hi << 4 | lo);
+            i += 2;
+
+        } else {
+            out[o++] = in[i];
+        }
+    }
+
+    if (outlen == 0) {
+        return SO_ETOOBIG;
+    }
+
+    out[o] = '\0';
+    return SO_OK;
+}

@@ -1,0 +1,83 @@
+/*
+ * so_httpc.h: a small HTTP client over libcurl for talking JSON to other
+ * services (OAuth providers, the GitHub API).
+ *
+ * One call is one request: method, URL, header lines, an optional body; the
+ * answer is the status and the body, read under a cap.  Any status is an
+ * answer: the caller decides what a 4xx means.  Only a transport failure
+ * (cannot connect, timeout, TLS, a body past the cap) is an error.
+ *
+ * Also here: application/x-www-form-urlencoded both ways, for request
+ * bodies and query strings, ours and theirs.
+ *
+ * so_httpc_init() runs once per process before any thread (it calls
+ * curl_global_init, which is not thread-safe).
+ */
+
+#ifndef SO_HTTPC_H
+#define SO_HTTPC_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "shipoff.h"
+
+#define SO_HTTPC_TIMEOUT_MS   10000      /* the whole request */
+#define SO_HTTPC_MAX_BODY     (1 << 20)  /* a larger answer is an error */
+
+typedef struct {
+    const char         *method;      /* "GET", "POST" */
+    const char         *url;
+    const char *const  *headers;     /* "Name: value" lines, NULL-ended; or
+                                        NULL */
+    const char         *body;        /* NULL: no body */
+    size_t              body_len;
+    const char         *content_type;  /* of body */
+    long                timeout_ms;  /* 0: SO_HTTPC_TIMEOUT_MS */
+} so_httpc_req_t;
+
+typedef struct {
+    long     status;                 /* 200 ... */
+    char    *body;                   /* NUL-terminated; so_httpc_res_free */
+    size_t   len;
+    char     errstr[SO_ERRLEN];      /* why it failed; never a body */
+} so_httpc_res_t;
+
+/* once per process, before the threads; 0 or SO_ERR */
+int so_httpc_init(void);
+void so_httpc_cleanup(void);
+
+/*
+ * Sends req and fills res (zeroed first).  0 when an answer arrived,
+ * whatever its status; SO_EUNAVAIL when the server could not be reached in
+ * time, SO_ETOOBIG for an answer over SO_HTTPC_MAX_BODY, SO_ERR otherwise,
+ * with the reason in res->errstr.  Redirects are not followed; only http
+ * and https are spoken.  res must be freed either way.
+ */
+int so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req);
+
+/*
+ * The answer's body as JSON: 0 with *out a new reference (an object or an
+ * array), or SO_EINVAL (errstr says why).
+ */
+int so_httpc_json(json_t **out, so_httpc_res_t *res);
+
+void so_httpc_res_free(so_httpc_res_t *res);
+
+/*
+ * Encodes pairs ("key", "value", ..., NULL) as "key=value&key=value", each
+ * part percent-encoded (RFC 3986 unreserved characters stay, a space is
+ * %20).  Writes a malloc()ed string to *out: 0 or SO_ERR.
+ */
+int so_httpc_form_encode(char **out, const char *const *pairs);
+
+/*
+ * Finds name in a form or query string ("a=1&b=x%20y") and writes its
+ * decoded value, NUL-terminated, to out ('+' is a space).  The first
+ * occurrence wins.  0, SO_ENOTFOUND, SO_ETOOBIG when it does not fit,
+ * SO_EINVAL for a bad escape or a decoded NUL.
+ */
+int so_httpc_form_get(char *out, size_t outlen, const char *form,
+    const char *name);
+
+#endif /* SO_HTTPC_H */

@@ -1,0 +1,1073 @@
+
+/*
+ * Netlify-style site rules (_redirects, _headers) and the small decisions
+ * about a URI the static module makes: is it safe, is it content-hashed,
+ * does the client accept a coding.
+ *
+ * Parsing is two passes over the buffer: the first counts lines, which
+ * bounds the number of rules, so each array is one arena allocation and
+ * nothing is ever reallocated.  Matching is the classic single-backtrack
+ * glob (the last "*" is retried one byte further on a mismatch), extended
+ * with ":name" segments, so its cost is bounded by pattern times path
+ * length whatever the pattern.  Only libc is used: see the header.
+ */
+
+
+#include <string.h>
+
+#include "ngx_http_shipoff_rules.h"
+
+
+typedef struct {
+    ngx_http_shipoff_span_t       name;
+    ngx_http_shipoff_span_t       value;
+} ngx_http_shipoff_capture_t;
+
+
+typedef struct {
+    ngx_http_shipoff_capture_t    params[NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS];
+    size_t                        nparams;
+    ngx_http_shipoff_span_t       splat;
+} ngx_http_shipoff_captures_t;
+
+
+static size_t ngx_http_shipoff_rules_count_lines(const char *buf, size_t len);
+static const char *ngx_http_shipoff_rules_line(const char **pos,
+    const char *end, size_t *len);
+static size_t ngx_http_shipoff_rules_fields(const char *line, size_t len,
+    ngx_http_shipoff_span_t *fields, size_t max);
+static const char *ngx_http_shipoff_rules_redirect(
+    ngx_http_shipoff_redirect_t *rd, const char *line, size_t len);
+static const char *ngx_http_shipoff_rules_unescape(char *dst,
+    ngx_http_shipoff_span_t *to);
+static int ngx_http_shipoff_rules_hex(int c);
+static const char *ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h,
+    const char *line, size_t len);
+static void ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules,
+    size_t line, const char *err);
+static int ngx_http_shipoff_rules_match_captures(const char *pattern,
+    size_t plen, const char *path, size_t len,
+    ngx_http_shipoff_captures_t *caps);
+static int ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
+    const char *path, size_t len, ngx_http_shipoff_captures_t *caps);
+static size_t ngx_http_shipoff_rules_param(const char *pattern, size_t plen,
+    size_t p);
+static size_t ngx_http_shipoff_rules_count_params(const char *pattern,
+    size_t len);
+static int ngx_http_shipoff_rules_is_url(const char *s, size_t len);
+static int ngx_http_shipoff_rules_is_name(int c);
+static int ngx_http_shipoff_rules_is_tchar(int c);
+static int ngx_http_shipoff_rules_strcaseeq(const char *a, size_t len,
+    const char *b);
+
+
+/* headers that would break HTTP framing or that nginx owns */
+static const char  *ngx_http_shipoff_rules_reserved[] = {
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-range",
+    "date",
+    "keep-alive",
+    "server",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    NULL
+};
+
+
+int
+ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
+    const char *buf, size_t len, ngx_http_shipoff_arena_t *arena)
+{
+    char                         *decoded;
+    size_t                        n, nlines, line_len;
+    const char                   *pos, *end, *line, *err;
+    ngx_http_shipoff_redirect_t  *rd;
+
+    nlines = ngx_http_shipoff_rules_count_lines(buf, len);
+
+    rules->redirects = NULL;
+    rules->nredirects = 0;
+
+    if (nlines == 0) {
+        return 0;
+    }
+
+    rules->redirects = arena->alloc(arena->data,
+                                    nlines
+                                    * sizeof(ngx_http_shipoff_redirect_t));
+    if (rules->redirects == NULL) {
+        return -1;
+    }
+
+    pos = buf;
+    end = buf + len;
+
+    for (n = 1; pos < end; n++) {
+        line = ngx_http_shipoff_rules_line(&pos, end, &line_len);
+
+        rd = &rules->redirects[rules->nredirects];
+
+        err = ngx_http_shipoff_rules_redirect(rd, line, line_len);
+
+        if (err == NULL && rd->to.data[0] == '/'
+            && memchr(rd->to.data, '%', rd->to.len) != NULL)
+        {
+            /* a file of the site is named by a decoded path, as r->uri is */
+
+            decoded = arena->alloc(arena->data, rd->to.len);
+            if (decoded == NULL) {
+                return -1;
+            }
+
+            err = ngx_http_shipoff_rules_unescape(decoded, &rd->to);
+        }
+
+        if (err == NULL) {
+            rules->nredirects++;
+
+        } else if (*err != '\0') {
+            ngx_http_shipoff_rules_error(rules, n, err);
+        }
+    }
+
+    return 0;
+}
+
+
+/* NULL: a rule; "": nothing (a blank or comment line); else why not */
+
+static const char *
+ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
+    const char *line, size_t len)
+{
+    size_t                    n, i, f;
+    unsigned                  status;
+    const char               *s;
+    ngx_http_shipoff_span_t   fields[5];
+
+    n = ngx_http_shipoff_rules_fields(line, len, fields, 5);
+
+    if (n == 0) {
+        return "";
+    }
+
+    if (n == 1) {
+        return "a rule needs a path and a target";
+    }
+
+    if (ngx_http_shipoff_rules_is_url(fields[0].data, fields[0].len)) {
+        return "rules matching a host are not supported";
+    }
+
+    if (fields[0].data[0] != '/') {
+        return "the path must start with \"/\"";
+    }
+
+    if (ngx_http_shipoff_rules_count_params(fields[0].data, fields[0].len)
+        > NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS)
+    {
+        return "too many placeholders";
+    }
+
+    f = 1;
+
+    if (memchr(fields[1].data, '=', fields[1].len) != NULL
+        && fields[1].data[0] != '/'
+        && !ngx_http_shipoff_rules_is_url(fields[1].data, fields[1].len))
+    {
+        return "query parameter conditions are not supported";
+    }
+
+    if (fields[f].data[0] != '/'
+        && !ngx_http_shipoff_rules_is_url(fields[f].data, fields[f].len))
+    {
+        return "the target must be a path or an http(s) URL";
+    }
+
+    rd->from = fields[0];
+    rd->to = fields[f];
+    rd->status = 301;
+    rd->force = 0;
+
+    f++;
+
+    if (f < n) {
+        s = fields[f].data;
+
+        if (fields[f].len < 3 || fields[f].len > 4
+            || s[0] < '1' || s[0] > '9'
+            || s[1] < '0' || s[1] > '9'
+            || s[2] < '0' || s[2] > '9'
+            || (fields[f].len == 4 && s[3] != '!'))
+        {
+            return "invalid status";
+        }
+
+        status = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+
+        switch (status) {
+        case 200:
+        case 301:
+        case 302:
+        case 303:
+        case 307:
+        case 308:
+        case 404:
+        case 410:
+            break;
+
+        default:
+            return "unsupported status";
+        }
+
+        rd->status = status;
+        rd->force = (fields[f].len == 4);
+
+        f++;
+    }
+
+    if (f < n) {
+        return "conditions (Country, Language, Role...) are not supported";
+    }
+
+    if (rd->status == 200 || rd->status == 404 || rd->status == 410) {
+
+        if (rd->to.data[0] != '/') {
+            return "proxying to a URL is not supported";
+        }
+    }
+
+    for (i = 0; i < rd->to.len; i++) {
+        if ((unsigned char) rd->to.data[i] < 0x20) {
+            return "control character in the target";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Decodes the %XX escapes of a rewrite target's path (its query stays as
+ * written) into dst, at least to->len bytes, and points to at it.
+ */
+
+static const char *
+ngx_http_shipoff_rules_unescape(char *dst, ngx_http_shipoff_span_t *to)
+{
+    int          hi, lo;
+    size_t       i, n;
+    const char  *src;
+
+    src = to->data;
+    n = 0;
+
+    for (i = 0; i < to->len; i++) {
+
+        if (src[i] == '?') {
+            memcpy(dst + n, src + i, to->len - i);
+            n += to->len - i;
+            break;
+        }
+
+        if (src[i] == '%' && i + 2 < to->len
+            && (hi = ngx_http_shipoff_rules_hex(src[i + 1])) >= 0
+            && (lo = ngx_http_shipoff_rules_hex(src[i + 2])) >= 0)
+        {
+            dst[n] = (char) (hi * 16 + lo);
+
+            if (dst[n] == '\0') {
+                return "NUL in the target";
+            }
+
+            n++;
+            i += 2;
+            continue;
+        }
+
+        dst[n++] = src[i];
+    }
+
+    to->data = dst;
+    to->len = n;
+
+    return NULL;
+}
+
+
+static int
+ngx_http_shipoff_rules_hex(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+int
+ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
+    const char *buf, size_t len, ngx_http_shipoff_arena_t *arena)
+{
+    size_t                           n, nlines, line_len, nheaders;
+    const char                      *pos, *end, *line, *err;
+    ngx_http_shipoff_header_t       *headers;
+    ngx_http_shipoff_header_rule_t  *rule;
+
+    nlines = ngx_http_shipoff_rules_count_lines(buf, len);
+
+    rules->headers = NULL;
+    rules->nheaders = 0;
+
+    if (nlines == 0) {
+        return 0;
+    }
+
+    rules->headers = arena->alloc(arena->data,
+                                  nlines
+                                  * sizeof(ngx_http_shipoff_header_rule_t));
+    if (rules->headers == NULL) {
+        return -1;
+    }
+
+    /* the headers of all rules, each rule's consecutive */
+
+    headers = arena->alloc(arena->data,
+                           nlines * sizeof(ngx_http_shipoff_header_t));
+    if (headers == NULL) {
+        return -1;
+    }
+
+    nheaders = 0;
+    rule = NULL;
+
+    pos = buf;
+    end = buf + len;
+
+    for (n = 1; pos < end; n++) {
+        line = ngx_http_shipoff_rules_line(&pos, end, &line_len);
+
+        while (line_len && (*line == ' ' || *line == '\t')) {
+            line++;
+            line_len--;
+        }
+
+        while (line_len
+               && (line[line_len - 1] == ' ' || line[line_len - 1] == '\t'))
+        {
+            line_len--;
+        }
+
+        if (line_len == 0 || line[0] == '#') {
+            continue;
+        }
+
+        if (line[0] == '/') {
+            rule = &rules->headers[rules->nheaders++];
+
+            rule->path.data = line;
+            rule->path.len = line_len;
+            rule->headers = &headers[nheaders];
+            rule->nheaders = 0;
+
+            if (memchr(line, ' ', line_len) || memchr(line, '\t', line_len)) {
+                ngx_http_shipoff_rules_error(rules, n,
+                                             "a path must be alone on "
+                                             "its line");
+                rules->nheaders--;
+                rule = NULL;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_shipoff_rules_is_url(line, line_len)) {
+            ngx_http_shipoff_rules_error(rules, n, "rules matching a host "
+                                                   "are not supported");
+            rule = NULL;
+            continue;
+        }
+
+        if (rule == NULL) {
+            ngx_http_shipoff_rules_error(rules, n, "a header before any path");
+            continue;
+        }
+
+        err = ngx_http_shipoff_rules_header(&headers[nheaders], line,
+                                            line_len);
+        if (err) {
+            ngx_http_shipoff_rules_error(rules, n, err);
+            continue;
+        }
+
+        nheaders++;
+        rule->nheaders++;
+    }
+
+    return 0;
+}
+
+
+static const char *
+ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h, const char *line,
+    size_t len)
+{
+    size_t        i, name_len;
+    const char  **reserved;
+
+    for (name_len = 0; name_len < len; name_len++) {
+        if (line[name_len] == ':') {
+            break;
+        }
+    }
+
+    if (name_len == len) {
+        return "expected \"Name: value\"";
+    }
+
+    h->name.data = line;
+    h->name.len = name_len;
+
+    while (h->name.len
+           && (line[h->name.len - 1] == ' ' || line[h->name.len - 1] == '\t'))
+    {
+        h->name.len--;
+    }
+
+    if (h->name.len == 0) {
+        return "empty header name";
+    }
+
+    for (i = 0; i < h->name.len; i++) {
+        if (!ngx_http_shipoff_rules_is_tchar((unsigned char) line[i])) {
+            return "invalid header name";
+        }
+    }
+
+    for (reserved = ngx_http_shipoff_rules_reserved; *reserved; reserved++) {
+        if (ngx_http_shipoff_rules_strcaseeq(h->name.data, h->name.len,
+                                             *reserved))
+        {
+            return "this header cannot be set";
+        }
+    }
+
+    h->value.data = line + name_len + 1;
+    h->value.len = len - name_len - 1;
+
+    while (h->value.len
+           && (h->value.data[0] == ' ' || h->value.data[0] == '\t'))
+    {
+        h->value.data++;
+        h->value.len--;
+    }
+
+    for (i = 0; i < h->value.len; i++) {
+        if ((unsigned char) h->value.data[i] < 0x20
+            && h->value.data[i] != '\t')
+        {
+            return "control character in a header value";
+        }
+
+        if ((unsigned char) h->value.data[i] == 0x7f) {
+            return "control character in a header value";
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules, size_t line,
+    const char *err)
+{
+    size_t  len;
+
+    if (rules->nerrors++ > 0) {
+        return;
+    }
+
+    rules->error_line = line;
+
+    len = strlen(err);
+
+    if (len > sizeof(rules->errstr) - 1) {
+        len = sizeof(rules->errstr) - 1;
+    }
+
+    memcpy(rules->errstr, err, len);
+    rules->errstr[len] = '\0';
+}
+
+
+/* a final line without a newline counts, "" has none */
+
+static size_t
+ngx_http_shipoff_rules_count_lines(const char *buf, size_t len)
+{
+    size_t       n;
+    const char  *p, *end;
+
+    n = 0;
+    end = buf + len;
+
+    for (p = buf; p < end; p++) {
+        if (*p == '\n') {
+            n++;
+        }
+    }
+
+    if (len && buf[len - 1] != '\n') {
+        n++;
+    }
+
+    return n;
+}
+
+
+/* the next line without its "\n" or "\r\n" */
+
+static const char *
+ngx_http_shipoff_rules_line(const char **pos, const char *end, size_t *len)
+{
+    const char  *line, *nl;
+
+    line = *pos;
+
+    nl = memchr(line, '\n', end - line);
+
+    if (nl == NULL) {
+        *len = end - line;
+        *pos = end;
+
+    } else {
+        *len = nl - line;
+        *pos = nl + 1;
+    }
+
+    if (*len && line[*len - 1] == '\r') {
+        (*len)--;
+    }
+
+    return line;
+}
+
+
+/* whitespace-separated fields up to a "#" comment; at most max are kept */
+
+static size_t
+ngx_http_shipoff_rules_fields(const char *line, size_t len,
+    ngx_http_shipoff_span_t *fields, size_t max)
+{
+    size_t  i, n, start;
+
+    n = 0;
+    i = 0;
+
+    for ( ;; ) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+            i++;
+        }
+
+        if (i == len || line[i] == '#') {
+            return n;
+        }
+
+        start = i;
+
+        while (i < len && line[i] != ' ' && line[i] != '\t') {
+            i++;
+        }
+
+        if (n == max) {
+            return n;
+        }
+
+        fields[n].data = line + start;
+        fields[n].len = i - start;
+        n++;
+    }
+}
+
+
+int
+ngx_http_shipoff_rules_match(const char *pattern, size_t pattern_len,
+    const char *path, size_t path_len)
+{
+    ngx_http_shipoff_captures_t  caps;
+
+    return ngx_http_shipoff_rules_match_captures(pattern, pattern_len,
+                                                 path, path_len, &caps);
+}
+
+
+static int
+ngx_http_shipoff_rules_match_captures(const char *pattern, size_t plen,
+    const char *path, size_t len, ngx_http_shipoff_captures_t *caps)
+{
+    caps->nparams = 0;
+    caps->splat.data = path;
+    caps->splat.len = 0;
+
+    if (len > 1 && path[len - 1] == '/') {
+        len--;
+    }
+
+    if (plen > 1 && pattern[plen - 1] == '/') {
+        plen--;
+    }
+
+    if (ngx_http_shipoff_rules_glob(pattern, plen, path, len, caps)) {
+        return 1;
+    }
+
+    /* a final "*" segment may be missing: "/news" matches "/news/" + "*" */
+
+    if (plen > 2 && pattern[plen - 2] == '/' && pattern[plen - 1] == '*'
+        && ngx_http_shipoff_rules_glob(pattern, plen - 2, path, len, caps))
+    {
+        caps->splat.data = path + len;
+        caps->splat.len = 0;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
+    const char *path, size_t len, ngx_http_shipoff_captures_t *caps)
+{
+    int      star;
+    size_t   p, s, name_end, seg_end, star_p, star_start, star_s, star_params;
+
+    p = 0;
+    s = 0;
+    star = 0;
+    star_p = 0;
+    star_start = 0;
+    star_s = 0;
+    star_params = 0;
+
+    caps->nparams = 0;
+
+    while (s < len) {
+
+        if (p < plen && pattern[p] == '*') {
+            star = 1;
+            star_p = p;
+            star_start = s;
+            star_s = s;
+            star_params = caps->nparams;
+            p++;
+            continue;
+        }
+
+        name_end = ngx_http_shipoff_rules_param(pattern, plen, p);
+
+        if (name_end) {
+            for (seg_end = s; seg_end < len && path[seg_end] != '/'; seg_end++)
+            {
+                /* void */
+            }
+
+            if (seg_end > s
+                && caps->nparams < NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS)
+            {
+                caps->params[caps->nparams].name.data = pattern + p + 1;
+                caps->params[caps->nparams].name.len = name_end - p - 1;
+                caps->params[caps->nparams].value.data = path + s;
+                caps->params[caps->nparams].value.len = seg_end - s;
+                caps->nparams++;
+
+                p = name_end;
+                s = seg_end;
+                continue;
+            }
+
+        } else if (p < plen && pattern[p] == path[s]) {
+            p++;
+            s++;
+            continue;
+        }
+
+        if (!star) {
+            return 0;
+        }
+
+        p = star_p + 1;
+        s = ++star_s;
+        caps->nparams = star_params;
+    }
+
+    while (p < plen && pattern[p] == '*') {
+        p++;
+    }
+
+    if (p != plen) {
+        return 0;
+    }
+
+    if (star) {
+        caps->splat.data = path + star_start;
+        caps->splat.len = star_s - star_start;
+
+    } else {
+        caps->splat.data = path + len;
+        caps->splat.len = 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * If a ":name" placeholder starts at p (a whole segment: after "/", before
+ * "/" or the end), the offset just past it; else 0.
+ */
+
+static size_t
+ngx_http_shipoff_rules_param(const char *pattern, size_t plen, size_t p)
+{
+    size_t  e;
+
+    if (p == 0 || p >= plen || pattern[p] != ':' || pattern[p - 1] != '/') {
+        return 0;
+    }
+
+    for (e = p + 1; e < plen && ngx_http_shipoff_rules_is_name(pattern[e]); e++)
+    {
+        /* void */
+    }
+
+    if (e == p + 1 || (e < plen && pattern[e] != '/')) {
+        return 0;
+    }
+
+    return e;
+}
+
+
+static size_t
+ngx_http_shipoff_rules_count_params(const char *pattern, size_t len)
+{
+    size_t  p, n;
+
+    n = 0;
+
+    for (p = 0; p < len; p++) {
+        if (ngx_http_shipoff_rules_param(pattern, len, p)) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+long
+ngx_http_shipoff_rules_rewrite(ngx_http_shipoff_redirect_t *redirect,
+    const char *path, size_t path_len, char *out, size_t size)
+{
+    size_t                        i, e, k, n;
+    const char                   *to;
+    ngx_http_shipoff_span_t      *value;
+    ngx_http_shipoff_captures_t   caps;
+
+    if (!ngx_http_shipoff_rules_match_captures(redirect->from.data,
+                                               redirect->from.len,
+                                               path, path_len, &caps))
+    {
+        return 0;
+    }
+
+    to = redirect->to.data;
+    n = 0;
+
+    for (i = 0; i < redirect->to.len; i = e) {
+
+        value = NULL;
+        e = i + 1;
+
+        if (to[i] == ':') {
+            while (e < redirect->to.len
+                   && ngx_http_shipoff_rules_is_name(to[e]))
+            {
+                e++;
+            }
+
+            if (e - i - 1 == 5 && memcmp(to + i + 1, "splat", 5) == 0) {
+                value = &caps.splat;
+
+            } else {
+                for (k = 0; k < caps.nparams; k++) {
+                    if (caps.params[k].name.len == e - i - 1
+                        && memcmp(caps.params[k].name.data, to + i + 1,
+                                  e - i - 1)
+                           == 0)
+                    {
+                        value = &caps.params[k].value;
+                        break;
+                    }
+                }
+            }
+
+            if (value == NULL) {
+                e = i + 1;
+            }
+        }
+
+        if (value == NULL) {
+            if (n == size) {
+                return -1;
+            }
+
+            out[n++] = to[i];
+            continue;
+        }
+
+        if (size - n < value->len) {
+            return -1;
+        }
+
+        memcpy(out + n, value->data, value->len);
+        n += value->len;
+    }
+
+    /* a target is never empty: it starts with "/" or a scheme */
+
+    return (long) n;
+}
+
+
+int
+ngx_http_shipoff_rules_safe_path(const char *path, size_t len)
+{
+    size_t  i, seg;
+
+    if (len == 0 || path[0] != '/') {
+        return 0;
+    }
+
+    seg = 1;
+
+    for (i = 1; i <= len; i++) {
+
+        if (i < len && path[i] != '/') {
+            if (path[i] == '\0' || path[i] == '\\') {
+                return 0;
+            }
+
+            continue;
+        }
+
+        /* a segment path[seg, i) ends here */
+
+        if ((i - seg == 1 && path[seg] == '.')
+            || (i - seg == 2 && path[seg] == '.' && path[seg + 1] == '.'))
+        {
+            return 0;
+        }
+
+        seg = i + 1;
+    }
+
+    return 1;
+}
+
+
+int
+ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
+{
+    int          letter, digit, valid;
+    size_t       i, part, start;
+    const char  *name;
+
+    for (i = len; i > 0 && path[i - 1] != '/'; i--) {
+        /* void */
+    }
+
+    name = path + i;
+    len -= i;
+
+    part = 0;
+    start = 0;
+    letter = 0;
+    digit = 0;
+    valid = 1;
+
+    for (i = 0; i < len; i++) {
+
+        if (name[i] == '.' || name[i] == '-') {
+
+            /* the part name[start, i) is neither first nor last here */
+
+            if (part > 0 && valid && letter && digit
+                && i - start >= 8 && i - start <= 64)
+            {
+                return 1;
+            }
+
+            part++;
+            start = i + 1;
+            letter = 0;
+            digit = 0;
+            valid = 1;
+            continue;
+        }
+
+        if (name[i] >= '0' && name[i] <= '9') {
+            digit = 1;
+
+        } else if ((name[i] >= 'a' && name[i] <= 'z')
+                   || (name[i] >= 'A' && name[i] <= 'Z'))
+        {
+            letter = 1;
+
+        } else if (name[i] != '_') {
+            valid = 0;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+ngx_http_shipoff_rules_accepts(const char *value, size_t len,
+    const char *coding)
+{
+    int          found, star, q;
+    size_t       i, start, end, clen;
+    const char  *p;
+
+    clen = strlen(coding);
+    found = -1;
+    star = -1;
+    i = 0;
+
+    while (i < len) {
+
+        while (i < len && (value[i] == ' ' || value[i] == '\t'
+                           || value[i] == ','))
+        {
+            i++;
+        }
+
+        start = i;
+
+        while (i < len && value[i] != ',' && value[i] != ';'
+               && value[i] != ' ' && value[i] != '\t')
+        {
+            i++;
+        }
+
+        end = i;
+
+        /* parameters: only "q" matters, and only whether it is zero */
+
+        q = 1;
+
+        while (i < len && value[i] != ',') {
+            if (value[i] == '=' && i > 0
+                && (value[i - 1] == 'q' || value[i - 1] == 'Q'))
+            {
+                p = value + i + 1;
+                q = 0;
+
+                while (p < value + len && *p != ',' && *p != ';') {
+                    if (*p >= '1' && *p <= '9') {
+                        q = 1;
+                    }
+
+                    p++;
+                }
+            }
+
+            i++;
+        }
+
+        if (end == start) {
+            continue;
+        }
+
+        if (end - start == 1 && value[start] == '*') {
+            star = q;
+
+        } else if (end - start == clen
+                   && ngx_http_shipoff_rules_strcaseeq(value + start, clen,
+                                                       coding))
+        {
+            found = q;
+        }
+    }
+
+    if (found != -1) {
+        return found;
+    }
+
+    return star == 1;
+}
+
+
+static int
+ngx_http_shipoff_rules_is_url(const char *s, size_t len)
+{
+    return (len > 7 && memcmp(s, "http://", 7) == 0)
+           || (len > 8 && memcmp(s, "https://", 8) == 0);
+}
+
+
+static int
+ngx_http_shipoff_rules_is_name(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '_';
+}
+
+
+/* RFC 9110 token characters */
+
+static int
+ngx_http_shipoff_rules_is_tchar(int c)
+{
+    return ngx_http_shipoff_rules_is_name(c)
+           || (c != '\0' && strchr("!#$%&'*+-.^`|~", c) != NULL);
+}
+
+
+/* an ASCII case-insensitive comparison with a lowercase NUL-terminated b */
+
+static int
+ngx_http_shipoff_rules_strcaseeq(const char *a, size_t len, const char *b)
+{
+    size_t  i;
+    int     c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) a[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c += 'a' - 'A';
+        }
+
+        if (b[i] == '\0' || c != b[i]) {
+            return 0;
+        }
+    }
+
+    return b[len] == '\0';
+}

@@ -1,0 +1,233 @@
+/*
+ * test_httpc.c: the HTTP client's form encoding both ways, how it reports
+ * a server that is not there or does not answer in time, and the sealing
+ * of providers' tokens (so_oauth) to their provider and user.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_httpc.h"
+#include "so_oauth.h"
+#include "so_test.h"
+
+
+static void
+test_form_encode(void **state)
+{
+    static const char *const  pairs[] = {
+        "client_id", "abc",
+        "redirect_uri", "http://x.test/cb?a=1&b=2",
+        "scope", "read:user user:email",
+        "odd", "~-._ é+%",
+        NULL
+    };
+    static const char *const  none[] = { NULL };
+    char                     *out;
+
+    (void) state;
+
+    assert_int_equal(so_httpc_form_encode(&out, pairs), SO_OK);
+    assert_string_equal(out, "client_id=abc"
+                        "&redirect_uri=http%3A%2F%2Fx.test%2Fcb%3Fa%3D1%26b%3D2"
+                        "&scope=read%3Auser%20user%3Aemail"
+                        "&odd=~-._%20%C3%A9%2B%25");
+    free(out);
+
+    assert_int_equal(so_httpc_form_encode(&out, none), SO_OK);
+    assert_string_equal(out, "");
+    free(out);
+}
+
+
+static void
+test_form_get(void **state)
+{
+    static const struct {
+        const char  *form;
+        const char  *name;
+        int          rc;
+        const char  *value;
+    } cases[] = {
+        { "code=abc&state=xyz", "code", SO_OK, "abc" },
+        { "code=abc&state=xyz", "state", SO_OK, "xyz" },
+        { "code=a%2Fb+c&x=1", "code", SO_OK, "a/b c" },
+        { "xcode=1&code=2", "code", SO_OK, "2" },
+        { "code=1&code=2", "code", SO_OK, "1" },
+        { "code=&state=1", "code", SO_OK, "" },
+        { "code", "code", SO_ENOTFOUND, NULL },
+        { "", "code", SO_ENOTFOUND, NULL },
+        { "state=1", "code", SO_ENOTFOUND, NULL },
+        { "code=%zz", "code", SO_EINVAL, NULL },
+        { "code=%4", "code", SO_EINVAL, NULL },
+        { "code=a%00b", "code", SO_EINVAL, NULL },
+        { "code=0123456789", "code", SO_ETOOBIG, NULL },
+        { "code=012345678", "code", SO_OK, "012345678" },
+    };
+    char    out[10];
+    size_t  i;
+    int     rc;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        rc = so_httpc_form_get(out, sizeof(out), cases[i].form,
+                               cases[i].name);
+        so_test_label(rc != cases[i].rc, "case %zu: \"%s\"\n", i,
+                      cases[i].form);
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == SO_OK) {
+            assert_string_equal(out, cases[i].value);
+        }
+    }
+}
+
+
+/* a loopback socket: listening (nobody accepts) or closed at once */
+static int
+test_socket(int listening, char *url, size_t len)
+{
+    struct sockaddr_in  sin;
+    socklen_t           slen;
+    int                 fd;
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    slen = sizeof(sin);
+
+    assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &slen), 0);
+
+    if (listening) {
+        assert_int_equal(listen(fd, 4), 0);
+    }
+
+    snprintf(url, len, "http://127.0.0.1:%d/token?secret=s3cr3t",
+             ntohs(sin.sin_port));
+
+    if (!listening) {
+        close(fd);
+        fd = -1;
+    }
+
+    return fd;
+}
+
+
+static void
+test_unavailable(void **state)
+{
+    so_httpc_req_t  req;
+    so_httpc_res_t  res;
+    char            url[128];
+    double          t0;
+    int             fd;
+
+    (void) state;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.url = url;
+    req.timeout_ms = 300;
+
+    test_socket(0, url, sizeof(url));
+    assert_int_equal(so_httpc_request(&res, &req), SO_EUNAVAIL);
+    assert_null(strstr(res.errstr, "s3cr3t"));
+    assert_non_null(strstr(res.errstr, "127.0.0.1"));
+    so_httpc_res_free(&res);
+
+    /* accepted by the kernel, never answered: the deadline ends it */
+    fd = test_socket(1, url, sizeof(url));
+    t0 = so_test_now();
+    assert_int_equal(so_httpc_request(&res, &req), SO_EUNAVAIL);
+    assert_true(so_test_now() - t0 < 2.0);
+    so_httpc_res_free(&res);
+    close(fd);
+
+    req.url = "file:///etc/passwd";
+    assert_int_equal(so_httpc_request(&res, &req), SO_ERR);
+    assert_null(res.body);
+    so_httpc_res_free(&res);
+}
+
+
+static void
+test_oauth_seal(void **state)
+{
+    so_config_t    cfg;
+    so_capture_t   cap;
+    char          *sealed, *token, *log;
+    int            rc;
+
+    (void) state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.master_key = "00112233445566778899aabbccddeeff"
+                     "00112233445566778899aabbccddeeff";
+
+    assert_int_equal(so_oauth_seal(&sealed, &cfg, "github", 42, "gho_tok"),
+                     SO_OK);
+    assert_null(strstr(sealed, "gho_tok"));
+
+    assert_int_equal(so_oauth_open(&token, &cfg, "github", 42, sealed),
+                     SO_OK);
+    assert_string_equal(token, "gho_tok");
+    free(token);
+
+    /* another user's row, another provider's, another key: it stays shut */
+    assert_int_equal(so_oauth_open(&token, &cfg, "github", 43, sealed),
+                     SO_EINVAL);
+    assert_null(token);
+    assert_int_equal(so_oauth_open(&token, &cfg, "google", 42, sealed),
+                     SO_EINVAL);
+
+    cfg.master_key = "f0112233445566778899aabbccddeeff"
+                     "00112233445566778899aabbccddeeff";
+    assert_int_equal(so_oauth_open(&token, &cfg, "github", 42, sealed),
+                     SO_EINVAL);
+
+    cfg.master_key = NULL;
+    so_capture_start(&cap);
+    rc = so_oauth_seal(&token, &cfg, "github", 42, "x");
+    log = so_capture_end(&cap);
+    assert_int_equal(rc, SO_EINVAL);
+    assert_non_null(strstr(log, "master_key is missing"));
+    free(log);
+
+    free(sealed);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_form_encode),
+        cmocka_unit_test(test_form_get),
+        cmocka_unit_test(test_unavailable),
+        cmocka_unit_test(test_oauth_seal),
+    };
+    int                      rc;
+
+    so_httpc_init();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    so_httpc_cleanup();
+
+    return rc;
+}

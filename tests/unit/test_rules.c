@@ -1,0 +1,476 @@
+/*
+ * test_rules.c: the static module's site rules (Netlify's _redirects and
+ * _headers) and URI decisions, built without nginx: which lines become
+ * rules, what a rule rewrites a path to, which paths are safe, which file
+ * names are content-hashed, which codings a client accepts.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_shipoff_rules.h"
+#include "so_test.h"
+
+
+/* an arena over malloc: a list of blocks freed together */
+
+typedef struct block_s  block_t;
+
+struct block_s {
+    block_t  *next;
+};
+
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+    block_t  **head = data;
+    block_t   *b;
+
+    b = malloc(sizeof(block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->next = *head;
+    *head = b;
+
+    return b + 1;
+}
+
+
+static void
+arena_free(block_t *head)
+{
+    block_t  *next;
+
+    for ( ; head; head = next) {
+        next = head->next;
+        free(head);
+    }
+}
+
+
+static void *
+failing_alloc(void *data, size_t size)
+{
+    (void) data;
+    (void) size;
+    return NULL;
+}
+
+
+/* what a _redirects rule turns a path into: "" if it does not match */
+
+static void
+rewrite(ngx_http_shipoff_redirect_t *rd, const char *path, char *out,
+    size_t size)
+{
+    long  n;
+
+    n = ngx_http_shipoff_rules_rewrite(rd, path, strlen(path), out, size - 1);
+
+    assert_true(n >= 0);
+
+    out[n] = '\0';
+}
+
+
+static void
+test_redirects_parse(void **state)
+{
+    static const char  text[] =
+        "# a comment\n"
+        "\n"
+        "/old   /new\n"
+        "/a/*   /b/:splat   302\r\n"
+        "/f     /g          200!   # trailing comment\n"
+        "/bad\n"
+        "relative /x\n"
+        "/s     /t          299\n"
+        "/s     /t          3011\n"
+        "/q     id=:id  /x  301\n"
+        "/c     /d          302    Country=us\n"
+        "https://x.test/* /y 301\n"
+        "/p     https://example.com/:splat 200\n"
+        "/u     https://example.com/u\n"
+        "/e     /%41%2e%zz?x=%41  200\n"
+        "/n     /a%00b      200\n"
+        "/last  /end";
+
+    block_t                   *blocks = NULL;
+    ngx_http_shipoff_rules_t   rules;
+    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+
+    (void) state;
+
+    memset(&rules, 0, sizeof(rules));
+
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, text,
+                         sizeof(text) - 1, &arena), 0);
+
+    assert_int_equal(rules.nredirects, 6);
+
+    assert_int_equal(rules.redirects[0].status, 301);
+    assert_int_equal(rules.redirects[0].force, 0);
+    assert_int_equal(rules.redirects[1].status, 302);
+    assert_int_equal(rules.redirects[2].status, 200);
+    assert_int_equal(rules.redirects[2].force, 1);
+    assert_int_equal(rules.redirects[3].status, 301);
+    assert_int_equal((int) rules.redirects[3].to.len,
+                     (int) strlen("https://example.com/u"));
+
+    /* a rewrite's path is decoded, its query and bad escapes are not */
+    assert_int_equal((int) rules.redirects[4].to.len, 12);
+    assert_memory_equal(rules.redirects[4].to.data, "/A.%zz?x=%41", 12);
+
+    assert_int_equal((int) rules.redirects[5].to.len, 4);
+    assert_memory_equal(rules.redirects[5].to.data, "/end", 4);
+
+    assert_int_equal(rules.nerrors, 9);
+    assert_int_equal(rules.error_line, 6);
+    assert_string_equal(rules.errstr, "a rule needs a path and a target");
+
+    arena_free(blocks);
+}
+
+
+static void
+test_redirects_rewrite(void **state)
+{
+    static const struct {
+        const char  *from;
+        const char  *to;
+        const char  *path;
+        const char  *expect;
+    } cases[] = {
+        { "/old", "/new", "/old", "/new" },
+        { "/old", "/new", "/old/", "/new" },
+        { "/old/", "/new", "/old", "/new" },
+        { "/old", "/new", "/older", "" },
+        { "/old", "/new", "/OLD", "" },
+        { "/news/*", "/blog/:splat", "/news/2024/a", "/blog/2024/a" },
+        { "/news/*", "/blog/:splat", "/news/", "/blog/" },
+        { "/news/*", "/blog/:splat", "/news", "/blog/" },
+        { "/news/*", "/blog/:splat", "/newsy", "" },
+        { "/*", "/index.html", "/", "/index.html" },
+        { "/*", "/index.html", "/a/b/c", "/index.html" },
+        { "/:year/:month", "/archive/:year-:month", "/2024/05",
+          "/archive/2024-05" },
+        { "/:year/:month", "/archive/:year-:month", "/2024", "" },
+        { "/:year/:month", "/archive/:year-:month", "/2024/05/x", "" },
+        { "/u/:id/*", "/users/:id?rest=:splat", "/u/7/a/b",
+          "/users/7?rest=a/b" },
+        { "/a/:x", "/b/:y/:x:x", "/a/1", "/b/:y/11" },
+        { "/a", "https://example.com:8080/x", "/a",
+          "https://example.com:8080/x" },
+        { "/*.js", "/js/:splat", "/lib/app.js", "/js/lib/app" },
+        { "/a*b*c", "/:splat", "/a1b2b3c", "/2b3" },
+        { "/:p/x", "/:p", "//x", "" },
+    };
+
+    char                         out[256];
+    size_t                       i;
+    ngx_http_shipoff_redirect_t  rd;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&rd, 0, sizeof(rd));
+        rd.from.data = cases[i].from;
+        rd.from.len = strlen(cases[i].from);
+        rd.to.data = cases[i].to;
+        rd.to.len = strlen(cases[i].to);
+        rd.status = 301;
+
+        rewrite(&rd, cases[i].path, out, sizeof(out));
+
+        if (strcmp(out, cases[i].expect) != 0) {
+            print_message("case %zu: %s -> %s on %s\n", i, cases[i].from,
+                          cases[i].to, cases[i].path);
+        }
+
+        assert_string_equal(out, cases[i].expect);
+    }
+
+    /* a target that does not fit is reported, not cut */
+
+    rd.from.data = "/*";
+    rd.from.len = 2;
+    rd.to.data = "/x/:splat";
+    rd.to.len = 9;
+
+    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, "/0123456789", 11,
+                                                    out, 8), -1);
+    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, "/0123456", 8,
+                                                    out, 10), 10);
+}
+
+
+static void
+test_headers_parse(void **state)
+{
+    static const char  text[] =
+        "# comment\n"
+        "/*\n"
+        "  X-Frame-Options: DENY\n"
+        "  X-Empty:\n"
+        "\tCache-Control:  public, max-age=60  \n"
+        "/assets/*\r\n"
+        "  Content-Length: 5\n"
+        "  Bad Name: x\n"
+        "  NoColon\n"
+        "  X-Ctl: a\x01" "b\n"
+        "  Link: </a.css>; rel=preload\n"
+        "/two words\n"
+        "  X-Orphan: 1\n"
+        "https://x.test/*\n"
+        "  X-Host: 1\n"
+        "/last\n";
+
+    block_t                   *blocks = NULL;
+    ngx_http_shipoff_rules_t   rules;
+    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+
+    (void) state;
+
+    memset(&rules, 0, sizeof(rules));
+
+    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+                         sizeof(text) - 1, &arena), 0);
+
+    assert_int_equal(rules.nheaders, 3);
+
+    assert_int_equal(rules.headers[0].nheaders, 3);
+    assert_memory_equal(rules.headers[0].headers[0].name.data,
+                        "X-Frame-Options", 15);
+    assert_memory_equal(rules.headers[0].headers[0].value.data, "DENY", 4);
+    assert_int_equal(rules.headers[0].headers[1].value.len, 0);
+    assert_int_equal(rules.headers[0].headers[2].value.len,
+                     strlen("public, max-age=60"));
+
+    assert_int_equal(rules.headers[1].path.len, strlen("/assets/*"));
+    assert_int_equal(rules.headers[1].nheaders, 1);
+    assert_memory_equal(rules.headers[1].headers[0].name.data, "Link", 4);
+
+    assert_int_equal(rules.headers[2].nheaders, 0);
+
+    /* Content-Length, Bad Name, NoColon, X-Ctl, /two words, X-Orphan,
+     * the host rule and its header */
+    assert_int_equal(rules.nerrors, 8);
+    assert_int_equal(rules.error_line, 7);
+    assert_string_equal(rules.errstr, "this header cannot be set");
+
+    arena_free(blocks);
+}
+
+
+static void
+test_arena_failure(void **state)
+{
+    ngx_http_shipoff_rules_t  rules;
+    ngx_http_shipoff_arena_t  arena = { failing_alloc, NULL };
+
+    (void) state;
+
+    memset(&rules, 0, sizeof(rules));
+
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules,
+                         "/a /b\n", 6, &arena), -1);
+    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules,
+                         "/a\n  X: y\n", 10, &arena), -1);
+
+    /* nothing to parse needs no memory */
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, "", 0,
+                                                            &arena), 0);
+    assert_int_equal(rules.nredirects, 0);
+}
+
+
+static void
+test_match(void **state)
+{
+    static const struct {
+        const char  *pattern;
+        const char  *path;
+        int          expect;
+    } cases[] = {
+        { "/*", "/", 1 },
+        { "/*", "/a/b", 1 },
+        { "/assets/*", "/assets", 1 },
+        { "/assets/*", "/assets/x.js", 1 },
+        { "/assets/*", "/assetsx", 0 },
+        { "/*.js", "/a/b.js", 1 },
+        { "/*.js", "/a/b.css", 0 },
+        { "/about", "/about/", 1 },
+        { "/about", "/about.html", 0 },
+        { "/:lang/docs", "/en/docs", 1 },
+        { "/:lang/docs", "/docs", 0 },
+        { "/a:b", "/a:b", 1 },
+        { "/a:b", "/ab", 0 },
+        { "", "", 1 },
+        { "/**", "/x", 1 },
+    };
+
+    int     got;
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        got = ngx_http_shipoff_rules_match(cases[i].pattern,
+                                           strlen(cases[i].pattern),
+                                           cases[i].path,
+                                           strlen(cases[i].path));
+        so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
+                      i, cases[i].pattern, cases[i].path);
+        assert_int_equal(got, cases[i].expect);
+    }
+}
+
+
+static void
+test_safe_path(void **state)
+{
+    static const struct {
+        const char  *path;
+        size_t       len;
+        int          expect;
+    } cases[] = {
+        { "/", 1, 1 },
+        { "/index.html", 11, 1 },
+        { "/a/.well-known/x", 16, 1 },
+        { "/..a/b..", 8, 1 },
+        { "/a//b", 5, 1 },
+        { "", 0, 0 },
+        { "a", 1, 0 },
+        { "/..", 3, 0 },
+        { "/../x", 5, 0 },
+        { "/a/..", 5, 0 },
+        { "/a/../b", 7, 0 },
+        { "/.", 2, 0 },
+        { "/a/./b", 6, 0 },
+        { "/a\\b", 4, 0 },
+        { "/a\0b", 4, 0 },
+    };
+
+    int     got;
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        got = ngx_http_shipoff_rules_safe_path(cases[i].path, cases[i].len);
+        so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
+                      i, cases[i].path, "");
+        assert_int_equal(got, cases[i].expect);
+    }
+}
+
+
+static void
+test_fingerprinted(void **state)
+{
+    static const struct {
+        const char  *path;
+        int          expect;
+    } cases[] = {
+        { "/assets/index-B4x9kQ2a.js", 1 },
+        { "/app.3f2a9c1b.js", 1 },
+        { "/app.3f2a9c1b.chunk.css", 1 },
+        { "/static/js/main.8e4c3a1f.js", 1 },
+        { "/a-b_c_1234_d.js", 1 },
+        { "/my-component.js", 0 },
+        { "/typography.js", 0 },
+        { "/bootstrap5.min.css", 0 },
+        { "/jquery-3.6.0.min.js", 0 },
+        { "/3f2a9c1b.js", 0 },
+        { "/app.3f2a9c1b", 0 },
+        { "/app.3f2a9c1.js", 0 },
+        { "/report-20231128.pdf", 0 },
+        { "/a.3f2a9c1b/x.js", 0 },
+        { "/index.html", 0 },
+        { "", 0 },
+    };
+
+    int     got;
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        got = ngx_http_shipoff_rules_fingerprinted(cases[i].path,
+                                                   strlen(cases[i].path));
+        so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
+                      i, cases[i].path, "");
+        assert_int_equal(got, cases[i].expect);
+    }
+}
+
+
+static void
+test_accepts(void **state)
+{
+    static const struct {
+        const char  *value;
+        const char  *coding;
+        int          expect;
+    } cases[] = {
+        { "gzip", "gzip", 1 },
+        { "GZIP", "gzip", 1 },
+        { "gzip, deflate, br", "br", 1 },
+        { "deflate", "gzip", 0 },
+        { "", "gzip", 0 },
+        { "gzip;q=0", "gzip", 0 },
+        { "gzip; q=0.000", "gzip", 0 },
+        { "gzip;q=0.5", "gzip", 1 },
+        { "gzip;q=1", "gzip", 1 },
+        { "*", "br", 1 },
+        { "*;q=0", "br", 0 },
+        { "*, br;q=0", "br", 0 },
+        { "br;q=0, *", "br", 0 },
+        { "gzip;q=0, *", "br", 1 },
+        { "x-gzip", "gzip", 0 },
+        { "gzipx", "gzip", 0 },
+        { ",,gzip,,", "gzip", 1 },
+    };
+
+    int     got;
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        got = ngx_http_shipoff_rules_accepts(cases[i].value,
+                                             strlen(cases[i].value),
+                                             cases[i].coding);
+        so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
+                      i, cases[i].value, cases[i].coding);
+        assert_int_equal(got, cases[i].expect);
+    }
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_redirects_parse),
+        cmocka_unit_test(test_redirects_rewrite),
+        cmocka_unit_test(test_headers_parse),
+        cmocka_unit_test(test_arena_failure),
+        cmocka_unit_test(test_match),
+        cmocka_unit_test(test_safe_path),
+        cmocka_unit_test(test_fingerprinted),
+        cmocka_unit_test(test_accepts),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
