@@ -84,6 +84,17 @@ $(eval $(call program,$(CLI),cli))
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(LIBS_CMOCKA)
 
+# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c) is tested on its
+# own: the test links those two objects, not the daemon.  It needs root,
+# real cgroups and bwrap, and skips with the reason otherwise.
+SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o
+
+$(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h
+tests/unit/test_sandbox.o: ALL_CFLAGS += -Ibuilder
+
+tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SANDBOX_OBJ) $(LIBS) $(LIBS_CMOCKA)
+
 # The static module's rules (nginx-modules/src/ngx_http_shipoff_rules.c) are
 # plain C: its unit test and the corpus replay of its fuzzer compile it
 # directly, without nginx.  `make fuzz` builds the libFuzzer binary (clang).

@@ -92,6 +92,44 @@ so_account_read_email(so_req_t *r, json_t *body,
 
 
 int
+so_account_read_credentials(so_req_t *r, json_t **body,
+    const char *const *fields, char email[SO_EMAIL_MAX_LEN + 1],
+    const char **pw, size_t *pwlen)
+{
+    if (so_http_read_json(r, body) != 0
+        || so_input_known(r, *body, fields) != SO_OK
+        || so_account_read_email(r, *body, email) != SO_OK
+        || so_input_string(r, *body, "password", 1, 0, (size_t) -1, pw,
+                           pwlen) != SO_OK)
+    {
+        return SO_EINVAL;
+    }
+
+    return SO_OK;
+}
+
+
+int
+so_account_read_name(so_req_t *r, json_t *body, const char *absent,
+    const char **name)
+{
+    size_t  len;
+    int     rc;
+
+    rc = so_input_string(r, body, "name", 0, 0, SO_NAME_MAX_CHARS, name,
+                         &len);
+    if (rc == SO_EINVAL) {
+        return SO_EINVAL;
+    }
+    if (rc == SO_ENOTFOUND) {
+        *name = absent;
+    }
+
+    return SO_OK;
+}
+
+
+int
 so_account_password_ok(so_req_t *r, const char *field, const char *pw,
     size_t len, const char *email)
 {

@@ -40,6 +40,22 @@ int so_account_read_email(so_req_t *r, json_t *body,
     char out[SO_EMAIL_MAX_LEN + 1]);
 
 /*
+ * Reads the body of a signup or a login: no field but fields, "email"
+ * normalised into email, "password" as sent (the policy is the caller's).
+ * 0, or SO_EINVAL answered; *body is the caller's to free either way.
+ */
+int so_account_read_credentials(so_req_t *r, json_t **body,
+    const char *const *fields, char email[SO_EMAIL_MAX_LEN + 1],
+    const char **pw, size_t *pwlen);
+
+/*
+ * Reads body's optional "name" (at most SO_NAME_MAX_CHARS) into *name,
+ * absent when there is none: 0, or SO_EINVAL answered.
+ */
+int so_account_read_name(so_req_t *r, json_t *body, const char *absent,
+    const char **name);
+
+/*
  * The password policy: SO_PASSWORD_MIN_CHARS characters or more, at most
  * SO_PASSWORD_MAX_LEN bytes, not the email (in any case).  0, or
  * SO_EINVAL after answering 422 weak_password naming field.

@@ -108,6 +108,28 @@ done:
 }
 
 
+int
+so_secret_token(char *out, size_t outlen, const char *prefix, size_t nbytes,
+    char hash[SO_SHA256_HEXLEN])
+{
+    size_t  plen;
+
+    plen = strlen(prefix);
+    if (plen >= outlen) {
+        return SO_ERR;
+    }
+
+    memcpy(out, prefix, plen);
+    if (so_random_token(out + plen, outlen - plen, nbytes) != SO_OK) {
+        out[0] = '\0';
+        return SO_ERR;
+    }
+
+    so_sha256_hex(hash, out, strlen(out));
+    return SO_OK;
+}
+
+
 void
 so_sha256_hex(char out[SO_SHA256_HEXLEN], const void *data, size_t len)
 {

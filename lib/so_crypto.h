@@ -23,6 +23,14 @@ int so_random(void *buf, size_t n);
  */
 int so_random_token(char *out, size_t outlen, size_t nbytes);
 
+/*
+ * A secret shown once and stored as its hash: prefix ("" for none) and
+ * so_random_token() of nbytes written to out, its so_sha256_hex() to hash.
+ * 0 or SO_ERR.
+ */
+int so_secret_token(char *out, size_t outlen, const char *prefix,
+    size_t nbytes, char hash[SO_SHA256_HEXLEN]);
+
 /* lower-case hex SHA-256 of data: how tokens are stored */
 void so_sha256_hex(char out[SO_SHA256_HEXLEN], const void *data, size_t len);
 

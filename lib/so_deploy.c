@@ -268,7 +268,7 @@ so_deploy_transition(so_pg_t *pg, long long id, so_dstate_t from,
 
 int
 so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
-    long long project, long long id, char *err, size_t errlen)
+    long long id, char *err, size_t errlen)
 {
     PGresult     *res;
     const char   *params[2], *fields[8];
@@ -283,10 +283,8 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     prev = 0;
     tx = 0;
 
-    snprintf(projects, sizeof(projects), "%lld", project);
     snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = projects;
-    params[1] = ids;
+    params[0] = ids;
 
     rc = so_deploy_tx(pg, "BEGIN");
     if (rc != SO_OK) {
@@ -300,8 +298,9 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
      * this one committed.
      */
     res = so_pg_query(pg, "so_deploy_lock_project",
-                      "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
-                      1, params);
+                      "SELECT p.id FROM projects p"
+                      " JOIN deployments d ON d.project_id = p.id"
+                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
     if (res == NULL) {
         rc = so_deploy_dberr(pg, "so_deploy_lock_project");
         goto done;
@@ -311,6 +310,10 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
         rc = SO_ENOTFOUND;
         goto done;
     }
+
+    snprintf(projects, sizeof(projects), "%s", PQgetvalue(res, 0, 0));
+    params[0] = projects;
+    params[1] = ids;
     PQclear(res);
 
     res = so_pg_query(pg, "so_deploy_promote_get",

@@ -78,7 +78,7 @@ int so_deploy_transition(so_pg_t *pg, long long id, so_dstate_t from,
     so_dstate_t to, const char *reason);
 
 /*
- * Makes the INACTIVE deployment id of project, whose artifact is kept, the
+ * Makes the INACTIVE deployment id, whose artifact is kept, the
  * PRODUCTION one without a rebuild; the PRODUCTION one before becomes
  * INACTIVE ("superseded by promote").  One transaction holding the project
  * row locked, so concurrent promotes of one project run one after the
@@ -89,8 +89,7 @@ int so_deploy_transition(so_pg_t *pg, long long id, so_dstate_t from,
  * on shipoff:events (best effort, like every publish).
  */
 int so_deploy_promote(long long *out_previous, so_pg_t *pg,
-    so_redis_t *redis, long long project, long long id, char *err,
-    size_t errlen);
+    so_redis_t *redis, long long id, char *err, size_t errlen);
 
 /* publishes fields (name, value pairs) on stream; 0 or SO_EUNAVAIL */
 int so_deploy_xadd(so_redis_t *redis, const char *stream, int nfields,

@@ -86,6 +86,27 @@ so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len)
 
 
 int
+so_http_read_raw(so_req_t *r, size_t cap, char **out, size_t *len)
+{
+    char  msg[SO_ERRLEN];
+    int   rc;
+
+    rc = so_http_read_body_max(r, cap, out, len);
+
+    if (rc == SO_ETOOBIG) {
+        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", cap);
+        so_http_error(r, 413, "too_large", msg, NULL);
+
+    } else if (rc != SO_OK) {
+        so_http_error(r, 400, "bad_request", "the body could not be read",
+                      NULL);
+    }
+
+    return rc;
+}
+
+
+int
 so_http_read_json(so_req_t *r, json_t **out)
 {
     const char    *ct;
@@ -107,18 +128,8 @@ so_http_read_json(so_req_t *r, json_t **out)
         return SO_EINVAL;
     }
 
-    rc = so_http_read_body(r, &body, &len);
-
-    if (rc == SO_ETOOBIG) {
-        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
-                 r->cfg->max_body_size);
-        so_http_error(r, 413, "too_large", msg, NULL);
-        return rc;
-    }
-
+    rc = so_http_read_raw(r, r->cfg->max_body_size, &body, &len);
     if (rc != SO_OK) {
-        so_http_error(r, 400, "bad_request", "the body could not be read",
-                      NULL);
         return rc;
     }
 
@@ -156,6 +167,19 @@ so_http_pg_error(so_req_t *r, const char *what)
     if (state[0] == '\0' || strncmp(state, "08", 2) == 0) {
         so_http_error(r, 503, "unavailable", "the database is unavailable",
                       NULL);
+        return;
+    }
+
+    so_http_error(r, 500, "internal", "internal error", NULL);
+}
+
+
+void
+so_http_fail(so_req_t *r, int rc)
+{
+    if (rc == SO_EUNAVAIL) {
+        so_http_error(r, 503, "unavailable", "a server Shipoff needs is "
+                      "unavailable", NULL);
         return;
     }
 

@@ -56,6 +56,12 @@ int so_http_read_body(so_req_t *r, char **out, size_t *len);
 int so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len);
 
 /*
+ * so_http_read_body_max() that answers a failure itself (413 too_large,
+ * 400 bad_request) and returns its code; the handler just returns.
+ */
+int so_http_read_raw(so_req_t *r, size_t cap, char **out, size_t *len);
+
+/*
  * Reads and parses a JSON object body.  On failure answers the request
  * itself (413 too_large, 400 malformed_json, 415 unsupported_media_type)
  * and returns a negative code; the handler just returns.
@@ -86,6 +92,12 @@ void so_http_error(so_req_t *r, int status, const char *code,
  * internal otherwise (a query the server refused is our bug).
  */
 void so_http_pg_error(so_req_t *r, const char *what);
+
+/*
+ * Answers a failed step whose detail is already logged (the so_deploy_*
+ * functions log their own): 503 unavailable for SO_EUNAVAIL, else 500.
+ */
+void so_http_fail(so_req_t *r, int rc);
 
 /* the reason phrase of a status ("Not Found") */
 const char *so_http_reason(int status);

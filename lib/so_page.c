@@ -4,6 +4,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shipoff.h"
@@ -144,4 +145,56 @@ so_page_answer(const so_page_t *page, json_t *items, int nrows,
     so_page_cursor(cursor, last_id);
 
     return json_pack("{s:o, s:s}", "data", items, "next_cursor", cursor);
+}
+
+
+void
+so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
+    so_page_row_pt *row)
+{
+    json_t  *items, *item;
+    int      i, n;
+
+    items = json_array();
+    n = PQntuples(res) > page->limit ? page->limit : PQntuples(res);
+
+    for (i = 0; items != NULL && i < n; i++) {
+        item = row(r, res, i);
+        if (item == NULL || json_array_append_new(items, item) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+
+    if (items == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        return;
+    }
+
+    so_http_json(r, 200, so_page_answer(page, items, PQntuples(res),
+                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
+}
+
+
+void
+so_page_list(so_req_t *r, const so_page_t *page, long long user_id,
+    const char *name, const char *sql, so_page_row_pt *row)
+{
+    PGresult    *res;
+    const char  *params[3];
+    char         user[24];
+
+    snprintf(user, sizeof(user), "%lld", user_id);
+    params[0] = user;
+    params[1] = page->afters;
+    params[2] = page->limit1;
+
+    res = so_pg_query(r->pg, name, sql, 3, params);
+    if (res == NULL) {
+        so_http_pg_error(r, name);
+        return;
+    }
+
+    so_page_respond(r, page, res, row);
+    PQclear(res);
 }

@@ -51,4 +51,22 @@ void so_page_cursor(char out[SO_PAGE_CURSOR_LEN], long long last_id);
 json_t *so_page_answer(const so_page_t *page, json_t *items, int nrows,
     long long last_id);
 
+/* one row of a query as an item of the list; NULL: out of memory */
+typedef json_t *so_page_row_pt(so_req_t *r, const PGresult *res, int row);
+
+/*
+ * Answers 200 with the page res holds (the limit + 1 rows of a query, the
+ * id in column 0), each item made by row(); 500 internal when one fails.
+ */
+void so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
+    so_page_row_pt *row);
+
+/*
+ * A list of the caller's: runs the statement name (sql with $1 the user,
+ * $2 page->afters, $3 page->limit1) and answers as so_page_respond(), or
+ * the database error.
+ */
+void so_page_list(so_req_t *r, const so_page_t *page, long long user_id,
+    const char *name, const char *sql, so_page_row_pt *row);
+
 #endif /* SO_PAGE_H */

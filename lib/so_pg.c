@@ -221,6 +221,34 @@ so_pg_query(so_pg_t *pg, const char *name, const char *sql, int nparams,
 }
 
 
+int
+so_pg_tx(so_pg_t *pg, const char *verb)
+{
+    PGresult    *res;
+    const char  *name;
+
+    if (strcmp(verb, "BEGIN") == 0) {
+        name = "so_pg_begin";
+
+    } else if (strcmp(verb, "COMMIT") == 0) {
+        name = "so_pg_commit";
+
+    } else {
+        assert(strcmp(verb, "ROLLBACK") == 0);
+        name = "so_pg_rollback";
+    }
+
+    res = so_pg_query(pg, name, verb, 0, NULL);
+    if (res == NULL) {
+        so_log_error("pg", "%s: %s", verb, pg->errstr);
+        return SO_ERR;
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
 const char *
 so_pg_errstr(const so_pg_t *pg)
 {

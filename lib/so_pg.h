@@ -33,6 +33,12 @@ int so_pg_ping(so_pg_t *pg);
 PGresult *so_pg_query(so_pg_t *pg, const char *name, const char *sql,
     int nparams, const char *const *params);
 
+/*
+ * Runs "BEGIN", "COMMIT" or "ROLLBACK" through so_pg_query(): 0, or SO_ERR
+ * with the error logged and in so_pg_errstr().
+ */
+int so_pg_tx(so_pg_t *pg, const char *verb);
+
 /* the last error; a borrowed pointer */
 const char *so_pg_errstr(const so_pg_t *pg);
 

@@ -24,8 +24,7 @@ so_webhook_sig_decode(unsigned char out[SO_SHA256_LEN], const char *header)
 
     plen = sizeof(SO_WEBHOOK_SIG_PREFIX) - 1;
 
-    if (header == NULL || strncmp(header, SO_WEBHOOK_SIG_PREFIX, plen) != 0)
-    {
+    if (header == NULL || strncmp(header, SO_WEBHOOK_SIG_PREFIX, plen) != 0) {
         return SO_EINVAL;
     }
 

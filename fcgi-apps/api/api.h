@@ -6,6 +6,7 @@
 #define API_H
 
 #include "so_fcgi.h"
+#include "so_repo.h"
 
 void api_echo(so_req_t *r);
 
@@ -35,6 +36,68 @@ void api_invitations_create(so_req_t *r);
 void api_invitations_list(so_req_t *r);
 void api_invitations_accept(so_req_t *r);
 void api_invitations_decline(so_req_t *r);
+
+/* deployments.c */
+void api_deployments_create(so_req_t *r);
+void api_deployments_list(so_req_t *r);
+void api_deployments_get(so_req_t *r);
+void api_deployments_delete(so_req_t *r);
+void api_deployments_redeploy(so_req_t *r);
+void api_deployments_cancel(so_req_t *r);
+void api_deployments_promote(so_req_t *r);
+
+/* projects.c */
+void api_projects_create(so_req_t *r);
+void api_projects_list(so_req_t *r);
+void api_projects_get(so_req_t *r);
+void api_projects_update(so_req_t *r);
+void api_projects_delete(so_req_t *r);
+void api_projects_webhook_secret(so_req_t *r);
+void api_domains_check(so_req_t *r);
+
+/* access.c */
+void api_access_get(so_req_t *r);
+void api_access_member_put(so_req_t *r);
+void api_access_member_delete(so_req_t *r);
+void api_access_team_put(so_req_t *r);
+void api_access_team_delete(so_req_t *r);
+void api_access_transfer(so_req_t *r);
+
+/* env.c */
+void api_env_list(so_req_t *r);
+void api_env_put(so_req_t *r);
+void api_env_delete(so_req_t *r);
+
+/* detect.c */
+void api_detect(so_req_t *r);
+
+/*
+ * projects.c: api_project_answer answers with the project id (secret: the
+ * webhook secret, shown once; NULL otherwise).  api_project_url writes
+ * the app's URL: 0 or SO_ETOOBIG.
+ */
+void api_project_answer(so_req_t *r, int status, const char *id,
+    const char *secret);
+int api_project_url(char *out, size_t len, const so_config_t *cfg,
+    const char *name);
+
+/*
+ * github.c: registers the project's webhook on GitHub as user_id when the
+ * user signed in with GitHub; stores the hook id or the failure on the
+ * project.  Never answers the request.
+ */
+void api_github_hook_create(so_req_t *r, long long user_id,
+    long long project_id, const so_repo_url_t *repo, const char *secret);
+
+/*
+ * projects.c: a git branch name as git check-ref-format takes it (minus
+ * exotica): 0, or SO_EINVAL with *reason.  Deploy requests name branches
+ * too.
+ */
+int api_rule_branch(const char *s, const char **reason);
+
+/* projects.c: a relative directory inside a repository (root_dir) */
+int api_rule_dir(const char *s, const char **reason);
 
 /*
  * Shared by the handlers (teams.c).  api_db_error answers a failed query:

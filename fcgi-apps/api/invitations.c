@@ -34,12 +34,13 @@
     SO_SQL_TIME("i.created_at") ", " SO_SQL_TIME("i.expires_at")
 
 
-static json_t *api_invitation_json(const PGresult *res, int row);
+static json_t *api_invitation_json(so_req_t *r, const PGresult *res,
+    int row);
 static void api_invitation_answer(so_req_t *r, int accept);
 
 
 static json_t *
-api_invitation_json(const PGresult *res, int row)
+api_invitation_json(so_req_t *r, const PGresult *res, int row)
 {
     json_t  *inv;
 
@@ -117,7 +118,7 @@ api_invitations_create(so_req_t *r)
                       " JOIN users u ON u.id = m.user_id"
                       " WHERE m.team_id = $1 AND u.email = $2", 2, params);
     if (res == NULL) {
-        api_db_error(r, "api_inv_is_member");
+        so_http_pg_error(r, "api_inv_is_member");
         goto done;
     }
 
@@ -136,7 +137,7 @@ api_invitations_create(so_req_t *r)
                       " AND state = 'pending' AND expires_at <= now()",
                       2, params);
     if (res == NULL) {
-        api_db_error(r, "api_inv_revoke_expired");
+        so_http_pg_error(r, "api_inv_revoke_expired");
         goto done;
     }
     PQclear(res);
@@ -160,7 +161,7 @@ api_invitations_create(so_req_t *r)
                           "this address has a pending invitation already",
                           "email");
         } else {
-            api_db_error(r, "api_inv_create");
+            so_http_pg_error(r, "api_inv_create");
         }
         goto done;
     }
@@ -173,7 +174,7 @@ api_invitations_create(so_req_t *r)
     so_log_info(r->path, "team=%s invitation=%s: %s invited by user=%s",
                 teams, PQgetvalue(res, 0, 0), role, user);
 
-    so_http_json(r, 201, api_invitation_json(res, 0));
+    so_http_json(r, 201, api_invitation_json(r, res, 0));
 
 done:
 
@@ -185,65 +186,24 @@ done:
 void
 api_invitations_list(so_req_t *r)
 {
-    so_principal_t   p;
-    so_page_t        page;
-    PGresult        *res;
-    json_t          *items, *inv;
-    const char      *params[3];
-    char             user[24];
-    int              i, n;
-
-    res = NULL;
-    items = NULL;
+    so_principal_t  p;
+    so_page_t       page;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
         || so_page_read(r, &page) != SO_OK)
     {
-        goto done;
+        return;
     }
 
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = user;
-    params[1] = page.afters;
-    params[2] = page.limit1;
-
-    res = so_pg_query(r->pg, "api_inv_list",
-                      "SELECT " API_INV_COLS " FROM team_invitations i"
-                      " JOIN teams t ON t.id = i.team_id"
-                      " JOIN users u ON u.email = i.email"
-                      " WHERE u.id = $1 AND i.state = 'pending'"
-                      " AND i.expires_at > now() AND i.id > $2"
-                      " ORDER BY i.id LIMIT $3", 3, params);
-    if (res == NULL) {
-        api_db_error(r, "api_inv_list");
-        goto done;
-    }
-
-    items = json_array();
-    n = PQntuples(res) > page.limit ? page.limit : PQntuples(res);
-
-    for (i = 0; items != NULL && i < n; i++) {
-        inv = api_invitation_json(res, i);
-        if (inv == NULL || json_array_append_new(items, inv) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
-
-    if (items == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-
-    so_http_json(r, 200, so_page_answer(&page, items, PQntuples(res),
-                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
-    items = NULL;
-
-done:
-
-    json_decref(items);
-    PQclear(res);
+    so_page_list(r, &page, p.user_id, "api_inv_list",
+                 "SELECT " API_INV_COLS " FROM team_invitations i"
+                 " JOIN teams t ON t.id = i.team_id"
+                 " JOIN users u ON u.email = i.email"
+                 " WHERE u.id = $1 AND i.state = 'pending'"
+                 " AND i.expires_at > now() AND i.id > $2"
+                 " ORDER BY i.id LIMIT $3",
+                 api_invitation_json);
 }
 
 
@@ -276,8 +236,8 @@ api_invitation_answer(so_req_t *r, int accept)
     params[0] = invs;
     params[1] = user;
 
-    if (api_tx(r, "BEGIN") != SO_OK) {
-        api_db_error(r, "BEGIN");
+    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
+        so_http_pg_error(r, "BEGIN");
         goto done;
     }
     tx = 1;
@@ -290,7 +250,7 @@ api_invitation_answer(so_req_t *r, int accept)
                       " WHERE i.id = $1 AND u.id = $2 FOR UPDATE OF i",
                       2, params);
     if (res == NULL) {
-        api_db_error(r, "api_inv_lock");
+        so_http_pg_error(r, "api_inv_lock");
         goto done;
     }
 
@@ -334,7 +294,7 @@ api_invitation_answer(so_req_t *r, int accept)
                           " role) SELECT id, $2, 'member' FROM t"
                           " ON CONFLICT DO NOTHING", 2, params);
         if (res == NULL) {
-            api_db_error(r, "api_inv_join");
+            so_http_pg_error(r, "api_inv_join");
             goto done;
         }
         PQclear(res);
@@ -343,7 +303,7 @@ api_invitation_answer(so_req_t *r, int accept)
         if (strcmp(role, "owner") == 0) {
             rc = api_team_set_owner(r, team, user);
             if (rc != SO_OK) {
-                api_db_error(r, "api_team_set_owner");
+                so_http_pg_error(r, "api_team_set_owner");
                 goto done;
             }
         }
@@ -360,12 +320,12 @@ api_invitation_answer(so_req_t *r, int accept)
                       " FROM i JOIN teams t ON t.id = i.team_id",
                       2, params);
     if (res == NULL || PQntuples(res) != 1) {
-        api_db_error(r, "api_inv_answer");
+        so_http_pg_error(r, "api_inv_answer");
         goto done;
     }
 
-    if (api_tx(r, "COMMIT") != SO_OK) {
-        api_db_error(r, "COMMIT");
+    if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
+        so_http_pg_error(r, "COMMIT");
         goto done;
     }
     tx = 0;
@@ -373,12 +333,12 @@ api_invitation_answer(so_req_t *r, int accept)
     so_log_info(r->path, "team=%s invitation=%s user=%s: %s", team, invs,
                 user, params[1]);
 
-    so_http_json(r, 200, api_invitation_json(res, 0));
+    so_http_json(r, 200, api_invitation_json(r, res, 0));
 
 done:
 
     if (tx) {
-        (void) api_tx(r, "ROLLBACK");
+        (void) so_pg_tx(r->pg, "ROLLBACK");
     }
 
     PQclear(res);

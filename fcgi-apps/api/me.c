@@ -125,7 +125,6 @@ api_me_patch(so_req_t *r)
     const char      *name, *params[3];
     char            *phc;
     char             id[32];
-    size_t           namelen;
     int              rc;
 
     body = NULL;
@@ -135,18 +134,10 @@ api_me_patch(so_req_t *r)
     if (so_authenticate(r, &p) != SO_OK
         || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
         || so_http_read_json(r, &body) != 0
-        || so_input_known(r, body, fields) != SO_OK)
+        || so_input_known(r, body, fields) != SO_OK
+        || so_account_read_name(r, body, NULL, &name) != SO_OK)
     {
         goto done;
-    }
-
-    rc = so_input_string(r, body, "name", 0, 0, SO_NAME_MAX_CHARS, &name,
-                         &namelen);
-    if (rc == SO_EINVAL) {
-        goto done;
-    }
-    if (rc == SO_ENOTFOUND) {
-        name = NULL;
     }
 
     if (json_object_get(body, "old_password") != NULL

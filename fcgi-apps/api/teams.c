@@ -40,57 +40,36 @@
 
 static int api_team_name(so_req_t *r, json_t *body,
     char out[4 * API_TEAM_NAME_MAX + 1]);
-static json_t *api_team_json(const PGresult *res, int row);
+static json_t *api_team_json(so_req_t *r, const PGresult *res, int row);
 static json_t *api_team_members(so_req_t *r, const char *team,
     const char *user);
 static void api_team_answer(so_req_t *r, int status, const char *team,
     const char *user);
 
 
+/*
+ * The other handler files still call these three (api.h): lib does the
+ * work; a 204 here is never cached.
+ */
 void
 api_db_error(so_req_t *r, const char *what)
 {
-    so_log_error(r->path, "%s: %s", what, so_pg_errstr(r->pg));
-
-    if (strncmp(so_pg_sqlstate(r->pg), "08", 2) == 0) {
-        so_http_error(r, 503, "unavailable", "the database is unavailable",
-                      NULL);
-        return;
-    }
-
-    so_http_error(r, 500, "internal", "internal error", NULL);
+    so_http_pg_error(r, what);
 }
 
 
 int
 api_tx(so_req_t *r, const char *verb)
 {
-    PGresult    *res;
-    const char  *name;
-
-    name = strcmp(verb, "BEGIN") == 0 ? "api_tx_begin"
-           : strcmp(verb, "COMMIT") == 0 ? "api_tx_commit"
-           : "api_tx_rollback";
-
-    res = so_pg_query(r->pg, name, verb, 0, NULL);
-    if (res == NULL) {
-        so_log_error(r->path, "%s: %s", verb, so_pg_errstr(r->pg));
-        return SO_ERR;
-    }
-
-    PQclear(res);
-    return SO_OK;
+    return so_pg_tx(r->pg, verb);
 }
 
 
 void
 api_no_content(so_req_t *r)
 {
-    FCGX_FPrintF(r->fcgi->out,
-                 "Status: 204 No Content\r\n"
-                 "Cache-Control: no-store\r\n"
-                 "\r\n");
-    r->responded = 1;
+    so_http_header(r, "Cache-Control", "no-store");
+    so_http_empty(r, 204);
 }
 
 
@@ -170,7 +149,7 @@ api_team_name(so_req_t *r, json_t *body, char out[4 * API_TEAM_NAME_MAX + 1])
 
 
 static json_t *
-api_team_json(const PGresult *res, int row)
+api_team_json(so_req_t *r, const PGresult *res, int row)
 {
     return json_pack("{s:I, s:s, s:s, s:s, s:s}",
                      "id", (json_int_t) strtoll(PQgetvalue(res, row, 0),
@@ -246,7 +225,7 @@ api_team_answer(so_req_t *r, int status, const char *team, const char *user)
                       " FROM teams t JOIN team_members m ON m.team_id = t.id"
                       " WHERE t.id = $1 AND m.user_id = $2", 2, params);
     if (res == NULL) {
-        api_db_error(r, "api_team_get");
+        so_http_pg_error(r, "api_team_get");
         goto done;
     }
 
@@ -257,11 +236,11 @@ api_team_answer(so_req_t *r, int status, const char *team, const char *user)
 
     members = api_team_members(r, team, user);
     if (members == NULL) {
-        api_db_error(r, "api_team_members");
+        so_http_pg_error(r, "api_team_members");
         goto done;
     }
 
-    t = api_team_json(res, 0);
+    t = api_team_json(r, res, 0);
     if (t == NULL || json_object_set_new(t, "members", members) != 0) {
         so_http_error(r, 500, "internal", "internal error", NULL);
         goto done;
@@ -311,7 +290,7 @@ api_teams_create(so_req_t *r)
                       " role) SELECT id, $2, 'owner' FROM t RETURNING role)"
                       " SELECT " API_TEAM_COLS " FROM t, m", 2, params);
     if (res == NULL || PQntuples(res) != 1) {
-        api_db_error(r, "api_team_create");
+        so_http_pg_error(r, "api_team_create");
         goto done;
     }
 
@@ -330,63 +309,22 @@ done:
 void
 api_teams_list(so_req_t *r)
 {
-    so_principal_t   p;
-    so_page_t        page;
-    PGresult        *res;
-    json_t          *items, *t;
-    const char      *params[3];
-    char             user[24];
-    int              i, n;
-
-    res = NULL;
-    items = NULL;
+    so_principal_t  p;
+    so_page_t       page;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
         || so_page_read(r, &page) != SO_OK)
     {
-        goto done;
+        return;
     }
 
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = user;
-    params[1] = page.afters;
-    params[2] = page.limit1;
-
-    res = so_pg_query(r->pg, "api_team_list",
-                      "SELECT " API_TEAM_COLS
-                      " FROM teams t JOIN team_members m ON m.team_id = t.id"
-                      " WHERE m.user_id = $1 AND t.id > $2"
-                      " ORDER BY t.id LIMIT $3", 3, params);
-    if (res == NULL) {
-        api_db_error(r, "api_team_list");
-        goto done;
-    }
-
-    items = json_array();
-    n = PQntuples(res) > page.limit ? page.limit : PQntuples(res);
-
-    for (i = 0; items != NULL && i < n; i++) {
-        t = api_team_json(res, i);
-        if (t == NULL || json_array_append_new(items, t) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
-
-    if (items == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-
-    so_http_json(r, 200, so_page_answer(&page, items, PQntuples(res),
-                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
-    items = NULL;
-
-done:
-
-    json_decref(items);
-    PQclear(res);
+    so_page_list(r, &page, p.user_id, "api_team_list",
+                 "SELECT " API_TEAM_COLS
+                 " FROM teams t JOIN team_members m ON m.team_id = t.id"
+                 " WHERE m.user_id = $1 AND t.id > $2"
+                 " ORDER BY t.id LIMIT $3",
+                 api_team_json);
 }
 
 
@@ -449,7 +387,7 @@ api_teams_update(so_req_t *r)
                       " AND m.user_id = $2 AND m.role = 'owner'",
                       3, params);
     if (res == NULL) {
-        api_db_error(r, "api_team_update");
+        so_http_pg_error(r, "api_team_update");
         goto done;
     }
 
@@ -496,7 +434,7 @@ api_teams_delete(so_req_t *r)
                       " AND m.user_id = $2 AND m.role = 'owner'",
                       2, params);
     if (res == NULL) {
-        api_db_error(r, "api_team_delete");
+        so_http_pg_error(r, "api_team_delete");
         goto done;
     }
 
@@ -574,7 +512,7 @@ api_teams_member_delete(so_req_t *r)
                       " AND o.user_id = $3 AND o.role = 'owner'))",
                       3, params);
     if (res == NULL) {
-        api_db_error(r, "api_team_member_delete");
+        so_http_pg_error(r, "api_team_member_delete");
         goto done;
     }
 
@@ -632,8 +570,8 @@ api_teams_transfer(so_req_t *r)
     params[0] = teams;
     params[1] = user;
 
-    if (api_tx(r, "BEGIN") != SO_OK) {
-        api_db_error(r, "BEGIN");
+    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
+        so_http_pg_error(r, "BEGIN");
         goto done;
     }
     tx = 1;
@@ -645,7 +583,7 @@ api_teams_transfer(so_req_t *r)
                       " WHERE t.id = $1 AND m.user_id = $2"
                       " AND m.role = 'owner' FOR UPDATE OF t", 2, params);
     if (res == NULL) {
-        api_db_error(r, "api_team_lock_owned");
+        so_http_pg_error(r, "api_team_lock_owned");
         goto done;
     }
 
@@ -662,8 +600,8 @@ api_teams_transfer(so_req_t *r)
         goto done;
     }
 
-    if (rc != SO_OK || api_tx(r, "COMMIT") != SO_OK) {
-        api_db_error(r, "api_team_set_owner");
+    if (rc != SO_OK || so_pg_tx(r->pg, "COMMIT") != SO_OK) {
+        so_http_pg_error(r, "api_team_set_owner");
         goto done;
     }
     tx = 0;
@@ -673,7 +611,7 @@ api_teams_transfer(so_req_t *r)
 done:
 
     if (tx) {
-        (void) api_tx(r, "ROLLBACK");
+        (void) so_pg_tx(r->pg, "ROLLBACK");
     }
 
     PQclear(res);

@@ -36,13 +36,13 @@
     SO_SQL_TIME("last_used_at")
 
 
-static json_t *api_token_json(const PGresult *res, int row);
+static json_t *api_token_json(so_req_t *r, const PGresult *res, int row);
 static int api_token_scopes(so_req_t *r, json_t *body,
     const so_principal_t *p, char *out, size_t outlen);
 
 
 static json_t *
-api_token_json(const PGresult *res, int row)
+api_token_json(so_req_t *r, const PGresult *res, int row)
 {
     json_t  *o, *scopes;
     int      i;
@@ -144,7 +144,7 @@ api_tokens_create(so_req_t *r)
     char             token[64], hash[SO_SHA256_HEXLEN];
     char             prefix[API_TOKEN_PREFIX_LEN + 1], scopes[32];
     char             uid[32], ttl[32], parent[32];
-    size_t           namelen, plen;
+    size_t           namelen;
     long long        expires_in;
     int              rc;
 
@@ -169,13 +169,12 @@ api_tokens_create(so_req_t *r)
         goto done;
     }
 
-    plen = sizeof(SO_PAT_PREFIX) - 1;
-    memcpy(token, SO_PAT_PREFIX, plen);
-    if (so_random_token(token + plen, sizeof(token) - plen, 32) != 0) {
+    if (so_secret_token(token, sizeof(token), SO_PAT_PREFIX, 32, hash)
+        != SO_OK)
+    {
         so_http_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
-    so_sha256_hex(hash, token, strlen(token));
     snprintf(prefix, sizeof(prefix), "%s", token);
     snprintf(uid, sizeof(uid), "%lld", p.user_id);
     snprintf(ttl, sizeof(ttl), "%lld", expires_in);
@@ -207,7 +206,7 @@ api_tokens_create(so_req_t *r)
     so_log_info(r->path, "user=%s: API token %s created (%s)", uid,
                 PQgetvalue(res, 0, 0), prefix);
 
-    o = api_token_json(res, 0);
+    o = api_token_json(r, res, 0);
     if (o != NULL) {
         json_object_set_new(o, "token", json_string(token));
     }
@@ -224,13 +223,8 @@ done:
 void
 api_tokens_list(so_req_t *r)
 {
-    so_principal_t   p;
-    so_page_t        page;
-    json_t          *items;
-    PGresult        *res;
-    const char      *params[3];
-    char             uid[32];
-    int              i, n;
+    so_principal_t  p;
+    so_page_t       page;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
@@ -239,33 +233,11 @@ api_tokens_list(so_req_t *r)
         return;
     }
 
-    snprintf(uid, sizeof(uid), "%lld", p.user_id);
-    params[0] = uid;
-    params[1] = page.afters;
-    params[2] = page.limit1;
-
-    res = so_pg_query(r->pg, "tokens_list",
-                      "SELECT " API_TOKEN_COLS " FROM api_tokens"
-                      " WHERE user_id = $1 AND revoked_at IS NULL"
-                      " AND id > $2 ORDER BY id LIMIT $3",
-                      3, params);
-    if (res == NULL) {
-        so_http_pg_error(r, "listing tokens");
-        return;
-    }
-
-    items = json_array();
-    n = PQntuples(res);
-    for (i = 0; i < n && i < page.limit; i++) {
-        json_array_append_new(items, api_token_json(res, i));
-    }
-
-    so_http_json(r, 200,
-                 so_page_answer(&page, items, n,
-                                i > 0 ? strtoll(PQgetvalue(res, i - 1, 0),
-                                                NULL, 10)
-                                      : 0));
-    PQclear(res);
+    so_page_list(r, &page, p.user_id, "tokens_list",
+                 "SELECT " API_TOKEN_COLS " FROM api_tokens"
+                 " WHERE user_id = $1 AND revoked_at IS NULL"
+                 " AND id > $2 ORDER BY id LIMIT $3",
+                 api_token_json);
 }
 
 

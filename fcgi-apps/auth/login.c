@@ -20,7 +20,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_crypto.h"
-#include "so_input.h"
 #include "so_log.h"
 #include "so_password.h"
 #include "auth.h"
@@ -141,14 +140,8 @@ auth_login(so_req_t *r)
     body = NULL;
     res = NULL;
 
-    if (so_http_read_json(r, &body) != 0) {
-        goto done;
-    }
-
-    if (so_input_known(r, body, fields) != SO_OK
-        || so_account_read_email(r, body, email) != SO_OK
-        || so_input_string(r, body, "password", 1, 0, (size_t) -1, &pw,
-                           &pwlen) != SO_OK)
+    if (so_account_read_credentials(r, &body, fields, email, &pw, &pwlen)
+        != SO_OK)
     {
         goto done;
     }

@@ -80,7 +80,6 @@ static int auth_oauth_account(so_req_t *r, const char *provider,
 static int auth_oauth_account_tx(so_req_t *r, const char *provider,
     const auth_oauth_profile_t *pr, const char *token, char *user_id,
     size_t len);
-static void auth_oauth_db_error(so_req_t *r, const char *what);
 static void auth_oauth_provider_error(so_req_t *r, const char *provider,
     const char *what, const char *detail);
 static void auth_oauth_copy(char *out, size_t len, json_t *v);
@@ -114,8 +113,8 @@ auth_oauth_start(so_req_t *r)
         goto done;
     }
 
-    if (so_random_token(state, sizeof(state), AUTH_OAUTH_TOKEN_BYTES)
-        != SO_OK
+    if (so_secret_token(state, sizeof(state), "", AUTH_OAUTH_TOKEN_BYTES,
+                        hash) != SO_OK
         || (p.pkce && so_random_token(verifier, sizeof(verifier),
                                       AUTH_OAUTH_TOKEN_BYTES) != SO_OK))
     {
@@ -123,7 +122,6 @@ auth_oauth_start(so_req_t *r)
         goto done;
     }
 
-    so_sha256_hex(hash, state, strlen(state));
     snprintf(ttl, sizeof(ttl), "%d", r->cfg->oauth_state_ttl);
 
     params[0] = hash;
@@ -141,7 +139,7 @@ auth_oauth_start(so_req_t *r)
                       " now() + make_interval(secs => $4::int))",
                       4, params);
     if (res == NULL) {
-        auth_oauth_db_error(r, "storing the state");
+        so_http_pg_error(r, "storing the state");
         goto done;
     }
 
@@ -405,7 +403,7 @@ auth_oauth_consume_state(so_req_t *r, const char *provider,
                       " expires_at > now()",
                       1, params);
     if (res == NULL) {
-        auth_oauth_db_error(r, "taking the state");
+        so_http_pg_error(r, "taking the state");
         rc = SO_EUNAVAIL;
         goto done;
     }
@@ -762,28 +760,22 @@ auth_oauth_account(so_req_t *r, const char *provider,
     const auth_oauth_profile_t *pr, const char *token, char *user_id,
     size_t len)
 {
-    PGresult  *res;
-    int        rc, attempt;
+    int  rc, attempt;
 
     for (attempt = 0; ; attempt++) {
-        res = so_pg_query(r->pg, "auth_oauth_begin", "BEGIN", 0, NULL);
-        if (res == NULL) {
-            auth_oauth_db_error(r, "BEGIN");
+        if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
+            so_http_pg_error(r, "BEGIN");
             return SO_EUNAVAIL;
         }
-        PQclear(res);
 
         rc = auth_oauth_account_tx(r, provider, pr, token, user_id, len);
 
-        res = so_pg_query(r->pg,
-                          rc == SO_OK ? "auth_oauth_commit"
-                                      : "auth_oauth_rollback",
-                          rc == SO_OK ? "COMMIT" : "ROLLBACK", 0, NULL);
-        if (res == NULL && rc == SO_OK) {
-            auth_oauth_db_error(r, "COMMIT");
+        if (so_pg_tx(r->pg, rc == SO_OK ? "COMMIT" : "ROLLBACK") != SO_OK
+            && rc == SO_OK)
+        {
+            so_http_pg_error(r, "COMMIT");
             return SO_EUNAVAIL;
         }
-        PQclear(res);
 
         if (rc != SO_EEXISTS || attempt > 0) {
             break;
@@ -896,7 +888,7 @@ failed:
         rc = SO_EEXISTS;
 
     } else {
-        auth_oauth_db_error(r, "finding the account");
+        so_http_pg_error(r, "finding the account");
         rc = SO_EUNAVAIL;
     }
 
@@ -905,21 +897,6 @@ done:
     free(sealed);
     PQclear(res);
     return rc;
-}
-
-
-static void
-auth_oauth_db_error(so_req_t *r, const char *what)
-{
-    so_log_error(r->path, "%s: %s", what, so_pg_errstr(r->pg));
-
-    if (strncmp(so_pg_sqlstate(r->pg), "08", 2) == 0) {
-        so_http_error(r, 503, "unavailable", "the database is unavailable",
-                      NULL);
-
-    } else {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-    }
 }
 
 

@@ -24,7 +24,8 @@
 #define AUTH_TOKEN_LEN  64     /* room for a prefixed 32-byte token */
 
 
-static int auth_read_refresh(so_req_t *r, json_t **body, const char **token);
+static int auth_read_refresh(so_req_t *r, json_t **body,
+    char hash[SO_SHA256_HEXLEN]);
 static int auth_revoke_family(so_req_t *r, const char *family);
 
 
@@ -40,7 +41,6 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
     char           *access;
     char            fam[AUTH_TOKEN_LEN], refresh[AUTH_TOKEN_LEN];
     char            hash[SO_SHA256_HEXLEN], ttl[32];
-    size_t          plen;
 
     res = NULL;
     access = NULL;
@@ -69,12 +69,11 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
         family = fam;
     }
 
-    plen = sizeof(AUTH_REFRESH_PREFIX) - 1;
-    memcpy(refresh, AUTH_REFRESH_PREFIX, plen);
-    if (so_random_token(refresh + plen, sizeof(refresh) - plen, 32) != 0) {
+    if (so_secret_token(refresh, sizeof(refresh), AUTH_REFRESH_PREFIX, 32,
+                        hash) != SO_OK)
+    {
         goto internal;
     }
-    so_sha256_hex(hash, refresh, strlen(refresh));
     snprintf(ttl, sizeof(ttl), "%d", r->cfg->refresh_ttl);
 
     params[1] = family;
@@ -131,10 +130,12 @@ done:
 }
 
 
+/* reads {"refresh_token": ...} and hashes the token, as it is stored */
 static int
-auth_read_refresh(so_req_t *r, json_t **body, const char **token)
+auth_read_refresh(so_req_t *r, json_t **body, char hash[SO_SHA256_HEXLEN])
 {
     static const char *const  fields[] = { "refresh_token", NULL };
+    const char                *token;
     size_t                     len;
 
     if (so_http_read_json(r, body) != 0) {
@@ -142,12 +143,13 @@ auth_read_refresh(so_req_t *r, json_t **body, const char **token)
     }
 
     if (so_input_known(r, *body, fields) != SO_OK
-        || so_input_string(r, *body, "refresh_token", 1, 1, 512, token,
+        || so_input_string(r, *body, "refresh_token", 1, 1, 512, &token,
                            &len) != SO_OK)
     {
         return SO_EINVAL;
     }
 
+    so_sha256_hex(hash, token, strlen(token));
     return SO_OK;
 }
 
@@ -176,17 +178,16 @@ auth_refresh(so_req_t *r)
 {
     json_t      *body;
     PGresult    *res;
-    const char  *token, *params[1];
+    const char  *params[1];
     char         hash[SO_SHA256_HEXLEN], user_id[32], family[AUTH_TOKEN_LEN];
 
     body = NULL;
     res = NULL;
 
-    if (auth_read_refresh(r, &body, &token) != SO_OK) {
+    if (auth_read_refresh(r, &body, hash) != SO_OK) {
         goto done;
     }
 
-    so_sha256_hex(hash, token, strlen(token));
     params[0] = hash;
 
     res = so_pg_query(r->pg, "session_spend",
@@ -245,17 +246,16 @@ auth_logout(so_req_t *r)
 {
     json_t      *body;
     PGresult    *res;
-    const char  *token, *params[1];
+    const char  *params[1];
     char         hash[SO_SHA256_HEXLEN];
 
     body = NULL;
     res = NULL;
 
-    if (auth_read_refresh(r, &body, &token) != SO_OK) {
+    if (auth_read_refresh(r, &body, hash) != SO_OK) {
         goto done;
     }
 
-    so_sha256_hex(hash, token, strlen(token));
     params[0] = hash;
 
     res = so_pg_query(r->pg, "session_logout",

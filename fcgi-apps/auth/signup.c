@@ -10,7 +10,6 @@
 
 #include "shipoff.h"
 #include "so_account.h"
-#include "so_input.h"
 #include "so_log.h"
 #include "so_password.h"
 #include "auth.h"
@@ -27,33 +26,18 @@ auth_signup(so_req_t *r)
     const char   *pw, *name, *params[3];
     char         *phc;
     char          email[SO_EMAIL_MAX_LEN + 1], id[32];
-    size_t        pwlen, namelen;
-    int           rc;
+    size_t        pwlen;
 
     body = NULL;
     res = NULL;
     phc = NULL;
 
-    if (so_http_read_json(r, &body) != 0) {
-        goto done;
-    }
-
-    if (so_input_known(r, body, fields) != SO_OK
-        || so_account_read_email(r, body, email) != SO_OK
-        || so_input_string(r, body, "password", 1, 0, (size_t) -1, &pw,
-                           &pwlen) != SO_OK
-        || so_account_password_ok(r, "password", pw, pwlen, email) != SO_OK)
+    if (so_account_read_credentials(r, &body, fields, email, &pw, &pwlen)
+        != SO_OK
+        || so_account_password_ok(r, "password", pw, pwlen, email) != SO_OK
+        || so_account_read_name(r, body, "", &name) != SO_OK)
     {
         goto done;
-    }
-
-    rc = so_input_string(r, body, "name", 0, 0, SO_NAME_MAX_CHARS, &name,
-                         &namelen);
-    if (rc == SO_EINVAL) {
-        goto done;
-    }
-    if (rc == SO_ENOTFOUND) {
-        name = "";
     }
 
     so_account_argon2(&a2, r->cfg);

@@ -8,7 +8,9 @@
  * signature is checked against each candidate's secret and the delivery
  * acts for those it verifies for.  None: 401, whether the repository is
  * unknown or the signature wrong, so the answer does not tell which
- * repositories are deployed here.
+ * repositories are deployed here.  Each candidate costs an HMAC over the
+ * body (up to 25 MB), so at most HOOK_MAX_PROJECTS of them, oldest first,
+ * are tried.
  *
  * A push to a project's branch queues a deployment of the pushed head
  * commit through so_deploy_enqueue(); the delivery id is recorded in
@@ -28,13 +30,14 @@
 
 #include "hooks.h"
 #include "shipoff.h"
+#include "so_crypto.h"
 #include "so_deploy.h"
 #include "so_log.h"
 #include "so_project.h"
 #include "so_webhook.h"
 
 
-#define HOOK_MAX_PROJECTS  32       /* candidates of one repository */
+#define HOOK_MAX_PROJECTS  64       /* candidates of one repository */
 #define HOOK_MAX_KEYS      4        /* URLs of a repository in a payload */
 #define HOOK_NAME_MAX      64       /* a delivery id, an event name */
 #define HOOK_MESSAGE_MAX   4096     /* bytes of a commit message kept */
@@ -50,13 +53,12 @@ typedef struct {
 
 /* the projects a delivery acts for: rows of the candidates' result */
 typedef struct {
-    PGresult    *res;               /* id, branch */
+    PGresult    *res;               /* id, repo_url, branch */
     int          rows[HOOK_MAX_PROJECTS];
     int          n;
 } hook_match_t;
 
 
-static int hook_fail(so_req_t *r, int rc);
 static int hook_name_ok(const char *s);
 static int hook_commit_ok(const char *s);
 static void hook_message(char out[HOOK_MESSAGE_MAX + 1], const char *s);
@@ -73,21 +75,6 @@ static void hook_ping(so_req_t *r, const char *delivery,
     const hook_match_t *m);
 static void hook_push(so_req_t *r, json_t *payload, const char *delivery,
     const hook_match_t *m);
-
-
-/* answers a failed database or Redis step: 503 or 500 */
-static int
-hook_fail(so_req_t *r, int rc)
-{
-    if (rc == SO_EUNAVAIL) {
-        so_http_error(r, 503, "unavailable", "the database is unavailable",
-                      NULL);
-    } else {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-    }
-
-    return rc;
-}
 
 
 /*
@@ -277,10 +264,12 @@ hook_match(so_req_t *r, json_t *payload, const char *sig, const char *body,
     params[0] = full;
     params[1] = limit;
 
-    /* a coarse filter in SQL; the keys decide */
+    /* URLs ending in the full name: a coarse filter, the keys decide */
     m->res = so_pg_query(r->pg, "hook_candidates",
                          "SELECT id, repo_url, branch FROM projects"
-                         " WHERE strpos(lower(repo_url), lower($1)) > 0"
+                         " WHERE right(lower(regexp_replace(repo_url,"
+                         " '(\\.git)?/*$', '')), length($1) + 1)"
+                         " IN ('/' || lower($1), ':' || lower($1))"
                          " ORDER BY id LIMIT $2", 2, params);
     if (m->res == NULL) {
         so_http_pg_error(r, "hook_candidates");
@@ -306,7 +295,8 @@ hook_match(so_req_t *r, json_t *payload, const char *sig, const char *body,
                                        strtoll(PQgetvalue(m->res, i, 0),
                                                NULL, 10));
         if (rc == SO_EUNAVAIL) {
-            return hook_fail(r, rc);
+            so_http_fail(r, rc);
+            return rc;
         }
 
         if (rc != SO_OK) {
@@ -360,7 +350,7 @@ hook_ignore(so_req_t *r, const char *delivery, const char *event,
 
         rc = hook_ignore_one(r->pg, delivery, event, project, why);
         if (rc != SO_OK) {
-            hook_fail(r, rc);
+            so_http_fail(r, rc);
             return;
         }
     }
@@ -385,7 +375,7 @@ hook_ping(so_req_t *r, const char *delivery, const hook_match_t *m)
 
         rc = hook_record(r->pg, 0, &rec);
         if (rc != SO_OK && rc != SO_EEXISTS) {
-            hook_fail(r, rc);
+            so_http_fail(r, rc);
             return;
         }
     }
@@ -486,7 +476,7 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
 
             rc = hook_ignore_one(r->pg, delivery, "push", project, why);
             if (rc != SO_OK) {
-                hook_fail(r, rc);
+                so_http_fail(r, rc);
                 goto done;
             }
             continue;
@@ -516,7 +506,7 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
             continue;
         }
 
-        hook_fail(r, rc);
+        so_http_fail(r, rc);
         goto done;
     }
 
@@ -545,7 +535,6 @@ hook_github(so_req_t *r)
     const char    *sig, *event, *delivery, *ct;
     char          *body, msg[SO_ERRLEN];
     size_t         len;
-    int            rc;
 
     body = NULL;
     payload = NULL;
@@ -563,19 +552,9 @@ hook_github(so_req_t *r)
         goto done;
     }
 
-    rc = so_http_read_body_max(r, r->cfg->webhook_max_body_size, &body,
-                               &len);
-
-    if (rc == SO_ETOOBIG) {
-        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
-                 r->cfg->webhook_max_body_size);
-        so_http_error(r, 413, "too_large", msg, NULL);
-        goto done;
-    }
-
-    if (rc != SO_OK) {
-        so_http_error(r, 400, "bad_request", "the body could not be read",
-                      NULL);
+    if (so_http_read_raw(r, r->cfg->webhook_max_body_size, &body, &len)
+        != SO_OK)
+    {
         goto done;
     }
 

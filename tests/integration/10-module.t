@@ -14,171 +14,19 @@ use strict;
 use warnings;
 
 use Test::More;
-use IO::Socket::INET;
 use JSON::PP ();
-use POSIX ();
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
 use lib 'tests/integration/lib';
-use ShipoffTest qw(free_port http tempdir top_dir json_encode json_decode);
-
-my $NGINX = $ENV{NGINX} || '/usr/sbin/nginx';
-# SHIPOFF_NGINX_MODULE: another build of the module (e.g. with a sanitizer)
-my $MODULE = $ENV{SHIPOFF_NGINX_MODULE}
-    || top_dir() . '/nginx-modules/build/ngx_http_shipoff_module.so';
+use ShipoffTest qw(free_port tempdir json_encode);
+use ShipoffNginx qw($NGINX $MODULE nginx_conf nginx_config_cases
+                    check_answer start_nginx stop_nginx reload_nginx
+                    bad_log_lines write_file read_file request);
 
 BAIL_OUT("$MODULE is missing: make nginx-modules/build/ngx_http_shipoff_module.so")
     unless -f $MODULE;
 BAIL_OUT("$NGINX is missing") unless -x $NGINX;
 
-my %running;    # master pid => prefix, of every nginx started here
-
-END { stop_nginx($_) for keys %running }
 $SIG{INT} = $SIG{TERM} = sub { exit 1 };
-
-# A whole nginx.conf: Debian's nginx has compiled-in paths, so everything
-# it writes (pid, logs, temp files) goes to the prefix.
-sub nginx_conf {
-    my (%c) = @_;
-    my $tmp = $c{prefix};
-    my $port = $c{port} || free_port();
-    my $http = $c{http} // '';
-    my $server = $c{server} // '';
-    return <<"EOF";
-load_module $MODULE;
-daemon off;
-worker_processes 2;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log info;
-events { worker_connections 128; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/client_body;
-    proxy_temp_path $tmp/proxy;
-    fastcgi_temp_path $tmp/fastcgi;
-    uwsgi_temp_path $tmp/uwsgi;
-    scgi_temp_path $tmp/scgi;
-    $http
-    server {
-        listen 127.0.0.1:$port;
-        $server
-    }
-}
-EOF
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh or die "$path: $!";
-}
-
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<', $path or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-sub nginx_test {
-    my ($prefix, $conf) = @_;
-    write_file("$prefix/nginx.conf", $conf);
-    my $out = qx{$NGINX -t -p $prefix/ -c $prefix/nginx.conf 2>&1};
-    return ($? == 0, $out);
-}
-
-sub start_nginx {
-    my ($prefix, $conf, $port) = @_;
-    write_file("$prefix/nginx.conf", $conf);
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        POSIX::setsid();    # one process group: master and workers
-        open STDOUT, '>>', "$prefix/stderr.log";
-        open STDERR, '>>', "$prefix/stderr.log";
-        { exec $NGINX, '-p', "$prefix/", '-c', "$prefix/nginx.conf" }
-        POSIX::_exit(127);
-    }
-    $running{$pid} = $prefix;
-    my $deadline = time + 10;
-    while (time < $deadline) {
-        return $pid if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        sleep 0.05;
-    }
-    delete $running{$pid};
-    die "nginx did not start:\n" . read_file("$prefix/stderr.log")
-        . read_file("$prefix/error.log");
-}
-
-sub stop_nginx {
-    my ($pid) = @_;
-    return unless delete $running{$pid};
-    kill 'TERM', $pid;
-    my $deadline = time + 10;
-    while (time < $deadline) {
-        return if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        sleep 0.05;
-    }
-    kill 'KILL', -$pid, $pid;
-    waitpid($pid, 0);
-}
-
-# The log lines nginx must never write in these tests.
-sub bad_log_lines {
-    my ($prefix, $levels) = @_;
-    return grep { /\[(?:$levels)\]/ } split /\n/, read_file("$prefix/error.log");
-}
-
-# One HTTP/1.1 request on its own connection, any Host, optionally chunked:
-# HTTP::Tiny refuses a Host header other than the URL's.
-sub request {
-    my ($port, $method, $path, %o) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 10)
-        or die "connect: $!";
-    my $body = $o{body};
-    $body = json_encode($body) if ref $body;
-    my %h = (Host => 'localhost', Connection => 'close', %{ $o{headers} || {} });
-    if (defined $body && $o{chunked}) {
-        $h{'Transfer-Encoding'} = 'chunked';
-        my $chunked = '';
-        for (my $i = 0; $i < length $body; $i += 4096) {
-            my $part = substr($body, $i, 4096);
-            $chunked .= sprintf("%x\r\n%s\r\n", length $part, $part);
-        }
-        $body = $chunked . "0\r\n\r\n";
-    } elsif (defined $body) {
-        $h{'Content-Length'} = length $body;
-    }
-    my $req = "$method $path HTTP/1.1\r\n"
-        . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n"
-        . ($body // '');
-    print $sock $req;
-    local $/;
-    my $raw = <$sock> // '';
-    close $sock;
-    my ($head, $content) = split /\r\n\r\n/, $raw, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/1\.[01] (\d{3})};
-    my %headers;
-    for (split /\r\n/, $head // '') {
-        $headers{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
-    }
-    $content //= '';
-    if (($headers{'transfer-encoding'} // '') eq 'chunked') {
-        my $decoded = '';
-        while ($content =~ s/^([0-9a-fA-F]+)\r\n//) {
-            my $n = hex $1;
-            last if $n == 0;
-            $decoded .= substr($content, 0, $n, '');
-            $content =~ s/^\r\n//;
-        }
-        $content = $decoded;
-    }
-    my $res = { status => $status // 0, headers => \%headers, content => $content };
-    if (($headers{'content-type'} // '') =~ m{^application/json} && length $content) {
-        $res->{json} = eval { json_decode($content) };
-    }
-    return $res;
-}
 
 
 # 1. nginx -t ---------------------------------------------------------------
@@ -294,16 +142,7 @@ my @config_cases = (
       error => qr/"shipoff_wake_check_interval" directive must be positive/ },
 );
 
-for my $case (@config_cases) {
-    my $prefix = tempdir();
-    my ($ok, $out) = nginx_test($prefix, nginx_conf(prefix => $prefix, %$case));
-    if ($case->{error}) {
-        ok(!$ok, "nginx -t rejects: $case->{name}") or diag $out;
-        like($out, $case->{error}, "  with the right message") if !$ok;
-    } else {
-        ok($ok, "nginx -t accepts: $case->{name}") or diag $out;
-    }
-}
+nginx_config_cases(@config_cases);
 
 
 # 2. control API and routing -------------------------------------------------
@@ -573,31 +412,12 @@ for my $case (@api_cases) {
                      %{ $case->{extra_headers} || {} } });
     my $label = "$case->{method} $case->{path}"
         . ($case->{host} ? " (Host: $case->{host})" : '') . ": $case->{name}";
-    is($res->{status}, $case->{want}, $label) or diag $res->{content};
-    while (my ($h, $v) = each %{ $case->{headers} || {} }) {
-        is($res->{headers}{$h}, $v, "  $h: $v");
-    }
-    is_deeply($res->{json}, $case->{json}, '  JSON answer') or diag $res->{content}
-        if $case->{json};
-    is($res->{content}, $case->{body}, '  body') if defined $case->{body};
-    if ($case->{error}) {
-        is(eval { $res->{json}{error}{code} }, $case->{error}, "  error code $case->{error}")
-            or diag $res->{content};
-        ok(length(eval { $res->{json}{error}{message} } // ''), '  error message');
-        is(eval { $res->{json}{error}{field} }, $case->{field}, "  error field $case->{field}")
-            if exists $case->{field};
-    }
+    check_answer($res, $case, $label);
     $case->{check}->($res->{json} || {}) if $case->{check};
 }
 
 # a reload keeps the zone, and so the table
-kill 'HUP', $master;
-my $reloaded = 0;
-for (1 .. 100) {
-    sleep 0.1;
-    last if $reloaded = (read_file("$prefix/error.log") =~ /reconfiguring/);
-}
-ok($reloaded, 'nginx reloads');
+ok(reload_nginx($master), 'nginx reloads');
 sleep 0.5;
 my $res = request($port, 'GET', '/_shipoff/routes');
 is(($res->{json} || {})->{generation}, 5, 'the table survives a reload');

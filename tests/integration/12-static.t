@@ -21,8 +21,8 @@ use File::Path qw(make_path);
 use IO::Compress::Gzip qw(gzip $GzipError);
 use lib 'tests/integration/lib';
 use ShipoffTest qw(free_port tempdir);
-use ShipoffNginx qw($MODULE nginx_conf start_nginx stop_nginx request
-                    bad_log_lines write_file read_file);
+use ShipoffNginx qw($MODULE nginx_conf check_answer start_nginx stop_nginx
+                    request bad_log_lines write_file read_file);
 
 BAIL_OUT("$MODULE is missing: make nginx-modules/build/ngx_http_shipoff_module.so")
     unless -f $MODULE;
@@ -332,15 +332,7 @@ for my $case (@cases) {
     my $res = request($port, $method, $case->{path},
         headers => { Host => "$case->{host}.apps.test", %{ $case->{req} || {} } });
     my $label = "$method $case->{host} $case->{path}: $case->{name}";
-    is($res->{status}, $case->{want}, $label) or diag $res->{content};
-    is($res->{content}, $case->{body}, '  body') if defined $case->{body};
-    like($res->{content}, $case->{like}, '  body') if $case->{like};
-    for my $h (sort keys %{ $case->{headers} || {} }) {
-        is($res->{headers}{$h}, $case->{headers}{$h}, "  $h: $case->{headers}{$h}");
-    }
-    for my $h (@{ $case->{absent} || [] }) {
-        ok(!exists $res->{headers}{$h}, "  no $h");
-    }
+    check_answer($res, $case, $label);
 }
 
 # validators: the ETag of an HTML page revalidates to 304

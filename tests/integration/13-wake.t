@@ -27,7 +27,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use lib 'tests/integration/lib';
 use ShipoffTest qw(free_port http tempdir json_encode);
-use ShipoffNginx qw($NGINX $MODULE nginx_conf nginx_test start_nginx
+use ShipoffNginx qw($NGINX $MODULE nginx_conf nginx_config_cases start_nginx
                     stop_nginx reload_nginx bad_log_lines read_file request
                     send_request read_response);
 
@@ -60,16 +60,7 @@ my @config_cases = (
       error => qr/"shipoff_metrics" directive is duplicate/ },
 );
 
-for my $case (@config_cases) {
-    my $prefix = tempdir();
-    my ($ok, $out) = nginx_test($prefix, nginx_conf(prefix => $prefix, %$case));
-    if ($case->{error}) {
-        ok(!$ok, "nginx -t rejects: $case->{name}") or diag $out;
-        like($out, $case->{error}, "  with the right message") if !$ok;
-    } else {
-        ok($ok, "nginx -t accepts: $case->{name}") or diag $out;
-    }
-}
+nginx_config_cases(@config_cases);
 
 
 # 2. holding requests -------------------------------------------------------

@@ -7,6 +7,9 @@
 #   GitHub  POST /login/oauth/access_token  form in; JSON out when asked
 #                                           (Accept), errors as 200 {"error"}
 #           GET  /user, GET /user/emails    bearer token it issued
+#           POST /repos/OWNER/REPO/hooks    bearer token it issued, of a code
+#                                           approved with repos => ['o/r']
+#                                           (admin there); 201 {id}, or 404
 #   Google  POST /token                     grant_type, client auth, PKCE:
 #                                           S256 of code_verifier must be
 #                                           the challenge of the code
@@ -206,7 +209,8 @@ sub handle {
     my ($req) = @_;
     my $form = form_decode($req->{body});
     push @log, { method => $req->{method}, path => $req->{path},
-                 headers => $req->{headers}, form => $form };
+                 headers => $req->{headers}, form => $form,
+                 body => $req->{body} };
     my $p = "$req->{method} $req->{path}";
 
     if ($p eq 'POST /_fake/codes') {
@@ -231,6 +235,18 @@ sub handle {
                || ($a->{fail} // '') eq 'user_401';
         return (200, $a->{user}) if $p eq 'GET /user';
         return (200, $a->{emails} // []);
+    }
+
+    if ($p =~ m{^POST /repos/([^/]+/[^/]+)/hooks$}) {
+        my ($repo, $a) = ($1, bearer($req));
+        return (401, { message => 'Bad credentials' })
+            if !$a || $a->{provider} ne 'github';
+        return (404, { message => 'Not Found' })
+            unless grep { $_ eq $repo } @{ $a->{repos} // [] };
+        my $hook = eval { $json->decode($req->{body}) };
+        return (422, { message => 'Validation Failed' })
+            unless $hook && ($hook->{config}{url} // '') =~ m{^https?://};
+        return (201, { id => 100000 + @log, %$hook });
     }
 
     if ($p eq 'POST /token') {

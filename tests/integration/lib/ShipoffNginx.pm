@@ -20,10 +20,12 @@ use Exporter 'import';
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
+use Test::More ();
 use Time::HiRes qw(sleep time);
 use ShipoffTest qw(free_port top_dir json_encode json_decode);
 
-our @EXPORT_OK = qw($NGINX $MODULE nginx_conf nginx_test start_nginx
+our @EXPORT_OK = qw($NGINX $MODULE nginx_conf nginx_test nginx_config_cases
+                    check_answer start_nginx
                     stop_nginx reload_nginx bad_log_lines write_file read_file
                     request send_request read_response);
 
@@ -89,6 +91,24 @@ sub nginx_test {
     write_file("$prefix/nginx.conf", $conf);
     my $out = qx{$NGINX -t -p $prefix/ -c $prefix/nginx.conf 2>&1};
     return ($? == 0, $out);
+}
+
+# Config cases as data: each a name, the http and server pieces of
+# nginx_conf, and the error `nginx -t` must give (accepted without one).
+sub nginx_config_cases {
+    for my $case (@_) {
+        my $prefix = ShipoffTest::tempdir();
+        my ($ok, $out) = nginx_test($prefix, nginx_conf(prefix => $prefix, %$case));
+        if ($case->{error}) {
+            Test::More::ok(!$ok, "nginx -t rejects: $case->{name}")
+                or Test::More::diag($out);
+            Test::More::like($out, $case->{error}, "  with the right message")
+                if !$ok;
+        } else {
+            Test::More::ok($ok, "nginx -t accepts: $case->{name}")
+                or Test::More::diag($out);
+        }
+    }
 }
 
 sub start_nginx {
@@ -215,6 +235,39 @@ sub read_response {
         $res->{json} = eval { json_decode($content) };
     }
     return $res;
+}
+
+# Checks an answer of request() against a case of a test's table:
+#   want: status; json: the whole JSON answer; body: the exact body;
+#   like: a regex on the body; headers: exact response headers; absent:
+#   headers that must not be there; error (and field): a JSON error answer.
+sub check_answer {
+    my ($res, $case, $label) = @_;
+    Test::More::is($res->{status}, $case->{want}, $label)
+        or Test::More::diag($res->{content});
+    Test::More::is_deeply($res->{json}, $case->{json}, '  JSON answer')
+        or Test::More::diag($res->{content})
+        if $case->{json};
+    Test::More::is($res->{content}, $case->{body}, '  body')
+        if defined $case->{body};
+    Test::More::like($res->{content}, $case->{like}, '  body') if $case->{like};
+    for my $h (sort keys %{ $case->{headers} || {} }) {
+        Test::More::is($res->{headers}{$h}, $case->{headers}{$h},
+                       "  $h: $case->{headers}{$h}");
+    }
+    for my $h (@{ $case->{absent} || [] }) {
+        Test::More::ok(!exists $res->{headers}{$h}, "  no $h");
+    }
+    if ($case->{error}) {
+        Test::More::is(eval { $res->{json}{error}{code} }, $case->{error},
+                       "  error code $case->{error}")
+            or Test::More::diag($res->{content});
+        Test::More::ok(length(eval { $res->{json}{error}{message} } // ''),
+                       '  error message');
+        Test::More::is(eval { $res->{json}{error}{field} }, $case->{field},
+                       "  error field $case->{field}")
+            if exists $case->{field};
+    }
 }
 
 sub request {

@@ -1,0 +1,896 @@
+/*
+ * cgroup.c: the sandbox's cgroups, on v1 (hybrid hosts) and v2 alike.
+ *
+ * The two versions differ in where the files are, not in what is done:
+ * v2 has one directory per cgroup, v1 one per hierarchy (memory, pids,
+ * cpu, and the freezer when mounted).  So each operation is written once
+ * and names the file it needs through a small per-version table.
+ *
+ * Killing must leave nothing behind even when the cgroup forks as fast as
+ * it can: v2 has cgroup.kill (Linux 5.14); otherwise the cgroup is frozen
+ * first (cgroup.freeze or the v1 freezer), so the set of pids read from
+ * cgroup.procs can neither grow nor be reused while it is SIGKILLed.
+ * Without any freezer a loop of SIGKILL until empty still ends because
+ * pids.max bounds the forks.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "cgroup.h"
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC  0x27e0eb
+#endif
+
+#define CG_KILL_WAIT_MS   5000
+#define CG_RMDIR_WAIT_MS  1000
+#define CG_STEP_MS        10
+
+
+typedef struct {
+    const char  *mem_max;
+    const char  *memsw_max;         /* optional: swap accounting */
+    const char  *oom_file;          /* has a line "oom_kill N" */
+    const char  *cpu_weight;
+    const char  *freeze;            /* optional */
+    const char  *frozen;            /* what freeze writes */
+    const char  *thawed;
+} cg_files_t;
+
+static const cg_files_t  cg_v1 = {
+    "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+    "memory.oom_control", "cpu.shares",
+    "freezer.state", "FROZEN", "THAWED"
+};
+
+static const cg_files_t  cg_v2 = {
+    "memory.max", "memory.swap.max",
+    "memory.events", "cpu.weight",
+    "cgroup.freeze", "1", "0"
+};
+
+static const char  *cg_v1_names[BLD_CG_NHIER] = {
+    "memory", "pids", "cpu", "freezer"
+};
+
+
+static void cg_error(char *errstr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int cg_path(char *buf, const char *dir, const char *file);
+static int cg_has(const char *dir, const char *file);
+static int cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
+    const char *value);
+static int cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+    const char *value);
+static int cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+    char *buf, size_t len);
+static const char *cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h);
+static const cg_files_t *cg_files(const bld_cgroup_t *cg);
+static int cg_name_ok(const char *name);
+static int cg_parent_ok(const char *parent);
+static int cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt);
+static int cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt);
+static int cg_mkparents(bld_cgroup_t *cg, const char *root);
+static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
+    const char *name, int make);
+static int cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim);
+static int cg_freeze(bld_cgroup_t *cg, int on);
+static int cg_procs(bld_cgroup_t *cg, int kill_them, size_t *n);
+static int cg_word(const char *list, const char *word);
+static void cg_sleep_ms(long ms);
+
+
+static void
+cg_error(char *errstr, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(errstr, BLD_CG_ERRLEN, fmt, ap);
+    va_end(ap);
+}
+
+
+static int
+cg_path(char *buf, const char *dir, const char *file)
+{
+    int  n;
+
+    n = snprintf(buf, PATH_MAX, "%s/%s", dir, file);
+
+    return (n < 0 || n >= PATH_MAX) ? SO_ETOOBIG : SO_OK;
+}
+
+
+static int
+cg_has(const char *dir, const char *file)
+{
+    char  path[PATH_MAX];
+
+    return cg_path(path, dir, file) == SO_OK && access(path, F_OK) == 0;
+}
+
+
+static void
+cg_sleep_ms(long ms)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+        /* the rest of the interval */
+    }
+}
+
+
+static const char *
+cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h)
+{
+    return cg->sys->version == 2 ? cg->dir[BLD_CG_MEMORY] : cg->dir[h];
+}
+
+
+static const cg_files_t *
+cg_files(const bld_cgroup_t *cg)
+{
+    return cg->sys->version == 2 ? &cg_v2 : &cg_v1;
+}
+
+
+static int
+cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
+    const char *value)
+{
+    char     path[PATH_MAX];
+    size_t   len;
+    ssize_t  n;
+    int      fd, rc;
+
+    if (cg_path(path, dir, file) != SO_OK) {
+        cg_error(cg->errstr, "%s/%s: path too long", dir, file);
+        return SO_ETOOBIG;
+    }
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd == -1) {
+        cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
+        return SO_ERR;
+    }
+
+    /* a cgroup file takes one value per write(2) */
+    len = strlen(value);
+    n = write(fd, value, len);
+    rc = SO_OK;
+    if (n != (ssize_t) len) {
+        cg_error(cg->errstr, "write \"%s\" to %s: %s", value, path,
+                 n == -1 ? strerror(errno) : "short write");
+        rc = SO_ERR;
+    }
+
+    close(fd);
+    return rc;
+}
+
+
+static int
+cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+    const char *value)
+{
+    return cg_write_at(cg, cg_dir(cg, h), file, value);
+}
+
+
+static int
+cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file, char *buf,
+    size_t len)
+{
+    char     path[PATH_MAX];
+    ssize_t  n;
+    int      fd;
+
+    if (cg_path(path, cg_dir(cg, h), file) != SO_OK) {
+        cg_error(cg->errstr, "%s/%s: path too long", cg_dir(cg, h), file);
+        return SO_ETOOBIG;
+    }
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
+        return errno == ENOENT ? SO_ENOTFOUND : SO_ERR;
+    }
+
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n == -1) {
+        cg_error(cg->errstr, "read %s: %s", path, strerror(errno));
+        return SO_ERR;
+    }
+
+    buf[n] = '\0';
+    return SO_OK;
+}
+
+
+static int
+cg_name_ok(const char *name)
+{
+    size_t  i, len;
+
+    len = strlen(name);
+    if (len == 0 || len >= BLD_CG_NAMELEN || name[0] == '.') {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789._-", name[i]) == NULL)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* "a/b/c" where each component is a valid name: never absolute, no ".." */
+static int
+cg_parent_ok(const char *parent)
+{
+    char         comp[BLD_CG_NAMELEN];
+    const char  *p, *slash;
+    size_t       len;
+
+    for (p = parent; ; p = slash + 1) {
+        slash = strchr(p, '/');
+        len = slash ? (size_t) (slash - p) : strlen(p);
+        if (len >= sizeof(comp)) {
+            return 0;
+        }
+        memcpy(comp, p, len);
+        comp[len] = '\0';
+        if (!cg_name_ok(comp)) {
+            return 0;
+        }
+        if (slash == NULL) {
+            return 1;
+        }
+    }
+}
+
+
+/* whether the space-separated list holds word */
+static int
+cg_word(const char *list, const char *word)
+{
+    const char  *p;
+    size_t       len;
+
+    len = strlen(word);
+    for (p = strstr(list, word); p != NULL; p = strstr(p + 1, word)) {
+        if ((p == list || p[-1] == ' ')
+            && (p[len] == ' ' || p[len] == '\n' || p[len] == '\0'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
+{
+    char         path[PATH_MAX], buf[512];
+    const char  *need[] = { "memory", "pids", "cpu" };
+    unsigned     have;
+    size_t       i;
+    ssize_t      n;
+    int          fd;
+
+    if (cg_path(path, mnt, "cgroup.controllers") != SO_OK) {
+        return SO_ETOOBIG;
+    }
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return SO_ENOTFOUND;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+
+    have = 0;
+    for (i = 0; i < so_nelems(need); i++) {
+        if (cg_word(buf, need[i])) {
+            have |= 1u << i;
+        }
+    }
+
+    /* a hybrid host's unified tree without memory is not ours to use */
+    if (!(have & 1u)) {
+        return SO_ENOTFOUND;
+    }
+
+    for (i = 0; i < so_nelems(need); i++) {
+        if (!(have & (1u << i))) {
+            cg_error(sys->errstr, "cgroup v2 at %s lacks the %s controller",
+                     mnt, need[i]);
+            return SO_ERR;
+        }
+    }
+
+    sys->version = 2;
+    snprintf(sys->root[BLD_CG_MEMORY], BLD_CG_PATHLEN, "%s", mnt);
+
+    return SO_OK;
+}
+
+
+static int
+cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt)
+{
+    struct statfs  st;
+    char           path[PATH_MAX];
+    int            h, n;
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        n = snprintf(path, sizeof(path), "%s/%s", mnt, cg_v1_names[h]);
+        if (n < 0 || (size_t) n >= BLD_CG_PATHLEN) {
+            cg_error(sys->errstr, "%s: path too long", mnt);
+            return SO_ETOOBIG;
+        }
+
+        if (statfs(path, &st) == 0 && st.f_type == CGROUP_SUPER_MAGIC) {
+            memcpy(sys->root[h], path, (size_t) n + 1);
+
+        } else if (h != BLD_CG_FREEZER) {
+            cg_error(sys->errstr, "no cgroup v2 with memory at %s and no "
+                     "cgroup v1 %s hierarchy at %s", mnt, cg_v1_names[h],
+                     path);
+            return SO_ENOTFOUND;
+        }
+    }
+
+    sys->version = 1;
+    return SO_OK;
+}
+
+
+int
+bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
+    const char *parent)
+{
+    int  rc;
+
+    memset(sys, 0, sizeof(*sys));
+
+    if (!cg_parent_ok(parent) || strlen(parent) >= sizeof(sys->parent)) {
+        cg_error(sys->errstr, "bad cgroup parent \"%s\": want a relative "
+                 "path of [A-Za-z0-9._-] names", parent);
+        rc = SO_EINVAL;
+        goto done;
+    }
+    memcpy(sys->parent, parent, strlen(parent) + 1);
+
+    rc = cg_probe_v2(sys, mnt);
+    if (rc == SO_ENOTFOUND) {
+        rc = cg_probe_v1(sys, mnt);
+    }
+
+done:
+
+    sys->err = rc;
+    return rc;
+}
+
+
+/* mkdir -p of the parent under one root; v2 delegates the controllers */
+static int
+cg_mkparents(bld_cgroup_t *cg, const char *root)
+{
+    char         path[PATH_MAX], c;
+    const char  *ctl[] = { "+memory", "+pids", "+cpu" };
+    size_t       i, j, len;
+    int          n;
+
+    n = snprintf(path, sizeof(path), "%s/%s", root, cg->sys->parent);
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        cg_error(cg->errstr, "%s: path too long", root);
+        return SO_ETOOBIG;
+    }
+
+    /* each level from the root itself down to the parent, inclusive */
+    len = strlen(root);
+    for (i = len; ; i++) {
+        if (path[i] != '/' && path[i] != '\0') {
+            continue;
+        }
+
+        c = path[i];
+        path[i] = '\0';
+
+        if (i > len && mkdir(path, 0755) == -1 && errno != EEXIST) {
+            cg_error(cg->errstr, "mkdir %s: %s", path, strerror(errno));
+            return SO_ERR;
+        }
+
+        for (j = 0; cg->sys->version == 2 && j < so_nelems(ctl); j++) {
+            if (cg_write_at(cg, path, "cgroup.subtree_control", ctl[j])
+                != SO_OK)
+            {
+                return SO_ERR;
+            }
+        }
+
+        path[i] = c;
+        if (c == '\0') {
+            return SO_OK;
+        }
+    }
+}
+
+
+static int
+cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim)
+{
+    const cg_files_t  *f;
+    char               val[64];
+    int                rc;
+
+    f = cg_files(cg);
+
+    if (lim->memory) {
+        snprintf(val, sizeof(val), "%" PRIu64, lim->memory);
+        rc = cg_write(cg, BLD_CG_MEMORY, f->mem_max, val);
+        if (rc != SO_OK) {
+            return rc;
+        }
+
+        /*
+         * Swap counts against the same budget: v1 limits memory+swap to
+         * it, v2 limits swap alone, so no swap at all keeps the sum.
+         */
+        if (cg_has(cg_dir(cg, BLD_CG_MEMORY), f->memsw_max)) {
+            rc = cg_write(cg, BLD_CG_MEMORY, f->memsw_max,
+                          cg->sys->version == 2 ? "0" : val);
+            if (rc != SO_OK) {
+                return rc;
+            }
+        }
+
+        /* an OOM ends the whole build or app, not a random process */
+        if (cg->sys->version == 2
+            && cg_has(cg_dir(cg, BLD_CG_MEMORY), "memory.oom.group"))
+        {
+            rc = cg_write(cg, BLD_CG_MEMORY, "memory.oom.group", "1");
+            if (rc != SO_OK) {
+                return rc;
+            }
+        }
+    }
+
+    if (lim->pids) {
+        snprintf(val, sizeof(val), "%" PRIu64, lim->pids);
+        rc = cg_write(cg, BLD_CG_PIDS, "pids.max", val);
+        if (rc != SO_OK) {
+            return rc;
+        }
+    }
+
+    if (lim->cpu_weight) {
+        if (lim->cpu_weight > 10000) {
+            cg_error(cg->errstr, "cpu weight %u: want 1..10000",
+                     lim->cpu_weight);
+            return SO_EINVAL;
+        }
+        /* v1 shares are 1024 for a fair share where v2 weights are 100 */
+        snprintf(val, sizeof(val), "%u", cg->sys->version == 2
+                 ? lim->cpu_weight : lim->cpu_weight * 1024 / 100 + 1);
+        rc = cg_write(cg, BLD_CG_CPU, f->cpu_weight, val);
+        if (rc != SO_OK) {
+            return rc;
+        }
+    }
+
+    if (lim->cpu_max) {
+        if (cg->sys->version == 2) {
+            snprintf(val, sizeof(val), "%u 100000", lim->cpu_max * 1000);
+            return cg_write(cg, BLD_CG_CPU, "cpu.max", val);
+        }
+        rc = cg_write(cg, BLD_CG_CPU, "cpu.cfs_period_us", "100000");
+        if (rc != SO_OK) {
+            return rc;
+        }
+        snprintf(val, sizeof(val), "%u", lim->cpu_max * 1000);
+        return cg_write(cg, BLD_CG_CPU, "cpu.cfs_quota_us", val);
+    }
+
+    return SO_OK;
+}
+
+
+/* fills cg->dir for <parent>/<name>, making the directories when asked */
+static int
+cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
+    int make)
+{
+    int  h, n, rc;
+
+    memset(cg, 0, sizeof(*cg));
+    cg->sys = sys;
+
+    if (sys->version != 1 && sys->version != 2) {
+        cg_error(cg->errstr, "cgroups not probed");
+        return SO_EINVAL;
+    }
+
+    if (!cg_name_ok(name)) {
+        cg_error(cg->errstr, "bad cgroup name \"%s\"", name);
+        return SO_EINVAL;
+    }
+    memcpy(cg->name, name, strlen(name) + 1);
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (sys->root[h][0] == '\0') {
+            continue;
+        }
+
+        if (make) {
+            rc = cg_mkparents(cg, sys->root[h]);
+            if (rc != SO_OK) {
+                return rc;
+            }
+        }
+
+        n = snprintf(cg->dir[h], sizeof(cg->dir[h]), "%s/%s/%s",
+                     sys->root[h], sys->parent, name);
+        if (n < 0 || (size_t) n >= sizeof(cg->dir[h])) {
+            cg->dir[h][0] = '\0';
+            cg_error(cg->errstr, "%s: path too long", sys->root[h]);
+            return SO_ETOOBIG;
+        }
+
+        if (make && mkdir(cg->dir[h], 0755) == -1) {
+            /* not ours: a leftover is destroyed by name, never reused */
+            rc = errno == EEXIST ? SO_EEXISTS : SO_ERR;
+            cg_error(cg->errstr, "mkdir %s: %s", cg->dir[h], strerror(errno));
+            cg->dir[h][0] = '\0';
+            return rc;
+        }
+    }
+
+    return SO_OK;
+}
+
+
+int
+bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
+    const char *name, const bld_cgroup_limits_t *lim)
+{
+    char  msg[BLD_CG_ERRLEN];
+    int   rc;
+
+    rc = cg_dirs(cg, sys, name, 1);
+    if (rc == SO_OK) {
+        rc = cg_limits(cg, lim);
+    }
+
+    if (rc != SO_OK) {
+        memcpy(msg, cg->errstr, sizeof(msg));
+        bld_cgroup_destroy(cg);
+        memcpy(cg->errstr, msg, sizeof(msg));
+    }
+
+    cg->err = rc;
+    return rc;
+}
+
+
+int
+bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
+    const char *name)
+{
+    cg->err = cg_dirs(cg, sys, name, 0);
+    return cg->err;
+}
+
+
+int
+bld_cgroup_add(bld_cgroup_t *cg, pid_t pid)
+{
+    char  val[32];
+    int   h, rc;
+
+    snprintf(val, sizeof(val), "%d", (int) pid);
+    rc = SO_OK;
+
+    for (h = 0; h < BLD_CG_NHIER && rc == SO_OK; h++) {
+        if (cg->dir[h][0] != '\0') {
+            rc = cg_write(cg, (bld_cg_hier_t) h, "cgroup.procs", val);
+        }
+    }
+
+    cg->err = rc;
+    return rc;
+}
+
+
+int
+bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds)
+{
+    char  path[PATH_MAX];
+    int   h;
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        fds[h] = -1;
+    }
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (cg->dir[h][0] == '\0') {
+            continue;
+        }
+        if (cg_path(path, cg->dir[h], "cgroup.procs") != SO_OK) {
+            cg_error(cg->errstr, "%s: path too long", cg->dir[h]);
+            goto failed;
+        }
+        fds[h] = open(path, O_WRONLY | O_CLOEXEC);
+        if (fds[h] == -1) {
+            cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
+            goto failed;
+        }
+    }
+
+    cg->err = SO_OK;
+    return SO_OK;
+
+failed:
+
+    bld_cgroup_close_fds(fds);
+    cg->err = SO_ERR;
+    return SO_ERR;
+}
+
+
+void
+bld_cgroup_close_fds(int *fds)
+{
+    int  h;
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (fds[h] != -1) {
+            close(fds[h]);
+            fds[h] = -1;
+        }
+    }
+}
+
+
+int
+bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
+{
+    char   buf[1024], *p;
+    int    rc;
+
+    *n = 0;
+
+    rc = cg_read(cg, BLD_CG_MEMORY, cg_files(cg)->oom_file, buf, sizeof(buf));
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    /* both files are "key value" lines; v1 has oom_kill since Linux 4.13 */
+    for (p = buf; p != NULL; p = strchr(p, '\n')) {
+        p += (*p == '\n');
+        if (strncmp(p, "oom_kill ", 9) == 0) {
+            *n = strtoull(p + 9, NULL, 10);
+            goto done;
+        }
+    }
+
+    cg_error(cg->errstr, "no oom_kill count in %s/%s",
+             cg_dir(cg, BLD_CG_MEMORY), cg_files(cg)->oom_file);
+    rc = SO_ENOTFOUND;
+
+done:
+
+    cg->err = rc;
+    return rc;
+}
+
+
+/*
+ * Reads the pids of cgroup.procs; with kill set, SIGKILLs each one.
+ * *n is how many were listed.
+ */
+static int
+cg_procs(bld_cgroup_t *cg, int kill_them, size_t *n)
+{
+    char   path[PATH_MAX];
+    FILE  *fp;
+    long   pid;
+
+    *n = 0;
+
+    if (cg->dir[BLD_CG_MEMORY][0] == '\0') {
+        return SO_OK;
+    }
+
+    if (cg_path(path, cg->dir[BLD_CG_MEMORY], "cgroup.procs") != SO_OK) {
+        return SO_ETOOBIG;
+    }
+
+    fp = fopen(path, "re");
+    if (fp == NULL) {
+        if (errno == ENOENT) {
+            return SO_OK;
+        }
+        cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
+        return SO_ERR;
+    }
+
+    while (fscanf(fp, "%ld", &pid) == 1) {
+        (*n)++;
+        if (kill_them && pid > 0) {
+            kill((pid_t) pid, SIGKILL);
+        }
+    }
+
+    fclose(fp);
+    return SO_OK;
+}
+
+
+int
+bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
+{
+    cg->err = cg_procs(cg, 0, n);
+    return cg->err;
+}
+
+
+static int
+cg_freeze(bld_cgroup_t *cg, int on)
+{
+    const cg_files_t  *f;
+    char               state[32];
+    int                i, rc;
+
+    f = cg_files(cg);
+
+    if (cg_dir(cg, BLD_CG_FREEZER)[0] == '\0'
+        || !cg_has(cg_dir(cg, BLD_CG_FREEZER), f->freeze))
+    {
+        return SO_ENOTFOUND;
+    }
+
+    rc = cg_write(cg, BLD_CG_FREEZER, f->freeze, on ? f->frozen : f->thawed);
+    if (rc != SO_OK || !on || cg->sys->version == 2) {
+        /* v2 reports frozen in cgroup.events; kills work while freezing */
+        return rc;
+    }
+
+    for (i = 0; i < 100; i++) {
+        if (cg_read(cg, BLD_CG_FREEZER, f->freeze, state, sizeof(state))
+            == SO_OK && strncmp(state, "FROZEN", 6) == 0)
+        {
+            return SO_OK;
+        }
+        cg_sleep_ms(CG_STEP_MS);
+    }
+
+    cg_error(cg->errstr, "%s did not freeze", cg_dir(cg, BLD_CG_FREEZER));
+    return SO_ERR;
+}
+
+
+int
+bld_cgroup_kill(bld_cgroup_t *cg)
+{
+    size_t  n;
+    long    waited;
+    int     frozen, rc;
+
+    rc = SO_OK;
+
+    if (cg->sys->version == 2
+        && cg_has(cg_dir(cg, BLD_CG_MEMORY), "cgroup.kill"))
+    {
+        rc = cg_write(cg, BLD_CG_MEMORY, "cgroup.kill", "1");
+        if (rc != SO_OK) {
+            goto done;
+        }
+    }
+
+    for (waited = 0; waited <= CG_KILL_WAIT_MS; waited += CG_STEP_MS) {
+        frozen = cg_freeze(cg, 1) == SO_OK;
+        rc = cg_procs(cg, 1, &n);
+        if (frozen) {
+            cg_freeze(cg, 0);
+        }
+        if (rc != SO_OK || n == 0) {
+            goto done;
+        }
+        cg_sleep_ms(CG_STEP_MS);
+    }
+
+    cg_error(cg->errstr, "%zu processes of %s survive SIGKILL", n,
+             cg->dir[BLD_CG_MEMORY]);
+    rc = SO_ERR;
+
+done:
+
+    cg->err = rc;
+    return rc;
+}
+
+
+int
+bld_cgroup_destroy(bld_cgroup_t *cg)
+{
+    long  waited;
+    int   h, rc;
+
+    rc = SO_OK;
+
+    if (cg == NULL || cg->sys == NULL) {
+        return SO_OK;
+    }
+
+    if (cg->dir[BLD_CG_MEMORY][0] != '\0') {
+        rc = bld_cgroup_kill(cg);
+        if (rc != SO_OK) {
+            goto done;
+        }
+    }
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (cg->dir[h][0] == '\0') {
+            continue;
+        }
+
+        /* the last exits are still being accounted for a moment */
+        for (waited = 0; rmdir(cg->dir[h]) == -1; waited += CG_STEP_MS) {
+            if (errno == ENOENT) {
+                break;
+            }
+            if (errno != EBUSY || waited >= CG_RMDIR_WAIT_MS) {
+                cg_error(cg->errstr, "rmdir %s: %s", cg->dir[h],
+                         strerror(errno));
+                rc = SO_ERR;
+                goto done;
+            }
+            cg_sleep_ms(CG_STEP_MS);
+        }
+
+        cg->dir[h][0] = '\0';
+    }
+
+done:
+
+    cg->err = rc;
+    return rc;
+}
+
+
+const char *
+bld_cgroup_path(const bld_cgroup_t *cg)
+{
+    return cg->dir[BLD_CG_MEMORY];
+}

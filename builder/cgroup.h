@@ -1,0 +1,98 @@
+/*
+ * cgroup.h: one small interface over cgroup v1 and v2 for the sandbox.
+ *
+ * bld_cgroup_sys_init() probes the host once at start and picks the
+ * layout: v2 when the unified hierarchy at the mount point offers the
+ * memory controller, else v1 with memory, pids and cpu hierarchies
+ * mounted side by side (the hybrid hosts).  Every cgroup Shipoff makes
+ * lives under one parent of its own (default "shipoff", relative to the
+ * hierarchy root); no other cgroup is ever written to or removed.
+ *
+ * A cgroup holds one build or one app: limits set at creation, processes
+ * added by pid, OOM kills counted by the kernel, everything killed at
+ * once, and the directory removed when nothing is left in it.
+ */
+
+#ifndef BLD_CGROUP_H
+#define BLD_CGROUP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BLD_CG_ERRLEN   128
+#define BLD_CG_PATHLEN  256
+#define BLD_CG_NAMELEN  64
+
+/* v1 keeps one directory per hierarchy; v2 uses only the first */
+typedef enum {
+    BLD_CG_MEMORY = 0,
+    BLD_CG_PIDS,
+    BLD_CG_CPU,
+    BLD_CG_FREEZER,                 /* v1 only, and optional */
+    BLD_CG_NHIER
+} bld_cg_hier_t;
+
+typedef struct {
+    int    version;                 /* 1 or 2 */
+    char   root[BLD_CG_NHIER][BLD_CG_PATHLEN];  /* v1: "" when absent */
+    char   parent[BLD_CG_PATHLEN];  /* relative, e.g. "shipoff" */
+    int    err;
+    char   errstr[BLD_CG_ERRLEN];
+} bld_cgroup_sys_t;
+
+typedef struct {
+    uint64_t  memory;               /* bytes, swap included; 0: none */
+    uint64_t  pids;                 /* tasks; 0: no limit */
+    unsigned  cpu_weight;           /* 1..10000, 100 is a fair share */
+    unsigned  cpu_max;              /* % of one CPU; 0: no ceiling */
+} bld_cgroup_limits_t;
+
+typedef struct {
+    const bld_cgroup_sys_t  *sys;
+    char    name[BLD_CG_NAMELEN];
+    char    dir[BLD_CG_NHIER][BLD_CG_PATHLEN];  /* "" when not made */
+    int     err;
+    char    errstr[BLD_CG_ERRLEN];
+} bld_cgroup_t;
+
+/* mnt is where cgroups are mounted ("/sys/fs/cgroup"), parent is ours */
+int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
+    const char *parent);
+
+/* makes <parent>/<name> with these limits; SO_EEXISTS when it exists */
+int bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
+    const char *name, const bld_cgroup_limits_t *lim);
+
+/*
+ * Names an existing <parent>/<name> without touching it, so that a
+ * leftover of a crash can be bld_cgroup_destroy()ed.
+ */
+int bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
+    const char *name);
+
+int bld_cgroup_add(bld_cgroup_t *cg, pid_t pid);
+
+/*
+ * Opens the cgroup.procs files a child writes its own pid to between
+ * fork and exec, so nothing it runs ever starts outside the cgroup.
+ * fds has BLD_CG_NHIER slots; unused ones are -1.  Close with
+ * bld_cgroup_close_fds().
+ */
+int bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds);
+void bld_cgroup_close_fds(int *fds);
+
+/* *n = the kernel's count of OOM kills in the cgroup */
+int bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n);
+
+/* *n = the number of processes still in the cgroup */
+int bld_cgroup_count(bld_cgroup_t *cg, size_t *n);
+
+/* SIGKILLs every process of the cgroup and waits until none is left */
+int bld_cgroup_kill(bld_cgroup_t *cg);
+
+/* kills what is left, then removes the directories; accepts a bare cg */
+int bld_cgroup_destroy(bld_cgroup_t *cg);
+
+const char *bld_cgroup_path(const bld_cgroup_t *cg);
+
+#endif /* BLD_CGROUP_H */

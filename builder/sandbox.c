@@ -1,0 +1,587 @@
+/*
+ * sandbox.c: fork, confine, exec bubblewrap; reap and judge the end.
+ *
+ * The child joins the cgroup before anything else, so every process the
+ * build ever starts is counted and killed with it.  It then drops to the
+ * unprivileged uid and execs bwrap, which (not being setuid) makes a user
+ * namespace for the mounts and the pid/ipc/uts namespaces.  The uid is
+ * dropped outside, before exec: files the sandbox creates on the host
+ * belong to that uid, and nothing inside ever runs as root on the host.
+ *
+ * Between fork and exec the child only makes async-signal-safe calls on
+ * things prepared by the parent (argv, open cgroup.procs files); a
+ * failure there is written to a close-on-exec pipe, so the parent reads
+ * EOF when the exec succeeded and the reason otherwise.
+ *
+ * The environment goes through execve(), not bwrap --setenv: values
+ * (app secrets) in argv would be readable by anyone in /proc/PID/cmdline.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "sandbox.h"
+
+/* fixed bwrap options, 4 per hidden path, the command, the NULL */
+#define SB_ARGV_FIXED  40
+
+typedef enum {
+    SB_STAGE_CGROUP = 1,
+    SB_STAGE_SETSID,
+    SB_STAGE_FDS,
+    SB_STAGE_UID,
+    SB_STAGE_EXEC
+} sb_stage_t;
+
+typedef struct {
+    int  stage;
+    int  errnum;
+} sb_child_err_t;
+
+static const char  *sb_stage_names[] = {
+    "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap"
+};
+
+
+static int sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
+static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
+static void sb_child(const bld_sandbox_opts_t *o, char **argv,
+    const int *procs, int devnull, int errfd) __attribute__((noreturn));
+static void sb_child_fail(int errfd, sb_stage_t stage)
+    __attribute__((noreturn));
+static int sb_pidfd_open(pid_t pid);
+static int sb_timer(bld_sandbox_t *sb, unsigned ms);
+static void sb_error(bld_sandbox_t *sb, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+
+static void
+sb_error(bld_sandbox_t *sb, int rc, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sb->errstr, sizeof(sb->errstr), fmt, ap);
+    va_end(ap);
+    sb->err = rc;
+}
+
+
+static int
+sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
+{
+    struct stat  st;
+
+    if (o->cgroups == NULL || o->name == NULL || o->argv == NULL
+        || o->argv[0] == NULL || o->bwrap == NULL || o->workdir == NULL)
+    {
+        sb_error(sb, SO_EINVAL, "sandbox: cgroups, name, bwrap, argv and "
+                 "workdir are required");
+        return SO_EINVAL;
+    }
+
+    if (o->uid == 0 || o->gid == 0) {
+        sb_error(sb, SO_EINVAL, "sandbox %s: refusing to run as root",
+                 o->name);
+        return SO_EINVAL;
+    }
+
+    if (o->workdir[0] != '/' || stat(o->workdir, &st) == -1
+        || !S_ISDIR(st.st_mode) || st.st_uid != o->uid)
+    {
+        sb_error(sb, SO_EINVAL, "sandbox %s: work dir %s must be an absolute "
+                 "directory owned by uid %d", o->name, o->workdir,
+                 (int) o->uid);
+        return SO_EINVAL;
+    }
+
+    return SO_OK;
+}
+
+
+/* the bwrap command line; the strings stay the caller's */
+static char **
+sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
+{
+    struct stat   st;
+    char        **argv;
+    size_t        n, i;
+
+    n = SB_ARGV_FIXED;
+    for (i = 0; o->hidden != NULL && o->hidden[i] != NULL; i++) {
+        n += 3;
+    }
+    for (i = 0; o->argv[i] != NULL; i++) {
+        n++;
+    }
+
+    argv = calloc(n, sizeof(char *));
+    if (argv == NULL) {
+        sb_error(sb, SO_ERR, "sandbox %s: out of memory", o->name);
+        return NULL;
+    }
+
+#define SB_ARG(s)  argv[n++] = (char *) (s)
+
+    n = 0;
+    SB_ARG(o->bwrap);
+    SB_ARG("--ro-bind"); SB_ARG("/"); SB_ARG("/");
+    SB_ARG("--dev"); SB_ARG("/dev");
+    SB_ARG("--proc"); SB_ARG("/proc");
+    SB_ARG("--tmpfs"); SB_ARG("/tmp");
+
+    /* before the work dir: bwrap makes its mount point inside a hidden dir */
+    for (i = 0; o->hidden != NULL && o->hidden[i] != NULL; i++) {
+        if (lstat(o->hidden[i], &st) == -1) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            SB_ARG("--tmpfs"); SB_ARG(o->hidden[i]);
+        } else {
+            SB_ARG("--ro-bind"); SB_ARG("/dev/null"); SB_ARG(o->hidden[i]);
+        }
+    }
+
+    SB_ARG("--bind"); SB_ARG(o->workdir); SB_ARG(o->workdir);
+    SB_ARG("--chdir"); SB_ARG(o->workdir);
+    SB_ARG("--unshare-pid");
+    SB_ARG("--unshare-ipc");
+    SB_ARG("--unshare-uts");
+    SB_ARG("--unshare-cgroup-try");
+    if (!o->share_net) {
+        SB_ARG("--unshare-net");
+    }
+    SB_ARG("--new-session");
+    SB_ARG("--die-with-parent");
+    SB_ARG("--");
+    for (i = 0; o->argv[i] != NULL; i++) {
+        SB_ARG(o->argv[i]);
+    }
+    argv[n] = NULL;
+
+#undef SB_ARG
+
+    return argv;
+}
+
+
+static void
+sb_child_fail(int errfd, sb_stage_t stage)
+{
+    sb_child_err_t  e;
+
+    e.stage = (int) stage;
+    e.errnum = errno;
+    if (write(errfd, &e, sizeof(e)) == -1) {
+        /* the parent then sees a silent exit 127 */
+    }
+    _exit(127);
+}
+
+
+/* async-signal-safe from here to execve() */
+static void
+sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
+    int devnull, int errfd)
+{
+    char              pid[24], *p;
+    struct sigaction  sa;
+    sigset_t          all;
+    long              v;
+    int               h, sig;
+
+    p = pid + sizeof(pid);
+    *--p = '\0';
+    for (v = (long) getpid(); v > 0 || *p == '\0'; v /= 10) {
+        *--p = (char) ('0' + v % 10);
+    }
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (procs[h] != -1
+            && write(procs[h], p, strlen(p)) != (ssize_t) strlen(p))
+        {
+            sb_child_fail(errfd, SB_STAGE_CGROUP);
+        }
+    }
+
+    /* shipoffd blocks signals for its signalfd and ignores SIGPIPE */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (sig = 1; sig < NSIG; sig++) {
+        sigaction(sig, &sa, NULL);
+    }
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+
+    if (setsid() == -1) {
+        sb_child_fail(errfd, SB_STAGE_SETSID);
+    }
+
+    if (dup2(devnull, STDIN_FILENO) == -1
+        || dup2(o->stdout_fd != -1 ? o->stdout_fd : devnull, STDOUT_FILENO)
+           == -1
+        || dup2(o->stderr_fd != -1 ? o->stderr_fd : devnull, STDERR_FILENO)
+           == -1
+        || close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+    {
+        sb_child_fail(errfd, SB_STAGE_FDS);
+    }
+
+    if (setgroups(0, NULL) == -1 || setgid(o->gid) == -1
+        || setuid(o->uid) == -1)
+    {
+        sb_child_fail(errfd, SB_STAGE_UID);
+    }
+
+    execve(o->bwrap, argv,
+           o->envp != NULL ? (char *const *) o->envp : (char *[]) { NULL });
+    sb_child_fail(errfd, SB_STAGE_EXEC);
+}
+
+
+static int
+sb_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int) syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+
+static int
+sb_timer(bld_sandbox_t *sb, unsigned ms)
+{
+    struct itimerspec  it;
+
+    sb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (sb->timerfd == -1) {
+        return SO_ERR;
+    }
+
+    memset(&it, 0, sizeof(it));
+    it.it_value.tv_sec = ms / 1000;
+    it.it_value.tv_nsec = (long) (ms % 1000) * 1000000L;
+
+    return timerfd_settime(sb->timerfd, 0, &it, NULL) == -1 ? SO_ERR : SO_OK;
+}
+
+
+int
+bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
+    pid_t *out)
+{
+    sb_child_err_t   ce;
+    char           **argv;
+    int              procs[BLD_CG_NHIER], pipefd[2], devnull, status, h, rc;
+    ssize_t          n;
+    pid_t            pid;
+
+    memset(sb, 0, sizeof(*sb));
+    sb->pidfd = -1;
+    sb->timerfd = -1;
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        procs[h] = -1;
+    }
+    pipefd[0] = -1;
+    pipefd[1] = -1;
+    devnull = -1;
+    argv = NULL;
+    *out = 0;
+
+    rc = sb_check(sb, o);
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    argv = sb_argv(sb, o);
+    if (argv == NULL) {
+        rc = SO_ERR;
+        goto done;
+    }
+
+    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name, &o->limits);
+    if (rc == SO_OK) {
+        rc = bld_cgroup_open_procs(&sb->cg, procs);
+    }
+    if (rc != SO_OK) {
+        sb_error(sb, rc, "sandbox %s: %s", o->name, sb->cg.errstr);
+        goto done;
+    }
+
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull == -1 || pipe2(pipefd, O_CLOEXEC) == -1) {
+        sb_error(sb, SO_ERR, "sandbox %s: %s", o->name, strerror(errno));
+        rc = SO_ERR;
+        goto done;
+    }
+
+    pid = fork();
+    if (pid == -1) {
+        sb_error(sb, SO_ERR, "sandbox %s: fork: %s", o->name,
+                 strerror(errno));
+        rc = SO_ERR;
+        goto done;
+    }
+
+    if (pid == 0) {
+        close(pipefd[0]);
+        sb_child(o, argv, procs, devnull, pipefd[1]);
+    }
+
+    close(pipefd[1]);
+    pipefd[1] = -1;
+
+    do {
+        n = read(pipefd[0], &ce, sizeof(ce));
+    } while (n == -1 && errno == EINTR);
+
+    if (n != 0) {
+        waitpid(pid, &status, 0);
+        if (n == (ssize_t) sizeof(ce) && ce.stage > 0
+            && ce.stage < (int) so_nelems(sb_stage_names))
+        {
+            sb_error(sb, SO_ERR, "sandbox %s: %s: %s", o->name,
+                     sb_stage_names[ce.stage], strerror(ce.errnum));
+        } else {
+            sb_error(sb, SO_ERR, "sandbox %s: the child failed before exec",
+                     o->name);
+        }
+        rc = SO_ERR;
+        goto done;
+    }
+
+    sb->pid = pid;
+    *out = pid;
+
+    /* the child is unreaped, so its pid cannot have been reused yet */
+    sb->pidfd = sb_pidfd_open(pid);
+
+    if (o->timeout_ms && sb_timer(sb, o->timeout_ms) != SO_OK) {
+        sb_error(sb, SO_ERR, "sandbox %s: timerfd: %s", o->name,
+                 strerror(errno));
+        rc = SO_ERR;
+        goto done;
+    }
+
+    sb->res.status = BLD_SB_RUNNING;
+    rc = SO_OK;
+
+done:
+
+    bld_cgroup_close_fds(procs);
+    if (pipefd[0] != -1) {
+        close(pipefd[0]);
+    }
+    if (pipefd[1] != -1) {
+        close(pipefd[1]);
+    }
+    if (devnull != -1) {
+        close(devnull);
+    }
+    free(argv);
+
+    if (rc != SO_OK) {
+        char  msg[BLD_SB_ERRLEN];
+
+        memcpy(msg, sb->errstr, sizeof(msg));
+        bld_sandbox_free(sb);
+        memcpy(sb->errstr, msg, sizeof(msg));
+        *out = 0;
+    }
+
+    sb->err = rc;
+    return rc;
+}
+
+
+int
+bld_sandbox_pidfd(const bld_sandbox_t *sb)
+{
+    return sb->pidfd;
+}
+
+
+int
+bld_sandbox_timerfd(const bld_sandbox_t *sb)
+{
+    return sb->timerfd;
+}
+
+
+int
+bld_sandbox_expire(bld_sandbox_t *sb)
+{
+    uint64_t  ticks;
+    int       rc;
+
+    if (sb->timerfd != -1 && read(sb->timerfd, &ticks, sizeof(ticks)) == -1)
+    {
+        /* nothing to drain: called before the timer fired */
+    }
+
+    if (sb->pid == 0) {
+        return SO_OK;
+    }
+
+    sb->timed_out = 1;
+    rc = bld_cgroup_kill(&sb->cg);
+    if (rc != SO_OK) {
+        sb_error(sb, rc, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
+        return rc;
+    }
+
+    sb->err = SO_OK;
+    return SO_OK;
+}
+
+
+int
+bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
+{
+    int    status, rc;
+    pid_t  r;
+
+    if (sb->pid == 0) {
+        *res = sb->res;
+        return SO_OK;
+    }
+
+    do {
+        r = waitpid(sb->pid, &status, WNOHANG);
+    } while (r == -1 && errno == EINTR);
+
+    if (r == 0) {
+        res->status = BLD_SB_RUNNING;
+        return SO_OK;
+    }
+
+    if (r == -1) {
+        sb_error(sb, SO_ERR, "sandbox %s: waitpid: %s", sb->cg.name,
+                 strerror(errno));
+        return SO_ERR;
+    }
+
+    sb->pid = 0;
+    rc = SO_OK;
+
+    /* whatever outlived bwrap goes too, and the count is read first */
+    if (bld_cgroup_kill(&sb->cg) != SO_OK
+        || bld_cgroup_oom_kills(&sb->cg, &sb->res.oom_kills) != SO_OK
+        || bld_cgroup_destroy(&sb->cg) != SO_OK)
+    {
+        sb_error(sb, SO_ERR, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
+        rc = SO_ERR;
+    }
+
+    if (WIFSIGNALED(status)) {
+        sb->res.status = BLD_SB_SIGNALED;
+        sb->res.signo = WTERMSIG(status);
+        sb->res.code = 128 + sb->res.signo;
+    } else {
+        sb->res.status = BLD_SB_EXITED;
+        sb->res.code = WEXITSTATUS(status);
+    }
+
+    if (sb->timed_out) {
+        sb->res.status = BLD_SB_TIMEOUT;
+    } else if (sb->res.oom_kills > 0) {
+        sb->res.status = BLD_SB_OOM;
+    }
+
+    if (sb->timerfd != -1) {
+        close(sb->timerfd);
+        sb->timerfd = -1;
+    }
+
+    *res = sb->res;
+    sb->err = rc;
+    return rc;
+}
+
+
+int
+bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res)
+{
+    struct pollfd  pfd[2];
+    int            rc;
+
+    for ( ;; ) {
+        rc = bld_sandbox_reap(sb, res);
+        if (rc != SO_OK || res->status != BLD_SB_RUNNING) {
+            return rc;
+        }
+
+        pfd[0].fd = sb->pidfd;
+        pfd[0].events = POLLIN;
+        pfd[1].fd = sb->timerfd;
+        pfd[1].events = POLLIN;
+
+        /* without a pidfd, look again every 10 ms */
+        if (poll(pfd, 2, sb->pidfd == -1 ? 10 : -1) == -1 && errno != EINTR) {
+            sb_error(sb, SO_ERR, "sandbox %s: poll: %s", sb->cg.name,
+                     strerror(errno));
+            return SO_ERR;
+        }
+
+        if (sb->timerfd != -1 && (pfd[1].revents & POLLIN)) {
+            rc = bld_sandbox_expire(sb);
+            if (rc != SO_OK) {
+                return rc;
+            }
+        }
+    }
+}
+
+
+void
+bld_sandbox_free(bld_sandbox_t *sb)
+{
+    if (sb == NULL) {
+        return;
+    }
+
+    if (sb->pid != 0) {
+        bld_cgroup_kill(&sb->cg);
+        kill(sb->pid, SIGKILL);
+        waitpid(sb->pid, NULL, 0);
+        sb->pid = 0;
+    }
+
+    bld_cgroup_destroy(&sb->cg);
+
+    if (sb->pidfd != -1) {
+        close(sb->pidfd);
+        sb->pidfd = -1;
+    }
+    if (sb->timerfd != -1) {
+        close(sb->timerfd);
+        sb->timerfd = -1;
+    }
+}
+
+
+const char *
+bld_sandbox_status_name(bld_sb_status_t status)
+{
+    static const char  *names[] = {
+        "running", "exited", "signaled", "oom", "timeout"
+    };
+
+    return (unsigned) status < so_nelems(names) ? names[status] : "unknown";
+}

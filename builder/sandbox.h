@@ -1,0 +1,99 @@
+/*
+ * sandbox.h: run one build or one app confined, and learn how it ended.
+ *
+ * A sandbox is a cgroup (memory incl. swap, pids, CPU) holding bubblewrap
+ * (read-only host root, private /tmp, /dev and /proc, own pid/ipc/uts
+ * namespaces, only the work dir writable, chosen paths hidden), started
+ * as an unprivileged uid with exactly the environment given.
+ *
+ * It fits shipoffd's epoll loop: spawn returns at once; the loop watches
+ * bld_sandbox_pidfd() (readable when the process exits) and
+ * bld_sandbox_timerfd() (readable at the deadline, then call
+ * bld_sandbox_expire(), which kills the whole cgroup), and calls
+ * bld_sandbox_reap() when the pidfd fires.  bld_sandbox_wait() does the
+ * same blocking, for tests and simple callers.
+ */
+
+#ifndef BLD_SANDBOX_H
+#define BLD_SANDBOX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+
+#define BLD_SB_ERRLEN  128
+
+typedef enum {
+    BLD_SB_RUNNING = 0,
+    BLD_SB_EXITED,                  /* code holds the exit status */
+    BLD_SB_SIGNALED,                /* bwrap itself died of signo */
+    BLD_SB_OOM,                     /* the kernel OOM-killed in the cgroup */
+    BLD_SB_TIMEOUT                  /* the deadline killed the cgroup */
+} bld_sb_status_t;
+
+typedef struct {
+    bld_sb_status_t  status;
+    int              code;          /* a command killed by signal N shows
+                                       128 + N: bwrap reports it so */
+    int              signo;
+    uint64_t         oom_kills;
+} bld_sandbox_result_t;
+
+typedef struct {
+    const bld_cgroup_sys_t  *cgroups;   /* probed once at start */
+    const char              *name;      /* cgroup name: "build-42" */
+    const char              *bwrap;     /* absolute path of bwrap */
+    const char *const       *argv;      /* the command; argv[0] via PATH */
+    const char *const       *envp;      /* the whole environment; NULL:
+                                           empty */
+    const char              *workdir;   /* absolute, owned by uid, the only
+                                           writable path */
+    const char *const       *hidden;    /* NULL-terminated: paths replaced
+                                           by an empty dir or /dev/null */
+    uid_t                    uid;       /* never 0 */
+    gid_t                    gid;
+    int                      stdout_fd; /* -1: /dev/null */
+    int                      stderr_fd;
+    int                      share_net; /* 1: the host's network */
+    unsigned                 timeout_ms;    /* 0: none */
+    bld_cgroup_limits_t      limits;
+} bld_sandbox_opts_t;
+
+typedef struct {
+    bld_cgroup_t          cg;
+    pid_t                 pid;      /* bwrap's pid; 0 once reaped */
+    int                   pidfd;    /* -1 on kernels without pidfd_open:
+                                       then reap on SIGCHLD */
+    int                   timerfd;  /* -1 without a deadline */
+    int                   timed_out;
+    bld_sandbox_result_t  res;
+    int                   err;
+    char                  errstr[BLD_SB_ERRLEN];
+} bld_sandbox_t;
+
+int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
+    pid_t *out);
+
+int bld_sandbox_pidfd(const bld_sandbox_t *sb);
+int bld_sandbox_timerfd(const bld_sandbox_t *sb);
+
+/* the deadline passed: kill everything in the cgroup */
+int bld_sandbox_expire(bld_sandbox_t *sb);
+
+/*
+ * Without blocking: res->status is BLD_SB_RUNNING while the process
+ * lives; once it has exited, whatever it left in the cgroup is killed,
+ * the OOM count read, the cgroup removed and the result filled.
+ */
+int bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res);
+
+/* blocks until the end, honouring the deadline */
+int bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res);
+
+/* kills and reaps what still runs, removes the cgroup; accepts NULL */
+void bld_sandbox_free(bld_sandbox_t *sb);
+
+const char *bld_sandbox_status_name(bld_sb_status_t status);
+
+#endif /* BLD_SANDBOX_H */

@@ -1,0 +1,569 @@
+/*
+ * access.c: who may act on a project, besides its owner:
+ * /api/v1/projects/{id}/members (direct grants to users),
+ * /api/v1/projects/{id}/teams (grants to every member of a team) and
+ * /api/v1/projects/{id}/transfer (a new owner).
+ *
+ * Managing access takes the DELETE right: whoever may delete the project
+ * may as well decide who else works on it, and nobody with WRITE alone can
+ * lift their own rights.  A grant always holds READ (WRITE or DELETE
+ * without READ would be a project one changes but cannot see): it is
+ * added when missing.  Granting again replaces the scopes.
+ *
+ * A transfer is the owner's alone (the owner user, or the owner of the
+ * owning team): to any user, or to a team the caller is a member of.  The
+ * old owner keeps no right of its own; a direct grant the new owner had
+ * is dropped, as it is now redundant.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "shipoff.h"
+#include "so_account.h"
+#include "so_auth.h"
+#include "so_authz.h"
+#include "so_input.h"
+#include "so_log.h"
+
+
+#define API_ID_MAX  0x7fffffffffffffffLL
+
+
+static int api_access_scopes(so_req_t *r, json_t *body, char *out,
+    size_t len, json_t **list);
+static void api_access_list(so_req_t *r, int status, const char *project);
+
+
+/*
+ * The "scopes" field: a non-empty array of "READ", "WRITE", "DELETE".
+ * 0 with out the SQL array literal ("{READ,WRITE}") and *list the JSON
+ * array as stored; else answered 422.
+ */
+static int
+api_access_scopes(so_req_t *r, json_t *body, char *out, size_t len,
+    json_t **list)
+{
+    static const char *const  names[] = { "READ", "WRITE", "DELETE" };
+    json_t                   *v, *s;
+    unsigned                  bits, bit;
+    size_t                    i, j;
+
+    *list = NULL;
+    v = json_object_get(body, "scopes");
+
+    if (!json_is_array(v) || json_array_size(v) == 0
+        || json_array_size(v) > 3)
+    {
+        goto invalid;
+    }
+
+    bits = SO_SCOPE_READ;
+
+    json_array_foreach(v, i, s) {
+        for (j = 0; j < so_nelems(names); j++) {
+            if (json_is_string(s) && strcmp(json_string_value(s), names[j])
+                                     == 0)
+            {
+                break;
+            }
+        }
+        if (j == so_nelems(names)) {
+            goto invalid;
+        }
+        bits |= 1u << j;
+    }
+
+    *list = json_array();
+    snprintf(out, len, "{");
+
+    for (j = 0; j < so_nelems(names); j++) {
+        bit = 1u << j;
+        if (bits & bit) {
+            json_array_append_new(*list, json_string(names[j]));
+            snprintf(out + strlen(out), len - strlen(out), "%s%s",
+                     out[1] == '\0' ? "" : ",", names[j]);
+        }
+    }
+
+    snprintf(out + strlen(out), len - strlen(out), "}");
+    return SO_OK;
+
+invalid:
+
+    so_http_error(r, 422, "validation_failed",
+                  "scopes must be a non-empty array of \"READ\", \"WRITE\""
+                  " and \"DELETE\"", "scopes");
+    return SO_EINVAL;
+}
+
+
+/* answers with the project's grants: {"members": [...], "teams": [...]} */
+static void
+api_access_list(so_req_t *r, int status, const char *project)
+{
+    PGresult    *res, *teams;
+    json_t      *j, *members, *list;
+    const char  *params[1];
+    int          i;
+
+    params[0] = project;
+    teams = NULL;
+    j = NULL;
+
+    res = so_pg_query(r->pg, "api_access_members",
+                      "SELECT u.id, u.email, u.name,"
+                      " array_to_json(g.scopes), "
+                      SO_SQL_TIME("g.created_at")
+                      " FROM project_members g JOIN users u"
+                      " ON u.id = g.user_id WHERE g.project_id = $1"
+                      " ORDER BY u.id", 1, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_members");
+        goto done;
+    }
+
+    teams = so_pg_query(r->pg, "api_access_teams",
+                        "SELECT t.id, t.name, array_to_json(g.scopes), "
+                        SO_SQL_TIME("g.created_at")
+                        " FROM project_teams g JOIN teams t"
+                        " ON t.id = g.team_id WHERE g.project_id = $1"
+                        " ORDER BY t.id", 1, params);
+    if (teams == NULL) {
+        api_db_error(r, "api_access_teams");
+        goto done;
+    }
+
+    members = json_array();
+    list = json_array();
+    j = json_pack("{s:o, s:o}", "members", members, "teams", list);
+    if (j == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        goto done;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        json_array_append_new(members, json_pack(
+            "{s:I, s:s, s:s, s:o, s:s}",
+            "user_id", (json_int_t) strtoll(PQgetvalue(res, i, 0), NULL, 10),
+            "email", PQgetvalue(res, i, 1),
+            "name", PQgetvalue(res, i, 2),
+            "scopes", json_loads(PQgetvalue(res, i, 3), 0, NULL),
+            "granted_at", PQgetvalue(res, i, 4)));
+    }
+
+    for (i = 0; i < PQntuples(teams); i++) {
+        json_array_append_new(list, json_pack(
+            "{s:I, s:s, s:o, s:s}",
+            "team_id", (json_int_t) strtoll(PQgetvalue(teams, i, 0), NULL,
+                                            10),
+            "name", PQgetvalue(teams, i, 1),
+            "scopes", json_loads(PQgetvalue(teams, i, 2), 0, NULL),
+            "granted_at", PQgetvalue(teams, i, 3)));
+    }
+
+    so_http_json(r, status, j);
+    j = NULL;
+
+done:
+
+    json_decref(j);
+    PQclear(teams);
+    PQclear(res);
+}
+
+
+void
+api_access_get(so_req_t *r)
+{
+    so_principal_t  p;
+    long long       id;
+    char            ids[24];
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ, &id,
+                    NULL) != SO_OK)
+    {
+        return;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    api_access_list(r, 200, ids);
+}
+
+
+void
+api_access_member_put(so_req_t *r)
+{
+    static const char *const  fields[] = {
+        "email", "user_id", "scopes", NULL
+    };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body, *scopes;
+    const char               *email, *params[4];
+    char                      ids[24], target[24], sql_scopes[32];
+    char                      norm[SO_EMAIL_MAX_LEN + 1];
+    long long                 id, user;
+    size_t                    len;
+    int                       rc;
+
+    res = NULL;
+    body = NULL;
+    scopes = NULL;
+    user = 0;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
+                    NULL) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || api_access_scopes(r, body, sql_scopes, sizeof(sql_scopes),
+                             &scopes) != SO_OK)
+    {
+        goto done;
+    }
+
+    rc = so_input_int(r, body, "user_id", 0, 1, API_ID_MAX, &user);
+    if (rc == SO_EINVAL) {
+        goto done;
+    }
+
+    rc = so_input_string(r, body, "email", 0, 1, SO_EMAIL_MAX_LEN, &email,
+                         &len);
+    if (rc == SO_EINVAL) {
+        goto done;
+    }
+
+    if ((rc == SO_OK) == (user != 0)) {
+        so_http_error(r, 422, "validation_failed",
+                      "give exactly one of email and user_id",
+                      user != 0 ? "user_id" : "email");
+        goto done;
+    }
+
+    norm[0] = '\0';
+    if (rc == SO_OK && so_account_email(norm, email, len) != SO_OK) {
+        so_http_error(r, 422, "validation_failed",
+                      "email must be an email address", "email");
+        goto done;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(target, sizeof(target), "%lld", user);
+    params[0] = ids;
+    params[1] = user != 0 ? target : NULL;
+    params[2] = user != 0 ? NULL : norm;
+    params[3] = sql_scopes;
+
+    /* the owner user needs no grant; a user of another id is no one */
+    res = so_pg_query(r->pg, "api_access_member_put",
+                      "INSERT INTO project_members (project_id, user_id,"
+                      " scopes)"
+                      " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
+                      " WHERE p.id = $1 AND (u.id = $2 OR u.email = $3)"
+                      " AND p.owner_user_id IS DISTINCT FROM u.id"
+                      " ON CONFLICT (project_id, user_id)"
+                      " DO UPDATE SET scopes = EXCLUDED.scopes"
+                      " RETURNING user_id", 4, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_member_put");
+        goto done;
+    }
+
+    if (PQntuples(res) == 0) {
+        so_http_error(r, 404, "not_found",
+                      "no such user (or it owns the project)",
+                      user != 0 ? "user_id" : "email");
+        goto done;
+    }
+
+    so_log_info(r->path, "project=%s user=%lld: granted %s to user %s", ids,
+                p.user_id, sql_scopes, PQgetvalue(res, 0, 0));
+
+    api_access_list(r, 200, ids);
+
+done:
+
+    PQclear(res);
+    json_decref(scopes);
+    json_decref(body);
+}
+
+
+void
+api_access_member_delete(so_req_t *r)
+{
+    so_principal_t   p;
+    PGresult        *res;
+    const char      *params[2];
+    char             ids[24], target[24];
+    long long        id, user;
+
+    res = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
+                    NULL) != SO_OK)
+    {
+        goto done;
+    }
+
+    if (so_authz_parse_id(r->args[1], &user) != SO_OK) {
+        so_http_error(r, 404, "not_found", "no such member", NULL);
+        goto done;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(target, sizeof(target), "%lld", user);
+    params[0] = ids;
+    params[1] = target;
+
+    res = so_pg_query(r->pg, "api_access_member_delete",
+                      "DELETE FROM project_members"
+                      " WHERE project_id = $1 AND user_id = $2", 2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_member_delete");
+        goto done;
+    }
+
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        so_http_error(r, 404, "not_found", "no such member", NULL);
+        goto done;
+    }
+
+    so_log_info(r->path, "project=%s user=%lld: revoked user %s", ids,
+                p.user_id, target);
+    api_no_content(r);
+
+done:
+
+    PQclear(res);
+}
+
+
+void
+api_access_team_put(so_req_t *r)
+{
+    static const char *const  fields[] = { "team_id", "scopes", NULL };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body, *scopes;
+    const char               *params[3];
+    char                      ids[24], teams[24], sql_scopes[32];
+    long long                 id, team;
+
+    res = NULL;
+    body = NULL;
+    scopes = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
+                    NULL) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || so_input_int(r, body, "team_id", 1, 1, API_ID_MAX, &team)
+           != SO_OK
+        || api_access_scopes(r, body, sql_scopes, sizeof(sql_scopes),
+                             &scopes) != SO_OK)
+    {
+        goto done;
+    }
+
+    /* the caller must see the team: a team of others is "no such team" */
+    snprintf(teams, sizeof(teams), "%lld", team);
+    if (so_authz(r, &p, SO_OBJ_TEAM, teams, SO_NEED_WRITE | SO_NEED_MEMBER,
+                 &team, NULL) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+    params[1] = teams;
+    params[2] = sql_scopes;
+
+    res = so_pg_query(r->pg, "api_access_team_put",
+                      "INSERT INTO project_teams (project_id, team_id,"
+                      " scopes) VALUES ($1, $2, $3::text[])"
+                      " ON CONFLICT (project_id, team_id)"
+                      " DO UPDATE SET scopes = EXCLUDED.scopes", 3, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_team_put");
+        goto done;
+    }
+
+    so_log_info(r->path, "project=%s user=%lld: granted %s to team %s", ids,
+                p.user_id, sql_scopes, teams);
+
+    api_access_list(r, 200, ids);
+
+done:
+
+    PQclear(res);
+    json_decref(scopes);
+    json_decref(body);
+}
+
+
+void
+api_access_team_delete(so_req_t *r)
+{
+    so_principal_t   p;
+    PGresult        *res;
+    const char      *params[2];
+    char             ids[24], teams[24];
+    long long        id, team;
+
+    res = NULL;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
+                    NULL) != SO_OK)
+    {
+        goto done;
+    }
+
+    if (so_authz_parse_id(r->args[1], &team) != SO_OK) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(teams, sizeof(teams), "%lld", team);
+    params[0] = ids;
+    params[1] = teams;
+
+    res = so_pg_query(r->pg, "api_access_team_delete",
+                      "DELETE FROM project_teams"
+                      " WHERE project_id = $1 AND team_id = $2", 2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_team_delete");
+        goto done;
+    }
+
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        so_http_error(r, 404, "not_found", "no such team", NULL);
+        goto done;
+    }
+
+    so_log_info(r->path, "project=%s user=%lld: revoked team %s", ids,
+                p.user_id, teams);
+    api_no_content(r);
+
+done:
+
+    PQclear(res);
+}
+
+
+void
+api_access_transfer(so_req_t *r)
+{
+    static const char *const  fields[] = { "user_id", "team_id", NULL };
+    so_principal_t            p;
+    PGresult                 *res;
+    json_t                   *body;
+    const char               *params[3];
+    char                      ids[24], target[24];
+    long long                 id, user, team;
+    int                       rc;
+
+    res = NULL;
+    body = NULL;
+    user = 0;
+    team = 0;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
+                    SO_NEED_DELETE | SO_NEED_OWNER, &id, NULL) != SO_OK
+        || so_http_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK)
+    {
+        goto done;
+    }
+
+    if (so_input_int(r, body, "user_id", 0, 1, API_ID_MAX, &user)
+        == SO_EINVAL
+        || so_input_int(r, body, "team_id", 0, 1, API_ID_MAX, &team)
+           == SO_EINVAL)
+    {
+        goto done;
+    }
+
+    if ((user != 0) == (team != 0)) {
+        so_http_error(r, 422, "validation_failed",
+                      "give exactly one of user_id and team_id",
+                      user != 0 ? "team_id" : "user_id");
+        goto done;
+    }
+
+    snprintf(target, sizeof(target), "%lld", user != 0 ? user : team);
+
+    if (team != 0
+        && so_authz(r, &p, SO_OBJ_TEAM, target,
+                    SO_NEED_WRITE | SO_NEED_MEMBER, &team, NULL) != SO_OK)
+    {
+        goto done;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+    params[1] = user != 0 ? target : NULL;
+    params[2] = team != 0 ? target : NULL;
+
+    if (api_tx(r, "BEGIN") != SO_OK) {
+        api_db_error(r, "BEGIN");
+        goto done;
+    }
+
+    res = so_pg_query(r->pg, "api_access_transfer",
+                      "UPDATE projects SET owner_user_id = $2::bigint,"
+                      " owner_team_id = $3::bigint, updated_at = now()"
+                      " WHERE id = $1 AND ($3::bigint IS NOT NULL"
+                      " OR EXISTS (SELECT 1 FROM users WHERE id = $2))",
+                      3, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_transfer");
+        goto rollback;
+    }
+
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        so_http_error(r, 404, "not_found", "no such user", "user_id");
+        goto rollback;
+    }
+
+    PQclear(res);
+
+    res = so_pg_query(r->pg, "api_access_transfer_grant",
+                      "DELETE FROM project_members"
+                      " WHERE project_id = $1 AND user_id = $2",
+                      2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_access_transfer_grant");
+        goto rollback;
+    }
+
+    rc = api_tx(r, "COMMIT");
+    if (rc != SO_OK) {
+        api_db_error(r, "COMMIT");
+        goto done;
+    }
+
+    so_log_info(r->path, "project=%s user=%lld: transferred to %s %s", ids,
+                p.user_id, user != 0 ? "user" : "team", target);
+
+    api_project_answer(r, 200, ids, NULL);
+    goto done;
+
+rollback:
+
+    (void) api_tx(r, "ROLLBACK");
+
+done:
+
+    PQclear(res);
+    json_decref(body);
+}

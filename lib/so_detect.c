@@ -1,0 +1,448 @@
+/*
+ * so_detect.c: framework detection (see so_detect.h and docs/DETECT.md).
+ *
+ * The rules are one table, in the order they are tried: a dependency
+ * named in a manifest (package.json's dependencies and devDependencies,
+ * requirements.txt or pyproject.toml, composer.json's require) selects a
+ * row; a row gives kind, runtime and commands.  The install command
+ * depends on the manifest, not the framework (npm ci with a lock file).
+ * Manifests are read under a size cap and never executed.
+ */
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <jansson.h>
+
+#include "shipoff.h"
+#include "so_detect.h"
+
+
+typedef enum {
+    SO_DETECT_NODE,
+    SO_DETECT_PYTHON,
+    SO_DETECT_PHP
+} so_detect_src_t;
+
+typedef struct {
+    so_detect_src_t   src;
+    const char       *dep;          /* a trailing '/' matches a prefix */
+    const char       *framework;
+    const char       *kind;
+    const char       *build_cmd;
+    const char       *run_cmd;      /* NULL: npm start, or node <main> */
+    const char       *output_dir;
+} so_detect_rule_t;
+
+
+#define SO_DETECT_FLASK                                                      \
+    "python3 -m flask run --host 127.0.0.1 --port $PORT"
+#define SO_DETECT_UVICORN                                                    \
+    "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT"
+#define SO_DETECT_DJANGO                                                     \
+    "python3 manage.py runserver 127.0.0.1:$PORT --noreload"
+#define SO_DETECT_PHP_SERVE                                                  \
+    "php -S 127.0.0.1:$PORT -t public"
+
+
+static const so_detect_rule_t  so_detect_rules[] = {
+    { SO_DETECT_NODE, "next", "next", "dynamic", "npm run build",
+      "npm start", "" },
+    { SO_DETECT_NODE, "@nestjs/core", "nest", "dynamic", "npm run build",
+      "node dist/main.js", "" },
+    { SO_DETECT_NODE, "@angular/core", "angular", "static", "npm run build",
+      "", "dist" },
+    { SO_DETECT_NODE, "react-scripts", "create-react-app", "static",
+      "npm run build", "", "build" },
+    { SO_DETECT_NODE, "vite", "vite", "static", "npm run build", "",
+      "dist" },
+    { SO_DETECT_NODE, "vue", "vue", "static", "npm run build", "", "dist" },
+    { SO_DETECT_NODE, "svelte", "svelte", "static", "npm run build", "",
+      "public" },
+    { SO_DETECT_NODE, "fastify", "fastify", "dynamic", "", NULL, "" },
+    { SO_DETECT_NODE, "express", "express", "dynamic", "", NULL, "" },
+
+    { SO_DETECT_PYTHON, "django", "django", "dynamic", "",
+      SO_DETECT_DJANGO, "" },
+    { SO_DETECT_PYTHON, "fastapi", "fastapi", "dynamic", "",
+      SO_DETECT_UVICORN, "" },
+    { SO_DETECT_PYTHON, "flask", "flask", "dynamic", "", SO_DETECT_FLASK,
+      "" },
+
+    { SO_DETECT_PHP, "laravel/framework", "laravel", "dynamic", "",
+      SO_DETECT_PHP_SERVE, "" },
+    { SO_DETECT_PHP, "symfony/", "symfony", "dynamic", "",
+      SO_DETECT_PHP_SERVE, "" },
+};
+
+
+static char *so_detect_read(const char *dir, const char *name);
+static int so_detect_exists(const char *dir, const char *name);
+static int so_detect_json_has(json_t *obj, const char *dep);
+static int so_detect_py_has(const char *text, const char *dep);
+static void so_detect_set(char *field, size_t len, const char *value);
+static int so_detect_node(so_detect_t *out, const char *dir);
+static int so_detect_python(so_detect_t *out, const char *dir);
+static int so_detect_php(so_detect_t *out, const char *dir);
+static void so_detect_apply(so_detect_t *out, const so_detect_rule_t *rule,
+    const char *runtime, const char *install);
+
+
+#define so_detect_copy(field, value)                                         \
+    so_detect_set(field, sizeof(field), value)
+
+
+static void
+so_detect_set(char *field, size_t len, const char *value)
+{
+    snprintf(field, len, "%s", value);
+}
+
+
+/* the file's text, NUL-ended and malloc()ed; NULL: absent or too large */
+static char *
+so_detect_read(const char *dir, const char *name)
+{
+    FILE         *f;
+    struct stat   st;
+    char          path[PATH_MAX], *buf;
+    size_t        n;
+
+    buf = NULL;
+
+    if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name)
+        >= sizeof(path))
+    {
+        return NULL;
+    }
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return NULL;
+    }
+
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)
+        || st.st_size > SO_DETECT_FILE_MAX)
+    {
+        goto done;
+    }
+
+    buf = malloc((size_t) st.st_size + 1);
+    if (buf == NULL) {
+        goto done;
+    }
+
+    n = fread(buf, 1, (size_t) st.st_size, f);
+    buf[n] = '\0';
+
+done:
+
+    fclose(f);
+    return buf;
+}
+
+
+static int
+so_detect_exists(const char *dir, const char *name)
+{
+    struct stat  st;
+    char         path[PATH_MAX];
+
+    if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name)
+        >= sizeof(path))
+    {
+        return 0;
+    }
+
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+
+/* obj has the key dep, or one that starts with it when dep ends in '/' */
+static int
+so_detect_json_has(json_t *obj, const char *dep)
+{
+    const char  *key;
+    json_t      *v;
+    size_t       len;
+
+    if (!json_is_object(obj)) {
+        return 0;
+    }
+
+    len = strlen(dep);
+
+    if (dep[len - 1] != '/') {
+        return json_object_get(obj, dep) != NULL;
+    }
+
+    json_object_foreach(obj, key, v) {
+        if (strncmp(key, dep, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A requirement named dep in requirements.txt or pyproject.toml: the name
+ * at the start of a line or right after a quote, followed by no other
+ * name character ("flask>=2", "\"Flask[async]\"", not "flask-cors").
+ */
+static int
+so_detect_py_has(const char *text, const char *dep)
+{
+    const char  *p;
+    size_t       len;
+    char         after;
+
+    len = strlen(dep);
+
+    for (p = text; (p = strcasestr(p, dep)) != NULL; p += len) {
+        if (p != text && p[-1] != '\n' && p[-1] != '"' && p[-1] != '\'') {
+            continue;
+        }
+
+        after = p[len];
+        if (isalnum((unsigned char) after) || after == '-' || after == '_'
+            || after == '.')
+        {
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static void
+so_detect_apply(so_detect_t *out, const so_detect_rule_t *rule,
+    const char *runtime, const char *install)
+{
+    so_detect_copy(out->kind, rule->kind);
+    so_detect_copy(out->framework, rule->framework);
+    so_detect_copy(out->runtime, runtime);
+    so_detect_copy(out->install_cmd, install);
+    so_detect_copy(out->build_cmd, rule->build_cmd);
+    so_detect_copy(out->run_cmd, rule->run_cmd != NULL ? rule->run_cmd : "");
+    so_detect_copy(out->output_dir, rule->output_dir);
+}
+
+
+static int
+so_detect_node(so_detect_t *out, const char *dir)
+{
+    json_t       *pkg, *deps, *dev, *scripts, *main;
+    const char   *install;
+    char         *text;
+    size_t        i;
+    int           rc;
+
+    text = so_detect_read(dir, "package.json");
+    if (text == NULL) {
+        return SO_ENOTFOUND;
+    }
+
+    pkg = json_loads(text, 0, NULL);
+    free(text);
+
+    if (!json_is_object(pkg)) {
+        json_decref(pkg);
+        return SO_ENOTFOUND;
+    }
+
+    deps = json_object_get(pkg, "dependencies");
+    dev = json_object_get(pkg, "devDependencies");
+    scripts = json_object_get(pkg, "scripts");
+    main = json_object_get(pkg, "main");
+
+    install = so_detect_exists(dir, "package-lock.json")
+              || so_detect_exists(dir, "npm-shrinkwrap.json")
+              ? "npm ci" : "npm install";
+
+    rc = SO_ENOTFOUND;
+
+    for (i = 0; i < so_nelems(so_detect_rules); i++) {
+        if (so_detect_rules[i].src != SO_DETECT_NODE
+            || !(so_detect_json_has(deps, so_detect_rules[i].dep)
+                 || so_detect_json_has(dev, so_detect_rules[i].dep)))
+        {
+            continue;
+        }
+
+        so_detect_apply(out, &so_detect_rules[i], "node", install);
+        rc = SO_OK;
+        break;
+    }
+
+    /* an unknown node app that says how it starts is still an app */
+    if (rc == SO_ENOTFOUND && json_object_get(scripts, "start") != NULL) {
+        so_detect_copy(out->kind, "dynamic");
+        so_detect_copy(out->runtime, "node");
+        so_detect_copy(out->install_cmd, install);
+        rc = SO_OK;
+    }
+
+    if (rc == SO_OK && strcmp(out->kind, "dynamic") == 0
+        && out->run_cmd[0] == '\0')
+    {
+        if (json_object_get(scripts, "start") != NULL
+            || !json_is_string(main))
+        {
+            so_detect_copy(out->run_cmd, "npm start");
+        } else {
+            snprintf(out->run_cmd, sizeof(out->run_cmd), "node %s",
+                     strspn(json_string_value(main),
+                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+                            "WXYZ0123456789._/-")
+                     == strlen(json_string_value(main))
+                     ? json_string_value(main) : "index.js");
+        }
+    }
+
+    json_decref(pkg);
+    return rc;
+}
+
+
+static int
+so_detect_python(so_detect_t *out, const char *dir)
+{
+    const char  *install;
+    char        *req, *pyproject;
+    size_t       i;
+    int          rc;
+
+    req = so_detect_read(dir, "requirements.txt");
+    pyproject = so_detect_read(dir, "pyproject.toml");
+    rc = SO_ENOTFOUND;
+
+    if (req == NULL && pyproject == NULL) {
+        return SO_ENOTFOUND;
+    }
+
+    install = req != NULL ? "python3 -m pip install -r requirements.txt"
+                          : "python3 -m pip install .";
+
+    for (i = 0; i < so_nelems(so_detect_rules); i++) {
+        if (so_detect_rules[i].src != SO_DETECT_PYTHON) {
+            continue;
+        }
+
+        if ((req != NULL && so_detect_py_has(req, so_detect_rules[i].dep))
+            || (pyproject != NULL
+                && so_detect_py_has(pyproject, so_detect_rules[i].dep)))
+        {
+            so_detect_apply(out, &so_detect_rules[i], "python", install);
+            rc = SO_OK;
+            break;
+        }
+    }
+
+    free(req);
+    free(pyproject);
+    return rc;
+}
+
+
+static int
+so_detect_php(so_detect_t *out, const char *dir)
+{
+    json_t  *composer, *require;
+    char    *text;
+    size_t   i;
+    int      rc;
+
+    text = so_detect_read(dir, "composer.json");
+    if (text == NULL) {
+        return SO_ENOTFOUND;
+    }
+
+    composer = json_loads(text, 0, NULL);
+    free(text);
+    require = json_object_get(composer, "require");
+    rc = SO_ENOTFOUND;
+
+    for (i = 0; i < so_nelems(so_detect_rules); i++) {
+        if (so_detect_rules[i].src == SO_DETECT_PHP
+            && so_detect_json_has(require, so_detect_rules[i].dep))
+        {
+            so_detect_apply(out, &so_detect_rules[i], "php",
+                            "composer install --no-dev --no-interaction"
+                            " --optimize-autoloader");
+            rc = SO_OK;
+            break;
+        }
+    }
+
+    json_decref(composer);
+    return rc;
+}
+
+
+int
+so_detect(so_detect_t *out, const char *dir)
+{
+    struct stat  st;
+
+    memset(out, 0, sizeof(*out));
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return SO_EINVAL;
+    }
+
+    if (so_detect_node(out, dir) == SO_OK
+        || so_detect_python(out, dir) == SO_OK
+        || so_detect_php(out, dir) == SO_OK)
+    {
+        return SO_OK;
+    }
+
+    memset(out, 0, sizeof(*out));
+
+    if (so_detect_exists(dir, "index.php")) {
+        so_detect_copy(out->kind, "dynamic");
+        so_detect_copy(out->framework, "php");
+        so_detect_copy(out->runtime, "php");
+        so_detect_copy(out->run_cmd, "php -S 127.0.0.1:$PORT -t .");
+        return SO_OK;
+    }
+
+    if (so_detect_exists(dir, "index.html")) {
+        so_detect_copy(out->kind, "static");
+        so_detect_copy(out->output_dir, ".");
+        return SO_OK;
+    }
+
+    return SO_ENOTFOUND;
+}
+
+
+void
+so_detect_merge(so_detect_t *out, const so_detect_t *user)
+{
+    if (user->kind[0] != '\0' && strcmp(user->kind, "auto") != 0) {
+        so_detect_copy(out->kind, user->kind);
+    }
+
+#define so_detect_over(f)                                                    \
+    if (user->f[0] != '\0') {                                                \
+        so_detect_copy(out->f, user->f);                                     \
+    }
+
+    so_detect_over(framework);
+    so_detect_over(runtime);
+    so_detect_over(install_cmd);
+    so_detect_over(build_cmd);
+    so_detect_over(run_cmd);
+    so_detect_over(output_dir);
+
+#undef so_detect_over
+}

@@ -1,0 +1,42 @@
+/*
+ * so_detect.h: what a checked-out repository is, and how to build and run
+ * it: the "Detect" step of DESIGN.md, shared by the API (POST
+ * /api/v1/detect) and the builder.
+ *
+ * One pass over a few well-known files at the root of the tree (the
+ * project's root_dir): package.json, requirements.txt, pyproject.toml,
+ * composer.json, index.php, index.html.  The first rule that matches wins;
+ * the rules and the commands they choose are the table of docs/DETECT.md.
+ * Commands run in the project's directory with $PORT set for the app.
+ */
+
+#ifndef SO_DETECT_H
+#define SO_DETECT_H
+
+#include <stddef.h>
+
+#define SO_DETECT_FILE_MAX  (1024 * 1024)   /* a larger manifest: ignored */
+
+typedef struct {
+    char  kind[8];                  /* "static", "dynamic"; "" unknown */
+    char  framework[32];            /* "next", "flask", ...; "" none */
+    char  runtime[8];               /* "node", "python", "php"; "" none */
+    char  install_cmd[256];         /* "" : nothing to run */
+    char  build_cmd[256];
+    char  run_cmd[256];
+    char  output_dir[128];          /* static: what to publish */
+} so_detect_t;
+
+/*
+ * Detects the tree at dir.  0 with *out filled; SO_ENOTFOUND when nothing
+ * is recognised (*out empty); SO_EINVAL when dir is not a directory.
+ */
+int so_detect(so_detect_t *out, const char *dir);
+
+/*
+ * The user's settings win: every non-empty field of user replaces the
+ * detected one ("auto" as a kind is empty).
+ */
+void so_detect_merge(so_detect_t *out, const so_detect_t *user);
+
+#endif /* SO_DETECT_H */

@@ -1,0 +1,270 @@
+/*
+ * test_detect.c: framework detection over the fixture trees of
+ * tests/fixtures/detect/<case>/ (one row per framework), the user's
+ * settings winning over it, and the name rules of projects and
+ * environment variables (so_project.h, so_env.h).
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shipoff.h"
+#include "so_detect.h"
+#include "so_env.h"
+#include "so_project.h"
+#include "so_test.h"
+
+
+static void
+test_detect(void **state)
+{
+    static const struct {
+        const char  *dir;
+        int          rc;
+        so_detect_t  want;
+    } cases[] = {
+        { "next", SO_OK, { "dynamic", "next", "node", "npm ci",
+          "npm run build", "npm start", "" } },
+        { "vite", SO_OK, { "static", "vite", "node", "npm install",
+          "npm run build", "", "dist" } },
+        { "cra", SO_OK, { "static", "create-react-app", "node",
+          "npm install", "npm run build", "", "build" } },
+        { "vue", SO_OK, { "static", "vue", "node", "npm install",
+          "npm run build", "", "dist" } },
+        { "angular", SO_OK, { "static", "angular", "node", "npm install",
+          "npm run build", "", "dist" } },
+        { "svelte", SO_OK, { "static", "svelte", "node", "npm install",
+          "npm run build", "", "public" } },
+        { "express", SO_OK, { "dynamic", "express", "node", "npm install",
+          "", "node server.js", "" } },
+        { "fastify", SO_OK, { "dynamic", "fastify", "node", "npm install",
+          "", "npm start", "" } },
+        { "nest", SO_OK, { "dynamic", "nest", "node", "npm install",
+          "npm run build", "node dist/main.js", "" } },
+        { "node-start", SO_OK, { "dynamic", "", "node", "npm install", "",
+          "npm start", "" } },
+        { "django", SO_OK, { "dynamic", "django", "python",
+          "python3 -m pip install -r requirements.txt", "",
+          "python3 manage.py runserver 127.0.0.1:$PORT --noreload", "" } },
+        { "flask", SO_OK, { "dynamic", "flask", "python",
+          "python3 -m pip install -r requirements.txt", "",
+          "python3 -m flask run --host 127.0.0.1 --port $PORT", "" } },
+        { "fastapi", SO_OK, { "dynamic", "fastapi", "python",
+          "python3 -m pip install .", "",
+          "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT",
+          "" } },
+        { "laravel", SO_OK, { "dynamic", "laravel", "php",
+          "composer install --no-dev --no-interaction --optimize-autoloader",
+          "", "php -S 127.0.0.1:$PORT -t public", "" } },
+        { "symfony", SO_OK, { "dynamic", "symfony", "php",
+          "composer install --no-dev --no-interaction --optimize-autoloader",
+          "", "php -S 127.0.0.1:$PORT -t public", "" } },
+        { "php", SO_OK, { "dynamic", "php", "php", "", "",
+          "php -S 127.0.0.1:$PORT -t .", "" } },
+        { "static", SO_OK, { "static", "", "", "", "", "", "." } },
+        { "badjson", SO_OK, { "static", "", "", "", "", "", "." } },
+        { "empty", SO_ENOTFOUND, { "", "", "", "", "", "", "" } },
+        { "no-such-dir", SO_EINVAL, { "", "", "", "", "", "", "" } },
+    };
+    so_detect_t  d;
+    char         dir[512];
+    size_t       i;
+    int          rc;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        snprintf(dir, sizeof(dir), "tests/fixtures/detect/%s", cases[i].dir);
+        rc = so_detect(&d, dir);
+
+        so_test_label(rc != cases[i].rc
+                      || memcmp(&d, &cases[i].want, sizeof(d)) != 0,
+                      "case %s: rc %d kind \"%s\" framework \"%s\" install "
+                      "\"%s\" build \"%s\" run \"%s\" out \"%s\"\n",
+                      cases[i].dir, rc, d.kind, d.framework, d.install_cmd,
+                      d.build_cmd, d.run_cmd, d.output_dir);
+
+        assert_int_equal(rc, cases[i].rc);
+        assert_string_equal(d.kind, cases[i].want.kind);
+        assert_string_equal(d.framework, cases[i].want.framework);
+        assert_string_equal(d.runtime, cases[i].want.runtime);
+        assert_string_equal(d.install_cmd, cases[i].want.install_cmd);
+        assert_string_equal(d.build_cmd, cases[i].want.build_cmd);
+        assert_string_equal(d.run_cmd, cases[i].want.run_cmd);
+        assert_string_equal(d.output_dir, cases[i].want.output_dir);
+    }
+}
+
+
+static void
+test_merge(void **state)
+{
+    so_detect_t  d, user;
+
+    (void) state;
+
+    assert_int_equal(so_detect(&d, "tests/fixtures/detect/vite"), SO_OK);
+
+    memset(&user, 0, sizeof(user));
+    snprintf(user.kind, sizeof(user.kind), "auto");
+    snprintf(user.build_cmd, sizeof(user.build_cmd), "make site");
+    snprintf(user.output_dir, sizeof(user.output_dir), "out");
+    so_detect_merge(&d, &user);
+
+    assert_string_equal(d.kind, "static");          /* auto: detected */
+    assert_string_equal(d.framework, "vite");       /* unset: detected */
+    assert_string_equal(d.install_cmd, "npm install");
+    assert_string_equal(d.build_cmd, "make site");  /* the user's */
+    assert_string_equal(d.output_dir, "out");
+
+    snprintf(user.kind, sizeof(user.kind), "dynamic");
+    snprintf(user.run_cmd, sizeof(user.run_cmd), "node srv.js");
+    so_detect_merge(&d, &user);
+    assert_string_equal(d.kind, "dynamic");
+    assert_string_equal(d.run_cmd, "node srv.js");
+}
+
+
+static void
+test_project_names(void **state)
+{
+    static const struct {
+        const char  *name;
+        int          rc;
+    } cases[] = {
+        { "a", SO_OK }, { "blog", SO_OK }, { "my-app-2", SO_OK },
+        { "0", SO_OK }, { "xn--bcher-kva", SO_OK },
+        { "", SO_EINVAL }, { "-a", SO_EINVAL }, { "a-", SO_EINVAL },
+        { "A", SO_EINVAL }, { "a_b", SO_EINVAL }, { "a.b", SO_EINVAL },
+        { "a b", SO_EINVAL },
+        /* every reserved name: bsearch finds them only if sorted */
+        { "_shipoff", SO_EINVAL }, { "admin", SO_EINVAL },
+        { "api", SO_EINVAL }, { "app", SO_EINVAL }, { "apps", SO_EINVAL },
+        { "assets", SO_EINVAL }, { "auth", SO_EINVAL },
+        { "billing", SO_EINVAL }, { "cdn", SO_EINVAL },
+        { "console", SO_EINVAL }, { "dashboard", SO_EINVAL },
+        { "dev", SO_EINVAL }, { "docs", SO_EINVAL }, { "ftp", SO_EINVAL },
+        { "git", SO_EINVAL }, { "help", SO_EINVAL }, { "hooks", SO_EINVAL },
+        { "imap", SO_EINVAL }, { "internal", SO_EINVAL },
+        { "localhost", SO_EINVAL }, { "login", SO_EINVAL },
+        { "mail", SO_EINVAL }, { "metrics", SO_EINVAL },
+        { "ns1", SO_EINVAL }, { "ns2", SO_EINVAL }, { "pop", SO_EINVAL },
+        { "root", SO_EINVAL }, { "shipoff", SO_EINVAL },
+        { "smtp", SO_EINVAL }, { "ssh", SO_EINVAL },
+        { "static", SO_EINVAL }, { "status", SO_EINVAL },
+        { "support", SO_EINVAL }, { "webmail", SO_EINVAL },
+        { "www", SO_EINVAL },
+    };
+    const char  *reason;
+    char         long_name[70];
+    size_t       i;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        so_test_label(so_project_name_check(cases[i].name, &reason)
+                      != cases[i].rc, "case \"%s\"\n", cases[i].name);
+        assert_int_equal(so_project_name_check(cases[i].name, &reason),
+                         cases[i].rc);
+    }
+
+    memset(long_name, 'x', sizeof(long_name));
+    long_name[63] = '\0';
+    assert_int_equal(so_project_name_check(long_name, &reason), SO_OK);
+    long_name[63] = 'x';
+    long_name[64] = '\0';
+    assert_int_equal(so_project_name_check(long_name, &reason), SO_EINVAL);
+}
+
+
+static void
+test_env_keys(void **state)
+{
+    static const struct {
+        const char  *key;
+        int          rc;
+    } cases[] = {
+        { "A", SO_OK }, { "_", SO_OK }, { "DATABASE_URL", SO_OK },
+        { "A1", SO_OK }, { "NODE_ENV", SO_OK },
+        { "", SO_EINVAL }, { "a", SO_EINVAL }, { "1A", SO_EINVAL },
+        { "A-B", SO_EINVAL }, { "A B", SO_EINVAL },
+        { "SHIPOFF_X", SO_EINVAL }, { "SHIPOFF_", SO_EINVAL },
+        /* every blocked key: bsearch finds them only if sorted */
+        { "BASH_ENV", SO_EINVAL }, { "ENV", SO_EINVAL },
+        { "GCONV_PATH", SO_EINVAL }, { "HOME", SO_EINVAL },
+        { "HOSTNAME", SO_EINVAL }, { "IFS", SO_EINVAL },
+        { "LD_AUDIT", SO_EINVAL }, { "LD_LIBRARY_PATH", SO_EINVAL },
+        { "LD_PRELOAD", SO_EINVAL }, { "LOGNAME", SO_EINVAL },
+        { "NODE_OPTIONS", SO_EINVAL }, { "PATH", SO_EINVAL },
+        { "PERL5OPT", SO_EINVAL }, { "PHPRC", SO_EINVAL },
+        { "PHP_INI_SCAN_DIR", SO_EINVAL }, { "PORT", SO_EINVAL },
+        { "PS4", SO_EINVAL }, { "PWD", SO_EINVAL },
+        { "PYTHONHOME", SO_EINVAL }, { "PYTHONPATH", SO_EINVAL },
+        { "PYTHONSTARTUP", SO_EINVAL }, { "SHELL", SO_EINVAL },
+        { "SHELLOPTS", SO_EINVAL }, { "TMPDIR", SO_EINVAL },
+        { "USER", SO_EINVAL },
+    };
+    const char  *reason;
+    size_t       i;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        so_test_label(so_env_key_check(cases[i].key, &reason) != cases[i].rc,
+                      "case \"%s\"\n", cases[i].key);
+        assert_int_equal(so_env_key_check(cases[i].key, &reason),
+                         cases[i].rc);
+    }
+}
+
+
+static void
+test_env_seal(void **state)
+{
+    so_config_t   cfg;
+    char         *sealed, *plain;
+
+    (void) state;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.master_key = (char *) "00112233445566778899aabbccddeeff"
+                              "00112233445566778899aabbccddeeff";
+
+    assert_int_equal(so_env_seal(&sealed, &cfg, 7, "API_KEY", 1, "hush", 4),
+                     SO_OK);
+    assert_null(strstr(sealed, "hush"));
+
+    assert_int_equal(so_env_open(&plain, &cfg, 7, "API_KEY", 1, sealed),
+                     SO_OK);
+    assert_string_equal(plain, "hush");
+    free(plain);
+
+    /* another project, key or key version: does not open */
+    assert_int_equal(so_env_open(&plain, &cfg, 8, "API_KEY", 1, sealed),
+                     SO_EINVAL);
+    assert_int_equal(so_env_open(&plain, &cfg, 7, "OTHER", 1, sealed),
+                     SO_EINVAL);
+    assert_int_equal(so_env_open(&plain, &cfg, 7, "API_KEY", 2, sealed),
+                     SO_EINVAL);
+    free(sealed);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_detect),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_project_names),
+        cmocka_unit_test(test_env_keys),
+        cmocka_unit_test(test_env_seal),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

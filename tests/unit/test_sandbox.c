@@ -1,0 +1,653 @@
+/*
+ * test_sandbox.c: what a build or an app in shipoffd's sandbox can and
+ * cannot do, with real cgroups and bubblewrap.
+ *
+ * Needs root (cgroups, dropping to nobody) and bwrap; skips with a reason
+ * otherwise.  Every cgroup lives under shipoff/test-<pid>, which the group
+ * teardown removes even when a case failed half-way.  Output is read the
+ * way shipoffd reads it: one poll over the pipe, the pidfd and the timer.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_test.h"
+#include "cgroup.h"
+#include "sandbox.h"
+
+#define SBT_BWRAP   "/usr/bin/bwrap"
+#define SBT_UID     65534
+#define SBT_GID     65534
+#define SBT_OUTLEN  65536
+#define SBT_MIB     (1024 * 1024)
+
+
+typedef struct {
+    char                 *work;     /* the sandbox's work dir */
+    char                 *scratch;  /* a case's host files, removed */
+    char                 *mark;     /* a file in the host's /tmp */
+    bld_sandbox_opts_t    o;
+    bld_sandbox_t         sb;
+    int                   spawned;
+    bld_sandbox_result_t  res;
+    char                  out[SBT_OUTLEN];  /* stdout and stderr */
+    char                  dirs[BLD_CG_NHIER][BLD_CG_PATHLEN];
+} sbt_t;
+
+static bld_cgroup_sys_t  sbt_sys;
+static char              sbt_parent[64];
+static const char       *sbt_skip;          /* why the cases skip */
+static unsigned          sbt_seq;
+static const char       *sbt_env[] = { "PATH=/usr/bin:/bin", NULL };
+
+
+static int
+group_setup(void **state)
+{
+    if (geteuid() != 0) {
+        sbt_skip = "not root: cgroups and the switch to nobody need root";
+        return 0;
+    }
+    if (access(SBT_BWRAP, X_OK) != 0) {
+        sbt_skip = SBT_BWRAP " is missing: install bubblewrap";
+        return 0;
+    }
+
+    snprintf(sbt_parent, sizeof(sbt_parent), "shipoff/test-%d",
+             (int) getpid());
+    if (bld_cgroup_sys_init(&sbt_sys, "/sys/fs/cgroup", sbt_parent)
+        != SO_OK)
+    {
+        print_error("cgroups: %s\n", sbt_sys.errstr);
+        return -1;
+    }
+
+    print_message("cgroup v%d, parent %s\n", sbt_sys.version, sbt_parent);
+    return 0;
+}
+
+
+static int
+group_teardown(void **state)
+{
+    char  path[PATH_MAX];
+    int   h;
+
+    if (sbt_sys.version == 0) {
+        return 0;
+    }
+
+    /* our own parent, then the shared one if nobody else uses it */
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (sbt_sys.root[h][0] == '\0') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", sbt_sys.root[h], sbt_parent);
+        if (rmdir(path) == -1 && errno != ENOENT) {
+            print_error("rmdir %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        snprintf(path, sizeof(path), "%s/shipoff", sbt_sys.root[h]);
+        rmdir(path);
+    }
+
+    return 0;
+}
+
+
+static int
+setup(void **state)
+{
+    sbt_t  *t;
+
+    t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+
+    if (sbt_skip == NULL) {
+        t->work = so_test_mkdtemp();
+        assert_int_equal(chown(t->work, SBT_UID, SBT_GID), 0);
+        assert_int_equal(chmod(t->work, 0755), 0);
+    }
+
+    t->o.cgroups = &sbt_sys;
+    t->o.bwrap = SBT_BWRAP;
+    t->o.workdir = t->work;
+    t->o.envp = sbt_env;
+    t->o.uid = SBT_UID;
+    t->o.gid = SBT_GID;
+    t->o.stdout_fd = -1;
+    t->o.stderr_fd = -1;
+    t->o.timeout_ms = 20000;
+    t->o.limits.memory = 512ULL * SBT_MIB;
+    t->o.limits.pids = 256;
+    t->o.limits.cpu_weight = 100;
+
+    *state = t;
+    return 0;
+}
+
+
+static int
+teardown(void **state)
+{
+    sbt_t  *t = *state;
+
+    /* kills and removes whatever a failed case left running */
+    if (t->spawned) {
+        bld_sandbox_free(&t->sb);
+    }
+    so_test_rmtree(t->work);
+    so_test_rmtree(t->scratch);
+    if (t->mark != NULL) {
+        unlink(t->mark);
+        free(t->mark);
+    }
+    free(t);
+
+    return 0;
+}
+
+
+static void
+sbt_need(void)
+{
+    if (sbt_skip != NULL) {
+        print_message("skipped: %s\n", sbt_skip);
+        skip();
+    }
+}
+
+
+/* spawns a case and returns its pid; the output pipe is *fd */
+static pid_t
+sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
+{
+    char   name[BLD_CG_NAMELEN];
+    int    p[2];
+    pid_t  pid;
+
+    snprintf(name, sizeof(name), "case-%u", sbt_seq++);
+    t->o.name = name;
+    t->o.argv = argv;
+
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    t->o.stdout_fd = p[1];
+    t->o.stderr_fd = p[1];
+
+    if (bld_sandbox_spawn(&t->sb, &t->o, &pid) != SO_OK) {
+        close(p[0]);
+        close(p[1]);
+        fail_msg("spawn: %s", t->sb.errstr);
+    }
+    t->spawned = 1;
+    close(p[1]);
+
+    assert_true(pid > 0);
+    assert_true(bld_sandbox_pidfd(&t->sb) != -1);
+    memcpy(t->dirs, t->sb.cg.dir, sizeof(t->dirs));
+
+    *fd = p[0];
+    return pid;
+}
+
+
+/* shipoffd's loop in small: output, deadline and exit on one poll */
+static void
+sbt_finish(sbt_t *t, int fd)
+{
+    struct pollfd  pfd[3];
+    size_t         len;
+    ssize_t        n;
+    char           discard[4096];
+
+    len = 0;
+
+    while (fd != -1 || t->res.status == BLD_SB_RUNNING) {
+        pfd[0].fd = fd;
+        pfd[0].events = POLLIN;
+        pfd[1].fd = t->res.status == BLD_SB_RUNNING
+                    ? bld_sandbox_pidfd(&t->sb) : -1;
+        pfd[1].events = POLLIN;
+        pfd[2].fd = bld_sandbox_timerfd(&t->sb);
+        pfd[2].events = POLLIN;
+
+        assert_true(poll(pfd, 3, 30000) > 0);
+
+        if (pfd[0].revents) {
+            if (len < sizeof(t->out) - 1) {
+                n = read(fd, t->out + len, sizeof(t->out) - 1 - len);
+            } else {
+                n = read(fd, discard, sizeof(discard));
+            }
+            if (n <= 0) {
+                close(fd);
+                fd = -1;
+            } else if (len < sizeof(t->out) - 1) {
+                len += (size_t) n;
+            }
+        }
+
+        if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN)) {
+            assert_int_equal(bld_sandbox_expire(&t->sb), SO_OK);
+        }
+
+        if (pfd[1].fd != -1 && pfd[1].revents) {
+            if (bld_sandbox_reap(&t->sb, &t->res) != SO_OK) {
+                fail_msg("reap: %s", t->sb.errstr);
+            }
+        }
+    }
+
+    t->out[len] = '\0';
+}
+
+
+static void
+sbt_run(sbt_t *t, const char *const *argv)
+{
+    int  fd;
+
+    sbt_spawn(t, argv, &fd);
+    sbt_finish(t, fd);
+}
+
+
+static void
+sbt_assert_gone(sbt_t *t, const char *marker)
+{
+    struct stat     st;
+    struct dirent  *de;
+    DIR            *d;
+    char            path[PATH_MAX], buf[4096];
+    ssize_t         n, i;
+    int             h, fd;
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (t->dirs[h][0] != '\0' && stat(t->dirs[h], &st) == 0) {
+            fail_msg("cgroup %s survives", t->dirs[h]);
+        }
+    }
+
+    d = opendir("/proc");
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+        fd = open(path, O_RDONLY);
+        if (fd == -1) {
+            continue;
+        }
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        for (i = 0; i < n; i++) {
+            if (buf[i] == '\0') {
+                buf[i] = ' ';
+            }
+        }
+        buf[n > 0 ? n : 0] = '\0';
+        if (strstr(buf, marker) != NULL) {
+            closedir(d);
+            fail_msg("process %s survives: %s", de->d_name, buf);
+        }
+    }
+    closedir(d);
+}
+
+
+static void
+test_output(void **state)
+{
+    sbt_t             *t = *state;
+    const char *const  argv[] = {
+        "sh", "-c", "echo hello; echo oops >&2; echo world", NULL
+    };
+
+    sbt_need();
+    sbt_run(t, argv);
+
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_int_equal(t->res.code, 0);
+    assert_string_equal(t->out, "hello\noops\nworld\n");
+    sbt_assert_gone(t, "echo hello; echo oops");
+}
+
+
+static void
+test_exit_code(void **state)
+{
+    sbt_t             *t = *state;
+    const char *const  argv[] = { "sh", "-c", "exit 7", NULL };
+
+    sbt_need();
+    sbt_run(t, argv);
+
+    assert_string_equal(bld_sandbox_status_name(t->res.status), "exited");
+    assert_int_equal(t->res.code, 7);
+    assert_int_equal(t->res.oom_kills, 0);
+}
+
+
+static void
+test_oom(void **state)
+{
+    sbt_t             *t = *state;
+    const char *const  argv[] = {
+        "sh", "-c", "head -c 200M /dev/zero | tail; echo survived", NULL
+    };
+
+    sbt_need();
+    t->o.limits.memory = 64 * SBT_MIB;
+    sbt_run(t, argv);
+
+    assert_string_equal(bld_sandbox_status_name(t->res.status), "oom");
+    assert_true(t->res.oom_kills >= 1);
+    sbt_assert_gone(t, "head -c 200M");
+}
+
+
+static void
+test_timeout(void **state)
+{
+    sbt_t             *t = *state;
+    double             start;
+    const char *const  argv[] = {
+        "sh", "-c", "sleep 4242 & sleep 4243; echo never", NULL
+    };
+
+    sbt_need();
+    t->o.timeout_ms = 1000;
+    start = so_test_now();
+    sbt_run(t, argv);
+
+    assert_string_equal(bld_sandbox_status_name(t->res.status), "timeout");
+    assert_true(so_test_now() - start < 5.0);
+    assert_null(strstr(t->out, "never"));
+    sbt_assert_gone(t, "sleep 424");
+}
+
+
+static void
+test_fork_bomb(void **state)
+{
+    sbt_t             *t = *state;
+    char               events[256], *hit;
+    size_t             n, most;
+    int                i, fd, hier;
+    FILE              *fp;
+    const char *const  argv[] = {
+        "sh", "-c", "b() { b | b & }; b; sleep 4244", "sbt-bomb", NULL
+    };
+
+    sbt_need();
+    t->o.limits.pids = 32;
+    t->o.timeout_ms = 2500;
+    sbt_spawn(t, argv, &fd);
+
+    /* the bomb runs into the limit and never gets past it */
+    most = 0;
+    for (i = 0; i < 15; i++) {
+        usleep(100 * 1000);
+        assert_int_equal(bld_cgroup_count(&t->sb.cg, &n), SO_OK);
+        most = n > most ? n : most;
+    }
+    print_message("fork bomb: at most %zu processes at pids.max 32\n", most);
+    assert_true(most <= 32);
+
+    hier = sbt_sys.version == 2 ? BLD_CG_MEMORY : BLD_CG_PIDS;
+    snprintf(events, sizeof(events), "%s/pids.events", t->dirs[hier]);
+    fp = fopen(events, "r");
+    assert_non_null(fp);
+    n = fread(events, 1, sizeof(events) - 1, fp);
+    fclose(fp);
+    events[n] = '\0';
+    hit = strstr(events, "max ");
+    assert_non_null(hit);
+    assert_true(strtol(hit + 4, NULL, 10) > 0);
+
+    sbt_finish(t, fd);
+    assert_string_equal(bld_sandbox_status_name(t->res.status), "timeout");
+    sbt_assert_gone(t, "sleep 4244");
+}
+
+
+static void
+test_isolation(void **state)
+{
+    sbt_t        *t = *state;
+    struct stat   st;
+    char         *base, *hid, *open_dir, *secret, *loose, *script;
+    char         *path;
+    const char   *hidden[3];
+
+    sbt_need();
+
+    /*
+     * Everything here is readable by anyone on the host and lies outside
+     * /tmp (which the sandbox replaces): only the sandbox may stop it.
+     * A hidden file becomes /dev/null on a nodev mount: unreadable.
+     */
+    assert_true(asprintf(&base, "/var/tmp/shipoff-test-%d", (int) getpid())
+                > 0);
+    assert_true(mkdir(base, 0755) == 0 || errno == EEXIST);
+    t->scratch = base;
+    assert_true(asprintf(&hid, "%s/hidden", base) > 0);
+    assert_true(asprintf(&open_dir, "%s/open", base) > 0);
+    assert_true(mkdir(hid, 0755) == 0 || errno == EEXIST);
+    assert_true(mkdir(open_dir, 0777) == 0 || errno == EEXIST);
+    assert_int_equal(chmod(open_dir, 0777), 0);
+    secret = so_test_write(hid, "secrets.conf", "jwt_secret = s3cr3t\n",
+                           0644);
+    loose = so_test_write(base, "loose.conf", "token=abc\n", 0644);
+    t->mark = so_test_write("/tmp", "shipoff-test-mark", "\n", 0644);
+
+    hidden[0] = hid;
+    hidden[1] = loose;
+    hidden[2] = NULL;
+    t->o.hidden = hidden;
+
+    assert_true(asprintf(&script,
+        "cat %s 2>/dev/null && echo read-secret;"
+        "ls %s | grep -q . && echo listed-hidden;"
+        "grep -q token %s 2>/dev/null && echo read-loose;"
+        "touch /etc/sbt-x 2>/dev/null && echo wrote-etc;"
+        "touch %s/x 2>/dev/null && echo wrote-open;"
+        "touch %s/x && echo wrote-work;"
+        "test -e %s && echo saw-host-tmp;"
+        "echo uid=$(id -u);"
+        "echo procs=$(ls /proc | grep -c '^[0-9]')",
+        secret, hid, loose, open_dir, t->work, t->mark) > 0);
+
+    {
+        const char *const  argv[] = { "sh", "-c", script, NULL };
+
+        sbt_run(t, argv);
+    }
+
+    print_message("%s", t->out);
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_null(strstr(t->out, "read-secret"));
+    assert_null(strstr(t->out, "s3cr3t"));
+    assert_null(strstr(t->out, "listed-hidden"));
+    assert_null(strstr(t->out, "read-loose"));
+    assert_null(strstr(t->out, "wrote-etc"));
+    assert_null(strstr(t->out, "wrote-open"));
+    assert_null(strstr(t->out, "saw-host-tmp"));
+    assert_non_null(strstr(t->out, "wrote-work"));
+    assert_non_null(strstr(t->out, "uid=65534\n"));
+
+    /* bwrap's init, sh, and the ls of the count: few, not the host's */
+    assert_non_null(strstr(t->out, "procs="));
+    assert_true(strtol(strstr(t->out, "procs=") + 6, NULL, 10) <= 5);
+
+    /* the host sees the sandbox's file, owned by the unprivileged uid */
+    assert_true(asprintf(&path, "%s/x", t->work) > 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, SBT_UID);
+    free(path);
+    assert_true(asprintf(&path, "%s/x", open_dir) > 0);
+    assert_int_equal(stat(path, &st), -1);
+    free(path);
+    assert_int_equal(stat("/etc/sbt-x", &st), -1);
+
+    free(script);
+    free(secret);
+    free(loose);
+    free(hid);
+    free(open_dir);
+}
+
+
+static void
+test_environment(void **state)
+{
+    sbt_t             *t = *state;
+    char              *want;
+    const char *const  argv[] = { "/usr/bin/env", NULL };
+    const char *const  env[] = {
+        "PATH=/usr/bin:/bin", "NODE_ENV=production", "EMPTY=",
+        "SPACED=a b  c", NULL
+    };
+
+    sbt_need();
+    t->o.envp = env;
+    sbt_run(t, argv);
+
+    /* bwrap --chdir adds PWD, as a shell would */
+    assert_true(asprintf(&want, "PATH=/usr/bin:/bin\nNODE_ENV=production\n"
+                         "EMPTY=\nSPACED=a b  c\nPWD=%s\n", t->work) > 0);
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_string_equal(t->out, want);
+    free(want);
+}
+
+
+static void
+test_network(void **state)
+{
+    sbt_t             *t = *state;
+    const char *const  argv[] = {
+        "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+        NULL
+    };
+
+    sbt_need();
+    t->o.share_net = 0;
+    sbt_run(t, argv);
+
+    /* an own network namespace holds the loopback device only */
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_string_equal(t->out, "lo\n");
+}
+
+
+static void
+test_refusals(void **state)
+{
+    sbt_t             *t = *state;
+    struct stat        st;
+    char               path[PATH_MAX];
+    pid_t              pid;
+    int                h;
+    const char *const  argv[] = { "true", NULL };
+
+    sbt_need();
+    t->o.argv = argv;
+
+    t->o.name = "refused-root";
+    t->o.uid = 0;
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_non_null(strstr(t->sb.errstr, "root"));
+    t->o.uid = SBT_UID;
+
+    t->o.name = "refused-owner";
+    assert_int_equal(chown(t->work, 0, 0), 0);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_non_null(strstr(t->sb.errstr, "owned by uid 65534"));
+    assert_int_equal(chown(t->work, SBT_UID, SBT_GID), 0);
+
+    /* a failure after the cgroup was made leaves no cgroup behind */
+    t->o.name = "refused-exec";
+    t->o.bwrap = "/nonexistent/bwrap";
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_ERR);
+    assert_non_null(strstr(t->sb.errstr, "exec bwrap"));
+    assert_int_equal(pid, 0);
+
+    for (h = 0; h < BLD_CG_NHIER; h++) {
+        if (sbt_sys.root[h][0] != '\0') {
+            snprintf(path, sizeof(path), "%s/%s/refused-exec",
+                     sbt_sys.root[h], sbt_parent);
+            assert_int_equal(stat(path, &st), -1);
+        }
+    }
+
+    t->o.name = "../escape";
+    t->o.bwrap = SBT_BWRAP;
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+}
+
+
+static void
+test_leftover(void **state)
+{
+    bld_cgroup_t         cg, again;
+    bld_cgroup_limits_t  lim = { 64 * SBT_MIB, 16, 100, 50 };
+    struct stat          st;
+    char                 dir[BLD_CG_PATHLEN];
+
+    sbt_need();
+
+    /* what a crashed shipoffd leaves: the name is refused, not reused */
+    if (bld_cgroup_create(&cg, &sbt_sys, "leftover", &lim) != SO_OK) {
+        fail_msg("create: %s", cg.errstr);
+    }
+    memcpy(dir, bld_cgroup_path(&cg), sizeof(dir));
+    assert_int_equal(bld_cgroup_create(&again, &sbt_sys, "leftover", &lim),
+                     SO_EEXISTS);
+    assert_int_equal(stat(dir, &st), 0);
+
+    assert_int_equal(bld_cgroup_open(&again, &sbt_sys, "leftover"), SO_OK);
+    if (bld_cgroup_destroy(&again) != SO_OK) {
+        bld_cgroup_destroy(&cg);
+        fail_msg("destroy: %s", again.errstr);
+    }
+    assert_int_equal(stat(dir, &st), -1);
+    assert_int_equal(bld_cgroup_destroy(&cg), SO_OK);
+
+    assert_int_equal(bld_cgroup_open(&again, &sbt_sys, ".."), SO_EINVAL);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test_setup_teardown(test_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_code, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_bomb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leftover, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
