@@ -19,7 +19,7 @@ use IO::Socket::INET;
 use JSON::PP ();
 
 our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
-                    stack_up run);
+                    stack_up run error_is);
 
 my $json = JSON::PP->new->canonical->allow_nonref;
 
@@ -35,16 +35,20 @@ sub top_dir {
     return Cwd::abs_path($dir);
 }
 
-# A port nobody listens on now.  The kernel picks it; we release it at once,
-# so a tiny race remains: ports are taken from the ephemeral range, which
-# the servers under test do not bind otherwise.
+# A port nobody listens on now, drawn at random below the kernel's
+# ephemeral range (32768-60999 on Linux) so that outgoing connections never
+# take it; another test may still draw the same one between our check and
+# the server's bind, which stack_up() survives by trying again.
 sub free_port {
-    my $s = IO::Socket::INET->new(
-        LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
-        Listen => 1, ReuseAddr => 1) or die "free_port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    for (1 .. 100) {
+        my $port = 20000 + int(rand(12000));
+        my $s = IO::Socket::INET->new(
+            LocalAddr => '127.0.0.1', LocalPort => $port, Proto => 'tcp',
+            Listen => 1, ReuseAddr => 1) or next;
+        close $s;
+        return $port;
+    }
+    die "free_port: no free port found";
 }
 
 # A temp dir others (postgres, nginx workers) may traverse; removed at exit
@@ -71,6 +75,18 @@ sub http {
         $res->{json} = eval { $json->decode($res->{content}) };
     }
     return $res;
+}
+
+# error_is($res, STATUS, CODE, NAME[, FIELD]): an error answer, as tests
+# (Test::More) of its status, error code (when defined) and field
+sub error_is {
+    my ($res, $status, $code, $name, $field) = @_;
+    Test::More::is($res->{status}, $status, "$name: $status")
+        or Test::More::diag($res->{content});
+    Test::More::is($res->{json}{error}{code}, $code, "$name: $code")
+        if defined $code;
+    Test::More::is($res->{json}{error}{field}, $field, "$name: field $field")
+        if defined $field;
 }
 
 # run(CMD, ARGS...): runs a command, returns (exit code, stdout+stderr)
@@ -101,23 +117,32 @@ sub run {
 #
 #   my $u = $s->signup;   (or signup(email => ..., password => ..., name => ...))
 #   http(GET => $s->url('/api/v1/me'), undef, $s->auth_header($u));
+#   $s->api(GET => '/api/v1/me', $u);   error_is($res, 404, 'not_found', ...)
 my @stacks;
 
 sub stack_up {
     my (%opt) = @_;
-    my $var = tempdir();
-    my %env = (SHIPOFF_VAR => $var, %{ $opt{env} || {} });
-    for my $p (qw(HTTP PG REDIS API AUTH HOOKS)) {
-        $env{"SHIPOFF_${p}_PORT"} = free_port();
+    my ($self, $rc, $out);
+
+    # a port drawn by free_port() can be taken before our servers bind it:
+    # then the stack is torn down and started again on other ports
+    for my $try (1 .. 3) {
+        my $var = tempdir();
+        my %env = (SHIPOFF_VAR => $var, %{ $opt{env} || {} });
+        for my $p (qw(HTTP PG REDIS API AUTH HOOKS)) {
+            $env{"SHIPOFF_${p}_PORT"} = free_port();
+        }
+        $self = bless { var => $var, env => \%env }, 'ShipoffTest::Stack';
+        push @stacks, $self;
+        ($rc, $out) = $self->stack('up');
+        return $self if $rc == 0;
+        last unless $self->port_clash;
+        print STDERR "# stack up: a port was taken, trying again\n";
+        $self->down;
     }
-    my $self = bless { var => $var, env => \%env }, 'ShipoffTest::Stack';
-    push @stacks, $self;
-    my ($rc, $out) = $self->stack('up');
-    if ($rc != 0) {
-        $self->dump_logs;
-        die "stack up failed ($rc):\n$out";
-    }
-    return $self;
+
+    $self->dump_logs;
+    die "stack up failed ($rc):\n$out";
 }
 
 END { local $?; $_->down for grep { defined } @stacks; }
@@ -160,6 +185,14 @@ sub auth_header {
     return { Authorization => "Bearer $t" };
 }
 
+# api(METHOD, PATH, WHO, BODY): a request to the stack; WHO is a signup
+# answer or a token string (undef: anonymous)
+sub api {
+    my ($self, $method, $path, $who, $body) = @_;
+    return ShipoffTest::http($method => $self->url($path), $body,
+                             $who ? $self->auth_header($who) : {});
+}
+
 # psql($sql): runs SQL as postgres in the shipoff database; its output
 sub psql {
     my ($self, $sql) = @_;
@@ -191,6 +224,18 @@ sub down {
     return if $self->{down}++;
     $self->dump_logs if $ENV{SHIPOFF_TEST_LOGS};
     $self->stack('down');
+}
+
+# did the last start fail because a port was in use?
+sub port_clash {
+    my ($self) = @_;
+    for my $f (glob "$self->{var}/log/*.log") {
+        open my $fh, '<', $f or next;
+        local $/;
+        my $text = <$fh> // '';
+        return 1 if $text =~ /Address already in use|could not bind|bind\(\) to .* failed/;
+    }
+    return 0;
 }
 
 sub dump_logs {
