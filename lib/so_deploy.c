@@ -21,42 +21,29 @@
 #define SO_DEPLOY_MAX_FIELDS  8
 
 
+static int so_deploy_code(so_pg_t *pg);
 static int so_deploy_dberr(so_pg_t *pg, const char *what);
-static int so_deploy_tx(so_pg_t *pg, const char *verb);
 
 
-/* logs a failed query; SO_EUNAVAIL when no server answered, else SO_ERR */
+/* the code of a failed query: SO_EUNAVAIL when no server answered */
 static int
-so_deploy_dberr(so_pg_t *pg, const char *what)
+so_deploy_code(so_pg_t *pg)
 {
     const char  *state;
 
     state = so_pg_sqlstate(pg);
-    so_log_error(NULL, "%s: %s", what, so_pg_errstr(pg));
 
     return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
            ? SO_EUNAVAIL : SO_ERR;
 }
 
 
-/* "BEGIN", "COMMIT" or "ROLLBACK": 0, or the code of so_deploy_dberr() */
+/* logs a failed query and returns its code */
 static int
-so_deploy_tx(so_pg_t *pg, const char *verb)
+so_deploy_dberr(so_pg_t *pg, const char *what)
 {
-    PGresult    *res;
-    const char  *name;
-
-    name = strcmp(verb, "BEGIN") == 0 ? "so_deploy_begin"
-           : strcmp(verb, "COMMIT") == 0 ? "so_deploy_commit"
-           : "so_deploy_rollback";
-
-    res = so_pg_query(pg, name, verb, 0, NULL);
-    if (res == NULL) {
-        return so_deploy_dberr(pg, verb);
-    }
-
-    PQclear(res);
-    return SO_OK;
+    so_log_error(NULL, "%s: %s", what, so_pg_errstr(pg));
+    return so_deploy_code(pg);
 }
 
 
@@ -160,8 +147,8 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
     params[6] = spec->reason != NULL ? spec->reason : spec->trigger;
 
     if (also != NULL) {
-        rc = so_deploy_tx(pg, "BEGIN");
-        if (rc != SO_OK) {
+        if (so_pg_tx(pg, "BEGIN") != SO_OK) {
+            rc = so_deploy_code(pg);
             goto done;
         }
         tx = 1;
@@ -197,9 +184,9 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
             goto done;
         }
 
-        rc = so_deploy_tx(pg, "COMMIT");
         tx = 0;
-        if (rc != SO_OK) {
+        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
+            rc = so_deploy_code(pg);
             goto done;
         }
     }
@@ -214,7 +201,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
 done:
 
     if (tx) {
-        (void) so_deploy_tx(pg, "ROLLBACK");
+        (void) so_pg_tx(pg, "ROLLBACK");
     }
 
     PQclear(res);
@@ -286,8 +273,8 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     snprintf(ids, sizeof(ids), "%lld", id);
     params[0] = ids;
 
-    rc = so_deploy_tx(pg, "BEGIN");
-    if (rc != SO_OK) {
+    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
+        rc = so_deploy_code(pg);
         goto done;
     }
     tx = 1;
@@ -364,9 +351,9 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
         goto changed;
     }
 
-    rc = so_deploy_tx(pg, "COMMIT");
     tx = 0;
-    if (rc != SO_OK) {
+    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
+        rc = so_deploy_code(pg);
         goto done;
     }
 
@@ -399,7 +386,7 @@ changed:
 done:
 
     if (tx) {
-        (void) so_deploy_tx(pg, "ROLLBACK");
+        (void) so_pg_tx(pg, "ROLLBACK");
     }
 
     PQclear(res);

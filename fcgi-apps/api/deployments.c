@@ -46,28 +46,30 @@
     SO_SQL_TIME("d.created_at") ", " SO_SQL_TIME("d.updated_at") ", "       \
     SO_SQL_TIME("d.started_at") ", " SO_SQL_TIME("d.finished_at")
 
-/* what a deployment must be in for an action, and the rule in words */
+/* the states an action allows, as so_state.h decides, and in words */
 typedef struct {
-    unsigned     states;            /* 1 << so_dstate_t */
+    int        (*allows)(so_dstate_t s);
     const char  *rule;              /* completed by the action's verb */
 } api_deploy_rule_t;
 
-#define API_S(s)  (1u << (s))
+
+static int api_deploy_cancelable(so_dstate_t s);
+
 
 static const api_deploy_rule_t  api_rule_finished = {
-    API_S(SO_DS_FAILED) | API_S(SO_DS_INACTIVE) | API_S(SO_DS_CANCELED),
+    so_dstate_is_finished,
     "only FAILED, INACTIVE or CANCELED deployments can be"
 };
 
 static const api_deploy_rule_t  api_rule_cancel = {
-    API_S(SO_DS_QUEUED) | API_S(SO_DS_BUILDING),
+    api_deploy_cancelable,
     "only QUEUED or BUILDING deployments can be"
 };
 
 
 static void api_deploy_enqueue(so_req_t *r, const so_deploy_spec_t *spec);
 static json_t *api_deploy_opt(const PGresult *res, int row, int col);
-static json_t *api_deploy_json(const PGresult *res, int row);
+static json_t *api_deploy_json(so_req_t *r, const PGresult *res, int row);
 static json_t *api_deploy_events(so_req_t *r, const char *id);
 static void api_deploy_answer(so_req_t *r, int status, long long id,
     int events);
@@ -79,6 +81,13 @@ static int api_deploy_input(so_req_t *r, json_t **body, const char **branch,
     char commit[41]);
 
 
+static int
+api_deploy_cancelable(so_dstate_t s)
+{
+    return so_dstate_can(s, SO_DS_CANCELED);
+}
+
+
 /* a column that may be NULL: its text or JSON null */
 static json_t *
 api_deploy_opt(const PGresult *res, int row, int col)
@@ -88,8 +97,9 @@ api_deploy_opt(const PGresult *res, int row, int col)
 }
 
 
+/* a deployment: also the so_page_row_pt of the list */
 static json_t *
-api_deploy_json(const PGresult *res, int row)
+api_deploy_json(so_req_t *r, const PGresult *res, int row)
 {
     json_t  *d;
 
@@ -178,7 +188,7 @@ api_deploy_answer(so_req_t *r, int status, long long id, int events)
         goto done;
     }
 
-    d = api_deploy_json(res, 0);
+    d = api_deploy_json(r, res, 0);
     if (d == NULL) {
         so_http_error(r, 500, "internal", "internal error", NULL);
         goto done;
@@ -259,7 +269,7 @@ api_deploy_allowed(so_req_t *r, const api_deploy_rule_t *rule,
 {
     char  msg[SO_ERRLEN];
 
-    if (rule->states & API_S(state)) {
+    if (rule->allows(state)) {
         return SO_OK;
     }
 
@@ -409,14 +419,11 @@ api_deployments_list(so_req_t *r)
     so_principal_t   p;
     so_page_t        page;
     PGresult        *res;
-    json_t          *items, *d;
     long long        project;
     const char      *params[3];
     char             projects[24];
-    int              i, n;
 
     res = NULL;
-    items = NULL;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ,
@@ -442,29 +449,10 @@ api_deployments_list(so_req_t *r)
         goto done;
     }
 
-    items = json_array();
-    n = PQntuples(res) > page.limit ? page.limit : PQntuples(res);
-
-    for (i = 0; items != NULL && i < n; i++) {
-        d = api_deploy_json(res, i);
-        if (d == NULL || json_array_append_new(items, d) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
-
-    if (items == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-
-    so_http_json(r, 200, so_page_answer(&page, items, PQntuples(res),
-                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
-    items = NULL;
+    so_page_respond(r, &page, res, api_deploy_json);
 
 done:
 
-    json_decref(items);
     PQclear(res);
 }
 

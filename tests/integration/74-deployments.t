@@ -13,7 +13,7 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
-use ShipoffTest qw(stack_up http run);
+use ShipoffTest qw(stack_up run error_is);
 
 my $s = stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s',
                           SHIPOFF_ALLOW_PRIVATE_REPOS => '1' });
@@ -28,21 +28,7 @@ sub redis {
     return $out;
 }
 
-# api(METHOD, PATH, WHO, BODY): WHO is a signup answer or a token string
-sub api {
-    my ($method, $path, $who, $body) = @_;
-    return http($method => $s->url($path), $body,
-                $who ? $s->auth_header($who) : {});
-}
-
-sub error_is {
-    my ($res, $status, $code, $name, $field) = @_;
-    is($res->{status}, $status, "$name: $status")
-        or diag($res->{content});
-    is($res->{json}{error}{code}, $code, "$name: $code");
-    is($res->{json}{error}{field}, $field, "$name: field $field")
-        if defined $field;
-}
+sub api { $s->api(@_) }
 
 # walks deployment ids through the states to reach $to (as the builder)
 my %path = (

@@ -29,8 +29,7 @@ my $alice = $s->signup(email => "alice-$$\@example.com");
 
 sub project {
     my (%body) = @_;
-    my $res = http(POST => $s->url('/api/v1/projects'), \%body,
-                   $s->auth_header($alice));
+    my $res = $s->api(POST => '/api/v1/projects', $alice, \%body);
     die "project: $res->{status} $res->{content}" unless $res->{status} == 201;
     return $res->{json};
 }
