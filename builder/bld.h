@@ -25,4 +25,19 @@ typedef struct {
 int bld_loop(bld_t *b);
 int bld_migrate(const so_config_t *cfg);
 
+/*
+ * worker.c: the whole life of one claimed deployment, in a child process
+ * of shipoffd (one per job: a crash or a leak dies with it).  The loop
+ * claims the deployment (QUEUED -> BUILDING, lease held by the loop),
+ * forks, and the child calls bld_worker_run(), which opens its own
+ * PostgreSQL and Redis connections and drives the deployment to
+ * PRODUCTION or FAILED (with its reason), streaming the logs.  Exit codes:
+ */
+#define BLD_WORKER_DONE      0    /* PRODUCTION */
+#define BLD_WORKER_FAILED    1    /* FAILED, reason recorded */
+#define BLD_WORKER_RETRY     2    /* internal trouble: the loop re-queues */
+#define BLD_WORKER_CANCELED  3    /* SIGTERM: sandbox killed, CANCELED */
+
+int bld_worker_run(const so_config_t *cfg, long long deployment_id);
+
 #endif /* BLD_H */

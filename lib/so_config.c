@@ -126,6 +126,17 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "auth_listen", SO_CF_STRING, offsetof(so_config_t, auth_listen),
       "127.0.0.1:9002", 0, 0, 0 },
 
+    /* concurrent builds; 0: the number of cores */
+    { "build_concurrency", SO_CF_INT,
+      offsetof(so_config_t, build_concurrency), "0", 0, 0, 256 },
+
+    { "build_timeout", SO_CF_SEC, offsetof(so_config_t, build_timeout),
+      "300s", 0, 1, 86400 },
+
+    /* the nginx edges' control locations, separated by spaces */
+    { "edges", SO_CF_STRING, offsetof(so_config_t, edges),
+      "http://127.0.0.1:8080/_shipoff/routes", 0, 0, 0 },
+
     { "fcgi_threads", SO_CF_INT, offsetof(so_config_t, fcgi_threads),
       "4", 0, 1, 256 },
 
@@ -169,6 +180,9 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "hooks_listen", SO_CF_STRING, offsetof(so_config_t, hooks_listen),
       "127.0.0.1:9003", 0, 0, 0 },
 
+    { "idle_timeout", SO_CF_SEC, offsetof(so_config_t, idle_timeout),
+      "15m", 0, 1, 30 * 86400 },
+
     { "jwt_audience", SO_CF_STRING, offsetof(so_config_t, jwt_audience),
       "shipoff", 0, 0, 0 },
 
@@ -181,11 +195,22 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "jwt_leeway", SO_CF_SEC, offsetof(so_config_t, jwt_leeway),
       "30s", 0, 0, 600 },
 
+    /* artifacts kept per project for instant rollback */
+    { "keep_artifacts", SO_CF_INT, offsetof(so_config_t, keep_artifacts),
+      "5", 0, 1, 1000 },
+
+    { "lease_ttl", SO_CF_SEC, offsetof(so_config_t, lease_ttl),
+      "60s", 0, 5, 3600 },
+
     { "log_level", SO_CF_LEVEL, offsetof(so_config_t, log_level),
       "info", 0, 0, 0 },
 
     { "master_key", SO_CF_HEX32, offsetof(so_config_t, master_key),
       NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
+
+    /* a deployment lost by its builder is retried this many times */
+    { "max_attempts", SO_CF_INT, offsetof(so_config_t, max_attempts),
+      "3", 0, 1, 100 },
 
     { "max_body_size", SO_CF_SIZE, offsetof(so_config_t, max_body_size),
       "1m", 0, 1, 1LL << 30 },
@@ -204,6 +229,9 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "public_url", SO_CF_STRING, offsetof(so_config_t, public_url),
       "http://127.0.0.1:8080", 0, 0, 0 },
 
+    { "reconcile_interval", SO_CF_SEC,
+      offsetof(so_config_t, reconcile_interval), "30s", 0, 1, 3600 },
+
     { "redis_host", SO_CF_STRING, offsetof(so_config_t, redis_host),
       "127.0.0.1", 0, 0, 0 },
 
@@ -216,11 +244,35 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "refresh_ttl", SO_CF_SEC, offsetof(so_config_t, refresh_ttl),
       "6d", 0, 60, 365 * 86400 },
 
+    { "sandbox_bwrap", SO_CF_STRING, offsetof(so_config_t, sandbox_bwrap),
+      "/usr/bin/bwrap", 0, 0, 0 },
+
+    /* every sandbox cgroup lives under <hierarchy>/<sandbox_cgroup_parent> */
+    { "sandbox_cgroup_parent", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_cgroup_parent), "shipoff", 0, 0, 0 },
+
+    { "sandbox_gid", SO_CF_INT, offsetof(so_config_t, sandbox_gid),
+      "65534", 0, 1, 2147483647 },
+
+    /* memory including swap, per build and per app */
+    { "sandbox_memory", SO_CF_SIZE, offsetof(so_config_t, sandbox_memory),
+      "512m", 0, 16LL << 20, 1LL << 40 },
+
+    { "sandbox_pids", SO_CF_INT, offsetof(so_config_t, sandbox_pids),
+      "512", 0, 8, 1000000 },
+
+    /* never 0: sandboxes do not run as root */
+    { "sandbox_uid", SO_CF_INT, offsetof(so_config_t, sandbox_uid),
+      "65534", 0, 1, 2147483647 },
+
     { "secrets_file", SO_CF_STRING, offsetof(so_config_t, secrets_file),
       NULL, SO_CF_OPTIONAL, 0, 0 },
 
     { "sql_dir", SO_CF_STRING, offsetof(so_config_t, sql_dir),
       "sql", 0, 0, 0 },
+
+    { "startup_timeout", SO_CF_SEC, offsetof(so_config_t, startup_timeout),
+      "300s", 0, 1, 86400 },
 
     { "var_dir", SO_CF_STRING, offsetof(so_config_t, var_dir),
       "var", 0, 0, 0 },

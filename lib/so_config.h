@@ -27,6 +27,24 @@ typedef struct {
     char           *auth_listen;
     char           *hooks_listen;
     int             fcgi_threads;
+
+    /* shipoffd */
+    int             build_concurrency;  /* 0: the number of cores */
+    int             build_timeout;      /* seconds */
+    char           *edges;              /* control URLs, space-separated */
+    int             idle_timeout;       /* seconds */
+    int             keep_artifacts;
+    int             lease_ttl;          /* seconds */
+    int             max_attempts;
+    int             reconcile_interval; /* seconds */
+    char           *sandbox_bwrap;
+    char           *sandbox_cgroup_parent;
+    int             sandbox_gid;
+    size_t          sandbox_memory;     /* bytes */
+    int             sandbox_pids;
+    int             sandbox_uid;
+    int             startup_timeout;    /* seconds */
+
     char           *github_api_url;
     char           *github_authorize_url;
     char           *github_client_id;
