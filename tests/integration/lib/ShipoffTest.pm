@@ -145,7 +145,21 @@ sub stack_up {
     die "stack up failed ($rc):\n$out";
 }
 
-END { local $?; $_->down for grep { defined } @stacks; }
+# At exit every stack goes down, and a sanitizer report in any of its logs
+# (make SANITIZER=address|undefined) fails the test file.
+END {
+    my $status = $?;
+    my @reports;
+    for my $s (grep { defined } @stacks) {
+        $s->down;
+        push @reports, $s->sanitizer_reports;
+    }
+    if (@reports) {
+        print STDERR "# sanitizer reports:\n", map { "# $_\n" } @reports;
+        $status ||= 1;
+    }
+    $? = $status;
+}
 $SIG{INT} = $SIG{TERM} = sub { $_->down for grep { defined } @stacks; exit 1 };
 
 package ShipoffTest::Stack;
@@ -224,6 +238,20 @@ sub down {
     return if $self->{down}++;
     $self->dump_logs if $ENV{SHIPOFF_TEST_LOGS};
     $self->stack('down');
+}
+
+# the lines of its logs where a sanitizer reported something
+sub sanitizer_reports {
+    my ($self) = @_;
+    my @found;
+    for my $f (glob "$self->{var}/log/*.log") {
+        open my $fh, '<', $f or next;
+        while (my $line = <$fh>) {
+            push @found, "$f: $line" =~ s/\s+$//r
+                if $line =~ /ERROR: (?:Address|Leak)Sanitizer|runtime error: /;
+        }
+    }
+    return @found;
 }
 
 # did the last start fail because a port was in use?
