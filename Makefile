@@ -79,6 +79,9 @@ $(eval $(call program,$(API),fcgi-apps/api))
 $(eval $(call program,$(AUTH),fcgi-apps/auth))
 $(eval $(call program,$(HOOKS),fcgi-apps/hooks))
 $(eval $(call program,$(BUILDER),builder))
+# the publisher precompresses static assets (zlib: already a dependency of
+# libcurl and libgit2)
+$(BUILDER): LIBS += -lz
 $(eval $(call program,$(CLI),cli))
 
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
@@ -160,6 +163,7 @@ integration: all
 
 bench: all
 	@for b in $(wildcard bench/*.sh); do sh $$b || exit 1; done
+	@for b in $(wildcard bench/*.pl); do perl $$b || exit 1; done
 
 clean:
 	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \

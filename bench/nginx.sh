@@ -1,0 +1,148 @@
+#!/bin/sh
+# bench/nginx.sh: the nginx module against plain nginx, in one nginx, in
+# one run, interleaved (A B A B ...), with wrk on loopback.
+#
+#   static route   vs  plain `root` serving the same 1 KB and 100 KB files
+#   dynamic route  vs  plain `proxy_pass` to the same upstream
+#   static route with 10,000 routes in the table  vs  with 1 route
+#
+# Prints requests/s of each side and the ratio (ours / reference).
+# Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNS (50).
+
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+MODULE=$TOP/nginx-modules/build/ngx_http_shipoff_module.so
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+SECONDS_EACH=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNS:-50}
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)" >&2; exit 1; }
+[ -f "$MODULE" ] || { echo "bench: build the module first (make)" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/shipoff-bench.XXXXXX)
+chmod 0755 "$dir"
+cleanup() {
+    [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+    sleep 0.2
+    rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+port() {    # a free port below the ephemeral range
+    while :; do
+        p=$(( 20000 + $(od -An -tu2 -N2 /dev/urandom | tr -d ' ') % 12000 ))
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/" || { echo "$p"; return; }
+    done
+}
+P_OURS=$(port); P_PLAIN=$(port); P_UP=$(port); P_DYN=$(port)
+P_PROXY=$(port); P_CTL=$(port)
+
+mkdir -p "$dir/site"
+head -c 1024 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 1024 > "$dir/site/1k.txt"
+head -c 51200 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 102400 > "$dir/site/100k.txt"
+chmod -R a+rX "$dir/site"
+
+cat > "$dir/nginx.conf" <<EOC
+load_module $MODULE;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    sendfile on;
+    default_type text/plain;
+    shipoff_routes zone=bench:64m;
+    shipoff_apps_domain bench.test;
+    upstream plain_up { server 127.0.0.1:$P_UP; keepalive 32; }
+
+    server { listen 127.0.0.1:$P_OURS;
+             location / { root \$shipoff_root; shipoff_static on; } }
+    server { listen 127.0.0.1:$P_PLAIN;
+             location / { root $dir/site; } }
+    server { listen 127.0.0.1:$P_UP;
+             location / { return 200 "hello from the upstream\n"; } }
+    server { listen 127.0.0.1:$P_DYN;
+             location / { proxy_http_version 1.1;
+                          proxy_set_header Connection "";
+                          proxy_pass http://\$shipoff_upstream; } }
+    server { listen 127.0.0.1:$P_PROXY;
+             location / { proxy_http_version 1.1;
+                          proxy_set_header Connection "";
+                          proxy_pass http://127.0.0.1:$P_UP; } }
+    server { listen 127.0.0.1:$P_CTL;
+             client_max_body_size 64m;
+             shipoff_control_max_body 64m;
+             location /_shipoff/ { shipoff_control; } }
+}
+EOC
+
+"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+sleep 0.3
+
+put() {     # put PATH JSON-FILE
+    curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$2" \
+        "http://127.0.0.1:$P_CTL/_shipoff/routes$1"
+}
+
+table() {   # table N: the static and dynamic routes plus N-2 others
+    awk -v n="$1" -v root="$dir/site" -v up="127.0.0.1:$P_UP" 'BEGIN {
+        printf "{\"generation\": %d, \"routes\": {", n
+        printf "\"static\": {\"project\": \"static\", \"kind\": \"static\", \"root\": \"%s\"}", root
+        printf ", \"dyn\": {\"project\": \"dyn\", \"kind\": \"dynamic\", \"upstream\": \"%s\"}", up
+        for (i = 0; i < n - 2; i++)
+            printf ", \"p%d\": {\"project\": \"p%d\", \"kind\": \"static\", \"root\": \"%s\"}", i, i, root
+        printf "}}\n"
+    }' > "$dir/table.json"
+    code=$(put "" "$dir/table.json")
+    [ "$code" = 200 ] || { echo "bench: PUT of $1 routes answered $code" >&2; exit 1; }
+}
+
+rps() {     # rps URL [HOST]: requests/s of one wrk run
+    if [ -n "${2:-}" ]; then
+        wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" -H "Host: $2" "$1"
+    else
+        wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" "$1"
+    fi | awk '/^Requests\/sec:/ { print $2 }'
+}
+
+# compare NAME OURS-URL OURS-HOST REF-URL REF-HOST [SETUP-OURS SETUP-REF]
+compare() {
+    name=$1; ours=0; ref=0; i=0
+    while [ $i -lt "$ROUNDS" ]; do
+        [ -n "${6:-}" ] && $6
+        a=$(rps "$2" "$3")
+        [ -n "${7:-}" ] && $7
+        b=$(rps "$4" "$5")
+        ours=$(echo "$ours $a" | awk '{ print $1 + $2 }')
+        ref=$(echo "$ref $b" | awk '{ print $1 + $2 }')
+        i=$((i + 1))
+    done
+    echo "$name $ours $ref $ROUNDS" | awk '{
+        printf "%-34s ours %10.0f req/s   reference %10.0f req/s   ratio %.3f\n",
+               $1, $2 / $4, $3 / $4, $2 / $3 }'
+}
+
+table 2
+echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run, $ROUNDS interleaved rounds"
+compare static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
+    "http://127.0.0.1:$P_PLAIN/1k.txt" ""
+compare static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" static.bench.test \
+    "http://127.0.0.1:$P_PLAIN/100k.txt" ""
+compare dynamic-vs-proxy_pass "http://127.0.0.1:$P_DYN/" dyn.bench.test \
+    "http://127.0.0.1:$P_PROXY/" ""
+compare 10000-routes-vs-1 "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
+    "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test "table 10000" "table 2"
+
+if grep -q '\[alert\]\|\[emerg\]\|\[crit\]' "$dir/error.log"; then
+    echo "bench: nginx logged trouble:" >&2
+    grep '\[alert\]\|\[emerg\]\|\[crit\]' "$dir/error.log" >&2
+    exit 1
+fi
