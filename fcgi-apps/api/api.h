@@ -9,6 +9,7 @@
 #include "so_repo.h"
 
 void api_echo(so_req_t *r);
+void api_wake(so_req_t *r);
 
 /* init.c: the app's init hook */
 int api_init(const so_config_t *cfg);
