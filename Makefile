@@ -64,8 +64,11 @@ config.mk: configure
 	@echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
 	    echo '$(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
 
-%.o: %.c $(wildcard lib/*.h) .build-flags config.mk
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+# -MMD: each object also depends on the headers it includes (*.d files)
+%.o: %.c .build-flags config.mk
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(wildcard lib/*.d fcgi-apps/*/*.d builder/*.d cli/*.d tests/unit/*.d)
 
 $(LIB): $(LIB_OBJ)
 	rm -f $@
@@ -167,6 +170,7 @@ bench: all
 
 clean:
 	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \
+	      lib/*.d fcgi-apps/*/*.d builder/*.d cli/*.d tests/unit/*.d \
 	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
 	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer
 	rm -rf $(NGX_BUILD)

@@ -1,0 +1,320 @@
+/*
+ * auth.c: who the CLI acts as: signup, login, logout, whoami.
+ *
+ * A password login keeps the session's access and refresh tokens in the
+ * configuration file; a token login keeps a personal token (sho_...)
+ * instead, checked with GET /api/v1/me before it is saved.  Passwords are
+ * read without echo on a terminal, or as one line of stdin otherwise
+ * (--password-stdin, like docker login), never from the command line
+ * where ps and the shell history would show them.
+ */
+
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+
+#define CLI_FIELD_MAX  1100     /* a password is at most 1024 bytes */
+
+
+static int cli_session(cli_t *cli, const cli_spec_t *spec, const char *path,
+    const char *email, const char *name);
+
+
+static const char  cli_login_usage[] =
+    "usage: shipoff login [--email EMAIL] [--password-stdin]\n"
+    "       shipoff login --token sho_...\n\n"
+    "Logs in and keeps the credentials in ~/.config/shipoff/config.json\n"
+    "(mode 0600).  The password is asked for without echo on a terminal,\n"
+    "or read as one line of stdin:\n\n"
+    "  echo \"$PASSWORD\" | shipoff login --email me@example.com "
+    "--password-stdin\n\n"
+    "options:\n"
+    "  --email EMAIL      the account (asked for on a terminal)\n"
+    "  --password-stdin   read the password from stdin\n"
+    "  --token TOKEN      log in with a personal token (shipoff tokens "
+    "create)\n";
+
+static const char  cli_signup_usage[] =
+    "usage: shipoff signup --email EMAIL [--name NAME] [--password-stdin]\n\n"
+    "Creates an account (the password needs 8 characters or more) and\n"
+    "logs in with it.\n\n"
+    "options:\n"
+    "  --email EMAIL      the account's email\n"
+    "  --name NAME        your name\n"
+    "  --password-stdin   read the password from stdin\n";
+
+static const char  cli_logout_usage[] =
+    "usage: shipoff logout\n\n"
+    "Ends the session on the server and forgets the stored credentials.\n"
+    "A personal token is only forgotten: revoke it with shipoff tokens "
+    "revoke.\n";
+
+static const char  cli_whoami_usage[] =
+    "usage: shipoff whoami [--json]\n\n"
+    "Shows the account the CLI acts as, and with which credential.\n";
+
+
+/* POST path (login, signup) with a password; saves the session it gives */
+static int
+cli_session(cli_t *cli, const cli_spec_t *spec, const char *path,
+    const char *email, const char *name)
+{
+    int          rc;
+    char         email_buf[CLI_FIELD_MAX], pw[CLI_FIELD_MAX];
+    json_t      *body, *res;
+    const char  *access, *refresh;
+
+    rc = CLI_EXIT_FAIL;
+    body = NULL;
+    res = NULL;
+
+    if (email == NULL) {
+        if (!isatty(STDIN_FILENO)) {
+            rc = cli_usage_error(spec->usage, "--email is needed when stdin "
+                                 "is not a terminal");
+            goto done;
+        }
+        if (cli_read_line("Email: ", 1, email_buf, sizeof(email_buf)) != 0) {
+            fprintf(stderr, "shipoff: no email given\n");
+            goto done;
+        }
+        email = email_buf;
+    }
+
+    if (cli_read_line("Password: ", 0, pw, sizeof(pw)) != 0) {
+        fprintf(stderr, "shipoff: no password given\n");
+        goto done;
+    }
+
+    body = json_pack("{s:s, s:s}", "email", email, "password", pw);
+    memset(pw, 0, sizeof(pw));
+    if (body == NULL
+        || (name != NULL
+            && json_object_set_new(body, "name", json_string(name)) != 0))
+    {
+        fprintf(stderr, "shipoff: the email or name is not valid UTF-8\n");
+        goto done;
+    }
+
+    if (cli_api(cli, "POST", path, body, &res) != 0) {
+        goto done;
+    }
+
+    access = json_string_value(json_object_get(res, "access_token"));
+    refresh = json_string_value(json_object_get(res, "refresh_token"));
+    if (access == NULL || refresh == NULL) {
+        fprintf(stderr, "shipoff: the server answered without tokens\n");
+        goto done;
+    }
+
+    if (cli_config_set(cli, "api", cli->api) != 0
+        || cli_config_set(cli, "email", cli_cell(res, "user.email", pw,
+                                                 sizeof(pw))) != 0
+        || cli_config_set(cli, "access_token", access) != 0
+        || cli_config_set(cli, "refresh_token", refresh) != 0
+        || cli_config_set(cli, "token", NULL) != 0
+        || cli_config_save(cli) != 0)
+    {
+        goto done;
+    }
+
+    if (cli->json) {
+        cli_print_json(json_object_get(res, "user"));
+    } else {
+        printf("Logged in as %s.\n", cli_config_get(cli, "email"));
+    }
+
+    rc = CLI_EXIT_OK;
+
+done:
+
+    memset(pw, 0, sizeof(pw));
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
+
+int
+cli_signup(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    const char   *email = NULL, *name = NULL, *pw_stdin = NULL;
+    cli_opt_t     opts[] = {
+        { "email", 0, 1, &email },
+        { "name", 0, 1, &name },
+        { "password-stdin", 0, 0, &pw_stdin },
+        { NULL, 0, 0, NULL }
+    };
+    cli_spec_t    spec = { cli_signup_usage, 0, 0, opts };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    return cli_session(cli, &spec, "/auth/v1/signup", email, name);
+}
+
+
+int
+cli_login(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    long          status;
+    json_t       *me;
+    const char   *email = NULL, *token = NULL, *pw_stdin = NULL;
+    cli_opt_t     opts[] = {
+        { "email", 'e', 1, &email },
+        { "token", 0, 1, &token },
+        { "password-stdin", 0, 0, &pw_stdin },
+        { NULL, 0, 0, NULL }
+    };
+    cli_spec_t    spec = { cli_login_usage, 0, 0, opts };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (token == NULL) {
+        return cli_session(cli, &spec, "/auth/v1/login", email, NULL);
+    }
+
+    if (email != NULL || pw_stdin != NULL) {
+        return cli_usage_error(cli_login_usage, "--token goes alone, "
+                               "without --email or --password-stdin");
+    }
+
+    /* the token is checked before it is kept */
+    cli->env_token = token;
+    if (cli_call(cli, "GET", "/api/v1/me", NULL, &status, &me) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    if (status != 200) {
+        if (status == 401) {
+            fprintf(stderr, "shipoff: the token was refused: it is wrong, "
+                    "expired or revoked (unauthorized)\n");
+        } else {
+            cli_print_error(cli, status, me);
+        }
+        json_decref(me);
+        return CLI_EXIT_FAIL;
+    }
+
+    rc = CLI_EXIT_FAIL;
+    if (cli_config_set(cli, "api", cli->api) == 0
+        && cli_config_set(cli, "email",
+                          json_string_value(json_object_get(me, "email")))
+               == 0
+        && cli_config_set(cli, "token", token) == 0
+        && cli_config_set(cli, "access_token", NULL) == 0
+        && cli_config_set(cli, "refresh_token", NULL) == 0
+        && cli_config_save(cli) == 0)
+    {
+        if (cli->json) {
+            cli_print_json(me);
+        } else {
+            printf("Logged in as %s with a personal token.\n",
+                   cli_config_get(cli, "email"));
+        }
+        rc = CLI_EXIT_OK;
+    }
+
+    json_decref(me);
+    return rc;
+}
+
+
+int
+cli_logout(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    json_t       *body, *res;
+    const char   *refresh;
+    cli_spec_t    spec = { cli_logout_usage, 0, 0, NULL };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    refresh = cli_config_get(cli, "refresh_token");
+    if (refresh != NULL) {
+        body = json_pack("{s:s}", "refresh_token", refresh);
+        if (body == NULL
+            || cli_api(cli, "POST", "/auth/v1/logout", body, &res) != 0)
+        {
+            fprintf(stderr, "shipoff: the session could not be ended on "
+                    "the server; forgetting it here anyway\n");
+            res = NULL;
+        }
+        json_decref(body);
+        json_decref(res);
+
+    } else if (cli_config_get(cli, "token") != NULL) {
+        fprintf(stderr, "The personal token stays valid until it is "
+                "revoked (shipoff tokens revoke ID).\n");
+    }
+
+    cli_config_set(cli, "access_token", NULL);
+    cli_config_set(cli, "refresh_token", NULL);
+    cli_config_set(cli, "token", NULL);
+    cli_config_set(cli, "email", NULL);
+
+    if (cli_config_save(cli) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    if (cli->env_token != NULL) {
+        fprintf(stderr, "SHIPOFF_TOKEN is set: commands still use it.\n");
+    }
+
+    if (!cli->json) {
+        printf("Logged out.\n");
+    }
+    return CLI_EXIT_OK;
+}
+
+
+int
+cli_whoami(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    json_t       *me;
+    const char   *via;
+    cli_spec_t    spec = { cli_whoami_usage, 0, 0, NULL };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (cli_api(cli, "GET", "/api/v1/me", NULL, &me) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    if (cli->json) {
+        cli_print_json(me);
+
+    } else {
+        via = cli->env_token ? "SHIPOFF_TOKEN"
+              : cli_config_get(cli, "token") ? "a personal token"
+              : "a password login";
+        printf("%s (%s), user %" JSON_INTEGER_FORMAT ", via %s, on %s\n",
+               cli_str(me, "email"),
+               cli_str(me, "name"),
+               json_integer_value(json_object_get(me, "id")), via,
+               cli->api);
+    }
+
+    json_decref(me);
+    return CLI_EXIT_OK;
+}

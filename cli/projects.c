@@ -1,0 +1,461 @@
+/*
+ * projects.c: shipoff projects [list|create|show|delete], link, unlink,
+ * and "the current project" the other commands act on.
+ *
+ * The current project is --project NAME|ID, else the one named by
+ * .shipoff.json in the current directory ({"project_id": 7, "name":
+ * "blog"}), written by "shipoff link" or "projects create --link".  A
+ * name is looked up in the caller's project list; an id is asked for
+ * directly.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+
+#define CLI_LINK_FILE  ".shipoff.json"
+
+
+static int cli_projects_list(cli_t *cli, int argc, char **argv);
+static int cli_projects_create(cli_t *cli, int argc, char **argv);
+static int cli_projects_show(cli_t *cli, int argc, char **argv);
+static int cli_projects_delete(cli_t *cli, int argc, char **argv);
+static int cli_project_find(cli_t *cli, const char *spec, json_t **out);
+static int cli_link_write(json_t *project);
+
+
+static const cli_cmd_t  cli_projects_cmds[] = {
+    { "list",   cli_projects_list,   "the projects you can see" },
+    { "create", cli_projects_create, "create a project" },
+    { "show",   cli_projects_show,   "one project (default: the current)" },
+    { "delete", cli_projects_delete, "delete a project and its deploys" },
+};
+
+static const cli_col_t  cli_project_cols[] = {
+    { "ID", "id" },
+    { "NAME", "name" },
+    { "URL", "url" },
+    { "BRANCH", "branch" },
+    { "REPOSITORY", "repo_url" },
+};
+
+static const cli_col_t  cli_project_fields[] = {
+    { "id", "id" },
+    { "name", "name" },
+    { "url", "url" },
+    { "repository", "repo_url" },
+    { "branch", "branch" },
+    { "root dir", "root_dir" },
+    { "kind", "kind" },
+    { "framework", "framework" },
+    { "owner", "owner.type" },
+    { "owner id", "owner.id" },
+    { "webhook url", "webhook_url" },
+    { "created", "created_at" },
+};
+
+
+static const char  cli_projects_list_usage[] =
+    "usage: shipoff projects [list] [--json]\n\n"
+    "Lists the projects you can see.\n";
+
+static const char  cli_projects_create_usage[] =
+    "usage: shipoff projects create NAME --repo URL [--branch BRANCH]\n"
+    "           [--team ID] [--root-dir DIR] [--kind auto|static|dynamic]\n"
+    "           [--link]\n\n"
+    "Creates a project served at NAME.<apps domain>.  The webhook secret\n"
+    "is shown once, here.\n\n"
+    "options:\n"
+    "  --repo URL        the git repository (https://...)\n"
+    "  --branch BRANCH   the branch deployed (default main)\n"
+    "  --team ID         the team that owns it (default: you)\n"
+    "  --root-dir DIR    the app's directory in the repository\n"
+    "  --kind KIND       auto (default), static or dynamic\n"
+    "  --link            make it this directory's project\n";
+
+static const char  cli_projects_show_usage[] =
+    "usage: shipoff projects show [NAME|ID] [--json]\n\n"
+    "Shows a project; without NAME, the current one (--project or\n"
+    ".shipoff.json).\n\n"
+    "options:\n"
+    "  --project NAME|ID   the same as the argument\n";
+
+static const char  cli_projects_delete_usage[] =
+    "usage: shipoff projects delete NAME|ID [--yes]\n\n"
+    "Deletes a project with its deployments, environment variables and\n"
+    "grants.  Asks for the name on a terminal; --yes skips the question\n"
+    "(and is needed when stdin is not a terminal).\n";
+
+static const char  cli_link_usage[] =
+    "usage: shipoff link NAME|ID\n\n"
+    "Makes NAME the current project of this directory (.shipoff.json):\n"
+    "deploy, deployments, env, logs and rollback then need no --project.\n";
+
+static const char  cli_unlink_usage[] =
+    "usage: shipoff unlink\n\n"
+    "Removes this directory's .shipoff.json.\n";
+
+
+int
+cli_projects(cli_t *cli, int argc, char **argv)
+{
+    return cli_group(cli, "projects", cli_projects_cmds,
+                     so_nelems(cli_projects_cmds), argc, argv);
+}
+
+
+/* the project named or numbered spec, as the API shows it */
+static int
+cli_project_find(cli_t *cli, const char *spec, json_t **out)
+{
+    int          rc;
+    char         path[128];
+    size_t       i;
+    json_t      *all, *p;
+    const char  *name;
+
+    *out = NULL;
+
+    if (cli_is_id(spec)) {
+        snprintf(path, sizeof(path), "/api/v1/projects/%s", spec);
+        return cli_api(cli, "GET", path, NULL, out);
+    }
+
+    if (cli_list(cli, "/api/v1/projects", &all) != 0) {
+        return -1;
+    }
+
+    rc = -1;
+    json_array_foreach(all, i, p) {
+        name = json_string_value(json_object_get(p, "name"));
+        if (name != NULL && strcmp(name, spec) == 0) {
+            *out = json_incref(p);
+            rc = 0;
+            break;
+        }
+    }
+
+    if (rc != 0) {
+        fprintf(stderr, "shipoff: no project \"%s\" among yours "
+                "(not_found)\n", spec);
+    }
+
+    json_decref(all);
+    return rc;
+}
+
+
+int
+cli_project_current(cli_t *cli, const char *spec, json_t **out)
+{
+    int            rc;
+    char           id[32];
+    json_t        *link;
+    json_error_t   jerr;
+
+    if (spec != NULL) {
+        return cli_project_find(cli, spec, out);
+    }
+
+    *out = NULL;
+    link = json_load_file(CLI_LINK_FILE, 0, &jerr);
+    if (link == NULL) {
+        if (access(CLI_LINK_FILE, F_OK) == 0) {
+            fprintf(stderr, "shipoff: %s: %s\n", CLI_LINK_FILE, jerr.text);
+        } else {
+            fprintf(stderr, "shipoff: which project? Pass --project NAME, "
+                    "or run \"shipoff link NAME\" in this directory\n");
+        }
+        return -1;
+    }
+
+    rc = -1;
+    if (!json_is_integer(json_object_get(link, "project_id"))) {
+        fprintf(stderr, "shipoff: %s names no project_id; run \"shipoff "
+                "link NAME\" again\n", CLI_LINK_FILE);
+
+    } else {
+        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(link, "project_id")));
+        rc = cli_project_find(cli, id, out);
+    }
+
+    json_decref(link);
+    return rc;
+}
+
+
+static int
+cli_link_write(json_t *project)
+{
+    int      rc;
+    json_t  *link;
+
+    link = json_pack("{s:O, s:O}", "project_id",
+                     json_object_get(project, "id"), "name",
+                     json_object_get(project, "name"));
+    if (link == NULL) {
+        fprintf(stderr, "shipoff: the server answered a project without "
+                "id or name\n");
+        return -1;
+    }
+
+    rc = json_dump_file(link, CLI_LINK_FILE, JSON_INDENT(2));
+    if (rc != 0) {
+        fprintf(stderr, "shipoff: cannot write %s: %s\n", CLI_LINK_FILE,
+                strerror(errno));
+    }
+
+    json_decref(link);
+    return rc;
+}
+
+
+static int
+cli_projects_list(cli_t *cli, int argc, char **argv)
+{
+    static const cli_listing_t  l = {
+        cli_projects_list_usage, "/api/v1/projects", cli_project_cols,
+        so_nelems(cli_project_cols),
+        "No projects yet: shipoff projects create NAME --repo URL"
+    };
+
+    return cli_listing(cli, &l, argc, argv);
+}
+
+
+static int
+cli_projects_create(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    json_t       *body, *res;
+    json_int_t    team_id;
+    const char   *repo = NULL, *branch = NULL, *team = NULL, *link = NULL,
+                 *root = NULL, *kind = NULL;
+    cli_opt_t     opts[] = {
+        { "repo", 0, 1, &repo },
+        { "branch", 'b', 1, &branch },
+        { "team", 0, 1, &team },
+        { "root-dir", 0, 1, &root },
+        { "kind", 0, 1, &kind },
+        { "link", 0, 0, &link },
+        { NULL, 0, 0, NULL }
+    };
+    cli_spec_t    spec = { cli_projects_create_usage, 1, 1, opts };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (repo == NULL) {
+        return cli_usage_error(spec.usage, "--repo URL is needed");
+    }
+
+    team_id = 0;
+    if (team != NULL) {
+        rc = cli_id_arg(&spec, team, "team", &team_id);
+        if (rc != CLI_GO) {
+            return rc;
+        }
+    }
+
+    rc = CLI_EXIT_FAIL;
+    res = NULL;
+
+    body = json_pack("{s:s, s:s}", "name", args[0], "repo_url", repo);
+    if (body == NULL
+        || (branch && json_object_set_new(body, "branch",
+                                          json_string(branch)) != 0)
+        || (root && json_object_set_new(body, "root_dir",
+                                        json_string(root)) != 0)
+        || (kind && json_object_set_new(body, "kind",
+                                        json_string(kind)) != 0)
+        || (team && json_object_set_new(body, "team_id",
+                                        json_integer(team_id)) != 0))
+    {
+        fprintf(stderr, "shipoff: an argument is not valid UTF-8\n");
+        goto done;
+    }
+
+    if (cli_api(cli, "POST", "/api/v1/projects", body, &res) != 0) {
+        goto done;
+    }
+
+    if (link != NULL && cli_link_write(res) != 0) {
+        goto done;
+    }
+
+    if (cli->json) {
+        cli_print_json(res);
+
+    } else {
+        printf("Created project %s (id %" JSON_INTEGER_FORMAT "): %s\n",
+               cli_str(res, "name"),
+               json_integer_value(json_object_get(res, "id")),
+               cli_str(res, "url"));
+        printf("Webhook URL:    %s\n",
+               cli_str(res, "webhook_url"));
+        printf("Webhook secret: %s (shown only now)\n",
+               cli_str(res, "webhook_secret"));
+        if (link != NULL) {
+            printf("Linked this directory to %s.\n", args[0]);
+        }
+    }
+
+    rc = CLI_EXIT_OK;
+
+done:
+
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
+
+static int
+cli_projects_show(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    json_t       *p;
+    const char   *project = NULL;
+    cli_opt_t     opts[] = {
+        { "project", 'p', 1, &project },
+        { NULL, 0, 0, NULL }
+    };
+    cli_spec_t    spec = { cli_projects_show_usage, 0, 1, opts };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (cli_project_current(cli, n ? args[0] : project, &p) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    if (cli->json) {
+        cli_print_json(p);
+    } else {
+        cli_fields(p, cli_project_fields, so_nelems(cli_project_fields));
+    }
+
+    json_decref(p);
+    return CLI_EXIT_OK;
+}
+
+
+static int
+cli_projects_delete(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    char          path[128], what[256];
+    json_t       *p, *res;
+    const char   *yes = NULL, *name;
+    cli_opt_t     opts[] = {
+        { "yes", 'y', 0, &yes },
+        { NULL, 0, 0, NULL }
+    };
+    cli_spec_t    spec = { cli_projects_delete_usage, 1, 1, opts };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (cli_project_find(cli, args[0], &p) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    res = NULL;
+    name = json_string_value(json_object_get(p, "name"));
+    snprintf(what, sizeof(what), "project %s with its deployments and "
+             "variables", name ? name : "?");
+
+    rc = cli_confirm(spec.usage, yes, what, name);
+    if (rc != CLI_GO) {
+        goto done;
+    }
+
+    rc = CLI_EXIT_FAIL;
+    snprintf(path, sizeof(path), "/api/v1/projects/%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(p, "id")));
+
+    if (cli_api(cli, "DELETE", path, NULL, &res) != 0) {
+        goto done;
+    }
+
+    if (!cli->json) {
+        printf("Deleted project %s.\n", name);
+    }
+    rc = CLI_EXIT_OK;
+
+done:
+
+    json_decref(p);
+    json_decref(res);
+    return rc;
+}
+
+
+int
+cli_link(cli_t *cli, int argc, char **argv)
+{
+    int          rc, n;
+    char        *args[1];
+    json_t      *p;
+    cli_spec_t   spec = { cli_link_usage, 1, 1, NULL };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (cli_project_find(cli, args[0], &p) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    rc = CLI_EXIT_FAIL;
+    if (cli_link_write(p) == 0) {
+        if (!cli->json) {
+            printf("Linked this directory to %s.\n",
+                   cli_str(p, "name"));
+        }
+        rc = CLI_EXIT_OK;
+    }
+
+    json_decref(p);
+    return rc;
+}
+
+
+int
+cli_unlink(cli_t *cli, int argc, char **argv)
+{
+    int          rc, n;
+    char        *args[1];
+    cli_spec_t   spec = { cli_unlink_usage, 0, 0, NULL };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (unlink(CLI_LINK_FILE) != 0 && errno != ENOENT) {
+        fprintf(stderr, "shipoff: cannot remove %s: %s\n", CLI_LINK_FILE,
+                strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+
+    if (!cli->json) {
+        printf("This directory has no project now.\n");
+    }
+    return CLI_EXIT_OK;
+}

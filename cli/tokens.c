@@ -1,0 +1,187 @@
+/*
+ * tokens.c: shipoff tokens [list|create|revoke], personal API tokens for
+ * CI and scripts.
+ *
+ * "tokens create" prints the token alone on stdout (the rest goes to
+ * stderr), so that T=$(shipoff tokens create ci) works; the server shows
+ * it this once and keeps only a hash.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+
+static int cli_tokens_list(cli_t *cli, int argc, char **argv);
+static int cli_tokens_create(cli_t *cli, int argc, char **argv);
+static int cli_tokens_revoke(cli_t *cli, int argc, char **argv);
+
+
+static const cli_cmd_t  cli_tokens_cmds[] = {
+    { "list",   cli_tokens_list,   "your live tokens (never the secrets)" },
+    { "create", cli_tokens_create, "make a token; printed once" },
+    { "revoke", cli_tokens_revoke, "revoke a token at once" },
+};
+
+static const cli_col_t  cli_token_cols[] = {
+    { "ID", "id" },
+    { "NAME", "name" },
+    { "SCOPES", "scopes" },
+    { "PREFIX", "prefix" },
+    { "EXPIRES", "expires_at" },
+    { "LAST USED", "last_used_at" },
+};
+
+
+static const char  cli_tokens_list_usage[] =
+    "usage: shipoff tokens [list] [--json]\n\n"
+    "Lists your personal tokens that are not revoked.\n";
+
+static const char  cli_tokens_create_usage[] =
+    "usage: shipoff tokens create NAME [--scopes READ,WRITE,DELETE]\n"
+    "           [--expires-in SECONDS]\n\n"
+    "Makes a personal token and prints it (only this once).  Use it with\n"
+    "SHIPOFF_TOKEN=... or shipoff login --token.\n\n"
+    "options:\n"
+    "  --scopes LIST         comma-separated (default READ,WRITE)\n"
+    "  --expires-in SECONDS  60 to one year (default: never)\n";
+
+static const char  cli_tokens_revoke_usage[] =
+    "usage: shipoff tokens revoke ID\n\n"
+    "Revokes a token: it stops working at once.\n";
+
+
+int
+cli_tokens(cli_t *cli, int argc, char **argv)
+{
+    return cli_group(cli, "tokens", cli_tokens_cmds,
+                     so_nelems(cli_tokens_cmds), argc, argv);
+}
+
+
+static int
+cli_tokens_list(cli_t *cli, int argc, char **argv)
+{
+    static const cli_listing_t  l = {
+        cli_tokens_list_usage, "/api/v1/tokens", cli_token_cols,
+        so_nelems(cli_token_cols),
+        "No tokens: shipoff tokens create NAME"
+    };
+
+    return cli_listing(cli, &l, argc, argv);
+}
+
+
+static int
+cli_tokens_create(cli_t *cli, int argc, char **argv)
+{
+    int           rc, n;
+    char         *args[1];
+    char          list[64], *end;
+    long long     secs;
+    json_t       *body, *scopes, *res;
+    const char   *s, *comma;
+    const char   *scopes_opt = NULL, *expires = NULL;
+    cli_opt_t     opts[] = {
+        { "scopes", 0, 1, &scopes_opt },
+        { "expires-in", 0, 1, &expires },
+        { NULL, 0, 0, NULL }
+    };
+    cli_spec_t    spec = { cli_tokens_create_usage, 1, 1, opts };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    secs = 0;
+    if (expires != NULL) {
+        secs = strtoll(expires, &end, 10);
+        if (!cli_is_id(expires) || *end != '\0') {
+            return cli_usage_error(spec.usage, "--expires-in takes seconds");
+        }
+    }
+
+    rc = CLI_EXIT_FAIL;
+    res = NULL;
+    body = json_pack("{s:s, s:[]}", "name", args[0], "scopes");
+    if (body == NULL) {
+        fprintf(stderr, "shipoff: the name is not valid UTF-8\n");
+        goto done;
+    }
+
+    scopes = json_object_get(body, "scopes");
+    for (s = scopes_opt ? scopes_opt : "READ,WRITE"; *s; s = comma + 1) {
+        comma = strchr(s, ',');
+        n = comma ? (int) (comma - s) : (int) strlen(s);
+        snprintf(list, sizeof(list), "%.*s", n, s);
+        if (n > 0 && json_array_append_new(scopes, json_string(list)) != 0) {
+            goto done;
+        }
+        if (comma == NULL) {
+            break;
+        }
+    }
+
+    if (expires != NULL
+        && json_object_set_new(body, "expires_in", json_integer(secs)) != 0)
+    {
+        goto done;
+    }
+
+    if (cli_api(cli, "POST", "/api/v1/tokens", body, &res) != 0) {
+        goto done;
+    }
+
+    if (cli->json) {
+        cli_print_json(res);
+
+    } else {
+        printf("%s\n", cli_str(res, "token"));
+        fprintf(stderr, "Token %s (id %" JSON_INTEGER_FORMAT ") made; it is "
+                "shown only now.\n", args[0],
+                json_integer_value(json_object_get(res, "id")));
+    }
+
+    rc = CLI_EXIT_OK;
+
+done:
+
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
+
+static int
+cli_tokens_revoke(cli_t *cli, int argc, char **argv)
+{
+    int          rc, n;
+    char        *args[1];
+    char         path[128];
+    json_t      *res;
+    json_int_t   id;
+    cli_spec_t   spec = { cli_tokens_revoke_usage, 1, 1, NULL };
+
+    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    rc = cli_id_arg(&spec, args[0], "token", &id);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    snprintf(path, sizeof(path), "/api/v1/tokens/%" JSON_INTEGER_FORMAT, id);
+    if (cli_api(cli, "DELETE", path, NULL, &res) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    json_decref(res);
+    if (!cli->json) {
+        printf("Revoked token %s.\n", args[0]);
+    }
+    return CLI_EXIT_OK;
+}
