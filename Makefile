@@ -22,6 +22,8 @@ WARN += -Werror
 endif
 ifneq ($(SANITIZER),)
 SAN = -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# the tests' programs inherit it: known leaks of libraries, not ours
+export LSAN_OPTIONS = suppressions=$(abspath tests/lsan.supp)
 endif
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN) -pthread \

@@ -31,7 +31,15 @@ int bld_migrate(const so_config_t *cfg);
  * claims the deployment (QUEUED -> BUILDING, lease held by the loop),
  * forks, and the child calls bld_worker_run(), which opens its own
  * PostgreSQL and Redis connections and drives the deployment to
- * PRODUCTION or FAILED (with its reason), streaming the logs.  Exit codes:
+ * PRODUCTION or FAILED (with its reason), streaming the logs.
+ *
+ * The child starts with signals unblocked and default, in a process group
+ * of its own, with no descriptor but stdio, and is SIGKILLed if shipoffd
+ * dies (PR_SET_PDEATHSIG).  SIGTERM means cancel; the loop SIGKILLs the
+ * group 5 s later, and also when it stops (the deployment is then queued
+ * again); shipoffd's kill -9 does the same.  So a worker may find what a
+ * killed attempt of its deployment left (cgroup, build dir): it must clean
+ * that up rather than fail.  Exit codes:
  */
 #define BLD_WORKER_DONE      0    /* PRODUCTION */
 #define BLD_WORKER_FAILED    1    /* FAILED, reason recorded */

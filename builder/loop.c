@@ -2,9 +2,19 @@
  * loop.c: shipoffd's event loop.
  *
  * One epoll loop; signals arrive through a signalfd so handlers never run
- * in signal context (pgbouncer style): SIGTERM/SIGINT stop, a second one
- * stops at once; SIGHUP reloads the configuration and keeps the old one
- * when the new one is bad.  The loop wakes every second for timers.
+ * in signal context (pgbouncer style), and each build's child through a
+ * pidfd.  Every tick (BLD_TICK_MS) the loop reads cancels, polls the queue
+ * while a build slot is free, enforces kill deadlines and runs the timers:
+ * lease heartbeats every lease_ttl / 3, the reconciler at start and every
+ * reconcile_interval.  Nothing in it blocks longer than one round trip to
+ * PostgreSQL or Redis.
+ *
+ * SIGTERM/SIGINT drain: nothing more is claimed, running builds get
+ * BLD_DRAIN_MS to finish (the stack and systemd wait 5 s), then they are
+ * killed and their deployments queued again, the attempt not counted.  A
+ * second one exits at once (the leases expire; another builder, or this
+ * one restarted, recovers them).  SIGHUP reloads the configuration and
+ * keeps the old one when the new one is bad.
  */
 
 #include <errno.h>
@@ -13,42 +23,30 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shipoff.h"
 #include "so_log.h"
-#include "bld.h"
+#include "loop.h"
 
 
-static int bld_signal(bld_t *b);
+#define BLD_TICK_MS  200
+
+
+static int bld_signal(bld_queue_t *q);
 static void bld_reload(bld_t *b);
-static int bld_queue_init(bld_t *b);
+static void bld_timers(bld_queue_t *q);
 
 
-static int
-bld_queue_init(bld_t *b)
+int64_t
+bld_now_ms(void)
 {
-    redisReply  *reply;
-    const char  *argv[] = { "XGROUP", "CREATE", BLD_STREAM, BLD_GROUP, "$",
-                            "MKSTREAM" };
-    int          rc;
+    struct timespec  ts;
 
-    reply = so_redis_command(b->redis, (int) so_nelems(argv), argv, NULL);
-    if (reply == NULL) {
-        so_log_error("queue", "redis: %s", so_redis_errstr(b->redis));
-        return SO_EUNAVAIL;
-    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
 
-    rc = SO_OK;
-    if (reply->type == REDIS_REPLY_ERROR
-        && strncmp(reply->str, "BUSYGROUP", 9) != 0)
-    {
-        so_log_error("queue", "XGROUP CREATE: %s", reply->str);
-        rc = SO_ERR;
-    }
-
-    freeReplyObject(reply);
-    return rc;
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 
@@ -72,9 +70,12 @@ bld_reload(bld_t *b)
 
 
 static int
-bld_signal(bld_t *b)
+bld_signal(bld_queue_t *q)
 {
-    struct signalfd_siginfo  si;
+    struct signalfd_siginfo   si;
+    bld_t                    *b;
+
+    b = q->b;
 
     while (read(b->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
         switch (si.ssi_signo) {
@@ -82,9 +83,10 @@ bld_signal(bld_t *b)
         case SIGINT:
             if (b->stop) {
                 so_log_info(NULL, "second stop signal: exiting now");
+                bld_jobs_kill_now(q);
                 _exit(1);
             }
-            so_log_info(NULL, "stopping");
+            so_log_info(NULL, "stopping: %d builds running", q->njobs);
             b->stop = 1;
             break;
         case SIGHUP:
@@ -99,16 +101,46 @@ bld_signal(bld_t *b)
 }
 
 
+static void
+bld_timers(bld_queue_t *q)
+{
+    int64_t  now;
+
+    now = bld_now_ms();
+
+    if (now >= q->next_heartbeat) {
+        bld_jobs_heartbeat(q);
+        q->next_heartbeat = now + (int64_t) q->b->cfg.lease_ttl * 1000 / 3;
+    }
+
+    if (!q->draining && now >= q->next_reconcile) {
+        bld_reconcile(q);
+        q->next_reconcile = now
+                            + (int64_t) q->b->cfg.reconcile_interval * 1000;
+    }
+}
+
+
 int
 bld_loop(bld_t *b)
 {
-    struct epoll_event  ev, events[16];
-    sigset_t            mask;
-    int                 n, i, rc;
+    struct epoll_event   ev, events[16];
+    sigset_t             mask;
+    bld_queue_t         *q;
+    int64_t              drain_end;
+    int                  n, i, rc;
 
     rc = SO_ERR;
     b->epfd = -1;
     b->sigfd = -1;
+    drain_end = 0;
+
+    q = calloc(1, sizeof(bld_queue_t));
+    if (q == NULL) {
+        so_log_error(NULL, "out of memory");
+        return SO_ERR;
+    }
+    q->b = b;
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -143,15 +175,30 @@ bld_loop(bld_t *b)
         goto done;
     }
 
-    if (bld_queue_init(b) != SO_OK) {
-        goto done;
+    if (bld_queue_init(q) != SO_OK) {
+        so_log_warn(NULL, "the queue is not reachable yet: trying again");
     }
 
-    so_log_info(NULL, "shipoffd %s started; queue %s group %s",
-                SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP);
+    so_log_info(NULL, "shipoffd %s started; queue %s group %s consumer %s",
+                SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP, q->consumer);
 
-    while (!b->stop) {
-        n = epoll_wait(b->epfd, events, (int) so_nelems(events), 1000);
+    (void) bld_recover(q, BLD_RECOVER_MINE, 1);
+
+    q->next_reconcile = bld_now_ms();
+    q->next_heartbeat = bld_now_ms();
+
+    for ( ;; ) {
+        if (b->stop && !q->draining) {
+            q->draining = 1;
+            drain_end = bld_now_ms() + BLD_DRAIN_MS;
+        }
+
+        if (q->draining && (q->njobs == 0 || bld_now_ms() >= drain_end)) {
+            break;
+        }
+
+        n = epoll_wait(b->epfd, events, (int) so_nelems(events),
+                       BLD_TICK_MS);
         if (n == -1 && errno != EINTR) {
             so_log_error(NULL, "epoll_wait: %s", strerror(errno));
             goto done;
@@ -159,15 +206,27 @@ bld_loop(bld_t *b)
 
         for (i = 0; i < n; i++) {
             if (events[i].data.fd == b->sigfd) {
-                bld_signal(b);
+                bld_signal(q);
+
+            } else if (bld_job_is_ours(q, events[i].data.fd)) {
+                bld_job_exited(q, events[i].data.fd);
             }
         }
+
+        bld_queue_cancels(q);
+        bld_jobs_tick(q);
+        bld_timers(q);
+        bld_queue_poll(q);
     }
 
+    bld_jobs_stop(q);
+    so_log_info(NULL, "stopped");
     rc = SO_OK;
 
 done:
 
+    bld_jobs_kill_now(q);
+    free(q);
     so_pg_free(b->pg);
     so_redis_free(b->redis);
     if (b->sigfd != -1) {

@@ -3,6 +3,9 @@
  *
  *   shipoffd [-c shipoff.conf] [-t] [-v]      run the daemon (foreground)
  *   shipoffd [-c shipoff.conf] migrate        apply pending migrations
+ *   shipoffd [-c shipoff.conf] build ID       build and deploy one QUEUED
+ *                                             deployment now (exit codes:
+ *                                             bld.h's BLD_WORKER_*)
  */
 
 #include <stdio.h>
@@ -13,17 +16,21 @@
 #include "shipoff.h"
 #include "so_log.h"
 #include "bld.h"
+#include "worker.h"
 
 
 static int
 bld_usage(void)
 {
     fprintf(stderr,
-            "usage: shipoffd [-c shipoff.conf] [-t] [-v] [migrate]\n"
+            "usage: shipoffd [-c shipoff.conf] [-t] [-v] "
+            "[migrate | build ID]\n"
             "  -c FILE  configuration file (default: $SHIPOFF_CONF)\n"
             "  -t       check the configuration and exit\n"
             "  -v       print the version and exit\n"
-            "  migrate  apply the pending SQL migrations and exit\n");
+            "  migrate  apply the pending SQL migrations and exit\n"
+            "  build ID build and deploy QUEUED deployment ID now, in the\n"
+            "           foreground\n");
     return 2;
 }
 
@@ -31,9 +38,10 @@ bld_usage(void)
 int
 main(int argc, char **argv)
 {
-    bld_t    b;
-    char     err[SO_ERRLEN];
-    int      c, test, rc;
+    bld_t      b;
+    char       err[SO_ERRLEN], *end;
+    long long  build_id;
+    int        c, test, rc;
 
     memset(&b, 0, sizeof(b));
     b.conf_path = getenv("SHIPOFF_CONF");
@@ -55,7 +63,16 @@ main(int argc, char **argv)
         }
     }
 
-    if (optind < argc && strcmp(argv[optind], "migrate") != 0) {
+    build_id = 0;
+    if (optind + 2 == argc && strcmp(argv[optind], "build") == 0) {
+        build_id = strtoll(argv[optind + 1], &end, 10);
+        if (*end != '\0' || build_id <= 0) {
+            return bld_usage();
+        }
+
+    } else if (optind < argc
+               && (optind + 1 != argc || strcmp(argv[optind], "migrate") != 0))
+    {
         return bld_usage();
     }
 
@@ -72,6 +89,9 @@ main(int argc, char **argv)
         printf("shipoffd: configuration %s is ok\n",
                b.conf_path ? b.conf_path : "(defaults)");
         rc = 0;
+
+    } else if (build_id > 0) {
+        rc = bld_build_foreground(&b.cfg, build_id);
 
     } else if (optind < argc) {
         rc = bld_migrate(&b.cfg) == SO_OK ? 0 : 1;

@@ -1,0 +1,241 @@
+/*
+ * build.c: one build command (install, build) in the sandbox, its output
+ * streamed line by line into the log pipeline as it comes.
+ *
+ * The command is "/bin/sh -c" in the sandbox's work dir, after a cd to
+ * the project's directory inside it (the work dir also holds HOME).  One
+ * poll() watches stdout, stderr, the sandbox's pidfd and deadline and the
+ * worker's cancel fd (its signalfd for SIGTERM), and wakes every 200 ms so
+ * the log batches reach PostgreSQL while a quiet build runs.  The
+ * deadline is the whole build's: each step gets what is left of it.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "worker.h"
+
+#define BUILD_POLL_MS  200
+
+typedef struct {
+    int          fd;
+    const char  *stream;
+    char         buf[BLD_LOG_LINE_MAX];
+    size_t       len;
+} build_out_t;
+
+
+static int build_read(build_out_t *o, bld_log_t *log);
+static void build_drain(build_out_t *o, bld_log_t *log);
+
+
+/* 1 while the pipe is open */
+static int
+build_read(build_out_t *o, bld_log_t *log)
+{
+    ssize_t   n;
+    char     *nl, *p;
+    size_t    rest;
+
+    n = read(o->fd, o->buf + o->len, sizeof(o->buf) - o->len);
+    if (n < 0) {
+        return errno == EINTR || errno == EAGAIN;
+    }
+
+    if (n == 0) {
+        build_drain(o, log);
+        return 0;
+    }
+
+    o->len += (size_t) n;
+    p = o->buf;
+    rest = o->len;
+
+    while ((nl = memchr(p, '\n', rest)) != NULL) {
+        bld_log_line(log, o->stream, p, (size_t) (nl - p));
+        rest -= (size_t) (nl - p) + 1;
+        p = nl + 1;
+    }
+
+    /* a line longer than the buffer is cut into pieces */
+    if (rest == sizeof(o->buf)) {
+        bld_log_line(log, o->stream, p, rest);
+        rest = 0;
+    }
+
+    memmove(o->buf, p, rest);
+    o->len = rest;
+    return 1;
+}
+
+
+static void
+build_drain(build_out_t *o, bld_log_t *log)
+{
+    if (o->len > 0) {
+        bld_log_line(log, o->stream, o->buf, o->len);
+        o->len = 0;
+    }
+}
+
+
+bld_step_end_t
+bld_build_run(const bld_step_t *step, const char *cmd,
+    bld_sandbox_result_t *res, char *err, size_t errlen)
+{
+    bld_sandbox_opts_t  o;
+    bld_sandbox_t       sb;
+    build_out_t         out[2];
+    struct pollfd       pfd[5];
+    bld_step_end_t      end;
+    const char         *argv[7];
+    long long           left;
+    pid_t               pid;
+    int                 pipes[2][2], i, nfd, open_fds, done, canceled;
+
+    memset(res, 0, sizeof(*res));
+    memset(&sb, 0, sizeof(sb));
+    sb.pidfd = -1;
+    sb.timerfd = -1;
+    pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
+    err[0] = '\0';
+    canceled = 0;
+    end = BLD_STEP_ERROR;
+
+    left = step->deadline_ms - bld_now_ms();
+    if (left <= 0) {
+        res->status = BLD_SB_TIMEOUT;
+        return BLD_STEP_TIMEOUT;
+    }
+
+    if (pipe2(pipes[0], O_CLOEXEC) == -1 || pipe2(pipes[1], O_CLOEXEC) == -1)
+    {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto done;
+    }
+
+    /* $1 is the directory, $2 the command: nothing of either is parsed
+       by the outer shell */
+    argv[0] = "/bin/sh";
+    argv[1] = "-c";
+    argv[2] = "cd \"$1\" && eval \"$2\"";
+    argv[3] = "sh";
+    argv[4] = step->cwd;
+    argv[5] = cmd;
+    argv[6] = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.cgroups = step->cgroups;
+    o.name = step->name;
+    o.bwrap = step->cfg->sandbox_bwrap;
+    o.argv = argv;
+    o.envp = step->envp;
+    o.workdir = step->workdir;
+    o.hidden = step->hidden;
+    o.uid = (uid_t) step->cfg->sandbox_uid;
+    o.gid = (gid_t) step->cfg->sandbox_gid;
+    o.stdout_fd = pipes[0][1];
+    o.stderr_fd = pipes[1][1];
+    o.share_net = 1;
+    o.timeout_ms = (unsigned) left;
+    o.limits.memory = step->cfg->sandbox_memory;
+    o.limits.pids = (uint64_t) step->cfg->sandbox_pids;
+    o.limits.cpu_weight = 100;
+
+    if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
+        snprintf(err, errlen, "%s", sb.errstr);
+        goto done;
+    }
+
+    close(pipes[0][1]);
+    close(pipes[1][1]);
+    pipes[0][1] = pipes[1][1] = -1;
+
+    out[0].fd = pipes[0][0];
+    out[0].stream = "stdout";
+    out[0].len = 0;
+    out[1].fd = pipes[1][0];
+    out[1].stream = "stderr";
+    out[1].len = 0;
+    open_fds = 2;
+    done = 0;
+
+    while (!done || open_fds > 0) {
+        nfd = 0;
+        for (i = 0; i < 2; i++) {
+            pfd[nfd].fd = out[i].fd;        /* -1: ignored by poll */
+            pfd[nfd++].events = POLLIN;
+        }
+        pfd[nfd].fd = done ? -1 : bld_sandbox_timerfd(&sb);
+        pfd[nfd++].events = POLLIN;
+        pfd[nfd].fd = done || canceled ? -1 : step->cancel_fd;
+        pfd[nfd++].events = POLLIN;
+        pfd[nfd].fd = done ? -1 : bld_sandbox_pidfd(&sb);
+        pfd[nfd++].events = POLLIN;
+
+        if (poll(pfd, (nfds_t) nfd, BUILD_POLL_MS) == -1 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            goto done;
+        }
+
+        for (i = 0; i < 2; i++) {
+            if (out[i].fd != -1 && (pfd[i].revents & (POLLIN | POLLHUP))
+                && !build_read(&out[i], step->log))
+            {
+                close(out[i].fd);
+                out[i].fd = -1;
+                pipes[i][0] = -1;
+                open_fds--;
+            }
+        }
+
+        if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN)) {
+            bld_sandbox_expire(&sb);
+        }
+
+        /* the signal stays pending in the signalfd: the worker reads it */
+        if (pfd[3].fd != -1 && (pfd[3].revents & POLLIN)) {
+            canceled = 1;
+            bld_sandbox_expire(&sb);
+        }
+
+        if (!done) {
+            if (bld_sandbox_reap(&sb, res) != SO_OK) {
+                snprintf(err, errlen, "%s", sb.errstr);
+                goto done;
+            }
+            done = res->status != BLD_SB_RUNNING;
+        }
+
+        /* a background process may hold the pipes open after the end:
+           the reap killed the cgroup, so they close now */
+        bld_log_flush(step->log, 0);
+    }
+
+    end = canceled ? BLD_STEP_CANCELED
+          : res->status == BLD_SB_TIMEOUT ? BLD_STEP_TIMEOUT
+          : res->status == BLD_SB_OOM ? BLD_STEP_OOM
+          : res->status == BLD_SB_EXITED && res->code == 0 ? BLD_STEP_OK
+          : BLD_STEP_EXIT;
+
+done:
+
+    for (i = 0; i < 2; i++) {
+        if (pipes[i][0] != -1) {
+            close(pipes[i][0]);
+        }
+        if (pipes[i][1] != -1) {
+            close(pipes[i][1]);
+        }
+    }
+
+    bld_sandbox_free(&sb);
+    bld_log_flush(step->log, 1);
+    return end;
+}

@@ -1,0 +1,237 @@
+/*
+ * edge.c: what the nginx edges serve.
+ *
+ * PostgreSQL holds the truth; each edge keeps a copy in shared memory,
+ * changed one host at a time through the control API
+ * (PUT/DELETE <edge>/<host>, each edge of cfg->edges being the URL of
+ * its /_shipoff/routes), and reloaded at start from a snapshot file
+ * that is the body of a whole-table PUT (docs/NGINX.md).
+ *
+ * The snapshot is rewritten from PostgreSQL after every change, whole,
+ * under an flock (two workers finishing together write in turn, and the
+ * second one reads the table after the first committed) into a temp file
+ * renamed over var_dir/routes.json, so nginx never reads half a file.
+ * Its generation is the time in milliseconds: it only grows, and differs
+ * from the generation an edge reports once it changed, which is what the
+ * reconciler looks for.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_httpc.h"
+#include "so_log.h"
+#include "worker.h"
+
+#define EDGE_TIMEOUT_MS  5000
+#define EDGE_TRIES       3
+
+
+int
+bld_framework_spa(const char *framework)
+{
+    static const char  *spa[] = { "vite", "create-react-app",
+                                  "react-scripts", "vue", "svelte",
+                                  "angular" };
+    size_t              i;
+
+    for (i = 0; framework != NULL && i < so_nelems(spa); i++) {
+        if (strcmp(framework, spa[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+json_t *
+bld_route_static(const char *project, long long deployment_id,
+    const char *root, int spa)
+{
+    char  dep[24];
+
+    snprintf(dep, sizeof(dep), "%lld", deployment_id);
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}",
+                     "project", project, "kind", "static",
+                     "state", "running", "root", root, "deployment", dep,
+                     "spa", spa);
+}
+
+
+int
+bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
+    size_t *pushed, char *err, size_t errlen)
+{
+    so_httpc_req_t   req;
+    so_httpc_res_t   res;
+    char            *edges, *edge, *save, *body, url[2048];
+    int              rc, tries, ok;
+
+    *pushed = 0;
+    err[0] = '\0';
+    rc = SO_OK;
+    body = NULL;
+
+    if (cfg->edges == NULL || cfg->edges[0] == '\0') {
+        return SO_OK;
+    }
+
+    edges = strdup(cfg->edges);
+    if (edges == NULL) {
+        return SO_ERR;
+    }
+
+    if (route != NULL) {
+        body = json_dumps(route, JSON_COMPACT);
+        if (body == NULL) {
+            free(edges);
+            return SO_ERR;
+        }
+    }
+
+    for (edge = strtok_r(edges, " \t", &save); edge != NULL;
+         edge = strtok_r(NULL, " \t", &save))
+    {
+        snprintf(url, sizeof(url), "%s%s%s", edge,
+                 edge[strlen(edge) - 1] == '/' ? "" : "/", host);
+
+        memset(&req, 0, sizeof(req));
+        req.method = route != NULL ? "PUT" : "DELETE";
+        req.url = url;
+        req.body = body;
+        req.body_len = body != NULL ? strlen(body) : 0;
+        req.content_type = body != NULL ? "application/json" : NULL;
+        req.timeout_ms = EDGE_TIMEOUT_MS;
+
+        ok = 0;
+        for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
+            if (tries > 0) {
+                usleep(200000U << tries);
+            }
+
+            if (so_httpc_request(&res, &req) != SO_OK) {
+                snprintf(err, errlen, "%s: %s", url, res.errstr);
+
+            } else if (res.status / 100 == 2
+                       || (route == NULL && res.status == 404))
+            {
+                ok = 1;
+
+            } else {
+                /* a 4xx will not change by asking again */
+                snprintf(err, errlen, "%s: %ld %.200s", url, res.status,
+                         res.body != NULL ? res.body : "");
+                if (res.status / 100 == 4) {
+                    tries = EDGE_TRIES;
+                }
+            }
+
+            so_httpc_res_free(&res);
+        }
+
+        if (!ok) {
+            so_log_error("edge", "route %s: %s", host, err);
+            rc = SO_EUNAVAIL;
+            continue;
+        }
+
+        (*pushed)++;
+    }
+
+    free(body);
+    free(edges);
+    return rc;
+}
+
+
+int
+bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
+    size_t errlen)
+{
+    PGresult         *res;
+    json_t           *table, *routes, *route;
+    struct timespec   ts;
+    char              path[4096], tmp[4096], lock[4096], host[512];
+    int               lfd, i, rc;
+
+    res = NULL;
+    table = NULL;
+    rc = SO_ERR;
+    err[0] = '\0';
+
+    snprintf(path, sizeof(path), "%s/routes.json", cfg->var_dir);
+    snprintf(tmp, sizeof(tmp), "%s/.routes.json.%ld", cfg->var_dir,
+             (long) getpid());
+    snprintf(lock, sizeof(lock), "%s/.routes.lock", cfg->var_dir);
+
+    lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd == -1 || flock(lfd, LOCK_EX) == -1) {
+        snprintf(err, errlen, "lock %s: %s", lock, strerror(errno));
+        goto done;
+    }
+
+    res = so_pg_query(pg, "routes_static",
+                      "SELECT p.name, d.id, d.artifact_path, d.framework"
+                      " FROM projects p JOIN deployments d"
+                      " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
+                      " WHERE d.kind = 'static'"
+                      " AND d.artifact_path IS NOT NULL",
+                      0, NULL);
+    if (res == NULL) {
+        snprintf(err, errlen, "%s", so_pg_errstr(pg));
+        goto done;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    routes = json_object();
+    table = json_pack("{s:I, s:o}", "generation",
+                      (json_int_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                      "routes", routes);
+    if (table == NULL) {
+        goto done;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        snprintf(host, sizeof(host), "%s.%s", PQgetvalue(res, i, 0),
+                 cfg->apps_domain);
+        route = bld_route_static(PQgetvalue(res, i, 0),
+                                 strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                                 PQgetvalue(res, i, 2),
+                                 bld_framework_spa(PQgetvalue(res, i, 3)));
+        if (route == NULL || json_object_set_new(routes, host, route) != 0) {
+            goto done;
+        }
+    }
+
+    if (json_dump_file(table, tmp, JSON_COMPACT) != 0) {
+        snprintf(err, errlen, "write %s failed", tmp);
+        unlink(tmp);
+        goto done;
+    }
+
+    if (rename(tmp, path) == -1) {
+        snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto done;
+    }
+
+    rc = SO_OK;
+
+done:
+
+    if (lfd != -1) {
+        close(lfd);
+    }
+    PQclear(res);
+    json_decref(table);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * foreground.c: `shipoffd build ID`, an operator's command: build and
+ * deploy this QUEUED deployment now, in this process, with its logs on
+ * stderr, exactly as the daemon's worker would.
+ *
+ * The claim is the daemon's: QUEUED -> BUILDING only if still QUEUED, so
+ * a deployment the daemon already took is left alone.  The lease covers
+ * the longest the worker may take, so the reconciler does not take the
+ * deployment back while this process works on it.
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "so_pg.h"
+#include "bld.h"
+#include "worker.h"
+
+
+int
+bld_build_foreground(const so_config_t *cfg, long long deployment_id)
+{
+    so_pg_t     *pg;
+    PGresult    *res;
+    char         dep[24], owner[300], host[256], ttl[24];
+    const char  *params[3];
+    int          claimed;
+
+    snprintf(dep, sizeof(dep), "%lld", deployment_id);
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "localhost");
+    }
+    host[sizeof(host) - 1] = '\0';
+    snprintf(owner, sizeof(owner), "%s:%ld", host, (long) getpid());
+    snprintf(ttl, sizeof(ttl), "%d",
+             cfg->build_timeout + cfg->startup_timeout + 120);
+
+    pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
+    if (pg == NULL || so_pg_connect(pg) != SO_OK) {
+        so_log_error("build", "PostgreSQL is down");
+        so_pg_free(pg);
+        return BLD_WORKER_RETRY;
+    }
+
+    params[0] = dep;
+    params[1] = owner;
+    params[2] = ttl;
+    res = so_pg_query(pg, "foreground_claim",
+                      "UPDATE deployments SET state = 'BUILDING',"
+                      " reason = 'building', attempts = attempts + 1,"
+                      " lease_owner = $2,"
+                      " lease_expires_at = now() + make_interval(secs => $3),"
+                      " started_at = now()"
+                      " WHERE id = $1 AND state = 'QUEUED'",
+                      3, params);
+    claimed = res != NULL && strcmp(PQcmdTuples(res), "1") == 0;
+    if (res == NULL) {
+        so_log_error("build", "deployment=%s: %s", dep, so_pg_errstr(pg));
+    }
+    PQclear(res);
+    so_pg_free(pg);
+
+    if (!claimed) {
+        so_log_error("build", "deployment=%s: not QUEUED (or no such "
+                     "deployment): nothing to do", dep);
+        return BLD_WORKER_FAILED;
+    }
+
+    return bld_worker_run(cfg, deployment_id);
+}

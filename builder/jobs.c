@@ -1,0 +1,389 @@
+/*
+ * jobs.c: one child process per claimed deployment.
+ *
+ * The child runs bld_worker_run() (bld.h) and exits with its verdict; a
+ * crash or a leak dies with it.  It gets a process group of its own, so a
+ * signal meant for shipoffd's group (the stack's stop, a terminal's ^C)
+ * does not reach it: shipoffd decides what happens to running builds.  It
+ * dies with shipoffd (PR_SET_PDEATHSIG), so a build is never left running
+ * without a lease holder.  It inherits no descriptor but stdio: not the
+ * loop's PostgreSQL and Redis connections, which a build must not reach.
+ *
+ * The loop watches each child through a pidfd in its epoll set.  The lease
+ * of every running deployment is extended every lease_ttl / 3.  When a
+ * child is done its lease is dropped; when it left its deployment active
+ * (it crashed, or asked for a retry) the deployment is recovered: QUEUED
+ * again while attempts remain, else FAILED builder_lost.
+ *
+ * A cancel SIGTERMs the child (the worker kills its sandbox and records
+ * CANCELED) and SIGKILLs its group 5 s later if it is still there.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "loop.h"
+
+
+static bld_job_t *bld_job_find_fd(bld_queue_t *q, int pidfd);
+static void bld_job_remove(bld_queue_t *q, bld_job_t *job);
+static void bld_job_settle(bld_queue_t *q, long long deployment,
+    int counted);
+static void bld_job_kill(const bld_job_t *job);
+static void bld_job_child(bld_queue_t *q, long long deployment,
+    pid_t parent) __attribute__((noreturn));
+
+
+int
+bld_jobs_capacity(const bld_queue_t *q)
+{
+    long  limit;
+
+    if (q->draining) {
+        return 0;
+    }
+
+    limit = q->b->cfg.build_concurrency;
+    if (limit <= 0) {
+        limit = sysconf(_SC_NPROCESSORS_ONLN);
+    }
+
+    if (limit < 1) {
+        limit = 1;
+
+    } else if (limit > BLD_MAX_JOBS) {
+        limit = BLD_MAX_JOBS;
+    }
+
+    return (int) limit - q->njobs;
+}
+
+
+int
+bld_job_start(bld_queue_t *q, long long deployment, long long project)
+{
+    struct epoll_event   ev;
+    bld_job_t           *job;
+    pid_t                pid, parent;
+    int                  pidfd;
+
+    if (q->njobs >= BLD_MAX_JOBS) {
+        return SO_ERR;
+    }
+
+    parent = getpid();
+    fflush(NULL);
+
+    pid = fork();
+    if (pid == -1) {
+        so_log_error("jobs", "deployment=%lld: fork: %s", deployment,
+                     strerror(errno));
+        return SO_ERR;
+    }
+
+    if (pid == 0) {
+        bld_job_child(q, deployment, parent);
+    }
+
+    pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+    ev.events = EPOLLIN;
+    ev.data.fd = pidfd;
+
+    if (pidfd == -1
+        || epoll_ctl(q->b->epfd, EPOLL_CTL_ADD, pidfd, &ev) == -1)
+    {
+        so_log_error("jobs", "deployment=%lld: pidfd: %s", deployment,
+                     strerror(errno));
+        kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        if (pidfd != -1) {
+            close(pidfd);
+        }
+        return SO_ERR;
+    }
+
+    job = &q->jobs[q->njobs++];
+    job->deployment = deployment;
+    job->project = project;
+    job->pid = pid;
+    job->pidfd = pidfd;
+    job->kill_at = 0;
+
+    so_log_info("jobs", "deployment=%lld project=%lld: building (pid %ld)",
+                deployment, project, (long) pid);
+
+    return SO_OK;
+}
+
+
+static void
+bld_job_child(bld_queue_t *q, long long deployment, pid_t parent)
+{
+    sigset_t  none;
+
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+
+    (void) setpgid(0, 0);
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent) {
+        _exit(BLD_WORKER_RETRY);
+    }
+
+    /* the loop's epoll, signalfd, pidfds and server connections */
+    (void) close_range(3, ~0U, 0);
+
+    _exit(bld_worker_run(&q->b->cfg, deployment));
+}
+
+
+int
+bld_job_is_ours(const bld_queue_t *q, int fd)
+{
+    int  i;
+
+    for (i = 0; i < q->njobs; i++) {
+        if (q->jobs[i].pidfd == fd) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static bld_job_t *
+bld_job_find_fd(bld_queue_t *q, int pidfd)
+{
+    int  i;
+
+    for (i = 0; i < q->njobs; i++) {
+        if (q->jobs[i].pidfd == pidfd) {
+            return &q->jobs[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+bld_job_remove(bld_queue_t *q, bld_job_t *job)
+{
+    (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, job->pidfd, NULL);
+    close(job->pidfd);
+
+    *job = q->jobs[--q->njobs];
+}
+
+
+void
+bld_job_exited(bld_queue_t *q, int pidfd)
+{
+    bld_job_t  *job;
+    long long   deployment;
+    pid_t       pid;
+    int         status, code;
+
+    job = bld_job_find_fd(q, pidfd);
+    if (job == NULL) {
+        return;
+    }
+
+    /* whatever its group left behind goes with it (the pid is still the
+     * zombie's: the group cannot be another's) */
+    kill(-job->pid, SIGKILL);
+
+    pid = waitpid(job->pid, &status, WNOHANG);
+    if (pid == 0) {
+        return;
+    }
+
+    deployment = job->deployment;
+    code = -1;
+
+    if (pid == -1) {
+        so_log_error("jobs", "deployment=%lld: waitpid: %s", deployment,
+                     strerror(errno));
+
+    } else if (WIFEXITED(status)) {
+        code = WEXITSTATUS(status);
+        so_log_info("jobs", "deployment=%lld: worker exited with %d",
+                    deployment, code);
+
+    } else if (WIFSIGNALED(status)) {
+        so_log_warn("jobs", "deployment=%lld: worker killed by signal %d",
+                    deployment, WTERMSIG(status));
+    }
+
+    bld_job_remove(q, job);
+
+    if (code > BLD_WORKER_CANCELED) {
+        so_log_error("jobs", "deployment=%lld: unknown exit code %d: "
+                     "taken as a crash", deployment, code);
+    }
+
+    bld_job_settle(q, deployment, 1);
+
+    /* a slot is free, and the project may be built again */
+    q->rescan = 1;
+}
+
+
+/*
+ * A worker that finished has recorded its verdict; one that did not
+ * (a retry, a crash, a kill) left its deployment active: recover it.
+ * Then the lease, if the deployment kept it, is dropped.
+ */
+static void
+bld_job_settle(bld_queue_t *q, long long deployment, int counted)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         ids[24];
+
+    (void) bld_recover(q, deployment, counted);
+
+    snprintf(ids, sizeof(ids), "%lld", deployment);
+    params[0] = ids;
+    params[1] = q->consumer;
+
+    res = so_pg_query(q->b->pg, "bld_job_unlease",
+                      "UPDATE deployments SET lease_owner = NULL,"
+                      " lease_expires_at = NULL"
+                      " WHERE id = $1 AND lease_owner = $2", 2, params);
+    if (res == NULL) {
+        /* the state is final: an expired lease there does no harm */
+        so_log_warn("jobs", "deployment=%lld: dropping the lease: %s",
+                    deployment, so_pg_errstr(q->b->pg));
+    }
+
+    PQclear(res);
+}
+
+
+void
+bld_job_cancel(bld_queue_t *q, long long deployment)
+{
+    int  i;
+
+    for (i = 0; i < q->njobs; i++) {
+        if (q->jobs[i].deployment != deployment || q->jobs[i].kill_at != 0) {
+            continue;
+        }
+
+        so_log_info("jobs", "deployment=%lld: canceled: stopping pid %ld",
+                    deployment, (long) q->jobs[i].pid);
+        kill(q->jobs[i].pid, SIGTERM);
+        q->jobs[i].kill_at = bld_now_ms() + BLD_KILL_GRACE_MS;
+    }
+}
+
+
+static void
+bld_job_kill(const bld_job_t *job)
+{
+    kill(-job->pid, SIGKILL);
+    kill(job->pid, SIGKILL);
+}
+
+
+void
+bld_jobs_tick(bld_queue_t *q)
+{
+    int64_t  now;
+    int      i;
+
+    now = bld_now_ms();
+
+    for (i = 0; i < q->njobs; i++) {
+        if (q->jobs[i].kill_at == 0 || now < q->jobs[i].kill_at) {
+            continue;
+        }
+
+        so_log_warn("jobs", "deployment=%lld: still running %d ms after "
+                    "SIGTERM: killed", q->jobs[i].deployment,
+                    BLD_KILL_GRACE_MS);
+        bld_job_kill(&q->jobs[i]);
+        q->jobs[i].kill_at = INT64_MAX;
+    }
+}
+
+
+void
+bld_jobs_heartbeat(bld_queue_t *q)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         ttl[16];
+
+    if (q->njobs == 0) {
+        return;
+    }
+
+    snprintf(ttl, sizeof(ttl), "%d", q->b->cfg.lease_ttl);
+    params[0] = q->consumer;
+    params[1] = ttl;
+
+    res = so_pg_query(q->b->pg, "bld_job_heartbeat",
+                      "UPDATE deployments"
+                      " SET lease_expires_at = now() + $2::int"
+                      " * interval '1 second'"
+                      " WHERE lease_owner = $1"
+                      " AND state IN ('BUILDING', 'PROVISIONING')",
+                      2, params);
+    if (res == NULL) {
+        so_log_warn("jobs", "extending the leases: %s",
+                    so_pg_errstr(q->b->pg));
+    }
+
+    PQclear(res);
+}
+
+
+/*
+ * The drain is over: the builds still running are killed and their
+ * deployments queued again, this attempt not counted (the build did
+ * nothing wrong).
+ */
+void
+bld_jobs_stop(bld_queue_t *q)
+{
+    long long  deployment;
+
+    while (q->njobs > 0) {
+        deployment = q->jobs[0].deployment;
+
+        so_log_info("jobs", "deployment=%lld: stopping: queued again",
+                    deployment);
+        bld_job_kill(&q->jobs[0]);
+        (void) waitpid(q->jobs[0].pid, NULL, 0);
+        bld_job_remove(q, &q->jobs[0]);
+
+        bld_job_settle(q, deployment, 0);
+    }
+}
+
+
+/* exiting at once: the leases expire and the reconciler recovers them */
+void
+bld_jobs_kill_now(bld_queue_t *q)
+{
+    int  i;
+
+    for (i = 0; i < q->njobs; i++) {
+        bld_job_kill(&q->jobs[i]);
+    }
+}

@@ -1,0 +1,367 @@
+/*
+ * logs.c: the log pipeline of one deployment.
+ *
+ * Every line (the build's output, shipoffd's own "system" lines) is made
+ * safe first: secret values replaced by "****", NUL bytes dropped, bytes
+ * that are not UTF-8 replaced by '?', cut at BLD_LOG_LINE_MAX.  Then it
+ * goes twice: at once to the Redis stream logs:<deployment> (capped, for
+ * the live tail), and into a batch that is written to log_lines in one
+ * INSERT every 100 lines or 200 ms (the record, searchable).
+ *
+ * Neither store being down stops a build: a failure is logged by shipoffd
+ * once and the lines are dropped from that store.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shipoff.h"
+#include "so_crypto.h"
+#include "so_log.h"
+#include "worker.h"
+
+#define LOG_BATCH_LINES  100
+#define LOG_BATCH_MS     200
+#define LOG_STREAM_MAX   "10000"
+#define LOG_MASKS_MAX    64
+
+
+struct bld_log_s {
+    so_pg_t     *pg;
+    so_redis_t  *redis;
+    long long    deployment_id;
+    long long    project_id;
+    char         key[48];           /* "logs:<deployment>" */
+    char         dep[24];
+    char         proj[24];
+    char        *masks[LOG_MASKS_MAX];
+    size_t       nmasks;
+    json_t      *batch;             /* of {"at", "stream", "line"} */
+    long long    batch_since;       /* ms, when the first line came */
+    int          pg_failed;
+    int          redis_failed;
+};
+
+
+static void log_clean(char *out, size_t outlen, const char *in, size_t len);
+static void log_mask_apply(const bld_log_t *log, char *buf);
+static void log_time(char *out, size_t len);
+static void log_xadd(bld_log_t *log, const char **argv, int argc);
+
+
+int
+bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
+    long long deployment_id, long long project_id)
+{
+    bld_log_t  *log;
+
+    *out = NULL;
+
+    log = calloc(1, sizeof(*log));
+    if (log == NULL) {
+        return SO_ERR;
+    }
+
+    log->batch = json_array();
+    if (log->batch == NULL) {
+        free(log);
+        return SO_ERR;
+    }
+
+    log->pg = pg;
+    log->redis = redis;
+    log->deployment_id = deployment_id;
+    log->project_id = project_id;
+    snprintf(log->key, sizeof(log->key), "logs:%lld", deployment_id);
+    snprintf(log->dep, sizeof(log->dep), "%lld", deployment_id);
+    snprintf(log->proj, sizeof(log->proj), "%lld", project_id);
+
+    *out = log;
+    return SO_OK;
+}
+
+
+int
+bld_log_mask(bld_log_t *log, const char *secret)
+{
+    /* a value this short would mask half of every line: it is no secret
+       worth the noise, and "****" would leak its length anyway */
+    if (secret == NULL || strlen(secret) < 3) {
+        return SO_OK;
+    }
+
+    if (log->nmasks == LOG_MASKS_MAX) {
+        return SO_ETOOBIG;
+    }
+
+    log->masks[log->nmasks] = strdup(secret);
+    if (log->masks[log->nmasks] == NULL) {
+        return SO_ERR;
+    }
+
+    log->nmasks++;
+    return SO_OK;
+}
+
+
+/* valid UTF-8 stays; NUL goes; any other byte becomes '?' */
+static void
+log_clean(char *out, size_t outlen, const char *in, size_t len)
+{
+    const unsigned char  *p, *end;
+    size_t                n, i, k;
+
+    p = (const unsigned char *) in;
+    end = p + len;
+    n = 0;
+
+    while (p < end && n + 4 < outlen) {
+        if (*p == '\0' || *p == '\r') {
+            p++;
+            continue;
+        }
+
+        if (*p < 0x80) {
+            out[n++] = (char) *p++;
+            continue;
+        }
+
+        k = (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1
+            : (*p & 0xf0) == 0xe0 ? 2
+            : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : 0;
+
+        if (k == 0 || (size_t) (end - p) <= k) {
+            out[n++] = '?';
+            p++;
+            continue;
+        }
+
+        for (i = 1; i <= k; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                break;
+            }
+        }
+
+        /* overlong three-byte forms and surrogates are refused by
+           jansson too */
+        if (i <= k
+            || (k == 2 && *p == 0xe0 && p[1] < 0xa0)
+            || (k == 2 && *p == 0xed && p[1] >= 0xa0)
+            || (k == 3 && *p == 0xf0 && p[1] < 0x90)
+            || (k == 3 && *p == 0xf4 && p[1] >= 0x90))
+        {
+            out[n++] = '?';
+            p++;
+            continue;
+        }
+
+        memcpy(out + n, p, k + 1);
+        n += k + 1;
+        p += k + 1;
+    }
+
+    out[n] = '\0';
+}
+
+
+/* in place: the line only gets shorter */
+static void
+log_mask_apply(const bld_log_t *log, char *buf)
+{
+    size_t   m, slen, len;
+    char    *hit;
+
+    len = strlen(buf);
+
+    for (m = 0; m < log->nmasks; m++) {
+        slen = strlen(log->masks[m]);
+        hit = buf;
+        while ((hit = strstr(hit, log->masks[m])) != NULL) {
+            /* "****" is never longer than a secret (3 bytes at least) */
+            memcpy(hit, "****", slen >= 4 ? 4 : slen);
+            if (slen > 4) {
+                memmove(hit + 4, hit + slen, len - (size_t) (hit - buf)
+                        - slen + 1);
+                len -= slen - 4;
+            }
+            hit += slen >= 4 ? 4 : slen;
+        }
+    }
+}
+
+
+static void
+log_time(char *out, size_t len)
+{
+    struct timespec  ts;
+    struct tm        tm;
+    char             base[32];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, len, "%.24s.%03dZ", base, (int) (ts.tv_nsec / 1000000));
+}
+
+
+static void
+log_xadd(bld_log_t *log, const char **argv, int argc)
+{
+    redisReply  *reply;
+
+    if (log->redis == NULL || log->redis_failed) {
+        return;
+    }
+
+    reply = so_redis_command(log->redis, argc, argv, NULL);
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        so_log_warn("logs", "deployment=%s: XADD %s failed, live logs "
+                    "stop: %s", log->dep, log->key,
+                    reply != NULL ? reply->str
+                                  : so_redis_errstr(log->redis));
+        log->redis_failed = 1;
+    }
+
+    if (reply != NULL) {
+        freeReplyObject(reply);
+    }
+}
+
+
+void
+bld_log_line(bld_log_t *log, const char *stream, const char *line,
+    size_t len)
+{
+    char         buf[BLD_LOG_LINE_MAX + 8], at[40];
+    json_t      *row;
+    const char  *argv[] = { "XADD", log->key, "MAXLEN", "~",
+                            LOG_STREAM_MAX, "*", "at", at, "stream", stream,
+                            "line", buf };
+
+    log_clean(buf, sizeof(buf) - 4, line, len);
+    log_mask_apply(log, buf);
+
+    log_time(at, sizeof(at));
+    log_xadd(log, argv, (int) so_nelems(argv));
+
+    row = json_pack("{s:s, s:s, s:s}", "at", at, "stream", stream,
+                    "line", buf);
+    if (row == NULL || json_array_append_new(log->batch, row) != 0) {
+        return;
+    }
+
+    if (json_array_size(log->batch) == 1) {
+        log->batch_since = bld_now_ms();
+    }
+
+    bld_log_flush(log, 0);
+}
+
+
+void
+bld_log_sys(bld_log_t *log, const char *fmt, ...)
+{
+    char     line[BLD_LOG_LINE_MAX];
+    va_list  ap;
+    int      n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+
+    if (n < 0) {
+        return;
+    }
+
+    so_log_info("worker", "deployment=%lld: %s", log->deployment_id, line);
+    bld_log_line(log, "system", line, strlen(line));
+}
+
+
+void
+bld_log_flush(bld_log_t *log, int force)
+{
+    PGresult    *res;
+    char        *rows;
+    const char  *params[3];
+    size_t       n;
+
+    n = json_array_size(log->batch);
+    if (n == 0) {
+        return;
+    }
+
+    if (!force && n < LOG_BATCH_LINES
+        && bld_now_ms() - log->batch_since < LOG_BATCH_MS)
+    {
+        return;
+    }
+
+    if (log->pg_failed) {
+        json_array_clear(log->batch);
+        return;
+    }
+
+    rows = json_dumps(log->batch, JSON_COMPACT);
+    json_array_clear(log->batch);
+    if (rows == NULL) {
+        return;
+    }
+
+    params[0] = log->dep;
+    params[1] = log->proj;
+    params[2] = rows;
+
+    res = so_pg_query(log->pg, "log_lines_insert",
+                      "INSERT INTO log_lines (deployment_id, project_id, at,"
+                      " stream, line)"
+                      " SELECT $1, $2, r.at, r.stream, r.line"
+                      " FROM jsonb_to_recordset($3::jsonb)"
+                      " AS r(at timestamptz, stream text, line text)",
+                      3, params);
+    if (res == NULL) {
+        so_log_error("logs", "deployment=%s: storing log lines failed, "
+                     "the rest is dropped: %s", log->dep,
+                     so_pg_errstr(log->pg));
+        log->pg_failed = 1;
+    }
+
+    PQclear(res);
+    free(rows);
+}
+
+
+void
+bld_log_end(bld_log_t *log, const char *state)
+{
+    char         at[40];
+    const char  *argv[] = { "XADD", log->key, "MAXLEN", "~",
+                            LOG_STREAM_MAX, "*", "at", at, "event", "end",
+                            "state", state };
+
+    bld_log_flush(log, 1);
+    log_time(at, sizeof(at));
+    log_xadd(log, argv, (int) so_nelems(argv));
+}
+
+
+void
+bld_log_free(bld_log_t *log)
+{
+    size_t  m;
+
+    if (log == NULL) {
+        return;
+    }
+
+    for (m = 0; m < log->nmasks; m++) {
+        so_wipe(log->masks[m], strlen(log->masks[m]));
+        free(log->masks[m]);
+    }
+
+    json_decref(log->batch);
+    free(log);
+}

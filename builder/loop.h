@@ -1,0 +1,91 @@
+/*
+ * loop.h: the parts of shipoffd's event loop, one concept per file:
+ *
+ *   loop.c       epoll, signals, timers, the drain on stop
+ *   queue.c      shipoff:builds (consumer group) and shipoff:cancel;
+ *                the claim of a deployment in PostgreSQL
+ *   jobs.c       one child process per claimed deployment, watched with
+ *                a pidfd; leases and what happens when a child exits
+ *   reconcile.c  the outbox, lost leases and forgotten QUEUED deployments
+ *
+ * PostgreSQL is the truth, Redis only carries the news: a stream entry is
+ * acknowledged only once what it asked for is durable in the database, and
+ * every claim is a conditional UPDATE, so a duplicate delivery is a no-op.
+ *
+ * Private to builder/: the contract with the worker is bld.h.
+ */
+
+#ifndef BLD_LOOP_H
+#define BLD_LOOP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bld.h"
+
+
+#define BLD_MAX_JOBS       256     /* build_concurrency's upper bound */
+#define BLD_CONSUMER_LEN   300     /* host:pid */
+#define BLD_STREAM_ID_LEN  48      /* "1700000000000-0" */
+#define BLD_KILL_GRACE_MS  5000    /* SIGTERM (cancel) .. SIGKILL */
+#define BLD_DRAIN_MS       3000    /* on stop: running builds may finish */
+
+/* the reason recorded when a build is given up by its builder */
+#define BLD_REASON_LOST    "builder_lost"
+
+
+typedef struct {
+    long long    deployment;
+    long long    project;
+    pid_t        pid;
+    int          pidfd;
+    int64_t      kill_at;       /* ms: SIGKILL then (after a cancel); 0 */
+} bld_job_t;
+
+typedef struct {
+    bld_t       *b;
+    char         consumer[BLD_CONSUMER_LEN];
+
+    bld_job_t    jobs[BLD_MAX_JOBS];
+    int          njobs;
+
+    char         cancel_last[BLD_STREAM_ID_LEN];  /* shipoff:cancel read */
+    unsigned     group_ok:1;      /* the consumer group is known to exist */
+    unsigned     rescan:1;        /* our pending entries may be claimable */
+    unsigned     draining:1;      /* stopping: claim nothing more */
+    unsigned     redis_down:1;    /* the last command found no server */
+    int64_t      redis_retry;     /* ms: no command before */
+
+    int64_t      next_reconcile;  /* ms, monotonic */
+    int64_t      next_heartbeat;
+} bld_queue_t;
+
+
+/* loop.c */
+int64_t bld_now_ms(void);
+
+/* queue.c */
+int bld_queue_init(bld_queue_t *q);
+void bld_queue_poll(bld_queue_t *q);
+void bld_queue_cancels(bld_queue_t *q);
+void bld_queue_autoclaim(bld_queue_t *q);
+void bld_queue_tidy(bld_queue_t *q);
+
+/* jobs.c */
+int bld_jobs_capacity(const bld_queue_t *q);
+int bld_job_start(bld_queue_t *q, long long deployment, long long project);
+int bld_job_is_ours(const bld_queue_t *q, int fd);
+void bld_job_exited(bld_queue_t *q, int pidfd);
+void bld_job_cancel(bld_queue_t *q, long long deployment);
+void bld_jobs_tick(bld_queue_t *q);
+void bld_jobs_heartbeat(bld_queue_t *q);
+void bld_jobs_stop(bld_queue_t *q);
+void bld_jobs_kill_now(bld_queue_t *q);
+
+/* reconcile.c */
+#define BLD_RECOVER_MINE  (-1LL)
+
+void bld_reconcile(bld_queue_t *q);
+int bld_recover(bld_queue_t *q, long long deployment, int counted);
+
+#endif /* BLD_LOOP_H */

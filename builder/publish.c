@@ -1,0 +1,456 @@
+/*
+ * publish.c: a static site's artifact.
+ *
+ * The build's output dir is copied into var/sites/<project>/<deployment>/
+ * by shipoffd (root), from a tree the build (another uid) wrote: so the
+ * copy walks it with openat() relative to directory fds and O_NOFOLLOW,
+ * never by path, and takes regular files and directories only.  A symlink
+ * is skipped and logged, wherever it points: nginx refuses symlinks below
+ * the root anyway (disable_symlinks), and one that pointed out of the
+ * build would otherwise publish the host's files.  .git is never
+ * published (a site whose output dir is the repository root).
+ *
+ * _redirects and _headers are copied as they are: the static module reads
+ * Netlify's syntax itself.  Text assets of 1 KiB or more get a gzip
+ * sibling (.gz) that nginx serves to clients that accept it.
+ *
+ * Kept artifacts: the newest keep_artifacts per project, PRODUCTION
+ * included; older INACTIVE ones lose their directory and artifact_path
+ * (the row first, so a rollback never points at a half-deleted tree).
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "worker.h"
+
+#define PUB_DEPTH_MAX  64
+#define PUB_GZIP_MIN   1024
+
+typedef struct {
+    bld_log_t   *log;
+    char         path[PATH_MAX];    /* relative, for the log */
+    char        *err;
+    size_t       errlen;
+    long long    files;
+    long long    gzipped;
+    long long    skipped;
+} pub_ctx_t;
+
+
+static int pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth);
+static int pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
+    const struct stat *st);
+static int pub_gzip(int dfd, const char *name);
+static int pub_is_text(const char *name);
+static int pub_rm(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw);
+
+
+static int
+pub_is_text(const char *name)
+{
+    static const char  *exts[] = { ".html", ".htm", ".css", ".js", ".mjs",
+                                   ".json", ".svg", ".txt", ".xml",
+                                   ".map" };
+    const char         *dot;
+    size_t              i;
+
+    dot = strrchr(name, '.');
+    if (dot == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < so_nelems(exts); i++) {
+        if (strcmp(dot, exts[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* name.gz beside name in dfd, unless the site brings its own */
+static int
+pub_gzip(int dfd, const char *name)
+{
+    z_stream       z;
+    unsigned char  in[16384], out[16384];
+    char           gz[NAME_MAX + 4];
+    ssize_t        n;
+    int            ifd, ofd, rc, flush, zrc;
+
+    if ((size_t) snprintf(gz, sizeof(gz), "%s.gz", name) >= sizeof(gz)) {
+        return SO_OK;
+    }
+
+    ifd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (ifd == -1) {
+        return SO_ERR;
+    }
+
+    ofd = openat(dfd, gz, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+                 | O_CLOEXEC, 0644);
+    if (ofd == -1) {
+        close(ifd);
+        return errno == EEXIST ? SO_EEXISTS : SO_ERR;
+    }
+
+    memset(&z, 0, sizeof(z));
+    /* 15 + 16: a gzip header and trailer around the deflate stream */
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
+        != Z_OK)
+    {
+        close(ifd);
+        close(ofd);
+        unlinkat(dfd, gz, 0);
+        return SO_ERR;
+    }
+
+    rc = SO_OK;
+    do {
+        n = read(ifd, in, sizeof(in));
+        if (n < 0) {
+            rc = SO_ERR;
+            break;
+        }
+
+        flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
+        z.next_in = in;
+        z.avail_in = (uInt) n;
+
+        do {
+            z.next_out = out;
+            z.avail_out = sizeof(out);
+            zrc = deflate(&z, flush);
+            if (zrc == Z_STREAM_ERROR) {
+                rc = SO_ERR;
+                break;
+            }
+            if (write(ofd, out, sizeof(out) - z.avail_out)
+                != (ssize_t) (sizeof(out) - z.avail_out))
+            {
+                rc = SO_ERR;
+                break;
+            }
+        } while (z.avail_out == 0);
+
+    } while (rc == SO_OK && flush != Z_FINISH);
+
+    deflateEnd(&z);
+    close(ifd);
+
+    if (close(ofd) == -1) {
+        rc = SO_ERR;
+    }
+
+    if (rc != SO_OK) {
+        unlinkat(dfd, gz, 0);
+    }
+
+    return rc;
+}
+
+
+static int
+pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
+    const struct stat *st)
+{
+    char     buf[65536];
+    ssize_t  n;
+    int      ifd, ofd, rc;
+
+    ifd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (ifd == -1) {
+        snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
+                 strerror(errno));
+        return SO_ERR;
+    }
+
+    ofd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+                 | O_CLOEXEC, 0644);
+    if (ofd == -1) {
+        snprintf(ctx->err, ctx->errlen, "create %s: %s", ctx->path,
+                 strerror(errno));
+        close(ifd);
+        return SO_ERR;
+    }
+
+    rc = SO_OK;
+    while ((n = read(ifd, buf, sizeof(buf))) != 0) {
+        if (n < 0 || write(ofd, buf, (size_t) n) != n) {
+            snprintf(ctx->err, ctx->errlen, "copy %s: %s", ctx->path,
+                     strerror(errno));
+            rc = SO_ERR;
+            break;
+        }
+    }
+
+    close(ifd);
+    if (close(ofd) == -1 && rc == SO_OK) {
+        snprintf(ctx->err, ctx->errlen, "write %s: %s", ctx->path,
+                 strerror(errno));
+        rc = SO_ERR;
+    }
+
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    ctx->files++;
+
+    if (st->st_size >= PUB_GZIP_MIN && pub_is_text(name)) {
+        rc = pub_gzip(dfd, name);
+        if (rc == SO_OK) {
+            ctx->gzipped++;
+        } else if (rc != SO_EEXISTS) {
+            bld_log_sys(ctx->log, "could not precompress %s", ctx->path);
+        }
+    }
+
+    return SO_OK;
+}
+
+
+static int
+pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
+{
+    DIR            *dir;
+    struct dirent  *de;
+    struct stat     st;
+    size_t          plen;
+    int             rc, csfd, cdfd;
+
+    if (depth > PUB_DEPTH_MAX) {
+        snprintf(ctx->err, ctx->errlen, "%s: nested deeper than %d",
+                 ctx->path, PUB_DEPTH_MAX);
+        close(sfd);
+        return SO_ERR;
+    }
+
+    dir = fdopendir(sfd);
+    if (dir == NULL) {
+        close(sfd);
+        snprintf(ctx->err, ctx->errlen, "read %s: %s", ctx->path,
+                 strerror(errno));
+        return SO_ERR;
+    }
+
+    rc = SO_OK;
+    plen = strlen(ctx->path);
+
+    while (rc == SO_OK && (de = readdir(dir)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0
+            || strcmp(de->d_name, ".git") == 0)
+        {
+            continue;
+        }
+
+        snprintf(ctx->path + plen, sizeof(ctx->path) - plen, "%s%s",
+                 plen ? "/" : "", de->d_name);
+
+        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+        {
+            snprintf(ctx->err, ctx->errlen, "stat %s: %s", ctx->path,
+                     strerror(errno));
+            rc = SO_ERR;
+            break;
+        }
+
+        if (S_ISREG(st.st_mode)) {
+            rc = pub_file(ctx, dirfd(dir), dfd, de->d_name, &st);
+
+        } else if (S_ISDIR(st.st_mode)) {
+            if (mkdirat(dfd, de->d_name, 0755) == -1) {
+                snprintf(ctx->err, ctx->errlen, "mkdir %s: %s", ctx->path,
+                         strerror(errno));
+                rc = SO_ERR;
+                break;
+            }
+
+            csfd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY
+                          | O_NOFOLLOW | O_CLOEXEC);
+            cdfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY
+                          | O_NOFOLLOW | O_CLOEXEC);
+            if (csfd == -1 || cdfd == -1) {
+                snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
+                         strerror(errno));
+                if (csfd != -1) {
+                    close(csfd);
+                }
+                if (cdfd != -1) {
+                    close(cdfd);
+                }
+                rc = SO_ERR;
+                break;
+            }
+
+            rc = pub_dir(ctx, csfd, cdfd, depth + 1);
+            close(cdfd);
+
+        } else {
+            bld_log_sys(ctx->log, "skipped %s: %s are not published",
+                        ctx->path, S_ISLNK(st.st_mode) ? "symlinks"
+                                                       : "special files");
+            ctx->skipped++;
+        }
+
+        ctx->path[plen] = '\0';
+    }
+
+    closedir(dir);
+    return rc;
+}
+
+
+int
+bld_publish_copy(const char *src, const char *dst, bld_log_t *log,
+    char *err, size_t errlen)
+{
+    pub_ctx_t  ctx;
+    int        sfd, dfd, rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.log = log;
+    ctx.err = err;
+    ctx.errlen = errlen;
+    err[0] = '\0';
+
+    sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd == -1) {
+        snprintf(err, errlen, "output dir missing");
+        return SO_ENOTFOUND;
+    }
+
+    if (mkdir(dst, 0755) == -1) {
+        snprintf(err, errlen, "mkdir %s: %s", dst, strerror(errno));
+        close(sfd);
+        return SO_ERR;
+    }
+
+    dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd == -1) {
+        snprintf(err, errlen, "open %s: %s", dst, strerror(errno));
+        close(sfd);
+        return SO_ERR;
+    }
+
+    rc = pub_dir(&ctx, sfd, dfd, 0);
+    close(dfd);
+
+    if (rc == SO_OK) {
+        bld_log_sys(log, "published %lld files (%lld precompressed, %lld "
+                    "skipped)", ctx.files, ctx.gzipped, ctx.skipped);
+    }
+
+    return rc;
+}
+
+
+static int
+pub_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+
+    if (flag == FTW_DP) {
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+
+    return 0;
+}
+
+
+int
+bld_remove_tree(const so_config_t *cfg, const char *path)
+{
+    char    base[PATH_MAX];
+    size_t  n;
+
+    if (path == NULL || path[0] == '\0') {
+        return SO_OK;
+    }
+
+    if (realpath(cfg->var_dir, base) == NULL) {
+        return SO_ERR;
+    }
+
+    n = strlen(base);
+    if (strncmp(path, base, n) != 0 || path[n] != '/'
+        || strstr(path, "/../") != NULL)
+    {
+        so_log_error("worker", "refusing to remove %s: not under %s", path,
+                     base);
+        return SO_EINVAL;
+    }
+
+    if (nftw(path, pub_rm, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1
+        && errno != ENOENT)
+    {
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+void
+bld_publish_prune(so_pg_t *pg, const so_config_t *cfg, long long project_id,
+    bld_log_t *log)
+{
+    PGresult    *res, *upd;
+    char         proj[24], keep[24];
+    const char  *params[2];
+    int          i;
+
+    snprintf(proj, sizeof(proj), "%lld", project_id);
+    snprintf(keep, sizeof(keep), "%d",
+             cfg->keep_artifacts > 1 ? cfg->keep_artifacts - 1 : 0);
+    params[0] = proj;
+    params[1] = keep;
+
+    res = so_pg_query(pg, "prune_select",
+                      "SELECT id, artifact_path FROM deployments"
+                      " WHERE project_id = $1 AND state = 'INACTIVE'"
+                      " AND artifact_path IS NOT NULL"
+                      " ORDER BY id DESC OFFSET $2",
+                      2, params);
+    if (res == NULL) {
+        so_log_warn("worker", "project=%s: pruning artifacts: %s", proj,
+                    so_pg_errstr(pg));
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        params[0] = PQgetvalue(res, i, 0);
+        params[1] = PQgetvalue(res, i, 1);
+
+        upd = so_pg_query(pg, "prune_update",
+                          "UPDATE deployments SET artifact_path = NULL"
+                          " WHERE id = $1 AND artifact_path = $2"
+                          " AND state = 'INACTIVE'",
+                          2, params);
+        if (upd != NULL && strcmp(PQcmdTuples(upd), "1") == 0) {
+            bld_remove_tree(cfg, params[1]);
+            bld_log_sys(log, "removed the artifact of deployment %s",
+                        params[0]);
+        }
+        PQclear(upd);
+    }
+
+    PQclear(res);
+}

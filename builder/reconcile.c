@@ -1,0 +1,242 @@
+/*
+ * reconcile.c: what the queue may have lost, found again from PostgreSQL
+ * (at start and every reconcile_interval).
+ *
+ *   - leases that expired: their builder is dead.  The deployment is
+ *     QUEUED again ("builder_lost", with a new outbox row) while
+ *     attempts < max_attempts, else FAILED "builder_lost";
+ *   - outbox rows not sent (Redis was down at enqueue, or a retry waited
+ *     for this round): sent now;
+ *   - QUEUED deployments nobody took for a lease: their entry was lost
+ *     (Redis lost its data).  Published again through a new outbox row;
+ *     a project being built is skipped: its entry waits in a pending list;
+ *   - entries other consumers left pending for a lease: taken over;
+ *     consumers long gone and entries everyone is done with: removed.
+ *
+ * Publishing twice is harmless: the claim is a conditional UPDATE.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_deploy.h"
+#include "so_log.h"
+#include "loop.h"
+
+
+/* an unsent outbox row younger than this is still being sent by its writer */
+#define BLD_OUTBOX_GRACE  "2 seconds"
+
+/*
+ * Takes the deployments matching cond (BUILDING or PROVISIONING) back to
+ * QUEUED with an outbox row, or to FAILED when the attempts are used up;
+ * $3 is 1 when the attempt that ends is not counted.  Returns deployment,
+ * project, new state and outbox row.
+ */
+#define BLD_RECOVER_SQL(cond)                                               \
+    "WITH d AS (UPDATE deployments SET"                                     \
+    " state = CASE WHEN attempts - $3::int < $4::int"                      \
+    " THEN 'QUEUED' ELSE 'FAILED' END,"                                     \
+    " reason = '" BLD_REASON_LOST "', attempts = attempts - $3::int,"      \
+    " lease_owner = NULL, lease_expires_at = NULL,"                         \
+    " finished_at = CASE WHEN attempts - $3::int < $4::int"                \
+    " THEN NULL ELSE now() END"                                             \
+    " WHERE state IN ('BUILDING', 'PROVISIONING') AND " cond                \
+    " RETURNING id, project_id, state),"                                    \
+    " o AS (INSERT INTO build_outbox (deployment_id)"                       \
+    " SELECT id FROM d WHERE state = 'QUEUED'"                              \
+    " RETURNING id, deployment_id)"                                         \
+    " SELECT d.id, d.project_id, d.state, o.id"                             \
+    " FROM d LEFT JOIN o ON o.deployment_id = d.id"
+
+
+static int bld_reconcile_publish(bld_queue_t *q, PGresult *res, int c_id,
+    int c_deployment, int c_project);
+static void bld_reconcile_outbox(bld_queue_t *q);
+static void bld_reconcile_queued(bld_queue_t *q);
+
+
+/*
+ * deployment > 0: our own job, which ended without a verdict; 0: every
+ * deployment whose lease expired under another owner; BLD_RECOVER_MINE:
+ * every lease held under our name, at start (a restarted container has
+ * the same host name and pid: those are a previous life's).
+ *
+ * A counted attempt failed somehow: its outbox row is left to the
+ * reconciler's next round, which is the retry's backoff (a cause that
+ * persists would otherwise use up every attempt within a second).  An
+ * attempt not counted (we are stopping) is published at once, for another
+ * builder to take.  0 or SO_ERR.
+ */
+int
+bld_recover(bld_queue_t *q, long long deployment, int counted)
+{
+    PGresult    *res;
+    const char  *params[4];
+    char         ids[24], max[16];
+    int          i, rc;
+
+    snprintf(ids, sizeof(ids), "%lld", deployment);
+    snprintf(max, sizeof(max), "%d", q->b->cfg.max_attempts);
+    params[0] = ids;
+    params[1] = q->consumer;
+    params[2] = counted ? "0" : "1";
+    params[3] = max;
+
+    if (deployment > 0) {
+        res = so_pg_query(q->b->pg, "bld_recover_job",
+                          BLD_RECOVER_SQL("id = $1::bigint"
+                                          " AND lease_owner = $2"),
+                          4, params);
+    } else if (deployment == BLD_RECOVER_MINE) {
+        res = so_pg_query(q->b->pg, "bld_recover_mine",
+                          BLD_RECOVER_SQL("$1::bigint < 0"
+                                          " AND lease_owner = $2"),
+                          4, params);
+    } else {
+        res = so_pg_query(q->b->pg, "bld_recover_expired",
+                          BLD_RECOVER_SQL("$1::bigint = 0"
+                                          " AND lease_expires_at < now()"
+                                          " AND lease_owner"
+                                          " IS DISTINCT FROM $2"),
+                          4, params);
+    }
+
+    if (res == NULL) {
+        so_log_error("reconcile", "recovering lost builds: %s",
+                     so_pg_errstr(q->b->pg));
+        return SO_ERR;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        so_log_warn("reconcile", "deployment=%s project=%s: builder lost: "
+                    "%s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                    PQgetvalue(res, i, 2));
+    }
+
+    rc = counted ? SO_OK : bld_reconcile_publish(q, res, 3, 0, 1);
+
+    PQclear(res);
+    return rc;
+}
+
+
+/*
+ * Publishes the outbox rows of res (columns: row, deployment, project;
+ * rows with a NULL outbox row are skipped).  Stops at the first refusal
+ * of Redis: the rest stays unsent for the next round.
+ */
+static int
+bld_reconcile_publish(bld_queue_t *q, PGresult *res, int c_id,
+    int c_deployment, int c_project)
+{
+    int  i;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, c_id)) {
+            continue;
+        }
+
+        if (so_deploy_publish(q->b->pg, q->b->redis,
+                              strtoll(PQgetvalue(res, i, c_id), NULL, 10),
+                              strtoll(PQgetvalue(res, i, c_deployment),
+                                      NULL, 10),
+                              strtoll(PQgetvalue(res, i, c_project),
+                                      NULL, 10))
+            == SO_EUNAVAIL)
+        {
+            return SO_ERR;
+        }
+    }
+
+    return SO_OK;
+}
+
+
+static void
+bld_reconcile_outbox(bld_queue_t *q)
+{
+    PGresult  *res;
+
+    res = so_pg_query(q->b->pg, "bld_reconcile_outbox",
+                      "SELECT o.id, o.deployment_id, d.project_id"
+                      " FROM build_outbox o"
+                      " JOIN deployments d ON d.id = o.deployment_id"
+                      " WHERE o.sent_at IS NULL"
+                      " AND o.created_at < now() - interval '"
+                      BLD_OUTBOX_GRACE "'"
+                      " ORDER BY o.id LIMIT 500", 0, NULL);
+    if (res == NULL) {
+        so_log_error("reconcile", "outbox: %s", so_pg_errstr(q->b->pg));
+        return;
+    }
+
+    if (PQntuples(res) > 0) {
+        so_log_info("reconcile", "sending %d unsent jobs", PQntuples(res));
+    }
+
+    (void) bld_reconcile_publish(q, res, 0, 1, 2);
+    PQclear(res);
+}
+
+
+static void
+bld_reconcile_queued(bld_queue_t *q)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         ttl[16];
+    int          i;
+
+    snprintf(ttl, sizeof(ttl), "%d", q->b->cfg.lease_ttl);
+    params[0] = ttl;
+
+    res = so_pg_query(q->b->pg, "bld_reconcile_queued",
+                      "WITH s AS (SELECT d.id, d.project_id"
+                      " FROM deployments d WHERE d.state = 'QUEUED'"
+                      " AND d.updated_at < now() - $1::int"
+                      " * interval '1 second'"
+                      " AND NOT EXISTS (SELECT 1 FROM build_outbox o"
+                      "  WHERE o.deployment_id = d.id"
+                      "  AND (o.sent_at IS NULL OR o.sent_at > now()"
+                      "  - $1::int * interval '1 second'))"
+                      " AND NOT EXISTS (SELECT 1 FROM deployments a"
+                      "  WHERE a.project_id = d.project_id"
+                      "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
+                      " ORDER BY d.id LIMIT 100),"
+                      " o AS (INSERT INTO build_outbox (deployment_id)"
+                      " SELECT id FROM s RETURNING id, deployment_id)"
+                      " SELECT o.id, o.deployment_id, s.project_id"
+                      " FROM o JOIN s ON s.id = o.deployment_id",
+                      1, params);
+    if (res == NULL) {
+        so_log_error("reconcile", "forgotten jobs: %s",
+                     so_pg_errstr(q->b->pg));
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        so_log_info("reconcile", "deployment=%s project=%s: QUEUED and "
+                    "taken by nobody: published again",
+                    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+    }
+
+    (void) bld_reconcile_publish(q, res, 0, 1, 2);
+    PQclear(res);
+}
+
+
+void
+bld_reconcile(bld_queue_t *q)
+{
+    (void) bld_recover(q, 0, 1);
+    bld_reconcile_outbox(q);
+    bld_reconcile_queued(q);
+    bld_queue_autoclaim(q);
+    bld_queue_tidy(q);
+
+    /* entries waiting for a project built elsewhere may be claimable */
+    q->rescan = 1;
+}

@@ -1,0 +1,1033 @@
+/*
+ * worker.c: the whole life of one claimed deployment (bld.h's contract),
+ * in a process of its own.
+ *
+ *   BUILDING      clone at the exact commit -> detect (+ the project's
+ *                 settings) -> install and build in the sandbox -> copy
+ *                 the output to var/sites/<project>/<deployment>
+ *   PROVISIONING  push the route to every edge -> promote in one
+ *                 transaction -> snapshot, prune old artifacts
+ *   PRODUCTION    or FAILED with its reason, or CANCELED on SIGTERM
+ *
+ * Every state change is a conditional UPDATE (WHERE state = the state we
+ * know), checked first with so_dstate_can(); the SQL trigger records the
+ * event with its reason.  An UPDATE that matches nothing means someone
+ * else moved the deployment (a cancel through the API): the worker stops.
+ *
+ * Route before promotion: the new artifact is complete on disk before its
+ * route is pushed (a static site is healthy once its files are there), and
+ * the promotion commits only when every edge took the route.  An edge
+ * that refuses it after retries fails the deployment with
+ * route_push_failed, and the edges that did take it get the previous
+ * PRODUCTION's route back: PostgreSQL never says PRODUCTION for a
+ * deployment the edges do not serve.  If the promotion itself fails after
+ * the push, the previous route is pushed back the same way.
+ *
+ * SIGTERM (the loop cancelling) is read from a signalfd: between steps,
+ * and inside a build step by its poll loop, which kills the sandbox's
+ * cgroup.  A BUILDING deployment becomes CANCELED; from PROVISIONING on
+ * the worker finishes (the state machine has no cancel there, and it is
+ * quick).
+ *
+ * The build dir var/builds/<deployment> is removed at the end, whatever
+ * happened.  The previous PRODUCTION is never touched unless this one
+ * replaces it.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <git2.h>
+
+#include "shipoff.h"
+#include "so_crypto.h"
+#include "so_detect.h"
+#include "so_env.h"
+#include "so_git.h"
+#include "so_httpc.h"
+#include "so_log.h"
+#include "so_repo.h"
+#include "so_state.h"
+#include "bld.h"
+#include "worker.h"
+
+#define WK_ENV_MAX     160
+#define WK_HIDDEN_MAX  8
+
+typedef struct {
+    const so_config_t  *cfg;
+    long long           id;
+    char                dep[24];
+    so_pg_t            *pg;
+    so_redis_t         *redis;
+    bld_log_t          *log;
+    int                 sigfd;
+    so_dstate_t         state;
+    long long           started_ms;
+
+    long long           project_id;
+    char                proj[24];
+    char                name[64];
+    char               *repo_url;
+    char               *branch;
+    char               *root_dir;
+    char                commit[41];     /* "" : the branch head */
+    so_detect_t         user;           /* the project's settings */
+    so_detect_t         det;            /* what is used */
+
+    char                builddir[PATH_MAX / 2];
+    char                src[PATH_MAX];
+    char                appdir[PATH_MAX];
+    char                home[PATH_MAX];
+    char                artifact[PATH_MAX];
+    int                 published;
+
+    bld_cgroup_sys_t    cgroups;
+} wk_t;
+
+/* how a step ended, when it does not go on */
+typedef enum {
+    WK_GO = 0,
+    WK_FAILED,                      /* FAILED recorded */
+    WK_CANCELED,
+    WK_RETRY                        /* internal trouble */
+} wk_end_t;
+
+
+static int wk_signals(wk_t *w);
+static int wk_canceled(wk_t *w);
+static wk_end_t wk_cancel(wk_t *w);
+static int wk_move(wk_t *w, so_dstate_t to, const char *reason,
+    int exit_code);
+static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
+static wk_end_t wk_lost(wk_t *w);
+static wk_end_t wk_load(wk_t *w);
+static void wk_masks(wk_t *w);
+static wk_end_t wk_clone(wk_t *w);
+static wk_end_t wk_detect(wk_t *w);
+static wk_end_t wk_build(wk_t *w);
+static wk_end_t wk_publish(wk_t *w);
+static wk_end_t wk_promote(wk_t *w);
+static void wk_restore_route(wk_t *w, const char *host, PGresult *prev);
+static int wk_chown(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw);
+static void wk_exec(wk_t *w, const char *name, const char *sql);
+static void wk_free(wk_t *w);
+
+/* for wk_chown(): nftw() passes no argument to its callback */
+static uid_t  wk_uid;
+static gid_t  wk_gid;
+
+
+static int
+wk_signals(wk_t *w)
+{
+    sigset_t  set;
+
+    signal(SIGPIPE, SIG_IGN);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+        return SO_ERR;
+    }
+
+    w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return w->sigfd == -1 ? SO_ERR : SO_OK;
+}
+
+
+/* 1 once SIGTERM arrived; the signal stays pending for the next look */
+static int
+wk_canceled(wk_t *w)
+{
+    struct pollfd  p;
+
+    p.fd = w->sigfd;
+    p.events = POLLIN;
+    p.revents = 0;
+    return poll(&p, 1, 0) == 1;
+}
+
+
+static wk_end_t
+wk_cancel(wk_t *w)
+{
+    bld_log_sys(w->log, "canceled");
+
+    if (w->state == SO_DS_BUILDING
+        && wk_move(w, SO_DS_CANCELED, "canceled", -1) != SO_OK)
+    {
+        return wk_lost(w);
+    }
+
+    return WK_CANCELED;
+}
+
+
+/*
+ * state -> to, if the deployment is still where we think.  SO_EEXISTS
+ * when it is not (someone else moved it), SO_EUNAVAIL / SO_ERR.
+ */
+static int
+wk_move(wk_t *w, so_dstate_t to, const char *reason, int exit_code)
+{
+    PGresult    *res;
+    char         code[16];
+    const char  *params[5];
+    int          rc;
+
+    if (!so_dstate_can(w->state, to)) {
+        so_log_error("worker", "deployment=%s: %s -> %s is not a legal "
+                     "move", w->dep, so_dstate_name(w->state),
+                     so_dstate_name(to));
+        return SO_EINVAL;
+    }
+
+    snprintf(code, sizeof(code), "%d", exit_code);
+
+    params[0] = w->dep;
+    params[1] = so_dstate_name(w->state);
+    params[2] = so_dstate_name(to);
+    params[3] = reason;
+    params[4] = exit_code >= 0 ? code : NULL;
+
+    res = so_pg_query(w->pg, "worker_move",
+                      "UPDATE deployments SET state = $3, reason = $4,"
+                      " exit_code = coalesce($5::int, exit_code),"
+                      " finished_at = CASE WHEN $3 IN ('PRODUCTION',"
+                      " 'FAILED', 'CANCELED') THEN now()"
+                      " ELSE finished_at END"
+                      " WHERE id = $1 AND state = $2",
+                      5, params);
+    if (res == NULL) {
+        so_log_error("worker", "deployment=%s: -> %s: %s", w->dep,
+                     params[2], so_pg_errstr(w->pg));
+        return SO_EUNAVAIL;
+    }
+
+    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
+    PQclear(res);
+
+    if (rc == SO_OK) {
+        so_log_info("worker", "deployment=%s project=%s: %s -> %s (%s)",
+                    w->dep, w->name, params[1], params[2], reason);
+        w->state = to;
+    }
+
+    return rc;
+}
+
+
+/* the deployment moved under us: learn where it is and stop */
+static wk_end_t
+wk_lost(wk_t *w)
+{
+    PGresult    *res;
+    const char  *params[1];
+    so_dstate_t  s;
+
+    params[0] = w->dep;
+    res = so_pg_query(w->pg, "worker_state",
+                      "SELECT state FROM deployments WHERE id = $1",
+                      1, params);
+    if (res == NULL || PQntuples(res) != 1
+        || so_dstate_parse(&s, PQgetvalue(res, 0, 0)) != SO_OK)
+    {
+        PQclear(res);
+        return WK_RETRY;
+    }
+    PQclear(res);
+
+    so_log_warn("worker", "deployment=%s: moved to %s by someone else, "
+                "stopping", w->dep, so_dstate_name(s));
+    w->state = s;
+    return s == SO_DS_CANCELED ? WK_CANCELED
+           : s == SO_DS_FAILED ? WK_FAILED : WK_RETRY;
+}
+
+
+static wk_end_t
+wk_fail(wk_t *w, const char *reason, int exit_code)
+{
+    int  rc;
+
+    bld_log_sys(w->log, "failed: %s", reason);
+
+    rc = wk_move(w, SO_DS_FAILED, reason, exit_code);
+    if (rc == SO_EEXISTS) {
+        return wk_lost(w);
+    }
+
+    return rc == SO_OK ? WK_FAILED : WK_RETRY;
+}
+
+
+static wk_end_t
+wk_load(wk_t *w)
+{
+    PGresult    *res;
+    const char  *params[1];
+    so_dstate_t  s;
+
+#define WK_COL(i)  (PQgetisnull(res, 0, i) ? "" : PQgetvalue(res, 0, i))
+#define WK_SET(f, i)                                                         \
+    snprintf(w->user.f, sizeof(w->user.f), "%s", WK_COL(i))
+
+    params[0] = w->dep;
+    res = so_pg_query(w->pg, "worker_load",
+                      "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
+                      " p.repo_url, p.root_dir, p.kind, p.framework,"
+                      " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
+                      " p.output_dir"
+                      " FROM deployments d JOIN projects p"
+                      " ON p.id = d.project_id WHERE d.id = $1",
+                      1, params);
+    if (res == NULL) {
+        so_log_error("worker", "deployment=%s: %s", w->dep,
+                     so_pg_errstr(w->pg));
+        return WK_RETRY;
+    }
+
+    if (PQntuples(res) != 1) {
+        so_log_error("worker", "deployment=%s: no such deployment", w->dep);
+        PQclear(res);
+        return WK_FAILED;
+    }
+
+    if (so_dstate_parse(&s, PQgetvalue(res, 0, 0)) != SO_OK) {
+        PQclear(res);
+        return WK_RETRY;
+    }
+
+    w->state = s;
+    w->project_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    snprintf(w->proj, sizeof(w->proj), "%lld", w->project_id);
+    snprintf(w->name, sizeof(w->name), "%s", PQgetvalue(res, 0, 4));
+    snprintf(w->commit, sizeof(w->commit), "%s", WK_COL(2));
+    w->branch = strdup(PQgetvalue(res, 0, 1));
+    w->repo_url = strdup(PQgetvalue(res, 0, 5));
+    w->root_dir = strdup(PQgetvalue(res, 0, 6));
+    WK_SET(kind, 7);
+    WK_SET(framework, 8);
+    WK_SET(runtime, 9);
+    WK_SET(install_cmd, 10);
+    WK_SET(build_cmd, 11);
+    WK_SET(run_cmd, 12);
+    WK_SET(output_dir, 13);
+    PQclear(res);
+
+#undef WK_SET
+#undef WK_COL
+
+    if (w->branch == NULL || w->repo_url == NULL || w->root_dir == NULL) {
+        return WK_RETRY;
+    }
+
+    if (s != SO_DS_BUILDING) {
+        so_log_warn("worker", "deployment=%s: is %s, not BUILDING", w->dep,
+                    so_dstate_name(s));
+        return s == SO_DS_CANCELED ? WK_CANCELED : WK_FAILED;
+    }
+
+    return WK_GO;
+}
+
+
+/* the values of the project's secrets never reach the logs */
+static void
+wk_masks(wk_t *w)
+{
+    PGresult    *res;
+    json_t      *env, *v;
+    const char  *params[1];
+    int          i;
+
+    params[0] = w->proj;
+    res = so_pg_query(w->pg, "worker_secret_keys",
+                      "SELECT key FROM env_vars"
+                      " WHERE project_id = $1 AND secret",
+                      1, params);
+    if (res == NULL || PQntuples(res) == 0) {
+        PQclear(res);
+        return;
+    }
+
+    if (so_env_load(&env, w->pg, w->cfg, w->project_id, "runtime")
+        != SO_OK)
+    {
+        so_log_warn("worker", "deployment=%s: secrets not loaded for "
+                    "masking", w->dep);
+        PQclear(res);
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        v = json_object_get(env, PQgetvalue(res, i, 0));
+        if (json_is_string(v)) {
+            bld_log_mask(w->log, json_string_value(v));
+        }
+    }
+
+    so_env_free(env);
+    PQclear(res);
+}
+
+
+static wk_end_t
+wk_clone(wk_t *w)
+{
+    so_repo_url_t  url;
+    bld_commit_t   c;
+    PGresult      *res;
+    const char    *params[3];
+    char           err[SO_ERRLEN];
+
+    bld_log_sys(w->log, "cloning %s (branch %s%s%s)", w->repo_url, w->branch,
+                w->commit[0] ? ", commit " : "", w->commit);
+
+    if (so_repo_check(&url, w->cfg, w->repo_url, err, sizeof(err)) != SO_OK)
+    {
+        bld_log_sys(w->log, "repository refused: %s", err);
+        return wk_fail(w, "clone_failed", -1);
+    }
+
+    if (bld_source_checkout(&c, w->repo_url, w->branch, w->commit, w->src,
+                            err, sizeof(err)) != SO_OK)
+    {
+        bld_log_sys(w->log, "%s", err);
+        return wk_fail(w, "clone_failed", -1);
+    }
+
+    bld_log_sys(w->log, "checked out %s: %s", c.sha, c.message);
+
+    if (w->commit[0] == '\0') {
+        snprintf(w->commit, sizeof(w->commit), "%s", c.sha);
+        params[0] = w->dep;
+        params[1] = c.sha;
+        params[2] = c.message;
+        res = so_pg_query(w->pg, "worker_commit",
+                          "UPDATE deployments SET commit_sha = $2,"
+                          " commit_message = coalesce(commit_message, $3)"
+                          " WHERE id = $1",
+                          3, params);
+        if (res == NULL) {
+            return WK_RETRY;
+        }
+        PQclear(res);
+    }
+
+    if (bld_source_root(w->appdir, sizeof(w->appdir), w->src, w->root_dir,
+                        err, sizeof(err)) != SO_OK)
+    {
+        bld_log_sys(w->log, "%s", err);
+        return wk_fail(w, "build_failed: root dir missing", -1);
+    }
+
+    return WK_GO;
+}
+
+
+static wk_end_t
+wk_detect(wk_t *w)
+{
+    PGresult    *res;
+    const char  *params[4];
+    int          rc;
+
+    rc = so_detect(&w->det, w->appdir);
+    if (rc != SO_OK && rc != SO_ENOTFOUND) {
+        return wk_fail(w, "build_failed: detection failed", -1);
+    }
+
+    so_detect_merge(&w->det, &w->user);
+
+    if (w->det.kind[0] == '\0') {
+        bld_log_sys(w->log, "nothing recognised: no index.html, "
+                    "package.json, requirements.txt, composer.json...; set "
+                    "the project's kind and commands");
+        return wk_fail(w, "build_failed: nothing to build", -1);
+    }
+
+    bld_log_sys(w->log, "detected %s%s%s (install: %s; build: %s; "
+                "output: %s)", w->det.kind, w->det.framework[0] ? " " : "",
+                w->det.framework,
+                w->det.install_cmd[0] ? w->det.install_cmd : "none",
+                w->det.build_cmd[0] ? w->det.build_cmd : "none",
+                w->det.output_dir[0] ? w->det.output_dir : ".");
+
+    params[0] = w->dep;
+    params[1] = w->det.kind;
+    params[2] = w->det.framework[0] ? w->det.framework : NULL;
+    params[3] = w->det.runtime[0] ? w->det.runtime : NULL;
+    res = so_pg_query(w->pg, "worker_detected",
+                      "UPDATE deployments SET kind = $2, framework = $3,"
+                      " runtime = $4 WHERE id = $1",
+                      4, params);
+    if (res == NULL) {
+        return WK_RETRY;
+    }
+    PQclear(res);
+
+    if (strcmp(w->det.kind, "static") != 0) {
+        return wk_fail(w, "unsupported: dynamic apps are not deployed yet",
+                       -1);
+    }
+
+    return WK_GO;
+}
+
+
+static int
+wk_chown(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+
+    return lchown(path, wk_uid, wk_gid) == -1 ? -1 : 0;
+}
+
+
+static wk_end_t
+wk_build(wk_t *w)
+{
+    bld_step_t            step;
+    bld_cgroup_t          leftover;
+    bld_sandbox_result_t  res;
+    bld_step_end_t        end;
+    json_t               *env, *v;
+    const char           *key, *cmds[2], *hidden[WK_HIDDEN_MAX];
+    char                 *envp[WK_ENV_MAX + 1], name[64], reason[64];
+    char                  err[SO_ERRLEN];
+    size_t                n, i, h, vlen;
+    wk_end_t              rc;
+
+    env = NULL;
+    n = 0;
+    rc = WK_RETRY;
+
+    cmds[0] = w->det.install_cmd;
+    cmds[1] = w->det.build_cmd;
+    if (cmds[0][0] == '\0' && cmds[1][0] == '\0') {
+        return WK_GO;
+    }
+
+    if (bld_cgroup_sys_init(&w->cgroups, "/sys/fs/cgroup",
+                            w->cfg->sandbox_cgroup_parent) != SO_OK)
+    {
+        so_log_error("worker", "deployment=%s: cgroups: %s", w->dep,
+                     w->cgroups.errstr);
+        bld_log_sys(w->log, "the sandbox is not available on this builder");
+        return WK_RETRY;
+    }
+
+    /* the build runs as the sandbox uid, which owns its work dir */
+    wk_uid = (uid_t) w->cfg->sandbox_uid;
+    wk_gid = (gid_t) w->cfg->sandbox_gid;
+    if (mkdir(w->home, 0700) == -1
+        || nftw(w->builddir, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
+    {
+        so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
+                     w->builddir, strerror(errno));
+        return WK_RETRY;
+    }
+
+    if (so_env_load(&env, w->pg, w->cfg, w->project_id, "build") != SO_OK) {
+        return WK_RETRY;
+    }
+
+    memset(envp, 0, sizeof(envp));
+
+#define WK_ENV(...)                                                          \
+    if (n < WK_ENV_MAX && asprintf(&envp[n], __VA_ARGS__) != -1) {           \
+        n++;                                                                 \
+    }
+
+    WK_ENV("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
+           "/bin");
+    WK_ENV("HOME=%s", w->home);
+    WK_ENV("LANG=C.UTF-8");
+    WK_ENV("CI=1");
+    WK_ENV("SHIPOFF=1");
+    WK_ENV("SHIPOFF_DEPLOYMENT_ID=%s", w->dep);
+    WK_ENV("SHIPOFF_PROJECT=%s", w->name);
+    WK_ENV("SHIPOFF_COMMIT_SHA=%s", w->commit);
+
+    json_object_foreach(env, key, v) {
+        vlen = json_string_length(v);
+        if (json_is_string(v) && strlen(json_string_value(v)) == vlen) {
+            WK_ENV("%s=%s", key, json_string_value(v));
+        }
+    }
+
+#undef WK_ENV
+
+    /* var/ (but the work dir, bound after), the secrets, home dirs */
+    h = 0;
+    hidden[h++] = w->cfg->var_dir;
+    if (w->cfg->secrets_file != NULL
+        && strncmp(w->cfg->secrets_file, w->cfg->var_dir,
+                   strlen(w->cfg->var_dir)) != 0)
+    {
+        hidden[h++] = w->cfg->secrets_file;
+    }
+    hidden[h++] = "/root";
+    hidden[h++] = "/home";
+    hidden[h++] = "/run/postgresql";       /* /var/run is a link to it */
+    hidden[h] = NULL;
+
+    snprintf(name, sizeof(name), "build-%s", w->dep);
+
+    /* what a killed attempt of this deployment left behind */
+    if (bld_cgroup_open(&leftover, &w->cgroups, name) == SO_OK) {
+        bld_cgroup_destroy(&leftover);
+    }
+
+    memset(&step, 0, sizeof(step));
+    step.cgroups = &w->cgroups;
+    step.cfg = w->cfg;
+    step.name = name;
+    step.workdir = w->builddir;
+    step.cwd = w->appdir;
+    step.envp = (const char *const *) envp;
+    step.hidden = hidden;
+    step.deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
+                       * 1000;
+    step.cancel_fd = w->sigfd;
+    step.log = w->log;
+
+    for (i = 0; i < 2; i++) {
+        if (cmds[i][0] == '\0') {
+            continue;
+        }
+
+        bld_log_sys(w->log, "running %s", cmds[i]);
+
+        end = bld_build_run(&step, cmds[i], &res, err, sizeof(err));
+
+        switch (end) {
+        case BLD_STEP_OK:
+            continue;
+
+        case BLD_STEP_EXIT:
+            snprintf(reason, sizeof(reason), "build_failed: exit %d",
+                     res.code);
+            rc = wk_fail(w, reason, res.code);
+            goto done;
+
+        case BLD_STEP_TIMEOUT:
+            bld_log_sys(w->log, "the build ran over %d s: stopped",
+                        w->cfg->build_timeout);
+            rc = wk_fail(w, "build_timeout", -1);
+            goto done;
+
+        case BLD_STEP_OOM:
+            bld_log_sys(w->log, "the build ran out of memory (%zu MiB)",
+                        w->cfg->sandbox_memory >> 20);
+            rc = wk_fail(w, "oom", -1);
+            goto done;
+
+        case BLD_STEP_CANCELED:
+            rc = wk_cancel(w);
+            goto done;
+
+        case BLD_STEP_ERROR:
+            so_log_error("worker", "deployment=%s: sandbox: %s", w->dep,
+                         err);
+            bld_log_sys(w->log, "could not start the build: %s", err);
+            rc = WK_RETRY;
+            goto done;
+        }
+    }
+
+    bld_log_sys(w->log, "build finished in %.1f s",
+                (double) (bld_now_ms() - w->started_ms) / 1000);
+    rc = WK_GO;
+
+done:
+
+    for (i = 0; i < n; i++) {
+        so_wipe(envp[i], strlen(envp[i]));
+        free(envp[i]);
+    }
+    so_env_free(env);
+    return rc;
+}
+
+
+static wk_end_t
+wk_publish(wk_t *w)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         out[PATH_MAX], rel[PATH_MAX], dir[PATH_MAX];
+    char         err[SO_ERRLEN];
+
+    snprintf(rel, sizeof(rel), "%s%s%s", w->root_dir,
+             w->root_dir[0] ? "/" : "",
+             w->det.output_dir[0] ? w->det.output_dir : ".");
+
+    /* the build is over and its processes dead: the tree holds still */
+    if (bld_source_root(out, sizeof(out), w->src, rel, err, sizeof(err))
+        != SO_OK)
+    {
+        bld_log_sys(w->log, "output dir %s: %s", rel, err);
+        return wk_fail(w, "build_failed: output dir missing", -1);
+    }
+
+    snprintf(dir, sizeof(dir), "%s/sites", w->cfg->var_dir);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof(dir), "%s/sites/%s", w->cfg->var_dir, w->proj);
+    if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+        so_log_error("worker", "deployment=%s: mkdir %s: %s", w->dep, dir,
+                     strerror(errno));
+        return WK_RETRY;
+    }
+
+    /* a retried job finds its own half-copied artifact */
+    bld_remove_tree(w->cfg, w->artifact);
+
+    bld_log_sys(w->log, "publishing %s", rel);
+    w->published = 1;
+
+    if (bld_publish_copy(out, w->artifact, w->log, err, sizeof(err))
+        != SO_OK)
+    {
+        bld_log_sys(w->log, "publish: %s", err);
+        return wk_fail(w, "build_failed: publish failed", -1);
+    }
+
+    params[0] = w->dep;
+    params[1] = w->artifact;
+    res = so_pg_query(w->pg, "worker_artifact",
+                      "UPDATE deployments SET artifact_path = $2"
+                      " WHERE id = $1",
+                      2, params);
+    if (res == NULL) {
+        return WK_RETRY;
+    }
+    PQclear(res);
+
+    if (wk_canceled(w)) {
+        return wk_cancel(w);
+    }
+
+    switch (wk_move(w, SO_DS_PROVISIONING, "built", -1)) {
+    case SO_OK:
+        return WK_GO;
+    case SO_EEXISTS:
+        return wk_lost(w);
+    default:
+        return WK_RETRY;
+    }
+}
+
+
+/* prev: the PRODUCTION before (0 or 1 row of id, artifact, framework) */
+static void
+wk_restore_route(wk_t *w, const char *host, PGresult *prev)
+{
+    json_t  *route;
+    size_t   pushed;
+    char     err[SO_ERRLEN];
+
+    route = NULL;
+    if (prev != NULL && PQntuples(prev) == 1 && !PQgetisnull(prev, 0, 1)) {
+        route = bld_route_static(w->name,
+                                 strtoll(PQgetvalue(prev, 0, 0), NULL, 10),
+                                 PQgetvalue(prev, 0, 1),
+                                 bld_framework_spa(PQgetvalue(prev, 0, 2)));
+    }
+
+    if (bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err))
+        != SO_OK)
+    {
+        bld_log_sys(w->log, "could not restore the previous route: %s; "
+                    "the reconciler will", err);
+    }
+
+    json_decref(route);
+}
+
+
+static wk_end_t
+wk_promote(wk_t *w)
+{
+    PGresult    *prev, *res;
+    json_t      *route;
+    const char  *params[2];
+    char         host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
+    size_t       pushed;
+    int          ok;
+    wk_end_t     end;
+
+    route = NULL;
+    end = WK_RETRY;
+
+    params[0] = w->proj;
+    prev = so_pg_query(w->pg, "worker_prev",
+                       "SELECT id, artifact_path, framework FROM deployments"
+                       " WHERE project_id = $1 AND state = 'PRODUCTION'",
+                       1, params);
+    if (prev == NULL) {
+        return WK_RETRY;
+    }
+
+    snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
+    route = bld_route_static(w->name, w->id, w->artifact,
+                             bld_framework_spa(w->det.framework));
+    if (route == NULL) {
+        goto done;
+    }
+
+    bld_log_sys(w->log, "routing %s to deployment %s", host, w->dep);
+
+    if (bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err))
+        != SO_OK)
+    {
+        if (pushed > 0) {
+            wk_restore_route(w, host, prev);
+        }
+        snprintf(reason, sizeof(reason), "route_push_failed: %s", err);
+        end = wk_fail(w, reason, -1);
+        goto done;
+    }
+
+    params[0] = w->proj;
+    params[1] = w->dep;
+    ok = 0;
+
+    if (so_pg_tx(w->pg, "BEGIN") == SO_OK) {
+        res = so_pg_query(w->pg, "worker_lock_project",
+                          "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+                          1, params);
+        PQclear(res);
+
+        res = res == NULL ? NULL
+              : so_pg_query(w->pg, "worker_supersede",
+                            "UPDATE deployments SET state = 'INACTIVE',"
+                            " reason = 'superseded'"
+                            " WHERE project_id = $1 AND state = 'PRODUCTION'"
+                            " AND id <> $2",
+                            2, params);
+        PQclear(res);
+
+        res = res == NULL ? NULL
+              : so_pg_query(w->pg, "worker_promote",
+                            "UPDATE deployments SET state = 'PRODUCTION',"
+                            " reason = 'deployed', exit_code = 0,"
+                            " finished_at = now()"
+                            " WHERE project_id = $1 AND id = $2"
+                            " AND state = 'PROVISIONING'",
+                            2, params);
+        ok = res != NULL && strcmp(PQcmdTuples(res), "1") == 0;
+        PQclear(res);
+
+        ok = ok && so_pg_tx(w->pg, "COMMIT") == SO_OK;
+        if (!ok) {
+            so_pg_tx(w->pg, "ROLLBACK");
+        }
+    }
+
+    if (!ok) {
+        so_log_error("worker", "deployment=%s: promotion failed: %s",
+                     w->dep, so_pg_errstr(w->pg));
+        wk_restore_route(w, host, prev);
+        end = wk_fail(w, "promotion_failed", -1);
+        goto done;
+    }
+
+    w->state = SO_DS_PRODUCTION;
+    so_log_info("worker", "deployment=%s project=%s: PROVISIONING -> "
+                "PRODUCTION (deployed)", w->dep, w->name);
+
+    if (bld_edge_snapshot(w->pg, w->cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error("worker", "deployment=%s: route snapshot: %s", w->dep,
+                     err);
+    }
+
+    bld_publish_prune(w->pg, w->cfg, w->project_id, w->log);
+    end = WK_GO;
+
+done:
+
+    json_decref(route);
+    PQclear(prev);
+    return end;
+}
+
+
+/* a statement about this deployment ($1) whose failure changes nothing */
+static void
+wk_exec(wk_t *w, const char *name, const char *sql)
+{
+    const char  *params[1];
+
+    params[0] = w->dep;
+    PQclear(so_pg_query(w->pg, name, sql, 1, params));
+}
+
+
+static void
+wk_free(wk_t *w)
+{
+    bld_log_free(w->log);
+    so_redis_free(w->redis);
+    so_pg_free(w->pg);
+    free(w->repo_url);
+    free(w->branch);
+    free(w->root_dir);
+    if (w->sigfd != -1) {
+        close(w->sigfd);
+    }
+}
+
+
+int
+bld_worker_run(const so_config_t *cfg, long long deployment_id)
+{
+    wk_t          w;
+    wk_end_t      end;
+    struct stat   st;
+    const char   *state;
+    char          builds[PATH_MAX];
+    int           rc;
+
+    memset(&w, 0, sizeof(w));
+    w.cfg = cfg;
+    w.id = deployment_id;
+    w.sigfd = -1;
+    w.started_ms = bld_now_ms();
+    snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
+
+    if (wk_signals(&w) != SO_OK || so_git_init() != SO_OK
+        || so_httpc_init() != SO_OK)
+    {
+        so_log_error("worker", "deployment=%s: cannot start: %s", w.dep,
+                     strerror(errno));
+        wk_free(&w);
+        return BLD_WORKER_RETRY;
+    }
+
+    w.pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
+    if (w.pg == NULL || so_pg_connect(w.pg) != SO_OK) {
+        so_log_error("worker", "deployment=%s: PostgreSQL is down", w.dep);
+        wk_free(&w);
+        return BLD_WORKER_RETRY;
+    }
+
+    /* Redis only carries the live tail: the build goes on without it */
+    w.redis = so_redis_new(cfg->redis_host, cfg->redis_port,
+                           cfg->redis_timeout);
+
+    end = wk_load(&w);
+    if (end != WK_GO) {
+        wk_free(&w);
+        return end == WK_CANCELED ? BLD_WORKER_CANCELED
+               : end == WK_FAILED ? BLD_WORKER_FAILED : BLD_WORKER_RETRY;
+    }
+
+    if (bld_log_new(&w.log, w.pg, w.redis, w.id, w.project_id) != SO_OK) {
+        wk_free(&w);
+        return BLD_WORKER_RETRY;
+    }
+
+    wk_masks(&w);
+
+    wk_exec(&w, "worker_started",
+            "UPDATE deployments SET started_at = coalesce(started_at, now())"
+            " WHERE id = $1");
+
+    if ((size_t) snprintf(w.builddir, sizeof(w.builddir), "%s/builds/%s",
+                          cfg->var_dir, w.dep) >= sizeof(w.builddir))
+    {
+        so_log_error("worker", "var_dir is too long");
+        end = WK_RETRY;
+        goto done;
+    }
+    snprintf(w.src, sizeof(w.src), "%s/src", w.builddir);
+    snprintf(w.home, sizeof(w.home), "%s/home", w.builddir);
+    snprintf(w.artifact, sizeof(w.artifact), "%s/sites/%s/%s", cfg->var_dir,
+             w.proj, w.dep);
+
+    /* the sandbox uid must reach its work dir: x on builds/, nothing more */
+    snprintf(builds, sizeof(builds), "%s/builds", cfg->var_dir);
+    if ((mkdir(builds, 0711) == -1 && errno != EEXIST)
+        || chmod(builds, 0711) == -1)
+    {
+        so_log_error("worker", "deployment=%s: mkdir %s: %s", w.dep, builds,
+                     strerror(errno));
+        end = WK_RETRY;
+        goto done;
+    }
+
+    /* a leftover of an earlier attempt */
+    if (stat(w.builddir, &st) == 0) {
+        bld_remove_tree(cfg, w.builddir);
+    }
+
+    if (mkdir(w.builddir, 0700) == -1) {
+        so_log_error("worker", "deployment=%s: mkdir %s: %s", w.dep,
+                     w.builddir, strerror(errno));
+        end = WK_RETRY;
+        goto done;
+    }
+
+    end = wk_canceled(&w) ? wk_cancel(&w) : wk_clone(&w);
+    if (end == WK_GO) {
+        end = wk_canceled(&w) ? wk_cancel(&w) : wk_detect(&w);
+    }
+    if (end == WK_GO) {
+        end = wk_canceled(&w) ? wk_cancel(&w) : wk_build(&w);
+    }
+    if (end == WK_GO) {
+        end = wk_canceled(&w) ? wk_cancel(&w) : wk_publish(&w);
+    }
+    if (end == WK_GO) {
+        end = wk_promote(&w);
+    }
+
+    if (end == WK_GO) {
+        bld_log_sys(w.log, "deployed in %.1f s",
+                    (double) (bld_now_ms() - w.started_ms) / 1000);
+    }
+
+done:
+
+    bld_remove_tree(cfg, w.builddir);
+
+    /* an artifact that never served is of no use */
+    if (end != WK_GO && w.published) {
+        wk_exec(&w, "worker_drop_artifact",
+                "UPDATE deployments SET artifact_path = NULL"
+                " WHERE id = $1 AND state <> 'PRODUCTION'");
+        bld_remove_tree(cfg, w.artifact);
+    }
+
+    state = so_dstate_name(w.state);
+    if (end == WK_RETRY) {
+        bld_log_sys(w.log, "internal trouble: the deployment will be "
+                    "retried");
+    }
+    bld_log_end(w.log, state);
+
+    rc = end == WK_GO ? BLD_WORKER_DONE
+         : end == WK_FAILED ? BLD_WORKER_FAILED
+         : end == WK_CANCELED ? BLD_WORKER_CANCELED : BLD_WORKER_RETRY;
+
+    wk_free(&w);
+    so_httpc_cleanup();
+    git_libgit2_shutdown();
+    return rc;
+}
