@@ -86,7 +86,7 @@ $(eval $(call program,$(HOOKS),fcgi-apps/hooks))
 $(eval $(call program,$(BUILDER),builder))
 # the publisher precompresses static assets (zlib: already a dependency of
 # libcurl and libgit2)
-$(BUILDER): LIBS += -lz
+$(BUILDER): LIBS += $(LIBS_Z)
 $(eval $(call program,$(CLI),cli))
 
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
