@@ -40,6 +40,7 @@ static void bld_job_remove(bld_queue_t *q, bld_job_t *job);
 static void bld_job_settle(bld_queue_t *q, long long deployment,
     int counted);
 static void bld_job_kill(const bld_job_t *job);
+static void bld_job_term(bld_job_t *job);
 static void bld_job_child(bld_queue_t *q, long long deployment,
     pid_t parent) __attribute__((noreturn));
 
@@ -274,20 +275,43 @@ bld_job_settle(bld_queue_t *q, long long deployment, int counted)
 }
 
 
+/* SIGTERM now, SIGKILL BLD_KILL_GRACE_MS later (bld_jobs_tick) */
+static void
+bld_job_term(bld_job_t *job)
+{
+    if (job->kill_at != 0) {
+        return;
+    }
+
+    so_log_info("jobs", "deployment=%lld project=%lld: canceled: stopping "
+                "pid %ld", job->deployment, job->project, (long) job->pid);
+    kill(job->pid, SIGTERM);
+    job->kill_at = bld_now_ms() + BLD_KILL_GRACE_MS;
+}
+
+
 void
 bld_job_cancel(bld_queue_t *q, long long deployment)
 {
     int  i;
 
     for (i = 0; i < q->njobs; i++) {
-        if (q->jobs[i].deployment != deployment || q->jobs[i].kill_at != 0) {
-            continue;
+        if (q->jobs[i].deployment == deployment) {
+            bld_job_term(&q->jobs[i]);
         }
+    }
+}
 
-        so_log_info("jobs", "deployment=%lld: canceled: stopping pid %ld",
-                    deployment, (long) q->jobs[i].pid);
-        kill(q->jobs[i].pid, SIGTERM);
-        q->jobs[i].kill_at = bld_now_ms() + BLD_KILL_GRACE_MS;
+
+void
+bld_job_cancel_project(bld_queue_t *q, long long project)
+{
+    int  i;
+
+    for (i = 0; i < q->njobs; i++) {
+        if (q->jobs[i].project == project) {
+            bld_job_term(&q->jobs[i]);
+        }
     }
 }
 

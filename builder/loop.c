@@ -217,6 +217,7 @@ bld_loop(bld_t *b)
         bld_jobs_tick(q);
         bld_timers(q);
         bld_queue_poll(q);
+        bld_events_poll(q);
     }
 
     bld_jobs_stop(q);

@@ -7,6 +7,8 @@
  *   jobs.c       one child process per claimed deployment, watched with
  *                a pidfd; leases and what happens when a child exits
  *   reconcile.c  the outbox, lost leases and forgotten QUEUED deployments
+ *   events.c     shipoff:events (consumer group "events"): the routes and
+ *                artifacts of promoted and deleted projects
  *
  * PostgreSQL is the truth, Redis only carries the news: a stream entry is
  * acknowledged only once what it asked for is durable in the database, and
@@ -56,6 +58,9 @@ typedef struct {
     unsigned     redis_down:1;    /* the last command found no server */
     int64_t      redis_retry;     /* ms: no command before */
 
+    unsigned     events_ok:1;     /* the "events" group is known to exist */
+    int64_t      events_retry;    /* ms: our pending events read again */
+
     int64_t      next_reconcile;  /* ms, monotonic */
     int64_t      next_heartbeat;
 } bld_queue_t;
@@ -65,6 +70,22 @@ typedef struct {
 int64_t bld_now_ms(void);
 
 /* queue.c */
+
+/* runs a command; NULL (logged) on a Redis failure or an error reply */
+redisReply *bld_queue_cmd(bld_queue_t *q, int argc, const char **argv);
+
+/* the value of key in a flat [key, value...] reply, or NULL */
+const redisReply *bld_queue_kv(const redisReply *r, const char *key);
+
+/* the entries of an XREAD(GROUP) reply on one stream, or NULL */
+const redisReply *bld_queue_entries(const redisReply *reply);
+
+/* the id of an entry [id, fields] of them, or NULL when malformed */
+const char *bld_queue_entry_id(const redisReply *entry);
+
+/* the numeric value of field name, or 0 */
+long long bld_queue_field(const redisReply *fields, const char *name);
+
 int bld_queue_init(bld_queue_t *q);
 void bld_queue_poll(bld_queue_t *q);
 void bld_queue_cancels(bld_queue_t *q);
@@ -77,10 +98,14 @@ int bld_job_start(bld_queue_t *q, long long deployment, long long project);
 int bld_job_is_ours(const bld_queue_t *q, int fd);
 void bld_job_exited(bld_queue_t *q, int pidfd);
 void bld_job_cancel(bld_queue_t *q, long long deployment);
+void bld_job_cancel_project(bld_queue_t *q, long long project);
 void bld_jobs_tick(bld_queue_t *q);
 void bld_jobs_heartbeat(bld_queue_t *q);
 void bld_jobs_stop(bld_queue_t *q);
 void bld_jobs_kill_now(bld_queue_t *q);
+
+/* events.c */
+void bld_events_poll(bld_queue_t *q);
 
 /* reconcile.c */
 #define BLD_RECOVER_MINE  (-1LL)

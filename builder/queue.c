@@ -43,8 +43,6 @@
 #define BLD_FULL        3       /* no slot: leave it and stop reading */
 
 
-static redisReply *bld_queue_cmd(bld_queue_t *q, int argc,
-    const char **argv);
 static int bld_queue_group(bld_queue_t *q);
 static int bld_queue_cancel_start(bld_queue_t *q);
 static int bld_queue_read(bld_queue_t *q, const char *start, int count,
@@ -53,14 +51,9 @@ static int bld_queue_entry(bld_queue_t *q, const redisReply *entry);
 static int bld_queue_claim(bld_queue_t *q, long long id,
     long long *project);
 static void bld_queue_ack(bld_queue_t *q, const char *entry_id);
-static long long bld_queue_field(const redisReply *fields,
-    const char *name);
-static const redisReply *bld_queue_kv(const redisReply *r,
-    const char *key);
 
 
-/* runs a command; NULL (logged) on a Redis failure or an error reply */
-static redisReply *
+redisReply *
 bld_queue_cmd(bld_queue_t *q, int argc, const char **argv)
 {
     redisReply  *reply;
@@ -220,11 +213,12 @@ static int
 bld_queue_read(bld_queue_t *q, const char *start, int count, char *last,
     size_t lastlen)
 {
-    redisReply  *reply, *entries;
-    const char  *argv[9];
-    char         counts[16];
-    size_t       i;
-    int          n, rc;
+    redisReply        *reply;
+    const redisReply  *entries;
+    const char        *argv[9], *eid;
+    char               counts[16];
+    size_t             i;
+    int                n, rc;
 
     snprintf(counts, sizeof(counts), "%d", count);
     argv[0] = "XREADGROUP";
@@ -244,26 +238,18 @@ bld_queue_read(bld_queue_t *q, const char *start, int count, char *last,
 
     n = 0;
 
-    /* nil: nothing new; else [[stream, [entry...]]] */
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
-        || reply->element[0]->type != REDIS_REPLY_ARRAY
-        || reply->element[0]->elements != 2
-        || reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
-    {
+    entries = bld_queue_entries(reply);
+    if (entries == NULL) {
         goto done;
     }
 
-    entries = reply->element[0]->element[1];
-
     for (i = 0; i < entries->elements; i++) {
-        if (entries->element[i]->type != REDIS_REPLY_ARRAY
-            || entries->element[i]->elements != 2
-            || entries->element[i]->element[0]->type != REDIS_REPLY_STRING)
-        {
+        eid = bld_queue_entry_id(entries->element[i]);
+        if (eid == NULL) {
             continue;
         }
 
-        snprintf(last, lastlen, "%s", entries->element[i]->element[0]->str);
+        snprintf(last, lastlen, "%s", eid);
         n++;
 
         rc = bld_queue_entry(q, entries->element[i]);
@@ -329,8 +315,36 @@ bld_queue_entry(bld_queue_t *q, const redisReply *entry)
 }
 
 
-/* the numeric value of field name, or 0 */
-static long long
+const redisReply *
+bld_queue_entries(const redisReply *reply)
+{
+    /* nil: nothing new; else [[stream, [entry...]]] */
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
+        || reply->element[0]->type != REDIS_REPLY_ARRAY
+        || reply->element[0]->elements != 2
+        || reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        return NULL;
+    }
+
+    return reply->element[0]->element[1];
+}
+
+
+const char *
+bld_queue_entry_id(const redisReply *entry)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+        || entry->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return NULL;
+    }
+
+    return entry->element[0]->str;
+}
+
+
+long long
 bld_queue_field(const redisReply *fields, const char *name)
 {
     size_t     i;
@@ -528,11 +542,13 @@ done:
 void
 bld_queue_cancels(bld_queue_t *q)
 {
-    redisReply  *reply, *entries, *e;
-    const char  *argv[] = { "XREAD", "COUNT", "100", "STREAMS",
-                            SO_DEPLOY_CANCEL, q->cancel_last };
-    size_t       i;
-    long long    id;
+    redisReply        *reply;
+    const redisReply  *entries, *e;
+    const char        *argv[] = { "XREAD", "COUNT", "100", "STREAMS",
+                                  SO_DEPLOY_CANCEL, q->cancel_last };
+    const char        *eid;
+    size_t             i;
+    long long          id;
 
     if (q->redis_down && bld_now_ms() < q->redis_retry) {
         return;
@@ -547,26 +563,19 @@ bld_queue_cancels(bld_queue_t *q)
         return;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
-        || reply->element[0]->type != REDIS_REPLY_ARRAY
-        || reply->element[0]->elements != 2
-        || reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
-    {
+    entries = bld_queue_entries(reply);
+    if (entries == NULL) {
         goto done;
     }
 
-    entries = reply->element[0]->element[1];
-
     for (i = 0; i < entries->elements; i++) {
         e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-            || e->element[0]->type != REDIS_REPLY_STRING)
-        {
+        eid = bld_queue_entry_id(e);
+        if (eid == NULL) {
             continue;
         }
 
-        snprintf(q->cancel_last, sizeof(q->cancel_last), "%s",
-                 e->element[0]->str);
+        snprintf(q->cancel_last, sizeof(q->cancel_last), "%s", eid);
 
         id = bld_queue_field(e->element[1], "deployment");
         if (id > 0) {
@@ -643,8 +652,7 @@ bld_queue_autoclaim(bld_queue_t *q)
 }
 
 
-/* the value of key in a flat [key, value...] reply, or NULL */
-static const redisReply *
+const redisReply *
 bld_queue_kv(const redisReply *r, const char *key)
 {
     size_t  i;

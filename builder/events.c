@@ -1,0 +1,395 @@
+/*
+ * events.c: what the API tells the builders on stream shipoff:events.
+ *
+ *   type project_deleted project <id> name <name>
+ *       the project's rows are gone: its route leaves every edge, its
+ *       artifacts (var_dir/sites/<id>) leave the disk, a build of it
+ *       running here is canceled, routes.json is written again;
+ *   type promoted deployment <id> project <id> [previous <id>]
+ *       the project's PRODUCTION deployment changed: its route goes to
+ *       every edge (static; a dynamic one needs the runtime, not there
+ *       yet) and routes.json is written again.
+ *
+ * What an event changes (the edges, the shared var_dir) is global, so one
+ * builder handling it is enough: the builders share the consumer group
+ * "events" (created at the start of the stream: what was published while
+ * no builder ran is handled too), each is consumer host:pid.  Handling is
+ * idempotent and reads PostgreSQL, not the event, for what to route: an
+ * entry read twice, or long after, does what the database says now.  An
+ * entry is acknowledged once handled; when PostgreSQL or an edge failed it
+ * stays pending and is read again every reconcile_interval, when the
+ * entries other builders left pending for a lease are also taken over.
+ *
+ * The edge pushes block the loop for at most their timeouts (edge.c).
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_deploy.h"
+#include "so_log.h"
+#include "loop.h"
+#include "worker.h"
+
+
+#define BLD_EVENTS_GROUP  "events"
+#define BLD_EVENTS_COUNT  "16"
+
+
+static int bld_events_group(bld_queue_t *q);
+static void bld_events_autoclaim(bld_queue_t *q);
+static void bld_events_read(bld_queue_t *q, const char *start);
+static int bld_events_entry(bld_queue_t *q, const char *eid,
+    const redisReply *fields);
+static int bld_events_deleted(bld_queue_t *q, long long project,
+    const char *name);
+static int bld_events_promoted(bld_queue_t *q, long long deployment);
+static int bld_events_snapshot(bld_queue_t *q, const char *about);
+static int bld_events_name_ok(const char *name);
+
+
+void
+bld_events_poll(bld_queue_t *q)
+{
+    int64_t  now;
+
+    now = bld_now_ms();
+
+    if (q->draining || (q->redis_down && now < q->redis_retry)) {
+        return;
+    }
+
+    if (!q->events_ok && bld_events_group(q) != SO_OK) {
+        return;
+    }
+
+    if (now >= q->events_retry) {
+        q->events_retry = now
+                          + (int64_t) q->b->cfg.reconcile_interval * 1000;
+        bld_events_autoclaim(q);
+        bld_events_read(q, "0");
+    }
+
+    bld_events_read(q, ">");
+}
+
+
+static int
+bld_events_group(bld_queue_t *q)
+{
+    redisReply  *reply;
+    const char  *argv[] = { "XGROUP", "CREATE", SO_DEPLOY_EVENTS,
+                            BLD_EVENTS_GROUP, "0", "MKSTREAM" };
+
+    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
+    if (reply == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    freeReplyObject(reply);
+    q->events_ok = 1;
+    q->events_retry = 0;
+
+    return SO_OK;
+}
+
+
+/* the entries of dead builders join our pending list (read next) */
+static void
+bld_events_autoclaim(bld_queue_t *q)
+{
+    redisReply  *reply;
+    char         idle[24];
+    const char  *argv[] = { "XAUTOCLAIM", SO_DEPLOY_EVENTS, BLD_EVENTS_GROUP,
+                            q->consumer, idle, "0-0", "COUNT", "100",
+                            "JUSTID" };
+
+    snprintf(idle, sizeof(idle), "%lld",
+             (long long) q->b->cfg.lease_ttl * 1000);
+
+    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
+    freeReplyObject(reply);
+}
+
+
+/* one XREADGROUP from start (">" or "0": our pending ones) */
+static void
+bld_events_read(bld_queue_t *q, const char *start)
+{
+    redisReply        *reply, *ack;
+    const redisReply  *entries, *e;
+    const char        *argv[] = { "XREADGROUP", "GROUP", BLD_EVENTS_GROUP,
+                                  q->consumer, "COUNT", BLD_EVENTS_COUNT,
+                                  "STREAMS", SO_DEPLOY_EVENTS, start };
+    const char        *ackv[4], *eid;
+    size_t             i;
+
+    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
+    if (reply == NULL) {
+        /* NOGROUP (Redis lost its data) among others: create it again */
+        q->events_ok = 0;
+        return;
+    }
+
+    entries = bld_queue_entries(reply);
+    if (entries == NULL) {
+        goto done;
+    }
+
+    for (i = 0; i < entries->elements; i++) {
+        e = entries->element[i];
+        eid = bld_queue_entry_id(e);
+        if (eid == NULL || bld_events_entry(q, eid, e->element[1]) != SO_OK) {
+            continue;
+        }
+
+        ackv[0] = "XACK";
+        ackv[1] = SO_DEPLOY_EVENTS;
+        ackv[2] = BLD_EVENTS_GROUP;
+        ackv[3] = eid;
+
+        /* when it fails the entry is handled again: idempotent */
+        ack = bld_queue_cmd(q, 4, ackv);
+        freeReplyObject(ack);
+    }
+
+done:
+
+    freeReplyObject(reply);
+}
+
+
+/* SO_OK: done with the entry (handled, or nothing to do) */
+static int
+bld_events_entry(bld_queue_t *q, const char *eid, const redisReply *fields)
+{
+    const redisReply  *type, *name;
+    long long          id;
+
+    /* an entry trimmed meanwhile has nil fields */
+    type = bld_queue_kv(fields, "type");
+    if (type == NULL || type->type != REDIS_REPLY_STRING) {
+        return SO_OK;
+    }
+
+    if (strcmp(type->str, "project_deleted") == 0) {
+        id = bld_queue_field(fields, "project");
+        name = bld_queue_kv(fields, "name");
+
+        if (id <= 0 || name == NULL || name->type != REDIS_REPLY_STRING
+            || !bld_events_name_ok(name->str))
+        {
+            so_log_warn("events", "entry %s: project_deleted without a "
+                        "valid project and name: dropped", eid);
+            return SO_OK;
+        }
+
+        return bld_events_deleted(q, id, name->str);
+    }
+
+    if (strcmp(type->str, "promoted") == 0) {
+        id = bld_queue_field(fields, "deployment");
+        if (id <= 0) {
+            so_log_warn("events", "entry %s: promoted without a "
+                        "deployment: dropped", eid);
+            return SO_OK;
+        }
+
+        return bld_events_promoted(q, id);
+    }
+
+    /* another type is not the builder's */
+    return SO_OK;
+}
+
+
+/* a project name is a DNS label: it goes into a host and a URL path */
+static int
+bld_events_name_ok(const char *name)
+{
+    size_t  n;
+
+    n = strlen(name);
+
+    return n > 0 && n <= 63 && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-") == n;
+}
+
+
+static int
+bld_events_deleted(bld_queue_t *q, long long project, const char *name)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         host[512], base[PATH_MAX], dir[PATH_MAX + 64];
+    char         err[SO_ERRLEN];
+    size_t       pushed;
+    int          rc, reused;
+
+    rc = SO_OK;
+
+    bld_job_cancel_project(q, project);
+
+    /* a project of that name created since owns the host now */
+    params[0] = name;
+    res = so_pg_query(q->b->pg, "bld_events_name",
+                      "SELECT 1 FROM projects WHERE name = $1", 1, params);
+    if (res == NULL) {
+        so_log_error("events", "project=%lld name=%s: %s", project, name,
+                     so_pg_errstr(q->b->pg));
+        return SO_EUNAVAIL;
+    }
+
+    reused = PQntuples(res) > 0;
+    PQclear(res);
+
+    snprintf(host, sizeof(host), "%s.%s", name, q->b->cfg.apps_domain);
+
+    if (!reused
+        && bld_edge_push(&q->b->cfg, host, NULL, &pushed, err, sizeof(err))
+           != SO_OK)
+    {
+        so_log_error("events", "project=%lld: removing the route %s: %s "
+                     "(%zu edges did)", project, host, err, pushed);
+        rc = SO_EUNAVAIL;
+    }
+
+    if (realpath(q->b->cfg.var_dir, base) == NULL) {
+        so_log_error("events", "project=%lld: var_dir %s: %s", project,
+                     q->b->cfg.var_dir, strerror(errno));
+        rc = SO_ERR;
+
+    } else {
+        snprintf(dir, sizeof(dir), "%s/sites/%lld", base, project);
+        if (bld_remove_tree(&q->b->cfg, dir) != SO_OK) {
+            so_log_error("events", "project=%lld: removing %s failed",
+                         project, dir);
+            rc = SO_ERR;
+        }
+    }
+
+    if (bld_events_snapshot(q, name) != SO_OK) {
+        rc = SO_ERR;
+    }
+
+    if (rc == SO_OK) {
+        so_log_info("events", "project=%lld name=%s: deleted: route, "
+                    "artifacts and snapshot entry removed", project, name);
+    }
+
+    return rc;
+}
+
+
+/*
+ * Routes what PostgreSQL says is the project's PRODUCTION deployment now:
+ * an event handled late, or out of order with another promote, routes
+ * the latest one, not the one it names.
+ */
+static int
+bld_events_promoted(bld_queue_t *q, long long deployment)
+{
+    PGresult    *res;
+    json_t      *route;
+    const char  *params[1];
+    char         ids[24], host[512], err[SO_ERRLEN];
+    size_t       pushed;
+    int          rc;
+
+    snprintf(ids, sizeof(ids), "%lld", deployment);
+    params[0] = ids;
+
+    res = so_pg_query(q->b->pg, "bld_events_promoted",
+                      "SELECT p.name, d.id, coalesce(d.kind, ''),"
+                      " d.artifact_path, d.framework"
+                      " FROM deployments e"
+                      " JOIN projects p ON p.id = e.project_id"
+                      " JOIN deployments d ON d.project_id = p.id"
+                      " AND d.state = 'PRODUCTION'"
+                      " WHERE e.id = $1", 1, params);
+    if (res == NULL) {
+        so_log_error("events", "deployment=%lld: %s", deployment,
+                     so_pg_errstr(q->b->pg));
+        return SO_EUNAVAIL;
+    }
+
+    rc = SO_OK;
+    route = NULL;
+
+    if (PQntuples(res) != 1) {
+        so_log_info("events", "deployment=%lld: promoted, but its project "
+                    "has no PRODUCTION deployment now: nothing to route",
+                    deployment);
+        goto done;
+    }
+
+    if (strcmp(PQgetvalue(res, 0, 2), "static") != 0) {
+        so_log_warn("events", "deployment=%s project=%s: promoted dynamic "
+                    "deployment left as it is: a dynamic rollback needs "
+                    "the runtime (not implemented)", PQgetvalue(res, 0, 1),
+                    PQgetvalue(res, 0, 0));
+        goto done;
+    }
+
+    if (PQgetisnull(res, 0, 3)) {
+        so_log_error("events", "deployment=%s project=%s: PRODUCTION "
+                     "without an artifact: not routed",
+                     PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+        goto done;
+    }
+
+    snprintf(host, sizeof(host), "%s.%s", PQgetvalue(res, 0, 0),
+             q->b->cfg.apps_domain);
+
+    route = bld_route_static(PQgetvalue(res, 0, 0),
+                             strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+                             PQgetvalue(res, 0, 3),
+                             bld_framework_spa(PQgetvalue(res, 0, 4)));
+    if (route == NULL) {
+        rc = SO_ERR;
+        goto done;
+    }
+
+    if (bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err))
+        != SO_OK)
+    {
+        so_log_error("events", "deployment=%s: routing %s: %s (%zu edges "
+                     "did): tried again later", PQgetvalue(res, 0, 1), host,
+                     err, pushed);
+        rc = SO_EUNAVAIL;
+    }
+
+    if (bld_events_snapshot(q, PQgetvalue(res, 0, 0)) != SO_OK) {
+        rc = SO_ERR;
+    }
+
+    if (rc == SO_OK) {
+        so_log_info("events", "deployment=%s project=%s: promoted: %s "
+                    "routed to it", PQgetvalue(res, 0, 1),
+                    PQgetvalue(res, 0, 0), host);
+    }
+
+done:
+
+    json_decref(route);
+    PQclear(res);
+    return rc;
+}
+
+
+static int
+bld_events_snapshot(bld_queue_t *q, const char *about)
+{
+    char  err[SO_ERRLEN];
+
+    if (bld_edge_snapshot(q->b->pg, &q->b->cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error("events", "project=%s: route snapshot: %s", about, err);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
