@@ -7,7 +7,10 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
-use ShipoffTest qw(stack_up run tempdir top_dir);
+use ShipoffTest qw(stack_up run tempdir top_dir in_chroot);
+
+plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
+    if in_chroot();
 use ShipoffNginx qw(request);
 
 plan skip_all => 'set SHIPOFF_TEST_NPM=1 (needs the npm registry, slow)'

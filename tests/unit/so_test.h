@@ -154,4 +154,21 @@ so_test_rmtree(char *dir)
     }
 }
 
+/*
+ * 1 inside a chroot (as ../shared/bin/fresh-machine-check runs the tests):
+ * the root differs from init's.  The kernel refuses new user and mount
+ * namespaces there, so sandbox tests cannot run; anywhere else they must.
+ */
+static inline int
+so_test_in_chroot(void)
+{
+    struct stat  self, init;
+
+    if (stat("/", &self) != 0 || stat("/proc/1/root/", &init) != 0) {
+        return 0;
+    }
+
+    return self.st_dev != init.st_dev || self.st_ino != init.st_ino;
+}
+
 #endif /* SO_TEST_H */

@@ -19,7 +19,7 @@ use IO::Socket::INET;
 use JSON::PP ();
 
 our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
-                    stack_up run error_is);
+                    stack_up run error_is in_chroot);
 
 my $json = JSON::PP->new->canonical->allow_nonref;
 
@@ -87,6 +87,16 @@ sub error_is {
         if defined $code;
     Test::More::is($res->{json}{error}{field}, $field, "$name: field $field")
         if defined $field;
+}
+
+# 1 inside a chroot (as ../shared/bin/fresh-machine-check runs the tests):
+# the kernel refuses new namespaces there, so builds cannot be sandboxed.
+# Anywhere else the sandboxed tests must run.
+sub in_chroot {
+    my @self = stat '/';
+    my @init = stat '/proc/1/root/';
+    return 0 unless @self && @init;
+    return $self[0] != $init[0] || $self[1] != $init[1] ? 1 : 0;
 }
 
 # run(CMD, ARGS...): runs a command, returns (exit code, stdout+stderr)
