@@ -156,19 +156,34 @@ so_test_rmtree(char *dir)
 
 /*
  * 1 inside a chroot (as ../shared/bin/fresh-machine-check runs the tests):
- * the root differs from init's.  The kernel refuses new user and mount
- * namespaces there, so sandbox tests cannot run; anywhere else they must.
+ * there "/" is not a mount point, so no line of /proc/self/mountinfo has
+ * it as its mount point.  The kernel refuses new namespaces there, so the
+ * sandbox tests cannot run; anywhere else they must.
  */
 static inline int
 so_test_in_chroot(void)
 {
-    struct stat  self, init;
+    FILE  *f;
+    char   line[4096], point[4096];
+    int    root;
 
-    if (stat("/", &self) != 0 || stat("/proc/1/root/", &init) != 0) {
+    f = fopen("/proc/self/mountinfo", "r");
+    if (f == NULL) {
         return 0;
     }
 
-    return self.st_dev != init.st_dev || self.st_ino != init.st_ino;
+    root = 0;
+    while (!root && fgets(line, sizeof(line), f) != NULL) {
+        /* ID PARENT MAJ:MIN ROOT MOUNT-POINT ... */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1
+            && strcmp(point, "/") == 0)
+        {
+            root = 1;
+        }
+    }
+
+    fclose(f);
+    return !root;
 }
 
 #endif /* SO_TEST_H */

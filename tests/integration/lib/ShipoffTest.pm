@@ -90,13 +90,15 @@ sub error_is {
 }
 
 # 1 inside a chroot (as ../shared/bin/fresh-machine-check runs the tests):
-# the kernel refuses new namespaces there, so builds cannot be sandboxed.
-# Anywhere else the sandboxed tests must run.
+# there "/" is not a mount point, so no line of /proc/self/mountinfo has it
+# as its mount point.  The kernel refuses new namespaces there, so builds
+# cannot be sandboxed; anywhere else the sandboxed tests must run.
 sub in_chroot {
-    my @self = stat '/';
-    my @init = stat '/proc/1/root/';
-    return 0 unless @self && @init;
-    return $self[0] != $init[0] || $self[1] != $init[1] ? 1 : 0;
+    open my $fh, '<', '/proc/self/mountinfo' or return 0;
+    while (<$fh>) {
+        return 0 if (split ' ')[4] eq '/';
+    }
+    return 1;
 }
 
 # run(CMD, ARGS...): runs a command, returns (exit code, stdout+stderr)
