@@ -293,54 +293,71 @@ done:
 }
 
 
-void
-api_access_member_delete(so_req_t *r)
+/*
+ * What a revoke removes: a user's grant (project_members) or a team's
+ * (project_teams).
+ */
+typedef struct {
+    const char  *name;      /* the statement */
+    const char  *sql;
+    const char  *missing;   /* the 404 message */
+    const char  *what;      /* "user" or "team", for the log */
+} api_access_revoke_t;
+
+static const api_access_revoke_t  api_access_revoke_member = {
+    "api_access_member_delete",
+    "DELETE FROM project_members WHERE project_id = $1 AND user_id = $2",
+    "no such member", "user"
+};
+
+static const api_access_revoke_t  api_access_revoke_team = {
+    "api_access_team_delete",
+    "DELETE FROM project_teams WHERE project_id = $1 AND team_id = $2",
+    "no such team", "team"
+};
+
+
+static void
+api_access_revoke(so_req_t *r, const api_access_revoke_t *rv)
 {
     so_principal_t   p;
-    PGresult        *res;
     const char      *params[2];
     char             ids[24], target[24];
-    long long        id, user;
-
-    res = NULL;
+    long long        id, grantee;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
                     NULL) != SO_OK)
     {
-        goto done;
+        return;
     }
 
-    if (so_authz_parse_id(r->args[1], &user) != SO_OK) {
-        so_http_error(r, 404, "not_found", "no such member", NULL);
-        goto done;
+    if (so_authz_parse_id(r->args[1], &grantee) != SO_OK) {
+        so_http_error(r, 404, "not_found", rv->missing, NULL);
+        return;
     }
 
     snprintf(ids, sizeof(ids), "%lld", id);
-    snprintf(target, sizeof(target), "%lld", user);
+    snprintf(target, sizeof(target), "%lld", grantee);
     params[0] = ids;
     params[1] = target;
 
-    res = so_pg_query(r->pg, "api_access_member_delete",
-                      "DELETE FROM project_members"
-                      " WHERE project_id = $1 AND user_id = $2", 2, params);
-    if (res == NULL) {
-        api_db_error(r, "api_access_member_delete");
-        goto done;
+    if (api_exec_one(r, rv->name, rv->sql, 2, params, rv->missing, NULL)
+        != SO_OK)
+    {
+        return;
     }
 
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such member", NULL);
-        goto done;
-    }
-
-    so_log_info(r->path, "project=%s user=%lld: revoked user %s", ids,
-                p.user_id, target);
+    so_log_info(r->path, "project=%s user=%lld: revoked %s %s", ids,
+                p.user_id, rv->what, target);
     api_no_content(r);
+}
 
-done:
 
-    PQclear(res);
+void
+api_access_member_delete(so_req_t *r)
+{
+    api_access_revoke(r, &api_access_revoke_member);
 }
 
 
@@ -411,51 +428,7 @@ done:
 void
 api_access_team_delete(so_req_t *r)
 {
-    so_principal_t   p;
-    PGresult        *res;
-    const char      *params[2];
-    char             ids[24], teams[24];
-    long long        id, team;
-
-    res = NULL;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
-                    NULL) != SO_OK)
-    {
-        goto done;
-    }
-
-    if (so_authz_parse_id(r->args[1], &team) != SO_OK) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
-        goto done;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    snprintf(teams, sizeof(teams), "%lld", team);
-    params[0] = ids;
-    params[1] = teams;
-
-    res = so_pg_query(r->pg, "api_access_team_delete",
-                      "DELETE FROM project_teams"
-                      " WHERE project_id = $1 AND team_id = $2", 2, params);
-    if (res == NULL) {
-        api_db_error(r, "api_access_team_delete");
-        goto done;
-    }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
-        goto done;
-    }
-
-    so_log_info(r->path, "project=%s user=%lld: revoked team %s", ids,
-                p.user_id, teams);
-    api_no_content(r);
-
-done:
-
-    PQclear(res);
+    api_access_revoke(r, &api_access_revoke_team);
 }
 
 
@@ -519,23 +492,16 @@ api_access_transfer(so_req_t *r)
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_access_transfer",
-                      "UPDATE projects SET owner_user_id = $2::bigint,"
-                      " owner_team_id = $3::bigint, updated_at = now()"
-                      " WHERE id = $1 AND ($3::bigint IS NOT NULL"
-                      " OR EXISTS (SELECT 1 FROM users WHERE id = $2))",
-                      3, params);
-    if (res == NULL) {
-        api_db_error(r, "api_access_transfer");
+    if (api_exec_one(r, "api_access_transfer",
+                     "UPDATE projects SET owner_user_id = $2::bigint,"
+                     " owner_team_id = $3::bigint, updated_at = now()"
+                     " WHERE id = $1 AND ($3::bigint IS NOT NULL"
+                     " OR EXISTS (SELECT 1 FROM users WHERE id = $2))",
+                     3, params,
+                     "no such user", "user_id") != SO_OK)
+    {
         goto rollback;
     }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such user", "user_id");
-        goto rollback;
-    }
-
-    PQclear(res);
 
     res = so_pg_query(r->pg, "api_access_transfer_grant",
                       "DELETE FROM project_members"

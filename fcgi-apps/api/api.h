@@ -5,7 +5,9 @@
 #ifndef API_H
 #define API_H
 
+#include "so_auth.h"
 #include "so_fcgi.h"
+#include "so_page.h"
 #include "so_repo.h"
 
 void api_echo(so_req_t *r);
@@ -104,12 +106,20 @@ int api_rule_dir(const char *s, const char **reason);
  * Shared by the handlers (teams.c).  api_db_error answers a failed query:
  * 503 when the database is unreachable, else 500, and logs what failed.
  * api_tx runs "BEGIN", "COMMIT" or "ROLLBACK": 0 or SO_ERR.
+ * api_exec_one runs the statement name (prepared from sql) that must touch
+ * exactly one row: SO_OK, or SO_ERR answered (api_db_error, or 404
+ * not_found with missing and field when no row matched).
+ * api_list_start opens a list handler: authenticates the caller, needs the
+ * read scope and reads the page: SO_OK, or SO_ERR answered.
  * api_no_content answers 204.  api_team_set_owner makes user the owner of
  * team and the old owner a member, inside a transaction that holds the
  * team row locked: 0, SO_ENOTFOUND when user is not a member, or SO_ERR.
  */
 void api_db_error(so_req_t *r, const char *what);
 int api_tx(so_req_t *r, const char *verb);
+int api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
+    const char *const *params, const char *missing, const char *field);
+int api_list_start(so_req_t *r, so_principal_t *p, so_page_t *page);
 void api_no_content(so_req_t *r);
 int api_team_set_owner(so_req_t *r, const char *team, const char *user);
 

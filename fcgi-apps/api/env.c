@@ -244,43 +244,31 @@ void
 api_env_delete(so_req_t *r)
 {
     so_principal_t   p;
-    PGresult        *res;
     const char      *params[2];
     char             ids[24];
     long long        id;
-
-    res = NULL;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE, &id,
                     NULL) != SO_OK
         || api_env_key(r, r->args[1]) != SO_OK)
     {
-        goto done;
+        return;
     }
 
     snprintf(ids, sizeof(ids), "%lld", id);
     params[0] = ids;
     params[1] = r->args[1];
 
-    res = so_pg_query(r->pg, "api_env_delete",
-                      "DELETE FROM env_vars WHERE project_id = $1"
-                      " AND key = $2", 2, params);
-    if (res == NULL) {
-        api_db_error(r, "api_env_delete");
-        goto done;
-    }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such variable", "key");
-        goto done;
+    if (api_exec_one(r, "api_env_delete",
+                     "DELETE FROM env_vars WHERE project_id = $1"
+                     " AND key = $2", 2, params,
+                     "no such variable", "key") != SO_OK)
+    {
+        return;
     }
 
     so_log_info(r->path, "project=%s key=%s user=%lld: removed", ids,
                 r->args[1], p.user_id);
     api_no_content(r);
-
-done:
-
-    PQclear(res);
 }

@@ -189,10 +189,7 @@ api_invitations_list(so_req_t *r)
     so_principal_t  p;
     so_page_t       page;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
-        || so_page_read(r, &page) != SO_OK)
-    {
+    if (api_list_start(r, &p, &page) != SO_OK) {
         return;
     }
 

@@ -637,10 +637,7 @@ api_projects_list(so_req_t *r)
     res = NULL;
     items = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
-        || so_page_read(r, &page) != SO_OK)
-    {
+    if (api_list_start(r, &p, &page) != SO_OK) {
         goto done;
     }
 
@@ -864,14 +861,12 @@ void
 api_projects_webhook_secret(so_req_t *r)
 {
     so_principal_t   p;
-    PGresult        *res;
     json_t          *j;
     const char      *params[2];
     char            *sealed, ids[24], hookurl[512];
     char             secret[SO_PROJECT_SECRET_LEN];
     long long        id;
 
-    res = NULL;
     sealed = NULL;
     secret[0] = '\0';
 
@@ -891,16 +886,11 @@ api_projects_webhook_secret(so_req_t *r)
     params[0] = ids;
     params[1] = sealed;
 
-    res = so_pg_query(r->pg, "api_project_webhook_rotate",
-                      "UPDATE projects SET webhook_secret_enc = $2,"
-                      " updated_at = now() WHERE id = $1", 2, params);
-    if (res == NULL) {
-        api_db_error(r, "api_project_webhook_rotate");
-        goto done;
-    }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such project", NULL);
+    if (api_exec_one(r, "api_project_webhook_rotate",
+                     "UPDATE projects SET webhook_secret_enc = $2,"
+                     " updated_at = now() WHERE id = $1", 2, params,
+                     "no such project", NULL) != SO_OK)
+    {
         goto done;
     }
 
@@ -922,7 +912,6 @@ done:
 
     so_wipe(secret, sizeof(secret));
     free(sealed);
-    PQclear(res);
 }
 
 

@@ -59,9 +59,48 @@ api_db_error(so_req_t *r, const char *what)
 
 
 int
+api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
+    const char *const *params, const char *missing, const char *field)
+{
+    PGresult  *res;
+    int        one;
+
+    res = so_pg_query(r->pg, name, sql, nparams, params);
+    if (res == NULL) {
+        api_db_error(r, name);
+        return SO_ERR;
+    }
+
+    one = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+
+    if (!one) {
+        so_http_error(r, 404, "not_found", missing, field);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+int
 api_tx(so_req_t *r, const char *verb)
 {
     return so_pg_tx(r->pg, verb);
+}
+
+
+int
+api_list_start(so_req_t *r, so_principal_t *p, so_page_t *page)
+{
+    if (so_authenticate(r, p) != SO_OK
+        || so_authz_scope(r, p, SO_NEED_READ) != SO_OK
+        || so_page_read(r, page) != SO_OK)
+    {
+        return SO_ERR;
+    }
+
+    return SO_OK;
 }
 
 
@@ -312,10 +351,7 @@ api_teams_list(so_req_t *r)
     so_principal_t  p;
     so_page_t       page;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
-        || so_page_read(r, &page) != SO_OK)
-    {
+    if (api_list_start(r, &p, &page) != SO_OK) {
         return;
     }
 
@@ -354,14 +390,12 @@ api_teams_update(so_req_t *r)
 {
     static const char *const  fields[] = { "name", NULL };
     so_principal_t            p;
-    PGresult                 *res;
     json_t                   *body;
     long long                 team;
     const char               *params[3];
     char                      name[4 * API_TEAM_NAME_MAX + 1], teams[24],
                               user[24];
 
-    res = NULL;
     body = NULL;
 
     if (so_authenticate(r, &p) != SO_OK
@@ -380,19 +414,13 @@ api_teams_update(so_req_t *r)
     params[1] = user;
     params[2] = name;
 
-    res = so_pg_query(r->pg, "api_team_update",
-                      "UPDATE teams t SET name = $3, updated_at = now()"
-                      " FROM team_members m"
-                      " WHERE t.id = $1 AND m.team_id = t.id"
-                      " AND m.user_id = $2 AND m.role = 'owner'",
-                      3, params);
-    if (res == NULL) {
-        so_http_pg_error(r, "api_team_update");
-        goto done;
-    }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
+    if (api_exec_one(r, "api_team_update",
+                     "UPDATE teams t SET name = $3, updated_at = now()"
+                     " FROM team_members m"
+                     " WHERE t.id = $1 AND m.team_id = t.id"
+                     " AND m.user_id = $2 AND m.role = 'owner'", 3, params,
+                     "no such team", NULL) != SO_OK)
+    {
         goto done;
     }
 
@@ -400,7 +428,6 @@ api_teams_update(so_req_t *r)
 
 done:
 
-    PQclear(res);
     json_decref(body);
 }
 
@@ -409,18 +436,15 @@ void
 api_teams_delete(so_req_t *r)
 {
     so_principal_t  p;
-    PGresult       *res;
     long long       team;
     const char     *params[2];
     char            teams[24], user[24];
-
-    res = NULL;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
                     SO_NEED_DELETE | SO_NEED_OWNER, &team, NULL) != SO_OK)
     {
-        goto done;
+        return;
     }
 
     snprintf(teams, sizeof(teams), "%lld", team);
@@ -428,27 +452,17 @@ api_teams_delete(so_req_t *r)
     params[0] = teams;
     params[1] = user;
 
-    res = so_pg_query(r->pg, "api_team_delete",
-                      "DELETE FROM teams t USING team_members m"
-                      " WHERE t.id = $1 AND m.team_id = t.id"
-                      " AND m.user_id = $2 AND m.role = 'owner'",
-                      2, params);
-    if (res == NULL) {
-        so_http_pg_error(r, "api_team_delete");
-        goto done;
-    }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
-        goto done;
+    if (api_exec_one(r, "api_team_delete",
+                     "DELETE FROM teams t USING team_members m"
+                     " WHERE t.id = $1 AND m.team_id = t.id"
+                     " AND m.user_id = $2 AND m.role = 'owner'", 2, params,
+                     "no such team", NULL) != SO_OK)
+    {
+        return;
     }
 
     so_log_info(r->path, "team=%s user=%s: deleted", teams, user);
     api_no_content(r);
-
-done:
-
-    PQclear(res);
 }
 
 
@@ -461,17 +475,14 @@ void
 api_teams_member_delete(so_req_t *r)
 {
     so_principal_t  p;
-    PGresult       *res;
     long long       team, member;
     unsigned        rights;
     const char     *params[3];
     char            teams[24], members[24], user[24];
     int             known, self;
 
-    res = NULL;
-
     if (so_authenticate(r, &p) != SO_OK) {
-        goto done;
+        return;
     }
 
     known = so_authz_parse_id(r->args[1], &member) == SO_OK;
@@ -481,19 +492,19 @@ api_teams_member_delete(so_req_t *r)
                  SO_NEED_DELETE | (self ? SO_NEED_MEMBER : SO_NEED_OWNER),
                  &team, &rights) != SO_OK)
     {
-        goto done;
+        return;
     }
 
     if (!known) {
         so_http_error(r, 404, "not_found", "no such member", NULL);
-        goto done;
+        return;
     }
 
     if (self && (rights & SO_NEED_OWNER)) {
         so_http_error(r, 409, "owner_cannot_leave",
                       "the owner cannot leave the team: transfer the "
                       "ownership first", NULL);
-        goto done;
+        return;
     }
 
     snprintf(teams, sizeof(teams), "%lld", team);
@@ -503,31 +514,21 @@ api_teams_member_delete(so_req_t *r)
     params[1] = members;
     params[2] = user;
 
-    res = so_pg_query(r->pg, "api_team_member_delete",
-                      "DELETE FROM team_members d"
-                      " WHERE d.team_id = $1 AND d.user_id = $2"
-                      " AND d.role = 'member'"
-                      " AND (d.user_id = $3 OR EXISTS (SELECT 1"
-                      " FROM team_members o WHERE o.team_id = $1"
-                      " AND o.user_id = $3 AND o.role = 'owner'))",
-                      3, params);
-    if (res == NULL) {
-        so_http_pg_error(r, "api_team_member_delete");
-        goto done;
-    }
-
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
-        so_http_error(r, 404, "not_found", "no such member", NULL);
-        goto done;
+    if (api_exec_one(r, "api_team_member_delete",
+                     "DELETE FROM team_members d"
+                     " WHERE d.team_id = $1 AND d.user_id = $2"
+                     " AND d.role = 'member'"
+                     " AND (d.user_id = $3 OR EXISTS (SELECT 1"
+                     " FROM team_members o WHERE o.team_id = $1"
+                     " AND o.user_id = $3 AND o.role = 'owner'))", 3, params,
+                     "no such member", NULL) != SO_OK)
+    {
+        return;
     }
 
     so_log_info(r->path, "team=%s user=%s: removed by user=%s", teams,
                 members, user);
     api_no_content(r);
-
-done:
-
-    PQclear(res);
 }
 
 

@@ -61,8 +61,14 @@ my $deadline = time + 10;
 sleep 0.2 until wakes() >= 1 || time > $deadline;
 is(wakes(), 1, 'one wake reached the queue for three held requests');
 
+# as shipoffd does: the route runs only once the app accepts connections
 my $app = start_app();
-sleep 0.3;
+$deadline = time + 10;
+until (IO::Socket::INET->new(PeerAddr => "127.0.0.1:$app_port", Timeout => 1)
+       || time > $deadline)
+{
+    select undef, undef, undef, 0.05;
+}
 route(state => 'running');
 
 for my $i (1 .. 3) {
