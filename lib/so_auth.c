@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "shipoff.h"
+#include "so_account.h"
 #include "so_auth.h"
 #include "so_crypto.h"
 #include "so_log.h"
@@ -27,7 +28,8 @@
 static int so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
     const char **why);
 static int so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
-    char *why, size_t whylen);
+    PGresult **account, char *why, size_t whylen);
+static int so_auth_account(so_req_t *r, long long user_id, PGresult **out);
 static void so_auth_fail(so_req_t *r, const char *why);
 
 
@@ -50,6 +52,13 @@ so_auth_jwt_conf(so_jwt_conf_t *jc, unsigned char key[32],
 
 int
 so_authenticate(so_req_t *r, so_principal_t *p)
+{
+    return so_authenticate_account(r, p, NULL);
+}
+
+
+int
+so_authenticate_account(so_req_t *r, so_principal_t *p, PGresult **account)
 {
     const char  *h, *cred;
     char         why[SO_ERRLEN];
@@ -92,10 +101,16 @@ so_authenticate(so_req_t *r, so_principal_t *p)
         if (rc == SO_EINVAL) {
             so_auth_fail(r, pat_why);
         }
+        if (rc == SO_OK && account != NULL) {
+            rc = so_auth_account(r, p->user_id, account);
+            if (rc == SO_EINVAL) {
+                so_auth_fail(r, "the API token's user no longer exists");
+            }
+        }
         return rc;
     }
 
-    rc = so_auth_jwt(r, p, cred, why, sizeof(why));
+    rc = so_auth_jwt(r, p, cred, account, why, sizeof(why));
     if (rc == SO_EINVAL) {
         so_auth_fail(r, why);
     }
@@ -178,9 +193,37 @@ done:
 }
 
 
+/* the account row of user_id; SO_EINVAL (not answered) when it is gone */
 static int
-so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token, char *why,
-    size_t whylen)
+so_auth_account(so_req_t *r, long long user_id, PGresult **out)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         id[24];
+
+    snprintf(id, sizeof(id), "%lld", user_id);
+    params[0] = id;
+    res = so_pg_query(r->pg, "auth_account",
+                      "SELECT " SO_ACCOUNT_USER_COLS
+                      " FROM users WHERE id = $1", 1, params);
+    if (res == NULL) {
+        so_http_pg_error(r, "looking up a token's user");
+        return SO_EUNAVAIL;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return SO_EINVAL;
+    }
+
+    *out = res;
+    return SO_OK;
+}
+
+
+static int
+so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
+    PGresult **account, char *why, size_t whylen)
 {
     so_jwt_conf_t    jc;
     so_jwt_claims_t  claims;
@@ -215,18 +258,30 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token, char *why,
         goto done;
     }
 
-    params[0] = claims.sub;
-    res = so_pg_query(r->pg, "auth_user_exists",
-                      "SELECT 1 FROM users WHERE id = $1", 1, params);
-    if (res == NULL) {
-        so_http_pg_error(r, "looking up a token's user");
-        rc = SO_EUNAVAIL;
-        goto done;
-    }
+    if (account != NULL) {
+        /* the row itself proves that the user exists */
+        rc = so_auth_account(r, id, account);
+        if (rc == SO_EINVAL) {
+            snprintf(why, whylen, "user %lld no longer exists", id);
+        }
+        if (rc != SO_OK) {
+            goto done;
+        }
 
-    if (PQntuples(res) != 1) {
-        snprintf(why, whylen, "user %lld no longer exists", id);
-        goto done;
+    } else {
+        params[0] = claims.sub;
+        res = so_pg_query(r->pg, "auth_user_exists",
+                          "SELECT 1 FROM users WHERE id = $1", 1, params);
+        if (res == NULL) {
+            so_http_pg_error(r, "looking up a token's user");
+            rc = SO_EUNAVAIL;
+            goto done;
+        }
+
+        if (PQntuples(res) != 1) {
+            snprintf(why, whylen, "user %lld no longer exists", id);
+            goto done;
+        }
     }
 
     p->user_id = id;

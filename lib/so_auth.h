@@ -32,6 +32,15 @@ typedef struct {
 
 int so_authenticate(so_req_t *r, so_principal_t *p);
 
+/*
+ * so_authenticate() that also hands over the caller's account row
+ * (SO_ACCOUNT_USER_COLS, one row) in *account, which the caller PQclear()s:
+ * for a JWT the lookup that proves the user still exists is that row, so
+ * GET /api/v1/me costs one query, not two.
+ */
+int so_authenticate_account(so_req_t *r, so_principal_t *p,
+    PGresult **account);
+
 /* the JWT settings of cfg; key receives the decoded jwt_key */
 int so_auth_jwt_conf(so_jwt_conf_t *jc, unsigned char key[32],
     const so_config_t *cfg);

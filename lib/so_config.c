@@ -107,6 +107,22 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "api_listen", SO_CF_STRING, offsetof(so_config_t, api_listen),
       "127.0.0.1:9001", 0, 0, 0 },
 
+    /* after a new version of a dynamic app is live, the old process
+     * serves what it has in flight this long, then is stopped */
+    { "app_drain", SO_CF_SEC, offsetof(so_config_t, app_drain),
+      "5s", 0, 0, 3600 },
+
+    /* the ports dynamic apps listen on (127.0.0.1) */
+    { "app_port_max", SO_CF_INT, offsetof(so_config_t, app_port_max),
+      "19999", 0, 1024, 65535 },
+
+    { "app_port_min", SO_CF_INT, offsetof(so_config_t, app_port_min),
+      "10000", 0, 1024, 65535 },
+
+    /* SIGTERM to an app, then this long before its cgroup is killed */
+    { "app_stop_grace", SO_CF_SEC, offsetof(so_config_t, app_stop_grace),
+      "10s", 0, 0, 3600 },
+
     { "apps_domain", SO_CF_STRING, offsetof(so_config_t, apps_domain),
       "localhost", 0, 0, 0 },
 
@@ -205,6 +221,17 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "log_level", SO_CF_LEVEL, offsetof(so_config_t, log_level),
       "info", 0, 0, 0 },
 
+    /* log retention, per project, enforced by shipoffd */
+    { "log_max_age", SO_CF_SEC, offsetof(so_config_t, log_max_age),
+      "14d", 0, 60, 3650 * 86400 },
+
+    { "log_max_size", SO_CF_SIZE, offsetof(so_config_t, log_max_size),
+      "64m", 0, 1 << 10, 1LL << 40 },
+
+    /* concurrent live log tails one api process holds; more get 503 */
+    { "log_streams_max", SO_CF_INT, offsetof(so_config_t, log_streams_max),
+      "64", 0, 0, 100000 },
+
     { "master_key", SO_CF_HEX32, offsetof(so_config_t, master_key),
       NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
 
@@ -228,6 +255,10 @@ static const so_cf_key_t  so_cf_keys[] = {
     /* where browsers and GitHub reach us: OAuth redirects, webhook URLs */
     { "public_url", SO_CF_STRING, offsetof(so_config_t, public_url),
       "http://127.0.0.1:8080", 0, 0, 0 },
+
+    /* how often shipoffd reads the edges' activity for idle apps */
+    { "reap_interval", SO_CF_SEC, offsetof(so_config_t, reap_interval),
+      "30s", 0, 1, 3600 },
 
     { "reconcile_interval", SO_CF_SEC,
       offsetof(so_config_t, reconcile_interval), "30s", 0, 1, 3600 },

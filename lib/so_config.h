@@ -29,6 +29,10 @@ typedef struct {
     int             fcgi_threads;
 
     /* shipoffd */
+    int             app_drain;          /* seconds: old process kept */
+    int             app_port_max;
+    int             app_port_min;
+    int             app_stop_grace;     /* seconds: SIGTERM .. SIGKILL */
     int             build_concurrency;  /* 0: the number of cores */
     int             build_timeout;      /* seconds */
     char           *edges;              /* control URLs, space-separated */
@@ -36,6 +40,10 @@ typedef struct {
     int             keep_artifacts;
     int             lease_ttl;          /* seconds */
     int             max_attempts;
+    size_t          log_max_size;       /* bytes of log lines per project */
+    int             log_max_age;        /* seconds */
+    int             log_streams_max;    /* live tails per api process */
+    int             reap_interval;      /* seconds */
     int             reconcile_interval; /* seconds */
     char           *sandbox_bwrap;
     char           *sandbox_cgroup_parent;

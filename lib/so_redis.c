@@ -28,6 +28,7 @@ struct so_redis_s {
     redisContext  *ctx;
     char          *host;
     int            port;
+    char           name[112];   /* "host:port" or the socket's path */
     int            timeout_ms;
     char           errstr[SO_ERRLEN];
 };
@@ -57,6 +58,12 @@ so_redis_new(const char *host, int port, int timeout_ms)
 
     r->port = port;
     r->timeout_ms = timeout_ms;
+
+    if (host[0] == '/') {
+        snprintf(r->name, sizeof(r->name), "%s", host);
+    } else {
+        snprintf(r->name, sizeof(r->name), "%s:%d", host, port);
+    }
 
     return r;
 }
@@ -93,8 +100,8 @@ so_redis_ping(so_redis_t *r)
 
     } else {
         /* e.g. "NOAUTH Authentication required" or "LOADING ..." */
-        snprintf(r->errstr, sizeof(r->errstr), "redis %s:%d: PING: %s",
-                 r->host, r->port,
+        snprintf(r->errstr, sizeof(r->errstr), "redis %s: PING: %s",
+                 r->name,
                  reply->type == REDIS_REPLY_ERROR
                  ? reply->str : "unexpected reply");
         rc = SO_EUNAVAIL;
@@ -134,12 +141,12 @@ so_redis_command(so_redis_t *r, int argc, const char **argv,
         {
             /* hiredis reports a timeout as "Resource temporarily ..." */
             snprintf(r->errstr, sizeof(r->errstr),
-                     "redis %s:%d: no reply within %d ms", r->host, r->port,
+                     "redis %s: no reply within %d ms", r->name,
                      r->timeout_ms);
 
         } else {
-            snprintf(r->errstr, sizeof(r->errstr), "redis %s:%d: %s",
-                     r->host, r->port,
+            snprintf(r->errstr, sizeof(r->errstr), "redis %s: %s",
+                     r->name,
                      r->ctx->err ? r->ctx->errstr : "no reply");
         }
 
@@ -178,19 +185,22 @@ so_redis_connect(so_redis_t *r)
     }
 
     if (r->ctx == NULL) {
-        snprintf(r->errstr, sizeof(r->errstr), "redis %s:%d: out of memory",
-                 r->host, r->port);
+        snprintf(r->errstr, sizeof(r->errstr), "redis %s: out of memory",
+                 r->name);
         return SO_EUNAVAIL;
     }
 
-    if (r->ctx->err == 0 && redisSetTimeout(r->ctx, tv) == REDIS_OK) {
-        /* a dead peer is noticed even on an idle connection */
+    if (r->ctx->err == 0 && redisSetTimeout(r->ctx, tv) == REDIS_OK
+        && r->host[0] != '/')
+    {
+        /* a dead peer is noticed even on an idle connection (TCP only:
+         * a Unix socket refuses SO_KEEPALIVE) */
         redisEnableKeepAlive(r->ctx);
     }
 
     if (r->ctx->err != 0) {
-        snprintf(r->errstr, sizeof(r->errstr), "redis %s:%d: %s", r->host,
-                 r->port, r->ctx->errstr);
+        snprintf(r->errstr, sizeof(r->errstr), "redis %s: %s", r->name,
+                 r->ctx->errstr);
         so_redis_disconnect(r);
         return SO_EUNAVAIL;
     }

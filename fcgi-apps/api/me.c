@@ -33,28 +33,12 @@ api_me_get(so_req_t *r)
 {
     so_principal_t   p;
     PGresult        *res;
-    const char      *params[1];
-    char             id[32];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK)
-    {
+    if (so_authenticate_account(r, &p, &res) != SO_OK) {
         return;
     }
 
-    snprintf(id, sizeof(id), "%lld", p.user_id);
-    params[0] = id;
-    res = so_pg_query(r->pg, "me_get",
-                      "SELECT " SO_ACCOUNT_USER_COLS
-                      " FROM users WHERE id = $1", 1, params);
-    if (res == NULL) {
-        so_http_pg_error(r, "reading the account");
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        so_http_error(r, 404, "not_found", "no such user", NULL);
-    } else {
+    if (so_authz_scope(r, &p, SO_NEED_READ) == SO_OK) {
         so_http_json(r, 200, so_account_user_json(res, 0, 0));
     }
 

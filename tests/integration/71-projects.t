@@ -415,10 +415,7 @@ like($ev, qr/project_deleted.*\b$pid\b.*blog2/s,
 error_is(api(DELETE => "/api/v1/projects/$pid", $alice), 404, 'not_found',
          'delete twice: 404');
 
-sub redis {
-    my ($rc, $out) = run('redis-cli', '-p', $s->port('redis'), @_);
-    return $out;
-}
+sub redis { $s->redis(@_) }
 sub redis_xlen { redis('XLEN', 'shipoff:events') }
 
 # ---- no secret in the logs

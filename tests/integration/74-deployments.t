@@ -21,12 +21,7 @@ $s->stop('shipoffd');
 
 sub psql { $s->psql($_[0]) }
 
-sub redis {
-    my ($rc, $out) = run('redis-cli', '-h', '127.0.0.1', '-p',
-                         $s->port('redis'), @_);
-    die "redis-cli: $out" if $rc;
-    return $out;
-}
+sub redis { $s->redis(@_) }
 
 sub api { $s->api(@_) }
 

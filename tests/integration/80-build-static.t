@@ -43,12 +43,7 @@ END {
 
 sub psql { $s->psql($_[0]) }
 
-sub redis {
-    my ($rc, $out) = run('redis-cli', '-h', '127.0.0.1', '-p',
-                         $s->port('redis'), @_);
-    die "redis-cli: $out" if $rc;
-    return $out;
-}
+sub redis { $s->redis(@_) }
 
 # the repository: the plain fixture on branch main; commit() writes
 # build.sh (when given) and commits, answering the commit id

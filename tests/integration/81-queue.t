@@ -44,13 +44,7 @@ END {
 
 sub psql { $s->psql($_[0]) }
 
-sub redis {
-    my ($rc, $out) = run('redis-cli', '-h', '127.0.0.1', '-p',
-                         $s->port('redis'), @_);
-    die "redis-cli: $out" if $rc;
-    chomp $out;
-    return $out;
-}
+sub redis { my $out = $s->redis(@_); chomp $out; $out }
 
 # until code returns true, at most $secs seconds; what it returned last
 sub wait_for {

@@ -27,9 +27,7 @@ sub route {
 }
 
 sub wakes {
-    my ($rc, $out) = run('redis-cli', '-p', $s->port('redis'), '--raw',
-                         'XRANGE', 'shipoff:wake', '-', '+');
-    die "redis-cli: $out" if $rc;
+    my $out = $s->redis('--raw', 'XRANGE', 'shipoff:wake', '-', '+');
     return scalar(() = $out =~ /^\Q$host\E$/mg);
 }
 

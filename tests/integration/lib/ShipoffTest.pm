@@ -141,7 +141,7 @@ sub stack_up {
     for my $try (1 .. 3) {
         my $var = tempdir();
         my %env = (SHIPOFF_VAR => $var, %{ $opt{env} || {} });
-        for my $p (qw(HTTP PG REDIS API AUTH HOOKS)) {
+        for my $p (qw(HTTP PG API AUTH HOOKS)) {
             $env{"SHIPOFF_${p}_PORT"} = free_port();
         }
         $self = bless { var => $var, env => \%env }, 'ShipoffTest::Stack';
@@ -240,6 +240,15 @@ sub logs {
         $text .= <$fh> // '';
     }
     return $text;
+}
+
+# redis(ARGS...): redis-cli on the stack's socket; dies on failure
+sub redis {
+    my ($self, @args) = @_;
+    my ($rc, $out) = ShipoffTest::run('redis-cli', '-s',
+                                      "$self->{var}/run/redis.sock", @args);
+    die "redis-cli @args: $out" if $rc;
+    return $out;
 }
 
 sub start { my ($self, $part) = @_; $self->stack('start', $part) }
