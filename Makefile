@@ -166,7 +166,11 @@ unit: $(UNIT) $(LIB)
 integration: all
 	prove -v -j2 tests/integration/
 
-bench: all
+# the in-process cost of a token check, for bench/api.pl
+bench/jwt: bench/jwt.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+
+bench: all bench/jwt
 	@for b in $(wildcard bench/*.sh); do sh $$b || exit 1; done
 	@for b in $(wildcard bench/*.pl); do perl $$b || exit 1; done
 
@@ -174,7 +178,7 @@ clean:
 	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \
 	      lib/*.d fcgi-apps/*/*.d builder/*.d cli/*.d tests/unit/*.d \
 	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
-	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer
+	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer bench/jwt bench/*.o bench/*.d
 	rm -rf $(NGX_BUILD)
 
 distclean: clean

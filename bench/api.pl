@@ -5,6 +5,8 @@
 #
 #   GET /api/v1/me with a JWT       the cost of authentication (issue: the
 #                                   token check must be < 10 % of a request)
+#   so_jwt_verify() in process      the token check's CPU time (bench/jwt),
+#                                   as a share of a health request's time
 #   GET /api/v1/projects            an authorised list from PostgreSQL
 #   POST /auth/v1/login             throughput with the configured argon2id
 #   POST /hooks/github (push)       latency to 202 on one connection, p50/p99
@@ -106,6 +108,12 @@ printf "%-28s %9.0f req/s\n", 'GET /api/v1/health', $sum{health};
 printf "%-28s %9.0f req/s   ratio %.3f   token check: %.1f %% of a request\n",
        'GET /api/v1/me (JWT)', $sum{me}, $sum{me} / $sum{health},
        100 * (1 / $sum{me} - 1 / $sum{health}) / (1 / $sum{me});
+my $verify_us = `'${\ top_dir()}/bench/jwt'`;
+die "bench: bench/jwt failed (make bench/jwt)\n" if $? || !$verify_us;
+chomp $verify_us;
+printf "%-28s %9.2f us        %.1f %% of a health request (%.0f us)\n",
+       'so_jwt_verify (in process)', $verify_us,
+       100 * $verify_us / (1e6 / $sum{health}), 1e6 / $sum{health};
 printf "%-28s %9.0f req/s   ratio %.3f\n", 'GET /api/v1/projects',
        $sum{list}, $sum{list} / $sum{health};
 printf "%-28s %9.1f req/s   (argon2id m=%s KiB t=%s, %s at once)\n",
