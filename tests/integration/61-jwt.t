@@ -129,6 +129,11 @@ my $v = $s->signup;
 is(me($s->auth_header($v))->{status}, 200, 'before the delete: 200');
 $s->psql("DELETE FROM users WHERE id = $v->{user}{id}");
 is(me($s->auth_header($v))->{status}, 401, "a deleted user's token: 401");
+# /me reads the account as its proof of life; every other endpoint asks
+# whether the user exists: both refuse
+is(http(GET => $s->url('/api/v1/projects'), undef,
+        $s->auth_header($v))->{status}, 401,
+   "a deleted user's token elsewhere: 401");
 is(http(POST => $s->url('/auth/v1/refresh'),
         { refresh_token => $v->{refresh_token} })->{status}, 401,
    "a deleted user's refresh token: 401");
