@@ -6,6 +6,21 @@
  *
  * libgit2 1.5 cannot fetch one commit over file://, so the clone is of
  * the whole branch and the commit must be on it (a push's commit is).
+ *
+ * Private repositories: the clone carries the GitHub access token of the
+ * project's owner as HTTP basic credentials ("x-access-token", token),
+ * when that owner signed in with GitHub.  The owner of a team's project
+ * is the team's owner (the earliest of them who signed in with GitHub if
+ * there are several): the token is a credential of one person, and the
+ * team's owner is the one who answers for the team's projects.  The token is opened here, in the
+ * worker, just before the clone, and wiped right after it; it is never
+ * logged.  It goes only to the GitHub host (github_authorize_url's host:
+ * github.com, or a GitHub Enterprise or, in tests, a local one) over
+ * https:// (http:// with allow_insecure_repos): a repository URL that
+ * anyone with write access to the project can change must not carry a
+ * user's GitHub credentials to a host of their choosing.  so_git_clone
+ * checks again, for every URL libgit2 asks credentials for, that the
+ * host is the repository's.
  */
 
 #include <limits.h>
@@ -16,11 +31,17 @@
 #include <git2.h>
 
 #include "shipoff.h"
+#include "so_crypto.h"
 #include "so_git.h"
+#include "so_log.h"
+#include "so_oauth.h"
+#include "so_repo.h"
 #include "worker.h"
 
 
 static void src_git_error(char *err, size_t errlen, const char *what);
+static int src_token(char **token, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id, const char *url);
 
 
 static void
@@ -34,8 +55,83 @@ src_git_error(char *err, size_t errlen, const char *what)
 }
 
 
+/*
+ * The owner's GitHub token for a clone of url, or NULL in *token: a user
+ * who never signed in with GitHub, another host, a plain http:// URL
+ * where they are refused.  SO_OK, or SO_EUNAVAIL when PostgreSQL could
+ * not say (the clone must not go on without the token it may need).
+ */
+static int
+src_token(char **token, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id, const char *url)
+{
+    so_repo_url_t   repo, gh;
+    PGresult       *res;
+    const char     *params[1];
+    char            pid[24], reason[128];
+    long long       user_id;
+    int             rc;
+
+    *token = NULL;
+
+    if (cfg->github_authorize_url == NULL
+        || so_repo_parse(&repo, url, reason, sizeof(reason)) != SO_OK
+        || so_repo_parse(&gh, cfg->github_authorize_url, reason,
+                         sizeof(reason)) != SO_OK
+        || strcmp(repo.host, gh.host) != 0
+        || !(strcmp(repo.scheme, "https") == 0
+             || (strcmp(repo.scheme, "http") == 0
+                 && cfg->allow_insecure_repos)))
+    {
+        return SO_OK;
+    }
+
+    snprintf(pid, sizeof(pid), "%lld", project_id);
+    params[0] = pid;
+
+    res = so_pg_query(pg, "source_token_owner",
+                      "SELECT o.user_id FROM"
+                      " (SELECT p.owner_user_id AS user_id,"
+                      " NULL::timestamptz AS since FROM projects p"
+                      " WHERE p.id = $1 AND p.owner_user_id IS NOT NULL"
+                      " UNION ALL"
+                      " SELECT m.user_id, m.created_at FROM projects p"
+                      " JOIN team_members m ON m.team_id = p.owner_team_id"
+                      " AND m.role = 'owner' WHERE p.id = $1) o"
+                      " JOIN oauth_identities i ON i.user_id = o.user_id"
+                      " AND i.provider = 'github'"
+                      " AND i.access_token_enc IS NOT NULL"
+                      " ORDER BY o.since NULLS FIRST, o.user_id LIMIT 1",
+                      1, params);
+    if (res == NULL) {
+        so_log_error("source", "project=%lld: %s", project_id,
+                     so_pg_errstr(pg));
+        return SO_EUNAVAIL;
+    }
+
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return SO_OK;
+    }
+
+    user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    rc = so_oauth_github_token(token, pg, cfg, user_id);
+    if (rc == SO_OK) {
+        so_log_info("source", "project=%lld: cloning %s with the GitHub "
+                    "token of user=%lld", project_id, repo.host, user_id);
+        return SO_OK;
+    }
+
+    /* a token that does not open (another master key) cannot help */
+    return rc == SO_EUNAVAIL ? SO_EUNAVAIL : SO_OK;
+}
+
+
 int
-bld_source_checkout(bld_commit_t *out, const char *url, const char *branch,
+bld_source_checkout(bld_commit_t *out, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id, const char *url, const char *branch,
     const char *commit, const char *dir, char *err, size_t errlen)
 {
     git_repository        *repo;
@@ -44,14 +140,29 @@ bld_source_checkout(bld_commit_t *out, const char *url, const char *branch,
     git_oid                oid;
     git_checkout_options   co;
     const char            *msg;
+    char                  *token;
     size_t                 n;
     int                    rc;
 
     repo = NULL;
     obj = NULL;
+    token = NULL;
     memset(out, 0, sizeof(*out));
 
-    rc = so_git_clone(url, branch, dir, NULL, err, errlen);
+    rc = src_token(&token, pg, cfg, project_id, url);
+    if (rc != SO_OK) {
+        snprintf(err, errlen, "the owner's GitHub token could not be read");
+        goto done;
+    }
+
+    rc = so_git_clone(url, branch, dir, token, err, errlen);
+
+    if (token != NULL) {
+        so_wipe(token, strlen(token));
+        free(token);
+        token = NULL;
+    }
+
     if (rc != SO_OK) {
         goto done;
     }

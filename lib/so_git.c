@@ -9,10 +9,12 @@
 
 #include "shipoff.h"
 #include "so_git.h"
+#include "so_repo.h"
 
 
 typedef struct {
     const char  *token;
+    const char  *url;               /* of the clone: its host gets it */
     time_t       deadline;
     int          why;               /* SO_ETOOBIG, SO_EUNAVAIL: aborted */
 } so_git_ctx_t;
@@ -21,6 +23,7 @@ typedef struct {
 static int so_git_progress(const git_indexer_progress *stats, void *payload);
 static int so_git_credentials(git_credential **out, const char *url,
     const char *username, unsigned int allowed, void *payload);
+static int so_git_same_host(const char *a, const char *b);
 
 
 int
@@ -51,6 +54,25 @@ so_git_progress(const git_indexer_progress *stats, void *payload)
 }
 
 
+/* 1 when b is on a's scheme and host: the token never goes elsewhere */
+static int
+so_git_same_host(const char *a, const char *b)
+{
+    so_repo_url_t  ua, ub;
+    char           reason[128];
+
+    if (b == NULL
+        || so_repo_parse(&ua, a, reason, sizeof(reason)) != SO_OK
+        || so_repo_parse(&ub, b, reason, sizeof(reason)) != SO_OK)
+    {
+        return 0;
+    }
+
+    return ua.host[0] != '\0' && strcmp(ua.scheme, ub.scheme) == 0
+           && strcmp(ua.host, ub.host) == 0;
+}
+
+
 static int
 so_git_credentials(git_credential **out, const char *url,
     const char *username, unsigned int allowed, void *payload)
@@ -60,7 +82,8 @@ so_git_credentials(git_credential **out, const char *url,
     ctx = payload;
 
     /* once: a refused token must not loop */
-    if (ctx->token == NULL || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+    if (ctx->token == NULL || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
+        || !so_git_same_host(ctx->url, url))
     {
         return GIT_PASSTHROUGH;
     }
@@ -90,6 +113,7 @@ so_git_clone(const char *url, const char *branch, const char *dir,
     err[0] = '\0';
 
     ctx.token = token;
+    ctx.url = url;
     ctx.deadline = time(NULL) + SO_GIT_TIMEOUT_S;
     ctx.why = SO_OK;
 
