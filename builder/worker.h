@@ -154,32 +154,8 @@ int bld_edge_push(const so_config_t *cfg, const char *host,
 int bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
     size_t errlen);
 
-/*
- * The route of a dynamic app: running at 127.0.0.1:port, or sleeping.
- * *out is a new reference.
- */
-json_t *bld_route_dynamic(const char *project, long long deployment_id,
-    int port, int running);
-
-/*
- * *out = the route of project_id's PRODUCTION deployment as PostgreSQL
- * (and app_processes) says now, a new reference; NULL when it has none.
- * 0 or SO_EUNAVAIL.
- */
-int bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
-    long long project_id);
-
 /* 1 for the frameworks whose routes are answered by index.html */
 int bld_framework_spa(const char *framework);
-
-
-/*
- * promote.c: deployment (PROVISIONING) becomes project's PRODUCTION and
- * the PRODUCTION before it INACTIVE, in one transaction under the
- * project's row lock.  0, SO_EEXISTS (it is not PROVISIONING any more)
- * or SO_EUNAVAIL.
- */
-int bld_promote(so_pg_t *pg, long long project, long long deployment);
 
 
 /* foreground.c: `shipoffd build ID` */
