@@ -115,6 +115,7 @@ bld_timers(bld_queue_t *q)
 
     if (!q->draining && now >= q->next_reconcile) {
         bld_reconcile(q);
+        bld_retention(q);
         q->next_reconcile = now
                             + (int64_t) q->b->cfg.reconcile_interval * 1000;
     }

@@ -113,4 +113,7 @@ void bld_events_poll(bld_queue_t *q);
 void bld_reconcile(bld_queue_t *q);
 int bld_recover(bld_queue_t *q, long long deployment, int counted);
 
+/* retention.c: deletes log lines past log_max_age and log_max_size */
+void bld_retention(bld_queue_t *q);
+
 #endif /* BLD_LOOP_H */

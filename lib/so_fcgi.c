@@ -6,6 +6,18 @@
  * threads).  Each thread owns its PostgreSQL and Redis connections, so a
  * handler never locks.  Routing is a linear walk over a short table.
  *
+ * Streams: a request thread accepts into a request of the heap; a handler
+ * that streams (so_fcgi_stream) takes that request away to a detached
+ * thread of its own, and the request thread allocates a fresh one for its
+ * next accept.  libfcgi keeps all of a request's state (its connection,
+ * streams and parameters) in that one structure, so the stream thread
+ * finishes it like any other.  The stream threads of a process are
+ * counted under a mutex (the one state shared by threads here, because
+ * the cap is per process); a stream that finds the count at
+ * log_streams_max is refused at once.  The client of a stream is watched
+ * through the FastCGI connection: nginx closes it when its client went
+ * away, and nothing else arrives on it once the request's body is read.
+ *
  * Stopping: SIGTERM and SIGINT are blocked in every thread and taken by the
  * main thread with sigwait(); it marks libfcgi's shutdown and shuts the
  * listening socket down, which wakes the accepting threads.  Requests in
@@ -13,6 +25,7 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +45,23 @@ typedef struct {
     int                   sock;
 } so_fcgi_ctx_t;
 
+/* a request handed over to a stream thread */
+typedef struct {
+    so_req_t       r;
+    char           path[2048];
+    so_stream_pt   run;
+    void          *data;
+} so_fcgi_stream_t;
 
+
+/* the stream threads running in this process */
+static pthread_mutex_t  so_fcgi_streams_lock = PTHREAD_MUTEX_INITIALIZER;
+static int              so_fcgi_streams;
+
+
+static FCGX_Request *so_fcgi_request_new(int sock);
+static void *so_fcgi_stream_thread(void *data);
+static void so_fcgi_stream_free(so_fcgi_stream_t *s);
 static void *so_fcgi_worker(void *data);
 static void so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r);
 static int so_fcgi_usage(const char *name);
@@ -161,41 +190,206 @@ so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r)
 }
 
 
+static FCGX_Request *
+so_fcgi_request_new(int sock)
+{
+    FCGX_Request  *fcgi;
+
+    fcgi = malloc(sizeof(FCGX_Request));
+    if (fcgi == NULL || FCGX_InitRequest(fcgi, sock, 0) != 0) {
+        free(fcgi);
+        return NULL;
+    }
+
+    return fcgi;
+}
+
+
+int
+so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data)
+{
+    so_fcgi_stream_t  *s;
+    pthread_attr_t     attr;
+    pthread_t          tid;
+    size_t             i;
+    char               buf[4096];
+    int                n, total, rc;
+
+    pthread_mutex_lock(&so_fcgi_streams_lock);
+    rc = so_fcgi_streams < r->cfg->log_streams_max ? SO_OK : SO_ETOOBIG;
+    if (rc == SO_OK) {
+        so_fcgi_streams++;
+    }
+    pthread_mutex_unlock(&so_fcgi_streams_lock);
+
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    s = calloc(1, sizeof(so_fcgi_stream_t));
+    if (s == NULL) {
+        goto failed;
+    }
+
+    /* the body, if any, is read to its end: then whatever arrives on the
+       connection is its close (so_fcgi_gone) */
+    for (total = 0; total < 65536; total += n) {
+        n = FCGX_GetStr(buf, sizeof(buf), r->fcgi->in);
+        if (n <= 0) {
+            break;
+        }
+    }
+
+    s->r = *r;
+    s->r.responded = 0;
+    s->r.pg = so_pg_new(r->cfg->pg_dsn, r->cfg->pg_timeout);
+    s->r.redis = so_redis_new(r->cfg->redis_host, r->cfg->redis_port,
+                              r->cfg->redis_timeout);
+    snprintf(s->path, sizeof(s->path), "%s", r->path);
+    s->r.path = s->path;
+    for (i = 0; i < r->nargs; i++) {
+        s->r.args[i] = s->r.argbuf + (r->args[i] - r->argbuf);
+    }
+    s->run = run;
+    s->data = data;
+
+    if (s->r.pg == NULL || s->r.redis == NULL
+        || pthread_attr_init(&attr) != 0)
+    {
+        goto failed;
+    }
+
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&tid, &attr, so_fcgi_stream_thread, s);
+    pthread_attr_destroy(&attr);
+
+    if (rc != 0) {
+        so_log_error(r->path, "pthread_create() failed: %s", strerror(rc));
+        goto failed;
+    }
+
+    r->fcgi = NULL;
+    r->responded = 1;
+    return SO_OK;
+
+failed:
+
+    if (s != NULL) {
+        s->data = NULL;
+        s->r.fcgi = NULL;
+        so_fcgi_stream_free(s);
+    }
+
+    pthread_mutex_lock(&so_fcgi_streams_lock);
+    so_fcgi_streams--;
+    pthread_mutex_unlock(&so_fcgi_streams_lock);
+
+    return SO_ERR;
+}
+
+
+static void *
+so_fcgi_stream_thread(void *data)
+{
+    so_fcgi_stream_t  *s = data;
+
+    s->run(&s->r, s->data);
+
+    FCGX_Finish_r(s->r.fcgi);
+    so_fcgi_stream_free(s);
+
+    pthread_mutex_lock(&so_fcgi_streams_lock);
+    so_fcgi_streams--;
+    pthread_mutex_unlock(&so_fcgi_streams_lock);
+
+    return NULL;
+}
+
+
+/* frees what s owns: the request when it is set, data, the connections */
+static void
+so_fcgi_stream_free(so_fcgi_stream_t *s)
+{
+    free(s->r.fcgi);
+    free(s->data);
+    so_pg_free(s->r.pg);
+    so_redis_free(s->r.redis);
+    free(s);
+}
+
+
+int
+so_fcgi_gone(so_req_t *r, int ms)
+{
+    struct pollfd  pfd;
+    ssize_t        n;
+    char           buf[512];
+    int            rc;
+
+    /* libfcgi's own field: no call of its API tells a closed connection
+       without blocking on it */
+    pfd.fd = r->fcgi->ipcFd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+
+    rc = poll(&pfd, 1, ms);
+    if (rc == 0 || (rc == -1 && errno == EINTR)) {
+        return 0;
+    }
+
+    if (rc == -1 || (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+        return 1;
+    }
+
+    /* nginx sends nothing after the request's body: this is its close
+       (0) or bytes nobody reads (an abort record, dropped) */
+    n = recv(pfd.fd, buf, sizeof(buf), MSG_DONTWAIT);
+    return n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR);
+}
+
+
 static void *
 so_fcgi_worker(void *data)
 {
-    so_fcgi_ctx_t  *ctx = data;
+    so_fcgi_ctx_t      *ctx = data;
     const so_config_t  *cfg = ctx->cfg;
-    FCGX_Request    fcgi;
-    so_req_t        r;
-    so_pg_t        *pg;
-    so_redis_t     *redis;
+    FCGX_Request       *fcgi;
+    so_req_t            r;
+    so_pg_t            *pg;
+    so_redis_t         *redis;
 
     pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
     redis = so_redis_new(cfg->redis_host, cfg->redis_port,
                          cfg->redis_timeout);
-    if (pg == NULL || redis == NULL) {
+    fcgi = so_fcgi_request_new(ctx->sock);
+    if (pg == NULL || redis == NULL || fcgi == NULL) {
         so_log_error(ctx->app->name, "out of memory");
         exit(1);
     }
 
-    if (FCGX_InitRequest(&fcgi, ctx->sock, 0) != 0) {
-        so_log_error(ctx->app->name, "FCGX_InitRequest() failed");
-        exit(1);
-    }
-
-    while (FCGX_Accept_r(&fcgi) == 0) {
+    while (FCGX_Accept_r(fcgi) == 0) {
         memset(&r, 0, sizeof(r));
-        r.fcgi = &fcgi;
+        r.fcgi = fcgi;
         r.cfg = cfg;
         r.pg = pg;
         r.redis = redis;
 
         so_fcgi_dispatch(ctx->app, &r);
 
-        FCGX_Finish_r(&fcgi);
+        if (r.fcgi == NULL) {
+            /* a stream thread took the request: a new one for the next */
+            fcgi = so_fcgi_request_new(ctx->sock);
+            if (fcgi == NULL) {
+                so_log_error(ctx->app->name, "out of memory");
+                exit(1);
+            }
+            continue;
+        }
+
+        FCGX_Finish_r(fcgi);
     }
 
+    free(fcgi);
     so_pg_free(pg);
     so_redis_free(redis);
     return NULL;

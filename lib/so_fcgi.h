@@ -7,6 +7,13 @@
  * them by method and path pattern.  Patterns are literal segments and ":x"
  * placeholders: "/api/v1/projects/:id".  A path that matches no pattern is
  * 404; a path that matches with another method is 405.
+ *
+ * A long-lived answer (a live log tail, Server-Sent Events) must not hold
+ * one of those few threads: its handler checks the request as any other,
+ * then hands it over with so_fcgi_stream() to a thread of its own, with
+ * its own connections, and returns at once.  At most log_streams_max such
+ * threads run per process; past that the handler is told so and answers
+ * 503 itself, without waiting.
  */
 
 #ifndef SO_FCGI_H
@@ -38,6 +45,27 @@ typedef struct {
  */
 const so_route_t *so_fcgi_match(const so_route_t *routes, size_t n,
     const char *method, const char *path, so_req_t *r, int *status);
+
+/* runs a streamed request in its own thread (so_fcgi_stream) */
+typedef void (*so_stream_pt)(so_req_t *r, void *data);
+
+/*
+ * Hands request r over to a new thread that runs run(r2, data): r2 is a
+ * copy of r (path, query and args included) with the thread's own
+ * PostgreSQL and Redis connections.  When run returns, the request is
+ * finished, the connections closed and data free()d.  Returns 0: r is
+ * answered as far as the caller knows (it writes nothing more);
+ * SO_ETOOBIG: log_streams_max streams run already; SO_ERR: no thread.  On
+ * failure r and data are still the caller's.
+ */
+int so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data);
+
+/*
+ * In a stream: waits up to ms milliseconds for the client to go away (the
+ * web server closes the connection when its client did).  1: gone; 0:
+ * still there after ms.  Also the stream's way to sleep.
+ */
+int so_fcgi_gone(so_req_t *r, int ms);
 
 /* the shared health handler: PostgreSQL and Redis reachable, or 503 */
 void so_health(so_req_t *r);

@@ -49,6 +49,11 @@ void api_deployments_redeploy(so_req_t *r);
 void api_deployments_cancel(so_req_t *r);
 void api_deployments_promote(so_req_t *r);
 
+/* logs.c: history and search; the live tail (Server-Sent Events) */
+void api_logs_deployment(so_req_t *r);
+void api_logs_project(so_req_t *r);
+void api_logs_stream(so_req_t *r);
+
 /* projects.c */
 void api_projects_create(so_req_t *r);
 void api_projects_list(so_req_t *r);

@@ -65,6 +65,10 @@ static const so_route_t  api_routes[] = {
     { "POST",   "/api/v1/deployments/:id/cancel",      api_deployments_cancel },
     { "POST",   "/api/v1/deployments/:id/promote",
       api_deployments_promote },
+
+    { "GET",    "/api/v1/deployments/:id/logs",        api_logs_deployment },
+    { "GET",    "/api/v1/deployments/:id/logs/stream", api_logs_stream },
+    { "GET",    "/api/v1/projects/:id/logs",           api_logs_project },
 };
 
 

@@ -1,0 +1,161 @@
+/*
+ * retention.c: log lines are kept log_max_age, and at most log_max_size
+ * bytes of line text per project (the oldest go first).
+ *
+ * Runs with the reconciler's timer.  Each DELETE takes at most
+ * BLD_RETAIN_BATCH rows, and one call stops after BLD_RETAIN_BUDGET_MS
+ * (or when nothing is left to delete): the loop is never held long, and
+ * a large backlog goes over a few rounds.  Ages are read through the
+ * index on "at"; the projects over their size from log_usage (kept by
+ * triggers, sql/0011_logs.sql), their oldest lines through (project_id,
+ * id).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "loop.h"
+
+
+#define BLD_RETAIN_BATCH      "5000"
+#define BLD_RETAIN_BATCH_N    5000
+#define BLD_RETAIN_BUDGET_MS  200
+#define BLD_RETAIN_PROJECTS   "20"     /* over their size, per round */
+
+
+static long long bld_retain_exec(bld_queue_t *q, const char *name,
+    const char *sql, int nparams, const char *const *params);
+static int bld_retain_age(bld_queue_t *q, int64_t deadline);
+static int bld_retain_size(bld_queue_t *q, int64_t deadline);
+
+
+/* rows a DELETE removed, or -1 (logged) */
+static long long
+bld_retain_exec(bld_queue_t *q, const char *name, const char *sql,
+    int nparams, const char *const *params)
+{
+    PGresult   *res;
+    long long   n;
+
+    res = so_pg_query(q->b->pg, name, sql, nparams, params);
+    if (res == NULL) {
+        so_log_warn("retention", "%s failed: %s", name,
+                    so_pg_errstr(q->b->pg));
+        return -1;
+    }
+
+    n = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+
+/* lines older than log_max_age: 0 when none is left, else SO_ERR */
+static int
+bld_retain_age(bld_queue_t *q, int64_t deadline)
+{
+    const char  *params[2];
+    char         age[24];
+    long long    n, total;
+    int          rc;
+
+    snprintf(age, sizeof(age), "%d", q->b->cfg.log_max_age);
+    params[0] = age;
+    params[1] = BLD_RETAIN_BATCH;
+    total = 0;
+
+    do {
+        n = bld_retain_exec(q, "bld_retain_age",
+                            "DELETE FROM log_lines WHERE id IN"
+                            " (SELECT id FROM log_lines"
+                            " WHERE at < now() - make_interval(secs => $1)"
+                            " LIMIT $2)", 2, params);
+        total += n > 0 ? n : 0;
+    } while (n == BLD_RETAIN_BATCH_N && bld_now_ms() < deadline);
+
+    rc = n >= 0 && n < BLD_RETAIN_BATCH_N ? SO_OK : SO_ERR;
+
+    if (total > 0) {
+        so_log_info("retention", "deleted %lld log lines older than %d s%s",
+                    total, q->b->cfg.log_max_age,
+                    rc == SO_OK ? "" : ", more next round");
+    }
+
+    return rc;
+}
+
+
+/* the oldest lines of projects over log_max_size */
+static int
+bld_retain_size(bld_queue_t *q, int64_t deadline)
+{
+    PGresult    *res;
+    const char  *params[3];
+    char         max[24];
+    long long    n;
+    int          i, rc;
+
+    snprintf(max, sizeof(max), "%zu", q->b->cfg.log_max_size);
+    params[0] = max;
+    params[1] = BLD_RETAIN_PROJECTS;
+
+    res = so_pg_query(q->b->pg, "bld_retain_over",
+                      "SELECT project_id, bytes - $1::bigint FROM log_usage"
+                      " WHERE bytes > $1::bigint ORDER BY bytes DESC"
+                      " LIMIT $2", 2, params);
+    if (res == NULL) {
+        so_log_warn("retention", "bld_retain_over failed: %s",
+                    so_pg_errstr(q->b->pg));
+        return SO_ERR;
+    }
+
+    rc = SO_OK;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (bld_now_ms() >= deadline) {
+            rc = SO_ERR;
+            break;
+        }
+
+        /* the oldest of a batch, up to and including the line that
+           brings the project under its size */
+        params[0] = PQgetvalue(res, i, 0);
+        params[1] = PQgetvalue(res, i, 1);
+        params[2] = BLD_RETAIN_BATCH;
+
+        n = bld_retain_exec(q, "bld_retain_size",
+                            "DELETE FROM log_lines l USING"
+                            " (SELECT id, sum(len) OVER (ORDER BY id) - len"
+                            " AS before FROM (SELECT id, octet_length(line)"
+                            " AS len FROM log_lines WHERE project_id = $1"
+                            " ORDER BY id LIMIT $3) s) c"
+                            " WHERE l.id = c.id AND c.before < $2::bigint",
+                            3, params);
+        if (n < 0) {
+            rc = SO_ERR;
+            break;
+        }
+
+        so_log_info("retention", "project=%s: deleted %lld log lines, over "
+                    "log_max_size by %s bytes", params[0], n, params[1]);
+    }
+
+    PQclear(res);
+    return rc;
+}
+
+
+void
+bld_retention(bld_queue_t *q)
+{
+    int64_t  deadline;
+
+    deadline = bld_now_ms() + BLD_RETAIN_BUDGET_MS;
+
+    if (bld_retain_age(q, deadline) == SO_OK) {
+        (void) bld_retain_size(q, deadline);
+    }
+}
