@@ -8,6 +8,13 @@
 #
 # Prints requests/s of each side and the ratio (ours / reference).
 # Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNS (50).
+#
+# Our static side is the apps server's "location /" of conf/nginx.conf.in
+# as shipped (the kind checks, root $shipoff_root, disable_symlinks,
+# shipoff_static) with its open_file_cache settings.  To be fair, the plain
+# `root` side has the same open_file_cache (both take it from the http
+# block): both serve from cached descriptors, and what is left between them
+# is the work of the module per request.
 
 set -eu
 
@@ -59,12 +66,33 @@ http {
     scgi_temp_path $dir/scgi;
     sendfile on;
     default_type text/plain;
+
+    # as the apps server of conf/nginx.conf.in, for both sides
+    open_file_cache max=10000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_min_uses 1;
+    open_file_cache_errors on;
+
     shipoff_routes zone=bench:64m;
     shipoff_apps_domain bench.test;
     upstream plain_up { server 127.0.0.1:$P_UP; keepalive 32; }
 
     server { listen 127.0.0.1:$P_OURS;
-             location / { root \$shipoff_root; shipoff_static on; } }
+             location / {
+                 error_page 418 = @no_app;
+                 error_page 419 = @dynamic;
+                 if (\$shipoff_kind = dynamic) {
+                     return 419;
+                 }
+                 if (\$shipoff_kind != static) {
+                     return 418;
+                 }
+                 root \$shipoff_root;
+                 disable_symlinks on from=\$document_root;
+                 shipoff_static on;
+             }
+             location @dynamic { proxy_pass http://\$shipoff_upstream; }
+             location @no_app { return 404; } }
     server { listen 127.0.0.1:$P_PLAIN;
              location / { root $dir/site; } }
     server { listen 127.0.0.1:$P_UP;

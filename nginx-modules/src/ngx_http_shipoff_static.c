@@ -1,25 +1,31 @@
 
 /*
  * ngx_http_shipoff_static_module: static sites on top of nginx's own
- * static handler (root $shipoff_root, sendfile, open_file_cache, ranges,
+ * file machinery (root $shipoff_root, open_file_cache, sendfile, ranges,
  * conditional requests).
  *
  * A pre-content phase handler decides, for a static route, which file
- * answers a GET or HEAD: the file itself (left to the index and static
- * handlers), a clean URL ("/about" is "/about.html" or
- * "/about/index.html"), the first matching rule of the site's _redirects,
- * the single-page-app index for a path without an extension, or the site's
- * 404.html with status 404.  Every file it looks at is opened below the
- * route's root with symlinks refused, so nothing outside the deployment is
- * ever chosen.  A precompressed sibling (".br", ".gz") the client accepts
- * is served by this module's own content handler.
+ * answers a GET or HEAD: the file itself, a clean URL ("/about" is
+ * "/about.html" or "/about/index.html"), the first matching rule of the
+ * site's _redirects, the single-page-app index for a path without an
+ * extension, or the site's 404.html with status 404.  Every file it looks
+ * at goes through ngx_open_cached_file() with symlinks refused below the
+ * route's root (disable_symlinks, which the module also turns on for
+ * nginx's own handlers), so nothing outside the deployment is ever chosen
+ * and, with open_file_cache, a probe costs no system call.
+ *
+ * The file it found stays open for the request: a content handler sends
+ * it (or a precompressed sibling, ".br" or ".gz", the client accepts) as
+ * the static handler would, so a hit costs one open, not two.  A
+ * directory's index.html is left to the index module.
  *
  * A header filter adds Cache-Control (immutable for content-hashed
  * assets, revalidation for everything else), Vary and the site's _headers.
  *
  * Parsed rules are kept per worker in the module's main configuration,
- * keyed by root and checked against the files' identity on every request,
- * as open_file_cache keeps its cache in the configuration.
+ * keyed by route and root, as open_file_cache keeps its cache in the
+ * configuration; the files' identity is checked as often as
+ * open_file_cache_valid says.
  */
 
 
@@ -34,6 +40,12 @@
 #define NGX_HTTP_SHIPOFF_RULES_CACHE      32
 #define NGX_HTTP_SHIPOFF_RULES_MAX_SIZE   (1024 * 1024)
 #define NGX_HTTP_SHIPOFF_TARGET_MAX       4096
+
+/* the longest suffix tried on a request's path in place: "/index.html" */
+#define NGX_HTTP_SHIPOFF_SUFFIX_MAX       (sizeof("/index.html") - 1)
+
+/* a cache entry of a site without rules holds its root only */
+#define NGX_HTTP_SHIPOFF_NO_RULES_POOL_SIZE  1024
 
 /* nginx has no name for it */
 #define NGX_HTTP_SHIPOFF_GONE             410
@@ -66,7 +78,9 @@ typedef struct {
 
 typedef struct {
     ngx_pool_t                   *pool;            /* NULL: a free slot */
+    ngx_uint_t                    route;           /* serial of the route */
     ngx_str_t                     root;
+    time_t                        checked;         /* identity read */
     ngx_http_shipoff_file_id_t    redirects;
     ngx_http_shipoff_file_id_t    headers;
     ngx_http_shipoff_rules_t      rules;
@@ -77,41 +91,48 @@ typedef struct {
 typedef struct {
     ngx_http_shipoff_rules_entry_t  entries[NGX_HTTP_SHIPOFF_RULES_CACHE];
     ngx_uint_t                    tick;
+    ngx_http_complex_value_t     *document_root;   /* "$document_root" */
 } ngx_http_shipoff_static_main_conf_t;
 
 
 /* the decision of the handler, for the content handler and the filter */
 typedef struct {
     ngx_http_shipoff_rules_t     *rules;           /* NULL: none */
-    ngx_str_t                     precompressed;   /* path to serve */
-    size_t                        root_len;        /* of precompressed */
-    ngx_str_t                     encoding;
+    ngx_str_t                     path;            /* of the file to send */
+    ngx_open_file_info_t          of;              /* of path, open */
+    ngx_str_t                     encoding;        /* of a variant, or empty */
     unsigned                      vary:1;
 } ngx_http_shipoff_static_ctx_t;
 
 
 static ngx_int_t ngx_http_shipoff_static_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_static_resolve(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *uri, ngx_str_t *found);
+    ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
+    ngx_str_t *found);
 static ngx_int_t ngx_http_shipoff_static_redirect(ngx_http_request_t *r,
     ngx_str_t *root, ngx_http_shipoff_rules_t *rules, ngx_uint_t exists);
 static ngx_int_t ngx_http_shipoff_static_not_found(ngx_http_request_t *r,
     ngx_str_t *root);
 static ngx_int_t ngx_http_shipoff_static_rewrite(ngx_http_request_t *r,
     ngx_str_t *uri, ngx_str_t *args);
+static ngx_int_t ngx_http_shipoff_static_probe(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *uri);
+static ngx_int_t ngx_http_shipoff_static_test_suffix(ngx_http_request_t *r,
+    ngx_str_t *root, ngx_str_t *path, char *suffix, ngx_open_file_info_t *of);
 static ngx_int_t ngx_http_shipoff_static_test(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *uri, char *suffix, ngx_str_t *out);
+    ngx_str_t *root, ngx_str_t *path, ngx_open_file_info_t *of);
 static ngx_int_t ngx_http_shipoff_static_join(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *uri, char *suffix, ngx_str_t *path);
 static ngx_int_t ngx_http_shipoff_static_open(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *path, ngx_open_file_info_t *of);
 static ngx_int_t ngx_http_shipoff_static_variants(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx);
-static ngx_int_t ngx_http_shipoff_static_precompressed_handler(
-    ngx_http_request_t *r);
+static ngx_int_t ngx_http_shipoff_static_send(ngx_http_request_t *r);
 
 static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules(
-    ngx_http_request_t *r, ngx_str_t *root);
+    ngx_http_request_t *r, ngx_str_t *root, ngx_uint_t route);
+static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules_of(
+    ngx_http_shipoff_rules_entry_t *e);
 static ngx_int_t ngx_http_shipoff_static_rules_file(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *name, ngx_open_file_info_t *of,
     ngx_http_shipoff_file_id_t *id);
@@ -133,6 +154,7 @@ static void ngx_http_shipoff_static_cleanup(void *data);
 static void *ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
+static char *ngx_http_shipoff_static_symlinks(ngx_conf_t *cf);
 static char *ngx_http_shipoff_spa_index(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf,
@@ -228,6 +250,10 @@ static ngx_str_t  ngx_http_shipoff_no_cache = ngx_string("no-cache");
 static ngx_str_t  ngx_http_shipoff_cache_control = ngx_string("Cache-Control");
 static ngx_str_t  ngx_http_shipoff_vary = ngx_string("Vary");
 static ngx_str_t  ngx_http_shipoff_encoding = ngx_string("Accept-Encoding");
+#if (NGX_HAVE_OPENAT)
+static ngx_str_t  ngx_http_shipoff_document_root =
+    ngx_string("$document_root");
+#endif
 
 
 static ngx_int_t
@@ -263,21 +289,27 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    /* the root as the static handler sees it: "root $shipoff_root" */
+    /*
+     * the path as the static handler maps it ("root $shipoff_root"), with
+     * room for the longest suffix tried on it
+     */
 
-    last = ngx_http_map_uri_to_path(r, &path, &root_len, 0);
+    last = ngx_http_map_uri_to_path(r, &path, &root_len,
+                                    NGX_HTTP_SHIPOFF_SUFFIX_MAX);
     if (last == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    path.len = last - path.data;
 
     root.data = path.data;
     root.len = root_len;
 
     if (root.len && root.data[root.len - 1] == '/') {
-        root.len--;
+        root_len--;
     }
 
-    if (root.len == 0) {
+    if (root_len == 0) {
         return NGX_HTTP_NOT_FOUND;
     }
 
@@ -288,10 +320,10 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_shipoff_static_module);
 
-    rules = ngx_http_shipoff_static_rules(r, &root);
+    rules = ngx_http_shipoff_static_rules(r, &root, route->serial);
     ctx->rules = rules;
 
-    rc = ngx_http_shipoff_static_resolve(r, &root, &r->uri, &found);
+    rc = ngx_http_shipoff_static_resolve(r, &root, &path, ctx, &found);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "shipoff static \"%V\": %i", &r->uri, rc);
@@ -317,13 +349,21 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     switch (rc) {
 
     case NGX_OK:
-        /* the file itself */
+        /* the file itself, or a precompressed variant, already open */
 
         if (slcf->precompressed
-            && ngx_http_shipoff_static_variants(r, &root, &found, ctx)
+            && ngx_http_shipoff_static_variants(r, &root, &path, ctx)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->path = path;
+
+        /* a location's own content handler (proxy_pass...) still wins */
+
+        if (r->content_handler == NULL) {
+            r->content_handler = ngx_http_shipoff_static_send;
         }
 
         return NGX_DECLINED;
@@ -349,8 +389,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         }
 
         if (last[-1] == '/'
-            && ngx_http_shipoff_static_test(r, &root, &slcf->spa_index, "",
-                                            NULL)
+            && ngx_http_shipoff_static_probe(r, &root, &slcf->spa_index)
                == NGX_HTTP_SHIPOFF_FILE)
         {
             return ngx_http_shipoff_static_rewrite(r, &slcf->spa_index,
@@ -363,20 +402,24 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 
 
 /*
- * Which file answers uri: NGX_OK (the file itself, path in found),
- * NGX_DONE (a directory's index.html), NGX_AGAIN (another URI, in found),
- * NGX_DECLINED (none), NGX_HTTP_FORBIDDEN (a symlink or an unreadable
- * file on the way) or NGX_ERROR.
+ * Which file answers the request, path being root + URI with room for a
+ * suffix: NGX_OK (the file itself, open in ctx->of), NGX_DONE (a
+ * directory's index.html), NGX_AGAIN (another URI, in found), NGX_DECLINED
+ * (none), NGX_HTTP_FORBIDDEN (a symlink or an unreadable file on the way)
+ * or NGX_ERROR.
  */
 
 static ngx_int_t
 ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *uri, ngx_str_t *found)
+    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx, ngx_str_t *found)
 {
-    char       *suffix;
-    size_t      len;
-    ngx_int_t   rc;
-    ngx_str_t   path;
+    char                  *suffix;
+    size_t                 len;
+    ngx_int_t              rc;
+    ngx_str_t             *uri;
+    ngx_open_file_info_t   of;
+
+    uri = &r->uri;
 
     /* the site's rules are configuration, not content */
 
@@ -391,7 +434,8 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
     }
 
     if (uri->data[uri->len - 1] == '/') {
-        rc = ngx_http_shipoff_static_test(r, root, uri, "index.html", NULL);
+        rc = ngx_http_shipoff_static_test_suffix(r, root, path, "index.html",
+                                                 &of);
 
         switch (rc) {
         case NGX_HTTP_SHIPOFF_FILE:
@@ -404,12 +448,11 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
         }
     }
 
-    rc = ngx_http_shipoff_static_test(r, root, uri, "", &path);
+    rc = ngx_http_shipoff_static_test(r, root, path, &ctx->of);
 
     switch (rc) {
 
     case NGX_HTTP_SHIPOFF_FILE:
-        *found = path;
         return NGX_OK;
 
     case NGX_HTTP_SHIPOFF_DIR:
@@ -424,7 +467,7 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
         return rc;
     }
 
-    rc = ngx_http_shipoff_static_test(r, root, uri, suffix, NULL);
+    rc = ngx_http_shipoff_static_test_suffix(r, root, path, suffix, &of);
 
     if (rc == NGX_HTTP_SHIPOFF_MISSING || rc == NGX_HTTP_SHIPOFF_DIR) {
         return NGX_DECLINED;
@@ -458,20 +501,16 @@ static ngx_int_t
 ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
     ngx_http_shipoff_rules_t *rules, ngx_uint_t exists)
 {
-    u_char                       *buf, *p, *q;
+    u_char                       *p, *q;
     long                          n;
     size_t                        len;
     ngx_str_t                     uri, args;
     ngx_uint_t                    i;
     ngx_table_elt_t              *h;
     ngx_http_shipoff_redirect_t  *rd;
+    u_char                        buf[NGX_HTTP_SHIPOFF_TARGET_MAX];
 
     static u_char  hex[] = "0123456789ABCDEF";
-
-    buf = ngx_pnalloc(r->pool, NGX_HTTP_SHIPOFF_TARGET_MAX);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     rd = NULL;
     n = 0;
@@ -552,21 +591,31 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
         return rd->status;
     }
 
-    /* 200, 404, 410: another file of the site answers, with this status */
+    /*
+     * 200, 404, 410: another file of the site answers, with this status;
+     * the request keeps its arguments, so they leave the stack
+     */
 
-    q = ngx_strlchr(buf, buf + n, '?');
+    p = ngx_pnalloc(r->pool, n);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, buf, n);
+
+    q = ngx_strlchr(p, p + n, '?');
 
     if (q) {
         args.data = q + 1;
-        args.len = buf + n - args.data;
-        len = q - buf;
+        args.len = p + n - args.data;
+        len = q - p;
 
     } else {
         args = r->args;
         len = n;
     }
 
-    uri.data = buf;
+    uri.data = p;
     uri.len = len;
 
     if (!ngx_http_shipoff_rules_safe_path((char *) uri.data, uri.len)) {
@@ -591,8 +640,7 @@ ngx_http_shipoff_static_not_found(ngx_http_request_t *r, ngx_str_t *root)
     ngx_str_t  args;
 
     if (r->err_status == 0
-        && ngx_http_shipoff_static_test(r, root, &ngx_http_shipoff_404, "",
-                                        NULL)
+        && ngx_http_shipoff_static_probe(r, root, &ngx_http_shipoff_404)
            == NGX_HTTP_SHIPOFF_FILE)
     {
         r->err_status = NGX_HTTP_NOT_FOUND;
@@ -634,24 +682,64 @@ ngx_http_shipoff_static_rewrite(ngx_http_request_t *r, ngx_str_t *uri,
 }
 
 
+/* what root + uri is, for a URI other than the request's */
+
+static ngx_int_t
+ngx_http_shipoff_static_probe(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *uri)
+{
+    ngx_str_t              path;
+    ngx_open_file_info_t   of;
+
+    if (ngx_http_shipoff_static_join(r, root, uri, "", &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_shipoff_static_test(r, root, &path, &of);
+}
+
+
 /*
- * What root + uri + suffix is below the root: NGX_HTTP_SHIPOFF_FILE, _DIR
- * or _MISSING, NGX_HTTP_FORBIDDEN or NGX_ERROR.  The path goes to out.
+ * What path + suffix is: the suffix is written in place (path has room
+ * for NGX_HTTP_SHIPOFF_SUFFIX_MAX more bytes), path is left as it was.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_test_suffix(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_str_t *path, char *suffix, ngx_open_file_info_t *of)
+{
+    size_t     len;
+    ngx_int_t  rc;
+    ngx_str_t  probe;
+
+    len = ngx_strlen(suffix);
+
+    ngx_memcpy(path->data + path->len, suffix, len + 1);
+
+    probe.data = path->data;
+    probe.len = path->len + len;
+
+    rc = ngx_http_shipoff_static_test(r, root, &probe, of);
+
+    path->data[path->len] = '\0';
+
+    return rc;
+}
+
+
+/*
+ * What path (root + something, NUL-terminated) is below the root:
+ * NGX_HTTP_SHIPOFF_FILE, _DIR or _MISSING, NGX_HTTP_FORBIDDEN or
+ * NGX_ERROR.  A file stays open in of until the request ends.
  */
 
 static ngx_int_t
 ngx_http_shipoff_static_test(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *uri, char *suffix, ngx_str_t *out)
+    ngx_str_t *path, ngx_open_file_info_t *of)
 {
-    ngx_int_t              rc;
-    ngx_str_t              path;
-    ngx_open_file_info_t   of;
+    ngx_int_t  rc;
 
-    if (ngx_http_shipoff_static_join(r, root, uri, suffix, &path) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_shipoff_static_open(r, root, &path, &of);
+    rc = ngx_http_shipoff_static_open(r, root, path, of);
 
     if (rc == NGX_DECLINED) {
         return NGX_HTTP_SHIPOFF_MISSING;
@@ -661,15 +749,11 @@ ngx_http_shipoff_static_test(ngx_http_request_t *r, ngx_str_t *root,
         return rc;
     }
 
-    if (out) {
-        *out = path;
-    }
-
-    if (of.is_dir) {
+    if (of->is_dir) {
         return NGX_HTTP_SHIPOFF_DIR;
     }
 
-    return of.is_file ? NGX_HTTP_SHIPOFF_FILE : NGX_HTTP_SHIPOFF_MISSING;
+    return of->is_file ? NGX_HTTP_SHIPOFF_FILE : NGX_HTTP_SHIPOFF_MISSING;
 }
 
 
@@ -702,8 +786,11 @@ ngx_http_shipoff_static_join(ngx_http_request_t *r, ngx_str_t *root,
 
 /*
  * Opens path (root + something, NUL-terminated) through the location's
- * open_file_cache, refusing a symlink anywhere below the root.  NGX_OK,
- * NGX_DECLINED (no such file), NGX_HTTP_FORBIDDEN or NGX_ERROR.
+ * open_file_cache, refusing a symlink anywhere below the root.  The
+ * settings are those the index module uses with "disable_symlinks on
+ * from=$document_root", which shipoff_static turns on, so both share the
+ * cache's entries.  NGX_OK, NGX_DECLINED (no such file), NGX_HTTP_FORBIDDEN
+ * or NGX_ERROR.
  */
 
 static ngx_int_t
@@ -726,7 +813,15 @@ ngx_http_shipoff_static_open(ngx_http_request_t *r, ngx_str_t *root,
 
 #if (NGX_HAVE_OPENAT)
     of->disable_symlinks = NGX_DISABLE_SYMLINKS_ON;
-    of->disable_symlinks_from = root->len;
+
+    /* the "/" that ends the root, as ngx_http_set_disable_symlinks() finds */
+
+    if (path->data[root->len] == '/') {
+        of->disable_symlinks_from = root->len;
+
+    } else if (root->len && path->data[root->len - 1] == '/') {
+        of->disable_symlinks_from = root->len - 1;
+    }
 #endif
 
     if (ngx_open_cached_file(clcf->open_file_cache, path, of, r->pool)
@@ -766,15 +861,20 @@ ngx_http_shipoff_static_open(ngx_http_request_t *r, ngx_str_t *root,
 }
 
 
-/* precompressed siblings of a file: served if accepted, Vary if any */
+/*
+ * Precompressed siblings of the file at path (root + URI, with room for a
+ * suffix): the first the client accepts replaces the file in ctx, and the
+ * path gets its suffix; any sibling at all means Vary.
+ */
 
 static ngx_int_t
 ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
     ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx)
 {
-    ngx_int_t    rc;
-    ngx_str_t    accept, variant, uri;
-    ngx_uint_t   i;
+    ngx_int_t              rc;
+    ngx_str_t              accept;
+    ngx_uint_t             i, accepted;
+    ngx_open_file_info_t   of;
 
     static char  *ext[] = { ".br", ".gz" };
     static char  *coding[] = { "br", "gzip" };
@@ -787,14 +887,18 @@ ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
     }
 #endif
 
-    /* test() takes a URI below the root: the file's path past the root */
-
-    uri.data = path->data + root->len;
-    uri.len = path->len - root->len;
-
     for (i = 0; i < 2; i++) {
 
-        rc = ngx_http_shipoff_static_test(r, root, &uri, ext[i], &variant);
+        accepted = ngx_http_shipoff_rules_accepts((char *) accept.data,
+                                                  accept.len, coding[i]);
+
+        /* Vary is known already: a sibling not accepted changes nothing */
+
+        if (ctx->vary && !accepted) {
+            continue;
+        }
+
+        rc = ngx_http_shipoff_static_test_suffix(r, root, path, ext[i], &of);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
@@ -806,56 +910,46 @@ ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
 
         ctx->vary = 1;
 
-        if (ctx->precompressed.len == 0
-            && ngx_http_shipoff_rules_accepts((char *) accept.data,
-                                              accept.len, coding[i]))
-        {
-            ctx->precompressed = variant;
-            ctx->root_len = root->len;
+        if (accepted) {
+            /* both suffixes are 3 bytes: one NUL ends either */
+
+            ngx_memcpy(path->data + path->len, ext[i], 4);
+            path->len += 3;
+
+            ctx->of = of;
             ctx->encoding.data = (u_char *) coding[i];
             ctx->encoding.len = ngx_strlen(coding[i]);
-        }
-    }
 
-    if (ctx->precompressed.len) {
-        r->content_handler = ngx_http_shipoff_static_precompressed_handler;
+            break;
+        }
     }
 
     return NGX_OK;
 }
 
 
-/* sends the precompressed variant the pre-content handler chose */
+/*
+ * Sends the file the pre-content handler found and opened, as the static
+ * handler would, with Content-Encoding for a precompressed variant.
+ */
 
 static ngx_int_t
-ngx_http_shipoff_static_precompressed_handler(ngx_http_request_t *r)
+ngx_http_shipoff_static_send(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
-    ngx_str_t                       root;
     ngx_buf_t                      *b;
     ngx_chain_t                     out;
     ngx_table_elt_t                *h;
-    ngx_open_file_info_t            of;
+    ngx_open_file_info_t           *of;
     ngx_http_shipoff_static_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_shipoff_static_module);
 
-    root.data = ctx->precompressed.data;
-    root.len = ctx->root_len;
-
-    rc = ngx_http_shipoff_static_open(r, &root, &ctx->precompressed, &of);
-
-    if (rc == NGX_DECLINED) {
-        return NGX_HTTP_NOT_FOUND;
+    if (ctx == NULL || ctx->path.len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc != NGX_OK) {
-        return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
-    }
-
-    if (!of.is_file) {
-        return NGX_HTTP_NOT_FOUND;
-    }
+    of = &ctx->of;
 
     rc = ngx_http_discard_request_body(r);
 
@@ -863,12 +957,14 @@ ngx_http_shipoff_static_precompressed_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff static send \"%V\"", &ctx->path);
+
     r->root_tested = !r->error_page;
-    r->allow_ranges = 1;
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = of.size;
-    r->headers_out.last_modified_time = of.mtime;
+    r->headers_out.content_length_n = of->size;
+    r->headers_out.last_modified_time = of->mtime;
 
     if (ngx_http_set_etag(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -878,15 +974,23 @@ ngx_http_shipoff_static_precompressed_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ctx->encoding.len) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Content-Encoding");
+        h->value = ctx->encoding;
+        r->headers_out.content_encoding = h;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Content-Encoding");
-    h->value = ctx->encoding;
-    r->headers_out.content_encoding = h;
+    if (r != r->main && of->size == 0) {
+        return ngx_http_send_header(r);
+    }
+
+    r->allow_ranges = 1;
 
     /* allocated before the header goes out, as the static handler does */
 
@@ -907,16 +1011,16 @@ ngx_http_shipoff_static_precompressed_handler(ngx_http_request_t *r)
     }
 
     b->file_pos = 0;
-    b->file_last = of.size;
+    b->file_last = of->size;
 
     b->in_file = b->file_last ? 1 : 0;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
-    b->file->fd = of.fd;
-    b->file->name = ctx->precompressed;
+    b->file->fd = of->fd;
+    b->file->name = ctx->path;
     b->file->log = r->connection->log;
-    b->file->directio = of.is_directio;
+    b->file->directio = of->is_directio;
 
     out.buf = b;
     out.next = NULL;
@@ -926,21 +1030,70 @@ ngx_http_shipoff_static_precompressed_handler(ngx_http_request_t *r)
 
 
 /*
- * The parsed _redirects and _headers of the site at root, from this
- * worker's cache, (re)read when either file changed.  NULL: no rules (none,
- * or they could not be read, which is logged).
+ * The parsed _redirects and _headers of the site at root, for the route
+ * whose serial is route, from this worker's cache.  The files' identity is
+ * read again once open_file_cache_valid has passed (on every request
+ * without an open_file_cache, which would not notice a change sooner
+ * anyway), and the rules are parsed again when it changed.  NULL: no rules
+ * (none, or they could not be read, which is logged).
  */
 
 static ngx_http_shipoff_rules_t *
-ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root)
+ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
+    ngx_uint_t route)
 {
+    time_t                                now;
+    size_t                                size;
     ngx_str_t                             redirects, headers;
     ngx_uint_t                            i;
     ngx_open_file_info_t                  rof, hof;
     ngx_http_shipoff_arena_t              arena;
     ngx_http_shipoff_file_id_t            rid, hid;
-    ngx_http_shipoff_rules_entry_t       *e, *victim;
+    ngx_http_core_loc_conf_t             *clcf;
+    ngx_http_shipoff_rules_entry_t       *e, *found, *victim;
     ngx_http_shipoff_static_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_shipoff_static_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    now = ngx_time();
+    smcf->tick++;
+
+    found = NULL;
+    victim = NULL;
+
+    for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
+        e = &smcf->entries[i];
+
+        if (e->pool == NULL) {
+            if (victim == NULL || victim->pool) {
+                victim = e;
+            }
+
+            continue;
+        }
+
+        if (e->route == route) {
+            found = e;
+            break;
+        }
+
+        if (victim == NULL || (victim->pool && e->used < victim->used)) {
+            victim = e;
+        }
+    }
+
+    if (found) {
+        found->used = smcf->tick;
+
+        if (found->root.len == root->len
+            && ngx_strncmp(found->root.data, root->data, root->len) == 0
+            && clcf->open_file_cache
+            && now - found->checked < clcf->open_file_cache_valid)
+        {
+            return ngx_http_shipoff_static_rules_of(found);
+        }
+    }
 
     if (ngx_http_shipoff_static_rules_file(r, root,
                                            &ngx_http_shipoff_redirects,
@@ -954,36 +1107,19 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root)
         return NULL;
     }
 
-    if (rid.size == 0 && hid.size == 0) {
-        return NULL;
-    }
-
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_shipoff_static_module);
-
-    smcf->tick++;
-    victim = NULL;
-
-    for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
-        e = &smcf->entries[i];
-
-        if (e->pool
-            && e->root.len == root->len
-            && ngx_strncmp(e->root.data, root->data, root->len) == 0)
+    if (found) {
+        if (found->root.len == root->len
+            && ngx_strncmp(found->root.data, root->data, root->len) == 0
+            && ngx_memcmp(&found->redirects, &rid, sizeof(rid)) == 0
+            && ngx_memcmp(&found->headers, &hid, sizeof(hid)) == 0)
         {
-            if (ngx_memcmp(&e->redirects, &rid, sizeof(rid)) == 0
-                && ngx_memcmp(&e->headers, &hid, sizeof(hid)) == 0)
-            {
-                e->used = smcf->tick;
-                return &e->rules;
-            }
-
-            victim = e;
-            break;
+            found->checked = now;
+            return ngx_http_shipoff_static_rules_of(found);
         }
 
-        if (victim == NULL || (victim->pool && e->used < victim->used)) {
-            victim = e;
-        }
+        /* changed, or another deployment of the route */
+
+        victim = found;
     }
 
     e = victim;
@@ -994,7 +1130,10 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root)
 
     ngx_memzero(e, sizeof(ngx_http_shipoff_rules_entry_t));
 
-    e->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    size = (rid.size || hid.size) ? NGX_DEFAULT_POOL_SIZE
+                                  : NGX_HTTP_SHIPOFF_NO_RULES_POOL_SIZE;
+
+    e->pool = ngx_create_pool(size, ngx_cycle->log);
     if (e->pool == NULL) {
         return NULL;
     }
@@ -1005,6 +1144,8 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root)
     }
 
     e->root.len = root->len;
+    e->route = route;
+    e->checked = now;
     e->redirects = rid;
     e->headers = hid;
     e->used = smcf->tick;
@@ -1056,7 +1197,7 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root)
                    "shipoff rules of \"%V\": %uz redirects, %uz headers",
                    root, e->rules.nredirects, e->rules.nheaders);
 
-    return &e->rules;
+    return ngx_http_shipoff_static_rules_of(e);
 
 failed:
 
@@ -1064,6 +1205,17 @@ failed:
     e->pool = NULL;
 
     return NULL;
+}
+
+
+static ngx_http_shipoff_rules_t *
+ngx_http_shipoff_static_rules_of(ngx_http_shipoff_rules_entry_t *e)
+{
+    if (e->rules.nredirects == 0 && e->rules.nheaders == 0) {
+        return NULL;
+    }
+
+    return &e->rules;
 }
 
 
@@ -1405,6 +1557,7 @@ ngx_http_shipoff_static_create_main_conf(ngx_conf_t *cf)
      *
      *     smcf->entries[] = all free;
      *     smcf->tick = 0;
+     *     smcf->document_root = NULL;
      */
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
@@ -1482,6 +1635,61 @@ ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->immutable_regex = prev->immutable_regex;
 #endif
     }
+
+    if (conf->enable) {
+        return ngx_http_shipoff_static_symlinks(cf);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The module refuses symlinks below the root in every file it opens.
+ * Where a location of it leaves disable_symlinks off, nginx's own handlers
+ * (index) refuse them too, from the same place: "disable_symlinks on
+ * from=$document_root".  Both then open a file with the same settings,
+ * which open_file_cache needs to share the entry.
+ */
+
+static char *
+ngx_http_shipoff_static_symlinks(ngx_conf_t *cf)
+{
+#if (NGX_HAVE_OPENAT)
+    ngx_http_core_loc_conf_t             *clcf;
+    ngx_http_compile_complex_value_t      ccv;
+    ngx_http_shipoff_static_main_conf_t  *smcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->disable_symlinks != NGX_DISABLE_SYMLINKS_OFF) {
+        return NGX_CONF_OK;
+    }
+
+    smcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_shipoff_static_module);
+
+    if (smcf->document_root == NULL) {
+        smcf->document_root = ngx_palloc(cf->pool,
+                                         sizeof(ngx_http_complex_value_t));
+        if (smcf->document_root == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &ngx_http_shipoff_document_root;
+        ccv.complex_value = smcf->document_root;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    clcf->disable_symlinks = NGX_DISABLE_SYMLINKS_ON;
+    clcf->disable_symlinks_from = smcf->document_root;
+#endif
 
     return NGX_CONF_OK;
 }

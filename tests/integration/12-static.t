@@ -10,8 +10,11 @@
 #    may carry the canary files placed next to the deployments or
 #    /etc/passwd.
 #
-# The location has no disable_symlinks: the module alone must keep every
-# request inside the deployment.
+# The locations have no disable_symlinks: the module alone must keep every
+# request inside the deployment.  Everything runs twice, against two
+# servers of one nginx: one without open_file_cache (every file the module
+# looks at is opened), one with it as conf/nginx.conf.in sets it (missing
+# files and refused symlinks are cached too).
 
 use strict;
 use warnings;
@@ -141,18 +144,9 @@ for my $site (sort keys %sites) {
 
 my $prefix = tempdir();
 my $port = free_port();
+my $cached_port = free_port();
 
-my $master = start_nginx($prefix, nginx_conf(
-    prefix => $prefix, port => $port,
-    http => 'shipoff_routes zone=routes:1m; shipoff_apps_domain apps.test; '
-          . 'types { text/html html; text/css css; application/javascript js; '
-          . 'image/png png; text/plain txt; }',
-    server => <<'EOF'), $port);
-        location /_shipoff/ {
-            shipoff_control;
-            allow 127.0.0.1;
-            deny all;
-        }
+my $LOCATIONS = <<'EOF';
         location / {
             if ($shipoff_kind = "") {
                 return 404;
@@ -174,6 +168,31 @@ my $master = start_nginx($prefix, nginx_conf(
         }
 EOF
 
+my $OPEN_FILE_CACHE = <<'EOF';
+        open_file_cache max=1000 inactive=60s;
+        open_file_cache_valid 60s;
+        open_file_cache_min_uses 1;
+        open_file_cache_errors on;
+EOF
+
+my $master = start_nginx($prefix, nginx_conf(
+    prefix => $prefix, port => $port,
+    http => 'shipoff_routes zone=routes:1m; shipoff_apps_domain apps.test; '
+          . 'types { text/html html; text/css css; application/javascript js; '
+          . 'image/png png; text/plain txt; } '
+          . "server { listen 127.0.0.1:$cached_port; $OPEN_FILE_CACHE $LOCATIONS }",
+    server => <<'EOF' . $LOCATIONS), $port);
+        location /_shipoff/ {
+            shipoff_control;
+            allow 127.0.0.1;
+            deny all;
+        }
+EOF
+
+my @runs = ({ name => 'no cache', port => $port },
+            { name => 'open_file_cache', port => $cached_port });
+my $control = $port;    # the server with the control location
+
 for my $site (sort keys %sites) {
     my $res = request($port, PUT => "/_shipoff/routes/$site", body => {
         project => $site, kind => 'static', root => "$tmp/$site/d1",
@@ -188,192 +207,147 @@ my $IMMUTABLE = 'public, max-age=31536000, immutable';
 
 # want: status; body: exact body; like: regex on the body; headers: exact
 # response headers; absent: headers that must not be there
-my @cases = (
-    # files, directories, clean URLs
-    { name => 'the index', host => 'spa', path => '/', want => 200,
-      body => "<html>SPA INDEX</html>\n",
-      headers => { 'cache-control' => 'no-cache', 'content-type' => 'text/html',
-                   'x-frame-options' => 'DENY' } },
-    { name => 'a file', host => 'spa', path => '/about.html', want => 200,
-      body => "<html>ABOUT</html>\n" },
-    { name => 'clean URL: .html', host => 'spa', path => '/about', want => 200,
-      body => "<html>ABOUT</html>\n",
-      headers => { 'cache-control' => 'public, max-age=60', 'x-about' => 1 } },
-    { name => 'clean URL keeps the query', host => 'spa', path => '/about?x=1',
-      want => 200, body => "<html>ABOUT</html>\n" },
-    { name => 'clean URL: directory index', host => 'spa', path => '/docs',
-      want => 200, body => "<html>DOCS</html>\n" },
-    { name => 'directory with a slash', host => 'spa', path => '/docs/',
-      want => 200, body => "<html>DOCS</html>\n" },
-    { name => 'clean URL in a directory', host => 'spa', path => '/docs/intro',
-      want => 200, body => "<html>INTRO</html>\n" },
-    { name => 'HEAD of a clean URL', method => 'HEAD', host => 'spa',
-      path => '/about', want => 200, body => '',
-      headers => { 'content-length' => length "<html>ABOUT</html>\n" } },
-    { name => 'POST is for nginx to refuse', method => 'POST', host => 'spa',
-      path => '/about.html', want => 405 },
+sub cases {
+    my ($port) = @_;
+    return (
+        # files, directories, clean URLs
+        { name => 'the index', host => 'spa', path => '/', want => 200,
+          body => "<html>SPA INDEX</html>\n",
+          headers => { 'cache-control' => 'no-cache', 'content-type' => 'text/html',
+                       'x-frame-options' => 'DENY' } },
+        { name => 'a file', host => 'spa', path => '/about.html', want => 200,
+          body => "<html>ABOUT</html>\n" },
+        { name => 'clean URL: .html', host => 'spa', path => '/about', want => 200,
+          body => "<html>ABOUT</html>\n",
+          headers => { 'cache-control' => 'public, max-age=60', 'x-about' => 1 } },
+        { name => 'clean URL keeps the query', host => 'spa', path => '/about?x=1',
+          want => 200, body => "<html>ABOUT</html>\n" },
+        { name => 'clean URL: directory index', host => 'spa', path => '/docs',
+          want => 200, body => "<html>DOCS</html>\n" },
+        { name => 'directory with a slash', host => 'spa', path => '/docs/',
+          want => 200, body => "<html>DOCS</html>\n" },
+        { name => 'clean URL in a directory', host => 'spa', path => '/docs/intro',
+          want => 200, body => "<html>INTRO</html>\n" },
+        { name => 'HEAD of a clean URL', method => 'HEAD', host => 'spa',
+          path => '/about', want => 200, body => '',
+          headers => { 'content-length' => length "<html>ABOUT</html>\n" } },
+        { name => 'POST is for nginx to refuse', method => 'POST', host => 'spa',
+          path => '/about.html', want => 405 },
 
-    # SPA fallback, 404
-    { name => 'SPA: unknown path without extension', host => 'spa',
-      path => '/dashboard/settings', want => 200, body => "<html>SPA INDEX</html>\n",
-      headers => { 'cache-control' => 'no-cache' } },
-    { name => 'SPA: unknown path with extension is a 404', host => 'spa',
-      path => '/missing.js', want => 404, body => "<html>CUSTOM 404</html>\n",
-      headers => { 'cache-control' => 'no-cache', 'content-type' => 'text/html' } },
-    { name => 'the 404 page itself', host => 'spa', path => '/404.html',
-      want => 200, body => "<html>CUSTOM 404</html>\n" },
-    { name => 'not SPA: unknown path is a plain 404', host => 'plain',
-      path => '/dashboard', want => 404, like => qr/404 Not Found/ },
-    { name => 'not SPA: clean URL', host => 'plain', path => '/page', want => 200,
-      body => "<html>PAGE</html>\n" },
-    { name => 'rules files are not content (SPA answers)', host => 'spa',
-      path => '/_redirects', want => 200, body => "<html>SPA INDEX</html>\n" },
-    { name => 'rules files are not content', host => 'evil', path => '/_headers',
-      want => 404 },
-    { name => 'unknown host', host => 'nobody', path => '/', want => 404 },
+        # SPA fallback, 404
+        { name => 'SPA: unknown path without extension', host => 'spa',
+          path => '/dashboard/settings', want => 200, body => "<html>SPA INDEX</html>\n",
+          headers => { 'cache-control' => 'no-cache' } },
+        { name => 'SPA: unknown path with extension is a 404', host => 'spa',
+          path => '/missing.js', want => 404, body => "<html>CUSTOM 404</html>\n",
+          headers => { 'cache-control' => 'no-cache', 'content-type' => 'text/html' } },
+        { name => 'the 404 page itself', host => 'spa', path => '/404.html',
+          want => 200, body => "<html>CUSTOM 404</html>\n" },
+        { name => 'not SPA: unknown path is a plain 404', host => 'plain',
+          path => '/dashboard', want => 404, like => qr/404 Not Found/ },
+        { name => 'not SPA: clean URL', host => 'plain', path => '/page', want => 200,
+          body => "<html>PAGE</html>\n" },
+        { name => 'rules files are not content (SPA answers)', host => 'spa',
+          path => '/_redirects', want => 200, body => "<html>SPA INDEX</html>\n" },
+        { name => 'rules files are not content', host => 'evil', path => '/_headers',
+          want => 404 },
+        { name => 'unknown host', host => 'nobody', path => '/', want => 404 },
 
-    # cache headers, validators, ranges
-    { name => 'hashed asset (Vite)', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
-      want => 200, body => $JS,
-      headers => { 'cache-control' => $IMMUTABLE, 'vary' => 'Accept-Encoding',
-                   'x-asset' => 'yes', 'x-frame-options' => 'DENY' },
-      absent => ['content-encoding'] },
-    { name => 'hashed asset (webpack)', host => 'spa', path => '/assets/app.3f2a9c1b.css',
-      want => 200, headers => { 'cache-control' => $IMMUTABLE }, absent => ['vary'] },
-    { name => 'unhashed asset', host => 'spa', path => '/assets/logo.png',
-      want => 200, headers => { 'cache-control' => 'no-cache' } },
-    { name => 'a word is no hash', host => 'spa', path => '/assets/my-component.js',
-      want => 200, headers => { 'cache-control' => 'no-cache' } },
-    { name => 'range', host => 'spa', path => '/about.html',
-      req => { Range => 'bytes=0-5' }, want => 206, body => '<html>' },
+        # cache headers, validators, ranges
+        { name => 'hashed asset (Vite)', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
+          want => 200, body => $JS,
+          headers => { 'cache-control' => $IMMUTABLE, 'vary' => 'Accept-Encoding',
+                       'x-asset' => 'yes', 'x-frame-options' => 'DENY' },
+          absent => ['content-encoding'] },
+        { name => 'hashed asset (webpack)', host => 'spa', path => '/assets/app.3f2a9c1b.css',
+          want => 200, headers => { 'cache-control' => $IMMUTABLE }, absent => ['vary'] },
+        { name => 'unhashed asset', host => 'spa', path => '/assets/logo.png',
+          want => 200, headers => { 'cache-control' => 'no-cache' } },
+        { name => 'a word is no hash', host => 'spa', path => '/assets/my-component.js',
+          want => 200, headers => { 'cache-control' => 'no-cache' } },
+        { name => 'range', host => 'spa', path => '/about.html',
+          req => { Range => 'bytes=0-5' }, want => 206, body => '<html>' },
 
-    # directives
-    { name => 'shipoff_immutable_pattern REGEX', host => 'spa', path => '/custom/lib.v2.js',
-      req => { 'Accept-Encoding' => 'gzip' }, want => 200, body => "v2();\n",
-      headers => { 'cache-control' => $IMMUTABLE },
-      absent => ['content-encoding', 'vary'] },
-    { name => '  replaces the built-in test', host => 'spa',
-      path => '/custom/index-B4x9kQ2a.js', want => 200,
-      headers => { 'cache-control' => 'no-cache' } },
-    { name => 'shipoff_spa off', host => 'spa', path => '/custom/route', want => 404,
-      body => "<html>CUSTOM 404</html>\n" },
-    { name => 'shipoff_immutable_pattern off', host => 'spa',
-      path => '/nocache/app.3f2a9c1b.css', want => 200,
-      headers => { 'cache-control' => 'no-cache' } },
+        # directives
+        { name => 'shipoff_immutable_pattern REGEX', host => 'spa', path => '/custom/lib.v2.js',
+          req => { 'Accept-Encoding' => 'gzip' }, want => 200, body => "v2();\n",
+          headers => { 'cache-control' => $IMMUTABLE },
+          absent => ['content-encoding', 'vary'] },
+        { name => '  replaces the built-in test', host => 'spa',
+          path => '/custom/index-B4x9kQ2a.js', want => 200,
+          headers => { 'cache-control' => 'no-cache' } },
+        { name => 'shipoff_spa off', host => 'spa', path => '/custom/route', want => 404,
+          body => "<html>CUSTOM 404</html>\n" },
+        { name => 'shipoff_immutable_pattern off', host => 'spa',
+          path => '/nocache/app.3f2a9c1b.css', want => 200,
+          headers => { 'cache-control' => 'no-cache' } },
 
-    # precompressed
-    { name => 'gzip variant', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
-      req => { 'Accept-Encoding' => 'gzip, deflate' }, want => 200, body => $JS_GZ,
-      headers => { 'content-encoding' => 'gzip', 'vary' => 'Accept-Encoding',
-                   'content-type' => 'application/javascript',
-                   'cache-control' => $IMMUTABLE, 'x-asset' => 'yes' } },
-    { name => 'br preferred', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
-      req => { 'Accept-Encoding' => 'gzip, deflate, br' }, want => 200, body => $JS_BR,
-      headers => { 'content-encoding' => 'br' } },
-    { name => 'gzip;q=0 is a refusal', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
-      req => { 'Accept-Encoding' => 'gzip;q=0, identity' }, want => 200, body => $JS,
-      absent => ['content-encoding'] },
-    { name => 'HEAD of a gzip variant', method => 'HEAD', host => 'spa',
-      path => '/assets/index-B4x9kQ2a.js', req => { 'Accept-Encoding' => 'gzip' },
-      want => 200, body => '',
-      headers => { 'content-encoding' => 'gzip', 'content-length' => length $JS_GZ } },
-    { name => 'range of a gzip variant', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
-      req => { 'Accept-Encoding' => 'gzip', Range => 'bytes=0-1' }, want => 206,
-      body => substr($JS_GZ, 0, 2), headers => { 'content-encoding' => 'gzip' } },
+        # precompressed
+        { name => 'gzip variant', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
+          req => { 'Accept-Encoding' => 'gzip, deflate' }, want => 200, body => $JS_GZ,
+          headers => { 'content-encoding' => 'gzip', 'vary' => 'Accept-Encoding',
+                       'content-type' => 'application/javascript',
+                       'cache-control' => $IMMUTABLE, 'x-asset' => 'yes' } },
+        { name => 'br preferred', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
+          req => { 'Accept-Encoding' => 'gzip, deflate, br' }, want => 200, body => $JS_BR,
+          headers => { 'content-encoding' => 'br' } },
+        { name => 'gzip;q=0 is a refusal', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
+          req => { 'Accept-Encoding' => 'gzip;q=0, identity' }, want => 200, body => $JS,
+          absent => ['content-encoding'] },
+        { name => 'HEAD of a gzip variant', method => 'HEAD', host => 'spa',
+          path => '/assets/index-B4x9kQ2a.js', req => { 'Accept-Encoding' => 'gzip' },
+          want => 200, body => '',
+          headers => { 'content-encoding' => 'gzip', 'content-length' => length $JS_GZ } },
+        { name => 'range of a gzip variant', host => 'spa', path => '/assets/index-B4x9kQ2a.js',
+          req => { 'Accept-Encoding' => 'gzip', Range => 'bytes=0-1' }, want => 206,
+          body => substr($JS_GZ, 0, 2), headers => { 'content-encoding' => 'gzip' } },
 
-    # _redirects
-    { name => 'splat 301', host => 'spa', path => '/old-blog/2024/post?ref=x',
-      want => 301,
-      headers => { location => "http://spa.apps.test:$port/blog/2024/post?ref=x" } },
-    { name => 'placeholders 302', host => 'spa', path => '/news/2024/05',
-      want => 302, headers => { location => "http://spa.apps.test:$port/archive/2024-05" } },
-    { name => '200 rewrite with a placeholder', host => 'spa', path => '/post/hello',
-      want => 200, body => "<html>HELLO POST</html>\n" },
-    { name => '200 rewrite of a splat', host => 'spa', path => '/app/a/b',
-      want => 200, body => "<html>SPA INDEX</html>\n" },
-    { name => '410 with a page', host => 'spa', path => '/gone', want => 410,
-      body => "<html>CUSTOM 404</html>\n" },
-    { name => 'a forced rule shadows a file', host => 'spa', path => '/shadowed.html',
-      want => 200, body => "<html>ABOUT</html>\n" },
-    { name => 'an unforced rule does not', host => 'spa', path => '/about.html',
-      want => 200, body => "<html>ABOUT</html>\n" },
-    { name => 'redirect to a URL', host => 'spa', path => '/ext', want => 301,
-      headers => { location => 'https://example.com/x' } },
-    { name => 'the query is passed on', host => 'spa', path => '/keep-query?a=1&b=2',
-      want => 302, headers => { location => "http://spa.apps.test:$port/about?a=1&b=2" } },
-    { name => 'query conditions are ignored (SPA answers)', host => 'spa',
-      path => '/q?id=5', want => 200, body => "<html>SPA INDEX</html>\n" },
-    { name => 'a placeholder cannot inject a header', host => 'spa',
-      path => '/header-inject/a%0d%0aX-Injected:%20yes', want => 301,
-      headers => { location => "http://spa.apps.test:$port/x/a%0D%0AX-Injected:%20yes" },
-      absent => ['x-injected'] },
+        # _redirects
+        { name => 'splat 301', host => 'spa', path => '/old-blog/2024/post?ref=x',
+          want => 301,
+          headers => { location => "http://spa.apps.test:$port/blog/2024/post?ref=x" } },
+        { name => 'placeholders 302', host => 'spa', path => '/news/2024/05',
+          want => 302, headers => { location => "http://spa.apps.test:$port/archive/2024-05" } },
+        { name => '200 rewrite with a placeholder', host => 'spa', path => '/post/hello',
+          want => 200, body => "<html>HELLO POST</html>\n" },
+        { name => '200 rewrite of a splat', host => 'spa', path => '/app/a/b',
+          want => 200, body => "<html>SPA INDEX</html>\n" },
+        { name => '410 with a page', host => 'spa', path => '/gone', want => 410,
+          body => "<html>CUSTOM 404</html>\n" },
+        { name => 'a forced rule shadows a file', host => 'spa', path => '/shadowed.html',
+          want => 200, body => "<html>ABOUT</html>\n" },
+        { name => 'an unforced rule does not', host => 'spa', path => '/about.html',
+          want => 200, body => "<html>ABOUT</html>\n" },
+        { name => 'redirect to a URL', host => 'spa', path => '/ext', want => 301,
+          headers => { location => 'https://example.com/x' } },
+        { name => 'the query is passed on', host => 'spa', path => '/keep-query?a=1&b=2',
+          want => 302, headers => { location => "http://spa.apps.test:$port/about?a=1&b=2" } },
+        { name => 'query conditions are ignored (SPA answers)', host => 'spa',
+          path => '/q?id=5', want => 200, body => "<html>SPA INDEX</html>\n" },
+        { name => 'a placeholder cannot inject a header', host => 'spa',
+          path => '/header-inject/a%0d%0aX-Injected:%20yes', want => 301,
+          headers => { location => "http://spa.apps.test:$port/x/a%0D%0AX-Injected:%20yes" },
+          absent => ['x-injected'] },
 
-    { name => 'an escaped target names a file', host => 'spa', path => '/space',
-      want => 200, body => "<html>SPACE</html>\n" },
+        { name => 'an escaped target names a file', host => 'spa', path => '/space',
+          want => 200, body => "<html>SPACE</html>\n" },
 
-    # _headers
-    { name => 'Content-Type from _headers, framing headers refused', host => 'spa',
-      path => '/robots.txt', want => 200, headers => { 'content-type' => 'text/x-robots' },
-      absent => ['content-encoding'] },
-    { name => 'a bogus .gz is still served as declared', host => 'spa', path => '/robots.txt',
-      req => { 'Accept-Encoding' => 'gzip' }, want => 200, body => 'not really gzip',
-      headers => { 'content-encoding' => 'gzip', 'vary' => 'Accept-Encoding' } },
+        # _headers
+        { name => 'Content-Type from _headers, framing headers refused', host => 'spa',
+          path => '/robots.txt', want => 200, headers => { 'content-type' => 'text/x-robots' },
+          absent => ['content-encoding'] },
+        { name => 'a bogus .gz is still served as declared', host => 'spa', path => '/robots.txt',
+          req => { 'Accept-Encoding' => 'gzip' }, want => 200, body => 'not really gzip',
+          headers => { 'content-encoding' => 'gzip', 'vary' => 'Accept-Encoding' } },
 
-    # symlinked rules, index and 404 page are never followed
-    { name => 'symlinked index', host => 'evil', path => '/', want => 403 },
-    { name => 'symlinked 404.html and _redirects', host => 'evil', path => '/nothing',
-      want => 404, like => qr/404 Not Found/ },
-    { name => 'symlinked _headers', host => 'evil', path => '/ok.txt', want => 200,
-      body => "fine\n", absent => ['x-leak'] },
-);
-
-for my $case (@cases) {
-    my $method = $case->{method} // 'GET';
-    my $res = request($port, $method, $case->{path},
-        headers => { Host => "$case->{host}.apps.test", %{ $case->{req} || {} } });
-    my $label = "$method $case->{host} $case->{path}: $case->{name}";
-    check_answer($res, $case, $label);
+        # symlinked rules, index and 404 page are never followed
+        { name => 'symlinked index', host => 'evil', path => '/', want => 403 },
+        { name => 'symlinked 404.html and _redirects', host => 'evil', path => '/nothing',
+          want => 404, like => qr/404 Not Found/ },
+        { name => 'symlinked _headers', host => 'evil', path => '/ok.txt', want => 200,
+          body => "fine\n", absent => ['x-leak'] },
+    );
 }
-
-# validators: the ETag of an HTML page revalidates to 304
-{
-    my $res = request($port, GET => '/about.html', headers => { Host => 'spa.apps.test' });
-    my $etag = $res->{headers}{etag};
-    ok($etag && $res->{headers}{'last-modified'}, 'HTML has ETag and Last-Modified');
-    $res = request($port, GET => '/about.html',
-                   headers => { Host => 'spa.apps.test', 'If-None-Match' => $etag // '' });
-    is($res->{status}, 304, '  If-None-Match: 304');
-    is($res->{headers}{'cache-control'}, 'no-cache', '  still no-cache');
-    $res = request($port, GET => '/about', headers => {
-        Host => 'spa.apps.test',
-        'If-Modified-Since' => $res->{headers}{'last-modified'} // '' });
-    is($res->{status}, 304, '  If-Modified-Since of a clean URL: 304');
-
-    $res = request($port, GET => '/assets/index-B4x9kQ2a.js',
-                   headers => { Host => 'spa.apps.test', 'Accept-Encoding' => 'gzip' });
-    my $gz_etag = $res->{headers}{etag};
-    isnt($gz_etag, undef, 'a gzip variant has its own ETag');
-    $res = request($port, GET => '/assets/index-B4x9kQ2a.js',
-                   headers => { Host => 'spa.apps.test', 'Accept-Encoding' => 'gzip',
-                                'If-None-Match' => $gz_etag // '' });
-    is($res->{status}, 304, '  and revalidates');
-}
-
-# rules are re-read when their file changes, in every worker
-for my $value ('first', 'second, longer') {
-    write_file("$tmp/plain/d1/_headers", "/*\n  X-Version: $value\n");
-    for my $try (1 .. 4) {
-        my $res = request($port, GET => '/page.html',
-                          headers => { Host => 'plain.apps.test' });
-        is($res->{headers}{'x-version'}, $value, "changed _headers: $value ($try)");
-    }
-}
-unlink "$tmp/plain/d1/_headers";
-{
-    my $res = request($port, GET => '/page.html', headers => { Host => 'plain.apps.test' });
-    ok(!exists $res->{headers}{'x-version'}, 'removed _headers');
-}
-
 
 # 2. Traversal corpus ---------------------------------------------------------
 
@@ -411,22 +385,99 @@ my @corpus = (
 
 cmp_ok(scalar @corpus, '>=', 50, 'traversal corpus has at least 50 payloads');
 
-my $spa_index = "<html>SPA INDEX</html>\n";
-for my $site (sort keys %sites) {
-    my @bad;
-    for my $payload (@corpus) {
-        my $res = request($port, GET => $payload,
-                          headers => { Host => "$site.apps.test" });
-        my $all = $res->{content} . join("\n", values %{ $res->{headers} });
-        my $ok = ($res->{status} =~ /^(400|403|404)$/
-                  || ($site eq 'spa' && $res->{status} == 200
-                      && $res->{content} eq $spa_index))
-                 && index($all, $CANARY) < 0 && $all !~ /root:x:0:0/;
-        push @bad, "$payload => $res->{status} " . substr($res->{content}, 0, 60)
-            unless $ok;
+
+# Both runs ---------------------------------------------------------------------
+
+for my $run (@runs) {
+    my $port = $run->{port};
+    my $M = "[$run->{name}]";
+
+    for my $case (cases($port)) {
+        my $method = $case->{method} // 'GET';
+        my $res = request($port, $method, $case->{path},
+            headers => { Host => "$case->{host}.apps.test", %{ $case->{req} || {} } });
+        my $label = "$M $method $case->{host} $case->{path}: $case->{name}";
+        check_answer($res, $case, $label);
     }
-    is_deeply(\@bad, [], "$site: every traversal payload fails safe")
-        or diag explain \@bad;
+
+    # validators: the ETag of an HTML page revalidates to 304
+    {
+        my $res = request($port, GET => '/about.html', headers => { Host => 'spa.apps.test' });
+        my $etag = $res->{headers}{etag};
+        ok($etag && $res->{headers}{'last-modified'}, "$M HTML has ETag and Last-Modified");
+        $res = request($port, GET => '/about.html',
+                       headers => { Host => 'spa.apps.test', 'If-None-Match' => $etag // '' });
+        is($res->{status}, 304, '  If-None-Match: 304');
+        is($res->{headers}{'cache-control'}, 'no-cache', '  still no-cache');
+        $res = request($port, GET => '/about', headers => {
+            Host => 'spa.apps.test',
+            'If-Modified-Since' => $res->{headers}{'last-modified'} // '' });
+        is($res->{status}, 304, '  If-Modified-Since of a clean URL: 304');
+
+        $res = request($port, GET => '/assets/index-B4x9kQ2a.js',
+                       headers => { Host => 'spa.apps.test', 'Accept-Encoding' => 'gzip' });
+        my $gz_etag = $res->{headers}{etag};
+        isnt($gz_etag, undef, "$M a gzip variant has its own ETag");
+        $res = request($port, GET => '/assets/index-B4x9kQ2a.js',
+                       headers => { Host => 'spa.apps.test', 'Accept-Encoding' => 'gzip',
+                                    'If-None-Match' => $gz_etag // '' });
+        is($res->{status}, 304, '  and revalidates');
+    }
+
+    # rules are re-read when their file changes, in every worker; with
+    # open_file_cache, once open_file_cache_valid has passed
+    if ($run->{name} eq 'no cache') {
+        for my $value ('first', 'second, longer') {
+            write_file("$tmp/plain/d1/_headers", "/*\n  X-Version: $value\n");
+            for my $try (1 .. 4) {
+                my $res = request($port, GET => '/page.html',
+                                  headers => { Host => 'plain.apps.test' });
+                is($res->{headers}{'x-version'}, $value,
+                   "$M changed _headers: $value ($try)");
+            }
+        }
+        unlink "$tmp/plain/d1/_headers";
+        my $res = request($port, GET => '/page.html', headers => { Host => 'plain.apps.test' });
+        ok(!exists $res->{headers}{'x-version'}, "$M removed _headers");
+    }
+
+    # a new deployment of a route brings its own rules at once, and a
+    # rollback the old ones
+    for my $deployment ("d2-$port", 'd1') {
+        my $root = "$tmp/plain/$deployment";
+        if ($deployment ne 'd1') {
+            make_path($root);
+            write_file("$root/page.html", "<html>PAGE</html>\n");
+            write_file("$root/_headers", "/*\n  X-Deployment: $deployment\n");
+        }
+        my $res = request($control, PUT => '/_shipoff/routes/plain', body => {
+            project => 'plain', kind => 'static', root => $root });
+        is($res->{status}, 200, "$M plain now serves $deployment");
+        for my $try (1 .. 4) {
+            $res = request($port, GET => '/page.html', headers => { Host => 'plain.apps.test' });
+            is($res->{headers}{'x-deployment'},
+               $deployment eq 'd1' ? undef : $deployment,
+               "$M rules of $deployment ($try)");
+        }
+    }
+
+    my $spa_index = "<html>SPA INDEX</html>\n";
+    for my $site (sort keys %sites) {
+        my @bad;
+        for my $payload (@corpus) {
+            my $res = request($port, GET => $payload,
+                              headers => { Host => "$site.apps.test" });
+            my $all = $res->{content} . join("\n", values %{ $res->{headers} });
+            my $ok = ($res->{status} =~ /^(400|403|404)$/
+                      || ($site eq 'spa' && $res->{status} == 200
+                          && $res->{content} eq $spa_index))
+                     && index($all, $CANARY) < 0 && $all !~ /root:x:0:0/;
+            push @bad, "$payload => $res->{status} " . substr($res->{content}, 0, 60)
+                unless $ok;
+        }
+        is_deeply(\@bad, [], "$M $site: every traversal payload fails safe")
+            or diag explain \@bad;
+    }
 }
 
 stop_nginx($master);
