@@ -4,7 +4,8 @@
 # the outbox kept while Redis was down is sent by the reconciler; lost
 # leases are retried (or failed once the attempts are used up); a cancel
 # stops a running build at once; a build survives shipoffd's kill -9 and
-# its stop; one build per project at a time.
+# its stop, and Redis restarted with its data lost while one deployment
+# is BUILDING and another QUEUED; one build per project at a time.
 #
 # Most cases use a project whose repository does not exist: its worker
 # fails fast with clone_failed, which is all the queue needs.  The cases of
@@ -322,6 +323,38 @@ SKIP: {
     ok(sleepers(), '... and built again on restart');
     $s->api(POST => "/api/v1/deployments/$d/cancel", $u);
     ok($final{ wait_final($d, 20) }, '... it reaches a final state');
+}
+
+# ---- Redis restarted with its data lost (it keeps none) while one
+# deployment is BUILDING and another QUEUED behind it (one build per
+# project): the build goes on without its log stream, the reconciler
+# publishes the lost entry again, and both end
+
+SKIP: {
+    skip 'no build runs here', 7 unless $sleeping;
+
+    my ($rc, $out) = run('git', '-C', $site, 'branch', 'other');
+    die "git branch: $out" if $rc;
+    my $brief = sprintf '4.%d', $$;
+    my $p = project('redis', "file://$site", kind => 'static',
+                    build_cmd => "sleep $brief", output_dir => '.');
+    my $building = deploy($p);
+    ok(wait_for(30, sub { (run('pgrep', '-f', "sleep $brief"))[0] == 0 }),
+       'Redis lost: one deployment building');
+    is(state_of($building), 'BUILDING', '... BUILDING');
+    my $queued = deploy($p, { branch => 'other' });
+    sleep 0.5;
+    is(state_of($queued), 'QUEUED', '... another QUEUED behind it');
+    my ($before) = redis('INFO', 'server') =~ /^run_id:(\w+)/m;
+    $s->stop('redis');
+    $s->start('redis');
+    my ($after) = redis('INFO', 'server') =~ /^run_id:(\w+)/m;
+    isnt($after, $before, '... Redis restarted, empty');
+    like(wait_final($building, 40), qr/^(PRODUCTION|INACTIVE)$/,
+         '... the BUILDING one is built: ' . path_of($building));
+    is(wait_final($queued, 40), 'PRODUCTION',
+       '... the QUEUED one as well: ' . path_of($queued));
+    is(builds_of($queued), 1, '... once');
 }
 
 # ---- one build per project
