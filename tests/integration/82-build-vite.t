@@ -1,20 +1,23 @@
-# A real npm build: the Vite fixture (tests/fixtures/sites/vite) is
-# detected, installed from the npm registry and built in the sandbox (with
-# HOME and the npm cache inside its work dir), published and served as an
-# SPA.  Slow and needs the npm registry: runs only with SHIPOFF_TEST_NPM=1.
+# A real npm build: the Vite fixture (tests/fixtures/sites/vite), cloned
+# over HTTP from ShipoffGit, is detected, installed from the npm registry
+# and built in the sandbox (with HOME and the npm cache inside its work
+# dir), published and served as an SPA.  Needs the npm registry, which
+# these machines reach; SHIPOFF_TEST_NO_NPM=1 skips it where there is none.
 
 use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
-use ShipoffTest qw(stack_up run tempdir top_dir in_chroot);
+use ShipoffTest qw(stack_up run top_dir in_chroot);
+use ShipoffGit;
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
 use ShipoffNginx qw(request);
 
-plan skip_all => 'set SHIPOFF_TEST_NPM=1 (needs the npm registry, slow)'
-    unless $ENV{SHIPOFF_TEST_NPM};
+plan skip_all => 'SHIPOFF_TEST_NO_NPM is set (no npm registry here)'
+    if $ENV{SHIPOFF_TEST_NO_NPM};
+plan skip_all => 'needs npm' unless grep { -x "$_/npm" } split /:/, $ENV{PATH};
 plan skip_all => 'needs root (cgroups and a sandbox uid)' if $> != 0;
 plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
 
@@ -27,21 +30,13 @@ END {
 }
 
 my $top = top_dir();
-my $repo = tempdir() . '/vite';
-run('mkdir', '-p', $repo);
-run('cp', '-a', "$top/tests/fixtures/sites/vite/.", $repo);
-for my $cmd (['init', '-q', '-b', 'main'], ['add', '-A'],
-             ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-q',
-              '-m', 'vite'])
-{
-    my ($rc, $out) = run('git', '-C', $repo, @$cmd);
-    die "git @$cmd: $out" if $rc;
-}
+my $g = ShipoffGit->start;
+my $url = $g->repo('vite', 'tests/fixtures/sites/vite');
 
 my $u = $s->signup;
 my $name = "vite$$";
 my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => $name, repo_url => "file://$repo" });
+                  { name => $name, repo_url => $url });
 is($res->{status}, 201, 'a project') or diag($res->{content});
 my $pid = $res->{json}{id};
 
@@ -53,6 +48,10 @@ my ($rc, $out);
     ($rc, $out) = run("$top/builder/shipoffd", '-c', $s->conf, 'build', $id);
 }
 is($rc, 0, 'shipoffd build exits 0') or diag($out);
+like($s->psql("SELECT string_agg(line, E'\\n' ORDER BY id) FROM log_lines"
+              . " WHERE deployment_id = $id AND stream = 'system'"),
+     qr/^cloning http:.*\n(?s:.*)^running npm (ci|install)/m,
+     '  cloned over HTTP, installed with npm');
 is($s->psql("SELECT state || ' ' || framework FROM deployments"
             . " WHERE id = $id"), 'PRODUCTION vite', 'PRODUCTION, vite');
 
