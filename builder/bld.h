@@ -45,6 +45,9 @@ int bld_migrate(const so_config_t *cfg);
 #define BLD_WORKER_FAILED    1    /* FAILED, reason recorded */
 #define BLD_WORKER_RETRY     2    /* internal trouble: the loop re-queues */
 #define BLD_WORKER_CANCELED  3    /* SIGTERM: sandbox killed, CANCELED */
+#define BLD_WORKER_PROVISIONED 4  /* a dynamic app built, PROVISIONING,
+                                     its artifact recorded: the loop's
+                                     supervisor starts it (loop.h) */
 
 int bld_worker_run(const so_config_t *cfg, long long deployment_id);
 

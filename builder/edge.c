@@ -14,6 +14,10 @@
  * Its generation is the time in milliseconds: it only grows, and differs
  * from the generation an edge reports once it changed, which is what the
  * reconciler looks for.
+ *
+ * A dynamic app's route points at the port its process listens on while
+ * app_processes says it runs, and is "sleeping" otherwise: the wake
+ * module then holds its next request and asks shipoffd to start it.
  */
 
 #include <errno.h>
@@ -32,6 +36,22 @@
 
 #define EDGE_TIMEOUT_MS  5000
 #define EDGE_TRIES       3
+
+/*
+ * The routes of PRODUCTION deployments: name, id, kind, artifact,
+ * framework, the app's state and port (NULL without a row)
+ */
+#define EDGE_ROUTES_SQL                                                      \
+    "SELECT p.name, d.id, d.kind, d.artifact_path, d.framework,"            \
+    " a.state, a.port"                                                      \
+    " FROM projects p JOIN deployments d"                                   \
+    " ON d.project_id = p.id AND d.state = 'PRODUCTION'"                    \
+    " LEFT JOIN app_processes a ON a.deployment_id = d.id"                  \
+    " WHERE d.artifact_path IS NOT NULL"                                    \
+    " AND d.kind IN ('static', 'dynamic')"
+
+
+static json_t *edge_route_row(const so_config_t *cfg, PGresult *res, int i);
 
 
 int
@@ -64,6 +84,77 @@ bld_route_static(const char *project, long long deployment_id,
                      "project", project, "kind", "static",
                      "state", "running", "root", root, "deployment", dep,
                      "spa", spa);
+}
+
+
+json_t *
+bld_route_dynamic(const char *project, long long deployment_id, int port,
+    int running)
+{
+    char  dep[24], upstream[32];
+
+    snprintf(dep, sizeof(dep), "%lld", deployment_id);
+    snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", port);
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}",
+                     "project", project, "kind", "dynamic",
+                     "state", running ? "running" : "sleeping",
+                     "upstream", upstream, "deployment", dep);
+}
+
+
+/* a row of EDGE_ROUTES_SQL as a route */
+static json_t *
+edge_route_row(const so_config_t *cfg, PGresult *res, int i)
+{
+    long long  id;
+    int        port;
+
+    id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+
+    if (strcmp(PQgetvalue(res, i, 2), "static") == 0) {
+        return bld_route_static(PQgetvalue(res, i, 0), id,
+                                PQgetvalue(res, i, 3),
+                                bld_framework_spa(PQgetvalue(res, i, 4)));
+    }
+
+    /* sleeping: the port is only a placeholder until the app is woken */
+    port = cfg->app_port_min;
+    if (!PQgetisnull(res, i, 6)) {
+        port = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
+    }
+
+    return bld_route_dynamic(PQgetvalue(res, i, 0), id, port,
+                             !PQgetisnull(res, i, 5)
+                             && strcmp(PQgetvalue(res, i, 5), "running")
+                                == 0);
+}
+
+
+int
+bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         id[24];
+
+    *out = NULL;
+    snprintf(id, sizeof(id), "%lld", project_id);
+    params[0] = id;
+
+    res = so_pg_query(pg, "routes_project",
+                      EDGE_ROUTES_SQL " AND p.id = $1", 1, params);
+    if (res == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    if (PQntuples(res) == 1) {
+        *out = edge_route_row(cfg, res, 0);
+    }
+
+    PQclear(res);
+    return SO_OK;
 }
 
 
@@ -179,13 +270,7 @@ bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
         goto done;
     }
 
-    res = so_pg_query(pg, "routes_static",
-                      "SELECT p.name, d.id, d.artifact_path, d.framework"
-                      " FROM projects p JOIN deployments d"
-                      " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
-                      " WHERE d.kind = 'static'"
-                      " AND d.artifact_path IS NOT NULL",
-                      0, NULL);
+    res = so_pg_query(pg, "routes_all", EDGE_ROUTES_SQL, 0, NULL);
     if (res == NULL) {
         snprintf(err, errlen, "%s", so_pg_errstr(pg));
         goto done;
@@ -203,10 +288,7 @@ bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
     for (i = 0; i < PQntuples(res); i++) {
         snprintf(host, sizeof(host), "%s.%s", PQgetvalue(res, i, 0),
                  cfg->apps_domain);
-        route = bld_route_static(PQgetvalue(res, i, 0),
-                                 strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                                 PQgetvalue(res, i, 2),
-                                 bld_framework_spa(PQgetvalue(res, i, 3)));
+        route = edge_route_row(cfg, res, i);
         if (route == NULL || json_object_set_new(routes, host, route) != 0) {
             goto done;
         }

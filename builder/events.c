@@ -3,12 +3,14 @@
  *
  *   type project_deleted project <id> name <name>
  *       the project's rows are gone: its route leaves every edge, its
- *       artifacts (var_dir/sites/<id>) leave the disk, a build of it
- *       running here is canceled, routes.json is written again;
+ *       apps are killed, its artifacts (var_dir/sites/<id>,
+ *       var_dir/apps/<id>) leave the disk, a build of it running here is
+ *       canceled, routes.json is written again;
  *   type promoted deployment <id> project <id> [previous <id>]
- *       the project's PRODUCTION deployment changed: its route goes to
- *       every edge (static; a dynamic one needs the runtime, not there
- *       yet) and routes.json is written again.
+ *       the project's PRODUCTION deployment changed: a static one's route
+ *       goes to every edge, a dynamic one's kept artifact is started and
+ *       routed once it answers (apps.c); the apps it replaces stop after
+ *       their drain; routes.json is written again.
  *
  * What an event changes (the edges, the shared var_dir) is global, so one
  * builder handling it is enough: the builders share the consumer group
@@ -264,7 +266,16 @@ bld_events_deleted(bld_queue_t *q, long long project, const char *name)
         rc = SO_ERR;
 
     } else {
+        bld_apps_delete_project(q, project);
+
         snprintf(dir, sizeof(dir), "%s/sites/%lld", base, project);
+        if (bld_remove_tree(&q->b->cfg, dir) != SO_OK) {
+            so_log_error("events", "project=%lld: removing %s failed",
+                         project, dir);
+            rc = SO_ERR;
+        }
+
+        snprintf(dir, sizeof(dir), "%s/apps/%lld", base, project);
         if (bld_remove_tree(&q->b->cfg, dir) != SO_OK) {
             so_log_error("events", "project=%lld: removing %s failed",
                          project, dir);
@@ -305,7 +316,7 @@ bld_events_promoted(bld_queue_t *q, long long deployment)
 
     res = so_pg_query(q->b->pg, "bld_events_promoted",
                       "SELECT p.name, d.id, coalesce(d.kind, ''),"
-                      " d.artifact_path, d.framework"
+                      " d.artifact_path, d.framework, p.id"
                       " FROM deployments e"
                       " JOIN projects p ON p.id = e.project_id"
                       " JOIN deployments d ON d.project_id = p.id"
@@ -327,18 +338,19 @@ bld_events_promoted(bld_queue_t *q, long long deployment)
         goto done;
     }
 
-    if (strcmp(PQgetvalue(res, 0, 2), "static") != 0) {
-        so_log_warn("events", "deployment=%s project=%s: promoted dynamic "
-                    "deployment left as it is: a dynamic rollback needs "
-                    "the runtime (not implemented)", PQgetvalue(res, 0, 1),
-                    PQgetvalue(res, 0, 0));
-        goto done;
-    }
-
     if (PQgetisnull(res, 0, 3)) {
         so_log_error("events", "deployment=%s project=%s: PRODUCTION "
                      "without an artifact: not routed",
                      PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+        goto done;
+    }
+
+    /* an app is routed by its supervisor once it answers */
+    if (strcmp(PQgetvalue(res, 0, 2), "dynamic") == 0) {
+        so_log_info("events", "deployment=%s project=%s: promoted: its app "
+                    "starts", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+        rc = bld_apps_promoted(q, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+                               strtoll(PQgetvalue(res, 0, 1), NULL, 10), 1);
         goto done;
     }
 
@@ -371,6 +383,8 @@ bld_events_promoted(bld_queue_t *q, long long deployment)
         so_log_info("events", "deployment=%s project=%s: promoted: %s "
                     "routed to it", PQgetvalue(res, 0, 1),
                     PQgetvalue(res, 0, 0), host);
+        bld_apps_promoted(q, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+                          strtoll(PQgetvalue(res, 0, 1), NULL, 10), 0);
     }
 
 done:

@@ -6,7 +6,9 @@
  * The claim is the daemon's: QUEUED -> BUILDING only if still QUEUED, so
  * a deployment the daemon already took is left alone.  The lease covers
  * the longest the worker may take, so the reconciler does not take the
- * deployment back while this process works on it.
+ * deployment back while this process works on it.  A dynamic app is only
+ * built here: its lease is dropped once it is PROVISIONING, and the
+ * daemon's supervisor starts it (apps.c, bld_apps_check()).
  */
 
 #include <stdio.h>
@@ -27,7 +29,7 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
     PGresult    *res;
     char         dep[24], owner[300], host[256], ttl[24];
     const char  *params[3];
-    int          claimed;
+    int          claimed, rc;
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     if (gethostname(host, sizeof(host)) != 0) {
@@ -69,5 +71,21 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
         return BLD_WORKER_FAILED;
     }
 
-    return bld_worker_run(cfg, deployment_id);
+    rc = bld_worker_run(cfg, deployment_id);
+
+    if (rc == BLD_WORKER_PROVISIONED) {
+        pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
+        res = pg == NULL || so_pg_connect(pg) != SO_OK ? NULL
+              : so_pg_query(pg, "foreground_unlease",
+                            "UPDATE deployments SET lease_owner = NULL,"
+                            " lease_expires_at = NULL"
+                            " WHERE id = $1 AND lease_owner = $2",
+                            2, params);
+        PQclear(res);
+        so_pg_free(pg);
+        so_log_info("build", "deployment=%s: built; the daemon starts the "
+                    "app", dep);
+    }
+
+    return rc;
 }

@@ -231,7 +231,12 @@ bld_job_exited(bld_queue_t *q, int pidfd)
 
     bld_job_remove(q, job);
 
-    if (code > BLD_WORKER_CANCELED) {
+    /* a built app: the supervisor takes the deployment over */
+    if (code == BLD_WORKER_PROVISIONED) {
+        (void) bld_apps_handover(q, deployment);
+    }
+
+    if (code > BLD_WORKER_PROVISIONED) {
         so_log_error("jobs", "deployment=%lld: unknown exit code %d: "
                      "taken as a crash", deployment, code);
     }

@@ -20,6 +20,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
+#include "so_env.h"
 #include "so_log.h"
 #include "worker.h"
 
@@ -104,6 +105,47 @@ bld_log_mask(bld_log_t *log, const char *secret)
 
     log->nmasks++;
     return SO_OK;
+}
+
+
+/* the values of the project's secrets never reach the logs */
+void
+bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id)
+{
+    PGresult    *res;
+    json_t      *env, *v;
+    const char  *params[1];
+    char         proj[24];
+    int          i;
+
+    snprintf(proj, sizeof(proj), "%lld", project_id);
+    params[0] = proj;
+    res = so_pg_query(pg, "log_secret_keys",
+                      "SELECT key FROM env_vars"
+                      " WHERE project_id = $1 AND secret",
+                      1, params);
+    if (res == NULL || PQntuples(res) == 0) {
+        PQclear(res);
+        return;
+    }
+
+    if (so_env_load(&env, pg, cfg, project_id, "runtime") != SO_OK) {
+        so_log_warn("logs", "deployment=%s: secrets not loaded for masking",
+                    log->dep);
+        PQclear(res);
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        v = json_object_get(env, PQgetvalue(res, i, 0));
+        if (json_is_string(v)) {
+            bld_log_mask(log, json_string_value(v));
+        }
+    }
+
+    so_env_free(env);
+    PQclear(res);
 }
 
 

@@ -15,6 +15,11 @@
  * second one exits at once (the leases expire; another builder, or this
  * one restarted, recovers them).  SIGHUP reloads the configuration and
  * keeps the old one when the new one is bad.
+ *
+ * Dynamic apps (apps.c) are the loop's too: their exits arrive through
+ * pidfds, their health checks, drains and restarts run in the tick, which
+ * is shortened while an app starts.  Stopping leaves them running: the
+ * next shipoffd adopts them.
  */
 
 #include <errno.h>
@@ -129,7 +134,7 @@ bld_loop(bld_t *b)
     sigset_t             mask;
     bld_queue_t         *q;
     int64_t              drain_end;
-    int                  n, i, rc;
+    int                  n, i, rc, wait_ms;
 
     rc = SO_ERR;
     b->epfd = -1;
@@ -184,6 +189,7 @@ bld_loop(bld_t *b)
                 SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP, q->consumer);
 
     (void) bld_recover(q, BLD_RECOVER_MINE, 1);
+    bld_apps_init(q);
 
     q->next_reconcile = bld_now_ms();
     q->next_heartbeat = bld_now_ms();
@@ -198,8 +204,9 @@ bld_loop(bld_t *b)
             break;
         }
 
+        wait_ms = bld_apps_wait_ms(q);
         n = epoll_wait(b->epfd, events, (int) so_nelems(events),
-                       BLD_TICK_MS);
+                       wait_ms > 0 ? wait_ms : BLD_TICK_MS);
         if (n == -1 && errno != EINTR) {
             so_log_error(NULL, "epoll_wait: %s", strerror(errno));
             goto done;
@@ -211,6 +218,9 @@ bld_loop(bld_t *b)
 
             } else if (bld_job_is_ours(q, events[i].data.fd)) {
                 bld_job_exited(q, events[i].data.fd);
+
+            } else if (bld_app_is_ours(q, events[i].data.fd)) {
+                bld_app_exited(q, events[i].data.fd);
             }
         }
 
@@ -219,6 +229,8 @@ bld_loop(bld_t *b)
         bld_timers(q);
         bld_queue_poll(q);
         bld_events_poll(q);
+        bld_wake_poll(q);
+        bld_apps_tick(q);
     }
 
     bld_jobs_stop(q);
@@ -228,6 +240,7 @@ bld_loop(bld_t *b)
 done:
 
     bld_jobs_kill_now(q);
+    bld_apps_close(q);
     free(q);
     so_pg_free(b->pg);
     so_redis_free(b->redis);

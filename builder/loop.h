@@ -9,6 +9,9 @@
  *   reconcile.c  the outbox, lost leases and forgotten QUEUED deployments
  *   events.c     shipoff:events (consumer group "events"): the routes and
  *                artifacts of promoted and deleted projects
+ *   apps.c       the supervisor of dynamic apps: start in the sandbox,
+ *                health check, switch, drain, stop, restart, adopt
+ *   idle.c       scale to zero (the edges' activity) and shipoff:wake
  *
  * PostgreSQL is the truth, Redis only carries the news: a stream entry is
  * acknowledged only once what it asked for is durable in the database, and
@@ -24,6 +27,7 @@
 #include <sys/types.h>
 
 #include "bld.h"
+#include "cgroup.h"
 
 
 #define BLD_MAX_JOBS       256     /* build_concurrency's upper bound */
@@ -31,6 +35,7 @@
 #define BLD_STREAM_ID_LEN  48      /* "1700000000000-0" */
 #define BLD_KILL_GRACE_MS  5000    /* SIGTERM (cancel) .. SIGKILL */
 #define BLD_DRAIN_MS       3000    /* on stop: running builds may finish */
+#define BLD_MAX_APPS       1024    /* app processes on one builder */
 
 /* the reason recorded when a build is given up by its builder */
 #define BLD_REASON_LOST    "builder_lost"
@@ -43,6 +48,54 @@ typedef struct {
     int          pidfd;
     int64_t      kill_at;       /* ms: SIGKILL then (after a cancel); 0 */
 } bld_job_t;
+
+typedef enum {
+    BLD_APP_STARTING = 0,       /* spawned, health check not through */
+    BLD_APP_RUNNING,
+    BLD_APP_DRAINING,           /* replaced or idle: SIGTERM at stop_at */
+    BLD_APP_STOPPING,           /* SIGTERMed: the cgroup killed at kill_at */
+    BLD_APP_BACKOFF             /* crashed: started again at start_at */
+} bld_app_state_t;
+
+/* one process of a dynamic app (one deployment), see apps.c */
+typedef struct {
+    long long        deployment;
+    long long        project;
+    char             name[64];      /* the project's: the host's label */
+    bld_app_state_t  state;
+    unsigned         child:1;       /* ours to waitpid (not adopted) */
+    unsigned         to_sleep:1;    /* idle: sleeping once stopped */
+    unsigned         wake:1;        /* woken while stopping: start again */
+    pid_t            pid;           /* bwrap's; 0: none */
+    int              pidfd;
+    bld_cgroup_t     cg;
+    int              port;
+    int64_t          started;       /* ms, monotonic */
+    int64_t          deadline;      /* STARTING: startup_timeout */
+    int64_t          next_probe;
+    int64_t          stop_at;       /* DRAINING */
+    int64_t          kill_at;       /* STOPPING */
+    int64_t          start_at;      /* BACKOFF */
+    int              backoff_ms;
+    int              restarts;
+    int              probe_fd;      /* the health check's connection */
+    unsigned         probe_sent:1;
+    char             health[256];   /* the path probed */
+    int              out[2];        /* stdout, stderr files, read side */
+    char            *part[2];       /* a line not ended yet */
+    size_t           plen[2];
+    struct bld_log_s *log;
+} bld_app_t;
+
+typedef struct {
+    bld_app_t       *apps[BLD_MAX_APPS];
+    int              napps;
+    bld_cgroup_sys_t cgroups;
+    unsigned         cgroups_ok:1;
+    unsigned         wake_ok:1;     /* the "runtime" group on shipoff:wake */
+    char             owner[BLD_CONSUMER_LEN];  /* our host name */
+    int64_t          next_reap;
+} bld_apps_t;
 
 typedef struct {
     bld_t       *b;
@@ -63,6 +116,8 @@ typedef struct {
 
     int64_t      next_reconcile;  /* ms, monotonic */
     int64_t      next_heartbeat;
+
+    bld_apps_t   apps;
 } bld_queue_t;
 
 
@@ -106,6 +161,27 @@ void bld_jobs_kill_now(bld_queue_t *q);
 
 /* events.c */
 void bld_events_poll(bld_queue_t *q);
+
+/* apps.c */
+void bld_apps_init(bld_queue_t *q);
+int bld_apps_handover(bld_queue_t *q, long long deployment);
+int bld_apps_start(bld_queue_t *q, long long deployment);
+int bld_app_is_ours(const bld_queue_t *q, int fd);
+void bld_app_exited(bld_queue_t *q, int pidfd);
+void bld_apps_tick(bld_queue_t *q);
+int bld_apps_wait_ms(const bld_queue_t *q);
+bld_app_t *bld_apps_find(bld_queue_t *q, long long deployment);
+void bld_app_drain(bld_queue_t *q, bld_app_t *app, int to_sleep);
+void bld_app_route(bld_queue_t *q, bld_app_t *app);
+int bld_apps_promoted(bld_queue_t *q, long long project,
+    long long deployment, int dynamic);
+void bld_apps_delete_project(bld_queue_t *q, long long project);
+void bld_apps_check(bld_queue_t *q);
+void bld_apps_close(bld_queue_t *q);
+
+/* idle.c */
+void bld_idle_reap(bld_queue_t *q);
+void bld_wake_poll(bld_queue_t *q);
 
 /* reconcile.c */
 #define BLD_RECOVER_MINE  (-1LL)

@@ -155,7 +155,8 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
         }
     }
 
-    SB_ARG("--bind"); SB_ARG(o->workdir); SB_ARG(o->workdir);
+    SB_ARG(o->workdir_ro ? "--ro-bind" : "--bind");
+    SB_ARG(o->workdir); SB_ARG(o->workdir);
     SB_ARG("--chdir"); SB_ARG(o->workdir);
     SB_ARG("--unshare-pid");
     SB_ARG("--unshare-ipc");
@@ -165,7 +166,9 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
         SB_ARG("--unshare-net");
     }
     SB_ARG("--new-session");
-    SB_ARG("--die-with-parent");
+    if (!o->detach) {
+        SB_ARG("--die-with-parent");
+    }
     SB_ARG("--");
     for (i = 0; o->argv[i] != NULL; i++) {
         SB_ARG(o->argv[i]);

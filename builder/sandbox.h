@@ -56,6 +56,9 @@ typedef struct {
     int                      stdout_fd; /* -1: /dev/null */
     int                      stderr_fd;
     int                      share_net; /* 1: the host's network */
+    int                      workdir_ro;    /* 1: the work dir read-only */
+    int                      detach;    /* 1: outlives shipoffd (an app);
+                                           0: dies with its parent */
     unsigned                 timeout_ms;    /* 0: none */
     bld_cgroup_limits_t      limits;
 } bld_sandbox_opts_t;

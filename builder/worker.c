@@ -9,6 +9,12 @@
  *                 transaction -> snapshot, prune old artifacts
  *   PRODUCTION    or FAILED with its reason, or CANCELED on SIGTERM
  *
+ * A dynamic app is built the same way, then its whole built tree moves to
+ * var/apps/<project>/<deployment> and the worker stops at PROVISIONING
+ * (BLD_WORKER_PROVISIONED): the loop's supervisor (apps.c) starts it,
+ * checks its health and promotes it.  The worker never runs an app: apps
+ * outlive workers, which die with shipoffd.
+ *
  * Every state change is a conditional UPDATE (WHERE state = the state we
  * know), checked first with so_dstate_can(); the SQL trigger records the
  * event with its reason.  An UPDATE that matches nothing means someone
@@ -90,6 +96,7 @@ typedef struct {
     char                home[PATH_MAX];
     char                artifact[PATH_MAX];
     int                 published;
+    int                 dynamic;        /* an app: handed over once built */
 
     bld_cgroup_sys_t    cgroups;
 } wk_t;
@@ -99,7 +106,8 @@ typedef enum {
     WK_GO = 0,
     WK_FAILED,                      /* FAILED recorded */
     WK_CANCELED,
-    WK_RETRY                        /* internal trouble */
+    WK_RETRY,                       /* internal trouble */
+    WK_HANDOVER                     /* an app built: the supervisor's */
 } wk_end_t;
 
 
@@ -111,13 +119,12 @@ static int wk_move(wk_t *w, so_dstate_t to, const char *reason,
 static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
-static void wk_masks(wk_t *w);
 static wk_end_t wk_clone(wk_t *w);
 static wk_end_t wk_detect(wk_t *w);
 static wk_end_t wk_build(wk_t *w);
 static wk_end_t wk_publish(wk_t *w);
 static wk_end_t wk_promote(wk_t *w);
-static void wk_restore_route(wk_t *w, const char *host, PGresult *prev);
+static void wk_restore_route(wk_t *w, const char *host);
 static int wk_chown(const char *path, const struct stat *st, int flag,
     struct FTW *ftw);
 static void wk_exec(wk_t *w, const char *name, const char *sql);
@@ -344,46 +351,6 @@ wk_load(wk_t *w)
 }
 
 
-/* the values of the project's secrets never reach the logs */
-static void
-wk_masks(wk_t *w)
-{
-    PGresult    *res;
-    json_t      *env, *v;
-    const char  *params[1];
-    int          i;
-
-    params[0] = w->proj;
-    res = so_pg_query(w->pg, "worker_secret_keys",
-                      "SELECT key FROM env_vars"
-                      " WHERE project_id = $1 AND secret",
-                      1, params);
-    if (res == NULL || PQntuples(res) == 0) {
-        PQclear(res);
-        return;
-    }
-
-    if (so_env_load(&env, w->pg, w->cfg, w->project_id, "runtime")
-        != SO_OK)
-    {
-        so_log_warn("worker", "deployment=%s: secrets not loaded for "
-                    "masking", w->dep);
-        PQclear(res);
-        return;
-    }
-
-    for (i = 0; i < PQntuples(res); i++) {
-        v = json_object_get(env, PQgetvalue(res, i, 0));
-        if (json_is_string(v)) {
-            bld_log_mask(w->log, json_string_value(v));
-        }
-    }
-
-    so_env_free(env);
-    PQclear(res);
-}
-
-
 static wk_end_t
 wk_clone(wk_t *w)
 {
@@ -443,7 +410,7 @@ static wk_end_t
 wk_detect(wk_t *w)
 {
     PGresult    *res;
-    const char  *params[4];
+    const char  *params[5];
     int          rc;
 
     rc = so_detect(&w->det, w->appdir);
@@ -471,18 +438,28 @@ wk_detect(wk_t *w)
     params[1] = w->det.kind;
     params[2] = w->det.framework[0] ? w->det.framework : NULL;
     params[3] = w->det.runtime[0] ? w->det.runtime : NULL;
+    params[4] = w->det.run_cmd[0] ? w->det.run_cmd : NULL;
     res = so_pg_query(w->pg, "worker_detected",
                       "UPDATE deployments SET kind = $2, framework = $3,"
-                      " runtime = $4 WHERE id = $1",
-                      4, params);
+                      " runtime = $4, run_cmd = $5 WHERE id = $1",
+                      5, params);
     if (res == NULL) {
         return WK_RETRY;
     }
     PQclear(res);
 
-    if (strcmp(w->det.kind, "static") != 0) {
-        return wk_fail(w, "unsupported: dynamic apps are not deployed yet",
-                       -1);
+    w->dynamic = strcmp(w->det.kind, "dynamic") == 0;
+
+    if (w->dynamic) {
+        if (w->det.run_cmd[0] == '\0') {
+            bld_log_sys(w->log, "no command to start the app: set the "
+                        "project's run command");
+            return wk_fail(w, "build_failed: no run command", -1);
+        }
+
+        bld_log_sys(w->log, "the app will start with: %s", w->det.run_cmd);
+        snprintf(w->artifact, sizeof(w->artifact), "%s/apps/%s/%s",
+                 w->cfg->var_dir, w->proj, w->dep);
     }
 
     return WK_GO;
@@ -687,10 +664,13 @@ wk_publish(wk_t *w)
         return wk_fail(w, "build_failed: output dir missing", -1);
     }
 
-    snprintf(dir, sizeof(dir), "%s/sites", w->cfg->var_dir);
-    mkdir(dir, 0755);
-    snprintf(dir, sizeof(dir), "%s/sites/%s", w->cfg->var_dir, w->proj);
-    if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+    /* an app's sandbox uid must reach its dir: x on apps/, nothing more */
+    snprintf(dir, sizeof(dir), "%s/%s", w->cfg->var_dir,
+             w->dynamic ? "apps" : "sites");
+    mkdir(dir, w->dynamic ? 0711 : 0755);
+    snprintf(dir, sizeof(dir), "%s/%s/%s", w->cfg->var_dir,
+             w->dynamic ? "apps" : "sites", w->proj);
+    if (mkdir(dir, w->dynamic ? 0711 : 0755) == -1 && errno != EEXIST) {
         so_log_error("worker", "deployment=%s: mkdir %s: %s", w->dep, dir,
                      strerror(errno));
         return WK_RETRY;
@@ -702,8 +682,24 @@ wk_publish(wk_t *w)
     bld_log_sys(w->log, "publishing %s", rel);
     w->published = 1;
 
-    if (bld_publish_copy(out, w->artifact, w->log, err, sizeof(err))
-        != SO_OK)
+    /*
+     * An app is its whole built tree, moved (same file system) with its
+     * symlinks (node_modules/.bin, a venv), owned by the sandbox uid (a
+     * tree no command was run in is still root's)
+     */
+    if (w->dynamic) {
+        wk_uid = (uid_t) w->cfg->sandbox_uid;
+        wk_gid = (gid_t) w->cfg->sandbox_gid;
+        if (rename(w->appdir, w->artifact) == -1
+            || nftw(w->artifact, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
+        {
+            so_log_error("worker", "deployment=%s: publishing %s: %s",
+                         w->dep, w->artifact, strerror(errno));
+            return WK_RETRY;
+        }
+
+    } else if (bld_publish_copy(out, w->artifact, w->log, err, sizeof(err))
+               != SO_OK)
     {
         bld_log_sys(w->log, "publish: %s", err);
         return wk_fail(w, "build_failed: publish failed", -1);
@@ -735,27 +731,20 @@ wk_publish(wk_t *w)
 }
 
 
-/* prev: the PRODUCTION before (0 or 1 row of id, artifact, framework) */
+/* the edges get back the route of what PostgreSQL says serves now */
 static void
-wk_restore_route(wk_t *w, const char *host, PGresult *prev)
+wk_restore_route(wk_t *w, const char *host)
 {
     json_t  *route;
     size_t   pushed;
     char     err[SO_ERRLEN];
 
-    route = NULL;
-    if (prev != NULL && PQntuples(prev) == 1 && !PQgetisnull(prev, 0, 1)) {
-        route = bld_route_static(w->name,
-                                 strtoll(PQgetvalue(prev, 0, 0), NULL, 10),
-                                 PQgetvalue(prev, 0, 1),
-                                 bld_framework_spa(PQgetvalue(prev, 0, 2)));
-    }
-
-    if (bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err))
-        != SO_OK)
+    if (bld_edge_route_of(&route, w->pg, w->cfg, w->project_id) != SO_OK
+        || bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err))
+           != SO_OK)
     {
-        bld_log_sys(w->log, "could not restore the previous route: %s; "
-                    "the reconciler will", err);
+        bld_log_sys(w->log, "could not restore the previous route; the "
+                    "reconciler will");
     }
 
     json_decref(route);
@@ -765,88 +754,40 @@ wk_restore_route(wk_t *w, const char *host, PGresult *prev)
 static wk_end_t
 wk_promote(wk_t *w)
 {
-    PGresult    *prev, *res;
-    json_t      *route;
-    const char  *params[2];
-    char         host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
-    size_t       pushed;
-    int          ok;
-    wk_end_t     end;
-
-    route = NULL;
-    end = WK_RETRY;
-
-    params[0] = w->proj;
-    prev = so_pg_query(w->pg, "worker_prev",
-                       "SELECT id, artifact_path, framework FROM deployments"
-                       " WHERE project_id = $1 AND state = 'PRODUCTION'",
-                       1, params);
-    if (prev == NULL) {
-        return WK_RETRY;
-    }
+    json_t    *route;
+    char       host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
+    size_t     pushed;
+    int        rc;
 
     snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
     route = bld_route_static(w->name, w->id, w->artifact,
                              bld_framework_spa(w->det.framework));
     if (route == NULL) {
-        goto done;
+        return WK_RETRY;
     }
 
     bld_log_sys(w->log, "routing %s to deployment %s", host, w->dep);
 
-    if (bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err))
-        != SO_OK)
-    {
+    rc = bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err));
+    json_decref(route);
+
+    if (rc != SO_OK) {
         if (pushed > 0) {
-            wk_restore_route(w, host, prev);
+            wk_restore_route(w, host);
         }
         snprintf(reason, sizeof(reason), "route_push_failed: %s", err);
-        end = wk_fail(w, reason, -1);
-        goto done;
+        return wk_fail(w, reason, -1);
     }
 
-    params[0] = w->proj;
-    params[1] = w->dep;
-    ok = 0;
-
-    if (so_pg_tx(w->pg, "BEGIN") == SO_OK) {
-        res = so_pg_query(w->pg, "worker_lock_project",
-                          "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
-                          1, params);
-        PQclear(res);
-
-        res = res == NULL ? NULL
-              : so_pg_query(w->pg, "worker_supersede",
-                            "UPDATE deployments SET state = 'INACTIVE',"
-                            " reason = 'superseded'"
-                            " WHERE project_id = $1 AND state = 'PRODUCTION'"
-                            " AND id <> $2",
-                            2, params);
-        PQclear(res);
-
-        res = res == NULL ? NULL
-              : so_pg_query(w->pg, "worker_promote",
-                            "UPDATE deployments SET state = 'PRODUCTION',"
-                            " reason = 'deployed', exit_code = 0,"
-                            " finished_at = now()"
-                            " WHERE project_id = $1 AND id = $2"
-                            " AND state = 'PROVISIONING'",
-                            2, params);
-        ok = res != NULL && strcmp(PQcmdTuples(res), "1") == 0;
-        PQclear(res);
-
-        ok = ok && so_pg_tx(w->pg, "COMMIT") == SO_OK;
-        if (!ok) {
-            so_pg_tx(w->pg, "ROLLBACK");
+    rc = bld_promote(w->pg, w->project_id, w->id);
+    if (rc != SO_OK) {
+        wk_restore_route(w, host);
+        if (rc == SO_EEXISTS) {
+            return wk_lost(w);
         }
-    }
-
-    if (!ok) {
         so_log_error("worker", "deployment=%s: promotion failed: %s",
                      w->dep, so_pg_errstr(w->pg));
-        wk_restore_route(w, host, prev);
-        end = wk_fail(w, "promotion_failed", -1);
-        goto done;
+        return wk_fail(w, "promotion_failed", -1);
     }
 
     w->state = SO_DS_PRODUCTION;
@@ -859,13 +800,8 @@ wk_promote(wk_t *w)
     }
 
     bld_publish_prune(w->pg, w->cfg, w->project_id, w->log);
-    end = WK_GO;
 
-done:
-
-    json_decref(route);
-    PQclear(prev);
-    return end;
+    return WK_GO;
 }
 
 
@@ -944,7 +880,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         return BLD_WORKER_RETRY;
     }
 
-    wk_masks(&w);
+    bld_log_mask_secrets(w.log, w.pg, cfg, w.project_id);
 
     wk_exec(&w, "worker_started",
             "UPDATE deployments SET started_at = coalesce(started_at, now())"
@@ -995,13 +931,17 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     if (end == WK_GO) {
         end = wk_canceled(&w) ? wk_cancel(&w) : wk_publish(&w);
     }
-    if (end == WK_GO) {
-        end = wk_promote(&w);
-    }
-
-    if (end == WK_GO) {
-        bld_log_sys(w.log, "deployed in %.1f s",
+    if (end == WK_GO && w.dynamic) {
+        bld_log_sys(w.log, "built in %.1f s: starting the app",
                     (double) (bld_now_ms() - w.started_ms) / 1000);
+        end = WK_HANDOVER;
+
+    } else if (end == WK_GO) {
+        end = wk_promote(&w);
+        if (end == WK_GO) {
+            bld_log_sys(w.log, "deployed in %.1f s",
+                        (double) (bld_now_ms() - w.started_ms) / 1000);
+        }
     }
 
 done:
@@ -1009,7 +949,7 @@ done:
     bld_remove_tree(cfg, w.builddir);
 
     /* an artifact that never served is of no use */
-    if (end != WK_GO && w.published) {
+    if (end != WK_GO && end != WK_HANDOVER && w.published) {
         wk_exec(&w, "worker_drop_artifact",
                 "UPDATE deployments SET artifact_path = NULL"
                 " WHERE id = $1 AND state <> 'PRODUCTION'");
@@ -1021,9 +961,14 @@ done:
         bld_log_sys(w.log, "internal trouble: the deployment will be "
                     "retried");
     }
-    bld_log_end(w.log, state);
+    if (end != WK_HANDOVER) {
+        bld_log_end(w.log, state);
+    } else {
+        bld_log_flush(w.log, 1);
+    }
 
     rc = end == WK_GO ? BLD_WORKER_DONE
+         : end == WK_HANDOVER ? BLD_WORKER_PROVISIONED
          : end == WK_FAILED ? BLD_WORKER_FAILED
          : end == WK_CANCELED ? BLD_WORKER_CANCELED : BLD_WORKER_RETRY;
 

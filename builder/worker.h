@@ -37,6 +37,10 @@ int bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
 /* every later line has each occurrence of secret replaced by "****" */
 int bld_log_mask(bld_log_t *log, const char *secret);
 
+/* every secret of project_id is masked (bld_log_mask) */
+void bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg,
+    const so_config_t *cfg, long long project_id);
+
 /* stream: "build", "stdout", "stderr", "system"; line without '\n' */
 void bld_log_line(bld_log_t *log, const char *stream, const char *line,
     size_t len);
@@ -154,8 +158,32 @@ int bld_edge_push(const so_config_t *cfg, const char *host,
 int bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
     size_t errlen);
 
+/*
+ * The route of a dynamic app: running at 127.0.0.1:port, or sleeping.
+ * *out is a new reference.
+ */
+json_t *bld_route_dynamic(const char *project, long long deployment_id,
+    int port, int running);
+
+/*
+ * *out = the route of project_id's PRODUCTION deployment as PostgreSQL
+ * (and app_processes) says now, a new reference; NULL when it has none.
+ * 0 or SO_EUNAVAIL.
+ */
+int bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id);
+
 /* 1 for the frameworks whose routes are answered by index.html */
 int bld_framework_spa(const char *framework);
+
+
+/*
+ * promote.c: deployment (PROVISIONING) becomes project's PRODUCTION and
+ * the PRODUCTION before it INACTIVE, in one transaction under the
+ * project's row lock.  0, SO_EEXISTS (it is not PROVISIONING any more)
+ * or SO_EUNAVAIL.
+ */
+int bld_promote(so_pg_t *pg, long long project, long long deployment);
 
 
 /* foreground.c: `shipoffd build ID` */

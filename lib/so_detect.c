@@ -44,6 +44,9 @@ typedef struct {
     "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT"
 #define SO_DETECT_DJANGO                                                     \
     "python3 manage.py runserver 127.0.0.1:$PORT --noreload"
+#define SO_DETECT_VENV                                                       \
+    "python3 -m venv --system-site-packages .venv"                           \
+    " && .venv/bin/python3 -m pip install"
 #define SO_DETECT_PHP_SERVE                                                  \
     "php -S 127.0.0.1:$PORT -t public"
 
@@ -328,8 +331,11 @@ so_detect_python(so_detect_t *out, const char *dir)
         return SO_ENOTFOUND;
     }
 
-    install = req != NULL ? "python3 -m pip install -r requirements.txt"
-                          : "python3 -m pip install .";
+    /* a venv in the app's dir, which sees the host's packages: what the
+       distribution ships is not downloaded again (PEP 668 forbids
+       installing beside it), and the app runs with the venv's python3 */
+    install = req != NULL ? SO_DETECT_VENV " -r requirements.txt"
+                          : SO_DETECT_VENV " .";
 
     for (i = 0; i < so_nelems(so_detect_rules); i++) {
         if (so_detect_rules[i].src != SO_DETECT_PYTHON) {
@@ -407,11 +413,18 @@ so_detect(so_detect_t *out, const char *dir)
 
     memset(out, 0, sizeof(*out));
 
-    if (so_detect_exists(dir, "index.php")) {
+    /* the document root is public/ when there is one (its front
+       controller beside no code of its own), else the project's root */
+    if (so_detect_exists(dir, "index.php")
+        || so_detect_exists(dir, "public/index.php"))
+    {
         so_detect_copy(out->kind, "dynamic");
         so_detect_copy(out->framework, "php");
         so_detect_copy(out->runtime, "php");
-        so_detect_copy(out->run_cmd, "php -S 127.0.0.1:$PORT -t .");
+        so_detect_copy(out->run_cmd,
+                       so_detect_exists(dir, "public/index.php")
+                       ? SO_DETECT_PHP_SERVE
+                                     : "php -S 127.0.0.1:$PORT -t .");
         return SO_OK;
     }
 

@@ -343,10 +343,6 @@ ok(-d "$var/sites/$pid/$id2", '  deploy 2 artifact kept');
 for my $c (
     [ 'clone_failed', { repo_url => "file://$repo-missing" }, 'clone_failed',
       qr/^system: clone failed: /m ],
-    [ 'dynamic', { repo_url => "file://$repo", kind => 'dynamic',
-                   run_cmd => 'python3 -m http.server' },
-      'unsupported: dynamic apps are not deployed yet',
-      qr/^system: detected dynamic/m ],
 ) {
     my ($label, $body, $reason, $log_like) = @$c;
     my $p = $s->api(POST => '/api/v1/projects', $u,
@@ -363,6 +359,35 @@ for my $c (
        "$label: FAILED $reason");
     like(log_text($d->{json}{id}), $log_like, '  the log says why');
     no_leftovers($d->{json}{id}, "  $label");
+}
+
+# a dynamic app is built, published whole under var/apps and left
+# PROVISIONING for the daemon's supervisor to start (85-dynamic.t)
+{
+    my $p = $s->api(POST => '/api/v1/projects', $u,
+                    { name => "dynamic$$", repo_url => "file://$repo",
+                      kind => 'dynamic', run_cmd => 'python3 -m http.server' });
+    is($p->{status}, 201, 'dynamic: a project') or diag($p->{content});
+    my $d = $s->api(POST => "/api/v1/projects/$p->{json}{id}/deployments",
+                    $u, {});
+    my $id = $d->{json}{id};
+    local %ENV = (%ENV, %{ $s->{env} });
+    my ($rc3, $out3) = run($shipoffd, '-c', $s->conf, 'build', $id);
+    is($rc3, 4, 'dynamic: shipoffd build exits 4 (handed over)') or diag($out3);
+    my $row = row($id);
+    is("$row->{state} $row->{reason} $row->{kind}", 'PROVISIONING built dynamic',
+       'dynamic: PROVISIONING, built');
+    is($row->{artifact}, "$var/apps/$p->{json}{id}/$id",
+       '  the whole tree published under var/apps');
+    ok(-e "$row->{artifact}/build.sh", '  with its files');
+    is((stat $row->{artifact})[4], 65534, '  owned by the sandbox uid');
+    is(psql("SELECT run_cmd FROM deployments WHERE id = $id"),
+       'python3 -m http.server', '  its run command recorded');
+    is(psql("SELECT lease_owner IS NULL FROM deployments WHERE id = $id"),
+       't', '  no lease left: the daemon takes it over');
+    like(log_text($id), qr/^system: built in .* starting the app/m,
+         '  the log says what comes next');
+    no_leftovers($id, '  dynamic');
 }
 
 # a deployment that is not QUEUED is not built twice

@@ -19,6 +19,11 @@
 #include "so_project.h"
 #include "so_test.h"
 
+/* the Python install: a venv that sees the host's packages */
+#define VENV                                                                 \
+    "python3 -m venv --system-site-packages .venv"                           \
+    " && .venv/bin/python3 -m pip install"
+
 
 static void
 test_detect(void **state)
@@ -49,13 +54,13 @@ test_detect(void **state)
         { "node-start", SO_OK, { "dynamic", "", "node", "npm install", "",
           "npm start", "" } },
         { "django", SO_OK, { "dynamic", "django", "python",
-          "python3 -m pip install -r requirements.txt", "",
+          VENV " -r requirements.txt", "",
           "python3 manage.py runserver 127.0.0.1:$PORT --noreload", "" } },
         { "flask", SO_OK, { "dynamic", "flask", "python",
-          "python3 -m pip install -r requirements.txt", "",
+          VENV " -r requirements.txt", "",
           "python3 -m flask run --host 127.0.0.1 --port $PORT", "" } },
         { "fastapi", SO_OK, { "dynamic", "fastapi", "python",
-          "python3 -m pip install .", "",
+          VENV " .", "",
           "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT",
           "" } },
         { "laravel", SO_OK, { "dynamic", "laravel", "php",
@@ -66,6 +71,8 @@ test_detect(void **state)
           "", "php -S 127.0.0.1:$PORT -t public", "" } },
         { "php", SO_OK, { "dynamic", "php", "php", "", "",
           "php -S 127.0.0.1:$PORT -t .", "" } },
+        { "php-public", SO_OK, { "dynamic", "php", "php", "", "",
+          "php -S 127.0.0.1:$PORT -t public", "" } },
         { "static", SO_OK, { "static", "", "", "", "", "", "." } },
         { "badjson", SO_OK, { "static", "", "", "", "", "", "." } },
         { "empty", SO_ENOTFOUND, { "", "", "", "", "", "", "" } },

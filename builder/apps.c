@@ -1,0 +1,1772 @@
+/*
+ * apps.c: the supervisor of dynamic apps, inside shipoffd's loop.
+ *
+ * An app is a deployment's built tree (var/apps/<project>/<deployment>,
+ * published by its worker, which then hands the deployment over still
+ * PROVISIONING) run by its run command in the sandbox: a cgroup of its
+ * own (cgroup "app-<deployment>"), bubblewrap with the host's root and
+ * its tree read-only, a private /tmp as HOME, as the sandbox uid, with
+ * PORT, HOST=127.0.0.1 and the project's runtime variables, secrets
+ * included.  It is not tied to shipoffd: bwrap runs without
+ * --die-with-parent in a session of its own, its output goes to two files
+ * beside its tree (<deployment>.stdout, .stderr: a file, unlike a pipe,
+ * outlives the reader) that the loop tails every tick into the
+ * deployment's log pipeline.  So a stopped or killed shipoffd leaves its
+ * apps serving; the one that starts next reads app_processes
+ * (sql/0010_apps.sql), checks that each pid is alive and in the cgroup it
+ * should be in, and adopts it (watching it through a pidfd as before).
+ *
+ * Life of one app, each step done by the loop's tick, nothing blocking:
+ *
+ *   STARTING  the health check (a connect and GET health_path, any HTTP
+ *             status line counts) is tried every APP_PROBE_MS until
+ *             startup_timeout, when the cgroup is killed.  Healthy: the
+ *             route (running, 127.0.0.1:PORT) goes to every edge, then a
+ *             PROVISIONING deployment is promoted (promote.c), and every
+ *             other app of the project is drained.  A failure of a
+ *             PROVISIONING deployment (timeout, OOM, exit) is FAILED with
+ *             its reason and its artifact dropped; the app before it
+ *             never stopped serving.
+ *   RUNNING   until it exits (a crash: the route is set sleeping and the
+ *             app started again after a backoff of 1 s doubling to 60 s,
+ *             reset once it ran a minute), is replaced, or idles (idle.c).
+ *   DRAINING  no longer routed: kept app_drain seconds for the requests
+ *             it still serves, then SIGTERM to every process of its
+ *             cgroup ...
+ *   STOPPING  ... and app_stop_grace seconds later the cgroup is killed.
+ *
+ * A rollback (events.c) starts the kept artifact of the deployment the API
+ * promoted the same way, without the promotion.  A wake (idle.c) starts
+ * the PRODUCTION deployment's app again.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_crypto.h"
+#include "so_env.h"
+#include "so_log.h"
+#include "loop.h"
+#include "worker.h"
+
+
+#define APP_PROBE_MS       100     /* between two health checks */
+#define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
+#define APP_TICK_MS        20      /* the loop's tick while one starts */
+#define APP_BACKOFF_MIN    1000
+#define APP_BACKOFF_MAX    60000
+#define APP_STABLE_MS      60000   /* up this long: the backoff starts over */
+#define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
+#define APP_ENV_MAX        160
+#define APP_HIDDEN_MAX     8
+
+
+static bld_app_t *app_new(bld_queue_t *q, long long deployment);
+static void app_free(bld_queue_t *q, bld_app_t *app);
+static int app_spawn(bld_queue_t *q, bld_app_t *app);
+static int app_port(bld_queue_t *q);
+static int app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd, int fresh);
+static void app_tail(bld_app_t *app);
+static void app_save(bld_queue_t *q, bld_app_t *app, const char *state);
+static void app_forget(bld_queue_t *q, bld_app_t *app);
+static void app_signal(bld_app_t *app, int sig);
+static int app_probe(bld_app_t *app, int64_t now);
+static void app_probe_reset(bld_app_t *app, int64_t now);
+static void app_ready(bld_queue_t *q, bld_app_t *app);
+static void app_reap(bld_queue_t *q, bld_app_t *app, int *code,
+    uint64_t *oom);
+static void app_ended(bld_queue_t *q, bld_app_t *app, const char *why,
+    int code);
+static void app_backoff(bld_queue_t *q, bld_app_t *app);
+static void app_fail(bld_queue_t *q, bld_app_t *app, const char *reason,
+    int code);
+static int app_dstate(bld_queue_t *q, long long deployment, char *out,
+    size_t len);
+static void app_retire_others(bld_queue_t *q, bld_app_t *app);
+static void app_push(bld_queue_t *q, bld_app_t *app, int running);
+static void app_snapshot(bld_queue_t *q);
+static int app_pidfd_open(pid_t pid);
+static int app_in_cgroup(pid_t pid, const char *cgroup);
+static void app_adopt(bld_queue_t *q, PGresult *res, int i);
+
+
+static int
+app_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int) syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+
+static bld_app_t *
+app_new(bld_queue_t *q, long long deployment)
+{
+    bld_app_t  *app;
+
+    if (q->apps.napps == BLD_MAX_APPS) {
+        so_log_error("apps", "deployment=%lld: %d apps already: not "
+                     "started", deployment, BLD_MAX_APPS);
+        return NULL;
+    }
+
+    app = calloc(1, sizeof(bld_app_t));
+    if (app == NULL) {
+        return NULL;
+    }
+
+    app->deployment = deployment;
+    app->pidfd = -1;
+    app->probe_fd = -1;
+    app->out[0] = -1;
+    app->out[1] = -1;
+
+    q->apps.apps[q->apps.napps++] = app;
+    return app;
+}
+
+
+/* the process must be gone (or never was, or left running: at exit) */
+static void
+app_free(bld_queue_t *q, bld_app_t *app)
+{
+    int  i;
+
+    for (i = 0; i < q->apps.napps; i++) {
+        if (q->apps.apps[i] == app) {
+            q->apps.apps[i] = q->apps.apps[--q->apps.napps];
+            break;
+        }
+    }
+
+    if (app->pidfd != -1) {
+        (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
+        close(app->pidfd);
+    }
+
+    if (app->probe_fd != -1) {
+        close(app->probe_fd);
+    }
+
+    for (i = 0; i < 2; i++) {
+        if (app->out[i] != -1) {
+            close(app->out[i]);
+        }
+        free(app->part[i]);
+    }
+
+    if (app->log != NULL) {
+        bld_log_flush(app->log, 1);
+        bld_log_free(app->log);
+    }
+
+    free(app);
+}
+
+
+bld_app_t *
+bld_apps_find(bld_queue_t *q, long long deployment)
+{
+    int  i;
+
+    for (i = 0; i < q->apps.napps; i++) {
+        if (q->apps.apps[i]->deployment == deployment) {
+            return q->apps.apps[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+bld_app_is_ours(const bld_queue_t *q, int fd)
+{
+    int  i;
+
+    for (i = 0; i < q->apps.napps; i++) {
+        if (q->apps.apps[i]->pidfd == fd) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+bld_apps_wait_ms(const bld_queue_t *q)
+{
+    int  i;
+
+    for (i = 0; i < q->apps.napps; i++) {
+        if (q->apps.apps[i]->state == BLD_APP_STARTING) {
+            return APP_TICK_MS;
+        }
+    }
+
+    return -1;
+}
+
+
+/* a free port of [app_port_min, app_port_max], as bind() finds it now */
+static int
+app_port(bld_queue_t *q)
+{
+    struct sockaddr_in  sin;
+    int                 span, tries, port, fd, i, taken;
+
+    span = q->b->cfg.app_port_max - q->b->cfg.app_port_min + 1;
+    if (span <= 0) {
+        return -1;
+    }
+
+    for (tries = 0; tries < 64; tries++) {
+        port = q->b->cfg.app_port_min + (int) (random() % span);
+
+        taken = 0;
+        for (i = 0; i < q->apps.napps; i++) {
+            taken |= q->apps.apps[i]->port == port;
+        }
+        if (taken) {
+            continue;
+        }
+
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd == -1) {
+            return -1;
+        }
+
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t) port);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+        i = bind(fd, (struct sockaddr *) &sin, sizeof(sin));
+        close(fd);
+        if (i == 0) {
+            return port;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Opens the app's output files: the read ends (kept by the loop, from
+ * their end: what an earlier life printed was read then) and, when wfd is
+ * given, the append-only write ends for the sandbox.
+ */
+static int
+app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd, int fresh)
+{
+    static const char  *ext[2] = { "stdout", "stderr" };
+    char                path[PATH_MAX];
+    int                 i;
+
+    for (i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/apps/%lld/%lld.%s",
+                 q->b->cfg.var_dir, app->project, app->deployment, ext[i]);
+
+        if (wfd != NULL) {
+            wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
+                                | (fresh ? O_TRUNC : 0), 0600);
+            if (wfd[i] == -1) {
+                so_log_error("apps", "deployment=%lld: %s: %s",
+                             app->deployment, path, strerror(errno));
+                return SO_ERR;
+            }
+        }
+
+        if (app->out[i] == -1) {
+            app->out[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (app->out[i] == -1) {
+                so_log_error("apps", "deployment=%lld: %s: %s",
+                             app->deployment, path, strerror(errno));
+                return SO_ERR;
+            }
+            (void) lseek(app->out[i], 0, SEEK_END);
+        }
+    }
+
+    return SO_OK;
+}
+
+
+/* what the app printed since the last tick, line by line into its log */
+static void
+app_tail(bld_app_t *app)
+{
+    static const char  *streams[2] = { "stdout", "stderr" };
+    char                buf[16384], *p, *nl, *end;
+    ssize_t             n;
+    off_t               at;
+    size_t              take;
+    int                 i, rounds;
+
+    for (i = 0; i < 2; i++) {
+        if (app->out[i] == -1 || app->log == NULL) {
+            continue;
+        }
+
+        if (app->part[i] == NULL) {
+            app->part[i] = malloc(BLD_LOG_LINE_MAX);
+            if (app->part[i] == NULL) {
+                continue;
+            }
+        }
+
+        for (rounds = 0; rounds < 8; rounds++) {
+            n = read(app->out[i], buf, sizeof(buf));
+            if (n <= 0) {
+                break;
+            }
+
+            p = buf;
+            end = buf + n;
+
+            while (p < end) {
+                nl = memchr(p, '\n', (size_t) (end - p));
+                take = (size_t) ((nl != NULL ? nl : end) - p);
+
+                if (app->plen[i] + take > BLD_LOG_LINE_MAX) {
+                    take = BLD_LOG_LINE_MAX - app->plen[i];
+                    nl = NULL;
+                }
+
+                memcpy(app->part[i] + app->plen[i], p, take);
+                app->plen[i] += take;
+                p += take;
+
+                if (nl != NULL || app->plen[i] == BLD_LOG_LINE_MAX) {
+                    bld_log_line(app->log, streams[i], app->part[i],
+                                 app->plen[i]);
+                    app->plen[i] = 0;
+                    if (nl != NULL) {
+                        p++;
+                    }
+                }
+            }
+        }
+
+        /* all read: a long-lived app's file starts over (O_APPEND) */
+        at = lseek(app->out[i], 0, SEEK_CUR);
+        if (at > APP_OUT_MAX && ftruncate(app->out[i], 0) == 0) {
+            (void) lseek(app->out[i], 0, SEEK_SET);
+        }
+    }
+}
+
+
+static void
+app_save(bld_queue_t *q, bld_app_t *app, const char *state)
+{
+    PGresult    *res;
+    const char  *params[8];
+    char         dep[24], proj[24], port[16], pid[24], restarts[16];
+    int          alive;
+
+    alive = strcmp(state, "sleeping") != 0;
+
+    snprintf(dep, sizeof(dep), "%lld", app->deployment);
+    snprintf(proj, sizeof(proj), "%lld", app->project);
+    snprintf(port, sizeof(port), "%d", app->port);
+    snprintf(pid, sizeof(pid), "%ld", (long) app->pid);
+    snprintf(restarts, sizeof(restarts), "%d", app->restarts);
+
+    params[0] = dep;
+    params[1] = proj;
+    params[2] = q->apps.owner;
+    params[3] = state;
+    params[4] = app->port > 0 ? port : NULL;
+    params[5] = alive && app->pid > 0 ? pid : NULL;
+    params[6] = alive && app->cg.name[0] ? app->cg.name : NULL;
+    params[7] = restarts;
+
+    res = so_pg_query(q->b->pg, "apps_save",
+                      "INSERT INTO app_processes (deployment_id, project_id,"
+                      " owner, state, port, pid, cgroup, started_at,"
+                      " restarts) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                      " CASE WHEN $6::int IS NULL THEN NULL ELSE now() END,"
+                      " $8)"
+                      " ON CONFLICT (deployment_id) DO UPDATE SET"
+                      " owner = $3, state = $4, port = $5, pid = $6,"
+                      " cgroup = $7, restarts = $8, updated_at = now(),"
+                      " started_at = CASE WHEN app_processes.pid"
+                      " IS NOT DISTINCT FROM $6::int"
+                      " THEN app_processes.started_at ELSE now() END",
+                      8, params);
+    if (res == NULL) {
+        so_log_error("apps", "deployment=%lld: saving its state (%s): %s",
+                     app->deployment, state, so_pg_errstr(q->b->pg));
+    }
+
+    PQclear(res);
+}
+
+
+static void
+app_forget(bld_queue_t *q, bld_app_t *app)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         dep[24];
+
+    snprintf(dep, sizeof(dep), "%lld", app->deployment);
+    params[0] = dep;
+    params[1] = q->apps.owner;
+
+    res = so_pg_query(q->b->pg, "apps_forget",
+                      "DELETE FROM app_processes"
+                      " WHERE deployment_id = $1 AND owner = $2",
+                      2, params);
+    PQclear(res);
+}
+
+
+/* every process of the app's cgroup, not only bwrap: its pid namespace's
+   init does not pass signals on */
+static void
+app_signal(bld_app_t *app, int sig)
+{
+    FILE  *f;
+    char   path[PATH_MAX];
+    long   pid;
+
+    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
+
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return;
+    }
+
+    while (fscanf(f, "%ld", &pid) == 1) {
+        if (pid > 1) {
+            kill((pid_t) pid, sig);
+        }
+    }
+
+    fclose(f);
+}
+
+
+static void
+app_probe_reset(bld_app_t *app, int64_t now)
+{
+    if (app->probe_fd != -1) {
+        close(app->probe_fd);
+        app->probe_fd = -1;
+    }
+
+    app->next_probe = now + APP_PROBE_MS;
+}
+
+
+/* 1 once the app answered an HTTP request with a status line */
+static int
+app_probe(bld_app_t *app, int64_t now)
+{
+    struct sockaddr_in  sin;
+    struct pollfd       p;
+    socklen_t           len;
+    char                req[512], buf[16];
+    ssize_t             n;
+    int                 err;
+
+    if (app->probe_fd == -1) {
+        if (now < app->next_probe) {
+            return 0;
+        }
+
+        app->probe_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK
+                                        | SOCK_CLOEXEC, 0);
+        if (app->probe_fd == -1) {
+            app_probe_reset(app, now);
+            return 0;
+        }
+
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t) app->port);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+        if (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
+            == -1 && errno != EINPROGRESS)
+        {
+            app_probe_reset(app, now);
+            return 0;
+        }
+
+        app->probe_sent = 0;
+        app->next_probe = now + APP_PROBE_WAIT_MS;
+    }
+
+    if (!app->probe_sent) {
+        p.fd = app->probe_fd;
+        p.events = POLLOUT;
+        p.revents = 0;
+        if (poll(&p, 1, 0) != 1) {
+            goto wait;
+        }
+
+        err = 0;
+        len = sizeof(err);
+        if (getsockopt(app->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            == -1 || err != 0)
+        {
+            app_probe_reset(app, now);
+            return 0;
+        }
+
+        n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost"
+                     "\r\nUser-Agent: shipoffd-health\r\n\r\n", app->health);
+        if (send(app->probe_fd, req, (size_t) n, MSG_NOSIGNAL) != n) {
+            app_probe_reset(app, now);
+            return 0;
+        }
+
+        app->probe_sent = 1;
+    }
+
+    n = recv(app->probe_fd, buf, 5, 0);
+    if (n == 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        close(app->probe_fd);
+        app->probe_fd = -1;
+        return 1;
+    }
+
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        goto wait;
+    }
+
+    app_probe_reset(app, now);
+    return 0;
+
+wait:
+
+    /* connected but silent for too long: try a new connection */
+    if (now >= app->next_probe) {
+        app_probe_reset(app, now);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Spawns the app of a known deployment (app->deployment): reads what it
+ * needs from PostgreSQL.  SO_OK; SO_EINVAL when it cannot run (recorded),
+ * another code for internal trouble.
+ */
+static int
+app_spawn(bld_queue_t *q, bld_app_t *app)
+{
+    bld_sandbox_opts_t   o;
+    bld_sandbox_t        sb;
+    bld_cgroup_t         leftover;
+    PGresult            *res;
+    json_t              *env, *v;
+    const char          *params[1], *key, *argv[7], *hidden[APP_HIDDEN_MAX];
+    char                *envp[APP_ENV_MAX + 1], dep[24], dir[PATH_MAX];
+    char                 cmd[1024], name[BLD_CG_NAMELEN];
+    const so_config_t   *cfg;
+    size_t               n, h, i;
+    int                  wfd[2], rc;
+    pid_t                pid;
+
+    cfg = &q->b->cfg;
+    env = NULL;
+    res = NULL;
+    n = 0;
+    wfd[0] = wfd[1] = -1;
+    rc = SO_ERR;
+    memset(envp, 0, sizeof(envp));
+
+    if (!q->apps.cgroups_ok) {
+        so_log_error("apps", "deployment=%lld: no sandbox on this builder",
+                     app->deployment);
+        return SO_EINVAL;
+    }
+
+    snprintf(dep, sizeof(dep), "%lld", app->deployment);
+    params[0] = dep;
+    res = so_pg_query(q->b->pg, "apps_load",
+                      "SELECT d.project_id, p.name, d.artifact_path,"
+                      " coalesce(d.run_cmd, ''),"
+                      " coalesce(p.health_path, '/')"
+                      " FROM deployments d JOIN projects p"
+                      " ON p.id = d.project_id"
+                      " WHERE d.id = $1 AND d.kind = 'dynamic'",
+                      1, params);
+    if (res == NULL) {
+        so_log_error("apps", "deployment=%s: %s", dep,
+                     so_pg_errstr(q->b->pg));
+        return SO_EUNAVAIL;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)
+        || PQgetvalue(res, 0, 3)[0] == '\0')
+    {
+        so_log_error("apps", "deployment=%s: no app to start (no artifact "
+                     "or run command)", dep);
+        rc = SO_EINVAL;
+        goto done;
+    }
+
+    app->project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, 0, 1));
+    snprintf(dir, sizeof(dir), "%s", PQgetvalue(res, 0, 2));
+    snprintf(cmd, sizeof(cmd), "%s", PQgetvalue(res, 0, 3));
+    snprintf(app->health, sizeof(app->health), "%s",
+             PQgetvalue(res, 0, 4)[0] == '/' ? PQgetvalue(res, 0, 4) : "/");
+
+    if (app->log == NULL) {
+        if (bld_log_new(&app->log, q->b->pg, q->b->redis, app->deployment,
+                        app->project) != SO_OK)
+        {
+            goto done;
+        }
+        bld_log_mask_secrets(app->log, q->b->pg, cfg, app->project);
+    }
+
+    app->port = app_port(q);
+    if (app->port == -1) {
+        bld_log_sys(app->log, "no free port in %d-%d", cfg->app_port_min,
+                    cfg->app_port_max);
+        goto done;
+    }
+
+    if (so_env_load(&env, q->b->pg, cfg, app->project, "runtime") != SO_OK) {
+        goto done;
+    }
+
+#define APP_ENV(...)                                                         \
+    if (n < APP_ENV_MAX && asprintf(&envp[n], __VA_ARGS__) != -1) {          \
+        n++;                                                                 \
+    }
+
+    /* the app's own tools first: a Python venv, node's bins (DETECT.md) */
+    APP_ENV("PATH=%s/.venv/bin:%s/node_modules/.bin:/usr/local/sbin:"
+            "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", dir, dir);
+    APP_ENV("PORT=%d", app->port);
+    APP_ENV("HOST=127.0.0.1");
+    APP_ENV("HOME=/tmp");
+    APP_ENV("LANG=C.UTF-8");
+    APP_ENV("NODE_ENV=production");
+    APP_ENV("PYTHONUNBUFFERED=1");
+    APP_ENV("PYTHONDONTWRITEBYTECODE=1");
+    APP_ENV("SHIPOFF=1");
+    APP_ENV("SHIPOFF_DEPLOYMENT_ID=%s", dep);
+    APP_ENV("SHIPOFF_PROJECT=%s", app->name);
+
+    json_object_foreach(env, key, v) {
+        if (json_is_string(v)
+            && strlen(json_string_value(v)) == json_string_length(v)
+            && strcmp(key, "PORT") != 0 && strcmp(key, "HOST") != 0)
+        {
+            APP_ENV("%s=%s", key, json_string_value(v));
+        }
+    }
+
+#undef APP_ENV
+
+    /* var/ (but the app's tree, bound after), the secrets, home dirs */
+    h = 0;
+    hidden[h++] = cfg->var_dir;
+    if (cfg->secrets_file != NULL
+        && strncmp(cfg->secrets_file, cfg->var_dir, strlen(cfg->var_dir))
+           != 0)
+    {
+        hidden[h++] = cfg->secrets_file;
+    }
+    hidden[h++] = "/root";
+    hidden[h++] = "/home";
+    hidden[h++] = "/run/postgresql";
+    hidden[h] = NULL;
+
+    if (app_outputs(q, app, wfd, app->restarts == 0) != SO_OK) {
+        goto done;
+    }
+
+    snprintf(name, sizeof(name), "app-%s", dep);
+
+    /* what an earlier life of this app left behind */
+    if (bld_cgroup_open(&leftover, &q->apps.cgroups, name) == SO_OK) {
+        bld_cgroup_destroy(&leftover);
+    }
+
+    argv[0] = "/bin/sh";
+    argv[1] = "-c";
+    argv[2] = "cd \"$1\" && eval \"$2\"";
+    argv[3] = "sh";
+    argv[4] = dir;
+    argv[5] = cmd;
+    argv[6] = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.cgroups = &q->apps.cgroups;
+    o.name = name;
+    o.bwrap = cfg->sandbox_bwrap;
+    o.argv = argv;
+    o.envp = (const char *const *) envp;
+    o.workdir = dir;
+    o.workdir_ro = 1;
+    o.hidden = hidden;
+    o.uid = (uid_t) cfg->sandbox_uid;
+    o.gid = (gid_t) cfg->sandbox_gid;
+    o.stdout_fd = wfd[0];
+    o.stderr_fd = wfd[1];
+    o.share_net = 1;
+    o.detach = 1;
+    o.limits.memory = cfg->sandbox_memory;
+    o.limits.pids = (uint64_t) cfg->sandbox_pids;
+    o.limits.cpu_weight = 100;
+
+    bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
+
+    if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
+        so_log_error("apps", "deployment=%s: %s", dep, sb.errstr);
+        bld_log_sys(app->log, "could not start the app: %s", sb.errstr);
+        goto done;
+    }
+
+    /* from here the loop watches it: the sandbox struct is not kept */
+    app->pid = pid;
+    app->pidfd = sb.pidfd;
+    app->cg = sb.cg;
+    app->child = 1;
+    app->state = BLD_APP_STARTING;
+    app->started = bld_now_ms();
+    app->deadline = app->started + (int64_t) cfg->startup_timeout * 1000;
+    app->next_probe = app->started;
+    app->to_sleep = 0;
+    app->wake = 0;
+
+    if (app->pidfd != -1) {
+        struct epoll_event  ev;
+
+        ev.events = EPOLLIN;
+        ev.data.fd = app->pidfd;
+        if (epoll_ctl(q->b->epfd, EPOLL_CTL_ADD, app->pidfd, &ev) == -1) {
+            so_log_error("apps", "deployment=%s: epoll_ctl: %s", dep,
+                         strerror(errno));
+        }
+    }
+
+    so_log_info("apps", "deployment=%s project=%s: started pid %ld on port "
+                "%d", dep, app->name, (long) pid, app->port);
+    app_save(q, app, "starting");
+    rc = SO_OK;
+
+done:
+
+    for (i = 0; i < 2; i++) {
+        if (wfd[i] != -1) {
+            close(wfd[i]);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        so_wipe(envp[i], strlen(envp[i]));
+        free(envp[i]);
+    }
+    so_env_free(env);
+    PQclear(res);
+    return rc;
+}
+
+
+/* *out = the deployment's state ("" when it is gone); 0 or SO_EUNAVAIL */
+static int
+app_dstate(bld_queue_t *q, long long deployment, char *out, size_t len)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         dep[24];
+
+    snprintf(dep, sizeof(dep), "%lld", deployment);
+    params[0] = dep;
+
+    res = so_pg_query(q->b->pg, "apps_dstate",
+                      "SELECT state FROM deployments WHERE id = $1",
+                      1, params);
+    if (res == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    snprintf(out, len, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
+                                                  : "");
+    PQclear(res);
+    return SO_OK;
+}
+
+
+static void
+app_push(bld_queue_t *q, bld_app_t *app, int running)
+{
+    json_t  *route;
+    char     host[512], err[SO_ERRLEN];
+    size_t   pushed;
+
+    snprintf(host, sizeof(host), "%s.%s", app->name, q->b->cfg.apps_domain);
+    route = bld_route_dynamic(app->name, app->deployment, app->port,
+                              running);
+    if (route == NULL) {
+        return;
+    }
+
+    if (bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err))
+        != SO_OK)
+    {
+        so_log_error("apps", "deployment=%lld: routing %s (%s): %s",
+                     app->deployment, host,
+                     running ? "running" : "sleeping", err);
+    }
+
+    json_decref(route);
+}
+
+
+static void
+app_snapshot(bld_queue_t *q)
+{
+    char  err[SO_ERRLEN];
+
+    if (bld_edge_snapshot(q->b->pg, &q->b->cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error("apps", "route snapshot: %s", err);
+    }
+}
+
+
+void
+bld_app_route(bld_queue_t *q, bld_app_t *app)
+{
+    app_push(q, app, app->state == BLD_APP_RUNNING);
+}
+
+
+/* the project is served by app now: the others of it go */
+static void
+app_retire_others(bld_queue_t *q, bld_app_t *app)
+{
+    PGresult    *res;
+    bld_app_t   *o;
+    const char  *params[3];
+    char         proj[24], dep[24];
+    int          i;
+
+    for (i = q->apps.napps - 1; i >= 0; i--) {
+        o = q->apps.apps[i];
+        if (o == app || o->project != app->project) {
+            continue;
+        }
+
+        if (o->state == BLD_APP_BACKOFF) {
+            app_forget(q, o);
+            app_free(q, o);
+
+        } else if (o->state == BLD_APP_STARTING
+                   || o->state == BLD_APP_RUNNING
+                   || (o->state == BLD_APP_DRAINING && o->to_sleep))
+        {
+            bld_app_drain(q, o, 0);
+        }
+    }
+
+    /* sleeping ones of deployments replaced meanwhile */
+    snprintf(proj, sizeof(proj), "%lld", app->project);
+    snprintf(dep, sizeof(dep), "%lld", app->deployment);
+    params[0] = proj;
+    params[1] = dep;
+    params[2] = q->apps.owner;
+    res = so_pg_query(q->b->pg, "apps_retire_sleeping",
+                      "DELETE FROM app_processes WHERE project_id = $1"
+                      " AND deployment_id <> $2 AND owner = $3"
+                      " AND state = 'sleeping'",
+                      3, params);
+    PQclear(res);
+}
+
+
+void
+bld_app_drain(bld_queue_t *q, bld_app_t *app, int to_sleep)
+{
+    if (app->state == BLD_APP_STOPPING) {
+        return;
+    }
+
+    if (app->state == BLD_APP_BACKOFF) {
+        app_forget(q, app);
+        app_free(q, app);
+        return;
+    }
+
+    so_log_info("apps", "deployment=%lld project=%s: %s: stopping in %d s",
+                app->deployment, app->name,
+                to_sleep ? "idle" : "replaced", q->b->cfg.app_drain);
+    if (app->log != NULL) {
+        bld_log_sys(app->log, "%s: stopping the app in %d s",
+                    to_sleep ? "idle" : "no longer routed",
+                    q->b->cfg.app_drain);
+    }
+
+    app_probe_reset(app, bld_now_ms());
+    app->state = BLD_APP_DRAINING;
+    app->to_sleep = to_sleep;
+    app->stop_at = bld_now_ms() + (int64_t) q->b->cfg.app_drain * 1000;
+    app_save(q, app, "stopping");
+
+    if (to_sleep) {
+        app_push(q, app, 0);
+        app_snapshot(q);
+    }
+}
+
+
+/* a PROVISIONING deployment whose app did not come up */
+static void
+app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
+{
+    PGresult    *res;
+    const char  *params[4];
+    char         dep[24], exit_code[16], dir[PATH_MAX];
+
+    snprintf(dep, sizeof(dep), "%lld", app->deployment);
+    snprintf(exit_code, sizeof(exit_code), "%d", code);
+    params[0] = dep;
+    params[1] = reason;
+    params[2] = code >= 0 ? exit_code : NULL;
+
+    res = so_pg_query(q->b->pg, "apps_fail",
+                      "UPDATE deployments SET state = 'FAILED',"
+                      " reason = $2, exit_code = coalesce($3::int, exit_code),"
+                      " finished_at = now(), artifact_path = NULL"
+                      " WHERE id = $1 AND state = 'PROVISIONING'",
+                      3, params);
+    if (res == NULL) {
+        so_log_error("apps", "deployment=%s: -> FAILED: %s", dep,
+                     so_pg_errstr(q->b->pg));
+        return;
+    }
+    PQclear(res);
+
+    so_log_info("apps", "deployment=%s project=%s: PROVISIONING -> FAILED "
+                "(%s)", dep, app->name, reason);
+
+    if (app->log != NULL) {
+        bld_log_sys(app->log, "failed: %s", reason);
+        app_tail(app);
+        bld_log_end(app->log, "FAILED");
+    }
+
+    app_forget(q, app);
+
+    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", q->b->cfg.var_dir,
+             app->project, dep);
+    bld_remove_tree(&q->b->cfg, dir);
+    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s.stdout", q->b->cfg.var_dir,
+             app->project, dep);
+    unlink(dir);
+    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s.stderr", q->b->cfg.var_dir,
+             app->project, dep);
+    unlink(dir);
+}
+
+
+/* the health check passed */
+static void
+app_ready(bld_queue_t *q, bld_app_t *app)
+{
+    json_t  *route;
+    char     state[32], host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
+    size_t   pushed;
+    int      rc;
+
+    app->state = BLD_APP_RUNNING;
+    app_save(q, app, "running");
+
+    bld_log_sys(app->log, "the app answers on port %d after %.1f s",
+                app->port, (double) (bld_now_ms() - app->started) / 1000);
+
+    if (app_dstate(q, app->deployment, state, sizeof(state)) != SO_OK) {
+        return;
+    }
+
+    if (strcmp(state, "PROVISIONING") != 0) {
+        if (strcmp(state, "PRODUCTION") != 0) {
+            bld_app_drain(q, app, 0);
+            return;
+        }
+
+        app_push(q, app, 1);
+        app_snapshot(q);
+        app_retire_others(q, app);
+        return;
+    }
+
+    /* a new deployment: route, then promote (worker.c's order) */
+    snprintf(host, sizeof(host), "%s.%s", app->name, q->b->cfg.apps_domain);
+    bld_log_sys(app->log, "routing %s to deployment %lld", host,
+                app->deployment);
+
+    route = bld_route_dynamic(app->name, app->deployment, app->port, 1);
+    rc = route == NULL ? SO_ERR
+         : bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err));
+    json_decref(route);
+
+    if (rc == SO_OK) {
+        rc = bld_promote(q->b->pg, app->project, app->deployment);
+        snprintf(reason, sizeof(reason), "promotion_failed");
+    } else {
+        snprintf(reason, sizeof(reason), "route_push_failed: %s", err);
+    }
+
+    if (rc != SO_OK) {
+        if (bld_edge_route_of(&route, q->b->pg, &q->b->cfg, app->project)
+            == SO_OK)
+        {
+            (void) bld_edge_push(&q->b->cfg, host, route, &pushed, err,
+                                 sizeof(err));
+            json_decref(route);
+        }
+
+        app_reap(q, app, NULL, NULL);
+        if (rc != SO_EEXISTS) {
+            app_fail(q, app, reason, -1);
+        } else {
+            app_forget(q, app);
+        }
+        app_free(q, app);
+        return;
+    }
+
+    so_log_info("apps", "deployment=%lld project=%s: PROVISIONING -> "
+                "PRODUCTION (deployed)", app->deployment, app->name);
+    bld_log_sys(app->log, "deployed in production");
+    bld_log_end(app->log, "PRODUCTION");
+
+    app_snapshot(q);
+    bld_publish_prune(q->b->pg, &q->b->cfg, app->project, app->log);
+    app_retire_others(q, app);
+}
+
+
+/*
+ * The process is gone or must go: whatever is left of its cgroup is
+ * killed, the OOM count read, the cgroup removed; code is the exit status
+ * when it was our child (-1 otherwise).
+ */
+static void
+app_reap(bld_queue_t *q, bld_app_t *app, int *code, uint64_t *oom)
+{
+    int  status;
+
+    if (code != NULL) {
+        *code = -1;
+    }
+    if (oom != NULL) {
+        *oom = 0;
+    }
+
+    if (app->pid == 0) {
+        return;
+    }
+
+    if (bld_cgroup_kill(&app->cg) != SO_OK) {
+        so_log_error("apps", "deployment=%lld: %s", app->deployment,
+                     app->cg.errstr);
+    }
+
+    if (oom != NULL) {
+        (void) bld_cgroup_oom_kills(&app->cg, oom);
+    }
+
+    (void) bld_cgroup_destroy(&app->cg);
+
+    if (app->child && waitpid(app->pid, &status, 0) == app->pid
+        && code != NULL)
+    {
+        *code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                  : 128 + WTERMSIG(status);
+    }
+
+    if (app->pidfd != -1) {
+        (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
+        close(app->pidfd);
+        app->pidfd = -1;
+    }
+
+    app_probe_reset(app, bld_now_ms());
+    app->pid = 0;
+    app->child = 0;
+    app_tail(app);
+}
+
+
+/* crashed while it should serve: started again after a while */
+static void
+app_backoff(bld_queue_t *q, bld_app_t *app)
+{
+    int64_t  now;
+
+    now = bld_now_ms();
+
+    if (app->backoff_ms == 0 || now - app->started >= APP_STABLE_MS) {
+        app->backoff_ms = APP_BACKOFF_MIN;
+    } else if (app->backoff_ms < APP_BACKOFF_MAX) {
+        app->backoff_ms *= 2;
+        if (app->backoff_ms > APP_BACKOFF_MAX) {
+            app->backoff_ms = APP_BACKOFF_MAX;
+        }
+    }
+
+    app->restarts++;
+    app->state = BLD_APP_BACKOFF;
+    app->start_at = now + app->backoff_ms;
+
+    bld_log_sys(app->log, "restarting the app in %.0f s (restart %d)",
+                (double) app->backoff_ms / 1000, app->restarts);
+    so_log_warn("apps", "deployment=%lld project=%s: restart %d in %d ms",
+                app->deployment, app->name, app->restarts, app->backoff_ms);
+
+    app_save(q, app, "sleeping");
+    app_push(q, app, 0);
+}
+
+
+/* the process ended (why: "startup_timeout", "oom", "crashed") */
+static void
+app_ended(bld_queue_t *q, bld_app_t *app, const char *why, int code)
+{
+    char  state[32], reason[64];
+
+    if (app->state == BLD_APP_DRAINING || app->state == BLD_APP_STOPPING) {
+        so_log_info("apps", "deployment=%lld project=%s: stopped",
+                    app->deployment, app->name);
+        bld_log_sys(app->log, "the app stopped");
+
+        if (app->wake) {
+            app->restarts = 0;
+            if (app_spawn(q, app) == SO_OK) {
+                return;
+            }
+        }
+
+        if (app->to_sleep) {
+            app_save(q, app, "sleeping");
+        } else {
+            app_forget(q, app);
+        }
+        app_free(q, app);
+        return;
+    }
+
+    if (strcmp(why, "crashed") == 0) {
+        snprintf(reason, sizeof(reason), "crashed: exit %d", code);
+    } else {
+        snprintf(reason, sizeof(reason), "%s", why);
+    }
+
+    bld_log_sys(app->log, "%s the app %s",
+                app->state == BLD_APP_STARTING ? "while starting," : "",
+                strcmp(why, "startup_timeout") == 0
+                ? "did not answer in time: stopped"
+                : strcmp(why, "oom") == 0 ? "ran out of memory" : reason);
+
+    if (app_dstate(q, app->deployment, state, sizeof(state)) != SO_OK) {
+        /* PostgreSQL is down: try it again later, as a crash */
+        app_backoff(q, app);
+        return;
+    }
+
+    if (strcmp(state, "PROVISIONING") == 0) {
+        app_fail(q, app, reason, code);
+        app_free(q, app);
+        return;
+    }
+
+    if (strcmp(state, "PRODUCTION") == 0) {
+        app_backoff(q, app);
+        return;
+    }
+
+    app_forget(q, app);
+    app_free(q, app);
+}
+
+
+void
+bld_app_exited(bld_queue_t *q, int pidfd)
+{
+    bld_app_t  *app;
+    uint64_t    oom;
+    int         i, code;
+
+    app = NULL;
+    for (i = 0; i < q->apps.napps; i++) {
+        if (q->apps.apps[i]->pidfd == pidfd) {
+            app = q->apps.apps[i];
+        }
+    }
+    if (app == NULL) {
+        return;
+    }
+
+    app_reap(q, app, &code, &oom);
+    so_log_warn("apps", "deployment=%lld project=%s: the app exited (%d%s)",
+                app->deployment, app->name, code, oom ? ", oom" : "");
+    app_ended(q, app, oom ? "oom" : "crashed", code);
+}
+
+
+int
+bld_apps_start(bld_queue_t *q, long long deployment)
+{
+    bld_app_t  *app;
+    char        state[32];
+    int         rc;
+
+    app = bld_apps_find(q, deployment);
+    if (app != NULL) {
+        return SO_OK;
+    }
+
+    app = app_new(q, deployment);
+    if (app == NULL) {
+        return SO_ERR;
+    }
+
+    rc = app_spawn(q, app);
+    if (rc == SO_OK) {
+        return SO_OK;
+    }
+
+    if (app_dstate(q, deployment, state, sizeof(state)) == SO_OK
+        && strcmp(state, "PROVISIONING") == 0)
+    {
+        app_fail(q, app, "start_failed", -1);
+    } else {
+        app_forget(q, app);
+    }
+
+    app_free(q, app);
+    return rc;
+}
+
+
+/*
+ * The worker built a dynamic deployment (BLD_WORKER_PROVISIONED): the
+ * lease goes, the app's row comes, in one statement; then it starts.
+ */
+int
+bld_apps_handover(bld_queue_t *q, long long deployment)
+{
+    PGresult    *res;
+    const char  *params[3];
+    char         dep[24];
+    int          n;
+
+    snprintf(dep, sizeof(dep), "%lld", deployment);
+    params[0] = dep;
+    params[1] = q->consumer;
+    params[2] = q->apps.owner;
+
+    res = so_pg_query(q->b->pg, "apps_handover",
+                      "WITH d AS (UPDATE deployments SET lease_owner = NULL,"
+                      " lease_expires_at = NULL"
+                      " WHERE id = $1 AND state = 'PROVISIONING'"
+                      " AND lease_owner = $2 RETURNING id, project_id)"
+                      " INSERT INTO app_processes (deployment_id, project_id,"
+                      " owner, state) SELECT id, project_id, $3, 'starting'"
+                      " FROM d ON CONFLICT (deployment_id) DO UPDATE"
+                      " SET owner = $3, state = 'starting', pid = NULL,"
+                      " updated_at = now()"
+                      " RETURNING deployment_id",
+                      3, params);
+    if (res == NULL) {
+        so_log_error("apps", "deployment=%s: handover: %s", dep,
+                     so_pg_errstr(q->b->pg));
+        return SO_EUNAVAIL;
+    }
+
+    n = PQntuples(res);
+    PQclear(res);
+
+    if (n != 1) {
+        so_log_warn("apps", "deployment=%s: not PROVISIONING under our "
+                    "lease any more: not started", dep);
+        return SO_EEXISTS;
+    }
+
+    return bld_apps_start(q, deployment);
+}
+
+
+/*
+ * deployment is project's PRODUCTION now (an API promote): a dynamic one
+ * runs (started from its kept artifact when it does not), and the other
+ * apps of the project go once it answers; a static one only retires them.
+ */
+int
+bld_apps_promoted(bld_queue_t *q, long long project, long long deployment,
+    int dynamic)
+{
+    bld_app_t   probe, *app;
+
+    if (!dynamic) {
+        memset(&probe, 0, sizeof(probe));
+        probe.project = project;
+        probe.deployment = deployment;
+        app_retire_others(q, &probe);
+        return SO_OK;
+    }
+
+    app = bld_apps_find(q, deployment);
+
+    if (app == NULL) {
+        return bld_apps_start(q, deployment);
+    }
+
+    if (app->state == BLD_APP_DRAINING) {
+        app->state = BLD_APP_RUNNING;
+        app->to_sleep = 0;
+        app_save(q, app, "running");
+    }
+
+    if (app->state == BLD_APP_RUNNING) {
+        app_push(q, app, 1);
+        app_snapshot(q);
+        app_retire_others(q, app);
+
+    } else if (app->state == BLD_APP_STOPPING) {
+        app->wake = 1;
+    }
+
+    return SO_OK;
+}
+
+
+/* the project is gone: so are its apps, at once */
+void
+bld_apps_delete_project(bld_queue_t *q, long long project)
+{
+    PGresult    *res;
+    bld_app_t   *app;
+    const char  *params[2];
+    char         proj[24];
+    int          i;
+
+    for (i = q->apps.napps - 1; i >= 0; i--) {
+        app = q->apps.apps[i];
+        if (app->project == project) {
+            app_reap(q, app, NULL, NULL);
+            app_free(q, app);
+        }
+    }
+
+    snprintf(proj, sizeof(proj), "%lld", project);
+    params[0] = proj;
+    params[1] = q->apps.owner;
+    res = so_pg_query(q->b->pg, "apps_delete_project",
+                      "DELETE FROM app_processes"
+                      " WHERE project_id = $1 AND owner = $2",
+                      2, params);
+    PQclear(res);
+}
+
+
+/*
+ * Every reap_interval: an app whose deployment is no longer PRODUCTION
+ * (or PROVISIONING) goes, whatever event was missed; a dynamic deployment
+ * built but handed to nobody (`shipoffd build`) is started.
+ */
+void
+bld_apps_check(bld_queue_t *q)
+{
+    PGresult    *res;
+    bld_app_t   *app;
+    const char  *params[1];
+    char        *ids;
+    size_t       len, off;
+    int          i, j, found;
+
+    res = so_pg_query(q->b->pg, "apps_unclaimed",
+                      "SELECT id FROM deployments d"
+                      " WHERE state = 'PROVISIONING' AND kind = 'dynamic'"
+                      " AND lease_owner IS NULL AND NOT EXISTS"
+                      " (SELECT 1 FROM app_processes a"
+                      " WHERE a.deployment_id = d.id)",
+                      0, NULL);
+    for (i = 0; res != NULL && i < PQntuples(res); i++) {
+        bld_apps_start(q, strtoll(PQgetvalue(res, i, 0), NULL, 10));
+    }
+    PQclear(res);
+
+    if (q->apps.napps == 0) {
+        return;
+    }
+
+    len = (size_t) q->apps.napps * 24 + 3;
+    ids = malloc(len);
+    if (ids == NULL) {
+        return;
+    }
+
+    off = 0;
+    ids[off++] = '{';
+    for (i = 0; i < q->apps.napps; i++) {
+        off += (size_t) snprintf(ids + off, len - off, "%s%lld",
+                                 i ? "," : "", q->apps.apps[i]->deployment);
+    }
+    snprintf(ids + off, len - off, "}");
+
+    params[0] = ids;
+    res = so_pg_query(q->b->pg, "apps_check",
+                      "SELECT id FROM deployments WHERE id = ANY($1::bigint[])"
+                      " AND state IN ('PRODUCTION', 'PROVISIONING')",
+                      1, params);
+    free(ids);
+    if (res == NULL) {
+        return;
+    }
+
+    for (i = q->apps.napps - 1; i >= 0; i--) {
+        app = q->apps.apps[i];
+
+        found = 0;
+        for (j = 0; j < PQntuples(res) && !found; j++) {
+            found = strtoll(PQgetvalue(res, j, 0), NULL, 10)
+                    == app->deployment;
+        }
+
+        if (!found && (app->state == BLD_APP_RUNNING
+                       || app->state == BLD_APP_STARTING
+                       || app->state == BLD_APP_BACKOFF))
+        {
+            bld_app_drain(q, app, 0);
+        }
+    }
+
+    PQclear(res);
+}
+
+
+void
+bld_apps_tick(bld_queue_t *q)
+{
+    bld_app_t  *app;
+    int64_t     now;
+    int         i, code;
+
+    now = bld_now_ms();
+
+    for (i = q->apps.napps - 1; i >= 0; i--) {
+        app = q->apps.apps[i];
+
+        app_tail(app);
+
+        switch (app->state) {
+        case BLD_APP_STARTING:
+            if (app_probe(app, now)) {
+                app_ready(q, app);
+
+            } else if (now >= app->deadline) {
+                so_log_warn("apps", "deployment=%lld project=%s: no answer "
+                            "on port %d within %d s", app->deployment,
+                            app->name, app->port, q->b->cfg.startup_timeout);
+                app_reap(q, app, &code, NULL);
+                app_ended(q, app, "startup_timeout", -1);
+            }
+            continue;
+
+        case BLD_APP_DRAINING:
+            if (now >= app->stop_at) {
+                app_signal(app, SIGTERM);
+                app->state = BLD_APP_STOPPING;
+                app->kill_at = now + (int64_t) q->b->cfg.app_stop_grace
+                                     * 1000;
+            }
+            break;
+
+        case BLD_APP_STOPPING:
+            if (now >= app->kill_at) {
+                so_log_warn("apps", "deployment=%lld: still running %d s "
+                            "after SIGTERM: killed", app->deployment,
+                            q->b->cfg.app_stop_grace);
+                app_reap(q, app, &code, NULL);
+                app_ended(q, app, "stopped", code);
+                continue;
+            }
+            break;
+
+        case BLD_APP_BACKOFF:
+            if (now >= app->start_at && app_spawn(q, app) != SO_OK) {
+                app_backoff(q, app);
+            }
+            break;
+
+        case BLD_APP_RUNNING:
+            break;
+        }
+
+        /* an adopted app that was not our child, on a kernel without
+           pidfds, is only noticed gone here */
+        if (app->pid != 0 && app->pidfd == -1 && kill(app->pid, 0) == -1
+            && errno == ESRCH)
+        {
+            app_reap(q, app, &code, NULL);
+            app_ended(q, app, "crashed", code);
+            continue;
+        }
+
+        if (app->log != NULL) {
+            bld_log_flush(app->log, 0);
+        }
+    }
+
+    if (now >= q->apps.next_reap) {
+        q->apps.next_reap = now + (int64_t) q->b->cfg.reap_interval * 1000;
+        bld_apps_check(q);
+        bld_idle_reap(q);
+    }
+}
+
+
+/* 1 when pid's cgroup (any hierarchy) ends with /cgroup */
+static int
+app_in_cgroup(pid_t pid, const char *cgroup)
+{
+    FILE    *f;
+    char     path[64], line[1024], *p;
+    size_t   n, c;
+    int      in;
+
+    snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long) pid);
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return 0;
+    }
+
+    in = 0;
+    c = strlen(cgroup);
+
+    while (!in && fgets(line, sizeof(line), f) != NULL) {
+        n = strcspn(line, "\n");
+        line[n] = '\0';
+        p = strrchr(line, ':');
+        if (p != NULL && n >= c + 1 && strcmp(line + n - c, cgroup) == 0
+            && line[n - c - 1] == '/')
+        {
+            in = 1;
+        }
+    }
+
+    fclose(f);
+    return in;
+}
+
+
+/*
+ * One row of the adoption query: deployment, project, state, port, pid,
+ * cgroup, restarts, project name, deployment state
+ */
+static void
+app_adopt(bld_queue_t *q, PGresult *res, int i)
+{
+    struct epoll_event   ev;
+    bld_cgroup_t         cg;
+    bld_app_t           *app;
+    const char          *row_state, *dstate, *cgname;
+    long long            dep;
+    pid_t                pid;
+    int                  alive, pidfd, serving;
+
+    dep = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    row_state = PQgetvalue(res, i, 2);
+    dstate = PQgetvalue(res, i, 8);
+    cgname = PQgetvalue(res, i, 5);
+    pid = PQgetisnull(res, i, 4) ? 0
+          : (pid_t) strtol(PQgetvalue(res, i, 4), NULL, 10);
+
+    serving = strcmp(dstate, "PRODUCTION") == 0
+              || strcmp(dstate, "PROVISIONING") == 0;
+
+    alive = pid > 0 && cgname[0] != '\0' && kill(pid, 0) == 0
+            && app_in_cgroup(pid, cgname);
+    pidfd = alive ? app_pidfd_open(pid) : -1;
+
+    app = app_new(q, dep);
+    if (app == NULL) {
+        if (pidfd != -1) {
+            close(pidfd);
+        }
+        return;
+    }
+
+    app->project = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, i, 7));
+    app->port = PQgetisnull(res, i, 3) ? 0
+                : (int) strtol(PQgetvalue(res, i, 3), NULL, 10);
+    app->restarts = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
+
+    if (strcmp(row_state, "sleeping") == 0) {
+        if (!serving) {
+            app_forget(q, app);
+        }
+        app_free(q, app);
+        return;
+    }
+
+    if (!alive) {
+        /* it died while we were away: what it left goes */
+        if (cgname[0] != '\0'
+            && bld_cgroup_open(&cg, &q->apps.cgroups, cgname) == SO_OK)
+        {
+            bld_cgroup_destroy(&cg);
+        }
+
+        so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
+                    "is gone", dep, app->name, (long) pid);
+
+        if (serving && strcmp(row_state, "stopping") != 0) {
+            app_free(q, app);
+            bld_apps_start(q, dep);
+        } else {
+            app_forget(q, app);
+            app_free(q, app);
+        }
+        return;
+    }
+
+    if (bld_cgroup_open(&app->cg, &q->apps.cgroups, cgname) != SO_OK
+        || bld_log_new(&app->log, q->b->pg, q->b->redis, dep, app->project)
+           != SO_OK)
+    {
+        so_log_error("apps", "deployment=%lld: cannot adopt pid %ld", dep,
+                     (long) pid);
+        if (pidfd != -1) {
+            close(pidfd);
+        }
+        app_free(q, app);
+        return;
+    }
+
+    bld_log_mask_secrets(app->log, q->b->pg, &q->b->cfg, app->project);
+    (void) app_outputs(q, app, NULL, 0);
+    snprintf(app->health, sizeof(app->health), "/");
+
+    app->pid = pid;
+    app->pidfd = pidfd;
+    app->child = 0;
+    app->started = bld_now_ms();
+    app->next_probe = app->started;
+    app->deadline = app->started + (int64_t) q->b->cfg.startup_timeout * 1000;
+
+    if (pidfd != -1) {
+        ev.events = EPOLLIN;
+        ev.data.fd = pidfd;
+        (void) epoll_ctl(q->b->epfd, EPOLL_CTL_ADD, pidfd, &ev);
+    }
+
+    so_log_info("apps", "deployment=%lld project=%s: adopted pid %ld on port "
+                "%d (%s)", dep, app->name, (long) pid, app->port, row_state);
+    bld_log_sys(app->log, "shipoffd restarted: the app (pid %ld) adopted",
+                (long) pid);
+
+    if (!serving) {
+        app->state = BLD_APP_RUNNING;
+        bld_app_drain(q, app, 0);
+
+    } else if (strcmp(row_state, "starting") == 0) {
+        app->state = BLD_APP_STARTING;
+
+    } else if (strcmp(row_state, "running") == 0) {
+        app->state = BLD_APP_RUNNING;
+
+    } else {
+        app->state = BLD_APP_DRAINING;
+        app->stop_at = app->started;
+    }
+}
+
+
+/* at start: the cgroups, and the apps a previous life left running */
+void
+bld_apps_init(bld_queue_t *q)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char        *colon;
+    int          i;
+
+    srandom((unsigned) getpid() ^ (unsigned) bld_now_ms());
+
+    snprintf(q->apps.owner, sizeof(q->apps.owner), "%s", q->consumer);
+    colon = strrchr(q->apps.owner, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+    }
+
+    q->apps.cgroups_ok = bld_cgroup_sys_init(&q->apps.cgroups,
+                                             "/sys/fs/cgroup",
+                                             q->b->cfg.sandbox_cgroup_parent)
+                         == SO_OK;
+    if (!q->apps.cgroups_ok) {
+        so_log_warn("apps", "cgroups: %s: dynamic apps cannot run here",
+                    q->apps.cgroups.errstr);
+        return;
+    }
+
+    q->apps.next_reap = bld_now_ms()
+                        + (int64_t) q->b->cfg.reap_interval * 1000;
+
+    params[0] = q->apps.owner;
+    res = so_pg_query(q->b->pg, "apps_adopt",
+                      "SELECT a.deployment_id, a.project_id, a.state,"
+                      " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
+                      " coalesce(p.name, ''), coalesce(d.state, '')"
+                      " FROM app_processes a"
+                      " LEFT JOIN deployments d ON d.id = a.deployment_id"
+                      " LEFT JOIN projects p ON p.id = a.project_id"
+                      " WHERE a.owner = $1 ORDER BY a.deployment_id",
+                      1, params);
+    if (res == NULL) {
+        so_log_error("apps", "reading app_processes: %s",
+                     so_pg_errstr(q->b->pg));
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        app_adopt(q, res, i);
+    }
+
+    PQclear(res);
+}
+
+
+/* shipoffd stops: the apps keep running, the loop lets go of them */
+void
+bld_apps_close(bld_queue_t *q)
+{
+    while (q->apps.napps > 0) {
+        app_tail(q->apps.apps[0]);
+        app_free(q, q->apps.apps[0]);
+    }
+}

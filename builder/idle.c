@@ -1,0 +1,307 @@
+/*
+ * idle.c: scale to zero and back.
+ *
+ * Every reap_interval the activity of every edge is read
+ * (GET <edge>/_shipoff/routes: requests in flight, open long-lived
+ * connections, the last request, per route).  A running app whose route
+ * has nothing in flight and no long-lived connection on any edge, and no
+ * request for idle_timeout (nor was started within it), is drained as
+ * "idle": its route is pushed sleeping at once and the process stopped
+ * after app_drain (apps.c).  An edge that does not answer keeps every app
+ * awake: nobody is put to sleep on a guess.
+ *
+ * The next request to a sleeping route is held by the edge's wake module,
+ * which has the API add {host, project} to the stream shipoff:wake.  The
+ * builders read it in their consumer group "runtime" and start the
+ * project's PRODUCTION app from its artifact (no rebuild); its route goes
+ * back to running once it answers its health check.  Wakes coalesce: an
+ * app already starting is left to finish, a running one only has its
+ * route pushed again, one being put to sleep is kept.  An entry is
+ * acknowledged once handled; a wake lost on the way is asked again by the
+ * edge after its wake timeout.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shipoff.h"
+#include "so_httpc.h"
+#include "so_log.h"
+#include "loop.h"
+#include "worker.h"
+
+
+#define IDLE_STREAM         "shipoff:wake"
+#define IDLE_GROUP          "runtime"
+#define IDLE_EDGE_TIMEOUT   2000
+#define IDLE_EDGES_MAX      16
+
+
+static int idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
+    const bld_app_t *app, time_t now);
+static time_t idle_time(const char *rfc3339);
+static int idle_wake(bld_queue_t *q, const char *project);
+
+
+/* "2026-11-28T09:13:01Z" as a time_t, or -1 */
+static time_t
+idle_time(const char *rfc3339)
+{
+    struct tm  tm;
+    char      *end;
+
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end == NULL) {
+        return -1;
+    }
+
+    return timegm(&tm);
+}
+
+
+/* 1 unless every edge says the app's route idles */
+static int
+idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
+    const bld_app_t *app, time_t now)
+{
+    json_t      *routes, *r, *last;
+    const char  *host;
+    char         want[512];
+    size_t       e, i;
+    time_t       at;
+
+    snprintf(want, sizeof(want), "%s.%s", app->name, q->b->cfg.apps_domain);
+
+    for (e = 0; e < n; e++) {
+        routes = json_object_get(tables[e], "routes");
+
+        json_array_foreach(routes, i, r) {
+            host = json_string_value(json_object_get(r, "host"));
+            if (host == NULL || strcmp(host, want) != 0) {
+                continue;
+            }
+
+            if (json_integer_value(json_object_get(r, "in_flight")) > 0
+                || json_integer_value(json_object_get(r, "long_lived")) > 0)
+            {
+                return 1;
+            }
+
+            last = json_object_get(r, "last_request");
+            if (json_is_string(last)) {
+                at = idle_time(json_string_value(last));
+                if (at == -1 || now - at < q->b->cfg.idle_timeout) {
+                    return 1;
+                }
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+void
+bld_idle_reap(bld_queue_t *q)
+{
+    so_httpc_req_t   req;
+    so_httpc_res_t   res;
+    bld_app_t       *app;
+    json_t          *tables[IDLE_EDGES_MAX];
+    char            *edges, *edge, *save;
+    size_t           n, i;
+    int64_t          now_ms;
+    time_t           now;
+    int              running, ok;
+
+    running = 0;
+    for (i = 0; i < (size_t) q->apps.napps; i++) {
+        running |= q->apps.apps[i]->state == BLD_APP_RUNNING;
+    }
+
+    if (!running || q->b->cfg.edges == NULL || q->b->cfg.edges[0] == '\0') {
+        return;
+    }
+
+    edges = strdup(q->b->cfg.edges);
+    if (edges == NULL) {
+        return;
+    }
+
+    n = 0;
+    ok = 1;
+
+    for (edge = strtok_r(edges, " \t", &save); edge != NULL && ok;
+         edge = strtok_r(NULL, " \t", &save))
+    {
+        if (n == IDLE_EDGES_MAX) {
+            ok = 0;
+            break;
+        }
+
+        memset(&req, 0, sizeof(req));
+        req.method = "GET";
+        req.url = edge;
+        req.timeout_ms = IDLE_EDGE_TIMEOUT;
+
+        if (so_httpc_request(&res, &req) != SO_OK || res.status != 200
+            || so_httpc_json(&tables[n], &res) != SO_OK)
+        {
+            so_log_warn("idle", "%s: activity not read (%s): no app is put "
+                        "to sleep this round", edge,
+                        res.errstr[0] ? res.errstr : "bad answer");
+            ok = 0;
+        } else {
+            n++;
+        }
+
+        so_httpc_res_free(&res);
+    }
+
+    free(edges);
+
+    now = time(NULL);
+    now_ms = bld_now_ms();
+
+    for (i = (size_t) q->apps.napps; ok && i > 0; i--) {
+        app = q->apps.apps[i - 1];
+
+        if (app->state != BLD_APP_RUNNING
+            || now_ms - app->started < (int64_t) q->b->cfg.idle_timeout
+                                       * 1000
+            || idle_busy(q, tables, n, app, now))
+        {
+            continue;
+        }
+
+        bld_app_drain(q, app, 1);
+    }
+
+    for (i = 0; i < n; i++) {
+        json_decref(tables[i]);
+    }
+}
+
+
+/* a wake of project (its name): its PRODUCTION app runs again */
+static int
+idle_wake(bld_queue_t *q, const char *project)
+{
+    PGresult    *res;
+    bld_app_t   *app;
+    const char  *params[1];
+    long long    dep;
+
+    params[0] = project;
+    res = so_pg_query(q->b->pg, "idle_wake",
+                      "SELECT d.id FROM projects p JOIN deployments d"
+                      " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
+                      " WHERE p.name = $1 AND d.kind = 'dynamic'"
+                      " AND d.artifact_path IS NOT NULL",
+                      1, params);
+    if (res == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    if (PQntuples(res) != 1) {
+        so_log_info("idle", "project=%s: woken, but it has no dynamic "
+                    "PRODUCTION deployment", project);
+        PQclear(res);
+        return SO_OK;
+    }
+
+    dep = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    app = bld_apps_find(q, dep);
+
+    if (app == NULL) {
+        so_log_info("idle", "deployment=%lld project=%s: woken", dep,
+                    project);
+        return bld_apps_start(q, dep);
+    }
+
+    if (app->state == BLD_APP_DRAINING && app->to_sleep) {
+        so_log_info("idle", "deployment=%lld project=%s: woken while going "
+                    "to sleep: kept", dep, project);
+        app->started = bld_now_ms();
+    }
+
+    /* running: pushed again (the edge lost it, or woke it twice); being
+       put to sleep: kept; stopping: started again once gone; starting or
+       waiting to restart: it will push its route itself */
+    if (app->state == BLD_APP_RUNNING || app->state == BLD_APP_STOPPING
+        || (app->state == BLD_APP_DRAINING && app->to_sleep))
+    {
+        return bld_apps_promoted(q, app->project, dep, 1);
+    }
+
+    return SO_OK;
+}
+
+
+void
+bld_wake_poll(bld_queue_t *q)
+{
+    redisReply        *reply, *ack;
+    const redisReply  *entries, *e, *project;
+    const char        *argv[] = { "XREADGROUP", "GROUP", IDLE_GROUP,
+                                  q->consumer, "COUNT", "16", "STREAMS",
+                                  IDLE_STREAM, ">" };
+    const char        *create[] = { "XGROUP", "CREATE", IDLE_STREAM,
+                                    IDLE_GROUP, "$", "MKSTREAM" };
+    const char        *ackv[4], *eid;
+    size_t             i;
+
+    if (q->draining || !q->apps.cgroups_ok
+        || (q->redis_down && bld_now_ms() < q->redis_retry))
+    {
+        return;
+    }
+
+    if (!q->apps.wake_ok) {
+        reply = bld_queue_cmd(q, (int) so_nelems(create), create);
+        if (reply == NULL) {
+            return;
+        }
+        freeReplyObject(reply);
+        q->apps.wake_ok = 1;
+    }
+
+    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
+    if (reply == NULL) {
+        q->apps.wake_ok = 0;
+        return;
+    }
+
+    entries = bld_queue_entries(reply);
+
+    for (i = 0; entries != NULL && i < entries->elements; i++) {
+        e = entries->element[i];
+        eid = bld_queue_entry_id(e);
+        if (eid == NULL) {
+            continue;
+        }
+
+        project = bld_queue_kv(e->element[1], "project");
+        if (project != NULL && project->type == REDIS_REPLY_STRING
+            && idle_wake(q, project->str) == SO_EUNAVAIL)
+        {
+            /* PostgreSQL is down: the edge asks again after its timeout */
+            so_log_warn("idle", "project=%s: wake not handled: %s",
+                        project->str, so_pg_errstr(q->b->pg));
+        }
+
+        ackv[0] = "XACK";
+        ackv[1] = IDLE_STREAM;
+        ackv[2] = IDLE_GROUP;
+        ackv[3] = eid;
+        ack = bld_queue_cmd(q, 4, ackv);
+        freeReplyObject(ack);
+    }
+
+    freeReplyObject(reply);
+}

@@ -1,0 +1,139 @@
+# Scale to zero and back, with a short idle_timeout: an app nobody asks
+# for is stopped (no process, route sleeping); the next request wakes it
+# through nginx's wake module, the API and shipoff:wake, and is answered
+# by the app; twenty requests at once to a sleeping app start it once; an
+# open long-lived connection (server-sent events) keeps it awake.
+
+use strict;
+use warnings;
+use lib 'tests/integration/lib';
+use Test::More;
+use Time::HiRes qw(sleep time);
+use ShipoffTest qw(stack_up http run top_dir in_chroot);
+use ShipoffNginx qw(request send_request read_response);
+use ShipoffGit;
+
+plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
+    if in_chroot();
+plan skip_all => 'needs root (cgroups and a sandbox uid)' if $> != 0;
+plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
+
+my $cgroups = "shipoff-t86-$$";
+my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '3s',
+                          SHIPOFF_REAP_INTERVAL         => '1s',
+                          SHIPOFF_APP_DRAIN             => '1s',
+                          SHIPOFF_APP_STOP_GRACE        => '2s',
+                          SHIPOFF_STARTUP_TIMEOUT       => '30s',
+                          SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
+
+END {
+    local $?;
+    $s->down if $s;
+    for my $dir (glob("/sys/fs/cgroup/*/$cgroups"),
+                 glob("/sys/fs/cgroup/$cgroups"))
+    {
+        run('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
+            '+');
+    }
+}
+
+my $top = top_dir();
+my $http = $s->port('http');
+my $git = ShipoffGit->start;
+my $u = $s->signup;
+my $name = "sleepy$$";
+my $host = "$name.localhost";
+
+sub psql { $s->psql($_[0]) }
+
+sub wait_for {
+    my ($secs, $code) = @_;
+    my $end = time + $secs;
+    my $v;
+    until (($v = $code->()) || time > $end) {
+        sleep 0.1;
+    }
+    return $v;
+}
+
+sub get {
+    my ($path, $timeout) = @_;
+    return request($http, 'GET', $path // '/', headers => { Host => $host },
+                   timeout => $timeout // 40);
+}
+
+# the route as the edge has it now
+sub route_state {
+    my $res = http(GET => $s->url('/_shipoff/routes'));
+    my ($r) = grep { $_->{host} eq $host } @{ $res->{json}{routes} || [] };
+    return $r ? $r->{state} : '';
+}
+
+sub app_row {
+    return psql("SELECT state || ' ' || coalesce(pid::text, '-')"
+                . " FROM app_processes WHERE deployment_id = $_[0]");
+}
+
+sub starts {
+    my ($dep) = @_;
+    return scalar(() = $s->logs =~ /apps: deployment=$dep project=\S+: started pid/g);
+}
+
+my $res = $s->api(POST => '/api/v1/projects', $u,
+                  { name => $name, branch => 'main',
+                    repo_url => $git->repo('express',
+                                           "$top/tests/fixtures/apps/express") });
+is($res->{status}, 201, 'a project') or diag($res->{content});
+my $pid = $res->{json}{id};
+$res = $s->api(POST => "/api/v1/projects/$pid/deployments", $u, {});
+my $dep = $res->{json}{id};
+
+ok(wait_for(180, sub { psql("SELECT state FROM deployments WHERE id = $dep")
+                           eq 'PRODUCTION' }), 'the express app is deployed');
+like(get()->{content}, qr/^express v1/, 'and answers');
+
+# ---- idle: stopped, route sleeping
+
+my ($st, $first) = split / /, app_row($dep);
+is($st, 'running', 'it runs');
+ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }),
+   'nobody asks for it for idle_timeout: sleeping');
+ok(!kill(0, $first), '... its process is gone');
+is(route_state(), 'sleeping', '... its route on the edge sleeps');
+like($s->logs, qr/deployment=$dep project=\S+: idle: stopping/, '... logged as idle');
+
+# ---- one request wakes it
+
+my $before = starts($dep);
+$res = get('/');
+is($res->{status}, 200, 'a request to the sleeping app: 200');
+like($res->{content}, qr/^express v1/, "... with the app's body");
+is(route_state(), 'running', '... its route runs again');
+is(starts($dep), $before + 1, '... one start');
+like(app_row($dep), qr/^running \d+$/, '... recorded running');
+
+# ---- twenty at once: one start
+
+ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }), 'asleep again');
+$before = starts($dep);
+my @socks = map { send_request($http, 'GET', "/?n=$_", headers => { Host => $host }) }
+                1 .. 20;
+my @codes = map { read_response($_, timeout => 40)->{status} } @socks;
+is_deeply(\@codes, [ (200) x 20 ], 'twenty requests to a sleeping app: all 200');
+is(starts($dep), $before + 1, '... and exactly one start');
+
+# ---- a long-lived connection keeps it awake
+
+($st, my $awake) = split / /, app_row($dep);
+my $stream = send_request($http, 'GET', '/stream',
+                          headers => { Host => $host, Accept => 'text/event-stream' });
+my $head = read_response($stream, head_only => 1, timeout => 10);
+is($head->{status}, 200, 'a server-sent event stream is open');
+sleep 8;
+is(app_row($dep), "running $awake",
+   '... and keeps the app awake past the idle timeout');
+close $stream;
+ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }),
+   'once it is closed the app goes to sleep');
+
+done_testing();
