@@ -960,6 +960,8 @@ ngx_http_shipoff_static_send(ngx_http_request_t *r)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "shipoff static send \"%V\"", &ctx->path);
 
+    r->connection->log->action = "sending response to client";
+
     r->root_tested = !r->error_page;
 
     r->headers_out.status = NGX_HTTP_OK;
@@ -1031,7 +1033,9 @@ ngx_http_shipoff_static_send(ngx_http_request_t *r)
 
 /*
  * The parsed _redirects and _headers of the site at root, for the route
- * whose serial is route, from this worker's cache.  The files' identity is
+ * whose serial is route, from this worker's cache (an entry per route and
+ * root: a new deployment is a new root, the old one's entry ages out
+ * least recently used first).  The files' identity is
  * read again once open_file_cache_valid has passed (on every request
  * without an open_file_cache, which would not notice a change sooner
  * anyway), and the rules are parsed again when it changed.  NULL: no rules
@@ -1073,7 +1077,10 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
             continue;
         }
 
-        if (e->route == route) {
+        if (e->route == route
+            && e->root.len == root->len
+            && ngx_strncmp(e->root.data, root->data, root->len) == 0)
+        {
             found = e;
             break;
         }
@@ -1086,9 +1093,7 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
     if (found) {
         found->used = smcf->tick;
 
-        if (found->root.len == root->len
-            && ngx_strncmp(found->root.data, root->data, root->len) == 0
-            && clcf->open_file_cache
+        if (clcf->open_file_cache
             && now - found->checked < clcf->open_file_cache_valid)
         {
             return ngx_http_shipoff_static_rules_of(found);
@@ -1108,16 +1113,12 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
     }
 
     if (found) {
-        if (found->root.len == root->len
-            && ngx_strncmp(found->root.data, root->data, root->len) == 0
-            && ngx_memcmp(&found->redirects, &rid, sizeof(rid)) == 0
+        if (ngx_memcmp(&found->redirects, &rid, sizeof(rid)) == 0
             && ngx_memcmp(&found->headers, &hid, sizeof(hid)) == 0)
         {
             found->checked = now;
             return ngx_http_shipoff_static_rules_of(found);
         }
-
-        /* changed, or another deployment of the route */
 
         victim = found;
     }
