@@ -170,7 +170,11 @@ integration: all
 bench/jwt: bench/jwt.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
-bench: all bench/jwt
+# shipoffd's clone as a process of its own, for bench/builder.pl
+bench/clone: bench/clone.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+
+bench: all bench/jwt bench/clone
 	@for b in $(wildcard bench/*.sh); do sh $$b || exit 1; done
 	@for b in $(wildcard bench/*.pl); do perl $$b || exit 1; done
 
@@ -178,7 +182,8 @@ clean:
 	rm -f lib/*.o $(LIB) fcgi-apps/*/*.o builder/*.o cli/*.o \
 	      lib/*.d fcgi-apps/*/*.d builder/*.d cli/*.d tests/unit/*.d \
 	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
-	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer bench/jwt bench/*.o bench/*.d
+	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer bench/jwt bench/clone \
+	      bench/*.o bench/*.d
 	rm -rf $(NGX_BUILD)
 
 distclean: clean
