@@ -10,6 +10,10 @@
 # build_timeout, with children that detach (setsid, nohup, ignoring
 # SIGTERM), fails with build_timeout and leaves no process and no cgroup.
 #
+# Known hole, kept as TODO tests: builds share the host's network, so
+# what listens on loopback TCP (nginx's edge control location, which
+# trusts 127.0.0.1, and the FastCGI apps' ports) answers them.
+#
 # The stack's var/ is under /var/tmp, not /tmp: the sandbox replaces /tmp
 # with an empty tmpfs anyway, so only a var/ outside it shows that var/
 # itself is hidden.  (80-build-static.t covers reading the secrets and
@@ -130,6 +134,7 @@ ok(-f "$other_site/index.html", '  its files are under var/sites');
 
 my $pg_port = $s->port('pg');
 my $http_port = $s->port('http');
+my $api_port = $s->port('api');
 my $probes = <<"EOF";
 #!/bin/sh
 # each probe prints "REACHED what" or "blocked what"
@@ -152,13 +157,14 @@ probe postgres-tcp psql -X -h 127.0.0.1 -p $pg_port -U postgres -d shipoff -tAc 
 probe redis-cli sh -c 'redis-cli -s "$var/run/redis.sock" ping | grep -q PONG'
 probe redis-raw python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"PING\\r\\n"); sys.exit(s.recv(16)[:5] != b"+PONG")' '$var/run/redis.sock'
 probe edge-control sh -c 'curl -sf http://127.0.0.1:$http_port/_shipoff/routes | grep -q generation'
+probe api-fastcgi python3 -c 'import socket; socket.create_connection(("127.0.0.1", $api_port), 2)'
 rm -rf public
 cp -r site public
 EOF
 
 my %want_host = map { $_ => 'REACHED' }
     qw(secrets other-site other-site-dir host-environ postgres redis-cli
-       redis-raw edge-control);
+       redis-raw edge-control api-fastcgi);
 $want_host{'pid1-is-own'} = 'blocked';     # the host's init is not a build
 $want_host{'postgres-tcp'} = 'blocked';    # a Unix socket only, anywhere
 
@@ -185,15 +191,17 @@ my $log = log_text($probe_id);
 my %in = reverse($log =~ /^stdout: (REACHED|blocked) (\S+)$/mg);
 my %want_build = map { $_ => 'blocked' } keys %want_host;
 $want_build{'pid1-is-own'} = 'REACHED';
-for my $p (sort grep { $_ ne 'edge-control' } keys %want_build) {
+my @loopback = qw(edge-control api-fastcgi);
+for my $p (sort keys %want_build) {
+    next if grep { $_ eq $p } @loopback;
     is($in{$p}, $want_build{$p}, "in the build, probe $p: $want_build{$p}")
         or diag($log);
 }
 TODO: {
-    local $TODO = 'builds share the host network and the edge control'
-        . ' location trusts 127.0.0.1 (see the report of issue 5)';
-    is($in{'edge-control'}, 'blocked',
-       'in the build, probe edge-control: blocked');
+    local $TODO = 'builds share the host network: what listens on loopback'
+        . ' TCP (the edge control location, which trusts 127.0.0.1, and the'
+        . ' FastCGI apps) is reachable (see the report of issue 5)';
+    is($in{$_}, 'blocked', "in the build, probe $_: blocked") for @loopback;
 }
 like(request($http_port, 'GET', '/', headers => { Host => "probe$$.localhost" })
          ->{content}, qr/Hello from the plain site/, '  and is served');
