@@ -94,6 +94,7 @@ typedef struct {
     uint64_t                      generation;
     ngx_uint_t                    serial;      /* last serial handed out */
     ngx_uint_t                    nroutes;
+    ngx_uint_t                    writes;      /* nodes added or freed */
 } ngx_http_shipoff_routes_sh_t;
 
 
@@ -118,10 +119,16 @@ typedef struct {
 } ngx_http_shipoff_router_loc_conf_t;
 
 
-/* a request's own copy of its route, the data of its pool cleanup */
+/*
+ * A request's own copy of its route, the data of its pool cleanup.  The
+ * node it was copied from is still the route's as long as the zone's
+ * writes count has not moved: the cleanup then needs no lookup.
+ */
 typedef struct {
     ngx_http_shipoff_routes_t    *routes;
     ngx_http_shipoff_route_info_t info;        /* if found */
+    ngx_http_shipoff_route_t     *route;       /* valid while writes holds */
+    ngx_uint_t                    writes;
     uint32_t                      hash;
     ngx_uint_t                    serial;
     unsigned                      found:1;

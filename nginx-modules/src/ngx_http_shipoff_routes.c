@@ -159,6 +159,8 @@ ngx_http_shipoff_routes_set(ngx_http_shipoff_routes_t *routes,
 
     ngx_http_shipoff_routes_insert(routes, route);
 
+    routes->sh->writes++;
+
     ngx_shmtx_unlock(&routes->shpool->mutex);
 
     *created = (old == NULL);
@@ -188,6 +190,7 @@ ngx_http_shipoff_routes_delete(ngx_http_shipoff_routes_t *routes,
     ngx_rbtree_delete(&routes->sh->rbtree, &route->node);
     ngx_slab_free_locked(routes->shpool, route);
     routes->sh->nroutes--;
+    routes->sh->writes++;
 
     ngx_shmtx_unlock(&routes->shpool->mutex);
 
@@ -256,6 +259,7 @@ ngx_http_shipoff_routes_replace(ngx_http_shipoff_routes_t *routes,
 
     routes->sh->nroutes = infos->nelts;
     routes->sh->generation = generation;
+    routes->sh->writes++;
 
     ngx_shmtx_unlock(&routes->shpool->mutex);
 

@@ -253,6 +253,23 @@ $m = wait_metrics($port, sub { ($_[0]{'shipoff_long_lived{socket.apps.test}'} //
 is($m->{'shipoff_long_lived{socket.apps.test}'}, 0, '  not long-lived once closed');
 is($m->{'shipoff_in_flight{socket.apps.test}'}, 0, '  not in flight once closed');
 
+# the route is replaced while a connection is open: the activity moves to
+# the new version, and the connection leaves that one when it closes
+$ws = send_request($port, GET => '/chat', headers => {
+    Host => 'socket.apps.test', Upgrade => 'websocket', Connection => 'Upgrade' });
+$up = read_response($ws, head_only => 1, timeout => 5);
+is($up->{status}, 101, 'another upgrade');
+$m = wait_metrics($port, sub { ($_[0]{'shipoff_long_lived{socket.apps.test}'} // 0) == 1 });
+$res = http(PUT => "http://127.0.0.1:$port/_shipoff/routes/socket.apps.test",
+            { project => 'socket', kind => 'dynamic', upstream => "127.0.0.1:$fake_port" });
+is($res->{status}, 200, '  the route is replaced while it is open');
+$m = wait_metrics($port, sub { defined $_[0]{'shipoff_in_flight{socket.apps.test}'} });
+is($m->{'shipoff_in_flight{socket.apps.test}'}, 1, '  still in flight');
+close $ws;
+$m = wait_metrics($port, sub { ($_[0]{'shipoff_long_lived{socket.apps.test}'} // 1) == 0 });
+is($m->{'shipoff_long_lived{socket.apps.test}'}, 0, '  not long-lived once closed');
+is($m->{'shipoff_in_flight{socket.apps.test}'}, 0, '  not in flight once closed');
+
 $res = request($port, GET => '/_shipoff/metrics');
 is($res->{status}, 200, 'metrics');
 like($res->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4}, '  Prometheus text format');
