@@ -22,7 +22,7 @@ plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sand
 plan skip_all => 'needs root (cgroups and a sandbox uid)' if $> != 0;
 plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
 
-my $cg_parent = "shipoff-t86-$$";
+my $cg_parent = "shipoff-t88-$$";
 my $token = 'gho_' . join '', map { sprintf '%02x', int rand 256 } 1 .. 18;
 my $fp = FakeProvider->start;
 my $g = ShipoffGit->start(auth => { user => 'x-access-token',
