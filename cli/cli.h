@@ -105,6 +105,7 @@ int cli_api(cli_t *cli, const char *method, const char *path, json_t *body,
 int cli_list(cli_t *cli, const char *path, json_t **out);
 void cli_print_error(cli_t *cli, long status, json_t *res);
 char *cli_escape(const char *s);
+const char *cli_token(cli_t *cli);
 
 /* output.c */
 void cli_print_json(json_t *v);

@@ -272,6 +272,16 @@ cli_call(cli_t *cli, const char *method, const char *path, json_t *body,
 }
 
 
+/* the credential cli_call() sends, for a request made elsewhere */
+const char *
+cli_token(cli_t *cli)
+{
+    cli_cred_e  kind;
+
+    return cli_credential(cli, &kind);
+}
+
+
 void
 cli_print_error(cli_t *cli, long status, json_t *res)
 {

@@ -51,6 +51,8 @@
 #define API_TAIL_FAST_MS      100       /* reads while PostgreSQL lags */
 #define API_TAIL_CATCHUP_MS   5000      /* ... at most this long */
 #define API_TAIL_HEARTBEAT_S  15
+#define API_TAIL_STATE_S      5         /* looks at the state this often */
+#define API_TAIL_SETTLED      "10 seconds"  /* final without an "end" */
 #define API_TAIL_RETRY_AFTER  "5"
 
 /* a line, l; api_log_json() reads them in this order */
@@ -96,7 +98,11 @@ typedef struct {
     char       *want_line;
     char        end[32];                 /* its final state, once seen */
     time_t      written;                 /* the last write, for heartbeats */
-    long long   news_ms;                 /* when Redis said more came */
+    time_t      read;                    /* the last catch-up */
+    time_t      checked;                 /* the last look at the state */
+    int         streamed;                /* logs:<id> exists */
+    long long   news_ms;                 /* when Redis announced a line */
+    int         news;                    /* Redis had news (or is down) */
 } api_tail_t;
 
 
@@ -126,7 +132,8 @@ static void api_tail(so_req_t *r, void *data);
 static int api_tail_write(so_req_t *r, api_tail_t *t, const char *s,
     size_t len);
 static int api_tail_catchup(so_req_t *r, api_tail_t *t);
-static int api_tail_start(so_req_t *r, api_tail_t *t);
+static void api_tail_start(so_req_t *r, api_tail_t *t);
+static int api_tail_state(so_req_t *r, api_tail_t *t);
 static int api_tail_wait(so_req_t *r, api_tail_t *t, int ms);
 static void api_tail_entry(api_tail_t *t, const redisReply *entry);
 static int api_tail_final(const char *state);
@@ -565,6 +572,7 @@ api_tail_entry(api_tail_t *t, const redisReply *entry)
     }
 
     snprintf(t->last, sizeof(t->last), "%s", entry->element[0]->str);
+    t->streamed = 1;
 
     f = entry->element[1];
     event = state = at = line = NULL;
@@ -606,48 +614,59 @@ api_tail_entry(api_tail_t *t, const redisReply *entry)
 /*
  * Where the tail starts in logs:<id>: its last entry, before PostgreSQL is
  * read, so that nothing added meanwhile goes unnoticed.  A stream that
- * ended says so in t->end.  Without the stream (no build ran, or Redis
- * lost it), the deployment's state tells whether any more will come.
- * 0, or SO_EUNAVAIL.
+ * ended says so in t->end.  Redis down, the tail starts from nothing.
  */
-static int
+static void
 api_tail_start(so_req_t *r, api_tail_t *t)
 {
     redisReply  *reply;
-    PGresult    *res;
-    const char  *params[1];
     const char  *argv[] = { "XREVRANGE", t->key, "+", "-", "COUNT", "1" };
-    int          found;
 
     snprintf(t->last, sizeof(t->last), "0-0");
-    found = 0;
 
     reply = so_redis_command(r->redis, (int) so_nelems(argv), argv, NULL);
-    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY) {
-        if (reply->elements == 1) {
-            api_tail_entry(t, reply->element[0]);
-            free(t->want_line);
-            t->want_line = NULL;
-            found = 1;
-        }
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 1)
+    {
+        api_tail_entry(t, reply->element[0]);
+        free(t->want_line);
+        t->want_line = NULL;
     }
+
     if (reply != NULL) {
         freeReplyObject(reply);
     }
+}
 
-    if (found) {
-        return SO_OK;
-    }
 
+/*
+ * Is the build over though no "end" was seen?  Some never get one: no
+ * build ran (canceled while QUEUED), or its builder died and the
+ * reconciler gave the deployment up.  A final state ends the tail when
+ * there is no stream, or when it has been final for API_TAIL_SETTLED (a
+ * builder writes its last lines and "end" just after the state).  0, or
+ * SO_EUNAVAIL.
+ */
+static int
+api_tail_state(so_req_t *r, api_tail_t *t)
+{
+    PGresult    *res;
+    const char  *params[1];
+
+    t->checked = time(NULL);
     params[0] = t->ids;
+
     res = so_pg_query(r->pg, "api_tail_state",
-                      "SELECT state FROM deployments WHERE id = $1", 1,
-                      params);
+                      "SELECT state, updated_at < now() - interval '"
+                      API_TAIL_SETTLED "' FROM deployments WHERE id = $1",
+                      1, params);
     if (res == NULL) {
         return SO_EUNAVAIL;
     }
 
-    if (PQntuples(res) == 1 && api_tail_final(PQgetvalue(res, 0, 0))) {
+    if (PQntuples(res) == 1 && api_tail_final(PQgetvalue(res, 0, 0))
+        && (!t->streamed || strcmp(PQgetvalue(res, 0, 1), "t") == 0))
+    {
         snprintf(t->end, sizeof(t->end), "%s", PQgetvalue(res, 0, 0));
     }
 
@@ -678,10 +697,12 @@ api_tail_wait(so_req_t *r, api_tail_t *t, int ms)
 
     reply = so_redis_command(r->redis, (int) so_nelems(argv), argv, NULL);
 
+    /* Redis down: PostgreSQL alone, read after each wait */
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply != NULL) {
             freeReplyObject(reply);
         }
+        t->news = 1;
         return so_fcgi_gone(r, ms) ? SO_ERR : SO_OK;
     }
 
@@ -694,6 +715,7 @@ api_tail_wait(so_req_t *r, api_tail_t *t, int ms)
                     && i < entries->elements; i++)
         {
             api_tail_entry(t, entries->element[i]);
+            t->news = 1;
         }
     }
 
@@ -723,10 +745,20 @@ api_tail(so_req_t *r, void *data)
         goto done;
     }
 
-    pg_ok = api_tail_start(r, t) == SO_OK;
+    api_tail_start(r, t);
+    pg_ok = t->end[0] != '\0' || api_tail_state(r, t) == SO_OK;
+    t->news = 1;
 
     for ( ;; ) {
-        if (pg_ok || t->end[0] != '\0') {
+        /* PostgreSQL is read when Redis had news, while a line it
+           announced is missing, and once a heartbeat interval anyway
+           (what Redis may have lost) */
+        if (t->news || t->want_line != NULL || t->end[0] != '\0' || !pg_ok
+            || time(NULL) - t->read >= API_TAIL_HEARTBEAT_S)
+        {
+            t->news = 0;
+            t->read = time(NULL);
+
             switch (api_tail_catchup(r, t)) {
             case SO_OK:
                 pg_ok = 1;
@@ -750,29 +782,31 @@ api_tail(so_req_t *r, void *data)
             if (api_tail_write(r, t, ": heartbeat\n\n", 13) != SO_OK) {
                 goto done;
             }
+        }
 
-            /* no build wrote a line yet: it may never (canceled while
-               QUEUED), which only the state says */
-            if (strcmp(t->last, "0-0") == 0) {
-                pg_ok = api_tail_start(r, t) == SO_OK;
-                continue;
-            }
+        if (time(NULL) - t->checked >= API_TAIL_STATE_S
+            && api_tail_state(r, t) == SO_OK && t->end[0] != '\0')
+        {
+            continue;
         }
 
         /* PostgreSQL has not got the line Redis announced yet: look again
            soon, for a while; else block until news or the heartbeat */
         ms = API_TAIL_BLOCK_MS;
-        if (pg_ok && t->want_line != NULL
-            && api_tail_now_ms() - t->news_ms < API_TAIL_CATCHUP_MS)
-        {
-            ms = API_TAIL_FAST_MS;
+        if (t->want_line != NULL) {
+            if (api_tail_now_ms() - t->news_ms < API_TAIL_CATCHUP_MS) {
+                ms = API_TAIL_FAST_MS;
+
+            } else {
+                /* it never came (shipoffd could not store it) */
+                free(t->want_line);
+                t->want_line = NULL;
+            }
         }
 
         if (api_tail_wait(r, t, ms) != SO_OK) {
             goto done;
         }
-
-        pg_ok = 1;
     }
 
 done:

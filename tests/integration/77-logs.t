@@ -177,6 +177,17 @@ sub state_of {
     return $s->api(GET => "/api/v1/deployments/$_[0]", $u)->{json}{state};
 }
 
+# the end of a build as a client sees it: its tail's "end" event (shipoffd
+# sends it once every line is stored; the state is final a little before)
+sub built {
+    my ($id) = @_;
+    my $t = sse_open("/api/v1/deployments/$id/logs/stream", $u);
+    my @e = sse_rest($t, 120);
+    close $t->{sock};
+    return @e && ($e[-1]{event} // '') eq 'end'
+           ? json_decode($e[-1]{data})->{state} : undef;
+}
+
 sub wait_final {
     my ($id) = @_;
     my $st;
@@ -213,7 +224,7 @@ echo "last line omega"
 EOF
 
 my $d1 = deploy($sha1);
-is(wait_final($d1), 'PRODUCTION', "deployment $d1 built by shipoffd");
+is(built($d1), 'PRODUCTION', "deployment $d1 built by shipoffd");
 
 # --- history -----------------------------------------------------------------
 
@@ -414,6 +425,27 @@ is($a2[-1]{event}, 'end', '  and "end"');
 my ($line_b) = grep { $_->{line} eq 'slow end' } lines_of(@b);
 ok($line_b, '  "slow end" came live');
 
+# --- builds that never wrote "end" -------------------------------------------
+
+# Redis lost the stream (or no build ever ran): the final state ends it
+$s->redis('DEL', "logs:$d1");
+$st = sse_open("/api/v1/deployments/$d1/logs/stream", $u,
+               'Last-Event-ID' => $h[-3]{id});
+@ev = sse_rest($st, 20);
+is_deeply([ map { $_->{id} } grep { defined $_->{id} } @ev ],
+          [ map { $_->{id} } @h[-2, -1] ], 'no stream in Redis: the lines');
+is_deeply(json_decode($ev[-1]{data} // '{}'), { state => 'INACTIVE' },
+          '  then "end" with the state of the deployment');
+
+# lines but no "end" (its builder died): the state, once settled, ends it
+$s->redis('XADD', "logs:$d1", '*', 'at', '2026-01-01T00:00:00.000Z',
+          'stream', 'stdout', 'line', 'a line of a builder that died');
+$st = sse_open("/api/v1/deployments/$d1/logs/stream", $u,
+               'Last-Event-ID' => $h[-1]{id});
+@ev = sse_rest($st, 30);
+is_deeply(json_decode($ev[-1]{data} // '{}'), { state => 'INACTIVE' },
+          'a stream without "end": "end" once the final state settled');
+
 # --- retention ---------------------------------------------------------------
 
 sub restart_shipoffd {
@@ -439,7 +471,7 @@ is(psql("SELECT bytes FROM log_usage WHERE project_id = $pid"),
 
 # a third deployment makes the project larger than 1 KiB
 my $d3 = deploy($sha1);
-is(wait_final($d3), 'PRODUCTION', "deployment $d3 PRODUCTION");
+is(built($d3), 'PRODUCTION', "deployment $d3 PRODUCTION");
 my $max_id = psql("SELECT max(id) FROM log_lines WHERE project_id = $pid");
 cmp_ok(psql("SELECT sum(octet_length(line)) FROM log_lines"
             . " WHERE project_id = $pid"), '>', 4096,

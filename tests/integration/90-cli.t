@@ -2,7 +2,8 @@
 # (password on stdin, a personal token, SHIPOFF_TOKEN), the session
 # refreshed transparently when its access token is refused, projects, env
 # (secrets masked), teams, tokens, deploy (--wait until a final state or
-# the timeout), deployments, rollback, logs (not offered yet), logout.
+# the timeout), deployments, rollback, logs (history, search, -f across a
+# dropped connection), logout.
 # Every command answers --help; wrong flags exit 2 with the usage; a
 # failure is one line on stderr.  HOME is a temp dir: the real ~ is never
 # touched.  The builder is stopped: the states it would reach are set
@@ -462,11 +463,85 @@ is(psql("SELECT state FROM deployments WHERE id = $queued"), 'CANCELED',
    'cancel: CANCELED');
 fails(cli('cancel', $queued), 1, qr/\(invalid_state\)$/, 'cancel twice');
 
-fails(cli({ cwd => $work }, qw(logs -f --search error)), 1,
-      qr/^shipoff: this server does not offer build logs yet/,
-      'logs: not offered yet');
+# logs: lines stored as shipoffd stores them (it is stopped here): in
+# log_lines, and announced on the Redis stream logs:<id> for a live tail
+sub log_line {
+    my ($id, $stream, $text) = @_;
+    psql("INSERT INTO log_lines (deployment_id, project_id, stream, line)"
+         . " VALUES ($id, $pid, '$stream', '$text')");
+    $s->redis('XADD', "logs:$id", '*', 'at', '2026-01-01T00:00:00.000Z',
+              'stream', $stream, 'line', $text);
+}
+
+log_line($live, 'stdout', 'hello from the build');
+log_line($live, 'stderr', 'an error happened');
+log_line($live, 'stdout', '{"level":"warn","msg":"json line"}');
+my $inactive = psql("SELECT state FROM deployments WHERE id = $live");
+$s->redis('XADD', "logs:$live", '*', 'at', '2026-01-01T00:00:01.000Z',
+          'event', 'end', 'state', $inactive);
+$r = cli('logs', $live);
+ok_run($r, 'logs ID');
+is($r->{out}, "hello from the build\nan error happened\n"
+   . "{\"level\":\"warn\",\"msg\":\"json line\"}\n",
+   'logs ID: the lines, in order');
+$r = cli(qw(logs --json), $live);
+my @lines = map { json_decode($_) } split /\n/, $r->{out};
+is(scalar @lines, 3, 'logs --json: one object a line');
+is($lines[1]{stream}, 'stderr', 'logs --json: with its stream');
+is($lines[2]{fields}{level}, 'warn',
+   'logs --json: a JSON line keeps its fields');
+$r = cli({ cwd => $work }, qw(logs --search error));
+ok_run($r, 'logs --search');
+is($r->{out}, "[$live] an error happened\n",
+   'logs --search: the project\'s matching lines, with their deployment');
+$r = cli(qw(logs --search hello), $live);
+is($r->{out}, "hello from the build\n", 'logs ID --search');
+$r = cli({ cwd => $work }, qw(logs --search nothing-matches-this));
+ok_run($r, 'logs --search, no match');
+is($r->{out}, '', 'logs --search, no match: nothing');
+usage_error(cli(qw(logs -f --search error), $live),
+            qr/-f and --search do not go together/, 'logs -f --search');
 fails(cli(qw(logs 999999999)), 1, qr/\(not_found\)$/,
       'logs of no such deployment');
+fails(cli(qw(logs -f 999999999)), 1, qr/\(not_found\)$/,
+      'logs -f of no such deployment');
+
+# -f of a finished deployment: its lines, then the end
+$r = cli(qw(logs -f), $live);
+ok_run($r, "logs -f of a finished ($inactive) deployment");
+is($r->{out}, "hello from the build\nan error happened\n"
+   . "{\"level\":\"warn\",\"msg\":\"json line\"}\n", 'logs -f: the lines');
+like($r->{err}, qr/^shipoff: deployment $live ended $inactive\n\z/,
+     'logs -f: then the end');
+
+# -f of a build in progress: lines as they come; the connection drops
+# (nginx restarted) and comes back with Last-Event-ID; the end of the
+# build ends it
+$r = cli({ cwd => $work }, qw(deploy --json));
+my $dq = $r->{json}{id};
+my $tail = cli_start('logs', '-f', $dq);
+log_line($dq, 'stdout', 'live one');
+my $seen;
+for (1 .. 100) {
+    last if ($seen = slurp("$tail->{io}.out")) =~ /live one/;
+    select undef, undef, undef, 0.1;
+}
+is($seen, "live one\n", 'logs -f: a line printed as it comes');
+$s->stop('nginx');
+log_line($dq, 'stdout', 'live two');
+$s->start('nginx');
+log_line($dq, 'stdout', 'live three');
+psql("UPDATE deployments SET state = 'BUILDING' WHERE id = $dq;"
+     . " UPDATE deployments SET state = 'FAILED', reason = 'test'"
+     . " WHERE id = $dq");
+$s->redis('XADD', "logs:$dq", '*', 'at', '2026-01-01T00:00:01.000Z',
+          'event', 'end', 'state', 'FAILED');
+$r = cli_finish($tail);
+is($r->{rc}, 1, 'logs -f: exit 1 when the build FAILED');
+is($r->{out}, "live one\nlive two\nlive three\n",
+   'logs -f: every line once, across the dropped connection');
+like($r->{err}, qr/^shipoff: deployment $dq ended FAILED\n\z/,
+     'logs -f: the end, nothing else');
 
 # ---- delete, logout
 
