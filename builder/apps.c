@@ -52,7 +52,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,9 +63,9 @@
 #include "worker.h"
 
 
-#define APP_PROBE_MS       100     /* between two health checks */
+#define APP_PROBE_MS       50      /* between two health checks */
 #define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
-#define APP_TICK_MS        20      /* the loop's tick while one starts */
+#define APP_TICK_MS        50      /* the loop's tick while one starts */
 #define APP_BACKOFF_MIN    1000
 #define APP_BACKOFF_MAX    60000
 #define APP_STABLE_MS      60000   /* up this long: the backoff starts over */
@@ -79,7 +78,7 @@ static bld_app_t *app_new(bld_queue_t *q, long long deployment);
 static void app_free(bld_queue_t *q, bld_app_t *app);
 static int app_spawn(bld_queue_t *q, bld_app_t *app);
 static int app_port(bld_queue_t *q);
-static int app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd, int fresh);
+static int app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd);
 static void app_tail(bld_app_t *app);
 static void app_save(bld_queue_t *q, bld_app_t *app, const char *state);
 static void app_forget(bld_queue_t *q, bld_app_t *app);
@@ -96,24 +95,12 @@ static void app_fail(bld_queue_t *q, bld_app_t *app, const char *reason,
     int code);
 static int app_dstate(bld_queue_t *q, long long deployment, char *out,
     size_t len);
-static void app_retire_others(bld_queue_t *q, bld_app_t *app);
+static void app_retire_others(bld_queue_t *q, long long project,
+    long long deployment);
 static void app_push(bld_queue_t *q, bld_app_t *app, int running);
 static void app_snapshot(bld_queue_t *q);
-static int app_pidfd_open(pid_t pid);
 static int app_in_cgroup(pid_t pid, const char *cgroup);
 static void app_adopt(bld_queue_t *q, PGresult *res, int i);
-
-
-static int
-app_pidfd_open(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    return (int) syscall(SYS_pidfd_open, pid, 0);
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
-}
 
 
 static bld_app_t *
@@ -272,11 +259,12 @@ app_port(bld_queue_t *q)
 
 /*
  * Opens the app's output files: the read ends (kept by the loop, from
- * their end: what an earlier life printed was read then) and, when wfd is
- * given, the append-only write ends for the sandbox.
+ * their end: what an earlier life printed was read then, or printed while
+ * no shipoffd ran, and stays in the file) and, when wfd is given, the
+ * append-only write ends for the sandbox.
  */
 static int
-app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd, int fresh)
+app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd)
 {
     static const char  *ext[2] = { "stdout", "stderr" };
     char                path[PATH_MAX];
@@ -287,8 +275,8 @@ app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd, int fresh)
                  q->b->cfg.var_dir, app->project, app->deployment, ext[i]);
 
         if (wfd != NULL) {
-            wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
-                                | (fresh ? O_TRUNC : 0), 0600);
+            wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                          0600);
             if (wfd[i] == -1) {
                 so_log_error("apps", "deployment=%lld: %s: %s",
                              app->deployment, path, strerror(errno));
@@ -334,7 +322,7 @@ app_tail(bld_app_t *app)
             }
         }
 
-        for (rounds = 0; rounds < 8; rounds++) {
+        for (rounds = 0, n = 1; rounds < 8; rounds++) {
             n = read(app->out[i], buf, sizeof(buf));
             if (n <= 0) {
                 break;
@@ -369,7 +357,7 @@ app_tail(bld_app_t *app)
 
         /* all read: a long-lived app's file starts over (O_APPEND) */
         at = lseek(app->out[i], 0, SEEK_CUR);
-        if (at > APP_OUT_MAX && ftruncate(app->out[i], 0) == 0) {
+        if (n == 0 && at > APP_OUT_MAX && ftruncate(app->out[i], 0) == 0) {
             (void) lseek(app->out[i], 0, SEEK_SET);
         }
     }
@@ -702,7 +690,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     hidden[h++] = "/run/postgresql";
     hidden[h] = NULL;
 
-    if (app_outputs(q, app, wfd, app->restarts == 0) != SO_OK) {
+    if (app_outputs(q, app, wfd) != SO_OK) {
         goto done;
     }
 
@@ -862,9 +850,9 @@ bld_app_route(bld_queue_t *q, bld_app_t *app)
 }
 
 
-/* the project is served by app now: the others of it go */
+/* the project is served by deployment now: its other apps go */
 static void
-app_retire_others(bld_queue_t *q, bld_app_t *app)
+app_retire_others(bld_queue_t *q, long long project, long long deployment)
 {
     PGresult    *res;
     bld_app_t   *o;
@@ -874,7 +862,7 @@ app_retire_others(bld_queue_t *q, bld_app_t *app)
 
     for (i = q->apps.napps - 1; i >= 0; i--) {
         o = q->apps.apps[i];
-        if (o == app || o->project != app->project) {
+        if (o->deployment == deployment || o->project != project) {
             continue;
         }
 
@@ -891,8 +879,8 @@ app_retire_others(bld_queue_t *q, bld_app_t *app)
     }
 
     /* sleeping ones of deployments replaced meanwhile */
-    snprintf(proj, sizeof(proj), "%lld", app->project);
-    snprintf(dep, sizeof(dep), "%lld", app->deployment);
+    snprintf(proj, sizeof(proj), "%lld", project);
+    snprintf(dep, sizeof(dep), "%lld", deployment);
     params[0] = proj;
     params[1] = dep;
     params[2] = q->apps.owner;
@@ -1017,7 +1005,7 @@ app_ready(bld_queue_t *q, bld_app_t *app)
 
         app_push(q, app, 1);
         app_snapshot(q);
-        app_retire_others(q, app);
+        app_retire_others(q, app->project, app->deployment);
         return;
     }
 
@@ -1064,7 +1052,7 @@ app_ready(bld_queue_t *q, bld_app_t *app)
 
     app_snapshot(q);
     bld_publish_prune(q->b->pg, &q->b->cfg, app->project, app->log);
-    app_retire_others(q, app);
+    app_retire_others(q, app->project, app->deployment);
 }
 
 
@@ -1230,8 +1218,13 @@ bld_app_exited(bld_queue_t *q, int pidfd)
     }
 
     app_reap(q, app, &code, &oom);
-    so_log_warn("apps", "deployment=%lld project=%s: the app exited (%d%s)",
-                app->deployment, app->name, code, oom ? ", oom" : "");
+
+    if (app->state != BLD_APP_DRAINING && app->state != BLD_APP_STOPPING) {
+        so_log_warn("apps", "deployment=%lld project=%s: the app exited "
+                    "(%d%s)", app->deployment, app->name, code,
+                    oom ? ", oom" : "");
+    }
+
     app_ended(q, app, oom ? "oom" : "crashed", code);
 }
 
@@ -1328,13 +1321,10 @@ int
 bld_apps_promoted(bld_queue_t *q, long long project, long long deployment,
     int dynamic)
 {
-    bld_app_t   probe, *app;
+    bld_app_t  *app;
 
     if (!dynamic) {
-        memset(&probe, 0, sizeof(probe));
-        probe.project = project;
-        probe.deployment = deployment;
-        app_retire_others(q, &probe);
+        app_retire_others(q, project, deployment);
         return SO_OK;
     }
 
@@ -1353,7 +1343,7 @@ bld_apps_promoted(bld_queue_t *q, long long project, long long deployment,
     if (app->state == BLD_APP_RUNNING) {
         app_push(q, app, 1);
         app_snapshot(q);
-        app_retire_others(q, app);
+        app_retire_others(q, app->project, app->deployment);
 
     } else if (app->state == BLD_APP_STOPPING) {
         app->wake = 1;
@@ -1585,7 +1575,7 @@ app_in_cgroup(pid_t pid, const char *cgroup)
 
 /*
  * One row of the adoption query: deployment, project, state, port, pid,
- * cgroup, restarts, project name, deployment state
+ * cgroup, restarts, project name, deployment state, health path
  */
 static void
 app_adopt(bld_queue_t *q, PGresult *res, int i)
@@ -1610,7 +1600,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
 
     alive = pid > 0 && cgname[0] != '\0' && kill(pid, 0) == 0
             && app_in_cgroup(pid, cgname);
-    pidfd = alive ? app_pidfd_open(pid) : -1;
+    pidfd = alive ? bld_pidfd_open(pid) : -1;
 
     app = app_new(q, dep);
     if (app == NULL) {
@@ -1669,8 +1659,9 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
     }
 
     bld_log_mask_secrets(app->log, q->b->pg, &q->b->cfg, app->project);
-    (void) app_outputs(q, app, NULL, 0);
-    snprintf(app->health, sizeof(app->health), "/");
+    (void) app_outputs(q, app, NULL);
+    snprintf(app->health, sizeof(app->health), "%s",
+             PQgetvalue(res, i, 9)[0] == '/' ? PQgetvalue(res, i, 9) : "/");
 
     app->pid = pid;
     app->pidfd = pidfd;
@@ -1694,7 +1685,10 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
         app->state = BLD_APP_RUNNING;
         bld_app_drain(q, app, 0);
 
-    } else if (strcmp(row_state, "starting") == 0) {
+    } else if (strcmp(row_state, "starting") == 0
+               || strcmp(dstate, "PROVISIONING") == 0)
+    {
+        /* healthy or not, a PROVISIONING one is promoted by app_ready() */
         app->state = BLD_APP_STARTING;
 
     } else if (strcmp(row_state, "running") == 0) {
@@ -1741,7 +1735,8 @@ bld_apps_init(bld_queue_t *q)
     res = so_pg_query(q->b->pg, "apps_adopt",
                       "SELECT a.deployment_id, a.project_id, a.state,"
                       " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
-                      " coalesce(p.name, ''), coalesce(d.state, '')"
+                      " coalesce(p.name, ''), coalesce(d.state, ''),"
+                      " coalesce(p.health_path, '/')"
                       " FROM app_processes a"
                       " LEFT JOIN deployments d ON d.id = a.deployment_id"
                       " LEFT JOIN projects p ON p.id = a.project_id"

@@ -62,7 +62,6 @@ static void sb_child(const bld_sandbox_opts_t *o, char **argv,
     const int *procs, int devnull, int errfd) __attribute__((noreturn));
 static void sb_child_fail(int errfd, sb_stage_t stage)
     __attribute__((noreturn));
-static int sb_pidfd_open(pid_t pid);
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
 static void sb_error(bld_sandbox_t *sb, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -255,8 +254,8 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
 }
 
 
-static int
-sb_pidfd_open(pid_t pid)
+int
+bld_pidfd_open(pid_t pid)
 {
 #ifdef SYS_pidfd_open
     return (int) syscall(SYS_pidfd_open, pid, 0);
@@ -373,7 +372,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     *out = pid;
 
     /* the child is unreaped, so its pid cannot have been reused yet */
-    sb->pidfd = sb_pidfd_open(pid);
+    sb->pidfd = bld_pidfd_open(pid);
 
     if (o->timeout_ms && sb_timer(sb, o->timeout_ms) != SO_OK) {
         sb_error(sb, SO_ERR, "sandbox %s: timerfd: %s", o->name,

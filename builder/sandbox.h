@@ -99,4 +99,7 @@ void bld_sandbox_free(bld_sandbox_t *sb);
 
 const char *bld_sandbox_status_name(bld_sb_status_t status);
 
+/* pidfd_open(2), or -1 (ENOSYS on kernels before 5.3) */
+int bld_pidfd_open(pid_t pid);
+
 #endif /* BLD_SANDBOX_H */

@@ -3,11 +3,12 @@
 # supervisor on a free port, health-checked, routed and promoted; each
 # answers through nginx on <name>.localhost.  Then what a supervisor is
 # for: an app that never listens fails startup_timeout and leaves nothing
-# running; a crash in production is restarted; a second deploy switches
-# with no failed request from a client looping meanwhile, and the old
-# process is gone after the drain; a rollback starts the kept artifact;
-# shipoffd's kill -9 leaves the app serving and the next shipoffd adopts
-# it; a deleted project leaves no process and no file behind.
+# running, one that runs out of memory fails oom; a crash in production
+# is restarted; a second deploy switches with no failed request from a
+# client looping meanwhile, and the old process is gone after the drain;
+# a rollback starts the kept artifact; shipoffd's kill -9 leaves the app
+# serving and the next shipoffd adopts it; a deleted project leaves no
+# process and no file behind.
 
 use strict;
 use warnings;
@@ -202,6 +203,16 @@ ok(!-e "$var/apps/$bad_pid/$bad", '... nor its artifact');
 is(psql("SELECT count(*) FROM app_processes WHERE deployment_id = $bad"), 0,
    '... nor its row');
 like(log_text($bad), qr/pretending to start/, "... its output is in its log");
+
+# ---- out of memory while starting
+
+my $hog_pid = project("hog$$",
+                      $git->repo('hog', "$top/tests/fixtures/apps/hog"));
+my $hog = deploy($hog_pid);
+is(wait_final($hog), 'FAILED', 'an app that runs out of memory: FAILED');
+is(psql("SELECT reason FROM deployments WHERE id = $hog"), 'oom', '... oom');
+is(scalar(cgroup_procs($hog)), 0, '... no process of it is left');
+like(log_text($hog), qr/ran out of memory/, '... and its log says so');
 
 # ---- a crash in production: restarted
 

@@ -2,7 +2,9 @@
 # for is stopped (no process, route sleeping); the next request wakes it
 # through nginx's wake module, the API and shipoff:wake, and is answered
 # by the app; twenty requests at once to a sleeping app start it once; an
-# open long-lived connection (server-sent events) keeps it awake.
+# open long-lived connection (server-sent events) keeps it awake; an app
+# adopted after shipoffd's kill -9 is reaped and woken like any other, and
+# shipoffd's stop leaves it running too.
 
 use strict;
 use warnings;
@@ -67,6 +69,15 @@ sub route_state {
     my $res = http(GET => $s->url('/_shipoff/routes'));
     my ($r) = grep { $_->{host} eq $host } @{ $res->{json}{routes} || [] };
     return $r ? $r->{state} : '';
+}
+
+# alive and not a zombie: an adopted app's bwrap is not shipoffd's child,
+# and whoever reaps orphans here may take its time
+sub running {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $stat = <$fh>;
+    return $stat !~ /^\d+ \(.*\) Z /;
 }
 
 sub app_row {
@@ -135,5 +146,39 @@ is(app_row($dep), "running $awake",
 close $stream;
 ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }),
    'once it is closed the app goes to sleep');
+
+# ---- an app adopted after shipoffd's kill -9 is reaped all the same
+
+like(get()->{content}, qr/^express v1/, 'woken once more');
+my (undef, $adopted) = split / /, app_row($dep);
+open my $fh, '<', $s->var . '/run/shipoffd.pid' or die "pid file: $!";
+chomp(my $daemon = <$fh>);
+close $fh;
+kill 'KILL', $daemon;
+# its zombie may outlive it for a while: the stack would think it runs
+unlink $s->var . '/run/shipoffd.pid';
+sleep 0.5;
+ok(running($adopted), "shipoffd's kill -9 leaves the app running");
+$s->start('shipoffd');
+ok(wait_for(10, sub { $s->logs =~ /deployment=$dep project=\S+: adopted pid $adopted/ }),
+   'the next shipoffd adopts it');
+ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }), '... and reaps it when idle');
+ok(wait_for(5, sub { !running($adopted) }), '... its process is gone');
+like(get()->{content}, qr/^express v1/, '... and the next request wakes it');
+
+# ---- a stopped shipoffd (SIGTERM) leaves it running as well
+
+# an open stream keeps it from going to sleep meanwhile
+my $keep = send_request($http, 'GET', '/stream',
+                        headers => { Host => $host, Accept => 'text/event-stream' });
+read_response($keep, head_only => 1, timeout => 10);
+my (undef, $kept) = split / /, app_row($dep);
+$s->stop('shipoffd');
+ok(running($kept), "shipoffd's SIGTERM leaves the app running");
+like(get()->{content}, qr/^express v1/, '... and serving');
+$s->start('shipoffd');
+ok(wait_for(10, sub { $s->logs =~ /deployment=$dep project=\S+: adopted pid $kept/ }),
+   '... adopted by the next shipoffd');
+close $keep;
 
 done_testing();

@@ -1,0 +1,129 @@
+#!/usr/bin/perl
+# bench/wake.pl: what scale to zero costs a request, set against what the
+# app itself needs to start, both measured in the same run.
+#
+#   wake-to-first-byte   a request to the Express fixture while it sleeps:
+#                        from sending it to nginx until its first byte
+#                        comes back (the wake module holds it, the API
+#                        queues the wake, shipoffd starts the app in the
+#                        sandbox, checks its health, pushes the route)
+#   exec-to-listening    the same artifact's run command (`npm start`)
+#                        started by hand, outside any sandbox, until it
+#                        answers an HTTP request on its port
+#
+# p50 and p99 of each, their ratio and difference: the difference is the
+# platform's share of a cold start.  Knobs: BENCH_ROUNDS (10).
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../tests/integration/lib";
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use ShipoffTest qw(stack_up top_dir free_port);
+use ShipoffNginx qw(send_request);
+use ShipoffGit;
+
+my $rounds = $ENV{BENCH_ROUNDS} // 10;
+
+my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT  => '1s',
+                          SHIPOFF_REAP_INTERVAL => '1s',
+                          SHIPOFF_APP_DRAIN     => '1s' });
+my $git = ShipoffGit->start;
+my $u = $s->signup;
+my $name = "wake$$";
+my $http = $s->port('http');
+
+sub wait_for {
+    my ($secs, $code) = @_;
+    my $end = time + $secs;
+    my $v;
+    until (($v = $code->()) || time > $end) {
+        sleep 0.05;
+    }
+    return $v;
+}
+
+my $res = $s->api(POST => '/api/v1/projects', $u,
+                  { name => $name, branch => 'main',
+                    repo_url => $git->repo('express', top_dir()
+                                           . '/tests/fixtures/apps/express') });
+die "bench: project: $res->{status} $res->{content}\n"
+    unless $res->{status} == 201;
+$res = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments", $u, {});
+my $dep = $res->{json}{id};
+
+wait_for(300, sub { $s->psql("SELECT state FROM deployments WHERE id = $dep")
+                        =~ /PRODUCTION|FAILED/ });
+my ($state, $artifact) = split /\|/, $s->psql("SELECT state, artifact_path"
+                                               . " FROM deployments WHERE id = $dep");
+die "bench: the fixture did not deploy ($state)\n" unless $state eq 'PRODUCTION';
+
+# seconds until the first byte of the answer to a request sent now
+sub first_byte {
+    my ($port, $host) = @_;
+    my $t0 = time;
+    my $sock = send_request($port, 'GET', '/', headers => { Host => $host });
+    my $buf = '';
+    sysread($sock, $buf, 1) or die "bench: no answer\n";
+    my $dt = time - $t0;
+    close $sock;
+    return $dt;
+}
+
+sub asleep {
+    return $s->psql("SELECT state FROM app_processes"
+                    . " WHERE deployment_id = $dep") eq 'sleeping';
+}
+
+my @wake;
+for (1 .. $rounds) {
+    wait_for(60, \&asleep) or die "bench: the app does not go to sleep\n";
+    push @wake, first_byte($http, "$name.localhost");
+}
+
+# the reference: the run command by hand, polled every 5 ms
+my @exec;
+for (1 .. $rounds) {
+    my $port = free_port();
+    my $t0 = time;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        chdir $artifact or POSIX::_exit(127);
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        POSIX::setsid();
+        $ENV{PORT} = $port;
+        $ENV{HOME} = '/tmp';
+        exec('sh', '-c', 'exec npm start') or POSIX::_exit(127);
+    }
+    my $ok = wait_for(60, sub {
+        my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+            or return 0;
+        print $c "GET / HTTP/1.0\r\n\r\n";
+        my $buf = '';
+        sysread($c, $buf, 1);
+        return length $buf;
+    });
+    push @exec, time - $t0;
+    kill 'TERM', -$pid;
+    waitpid $pid, 0;
+    die "bench: npm start did not listen\n" unless $ok;
+}
+
+sub pct {
+    my ($p, @v) = @_;
+    @v = sort { $a <=> $b } @v;
+    return $v[ int($p / 100 * $#v + 0.5) ];
+}
+
+my ($w50, $w99) = (pct(50, @wake), pct(99, @wake));
+my ($e50, $e99) = (pct(50, @exec), pct(99, @exec));
+
+printf "wake of a sleeping Express app, %d rounds\n", $rounds;
+printf "  wake-to-first-byte  p50 %6.0f ms  p99 %6.0f ms\n", $w50 * 1000, $w99 * 1000;
+printf "  exec-to-listening   p50 %6.0f ms  p99 %6.0f ms\n", $e50 * 1000, $e99 * 1000;
+printf "  ratio               p50 %6.2f x   p99 %6.2f x\n", $w50 / $e50, $w99 / $e99;
+printf "  platform's share    p50 %6.0f ms  p99 %6.0f ms\n",
+       ($w50 - $e50) * 1000, ($w99 - $e99) * 1000;
