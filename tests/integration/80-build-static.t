@@ -119,11 +119,7 @@ sub row {
     return \%r;
 }
 
-sub log_text {
-    my ($id) = @_;
-    return psql("SELECT string_agg(stream || ': ' || line, E'\\n'"
-                . " ORDER BY id) FROM log_lines WHERE deployment_id = $id");
-}
+sub log_text { $s->log_text(@_) }
 
 sub get {
     my ($path, %h) = @_;

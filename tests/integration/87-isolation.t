@@ -101,11 +101,7 @@ sub deploy {
                       . " FROM deployments WHERE id = $id"));
 }
 
-sub log_text {
-    my ($id) = @_;
-    return psql("SELECT string_agg(stream || ': ' || line, E'\\n'"
-                . " ORDER BY id) FROM log_lines WHERE deployment_id = $id");
-}
+sub log_text { $s->log_text(@_) }
 
 # the build's cgroup dirs (v1: one per controller; v2: one)
 sub cgroups_of {

@@ -90,11 +90,7 @@ sub deploy {
     return ($id, $st);
 }
 
-sub log_text {
-    my ($id) = @_;
-    return psql("SELECT string_agg(stream || ': ' || line, E'\\n'"
-                . " ORDER BY id) FROM log_lines WHERE deployment_id = $id");
-}
+sub log_text { $s->log_text(@_) }
 
 sub served {
     my ($name) = @_;

@@ -242,6 +242,14 @@ sub logs {
     return $text;
 }
 
+# log_text(DEPLOYMENT): its stored log, "stream: line" per line
+sub log_text {
+    my ($self, $id) = @_;
+    return $self->psql("SELECT string_agg(stream || ': ' || line, E'\\n'"
+                       . " ORDER BY id) FROM log_lines"
+                       . " WHERE deployment_id = $id");
+}
+
 # redis(ARGS...): redis-cli on the stack's socket; dies on failure
 sub redis {
     my ($self, @args) = @_;
