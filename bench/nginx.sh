@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/nginx.sh: the nginx module against plain nginx, in one nginx, in
-# one run, interleaved (A B A B ...), with wrk on loopback.
+# one run, interleaved (A B, B A, ...), with wrk on loopback.
 #
 #   static route   vs  plain `root` serving the same 1 KB and 100 KB files
 #   dynamic route  vs  plain `proxy_pass` to the same upstream
@@ -142,13 +142,22 @@ rps() {     # rps URL [HOST]: requests/s of one wrk run
 }
 
 # compare NAME OURS-URL OURS-HOST REF-URL REF-HOST [SETUP-OURS SETUP-REF]
+# Rounds alternate the order (A B, B A, ...): on a machine whose load
+# drifts, whichever side always ran first would be favoured.
 compare() {
     name=$1; ours=0; ref=0; i=0
     while [ $i -lt "$ROUNDS" ]; do
-        [ -n "${6:-}" ] && $6
-        a=$(rps "$2" "$3")
-        [ -n "${7:-}" ] && $7
-        b=$(rps "$4" "$5")
+        if [ $((i % 2)) -eq 0 ]; then
+            [ -n "${6:-}" ] && $6
+            a=$(rps "$2" "$3")
+            [ -n "${7:-}" ] && $7
+            b=$(rps "$4" "$5")
+        else
+            [ -n "${7:-}" ] && $7
+            b=$(rps "$4" "$5")
+            [ -n "${6:-}" ] && $6
+            a=$(rps "$2" "$3")
+        fi
         ours=$(echo "$ours $a" | awk '{ print $1 + $2 }')
         ref=$(echo "$ref $b" | awk '{ print $1 + $2 }')
         i=$((i + 1))
@@ -159,7 +168,7 @@ compare() {
 }
 
 table 2
-echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run, $ROUNDS interleaved rounds"
+echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run, $ROUNDS interleaved rounds (ABBA)"
 compare static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
     "http://127.0.0.1:$P_PLAIN/1k.txt" ""
 compare static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" static.bench.test \
