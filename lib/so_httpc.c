@@ -7,6 +7,10 @@
  * its locking.  libcurl must not use signals in a threaded program
  * (CURLOPT_NOSIGNAL); the whole request has one deadline.
  *
+ * A Unix socket URL in nginx's notation is rewritten before the request:
+ * libcurl takes the socket as CURLOPT_UNIX_SOCKET_PATH and an ordinary URL
+ * for the rest, whose host (localhost) only fills the Host header.
+ *
  * The answer is read into memory under SO_HTTPC_MAX_BODY: a larger one is
  * cut off by the write callback, so a hostile server cannot make us
  * allocate without bound.  Error strings name the URL without its query
@@ -64,12 +68,27 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
     struct curl_slist  *hdrs, *next;
     so_httpc_sink_t     sink;
     const char *const  *h;
+    const char         *url;
     char                line[256], cerr[CURL_ERROR_SIZE];
+    char                sock[SO_HTTPC_SOCK_LEN], unix_url[SO_HTTPC_URL_LEN];
     int                 rc;
 
     memset(res, 0, sizeof(so_httpc_res_t));
     hdrs = NULL;
+    curl = NULL;
     cerr[0] = '\0';
+
+    rc = so_httpc_unix_url(sock, sizeof(sock), unix_url, sizeof(unix_url),
+                           req->url);
+    if (rc != SO_OK && rc != SO_ENOTFOUND) {
+        so_httpc_error(res, req->url, rc == SO_ETOOBIG
+                       ? "the socket path or the URL is too long"
+                       : "not http://unix:/absolute/path.sock:/uri");
+        rc = SO_EINVAL;
+        goto done;
+    }
+
+    url = rc == SO_OK ? unix_url : req->url;
     rc = SO_ERR;
 
     curl = curl_easy_init();
@@ -106,7 +125,10 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
     sink.cap = 0;
     sink.toobig = 0;
 
-    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (url == unix_url) {
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
+    }
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -184,6 +206,43 @@ done:
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(curl);
     return rc;
+}
+
+
+int
+so_httpc_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
+    const char *in)
+{
+    static const char   prefix[] = "http://unix:";
+    const char         *path, *uri;
+    size_t              len;
+    int                 n;
+
+    if (strncmp(in, prefix, sizeof(prefix) - 1) != 0) {
+        return SO_ENOTFOUND;
+    }
+
+    path = in + sizeof(prefix) - 1;
+    len = strcspn(path, ":");
+    uri = path[len] == ':' ? path + len + 1 : "/";
+
+    if (len < 2 || path[0] != '/' || uri[0] != '/') {
+        return SO_EINVAL;
+    }
+
+    if (len >= socklen) {
+        return SO_ETOOBIG;
+    }
+
+    n = snprintf(url, urllen, "http://localhost%s", uri);
+    if (n < 0 || (size_t) n >= urllen) {
+        return SO_ETOOBIG;
+    }
+
+    memcpy(sock, path, len);
+    sock[len] = '\0';
+
+    return SO_OK;
 }
 
 

@@ -7,6 +7,11 @@
  * answer: the caller decides what a 4xx means.  Only a transport failure
  * (cannot connect, timeout, TLS, a body past the cap) is an error.
  *
+ * A server on a Unix socket is named as nginx names one:
+ * "http://unix:/run/shipoff/control/nginx.sock:/_shipoff/routes" (the
+ * socket's path, then a colon, then the URI), so the nginx edges' control
+ * server needs no TCP port that builds and apps could reach.
+ *
  * Also here: application/x-www-form-urlencoded both ways, for request
  * bodies and query strings, ours and theirs.
  *
@@ -24,6 +29,8 @@
 
 #define SO_HTTPC_TIMEOUT_MS   10000      /* the whole request */
 #define SO_HTTPC_MAX_BODY     (1 << 20)  /* a larger answer is an error */
+#define SO_HTTPC_SOCK_LEN     108        /* sockaddr_un's sun_path */
+#define SO_HTTPC_URL_LEN      4096       /* a Unix socket URL, rewritten */
 
 typedef struct {
     const char         *method;      /* "GET", "POST" */
@@ -50,11 +57,25 @@ void so_httpc_cleanup(void);
 /*
  * Sends req and fills res (zeroed first).  0 when an answer arrived,
  * whatever its status; SO_EUNAVAIL when the server could not be reached in
- * time, SO_ETOOBIG for an answer over SO_HTTPC_MAX_BODY, SO_ERR otherwise,
- * with the reason in res->errstr.  Redirects are not followed; only http
- * and https are spoken.  res must be freed either way.
+ * time, SO_ETOOBIG for an answer over SO_HTTPC_MAX_BODY, SO_EINVAL for a
+ * malformed Unix socket URL, SO_ERR otherwise, with the reason in
+ * res->errstr.  Redirects are not followed; only http
+ * and https are spoken, http also over a Unix socket (so_httpc_unix_url).
+ * res must be freed either way.
  */
 int so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req);
+
+/*
+ * Splits nginx's notation for a Unix socket, "http://unix:PATH:URI" (URI
+ * from its '/' on, optional: "/" then), into the socket's PATH (absolute,
+ * up to the first colon after "unix:") written to sock, and
+ * "http://localhost" URI written to url; both NUL-terminated.  0;
+ * SO_ENOTFOUND when in is not of that form (any other URL); SO_EINVAL for
+ * a relative or empty PATH or a URI that does not start with '/';
+ * SO_ETOOBIG when sock or url is too small.
+ */
+int so_httpc_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
+    const char *in);
 
 /*
  * The answer's body as JSON: 0 with *out a new reference (an object or an

@@ -1,7 +1,9 @@
 /*
  * test_httpc.c: the HTTP client's form encoding both ways, how it reports
- * a server that is not there or does not answer in time, and the sealing
- * of providers' tokens (so_oauth) to their provider and user.
+ * a server that is not there or does not answer in time, nginx's notation
+ * for a server on a Unix socket (parsed, then a request over a real
+ * socket), and the sealing of providers' tokens (so_oauth) to their
+ * provider and user.
  */
 
 #include <stdarg.h>
@@ -16,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -168,6 +172,173 @@ test_unavailable(void **state)
 
 
 static void
+test_unix_url(void **state)
+{
+    static const struct {
+        const char  *in;
+        int          rc;
+        const char  *sock;
+        const char  *url;
+    } cases[] = {
+        { "http://unix:/run/s/nginx.sock:/_shipoff/routes", SO_OK,
+          "/run/s/nginx.sock", "http://localhost/_shipoff/routes" },
+        { "http://unix:/run/s/nginx.sock:/_shipoff/routes/blog.localhost",
+          SO_OK, "/run/s/nginx.sock",
+          "http://localhost/_shipoff/routes/blog.localhost" },
+        { "http://unix:/x.sock:/a?b=1:2", SO_OK, "/x.sock",
+          "http://localhost/a?b=1:2" },
+        { "http://unix:/x.sock", SO_OK, "/x.sock", "http://localhost/" },
+        { "http://unix:/x.sock:/", SO_OK, "/x.sock", "http://localhost/" },
+        { "http://127.0.0.1:8080/_shipoff/routes", SO_ENOTFOUND, NULL,
+          NULL },
+        { "https://unix:/x.sock:/a", SO_ENOTFOUND, NULL, NULL },
+        { "http://unixhost/a", SO_ENOTFOUND, NULL, NULL },
+        { "unix:/x.sock:/a", SO_ENOTFOUND, NULL, NULL },
+        { "http://unix:x.sock:/a", SO_EINVAL, NULL, NULL },
+        { "http://unix::/a", SO_EINVAL, NULL, NULL },
+        { "http://unix:", SO_EINVAL, NULL, NULL },
+        { "http://unix:/:/a", SO_EINVAL, NULL, NULL },
+        { "http://unix:/x.sock:a", SO_EINVAL, NULL, NULL },
+        { "http://unix:/x.sock:", SO_EINVAL, NULL, NULL },
+    };
+    /* what fits in 8 bytes of socket path and 24 of URL, and what not */
+    static const struct {
+        const char  *in;
+        int          rc;
+    } sizes[] = {
+        { "http://unix:/123456:/123456", SO_OK },
+        { "http://unix:/1234567:/123456", SO_ETOOBIG },
+        { "http://unix:/123456:/1234567", SO_ETOOBIG },
+    };
+    char    sock[SO_HTTPC_SOCK_LEN], url[256];
+    size_t  i;
+    int     rc;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        rc = so_httpc_unix_url(sock, sizeof(sock), url, sizeof(url),
+                               cases[i].in);
+        so_test_label(rc != cases[i].rc, "case %zu: \"%s\"\n", i,
+                      cases[i].in);
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == SO_OK) {
+            assert_string_equal(sock, cases[i].sock);
+            assert_string_equal(url, cases[i].url);
+        }
+    }
+
+    for (i = 0; i < so_nelems(sizes); i++) {
+        rc = so_httpc_unix_url(sock, 8, url, 24, sizes[i].in);
+        so_test_label(rc != sizes[i].rc, "size case %zu: \"%s\"\n", i,
+                      sizes[i].in);
+        assert_int_equal(rc, sizes[i].rc);
+    }
+}
+
+
+/* a server on a Unix socket that answers one request with its own head */
+static pid_t
+test_unix_server(const char *path)
+{
+    struct sockaddr_un  sa;
+    char                buf[4096], head[128];
+    ssize_t             n;
+    size_t              len;
+    pid_t               pid;
+    int                 fd, c;
+
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        close(fd);
+        return pid;
+    }
+
+    c = accept(fd, NULL, NULL);
+    len = 0;
+    while (c >= 0 && len < sizeof(buf) - 1) {
+        n = read(c, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t) n;
+        buf[len] = '\0';
+        if (strstr(buf, "\r\n\r\n") != NULL) {
+            break;
+        }
+    }
+
+    snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu"
+             "\r\nConnection: close\r\n\r\n", len);
+    if (write(c, head, strlen(head)) < 0 || write(c, buf, len) < 0) {
+        _exit(1);
+    }
+
+    _exit(0);
+}
+
+
+static void
+test_unix_request(void **state)
+{
+    so_httpc_req_t  req;
+    so_httpc_res_t  res;
+    char            dir[] = "/tmp/test_httpc.XXXXXX", path[64], url[128];
+    int             status;
+    pid_t           pid;
+
+    (void) state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/nginx.sock", dir);
+    snprintf(url, sizeof(url), "http://unix:%s:/_shipoff/routes/blog.test",
+             path);
+
+    memset(&req, 0, sizeof(req));
+    req.method = "PUT";
+    req.url = url;
+    req.body = "{}";
+    req.body_len = 2;
+    req.content_type = "application/json";
+    req.timeout_ms = 2000;
+
+    /* no socket there yet */
+    assert_int_equal(so_httpc_request(&res, &req), SO_EUNAVAIL);
+    assert_non_null(strstr(res.errstr, path));
+    so_httpc_res_free(&res);
+
+    pid = test_unix_server(path);
+    assert_int_equal(so_httpc_request(&res, &req), SO_OK);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body,
+                           "PUT /_shipoff/routes/blog.test HTTP/1.1\r\n"));
+    assert_non_null(strstr(res.body, "\r\nHost: localhost\r\n"));
+    so_httpc_res_free(&res);
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    req.url = "http://unix:nginx.sock:/_shipoff/routes";
+    assert_int_equal(so_httpc_request(&res, &req), SO_EINVAL);
+    assert_non_null(strstr(res.errstr, "http://unix:/"));
+    so_httpc_res_free(&res);
+
+    unlink(path);
+    rmdir(dir);
+}
+
+
+static void
 test_oauth_seal(void **state)
 {
     so_config_t    cfg;
@@ -221,6 +392,8 @@ main(void)
         cmocka_unit_test(test_form_encode),
         cmocka_unit_test(test_form_get),
         cmocka_unit_test(test_unavailable),
+        cmocka_unit_test(test_unix_url),
+        cmocka_unit_test(test_unix_request),
         cmocka_unit_test(test_oauth_seal),
     };
     int                      rc;
