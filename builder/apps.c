@@ -968,13 +968,7 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
 
     snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", q->b->cfg.var_dir,
              app->project, dep);
-    bld_remove_tree(&q->b->cfg, dir);
-    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s.stdout", q->b->cfg.var_dir,
-             app->project, dep);
-    unlink(dir);
-    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s.stderr", q->b->cfg.var_dir,
-             app->project, dep);
-    unlink(dir);
+    bld_remove_artifact(&q->b->cfg, dir);
 }
 
 

@@ -409,6 +409,21 @@ bld_remove_tree(const so_config_t *cfg, const char *path)
 
 
 void
+bld_remove_artifact(const so_config_t *cfg, const char *path)
+{
+    char  out[PATH_MAX];
+
+    bld_remove_tree(cfg, path);
+
+    /* an app's output files lie beside its tree (apps.c) */
+    snprintf(out, sizeof(out), "%s.stdout", path);
+    unlink(out);
+    snprintf(out, sizeof(out), "%s.stderr", path);
+    unlink(out);
+}
+
+
+void
 bld_publish_prune(so_pg_t *pg, const so_config_t *cfg, long long project_id,
     bld_log_t *log)
 {
@@ -445,7 +460,7 @@ bld_publish_prune(so_pg_t *pg, const so_config_t *cfg, long long project_id,
                           " AND state = 'INACTIVE'",
                           2, params);
         if (upd != NULL && strcmp(PQcmdTuples(upd), "1") == 0) {
-            bld_remove_tree(cfg, params[1]);
+            bld_remove_artifact(cfg, params[1]);
             bld_log_sys(log, "removed the artifact of deployment %s",
                         params[0]);
         }

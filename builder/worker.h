@@ -126,6 +126,9 @@ int bld_publish_copy(const char *src, const char *dst, bld_log_t *log,
  * missing one */
 int bld_remove_tree(const so_config_t *cfg, const char *path);
 
+/* bld_remove_tree() of an artifact, and an app's output files beside it */
+void bld_remove_artifact(const so_config_t *cfg, const char *path);
+
 /*
  * Drops the artifacts of project_id's INACTIVE deployments beyond the
  * newest keep_artifacts - 1 (the PRODUCTION one is the first kept).
