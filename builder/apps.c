@@ -1166,11 +1166,11 @@ app_ended(bld_queue_t *q, bld_app_t *app, const char *why, int code)
         snprintf(reason, sizeof(reason), "%s", why);
     }
 
-    bld_log_sys(app->log, "%s the app %s",
-                app->state == BLD_APP_STARTING ? "while starting," : "",
+    bld_log_sys(app->log, "the app %s%s",
                 strcmp(why, "startup_timeout") == 0
                 ? "did not answer in time: stopped"
-                : strcmp(why, "oom") == 0 ? "ran out of memory" : reason);
+                : strcmp(why, "oom") == 0 ? "ran out of memory" : reason,
+                app->state == BLD_APP_STARTING ? " while starting" : "");
 
     if (app_dstate(q, app->deployment, state, sizeof(state)) != SO_OK) {
         /* PostgreSQL is down: try it again later, as a crash */

@@ -226,6 +226,11 @@ ok(wait_for(10, sub { (get($ex->{name})->{content} // '') =~ /^express v1/ }),
    '... and answers again');
 like(log_text($ex->{dep}), qr/restarting the app in 1 s \(restart 1\)/,
      '... the restart is in its log');
+like(log_text($ex->{dep}), qr/^the app crashed: exit 1$/m,
+     '... with the exit code');
+is(psql("SELECT string_agg(DISTINCT stream, ',') FROM log_lines"
+        . " WHERE deployment_id = $ex->{dep} AND line = 'crashing on request'"),
+   'stderr', "... and the app's stderr as stream stderr");
 is(state_of($ex->{dep}), 'PRODUCTION', '... still PRODUCTION');
 
 # ---- a second deploy: a switch without a failed request
