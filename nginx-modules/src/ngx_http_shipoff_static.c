@@ -22,10 +22,11 @@
  * A header filter adds Cache-Control (immutable for content-hashed
  * assets, revalidation for everything else), Vary and the site's _headers.
  *
- * Parsed rules are kept per worker in the module's main configuration,
- * keyed by route and root, as open_file_cache keeps its cache in the
- * configuration; the files' identity is checked as often as
- * open_file_cache_valid says.
+ * What a worker knows of a site (a route's root) is kept in the module's
+ * main configuration, as open_file_cache keeps its cache there: the parsed
+ * rules, whose files' identity is checked as often as open_file_cache_valid
+ * says, and which precompressed siblings its files have, forgotten as
+ * often.  A hit on a file then costs one cached open, the file's own.
  */
 
 
@@ -46,6 +47,10 @@
 
 /* a cache entry of a site without rules holds its root only */
 #define NGX_HTTP_SHIPOFF_NO_RULES_POOL_SIZE  1024
+
+/* the files whose precompressed siblings a site's entry remembers */
+#define NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS  256
+#define NGX_HTTP_SHIPOFF_SIBLINGS_MAX      1024
 
 /* nginx has no name for it */
 #define NGX_HTTP_SHIPOFF_GONE             410
@@ -76,6 +81,18 @@ typedef struct {
 } ngx_http_shipoff_file_id_t;
 
 
+/* which precompressed siblings a file of a site has */
+typedef struct ngx_http_shipoff_siblings_s  ngx_http_shipoff_siblings_t;
+
+struct ngx_http_shipoff_siblings_s {
+    ngx_http_shipoff_siblings_t  *next;            /* in its bucket */
+    ngx_uint_t                    key;             /* ngx_hash_key(uri) */
+    ngx_str_t                     uri;
+    ngx_uint_t                    found;           /* bit i: ext[i] exists */
+};
+
+
+/* a site (a route's root) as a worker knows it */
 typedef struct {
     ngx_pool_t                   *pool;            /* NULL: a free slot */
     ngx_uint_t                    route;           /* serial of the route */
@@ -85,6 +102,12 @@ typedef struct {
     ngx_http_shipoff_file_id_t    headers;
     ngx_http_shipoff_rules_t      rules;
     ngx_uint_t                    used;            /* tick of the last use */
+
+    /* forgotten every open_file_cache_valid, as open_file_cache forgets */
+    ngx_pool_t                   *siblings_pool;   /* NULL: none yet */
+    time_t                        siblings_since;
+    ngx_uint_t                    nsiblings;
+    ngx_http_shipoff_siblings_t  *siblings[NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS];
 } ngx_http_shipoff_rules_entry_t;
 
 
@@ -126,11 +149,19 @@ static ngx_int_t ngx_http_shipoff_static_join(ngx_http_request_t *r,
 static ngx_int_t ngx_http_shipoff_static_open(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *path, ngx_open_file_info_t *of);
 static ngx_int_t ngx_http_shipoff_static_variants(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx);
+    ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
+    ngx_http_shipoff_rules_entry_t *site);
+static ngx_http_shipoff_siblings_t *ngx_http_shipoff_static_siblings(
+    ngx_http_request_t *r, ngx_http_shipoff_rules_entry_t *site,
+    ngx_uint_t key);
+static void ngx_http_shipoff_static_remember(ngx_http_request_t *r,
+    ngx_http_shipoff_rules_entry_t *site, ngx_uint_t key, ngx_uint_t found);
 static ngx_int_t ngx_http_shipoff_static_send(ngx_http_request_t *r);
 
-static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules(
+static ngx_http_shipoff_rules_entry_t *ngx_http_shipoff_static_site(
     ngx_http_request_t *r, ngx_str_t *root, ngx_uint_t route);
+static void ngx_http_shipoff_static_site_free(
+    ngx_http_shipoff_rules_entry_t *e);
 static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules_of(
     ngx_http_shipoff_rules_entry_t *e);
 static ngx_int_t ngx_http_shipoff_static_rules_file(ngx_http_request_t *r,
@@ -266,6 +297,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     ngx_http_shipoff_ctx_t              *route;
     ngx_http_shipoff_rules_t            *rules;
     ngx_http_shipoff_static_ctx_t       *ctx;
+    ngx_http_shipoff_rules_entry_t      *site;
     ngx_http_shipoff_static_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
@@ -320,7 +352,9 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_shipoff_static_module);
 
-    rules = ngx_http_shipoff_static_rules(r, &root, route->serial);
+    site = ngx_http_shipoff_static_site(r, &root, route->serial);
+
+    rules = site ? ngx_http_shipoff_static_rules_of(site) : NULL;
     ctx->rules = rules;
 
     rc = ngx_http_shipoff_static_resolve(r, &root, &path, ctx, &found);
@@ -352,7 +386,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         /* the file itself, or a precompressed variant, already open */
 
         if (slcf->precompressed
-            && ngx_http_shipoff_static_variants(r, &root, &path, ctx)
+            && ngx_http_shipoff_static_variants(r, &root, &path, ctx, site)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -864,17 +898,21 @@ ngx_http_shipoff_static_open(ngx_http_request_t *r, ngx_str_t *root,
 /*
  * Precompressed siblings of the file at path (root + URI, with room for a
  * suffix): the first the client accepts replaces the file in ctx, and the
- * path gets its suffix; any sibling at all means Vary.
+ * path gets its suffix; any sibling at all means Vary.  Which siblings a
+ * file has is remembered in its site's entry, so that a hit on a file
+ * costs the one cached open of the file itself.
  */
 
 static ngx_int_t
 ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx)
+    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
+    ngx_http_shipoff_rules_entry_t *site)
 {
-    ngx_int_t              rc;
-    ngx_str_t              accept;
-    ngx_uint_t             i, accepted;
-    ngx_open_file_info_t   of;
+    ngx_int_t                     rc;
+    ngx_str_t                     accept;
+    ngx_uint_t                    i, key, found, opened;
+    ngx_open_file_info_t          of[2];
+    ngx_http_shipoff_siblings_t  *sib;
 
     static char  *ext[] = { ".br", ".gz" };
     static char  *coding[] = { "br", "gzip" };
@@ -887,44 +925,171 @@ ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
     }
 #endif
 
-    for (i = 0; i < 2; i++) {
+    key = ngx_hash_key(r->uri.data, r->uri.len);
 
-        accepted = ngx_http_shipoff_rules_accepts((char *) accept.data,
-                                                  accept.len, coding[i]);
+    sib = site ? ngx_http_shipoff_static_siblings(r, site, key) : NULL;
 
-        /* Vary is known already: a sibling not accepted changes nothing */
+    if (sib) {
+        found = sib->found;
+        opened = 0;
 
-        if (ctx->vary && !accepted) {
-            continue;
+    } else {
+        found = 0;
+
+        for (i = 0; i < 2; i++) {
+            rc = ngx_http_shipoff_static_test_suffix(r, root, path, ext[i],
+                                                     &of[i]);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_HTTP_SHIPOFF_FILE) {
+                found |= 1 << i;
+            }
         }
 
-        rc = ngx_http_shipoff_static_test_suffix(r, root, path, ext[i], &of);
+        opened = found;
 
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc != NGX_HTTP_SHIPOFF_FILE) {
-            continue;
-        }
-
-        ctx->vary = 1;
-
-        if (accepted) {
-            /* both suffixes are 3 bytes: one NUL ends either */
-
-            ngx_memcpy(path->data + path->len, ext[i], 4);
-            path->len += 3;
-
-            ctx->of = of;
-            ctx->encoding.data = (u_char *) coding[i];
-            ctx->encoding.len = ngx_strlen(coding[i]);
-
-            break;
+        if (site) {
+            ngx_http_shipoff_static_remember(r, site, key, found);
         }
     }
 
+    ctx->vary = (found != 0);
+
+    for (i = 0; i < 2; i++) {
+
+        if (!(found & (1 << i))
+            || !ngx_http_shipoff_rules_accepts((char *) accept.data,
+                                               accept.len, coding[i]))
+        {
+            continue;
+        }
+
+        if (!(opened & (1 << i))) {
+            rc = ngx_http_shipoff_static_test_suffix(r, root, path, ext[i],
+                                                     &of[i]);
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc != NGX_HTTP_SHIPOFF_FILE) {
+                continue;
+            }
+        }
+
+        /* both suffixes are 3 bytes: one NUL ends either */
+
+        ngx_memcpy(path->data + path->len, ext[i], 4);
+        path->len += 3;
+
+        ctx->of = of[i];
+        ctx->encoding.data = (u_char *) coding[i];
+        ctx->encoding.len = ngx_strlen(coding[i]);
+
+        break;
+    }
+
     return NGX_OK;
+}
+
+
+/*
+ * The siblings remembered for the request's file, NULL if none are: not
+ * with open_file_cache off, and not any more once open_file_cache_valid
+ * has passed since the site began remembering (what a cached open would
+ * have told is as old as open_file_cache lets it be).
+ */
+
+static ngx_http_shipoff_siblings_t *
+ngx_http_shipoff_static_siblings(ngx_http_request_t *r,
+    ngx_http_shipoff_rules_entry_t *site, ngx_uint_t key)
+{
+    time_t                        now;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_shipoff_siblings_t  *sib;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->open_file_cache == NULL) {
+        return NULL;
+    }
+
+    now = ngx_time();
+
+    if (now - site->siblings_since >= clcf->open_file_cache_valid) {
+
+        if (site->siblings_pool) {
+            ngx_destroy_pool(site->siblings_pool);
+            site->siblings_pool = NULL;
+        }
+
+        ngx_memzero(site->siblings, sizeof(site->siblings));
+        site->nsiblings = 0;
+        site->siblings_since = now;
+
+        return NULL;
+    }
+
+    for (sib = site->siblings[key % NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS];
+         sib;
+         sib = sib->next)
+    {
+        if (sib->key == key
+            && sib->uri.len == r->uri.len
+            && ngx_memcmp(sib->uri.data, r->uri.data, r->uri.len) == 0)
+        {
+            return sib;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* remembers what siblings the request's file has, if there is room */
+
+static void
+ngx_http_shipoff_static_remember(ngx_http_request_t *r,
+    ngx_http_shipoff_rules_entry_t *site, ngx_uint_t key, ngx_uint_t found)
+{
+    ngx_uint_t                    n;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_shipoff_siblings_t  *sib;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->open_file_cache == NULL
+        || site->nsiblings >= NGX_HTTP_SHIPOFF_SIBLINGS_MAX)
+    {
+        return;
+    }
+
+    if (site->siblings_pool == NULL) {
+        site->siblings_pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE,
+                                              ngx_cycle->log);
+        if (site->siblings_pool == NULL) {
+            return;
+        }
+    }
+
+    sib = ngx_palloc(site->siblings_pool,
+                     sizeof(ngx_http_shipoff_siblings_t) + r->uri.len);
+    if (sib == NULL) {
+        return;
+    }
+
+    sib->key = key;
+    sib->found = found;
+    sib->uri.len = r->uri.len;
+    sib->uri.data = (u_char *) (sib + 1);
+    ngx_memcpy(sib->uri.data, r->uri.data, r->uri.len);
+
+    n = key % NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS;
+
+    sib->next = site->siblings[n];
+    site->siblings[n] = sib;
+    site->nsiblings++;
 }
 
 
@@ -1032,18 +1197,18 @@ ngx_http_shipoff_static_send(ngx_http_request_t *r)
 
 
 /*
- * The parsed _redirects and _headers of the site at root, for the route
- * whose serial is route, from this worker's cache (an entry per route and
- * root: a new deployment is a new root, the old one's entry ages out
- * least recently used first).  The files' identity is
- * read again once open_file_cache_valid has passed (on every request
- * without an open_file_cache, which would not notice a change sooner
- * anyway), and the rules are parsed again when it changed.  NULL: no rules
- * (none, or they could not be read, which is logged).
+ * The site at root, for the route whose serial is route, from this
+ * worker's cache (an entry per route and root: a new deployment is a new
+ * root, the old one's entry ages out least recently used first), with its
+ * parsed _redirects and _headers.  The files' identity is read again once
+ * open_file_cache_valid has passed (on every request without an
+ * open_file_cache, which would not notice a change sooner anyway), and the
+ * rules are parsed again when it changed.  NULL: the rules could not be
+ * read (which is logged).
  */
 
-static ngx_http_shipoff_rules_t *
-ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
+static ngx_http_shipoff_rules_entry_t *
+ngx_http_shipoff_static_site(ngx_http_request_t *r, ngx_str_t *root,
     ngx_uint_t route)
 {
     time_t                                now;
@@ -1096,7 +1261,7 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
         if (clcf->open_file_cache
             && now - found->checked < clcf->open_file_cache_valid)
         {
-            return ngx_http_shipoff_static_rules_of(found);
+            return found;
         }
     }
 
@@ -1117,7 +1282,7 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
             && ngx_memcmp(&found->headers, &hid, sizeof(hid)) == 0)
         {
             found->checked = now;
-            return ngx_http_shipoff_static_rules_of(found);
+            return found;
         }
 
         victim = found;
@@ -1125,9 +1290,7 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
 
     e = victim;
 
-    if (e->pool) {
-        ngx_destroy_pool(e->pool);
-    }
+    ngx_http_shipoff_static_site_free(e);
 
     ngx_memzero(e, sizeof(ngx_http_shipoff_rules_entry_t));
 
@@ -1198,14 +1361,28 @@ ngx_http_shipoff_static_rules(ngx_http_request_t *r, ngx_str_t *root,
                    "shipoff rules of \"%V\": %uz redirects, %uz headers",
                    root, e->rules.nredirects, e->rules.nheaders);
 
-    return ngx_http_shipoff_static_rules_of(e);
+    return e;
 
 failed:
 
-    ngx_destroy_pool(e->pool);
-    e->pool = NULL;
+    ngx_http_shipoff_static_site_free(e);
 
     return NULL;
+}
+
+
+static void
+ngx_http_shipoff_static_site_free(ngx_http_shipoff_rules_entry_t *e)
+{
+    if (e->pool) {
+        ngx_destroy_pool(e->pool);
+        e->pool = NULL;
+    }
+
+    if (e->siblings_pool) {
+        ngx_destroy_pool(e->siblings_pool);
+        e->siblings_pool = NULL;
+    }
 }
 
 
@@ -1583,10 +1760,7 @@ ngx_http_shipoff_static_cleanup(void *data)
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
-        if (smcf->entries[i].pool) {
-            ngx_destroy_pool(smcf->entries[i].pool);
-            smcf->entries[i].pool = NULL;
-        }
+        ngx_http_shipoff_static_site_free(&smcf->entries[i]);
     }
 }
 
