@@ -18,6 +18,12 @@
  * through the FastCGI connection: nginx closes it when its client went
  * away, and nothing else arrives on it once the request's body is read.
  *
+ * Listening: "host:port" or the path of a Unix socket (anything with a
+ * '/').  A socket is for nginx's workers alone, whatever the umask: it is
+ * made 0660 and given the group of its directory (the shipped layout:
+ * run/fcgi, root:www-data 0750), so the sandbox's uid, which shares the
+ * host's network, has no way in.
+ *
  * Stopping: SIGTERM and SIGINT are blocked in every thread and taken by the
  * main thread with sigwait(); it marks libfcgi's shutdown and shuts the
  * listening socket down, which wakes the accepting threads.  Requests in
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -64,6 +71,7 @@ static void *so_fcgi_stream_thread(void *data);
 static void so_fcgi_stream_free(so_fcgi_stream_t *s);
 static void *so_fcgi_worker(void *data);
 static void so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r);
+static int so_fcgi_socket_mode(const char *path);
 static int so_fcgi_usage(const char *name);
 
 
@@ -213,7 +221,7 @@ so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data)
     pthread_t          tid;
     size_t             i;
     char               buf[4096];
-    int                n, total, rc;
+    int                n, total, rc, err;
 
     pthread_mutex_lock(&so_fcgi_streams_lock);
     rc = so_fcgi_streams < r->cfg->log_streams_max ? SO_OK : SO_ETOOBIG;
@@ -225,6 +233,8 @@ so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data)
     if (rc != SO_OK) {
         return rc;
     }
+
+    rc = SO_ERR;
 
     s = calloc(1, sizeof(so_fcgi_stream_t));
     if (s == NULL) {
@@ -253,18 +263,29 @@ so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data)
     s->run = run;
     s->data = data;
 
-    if (s->r.pg == NULL || s->r.redis == NULL
-        || pthread_attr_init(&attr) != 0)
-    {
+    if (s->r.pg == NULL || s->r.redis == NULL) {
+        goto failed;
+    }
+
+    /* a stream that could not read would hang on silently: refused now
+       (the server's max_connections bounds the streams too) */
+    if (so_pg_connect(s->r.pg) != SO_OK) {
+        so_log_warn(r->path, "a stream gets no PostgreSQL connection: %s",
+                    so_pg_errstr(s->r.pg));
+        rc = SO_EUNAVAIL;
+        goto failed;
+    }
+
+    if (pthread_attr_init(&attr) != 0) {
         goto failed;
     }
 
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&tid, &attr, so_fcgi_stream_thread, s);
+    err = pthread_create(&tid, &attr, so_fcgi_stream_thread, s);
     pthread_attr_destroy(&attr);
 
-    if (rc != 0) {
-        so_log_error(r->path, "pthread_create() failed: %s", strerror(rc));
+    if (err != 0) {
+        so_log_error(r->path, "pthread_create() failed: %s", strerror(err));
         goto failed;
     }
 
@@ -284,7 +305,7 @@ failed:
     so_fcgi_streams--;
     pthread_mutex_unlock(&so_fcgi_streams_lock);
 
-    return SO_ERR;
+    return rc;
 }
 
 
@@ -396,6 +417,51 @@ so_fcgi_worker(void *data)
 }
 
 
+/* the socket at path: 0660, in the group of its directory */
+static int
+so_fcgi_socket_mode(const char *path)
+{
+    struct stat  dir, sock;
+    char         parent[4096];
+    size_t       len;
+
+    /* "/x.sock" is in "/" */
+    len = (size_t) (strrchr(path, '/') - path);
+    if (len == 0) {
+        len = 1;
+    }
+
+    if (len >= sizeof(parent)) {
+        so_log_error(NULL, "%s: the path is too long", path);
+        return SO_ERR;
+    }
+
+    memcpy(parent, path, len);
+    parent[len] = '\0';
+
+    if (stat(parent, &dir) != 0 || lstat(path, &sock) != 0) {
+        so_log_error(NULL, "stat() of %s failed: %s", path, strerror(errno));
+        return SO_ERR;
+    }
+
+    if (sock.st_gid != dir.st_gid
+        && chown(path, (uid_t) -1, dir.st_gid) != 0)
+    {
+        so_log_error(NULL, "chown() of %s to group %u failed: %s", path,
+                     (unsigned) dir.st_gid, strerror(errno));
+        return SO_ERR;
+    }
+
+    if (chmod(path, 0660) != 0) {
+        so_log_error(NULL, "chmod() of %s failed: %s", path,
+                     strerror(errno));
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
 static int
 so_fcgi_usage(const char *name)
 {
@@ -477,6 +543,13 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     if (ctx.sock < 0) {
         so_log_error(NULL, "cannot listen on %s: %s", listen,
                      strerror(errno));
+        so_config_free(&cfg);
+        return 1;
+    }
+
+    if (strchr(listen, '/') != NULL && so_fcgi_socket_mode(listen) != SO_OK)
+    {
+        close(ctx.sock);
         so_config_free(&cfg);
         return 1;
     }

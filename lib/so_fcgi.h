@@ -52,11 +52,12 @@ typedef void (*so_stream_pt)(so_req_t *r, void *data);
 /*
  * Hands request r over to a new thread that runs run(r2, data): r2 is a
  * copy of r (path, query and args included) with the thread's own
- * PostgreSQL and Redis connections.  When run returns, the request is
- * finished, the connections closed and data free()d.  Returns 0: r is
- * answered as far as the caller knows (it writes nothing more);
- * SO_ETOOBIG: log_streams_max streams run already; SO_ERR: no thread.  On
- * failure r and data are still the caller's.
+ * PostgreSQL (connected) and Redis connections.  When run returns, the
+ * request is finished, the connections closed and data free()d.  Returns
+ * 0: r is answered as far as the caller knows (it writes nothing more);
+ * SO_ETOOBIG: log_streams_max streams run already; SO_EUNAVAIL: no
+ * PostgreSQL connection for it; SO_ERR: no thread.  On failure r and data
+ * are still the caller's.
  */
 int so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data);
 

@@ -432,6 +432,14 @@ api_logs_stream(so_req_t *r)
         return;
     }
 
+    if (rc == SO_EUNAVAIL) {
+        so_http_header(r, "Retry-After", API_TAIL_RETRY_AFTER);
+        so_http_error(r, 503, "unavailable", "the database takes no more "
+                      "connections for live log streams: try again shortly",
+                      NULL);
+        return;
+    }
+
     so_http_error(r, 500, "internal", "internal error", NULL);
 }
 

@@ -184,8 +184,20 @@ sub built {
     my $t = sse_open("/api/v1/deployments/$id/logs/stream", $u);
     my @e = sse_rest($t, 120);
     close $t->{sock};
-    return @e && ($e[-1]{event} // '') eq 'end'
-           ? json_decode($e[-1]{data})->{state} : undef;
+    return json_decode($e[-1]{data})->{state}
+        if @e && ($e[-1]{event} // '') eq 'end';
+    diag("deployment $id: tail $t->{status}, " . scalar(@e) . " events, no"
+         . " end; state " . (state_of($id) // '?'));
+    return undef;
+}
+
+# what went wrong with a build
+sub why {
+    my ($id) = @_;
+    my $r = $s->api(GET => "/api/v1/deployments/$id/logs?limit=1000", $u);
+    return join "\n", "state " . (state_of($id) // '?'),
+                      map { "$_->{stream}: $_->{line}" }
+                          @{ $r->{json}{data} || [] };
 }
 
 sub wait_final {
@@ -224,7 +236,8 @@ echo "last line omega"
 EOF
 
 my $d1 = deploy($sha1);
-is(built($d1), 'PRODUCTION', "deployment $d1 built by shipoffd");
+is(built($d1), 'PRODUCTION', "deployment $d1 built by shipoffd")
+    or diag(why($d1));
 
 # --- history -----------------------------------------------------------------
 
@@ -471,7 +484,7 @@ is(psql("SELECT bytes FROM log_usage WHERE project_id = $pid"),
 
 # a third deployment makes the project larger than 1 KiB
 my $d3 = deploy($sha1);
-is(built($d3), 'PRODUCTION', "deployment $d3 PRODUCTION");
+is(built($d3), 'PRODUCTION', "deployment $d3 PRODUCTION") or diag(why($d3));
 my $max_id = psql("SELECT max(id) FROM log_lines WHERE project_id = $pid");
 cmp_ok(psql("SELECT sum(octet_length(line)) FROM log_lines"
             . " WHERE project_id = $pid"), '>', 4096,
