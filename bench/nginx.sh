@@ -9,6 +9,13 @@
 # Prints requests/s of each side and the ratio (ours / reference).
 # Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNS (50).
 #
+# BENCH_CALLGRIND=N measures instead what a loaded machine does not
+# disturb: the instructions nginx runs per request (valgrind's callgrind,
+# one process, counters zeroed after a warm-up, then N keep-alive requests
+# per side), and prints the ratio reference / ours.  User space only:
+# system calls are not counted, so compare them separately (strace -c).
+# The dynamic route is left out (its upstream is the same process).
+#
 # Our static side is the apps server's "location /" of conf/nginx.conf.in
 # as shipped (the kind checks, root $shipoff_root, disable_symlinks,
 # shipoff_static) with its open_file_cache settings.  To be fair, the plain
@@ -25,13 +32,22 @@ SECONDS_EACH=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-50}
 
-command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)" >&2; exit 1; }
+CALLGRIND=${BENCH_CALLGRIND:-}
+
+if [ -n "$CALLGRIND" ]; then
+    command -v callgrind_control >/dev/null \
+        || { echo "bench: valgrind is missing" >&2; exit 1; }
+else
+    command -v wrk >/dev/null \
+        || { echo "bench: wrk is missing (make deps)" >&2; exit 1; }
+fi
 [ -f "$MODULE" ] || { echo "bench: build the module first (make)" >&2; exit 1; }
 
 dir=$(mktemp -d /tmp/shipoff-bench.XXXXXX)
 chmod 0755 "$dir"
 cleanup() {
     [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+    [ -n "${VG:-}" ] && wait "$VG" 2>/dev/null
     sleep 0.2
     rm -rf "$dir"
 }
@@ -112,8 +128,21 @@ http {
 }
 EOC
 
-"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
-sleep 0.3
+if [ -n "$CALLGRIND" ]; then
+    valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
+        "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        -g 'daemon off; master_process off;' 2> "$dir/valgrind.log" &
+    VG=$!
+    i=0
+    until curl -s -o /dev/null "http://127.0.0.1:$P_CTL/"; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { echo "bench: nginx under valgrind did not start" >&2; exit 1; }
+        sleep 0.2
+    done
+else
+    "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+    sleep 0.3
+fi
 
 put() {     # put PATH JSON-FILE
     curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$2" \
@@ -167,16 +196,53 @@ compare() {
                $1, $2 / $4, $3 / $4, $2 / $3 }'
 }
 
+ir() {      # ir URL HOST: instructions per request, CALLGRIND requests
+    awk -v n="$CALLGRIND" -v url="$1" 'BEGIN {
+        for (i = 0; i < n; i++)
+            printf "url = \"%s\"\noutput = \"/dev/null\"\n", url }' > "$dir/urls"
+    head -n 40 "$dir/urls" > "$dir/warm-up"
+    curl -s -H "Host: $2" -K "$dir/warm-up"
+    callgrind_control -z "$VG" > /dev/null 2>&1
+    curl -s -H "Host: $2" -K "$dir/urls"
+    callgrind_control -d "$VG" > /dev/null 2>&1
+    awk -v n="$CALLGRIND" '/^(summary|totals):/ { print int($2 / n); exit }' \
+        "$(ls -t "$dir"/cg.out.* | head -n 1)"
+}
+
+# measure NAME OURS-URL OURS-HOST REF-URL REF-HOST [SETUP-OURS SETUP-REF]
+measure() {
+    [ -n "${6:-}" ] && $6
+    a=$(ir "$2" "$3")
+    [ -n "${7:-}" ] && $7
+    b=$(ir "$4" "$5")
+    echo "$1 $a $b" | awk '{
+        printf "%-34s ours %10d Ir/req   reference %10d Ir/req   ratio %.3f\n",
+               $1, $2, $3, $3 / $2 }'
+}
+
 table 2
-echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run, $ROUNDS interleaved rounds (ABBA)"
-compare static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
-    "http://127.0.0.1:$P_PLAIN/1k.txt" ""
-compare static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" static.bench.test \
-    "http://127.0.0.1:$P_PLAIN/100k.txt" ""
-compare dynamic-vs-proxy_pass "http://127.0.0.1:$P_DYN/" dyn.bench.test \
-    "http://127.0.0.1:$P_PROXY/" ""
-compare 10000-routes-vs-1 "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
-    "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test "table 10000" "table 2"
+
+if [ -n "$CALLGRIND" ]; then
+    echo "# callgrind: instructions per request, $CALLGRIND keep-alive requests a side"
+    measure static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" \
+        static.bench.test "http://127.0.0.1:$P_PLAIN/1k.txt" plain.bench.test
+    measure static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" \
+        static.bench.test "http://127.0.0.1:$P_PLAIN/100k.txt" plain.bench.test
+    measure 10000-routes-vs-1 "http://127.0.0.1:$P_OURS/1k.txt" \
+        static.bench.test "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
+        "table 10000" "table 2"
+else
+    echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run, $ROUNDS interleaved rounds (ABBA)"
+    compare static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" \
+        static.bench.test "http://127.0.0.1:$P_PLAIN/1k.txt" ""
+    compare static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" \
+        static.bench.test "http://127.0.0.1:$P_PLAIN/100k.txt" ""
+    compare dynamic-vs-proxy_pass "http://127.0.0.1:$P_DYN/" dyn.bench.test \
+        "http://127.0.0.1:$P_PROXY/" ""
+    compare 10000-routes-vs-1 "http://127.0.0.1:$P_OURS/1k.txt" \
+        static.bench.test "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
+        "table 10000" "table 2"
+fi
 
 if grep -q '\[alert\]\|\[emerg\]\|\[crit\]' "$dir/error.log"; then
     echo "bench: nginx logged trouble:" >&2
