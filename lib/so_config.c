@@ -105,7 +105,7 @@ static const so_cf_key_t  so_cf_keys[] = {
       offsetof(so_config_t, allow_private_repos), "0", 0, 0, 1 },
 
     { "api_listen", SO_CF_STRING, offsetof(so_config_t, api_listen),
-      "127.0.0.1:9001", 0, 0, 0 },
+      "/run/shipoff/fcgi/api.sock", 0, 0, 0 },
 
     /* after a new version of a dynamic app is live, the old process
      * serves what it has in flight this long, then is stopped */
@@ -140,7 +140,7 @@ static const so_cf_key_t  so_cf_keys[] = {
       "1", 0, 1, 64 },
 
     { "auth_listen", SO_CF_STRING, offsetof(so_config_t, auth_listen),
-      "127.0.0.1:9002", 0, 0, 0 },
+      "/run/shipoff/fcgi/auth.sock", 0, 0, 0 },
 
     /* concurrent builds; 0: the number of cores */
     { "build_concurrency", SO_CF_INT,
@@ -149,9 +149,11 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "build_timeout", SO_CF_SEC, offsetof(so_config_t, build_timeout),
       "300s", 0, 1, 86400 },
 
-    /* the nginx edges' control locations, separated by spaces */
+    /* the nginx edges' control locations, separated by spaces; nginx's
+       notation for a Unix socket (so_httpc) */
     { "edges", SO_CF_STRING, offsetof(so_config_t, edges),
-      "http://127.0.0.1:8080/_shipoff/routes", 0, 0, 0 },
+      "http://unix:/run/shipoff/control/nginx.sock:/_shipoff/routes",
+      0, 0, 0 },
 
     { "fcgi_threads", SO_CF_INT, offsetof(so_config_t, fcgi_threads),
       "4", 0, 1, 256 },
@@ -194,7 +196,7 @@ static const so_cf_key_t  so_cf_keys[] = {
       "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, 0 },
 
     { "hooks_listen", SO_CF_STRING, offsetof(so_config_t, hooks_listen),
-      "127.0.0.1:9003", 0, 0, 0 },
+      "/run/shipoff/fcgi/hooks.sock", 0, 0, 0 },
 
     { "idle_timeout", SO_CF_SEC, offsetof(so_config_t, idle_timeout),
       "15m", 0, 1, 30 * 86400 },

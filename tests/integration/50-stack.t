@@ -1,6 +1,8 @@
 # make up / make down semantics on a stack of its own: a second "up" is
 # harmless, secrets are private, no secret reaches a log, "down" leaves no
-# process behind.
+# process behind.  Only nginx's public port is TCP: the route control is
+# on a Unix socket in a root-only dir (the public port does not know it),
+# the FastCGI apps on sockets only nginx's workers (www-data) reach.
 
 use strict;
 use warnings;
@@ -71,10 +73,73 @@ for my $log (glob "$var/log/*.log") {
     is(scalar @leaks, 0, "no secret in $log");
 }
 
-# the route table is served by the module, and only the control location
-my $res = http(GET => $s->url('/_shipoff/routes'));
-is($res->{status}, 200, '/_shipoff/routes answers on loopback');
-is(ref $res->{json}{routes}, 'ARRAY', 'with a route list');
+# the route table and the metrics are served on the control socket only
+my $res = $s->control(GET => '/_shipoff/routes');
+is($res->{status}, 200, '/_shipoff/routes answers on the control socket');
+is(ref $res->{json}{routes}, 'ARRAY', '  with a route list');
+$res = $s->control(GET => '/_shipoff/metrics');
+is($res->{status}, 200, '/_shipoff/metrics answers on the control socket');
+like($res->{content}, qr/^# TYPE shipoff_\w+ /m, '  in Prometheus text');
+is($s->control(GET => '/api/v1/health')->{status}, 404,
+   '  which serves nothing else');
+for my $path ('/_shipoff/routes', '/_shipoff/metrics',
+              '/_shipoff/routes/x.localhost')
+{
+    is(http(GET => $s->url($path))->{status}, 404,
+       "the public port does not know $path");
+}
+$res = http(PUT => $s->url('/_shipoff/routes/x.localhost'),
+            { project => 'x', kind => 'static', root => '/' });
+ok($res->{status} >= 400, "  nor takes a route ($res->{status})");
+is($s->control(GET => '/_shipoff/routes/x.localhost')->{status}, 404,
+   '  which is not in the table');
+
+# who may enter what
+sub mode_of {
+    my ($path) = @_;
+    my @st = lstat $path or return "missing $path";
+    return sprintf('%04o %s:%s', $st[2] & 07777, scalar getpwuid($st[4]),
+                   scalar getgrgid($st[5]));
+}
+is(mode_of("$var/run/control"), '0700 root:root', 'run/control: root only');
+ok(-S "$var/run/control/nginx.sock", '  holds the control socket');
+is(mode_of("$var/run/fcgi"), '0750 root:www-data',
+   'run/fcgi: root and www-data');
+is(mode_of("$var/run/fcgi/$_.sock"), '0660 root:www-data',
+   "  the $_ socket: 0660, group www-data") for qw(api auth hooks);
+
+# nginx's workers are www-data, not nobody (the sandbox's uid)
+{
+    my $master = pids()->{nginx};
+    my (undef, $users) = run('ps', '-o', 'user=', '--ppid', $master);
+    my %users = map { $_ => 1 } split ' ', $users;
+    is_deeply([sort keys %users], ['www-data'],
+              'nginx workers run as www-data');
+}
+
+# every TCP port a process of the stack listens on: nginx's public one only
+{
+    my %ours;
+    for my $line (ours()) {
+        my ($pid) = split ' ', $line;
+        for my $fd (glob "/proc/$pid/fd/*") {
+            my $l = readlink($fd) // next;
+            $ours{$1} = 1 if $l =~ /^socket:\[(\d+)\]$/;
+        }
+    }
+    my %ports;
+    for my $f ('/proc/net/tcp', '/proc/net/tcp6') {
+        open my $t, '<', $f or next;
+        while (<$t>) {
+            my @c = split ' ';
+            next unless ($c[3] // '') eq '0A' && $ours{ $c[9] // '' };
+            $ports{ hex((split /:/, $c[1])[1]) } = 1;
+        }
+    }
+    is_deeply([sort keys %ports], [$s->port('http')],
+              'the stack listens on TCP on nginx\'s public port alone')
+        or diag explain \%ports;
+}
 
 ok(scalar(ours()) > 0, 'processes of the stack are found while up');
 

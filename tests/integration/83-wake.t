@@ -19,9 +19,9 @@ my $app_port = free_port();
 
 sub route {
     my (%r) = @_;
-    my $res = http(PUT => $s->url("/_shipoff/routes/$host"),
-                   { project => "sleepy$$", kind => 'dynamic',
-                     upstream => "127.0.0.1:$app_port", %r });
+    my $res = $s->control(PUT => "/_shipoff/routes/$host",
+                          { project => "sleepy$$", kind => 'dynamic',
+                            upstream => "127.0.0.1:$app_port", %r });
     ok($res->{status} == 200 || $res->{status} == 201,
        "route pushed: $r{state}") or diag $res->{content};
 }
@@ -90,8 +90,8 @@ $res = request($http, 'GET', '/', headers => { Host => "nobody$$.localhost" });
 is($res->{status}, 404, 'unknown app: 404');
 is($res->{json}{error}{code}, 'not_found', 'unknown app: JSON error');
 
-# metrics count the wake, on loopback
-$res = http(GET => $s->url('/_shipoff/metrics'));
+# metrics count the wake, on the control socket
+$res = $s->control(GET => '/_shipoff/metrics');
 is($res->{status}, 200, 'metrics answer');
 like($res->{content}, qr/^shipoff_wakes_total\{[^}]*route="\Q$host\E"[^}]*\} 1$/m,
      'one wake counted for the route');

@@ -154,9 +154,9 @@ my $gone = wait_for(5, sub {
 ok($gone, 'the host answers 404 within 5 s');
 my $a = request($s->port('http'), 'GET', '/', headers => { Host => $host });
 like($a->{content}, qr/"not_found"/, '  as JSON');
-is(http(GET => $s->url("/_shipoff/routes/$host"))->{status}, 404,
+is($s->control(GET => "/_shipoff/routes/$host")->{status}, 404,
    '  the route is gone from the edge');
-unlike(http(GET => $s->url('/_shipoff/routes'))->{content}, qr/\Q$host\E/,
+unlike($s->control(GET => '/_shipoff/routes')->{content}, qr/\Q$host\E/,
        '  and from its table');
 ok(wait_for(5, sub { !-e "$var/sites/$pid" }),
    "  var/sites/$pid removed");

@@ -66,7 +66,7 @@ sub get {
 
 # the route as the edge has it now
 sub route_state {
-    my $res = http(GET => $s->url('/_shipoff/routes'));
+    my $res = $s->control(GET => '/_shipoff/routes');
     my ($r) = grep { $_->{host} eq $host } @{ $res->{json}{routes} || [] };
     return $r ? $r->{state} : '';
 }

@@ -10,9 +10,12 @@
 # build_timeout, with children that detach (setsid, nohup, ignoring
 # SIGTERM), fails with build_timeout and leaves no process and no cgroup.
 #
-# Known hole, kept as TODO tests: builds share the host's network, so
-# what listens on loopback TCP (nginx's edge control location, which
-# trusts 127.0.0.1, and the FastCGI apps' ports) answers them.
+# Builds share the host's network, so nothing of the control plane listens
+# on loopback TCP: nginx's route control is on a Unix socket in a root-only
+# dir (the public port answers /_shipoff/routes with 404) and the FastCGI
+# apps on sockets only nginx's workers (www-data) may reach.  Neither is
+# reachable from a build; on the host, root reaches both, the sandbox's
+# uid (nobody) neither even with var/ in sight, www-data the apps only.
 #
 # The stack's var/ is under /var/tmp, not /tmp: the sandbox replaces /tmp
 # with an empty tmpfs anyway, so only a var/ outside it shows that var/
@@ -130,7 +133,6 @@ ok(-f "$other_site/index.html", '  its files are under var/sites');
 
 my $pg_port = $s->port('pg');
 my $http_port = $s->port('http');
-my $api_port = $s->port('api');
 my $probes = <<"EOF";
 #!/bin/sh
 # each probe prints "REACHED what" or "blocked what"
@@ -152,8 +154,9 @@ probe postgres psql -X -h '$var/run/pg' -p $pg_port -U postgres -d shipoff -tAc 
 probe postgres-tcp psql -X -h 127.0.0.1 -p $pg_port -U postgres -d shipoff -tAc 'SELECT 1'
 probe redis-cli sh -c 'redis-cli -s "$var/run/redis.sock" ping | grep -q PONG'
 probe redis-raw python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"PING\\r\\n"); sys.exit(s.recv(16)[:5] != b"+PONG")' '$var/run/redis.sock'
-probe edge-control sh -c 'curl -sf http://127.0.0.1:$http_port/_shipoff/routes | grep -q generation'
-probe api-fastcgi python3 -c 'import socket; socket.create_connection(("127.0.0.1", $api_port), 2)'
+probe edge-control sh -c 'curl -sf --unix-socket "$var/run/control/nginx.sock" http://localhost/_shipoff/routes | grep -q generation'
+probe edge-control-tcp sh -c 'curl -sf http://127.0.0.1:$http_port/_shipoff/routes | grep -q generation'
+probe api-fastcgi python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])' '$var/run/fcgi/api.sock'
 rm -rf public
 cp -r site public
 EOF
@@ -163,18 +166,38 @@ my %want_host = map { $_ => 'REACHED' }
        redis-raw edge-control api-fastcgi);
 $want_host{'pid1-is-own'} = 'blocked';     # the host's init is not a build
 $want_host{'postgres-tcp'} = 'blocked';    # a Unix socket only, anywhere
+$want_host{'edge-control-tcp'} = 'blocked';   # the control socket only
 
+# the same probes on the host as root, as the sandbox's uid, as nginx's
+# workers' (the control-plane sockets only for the latter two)
+my @as = (
+    [ 'root', [], \%want_host ],
+    [ 'nobody (the sandbox uid)',
+      [ 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups' ],
+      { 'edge-control' => 'blocked', 'api-fastcgi' => 'blocked' } ],
+    [ 'www-data (nginx workers)',
+      [ 'setpriv', '--reuid=www-data', '--regid=www-data', '--init-groups' ],
+      { 'edge-control' => 'blocked', 'api-fastcgi' => 'REACHED' } ],
+);
 {
     my $f = "$var/probes.sh";
     ShipoffGit::write_file($f, $probes);
-    my ($rc, $out) = run('sh', $f);
-    unlink $f;
-    my %host = reverse($out =~ /^(REACHED|blocked) (\S+)$/mg);
-    for my $p (sort keys %want_host) {
-        is($host{$p}, $want_host{$p}, "on the host (root), probe $p: "
-           . $want_host{$p}) or diag($out);
+    chmod 0644, $f;
+    for my $as (@as) {
+        my ($who, $prefix, $want) = @$as;
+        my ($rc, $out) = run(@$prefix, 'sh', $f);
+        my %host = reverse($out =~ /^(REACHED|blocked) (\S+)$/mg);
+        for my $p (sort keys %$want) {
+            is($host{$p}, $want->{$p}, "on the host ($who), probe $p: "
+               . $want->{$p}) or diag($out);
+        }
     }
+    unlink $f;
 }
+is(request($http_port, 'GET', '/_shipoff/routes')->{status}, 404,
+   'the public port answers /_shipoff/routes with 404');
+is($s->control(GET => '/_shipoff/metrics')->{status}, 200,
+   'the control socket serves /_shipoff/metrics');
 
 my $probe_url = $g->repo('probe', 'tests/fixtures/sites/plain');
 $g->commit('probe', { 'build.sh' => $probes }, 'probes');
@@ -187,17 +210,9 @@ my $log = log_text($probe_id);
 my %in = reverse($log =~ /^stdout: (REACHED|blocked) (\S+)$/mg);
 my %want_build = map { $_ => 'blocked' } keys %want_host;
 $want_build{'pid1-is-own'} = 'REACHED';
-my @loopback = qw(edge-control api-fastcgi);
 for my $p (sort keys %want_build) {
-    next if grep { $_ eq $p } @loopback;
     is($in{$p}, $want_build{$p}, "in the build, probe $p: $want_build{$p}")
         or diag($log);
-}
-TODO: {
-    local $TODO = 'builds share the host network: what listens on loopback'
-        . ' TCP (the edge control location, which trusts 127.0.0.1, and the'
-        . ' FastCGI apps) is reachable (see the report of issue 5)';
-    is($in{$_}, 'blocked', "in the build, probe $_: blocked") for @loopback;
 }
 like(request($http_port, 'GET', '/', headers => { Host => "probe$$.localhost" })
          ->{content}, qr/Hello from the plain site/, '  and is served');

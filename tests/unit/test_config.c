@@ -188,9 +188,11 @@ test_defaults(void **state)
     assert_int_equal(rc, SO_OK);
     assert_string_equal(err, "");
     assert_string_equal(cfg.apps_domain, "localhost");
-    assert_string_equal(cfg.api_listen, "127.0.0.1:9001");
-    assert_string_equal(cfg.auth_listen, "127.0.0.1:9002");
-    assert_string_equal(cfg.hooks_listen, "127.0.0.1:9003");
+    assert_string_equal(cfg.api_listen, "/run/shipoff/fcgi/api.sock");
+    assert_string_equal(cfg.auth_listen, "/run/shipoff/fcgi/auth.sock");
+    assert_string_equal(cfg.hooks_listen, "/run/shipoff/fcgi/hooks.sock");
+    assert_string_equal(cfg.edges, "http://unix:/run/shipoff/control/"
+                        "nginx.sock:/_shipoff/routes");
     assert_int_equal(cfg.fcgi_threads, 4);
     assert_int_equal(cfg.log_level, SO_LOG_INFO);
     assert_int_equal(cfg.max_body_size, 1048576);

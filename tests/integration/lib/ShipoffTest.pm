@@ -16,6 +16,7 @@ use Exporter 'import';
 use File::Temp ();
 use HTTP::Tiny;
 use IO::Socket::INET;
+use IO::Socket::UNIX;
 use JSON::PP ();
 
 our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
@@ -121,6 +122,7 @@ sub run {
 #
 #   my $s = stack_up();
 #   $s->url('/api/v1/health');  $s->stop('redis');  $s->start('redis');
+#   $s->control(GET => '/_shipoff/routes')  (nginx's control socket)
 #   $s->conf  (path of its shipoff.conf)  $s->var  $s->{HTTP_PORT} ...
 #
 #   stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s' }): extra environment
@@ -141,7 +143,7 @@ sub stack_up {
     for my $try (1 .. 3) {
         my $var = tempdir();
         my %env = (SHIPOFF_VAR => $var, %{ $opt{env} || {} });
-        for my $p (qw(HTTP PG API AUTH HOOKS)) {
+        for my $p (qw(HTTP PG)) {
             $env{"SHIPOFF_${p}_PORT"} = free_port();
         }
         $self = bless { var => $var, env => \%env }, 'ShipoffTest::Stack';
@@ -217,6 +219,33 @@ sub api {
     my ($self, $method, $path, $who, $body) = @_;
     return ShipoffTest::http($method => $self->url($path), $body,
                              $who ? $self->auth_header($who) : {});
+}
+
+# control(METHOD, PATH, BODY): a request to nginx's control server on its
+# Unix socket (run/control/nginx.sock, root only), answered like http()
+sub control {
+    my ($self, $method, $path, $body) = @_;
+    my $sock = IO::Socket::UNIX->new(
+        Peer => "$self->{var}/run/control/nginx.sock", Timeout => 10)
+        or die "control: connect: $!";
+    $body = ShipoffTest::json_encode($body) if ref $body;
+    $body //= '';
+    print $sock "$method $path HTTP/1.0\r\nHost: localhost\r\n"
+                . "Content-Type: application/json\r\n"
+                . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    local $/;
+    my $raw = <$sock> // '';
+    close $sock;
+    my ($head, $content) = split /\r\n\r\n/, $raw, 2;
+    my ($status) = ($head // '') =~ m{^HTTP/1\.[01] (\d{3})}
+        or die "control $method $path: no answer";
+    my %headers;
+    $headers{ lc $1 } = $2 while $head =~ /^([^:\r\n]+): *(.*?)\r?$/mg;
+    my $res = { status => $status, headers => \%headers,
+                content => $content // '' };
+    $res->{json} = eval { ShipoffTest::json_decode($res->{content}) }
+        if ($headers{'content-type'} // '') =~ m{^application/json};
+    return $res;
 }
 
 # psql($sql): runs SQL as postgres in the shipoff database; its output
