@@ -178,7 +178,7 @@ static ngx_uint_t ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
     ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control);
 static ngx_int_t ngx_http_shipoff_static_add_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
+    ngx_str_t *name, ngx_str_t *value, ngx_uint_t cache_control);
 
 static void *ngx_http_shipoff_static_create_main_conf(ngx_conf_t *cf);
 static void ngx_http_shipoff_static_cleanup(void *data);
@@ -1515,7 +1515,7 @@ ngx_http_shipoff_static_header_filter(ngx_http_request_t *r)
 
     if (ctx->vary) {
         if (ngx_http_shipoff_static_add_header(r, &ngx_http_shipoff_vary,
-                                               &ngx_http_shipoff_encoding)
+                                               &ngx_http_shipoff_encoding, 0)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1548,7 +1548,7 @@ ngx_http_shipoff_static_header_filter(ngx_http_request_t *r)
     }
 
     if (ngx_http_shipoff_static_add_header(r, &ngx_http_shipoff_cache_control,
-                                           value)
+                                           value, 1)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -1589,7 +1589,7 @@ ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
 {
     u_char                          *dst, *src, *end;
     ngx_str_t                        asked, name, value;
-    ngx_uint_t                       i, j;
+    ngx_uint_t                       i, j, cc;
     ngx_http_shipoff_header_t       *hd;
     ngx_http_shipoff_header_rule_t  *rule;
 
@@ -1653,16 +1653,17 @@ ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
                 continue;
             }
 
-            if (name.len == ngx_http_shipoff_cache_control.len
-                && ngx_strncasecmp(name.data,
-                                   ngx_http_shipoff_cache_control.data,
-                                   name.len)
-                   == 0)
-            {
+            cc = (name.len == ngx_http_shipoff_cache_control.len
+                  && ngx_strncasecmp(name.data,
+                                     ngx_http_shipoff_cache_control.data,
+                                     name.len)
+                     == 0);
+
+            if (cc) {
                 *cache_control = 1;
             }
 
-            if (ngx_http_shipoff_static_add_header(r, &name, &value)
+            if (ngx_http_shipoff_static_add_header(r, &name, &value, cc)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -1674,9 +1675,11 @@ ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
 }
 
 
+/* adds a response header; cache_control: it is a Cache-Control */
+
 static ngx_int_t
 ngx_http_shipoff_static_add_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
+    ngx_str_t *value, ngx_uint_t cache_control)
 {
     ngx_table_elt_t  *h, **cc;
 
@@ -1690,11 +1693,7 @@ ngx_http_shipoff_static_add_header(ngx_http_request_t *r, ngx_str_t *name,
     h->value = *value;
     h->lowcase_key = NULL;
 
-    if (name->len != ngx_http_shipoff_cache_control.len
-        || ngx_strncasecmp(name->data, ngx_http_shipoff_cache_control.data,
-                           name->len)
-           != 0)
-    {
+    if (!cache_control) {
         return NGX_OK;
     }
 
