@@ -21,7 +21,7 @@ use lib "$FindBin::Bin/../tests/integration/lib";
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up top_dir free_port);
+use ShipoffTest qw(stack_up top_dir free_port tempdir);
 use ShipoffNginx qw(send_request);
 use ShipoffGit;
 
@@ -77,9 +77,11 @@ sub asleep {
                     . " WHERE deployment_id = $dep") eq 'sleeping';
 }
 
-# the reference: the run command by hand, polled every 5 ms
+# the reference: the run command by hand, polled every 5 ms, with a fresh
+# HOME as the sandbox's private /tmp is (npm writes its cache there)
 sub exec_to_listening {
     my $port = free_port();
+    my $home = tempdir();
     my $t0 = time;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
@@ -88,7 +90,7 @@ sub exec_to_listening {
         open STDERR, '>', '/dev/null';
         POSIX::setsid();
         $ENV{PORT} = $port;
-        $ENV{HOME} = '/tmp';
+        $ENV{HOME} = $home;
         exec('sh', '-c', 'exec npm start') or POSIX::_exit(127);
     }
     my ($ok, $dt);
