@@ -78,13 +78,15 @@ typedef struct {
     char        q[API_LOGS_Q_MAX + 1];   /* "": no search */
 } api_logs_query_t;
 
-/* a statement of the history, with and without a search */
+/* the history of a kind of object: its statement, with and without a
+   search */
 typedef struct {
+    so_object_t  kind;
     const char  *name;
     const char  *sql;
     const char  *name_q;
     const char  *sql_q;
-    int          deployment;             /* lines say their deployment */
+    int          deployment;            /* lines say their deployment */
 } api_logs_sql_t;
 
 /* a live tail: handed to its thread, which frees it */
@@ -107,6 +109,7 @@ typedef struct {
 
 
 static const api_logs_sql_t  api_logs_dep = {
+    SO_OBJ_DEPLOYMENT,
     "api_logs_dep",
     "SELECT " API_LOG_COLS API_LOG_DEP API_LOG_PAGE,
     "api_logs_dep_q",
@@ -115,6 +118,7 @@ static const api_logs_sql_t  api_logs_dep = {
 };
 
 static const api_logs_sql_t  api_logs_proj = {
+    SO_OBJ_PROJECT,
     "api_logs_proj",
     "SELECT " API_LOG_COLS API_LOG_PROJ API_LOG_PAGE,
     "api_logs_proj_q",
@@ -126,8 +130,7 @@ static const api_logs_sql_t  api_logs_proj = {
 static int api_logs_id(const char *s, long long *out);
 static int api_logs_read_query(so_req_t *r, api_logs_query_t *lq);
 static json_t *api_log_json(const PGresult *res, int row, int deployment);
-static void api_logs_history(so_req_t *r, const api_logs_sql_t *st,
-    long long id);
+static void api_logs_history(so_req_t *r, const api_logs_sql_t *st);
 static void api_tail(so_req_t *r, void *data);
 static int api_tail_write(so_req_t *r, api_tail_t *t, const char *s,
     size_t len);
@@ -265,20 +268,24 @@ api_log_json(const PGresult *res, int row, int deployment)
 }
 
 
-/* answers the page of lines after ?since= of deployment or project id */
+/* answers the page of lines after ?since= of the object r->args[0] */
 static void
-api_logs_history(so_req_t *r, const api_logs_sql_t *st, long long id)
+api_logs_history(so_req_t *r, const api_logs_sql_t *st)
 {
+    so_principal_t     p;
     api_logs_query_t   lq;
     PGresult          *res;
     json_t            *items, *item, *body;
     const char        *params[4];
     char               ids[24];
+    long long          id;
     int                i, n;
 
-    res = NULL;
-
-    if (api_logs_read_query(r, &lq) != SO_OK) {
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, st->kind, r->args[0], SO_NEED_READ, &id, NULL)
+           != SO_OK
+        || api_logs_read_query(r, &lq) != SO_OK)
+    {
         return;
     }
 
@@ -331,17 +338,7 @@ api_logs_history(so_req_t *r, const api_logs_sql_t *st, long long id)
 void
 api_logs_deployment(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
-
-    api_logs_history(r, &api_logs_dep, id);
+    api_logs_history(r, &api_logs_dep);
 }
 
 
@@ -349,17 +346,7 @@ api_logs_deployment(so_req_t *r)
 void
 api_logs_project(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
-
-    api_logs_history(r, &api_logs_proj, id);
+    api_logs_history(r, &api_logs_proj);
 }
 
 
