@@ -199,7 +199,8 @@ compare() {
 ir() {      # ir URL HOST: instructions per request, CALLGRIND requests
     awk -v n="$CALLGRIND" -v url="$1" 'BEGIN {
         for (i = 0; i < n; i++)
-            printf "url = \"%s\"\noutput = \"/dev/null\"\n", url }' > "$dir/urls"
+            printf "url = \"%s\"\noutput = \"/dev/null\"\n", url
+    }' > "$dir/urls"
     head -n 40 "$dir/urls" > "$dir/warm-up"
     curl -s -H "Host: $2" -K "$dir/warm-up"
     callgrind_control -z "$VG" > /dev/null 2>&1
@@ -223,7 +224,8 @@ measure() {
 table 2
 
 if [ -n "$CALLGRIND" ]; then
-    echo "# callgrind: instructions per request, $CALLGRIND keep-alive requests a side"
+    echo "# callgrind: instructions per request," \
+         "$CALLGRIND keep-alive requests a side"
     measure static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" \
         static.bench.test "http://127.0.0.1:$P_PLAIN/1k.txt" plain.bench.test
     measure static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" \
@@ -232,7 +234,8 @@ if [ -n "$CALLGRIND" ]; then
         static.bench.test "http://127.0.0.1:$P_OURS/1k.txt" static.bench.test \
         "table 10000" "table 2"
 else
-    echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run, $ROUNDS interleaved rounds (ABBA)"
+    echo "# wrk -t2 -c$CONNS, ${SECONDS_EACH}s per run," \
+         "$ROUNDS interleaved rounds (ABBA)"
     compare static-1KB-vs-root "http://127.0.0.1:$P_OURS/1k.txt" \
         static.bench.test "http://127.0.0.1:$P_PLAIN/1k.txt" ""
     compare static-100KB-vs-root "http://127.0.0.1:$P_OURS/100k.txt" \
