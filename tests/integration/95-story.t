@@ -25,7 +25,7 @@ plan skip_all => 'sandboxed builds need namespaces (not in a chroot)'
 
 my $s = stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s',
                           SHIPOFF_AUTH_BURST => 1000,
-                          SHIPOFF_IDLE_TIMEOUT => '4s',
+                          SHIPOFF_IDLE_TIMEOUT => '3s',
                           SHIPOFF_REAP_INTERVAL => '1s' });
 my $g = ShipoffGit->start;
 my $cli = ShipoffCli->new($s);
@@ -136,9 +136,15 @@ is($hook->{status}, 202, 'git push: the webhook is accepted')
 my ($d1) = @{ $hook->{json}{deployments} || [] };
 ok($d1, '  it queued a deployment') or diag $hook->{content};
 
+# the build's log, live: `shipoff logs -f` follows it to its end
+my $tail = $cli->start('logs', $d1, '-f');
 is(deployed(\%site, $d1), 'PRODUCTION', 'the push is live');
-my $logs = $s->psql("SELECT count(*) FROM log_lines WHERE deployment_id = $d1");
-cmp_ok($logs, '>', 0, '  its build log was kept');
+my $followed = $cli->finish($tail);
+is($followed->{rc}, 0, 'shipoff logs -f: ends with the build, exit 0')
+    or diag $followed->{err};
+like($followed->{out}, qr/vite/i, '  it streamed the build (vite ran)');
+like($followed->{out}, qr/built in|dist\/index\.html/,
+     '  to the end of the build');
 
 my $home = site($site, '/');
 is($home->{status}, 200, "http://$site.localhost/ answers");
@@ -182,13 +188,54 @@ is($s->psql("SELECT state FROM deployments WHERE id = $d1"), 'PRODUCTION',
 is($s->psql("SELECT count(*) FROM deployments WHERE project_id = $site{id}"),
    3, '  without a new build');
 
-# ---- delete: nothing left
+# ---- a dynamic Express app: live, asleep when idle, woken by a request
 
-ok_run($cli->run('projects', 'delete', $site, '--yes'),
-       'shipoff projects delete');
-ok(until_true(30, sub { site($site, '/')->{status} == 404 }),
-   '  the site is gone (404)');
-ok(until_true(30, sub { !-e "$var/sites/$site{id}" }),
-   '  its artifacts are gone');
+my $app = "storyapp$$";
+my $app_url = $g->repo('app', 'tests/fixtures/apps/express');
+$r = ok_run($cli->run('projects', 'create', $app, '--repo', $app_url,
+                      '--json'), 'shipoff projects create (Express)');
+my %app = (id => $r->{json}{id}, secret => $r->{json}{webhook_secret},
+           user => $user);
+my $a1 = $g->commit('app', { 'version.txt' => "story\n" }, 'story');
+my ($ad) = @{ github_push(\%app, 'app', $a1)->{json}{deployments} || [] };
+is(deployed(\%app, $ad), 'PRODUCTION', 'the Express app is live');
+is($s->psql("SELECT kind || ' ' || framework FROM deployments"
+            . " WHERE id = $ad"), 'dynamic express', '  detected: express');
+my $res = site($app, '/');
+is($res->{status}, 200, "http://$app.localhost/ answers");
+like($res->{content}, qr/^express story pid (\d+)/, '  from the app');
+my ($app_pid) = $s->psql("SELECT pid FROM app_processes"
+                         . " WHERE deployment_id = $ad") =~ /(\d+)/;
+ok($app_pid && kill(0, $app_pid), '  its process runs');
+
+# idle past the (short) idle timeout: scaled to zero
+ok(until_true(30, sub { $s->psql("SELECT state FROM app_processes"
+                                 . " WHERE deployment_id = $ad") eq 'sleeping' }),
+   'idle: scaled to zero');
+ok(until_true(10, sub { !kill(0, $app_pid) }), '  its process is gone');
+
+# one request wakes it, and is answered
+$res = site($app, '/');
+is($res->{status}, 200, 'one request to the sleeping app: 200');
+like($res->{content}, qr/^express story/, '  answered by the woken app');
+is($s->psql("SELECT state FROM app_processes WHERE deployment_id = $ad"),
+   'running', '  it runs again');
+
+# ---- delete both: nothing left running or on disk
+
+($app_pid) = $s->psql("SELECT pid FROM app_processes"
+                      . " WHERE deployment_id = $ad") =~ /(\d+)/;
+for ([$site, $site{id}], [$app, $app{id}]) {
+    my ($name, $id) = @$_;
+    ok_run($cli->run('projects', 'delete', $name, '--yes'),
+           "shipoff projects delete $name");
+    ok(until_true(30, sub { site($name, '/')->{status} == 404 }),
+       '  it is gone (404)');
+    ok(until_true(30, sub { !-e "$var/sites/$id" && !-e "$var/apps/$id" }),
+       '  its artifacts are gone');
+}
+ok(until_true(30, sub { !kill(0, $app_pid) }), "  the app's process is gone");
+is($s->psql("SELECT count(*) FROM app_processes WHERE project_id = $app{id}"),
+   0, '  and so is its record');
 
 done_testing;
