@@ -17,6 +17,9 @@
  * log_streams_max is refused at once.  The client of a stream is watched
  * through the FastCGI connection: nginx closes it when its client went
  * away, and nothing else arrives on it once the request's body is read.
+ * A stream has no end of its own: on SIGTERM the process exits once the
+ * request threads are done, which cuts the streams; their clients
+ * reconnect to another process (Last-Event-ID resumes a log tail).
  *
  * Listening: "host:port" or the path of a Unix socket (anything with a
  * '/').  A socket is for nginx's workers alone, whatever the umask: it is
