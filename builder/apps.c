@@ -19,7 +19,7 @@
  * Life of one app, each step done by the loop's tick, nothing blocking:
  *
  *   STARTING  the health check (a connect and GET health_path, any HTTP
- *             status line counts) is tried every APP_PROBE_MS until
+ *             status line counts, appio.c) is tried every 50 ms until
  *             startup_timeout, when the cgroup is killed.  Healthy: the
  *             route (running, 127.0.0.1:PORT) goes to every edge, then a
  *             PROVISIONING deployment is promoted (promote.c), and every
@@ -40,18 +40,13 @@
  * the PRODUCTION deployment's app again.
  */
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,13 +58,10 @@
 #include "worker.h"
 
 
-#define APP_PROBE_MS       50      /* between two health checks */
-#define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
 #define APP_TICK_MS        50      /* the loop's tick while one starts */
 #define APP_BACKOFF_MIN    1000
 #define APP_BACKOFF_MAX    60000
 #define APP_STABLE_MS      60000   /* up this long: the backoff starts over */
-#define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
 #define APP_ENV_MAX        160
 #define APP_HIDDEN_MAX     8
 
@@ -77,14 +69,8 @@
 static bld_app_t *app_new(bld_queue_t *q, long long deployment);
 static void app_free(bld_queue_t *q, bld_app_t *app);
 static int app_spawn(bld_queue_t *q, bld_app_t *app);
-static int app_port(bld_queue_t *q);
-static int app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd);
-static void app_tail(bld_app_t *app);
 static void app_save(bld_queue_t *q, bld_app_t *app, const char *state);
 static void app_forget(bld_queue_t *q, bld_app_t *app);
-static void app_signal(bld_app_t *app, int sig);
-static int app_probe(bld_app_t *app, int64_t now);
-static void app_probe_reset(bld_app_t *app, int64_t now);
 static void app_ready(bld_queue_t *q, bld_app_t *app);
 static void app_reap(bld_queue_t *q, bld_app_t *app, int *code,
     uint64_t *oom);
@@ -213,157 +199,6 @@ bld_apps_wait_ms(const bld_queue_t *q)
 }
 
 
-/* a free port of [app_port_min, app_port_max], as bind() finds it now */
-static int
-app_port(bld_queue_t *q)
-{
-    struct sockaddr_in  sin;
-    int                 span, tries, port, fd, i, taken;
-
-    span = q->b->cfg.app_port_max - q->b->cfg.app_port_min + 1;
-    if (span <= 0) {
-        return -1;
-    }
-
-    for (tries = 0; tries < 64; tries++) {
-        port = q->b->cfg.app_port_min + (int) (random() % span);
-
-        taken = 0;
-        for (i = 0; i < q->apps.napps; i++) {
-            taken |= q->apps.apps[i]->port == port;
-        }
-        if (taken) {
-            continue;
-        }
-
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd == -1) {
-            return -1;
-        }
-
-        memset(&sin, 0, sizeof(sin));
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t) port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-        i = bind(fd, (struct sockaddr *) &sin, sizeof(sin));
-        close(fd);
-        if (i == 0) {
-            return port;
-        }
-    }
-
-    return -1;
-}
-
-
-/*
- * Opens the app's output files: the read ends (kept by the loop, from
- * their end: what an earlier life printed was read then, or printed while
- * no shipoffd ran, and stays in the file) and, when wfd is given, the
- * append-only write ends for the sandbox.
- */
-static int
-app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd)
-{
-    static const char  *ext[2] = { "stdout", "stderr" };
-    char                path[PATH_MAX];
-    int                 i;
-
-    for (i = 0; i < 2; i++) {
-        snprintf(path, sizeof(path), "%s/apps/%lld/%lld.%s",
-                 q->b->cfg.var_dir, app->project, app->deployment, ext[i]);
-
-        if (wfd != NULL) {
-            wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                          0600);
-            if (wfd[i] == -1) {
-                so_log_error("apps", "deployment=%lld: %s: %s",
-                             app->deployment, path, strerror(errno));
-                return SO_ERR;
-            }
-        }
-
-        if (app->out[i] == -1) {
-            app->out[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-            if (app->out[i] == -1) {
-                so_log_error("apps", "deployment=%lld: %s: %s",
-                             app->deployment, path, strerror(errno));
-                return SO_ERR;
-            }
-            (void) lseek(app->out[i], 0, SEEK_END);
-        }
-    }
-
-    return SO_OK;
-}
-
-
-/* what the app printed since the last tick, line by line into its log */
-static void
-app_tail(bld_app_t *app)
-{
-    static const char  *streams[2] = { "stdout", "stderr" };
-    char                buf[16384], *p, *nl, *end;
-    ssize_t             n;
-    off_t               at;
-    size_t              take;
-    int                 i, rounds;
-
-    for (i = 0; i < 2; i++) {
-        if (app->out[i] == -1 || app->log == NULL) {
-            continue;
-        }
-
-        if (app->part[i] == NULL) {
-            app->part[i] = malloc(BLD_LOG_LINE_MAX);
-            if (app->part[i] == NULL) {
-                continue;
-            }
-        }
-
-        for (rounds = 0, n = 1; rounds < 8; rounds++) {
-            n = read(app->out[i], buf, sizeof(buf));
-            if (n <= 0) {
-                break;
-            }
-
-            p = buf;
-            end = buf + n;
-
-            while (p < end) {
-                nl = memchr(p, '\n', (size_t) (end - p));
-                take = (size_t) ((nl != NULL ? nl : end) - p);
-
-                if (app->plen[i] + take > BLD_LOG_LINE_MAX) {
-                    take = BLD_LOG_LINE_MAX - app->plen[i];
-                    nl = NULL;
-                }
-
-                memcpy(app->part[i] + app->plen[i], p, take);
-                app->plen[i] += take;
-                p += take;
-
-                if (nl != NULL || app->plen[i] == BLD_LOG_LINE_MAX) {
-                    bld_log_line(app->log, streams[i], app->part[i],
-                                 app->plen[i]);
-                    app->plen[i] = 0;
-                    if (nl != NULL) {
-                        p++;
-                    }
-                }
-            }
-        }
-
-        /* all read: a long-lived app's file starts over (O_APPEND) */
-        at = lseek(app->out[i], 0, SEEK_CUR);
-        if (n == 0 && at > APP_OUT_MAX && ftruncate(app->out[i], 0) == 0) {
-            (void) lseek(app->out[i], 0, SEEK_SET);
-        }
-    }
-}
-
-
 static void
 app_save(bld_queue_t *q, bld_app_t *app, const char *state)
 {
@@ -427,135 +262,6 @@ app_forget(bld_queue_t *q, bld_app_t *app)
                       " WHERE deployment_id = $1 AND owner = $2",
                       2, params);
     PQclear(res);
-}
-
-
-/* every process of the app's cgroup, not only bwrap: its pid namespace's
-   init does not pass signals on */
-static void
-app_signal(bld_app_t *app, int sig)
-{
-    FILE  *f;
-    char   path[PATH_MAX];
-    long   pid;
-
-    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
-
-    f = fopen(path, "re");
-    if (f == NULL) {
-        return;
-    }
-
-    while (fscanf(f, "%ld", &pid) == 1) {
-        if (pid > 1) {
-            kill((pid_t) pid, sig);
-        }
-    }
-
-    fclose(f);
-}
-
-
-static void
-app_probe_reset(bld_app_t *app, int64_t now)
-{
-    if (app->probe_fd != -1) {
-        close(app->probe_fd);
-        app->probe_fd = -1;
-    }
-
-    app->next_probe = now + APP_PROBE_MS;
-}
-
-
-/* 1 once the app answered an HTTP request with a status line */
-static int
-app_probe(bld_app_t *app, int64_t now)
-{
-    struct sockaddr_in  sin;
-    struct pollfd       p;
-    socklen_t           len;
-    char                req[512], buf[16];
-    ssize_t             n;
-    int                 err;
-
-    if (app->probe_fd == -1) {
-        if (now < app->next_probe) {
-            return 0;
-        }
-
-        app->probe_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK
-                                        | SOCK_CLOEXEC, 0);
-        if (app->probe_fd == -1) {
-            app_probe_reset(app, now);
-            return 0;
-        }
-
-        memset(&sin, 0, sizeof(sin));
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t) app->port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-        if (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
-            == -1 && errno != EINPROGRESS)
-        {
-            app_probe_reset(app, now);
-            return 0;
-        }
-
-        app->probe_sent = 0;
-        app->next_probe = now + APP_PROBE_WAIT_MS;
-    }
-
-    if (!app->probe_sent) {
-        p.fd = app->probe_fd;
-        p.events = POLLOUT;
-        p.revents = 0;
-        if (poll(&p, 1, 0) != 1) {
-            goto wait;
-        }
-
-        err = 0;
-        len = sizeof(err);
-        if (getsockopt(app->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len)
-            == -1 || err != 0)
-        {
-            app_probe_reset(app, now);
-            return 0;
-        }
-
-        n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost"
-                     "\r\nUser-Agent: shipoffd-health\r\n\r\n", app->health);
-        if (send(app->probe_fd, req, (size_t) n, MSG_NOSIGNAL) != n) {
-            app_probe_reset(app, now);
-            return 0;
-        }
-
-        app->probe_sent = 1;
-    }
-
-    n = recv(app->probe_fd, buf, 5, 0);
-    if (n == 5 && memcmp(buf, "HTTP/", 5) == 0) {
-        close(app->probe_fd);
-        app->probe_fd = -1;
-        return 1;
-    }
-
-    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        goto wait;
-    }
-
-    app_probe_reset(app, now);
-    return 0;
-
-wait:
-
-    /* connected but silent for too long: try a new connection */
-    if (now >= app->next_probe) {
-        app_probe_reset(app, now);
-    }
-
-    return 0;
 }
 
 
@@ -626,16 +332,21 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     snprintf(app->health, sizeof(app->health), "%s",
              PQgetvalue(res, 0, 4)[0] == '/' ? PQgetvalue(res, 0, 4) : "/");
 
-    if (app->log == NULL) {
-        if (bld_log_new(&app->log, q->b->pg, q->b->redis, app->deployment,
-                        app->project) != SO_OK)
-        {
-            goto done;
-        }
-        bld_log_mask_secrets(app->log, q->b->pg, cfg, app->project);
+    /* a new log at each start: it masks the secrets the app gets now */
+    if (app->log != NULL) {
+        bld_log_flush(app->log, 1);
+        bld_log_free(app->log);
+        app->log = NULL;
     }
 
-    app->port = app_port(q);
+    if (bld_log_new(&app->log, q->b->pg, q->b->redis, app->deployment,
+                    app->project) != SO_OK)
+    {
+        goto done;
+    }
+    bld_log_mask_secrets(app->log, q->b->pg, cfg, app->project);
+
+    app->port = bld_app_port(q);
     if (app->port == -1) {
         bld_log_sys(app->log, "no free port in %d-%d", cfg->app_port_min,
                     cfg->app_port_max);
@@ -690,7 +401,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     hidden[h++] = "/run/postgresql";
     hidden[h] = NULL;
 
-    if (app_outputs(q, app, wfd) != SO_OK) {
+    if (bld_app_outputs(q, app, wfd) != SO_OK) {
         goto done;
     }
 
@@ -915,7 +626,7 @@ bld_app_drain(bld_queue_t *q, bld_app_t *app, int to_sleep)
                     q->b->cfg.app_drain);
     }
 
-    app_probe_reset(app, bld_now_ms());
+    bld_app_probe_reset(app, bld_now_ms());
     app->state = BLD_APP_DRAINING;
     app->to_sleep = to_sleep;
     app->stop_at = bld_now_ms() + (int64_t) q->b->cfg.app_drain * 1000;
@@ -960,7 +671,7 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
 
     if (app->log != NULL) {
         bld_log_sys(app->log, "failed: %s", reason);
-        app_tail(app);
+        bld_app_tail(app);
         bld_log_end(app->log, "FAILED");
     }
 
@@ -1095,10 +806,10 @@ app_reap(bld_queue_t *q, bld_app_t *app, int *code, uint64_t *oom)
         app->pidfd = -1;
     }
 
-    app_probe_reset(app, bld_now_ms());
+    bld_app_probe_reset(app, bld_now_ms());
     app->pid = 0;
     app->child = 0;
-    app_tail(app);
+    bld_app_tail(app);
 }
 
 
@@ -1464,11 +1175,11 @@ bld_apps_tick(bld_queue_t *q)
     for (i = q->apps.napps - 1; i >= 0; i--) {
         app = q->apps.apps[i];
 
-        app_tail(app);
+        bld_app_tail(app);
 
         switch (app->state) {
         case BLD_APP_STARTING:
-            if (app_probe(app, now)) {
+            if (bld_app_probe(app, now)) {
                 app_ready(q, app);
 
             } else if (now >= app->deadline) {
@@ -1482,7 +1193,7 @@ bld_apps_tick(bld_queue_t *q)
 
         case BLD_APP_DRAINING:
             if (now >= app->stop_at) {
-                app_signal(app, SIGTERM);
+                bld_app_signal(app, SIGTERM);
                 app->state = BLD_APP_STOPPING;
                 app->kill_at = now + (int64_t) q->b->cfg.app_stop_grace
                                      * 1000;
@@ -1639,21 +1350,26 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
         return;
     }
 
-    if (bld_cgroup_open(&app->cg, &q->apps.cgroups, cgname) != SO_OK
-        || bld_log_new(&app->log, q->b->pg, q->b->redis, dep, app->project)
-           != SO_OK)
-    {
-        so_log_error("apps", "deployment=%lld: cannot adopt pid %ld", dep,
-                     (long) pid);
+    /* unsupervised, it must not run on: the process goes */
+    if (bld_cgroup_open(&app->cg, &q->apps.cgroups, cgname) != SO_OK) {
+        so_log_error("apps", "deployment=%lld: cgroup %s: %s: pid %ld "
+                     "killed", dep, cgname, app->cg.errstr, (long) pid);
+        kill(pid, SIGKILL);
         if (pidfd != -1) {
             close(pidfd);
         }
+        app_forget(q, app);
         app_free(q, app);
         return;
     }
 
-    bld_log_mask_secrets(app->log, q->b->pg, &q->b->cfg, app->project);
-    (void) app_outputs(q, app, NULL);
+    /* without a log (it could not be made) it is still supervised */
+    if (bld_log_new(&app->log, q->b->pg, q->b->redis, dep, app->project)
+        == SO_OK)
+    {
+        bld_log_mask_secrets(app->log, q->b->pg, &q->b->cfg, app->project);
+    }
+    (void) bld_app_outputs(q, app, NULL);
     snprintf(app->health, sizeof(app->health), "%s",
              PQgetvalue(res, i, 9)[0] == '/' ? PQgetvalue(res, i, 9) : "/");
 
@@ -1755,7 +1471,7 @@ void
 bld_apps_close(bld_queue_t *q)
 {
     while (q->apps.napps > 0) {
-        app_tail(q->apps.apps[0]);
+        bld_app_tail(q->apps.apps[0]);
         app_free(q, q->apps.apps[0]);
     }
 }

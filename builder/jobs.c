@@ -26,13 +26,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "shipoff.h"
 #include "so_log.h"
 #include "loop.h"
+#include "sandbox.h"
 
 
 static bld_job_t *bld_job_find_fd(bld_queue_t *q, int pidfd);
@@ -96,7 +96,7 @@ bld_job_start(bld_queue_t *q, long long deployment, long long project)
         bld_job_child(q, deployment, parent);
     }
 
-    pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+    pidfd = bld_pidfd_open(pid);
 
     ev.events = EPOLLIN;
     ev.data.fd = pidfd;

@@ -279,10 +279,15 @@ bld_log_line(bld_log_t *log, const char *stream, const char *line,
 {
     char         buf[BLD_LOG_LINE_MAX + 8], at[40];
     json_t      *row;
-    const char  *argv[] = { "XADD", log->key, "MAXLEN", "~",
+    const char  *argv[] = { "XADD", NULL, "MAXLEN", "~",
                             LOG_STREAM_MAX, "*", "at", at, "stream", stream,
                             "line", buf };
 
+    if (log == NULL) {
+        return;
+    }
+
+    argv[1] = log->key;
     log_clean(buf, sizeof(buf) - 4, line, len);
     log_mask_apply(log, buf);
 
@@ -314,7 +319,7 @@ bld_log_sys(bld_log_t *log, const char *fmt, ...)
     n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
 
-    if (n < 0) {
+    if (n < 0 || log == NULL) {
         return;
     }
 
@@ -330,6 +335,10 @@ bld_log_flush(bld_log_t *log, int force)
     char        *rows;
     const char  *params[3];
     size_t       n;
+
+    if (log == NULL) {
+        return;
+    }
 
     n = json_array_size(log->batch);
     if (n == 0) {
@@ -380,10 +389,15 @@ void
 bld_log_end(bld_log_t *log, const char *state)
 {
     char         at[40];
-    const char  *argv[] = { "XADD", log->key, "MAXLEN", "~",
+    const char  *argv[] = { "XADD", NULL, "MAXLEN", "~",
                             LOG_STREAM_MAX, "*", "at", at, "event", "end",
                             "state", state };
 
+    if (log == NULL) {
+        return;
+    }
+
+    argv[1] = log->key;
     bld_log_flush(log, 1);
     log_time(at, sizeof(at));
     log_xadd(log, argv, (int) so_nelems(argv));

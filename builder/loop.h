@@ -11,6 +11,7 @@
  *                artifacts of promoted and deleted projects
  *   apps.c       the supervisor of dynamic apps: start in the sandbox,
  *                health check, switch, drain, stop, restart, adopt
+ *   appio.c      one app's port, output files, health check, signals
  *   idle.c       scale to zero (the edges' activity) and shipoff:wake
  *
  * PostgreSQL is the truth, Redis only carries the news: a stream entry is
@@ -178,6 +179,23 @@ int bld_apps_promoted(bld_queue_t *q, long long project,
 void bld_apps_delete_project(bld_queue_t *q, long long project);
 void bld_apps_check(bld_queue_t *q);
 void bld_apps_close(bld_queue_t *q);
+
+/* appio.c */
+
+/* a port for a new app, or -1 */
+int bld_app_port(bld_queue_t *q);
+
+/* opens app->out (and the sandbox's ends in wfd[2] when not NULL) */
+int bld_app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd);
+
+/* what the app printed since the last call, into its log */
+void bld_app_tail(bld_app_t *app);
+
+/* 1 once the app answered its health check */
+int bld_app_probe(bld_app_t *app, int64_t now);
+void bld_app_probe_reset(bld_app_t *app, int64_t now);
+
+void bld_app_signal(bld_app_t *app, int sig);
 
 /* idle.c */
 void bld_idle_reap(bld_queue_t *q);

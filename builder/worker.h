@@ -41,7 +41,11 @@ int bld_log_mask(bld_log_t *log, const char *secret);
 void bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg,
     const so_config_t *cfg, long long project_id);
 
-/* stream: "build", "stdout", "stderr", "system"; line without '\n' */
+/*
+ * stream: "build", "stdout", "stderr", "system"; line without '\n'.  These
+ * and the flush and end below take a NULL log (one that could not be
+ * made) and do nothing with it.
+ */
 void bld_log_line(bld_log_t *log, const char *stream, const char *line,
     size_t len);
 

@@ -1,0 +1,318 @@
+/*
+ * appio.c: what passes between the supervisor (apps.c) and one app's
+ * process, none of it blocking the loop:
+ *
+ *   - the port it is given: one of [app_port_min, app_port_max] that no
+ *     other app has and that bind() finds free now;
+ *   - its output: two append-only files beside its tree, which it writes
+ *     and the loop reads from where it stopped (a file, unlike a pipe,
+ *     survives shipoffd: the app never gets SIGPIPE), line by line into
+ *     the deployment's log, emptied once read past APP_OUT_MAX;
+ *   - its health check: a non-blocking connect to 127.0.0.1:PORT, then
+ *     "GET health_path HTTP/1.0"; the first five bytes of any answer
+ *     being "HTTP/" is enough (a 404 or a 500 is an app that listens);
+ *   - signals: to every process of its cgroup.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "loop.h"
+#include "worker.h"
+
+
+#define APP_PROBE_MS       50      /* between two health checks */
+#define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
+#define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
+
+
+/* a free port of [app_port_min, app_port_max], as bind() finds it now */
+int
+bld_app_port(bld_queue_t *q)
+{
+    struct sockaddr_in  sin;
+    int                 span, tries, port, fd, i, taken;
+
+    span = q->b->cfg.app_port_max - q->b->cfg.app_port_min + 1;
+    if (span <= 0) {
+        return -1;
+    }
+
+    for (tries = 0; tries < 64; tries++) {
+        port = q->b->cfg.app_port_min + (int) (random() % span);
+
+        taken = 0;
+        for (i = 0; i < q->apps.napps; i++) {
+            taken |= q->apps.apps[i]->port == port;
+        }
+        if (taken) {
+            continue;
+        }
+
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd == -1) {
+            return -1;
+        }
+
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t) port);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+        i = bind(fd, (struct sockaddr *) &sin, sizeof(sin));
+        close(fd);
+        if (i == 0) {
+            return port;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Opens the app's output files: the read ends (kept by the loop, from
+ * their end: what an earlier life printed was read then, or printed while
+ * no shipoffd ran, and stays in the file) and, when wfd is given, the
+ * append-only write ends for the sandbox.
+ */
+int
+bld_app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd)
+{
+    static const char  *ext[2] = { "stdout", "stderr" };
+    char                path[PATH_MAX];
+    int                 i;
+
+    for (i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/apps/%lld/%lld.%s",
+                 q->b->cfg.var_dir, app->project, app->deployment, ext[i]);
+
+        if (wfd != NULL) {
+            wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                          0600);
+            if (wfd[i] == -1) {
+                so_log_error("apps", "deployment=%lld: %s: %s",
+                             app->deployment, path, strerror(errno));
+                return SO_ERR;
+            }
+        }
+
+        if (app->out[i] == -1) {
+            app->out[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (app->out[i] == -1) {
+                so_log_error("apps", "deployment=%lld: %s: %s",
+                             app->deployment, path, strerror(errno));
+                return SO_ERR;
+            }
+            (void) lseek(app->out[i], 0, SEEK_END);
+        }
+    }
+
+    return SO_OK;
+}
+
+
+/* what the app printed since the last tick, line by line into its log */
+void
+bld_app_tail(bld_app_t *app)
+{
+    static const char  *streams[2] = { "stdout", "stderr" };
+    char                buf[16384], *p, *nl, *end;
+    ssize_t             n;
+    off_t               at;
+    size_t              take;
+    int                 i, rounds;
+
+    for (i = 0; i < 2; i++) {
+        if (app->out[i] == -1 || app->log == NULL) {
+            continue;
+        }
+
+        if (app->part[i] == NULL) {
+            app->part[i] = malloc(BLD_LOG_LINE_MAX);
+            if (app->part[i] == NULL) {
+                continue;
+            }
+        }
+
+        for (rounds = 0, n = 1; rounds < 8; rounds++) {
+            n = read(app->out[i], buf, sizeof(buf));
+            if (n <= 0) {
+                break;
+            }
+
+            p = buf;
+            end = buf + n;
+
+            while (p < end) {
+                nl = memchr(p, '\n', (size_t) (end - p));
+                take = (size_t) ((nl != NULL ? nl : end) - p);
+
+                if (app->plen[i] + take > BLD_LOG_LINE_MAX) {
+                    take = BLD_LOG_LINE_MAX - app->plen[i];
+                    nl = NULL;
+                }
+
+                memcpy(app->part[i] + app->plen[i], p, take);
+                app->plen[i] += take;
+                p += take;
+
+                if (nl != NULL || app->plen[i] == BLD_LOG_LINE_MAX) {
+                    bld_log_line(app->log, streams[i], app->part[i],
+                                 app->plen[i]);
+                    app->plen[i] = 0;
+                    if (nl != NULL) {
+                        p++;
+                    }
+                }
+            }
+        }
+
+        /* all read: a long-lived app's file starts over (O_APPEND) */
+        at = lseek(app->out[i], 0, SEEK_CUR);
+        if (n == 0 && at > APP_OUT_MAX && ftruncate(app->out[i], 0) == 0) {
+            (void) lseek(app->out[i], 0, SEEK_SET);
+        }
+    }
+}
+
+
+/* every process of the app's cgroup, not only bwrap: its pid namespace's
+   init does not pass signals on */
+void
+bld_app_signal(bld_app_t *app, int sig)
+{
+    FILE  *f;
+    char   path[PATH_MAX];
+    long   pid;
+
+    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
+
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return;
+    }
+
+    while (fscanf(f, "%ld", &pid) == 1) {
+        if (pid > 1) {
+            kill((pid_t) pid, sig);
+        }
+    }
+
+    fclose(f);
+}
+
+
+void
+bld_app_probe_reset(bld_app_t *app, int64_t now)
+{
+    if (app->probe_fd != -1) {
+        close(app->probe_fd);
+        app->probe_fd = -1;
+    }
+
+    app->next_probe = now + APP_PROBE_MS;
+}
+
+
+/* 1 once the app answered an HTTP request with a status line */
+int
+bld_app_probe(bld_app_t *app, int64_t now)
+{
+    struct sockaddr_in  sin;
+    struct pollfd       p;
+    socklen_t           len;
+    char                req[512], buf[16];
+    ssize_t             n;
+    int                 err;
+
+    if (app->probe_fd == -1) {
+        if (now < app->next_probe) {
+            return 0;
+        }
+
+        app->probe_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK
+                                        | SOCK_CLOEXEC, 0);
+        if (app->probe_fd == -1) {
+            bld_app_probe_reset(app, now);
+            return 0;
+        }
+
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t) app->port);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+        if (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
+            == -1 && errno != EINPROGRESS)
+        {
+            bld_app_probe_reset(app, now);
+            return 0;
+        }
+
+        app->probe_sent = 0;
+        app->next_probe = now + APP_PROBE_WAIT_MS;
+    }
+
+    if (!app->probe_sent) {
+        p.fd = app->probe_fd;
+        p.events = POLLOUT;
+        p.revents = 0;
+        if (poll(&p, 1, 0) != 1) {
+            goto wait;
+        }
+
+        err = 0;
+        len = sizeof(err);
+        if (getsockopt(app->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            == -1 || err != 0)
+        {
+            bld_app_probe_reset(app, now);
+            return 0;
+        }
+
+        n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost"
+                     "\r\nUser-Agent: shipoffd-health\r\n\r\n", app->health);
+        if (send(app->probe_fd, req, (size_t) n, MSG_NOSIGNAL) != n) {
+            bld_app_probe_reset(app, now);
+            return 0;
+        }
+
+        app->probe_sent = 1;
+    }
+
+    n = recv(app->probe_fd, buf, 5, 0);
+    if (n == 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        close(app->probe_fd);
+        app->probe_fd = -1;
+        return 1;
+    }
+
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        goto wait;
+    }
+
+    bld_app_probe_reset(app, now);
+    return 0;
+
+wait:
+
+    /* connected but silent for too long: try a new connection */
+    if (now >= app->next_probe) {
+        bld_app_probe_reset(app, now);
+    }
+
+    return 0;
+}
