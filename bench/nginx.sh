@@ -17,11 +17,11 @@
 # The dynamic route is left out (its upstream is the same process).
 #
 # Our static side is the apps server's "location /" of conf/nginx.conf.in
-# as shipped (the kind checks, root $shipoff_root, disable_symlinks,
-# shipoff_static) with its open_file_cache settings.  To be fair, the plain
-# `root` side has the same open_file_cache (both take it from the http
-# block): both serve from cached descriptors, and what is left between them
-# is the work of the module per request.
+# as shipped (root $shipoff_root, disable_symlinks, shipoff_static and
+# where other routes go) with its open_file_cache settings.  To be fair,
+# the plain `root` side has the same open_file_cache (both take it from the
+# http block): both serve from cached descriptors, and what is left between
+# them is the work of the module per request.
 
 set -eu
 
@@ -95,17 +95,11 @@ http {
 
     server { listen 127.0.0.1:$P_OURS;
              location / {
-                 error_page 418 = @no_app;
-                 error_page 419 = @dynamic;
-                 if (\$shipoff_kind = dynamic) {
-                     return 419;
-                 }
-                 if (\$shipoff_kind != static) {
-                     return 418;
-                 }
                  root \$shipoff_root;
                  disable_symlinks on from=\$document_root;
                  shipoff_static on;
+                 shipoff_dynamic @dynamic;
+                 shipoff_no_route @no_app;
              }
              location @dynamic { proxy_pass http://\$shipoff_upstream; }
              location @no_app { return 404; } }

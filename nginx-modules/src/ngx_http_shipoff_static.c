@@ -70,6 +70,11 @@ typedef struct {
     ngx_regex_t                  *immutable_regex; /* NULL: built-in test */
 #endif
     ngx_flag_t                    precompressed;   /* shipoff_precompressed */
+    ngx_str_t                     dynamic;         /* shipoff_dynamic */
+    ngx_str_t                     no_route;        /* shipoff_no_route */
+
+    /* "root $shipoff_root": the route's root is the root, as it is */
+    ngx_flag_t                    route_root;
 } ngx_http_shipoff_static_loc_conf_t;
 
 
@@ -129,6 +134,11 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_shipoff_static_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_shipoff_static_dispatch(ngx_http_request_t *r,
+    ngx_str_t *name);
+static u_char *ngx_http_shipoff_static_map(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
+    ngx_str_t *path, size_t *root_len);
 static ngx_int_t ngx_http_shipoff_static_resolve(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
     ngx_str_t *found);
@@ -188,6 +198,7 @@ static char *ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf,
 static char *ngx_http_shipoff_static_symlinks(ngx_conf_t *cf);
 static char *ngx_http_shipoff_spa_index(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_shipoff_named(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_shipoff_static_init(ngx_conf_t *cf);
@@ -195,6 +206,8 @@ static ngx_int_t ngx_http_shipoff_static_init(ngx_conf_t *cf);
 
 static ngx_conf_post_handler_pt  ngx_http_shipoff_spa_index_p =
     ngx_http_shipoff_spa_index;
+static ngx_conf_post_handler_pt  ngx_http_shipoff_named_p =
+    ngx_http_shipoff_named;
 
 
 static ngx_command_t  ngx_http_shipoff_static_commands[] = {
@@ -233,6 +246,20 @@ static ngx_command_t  ngx_http_shipoff_static_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shipoff_static_loc_conf_t, precompressed),
       NULL },
+
+    { ngx_string("shipoff_dynamic"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_static_loc_conf_t, dynamic),
+      &ngx_http_shipoff_named_p },
+
+    { ngx_string("shipoff_no_route"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_static_loc_conf_t, no_route),
+      &ngx_http_shipoff_named_p },
 
       ngx_null_command
 };
@@ -281,6 +308,7 @@ static ngx_str_t  ngx_http_shipoff_no_cache = ngx_string("no-cache");
 static ngx_str_t  ngx_http_shipoff_cache_control = ngx_string("Cache-Control");
 static ngx_str_t  ngx_http_shipoff_vary = ngx_string("Vary");
 static ngx_str_t  ngx_http_shipoff_encoding = ngx_string("Accept-Encoding");
+static ngx_str_t  ngx_http_shipoff_route_root = ngx_string("$shipoff_root");
 #if (NGX_HAVE_OPENAT)
 static ngx_str_t  ngx_http_shipoff_document_root =
     ngx_string("$document_root");
@@ -302,15 +330,23 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
 
-    if (!slcf->enable || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+    if (!slcf->enable && slcf->dynamic.len == 0 && slcf->no_route.len == 0) {
         return NGX_DECLINED;
     }
 
     route = ngx_http_shipoff_get_ctx(r);
 
-    if (route == NULL || !route->found
-        || route->info.kind != NGX_HTTP_SHIPOFF_KIND_STATIC)
-    {
+    /* whatever the method: the app, or the answer for no app, has it */
+
+    if (route == NULL || !route->found) {
+        return ngx_http_shipoff_static_dispatch(r, &slcf->no_route);
+    }
+
+    if (route->info.kind != NGX_HTTP_SHIPOFF_KIND_STATIC) {
+        return ngx_http_shipoff_static_dispatch(r, &slcf->dynamic);
+    }
+
+    if (!slcf->enable || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_DECLINED;
     }
 
@@ -321,13 +357,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    /*
-     * the path as the static handler maps it ("root $shipoff_root"), with
-     * room for the longest suffix tried on it
-     */
-
-    last = ngx_http_map_uri_to_path(r, &path, &root_len,
-                                    NGX_HTTP_SHIPOFF_SUFFIX_MAX);
+    last = ngx_http_shipoff_static_map(r, slcf, route, &path, &root_len);
     if (last == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -432,6 +462,70 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_shipoff_static_not_found(r, &root);
+}
+
+
+/*
+ * A request whose route is not static goes on in the named location
+ * configured for it (shipoff_dynamic, shipoff_no_route), as "error_page
+ * 4xx = @name" would send it, with its method and body; without one
+ * nginx's own handlers take it.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_dispatch(ngx_http_request_t *r, ngx_str_t *name)
+{
+    if (name->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff static dispatch to \"%V\"", name);
+
+    (void) ngx_http_named_location(r, name);
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The path of the request's file as the static handler maps it, with room
+ * for the longest suffix tried on it.  With "root $shipoff_root" that is
+ * the route's root (absolute, the control API checks) and the URI: the
+ * route the lookup copied gives it without running the root's script.
+ */
+
+static u_char *
+ngx_http_shipoff_static_map(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
+    ngx_str_t *path, size_t *root_len)
+{
+    u_char     *last;
+    ngx_str_t  *root;
+
+    if (!slcf->route_root) {
+        return ngx_http_map_uri_to_path(r, path, root_len,
+                                        NGX_HTTP_SHIPOFF_SUFFIX_MAX);
+    }
+
+    root = &route->info.root;
+
+    path->len = root->len + r->uri.len + NGX_HTTP_SHIPOFF_SUFFIX_MAX + 1;
+
+    path->data = ngx_pnalloc(r->pool, path->len);
+    if (path->data == NULL) {
+        return NULL;
+    }
+
+    last = ngx_cpymem(path->data, root->data, root->len);
+    last = ngx_cpymem(last, r->uri.data, r->uri.len);
+    *last = '\0';
+
+    *root_len = root->len;
+
+    return last;
 }
 
 
@@ -1779,6 +1873,9 @@ ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->spa_index = { 0, NULL };
      *     conf->immutable_regex = NULL;
+     *     conf->dynamic = { 0, NULL };
+     *     conf->no_route = { 0, NULL };
+     *     conf->route_root = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -1797,10 +1894,25 @@ ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_shipoff_static_loc_conf_t  *prev = parent;
     ngx_http_shipoff_static_loc_conf_t  *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->spa, prev->spa, 1);
     ngx_conf_merge_str_value(conf->spa_index, prev->spa_index, "/index.html");
     ngx_conf_merge_value(conf->precompressed, prev->precompressed, 1);
+    ngx_conf_merge_str_value(conf->dynamic, prev->dynamic, "");
+    ngx_conf_merge_str_value(conf->no_route, prev->no_route, "");
+
+    /* the core module's configuration is merged before any other's */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    conf->route_root = !clcf->alias
+                       && clcf->root.len == ngx_http_shipoff_route_root.len
+                       && ngx_strncmp(clcf->root.data,
+                                      ngx_http_shipoff_route_root.data,
+                                      clcf->root.len)
+                          == 0;
 
     if (conf->immutable == NGX_CONF_UNSET) {
         conf->immutable = (prev->immutable == NGX_CONF_UNSET)
@@ -1864,6 +1976,19 @@ ngx_http_shipoff_static_symlinks(ngx_conf_t *cf)
     clcf->disable_symlinks = NGX_DISABLE_SYMLINKS_ON;
     clcf->disable_symlinks_from = smcf->document_root;
 #endif
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_shipoff_named(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *name = data;
+
+    if (name->len < 2 || name->data[0] != '@') {
+        return "must be a named location (\"@name\")";
+    }
 
     return NGX_CONF_OK;
 }

@@ -124,6 +124,22 @@ my @config_cases = (
     { name => 'immutable pattern twice',
       server => 'shipoff_immutable_pattern a; shipoff_immutable_pattern b;',
       error => qr/"shipoff_immutable_pattern" directive is duplicate/ },
+    { name => 'dispatch directives',
+      server => 'location / { shipoff_static on; shipoff_dynamic @app; '
+              . 'shipoff_no_route @none; location /x/ { shipoff_static off; } } '
+              . 'location @app { return 200; } location @none { return 404; }' },
+    { name => 'dynamic routes to a URI',
+      server => 'location / { shipoff_dynamic /app; }',
+      error => qr/"shipoff_dynamic" directive must be a named location \("\@name"\)/ },
+    { name => 'no route to a bare "@"',
+      server => 'location / { shipoff_no_route @; }',
+      error => qr/"shipoff_no_route" directive must be a named location/ },
+    { name => 'dispatch at server level',
+      server => 'shipoff_dynamic @app;',
+      error => qr/"shipoff_dynamic" directive is not allowed here/ },
+    { name => 'no route twice',
+      server => 'location / { shipoff_no_route @a; shipoff_no_route @b; }',
+      error => qr/"shipoff_no_route" directive is duplicate/ },
 
     { name => 'wake directives',
       server => 'shipoff_wake_uri /_wake; shipoff_wake_timeout 10s; '

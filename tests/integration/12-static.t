@@ -9,6 +9,10 @@
 #    answer anything but 400/403/404 (or an SPA's own index), and no answer
 #    may carry the canary files placed next to the deployments or
 #    /etc/passwd.
+# 3. The shipped apps server (conf/nginx.conf.in, through the whole stack):
+#    an unknown host gets the JSON 404 of @no_app, a dynamic route is
+#    proxied with its method and body, a static one is served from its
+#    root and nothing outside it.
 #
 # The locations have no disable_symlinks: the module alone must keep every
 # request inside the deployment.  Everything runs twice, against two
@@ -22,8 +26,9 @@ use warnings;
 use Test::More;
 use File::Path qw(make_path);
 use IO::Compress::Gzip qw(gzip $GzipError);
+use IO::Socket::INET;
 use lib 'tests/integration/lib';
-use ShipoffTest qw(free_port tempdir);
+use ShipoffTest qw(free_port tempdir stack_up);
 use ShipoffNginx qw($MODULE nginx_conf check_answer start_nginx stop_nginx
                     request bad_log_lines write_file read_file);
 
@@ -485,5 +490,93 @@ is_deeply([bad_log_lines($prefix, 'alert|emerg|crit')], [],
           'no [alert], [emerg] or [crit] in error.log');
 like(read_file("$prefix/error.log"), qr/invalid lines in ".*\/_redirects" ignored/,
      'invalid rules are logged');
+
+
+# 3. The shipped apps server ------------------------------------------------
+
+my $s = stack_up();
+my $http = $s->port('http');
+my $app_port = free_port();
+my %host = map { ($_ => "$_$$.localhost") } qw(static dyn nobody);
+
+# the dynamic app: what it was asked, and how much body came with it
+my $app = fork // die "fork: $!";
+if (!$app) {
+    my $srv = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$app_port",
+                                    Listen => 16, ReuseAddr => 1) or exit 1;
+    while (my $c = $srv->accept) {
+        my $req = '';
+        sysread($c, $req, 65536, length $req) until $req =~ /\r\n\r\n/;
+        my ($line) = $req =~ /^(\w+ \S+)/;
+        my ($len) = $req =~ /^Content-Length: *(\d+)/mi;
+        my $body = substr($req, index($req, "\r\n\r\n") + 4);
+        sysread($c, $body, 65536, length $body) while length $body < ($len // 0);
+        my $answer = "app: $line " . length($body) . "\n";
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                 . "Content-Length: " . length($answer)
+                 . "\r\nConnection: close\r\n\r\n$answer";
+        close $c;
+    }
+    exit 0;
+}
+END { kill 'TERM', $app if $app }
+
+for my $route ([static => { project => "static$$", kind => 'static',
+                            root => "$tmp/plain/d1" }],
+               [dyn => { project => "dyn$$", kind => 'dynamic',
+                         state => 'running', upstream => "127.0.0.1:$app_port" }])
+{
+    my $res = $s->control(PUT => "/_shipoff/routes/$host{$route->[0]}", $route->[1]);
+    is($res->{status}, 201, "shipped: route $route->[0]") or diag $res->{content};
+}
+
+my $NO_APP = '{"error":{"code":"not_found",'
+           . '"message":"no app is deployed at this address"}}' . "\n";
+
+my @shipped_cases = (
+    { name => 'unknown host', host => 'nobody', path => '/', want => 404,
+      body => $NO_APP, headers => { 'content-type' => 'application/json' } },
+    { name => 'unknown host, a deep path', host => 'nobody', path => '/a/b.css?x=1',
+      want => 404, body => $NO_APP,
+      headers => { 'content-type' => 'application/json' } },
+    { name => 'unknown host, POST with a body', host => 'nobody', method => 'POST',
+      path => '/form', body_in => 'a=1&b=2', want => 404, body => $NO_APP,
+      headers => { 'content-type' => 'application/json' } },
+    { name => 'unknown host, HEAD', host => 'nobody', method => 'HEAD', path => '/',
+      want => 404, body => '', headers => { 'content-type' => 'application/json' } },
+    { name => 'static: a page', host => 'static', path => '/page.html', want => 200,
+      body => "<html>PAGE</html>\n",
+      headers => { 'content-type' => 'text/html', 'cache-control' => 'no-cache' } },
+    { name => 'static: the index of /', host => 'static', path => '/', want => 200,
+      body => "<html>PLAIN INDEX</html>\n" },
+    { name => 'static: a clean URL', host => 'static', path => '/page', want => 200,
+      body => "<html>PAGE</html>\n" },
+    { name => 'static: missing', host => 'static', path => '/nope.css', want => 404 },
+    { name => 'static: a symlink out', host => 'static', path => '/passwd', want => 403 },
+    { name => 'static: a directory symlinked out', host => 'static',
+      path => '/etcdir/passwd', want => 404 },
+    { name => 'static: POST to a file', host => 'static', method => 'POST',
+      path => '/page.html', body_in => 'x', want => 405 },
+    { name => 'dynamic: GET', host => 'dyn', path => '/hello?x=1', want => 200,
+      body => "app: GET /hello?x=1 0\n" },
+    { name => 'dynamic: POST keeps its body', host => 'dyn', method => 'POST',
+      path => '/submit', body_in => 'x' x 3000, want => 200,
+      body => "app: POST /submit 3000\n" },
+    { name => 'dynamic: DELETE', host => 'dyn', method => 'DELETE',
+      path => '/item/7', want => 200, body => "app: DELETE /item/7 0\n" },
+);
+
+for my $case (@shipped_cases) {
+    my $res = request($http, $case->{method} // 'GET', $case->{path},
+                      headers => { Host => $host{ $case->{host} } },
+                      (defined $case->{body_in} ? (body => $case->{body_in}) : ()));
+    check_answer($res, $case, "shipped: $case->{name}");
+    unlike($res->{content}, qr/root:x:0:0|\Q$CANARY\E/, '  nothing from outside')
+        if $case->{host} eq 'static';
+}
+
+my @crit = grep { /\[(?:alert|emerg|crit)\]/ }
+           split /\n/, read_file($s->var . '/log/nginx-error.log');
+is_deeply(\@crit, [], 'shipped: no [alert], [emerg] or [crit] in error.log');
 
 done_testing();
