@@ -892,52 +892,54 @@ ngx_http_shipoff_rules_safe_path(const char *path, size_t len)
 int
 ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
 {
-    int          letter, digit, valid;
-    size_t       i, part, start;
-    const char  *name;
+    int     letter, digit, valid, last;
+    char    c;
+    size_t  i, end;
 
-    for (i = len; i > 0 && path[i - 1] != '/'; i--) {
-        /* void */
-    }
+    /*
+     * One pass from the end of the name: a part is known to have a
+     * separator on both sides when the one before it is reached, and
+     * bundlers put the hash next to the extension, where it is met first.
+     */
 
-    name = path + i;
-    len -= i;
-
-    part = 0;
-    start = 0;
+    end = len;
+    last = 1;
     letter = 0;
     digit = 0;
     valid = 1;
 
-    for (i = 0; i < len; i++) {
+    for (i = len; i > 0; i--) {
+        c = path[i - 1];
 
-        if (name[i] == '.' || name[i] == '-') {
+        if (c == '/') {
+            break;
+        }
 
-            /* the part name[start, i) is neither first nor last here */
+        if (c == '.' || c == '-') {
 
-            if (part > 0 && valid && letter && digit
-                && i - start >= 8 && i - start <= 64)
+            /* the part path[i, end), the extension when it is the last */
+
+            if (!last && valid && letter && digit
+                && end - i >= 8 && end - i <= 64)
             {
                 return 1;
             }
 
-            part++;
-            start = i + 1;
+            end = i - 1;
+            last = 0;
             letter = 0;
             digit = 0;
             valid = 1;
             continue;
         }
 
-        if (name[i] >= '0' && name[i] <= '9') {
+        if (c >= '0' && c <= '9') {
             digit = 1;
 
-        } else if ((name[i] >= 'a' && name[i] <= 'z')
-                   || (name[i] >= 'A' && name[i] <= 'Z'))
-        {
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
             letter = 1;
 
-        } else if (name[i] != '_') {
+        } else if (c != '_') {
             valid = 0;
         }
     }
