@@ -16,6 +16,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -144,6 +145,15 @@ int cli_deployments(cli_t *cli, int argc, char **argv);
 int cli_rollback(cli_t *cli, int argc, char **argv);
 int cli_cancel(cli_t *cli, int argc, char **argv);
 int cli_logs(cli_t *cli, int argc, char **argv);
+
+/*
+ * Prints a deployment's log lines as they come (the SSE tail), until its
+ * build ends: CLI_EXIT_OK when it is live, CLI_EXIT_FAIL when it failed
+ * or was canceled or the stream could not be read, CLI_EXIT_USAGE when
+ * deadline (0: none) came first.  announce: say how it ended on stderr.
+ */
+int cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
+    int announce);
 int cli_is_terminal(const char *state);
 
 #endif /* CLI_H */

@@ -22,7 +22,7 @@
 
 static int cli_git_head(char *branch, size_t blen, char *commit,
     size_t clen);
-static int cli_wait(cli_t *cli, json_int_t id, long timeout);
+static int cli_wait(cli_t *cli, json_int_t id, long timeout, int follow);
 static int cli_deployment_action(cli_t *cli, json_int_t id,
     const char *action, json_t **out);
 
@@ -167,9 +167,13 @@ done:
 }
 
 
-/* polls a deployment until a final state: the exit code of deploy --wait */
+/*
+ * Polls a deployment until a final state: the exit code of deploy --wait.
+ * follow: once its first state is shown, print the build's log as it
+ * happens (until the build ends or the timeout), then poll on.
+ */
 static int
-cli_wait(cli_t *cli, json_int_t id, long timeout)
+cli_wait(cli_t *cli, json_int_t id, long timeout, int follow)
 {
     int          rc, tty;
     char         path[128], last[32];
@@ -217,13 +221,20 @@ cli_wait(cli_t *cli, json_int_t id, long timeout)
             goto done;
         }
 
+        json_decref(d);
+        d = NULL;
+
+        if (follow) {
+            follow = 0;
+            (void) cli_logs_follow(cli, id, 0, start + timeout, 0);
+            continue;
+        }
+
         if (tty) {
             fprintf(stderr, "\r\033[K%c %s for %ld s", spin[waited % 4],
                     last, waited);
         }
 
-        json_decref(d);
-        d = NULL;
         sleep(1);
     }
 
@@ -330,7 +341,7 @@ cli_deploy(cli_t *cli, int argc, char **argv)
         }
     }
 
-    rc = wait ? cli_wait(cli, id, timeout) : CLI_EXIT_OK;
+    rc = wait ? cli_wait(cli, id, timeout, !cli->json) : CLI_EXIT_OK;
 
 done:
 

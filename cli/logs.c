@@ -19,6 +19,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -41,6 +42,7 @@ typedef struct {
     char     last_id[24];       /* the last line printed */
     char     end[32];           /* the final state, once "end" came */
     int      progress;          /* lines printed by this connection */
+    time_t   deadline;          /* 0: none */
 } cli_tail_t;
 
 
@@ -52,7 +54,6 @@ static size_t cli_tail_write(char *ptr, size_t size, size_t n, void *data);
 static void cli_tail_event(cli_tail_t *t, char *ev);
 static int cli_tail_connect(cli_t *cli, cli_tail_t *t, const char *url,
     long *retry_after);
-static int cli_logs_follow(cli_t *cli, json_int_t id, int json);
 
 
 static const char  cli_logs_usage[] =
@@ -332,6 +333,11 @@ cli_tail_connect(cli_t *cli, cli_tail_t *t, const char *url,
     curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(t->curl, CURLOPT_USERAGENT, "shipoff/" SHIPOFF_VERSION);
 
+    if (t->deadline != 0) {
+        wait = t->deadline - time(NULL);
+        curl_easy_setopt(t->curl, CURLOPT_TIMEOUT, wait > 1 ? (long) wait : 1L);
+    }
+
     (void) curl_easy_perform(t->curl);
     if (t->status == 0) {
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
@@ -378,8 +384,9 @@ done:
 }
 
 
-static int
-cli_logs_follow(cli_t *cli, json_int_t id, int json)
+int
+cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
+    int announce)
 {
     cli_tail_t   t;
     char         url[2048], path[160];
@@ -389,6 +396,7 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json)
 
     memset(&t, 0, sizeof(t));
     t.json = json;
+    t.deadline = deadline;
     check = 1;
 
     snprintf(url, sizeof(url), "%s/api/v1/deployments/%" JSON_INTEGER_FORMAT
@@ -410,7 +418,7 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json)
         rc = cli_tail_connect(cli, &t, url, &retry_after);
 
         if (rc == 0) {
-            if (!json) {
+            if (announce) {
                 fprintf(stderr, "shipoff: deployment %" JSON_INTEGER_FORMAT
                         " ended %s\n", id, t.end);
             }
@@ -430,6 +438,11 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json)
         }
 
         check = rc == SO_EDENIED;
+
+        if (deadline != 0 && time(NULL) >= deadline) {
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
 
         if (t.progress > 0) {
             failures = 0;
@@ -501,7 +514,7 @@ cli_logs(cli_t *cli, int argc, char **argv)
     }
 
     if (follow != NULL) {
-        return cli_logs_follow(cli, id, cli->json);
+        return cli_logs_follow(cli, id, cli->json, 0, !cli->json);
     }
 
     snprintf(path, sizeof(path), "/api/v1/deployments/%" JSON_INTEGER_FORMAT

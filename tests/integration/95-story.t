@@ -188,6 +188,14 @@ is($s->psql("SELECT state FROM deployments WHERE id = $d1"), 'PRODUCTION',
 is($s->psql("SELECT count(*) FROM deployments WHERE project_id = $site{id}"),
    3, '  without a new build');
 
+# a manual deploy from the terminal follows the build's log: the head is
+# still the broken commit, so it fails, says why, and v1 keeps serving
+$r = $cli->run('deploy', '--project', $site, '--wait');
+is($r->{rc}, 1, 'shipoff deploy --wait of a broken head: exit 1');
+like($r->{out}, qr/missing\.js/, "  the build's own error, streamed");
+like($r->{err}, qr/FAILED: build_failed/, '  and how it ended');
+like(site($site, '/')->{content}, qr/>v1</, '  v1 still served');
+
 # ---- a dynamic Express app: live, asleep when idle, woken by a request
 
 my $app = "storyapp$$";
