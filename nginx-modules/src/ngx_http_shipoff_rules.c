@@ -856,33 +856,33 @@ ngx_http_shipoff_rules_rewrite(ngx_http_shipoff_redirect_t *redirect,
 int
 ngx_http_shipoff_rules_safe_path(const char *path, size_t len)
 {
-    size_t  i, seg;
+    char    c;
+    size_t  i;
 
     if (len == 0 || path[0] != '/') {
         return 0;
     }
 
-    seg = 1;
+    /* a "." or ".." segment is met at its first ".", right after a "/" */
 
-    for (i = 1; i <= len; i++) {
+    for (i = 1; i < len; i++) {
+        c = path[i];
 
-        if (i < len && path[i] != '/') {
-            if (path[i] == '\0' || path[i] == '\\') {
+        if (c == '.') {
+            if (path[i - 1] == '/'
+                && (i + 1 == len || path[i + 1] == '/'
+                    || (path[i + 1] == '.'
+                        && (i + 2 == len || path[i + 2] == '/'))))
+            {
                 return 0;
             }
 
             continue;
         }
 
-        /* a segment path[seg, i) ends here */
-
-        if ((i - seg == 1 && path[seg] == '.')
-            || (i - seg == 2 && path[seg] == '.' && path[seg + 1] == '.'))
-        {
+        if (c == '\0' || c == '\\') {
             return 0;
         }
-
-        seg = i + 1;
     }
 
     return 1;
@@ -900,6 +900,7 @@ ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
      * One pass from the end of the name: a part is known to have a
      * separator on both sides when the one before it is reached, and
      * bundlers put the hash next to the extension, where it is met first.
+     * The most frequent characters are tested first.
      */
 
     end = len;
@@ -911,8 +912,14 @@ ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
     for (i = len; i > 0; i--) {
         c = path[i - 1];
 
-        if (c == '/') {
-            break;
+        if (c >= 'a' && c <= 'z') {
+            letter = 1;
+            continue;
+        }
+
+        if (c >= '0' && c <= '9') {
+            digit = 1;
+            continue;
         }
 
         if (c == '.' || c == '-') {
@@ -933,10 +940,11 @@ ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
             continue;
         }
 
-        if (c >= '0' && c <= '9') {
-            digit = 1;
+        if (c == '/') {
+            break;
+        }
 
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        if (c >= 'A' && c <= 'Z') {
             letter = 1;
 
         } else if (c != '_') {
