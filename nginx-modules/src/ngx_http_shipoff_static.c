@@ -91,7 +91,7 @@ typedef struct ngx_http_shipoff_siblings_s  ngx_http_shipoff_siblings_t;
 
 struct ngx_http_shipoff_siblings_s {
     ngx_http_shipoff_siblings_t  *next;            /* in its bucket */
-    ngx_uint_t                    key;             /* ngx_hash_key(uri) */
+    ngx_uint_t                    key;             /* the file's inode */
     ngx_str_t                     uri;
     ngx_uint_t                    found;           /* bit i: ext[i] exists */
 };
@@ -1019,7 +1019,9 @@ ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
     }
 #endif
 
-    key = ngx_hash_key(r->uri.data, r->uri.len);
+    /* the inode the open gave picks the bucket at no cost; the URI decides */
+
+    key = (ngx_uint_t) ctx->of.uniq;
 
     sib = site ? ngx_http_shipoff_static_siblings(r, site, key) : NULL;
 
