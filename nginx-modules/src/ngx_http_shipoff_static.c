@@ -14,6 +14,12 @@
  * nginx's own handlers), so nothing outside the deployment is ever chosen
  * and, with open_file_cache, a probe costs no system call.
  *
+ * The same handler sends the other requests on to the named locations
+ * configured for them (shipoff_dynamic, shipoff_no_route), so that the
+ * location needs no "if" on $shipoff_kind.  Under "root $shipoff_root" it
+ * takes the root from the request's copy of its route, without running
+ * the root's script.
+ *
  * The file it found stays open for the request: a content handler sends
  * it (or a precompressed sibling, ".br" or ".gz", the client accepts) as
  * the static handler would, so a hit costs one open, not two.  A
