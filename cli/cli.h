@@ -150,10 +150,13 @@ int cli_logs(cli_t *cli, int argc, char **argv);
  * Prints a deployment's log lines as they come (the SSE tail), until its
  * build ends: CLI_EXIT_OK when it is live, CLI_EXIT_FAIL when it failed
  * or was canceled or the stream could not be read, CLI_EXIT_USAGE when
- * deadline (0: none) came first.  announce: say how it ended on stderr.
+ * deadline (0: none) came first.  flags: CLI_FOLLOW_*.
  */
+#define CLI_FOLLOW_ANNOUNCE  0x01   /* say on stderr how it ended */
+#define CLI_FOLLOW_ONCE      0x02   /* no reconnection: the caller polls */
+
 int cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
-    int announce);
+    unsigned flags);
 int cli_is_terminal(const char *state);
 
 #endif /* CLI_H */

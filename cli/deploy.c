@@ -226,7 +226,8 @@ cli_wait(cli_t *cli, json_int_t id, long timeout, int follow)
 
         if (follow) {
             follow = 0;
-            (void) cli_logs_follow(cli, id, 0, start + timeout, 0);
+            (void) cli_logs_follow(cli, id, 0, start + timeout,
+                                   CLI_FOLLOW_ONCE);
             continue;
         }
 

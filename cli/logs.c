@@ -386,7 +386,7 @@ done:
 
 int
 cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
-    int announce)
+    unsigned flags)
 {
     cli_tail_t   t;
     char         url[2048], path[160];
@@ -418,7 +418,7 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
         rc = cli_tail_connect(cli, &t, url, &retry_after);
 
         if (rc == 0) {
-            if (announce) {
+            if (flags & CLI_FOLLOW_ANNOUNCE) {
                 fprintf(stderr, "shipoff: deployment %" JSON_INTEGER_FORMAT
                         " ended %s\n", id, t.end);
             }
@@ -441,6 +441,11 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
 
         if (deadline != 0 && time(NULL) >= deadline) {
             rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+
+        if (flags & CLI_FOLLOW_ONCE) {
+            rc = CLI_EXIT_FAIL;
             goto done;
         }
 
@@ -514,7 +519,8 @@ cli_logs(cli_t *cli, int argc, char **argv)
     }
 
     if (follow != NULL) {
-        return cli_logs_follow(cli, id, cli->json, 0, !cli->json);
+        return cli_logs_follow(cli, id, cli->json, 0,
+                               cli->json ? 0 : CLI_FOLLOW_ANNOUNCE);
     }
 
     snprintf(path, sizeof(path), "/api/v1/deployments/%" JSON_INTEGER_FORMAT
