@@ -24,12 +24,22 @@ use Time::HiRes qw(sleep time);
 use ShipoffTest qw(stack_up top_dir free_port tempdir);
 use ShipoffNginx qw(send_request);
 use ShipoffGit;
+use ShipoffApps qw(drop_apps);
 
 my $rounds = $ENV{BENCH_ROUNDS} // 10;
 
-my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT  => '1s',
-                          SHIPOFF_REAP_INTERVAL => '1s',
-                          SHIPOFF_APP_DRAIN     => '1s' });
+my $cgroups = "shipoff-bench-$$";
+my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '1s',
+                          SHIPOFF_REAP_INTERVAL         => '1s',
+                          SHIPOFF_APP_DRAIN             => '1s',
+                          SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
+
+# apps outlive shipoffd (by design): they go once the stack is down
+END {
+    local $?;
+    $s->down if $s;
+    drop_apps($cgroups);
+}
 my $git = ShipoffGit->start;
 my $u = $s->signup;
 my $name = "wake$$";

@@ -16,9 +16,10 @@ use lib 'tests/integration/lib';
 use Test::More;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up run top_dir in_chroot);
+use ShipoffTest qw(stack_up top_dir in_chroot);
 use ShipoffNginx qw(request);
 use ShipoffGit;
+use ShipoffApps qw(app_procs drop_apps);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -33,15 +34,11 @@ my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups,
                           SHIPOFF_AUTH_RATE             => '1000r/s' });
 
+# apps outlive shipoffd (by design): they go once the stack is down
 END {
     local $?;
     $s->down if $s;
-    for my $dir (glob("/sys/fs/cgroup/*/$cgroups"),
-                 glob("/sys/fs/cgroup/$cgroups"))
-    {
-        run('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
-            '+');
-    }
+    drop_apps($cgroups);
 }
 
 my $top = top_dir();
@@ -111,18 +108,7 @@ sub app_pid {
                 . " AND state = 'running'");
 }
 
-# the processes of an app's cgroup (none once it is gone)
-sub cgroup_procs {
-    my ($dep) = @_;
-    my @files = (glob("/sys/fs/cgroup/memory/$cgroups/app-$dep/cgroup.procs"),
-                 glob("/sys/fs/cgroup/$cgroups/app-$dep/cgroup.procs"));
-    my @pids;
-    for my $f (@files) {
-        open my $fh, '<', $f or next;
-        push @pids, grep { /\d/ } map { chomp; $_ } <$fh>;
-    }
-    return @pids;
-}
+sub cgroup_procs { app_procs($cgroups, $_[0]) }
 
 sub shipoffd_pid {
     open my $fh, '<', "$var/run/shipoffd.pid" or return;

@@ -11,9 +11,10 @@ use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up http run top_dir in_chroot);
+use ShipoffTest qw(stack_up http top_dir in_chroot);
 use ShipoffNginx qw(request send_request read_response);
 use ShipoffGit;
+use ShipoffApps qw(drop_apps);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -28,15 +29,11 @@ my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '3s',
                           SHIPOFF_STARTUP_TIMEOUT       => '30s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
 
+# apps outlive shipoffd (by design): they go once the stack is down
 END {
     local $?;
     $s->down if $s;
-    for my $dir (glob("/sys/fs/cgroup/*/$cgroups"),
-                 glob("/sys/fs/cgroup/$cgroups"))
-    {
-        run('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
-            '+');
-    }
+    drop_apps($cgroups);
 }
 
 my $top = top_dir();
