@@ -24,7 +24,6 @@ use Time::HiRes qw(sleep time);
 use ShipoffTest qw(stack_up top_dir free_port tempdir);
 use ShipoffNginx qw(send_request);
 use ShipoffGit;
-use ShipoffApps qw(drop_apps);
 
 my $rounds = $ENV{BENCH_ROUNDS} // 10;
 
@@ -38,7 +37,6 @@ my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '1s',
 END {
     local $?;
     $s->down if $s;
-    drop_apps($cgroups);
 }
 my $git = ShipoffGit->start;
 my $u = $s->signup;

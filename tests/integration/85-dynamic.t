@@ -19,7 +19,7 @@ use Time::HiRes qw(sleep time);
 use ShipoffTest qw(stack_up top_dir in_chroot);
 use ShipoffNginx qw(request);
 use ShipoffGit;
-use ShipoffApps qw(app_procs drop_apps);
+use ShipoffApps qw(app_procs);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -38,7 +38,6 @@ my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
 END {
     local $?;
     $s->down if $s;
-    drop_apps($cgroups);
 }
 
 my $top = top_dir();

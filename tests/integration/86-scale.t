@@ -14,7 +14,6 @@ use Time::HiRes qw(sleep time);
 use ShipoffTest qw(stack_up http top_dir in_chroot);
 use ShipoffNginx qw(request send_request read_response);
 use ShipoffGit;
-use ShipoffApps qw(drop_apps);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -33,7 +32,6 @@ my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '3s',
 END {
     local $?;
     $s->down if $s;
-    drop_apps($cgroups);
 }
 
 my $top = top_dir();
@@ -177,5 +175,12 @@ $s->start('shipoffd');
 ok(wait_for(10, sub { $s->logs =~ /deployment=$dep project=\S+: adopted pid $kept/ }),
    '... adopted by the next shipoffd');
 close $keep;
+
+# ---- the stack's down (make down) stops the apps as well
+
+$s->down;
+ok(wait_for(10, sub { !running($kept) }), 'the stack goes down: the app too');
+is(scalar(grep { -d } glob("/sys/fs/cgroup/*/$cgroups"), "/sys/fs/cgroup/$cgroups"),
+   0, '... and its cgroups');
 
 done_testing();

@@ -1,21 +1,18 @@
 # ShipoffApps: the processes of shipoffd's dynamic apps, for the tests and
 # benchmarks that run them.  Apps outlive shipoffd by design (a restarted
-# shipoffd adopts them), so a stack going down leaves them running: who
-# starts a stack with apps gives it a cgroup parent of its own and calls
-# drop_apps() once the stack is down.
+# shipoffd adopts them); the stack's down (scripts/stack) kills what is
+# left under its cgroup parent.
 #
-#   use ShipoffApps qw(app_procs drop_apps);
+#   use ShipoffApps qw(app_procs);
 #   my @pids = app_procs($parent, $deployment);   # () once it is gone
-#   drop_apps($parent);    # kills every app under it, removes the cgroups
 
 package ShipoffApps;
 
 use strict;
 use warnings;
 use Exporter 'import';
-use Time::HiRes qw(sleep);
 
-our @EXPORT_OK = qw(app_procs drop_apps);
+our @EXPORT_OK = qw(app_procs);
 
 # the pids in the cgroup of deployment's app ('*': of every app)
 sub app_procs {
@@ -32,20 +29,5 @@ sub app_procs {
     return @pids;
 }
 
-sub drop_apps {
-    my ($parent) = @_;
-    for (1 .. 50) {
-        my @left = app_procs($parent, '*');
-        last unless @left;
-        kill 'KILL', @left;
-        sleep 0.1;
-    }
-    for my $dir (grep { -d } glob("/sys/fs/cgroup/*/$parent"),
-                             "/sys/fs/cgroup/$parent")
-    {
-        system('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
-               '+');
-    }
-}
 
 1;

@@ -142,7 +142,10 @@ sub stack_up {
     # then the stack is torn down and started again on other ports
     for my $try (1 .. 3) {
         my $var = tempdir();
-        my %env = (SHIPOFF_VAR => $var, %{ $opt{env} || {} });
+        # a cgroup parent of its own: its down kills its apps, no other's
+        my %env = (SHIPOFF_VAR => $var,
+                   SHIPOFF_SANDBOX_CGROUP_PARENT => "shipoff-test-$$-$try",
+                   %{ $opt{env} || {} });
         for my $p (qw(HTTP PG)) {
             $env{"SHIPOFF_${p}_PORT"} = free_port();
         }
