@@ -21,7 +21,7 @@ use lib "$FindBin::Bin/../tests/integration/lib";
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up top_dir free_port tempdir);
+use ShipoffTest qw(stack_up top_dir free_port tempdir wait_for);
 use ShipoffNginx qw(send_request);
 use ShipoffGit;
 
@@ -42,16 +42,6 @@ my $git = ShipoffGit->start;
 my $u = $s->signup;
 my $name = "wake$$";
 my $http = $s->port('http');
-
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $end = time + $secs;
-    my $v;
-    until (($v = $code->()) || time > $end) {
-        sleep 0.05;
-    }
-    return $v;
-}
 
 my $res = $s->api(POST => '/api/v1/projects', $u,
                   { name => $name, branch => 'main',

@@ -20,7 +20,7 @@ use Test::More;
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up run tempdir top_dir json_decode in_chroot);
+use ShipoffTest qw(stack_up run tempdir top_dir json_decode in_chroot wait_for);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -44,17 +44,6 @@ my $port = $s->port('http');
 my $secret = 's3cr3t-logs-value';
 
 sub psql { $s->psql($_[0]) }
-
-# until code returns true, at most $secs seconds; what it returned last
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $end = time + $secs;
-    my $v;
-    until (($v = $code->()) || time > $end) {
-        sleep 0.1;
-    }
-    return $v;
-}
 
 # --- a live tail, read as a browser's EventSource would ---------------------
 

@@ -16,7 +16,7 @@ use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
 use Time::HiRes qw(time sleep);
-use ShipoffTest qw(stack_up run tempdir in_chroot);
+use ShipoffTest qw(stack_up run tempdir in_chroot wait_for);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -46,17 +46,6 @@ END {
 sub psql { $s->psql($_[0]) }
 
 sub redis { my $out = $s->redis(@_); chomp $out; $out }
-
-# until code returns true, at most $secs seconds; what it returned last
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $end = time + $secs;
-    my $v;
-    until (($v = $code->()) || time > $end) {
-        sleep 0.1;
-    }
-    return $v;
-}
 
 my %final = map { $_ => 1 } qw(PRODUCTION INACTIVE FAILED CANCELED);
 

@@ -13,7 +13,7 @@ use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up run tempdir top_dir json_decode http in_chroot);
+use ShipoffTest qw(stack_up run tempdir top_dir json_decode http in_chroot wait_for);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -36,17 +36,6 @@ my $top = top_dir();
 my $shipoffd = $ENV{SHIPOFFD} // "$top/builder/shipoffd";
 
 sub psql { $s->psql($_[0]) }
-
-# until code returns true, at most $secs seconds; what it returned last
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $end = time + $secs;
-    my $v;
-    until (($v = $code->()) || time > $end) {
-        sleep 0.1;
-    }
-    return $v;
-}
 
 # the repository: the plain fixture; commit(MSG, VERSION) makes the build
 # write VERSION to public/version.txt

@@ -16,7 +16,7 @@ use lib 'tests/integration/lib';
 use Test::More;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up top_dir in_chroot);
+use ShipoffTest qw(stack_up top_dir in_chroot wait_for);
 use ShipoffNginx qw(request);
 use ShipoffGit;
 use ShipoffApps qw(app_procs);
@@ -47,16 +47,6 @@ my $git = ShipoffGit->start;
 my $u = $s->signup;
 
 sub psql { $s->psql($_[0]) }
-
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $end = time + $secs;
-    my $v;
-    until (($v = $code->()) || time > $end) {
-        sleep 0.1;
-    }
-    return $v;
-}
 
 my %final = map { $_ => 1 } qw(PRODUCTION INACTIVE FAILED CANCELED);
 

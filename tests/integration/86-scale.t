@@ -11,7 +11,7 @@ use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
 use Time::HiRes qw(sleep time);
-use ShipoffTest qw(stack_up http top_dir in_chroot);
+use ShipoffTest qw(stack_up http top_dir in_chroot wait_for);
 use ShipoffNginx qw(request send_request read_response);
 use ShipoffGit;
 
@@ -42,16 +42,6 @@ my $name = "sleepy$$";
 my $host = "$name.localhost";
 
 sub psql { $s->psql($_[0]) }
-
-sub wait_for {
-    my ($secs, $code) = @_;
-    my $end = time + $secs;
-    my $v;
-    until (($v = $code->()) || time > $end) {
-        sleep 0.1;
-    }
-    return $v;
-}
 
 sub get {
     my ($path, $timeout) = @_;

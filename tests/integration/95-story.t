@@ -15,7 +15,7 @@ use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
 use Digest::SHA qw(hmac_sha256_hex);
-use ShipoffTest qw(stack_up http run top_dir json_encode json_decode);
+use ShipoffTest qw(stack_up http run top_dir json_encode json_decode wait_for);
 use ShipoffNginx qw(request);
 use ShipoffGit;
 use ShipoffCli;
@@ -44,17 +44,6 @@ sub site {
     my ($name, $path) = @_;
     return request($http, 'GET', $path // '/',
                    headers => { Host => "$name.localhost" });
-}
-
-# until_true(SECONDS, CODE): CODE's true answer, or undef at the deadline
-sub until_true {
-    my ($secs, $code) = @_;
-    for (1 .. $secs * 5) {
-        my $v = $code->();
-        return $v if $v;
-        select undef, undef, undef, 0.2;
-    }
-    return undef;
 }
 
 # github_push(PROJECT, REPO, SHA): what GitHub sends on a push to main,
@@ -88,7 +77,7 @@ sub github_push {
 sub deployed {
     my ($p, $id) = @_;
     return 'NONE' unless $id;
-    my $state = until_true(600, sub {
+    my $state = wait_for(600, sub {
         my $r = $s->api(GET => "/api/v1/deployments/$id", $p->{user});
         my $st = $r->{json} && $r->{json}{state} // '';
         return $st =~ /^(PRODUCTION|FAILED|CANCELED)$/ ? $st : undef;
@@ -181,7 +170,7 @@ is(site($site, '/')->{content}, $v2_home, '  v2 still served');
 # rollback to v1: instant, no build
 $r = ok_run($cli->run('rollback', $d1, '--project', $site, '--json'),
             'shipoff rollback');
-ok(until_true(30, sub { site($site, '/')->{content} eq $home->{content} }),
+ok(wait_for(30, sub { site($site, '/')->{content} eq $home->{content} }),
    '  v1 is served again');
 is($s->psql("SELECT state FROM deployments WHERE id = $d1"), 'PRODUCTION',
    '  v1 is PRODUCTION');
@@ -217,10 +206,10 @@ my ($app_pid) = $s->psql("SELECT pid FROM app_processes"
 ok($app_pid && kill(0, $app_pid), '  its process runs');
 
 # idle past the (short) idle timeout: scaled to zero
-ok(until_true(30, sub { $s->psql("SELECT state FROM app_processes"
+ok(wait_for(30, sub { $s->psql("SELECT state FROM app_processes"
                                  . " WHERE deployment_id = $ad") eq 'sleeping' }),
    'idle: scaled to zero');
-ok(until_true(10, sub { !kill(0, $app_pid) }), '  its process is gone');
+ok(wait_for(10, sub { !kill(0, $app_pid) }), '  its process is gone');
 
 # one request wakes it, and is answered
 $res = site($app, '/');
@@ -237,12 +226,12 @@ for ([$site, $site{id}], [$app, $app{id}]) {
     my ($name, $id) = @$_;
     ok_run($cli->run('projects', 'delete', $name, '--yes'),
            "shipoff projects delete $name");
-    ok(until_true(30, sub { site($name, '/')->{status} == 404 }),
+    ok(wait_for(30, sub { site($name, '/')->{status} == 404 }),
        '  it is gone (404)');
-    ok(until_true(30, sub { !-e "$var/sites/$id" && !-e "$var/apps/$id" }),
+    ok(wait_for(30, sub { !-e "$var/sites/$id" && !-e "$var/apps/$id" }),
        '  its artifacts are gone');
 }
-ok(until_true(30, sub { !kill(0, $app_pid) }), "  the app's process is gone");
+ok(wait_for(30, sub { !kill(0, $app_pid) }), "  the app's process is gone");
 is($s->psql("SELECT count(*) FROM app_processes WHERE project_id = $app{id}"),
    0, '  and so is its record');
 

@@ -12,6 +12,7 @@ package ShipoffTest;
 
 use strict;
 use warnings;
+use Time::HiRes ();
 use Exporter 'import';
 use File::Temp ();
 use HTTP::Tiny;
@@ -20,7 +21,7 @@ use IO::Socket::UNIX;
 use JSON::PP ();
 
 our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
-                    stack_up run error_is in_chroot);
+                    stack_up run error_is in_chroot wait_for);
 
 my $json = JSON::PP->new->canonical->allow_nonref;
 
@@ -88,6 +89,18 @@ sub error_is {
         if defined $code;
     Test::More::is($res->{json}{error}{field}, $field, "$name: field $field")
         if defined $field;
+}
+
+# wait_for(SECONDS, CODE): CODE every 0.1 s until it answers true or
+# SECONDS have passed; what it answered last
+sub wait_for {
+    my ($secs, $code) = @_;
+    my $end = Time::HiRes::time() + $secs;
+    my $v;
+    until (($v = $code->()) || Time::HiRes::time() > $end) {
+        Time::HiRes::sleep(0.1);
+    }
+    return $v;
 }
 
 # 1 inside a chroot (as ../shared/bin/fresh-machine-check runs the tests):
