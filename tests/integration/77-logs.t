@@ -20,6 +20,7 @@ use Test::More;
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
+use ShipoffGit;
 use ShipoffTest qw(stack_up run tempdir top_dir json_decode in_chroot wait_for);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
@@ -115,33 +116,21 @@ sub lines_of { map { json_decode($_->{data}) } grep { defined $_->{id} } @_ }
 
 # --- the project -------------------------------------------------------------
 
-my $repo = tempdir() . '/site';
-run('mkdir', '-p', $repo);
-run('cp', '-a', "$top/tests/fixtures/sites/plain/.", $repo);
-sub git {
-    my ($rc, $out) = run('git', '-C', $repo, '-c', 'user.name=t',
-                         '-c', 'user.email=t@e', @_);
-    die "git @_: $out" if $rc;
-    chomp $out;
-    return $out;
-}
-git('init', '-q', '-b', 'main');
+# the repository, served over HTTP: the plain fixture; commit(MSG, SCRIPT)
+# makes SCRIPT its build.sh
+my $git = ShipoffGit->start;
+my $repo_url = $git->repo('site', 'tests/fixtures/sites/plain');
 
 sub commit {
     my ($msg, $script) = @_;
-    open my $fh, '>', "$repo/build.sh" or die "build.sh: $!";
-    print $fh $script;
-    close $fh;
-    git('add', '-A');
-    git('commit', '-q', '-m', $msg);
-    return git('rev-parse', 'HEAD');
+    return $git->commit('site', { 'build.sh' => $script }, $msg);
 }
 
 my $u = $s->signup;
 my $stranger = $s->signup;
 
 my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => "logs$$", repo_url => "file://$repo",
+                  { name => "logs$$", repo_url => $repo_url,
                     kind => 'static', build_cmd => 'sh build.sh',
                     output_dir => 'public' });
 is($res->{status}, 201, 'a project') or diag($res->{content});

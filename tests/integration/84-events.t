@@ -13,6 +13,7 @@ use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
 use Time::HiRes qw(sleep time);
+use ShipoffGit;
 use ShipoffTest qw(stack_up run tempdir top_dir json_decode http in_chroot wait_for);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
@@ -37,29 +38,18 @@ my $shipoffd = $ENV{SHIPOFFD} // "$top/builder/shipoffd";
 
 sub psql { $s->psql($_[0]) }
 
-# the repository: the plain fixture; commit(MSG, VERSION) makes the build
-# write VERSION to public/version.txt
-my $repo = tempdir() . '/plain';
-run('mkdir', '-p', $repo);
-run('cp', '-a', "$top/tests/fixtures/sites/plain/.", $repo);
-sub git {
-    my ($rc, $out) = run('git', '-C', $repo, '-c', 'user.name=t',
-                         '-c', 'user.email=t@e', @_);
-    die "git @_: $out" if $rc;
-    chomp $out;
-    return $out;
-}
-git('init', '-q', '-b', 'main');
+# the repository, served over HTTP: the plain fixture; commit(MSG,
+# VERSION) makes the build write VERSION to public/version.txt
+my $git = ShipoffGit->start;
+my $repo_url = $git->repo('plain', 'tests/fixtures/sites/plain');
 
 sub commit {
     my ($msg, $version) = @_;
-    open my $fh, '>', "$repo/build.sh" or die "build.sh: $!";
-    print $fh "set -e\nrm -rf public\ncp -r site public\n"
-              . "echo $version > public/version.txt\n";
-    close $fh;
-    git('add', '-A');
-    git('commit', '-q', '-m', $msg);
-    return git('rev-parse', 'HEAD');
+    return $git->commit('plain',
+                        { 'build.sh' => "set -e\nrm -rf public\n"
+                                        . "cp -r site public\n"
+                                        . "echo $version > public/version.txt\n" },
+                        $msg);
 }
 
 my $u = $s->signup;
@@ -67,7 +57,7 @@ my $name = "events$$";
 my $host = "$name.localhost";
 
 my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => $name, repo_url => "file://$repo",
+                  { name => $name, repo_url => $repo_url,
                     kind => 'static', build_cmd => 'sh build.sh',
                     output_dir => 'public' });
 is($res->{status}, 201, 'a project') or diag($res->{content});
