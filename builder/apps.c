@@ -693,6 +693,7 @@ app_ready(bld_queue_t *q, bld_app_t *app)
     int      rc;
 
     app->state = BLD_APP_RUNNING;
+    app->running = bld_now_ms();
     app_save(q, app, "running");
 
     bld_log_sys(app->log, "the app answers on port %d after %.1f s",
@@ -1041,6 +1042,7 @@ bld_apps_promoted(bld_queue_t *q, long long project, long long deployment,
 
     if (app->state == BLD_APP_DRAINING) {
         app->state = BLD_APP_RUNNING;
+        app->running = bld_now_ms();
         app->to_sleep = 0;
         app_save(q, app, "running");
     }
@@ -1377,6 +1379,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
     app->pidfd = pidfd;
     app->child = 0;
     app->started = bld_now_ms();
+    app->running = app->started;
     app->next_probe = app->started;
     app->deadline = app->started + (int64_t) q->b->cfg.startup_timeout * 1000;
 

@@ -5,7 +5,9 @@
  * (GET <edge>/_shipoff/routes: requests in flight, open long-lived
  * connections, the last request, per route).  A running app whose route
  * has nothing in flight and no long-lived connection on any edge, and no
- * request for idle_timeout (nor was started within it), is drained as
+ * request for idle_timeout (nor has it been answering for less: the idle
+ * clock starts when it answers, so a wake slower than idle_timeout is not
+ * undone by the request that caused it), is drained as
  * "idle": its route is pushed sleeping at once and the process stopped
  * after app_drain (apps.c).  An edge that does not answer keeps every app
  * awake: nobody is put to sleep on a guess.
@@ -170,7 +172,7 @@ bld_idle_reap(bld_queue_t *q)
         app = q->apps.apps[i - 1];
 
         if (app->state != BLD_APP_RUNNING
-            || now_ms - app->started < (int64_t) q->b->cfg.idle_timeout
+            || now_ms - app->running < (int64_t) q->b->cfg.idle_timeout
                                        * 1000
             || idle_busy(q, tables, n, app, now))
         {
@@ -227,7 +229,7 @@ idle_wake(bld_queue_t *q, const char *project)
     if (app->state == BLD_APP_DRAINING && app->to_sleep) {
         so_log_info("idle", "deployment=%lld project=%s: woken while going "
                     "to sleep: kept", dep, project);
-        app->started = bld_now_ms();
+        app->running = bld_now_ms();
     }
 
     /* running: pushed again (the edge lost it, or woke it twice); being

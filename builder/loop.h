@@ -72,6 +72,7 @@ typedef struct {
     bld_cgroup_t     cg;
     int              port;
     int64_t          started;       /* ms, monotonic */
+    int64_t          running;       /* ms: answering since; the idle clock */
     int64_t          deadline;      /* STARTING: startup_timeout */
     int64_t          next_probe;
     int64_t          stop_at;       /* DRAINING */

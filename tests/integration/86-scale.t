@@ -108,6 +108,22 @@ is(route_state(), 'running', '... its route runs again');
 is(starts($dep), $before + 1, '... one start');
 like(app_row($dep), qr/^running \d+$/, '... recorded running');
 
+# ---- a wake slower than idle_timeout: the request that woke the app does
+# not put it back to sleep (its idle clock starts when it answers)
+
+$res = $s->api(PUT => "/api/v1/projects/$pid/env/START_DELAY_MS", $u,
+               { value => '4000' });
+ok($res->{status} == 201 || $res->{status} == 200, 'a start that takes 4 s')
+    or diag($res->{content});
+ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }), 'asleep again');
+$res = get('/');
+is($res->{status}, 200, 'the slow wake answers');
+sleep 1;
+like(app_row($dep), qr/^running \d+$/,
+     '... and the app runs on past the 3 s its start took');
+$res = $s->api(DELETE => "/api/v1/projects/$pid/env/START_DELAY_MS", $u);
+is($res->{status}, 204, 'the start is quick again');
+
 # ---- twenty at once: one start
 
 ok(wait_for(20, sub { app_row($dep) eq 'sleeping -' }), 'asleep again');
