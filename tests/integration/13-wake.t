@@ -177,6 +177,7 @@ for my $case (@cases) {
         send_request($port, $case->{method} // 'GET', '/', body => $case->{body_in}, headers => {
             Host => $host, ($case->{accept} ? (Accept => $case->{accept}) : ()) })
     } 1 .. $case->{clients};
+    $case->{sent} = time - $start;    # how long sending them all took
 
     if ($case->{abort}) {
         sleep $case->{abort};
@@ -291,7 +292,15 @@ my @buckets = $res->{content}
 my %le = @buckets;
 is(scalar @buckets / 2, 10, '  histogram: 9 buckets and +Inf');
 is($le{'+Inf'}, 100, '  +Inf holds every held request');
-is($le{'0.25'}, 0, '  nobody waited less than the wake took');
+# the wake takes 0.5 s from the first request: every request sent within
+# 0.25 s of it waits longer than 0.25 s (a loaded machine may take longer
+# to send the hundred, and the late ones rightly wait less)
+my ($hundred) = grep { $_->{host} eq 'hundred' } @cases;
+SKIP: {
+    skip(sprintf('sending the 100 requests took %.2f s', $hundred->{sent}), 1)
+        if $hundred->{sent} >= 0.25;
+    is($le{'0.25'}, 0, '  nobody waited less than the wake took');
+}
 my @counts = @buckets[grep { $_ % 2 } 0 .. $#buckets];
 is_deeply(\@counts, [sort { $a <=> $b } @counts], '  buckets are cumulative');
 my ($sum) = $res->{content} =~ /^shipoff_wake_seconds_sum\{route="hundred\.apps\.test"[^}]*\} ([0-9.]+)$/m;
