@@ -227,7 +227,9 @@ my $secrets = "$var/secrets";
 for my $c (
     [ 'exit 1', "echo 'about to fail' >&2\nexit 1\n",
       'build_failed: exit 1', qr/^stderr: about to fail$/m ],
-    [ 'timeout', "echo sleeping\nsleep 300 &\nsleep 300\n",
+    # the sleeps carry this test's pid: the ps below must find no process
+    # of this build, whatever other tests run meanwhile
+    [ 'timeout', "echo sleeping\nsleep 300.$$ &\nsleep 300.$$\n",
       'build_timeout', qr/^system: the build ran over 8 s/m ],
     [ 'oom', "python3 -c \"x = b'x' * (400 << 20); print(len(x))\"\n",
       'oom', qr/^system: the build ran out of memory/m ],
@@ -257,7 +259,8 @@ for my $c (
     if ($label eq 'timeout') {
         cmp_ok($took, '<', 25, '  stopped at the deadline');
         my (undef, $ps) = run('ps', '-eo', 'args');
-        unlike($ps, qr/^sleep 300$/m, '  no process of the build survives');
+        my $marker = "sleep 300.$$";
+        unlike($ps, qr/^\Q$marker\E$/m, '  no process of the build survives');
     }
     if ($label eq 'escape') {
         my $l = log_text($id);
