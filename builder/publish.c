@@ -3,12 +3,17 @@
  *
  * The build's output dir is copied into var/sites/<project>/<deployment>/
  * by shipoffd (root), from a tree the build (another uid) wrote: so the
- * copy walks it with openat() relative to directory fds and O_NOFOLLOW,
- * never by path, and takes regular files and directories only.  A symlink
- * is skipped and logged, wherever it points: nginx refuses symlinks below
- * the root anyway (disable_symlinks), and one that pointed out of the
- * build would otherwise publish the host's files.  .git is never
- * published (a site whose output dir is the repository root).
+ * copy starts from a directory fd the worker resolved beneath the fd of
+ * the checkout it opened before the build (source.c), walks with openat()
+ * relative to directory fds and O_NOFOLLOW, never by path, and takes
+ * regular files and directories only.  A symlink is skipped and logged,
+ * wherever it points: nginx refuses symlinks below the root anyway
+ * (disable_symlinks), and one that pointed out of the build would
+ * otherwise publish the host's files.  A file is published only if the
+ * build's uid owns it, checked on the open file: a hard link to a file of
+ * root's (or anyone else's) is not the build's to publish, whatever its
+ * name.  .git is never published (a site whose output dir is the
+ * repository root).
  *
  * _redirects and _headers are copied as they are: the static module reads
  * Netlify's syntax itself.  Text assets of 1 KiB or more get a gzip
@@ -40,6 +45,7 @@
 
 typedef struct {
     bld_log_t   *log;
+    uid_t        uid;               /* the build's: owns what is published */
     char         path[PATH_MAX];    /* relative, for the log */
     char        *err;
     size_t       errlen;
@@ -168,15 +174,35 @@ static int
 pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st)
 {
-    char     buf[65536];
-    ssize_t  n;
-    int      ifd, ofd, rc;
+    struct stat  fst;
+    char         buf[65536];
+    ssize_t      n;
+    int          ifd, ofd, rc;
 
     ifd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (ifd == -1) {
         snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
                  strerror(errno));
         return SO_ERR;
+    }
+
+    if (fstat(ifd, &fst) == -1) {
+        snprintf(ctx->err, ctx->errlen, "stat %s: %s", ctx->path,
+                 strerror(errno));
+        close(ifd);
+        return SO_ERR;
+    }
+
+    /* what was opened is what was looked at, and the build's own */
+    if (!S_ISREG(fst.st_mode)
+        || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev
+        || fst.st_uid != ctx->uid)
+    {
+        bld_log_sys(ctx->log, "skipped %s: not a file of the build's own "
+                    "(owner uid %d)", ctx->path, (int) fst.st_uid);
+        ctx->skipped++;
+        close(ifd);
+        return SO_OK;
     }
 
     ofd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
@@ -316,7 +342,7 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
 
 
 int
-bld_publish_copy(const char *src, const char *dst, bld_log_t *log,
+bld_publish_copy(int src, uid_t uid, const char *dst, bld_log_t *log,
     char *err, size_t errlen)
 {
     pub_ctx_t  ctx;
@@ -324,14 +350,17 @@ bld_publish_copy(const char *src, const char *dst, bld_log_t *log,
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.log = log;
+    ctx.uid = uid;
     ctx.err = err;
     ctx.errlen = errlen;
     err[0] = '\0';
 
-    sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* an open of its own (pub_dir() reads and closes it): the caller's
+       fd stays the caller's, its offset untouched */
+    sfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sfd == -1) {
-        snprintf(err, errlen, "output dir missing");
-        return SO_ENOTFOUND;
+        snprintf(err, errlen, "open the output dir: %s", strerror(errno));
+        return SO_ERR;
     }
 
     if (mkdir(dst, 0755) == -1) {

@@ -98,7 +98,7 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
         return SO_EINVAL;
     }
 
-    if (o->workdir[0] != '/' || stat(o->workdir, &st) == -1
+    if (o->workdir[0] != '/' || lstat(o->workdir, &st) == -1
         || !S_ISDIR(st.st_mode) || st.st_uid != o->uid)
     {
         sb_error(sb, SO_EINVAL, "sandbox %s: work dir %s must be an absolute "

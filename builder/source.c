@@ -4,6 +4,12 @@
  * deployment checked out detached, and the project's root dir resolved
  * inside the checkout.
  *
+ * Paths inside the checkout are resolved from directory fds the worker
+ * opened before the build ran, by the kernel (openat2 RESOLVE_BENEATH):
+ * the build owns its tree and may have replaced any name in it with a
+ * link to the host's files, so a path taken by name after the build
+ * (realpath and a prefix check) could lead anywhere.
+ *
  * libgit2 1.5 cannot fetch one commit over file://, so the clone is of
  * the whole branch and the commit must be on it (a push's commit is).
  *
@@ -23,11 +29,14 @@
  * host is the repository's.
  */
 
-#include <limits.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/openat2.h>
 #include <git2.h>
 
 #include "shipoff.h"
@@ -223,50 +232,47 @@ done:
 
 
 int
-bld_source_root(char *out, size_t outlen, const char *checkout,
-    const char *root_dir, char *err, size_t errlen)
+bld_source_open(int *out, int dirfd, const char *rel, char *err,
+    size_t errlen)
 {
-    char         base[PATH_MAX], want[PATH_MAX], real[PATH_MAX];
-    struct stat  st;
-    size_t       n;
+    struct open_how  how;
+    int              fd;
 
-    if (realpath(checkout, base) == NULL) {
-        snprintf(err, errlen, "the checkout is gone");
+    *out = -1;
+
+    if (rel == NULL || rel[0] == '\0') {
+        rel = ".";
+    }
+
+    if (rel[0] == '/') {
+        snprintf(err, errlen, "\"%s\" is not a relative path", rel);
+        return SO_EINVAL;
+    }
+
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+
+    fd = (int) syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+    if (fd != -1) {
+        *out = fd;
+        return SO_OK;
+    }
+
+    switch (errno) {
+    case ENOENT:
+    case ENOTDIR:
+        snprintf(err, errlen, "\"%s\" is not a directory of the repository",
+                 rel);
+        return SO_ENOTFOUND;
+
+    case EXDEV:
+    case ELOOP:
+        snprintf(err, errlen, "\"%s\" leads outside the repository", rel);
+        return SO_EINVAL;
+
+    default:
+        snprintf(err, errlen, "\"%s\": %s", rel, strerror(errno));
         return SO_ERR;
     }
-
-    if (root_dir == NULL || root_dir[0] == '\0') {
-        root_dir = ".";
-    }
-
-    if (root_dir[0] == '/'
-        || (size_t) snprintf(want, sizeof(want), "%s/%s", base, root_dir)
-           >= sizeof(want))
-    {
-        snprintf(err, errlen, "root dir \"%s\" is not a relative path",
-                 root_dir);
-        return SO_EINVAL;
-    }
-
-    if (realpath(want, real) == NULL || stat(real, &st) == -1
-        || !S_ISDIR(st.st_mode))
-    {
-        snprintf(err, errlen, "root dir \"%s\" is not a directory of the "
-                 "repository", root_dir);
-        return SO_ENOTFOUND;
-    }
-
-    n = strlen(base);
-    if (strncmp(real, base, n) != 0 || (real[n] != '\0' && real[n] != '/')) {
-        snprintf(err, errlen, "root dir \"%s\" leads outside the repository",
-                 root_dir);
-        return SO_EINVAL;
-    }
-
-    if ((size_t) snprintf(out, outlen, "%s", real) >= outlen) {
-        snprintf(err, errlen, "root dir \"%s\" is too long", root_dir);
-        return SO_ETOOBIG;
-    }
-
-    return SO_OK;
 }

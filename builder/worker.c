@@ -92,7 +92,20 @@ typedef struct {
 
     char                builddir[PATH_MAX / 2];
     char                src[PATH_MAX];
-    char                appdir[PATH_MAX];
+    char                appdir[PATH_MAX];   /* for the build's cd only */
+
+    /*
+     * Held from before the build, which may rename anything in its tree:
+     * the build dir (root's), the checkout, the project's root dir, and
+     * the root dir's parent and name there (an app's tree is moved by
+     * them, wk_take)
+     */
+    int                 bfd;
+    int                 srcfd;
+    int                 rootfd;
+    int                 parentfd;
+    char                leaf[NAME_MAX + 1];
+
     char                home[PATH_MAX];
     char                artifact[PATH_MAX];
     int                 published;
@@ -120,6 +133,8 @@ static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
 static wk_end_t wk_clone(wk_t *w);
+static wk_end_t wk_root(wk_t *w);
+static int wk_take(wk_t *w, char *err, size_t errlen);
 static wk_end_t wk_detect(wk_t *w);
 static wk_end_t wk_build(wk_t *w);
 static wk_end_t wk_publish(wk_t *w);
@@ -395,14 +410,117 @@ wk_clone(wk_t *w)
         PQclear(res);
     }
 
-    if (bld_source_root(w->appdir, sizeof(w->appdir), w->src, w->root_dir,
-                        err, sizeof(err)) != SO_OK)
-    {
-        bld_log_sys(w->log, "%s", err);
+    return wk_root(w);
+}
+
+
+/*
+ * The checkout and the project's root dir as fds, and the tree handed to
+ * the sandbox uid: from here on the build owns it.
+ */
+static wk_end_t
+wk_root(wk_t *w)
+{
+    char    rel[PATH_MAX], err[SO_ERRLEN], *slash;
+    size_t  n;
+    int     rc;
+
+    /* "a/b/" is "a/b"; "" and "." are the checkout itself */
+    n = (size_t) snprintf(rel, sizeof(rel), "%s", w->root_dir);
+    while (n > 0 && rel[n - 1] == '/') {
+        rel[--n] = '\0';
+    }
+    if (strcmp(rel, ".") == 0) {
+        rel[0] = '\0';
+        n = 0;
+    }
+
+    w->srcfd = openat(w->bfd, "src", O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                      | O_CLOEXEC);
+    if (w->srcfd == -1) {
+        so_log_error("worker", "deployment=%s: the checkout: %s", w->dep,
+                     strerror(errno));
+        return WK_RETRY;
+    }
+
+    rc = bld_source_open(&w->rootfd, w->srcfd, rel, err, sizeof(err));
+    if (rc != SO_OK) {
+        bld_log_sys(w->log, "root dir: %s", err);
         return wk_fail(w, "build_failed: root dir missing", -1);
     }
 
+    slash = strrchr(rel, '/');
+    if (n == 0) {
+        w->parentfd = openat(w->bfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        snprintf(w->leaf, sizeof(w->leaf), "src");
+
+    } else if (slash == NULL) {
+        w->parentfd = openat(w->srcfd, ".", O_RDONLY | O_DIRECTORY
+                             | O_CLOEXEC);
+        snprintf(w->leaf, sizeof(w->leaf), "%s", rel);
+
+    } else {
+        *slash = '\0';
+        rc = bld_source_open(&w->parentfd, w->srcfd, rel, err, sizeof(err));
+        snprintf(w->leaf, sizeof(w->leaf), "%s", slash + 1);
+        *slash = '/';
+    }
+
+    if (w->parentfd == -1) {
+        so_log_error("worker", "deployment=%s: the root dir's parent: %s",
+                     w->dep, rc != SO_OK ? err : strerror(errno));
+        return WK_RETRY;
+    }
+
+    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s%s%s", w->src,
+                          n ? "/" : "", rel) >= sizeof(w->appdir))
+    {
+        bld_log_sys(w->log, "root dir: too long");
+        return wk_fail(w, "build_failed: root dir missing", -1);
+    }
+
+    /* the build runs as the sandbox uid, which owns its work dir */
+    wk_uid = (uid_t) w->cfg->sandbox_uid;
+    wk_gid = (gid_t) w->cfg->sandbox_gid;
+    if (mkdir(w->home, 0700) == -1
+        || nftw(w->builddir, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
+    {
+        so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
+                     w->builddir, strerror(errno));
+        return WK_RETRY;
+    }
+
     return WK_GO;
+}
+
+
+/*
+ * Moves the app's tree (the root dir held since before the build) to
+ * its artifact path.  The build may have put anything under the root
+ * dir's name, a link to another tenant's app among them: the name must
+ * still be the very directory held.  Nothing of the build runs any more
+ * (its cgroup was killed), so what is checked stays so.
+ */
+static int
+wk_take(wk_t *w, char *err, size_t errlen)
+{
+    struct stat  held, now;
+
+    if (fstat(w->rootfd, &held) == -1
+        || fstatat(w->parentfd, w->leaf, &now, AT_SYMLINK_NOFOLLOW) == -1
+        || !S_ISDIR(now.st_mode) || now.st_dev != held.st_dev
+        || now.st_ino != held.st_ino)
+    {
+        snprintf(err, errlen, "the root dir was replaced by the build");
+        return SO_EINVAL;
+    }
+
+    if (renameat(w->parentfd, w->leaf, AT_FDCWD, w->artifact) == -1) {
+        snprintf(err, errlen, "move to the artifact: %s", strerror(errno));
+        return SO_ERR;
+    }
+
+    return SO_OK;
 }
 
 
@@ -507,17 +625,6 @@ wk_build(wk_t *w)
         so_log_error("worker", "deployment=%s: cgroups: %s", w->dep,
                      w->cgroups.errstr);
         bld_log_sys(w->log, "the sandbox is not available on this builder");
-        return WK_RETRY;
-    }
-
-    /* the build runs as the sandbox uid, which owns its work dir */
-    wk_uid = (uid_t) w->cfg->sandbox_uid;
-    wk_gid = (gid_t) w->cfg->sandbox_gid;
-    if (mkdir(w->home, 0700) == -1
-        || nftw(w->builddir, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
-    {
-        so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
-                     w->builddir, strerror(errno));
         return WK_RETRY;
     }
 
@@ -649,18 +756,23 @@ wk_publish(wk_t *w)
 {
     PGresult    *res;
     const char  *params[2];
-    char         out[PATH_MAX], rel[PATH_MAX], dir[PATH_MAX];
+    char         rel[PATH_MAX], dir[PATH_MAX];
     char         err[SO_ERRLEN];
+    int          out, rc;
 
+    out = -1;
     snprintf(rel, sizeof(rel), "%s%s%s", w->root_dir,
              w->root_dir[0] ? "/" : "",
              w->det.output_dir[0] ? w->det.output_dir : ".");
 
-    /* the build is over and its processes dead: the tree holds still */
-    if (bld_source_root(out, sizeof(out), w->src, rel, err, sizeof(err))
-        != SO_OK)
+    /*
+     * The build is over and its processes dead: the tree holds still.
+     * The output dir is found from the checkout's fd, not its name.
+     */
+    if (!w->dynamic
+        && bld_source_open(&out, w->srcfd, rel, err, sizeof(err)) != SO_OK)
     {
-        bld_log_sys(w->log, "output dir %s: %s", rel, err);
+        bld_log_sys(w->log, "output dir: %s", err);
         return wk_fail(w, "build_failed: output dir missing", -1);
     }
 
@@ -673,36 +785,41 @@ wk_publish(wk_t *w)
     if (mkdir(dir, w->dynamic ? 0711 : 0755) == -1 && errno != EEXIST) {
         so_log_error("worker", "deployment=%s: mkdir %s: %s", w->dep, dir,
                      strerror(errno));
+        close(out);
         return WK_RETRY;
     }
 
     /* a retried job finds its own half-copied artifact */
     bld_remove_tree(w->cfg, w->artifact);
 
-    bld_log_sys(w->log, "publishing %s", rel);
+    bld_log_sys(w->log, "publishing %s", w->dynamic ? w->root_dir : rel);
     w->published = 1;
 
     /*
      * An app is its whole built tree, moved (same file system) with its
-     * symlinks (node_modules/.bin, a venv), owned by the sandbox uid (a
-     * tree no command was run in is still root's)
+     * symlinks (node_modules/.bin, a venv): the sandbox uid owns it since
+     * before the build (wk_root), and nothing in it is chowned after
      */
     if (w->dynamic) {
-        wk_uid = (uid_t) w->cfg->sandbox_uid;
-        wk_gid = (gid_t) w->cfg->sandbox_gid;
-        if (rename(w->appdir, w->artifact) == -1
-            || nftw(w->artifact, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
-        {
-            so_log_error("worker", "deployment=%s: publishing %s: %s",
-                         w->dep, w->artifact, strerror(errno));
+        rc = wk_take(w, err, sizeof(err));
+        if (rc == SO_EINVAL) {
+            bld_log_sys(w->log, "publish: %s", err);
+            return wk_fail(w, "build_failed: publish failed", -1);
+        }
+        if (rc != SO_OK) {
+            so_log_error("worker", "deployment=%s: publishing: %s", w->dep,
+                         err);
             return WK_RETRY;
         }
 
-    } else if (bld_publish_copy(out, w->artifact, w->log, err, sizeof(err))
-               != SO_OK)
-    {
-        bld_log_sys(w->log, "publish: %s", err);
-        return wk_fail(w, "build_failed: publish failed", -1);
+    } else {
+        rc = bld_publish_copy(out, (uid_t) w->cfg->sandbox_uid, w->artifact,
+                              w->log, err, sizeof(err));
+        close(out);
+        if (rc != SO_OK) {
+            bld_log_sys(w->log, "publish: %s", err);
+            return wk_fail(w, "build_failed: publish failed", -1);
+        }
     }
 
     params[0] = w->dep;
@@ -819,6 +936,15 @@ wk_exec(wk_t *w, const char *name, const char *sql)
 static void
 wk_free(wk_t *w)
 {
+    int  *fds[] = { &w->bfd, &w->srcfd, &w->rootfd, &w->parentfd };
+    size_t  i;
+
+    for (i = 0; i < so_nelems(fds); i++) {
+        if (*fds[i] != -1) {
+            close(*fds[i]);
+        }
+    }
+
     bld_log_free(w->log);
     so_redis_free(w->redis);
     so_pg_free(w->pg);
@@ -845,6 +971,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     w.cfg = cfg;
     w.id = deployment_id;
     w.sigfd = -1;
+    w.bfd = w.srcfd = w.rootfd = w.parentfd = -1;
     w.started_ms = bld_now_ms();
     snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
 
@@ -914,7 +1041,10 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         bld_remove_tree(cfg, w.builddir);
     }
 
-    if (mkdir(w.builddir, 0700) == -1) {
+    w.bfd = mkdir(w.builddir, 0700) == -1 ? -1
+            : open(w.builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                   | O_CLOEXEC);
+    if (w.bfd == -1) {
         so_log_error("worker", "deployment=%s: mkdir %s: %s", w.dep,
                      w.builddir, strerror(errno));
         end = WK_RETRY;

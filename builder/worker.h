@@ -80,11 +80,12 @@ int bld_source_checkout(bld_commit_t *out, so_pg_t *pg,
     size_t errlen);
 
 /*
- * out = checkout/root_dir, which must be a directory inside the checkout
- * once every symlink is resolved.  0, SO_EINVAL or SO_ENOTFOUND.
+ * *out = an fd of the directory rel ("" or NULL: dirfd's own) beneath
+ * dirfd, every step of it, links included, staying beneath dirfd and on
+ * its mount.  0, SO_EINVAL (it leads out), SO_ENOTFOUND or SO_ERR.
  */
-int bld_source_root(char *out, size_t outlen, const char *checkout,
-    const char *root_dir, char *err, size_t errlen);
+int bld_source_open(int *out, int dirfd, const char *rel, char *err,
+    size_t errlen);
 
 
 /* build.c */
@@ -119,11 +120,12 @@ bld_step_end_t bld_build_run(const bld_step_t *step, const char *cmd,
 /* publish.c */
 
 /*
- * Copies the tree at src to dst (which must not exist): regular files and
- * directories only, symlinks and others skipped and logged; text assets of
- * 1 KiB or more get a .gz beside them.  0 or SO_ERR with err.
+ * Copies the tree of the directory fd src (borrowed) to dst (which must
+ * not exist): the regular files owned by uid, and directories; symlinks,
+ * special files and files of other owners are skipped and logged; text
+ * assets of 1 KiB or more get a .gz beside them.  0 or SO_ERR with err.
  */
-int bld_publish_copy(const char *src, const char *dst, bld_log_t *log,
+int bld_publish_copy(int src, uid_t uid, const char *dst, bld_log_t *log,
     char *err, size_t errlen);
 
 /* removes the tree at path, which must lie under var_dir; accepts a
