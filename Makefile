@@ -105,7 +105,8 @@ tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
 
 # the publisher (builder/publish.c, source.c) on its own, with the log
 # pipeline it writes to (builder/logs.c: a NULL log writes nowhere)
-PUBLISH_OBJ = builder/publish.o builder/source.o builder/logs.o
+PUBLISH_OBJ = builder/publish.o builder/source.o builder/logs.o \
+              builder/build.o builder/sandbox.o builder/cgroup.o
 
 tests/unit/test_publish.o: ALL_CFLAGS += -Ibuilder
 

@@ -51,4 +51,12 @@ int bld_migrate(const so_config_t *cfg);
 
 int bld_worker_run(const so_config_t *cfg, long long deployment_id);
 
+/*
+ * detect.c: one detection (POST /api/v1/detect), in a child process like
+ * a worker's: the repository cloned and detected in the sandbox under
+ * detect_timeout, the answer (or the error) written to its row.  Exits
+ * 0 once the row says done or failed, else BLD_WORKER_RETRY.
+ */
+int bld_detect_run(const so_config_t *cfg, long long detection_id);
+
 #endif /* BLD_H */

@@ -85,6 +85,28 @@ build_drain(build_out_t *o, bld_log_t *log)
 }
 
 
+const char *const *
+bld_build_hidden(const char **hidden, const so_config_t *cfg)
+{
+    size_t  h;
+
+    h = 0;
+    hidden[h++] = cfg->var_dir;
+    if (cfg->secrets_file != NULL
+        && strncmp(cfg->secrets_file, cfg->var_dir, strlen(cfg->var_dir))
+           != 0)
+    {
+        hidden[h++] = cfg->secrets_file;
+    }
+    hidden[h++] = "/root";
+    hidden[h++] = "/home";
+    hidden[h++] = "/run/postgresql";       /* /var/run is a link to it */
+    hidden[h] = NULL;
+
+    return hidden;
+}
+
+
 bld_step_end_t
 bld_build_run(const bld_step_t *step, const char *cmd,
     bld_sandbox_result_t *res, char *err, size_t errlen)
@@ -138,6 +160,7 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     o.envp = step->envp;
     o.workdir = step->workdir;
     o.hidden = step->hidden;
+    o.ro_binds = step->ro_binds;
     o.uid = (uid_t) step->cfg->sandbox_uid;
     o.gid = (gid_t) step->cfg->sandbox_gid;
     o.stdout_fd = pipes[0][1];

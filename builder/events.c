@@ -10,7 +10,11 @@
  *       the project's PRODUCTION deployment changed: a static one's route
  *       goes to every edge, a dynamic one's kept artifact is started and
  *       routed once it answers (apps.c); the apps it replaces stop after
- *       their drain; routes.json is written again.
+ *       their drain; routes.json is written again;
+ *   type detect detection <id>
+ *       a repository to detect (detect.c): a job of its own, when a
+ *       build slot is free (else the entry waits, pending, like any
+ *       other that could not be handled yet).
  *
  * What an event changes (the edges, the shared var_dir) is global, so one
  * builder handling it is enough: the builders share the consumer group
@@ -202,6 +206,18 @@ bld_events_entry(bld_queue_t *q, const char *eid, const redisReply *fields)
         }
 
         return bld_events_promoted(q, id);
+    }
+
+    if (strcmp(type->str, "detect") == 0) {
+        id = bld_queue_field(fields, "detection");
+        if (id <= 0) {
+            so_log_warn("events", "entry %s: detect without a detection: "
+                        "dropped", eid);
+            return SO_OK;
+        }
+
+        return bld_jobs_capacity(q) > 0 ? bld_job_start_detect(q, id)
+                                        : SO_EUNAVAIL;
     }
 
     /* another type is not the builder's */

@@ -17,6 +17,16 @@
  *
  * A cancel SIGTERMs the child (the worker kills its sandbox and records
  * CANCELED) and SIGKILLs its group 5 s later if it is still there.
+ *
+ * Every child has a wall clock: build_timeout (its sandboxed steps are
+ * bounded by it already) plus BLD_JOB_SLACK_S for what runs outside the
+ * sandbox (publishing, edges, PostgreSQL).  A worker still there after
+ * it is stuck: its group is killed and the deployment recovered like any
+ * other lost attempt (QUEUED again while attempts remain).
+ *
+ * A detection (detect.c) is a job too, counted against the same slots:
+ * it runs bld_detect_run(), has no lease, and when it dies without an
+ * answer its row is failed (bld_detect_lost).
  */
 
 #include <errno.h>
@@ -34,6 +44,8 @@
 #include "loop.h"
 #include "sandbox.h"
 
+#define BLD_JOB_SLACK_S  120
+
 
 static bld_job_t *bld_job_find_fd(bld_queue_t *q, int pidfd);
 static void bld_job_remove(bld_queue_t *q, bld_job_t *job);
@@ -41,7 +53,9 @@ static void bld_job_settle(bld_queue_t *q, long long deployment,
     int counted);
 static void bld_job_kill(const bld_job_t *job);
 static void bld_job_term(bld_job_t *job);
-static void bld_job_child(bld_queue_t *q, long long deployment,
+static int bld_job_fork(bld_queue_t *q, long long id, long long project,
+    int detect);
+static void bld_job_child(bld_queue_t *q, long long id, int detect,
     pid_t parent) __attribute__((noreturn));
 
 
@@ -73,6 +87,21 @@ bld_jobs_capacity(const bld_queue_t *q)
 int
 bld_job_start(bld_queue_t *q, long long deployment, long long project)
 {
+    return bld_job_fork(q, deployment, project, 0);
+}
+
+
+int
+bld_job_start_detect(bld_queue_t *q, long long detection)
+{
+    return bld_job_fork(q, detection, 0, 1);
+}
+
+
+static int
+bld_job_fork(bld_queue_t *q, long long deployment, long long project,
+    int detect)
+{
     struct epoll_event   ev;
     bld_job_t           *job;
     pid_t                pid, parent;
@@ -93,7 +122,7 @@ bld_job_start(bld_queue_t *q, long long deployment, long long project)
     }
 
     if (pid == 0) {
-        bld_job_child(q, deployment, parent);
+        bld_job_child(q, deployment, detect, parent);
     }
 
     pidfd = bld_pidfd_open(pid);
@@ -120,16 +149,22 @@ bld_job_start(bld_queue_t *q, long long deployment, long long project)
     job->pid = pid;
     job->pidfd = pidfd;
     job->kill_at = 0;
+    job->detect = detect;
+    job->deadline = bld_now_ms()
+                    + ((long long) (detect ? q->b->cfg.detect_timeout
+                                           : q->b->cfg.build_timeout)
+                       + BLD_JOB_SLACK_S) * 1000;
 
-    so_log_info("jobs", "deployment=%lld project=%lld: building (pid %ld)",
-                deployment, project, (long) pid);
+    so_log_info("jobs", "%s=%lld project=%lld: %s (pid %ld)",
+                detect ? "detection" : "deployment", deployment, project,
+                detect ? "detecting" : "building", (long) pid);
 
     return SO_OK;
 }
 
 
 static void
-bld_job_child(bld_queue_t *q, long long deployment, pid_t parent)
+bld_job_child(bld_queue_t *q, long long id, int detect, pid_t parent)
 {
     sigset_t  none;
 
@@ -146,7 +181,8 @@ bld_job_child(bld_queue_t *q, long long deployment, pid_t parent)
     /* the loop's epoll, signalfd, pidfds and server connections */
     (void) close_range(3, ~0U, 0);
 
-    _exit(bld_worker_run(&q->b->cfg, deployment));
+    _exit(detect ? bld_detect_run(&q->b->cfg, id)
+                 : bld_worker_run(&q->b->cfg, id));
 }
 
 
@@ -229,6 +265,15 @@ bld_job_exited(bld_queue_t *q, int pidfd)
                     deployment, WTERMSIG(status));
     }
 
+    if (job->detect) {
+        bld_job_remove(q, job);
+        if (code != 0) {
+            bld_detect_lost(q->b->pg, deployment);
+        }
+        q->rescan = 1;
+        return;
+    }
+
     bld_job_remove(q, job);
 
     /* a built app: the supervisor takes the deployment over */
@@ -301,7 +346,7 @@ bld_job_cancel(bld_queue_t *q, long long deployment)
     int  i;
 
     for (i = 0; i < q->njobs; i++) {
-        if (q->jobs[i].deployment == deployment) {
+        if (q->jobs[i].deployment == deployment && !q->jobs[i].detect) {
             bld_job_term(&q->jobs[i]);
         }
     }
@@ -338,6 +383,15 @@ bld_jobs_tick(bld_queue_t *q)
     now = bld_now_ms();
 
     for (i = 0; i < q->njobs; i++) {
+        if (q->jobs[i].kill_at == 0 && now >= q->jobs[i].deadline) {
+            so_log_error("jobs", "%s=%lld: still running past its wall "
+                         "clock: killed", q->jobs[i].detect ? "detection"
+                         : "deployment", q->jobs[i].deployment);
+            bld_job_kill(&q->jobs[i]);
+            q->jobs[i].kill_at = INT64_MAX;
+            continue;
+        }
+
         if (q->jobs[i].kill_at == 0 || now < q->jobs[i].kill_at) {
             continue;
         }
@@ -391,17 +445,24 @@ void
 bld_jobs_stop(bld_queue_t *q)
 {
     long long  deployment;
+    int        detect;
 
     while (q->njobs > 0) {
         deployment = q->jobs[0].deployment;
+        detect = q->jobs[0].detect;
 
-        so_log_info("jobs", "deployment=%lld: stopping: queued again",
-                    deployment);
+        so_log_info("jobs", "%s=%lld: stopping%s", detect ? "detection"
+                    : "deployment", deployment, detect ? ""
+                    : ": queued again");
         bld_job_kill(&q->jobs[0]);
         (void) waitpid(q->jobs[0].pid, NULL, 0);
         bld_job_remove(q, &q->jobs[0]);
 
-        bld_job_settle(q, deployment, 0);
+        if (detect) {
+            bld_detect_lost(q->b->pg, deployment);
+        } else {
+            bld_job_settle(q, deployment, 0);
+        }
     }
 }
 

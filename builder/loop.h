@@ -43,11 +43,13 @@
 
 
 typedef struct {
-    long long    deployment;
-    long long    project;
+    long long    deployment;    /* a detection's id when detect */
+    long long    project;       /* 0 for a detection */
+    unsigned     detect:1;      /* a detection (detect.c), not a build */
     pid_t        pid;
     int          pidfd;
     int64_t      kill_at;       /* ms: SIGKILL then (after a cancel); 0 */
+    int64_t      deadline;      /* ms: the wall clock; killed after */
 } bld_job_t;
 
 typedef enum {
@@ -152,6 +154,7 @@ void bld_queue_tidy(bld_queue_t *q);
 /* jobs.c */
 int bld_jobs_capacity(const bld_queue_t *q);
 int bld_job_start(bld_queue_t *q, long long deployment, long long project);
+int bld_job_start_detect(bld_queue_t *q, long long detection);
 int bld_job_is_ours(const bld_queue_t *q, int fd);
 void bld_job_exited(bld_queue_t *q, int pidfd);
 void bld_job_cancel(bld_queue_t *q, long long deployment);
@@ -163,6 +166,10 @@ void bld_jobs_kill_now(bld_queue_t *q);
 
 /* events.c */
 void bld_events_poll(bld_queue_t *q);
+
+/* detect.c: the loop's side of a detection's job */
+void bld_detect_lost(so_pg_t *pg, long long detection);
+void bld_detect_expire(so_pg_t *pg, const so_config_t *cfg);
 
 /* apps.c */
 void bld_apps_init(bld_queue_t *q);

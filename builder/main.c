@@ -6,6 +6,8 @@
  *   shipoffd [-c shipoff.conf] build ID       build and deploy one QUEUED
  *                                             deployment now (exit codes:
  *                                             bld.h's BLD_WORKER_*)
+ *   shipoffd clone                            internal: a worker's clone,
+ *                                             in the sandbox (clone.c)
  */
 
 #include <stdio.h>
@@ -61,6 +63,12 @@ main(int argc, char **argv)
         default:
             return bld_usage();
         }
+    }
+
+    /* in the sandbox: no configuration there, nor needed */
+    if (optind + 1 == argc && strcmp(argv[optind], "clone") == 0) {
+        so_log_init("shipoffd-clone", SO_LOG_INFO);
+        return bld_clone_main();
     }
 
     build_id = 0;

@@ -236,6 +236,7 @@ bld_reconcile(bld_queue_t *q)
     bld_reconcile_queued(q);
     bld_queue_autoclaim(q);
     bld_queue_tidy(q);
+    bld_detect_expire(q->b->pg, &q->b->cfg);
 
     /* entries waiting for a project built elsewhere may be claimable */
     q->rescan = 1;

@@ -123,6 +123,9 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
     for (i = 0; o->hidden != NULL && o->hidden[i] != NULL; i++) {
         n += 3;
     }
+    for (i = 0; o->ro_binds != NULL && o->ro_binds[i] != NULL; i += 2) {
+        n += 3;
+    }
     for (i = 0; o->argv[i] != NULL; i++) {
         n++;
     }
@@ -156,6 +159,11 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 
     SB_ARG(o->workdir_ro ? "--ro-bind" : "--bind");
     SB_ARG(o->workdir); SB_ARG(o->workdir);
+
+    for (i = 0; o->ro_binds != NULL && o->ro_binds[i] != NULL; i += 2) {
+        SB_ARG("--ro-bind"); SB_ARG(o->ro_binds[i]);
+        SB_ARG(o->ro_binds[i + 1]);
+    }
     SB_ARG("--chdir"); SB_ARG(o->workdir);
     SB_ARG("--unshare-pid");
     SB_ARG("--unshare-ipc");

@@ -51,6 +51,9 @@ typedef struct {
                                            writable path */
     const char *const       *hidden;    /* NULL-terminated: paths replaced
                                            by an empty dir or /dev/null */
+    const char *const       *ro_binds;  /* NULL-terminated pairs: a host
+                                           path, where the sandbox sees it
+                                           (read-only, over the hidden) */
     uid_t                    uid;       /* never 0 */
     gid_t                    gid;
     int                      stdout_fd; /* -1: /dev/null */

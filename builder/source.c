@@ -1,8 +1,17 @@
 /*
- * source.c: the deployment's source tree: a clone of its branch (lib's
- * so_git_clone, capped in time and size), then the exact commit of the
- * deployment checked out detached, and the project's root dir resolved
- * inside the checkout.
+ * source.c: the deployment's source tree: a clone of its branch at the
+ * exact commit of the deployment, made by `shipoffd clone` (clone.c) in
+ * the sandbox, and paths inside it.
+ *
+ * The clone runs confined like a build step, under the build's deadline,
+ * cgroup and memory limit, as the sandbox uid: what it writes is the
+ * sandbox uid's, in the build's work dir only, and a server that accepts
+ * and never answers is stopped by the deadline (libgit2 1.5 has no socket
+ * timeout).  The shipoffd binary is bound into the sandbox read-only at
+ * BLD_CLONE_EXE (the host's copy may lie in a hidden dir); a file://
+ * repository is bound where it is, read-only.  The request, the token
+ * included, goes in the environment of the sandboxed command only.
+ * Its answer is read back from the work dir by the fd held on it.
  *
  * Paths inside the checkout are resolved from directory fds the worker
  * opened before the build ran, by the kernel (openat2 RESOLVE_BENEATH):
@@ -31,37 +40,27 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/openat2.h>
-#include <git2.h>
 
 #include "shipoff.h"
 #include "so_crypto.h"
-#include "so_git.h"
 #include "so_log.h"
 #include "so_oauth.h"
 #include "so_repo.h"
 #include "worker.h"
 
+#define SRC_EXE      "/tmp/shipoffd"    /* the binary, in the sandbox */
+#define SRC_ENV_MAX  10
+#define SRC_OUT_MAX  8192               /* clone.out, detect.out */
 
-static void src_git_error(char *err, size_t errlen, const char *what);
-static int src_token(char **token, so_pg_t *pg, const so_config_t *cfg,
-    long long project_id, const char *url);
 
-
-static void
-src_git_error(char *err, size_t errlen, const char *what)
-{
-    const git_error  *e;
-
-    e = git_error_last();
-    snprintf(err, errlen, "%s: %s", what,
-             e != NULL && e->message != NULL ? e->message : "unknown error");
-}
+static int src_answer(char *buf, size_t len, int workfd, const char *name);
 
 
 /*
@@ -70,8 +69,8 @@ src_git_error(char *err, size_t errlen, const char *what)
  * where they are refused.  SO_OK, or SO_EUNAVAIL when PostgreSQL could
  * not say (the clone must not go on without the token it may need).
  */
-static int
-src_token(char **token, so_pg_t *pg, const so_config_t *cfg,
+int
+bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     long long project_id, const char *url)
 {
     so_repo_url_t   repo, gh;
@@ -138,96 +137,145 @@ src_token(char **token, so_pg_t *pg, const so_config_t *cfg,
 }
 
 
-int
-bld_source_checkout(bld_commit_t *out, so_pg_t *pg, const so_config_t *cfg,
-    long long project_id, const char *url, const char *branch,
-    const char *commit, const char *dir, char *err, size_t errlen)
+/* the answer clone.c left in the work dir, NUL-ended */
+static int
+src_answer(char *buf, size_t len, int workfd, const char *name)
 {
-    git_repository        *repo;
-    git_object            *obj;
-    git_commit            *c;
-    git_oid                oid;
-    git_checkout_options   co;
-    const char            *msg;
-    char                  *token;
-    size_t                 n;
-    int                    rc;
+    ssize_t  n;
+    int      fd;
 
-    repo = NULL;
-    obj = NULL;
-    token = NULL;
+    fd = openat(workfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK
+                | O_CLOEXEC);
+    if (fd == -1) {
+        return SO_ERR;
+    }
+
+    n = read(fd, buf, len - 1);
+    close(fd);
+    unlinkat(workfd, name, 0);
+
+    if (n <= 0) {
+        return SO_ERR;
+    }
+
+    buf[n] = '\0';
+    return SO_OK;
+}
+
+
+bld_step_end_t
+bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
+    const bld_step_t *step, int workfd, char *err, size_t errlen)
+{
+    bld_sandbox_result_t  res;
+    bld_step_t            s;
+    json_error_t          jerr;
+    const char           *binds[5];
+    char                 *envp[SRC_ENV_MAX + 1], exe[PATH_MAX];
+    char                  buf[SRC_OUT_MAX], *nl;
+    size_t                n, b;
+    ssize_t               len;
+    bld_step_end_t        end;
+
     memset(out, 0, sizeof(*out));
+    memset(envp, 0, sizeof(envp));
+    n = 0;
+    end = BLD_STEP_ERROR;
 
-    rc = src_token(&token, pg, cfg, project_id, url);
-    if (rc != SO_OK) {
-        snprintf(err, errlen, "the owner's GitHub token could not be read");
-        goto done;
+    len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len <= 0) {
+        snprintf(err, errlen, "readlink /proc/self/exe: %s",
+                 strerror(errno));
+        return BLD_STEP_ERROR;
     }
+    exe[len] = '\0';
 
-    rc = so_git_clone(url, branch, dir, token, err, errlen);
-
-    if (token != NULL) {
-        so_wipe(token, strlen(token));
-        free(token);
-        token = NULL;
-    }
-
-    if (rc != SO_OK) {
-        goto done;
-    }
-
-    rc = SO_ERR;
-
-    if (git_repository_open(&repo, dir) != 0) {
-        src_git_error(err, errlen, "open");
-        goto done;
-    }
-
-    if (commit != NULL && commit[0] != '\0') {
-        if (git_oid_fromstr(&oid, commit) != 0
-            || git_object_lookup(&obj, repo, &oid, GIT_OBJECT_COMMIT) != 0)
-        {
-            snprintf(err, errlen, "commit %s is not on branch %s", commit,
-                     branch);
-            rc = SO_ENOTFOUND;
-            goto done;
-        }
-
-    } else if (git_revparse_single(&obj, repo, "HEAD^{commit}") != 0) {
-        src_git_error(err, errlen, "HEAD");
-        goto done;
-    }
-
-    git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-    co.checkout_strategy = GIT_CHECKOUT_FORCE;
-
-    if (git_checkout_tree(repo, obj, &co) != 0
-        || git_repository_set_head_detached(repo, git_object_id(obj)) != 0)
+    b = 0;
+    binds[b++] = exe;
+    binds[b++] = SRC_EXE;
+    /* one that is not there is the clone's to report */
+    if (strncmp(req->url, "file://", 7) == 0 && access(req->url + 7, F_OK) == 0)
     {
-        src_git_error(err, errlen, "checkout");
+        binds[b++] = req->url + 7;
+        binds[b++] = req->url + 7;
+    }
+    binds[b] = NULL;
+
+#define SRC_ENV(...)                                                         \
+    if (n < SRC_ENV_MAX && asprintf(&envp[n], __VA_ARGS__) != -1) {          \
+        n++;                                                                 \
+    }
+
+    SRC_ENV("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
+            "/bin");
+    SRC_ENV("HOME=/tmp");
+    SRC_ENV("LANG=C.UTF-8");
+    /* a sanitizer build's leak check at exit needs ptrace, which the
+       sandbox refuses; other builds ignore it */
+    SRC_ENV("ASAN_OPTIONS=detect_leaks=0");
+    SRC_ENV("SHIPOFF_CLONE_URL=%s", req->url);
+    SRC_ENV("SHIPOFF_CLONE_BRANCH=%s", req->branch);
+    SRC_ENV("SHIPOFF_CLONE_COMMIT=%s", req->commit ? req->commit : "");
+    if (req->token != NULL) {
+        SRC_ENV("SHIPOFF_CLONE_TOKEN=%s", req->token);
+    }
+    if (req->detect != NULL) {
+        SRC_ENV("SHIPOFF_CLONE_DETECT=%s", req->detect);
+    }
+
+#undef SRC_ENV
+
+    s = *step;
+    s.cwd = step->workdir;
+    s.envp = (const char *const *) envp;
+    s.ro_binds = binds;
+
+    end = bld_build_run(&s, "exec " SRC_EXE " clone", &res, err, errlen);
+    if (end == BLD_STEP_EXIT) {
+        out->code = res.code;
+        bld_log_sys(step->log, "clone failed: %s",
+                    res.code == BLD_CLONE_NOTFOUND
+                    ? "no such repository, branch or commit"
+                    : res.code == BLD_CLONE_TOOBIG ? "the repository is too large"
+                    : res.code == BLD_CLONE_NOROOT ? "no such root dir"
+                    : "the repository could not be cloned");
+    }
+    if (end != BLD_STEP_OK) {
         goto done;
     }
 
-    c = (git_commit *) obj;
-    git_oid_tostr(out->sha, sizeof(out->sha), git_object_id(obj));
-
-    msg = git_commit_summary(c);
-    if (msg != NULL) {
-        n = strlen(msg);
-        if (n >= sizeof(out->message)) {
-            n = sizeof(out->message) - 1;
+    if (req->detect != NULL) {
+        out->detection = src_answer(buf, sizeof(buf), workfd, "detect.out")
+                         == SO_OK ? json_loads(buf, 0, &jerr) : NULL;
+        if (!json_is_object(out->detection)) {
+            snprintf(err, errlen, "the detection gave no answer");
+            end = BLD_STEP_ERROR;
         }
-        memcpy(out->message, msg, n);
-        out->message[n] = '\0';
+        goto done;
     }
 
-    rc = SO_OK;
+    nl = NULL;
+    if (src_answer(buf, sizeof(buf), workfd, "clone.out") != SO_OK
+        || (nl = strchr(buf, '\n')) == NULL || nl - buf != 40
+        || strspn(buf, "0123456789abcdef") != 40)
+    {
+        snprintf(err, errlen, "the clone gave no commit");
+        end = BLD_STEP_ERROR;
+        goto done;
+    }
+
+    memcpy(out->sha, buf, 40);
+    out->sha[40] = '\0';
+    snprintf(out->message, sizeof(out->message), "%.*s",
+             (int) strcspn(nl + 1, "\n"), nl + 1);
 
 done:
 
-    git_object_free(obj);
-    git_repository_free(repo);
-    return rc;
+    for (b = 0; b < n; b++) {
+        so_wipe(envp[b], strlen(envp[b]));
+        free(envp[b]);
+    }
+    return end;
 }
 
 

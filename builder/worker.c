@@ -42,7 +42,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,13 +51,11 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <git2.h>
 
 #include "shipoff.h"
 #include "so_crypto.h"
 #include "so_detect.h"
 #include "so_env.h"
-#include "so_git.h"
 #include "so_httpc.h"
 #include "so_log.h"
 #include "so_repo.h"
@@ -67,7 +64,6 @@
 #include "worker.h"
 
 #define WK_ENV_MAX     160
-#define WK_HIDDEN_MAX  8
 
 typedef struct {
     const so_config_t  *cfg;
@@ -112,6 +108,9 @@ typedef struct {
     int                 dynamic;        /* an app: handed over once built */
 
     bld_cgroup_sys_t    cgroups;
+    bld_step_t          step;       /* the clone's and the build's */
+    const char         *hidden[BLD_HIDDEN_MAX];
+    char                cgname[64];
 } wk_t;
 
 /* how a step ended, when it does not go on */
@@ -132,6 +131,9 @@ static int wk_move(wk_t *w, so_dstate_t to, const char *reason,
 static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
+static wk_end_t wk_sandbox(wk_t *w);
+static wk_end_t wk_step_end(wk_t *w, bld_step_end_t end,
+    const bld_sandbox_result_t *res, const char *err, const char *failed);
 static wk_end_t wk_clone(wk_t *w);
 static wk_end_t wk_root(wk_t *w);
 static int wk_take(wk_t *w, char *err, size_t errlen);
@@ -140,14 +142,9 @@ static wk_end_t wk_build(wk_t *w);
 static wk_end_t wk_publish(wk_t *w);
 static wk_end_t wk_promote(wk_t *w);
 static void wk_restore_route(wk_t *w, const char *host);
-static int wk_chown(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw);
 static void wk_exec(wk_t *w, const char *name, const char *sql);
 static void wk_free(wk_t *w);
 
-/* for wk_chown(): nftw() passes no argument to its callback */
-static uid_t  wk_uid;
-static gid_t  wk_gid;
 
 
 static int
@@ -366,14 +363,112 @@ wk_load(wk_t *w)
 }
 
 
+/*
+ * The sandbox of the clone and the build steps: cgroups, what is hidden,
+ * the one deadline of the whole build.  The work dir is handed to the
+ * sandbox uid empty: everything in it is written by the sandbox.
+ */
+static wk_end_t
+wk_sandbox(wk_t *w)
+{
+    bld_cgroup_t   leftover;
+    bld_step_t    *step;
+
+    if (bld_cgroup_sys_init(&w->cgroups, "/sys/fs/cgroup",
+                            w->cfg->sandbox_cgroup_parent) != SO_OK)
+    {
+        so_log_error("worker", "deployment=%s: cgroups: %s", w->dep,
+                     w->cgroups.errstr);
+        bld_log_sys(w->log, "the sandbox is not available on this builder");
+        return WK_RETRY;
+    }
+
+    if (mkdir(w->home, 0700) == -1
+        || chown(w->home, (uid_t) w->cfg->sandbox_uid,
+                 (gid_t) w->cfg->sandbox_gid) == -1
+        || fchown(w->bfd, (uid_t) w->cfg->sandbox_uid,
+                  (gid_t) w->cfg->sandbox_gid) == -1)
+    {
+        so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
+                     w->builddir, strerror(errno));
+        return WK_RETRY;
+    }
+
+    snprintf(w->cgname, sizeof(w->cgname), "build-%s", w->dep);
+
+    /* what a killed attempt of this deployment left behind */
+    if (bld_cgroup_open(&leftover, &w->cgroups, w->cgname) == SO_OK) {
+        bld_cgroup_destroy(&leftover);
+    }
+
+    step = &w->step;
+    step->cgroups = &w->cgroups;
+    step->cfg = w->cfg;
+    step->name = w->cgname;
+    step->workdir = w->builddir;
+    step->cwd = w->builddir;
+    step->hidden = bld_build_hidden(w->hidden, w->cfg);
+    step->deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
+                        * 1000;
+    step->cancel_fd = w->sigfd;
+    step->log = w->log;
+
+    return WK_GO;
+}
+
+
+/* what a step that did not end well means for the deployment */
+static wk_end_t
+wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
+    const char *err, const char *failed)
+{
+    char  reason[64];
+
+    switch (end) {
+    case BLD_STEP_OK:
+        return WK_GO;
+
+    case BLD_STEP_EXIT:
+        if (failed != NULL) {
+            return wk_fail(w, failed, -1);
+        }
+        snprintf(reason, sizeof(reason), "build_failed: exit %d", res->code);
+        return wk_fail(w, reason, res->code);
+
+    case BLD_STEP_TIMEOUT:
+        bld_log_sys(w->log, "the build ran over %d s: stopped",
+                    w->cfg->build_timeout);
+        return wk_fail(w, "build_timeout", -1);
+
+    case BLD_STEP_OOM:
+        bld_log_sys(w->log, "the build ran out of memory (%zu MiB)",
+                    w->cfg->sandbox_memory >> 20);
+        return wk_fail(w, "oom", -1);
+
+    case BLD_STEP_CANCELED:
+        return wk_cancel(w);
+
+    case BLD_STEP_ERROR:
+        break;
+    }
+
+    so_log_error("worker", "deployment=%s: sandbox: %s", w->dep, err);
+    bld_log_sys(w->log, "could not run the step: %s", err);
+    return failed != NULL ? wk_fail(w, failed, -1) : WK_RETRY;
+}
+
+
 static wk_end_t
 wk_clone(wk_t *w)
 {
-    so_repo_url_t  url;
-    bld_commit_t   c;
-    PGresult      *res;
-    const char    *params[3];
-    char           err[SO_ERRLEN];
+    so_repo_url_t         url;
+    bld_clone_req_t       req;
+    bld_clone_t           c;
+    bld_step_end_t        end;
+    PGresult             *res_pg;
+    const char           *params[3];
+    char                  err[SO_ERRLEN], *token;
+    wk_end_t              rc;
 
     bld_log_sys(w->log, "cloning %s (branch %s%s%s)", w->repo_url, w->branch,
                 w->commit[0] ? ", commit " : "", w->commit);
@@ -384,12 +479,34 @@ wk_clone(wk_t *w)
         return wk_fail(w, "clone_failed", -1);
     }
 
-    if (bld_source_checkout(&c, w->pg, w->cfg, w->project_id, w->repo_url,
-                            w->branch, w->commit, w->src, err, sizeof(err))
+    rc = wk_sandbox(w);
+    if (rc != WK_GO) {
+        return rc;
+    }
+
+    if (bld_source_token(&token, w->pg, w->cfg, w->project_id, w->repo_url)
         != SO_OK)
     {
-        bld_log_sys(w->log, "%s", err);
-        return wk_fail(w, "clone_failed", -1);
+        bld_log_sys(w->log, "the owner's GitHub token could not be read");
+        return WK_RETRY;
+    }
+
+    memset(&req, 0, sizeof(req));
+    req.url = w->repo_url;
+    req.branch = w->branch;
+    req.commit = w->commit;
+    req.token = token;
+
+    end = bld_source_clone(&c, &req, &w->step, w->bfd, err, sizeof(err));
+
+    if (token != NULL) {
+        so_wipe(token, strlen(token));
+        free(token);
+    }
+
+    rc = wk_step_end(w, end, NULL, err, "clone_failed");
+    if (rc != WK_GO) {
+        return rc;
     }
 
     bld_log_sys(w->log, "checked out %s: %s", c.sha, c.message);
@@ -399,15 +516,15 @@ wk_clone(wk_t *w)
         params[0] = w->dep;
         params[1] = c.sha;
         params[2] = c.message;
-        res = so_pg_query(w->pg, "worker_commit",
-                          "UPDATE deployments SET commit_sha = $2,"
-                          " commit_message = coalesce(commit_message, $3)"
-                          " WHERE id = $1",
-                          3, params);
-        if (res == NULL) {
+        res_pg = so_pg_query(w->pg, "worker_commit",
+                             "UPDATE deployments SET commit_sha = $2,"
+                             " commit_message = coalesce(commit_message, $3)"
+                             " WHERE id = $1",
+                             3, params);
+        if (res_pg == NULL) {
             return WK_RETRY;
         }
-        PQclear(res);
+        PQclear(res_pg);
     }
 
     return wk_root(w);
@@ -415,8 +532,8 @@ wk_clone(wk_t *w)
 
 
 /*
- * The checkout and the project's root dir as fds, and the tree handed to
- * the sandbox uid: from here on the build owns it.
+ * The checkout and the project's root dir as fds, held from here on: the
+ * build owns the tree and may rename anything in it.
  */
 static wk_end_t
 wk_root(wk_t *w)
@@ -477,17 +594,6 @@ wk_root(wk_t *w)
     {
         bld_log_sys(w->log, "root dir: too long");
         return wk_fail(w, "build_failed: root dir missing", -1);
-    }
-
-    /* the build runs as the sandbox uid, which owns its work dir */
-    wk_uid = (uid_t) w->cfg->sandbox_uid;
-    wk_gid = (gid_t) w->cfg->sandbox_gid;
-    if (mkdir(w->home, 0700) == -1
-        || nftw(w->builddir, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
-    {
-        so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
-                     w->builddir, strerror(errno));
-        return WK_RETRY;
     }
 
     return WK_GO;
@@ -584,29 +690,17 @@ wk_detect(wk_t *w)
 }
 
 
-static int
-wk_chown(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-
-    return lchown(path, wk_uid, wk_gid) == -1 ? -1 : 0;
-}
-
-
 static wk_end_t
 wk_build(wk_t *w)
 {
     bld_step_t            step;
-    bld_cgroup_t          leftover;
     bld_sandbox_result_t  res;
     bld_step_end_t        end;
     json_t               *env, *v;
-    const char           *key, *cmds[2], *hidden[WK_HIDDEN_MAX];
-    char                 *envp[WK_ENV_MAX + 1], name[64], reason[64];
+    const char           *key, *cmds[2];
+    char                 *envp[WK_ENV_MAX + 1];
     char                  err[SO_ERRLEN];
-    size_t                n, i, h, vlen;
+    size_t                n, i, vlen;
     wk_end_t              rc;
 
     env = NULL;
@@ -617,15 +711,6 @@ wk_build(wk_t *w)
     cmds[1] = w->det.build_cmd;
     if (cmds[0][0] == '\0' && cmds[1][0] == '\0') {
         return WK_GO;
-    }
-
-    if (bld_cgroup_sys_init(&w->cgroups, "/sys/fs/cgroup",
-                            w->cfg->sandbox_cgroup_parent) != SO_OK)
-    {
-        so_log_error("worker", "deployment=%s: cgroups: %s", w->dep,
-                     w->cgroups.errstr);
-        bld_log_sys(w->log, "the sandbox is not available on this builder");
-        return WK_RETRY;
     }
 
     if (so_env_load(&env, w->pg, w->cfg, w->project_id, "build") != SO_OK) {
@@ -658,39 +743,9 @@ wk_build(wk_t *w)
 
 #undef WK_ENV
 
-    /* var/ (but the work dir, bound after), the secrets, home dirs */
-    h = 0;
-    hidden[h++] = w->cfg->var_dir;
-    if (w->cfg->secrets_file != NULL
-        && strncmp(w->cfg->secrets_file, w->cfg->var_dir,
-                   strlen(w->cfg->var_dir)) != 0)
-    {
-        hidden[h++] = w->cfg->secrets_file;
-    }
-    hidden[h++] = "/root";
-    hidden[h++] = "/home";
-    hidden[h++] = "/run/postgresql";       /* /var/run is a link to it */
-    hidden[h] = NULL;
-
-    snprintf(name, sizeof(name), "build-%s", w->dep);
-
-    /* what a killed attempt of this deployment left behind */
-    if (bld_cgroup_open(&leftover, &w->cgroups, name) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
-
-    memset(&step, 0, sizeof(step));
-    step.cgroups = &w->cgroups;
-    step.cfg = w->cfg;
-    step.name = name;
-    step.workdir = w->builddir;
+    step = w->step;
     step.cwd = w->appdir;
     step.envp = (const char *const *) envp;
-    step.hidden = hidden;
-    step.deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
-                       * 1000;
-    step.cancel_fd = w->sigfd;
-    step.log = w->log;
 
     for (i = 0; i < 2; i++) {
         if (cmds[i][0] == '\0') {
@@ -700,38 +755,8 @@ wk_build(wk_t *w)
         bld_log_sys(w->log, "running %s", cmds[i]);
 
         end = bld_build_run(&step, cmds[i], &res, err, sizeof(err));
-
-        switch (end) {
-        case BLD_STEP_OK:
-            continue;
-
-        case BLD_STEP_EXIT:
-            snprintf(reason, sizeof(reason), "build_failed: exit %d",
-                     res.code);
-            rc = wk_fail(w, reason, res.code);
-            goto done;
-
-        case BLD_STEP_TIMEOUT:
-            bld_log_sys(w->log, "the build ran over %d s: stopped",
-                        w->cfg->build_timeout);
-            rc = wk_fail(w, "build_timeout", -1);
-            goto done;
-
-        case BLD_STEP_OOM:
-            bld_log_sys(w->log, "the build ran out of memory (%zu MiB)",
-                        w->cfg->sandbox_memory >> 20);
-            rc = wk_fail(w, "oom", -1);
-            goto done;
-
-        case BLD_STEP_CANCELED:
-            rc = wk_cancel(w);
-            goto done;
-
-        case BLD_STEP_ERROR:
-            so_log_error("worker", "deployment=%s: sandbox: %s", w->dep,
-                         err);
-            bld_log_sys(w->log, "could not start the build: %s", err);
-            rc = WK_RETRY;
+        rc = wk_step_end(w, end, &res, err, NULL);
+        if (rc != WK_GO) {
             goto done;
         }
     }
@@ -975,8 +1000,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     w.started_ms = bld_now_ms();
     snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
 
-    if (wk_signals(&w) != SO_OK || so_git_init() != SO_OK
-        || so_httpc_init() != SO_OK)
+    if (wk_signals(&w) != SO_OK || so_httpc_init() != SO_OK)
     {
         so_log_error("worker", "deployment=%s: cannot start: %s", w.dep,
                      strerror(errno));
@@ -1104,6 +1128,5 @@ done:
 
     wk_free(&w);
     so_httpc_cleanup();
-    git_libgit2_shutdown();
     return rc;
 }

@@ -3,7 +3,8 @@
  * concept per file:
  *
  *   logs.c     the log pipeline: masked lines to Redis and PostgreSQL
- *   source.c   the checkout: clone, the exact commit, the root dir
+ *   source.c   the checkout: a confined clone, the root and output dirs
+ *   clone.c    `shipoffd clone`: libgit2 in the sandbox, capped
  *   build.c    one command in the sandbox, its output line by line
  *   publish.c  the static artifact: copy, precompress, prune, remove
  *   edge.c     routes: push to every edge, the snapshot file
@@ -61,33 +62,6 @@ void bld_log_end(bld_log_t *log, const char *state);
 void bld_log_free(bld_log_t *log);
 
 
-/* source.c */
-
-typedef struct {
-    char  sha[41];                  /* the commit checked out */
-    char  message[256];             /* its first line */
-} bld_commit_t;
-
-/*
- * Clones branch of url into dir and checks out commit (40 hex digits; NULL
- * or "": the branch head).  When project_id's owner signed in with GitHub
- * and url is on the GitHub host, the clone carries their access token.
- * 0, or an SO_E* code with libgit2's reason in err.
- */
-int bld_source_checkout(bld_commit_t *out, so_pg_t *pg,
-    const so_config_t *cfg, long long project_id, const char *url,
-    const char *branch, const char *commit, const char *dir, char *err,
-    size_t errlen);
-
-/*
- * *out = an fd of the directory rel ("" or NULL: dirfd's own) beneath
- * dirfd, every step of it, links included, staying beneath dirfd and on
- * its mount.  0, SO_EINVAL (it leads out), SO_ENOTFOUND or SO_ERR.
- */
-int bld_source_open(int *out, int dirfd, const char *rel, char *err,
-    size_t errlen);
-
-
 /* build.c */
 
 typedef struct {
@@ -98,6 +72,7 @@ typedef struct {
     const char              *cwd;       /* inside workdir: where to run */
     const char *const       *envp;
     const char *const       *hidden;
+    const char *const       *ro_binds;  /* sandbox.h's, or NULL */
     long long                deadline_ms;   /* CLOCK_MONOTONIC */
     int                      cancel_fd;     /* readable: stop (signalfd) */
     bld_log_t               *log;
@@ -112,9 +87,73 @@ typedef enum {
     BLD_STEP_ERROR                  /* could not run it: err says why */
 } bld_step_end_t;
 
+#define BLD_HIDDEN_MAX  8
+
+/*
+ * What a build step does not see: var/ (but the work dir, bound after),
+ * the secrets file, home dirs, PostgreSQL's socket dir.  Fills hidden
+ * (BLD_HIDDEN_MAX) and returns it, NULL-ended.
+ */
+const char *const *bld_build_hidden(const char **hidden,
+    const so_config_t *cfg);
+
 /* runs "/bin/sh -c cmd" confined, streaming its output into the log */
 bld_step_end_t bld_build_run(const bld_step_t *step, const char *cmd,
     bld_sandbox_result_t *res, char *err, size_t errlen);
+
+
+/* source.c */
+
+typedef struct {
+    const char  *url;
+    const char  *branch;
+    const char  *commit;            /* 40 hex digits; NULL or "": the head */
+    const char  *token;             /* HTTP credentials for url, or NULL */
+    const char  *detect;            /* not NULL: a detection of this root
+                                       dir, not a build's checkout */
+} bld_clone_req_t;
+
+typedef struct {
+    int      code;                  /* BLD_STEP_EXIT: clone.c's exit code */
+    char     sha[41];               /* the commit checked out */
+    char     message[256];          /* its first line */
+    json_t  *detection;             /* a detection's answer (so_detect_json) */
+} bld_clone_t;
+
+/*
+ * Runs `shipoffd clone` (clone.c) confined as step says, in step's work
+ * dir (held by workfd): a build's checkout into src/, or a detection.
+ * The step's end; its reason, if any, is in the log.  out->detection is
+ * the caller's to json_decref().
+ */
+bld_step_end_t bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
+    const bld_step_t *step, int workfd, char *err, size_t errlen);
+
+/*
+ * The GitHub token of project_id's owner that a clone of url may carry,
+ * or NULL in *token (the caller wipes and frees it).  SO_OK, or
+ * SO_EUNAVAIL when PostgreSQL could not say.
+ */
+int bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
+    long long project_id, const char *url);
+
+/*
+ * *out = an fd of the directory rel ("" or NULL: dirfd's own) beneath
+ * dirfd, every step of it, links included, staying beneath dirfd and on
+ * its mount.  0, SO_EINVAL (it leads out), SO_ENOTFOUND or SO_ERR.
+ */
+int bld_source_open(int *out, int dirfd, const char *rel, char *err,
+    size_t errlen);
+
+
+/* clone.c: `shipoffd clone`, in the sandbox */
+
+#define BLD_CLONE_FAILED    1
+#define BLD_CLONE_NOTFOUND  2       /* no such repository, branch, commit */
+#define BLD_CLONE_TOOBIG    3       /* over so_git's caps */
+#define BLD_CLONE_NOROOT    4       /* a detection's root dir is missing */
+
+int bld_clone_main(void);
 
 
 /* publish.c */

@@ -149,6 +149,10 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "build_timeout", SO_CF_SEC, offsetof(so_config_t, build_timeout),
       "300s", 0, 1, 86400 },
 
+    /* a detection's clone, in a builder's sandbox (POST /api/v1/detect) */
+    { "detect_timeout", SO_CF_SEC, offsetof(so_config_t, detect_timeout),
+      "60s", 0, 1, 3600 },
+
     /* the nginx edges' control locations, separated by spaces; nginx's
        notation for a Unix socket (so_httpc) */
     { "edges", SO_CF_STRING, offsetof(so_config_t, edges),

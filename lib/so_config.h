@@ -35,6 +35,7 @@ typedef struct {
     int             app_stop_grace;     /* seconds: SIGTERM .. SIGKILL */
     int             build_concurrency;  /* 0: the number of cores */
     int             build_timeout;      /* seconds */
+    int             detect_timeout;     /* seconds */
     char           *edges;              /* control URLs, space-separated */
     int             idle_timeout;       /* seconds */
     int             keep_artifacts;

@@ -393,6 +393,35 @@ so_detect_php(so_detect_t *out, const char *dir)
 }
 
 
+const char *const  so_detect_files[] = {
+    "package.json", "package-lock.json", "npm-shrinkwrap.json",
+    "requirements.txt", "pyproject.toml", "composer.json", "index.php",
+    "public/index.php", "index.html", NULL
+};
+
+
+static json_t *
+so_detect_str(const char *s)
+{
+    return s[0] == '\0' ? json_null() : json_string(s);
+}
+
+
+json_t *
+so_detect_json(const so_detect_t *d, int detected)
+{
+    return json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "detected", detected,
+                     "kind", so_detect_str(d->kind),
+                     "framework", so_detect_str(d->framework),
+                     "runtime", so_detect_str(d->runtime),
+                     "install_cmd", so_detect_str(d->install_cmd),
+                     "build_cmd", so_detect_str(d->build_cmd),
+                     "run_cmd", so_detect_str(d->run_cmd),
+                     "output_dir", so_detect_str(d->output_dir));
+}
+
+
 int
 so_detect(so_detect_t *out, const char *dir)
 {

@@ -14,8 +14,14 @@
 #define SO_DETECT_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 #define SO_DETECT_FILE_MAX  (1024 * 1024)   /* a larger manifest: ignored */
+#define SO_DETECT_FILES_MAX 16
+
+/* every path so_detect() reads under dir, NULL-ended: a detection needs
+   these files of a repository, no other */
+extern const char *const  so_detect_files[];
 
 typedef struct {
     char  kind[8];                  /* "static", "dynamic"; "" unknown */
@@ -32,6 +38,12 @@ typedef struct {
  * is recognised (*out empty); SO_EINVAL when dir is not a directory.
  */
 int so_detect(so_detect_t *out, const char *dir);
+
+/*
+ * The detection as the API answers it: {"detected": bool, "kind": ...,
+ * each field a string or null}.  NULL when out of memory.
+ */
+json_t *so_detect_json(const so_detect_t *d, int detected);
 
 /*
  * The user's settings win: every non-empty field of user replaces the

@@ -123,7 +123,7 @@ so_git_clone(const char *url, const char *branch, const char *dir,
     opts.fetch_opts.callbacks.credentials = so_git_credentials;
     opts.fetch_opts.callbacks.payload = &ctx;
     opts.fetch_opts.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-    opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+    opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
 
     rc = git_clone(&repo, url, dir, &opts);
     if (rc == 0) {

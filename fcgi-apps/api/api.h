@@ -78,6 +78,7 @@ void api_env_delete(so_req_t *r);
 
 /* detect.c */
 void api_detect(so_req_t *r);
+void api_detect_get(so_req_t *r);
 
 /*
  * projects.c: api_project_answer answers with the project id (secret: the

@@ -1,57 +1,108 @@
 /*
- * detect.c: POST /api/v1/detect {repo_url, branch, root_dir?}: what would
- * Shipoff build from this repository?  Clones it into a private temp dir
- * (the same repo_url rules and SSRF guard as a project, so_repo.h; the
- * clone caps of so_git.h), runs so_detect() on root_dir, removes the
- * clone and answers the detection.
+ * detect.c: what would Shipoff build from a repository?
  *
- * A github.com repository is cloned with the caller's GitHub token when
- * they signed in with GitHub, so private repositories work too.
+ *   POST /api/v1/detect {repo_url, branch?, root_dir?}   202, a detection
+ *   GET  /api/v1/detect/{id}                             the detection
+ *
+ * The API never clones: a repository is the requester's to choose, and a
+ * server that accepts and never answers, or a pack that expands to
+ * gigabytes, would hold an API thread or fill its disk.  The request is
+ * checked (the repo_url rules and SSRF guard of a project, so_repo.h),
+ * recorded in table detections and announced on shipoff:events; a
+ * builder clones and detects in its sandbox under detect_timeout and
+ * writes the answer back (builder/detect.c).  A caller has at most
+ * API_DETECT_PENDING detections pending at once; each sees only its own.
  */
 
-#define _XOPEN_SOURCE 700
-
-#include <ftw.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api.h"
 #include "shipoff.h"
 #include "so_auth.h"
 #include "so_authz.h"
-#include "so_crypto.h"
-#include "so_detect.h"
-#include "so_git.h"
+#include "so_deploy.h"
 #include "so_input.h"
 #include "so_log.h"
-#include "so_oauth.h"
+#include "so_repo.h"
+
+#define API_DETECT_PENDING  "4"
+
+/* the row $1 of user $2 as the API answers it */
+#define API_DETECT_JSON                                                      \
+    "SELECT json_build_object('id', id, 'state', state,"                      \
+    " 'repo_url', repo_url, 'branch', branch, 'root_dir', root_dir,"         \
+    " 'result', result, 'error', CASE WHEN error_code IS NULL THEN NULL"     \
+    " ELSE json_build_object('code', error_code, 'message', error_message,"  \
+    " 'field', error_field) END,"                                            \
+    " 'created_at', to_char(created_at AT TIME ZONE 'UTC',"                  \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                      \
+    " 'finished_at', to_char(finished_at AT TIME ZONE 'UTC',"                \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"                                \
+    " FROM detections WHERE id = $1 AND user_id = $2"
 
 
-static int api_detect_rm(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw);
-static json_t *api_detect_str(const char *s);
+static void api_detect_answer(so_req_t *r, int status, const char *id,
+    const char *uid);
 
 
-static int
-api_detect_rm(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
+/* the detection id of uid, answered with status; 404 when not theirs */
+static void
+api_detect_answer(so_req_t *r, int status, const char *id, const char *uid)
 {
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    (void) remove(path);
+    PGresult      *res;
+    json_t        *j;
+    json_error_t   jerr;
+    const char    *params[2];
 
-    return 0;
+    params[0] = id;
+    params[1] = uid;
+
+    res = so_pg_query(r->pg, "detect_get", API_DETECT_JSON, 2, params);
+    if (res == NULL) {
+        api_db_error(r, "reading a detection");
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        so_http_error(r, 404, "not_found", "no such detection", NULL);
+        PQclear(res);
+        return;
+    }
+
+    j = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+    PQclear(res);
+
+    if (j == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+        return;
+    }
+
+    so_http_json(r, status, j);
 }
 
 
-static json_t *
-api_detect_str(const char *s)
+void
+api_detect_get(so_req_t *r)
 {
-    return s[0] == '\0' ? json_null() : json_string(s);
+    so_principal_t  p;
+    long long       id;
+    char            uid[24];
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK)
+    {
+        return;
+    }
+
+    if (so_authz_parse_id(r->args[0], &id) != SO_OK) {
+        so_http_error(r, 404, "not_found", "no such detection", NULL);
+        return;
+    }
+
+    snprintf(uid, sizeof(uid), "%lld", p.user_id);
+    api_detect_answer(r, 200, r->args[0], uid);
 }
 
 
@@ -63,17 +114,17 @@ api_detect(so_req_t *r)
     };
     so_principal_t            p;
     so_repo_url_t             repo;
-    so_detect_t               d;
-    json_t                   *body, *j;
-    const char               *url, *branch, *root, *reason;
-    char                      tmp[PATH_MAX], path[PATH_MAX], err[SO_ERRLEN];
-    char                      msg[SO_ERRLEN], *token;
+    PGresult                 *res;
+    json_t                   *body;
+    const char               *url, *branch, *root, *reason, *params[5];
+    const char               *xadd[4];
+    char                      err[SO_ERRLEN], msg[SO_ERRLEN], uid[24];
+    char                      id[24];
     size_t                    len;
-    int                       rc, made;
+    int                       rc;
 
     body = NULL;
-    token = NULL;
-    made = 0;
+    res = NULL;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
@@ -119,82 +170,58 @@ api_detect(so_req_t *r)
         root = "";
     }
 
-    if (repo.owner[0] != '\0') {
-        (void) so_oauth_github_token(&token, r->pg, r->cfg, p.user_id);
-    }
+    snprintf(uid, sizeof(uid), "%lld", p.user_id);
+    params[0] = uid;
+    params[1] = url;
+    params[2] = branch;
+    params[3] = root;
+    params[4] = API_DETECT_PENDING;
 
-    snprintf(tmp, sizeof(tmp), "%s/detect-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(tmp) == NULL) {
-        so_log_error(r->path, "mkdtemp %s: failed", tmp);
-        so_http_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-    made = 1;
-
-    if ((size_t) snprintf(path, sizeof(path), "%s/repo", tmp)
-        >= sizeof(path))
-    {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-
-    rc = so_git_clone(url, branch, path, token, err, sizeof(err));
-    if (rc != SO_OK) {
-        so_log_info(r->path, "user=%lld: %s", p.user_id, err);
-        so_http_error(r, rc == SO_EUNAVAIL ? 502 : 422,
-                      rc == SO_EUNAVAIL ? "clone_failed"
-                                        : "validation_failed",
-                      rc == SO_ENOTFOUND
-                      ? "repo_url: no such repository or branch"
-                      : rc == SO_ETOOBIG ? "repo_url: the repository is too "
-                                           "large"
-                      : "repo_url: the repository could not be cloned",
-                      rc == SO_ENOTFOUND ? "branch" : "repo_url");
+    res = so_pg_query(r->pg, "detect_insert",
+                      "INSERT INTO detections (user_id, repo_url, branch,"
+                      " root_dir) SELECT $1, $2, $3, $4"
+                      " WHERE (SELECT count(*) FROM detections"
+                      " WHERE user_id = $1 AND state = 'pending') < $5::int"
+                      " RETURNING id",
+                      5, params);
+    if (res == NULL) {
+        api_db_error(r, "recording a detection");
         goto done;
     }
 
-    if (root[0] != '\0'
-        && (size_t) snprintf(path, sizeof(path), "%s/repo/%s", tmp, root)
-           >= sizeof(path))
-    {
-        so_http_error(r, 422, "validation_failed", "root_dir is too long",
-                      "root_dir");
+    if (PQntuples(res) != 1) {
+        so_http_header(r, "Retry-After", "5");
+        so_http_error(r, 429, "rate_limited", "too many detections are "
+                      "pending: wait for one to finish", NULL);
         goto done;
     }
 
-    rc = so_detect(&d, path);
-    if (rc == SO_EINVAL) {
-        so_http_error(r, 422, "validation_failed",
-                      "root_dir is not a directory of the repository",
-                      "root_dir");
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+
+    xadd[0] = "type";
+    xadd[1] = "detect";
+    xadd[2] = "detection";
+    xadd[3] = id;
+
+    if (so_deploy_xadd(r->redis, SO_DEPLOY_EVENTS, 4, xadd) != SO_OK) {
+        PQclear(res);
+        params[0] = id;
+        res = so_pg_query(r->pg, "detect_unsent",
+                          "UPDATE detections SET state = 'failed',"
+                          " error_code = 'unavailable', error_message ="
+                          " 'the builders could not be reached',"
+                          " finished_at = now() WHERE id = $1",
+                          1, params);
+        so_http_error(r, 503, "unavailable", "the builders cannot be "
+                      "reached: try again", NULL);
         goto done;
     }
 
-    j = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                  "detected", rc == SO_OK,
-                  "kind", api_detect_str(d.kind),
-                  "framework", api_detect_str(d.framework),
-                  "runtime", api_detect_str(d.runtime),
-                  "install_cmd", api_detect_str(d.install_cmd),
-                  "build_cmd", api_detect_str(d.build_cmd),
-                  "run_cmd", api_detect_str(d.run_cmd),
-                  "output_dir", api_detect_str(d.output_dir));
-    if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-
-    so_http_json(r, 200, j);
+    so_log_info(r->path, "detection=%s user=%s: requested", id, uid);
+    api_detect_answer(r, 202, id, uid);
 
 done:
 
-    if (made) {
-        (void) nftw(tmp, api_detect_rm, 16, FTW_DEPTH | FTW_PHYS);
-    }
-    if (token != NULL) {
-        so_wipe(token, strlen(token));
-        free(token);
-    }
+    PQclear(res);
     json_decref(body);
 }

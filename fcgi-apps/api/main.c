@@ -55,6 +55,7 @@ static const so_route_t  api_routes[] = {
     { "PUT",    "/api/v1/projects/:id/env/:key",       api_env_put },
     { "DELETE", "/api/v1/projects/:id/env/:key",       api_env_delete },
     { "POST",   "/api/v1/detect",                      api_detect },
+    { "GET",    "/api/v1/detect/:id",                  api_detect_get },
 
     { "POST",   "/api/v1/projects/:id/deployments",    api_deployments_create },
     { "GET",    "/api/v1/projects/:id/deployments",    api_deployments_list },

@@ -1,14 +1,24 @@
-# POST /api/v1/detect: clone a repository (file:// here, which the test
-# stack allows), detect what it is, answer, and leave no clone behind;
-# repo_url, branch and root_dir rules; a missing branch or repository.
+# POST /api/v1/detect: 202 and a pending detection, which a builder
+# clones (file:// here, which the test stack allows) and detects in its
+# sandbox; GET /api/v1/detect/{id} gives the answer, to its requester
+# only.  No clone is left behind; repo_url, branch and root_dir rules are
+# answered at once, a missing branch, repository or root dir by the
+# detection.  The API never clones: four detections of a server that
+# accepts and never answers leave /api/v1/health answering at once, fail
+# with clone_failed after detect_timeout, and a fifth pending one is
+# refused with 429.  A "git bomb" (a tiny pack whose trees repeat one
+# another, 10^7 files once checked out) is refused as too large without
+# being expanded.
 
 use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
+use IO::Socket::INET;
+use Time::HiRes qw(time);
 use ShipoffTest qw(stack_up http run tempdir top_dir);
 
-my $s = stack_up();
+my $s = stack_up(env => { SHIPOFF_DETECT_TIMEOUT => '4' });
 my $u = $s->signup;
 my $top = top_dir();
 my $git = tempdir();
@@ -39,10 +49,36 @@ my %repo = (
     mono  => make_repo('mono', [ 'static', '.' ], [ 'next', 'apps/web' ]),
 );
 
+sub post {
+    my ($body, $who) = @_;
+    return http(POST => $s->url('/api/v1/detect'), $body,
+                $s->auth_header($who // $u));
+}
+
+sub get {
+    my ($id, $who) = @_;
+    return http(GET => $s->url("/api/v1/detect/$id"), undef,
+                $s->auth_header($who // $u));
+}
+
+# the detection's last answer once it is no longer pending
+sub finished {
+    my ($id) = @_;
+    my $res;
+    for (1 .. 300) {
+        $res = get($id);
+        last if $res->{status} != 200 || $res->{json}{state} ne 'pending';
+        select undef, undef, undef, 0.1;
+    }
+    return $res;
+}
+
+# POST, then the finished detection (or the POST's own error answer)
 sub detect {
     my ($body) = @_;
-    return http(POST => $s->url('/api/v1/detect'), $body,
-                $s->auth_header($u));
+    my $res = post($body);
+    return $res unless $res->{status} == 202;
+    return finished($res->{json}{id});
 }
 
 my $tmp = $ENV{TMPDIR} // '/tmp';
@@ -62,37 +98,140 @@ for my $c (
       { detected => 0, kind => undef, framework => undef } ],
 ) {
     my ($name, $body, $want) = @$c;
-    my $res = detect($body);
-    is($res->{status}, 200, "$name: 200") or diag($res->{content});
+    my $posted = post($body);
+    is($posted->{status}, 202, "$name: 202") or diag($posted->{content});
+    is($posted->{json}{state}, 'pending', "$name: pending at first");
+    my $res = finished($posted->{json}{id});
+    is($res->{json}{state}, 'done', "$name: done") or diag($res->{content});
     for my $k (sort keys %$want) {
-        my $got = $res->{json}{$k};
+        my $got = $res->{json}{result}{$k};
         $got = $got ? 1 : 0 if $k eq 'detected';
         is($got, $want->{$k}, "$name: $k");
     }
 }
 
 my @after = glob "$tmp/detect-*";
-is(scalar @after, scalar @before, 'no clone left behind');
+is(scalar @after, scalar @before, 'the API made no clone');
+is(scalar(() = glob($s->var . '/builds/detect-*')), 0,
+   "the builder's work dirs are gone");
 
+# refused at once (422), or failed by the detection
 for my $c (
     [ 'no repo_url', {}, 422, 'repo_url' ],
     [ 'ftp', { repo_url => 'ftp://x/y' }, 422, 'repo_url' ],
     [ 'bad branch', { repo_url => $repo{vite}, branch => '..' }, 422,
       'branch' ],
-    [ 'no such branch', { repo_url => $repo{vite}, branch => 'nope' }, 422,
-      'branch' ],
-    [ 'no such repo', { repo_url => "file://$git/nope" }, 422, undef ],
     [ 'root escape', { repo_url => $repo{vite}, root_dir => '../..' }, 422,
       'root_dir' ],
-    [ 'root missing', { repo_url => $repo{vite}, root_dir => 'nope' }, 422,
-      'root_dir' ],
     [ 'unknown field', { repo_url => $repo{vite}, x => 1 }, 422, 'x' ],
+    [ 'no such branch', { repo_url => $repo{vite}, branch => 'nope' },
+      'failed', 'branch' ],
+    [ 'no such repo', { repo_url => "file://$git/nope" }, 'failed',
+      undef ],
+    [ 'root missing', { repo_url => $repo{vite}, root_dir => 'nope' },
+      'failed', 'root_dir' ],
 ) {
-    my ($name, $body, $status, $field) = @$c;
+    my ($name, $body, $want, $field) = @$c;
     my $res = detect($body);
-    is($res->{status}, $status, "$name: $status") or diag($res->{content});
-    is($res->{json}{error}{field}, $field, "$name: field $field")
+    if ($want eq 'failed') {
+        is($res->{json}{state}, 'failed', "$name: failed")
+            or diag($res->{content});
+        is($res->{json}{error}{code}, 'validation_failed',
+           "$name: validation_failed");
+        ok(length $res->{json}{error}{message}, "$name: a message");
+    } else {
+        is($res->{status}, $want, "$name: $want") or diag($res->{content});
+    }
+    is(($want eq 'failed' ? $res->{json}{error}{field}
+                          : $res->{json}{error}{field}), $field,
+       "$name: field $field")
         if defined $field;
+}
+
+# ---- a detection is its requester's only
+
+{
+    my $other = $s->signup;
+    my $mine = post({ repo_url => $repo{vite} });
+    is(get($mine->{json}{id}, $other)->{status}, 404,
+       "another user's detection: 404");
+    is(get(999999999)->{status}, 404, 'no such detection: 404');
+    is(get('x')->{status}, 404, 'not an id: 404');
+    finished($mine->{json}{id});
+}
+
+# ---- a server that accepts and never answers
+
+{
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 16, ReuseAddr => 1)
+        or die "listen: $!";
+    my $port = $l->sockport;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my @held;
+        while (my $c = $l->accept) { push @held, $c }
+        exit 0;
+    }
+    close $l;
+    my $url = "http://127.0.0.1:$port/silent.git";
+
+    my @ids;
+    for my $i (1 .. 4) {
+        my $res = post({ repo_url => $url });
+        is($res->{status}, 202, "silent server $i: 202")
+            or diag($res->{content});
+        push @ids, $res->{json}{id};
+    }
+    my $fifth = post({ repo_url => $url });
+    is($fifth->{status}, 429, 'a fifth pending detection: 429');
+    ok($fifth->{headers}{'retry-after'}, '  with Retry-After');
+
+    my $t0 = time;
+    my $health = http(GET => $s->url('/api/v1/health'));
+    is($health->{status}, 200, 'the API answers meanwhile');
+    cmp_ok(time - $t0, '<', 2, '  at once');
+
+    for my $id (@ids) {
+        my $res = finished($id);
+        is($res->{json}{state}, 'failed', "detection $id: failed");
+        is($res->{json}{error}{code}, 'clone_failed', '  clone_failed');
+        like($res->{json}{error}{message}, qr/did not answer within 4 s/,
+             '  after detect_timeout');
+    }
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+}
+
+# ---- a git bomb: refused before it is checked out
+
+{
+    my $dir = "$git/bomb";
+    run('git', 'init', '-q', '-b', 'main', $dir);
+    my ($rc, $blob) = run('sh', '-c', "echo x | git -C $dir hash-object -w"
+                                      . " --stdin");
+    chomp $blob;
+    my ($type, $id) = ('blob', $blob);
+    for my $level (1 .. 7) {
+        my $entries = join '', map { my $mode = $type eq 'blob' ? '100644'
+                                                               : '040000';
+                                     "$mode $type $id\tf$_\n" } 0 .. 9;
+        ($rc, $id) = run('sh', '-c', "printf '$entries' | git -C $dir mktree");
+        chomp $id;
+        $type = 'tree';
+    }
+    ($rc, my $commit) = run('git', '-C', $dir, '-c', 'user.name=t', '-c',
+                            'user.email=t@e', 'commit-tree', $id, '-m',
+                            'bomb');
+    chomp $commit;
+    run('git', '-C', $dir, 'update-ref', 'refs/heads/main', $commit);
+
+    my $res = detect({ repo_url => "file://$dir" });
+    is($res->{json}{state}, 'failed', 'a git bomb: failed')
+        or diag($res->{content});
+    like($res->{json}{error}{message}, qr/too large/, '  too large');
+    is(scalar(() = glob($s->var . '/builds/detect-*')), 0,
+       '  nothing left on disk');
 }
 
 is(http(POST => $s->url('/api/v1/detect'), { repo_url => $repo{vite} })

@@ -125,7 +125,7 @@ like($s->logs, qr/project=$mine: cloning 127\.0\.0\.1 with the GitHub token of u
 my $theirs = project($bob, 'theirs', $url);
 ($id, $st) = deploy($bob, $theirs);
 is($st, 'FAILED clone_failed', 'a user without GitHub: FAILED clone_failed');
-like(log_text($id), qr/^system: clone failed: .*(authentication|401)/mi,
+like(log_text($id), qr/^stderr: clone: clone failed: .*(authentication|401)/mi,
      "  libgit2's message in the log") or diag(log_text($id));
 
 # ---- a team's project: the team's owner's token

@@ -1,0 +1,331 @@
+/*
+ * detect.c: detections of repositories (POST /api/v1/detect, table
+ * detections), made by the builders because a clone is not the API's to
+ * make: the repository is the requester's choice, and libgit2 1.5 has no
+ * socket timeout, so a server that never answers would hold an API
+ * thread, and a small pack can expand to fill a disk.
+ *
+ * The API records a pending row and announces it on shipoff:events; the
+ * builder that reads the entry runs bld_detect_run() in a child process,
+ * as a job (jobs.c), which clones and detects in the sandbox (source.c,
+ * clone.c: only the files so_detect reads are checked out), under
+ * detect_timeout, the sandbox's memory limit and so_git's caps, in a work
+ * dir var/builds/detect-<id> removed afterwards.  The answer, or an
+ * error shaped like the API's (code, message, field), goes to the row.
+ *
+ * A child that dies before it wrote the row leaves it to the loop
+ * (bld_detect_lost), and a row nobody finished (a builder restarted) to
+ * the reconciler (bld_detect_expire): no detection stays pending.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_crypto.h"
+#include "so_log.h"
+#include "so_oauth.h"
+#include "so_repo.h"
+#include "bld.h"
+#include "loop.h"
+#include "worker.h"
+
+typedef struct {
+    const char  *code;
+    const char  *message;
+    const char  *field;
+} det_error_t;
+
+
+static int det_finish(so_pg_t *pg, const char *id, const json_t *result,
+    const det_error_t *e);
+static bld_step_end_t det_clone(const so_config_t *cfg, so_pg_t *pg,
+    const char *id, PGresult *row, bld_clone_t *out, det_error_t *e);
+
+
+/* the row done with result, or failed with e: SO_OK or SO_ERR */
+static int
+det_finish(so_pg_t *pg, const char *id, const json_t *result,
+    const det_error_t *e)
+{
+    PGresult    *res;
+    const char  *params[5];
+    char        *text;
+    int          rc;
+
+    text = result != NULL ? json_dumps(result, JSON_COMPACT) : NULL;
+
+    params[0] = id;
+    params[1] = text;
+    params[2] = e->code;
+    params[3] = e->message;
+    params[4] = e->field;
+
+    res = so_pg_query(pg, "detect_finish",
+                      "UPDATE detections SET result = $2::jsonb,"
+                      " state = CASE WHEN $2 IS NULL THEN 'failed'"
+                      " ELSE 'done' END,"
+                      " error_code = $3, error_message = $4,"
+                      " error_field = $5, finished_at = now()"
+                      " WHERE id = $1 AND state = 'pending'",
+                      5, params);
+    free(text);
+
+    rc = res != NULL ? SO_OK : SO_ERR;
+    if (rc != SO_OK) {
+        so_log_error("detect", "detection=%s: %s", id, so_pg_errstr(pg));
+    }
+
+    PQclear(res);
+    return rc;
+}
+
+
+/* row: user_id, repo_url, branch, root_dir */
+static bld_step_end_t
+det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
+    PGresult *row, bld_clone_t *out, det_error_t *e)
+{
+    bld_cgroup_sys_t  cgroups;
+    bld_cgroup_t      leftover;
+    bld_clone_req_t   req;
+    bld_step_t        step;
+    so_repo_url_t     repo;
+    bld_step_end_t    end;
+    const char       *hidden[BLD_HIDDEN_MAX];
+    char              dir[PATH_MAX], name[64], err[SO_ERRLEN], *token;
+    int               fd;
+
+    token = NULL;
+    fd = -1;
+    end = BLD_STEP_ERROR;
+    dir[0] = '\0';
+
+    memset(&req, 0, sizeof(req));
+    req.url = PQgetvalue(row, 0, 1);
+    req.branch = PQgetvalue(row, 0, 2);
+    req.detect = PQgetvalue(row, 0, 3);
+
+    /* the configuration may have changed since the API took it */
+    if (so_repo_check(&repo, cfg, req.url, err, sizeof(err)) != SO_OK) {
+        e->code = "validation_failed";
+        e->message = "repo_url is not allowed on this platform";
+        e->field = "repo_url";
+        return BLD_STEP_EXIT;
+    }
+
+    /* the requester's own token, for their own GitHub repositories */
+    if (repo.owner[0] != '\0'
+        && so_oauth_github_token(&token, pg, cfg,
+                                 strtoll(PQgetvalue(row, 0, 0), NULL, 10))
+           == SO_EUNAVAIL)
+    {
+        return BLD_STEP_ERROR;
+    }
+    req.token = token;
+
+    snprintf(name, sizeof(name), "detect-%s", id);
+    if (bld_cgroup_sys_init(&cgroups, "/sys/fs/cgroup",
+                            cfg->sandbox_cgroup_parent) != SO_OK)
+    {
+        so_log_error("detect", "detection=%s: cgroups: %s", id,
+                     cgroups.errstr);
+        goto done;
+    }
+    if (bld_cgroup_open(&leftover, &cgroups, name) == SO_OK) {
+        bld_cgroup_destroy(&leftover);
+    }
+
+    snprintf(dir, sizeof(dir), "%s/builds", cfg->var_dir);
+    (void) mkdir(dir, 0711);
+    snprintf(dir, sizeof(dir), "%s/builds/%s", cfg->var_dir, name);
+    bld_remove_tree(cfg, dir);
+
+    if (mkdir(dir, 0700) == -1
+        || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                      | O_CLOEXEC)) == -1
+        || fchown(fd, (uid_t) cfg->sandbox_uid, (gid_t) cfg->sandbox_gid)
+           == -1)
+    {
+        so_log_error("detect", "detection=%s: %s: %s", id, dir,
+                     strerror(errno));
+        goto done;
+    }
+
+    memset(&step, 0, sizeof(step));
+    step.cgroups = &cgroups;
+    step.cfg = cfg;
+    step.name = name;
+    step.workdir = dir;
+    step.cwd = dir;
+    step.hidden = bld_build_hidden(hidden, cfg);
+    step.deadline_ms = bld_now_ms() + (long long) cfg->detect_timeout * 1000;
+    step.cancel_fd = -1;
+
+    end = bld_source_clone(out, &req, &step, fd, err, sizeof(err));
+    if (end == BLD_STEP_ERROR) {
+        so_log_error("detect", "detection=%s: %s", id, err);
+    }
+
+done:
+
+    if (token != NULL) {
+        so_wipe(token, strlen(token));
+        free(token);
+    }
+    if (fd != -1) {
+        close(fd);
+    }
+    if (dir[0] != '\0') {
+        bld_remove_tree(cfg, dir);
+    }
+    return end;
+}
+
+
+int
+bld_detect_run(const so_config_t *cfg, long long detection_id)
+{
+    bld_clone_t     c;
+    det_error_t     e;
+    bld_step_end_t  end;
+    PGresult       *row;
+    so_pg_t        *pg;
+    const char     *params[1];
+    char            id[24], msg[128];
+    int             rc;
+
+    row = NULL;
+    memset(&c, 0, sizeof(c));
+    memset(&e, 0, sizeof(e));
+    rc = BLD_WORKER_RETRY;
+    snprintf(id, sizeof(id), "%lld", detection_id);
+
+    pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
+    if (pg == NULL || so_pg_connect(pg) != SO_OK) {
+        so_log_error("detect", "detection=%s: PostgreSQL is down", id);
+        goto done;
+    }
+
+    params[0] = id;
+    row = so_pg_query(pg, "detect_load",
+                      "SELECT user_id, repo_url, branch, root_dir"
+                      " FROM detections WHERE id = $1 AND state = 'pending'",
+                      1, params);
+    if (row == NULL) {
+        goto done;
+    }
+
+    if (PQntuples(row) != 1) {
+        rc = 0;                         /* done meanwhile, or gone */
+        goto done;
+    }
+
+    end = det_clone(cfg, pg, id, row, &c, &e);
+
+    switch (end) {
+    case BLD_STEP_OK:
+        break;
+
+    case BLD_STEP_EXIT:
+        if (e.code == NULL) {
+            e.code = "validation_failed";
+            e.message = "repo_url: the repository could not be cloned";
+            e.field = "repo_url";
+        }
+        break;
+
+    case BLD_STEP_TIMEOUT:
+        snprintf(msg, sizeof(msg), "repo_url: the repository did not "
+                 "answer within %d s", cfg->detect_timeout);
+        e.code = "clone_failed";
+        e.message = msg;
+        e.field = "repo_url";
+        break;
+
+    case BLD_STEP_OOM:
+        e.code = "clone_failed";
+        e.message = "repo_url: the clone ran out of memory";
+        e.field = "repo_url";
+        break;
+
+    default:
+        goto done;
+    }
+
+    /* what clone.c said, in the API's words */
+    if (end == BLD_STEP_EXIT && c.code != 0) {
+        e.code = "validation_failed";
+        e.message = c.code == BLD_CLONE_NOTFOUND
+                    ? "repo_url: no such repository or branch"
+                    : c.code == BLD_CLONE_TOOBIG
+                    ? "repo_url: the repository is too large"
+                    : c.code == BLD_CLONE_NOROOT
+                    ? "root_dir is not a directory of the repository"
+                    : "repo_url: the repository could not be cloned";
+        e.field = c.code == BLD_CLONE_NOTFOUND ? "branch"
+                  : c.code == BLD_CLONE_NOROOT ? "root_dir" : "repo_url";
+    }
+
+    if (det_finish(pg, id, end == BLD_STEP_OK ? c.detection : NULL, &e)
+        == SO_OK)
+    {
+        so_log_info("detect", "detection=%s: %s", id,
+                    end == BLD_STEP_OK ? "done" : e.message);
+        rc = 0;
+    }
+
+done:
+
+    json_decref(c.detection);
+    PQclear(row);
+    so_pg_free(pg);
+    return rc;
+}
+
+
+void
+bld_detect_lost(so_pg_t *pg, long long detection_id)
+{
+    const char  *params[1];
+    char         id[24];
+
+    snprintf(id, sizeof(id), "%lld", detection_id);
+    params[0] = id;
+
+    PQclear(so_pg_query(pg, "detect_lost",
+                        "UPDATE detections SET state = 'failed',"
+                        " error_code = 'internal', error_message ="
+                        " 'the detection could not run: try again',"
+                        " finished_at = now()"
+                        " WHERE id = $1 AND state = 'pending'",
+                        1, params));
+}
+
+
+void
+bld_detect_expire(so_pg_t *pg, const so_config_t *cfg)
+{
+    const char  *params[1];
+    char         ttl[16];
+
+    /* the entry's own wait for a free slot is bounded by the reconciler */
+    snprintf(ttl, sizeof(ttl), "%d", cfg->detect_timeout + 300);
+    params[0] = ttl;
+
+    PQclear(so_pg_query(pg, "detect_expire",
+                        "UPDATE detections SET state = 'failed',"
+                        " error_code = 'internal', error_message ="
+                        " 'no builder finished the detection: try again',"
+                        " finished_at = now()"
+                        " WHERE state = 'pending'"
+                        " AND created_at < now() - $1::int"
+                        " * interval '1 second'",
+                        1, params));
+}

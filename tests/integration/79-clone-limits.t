@@ -1,0 +1,166 @@
+# A build's clone runs in the sandbox as the sandbox uid, under the
+# build's deadline (`shipoffd clone`, builder/clone.c):
+#   - a file:// repository only root may read is not cloned (the clone is
+#     not root's), and one the sandbox uid may read is;
+#   - a server that accepts and never answers fails the build with
+#     build_timeout at the build's deadline, and leaves nothing running;
+#   - a "git bomb" (a tiny pack whose trees repeat one another: 10^7 files
+#     once checked out) fails with clone_failed, "too large", before
+#     anything is checked out.
+# Builds run with `shipoffd build ID` in the foreground, the daemon
+# stopped, as 87-isolation.t does.
+
+use strict;
+use warnings;
+use lib 'tests/integration/lib';
+use Test::More;
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(time);
+use ShipoffTest qw(stack_up run top_dir tempdir);
+
+plan skip_all => 'needs root (cgroups and a sandbox uid)' if $> != 0;
+plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
+
+my $cg_parent = "shipoff-t79-$$";
+my $s = stack_up(env => { SHIPOFF_BUILD_TIMEOUT         => '6',
+                          SHIPOFF_SANDBOX_CGROUP_PARENT => $cg_parent });
+$s->stop('shipoffd');
+
+my $top = top_dir();
+my $shipoffd = $ENV{SHIPOFFD} // "$top/builder/shipoffd";
+my $git = tempdir();
+
+END {
+    local $?;
+    for my $dir (glob("/sys/fs/cgroup/*/$cg_parent"),
+                 glob("/sys/fs/cgroup/$cg_parent"))
+    {
+        run('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
+            '+');
+    }
+}
+
+sub psql { $s->psql($_[0]) }
+
+my $u = $s->signup;
+my $n = 0;
+
+sub git {
+    my ($dir, @args) = @_;
+    my ($rc, $out) = run('git', '-C', $dir, '-c', 'user.name=t', '-c',
+                         'user.email=t@e', @args);
+    die "git @args: $out" if $rc;
+    chomp $out;
+    return $out;
+}
+
+# a repository of the plain site, on branch main
+sub plain_repo {
+    my ($name) = @_;
+    my $dir = "$git/$name";
+    run('mkdir', '-p', $dir);
+    run('cp', '-a', "$top/tests/fixtures/sites/plain/.", $dir);
+    git($dir, 'init', '-q', '-b', 'main');
+    git($dir, 'add', '-A');
+    git($dir, 'commit', '-q', '-m', 'plain');
+    return $dir;
+}
+
+# builds a new deployment of a project on url: (id, "STATE reason", secs)
+sub deploy {
+    my ($url) = @_;
+    my $res = $s->api(POST => '/api/v1/projects', $u,
+                      { name => 'c' . ++$n . "x$$", repo_url => $url,
+                        kind => 'static', build_cmd => 'sh build.sh',
+                        output_dir => 'public' });
+    die "project: $res->{status} $res->{content}" unless $res->{status} == 201;
+    my $r = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments",
+                    $u, {});
+    die "deploy: $r->{status} $r->{content}" unless $r->{status} == 202;
+    my $id = $r->{json}{id};
+    my $t0 = time;
+    my $child = fork // die "fork: $!";
+    if (!$child) {
+        %ENV = (%ENV, %{ $s->{env} });
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec($shipoffd, '-c', $s->conf, 'build', $id) or POSIX::_exit(127);
+    }
+    waitpid($child, 0);
+    return ($id, psql("SELECT state || ' ' || coalesce(reason, '')"
+                      . " FROM deployments WHERE id = $id"), time - $t0);
+}
+
+# ---- who clones: the sandbox uid
+
+{
+    my $dir = plain_repo('readable');
+    my ($id, $st) = deploy("file://$dir");
+    is($st, 'PRODUCTION deployed',
+       'a repository the sandbox uid may read deploys')
+        or diag($s->log_text($id));
+
+    my $closed = plain_repo('rootonly');
+    chmod 0700, $closed or die "chmod: $!";
+    ($id, $st) = deploy("file://$closed");
+    is($st, 'FAILED clone_failed',
+       'one only root may read is not cloned: the clone is not root')
+        or diag($s->log_text($id));
+    like($s->log_text($id), qr/^system: clone failed/m, '  the log says so');
+}
+
+# ---- a server that accepts and never answers
+
+{
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 16, ReuseAddr => 1)
+        or die "listen: $!";
+    my $port = $l->sockport;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my @held;
+        while (my $c = $l->accept) { push @held, $c }
+        POSIX::_exit(0);
+    }
+    close $l;
+
+    my ($id, $st, $secs) = deploy("http://127.0.0.1:$port/silent.git");
+    is($st, 'FAILED build_timeout',
+       'a silent server: FAILED build_timeout')
+        or diag($s->log_text($id));
+    cmp_ok($secs, '<', 60, '  at the build deadline, not later');
+    my (undef, $left) = run('pgrep', '-f', "$shipoffd clone");
+    is($left, '', '  no clone left running');
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+}
+
+# ---- a git bomb
+
+{
+    my $dir = "$git/bomb";
+    git($git, 'init', '-q', '-b', 'main', $dir);
+    my (undef, $blob) = run('sh', '-c', "echo x | git -C $dir hash-object"
+                                        . " -w --stdin");
+    chomp $blob;
+    my ($type, $obj) = ('blob', $blob);
+    for my $level (1 .. 7) {
+        my $mode = $type eq 'blob' ? '100644' : '040000';
+        my $entries = join '', map { "$mode $type $obj\tf$_\n" } 0 .. 9;
+        (undef, $obj) = run('sh', '-c', "printf '$entries' | git -C $dir"
+                                        . " mktree");
+        chomp $obj;
+        $type = 'tree';
+    }
+    my $commit = git($dir, 'commit-tree', $obj, '-m', 'bomb');
+    git($dir, 'update-ref', 'refs/heads/main', $commit);
+
+    my ($id, $st) = deploy("file://$dir");
+    is($st, 'FAILED clone_failed', 'a git bomb: FAILED clone_failed')
+        or diag($s->log_text($id));
+    like($s->log_text($id), qr/too large/, '  the log says it is too large');
+    ok(!-e $s->var . "/builds/$id", '  its build dir is gone');
+}
+
+done_testing;
