@@ -47,7 +47,7 @@ typedef struct {
     const char                   *data;
     size_t                        len;
     ngx_http_shipoff_span_t       name;        /* of the placeholder after
-                                                  it, or NULL */
+                                                  it; data NULL: none */
     uint16_t                     *fail;        /* NULL: compared in place */
     size_t                        fed;         /* the path is read up to */
     size_t                        state;       /* run bytes matched there */

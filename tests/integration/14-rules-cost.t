@@ -43,7 +43,8 @@ my $middle = '/*' . ('a' x ($PATTERN - 4)) . 'b*';
 
 make_path($root);
 write_file("$root/index.html", "<html>INDEX</html>\n");
-write_file("$root/_redirects", join('', map { "$near /x/:splat 301\n" } 1 .. $RULES));
+write_file("$root/_redirects",
+           join('', map { "$near /x/:splat 301\n" } 1 .. $RULES));
 write_file("$root/_headers",
            "/*\n"
            . "  Set-Cookie: sid=tossed; Domain=localhost; Path=/\n"
@@ -75,7 +76,8 @@ like($res->{headers}{location} // '', qr{/x/a{${\($URI_MAX - $PATTERN + 1)}}$},
      '  by the first rule, its splat substituted');
 
 $res = request($http, GET => $at_cap . 'a', headers => { Host => $host });
-is($res->{status}, 414, 'a longer one on a site with rules: 414, not served without them');
+is($res->{status}, 414,
+   'a longer one on a site with rules: 414, not served without them');
 
 
 # Attack and health -------------------------------------------------------------
@@ -122,7 +124,8 @@ while (time < $until - 0.3) {
 
 cmp_ok($n, '>=', 5, "health was asked $n times during the attack");
 note(sprintf('the slowest health answer took %.3f s', $longest // 0));
-is_deeply(\@slow, [], "GET /api/v1/health answered 200 within ${HEALTH_MAX} s each time")
+is_deeply(\@slow, [],
+          "GET /api/v1/health answered 200 within ${HEALTH_MAX} s each time")
     or diag explain \@slow;
 
 waitpid($_, 0) for @pids;
@@ -141,7 +144,7 @@ for my $name (sort keys %attack) {
 }
 
 my $log = read_file($s->var . '/log/nginx-error.log');
-like($log, qr/invalid lines in ".*\/_headers" ignored, line 2: a site cannot set cookies/,
+like($log, qr/invalid lines in ".*\/_headers" ignored, line 2: a site cannot set/,
      'the refused Set-Cookie is logged');
 unlike($log, qr/\[(?:alert|emerg|crit)\]/, 'no [alert], [emerg] or [crit]');
 
