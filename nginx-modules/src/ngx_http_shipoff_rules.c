@@ -6,16 +6,27 @@
  *
  * Parsing is two passes over the buffer: the first counts lines, which
  * bounds the number of rules, so each array is one arena allocation and
- * nothing is ever reallocated.  Matching is the classic single-backtrack
- * glob (the last "*" is retried one byte further on a mismatch), extended
- * with ":name" segments, so its cost is bounded by pattern times path
- * length whatever the pattern.  Only libc is used: see the header.
+ * nothing is ever reallocated.  Matching gives the answers of the classic
+ * single-backtrack glob (the last "*" is retried one byte further on a
+ * mismatch) extended with ":name" segments, in time linear in pattern and
+ * path length whatever both are: a request's URI and a tenant's rules are
+ * attacker-controlled, and pattern times path was 80 s of a worker for 30
+ * rules.  Only libc is used: see the header.
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #include "ngx_http_shipoff_rules.h"
+
+
+#define NGX_HTTP_SHIPOFF_STR_(n)         #n
+#define NGX_HTTP_SHIPOFF_STR(n)          NGX_HTTP_SHIPOFF_STR_(n)
+
+#define NGX_HTTP_SHIPOFF_TOO_MANY                                            \
+    "more than " NGX_HTTP_SHIPOFF_STR(NGX_HTTP_SHIPOFF_RULES_MAX)             \
+    " rules: the rest is ignored"
 
 
 typedef struct {
@@ -31,6 +42,34 @@ typedef struct {
 } ngx_http_shipoff_captures_t;
 
 
+/* a literal run of a pattern and its search automaton */
+typedef struct {
+    const char                   *data;
+    size_t                        len;
+    ngx_http_shipoff_span_t       name;        /* of the placeholder after
+                                                  it; data NULL: none */
+    uint16_t                     *fail;        /* NULL: compared in place */
+    size_t                        fed;         /* the path is read up to */
+    size_t                        state;       /* run bytes matched there */
+} ngx_http_shipoff_piece_t;
+
+/* the part of a pattern between two "*"s */
+typedef struct {
+    ngx_http_shipoff_piece_t      pieces[NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS
+                                         + 1];
+    size_t                        npieces;
+    size_t                        nparams;
+    uint16_t                      fail[NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
+                                       + NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS
+                                       + 1];
+} ngx_http_shipoff_segment_t;
+
+/* how a segment, or a run of it, fares at a place of the path */
+#define NGX_HTTP_SHIPOFF_WALK_MISMATCH   0
+#define NGX_HTTP_SHIPOFF_WALK_MATCH      1
+#define NGX_HTTP_SHIPOFF_WALK_END        2  /* the path ended inside it */
+
+
 static size_t ngx_http_shipoff_rules_count_lines(const char *buf, size_t len);
 static const char *ngx_http_shipoff_rules_line(const char **pos,
     const char *end, size_t *len);
@@ -43,6 +82,8 @@ static const char *ngx_http_shipoff_rules_unescape(char *dst,
 static int ngx_http_shipoff_rules_hex(int c);
 static const char *ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h,
     const char *line, size_t len);
+static const char *ngx_http_shipoff_rules_pattern(const char *pattern,
+    size_t len);
 static void ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules,
     size_t line, const char *err);
 static int ngx_http_shipoff_rules_match_captures(const char *pattern,
@@ -50,6 +91,19 @@ static int ngx_http_shipoff_rules_match_captures(const char *pattern,
     ngx_http_shipoff_captures_t *caps);
 static int ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
     const char *path, size_t len, ngx_http_shipoff_captures_t *caps);
+static int ngx_http_shipoff_rules_segment(ngx_http_shipoff_segment_t *seg,
+    const char *pattern, size_t plen, size_t p, size_t q, size_t first,
+    int search);
+static int ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
+    const char *path, size_t len, size_t from, int last,
+    ngx_http_shipoff_captures_t *caps, size_t *start, size_t *end);
+static int ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
+    const char *path, size_t len, size_t c, size_t first,
+    ngx_http_shipoff_captures_t *caps, size_t *end);
+static int ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc,
+    const char *path, size_t x, size_t len);
+static int ngx_http_shipoff_rules_feed(ngx_http_shipoff_piece_t *pc,
+    const char *path, size_t to, int stop);
 static size_t ngx_http_shipoff_rules_param(const char *pattern, size_t plen,
     size_t p);
 static size_t ngx_http_shipoff_rules_count_params(const char *pattern,
@@ -78,6 +132,14 @@ static const char  *ngx_http_shipoff_rules_reserved[] = {
 };
 
 
+/* headers that set cookies (Set-Cookie2: RFC 2965, obsolete) */
+static const char  *ngx_http_shipoff_rules_cookies[] = {
+    "set-cookie",
+    "set-cookie2",
+    NULL
+};
+
+
 int
 ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
     const char *buf, size_t len, ngx_http_shipoff_arena_t *arena)
@@ -85,9 +147,13 @@ ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
     char                         *decoded;
     size_t                        n, nlines, line_len;
     const char                   *pos, *end, *line, *err;
-    ngx_http_shipoff_redirect_t  *rd;
+    ngx_http_shipoff_redirect_t   rd;
 
     nlines = ngx_http_shipoff_rules_count_lines(buf, len);
+
+    if (nlines > NGX_HTTP_SHIPOFF_RULES_MAX) {
+        nlines = NGX_HTTP_SHIPOFF_RULES_MAX;
+    }
 
     rules->redirects = NULL;
     rules->nredirects = 0;
@@ -109,25 +175,28 @@ ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
     for (n = 1; pos < end; n++) {
         line = ngx_http_shipoff_rules_line(&pos, end, &line_len);
 
-        rd = &rules->redirects[rules->nredirects];
+        err = ngx_http_shipoff_rules_redirect(&rd, line, line_len);
 
-        err = ngx_http_shipoff_rules_redirect(rd, line, line_len);
+        if (err == NULL && rules->nredirects == NGX_HTTP_SHIPOFF_RULES_MAX) {
+            ngx_http_shipoff_rules_error(rules, n, NGX_HTTP_SHIPOFF_TOO_MANY);
+            break;
+        }
 
-        if (err == NULL && rd->to.data[0] == '/'
-            && memchr(rd->to.data, '%', rd->to.len) != NULL)
+        if (err == NULL && rd.to.data[0] == '/'
+            && memchr(rd.to.data, '%', rd.to.len) != NULL)
         {
             /* a file of the site is named by a decoded path, as r->uri is */
 
-            decoded = arena->alloc(arena->data, rd->to.len);
+            decoded = arena->alloc(arena->data, rd.to.len);
             if (decoded == NULL) {
                 return -1;
             }
 
-            err = ngx_http_shipoff_rules_unescape(decoded, &rd->to);
+            err = ngx_http_shipoff_rules_unescape(decoded, &rd.to);
         }
 
         if (err == NULL) {
-            rules->nredirects++;
+            rules->redirects[rules->nredirects++] = rd;
 
         } else if (*err != '\0') {
             ngx_http_shipoff_rules_error(rules, n, err);
@@ -167,10 +236,21 @@ ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
         return "the path must start with \"/\"";
     }
 
+    s = ngx_http_shipoff_rules_pattern(fields[0].data, fields[0].len);
+    if (s != NULL) {
+        return s;
+    }
+
     if (ngx_http_shipoff_rules_count_params(fields[0].data, fields[0].len)
         > NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS)
     {
         return "too many placeholders";
+    }
+
+    if (fields[1].len > NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX) {
+        return "a target of more than "
+               NGX_HTTP_SHIPOFF_STR(NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX)
+               " bytes";
     }
 
     f = 1;
@@ -327,6 +407,10 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
 
     nlines = ngx_http_shipoff_rules_count_lines(buf, len);
 
+    if (nlines > NGX_HTTP_SHIPOFF_RULES_MAX) {
+        nlines = NGX_HTTP_SHIPOFF_RULES_MAX;
+    }
+
     rules->headers = NULL;
     rules->nheaders = 0;
 
@@ -374,20 +458,32 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
         }
 
         if (line[0] == '/') {
+            rule = NULL;
+
+            if (memchr(line, ' ', line_len) || memchr(line, '\t', line_len)) {
+                err = "a path must be alone on its line";
+
+            } else {
+                err = ngx_http_shipoff_rules_pattern(line, line_len);
+            }
+
+            if (err) {
+                ngx_http_shipoff_rules_error(rules, n, err);
+                continue;
+            }
+
+            if (rules->nheaders == NGX_HTTP_SHIPOFF_RULES_MAX) {
+                ngx_http_shipoff_rules_error(rules, n,
+                                             NGX_HTTP_SHIPOFF_TOO_MANY);
+                break;
+            }
+
             rule = &rules->headers[rules->nheaders++];
 
             rule->path.data = line;
             rule->path.len = line_len;
             rule->headers = &headers[nheaders];
             rule->nheaders = 0;
-
-            if (memchr(line, ' ', line_len) || memchr(line, '\t', line_len)) {
-                ngx_http_shipoff_rules_error(rules, n,
-                                             "a path must be alone on "
-                                             "its line");
-                rules->nheaders--;
-                rule = NULL;
-            }
 
             continue;
         }
@@ -402,6 +498,11 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
         if (rule == NULL) {
             ngx_http_shipoff_rules_error(rules, n, "a header before any path");
             continue;
+        }
+
+        if (nheaders == NGX_HTTP_SHIPOFF_RULES_MAX) {
+            ngx_http_shipoff_rules_error(rules, n, NGX_HTTP_SHIPOFF_TOO_MANY);
+            break;
         }
 
         err = ngx_http_shipoff_rules_header(&headers[nheaders], line,
@@ -463,6 +564,19 @@ ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h, const char *line,
         }
     }
 
+    /*
+     * Every site is a subdomain of the apps domain: a cookie one sets
+     * with Domain= would reach, and shadow, the cookies of all the others.
+     */
+
+    for (reserved = ngx_http_shipoff_rules_cookies; *reserved; reserved++) {
+        if (ngx_http_shipoff_rules_strcaseeq(h->name.data, h->name.len,
+                                             *reserved))
+        {
+            return "a site cannot set cookies";
+        }
+    }
+
     h->value.data = line + name_len + 1;
     h->value.len = len - name_len - 1;
 
@@ -509,6 +623,36 @@ ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules, size_t line,
 
     memcpy(rules->errstr, err, len);
     rules->errstr[len] = '\0';
+}
+
+
+/*
+ * What no pattern may be, in either file: NULL, or why not.  A pattern's
+ * cost is linear in its length and the URI's, but a placeholder in a
+ * segment after a "*" is tried at every "/" of the URI: Netlify's syntax
+ * has none there.
+ */
+
+static const char *
+ngx_http_shipoff_rules_pattern(const char *pattern, size_t len)
+{
+    const char  *star;
+
+    if (len > NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX) {
+        return "a path of more than "
+               NGX_HTTP_SHIPOFF_STR(NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX)
+               " bytes";
+    }
+
+    star = memchr(pattern, '*', len);
+
+    if (star != NULL
+        && ngx_http_shipoff_rules_count_params(star, pattern + len - star))
+    {
+        return "a placeholder after \"*\"";
+    }
+
+    return NULL;
 }
 
 
@@ -621,6 +765,10 @@ ngx_http_shipoff_rules_match_captures(const char *pattern, size_t plen,
     caps->splat.data = path;
     caps->splat.len = 0;
 
+    if (plen > NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX) {
+        return 0;
+    }
+
     if (len > 1 && path[len - 1] == '/') {
         len--;
     }
@@ -647,90 +795,413 @@ ngx_http_shipoff_rules_match_captures(const char *pattern, size_t plen,
 }
 
 
+/*
+ * The pattern is cut at its "*"s into segments.  The first is matched at
+ * the start of the path; each of the others at the first place after the
+ * previous one where it matches (the last one: where it ends the path),
+ * the "*" before it taking what lies between.  A ":name" placeholder
+ * always takes its whole segment, so a segment's match at a place is
+ * decided without going back, and the places of its literal runs move
+ * forward from one candidate to the next: each run is searched for with
+ * its own Knuth-Morris-Pratt automaton that only ever reads forward.  A
+ * segment costs its length plus the path's times one more than its
+ * placeholders (at most NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS).
+ */
+
 static int
 ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
     const char *path, size_t len, ngx_http_shipoff_captures_t *caps)
 {
-    int      star;
-    size_t   p, s, name_end, seg_end, star_p, star_start, star_s, star_params;
-
-    p = 0;
-    s = 0;
-    star = 0;
-    star_p = 0;
-    star_start = 0;
-    star_s = 0;
-    star_params = 0;
+    size_t                        p, q, s, start, end;
+    ngx_http_shipoff_segment_t    seg;
 
     caps->nparams = 0;
+    caps->splat.data = path + len;
+    caps->splat.len = 0;
 
-    while (s < len) {
+    s = 0;
 
-        if (p < plen && pattern[p] == '*') {
-            star = 1;
-            star_p = p;
-            star_start = s;
-            star_s = s;
-            star_params = caps->nparams;
-            p++;
+    for (p = 0; /* void */; p = q + 1) {
+
+        for (q = p; q < plen && pattern[q] != '*'; q++) {
+            /* void */
+        }
+
+        if (p == 0) {
+            if (ngx_http_shipoff_rules_segment(&seg, pattern, plen, p, q,
+                                               caps->nparams, 0)
+                != 0
+                || ngx_http_shipoff_rules_walk(&seg, path, len, 0, 0, caps,
+                                               &end)
+                   != NGX_HTTP_SHIPOFF_WALK_MATCH)
+            {
+                return 0;
+            }
+
+            s = end;
+
+        } else if (p < q) {
+            if (ngx_http_shipoff_rules_segment(&seg, pattern, plen, p, q,
+                                               caps->nparams, 1)
+                != 0
+                || !ngx_http_shipoff_rules_search(&seg, path, len, s,
+                                                  q == plen, caps, &start,
+                                                  &end))
+            {
+                return 0;
+            }
+
+            caps->splat.data = path + s;
+            caps->splat.len = start - s;
+            s = end;
+
+        } else if (q == plen) {
+            /* a final "*" takes the rest */
+            caps->splat.data = path + s;
+            caps->splat.len = len - s;
+            return 1;
+
+        } else {
+            /* "**" */
             continue;
         }
 
-        name_end = ngx_http_shipoff_rules_param(pattern, plen, p);
+        caps->nparams += seg.nparams;
 
-        if (name_end) {
-            for (seg_end = s; seg_end < len && path[seg_end] != '/'; seg_end++)
-            {
-                /* void */
+        if (q == plen) {
+            return s == len;
+        }
+
+        if (s == len) {
+            /* only "*"s may be left: they match nothing */
+
+            while (q < plen && pattern[q] == '*') {
+                q++;
             }
 
-            if (seg_end > s
-                && caps->nparams < NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS)
-            {
-                caps->params[caps->nparams].name.data = pattern + p + 1;
-                caps->params[caps->nparams].name.len = name_end - p - 1;
-                caps->params[caps->nparams].value.data = path + s;
-                caps->params[caps->nparams].value.len = seg_end - s;
-                caps->nparams++;
+            return q == plen;
+        }
+    }
+}
 
-                p = name_end;
-                s = seg_end;
-                continue;
-            }
 
-        } else if (p < plen && pattern[p] == path[s]) {
-            p++;
-            s++;
+/*
+ * Cuts pattern[p, q), which has no "*", into literal runs, each followed
+ * by a placeholder but the last; first is the number of placeholders
+ * before it.  Runs that will be searched for (search) get their
+ * automaton's failure function.  Returns 0, or -1 if the segment can
+ * match nothing: a placeholder past NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS
+ * never does.
+ */
+
+static int
+ngx_http_shipoff_rules_segment(ngx_http_shipoff_segment_t *seg,
+    const char *pattern, size_t plen, size_t p, size_t q, size_t first,
+    int search)
+{
+    size_t                     i, e, k;
+    uint16_t                  *fail;
+    ngx_http_shipoff_piece_t  *pc;
+
+    seg->npieces = 0;
+    seg->nparams = 0;
+
+    pc = &seg->pieces[0];
+    pc->data = pattern + p;
+
+    for (i = p; i < q; /* void */) {
+        e = ngx_http_shipoff_rules_param(pattern, plen, i);
+
+        if (e == 0) {
+            i++;
             continue;
         }
 
-        if (!star) {
+        if (first + seg->nparams == NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS) {
+            return -1;
+        }
+
+        pc->len = pattern + i - pc->data;
+        pc->name.data = pattern + i + 1;
+        pc->name.len = e - i - 1;
+        seg->nparams++;
+
+        pc++;
+        pc->data = pattern + e;
+        i = e;
+    }
+
+    pc->len = pattern + q - pc->data;
+    pc->name.data = NULL;
+
+    seg->npieces = pc - seg->pieces + 1;
+
+    if (q == plen && seg->npieces == 1) {
+        /* a final literal run has one place: where it ends the path */
+        search = 0;
+    }
+
+    fail = seg->fail;
+
+    for (pc = seg->pieces; pc < seg->pieces + seg->npieces; pc++) {
+        pc->fed = 0;
+        pc->state = 0;
+        pc->fail = NULL;
+
+        if (!search) {
+            continue;
+        }
+
+        /* fail[i]: the longest proper border of data[0, i) */
+
+        pc->fail = fail;
+        fail[0] = 0;
+
+        if (pc->len) {
+            fail[1] = 0;
+        }
+
+        for (i = 1, k = 0; i < pc->len; i++) {
+            while (k > 0 && pc->data[i] != pc->data[k]) {
+                k = fail[k];
+            }
+
+            if (pc->data[i] == pc->data[k]) {
+                k++;
+            }
+
+            fail[i + 1] = (uint16_t) k;
+        }
+
+        fail += pc->len + 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The first place at or after from where seg matches (last: and ends the
+ * path): 1 and its start and end, or 0.  The candidates are the places of
+ * the first run, which is never empty (a placeholder follows a "/"), but
+ * for a final run alone, which has one.
+ */
+
+static int
+ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
+    const char *path, size_t len, size_t from, int last,
+    ngx_http_shipoff_captures_t *caps, size_t *start, size_t *end)
+{
+    size_t                     i, c;
+    ngx_http_shipoff_piece_t  *pc;
+
+    pc = &seg->pieces[0];
+
+    if (pc->fail == NULL) {
+        if (len - from < pc->len
+            || memcmp(path + len - pc->len, pc->data, pc->len) != 0)
+        {
             return 0;
         }
 
-        p = star_p + 1;
-        s = ++star_s;
-        caps->nparams = star_params;
+        *start = len - pc->len;
+        *end = len;
+        return 1;
     }
 
-    while (p < plen && pattern[p] == '*') {
-        p++;
+    for (i = 0; i < seg->npieces; i++) {
+        seg->pieces[i].fed = from;
     }
 
-    if (p != plen) {
-        return 0;
+    for ( ;; ) {
+        if (!ngx_http_shipoff_rules_feed(pc, path, len, 1)) {
+            return 0;
+        }
+
+        c = pc->fed - pc->len;
+
+        switch (ngx_http_shipoff_rules_walk(seg, path, len, c, 1, caps, end)) {
+
+        case NGX_HTTP_SHIPOFF_WALK_MATCH:
+            if (!last || *end == len) {
+                *start = c;
+                return 1;
+            }
+
+            break;
+
+        case NGX_HTTP_SHIPOFF_WALK_END:
+            /* the path ended inside the segment: a later place would too */
+            return 0;
+
+        default:
+            break;
+        }
+    }
+}
+
+
+/*
+ * Whether seg matches at path[c, ...), from its piece first on (the ones
+ * before are known to match), and where it ends.  A placeholder takes the
+ * whole segment of the path, the captures are written as they are met.
+ */
+
+static int
+ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
+    const char *path, size_t len, size_t c, size_t first,
+    ngx_http_shipoff_captures_t *caps, size_t *end)
+{
+    int                           rc;
+    size_t                        i, x, n;
+    ngx_http_shipoff_piece_t     *pc;
+    ngx_http_shipoff_capture_t   *cap;
+
+    x = c;
+    n = caps->nparams;
+
+    for (i = 0; i < seg->npieces; i++) {
+        pc = &seg->pieces[i];
+
+        if (i >= first) {
+            rc = ngx_http_shipoff_rules_at(pc, path, x, len);
+            if (rc != NGX_HTTP_SHIPOFF_WALK_MATCH) {
+                return rc;
+            }
+        }
+
+        x += pc->len;
+
+        if (pc->name.data == NULL) {
+            break;
+        }
+
+        if (x == len) {
+            return NGX_HTTP_SHIPOFF_WALK_END;
+        }
+
+        if (path[x] == '/') {
+            return NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+        }
+
+        cap = &caps->params[n++];
+        cap->name = pc->name;
+        cap->value.data = path + x;
+
+        while (x < len && path[x] != '/') {
+            x++;
+        }
+
+        cap->value.len = path + x - cap->value.data;
     }
 
-    if (star) {
-        caps->splat.data = path + star_start;
-        caps->splat.len = star_s - star_start;
+    *end = x;
 
-    } else {
-        caps->splat.data = path + len;
-        caps->splat.len = 0;
+    return NGX_HTTP_SHIPOFF_WALK_MATCH;
+}
+
+
+/*
+ * Whether the run pc is at path[x, ...): MATCH, MISMATCH, or END when the
+ * path ends inside it after what it has of the run.  A searched run's
+ * automaton reads on from where it stopped: its places only move forward.
+ */
+
+static int
+ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc, const char *path,
+    size_t x, size_t len)
+{
+    size_t  n;
+
+    if (pc->len == 0) {
+        return NGX_HTTP_SHIPOFF_WALK_MATCH;
     }
 
-    return 1;
+    n = len - x < pc->len ? len - x : pc->len;
+
+    if (pc->fail == NULL) {
+        if (memcmp(path + x, pc->data, n) != 0) {
+            return NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+        }
+
+        return n == pc->len ? NGX_HTTP_SHIPOFF_WALK_MATCH
+                            : NGX_HTTP_SHIPOFF_WALK_END;
+    }
+
+    if (pc->fed < x) {
+        /* nothing before x matters any more */
+        pc->fed = x;
+        pc->state = 0;
+    }
+
+    (void) ngx_http_shipoff_rules_feed(pc, path, x + n, 0);
+
+    if (n == pc->len) {
+        return pc->state == pc->len ? NGX_HTTP_SHIPOFF_WALK_MATCH
+                                    : NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+    }
+
+    /*
+     * The path ends inside the run: the lengths of its ends that begin the
+     * run are the state and its chain of borders; x only grows, so n only
+     * shrinks and the chain is walked down once.
+     */
+
+    while (pc->state > n) {
+        pc->state = pc->fail[pc->state];
+    }
+
+    return pc->state == n ? NGX_HTTP_SHIPOFF_WALK_END
+                          : NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+}
+
+
+/*
+ * Feeds path[pc->fed, to) to the run's automaton; with stop, only up to
+ * the next place where the whole run ends, and returns whether there was
+ * one.
+ */
+
+static int
+ngx_http_shipoff_rules_feed(ngx_http_shipoff_piece_t *pc, const char *path,
+    size_t to, int stop)
+{
+    int              found;
+    char             c;
+    size_t           st, fed, len;
+    const char      *data;
+    const uint16_t  *fail;
+
+    /* in locals: a char read may alias *pc */
+
+    found = 0;
+    st = pc->state;
+    fed = pc->fed;
+    len = pc->len;
+    data = pc->data;
+    fail = pc->fail;
+
+    while (fed < to) {
+        c = path[fed++];
+
+        while (st > 0 && (st == len || data[st] != c)) {
+            st = fail[st];
+        }
+
+        if (data[st] == c) {
+            st++;
+        }
+
+        if (stop && st == len) {
+            found = 1;
+            break;
+        }
+    }
+
+    pc->state = st;
+    pc->fed = fed;
+
+    return found;
 }
 
 

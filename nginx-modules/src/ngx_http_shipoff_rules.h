@@ -18,7 +18,18 @@
 #include <stddef.h>
 
 
-#define NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS  16   /* placeholders of a rule */
+#define NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS   16    /* placeholders of a rule */
+
+/*
+ * What a site's rules may cost a request (the workers serve every tenant
+ * and /api): at most this many redirects, header patterns and header lines
+ * per file (the rest are dropped), patterns and targets of at most this
+ * many bytes, and URIs of at most this many bytes (the static module
+ * answers a longer one with 414 on a site with rules).
+ */
+#define NGX_HTTP_SHIPOFF_RULES_MAX          1000
+#define NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX  1024
+#define NGX_HTTP_SHIPOFF_RULES_URI_MAX      4096
 
 
 typedef struct {
@@ -82,7 +93,10 @@ int ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
  * Whether path matches a rule's pattern: "*" matches any run of bytes,
  * ":name" a whole non-empty segment; a pattern whose last segment is "*"
  * also matches the path without that segment, and a trailing slash is
- * ignored on both sides.
+ * ignored on both sides.  Each "*" but the last takes the shortest run
+ * after which the text up to the next "*" matches.  Linear in pattern and
+ * path length; a pattern longer than NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
+ * (which the parsers refuse) matches nothing.
  * Returns 1 or 0.
  */
 int ngx_http_shipoff_rules_match(const char *pattern, size_t pattern_len,

@@ -193,6 +193,7 @@ static ngx_uint_t ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
     ngx_http_shipoff_static_loc_conf_t *slcf);
 static ngx_int_t ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
     ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control);
+static ngx_uint_t ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_static_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value, ngx_uint_t cache_control);
 
@@ -391,6 +392,17 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     site = ngx_http_shipoff_static_site(r, &root, route->serial);
 
     rules = site ? ngx_http_shipoff_static_rules_of(site) : NULL;
+
+    /*
+     * Rules cost each request in proportion to its URI: past a bound they
+     * are not applied, and the answer is not served without them either
+     * (a site's _headers may be its Content-Security-Policy).
+     */
+
+    if (rules && ngx_http_shipoff_static_uri_too_long(r)) {
+        return NGX_HTTP_REQUEST_URI_TOO_LARGE;
+    }
+
     ctx->rules = rules;
 
     rc = ngx_http_shipoff_static_resolve(r, &root, &path, ctx, &found);
@@ -1676,6 +1688,39 @@ ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
 
     return ngx_http_shipoff_rules_fingerprinted((char *) r->uri.data,
                                                 r->uri.len);
+}
+
+
+/*
+ * Whether the URI is longer than rules are matched against: the URI that
+ * answers, or the one the client sent (which _headers matches too), as
+ * sent (decoding only shortens it).
+ */
+
+static ngx_uint_t
+ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r)
+{
+    u_char  *end;
+    size_t   len;
+
+    end = ngx_strlchr(r->unparsed_uri.data,
+                      r->unparsed_uri.data + r->unparsed_uri.len, '?');
+
+    len = (end ? end : r->unparsed_uri.data + r->unparsed_uri.len)
+          - r->unparsed_uri.data;
+
+    if (r->uri.len <= NGX_HTTP_SHIPOFF_RULES_URI_MAX
+        && len <= NGX_HTTP_SHIPOFF_RULES_URI_MAX)
+    {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "shipoff: a URI of %uz bytes is longer than the %d "
+                  "a site's rules are matched against: 414",
+                  ngx_max(len, r->uri.len), NGX_HTTP_SHIPOFF_RULES_URI_MAX);
+
+    return 1;
 }
 
 

@@ -4,34 +4,81 @@
  * part of `make check`) replays the corpus, under a sanitizer if the
  * build has one.
  *
- *   tests/fuzz/rules_replay FILE|DIR...
+ *   tests/fuzz/rules_replay [-b MS] FILE|DIR...
  *
- * Exits 0 if every input ran (a failed check aborts), 1 if an input could
- * not be read.
+ * Each input has a budget of MS milliseconds of CPU (50 by default): the
+ * code under test runs in nginx workers that serve everyone, so an input
+ * that takes longer is a failure, as a crash is.  A CPU timer stops the
+ * run as soon as one goes over: a quadratic case does not hold the test
+ * for minutes.
+ *
+ * Exits 0 if every input ran within its budget (a failed check aborts),
+ * 1 if an input could not be read or went over.
  */
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#define REPLAY_BUDGET_MS  50
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-static int replay_file(const char *path);
-static int replay_path(const char *path, unsigned *n);
+static int replay_file(const char *path, long budget_ms);
+static int replay_path(const char *path, long budget_ms, unsigned *n);
+static void replay_over_budget(int signo);
+static long replay_cpu_us(void);
+
+
+/* the input being run, for the CPU timer's handler */
+static char  replay_current[4096];
+
+
+static void
+replay_over_budget(int signo)
+{
+    static const char  msg[] = ": over its CPU budget\n";
+
+    (void) signo;
+
+    (void) write(STDERR_FILENO, replay_current, strlen(replay_current));
+    (void) write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+    _exit(1);
+}
+
+
+static long
+replay_cpu_us(void)
+{
+    struct timespec  ts;
+
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) {
+        return 0;
+    }
+
+    return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
 
 
 static int
-replay_file(const char *path)
+replay_file(const char *path, long budget_ms)
 {
-    int       rc;
-    long      len;
-    FILE     *f;
-    uint8_t  *buf;
+    int                rc;
+    long               len, start, used;
+    FILE              *f;
+    uint8_t           *buf;
+    struct itimerval   timer;
 
     rc = -1;
     buf = NULL;
@@ -62,7 +109,28 @@ replay_file(const char *path)
         goto done;
     }
 
+    snprintf(replay_current, sizeof(replay_current), "%s", path);
+
+    memset(&timer, 0, sizeof(timer));
+    timer.it_value.tv_sec = budget_ms / 1000;
+    timer.it_value.tv_usec = budget_ms % 1000 * 1000;
+
+    start = replay_cpu_us();
+    (void) setitimer(ITIMER_PROF, &timer, NULL);
+
     (void) LLVMFuzzerTestOneInput(buf, (size_t) len);
+
+    memset(&timer, 0, sizeof(timer));
+    (void) setitimer(ITIMER_PROF, &timer, NULL);
+    used = replay_cpu_us() - start;
+
+    /* the timer ticks coarsely: the clock has the last word */
+
+    if (used > budget_ms * 1000) {
+        fprintf(stderr, "%s: %ld ms of CPU, over its budget of %ld\n",
+                path, used / 1000, budget_ms);
+        goto done;
+    }
 
     rc = 0;
 
@@ -76,7 +144,7 @@ done:
 
 
 static int
-replay_path(const char *path, unsigned *n)
+replay_path(const char *path, long budget_ms, unsigned *n)
 {
     int             rc;
     DIR            *dir;
@@ -91,7 +159,7 @@ replay_path(const char *path, unsigned *n)
 
     if (!S_ISDIR(st.st_mode)) {
         (*n)++;
-        return replay_file(path);
+        return replay_file(path, budget_ms);
     }
 
     dir = opendir(path);
@@ -115,7 +183,7 @@ replay_path(const char *path, unsigned *n)
             continue;
         }
 
-        if (replay_path(sub, n) != 0) {
+        if (replay_path(sub, budget_ms, n) != 0) {
             rc = -1;
         }
     }
@@ -129,19 +197,40 @@ replay_path(const char *path, unsigned *n)
 int
 main(int argc, char **argv)
 {
-    int       i, rc;
-    unsigned  n;
+    int               i, rc;
+    long              budget_ms;
+    char             *end;
+    unsigned          n;
+    struct sigaction  sa;
 
     rc = 0;
     n = 0;
+    budget_ms = REPLAY_BUDGET_MS;
+    i = 1;
 
-    for (i = 1; i < argc; i++) {
-        if (replay_path(argv[i], &n) != 0) {
+    if (argc > 2 && strcmp(argv[1], "-b") == 0) {
+        budget_ms = strtol(argv[2], &end, 10);
+
+        if (*end != '\0' || budget_ms <= 0) {
+            fprintf(stderr, "usage: %s [-b MS] FILE|DIR...\n", argv[0]);
+            return 1;
+        }
+
+        i = 3;
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = replay_over_budget;
+    (void) sigaction(SIGPROF, &sa, NULL);
+
+    for ( /* void */ ; i < argc; i++) {
+        if (replay_path(argv[i], budget_ms, &n) != 0) {
             rc = 1;
         }
     }
 
-    printf("# %s: %u inputs replayed\n", argv[0], n);
+    printf("# %s: %u inputs replayed, %ld ms of CPU each at most\n",
+           argv[0], n, budget_ms);
 
     return rc;
 }

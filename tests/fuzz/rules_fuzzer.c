@@ -9,7 +9,9 @@
  * rewrite never writes past its buffer and reports its length, a parsed
  * span lies inside the input or the arena, a header never carries a line
  * break.  Built by `make fuzz` (clang -fsanitize=fuzzer) and replayed over
- * tests/fuzz/corpus/rules by `make fuzz-replay` without clang.
+ * tests/fuzz/corpus/rules by `make fuzz-replay` without clang, each input
+ * within a CPU budget: the cost-* inputs are the worst cases known for
+ * matching (rules that nearly match a 70 KB path at every byte).
  */
 
 #include <assert.h>

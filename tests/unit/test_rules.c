@@ -174,6 +174,11 @@ test_redirects_rewrite(void **state)
         { "/*.js", "/js/:splat", "/lib/app.js", "/js/lib/app" },
         { "/a*b*c", "/:splat", "/a1b2b3c", "/2b3" },
         { "/:p/x", "/:p", "//x", "" },
+        { "/*/:id/e", "/:splat=:id", "/a/b/7/e", "/a/b=7" },
+        { "/*.js", "/:splat", "/a.b.js", "/a.b" },
+        { "/*.:ext", "/:ext", "/a.b", "" },
+        { "/a/*/b/*", "/:splat", "/a/1/b/2/b/3", "/2/b/3" },
+        { "/*x*", "/:splat", "/axbxc", "/bxc" },
     };
 
     char                         out[256];
@@ -317,6 +322,20 @@ test_match(void **state)
         { "/a:b", "/ab", 0 },
         { "", "", 1 },
         { "/**", "/x", 1 },
+        { "/a*b*c", "/axbyc", 1 },
+        { "/a*b*c", "/axbycd", 0 },
+        { "/a*b*c", "/abc", 1 },
+        { "/*/x/*", "/a/b/x/c", 1 },
+        { "/*/x/*", "/a/b/y/c", 0 },
+        { "/*ab", "/aab", 1 },
+        { "/*ab", "/aba", 0 },
+        { "/*aab*", "/aaab", 1 },
+        { "/*/:id", "/a/b/7", 1 },
+        { "/*/:id/e", "/a/7/e", 1 },
+        { "/*/:id/e", "/a/7/f", 0 },
+        { "/*/:id/e", "/a//e", 0 },
+        { "/:a/:b/*.js", "/x/y/z/w.js", 1 },
+        { "/:a/:b/*.js", "/x//z.js", 0 },
     };
 
     int     got;
@@ -458,6 +477,273 @@ test_accepts(void **state)
 }
 
 
+/* a line of n bytes: c repeated, between head and tail */
+
+static char *
+line_of(const char *head, int c, const char *tail, size_t n)
+{
+    char    *s;
+    size_t   h, e;
+
+    h = strlen(head);
+    e = strlen(tail);
+
+    s = malloc(n + 1);
+    assert_non_null(s);
+
+    memcpy(s, head, h);
+    memset(s + h, c, n - h - e);
+    memcpy(s + n - e, tail, e);
+    s[n] = '\0';
+
+    return s;
+}
+
+
+static void
+test_long_paths(void **state)
+{
+    char    *pattern, *path, out[64];
+    size_t   plen, len;
+    ngx_http_shipoff_redirect_t  rd;
+
+    (void) state;
+
+    /* a rule that nearly matches a long URI at every byte */
+
+    pattern = line_of("/*", 'a', "b", 1024);
+    path = line_of("/", 'a', "", 70000);
+    plen = strlen(pattern);
+    len = strlen(path);
+
+    assert_int_equal(ngx_http_shipoff_rules_match(pattern, plen, path, len),
+                     0);
+
+    path[len - 1] = 'b';
+    assert_int_equal(ngx_http_shipoff_rules_match(pattern, plen, path, len),
+                     1);
+
+    rd.from.data = pattern;
+    rd.from.len = plen;
+    rd.to.data = "/:splat";
+    rd.to.len = 7;
+    rd.status = 301;
+    rd.force = 0;
+
+    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, path, len, out,
+                                                    sizeof(out)), -1);
+    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, path, 1024, out,
+                                                    sizeof(out)), 0);
+
+    free(path);
+    path = line_of("/", 'a', "b", 1066);
+    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, path, 1066, out,
+                                                    sizeof(out)), 44);
+    assert_memory_equal(out, path, 44);
+
+    /* too long a pattern matches nothing, even itself */
+    free(pattern);
+    pattern = line_of("/", 'a', "", NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX + 1);
+    assert_int_equal(ngx_http_shipoff_rules_match(pattern, strlen(pattern),
+                                                  pattern, strlen(pattern)),
+                     0);
+
+    free(pattern);
+    free(path);
+}
+
+
+/* a rules file of n copies of line */
+
+static char *
+file_of(const char *line, size_t n)
+{
+    char    *s;
+    size_t   i, len;
+
+    len = strlen(line);
+
+    s = malloc(n * len + 1);
+    assert_non_null(s);
+
+    for (i = 0; i < n; i++) {
+        memcpy(s + i * len, line, len);
+    }
+
+    s[n * len] = '\0';
+
+    return s;
+}
+
+
+static void
+test_caps(void **state)
+{
+    char                      *text, *pattern;
+    block_t                   *blocks = NULL;
+    ngx_http_shipoff_rules_t   rules;
+    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+
+    (void) state;
+
+    /* rules past the thousandth are dropped, with one error */
+
+    text = file_of("/a /b\n", NGX_HTTP_SHIPOFF_RULES_MAX + 5);
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, text,
+                         strlen(text), &arena), 0);
+    assert_int_equal(rules.nredirects, NGX_HTTP_SHIPOFF_RULES_MAX);
+    assert_int_equal(rules.nerrors, 1);
+    assert_int_equal(rules.error_line, NGX_HTTP_SHIPOFF_RULES_MAX + 1);
+    assert_string_equal(rules.errstr, "more than 1000 rules: the rest is "
+                                      "ignored");
+    free(text);
+
+    text = file_of("/a\n", NGX_HTTP_SHIPOFF_RULES_MAX + 1);
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+                         strlen(text), &arena), 0);
+    assert_int_equal(rules.nheaders, NGX_HTTP_SHIPOFF_RULES_MAX);
+    assert_int_equal(rules.nerrors, 1);
+    free(text);
+
+    /* a path, then one header too many */
+    text = file_of("  X-A: 1\n", NGX_HTTP_SHIPOFF_RULES_MAX + 2);
+    memcpy(text, "/       ", 8);
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+                         strlen(text), &arena), 0);
+    assert_int_equal(rules.nheaders, 1);
+    assert_int_equal(rules.headers[0].nheaders, NGX_HTTP_SHIPOFF_RULES_MAX);
+    assert_int_equal(rules.nerrors, 1);
+    free(text);
+
+    /* a pattern of 1024 bytes is a rule, one of 1025 is not */
+
+    pattern = line_of("/", 'a', " /x\n", NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
+                                          + 4);
+    text = malloc(2 * strlen(pattern) + 2);
+    assert_non_null(text);
+    memcpy(text, pattern, strlen(pattern));
+    memcpy(text + strlen(pattern), "/", 1);
+    memcpy(text + strlen(pattern) + 1, pattern, strlen(pattern) + 1);
+
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, text,
+                         strlen(text), &arena), 0);
+    assert_int_equal(rules.nredirects, 1);
+    assert_int_equal(rules.redirects[0].from.len,
+                     NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX);
+    assert_int_equal(rules.error_line, 2);
+    assert_string_equal(rules.errstr, "a path of more than 1024 bytes");
+
+    /* as a target too */
+
+    text[strlen(pattern) - 4] = '\0';
+    text[strlen(pattern) - 3] = '\0';
+    assert_int_equal((int) strlen(text), NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX);
+    free(pattern);
+    pattern = malloc(2 * NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX + 16);
+    assert_non_null(pattern);
+    snprintf(pattern, 2 * NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX + 16,
+             "/a %s\n/b %sc\n", text, text);
+
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, pattern,
+                         strlen(pattern), &arena), 0);
+    assert_int_equal(rules.nredirects, 1);
+    assert_int_equal(rules.error_line, 2);
+    assert_string_equal(rules.errstr, "a target of more than 1024 bytes");
+
+    free(pattern);
+    free(text);
+
+    arena_free(blocks);
+}
+
+
+static void
+test_refused_patterns(void **state)
+{
+    static const char  redirects[] =
+        "/*/:id  /x\n"
+        "/a/*/b/:c  /x\n"
+        "/a/:b/*  /x/:b/:splat\n"
+        "/*/x:y  /x\n";
+
+    static const char  headers[] =
+        "/*/:id/e\n"
+        "  X-A: 1\n"
+        "/:lang/*\n"
+        "  X-B: 2\n";
+
+    block_t                   *blocks = NULL;
+    ngx_http_shipoff_rules_t   rules;
+    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+
+    (void) state;
+
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, redirects,
+                         sizeof(redirects) - 1, &arena), 0);
+    assert_int_equal(rules.nredirects, 2);
+    assert_memory_equal(rules.redirects[0].from.data, "/a/:b/*", 7);
+    assert_memory_equal(rules.redirects[1].from.data, "/*/x:y", 6);
+    assert_int_equal(rules.nerrors, 2);
+    assert_string_equal(rules.errstr, "a placeholder after \"*\"");
+
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, headers,
+                         sizeof(headers) - 1, &arena), 0);
+    assert_int_equal(rules.nheaders, 1);
+    assert_memory_equal(rules.headers[0].path.data, "/:lang/*", 8);
+    assert_int_equal(rules.headers[0].nheaders, 1);
+    assert_memory_equal(rules.headers[0].headers[0].name.data, "X-B", 3);
+
+    /* the path and the header under it */
+    assert_int_equal(rules.nerrors, 2);
+    assert_string_equal(rules.errstr, "a placeholder after \"*\"");
+
+    arena_free(blocks);
+}
+
+
+static void
+test_headers_no_cookies(void **state)
+{
+    static const char  text[] =
+        "/*\n"
+        "  Set-Cookie: sid=x; Domain=apps.test; Path=/\n"
+        "  set-cookie: a=b\n"
+        "  SET-COOKIE : a=b\n"
+        "  Set-Cookie2: a=b; Domain=.apps.test\n"
+        "  X-Set-Cookie: not one\n"
+        "  Cookie-Policy: not one either\n";
+
+    block_t                   *blocks = NULL;
+    ngx_http_shipoff_rules_t   rules;
+    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+
+    (void) state;
+
+    memset(&rules, 0, sizeof(rules));
+    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+                         sizeof(text) - 1, &arena), 0);
+
+    assert_int_equal(rules.nheaders, 1);
+    assert_int_equal(rules.headers[0].nheaders, 2);
+    assert_memory_equal(rules.headers[0].headers[0].name.data,
+                        "X-Set-Cookie", 12);
+    assert_memory_equal(rules.headers[0].headers[1].name.data,
+                        "Cookie-Policy", 13);
+    assert_int_equal(rules.nerrors, 4);
+    assert_int_equal(rules.error_line, 2);
+    assert_string_equal(rules.errstr, "a site cannot set cookies");
+
+    arena_free(blocks);
+}
+
+
 int
 main(void)
 {
@@ -467,6 +753,10 @@ main(void)
         cmocka_unit_test(test_headers_parse),
         cmocka_unit_test(test_arena_failure),
         cmocka_unit_test(test_match),
+        cmocka_unit_test(test_long_paths),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_refused_patterns),
+        cmocka_unit_test(test_headers_no_cookies),
         cmocka_unit_test(test_safe_path),
         cmocka_unit_test(test_fingerprinted),
         cmocka_unit_test(test_accepts),
