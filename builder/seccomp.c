@@ -16,9 +16,10 @@
  *
  * The filter is built for the native ABI only: a call through another
  * (i386's int 0x80, x32) would use other numbers and bypass the table,
- * so it kills the process instead.  A name this libseccomp does not know
- * is skipped: those are the newest mount calls, which need a capability
- * the sandbox only gets from a user namespace of its own, refused here.
+ * so it kills the process instead.  A name an older libseccomp does not
+ * know is skipped: those are the newest calls (mount_setattr,
+ * quotactl_fd), which need a capability the sandbox only gets from a user
+ * namespace of its own, refused here.
  */
 
 #include <errno.h>
