@@ -85,23 +85,27 @@ $(eval $(call program,$(AUTH),fcgi-apps/auth))
 $(eval $(call program,$(HOOKS),fcgi-apps/hooks))
 $(eval $(call program,$(BUILDER),builder))
 # the publisher precompresses static assets (zlib: already a dependency of
-# libcurl and libgit2)
-$(BUILDER): LIBS += $(LIBS_Z)
+# libcurl and libgit2); the sandbox compiles its seccomp filter (libseccomp)
+$(BUILDER): LIBS += $(LIBS_Z) $(LIBS_SECCOMP)
 $(eval $(call program,$(CLI),cli))
 
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(LIBS_CMOCKA)
 
-# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c) is tested on its
-# own: the test links those two objects, not the daemon.  It needs root,
-# real cgroups and bwrap, and skips with the reason otherwise.
-SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o
+# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c, the fds bwrap
+# reads builder/bwrapfds.c, the seccomp policy builder/seccomp.c) is tested
+# on its own: the test links those objects, not the daemon.  It needs
+# root, real cgroups and bwrap, and skips with the reason otherwise.
+SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o builder/bwrapfds.o \
+              builder/seccomp.o
 
-$(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h
+$(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
+    builder/bwrapfds.h builder/seccomp.h
 tests/unit/test_sandbox.o: ALL_CFLAGS += -Ibuilder
 
 tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SANDBOX_OBJ) $(LIBS) $(LIBS_CMOCKA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SANDBOX_OBJ) $(LIBS) $(LIBS_SECCOMP) \
+	    $(LIBS_CMOCKA)
 
 # the publisher (builder/publish.c, source.c) on its own, with the log
 # pipeline it writes to (builder/logs.c: a NULL log writes nowhere)

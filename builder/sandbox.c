@@ -13,8 +13,9 @@
  * failure there is written to a close-on-exec pipe, so the parent reads
  * EOF when the exec succeeded and the reason otherwise.
  *
- * The environment goes through execve(), not bwrap --setenv: values
- * (app secrets) in argv would be readable by anyone in /proc/PID/cmdline.
+ * bwrap gets an empty environment and reads the command's from an fd,
+ * with the seccomp filter from another (bwrapfds.c says why): no value is
+ * on a command line, and none acts on bwrap.
  */
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "bwrapfds.h"
 #include "sandbox.h"
 
 /* fixed bwrap options, 4 per hidden path, the command, the NULL */
@@ -57,9 +59,11 @@ static const char  *sb_stage_names[] = {
 
 
 static int sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
-static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
+static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
+    const bld_bwrap_fds_t *f);
 static void sb_child(const bld_sandbox_opts_t *o, char **argv,
-    const int *procs, int devnull, int errfd) __attribute__((noreturn));
+    const int *procs, const bld_bwrap_fds_t *f, int devnull, int errfd)
+    __attribute__((noreturn));
 static void sb_child_fail(int errfd, sb_stage_t stage)
     __attribute__((noreturn));
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
@@ -113,7 +117,8 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 
 /* the bwrap command line; the strings stay the caller's */
 static char **
-sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
+sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
+    const bld_bwrap_fds_t *f)
 {
     struct stat   st;
     char        **argv;
@@ -140,6 +145,8 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 
     n = 0;
     SB_ARG(o->bwrap);
+    SB_ARG("--seccomp"); SB_ARG(f->seccomp_arg);
+    SB_ARG("--args"); SB_ARG(f->env_arg);
     SB_ARG("--ro-bind"); SB_ARG("/"); SB_ARG("/");
     SB_ARG("--dev"); SB_ARG("/dev");
     SB_ARG("--proc"); SB_ARG("/proc");
@@ -205,7 +212,7 @@ sb_child_fail(int errfd, sb_stage_t stage)
 /* async-signal-safe from here to execve() */
 static void
 sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
-    int devnull, int errfd)
+    const bld_bwrap_fds_t *f, int devnull, int errfd)
 {
     char              pid[24], *p;
     struct sigaction  sa;
@@ -245,7 +252,9 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
            == -1
         || dup2(o->stderr_fd != -1 ? o->stderr_fd : devnull, STDERR_FILENO)
            == -1
-        || close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+        || close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1
+        || fcntl(f->seccomp, F_SETFD, 0) == -1
+        || fcntl(f->env, F_SETFD, 0) == -1)
     {
         sb_child_fail(errfd, SB_STAGE_FDS);
     }
@@ -256,8 +265,7 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
         sb_child_fail(errfd, SB_STAGE_UID);
     }
 
-    execve(o->bwrap, argv,
-           o->envp != NULL ? (char *const *) o->envp : (char *[]) { NULL });
+    execve(o->bwrap, argv, (char *[]) { NULL });
     sb_child_fail(errfd, SB_STAGE_EXEC);
 }
 
@@ -297,7 +305,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t *out)
 {
     sb_child_err_t   ce;
-    char           **argv;
+    bld_bwrap_fds_t  fds;
+    char           **argv, err[BLD_SB_ERRLEN];
     int              procs[BLD_CG_NHIER], pipefd[2], devnull, status, h, rc;
     ssize_t          n;
     pid_t            pid;
@@ -311,6 +320,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pipefd[0] = -1;
     pipefd[1] = -1;
     devnull = -1;
+    fds.seccomp = -1;
+    fds.env = -1;
     argv = NULL;
     *out = 0;
 
@@ -319,7 +330,13 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         goto done;
     }
 
-    argv = sb_argv(sb, o);
+    rc = bld_bwrap_fds_open(&fds, o->envp, err, sizeof(err));
+    if (rc != SO_OK) {
+        sb_error(sb, rc, "sandbox %s: %s", o->name, err);
+        goto done;
+    }
+
+    argv = sb_argv(sb, o, &fds);
     if (argv == NULL) {
         rc = SO_ERR;
         goto done;
@@ -351,7 +368,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 
     if (pid == 0) {
         close(pipefd[0]);
-        sb_child(o, argv, procs, devnull, pipefd[1]);
+        sb_child(o, argv, procs, &fds, devnull, pipefd[1]);
     }
 
     close(pipefd[1]);
@@ -395,6 +412,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 done:
 
     bld_cgroup_close_fds(procs);
+    bld_bwrap_fds_close(&fds);
     if (pipefd[0] != -1) {
         close(pipefd[0]);
     }

@@ -3,8 +3,9 @@
  *
  * A sandbox is a cgroup (memory incl. swap, pids, CPU) holding bubblewrap
  * (read-only host root, private /tmp, /dev and /proc, own pid/ipc/uts
- * namespaces, only the work dir writable, chosen paths hidden), started
- * as an unprivileged uid with exactly the environment given.
+ * namespaces, only the work dir writable, chosen paths hidden, a seccomp
+ * filter: seccomp.h), started as an unprivileged uid with exactly the
+ * environment given, which reaches the command but not bwrap itself.
  *
  * It fits shipoffd's epoll loop: spawn returns at once; the loop watches
  * bld_sandbox_pidfd() (readable when the process exits) and

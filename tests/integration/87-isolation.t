@@ -149,7 +149,8 @@ probe secrets grep -q master_key '$var/secrets'
 probe other-site grep -q 'plain site' '$other_site/index.html'
 probe other-site-dir sh -c 'ls -A "$var/sites/$other" | grep -q .'
 probe host-environ sh -c 'cat /proc/[0-9]*/environ | tr "\\\\000" "\\\\n" | grep -q "^SHIPOFF_T87_MARKER=$marker\\\$"'
-probe pid1-is-own sh -c 'tr "\\\\000" "\\\\n" < /proc/1/environ | grep -q "^SHIPOFF_DEPLOYMENT_ID="'
+probe pid1-is-own grep -qx bwrap /proc/1/comm
+probe init-environ sh -c 'tr "\\\\000" "\\\\n" < /proc/1/environ | grep -q "^SHIPOFF_DEPLOYMENT_ID="'
 probe postgres psql -X -h '$var/run/pg' -p $pg_port -U postgres -d shipoff -tAc 'SELECT 1'
 probe postgres-tcp psql -X -h 127.0.0.1 -p $pg_port -U postgres -d shipoff -tAc 'SELECT 1'
 probe redis-cli sh -c 'redis-cli -s "$var/run/redis.sock" ping | grep -q PONG'
@@ -165,6 +166,7 @@ my %want_host = map { $_ => 'REACHED' }
     qw(secrets other-site other-site-dir host-environ postgres redis-cli
        redis-raw edge-control api-fastcgi);
 $want_host{'pid1-is-own'} = 'blocked';     # the host's init is not a build
+$want_host{'init-environ'} = 'blocked';    # nor has a build's environment
 $want_host{'postgres-tcp'} = 'blocked';    # a Unix socket only, anywhere
 $want_host{'edge-control-tcp'} = 'blocked';   # the control socket only
 
@@ -208,6 +210,7 @@ is($st, 'PRODUCTION deployed', 'the probing build still deploys')
     or diag(log_text($probe_id));
 my $log = log_text($probe_id);
 my %in = reverse($log =~ /^stdout: (REACHED|blocked) (\S+)$/mg);
+# the build's own init is bwrap, which never gets the build's environment
 my %want_build = map { $_ => 'blocked' } keys %want_host;
 $want_build{'pid1-is-own'} = 'REACHED';
 for my $p (sort keys %want_build) {

@@ -6,6 +6,10 @@
  * otherwise.  Every cgroup lives under shipoff/test-<pid>, which the group
  * teardown removes even when a case failed half-way.  Output is read the
  * way shipoffd reads it: one poll over the pipe, the pidfd and the timer.
+ *
+ * The system calls the seccomp filter refuses are made by this program
+ * itself, run in the sandbox with SBT_PROBE_ARG: one forked process per
+ * call, each printing "name errno" (or "name -SIGNO" when killed).
  */
 
 #include <stdarg.h>
@@ -17,11 +21,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/keyctl.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -34,6 +47,8 @@
 #define SBT_GID     65534
 #define SBT_OUTLEN  65536
 #define SBT_MIB     (1024 * 1024)
+#define SBT_PROBE_ARG  "--probe-syscalls"
+#define SBT_X32     0x40000000      /* __X32_SYSCALL_BIT */
 
 
 typedef struct {
@@ -53,6 +68,55 @@ static char              sbt_parent[64];
 static const char       *sbt_skip;          /* why the cases skip */
 static unsigned          sbt_seq;
 static const char       *sbt_env[] = { "PATH=/usr/bin:/bin", NULL };
+static char              sbt_self[PATH_MAX];   /* this program */
+
+typedef struct {
+    const char  *name;
+    long         nr;
+    const void  *arg[5];        /* integers cast, as the kernel reads them */
+    int          want;          /* errno in the sandbox; 0: allowed;
+                                   -SIGNO: the process is killed */
+} sbt_probe_t;
+
+#define SBT_I(v)  ((const void *) (long) (v))
+
+/*
+ * Each call is one the kernel answers differently without the filter
+ * (a success, or an error of its own: ENOENT for a path that does not
+ * exist, EFAULT for a NULL structure, ENOTTY on /dev/null), so the
+ * filter's answer is told apart from the kernel's.
+ */
+static const sbt_probe_t  sbt_probes[] = {
+    { "unshare(CLONE_NEWUSER)", SYS_unshare,
+      { SBT_I(CLONE_NEWUSER) }, EPERM },
+    { "clone(CLONE_NEWUSER)", SYS_clone,
+      { SBT_I(CLONE_NEWUSER | SIGCHLD) }, EPERM },
+    { "clone3", SYS_clone3, { NULL }, ENOSYS },
+    { "setns", SYS_setns, { SBT_I(-1) }, EPERM },
+    { "add_key", SYS_add_key,
+      { "user", "sbt", "v", SBT_I(1), SBT_I(KEY_SPEC_PROCESS_KEYRING) },
+      EPERM },
+    { "keyctl(uid keyring)", SYS_keyctl,
+      { SBT_I(KEYCTL_GET_KEYRING_ID), SBT_I(KEY_SPEC_USER_KEYRING) },
+      EPERM },
+    { "ptrace(TRACEME)", SYS_ptrace, { SBT_I(PTRACE_TRACEME) }, EPERM },
+    { "process_vm_readv", SYS_process_vm_readv, { NULL }, EPERM },
+    { "mount", SYS_mount, { "none", "/sbt-nonexistent", "tmpfs" }, EPERM },
+    { "umount2", SYS_umount2, { "/sbt-nonexistent" }, EPERM },
+    { "perf_event_open", SYS_perf_event_open,
+      { NULL, SBT_I(0), SBT_I(-1), SBT_I(-1) }, EPERM },
+    { "userfaultfd", SYS_userfaultfd, { SBT_I(UFFD_USER_MODE_ONLY) },
+      EPERM },
+    { "io_uring_setup", SYS_io_uring_setup, { SBT_I(1) }, EPERM },
+    { "personality(ADDR_NO_RANDOMIZE)", SYS_personality,
+      { SBT_I(ADDR_NO_RANDOMIZE) }, EPERM },
+    { "personality(query)", SYS_personality, { SBT_I(0xffffffff) }, 0 },
+    { "personality(PER_LINUX)", SYS_personality, { SBT_I(PER_LINUX) }, 0 },
+    { "ioctl(TIOCSTI)", SYS_ioctl, { SBT_I(0), SBT_I(TIOCSTI), "x" },
+      EPERM },
+    { "x32 getpid", SBT_X32 | SYS_getpid, { NULL }, -SIGSYS },
+    { "getpid", SYS_getpid, { NULL }, 0 }
+};
 
 
 static int
@@ -70,6 +134,11 @@ group_setup(void **state)
         sbt_skip = "in a chroot (fresh-machine-check): the kernel refuses "
                    "new namespaces there";
         return 0;
+    }
+
+    if (realpath("/proc/self/exe", sbt_self) == NULL) {
+        print_error("/proc/self/exe: %s\n", strerror(errno));
+        return -1;
     }
 
     snprintf(sbt_parent, sizeof(sbt_parent), "shipoff/test-%d",
@@ -542,6 +611,195 @@ test_environment(void **state)
 }
 
 
+/* in the sandbox: each probe in a process of its own */
+static int
+sbt_probe_run(void)
+{
+    const sbt_probe_t  *p;
+    size_t              i;
+    long                r;
+    pid_t               pid, self;
+    int                 status, e;
+
+    for (i = 0; i < so_nelems(sbt_probes); i++) {
+        p = &sbt_probes[i];
+        fflush(stdout);
+
+        pid = fork();
+        if (pid == 0) {
+            self = getpid();
+            r = syscall(p->nr, p->arg[0], p->arg[1], p->arg[2], p->arg[3],
+                        p->arg[4]);
+            e = r == -1 ? errno : 0;
+            /* a clone that worked returns here twice: one line */
+            if (getpid() == self) {
+                printf("%s %d\n", p->name, e);
+                fflush(stdout);
+            }
+            _exit(0);
+        }
+
+        if (pid == -1 || waitpid(pid, &status, 0) != pid) {
+            return 1;
+        }
+        if (WIFSIGNALED(status)) {
+            printf("%s %d\n", p->name, -WTERMSIG(status));
+        }
+    }
+
+    fflush(stdout);
+    return 0;
+}
+
+
+static void
+test_syscalls_refused(void **state)
+{
+    sbt_t             *t = *state;
+    char               line[128];
+    size_t             i;
+    int                failed;
+    const char *const  argv[] = { sbt_self, SBT_PROBE_ARG, NULL };
+
+    sbt_need();
+    sbt_run(t, argv);
+
+    print_message("%s", t->out);
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_int_equal(t->res.code, 0);
+
+    failed = 0;
+    for (i = 0; i < so_nelems(sbt_probes); i++) {
+        snprintf(line, sizeof(line), "%s %d\n", sbt_probes[i].name,
+                 sbt_probes[i].want);
+        if (strstr(t->out, line) == NULL) {
+            print_error("want: %s", line);
+            failed = 1;
+        }
+    }
+    assert_false(failed);
+}
+
+
+/* what builds and apps run still runs; a new user namespace does not */
+static void
+test_syscalls_runtimes(void **state)
+{
+    sbt_t             *t = *state;
+    const char *const  argv[] = {
+        "sh", "-c",
+        "unshare -U true 2>/dev/null && echo made-userns;"
+        "unshare -Ur true 2>/dev/null && echo made-userns-root;"
+        "node -e \"require('fs').readFile('/etc/passwd', (e, d) =>"
+        "  console.log('node', e ? e.code : d.length > 0))\";"
+        "python3 -c \"import subprocess, threading;"
+        "  t = threading.Thread(target=lambda: None); t.start(); t.join();"
+        "  print('python', subprocess.run(['true']).returncode == 0)\";"
+        "php -r 'echo \"php \", json_encode(strlen(\"ab\") === 2), \"\\n\";';"
+        "echo shell | tr a-z A-Z",
+        NULL
+    };
+
+    sbt_need();
+    sbt_run(t, argv);
+
+    print_message("%s", t->out);
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_null(strstr(t->out, "made-userns"));
+    assert_non_null(strstr(t->out, "node true\n"));
+    assert_non_null(strstr(t->out, "python True\n"));
+    assert_non_null(strstr(t->out, "php true\n"));
+    assert_non_null(strstr(t->out, "SHELL\n"));
+}
+
+
+/* the whole of a /proc file; its length */
+static size_t
+sbt_slurp(const char *path, char *buf, size_t size)
+{
+    ssize_t  n;
+    size_t   len;
+    int      fd;
+
+    len = 0;
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return 0;
+    }
+    while (len < size && (n = read(fd, buf + len, size - len)) > 0) {
+        len += (size_t) n;
+    }
+    close(fd);
+
+    return len;
+}
+
+
+static void
+test_environment_not_bwraps(void **state)
+{
+    sbt_t             *t = *state;
+    char               secret[64], var[80], path[PATH_MAX], procs[4096];
+    char               buf[SBT_OUTLEN], *pid, *next;
+    size_t             n;
+    int                fd, nbwrap;
+    const char        *env[] = { "PATH=/usr/bin:/bin", var, NULL };
+    const char *const  argv[] = {
+        "sh", "-c", "echo \"seen=$SBT_SECRET\"; exec sleep 4246", NULL
+    };
+    struct pollfd      pfd;
+
+    sbt_need();
+    snprintf(secret, sizeof(secret), "sbt-secret-%d", (int) getpid());
+    snprintf(var, sizeof(var), "SBT_SECRET=%s", secret);
+    t->o.envp = env;
+    sbt_spawn(t, argv, &fd);
+
+    /* the command has it */
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    assert_true(poll(&pfd, 1, 10000) == 1);
+    n = (size_t) read(fd, buf, sizeof(buf) - 1);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, secret));
+
+    /* the sleep runs; every process of the cgroup is there */
+    snprintf(path, sizeof(path), "%s/cgroup.procs", t->dirs[BLD_CG_MEMORY]);
+    n = sbt_slurp(path, procs, sizeof(procs) - 1);
+    procs[n] = '\0';
+
+    nbwrap = 0;
+    for (pid = procs; *pid != '\0'; pid = next) {
+        next = strchr(pid, '\n');
+        *next++ = '\0';
+
+        snprintf(path, sizeof(path), "/proc/%.16s/cmdline", pid);
+        n = sbt_slurp(path, buf, sizeof(buf));
+        assert_null(memmem(buf, n, secret, strlen(secret)));
+
+        snprintf(path, sizeof(path), "/proc/%.16s/comm", pid);
+        n = sbt_slurp(path, buf, sizeof(buf));
+        if (n != sizeof("bwrap") || memcmp(buf, "bwrap\n", n) != 0) {
+            continue;
+        }
+        nbwrap++;
+
+        snprintf(path, sizeof(path), "/proc/%.16s/environ", pid);
+        n = sbt_slurp(path, buf, sizeof(buf));
+        if (memmem(buf, n, secret, strlen(secret)) != NULL) {
+            fail_msg("bwrap %s has the build's variable in its environment",
+                     pid);
+        }
+    }
+    print_message("%d bwrap processes checked\n", nbwrap);
+    assert_true(nbwrap >= 1);
+
+    assert_int_equal(bld_sandbox_expire(&t->sb), SO_OK);
+    sbt_finish(t, fd);
+    assert_string_equal(bld_sandbox_status_name(t->res.status), "timeout");
+}
+
+
 static void
 test_network(void **state)
 {
@@ -639,7 +897,7 @@ test_leftover(void **state)
 
 
 int
-main(void)
+main(int argc, char **argv)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test_setup_teardown(test_output, setup, teardown),
@@ -649,10 +907,21 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fork_bomb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment_not_bwraps, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_syscalls_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_syscalls_runtimes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_network, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover, setup, teardown),
     };
+
+    /* _exit: LeakSanitizer's exit check would ptrace, which is refused */
+    if (argc == 2 && strcmp(argv[1], SBT_PROBE_ARG) == 0) {
+        _exit(sbt_probe_run());
+    }
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,22 @@
+/*
+ * seccomp.h: the system calls a build or an app may not make.
+ *
+ * The sandbox hands bubblewrap a compiled filter (--seccomp FD), which
+ * bwrap loads just before it execs the command, after its own namespace
+ * and mount set-up: everything the build or app runs inherits it.  The
+ * policy, one table with a reason per entry, is in seccomp.c.
+ */
+
+#ifndef BLD_SECCOMP_H
+#define BLD_SECCOMP_H
+
+#include <stddef.h>
+
+/*
+ * *out: a close-on-exec memfd holding the classic-BPF program, at offset
+ * 0, for bwrap to read to its end; the caller closes it.  The reason of a
+ * failure goes to err.
+ */
+int bld_seccomp_fd(int *out, char *err, size_t errlen);
+
+#endif /* BLD_SECCOMP_H */
