@@ -107,16 +107,17 @@ tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SANDBOX_OBJ) $(LIBS) $(LIBS_SECCOMP) \
 	    $(LIBS_CMOCKA)
 
-# the publisher (builder/publish.c, source.c) on its own, with the log
-# pipeline it writes to (builder/logs.c: a NULL log writes nowhere)
+# the publisher (builder/publish.c, source.c) on its own, with what they
+# call: the log pipeline (builder/logs.c: a NULL log writes nowhere) and
+# the sandbox a clone runs in
 PUBLISH_OBJ = builder/publish.o builder/source.o builder/logs.o \
-              builder/build.o builder/sandbox.o builder/cgroup.o
+              builder/build.o $(SANDBOX_OBJ)
 
 tests/unit/test_publish.o: ALL_CFLAGS += -Ibuilder
 
 tests/unit/test_publish: tests/unit/test_publish.o $(PUBLISH_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PUBLISH_OBJ) $(LIBS) $(LIBS_Z) \
-	    $(LIBS_CMOCKA)
+	    $(LIBS_SECCOMP) $(LIBS_CMOCKA)
 
 # The static module's rules (nginx-modules/src/ngx_http_shipoff_rules.c) are
 # plain C: its unit test and the corpus replay of its fuzzer compile it
