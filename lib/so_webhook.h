@@ -3,7 +3,7 @@
  * the FastCGI app so the unit tests reach them: checking the signature of
  * a delivery, and finding its repository before the signature is checked.
  * (Which projects a repository URL belongs to is decided in SQL by
- * shipoff_repo_key(), sql/0013_repo_key.sql.)
+ * shipoff_repo_key(), sql/0013_repo_key_env_names.sql.)
  *
  * GitHub signs the raw body with HMAC-SHA256 under the hook's secret and
  * sends "X-Hub-Signature-256: sha256=<64 lower-case hex digits>".  Anything

@@ -5,10 +5,11 @@
  * Before the signature is verified, only the body's "repository" member
  * is parsed (so_webhook_repository); the projects whose repo_key is the
  * key of its html_url or clone_url are the candidates, selected in SQL by
- * that exact key (sql/0013_repo_key.sql), so projects of a repository of
- * the same name on another host are never among them.  Several projects
- * may deploy one repository, so the signature is checked against each
- * candidate's secret and the delivery acts for those it verifies for.
+ * that exact key (sql/0013_repo_key_env_names.sql), so projects of a
+ * repository of the same name on another host are never among them.
+ * Several projects may deploy one repository, so the signature is checked
+ * against each candidate's secret and the delivery acts for those it
+ * verifies for.
  * None: 401, whether the repository is unknown or the signature wrong, so
  * the answer does not tell which repositories are deployed here.  Each
  * candidate costs an HMAC over the body (up to 25 MB), so at most
@@ -231,11 +232,12 @@ hook_original(so_req_t *r, const char *delivery, long long project,
  * Finds the projects of the body's repository whose secret verifies the
  * signature, before anything else of the body is parsed: the candidates
  * are the projects whose repo_key is the key of the repository's
- * html_url or clone_url (shipoff_repo_key(), sql/0013_repo_key.sql), at
- * most webhook_max_candidates of them, those whose hook was registered on
- * GitHub by a user with admin rights on the repository first, then the
- * oldest.  0 with m filled (m->n may be 0), SO_EINVAL answered 400 when
- * the body is not a JSON object, or another negative code answered.
+ * html_url or clone_url (shipoff_repo_key() of
+ * sql/0013_repo_key_env_names.sql), at most webhook_max_candidates of
+ * them, those whose hook was registered on GitHub by a user with admin
+ * rights on the repository first, then the oldest.  0 with m filled
+ * (m->n may be 0), SO_EINVAL answered 400 when the body is not a JSON
+ * object, or another negative code answered.
  */
 static int
 hook_match(so_req_t *r, const char *sig, const char *body, size_t len,

@@ -90,7 +90,8 @@ is(deployed_for($res), $real->{id}, '... a deployment of the real project');
 # ---- repo_url changed through the API: the key follows
 
 $res = $s->api(PATCH => "/api/v1/projects/$decoys[0]{id}", $mallory,
-               { repo_url => 'https://github.com/Codertocat/Hello-World.git' });
+               { repo_url =>
+                     'https://github.com/Codertocat/Hello-World.git' });
 is($res->{status}, 200, 'a decoy moves to the real repository')
     or diag($res->{content});
 $res = hook('127.0.0.1', $push, $decoys[0]{webhook_secret});

@@ -1,8 +1,11 @@
--- 0013_repo_key.sql: the exact repository of a project, indexed, so the
--- webhook receiver finds the projects of a delivery's repository in SQL
--- (issue 11, point 7).  Before, it took the 64 oldest projects whose
--- repo_url merely ended in the repository's full name on any host, so 64
--- decoys on other hosts kept the real project from every delivery.
+-- 0013_repo_key_env_names.sql: two changes of issue 11, in one file as
+-- the issue has one migration number for them.
+--
+-- 1. (point 7) The exact repository of a project, indexed, so the
+-- webhook receiver finds the projects of a delivery's repository in SQL.
+-- Before, it took the 64 oldest projects whose repo_url merely ended in
+-- the repository's full name on any host, so 64 decoys on other hosts
+-- kept the real project from every delivery.
 --
 -- shipoff_repo_key() is the one definition of a repository's identity
 -- for webhooks: "host[:port]/owner/name" of a scheme://host/path URL,
@@ -34,3 +37,12 @@ ALTER TABLE projects ADD COLUMN repo_key text
     GENERATED ALWAYS AS (shipoff_repo_key(repo_url)) STORED;
 
 CREATE INDEX projects_repo_key ON projects (repo_key);
+
+-- 2. (point 9) Environment variable names: letters of either case, as
+-- Heroku and Vercel accept them (npm_config_* is read in lower case).
+-- The table keeps the grammar only; which names are refused is
+-- lib/so_env.c's, checked when a variable is set and when it is loaded.
+ALTER TABLE env_vars DROP CONSTRAINT env_vars_key_check;
+
+ALTER TABLE env_vars ADD CONSTRAINT env_vars_key_check
+    CHECK (key ~ '^[A-Za-z_][A-Za-z0-9_]{0,127}$');
