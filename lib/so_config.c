@@ -314,9 +314,24 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "var_dir", SO_CF_STRING, offsetof(so_config_t, var_dir),
       "var", 0, 0, 0 },
 
+    /* refusals of unauthenticated deliveries (no or a bad signature, no
+       project of the repository, a body refused before the signature)
+       one client address may have in webhook_fail_window; past that its
+       deliveries get 429 before their body is read.  0: no limit */
+    { "webhook_fail_limit", SO_CF_INT,
+      offsetof(so_config_t, webhook_fail_limit), "30", 0, 0, 1000000 },
+
+    { "webhook_fail_window", SO_CF_SEC,
+      offsetof(so_config_t, webhook_fail_window), "10m", 0, 1, 86400 },
+
     /* GitHub sends push payloads up to 25 MB */
     { "webhook_max_body_size", SO_CF_SIZE,
       offsetof(so_config_t, webhook_max_body_size), "25m", 0, 1, 1LL << 30 },
+
+    /* projects of one repository whose secret a delivery is checked
+       against (an HMAC over the whole body each) */
+    { "webhook_max_candidates", SO_CF_INT,
+      offsetof(so_config_t, webhook_max_candidates), "16", 0, 1, 256 },
 
     { "webhook_secret", SO_CF_HEX32, offsetof(so_config_t, webhook_secret),
       NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 }

@@ -78,7 +78,10 @@ typedef struct {
     char           *secrets_file;
     char           *sql_dir;
     char           *var_dir;
+    int             webhook_fail_limit;     /* per address and window */
+    int             webhook_fail_window;    /* seconds */
     size_t          webhook_max_body_size;  /* bytes: the hooks app */
+    int             webhook_max_candidates; /* projects per delivery */
 
     /* from the secrets file; never logged.  The keys are 64 hex chars */
     char           *jwt_key;

@@ -3,9 +3,11 @@
  * and values, sealing of secret values, and loading them for a build or
  * for the running app.
  *
- * Keys are [A-Z_][A-Z0-9_]*, at most 128 characters, and not one the
- * platform sets or that changes how the sandbox runs a program (PATH,
- * LD_PRELOAD, PORT, ... and any SHIPOFF_*): see so_env.c's table.
+ * Keys match SO_ENV_KEY_GRAMMAR and none of the rules of so_env.c (whole
+ * families such as LD_*, SHIPOFF_*, and single names such as PATH or
+ * NODE_OPTIONS: what the loader, libc, the shell, git or a runtime reads
+ * before the user's program, and what the platform sets), both when a
+ * variable is set and when variables are loaded.
  * Values are at most SO_ENV_VALUE_MAX bytes, without NUL.
  *
  * A secret value is sealed (AES-256-GCM, master key) with the AAD
@@ -28,14 +30,18 @@
 #include "so_pg.h"
 
 #define SO_ENV_KEY_MAX      128
+#define SO_ENV_KEY_GRAMMAR  "^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+#define SO_ENV_REASON_MAX   128
 #define SO_ENV_VALUE_MAX    (32 * 1024)
 #define SO_ENV_KEY_VERSION  1
 
-/* 0, or SO_EINVAL with *reason ("is reserved by the platform") */
-int so_env_key_check(const char *key, const char **reason);
-
-/* 1 when key may not be set by a user */
-int so_env_key_blocked(const char *key);
+/*
+ * 0; SO_EINVAL when key is not of the grammar (reason "must match ..."),
+ * SO_EDENIED when a rule refuses it (reason "is reserved: LD_* is read by
+ * the dynamic loader or libc"); reason follows the word "key" or the key
+ * itself in a message.
+ */
+int so_env_key_check(const char *key, char *reason, size_t len);
 
 /* seals value for (project, key, key_version): *out malloc()ed */
 int so_env_seal(char **out, const so_config_t *cfg, long long project_id,

@@ -1,6 +1,6 @@
 /*
- * so_webhook.c: a GitHub delivery's signature, and repository URLs reduced
- * to one comparable form (see so_webhook.h).
+ * so_webhook.c: a GitHub delivery's signature, and its repository found
+ * before the signature is checked (see so_webhook.h).
  *
  * The signature is checked digit by digit before anything is decoded, so
  * the strict form of the header is decided here and not by the leniency
@@ -76,74 +76,153 @@ so_webhook_verify(const char *header, const void *secret, size_t secretlen,
 }
 
 
-int
-so_webhook_repo_key(char *out, size_t outlen, const char *url)
+/* p past JSON whitespace */
+static const char *
+so_webhook_ws(const char *p, const char *end)
 {
-    const char  *host, *hend, *path, *p;
-    size_t       hlen, plen, i;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
 
-    for (p = url; *p != '\0'; p++) {
-        if ((unsigned char) *p <= 0x20 || *p == 0x7f) {
-            return SO_EINVAL;
+    return p;
+}
+
+
+/* p at '"': past the closing quote, or NULL when it never comes */
+static const char *
+so_webhook_string_end(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\') {
+            p++;
+
+        } else if (*p == '"') {
+            return p + 1;
         }
     }
 
-    p = strstr(url, "://");
+    return NULL;
+}
 
-    if (p != NULL) {
-        host = p + 3;
-        hend = host + strcspn(host, "/");
-        path = hend;
 
-    } else {
-        /* scp-like: [user@]host:owner/repo */
-        host = url;
-        hend = host + strcspn(host, ":/");
-        if (*hend != ':') {
-            return SO_EINVAL;
+/*
+ * p at a value: past its end, or NULL when it is empty or never ends.
+ * Brackets are counted, not matched ("{]" passes): the full parse after
+ * authentication judges the rest.
+ */
+static const char *
+so_webhook_value_end(const char *p, const char *end)
+{
+    const char  *start;
+    size_t       depth;
+
+    start = p;
+    depth = 0;
+
+    while (p < end) {
+        if (*p == '"') {
+            p = so_webhook_string_end(p, end);
+            if (p == NULL) {
+                return NULL;
+            }
+
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+
+        } else if (*p == '}' || *p == ']') {
+            if (depth == 0) {
+                break;
+            }
+            depth--;
+            p++;
+
+        } else if (depth == 0
+                   && (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n'
+                       || *p == '\r'))
+        {
+            break;
+
+        } else {
+            p++;
         }
-        path = hend + 1;
-    }
 
-    /* drop user[:password]@ */
-    for (p = host; p < hend; p++) {
-        if (*p == '@') {
-            host = p + 1;
+        if (depth == 0 && (p[-1] == '"' || p[-1] == '}' || p[-1] == ']')) {
+            break;
         }
     }
 
-    hlen = (size_t) (hend - host);
+    return depth == 0 && p > start ? p : NULL;
+}
 
-    while (*path == '/') {
-        path++;
-    }
 
-    plen = strlen(path);
+int
+so_webhook_repository(json_t **out, const char *body, size_t len)
+{
+    static const char  name[] = "\"repository\"";
+    json_error_t       jerr;
+    const char        *p, *end, *key, *value, *repo, *repo_end;
+    size_t             klen;
 
-    while (plen > 0 && path[plen - 1] == '/') {
-        plen--;
-    }
+    *out = NULL;
+    end = body + len;
+    repo = NULL;
+    repo_end = NULL;
 
-    if (plen > 4 && memcmp(path + plen - 4, ".git", 4) == 0) {
-        plen -= 4;
-    }
-
-    while (plen > 0 && path[plen - 1] == '/') {
-        plen--;
-    }
-
-    if (hlen == 0 || plen == 0 || hlen + 1 + plen + 1 > outlen) {
+    p = so_webhook_ws(body, end);
+    if (p == end || *p != '{') {
         return SO_EINVAL;
     }
 
-    for (i = 0; i < hlen; i++) {
-        out[i] = (host[i] >= 'A' && host[i] <= 'Z')
-                 ? (char) (host[i] - 'A' + 'a') : host[i];
+    p = so_webhook_ws(p + 1, end);
+
+    while (p < end && *p == '"') {
+        key = p;
+        p = so_webhook_string_end(p, end);
+        if (p == NULL) {
+            return SO_EINVAL;
+        }
+        klen = (size_t) (p - key);
+
+        p = so_webhook_ws(p, end);
+        if (p == end || *p != ':') {
+            return SO_EINVAL;
+        }
+
+        value = so_webhook_ws(p + 1, end);
+        p = so_webhook_value_end(value, end);
+        if (p == NULL) {
+            return SO_EINVAL;
+        }
+
+        if (repo == NULL && klen == sizeof(name) - 1
+            && memcmp(key, name, klen) == 0)
+        {
+            repo = value;
+            repo_end = p;
+        }
+
+        p = so_webhook_ws(p, end);
+        if (p == end || *p != ',') {
+            break;
+        }
+
+        p = so_webhook_ws(p + 1, end);
+        if (p == end || *p != '"') {
+            return SO_EINVAL;
+        }
     }
 
-    out[hlen] = '/';
-    memcpy(out + hlen + 1, path, plen);
-    out[hlen + 1 + plen] = '\0';
+    if (p == end || *p != '}' || so_webhook_ws(p + 1, end) != end) {
+        return SO_EINVAL;
+    }
+
+    if (repo != NULL && *repo == '{'
+        && (size_t) (repo_end - repo) <= SO_WEBHOOK_REPO_MAX)
+    {
+        *out = json_loadb(repo, (size_t) (repo_end - repo),
+                          JSON_REJECT_DUPLICATES, &jerr);
+    }
 
     return SO_OK;
 }

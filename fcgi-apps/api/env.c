@@ -24,7 +24,7 @@
 
 
 static json_t *api_env_json(const PGresult *res, int row);
-static int api_env_key(so_req_t *r, const char *key);
+static int api_env_key(so_req_t *r, const char *key, int reserved_ok);
 
 
 #define API_ENV_COLS                                                         \
@@ -45,14 +45,19 @@ api_env_json(const PGresult *res, int row)
 }
 
 
-/* 0, or 422 naming the key and why */
+/*
+ * 0, or 422 naming the key and the rule it breaks.  reserved_ok: a name
+ * of the grammar that a rule refuses passes (removing what was stored
+ * before the rule existed).
+ */
 static int
-api_env_key(so_req_t *r, const char *key)
+api_env_key(so_req_t *r, const char *key, int reserved_ok)
 {
-    const char  *reason;
-    char         msg[SO_ERRLEN];
+    char  reason[SO_ENV_REASON_MAX], msg[SO_ERRLEN];
+    int   rc;
 
-    if (so_env_key_check(key, &reason) == SO_OK) {
+    rc = so_env_key_check(key, reason, sizeof(reason));
+    if (rc == SO_OK || (rc == SO_EDENIED && reserved_ok)) {
         return SO_OK;
     }
 
@@ -142,7 +147,7 @@ api_env_put(so_req_t *r)
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE, &id,
                     NULL) != SO_OK
-        || api_env_key(r, r->args[1]) != SO_OK
+        || api_env_key(r, r->args[1], 0) != SO_OK
         || so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK)
     {
@@ -251,7 +256,7 @@ api_env_delete(so_req_t *r)
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE, &id,
                     NULL) != SO_OK
-        || api_env_key(r, r->args[1]) != SO_OK)
+        || api_env_key(r, r->args[1], 1) != SO_OK)
     {
         return;
     }

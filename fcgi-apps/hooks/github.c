@@ -2,15 +2,20 @@
  * github.c: POST /hooks/github, GitHub's webhook deliveries.
  *
  * A delivery names no project: it is found from the payload's repository.
- * The projects whose repo_url has the key of one of the repository's URLs
- * (so_webhook_repo_key: clone, html, ssh and git URLs all match) are the
- * candidates; several projects may deploy one repository, so the
- * signature is checked against each candidate's secret and the delivery
- * acts for those it verifies for.  None: 401, whether the repository is
- * unknown or the signature wrong, so the answer does not tell which
- * repositories are deployed here.  Each candidate costs an HMAC over the
- * body (up to 25 MB), so at most HOOK_MAX_PROJECTS of them, oldest first,
- * are tried.
+ * Before the signature is verified, only the body's "repository" member
+ * is parsed (so_webhook_repository); the projects whose repo_key is the
+ * key of its html_url or clone_url are the candidates, selected in SQL by
+ * that exact key (sql/0013_repo_key_env_names.sql), so projects of a
+ * repository of the same name on another host are never among them.
+ * Several projects may deploy one repository, so the signature is checked
+ * against each candidate's secret and the delivery acts for those it
+ * verifies for.
+ * None: 401, whether the repository is unknown or the signature wrong, so
+ * the answer does not tell which repositories are deployed here.  Each
+ * candidate costs an HMAC over the body (up to 25 MB), so at most
+ * webhook_max_candidates of them are tried, and an address refused too
+ * often before it authenticates is answered 429 before its body is read
+ * (limit.c).  Only a body that verified is parsed whole.
  *
  * A push to a project's branch queues a deployment of the pushed head
  * commit through so_deploy_enqueue(); the delivery id is recorded in
@@ -37,8 +42,7 @@
 #include "so_webhook.h"
 
 
-#define HOOK_MAX_PROJECTS  64       /* candidates of one repository */
-#define HOOK_MAX_KEYS      4        /* URLs of a repository in a payload */
+#define HOOK_MAX_PROJECTS  256      /* webhook_max_candidates' maximum */
 #define HOOK_NAME_MAX      64       /* a delivery id, an event name */
 #define HOOK_MESSAGE_MAX   4096     /* bytes of a commit message kept */
 #define HOOK_WHY_LEN       192      /* why a delivery was ignored */
@@ -65,8 +69,10 @@ static void hook_message(char out[HOOK_MESSAGE_MAX + 1], const char *s);
 static int hook_record(so_pg_t *pg, long long deployment, void *arg);
 static int hook_original(so_req_t *r, const char *delivery,
     long long project, json_t *ids);
-static int hook_match(so_req_t *r, json_t *payload, const char *sig,
-    const char *body, size_t len, hook_match_t *m);
+static int hook_match(so_req_t *r, const char *sig, const char *body,
+    size_t len, hook_match_t *m);
+static int hook_authenticate(so_req_t *r, const char *sig, char **body,
+    size_t *len, hook_match_t *m);
 static int hook_ignore_one(so_pg_t *pg, const char *delivery,
     const char *event, long long project, const char *why);
 static void hook_ignore(so_req_t *r, const char *delivery, const char *event,
@@ -223,74 +229,68 @@ hook_original(so_req_t *r, const char *delivery, long long project,
 
 
 /*
- * Finds the projects of the payload's repository whose secret verifies
- * the signature.  0 with m filled (m->n may be 0), or a negative code with
- * the request answered.
+ * Finds the projects of the body's repository whose secret verifies the
+ * signature, before anything else of the body is parsed: the candidates
+ * are the projects whose repo_key is the key of the repository's
+ * html_url or clone_url (shipoff_repo_key() of
+ * sql/0013_repo_key_env_names.sql), at most webhook_max_candidates of
+ * them, those whose hook was registered on GitHub by a user with admin
+ * rights on the repository first, then the oldest.  0 with m filled
+ * (m->n may be 0), SO_EINVAL answered 400 when the body is not a JSON
+ * object, or another negative code answered.
  */
 static int
-hook_match(so_req_t *r, json_t *payload, const char *sig, const char *body,
-    size_t len, hook_match_t *m)
+hook_match(so_req_t *r, const char *sig, const char *body, size_t len,
+    hook_match_t *m)
 {
-    static const char *const  urls[HOOK_MAX_KEYS] = {
-        "clone_url", "html_url", "ssh_url", "git_url"
-    };
-    json_t                   *repo;
-    const char               *full, *url, *params[2];
-    char                      keys[HOOK_MAX_KEYS][SO_WEBHOOK_KEY_MAX],
-                              key[SO_WEBHOOK_KEY_MAX], limit[12], *secret;
-    int                       nkeys, i, k, rc;
+    json_t      *repo;
+    const char  *params[3];
+    char         limit[12], *secret;
+    int          i, rc;
 
     m->n = 0;
     m->res = NULL;
+    repo = NULL;
 
-    repo = json_object_get(payload, "repository");
-    full = json_string_value(json_object_get(repo, "full_name"));
-    if (full == NULL) {
+    if (so_webhook_repository(&repo, body, len) != SO_OK) {
+        so_http_error(r, 400, "malformed_json",
+                      "the body is not a JSON object", NULL);
+        return SO_EINVAL;
+    }
+
+    if (repo == NULL) {
         return SO_OK;
     }
 
-    nkeys = 0;
-    for (k = 0; k < HOOK_MAX_KEYS; k++) {
-        url = json_string_value(json_object_get(repo, urls[k]));
-        if (url != NULL
-            && so_webhook_repo_key(keys[nkeys], sizeof(keys[0]), url)
-               == SO_OK)
-        {
-            nkeys++;
-        }
-    }
+    /* one more than the cap: to say when some were left out */
+    snprintf(limit, sizeof(limit), "%d", r->cfg->webhook_max_candidates + 1);
+    params[0] = json_string_value(json_object_get(repo, "html_url"));
+    params[1] = json_string_value(json_object_get(repo, "clone_url"));
+    params[2] = limit;
 
-    snprintf(limit, sizeof(limit), "%d", HOOK_MAX_PROJECTS);
-    params[0] = full;
-    params[1] = limit;
-
-    /* URLs ending in the full name: a coarse filter, the keys decide */
     m->res = so_pg_query(r->pg, "hook_candidates",
-                         "SELECT id, repo_url, branch FROM projects"
-                         " WHERE right(lower(regexp_replace(repo_url,"
-                         " '(\\.git)?/*$', '')), length($1) + 1)"
-                         " IN ('/' || lower($1), ':' || lower($1))"
-                         " ORDER BY id LIMIT $2", 2, params);
+                         "SELECT id, repo_key, branch FROM projects"
+                         " WHERE repo_key IN (shipoff_repo_key($1),"
+                         " shipoff_repo_key($2))"
+                         " ORDER BY github_hook_id IS NULL, id LIMIT $3",
+                         3, params);
+    json_decref(repo);
+
     if (m->res == NULL) {
         so_http_pg_error(r, "hook_candidates");
         return SO_ERR;
     }
 
-    for (i = 0; i < PQntuples(m->res); i++) {
-        if (so_webhook_repo_key(key, sizeof(key), PQgetvalue(m->res, i, 1))
-            != SO_OK)
-        {
-            continue;
-        }
+    if (PQntuples(m->res) > r->cfg->webhook_max_candidates) {
+        so_log_warn(r->path, "repository %.200s: more than %d projects; "
+                    "a delivery is checked against the first %d only",
+                    PQgetvalue(m->res, 0, 1), r->cfg->webhook_max_candidates,
+                    r->cfg->webhook_max_candidates);
+    }
 
-        for (k = 0; k < nkeys && strcmp(key, keys[k]) != 0; k++) {
-            /* void */
-        }
-
-        if (k == nkeys) {
-            continue;
-        }
-
+    for (i = 0;
+         i < PQntuples(m->res) && i < r->cfg->webhook_max_candidates; i++)
+    {
         rc = so_project_webhook_secret(&secret, r->pg, r->cfg,
                                        strtoll(PQgetvalue(m->res, i, 0),
                                                NULL, 10));
@@ -526,13 +526,79 @@ done:
 }
 
 
+/*
+ * Everything before the delivery is known to be signed by a project's
+ * secret: the cheap refusals first (an address over its limit, a missing
+ * or malformed signature), then the body, its repository and the
+ * candidates' secrets.  0 with m->n > 0, or a negative code with the
+ * request answered; a refusal counts against the client (limit.c).
+ */
+static int
+hook_authenticate(so_req_t *r, const char *sig, char **body, size_t *len,
+    hook_match_t *m)
+{
+    const char  *ct;
+    int          rc;
+
+    if (hook_limited(r)) {
+        return SO_EDENIED;
+    }
+
+    ct = so_http_param(r, "CONTENT_TYPE");
+
+    /* before the body: an unsigned request is not worth reading */
+    if (so_webhook_sig_check(sig) != SO_OK) {
+        so_http_error(r, 401, "invalid_signature",
+                      "X-Hub-Signature-256 is missing or malformed", NULL);
+        rc = SO_EDENIED;
+        goto refused;
+    }
+
+    rc = so_http_read_raw(r, r->cfg->webhook_max_body_size, body, len);
+    if (rc != SO_OK) {
+        goto refused;
+    }
+
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        so_http_error(r, 415, "unsupported_media_type",
+                      "set the webhook's content type to application/json",
+                      NULL);
+        rc = SO_EINVAL;
+        goto refused;
+    }
+
+    rc = hook_match(r, sig, *body, *len, m);
+    if (rc == SO_EINVAL) {
+        goto refused;
+    }
+
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    if (m->n == 0) {
+        so_http_error(r, 401, "invalid_signature",
+                      "the signature does not match", NULL);
+        rc = SO_EDENIED;
+        goto refused;
+    }
+
+    return SO_OK;
+
+refused:
+
+    hook_refused(r);
+    return rc;
+}
+
+
 void
 hook_github(so_req_t *r)
 {
     hook_match_t   m;
     json_error_t   jerr;
     json_t        *payload;
-    const char    *sig, *event, *delivery, *ct;
+    const char    *sig, *event, *delivery;
     char          *body, msg[SO_ERRLEN];
     size_t         len;
 
@@ -543,42 +609,16 @@ hook_github(so_req_t *r)
     sig = so_http_param(r, "HTTP_X_HUB_SIGNATURE_256");
     event = so_http_param(r, "HTTP_X_GITHUB_EVENT");
     delivery = so_http_param(r, "HTTP_X_GITHUB_DELIVERY");
-    ct = so_http_param(r, "CONTENT_TYPE");
 
-    /* before the body: an unsigned request is not worth reading */
-    if (so_webhook_sig_check(sig) != SO_OK) {
-        so_http_error(r, 401, "invalid_signature",
-                      "X-Hub-Signature-256 is missing or malformed", NULL);
+    if (hook_authenticate(r, sig, &body, &len, &m) != SO_OK) {
         goto done;
     }
 
-    if (so_http_read_raw(r, r->cfg->webhook_max_body_size, &body, &len)
-        != SO_OK)
-    {
-        goto done;
-    }
-
-    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-        so_http_error(r, 415, "unsupported_media_type",
-                      "set the webhook's content type to application/json",
-                      NULL);
-        goto done;
-    }
-
+    /* the one full parse, of a body signed by a project's secret */
     payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (payload == NULL || !json_is_object(payload)) {
         so_http_error(r, 400, "malformed_json",
                       "the body is not a JSON object", NULL);
-        goto done;
-    }
-
-    if (hook_match(r, payload, sig, body, len, &m) != SO_OK) {
-        goto done;
-    }
-
-    if (m.n == 0) {
-        so_http_error(r, 401, "invalid_signature",
-                      "the signature does not match", NULL);
         goto done;
     }
 

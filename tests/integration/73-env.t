@@ -1,4 +1,6 @@
-# Environment variables: set, list, change, remove; key and value rules;
+# Environment variables: set, list, change, remove; key rules (a grammar
+# of either case, then refused families and names, each answer naming
+# its rule) and value rules;
 # secret values sealed (the column is not the plaintext), never in any
 # answer and never in any log; who may read and who may change them.
 
@@ -63,19 +65,49 @@ is($s->psql("SELECT key_version FROM env_vars WHERE key = 'API_KEY'"), 1,
 
 # ---- rules
 
+# the grammar, then the rules (lib/so_env.c); the message names the rule
+my $grammar = qr/^key must match \Q^[A-Za-z_][A-Za-z0-9_]{0,127}\E\$$/;
 for my $c (
-    [ 'lower', 'lower_case' ], [ 'digit', '1ABC' ], [ 'dash', 'A-B' ],
-    [ 'long', 'A' x 129 ], [ 'PATH', 'PATH' ], [ 'LD_PRELOAD', 'LD_PRELOAD' ],
-    [ 'PORT', 'PORT' ], [ 'HOME', 'HOME' ], [ 'SHIPOFF_', 'SHIPOFF_TOKEN' ],
-    [ 'NODE_OPTIONS', 'NODE_OPTIONS' ], [ 'sql', "A%27%3BDROP" ],
+    [ 'digit', '1ABC', $grammar ], [ 'dash', 'A-B', $grammar ],
+    [ 'long', 'A' x 129, $grammar ], [ 'sql', "A%27%3BDROP", $grammar ],
+    [ 'PATH', 'PATH', qr/^key is reserved: PATH is set by the platform$/ ],
+    [ 'PORT', 'PORT', qr/reserved: PORT / ],
+    [ 'HOME', 'HOME', qr/reserved: HOME / ],
+    [ 'HOST', 'HOST', qr/reserved: HOST / ],
+    [ 'SHIPOFF_', 'SHIPOFF_TOKEN', qr/reserved: SHIPOFF_\* / ],
+    [ 'LD_PRELOAD', 'LD_PRELOAD',
+      qr/^key is reserved: LD_\* is read by the dynamic loader or libc$/ ],
+    [ 'LD_DEBUG_OUTPUT', 'LD_DEBUG_OUTPUT', qr/reserved: LD_\* / ],
+    [ 'LD_PROFILE_OUTPUT', 'LD_PROFILE_OUTPUT', qr/reserved: LD_\* / ],
+    [ 'ld_preload', 'ld_preload', qr/reserved: LD_\* / ],
+    [ 'MALLOC_TRACE', 'MALLOC_TRACE', qr/reserved: MALLOC_\* / ],
+    [ 'GLIBC_TUNABLES', 'GLIBC_TUNABLES', qr/reserved: GLIBC_\* / ],
+    [ 'GCONV_PATH', 'GCONV_PATH', qr/reserved: GCONV_PATH / ],
+    [ 'BASH_ENV', 'BASH_ENV', qr/reserved: BASH_\* is read by the shell/ ],
+    [ 'GIT_SSH_COMMAND', 'GIT_SSH_COMMAND', qr/reserved: GIT_\* / ],
+    [ 'NODE_OPTIONS', 'NODE_OPTIONS', qr/reserved: NODE_OPTIONS makes/ ],
 ) {
-    my ($name, $key) = @$c;
+    my ($name, $key, $why) = @$c;
     $res = api(PUT => "$e/$key", $alice, { value => 'x' });
     is($res->{status}, 422, "key $name: 422") or diag($res->{content});
+    is($res->{json}{error}{code}, 'validation_failed',
+       "key $name: validation_failed");
     is($res->{json}{error}{field}, 'key', "key $name: field key");
+    like($res->{json}{error}{message}, $why, "key $name: names the rule");
 }
-like(api(PUT => "$e/PATH", $alice, { value => 'x' })->{json}{error}{message},
-     qr/reserved/, 'a blocked key says why');
+is($s->psql("SELECT count(*) FROM env_vars"
+            . " WHERE key ~* '^(ld|malloc|glibc)_'"),
+   0, 'none of those was stored');
+
+# what Heroku and Vercel users set is theirs, lower case included
+for my $key (qw(lower_case npm_config_registry NODE_ENV NODE_PATH
+                PYTHONUNBUFFERED LDAP_URL GITHUB_TOKEN TZ)) {
+    is(api(PUT => "$e/$key", $alice, { value => 'x' })->{status}, 201,
+       "key $key: 201");
+}
+is(api(DELETE => "$e/$_", $alice)->{status}, 204, "remove $_")
+    for qw(lower_case npm_config_registry NODE_ENV NODE_PATH
+           PYTHONUNBUFFERED LDAP_URL GITHUB_TOKEN TZ);
 is(api(PUT => "$e/" . ('A' x 128), $alice, { value => 'x' })->{status}, 201,
    'a 128-character key');
 is(api(PUT => "$e/_X1", $alice, { value => '' })->{status}, 201,
@@ -118,7 +150,15 @@ sub error_is_status {
 
 is(api(DELETE => "$e/API_KEY", $alice)->{status}, 204, 'remove: 204');
 is(api(DELETE => "$e/API_KEY", $alice)->{status}, 404, 'remove twice: 404');
-is(api(DELETE => "$e/lower", $alice)->{status}, 422, 'remove a bad key: 422');
+is(api(DELETE => "$e/1ABC", $alice)->{status}, 422, 'remove a bad key: 422');
+
+# stored before a rule refused it: it can still be removed
+$s->psql("INSERT INTO env_vars (project_id, key, value)"
+         . " VALUES ($pid, 'LD_DEBUG_OUTPUT', '/etc/x')");
+is(api(DELETE => "$e/LD_DEBUG_OUTPUT", $alice)->{status}, 204,
+   'remove a key stored before its rule: 204');
+is(api(DELETE => "$e/LD_DEBUG_OUTPUT", $alice)->{status}, 404,
+   '... and it is gone');
 
 # ---- logs
 

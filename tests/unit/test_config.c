@@ -108,7 +108,10 @@ static const struct {
     { "sql_dir", "/usr/share/shipoff/sql" },
     { "startup_timeout", "5m" },
     { "var_dir", "/var/lib/shipoff" },
+    { "webhook_fail_limit", "5" },
+    { "webhook_fail_window", "2m" },
     { "webhook_max_body_size", "30m" },
+    { "webhook_max_candidates", "8" },
     { "webhook_secret", WEBHOOK_SECRET },
 };
 

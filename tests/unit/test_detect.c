@@ -1,8 +1,8 @@
 /*
  * test_detect.c: framework detection over the fixture trees of
  * tests/fixtures/detect/<case>/ (one row per framework), the user's
- * settings winning over it, and the name rules of projects and
- * environment variables (so_project.h, so_env.h).
+ * settings winning over it, and the name rules of projects
+ * (so_project.h).
  */
 
 #include <stdarg.h>
@@ -15,7 +15,6 @@
 
 #include "shipoff.h"
 #include "so_detect.h"
-#include "so_env.h"
 #include "so_project.h"
 #include "so_test.h"
 
@@ -189,79 +188,6 @@ test_project_names(void **state)
 }
 
 
-static void
-test_env_keys(void **state)
-{
-    static const struct {
-        const char  *key;
-        int          rc;
-    } cases[] = {
-        { "A", SO_OK }, { "_", SO_OK }, { "DATABASE_URL", SO_OK },
-        { "A1", SO_OK }, { "NODE_ENV", SO_OK },
-        { "", SO_EINVAL }, { "a", SO_EINVAL }, { "1A", SO_EINVAL },
-        { "A-B", SO_EINVAL }, { "A B", SO_EINVAL },
-        { "SHIPOFF_X", SO_EINVAL }, { "SHIPOFF_", SO_EINVAL },
-        /* every blocked key: bsearch finds them only if sorted */
-        { "BASH_ENV", SO_EINVAL }, { "ENV", SO_EINVAL },
-        { "GCONV_PATH", SO_EINVAL }, { "HOME", SO_EINVAL },
-        { "HOSTNAME", SO_EINVAL }, { "IFS", SO_EINVAL },
-        { "LD_AUDIT", SO_EINVAL }, { "LD_LIBRARY_PATH", SO_EINVAL },
-        { "LD_PRELOAD", SO_EINVAL }, { "LOGNAME", SO_EINVAL },
-        { "NODE_OPTIONS", SO_EINVAL }, { "PATH", SO_EINVAL },
-        { "PERL5OPT", SO_EINVAL }, { "PHPRC", SO_EINVAL },
-        { "PHP_INI_SCAN_DIR", SO_EINVAL }, { "PORT", SO_EINVAL },
-        { "PS4", SO_EINVAL }, { "PWD", SO_EINVAL },
-        { "PYTHONHOME", SO_EINVAL }, { "PYTHONPATH", SO_EINVAL },
-        { "PYTHONSTARTUP", SO_EINVAL }, { "SHELL", SO_EINVAL },
-        { "SHELLOPTS", SO_EINVAL }, { "TMPDIR", SO_EINVAL },
-        { "USER", SO_EINVAL },
-    };
-    const char  *reason;
-    size_t       i;
-
-    (void) state;
-
-    for (i = 0; i < so_nelems(cases); i++) {
-        so_test_label(so_env_key_check(cases[i].key, &reason) != cases[i].rc,
-                      "case \"%s\"\n", cases[i].key);
-        assert_int_equal(so_env_key_check(cases[i].key, &reason),
-                         cases[i].rc);
-    }
-}
-
-
-static void
-test_env_seal(void **state)
-{
-    so_config_t   cfg;
-    char         *sealed, *plain;
-
-    (void) state;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.master_key = (char *) "00112233445566778899aabbccddeeff"
-                              "00112233445566778899aabbccddeeff";
-
-    assert_int_equal(so_env_seal(&sealed, &cfg, 7, "API_KEY", 1, "hush", 4),
-                     SO_OK);
-    assert_null(strstr(sealed, "hush"));
-
-    assert_int_equal(so_env_open(&plain, &cfg, 7, "API_KEY", 1, sealed),
-                     SO_OK);
-    assert_string_equal(plain, "hush");
-    free(plain);
-
-    /* another project, key or key version: does not open */
-    assert_int_equal(so_env_open(&plain, &cfg, 8, "API_KEY", 1, sealed),
-                     SO_EINVAL);
-    assert_int_equal(so_env_open(&plain, &cfg, 7, "OTHER", 1, sealed),
-                     SO_EINVAL);
-    assert_int_equal(so_env_open(&plain, &cfg, 7, "API_KEY", 2, sealed),
-                     SO_EINVAL);
-    free(sealed);
-}
-
-
 int
 main(void)
 {
@@ -269,8 +195,6 @@ main(void)
         cmocka_unit_test(test_detect),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_project_names),
-        cmocka_unit_test(test_env_keys),
-        cmocka_unit_test(test_env_seal),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

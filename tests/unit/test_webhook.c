@@ -1,7 +1,7 @@
 /*
  * test_webhook.c: the signature of a GitHub delivery (GitHub's documented
- * test vector, and every malformed header refused) and the repository key
- * that matches a payload's URLs with a project's repo_url.
+ * test vector, and every malformed header refused) and the repository
+ * found in a body before the signature is checked.
  */
 
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "shipoff.h"
@@ -81,60 +82,96 @@ test_verify(void **state)
 
 
 static void
-test_repo_key(void **state)
+test_repository(void **state)
 {
     static const struct {
-        const char  *url;
-        const char  *key;               /* NULL: refused */
+        const char  *body;
+        int          rc;
+        const char  *html_url;          /* NULL: no repository found */
     } cases[] = {
-        { "https://github.com/Octo/Hello-World.git",
-          "github.com/Octo/Hello-World" },
-        { "https://github.com/Octo/Hello-World",
-          "github.com/Octo/Hello-World" },
-        { "https://GitHub.COM/Octo/Hello-World/",
-          "github.com/Octo/Hello-World" },
-        { "https://github.com/Octo/Hello-World.git/",
-          "github.com/Octo/Hello-World" },
-        { "git@github.com:Octo/Hello-World.git",
-          "github.com/Octo/Hello-World" },
-        { "ssh://git@github.com/Octo/Hello-World.git",
-          "github.com/Octo/Hello-World" },
-        { "git://github.com/Octo/Hello-World.git",
-          "github.com/Octo/Hello-World" },
-        { "https://user:pw@github.com/Octo/x", "github.com/Octo/x" },
-        { "file:///srv/git/repo.git", NULL },          /* no host */
-        { "file://host/srv/git/repo", "host/srv/git/repo" },
-        { "https://github.com/", NULL },
-        { "https://github.com", NULL },
-        { "github.com/Octo/x", NULL },
-        { "https://github.com/Octo/x y", NULL },
-        { "", NULL },
+        { "{\"repository\":{\"html_url\":\"https://github.com/o/r\"}}",
+          SO_OK, "https://github.com/o/r" },
+        /* after other members of every kind, with whitespace */
+        { " {\"ref\" : \"refs/heads/main\", \"n\": -1.5e3, \"t\":true,"
+          " \"x\": [1, {\"repository\": {\"html_url\": \"decoy\"}}, \"]\"],"
+          " \"s\": \"a \\\"quoted\\\" }\", \"z\": null,\n"
+          " \"repository\" :\t{\"html_url\":\"https://h/o/r\"} }\n",
+          SO_OK, "https://h/o/r" },
+        /* the first of two counts */
+        { "{\"repository\":{\"html_url\":\"a\"},"
+          "\"repository\":{\"html_url\":\"b\"}}", SO_OK, "a" },
+        /* a member of another name or at another depth */
+        { "{\"repositories\":{\"html_url\":\"a\"}}", SO_OK, NULL },
+        { "{\"repo\\u0073itory\":{\"html_url\":\"a\"}}", SO_OK, NULL },
+        { "{\"x\":{\"repository\":{\"html_url\":\"a\"}}}", SO_OK, NULL },
+        /* not an object, or an object that does not parse */
+        { "{\"repository\":null}", SO_OK, NULL },
+        { "{\"repository\":\"https://github.com/o/r\"}", SO_OK, NULL },
+        { "{\"repository\":[{\"html_url\":\"a\"}]}", SO_OK, NULL },
+        { "{\"repository\":{\"html_url\":\"a\",\"html_url\":\"b\"}}",
+          SO_OK, NULL },
+        { "{\"repository\":{\"html_url\" \"a\"}}", SO_OK, NULL },
+        { "{}", SO_OK, NULL },
+        /* the body is not shaped as an object */
+        { "", SO_EINVAL, NULL },
+        { "[]", SO_EINVAL, NULL },
+        { "{\"ref\":", SO_EINVAL, NULL },
+        { "{\"ref\":\"main}", SO_EINVAL, NULL },
+        { "{\"a\":{\"b\":1}", SO_EINVAL, NULL },
+        { "{\"a\":1,}", SO_EINVAL, NULL },
+        { "{\"a\":1 \"b\":2}", SO_EINVAL, NULL },
+        { "{\"a\"}", SO_EINVAL, NULL },
+        { "{a:1}", SO_EINVAL, NULL },
+        { "{\"a\":}", SO_EINVAL, NULL },
+        { "{} x", SO_EINVAL, NULL },
+        { "{\"a\":1}}", SO_EINVAL, NULL },
     };
-    char    key[SO_WEBHOOK_KEY_MAX];
-    size_t  i;
-    int     rc;
+    json_t  *repo;
+    char    *big;
+    size_t   i, n;
+    int      rc;
 
     (void) state;
 
     for (i = 0; i < so_nelems(cases); i++) {
-        rc = so_webhook_repo_key(key, sizeof(key), cases[i].url);
-        so_test_label((rc == SO_OK) != (cases[i].key != NULL), "%s\n",
-                      cases[i].url);
+        rc = so_webhook_repository(&repo, cases[i].body,
+                                   strlen(cases[i].body));
+        so_test_label(rc != cases[i].rc
+                      || (repo != NULL) != (cases[i].html_url != NULL),
+                      "case %zu: %s\n", i, cases[i].body);
+        assert_int_equal(rc, cases[i].rc);
 
-        if (cases[i].key == NULL) {
-            assert_int_equal(rc, SO_EINVAL);
+        if (cases[i].html_url == NULL) {
+            assert_null(repo);
             continue;
         }
 
-        assert_int_equal(rc, SO_OK);
-        assert_string_equal(key, cases[i].key);
+        assert_non_null(repo);
+        assert_string_equal(json_string_value(json_object_get(repo,
+                                                              "html_url")),
+                            cases[i].html_url);
+        json_decref(repo);
     }
 
-    /* too long for out */
-    assert_int_equal(so_webhook_repo_key(key, 15, "https://github.com/a/b"),
-                     SO_OK);
-    assert_int_equal(so_webhook_repo_key(key, 14, "https://github.com/a/b"),
-                     SO_EINVAL);
+    /* a repository past SO_WEBHOOK_REPO_MAX is not parsed; one at it is */
+    big = malloc(SO_WEBHOOK_REPO_MAX + 64);
+    assert_non_null(big);
+
+    for (n = SO_WEBHOOK_REPO_MAX; n <= SO_WEBHOOK_REPO_MAX + 1; n++) {
+        memcpy(big, "{\"repository\":{\"p\":\"", 20);
+        memset(big + 20, 'x', n - 8);
+        memcpy(big + 20 + n - 8, "\"}}", 4);
+        assert_int_equal(so_webhook_repository(&repo, big, strlen(big)),
+                         SO_OK);
+        if (n == SO_WEBHOOK_REPO_MAX) {
+            assert_non_null(repo);
+            json_decref(repo);
+        } else {
+            assert_null(repo);
+        }
+    }
+
+    free(big);
 }
 
 
@@ -143,7 +180,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_verify),
-        cmocka_unit_test(test_repo_key),
+        cmocka_unit_test(test_repository),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,8 @@ use IO::Socket::UNIX;
 use JSON::PP ();
 
 our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
-                    stack_up run error_is in_chroot wait_for);
+                    stack_up run error_is in_chroot wait_for
+                    sandbox_stack_up);
 
 my $json = JSON::PP->new->canonical->allow_nonref;
 
@@ -175,6 +176,31 @@ sub stack_up {
     die "stack up failed ($rc):\n$out";
 }
 
+# sandbox_stack_up(%opt): stack_up(%opt) for a test that builds in the
+# sandbox with `shipoffd build ID`: skips the whole file where the sandbox
+# cannot run (a chroot, not root, no bubblewrap), gives the stack a cgroup
+# parent of its own, removed at exit, and stops shipoffd so nothing else
+# claims the deployments
+my @cg_parents;
+
+sub sandbox_stack_up {
+    my (%opt) = @_;
+    require Test::More;
+    Test::More::plan(skip_all => 'in a chroot: the kernel refuses the '
+                                 . 'sandbox its namespaces') if in_chroot();
+    Test::More::plan(skip_all => 'needs root (cgroups and a sandbox uid)')
+        if $> != 0;
+    Test::More::plan(skip_all => 'needs bubblewrap')
+        unless -x '/usr/bin/bwrap';
+
+    my $cg = "shipoff-test-$$-s" . (@cg_parents + 1);
+    push @cg_parents, $cg;
+    my $self = stack_up(%opt, env => { %{ $opt{env} || {} },
+                                       SHIPOFF_SANDBOX_CGROUP_PARENT => $cg });
+    $self->stop('shipoffd');
+    return $self;
+}
+
 # At exit every stack goes down, and a sanitizer report in any of its logs
 # (make SANITIZER=address|undefined) fails the test file.
 END {
@@ -183,6 +209,9 @@ END {
     for my $s (grep { defined } @stacks) {
         $s->down;
         push @reports, $s->sanitizer_reports;
+    }
+    for my $cg (@cg_parents) {
+        rmdir "/sys/fs/cgroup/$_/$cg" for qw(memory pids cpu freezer);
     }
     if (@reports) {
         print STDERR "# sanitizer reports:\n", map { "# $_\n" } @reports;
