@@ -525,8 +525,10 @@ api_access_transfer(so_req_t *r)
                       " FROM projects p LEFT JOIN users u ON u.id = $2"
                       " WHERE p.id = $1"
                       " AND (u.id IS NOT NULL OR $3::bigint IS NOT NULL)"
-                      " AND p.owner_user_id IS DISTINCT FROM $2::bigint"
-                      " AND p.owner_team_id IS DISTINCT FROM $3::bigint"
+                      " AND ($2::bigint IS NULL"
+                      " OR p.owner_user_id IS DISTINCT FROM $2::bigint)"
+                      " AND ($3::bigint IS NULL"
+                      " OR p.owner_team_id IS DISTINCT FROM $3::bigint)"
                       " RETURNING id", 4, params);
     if (res == NULL) {
         api_db_error(r, "api_transfer_offer");
