@@ -264,12 +264,16 @@ api_access_member_put(so_req_t *r)
     params[2] = user != 0 ? NULL : norm;
     params[3] = sql_scopes;
 
-    /* the owner user needs no grant; a user of another id is no one */
+    /*
+     * the owner user needs no grant; a user of another id is no one, and
+     * so is an email nobody verified (anyone may sign up with any address)
+     */
     res = so_pg_query(r->pg, "api_access_member_put",
                       "INSERT INTO project_members (project_id, user_id,"
                       " scopes)"
                       " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
-                      " WHERE p.id = $1 AND (u.id = $2 OR u.email = $3)"
+                      " WHERE p.id = $1 AND (u.id = $2"
+                      " OR (u.email = $3 AND u.email_verified))"
                       " AND p.owner_user_id IS DISTINCT FROM u.id"
                       " ON CONFLICT (project_id, user_id)"
                       " DO UPDATE SET scopes = EXCLUDED.scopes"
@@ -281,7 +285,9 @@ api_access_member_put(so_req_t *r)
 
     if (PQntuples(res) == 0) {
         so_http_error(r, 404, "not_found",
-                      "no such user (or it owns the project)",
+                      user != 0 ? "no such user (or it owns the project)"
+                      : "no user with this verified email (or it owns the"
+                        " project)",
                       user != 0 ? "user_id" : "email");
         goto done;
     }

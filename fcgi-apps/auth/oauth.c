@@ -842,8 +842,8 @@ auth_oauth_account(so_req_t *r, const char *provider,
                     pr->subject);
         so_http_error(r, 409, "account_exists_unverified",
                       "an account with this email exists, but its email "
-                      "is not verified: sign in to it with its password "
-                      "and link this provider from there", NULL);
+                      "is not verified: sign in to it with its password",
+                      NULL);
     }
 
     if (rc == SO_EEXISTS) {

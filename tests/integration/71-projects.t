@@ -231,9 +231,17 @@ my $reader = $bob;     # READ
 my $writer = $carol;   # READ, WRITE
 my $stranger = $dave;  # nothing
 
+# an address nobody verified names no one: whoever signed up with it may
+# not be the person the owner means
+error_is(api(POST => "/api/v1/projects/$pid/members", $alice,
+             { email => "BOB-$$\@example.com", scopes => ['READ'] }),
+         404, 'not_found', 'grant by an unverified email', 'email');
+$s->psql("UPDATE users SET email_verified = true"
+         . " WHERE id = $bob->{user}{id}");
 $res = api(POST => "/api/v1/projects/$pid/members", $alice,
            { email => "BOB-$$\@example.com", scopes => ['READ'] });
-is($res->{status}, 200, 'grant READ by email: 200') or diag($res->{content});
+is($res->{status}, 200, 'grant READ by a verified email: 200')
+    or diag($res->{content});
 $res = api(POST => "/api/v1/projects/$pid/members", $alice,
            { user_id => $carol->{user}{id}, scopes => ['WRITE'] });
 is($res->{status}, 200, 'grant WRITE by id: 200');
