@@ -42,7 +42,8 @@ main(void)
     conf.leeway = 30;
 
     now = (long long) time(NULL);
-    if (so_jwt_sign(&token, &conf, "123456", "access", now, 86400) != SO_OK)
+    if (so_jwt_sign(&token, &conf, "123456", 0, "access", now, 86400)
+        != SO_OK)
     {
         fprintf(stderr, "jwt: sign failed\n");
         return 1;

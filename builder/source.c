@@ -64,10 +64,17 @@ static int src_answer(char *buf, size_t len, int workfd, const char *name);
 
 
 /*
- * The owner's GitHub token for a clone of url, or NULL in *token: a user
- * who never signed in with GitHub, another host, a plain http:// URL
- * where they are refused.  SO_OK, or SO_EUNAVAIL when PostgreSQL could
- * not say (the clone must not go on without the token it may need).
+ * The GitHub token for a clone of url, or NULL in *token.  A user's token
+ * is used only for a repository that user set (repo_url_set_by) on a
+ * project the user owns (of a team's project: the team's owner now), and
+ * only while url is still the project's repo_url: a repository set by a
+ * member with WRITE, a team member or the previous owner of a transferred
+ * project is cloned without a token until the owner saves repo_url again.
+ * Checked here, at clone time, so a change of owner or of repo_url since
+ * the deployment was queued counts.  NULL too for an owner who never
+ * signed in with GitHub, another host, a plain http:// URL where they are
+ * refused.  SO_OK, or SO_EUNAVAIL when PostgreSQL could not say (the
+ * clone must not go on without the token it may need).
  */
 int
 bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
@@ -75,7 +82,7 @@ bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
 {
     so_repo_url_t   repo, gh;
     PGresult       *res;
-    const char     *params[1];
+    const char     *params[2];
     char            pid[24], reason[128];
     long long       user_id;
     int             rc;
@@ -96,21 +103,21 @@ bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
 
     snprintf(pid, sizeof(pid), "%lld", project_id);
     params[0] = pid;
+    params[1] = url;
 
-    res = so_pg_query(pg, "source_token_owner",
-                      "SELECT o.user_id FROM"
-                      " (SELECT p.owner_user_id AS user_id,"
-                      " NULL::timestamptz AS since FROM projects p"
-                      " WHERE p.id = $1 AND p.owner_user_id IS NOT NULL"
-                      " UNION ALL"
-                      " SELECT m.user_id, m.created_at FROM projects p"
-                      " JOIN team_members m ON m.team_id = p.owner_team_id"
-                      " AND m.role = 'owner' WHERE p.id = $1) o"
-                      " JOIN oauth_identities i ON i.user_id = o.user_id"
+    res = so_pg_query(pg, "source_token_user",
+                      "SELECT p.repo_url_set_by FROM projects p"
+                      " JOIN oauth_identities i"
+                      " ON i.user_id = p.repo_url_set_by"
                       " AND i.provider = 'github'"
                       " AND i.access_token_enc IS NOT NULL"
-                      " ORDER BY o.since NULLS FIRST, o.user_id LIMIT 1",
-                      1, params);
+                      " WHERE p.id = $1 AND p.repo_url = $2"
+                      " AND (p.owner_user_id = p.repo_url_set_by"
+                      " OR EXISTS (SELECT 1 FROM team_members m"
+                      " WHERE m.team_id = p.owner_team_id"
+                      " AND m.user_id = p.repo_url_set_by"
+                      " AND m.role = 'owner'))",
+                      2, params);
     if (res == NULL) {
         so_log_error("source", "project=%lld: %s", project_id,
                      so_pg_errstr(pg));

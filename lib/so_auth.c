@@ -6,7 +6,9 @@
  * last use is recorded at most once a minute so that a busy CI job does
  * not write a row per request.  Anything else must be a JWT access token
  * whose subject still exists: deleting a user ends its sessions at once,
- * not when the token expires.
+ * not when the token expires; so does a password change, which bumps the
+ * user's token generation (users.token_gen): a JWT carries the generation
+ * it was issued in ("gen") and is checked against it in the same lookup.
  *
  * Every failure looks the same to the client (401, WWW-Authenticate:
  * Bearer); the reason goes to the log, the credential never does.
@@ -29,7 +31,8 @@ static int so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
     const char **why);
 static int so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
     PGresult **account, char *why, size_t whylen);
-static int so_auth_account(so_req_t *r, long long user_id, PGresult **out);
+static int so_auth_account(so_req_t *r, long long user_id, const char *gen,
+    PGresult **out);
 static void so_auth_fail(so_req_t *r, const char *why);
 
 
@@ -102,7 +105,7 @@ so_authenticate_account(so_req_t *r, so_principal_t *p, PGresult **account)
             so_auth_fail(r, pat_why);
         }
         if (rc == SO_OK && account != NULL) {
-            rc = so_auth_account(r, p->user_id, account);
+            rc = so_auth_account(r, p->user_id, NULL, account);
             if (rc == SO_EINVAL) {
                 so_auth_fail(r, "the API token's user no longer exists");
             }
@@ -193,19 +196,26 @@ done:
 }
 
 
-/* the account row of user_id; SO_EINVAL (not answered) when it is gone */
+/*
+ * The account row of user_id, of the token generation gen (NULL: any);
+ * SO_EINVAL (not answered) when it is gone or of another generation.
+ */
 static int
-so_auth_account(so_req_t *r, long long user_id, PGresult **out)
+so_auth_account(so_req_t *r, long long user_id, const char *gen,
+    PGresult **out)
 {
     PGresult    *res;
-    const char  *params[1];
+    const char  *params[2];
     char         id[24];
 
     snprintf(id, sizeof(id), "%lld", user_id);
     params[0] = id;
+    params[1] = gen;
     res = so_pg_query(r->pg, "auth_account",
                       "SELECT " SO_ACCOUNT_USER_COLS
-                      " FROM users WHERE id = $1", 1, params);
+                      " FROM users WHERE id = $1"
+                      " AND ($2::int IS NULL OR token_gen = $2::int)",
+                      2, params);
     if (res == NULL) {
         so_http_pg_error(r, "looking up a token's user");
         return SO_EUNAVAIL;
@@ -229,8 +239,8 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
     so_jwt_claims_t  claims;
     unsigned char    key[32];
     PGresult        *res;
-    const char      *params[1];
-    char            *end;
+    const char      *params[2];
+    char            *end, gen[24];
     long long        id;
     int              rc;
 
@@ -258,11 +268,14 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
         goto done;
     }
 
+    snprintf(gen, sizeof(gen), "%lld", claims.gen);
+
     if (account != NULL) {
         /* the row itself proves that the user exists */
-        rc = so_auth_account(r, id, account);
+        rc = so_auth_account(r, id, gen, account);
         if (rc == SO_EINVAL) {
-            snprintf(why, whylen, "user %lld no longer exists", id);
+            snprintf(why, whylen, "user %lld no longer exists, or changed "
+                     "the password since", id);
         }
         if (rc != SO_OK) {
             goto done;
@@ -270,8 +283,10 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
 
     } else {
         params[0] = claims.sub;
+        params[1] = gen;
         res = so_pg_query(r->pg, "auth_user_exists",
-                          "SELECT 1 FROM users WHERE id = $1", 1, params);
+                          "SELECT 1 FROM users WHERE id = $1"
+                          " AND token_gen = $2::int", 2, params);
         if (res == NULL) {
             so_http_pg_error(r, "looking up a token's user");
             rc = SO_EUNAVAIL;
@@ -279,7 +294,8 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
         }
 
         if (PQntuples(res) != 1) {
-            snprintf(why, whylen, "user %lld no longer exists", id);
+            snprintf(why, whylen, "user %lld no longer exists, or changed "
+                     "the password since", id);
             goto done;
         }
     }

@@ -87,12 +87,11 @@ static const so_authz_kind_t  so_authz_kinds[SO_OBJ_NKINDS] = {
           { NULL, 0 } }
     },
 
-    /* addressed to the caller's (normalised) email */
+    /* addressed to the caller's verified email or a team the caller owns */
     [SO_OBJ_INVITATION] = {
         "invitation", "so_authz_invitation",
         "SELECT 'invitee' FROM team_invitations i"
-        " JOIN users u ON u.email = i.email"
-        " WHERE i.id = $1 AND u.id = $2",
+        " WHERE i.id = $1 AND" SO_SQL_INVITEE("$2"),
         SO_NEED_INVITEE,
         { { "invitee", SO_NEED_INVITEE },
           { NULL, 0 } }

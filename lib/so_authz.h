@@ -51,7 +51,21 @@ typedef enum {
 #define SO_NEED_OWNER    0x0200      /* team; project, deployment: the
                                         owner user or the owning team's
                                         owner */
-#define SO_NEED_INVITEE  0x0400      /* invitation: addressed to the caller */
+#define SO_NEED_INVITEE  0x0400      /* invitation: addressed to the caller
+                                        (SO_SQL_INVITEE) */
+
+/*
+ * An invitation i (team_invitations) addressed to the user whose id is the
+ * SQL expression user: a team invitation or a transfer offer to the user's
+ * email, when that email is verified, or a transfer offer to a team the
+ * user owns.  Shared by so_authz() and the invitations inbox.
+ */
+#define SO_SQL_INVITEE(user)                                                  \
+    " (EXISTS (SELECT 1 FROM users u WHERE u.id = " user                      \
+    "   AND u.email = i.email AND u.email_verified)"                          \
+    "  OR EXISTS (SELECT 1 FROM team_members o"                               \
+    "   WHERE o.team_id = i.to_team_id AND o.user_id = " user                 \
+    "   AND o.role = 'owner'))"
 
 /*
  * Checks that the principal may act on the object of the kind whose id is

@@ -226,6 +226,44 @@ so_http_reason(int status)
 }
 
 
+int
+so_http_cookie(const so_req_t *r, const char *name, char *out, size_t len)
+{
+    const char  *c, *v;
+    size_t       n, vlen;
+
+    out[0] = '\0';
+    c = so_http_param(r, "HTTP_COOKIE");
+    n = strlen(name);
+
+    /* "a=1; b=2": pairs split by ';', spaces around them ignored */
+    for ( /* void */ ; c != NULL && *c != '\0'; c += strcspn(c, ";")) {
+        c += strspn(c, "; ");
+
+        if (strncmp(c, name, n) != 0 || c[n] != '=') {
+            continue;
+        }
+
+        v = c + n + 1;
+        vlen = strcspn(v, "; ");
+
+        if (vlen == 0) {
+            return SO_ENOTFOUND;
+        }
+
+        if (vlen >= len) {
+            return SO_ETOOBIG;
+        }
+
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+        return SO_OK;
+    }
+
+    return SO_ENOTFOUND;
+}
+
+
 static int
 so_http_header_ok(const char *s, size_t size)
 {

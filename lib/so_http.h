@@ -46,6 +46,14 @@ typedef struct {
 const char *so_http_param(const so_req_t *r, const char *name);
 
 /*
+ * The value of the request's cookie name (HTTP_COOKIE) into out: 0,
+ * SO_ENOTFOUND when there is none (or it is empty), SO_ETOOBIG when it
+ * does not fit in len (out is "" then).  The first of several wins.
+ */
+int so_http_cookie(const so_req_t *r, const char *name, char *out,
+    size_t len);
+
+/*
  * Reads the body, at most cfg->max_body_size bytes.  Returns 0 with *out a
  * NUL-terminated malloc()ed buffer, SO_ETOOBIG past the cap, SO_ERR when
  * the client went away.

@@ -49,7 +49,7 @@ static char *so_jwt_encode(const char *s, size_t len);
 
 int
 so_jwt_sign(char **out, const so_jwt_conf_t *conf, const char *sub,
-    const char *typ, long long now, long long ttl)
+    long long gen, const char *typ, long long now, long long ttl)
 {
     int             rc;
     char           *header, *payload, *token, *json;
@@ -70,7 +70,8 @@ so_jwt_sign(char **out, const so_jwt_conf_t *conf, const char *sub,
 
     /* a token the verifier would refuse is not worth signing */
     if (!so_jwt_valid_sub(sub) || strlen(typ) > SO_JWT_TYP_MAX
-        || ttl <= 0 || now > LLONG_MAX - ttl)
+        || ttl <= 0 || now > LLONG_MAX - ttl || gen < 0
+        || gen > SO_JWT_GEN_MAX)
     {
         goto done;
     }
@@ -79,8 +80,9 @@ so_jwt_sign(char **out, const so_jwt_conf_t *conf, const char *sub,
         goto done;
     }
 
-    claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+    claims = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}",
                        "iss", conf->iss, "aud", conf->aud, "sub", sub,
+                       "gen", (json_int_t) gen,
                        "typ", typ, "iat", (json_int_t) now,
                        "nbf", (json_int_t) now, "exp", (json_int_t) (now + ttl),
                        "jti", jti);
@@ -316,6 +318,15 @@ so_jwt_check_claims(so_jwt_claims_t *claims, const so_jwt_conf_t *conf,
     }
 
     snprintf(claims->sub, sizeof(claims->sub), "%s", s);
+
+    v = json_object_get(payload, "gen");
+    if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0
+                      || json_integer_value(v) > SO_JWT_GEN_MAX))
+    {
+        goto done;
+    }
+
+    claims->gen = v != NULL ? (long long) json_integer_value(v) : 0;
 
     /* every token we sign has one; a token without could not be revoked */
     v = json_object_get(payload, "jti");

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #define SO_JWT_MAX_LEN  4096        /* longer tokens are refused unread */
+#define SO_JWT_GEN_MAX  2147483647  /* users.token_gen is an integer */
 
 typedef struct {
     const unsigned char  *key;       /* >= 32 bytes */
@@ -27,17 +28,21 @@ typedef struct {
     char       sub[64];              /* the user id, decimal */
     char       typ[16];              /* "access" */
     char       jti[48];
+    long long  gen;                  /* the user's token generation; 0 when
+                                        absent (tokens made before it) */
     long long  iat;
     long long  nbf;
     long long  exp;
 } so_jwt_claims_t;
 
 /*
- * Signs {iss, aud, sub, typ, iat: now, nbf: now, exp: now + ttl, jti:
- * random} and writes a malloc()ed token to *out.  0 or SO_ERR.
+ * Signs {iss, aud, sub, gen, typ, iat: now, nbf: now, exp: now + ttl, jti:
+ * random} and writes a malloc()ed token to *out.  gen is the subject's
+ * token generation (0 .. SO_JWT_GEN_MAX), which the caller checks on use.
+ * 0 or SO_ERR.
  */
 int so_jwt_sign(char **out, const so_jwt_conf_t *conf, const char *sub,
-    const char *typ, long long now, long long ttl);
+    long long gen, const char *typ, long long now, long long ttl);
 
 /*
  * Verifies token as of now and expects typ.  0 with *claims filled, or

@@ -11,9 +11,15 @@
  * added when missing.  Granting again replaces the scopes.
  *
  * A transfer is the owner's alone (the owner user, or the owner of the
- * owning team): to any user, or to a team the caller is a member of.  The
- * old owner keeps no right of its own; a direct grant the new owner had
- * is dropped, as it is now redundant.
+ * owning team), and only an offer: to any user, or to a team the caller
+ * is a member of, it waits in the receiver's invitations inbox
+ * (invitations.c) until accepted (by the user, or the team's owner),
+ * declined, canceled by the owner or expired; nothing changes until then.
+ * Nobody is handed a project, its bills or its builds unasked.  On
+ * acceptance the old owner keeps no right of its own; a direct grant the
+ * new owner had is dropped, as it is now redundant.  The repository stays
+ * set by the old owner, so builds use no one's GitHub token until the new
+ * owner saves repo_url (builder/source.c).
  */
 
 #include <stdio.h>
@@ -258,12 +264,16 @@ api_access_member_put(so_req_t *r)
     params[2] = user != 0 ? NULL : norm;
     params[3] = sql_scopes;
 
-    /* the owner user needs no grant; a user of another id is no one */
+    /*
+     * the owner user needs no grant; a user of another id is no one, and
+     * so is an email nobody verified (anyone may sign up with any address)
+     */
     res = so_pg_query(r->pg, "api_access_member_put",
                       "INSERT INTO project_members (project_id, user_id,"
                       " scopes)"
                       " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
-                      " WHERE p.id = $1 AND (u.id = $2 OR u.email = $3)"
+                      " WHERE p.id = $1 AND (u.id = $2"
+                      " OR (u.email = $3 AND u.email_verified))"
                       " AND p.owner_user_id IS DISTINCT FROM u.id"
                       " ON CONFLICT (project_id, user_id)"
                       " DO UPDATE SET scopes = EXCLUDED.scopes"
@@ -275,7 +285,9 @@ api_access_member_put(so_req_t *r)
 
     if (PQntuples(res) == 0) {
         so_http_error(r, 404, "not_found",
-                      "no such user (or it owns the project)",
+                      user != 0 ? "no such user (or it owns the project)"
+                      : "no user with this verified email (or it owns the"
+                        " project)",
                       user != 0 ? "user_id" : "email");
         goto done;
     }
@@ -432,6 +444,12 @@ api_access_team_delete(so_req_t *r)
 }
 
 
+/*
+ * POST /api/v1/projects/{id}/transfer {user_id | team_id}: an offer in the
+ * receiver's inbox (invitations.c), replacing the project's pending one.
+ * A user is offered it at the account's email, so the offer reaches the
+ * account only while that email is verified.
+ */
 void
 api_access_transfer(so_req_t *r)
 {
@@ -439,15 +457,14 @@ api_access_transfer(so_req_t *r)
     so_principal_t            p;
     PGresult                 *res;
     json_t                   *body;
-    const char               *params[3];
-    char                      ids[24], target[24];
-    long long                 id, user, team;
-    int                       rc;
+    const char               *params[4];
+    char                      ids[24], target[24], user[24];
+    long long                 id, to_user, to_team;
 
     res = NULL;
     body = NULL;
-    user = 0;
-    team = 0;
+    to_user = 0;
+    to_team = 0;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
@@ -458,70 +475,91 @@ api_access_transfer(so_req_t *r)
         goto done;
     }
 
-    if (so_input_int(r, body, "user_id", 0, 1, API_ID_MAX, &user)
+    if (so_input_int(r, body, "user_id", 0, 1, API_ID_MAX, &to_user)
         == SO_EINVAL
-        || so_input_int(r, body, "team_id", 0, 1, API_ID_MAX, &team)
+        || so_input_int(r, body, "team_id", 0, 1, API_ID_MAX, &to_team)
            == SO_EINVAL)
     {
         goto done;
     }
 
-    if ((user != 0) == (team != 0)) {
+    if ((to_user != 0) == (to_team != 0)) {
         so_http_error(r, 422, "validation_failed",
                       "give exactly one of user_id and team_id",
-                      user != 0 ? "team_id" : "user_id");
+                      to_user != 0 ? "team_id" : "user_id");
         goto done;
     }
 
-    snprintf(target, sizeof(target), "%lld", user != 0 ? user : team);
+    snprintf(target, sizeof(target), "%lld",
+             to_user != 0 ? to_user : to_team);
 
-    if (team != 0
+    if (to_team != 0
         && so_authz(r, &p, SO_OBJ_TEAM, target,
-                    SO_NEED_WRITE | SO_NEED_MEMBER, &team, NULL) != SO_OK)
+                    SO_NEED_WRITE | SO_NEED_MEMBER, &to_team, NULL) != SO_OK)
     {
         goto done;
     }
 
     snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(user, sizeof(user), "%lld", p.user_id);
     params[0] = ids;
-    params[1] = user != 0 ? target : NULL;
-    params[2] = team != 0 ? target : NULL;
+    params[1] = to_user != 0 ? target : NULL;
+    params[2] = to_team != 0 ? target : NULL;
+    params[3] = user;
 
     if (api_tx(r, "BEGIN") != SO_OK) {
         api_db_error(r, "BEGIN");
         goto done;
     }
 
-    if (api_exec_one(r, "api_access_transfer",
-                     "UPDATE projects SET owner_user_id = $2::bigint,"
-                     " owner_team_id = $3::bigint, updated_at = now()"
-                     " WHERE id = $1 AND ($3::bigint IS NOT NULL"
-                     " OR EXISTS (SELECT 1 FROM users WHERE id = $2))",
-                     3, params,
-                     "no such user", "user_id") != SO_OK)
-    {
-        goto rollback;
-    }
-
-    res = so_pg_query(r->pg, "api_access_transfer_grant",
-                      "DELETE FROM project_members"
-                      " WHERE project_id = $1 AND user_id = $2",
-                      2, params);
+    res = so_pg_query(r->pg, "api_transfer_replace",
+                      "UPDATE team_invitations SET state = 'revoked',"
+                      " responded_at = now()"
+                      " WHERE project_id = $1 AND state = 'pending'",
+                      1, params);
     if (res == NULL) {
-        api_db_error(r, "api_access_transfer_grant");
+        api_db_error(r, "api_transfer_replace");
+        goto rollback;
+    }
+    PQclear(res);
+
+    /* nothing to offer to the owner it has */
+    res = so_pg_query(r->pg, "api_transfer_offer",
+                      "INSERT INTO team_invitations (project_id, email,"
+                      " to_team_id, role, invited_by)"
+                      " SELECT p.id, u.email, $3::bigint, 'owner', $4"
+                      " FROM projects p LEFT JOIN users u ON u.id = $2"
+                      " WHERE p.id = $1"
+                      " AND (u.id IS NOT NULL OR $3::bigint IS NOT NULL)"
+                      " AND ($2::bigint IS NULL"
+                      " OR p.owner_user_id IS DISTINCT FROM $2::bigint)"
+                      " AND ($3::bigint IS NULL"
+                      " OR p.owner_team_id IS DISTINCT FROM $3::bigint)"
+                      " RETURNING id", 4, params);
+    if (res == NULL) {
+        api_db_error(r, "api_transfer_offer");
         goto rollback;
     }
 
-    rc = api_tx(r, "COMMIT");
-    if (rc != SO_OK) {
+    if (PQntuples(res) == 0) {
+        so_http_error(r, to_user != 0 ? 404 : 422,
+                      to_user != 0 ? "not_found" : "validation_failed",
+                      to_user != 0 ? "no such user (or it owns the project)"
+                                   : "the team owns the project already",
+                      to_user != 0 ? "user_id" : "team_id");
+        goto rollback;
+    }
+
+    if (api_tx(r, "COMMIT") != SO_OK) {
         api_db_error(r, "COMMIT");
         goto done;
     }
 
-    so_log_info(r->path, "project=%s user=%lld: transferred to %s %s", ids,
-                p.user_id, user != 0 ? "user" : "team", target);
+    so_log_info(r->path, "project=%s user=%s invitation=%s: offered to %s "
+                "%s", ids, user, PQgetvalue(res, 0, 0),
+                to_user != 0 ? "user" : "team", target);
 
-    api_project_answer(r, 200, ids, NULL);
+    api_invitation_respond(r, 201, PQgetvalue(res, 0, 0));
     goto done;
 
 rollback:
@@ -532,4 +570,131 @@ done:
 
     PQclear(res);
     json_decref(body);
+}
+
+
+/* GET /api/v1/projects/{id}/transfer: the pending offer (owner) */
+void
+api_access_transfer_get(so_req_t *r)
+{
+    so_principal_t   p;
+    PGresult        *res;
+    const char      *params[1];
+    char             ids[24];
+    long long        id;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
+                    SO_NEED_READ | SO_NEED_OWNER, &id, NULL) != SO_OK)
+    {
+        return;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+
+    res = so_pg_query(r->pg, "api_transfer_pending",
+                      "SELECT id FROM team_invitations"
+                      " WHERE project_id = $1 AND state = 'pending'"
+                      " AND expires_at > now()", 1, params);
+    if (res == NULL) {
+        api_db_error(r, "api_transfer_pending");
+        return;
+    }
+
+    if (PQntuples(res) == 0) {
+        so_http_error(r, 404, "not_found", "no pending transfer", NULL);
+    } else {
+        api_invitation_respond(r, 200, PQgetvalue(res, 0, 0));
+    }
+
+    PQclear(res);
+}
+
+
+/* DELETE /api/v1/projects/{id}/transfer: the owner withdraws the offer */
+void
+api_access_transfer_cancel(so_req_t *r)
+{
+    so_principal_t   p;
+    const char      *params[1];
+    char             ids[24];
+    long long        id;
+
+    if (so_authenticate(r, &p) != SO_OK
+        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
+                    SO_NEED_DELETE | SO_NEED_OWNER, &id, NULL) != SO_OK)
+    {
+        return;
+    }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+
+    if (api_exec_one(r, "api_transfer_cancel",
+                     "UPDATE team_invitations SET state = 'revoked',"
+                     " responded_at = now()"
+                     " WHERE project_id = $1 AND state = 'pending'",
+                     1, params, "no pending transfer", NULL) != SO_OK)
+    {
+        return;
+    }
+
+    so_log_info(r->path, "project=%s user=%lld: transfer canceled", ids,
+                p.user_id);
+    api_no_content(r);
+}
+
+
+int
+api_access_take(so_req_t *r, const char *project, const char *user,
+    const char *team, const char *from)
+{
+    PGresult    *res;
+    const char  *params[4];
+    int          moved;
+
+    params[0] = project;
+    params[1] = user;
+    params[2] = team;
+    params[3] = from[0] != '\0' ? from : NULL;
+
+    /* the offer holds while the one who made it still owns the project */
+    res = so_pg_query(r->pg, "api_transfer_take",
+                      "UPDATE projects p SET owner_user_id = $2::bigint,"
+                      " owner_team_id = $3::bigint, updated_at = now()"
+                      " WHERE p.id = $1 AND (p.owner_user_id = $4::bigint"
+                      " OR EXISTS (SELECT 1 FROM team_members m"
+                      " WHERE m.team_id = p.owner_team_id"
+                      " AND m.user_id = $4::bigint AND m.role = 'owner'))",
+                      4, params);
+    if (res == NULL) {
+        api_db_error(r, "api_transfer_take");
+        return SO_ERR;
+    }
+
+    moved = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+
+    if (!moved) {
+        so_http_error(r, 409, "invitation_stale",
+                      "whoever offered this project no longer owns it",
+                      NULL);
+        return SO_ENOTFOUND;
+    }
+
+    /* the new owner's own grant is redundant now */
+    res = so_pg_query(r->pg, "api_transfer_grant",
+                      "DELETE FROM project_members"
+                      " WHERE project_id = $1 AND user_id = $2",
+                      2, params);
+    if (res == NULL) {
+        api_db_error(r, "api_transfer_grant");
+        return SO_ERR;
+    }
+
+    PQclear(res);
+    so_log_info(r->path, "project=%s: now owned by %s %s", project,
+                user != NULL ? "user" : "team", user != NULL ? user : team);
+    return SO_OK;
 }

@@ -40,6 +40,9 @@ void api_invitations_list(so_req_t *r);
 void api_invitations_accept(so_req_t *r);
 void api_invitations_decline(so_req_t *r);
 
+/* answers status with the invitation (or transfer offer) of that id */
+void api_invitation_respond(so_req_t *r, int status, const char *id);
+
 /* deployments.c */
 void api_deployments_create(so_req_t *r);
 void api_deployments_list(so_req_t *r);
@@ -70,6 +73,17 @@ void api_access_member_delete(so_req_t *r);
 void api_access_team_put(so_req_t *r);
 void api_access_team_delete(so_req_t *r);
 void api_access_transfer(so_req_t *r);
+void api_access_transfer_get(so_req_t *r);
+void api_access_transfer_cancel(so_req_t *r);
+
+/*
+ * access.c: accepting a transfer offer made by the user from, inside the
+ * transaction that holds the offer locked: the project goes to user or
+ * to team (one of them NULL).  0; SO_ENOTFOUND answered 409
+ * invitation_stale when from no longer owns it; SO_ERR answered.
+ */
+int api_access_take(so_req_t *r, const char *project, const char *user,
+    const char *team, const char *from);
 
 /* env.c */
 void api_env_list(so_req_t *r);

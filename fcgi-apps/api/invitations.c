@@ -7,8 +7,16 @@
  * old owner stays as a member, all in the transaction that marks the
  * invitation accepted.
  *
+ * The same inbox carries the offers to take a project over (access.c
+ * makes them: "kind": "project"), to a user's email or to a team, whose
+ * owner answers.  Accepting one moves the project in the transaction that
+ * marks the offer accepted, provided the one who made it still owns the
+ * project; until then nothing changes.
+ *
  * An invitation is matched to its invitee by the normalised email, never
- * by an id the client sends: another user asking for it gets 404.  An
+ * by an id the client sends, and only when the invitee's email is
+ * verified (SO_SQL_INVITEE): an account that merely claims an address
+ * sees nothing sent to it; another user asking for it gets 404.  An
  * expired invitation stays "pending" in the table (nothing sweeps it);
  * a new invitation to the same address revokes it first, so the unique
  * index on pending invitations only ever blocks a live one.
@@ -28,43 +36,113 @@
 #include "so_page.h"
 
 
-/* an invitation with its team: i the invitation, t the team */
+/*
+ * an invitation i with what it names: t the team to join, p the project
+ * to take over and w the team offered it
+ */
 #define API_INV_COLS                                                         \
     "i.id, i.team_id, t.name, i.email, i.role, i.state, i.invited_by, "     \
-    SO_SQL_TIME("i.created_at") ", " SO_SQL_TIME("i.expires_at")
+    SO_SQL_TIME("i.created_at") ", " SO_SQL_TIME("i.expires_at") ","        \
+    " i.project_id, p.name, i.to_team_id, w.name"
+
+#define API_INV_JOINS                                                        \
+    " LEFT JOIN teams t ON t.id = i.team_id"                                 \
+    " LEFT JOIN projects p ON p.id = i.project_id"                           \
+    " LEFT JOIN teams w ON w.id = i.to_team_id"
 
 
 static json_t *api_invitation_json(so_req_t *r, const PGresult *res,
     int row);
+static int api_invitation_join(so_req_t *r, const char *team,
+    const char *user, const char *role);
 static void api_invitation_answer(so_req_t *r, int accept);
 
 
 static json_t *
 api_invitation_json(so_req_t *r, const PGresult *res, int row)
 {
-    json_t  *inv;
+    json_t  *inv, *what;
+    int      project;
 
-    inv = json_pack("{s:I, s:{s:I, s:s}, s:s, s:s, s:s, s:s, s:s}",
+    project = !PQgetisnull(res, row, 9);
+
+    /* a team to join, or a project to take over and who is offered it */
+    if (project) {
+        what = PQgetisnull(res, row, 11)
+               ? json_pack("{s:s, s:s}", "type", "user",
+                           "email", PQgetvalue(res, row, 3))
+               : json_pack("{s:s, s:I, s:s}", "type", "team",
+                           "id", (json_int_t) strtoll(
+                               PQgetvalue(res, row, 11), NULL, 10),
+                           "name", PQgetvalue(res, row, 12));
+    } else {
+        what = json_pack("{s:I, s:s}",
+                         "id", (json_int_t) strtoll(PQgetvalue(res, row, 1),
+                                                    NULL, 10),
+                         "name", PQgetvalue(res, row, 2));
+    }
+
+    inv = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}",
                     "id", (json_int_t) strtoll(PQgetvalue(res, row, 0),
                                                NULL, 10),
-                    "team",
-                        "id", (json_int_t) strtoll(PQgetvalue(res, row, 1),
-                                                   NULL, 10),
-                        "name", PQgetvalue(res, row, 2),
-                    "email", PQgetvalue(res, row, 3),
+                    "kind", project ? "project" : "team",
                     "role", PQgetvalue(res, row, 4),
                     "state", PQgetvalue(res, row, 5),
                     "created_at", PQgetvalue(res, row, 7),
                     "expires_at", PQgetvalue(res, row, 8));
 
-    if (inv != NULL) {
-        json_object_set_new(inv, "invited_by", PQgetisnull(res, row, 6)
-                            ? json_null()
-                            : json_integer(strtoll(PQgetvalue(res, row, 6),
-                                                   NULL, 10)));
+    if (inv == NULL || what == NULL) {
+        json_decref(what);
+        json_decref(inv);
+        return NULL;
     }
 
+    if (project) {
+        json_object_set_new(inv, "project", json_pack("{s:I, s:s}",
+            "id", (json_int_t) strtoll(PQgetvalue(res, row, 9), NULL, 10),
+            "name", PQgetvalue(res, row, 10)));
+        json_object_set_new(inv, "to", what);
+
+    } else {
+        json_object_set_new(inv, "team", what);
+        json_object_set_new(inv, "email", json_string(PQgetvalue(res, row,
+                                                                 3)));
+    }
+
+    json_object_set_new(inv, "invited_by", PQgetisnull(res, row, 6)
+                        ? json_null()
+                        : json_integer(strtoll(PQgetvalue(res, row, 6),
+                                               NULL, 10)));
+
     return inv;
+}
+
+
+void
+api_invitation_respond(so_req_t *r, int status, const char *id)
+{
+    PGresult    *res;
+    json_t      *j;
+    const char  *params[1];
+
+    params[0] = id;
+
+    res = so_pg_query(r->pg, "api_inv_get",
+                      "SELECT " API_INV_COLS " FROM team_invitations i"
+                      API_INV_JOINS " WHERE i.id = $1", 1, params);
+    if (res == NULL) {
+        so_http_pg_error(r, "api_inv_get");
+        return;
+    }
+
+    j = PQntuples(res) == 1 ? api_invitation_json(r, res, 0) : NULL;
+    if (j == NULL) {
+        so_http_error(r, 500, "internal", "internal error", NULL);
+    } else {
+        so_http_json(r, status, j);
+    }
+
+    PQclear(res);
 }
 
 
@@ -152,8 +230,7 @@ api_invitations_create(so_req_t *r)
                       " FROM team_members o WHERE o.team_id = $1"
                       " AND o.user_id = $4 AND o.role = 'owner')"
                       " RETURNING *)"
-                      " SELECT " API_INV_COLS
-                      " FROM i JOIN teams t ON t.id = i.team_id",
+                      " SELECT " API_INV_COLS " FROM i" API_INV_JOINS,
                       4, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
@@ -195,12 +272,46 @@ api_invitations_list(so_req_t *r)
 
     so_page_list(r, &page, p.user_id, "api_inv_list",
                  "SELECT " API_INV_COLS " FROM team_invitations i"
-                 " JOIN teams t ON t.id = i.team_id"
-                 " JOIN users u ON u.email = i.email"
-                 " WHERE u.id = $1 AND i.state = 'pending'"
+                 API_INV_JOINS
+                 " WHERE" SO_SQL_INVITEE("$1") " AND i.state = 'pending'"
                  " AND i.expires_at > now() AND i.id > $2"
                  " ORDER BY i.id LIMIT $3",
                  api_invitation_json);
+}
+
+
+/* joins the team; role "owner" hands it over (api_team_set_owner) */
+static int
+api_invitation_join(so_req_t *r, const char *team, const char *user,
+    const char *role)
+{
+    PGresult    *res;
+    const char  *params[2];
+
+    params[0] = team;
+    params[1] = user;
+
+    /* the owner's row too: ownership moves one at a time */
+    res = so_pg_query(r->pg, "api_inv_join",
+                      "WITH t AS (SELECT id FROM teams WHERE id = $1"
+                      " FOR UPDATE)"
+                      " INSERT INTO team_members (team_id, user_id,"
+                      " role) SELECT id, $2, 'member' FROM t"
+                      " ON CONFLICT DO NOTHING", 2, params);
+    if (res == NULL) {
+        so_http_pg_error(r, "api_inv_join");
+        return SO_ERR;
+    }
+    PQclear(res);
+
+    if (strcmp(role, "owner") == 0
+        && api_team_set_owner(r, team, user) != SO_OK)
+    {
+        so_http_pg_error(r, "api_team_set_owner");
+        return SO_ERR;
+    }
+
+    return SO_OK;
 }
 
 
@@ -214,8 +325,9 @@ api_invitation_answer(so_req_t *r, int accept)
     so_principal_t   p;
     PGresult        *res;
     long long        inv;
-    const char      *params[3];
+    const char      *params[2], *v;
     char             invs[24], user[24], team[24], role[8], state[16];
+    char             project[24], to_team[24], from[24];
     int              tx, expired, rc;
 
     res = NULL;
@@ -240,11 +352,14 @@ api_invitation_answer(so_req_t *r, int accept)
     tx = 1;
 
     res = so_pg_query(r->pg, "api_inv_lock",
-                      "SELECT i.team_id, i.role, i.state,"
-                      " i.expires_at <= now()"
+                      "SELECT coalesce(i.team_id::text, ''), i.role,"
+                      " i.state, i.expires_at <= now(),"
+                      " coalesce(i.project_id::text, ''),"
+                      " coalesce(i.to_team_id::text, ''),"
+                      " coalesce(i.invited_by::text, '')"
                       " FROM team_invitations i"
-                      " JOIN users u ON u.email = i.email"
-                      " WHERE i.id = $1 AND u.id = $2 FOR UPDATE OF i",
+                      " WHERE i.id = $1 AND" SO_SQL_INVITEE("$2")
+                      " FOR UPDATE OF i",
                       2, params);
     if (res == NULL) {
         so_http_pg_error(r, "api_inv_lock");
@@ -260,6 +375,9 @@ api_invitation_answer(so_req_t *r, int accept)
     snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
     snprintf(state, sizeof(state), "%s", PQgetvalue(res, 0, 2));
     expired = PQgetvalue(res, 0, 3)[0] == 't';
+    snprintf(project, sizeof(project), "%s", PQgetvalue(res, 0, 4));
+    snprintf(to_team, sizeof(to_team), "%s", PQgetvalue(res, 0, 5));
+    snprintf(from, sizeof(from), "%s", PQgetvalue(res, 0, 6));
     PQclear(res);
     res = NULL;
 
@@ -281,40 +399,23 @@ api_invitation_answer(so_req_t *r, int accept)
     }
 
     if (accept) {
-        params[0] = team;
-
-        /* the owner's row too: ownership moves one at a time */
-        res = so_pg_query(r->pg, "api_inv_join",
-                          "WITH t AS (SELECT id FROM teams WHERE id = $1"
-                          " FOR UPDATE)"
-                          " INSERT INTO team_members (team_id, user_id,"
-                          " role) SELECT id, $2, 'member' FROM t"
-                          " ON CONFLICT DO NOTHING", 2, params);
-        if (res == NULL) {
-            so_http_pg_error(r, "api_inv_join");
+        rc = project[0] == '\0'
+             ? api_invitation_join(r, team, user, role)
+             : api_access_take(r, project, to_team[0] == '\0' ? user : NULL,
+                               to_team[0] == '\0' ? NULL : to_team, from);
+        if (rc != SO_OK) {
             goto done;
-        }
-        PQclear(res);
-        res = NULL;
-
-        if (strcmp(role, "owner") == 0) {
-            rc = api_team_set_owner(r, team, user);
-            if (rc != SO_OK) {
-                so_http_pg_error(r, "api_team_set_owner");
-                goto done;
-            }
         }
     }
 
-    params[0] = invs;
-    params[1] = accept ? "accepted" : "declined";
+    v = accept ? "accepted" : "declined";
+    params[1] = v;
 
     res = so_pg_query(r->pg, "api_inv_answer",
                       "WITH i AS (UPDATE team_invitations"
                       " SET state = $2, responded_at = now()"
                       " WHERE id = $1 RETURNING *)"
-                      " SELECT " API_INV_COLS
-                      " FROM i JOIN teams t ON t.id = i.team_id",
+                      " SELECT " API_INV_COLS " FROM i" API_INV_JOINS,
                       2, params);
     if (res == NULL || PQntuples(res) != 1) {
         so_http_pg_error(r, "api_inv_answer");
@@ -327,8 +428,9 @@ api_invitation_answer(so_req_t *r, int accept)
     }
     tx = 0;
 
-    so_log_info(r->path, "team=%s invitation=%s user=%s: %s", team, invs,
-                user, params[1]);
+    so_log_info(r->path, "%s=%s invitation=%s user=%s: %s",
+                project[0] != '\0' ? "project" : "team",
+                project[0] != '\0' ? project : team, invs, user, v);
 
     so_http_json(r, 200, api_invitation_json(r, res, 0));
 

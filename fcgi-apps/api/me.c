@@ -7,7 +7,10 @@
  * A new password needs the current one (a stolen access token alone must
  * not take the account over), follows the signup policy, and ends every
  * session of the user: refresh tokens issued before the change are
- * revoked, so a thief's session dies with the old password.
+ * revoked and the token generation is bumped, so every access token
+ * issued before (the caller's too) stops working at once: a thief's
+ * session dies with the old password.  Personal API tokens stay: they are
+ * revoked one by one (DELETE /api/v1/tokens/:id).
  */
 
 #include <stdio.h>
@@ -167,6 +170,8 @@ api_me_patch(so_req_t *r)
                       " AND user_id = $1 AND revoked_at IS NULL)"
                       " UPDATE users SET name = coalesce($2, name),"
                       " password_hash = coalesce($3, password_hash),"
+                      " token_gen = token_gen"
+                      " + CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END,"
                       " updated_at = now() WHERE id = $1"
                       " RETURNING " SO_ACCOUNT_USER_COLS,
                       3, params);

@@ -14,6 +14,12 @@
  * also registers the webhook on GitHub (github.c); a failure there is kept
  * on the project, not fatal.
  *
+ * Whoever sets repo_url (create, or a PATCH that names it, even with the
+ * same value) is recorded in repo_url_set_by: builds clone with a user's
+ * GitHub token only for a repository that user, as the owner, set
+ * (builder/source.c).  A repository changed by a member stops using the
+ * owner's token until the owner saves repo_url again.
+ *
  * DELETE removes the rows (deployments, grants and env vars cascade) and
  * then tells the builder, through the Redis stream shipoff:events
  * ("type project_deleted project <id> name <name>"), to stop the app and
@@ -59,7 +65,8 @@ typedef struct {
     " p.branch, p.root_dir, p.kind, p.framework, p.runtime,"                \
     " p.install_cmd, p.build_cmd, p.run_cmd, p.output_dir,"                 \
     " p.health_path, p.github_hook_id, p.github_hook_error, "               \
-    SO_SQL_TIME("p.created_at") ", " SO_SQL_TIME("p.updated_at")
+    SO_SQL_TIME("p.created_at") ", " SO_SQL_TIME("p.updated_at") ","       \
+    " p.repo_url_set_by"
 
 /* the settings columns, in the order of API_PROJECT_COLS from 4 */
 static const char *const  api_project_settings[] = {
@@ -434,6 +441,11 @@ api_project_json(so_req_t *r, const PGresult *res, int row)
         return NULL;
     }
 
+    json_object_set_new(j, "repo_url_set_by", PQgetisnull(res, row, 19)
+                        ? json_null()
+                        : json_integer(strtoll(PQgetvalue(res, row, 19),
+                                               NULL, 10)));
+
     for (i = 0; i < so_nelems(api_project_settings); i++) {
         json_object_set_new(j, api_project_settings[i],
                             PQgetisnull(res, row, (int) i + 4) ? json_null()
@@ -501,7 +513,7 @@ api_projects_create(so_req_t *r)
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body, *v;
-    const char               *params[5], *reason;
+    const char               *params[6], *reason;
     char                     *settings, *sealed, teamarg[24], user[24];
     char                      secret[SO_PROJECT_SECRET_LEN], msg[SO_ERRLEN];
     long long                 team, id;
@@ -579,13 +591,14 @@ api_projects_create(so_req_t *r)
     params[2] = team == 0 ? NULL : teamarg;
     params[3] = settings;
     params[4] = sealed;
+    params[5] = user;
 
     res = so_pg_query(r->pg, "api_project_create",
                       "INSERT INTO projects (id, name, owner_user_id,"
                       " owner_team_id, repo_url, branch, root_dir, kind,"
                       " framework, runtime, install_cmd, build_cmd,"
                       " run_cmd, output_dir, health_path,"
-                      " webhook_secret_enc)"
+                      " webhook_secret_enc, repo_url_set_by)"
                       " OVERRIDING SYSTEM VALUE"
                       " SELECT $1, v->>'name', $2, $3, v->>'repo_url',"
                       " COALESCE(v->>'branch', 'main'),"
@@ -593,7 +606,7 @@ api_projects_create(so_req_t *r)
                       " COALESCE(v->>'kind', 'auto'), v->>'framework',"
                       " v->>'runtime', v->>'install_cmd', v->>'build_cmd',"
                       " v->>'run_cmd', v->>'output_dir', v->>'health_path',"
-                      " $5 FROM (SELECT $4::jsonb AS v) s", 5, params);
+                      " $5, $6 FROM (SELECT $4::jsonb AS v) s", 6, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
             so_http_error(r, 409, "name_taken", "name is taken", "name");
@@ -713,8 +726,8 @@ api_projects_update(so_req_t *r)
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body, *v, *name;
-    const char               *params[2], *reason;
-    char                     *settings, ids[24];
+    const char               *params[3], *reason;
+    char                     *settings, ids[24], user[24];
     long long                 id;
     int                       rc;
 
@@ -753,9 +766,12 @@ api_projects_update(so_req_t *r)
         goto done;
     }
 
+    snprintf(user, sizeof(user), "%lld", p.user_id);
     params[0] = ids;
     params[1] = settings;
+    params[2] = user;
 
+    /* whoever sets repo_url answers for it (builder/source.c) */
     res = so_pg_query(r->pg, "api_project_update",
                       "UPDATE projects p SET"
                       API_SET("name") API_SET("repo_url") API_SET("branch")
@@ -764,9 +780,11 @@ api_projects_update(so_req_t *r)
                       API_SET("install_cmd") API_SET("build_cmd")
                       API_SET("run_cmd") API_SET("output_dir")
                       API_SET("health_path")
+                      " repo_url_set_by = CASE WHEN v ? 'repo_url'"
+                      " THEN $3::bigint ELSE p.repo_url_set_by END,"
                       " updated_at = now()"
                       " FROM (SELECT $2::jsonb AS v) s WHERE p.id = $1",
-                      2, params);
+                      3, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
             so_http_error(r, 409, "name_taken", "name is taken", "name");

@@ -3,16 +3,20 @@
  *
  * An unknown email and a wrong password answer the same 401 in the same
  * time (a dummy verification for unknown emails), and both count as a
- * failure of that email in login_failures, keyed by the email's SHA-256:
- * the backoff slows guessing at one account whatever the client address
- * (nginx's limit_req handles one address hammering many accounts).
+ * failure of that email from that client in login_failures, keyed by the
+ * SHA-256 of the email and the client's address (its /64 for IPv6, which
+ * one client usually holds whole).  A key per email alone would let
+ * anyone lock anyone out by failing at their address; per email and
+ * client, a client slows only its own guessing at that account (nginx's
+ * limit_req handles one address hammering many accounts).
  *
  * Backoff: the n-th consecutive failure, from the fifth on, locks the
- * email for min(2^(n-5), 900) seconds; a login while locked is answered 429
- * with Retry-After without looking at the password, and does not count.
- * A success clears the record.
+ * email for that client for min(2^(n-5), 900) seconds; a login while
+ * locked is answered 429 with Retry-After without looking at the
+ * password, and does not count.  A success clears the record.
  */
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +29,46 @@
 #include "auth.h"
 
 
+static void auth_failure_key(so_req_t *r, const char *email,
+    char key[SO_SHA256_HEXLEN]);
 /* both answer the request on a database error */
-static int auth_locked(so_req_t *r, const char *email_hash);
-static int auth_failed(so_req_t *r, const char *email_hash);
+static int auth_locked(so_req_t *r, const char *key);
+static int auth_failed(so_req_t *r, const char *key);
 static void auth_rehash(so_req_t *r, const char *user_id, const char *old,
     const so_argon2_t *a2, const char *pw, size_t pwlen);
 
 
+/* SHA-256 of "email client", the client an IPv4 address or an IPv6 /64 */
+static void
+auth_failure_key(so_req_t *r, const char *email, char key[SO_SHA256_HEXLEN])
+{
+    unsigned char   a6[16];
+    const char     *addr;
+    char            buf[SO_EMAIL_MAX_LEN + INET6_ADDRSTRLEN + 2];
+    char            net[INET6_ADDRSTRLEN];
+
+    addr = so_http_param(r, "REMOTE_ADDR");
+    if (addr == NULL) {
+        addr = "";
+    }
+
+    if (inet_pton(AF_INET6, addr, a6) == 1
+        && !IN6_IS_ADDR_V4MAPPED((struct in6_addr *) a6))
+    {
+        memset(a6 + 8, 0, 8);
+        if (inet_ntop(AF_INET6, a6, net, sizeof(net)) != NULL) {
+            addr = net;
+        }
+    }
+
+    snprintf(buf, sizeof(buf), "%s %s", email, addr);
+    so_sha256_hex(key, buf, strlen(buf));
+}
+
+
 /* 1 and answered 429 when locked, 0 when not, SO_EUNAVAIL answered */
 static int
-auth_locked(so_req_t *r, const char *email_hash)
+auth_locked(so_req_t *r, const char *key)
 {
     PGresult  *res;
     int        rc;
@@ -42,9 +76,9 @@ auth_locked(so_req_t *r, const char *email_hash)
     res = so_pg_query(r->pg, "login_locked",
                       "SELECT greatest(1, ceil(extract(epoch FROM"
                       " locked_until - clock_timestamp())))::int"
-                      " FROM login_failures WHERE email_hash = $1"
+                      " FROM login_failures WHERE key_hash = $1"
                       " AND locked_until > clock_timestamp()",
-                      1, &email_hash);
+                      1, &key);
     if (res == NULL) {
         so_http_pg_error(r, "reading login failures");
         return SO_EUNAVAIL;
@@ -64,22 +98,22 @@ auth_locked(so_req_t *r, const char *email_hash)
 
 
 static int
-auth_failed(so_req_t *r, const char *email_hash)
+auth_failed(so_req_t *r, const char *key)
 {
     PGresult  *res;
 
     res = so_pg_query(r->pg, "login_failed",
                       "INSERT INTO login_failures AS f"
-                      " (email_hash, failures, last_failed_at)"
+                      " (key_hash, failures, last_failed_at)"
                       " VALUES ($1, 1, now())"
-                      " ON CONFLICT (email_hash) DO UPDATE"
+                      " ON CONFLICT (key_hash) DO UPDATE"
                       " SET failures = f.failures + 1,"
                       " last_failed_at = now(),"
                       " locked_until = CASE WHEN f.failures + 1 >= 5"
                       " THEN clock_timestamp() + make_interval(secs =>"
                       " least(power(2, least(f.failures + 1 - 5, 10)), 900))"
                       " END",
-                      1, &email_hash);
+                      1, &key);
     if (res == NULL) {
         so_http_pg_error(r, "recording a login failure");
         return SO_EUNAVAIL;
@@ -146,7 +180,7 @@ auth_login(so_req_t *r)
         goto done;
     }
 
-    so_sha256_hex(hash, email, strlen(email));
+    auth_failure_key(r, email, hash);
 
     if (auth_locked(r, hash) != 0) {
         goto done;
@@ -197,7 +231,7 @@ auth_login(so_req_t *r)
 
     params[0] = hash;
     PQclear(so_pg_query(r->pg, "login_clear",
-                        "DELETE FROM login_failures WHERE email_hash = $1",
+                        "DELETE FROM login_failures WHERE key_hash = $1",
                         1, params));
 
     so_log_info(r->path, "user=%s: logged in", id);

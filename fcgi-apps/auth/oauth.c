@@ -6,13 +6,21 @@
  *
  * start makes an unguessable single-use state, stores its SHA-256 in
  * oauth_states with an expiry (and, for Google, a PKCE code_verifier that
- * never leaves the server: only its S256 challenge does), then redirects.
- * callback consumes the state in one DELETE ... RETURNING, so a state
- * works once; then it trades the code for the provider's access token,
- * reads the user's verified email and finds or makes the account: by the
- * identity (provider, subject), else by the email (linking an existing
- * account), else a new one without a password.  The provider's token is
- * kept sealed (so_oauth.h) for later calls on the user's behalf.
+ * never leaves the server: only its S256 challenge does), sets it in a
+ * cookie (HttpOnly, SameSite=Lax, Path=/auth/, Secure under https) and
+ * redirects.  callback first compares the state with that cookie in
+ * constant time: a callback in a browser that did not start the login (a
+ * victim sent an attacker's code and state, to sign them into the
+ * attacker's account) is refused, 403 state_mismatch.  Then it consumes
+ * the state in one DELETE ... RETURNING, so a state works once; trades the
+ * code for the provider's access token, reads the user's verified email
+ * and finds or makes the account: by the identity (provider, subject),
+ * else by the email when that account's email is verified (linking it),
+ * else a new one without a password, its email verified.  An account
+ * whose email is not verified is never entered this way (anyone can sign
+ * up with any address): 409 account_exists_unverified, and nothing is
+ * made.  The provider's token is kept sealed (so_oauth.h) for later calls
+ * on the user's behalf.
  *
  * The callback answers JSON (the token pair), not a redirect to a UI:
  * there is no UI yet; the CLI and the tests read the JSON.
@@ -39,6 +47,7 @@
 #define AUTH_OAUTH_TOKEN_BYTES  32          /* state and PKCE verifier */
 #define AUTH_OAUTH_TOKEN_LEN    48          /* their base64url, with NUL */
 #define AUTH_OAUTH_CODE_MAX     512
+#define AUTH_OAUTH_COOKIE       "shipoff_oauth_state"
 
 typedef struct {
     const char  *name;                      /* "github", in URLs and rows */
@@ -61,7 +70,10 @@ typedef struct {
 static int auth_oauth_provider(so_req_t *r, auth_oauth_provider_t *p);
 static int auth_oauth_redirect_uri(char *out, size_t len, so_req_t *r,
     const char *provider);
-static void auth_oauth_redirect(so_req_t *r, const char *location);
+static void auth_oauth_redirect(so_req_t *r, const char *location,
+    const char *cookie);
+static int auth_oauth_bound(so_req_t *r, const char *provider,
+    const char *state);
 static int auth_oauth_consume_state(so_req_t *r, const char *provider,
     const char *state, char *verifier, size_t vlen);
 static int auth_oauth_exchange(so_req_t *r, const auth_oauth_provider_t *p,
@@ -95,7 +107,7 @@ auth_oauth_start(so_req_t *r)
     char                    hash[SO_SHA256_HEXLEN];
     unsigned char           digest[SO_SHA256_LEN];
     char                    challenge[AUTH_OAUTH_TOKEN_LEN];
-    char                    redirect[512], ttl[16];
+    char                    redirect[512], ttl[16], cookie[256];
     char                   *query, *location;
     const char             *params[4];
     const char             *pairs[17];
@@ -180,10 +192,16 @@ auth_oauth_start(so_req_t *r)
         goto done;
     }
 
-    auth_oauth_redirect(r, location);
+    snprintf(cookie, sizeof(cookie), AUTH_OAUTH_COOKIE "=%s; Path=/auth/;"
+             " Max-Age=%s; HttpOnly; SameSite=Lax%s", state, ttl,
+             strncmp(r->cfg->public_url, "https://", 8) == 0 ? "; Secure"
+                                                              : "");
+
+    auth_oauth_redirect(r, location, cookie);
 
 done:
 
+    so_wipe(cookie, sizeof(cookie));
     so_wipe(verifier, sizeof(verifier));
     PQclear(res);
     free(query);
@@ -211,11 +229,19 @@ auth_oauth_callback(so_req_t *r)
         goto done;
     }
 
+    /* whatever the outcome, the browser's state is spent */
+    so_http_header(r, "Set-Cookie", AUTH_OAUTH_COOKIE "=; Path=/auth/;"
+                   " Max-Age=0; HttpOnly; SameSite=Lax");
+
     if (so_httpc_form_get(state, sizeof(state), r->query, "state") != SO_OK)
     {
         so_http_error(r, 400, "invalid_state",
                       "the login state is missing, unknown, used or expired",
                       "state");
+        goto done;
+    }
+
+    if (auth_oauth_bound(r, p.name, state) != SO_OK) {
         goto done;
     }
 
@@ -353,11 +379,11 @@ auth_oauth_redirect_uri(char *out, size_t len, so_req_t *r,
 
 
 /*
- * 302 to location.  The body carries the URL too, for clients that do not
- * follow redirects (the CLI prints it).
+ * 302 to location, setting cookie.  The body carries the URL too, for
+ * clients that do not follow redirects (the CLI prints it).
  */
 static void
-auth_oauth_redirect(so_req_t *r, const char *location)
+auth_oauth_redirect(so_req_t *r, const char *location, const char *cookie)
 {
     json_t  *body;
     char    *text;
@@ -369,14 +395,42 @@ auth_oauth_redirect(so_req_t *r, const char *location)
     FCGX_FPrintF(r->fcgi->out,
                  "Status: 302 Found\r\n"
                  "Location: %s\r\n"
+                 "Set-Cookie: %s\r\n"
                  "Content-Type: application/json\r\n"
                  "Cache-Control: no-store\r\n"
                  "\r\n"
                  "%s\n",
-                 location, text ? text : "{}");
+                 location, cookie, text ? text : "{}");
 
     free(text);
     r->responded = 1;
+}
+
+
+/*
+ * The state came back to the browser that started the login: it holds the
+ * same state in its cookie.  Answers 403 state_mismatch otherwise.
+ */
+static int
+auth_oauth_bound(so_req_t *r, const char *provider, const char *state)
+{
+    char  cookie[AUTH_OAUTH_TOKEN_LEN];
+    int   rc;
+
+    rc = so_http_cookie(r, AUTH_OAUTH_COOKIE, cookie, sizeof(cookie));
+
+    if (rc != SO_OK || !so_ct_streq(cookie, state)) {
+        so_log_info(r->path, "provider=%s: %s", provider,
+                    rc != SO_OK ? "no state cookie"
+                                : "the state is not the cookie's");
+        so_http_error(r, 403, "state_mismatch",
+                      "this login was not started in this browser: "
+                      "start it again", "state");
+        rc = SO_EDENIED;
+    }
+
+    so_wipe(cookie, sizeof(cookie));
+    return rc;
 }
 
 
@@ -782,6 +836,16 @@ auth_oauth_account(so_req_t *r, const char *provider,
         }
     }
 
+    if (rc == SO_EDENIED) {
+        so_log_info(r->path, "provider=%s subject=%s: an account with an "
+                    "unverified email has this address", provider,
+                    pr->subject);
+        so_http_error(r, 409, "account_exists_unverified",
+                      "an account with this email exists, but its email "
+                      "is not verified: sign in to it with its password",
+                      NULL);
+    }
+
     if (rc == SO_EEXISTS) {
         so_log_info(r->path, "provider=%s subject=%s: the account of %s "
                     "is linked to another %s identity", provider,
@@ -795,7 +859,10 @@ auth_oauth_account(so_req_t *r, const char *provider,
 }
 
 
-/* one attempt inside a transaction; SO_EEXISTS on a unique violation */
+/*
+ * One attempt inside a transaction; SO_EEXISTS on a unique violation,
+ * SO_EDENIED (not answered) when the email's account is not verified.
+ */
 static int
 auth_oauth_account_tx(so_req_t *r, const char *provider,
     const auth_oauth_profile_t *pr, const char *token, char *user_id,
@@ -826,16 +893,25 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
         params[1] = pr->name;
 
         res = so_pg_query(r->pg, "auth_oauth_user_by_email",
-                          "SELECT id FROM users WHERE email = $1",
-                          1, params);
+                          "SELECT id, email_verified FROM users"
+                          " WHERE email = $1", 1, params);
+
+        if (res != NULL && PQntuples(res) == 1
+            && strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+        {
+            rc = SO_EDENIED;
+            goto done;
+        }
 
         if (res != NULL && PQntuples(res) == 0) {
             PQclear(res);
             how = "new account";
 
+            /* the provider said the address is verified */
             res = so_pg_query(r->pg, "auth_oauth_user_new",
-                              "INSERT INTO users (email, name)"
-                              " VALUES ($1, $2) RETURNING id",
+                              "INSERT INTO users (email, name,"
+                              " email_verified) VALUES ($1, $2, true)"
+                              " RETURNING id",
                               2, params);
         }
     }

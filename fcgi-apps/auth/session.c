@@ -39,6 +39,7 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
     json_t         *user;
     const char     *params[4];
     char           *access;
+    long long       gen;
     char            fam[AUTH_TOKEN_LEN], refresh[AUTH_TOKEN_LEN];
     char            hash[SO_SHA256_HEXLEN], ttl[32];
 
@@ -48,7 +49,7 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
 
     params[0] = user_id;
     res = so_pg_query(r->pg, "session_user",
-                      "SELECT " SO_ACCOUNT_USER_COLS
+                      "SELECT " SO_ACCOUNT_USER_COLS ", token_gen"
                       " FROM users WHERE id = $1", 1, params);
     if (res == NULL) {
         goto unavailable;
@@ -59,6 +60,7 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
         goto done;
     }
     user = so_account_user_json(res, 0, 0);
+    gen = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     PQclear(res);
     res = NULL;
 
@@ -90,7 +92,7 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
     }
 
     if (so_auth_jwt_conf(&jc, key, r->cfg) != SO_OK
-        || so_jwt_sign(&access, &jc, user_id, "access",
+        || so_jwt_sign(&access, &jc, user_id, gen, "access",
                        (long long) time(NULL), r->cfg->access_ttl) != 0)
     {
         so_wipe(key, sizeof(key));

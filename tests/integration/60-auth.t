@@ -8,6 +8,7 @@ use lib 'tests/integration/lib';
 use Test::More;
 use JSON::PP ();
 use POSIX ();
+use HTTP::Tiny;
 use ShipoffTest qw(stack_up http);
 
 my $s = stack_up(env => { SHIPOFF_AUTH_RATE  => '1000r/s',
@@ -169,8 +170,9 @@ for my $who ([ 'a known email', $email ],
 is(psql("SELECT failures FROM login_failures ORDER BY failures"), "5\n5",
    'a locked attempt does not count as a failure; one row per email, '
    . 'known or not');
-is(psql("SELECT count(*) FROM login_failures WHERE email_hash LIKE '%@%'"),
+is(psql("SELECT count(*) FROM login_failures WHERE key_hash LIKE '%@%'"),
    0, 'the table holds hashes, not emails');
+
 
 sleep 2;
 my $res = post(login => { email => $email, password => "guess6" });
@@ -188,6 +190,32 @@ is(psql("SELECT count(*) FROM login_failures WHERE failures >= 6"), 0,
 $res = post(login => { email => $email, password => 'guess again' });
 is($res->{status}, 401, 'after a success, one failure is a plain 401');
 psql("DELETE FROM login_failures");
+
+# the lock is per email and client: another client (127.0.0.2, the same
+# host here) is not locked out by the failures of this one, so nobody can
+# lock a user out by failing at the user's email
+{
+    post(login => { email => $email, password => "guess$_" }) for 1 .. 5;
+    # locked for an hour, so that no timing matters below
+    psql("UPDATE login_failures SET locked_until = now() + interval '1 h'");
+    my $ua = HTTP::Tiny->new(timeout => 30, local_address => '127.0.0.2');
+    my $other = sub {
+        $ua->request(POST => $s->url('/auth/v1/login'),
+                     { headers => { 'Content-Type' => 'application/json' },
+                       content => $utf8->encode($_[0]) });
+    };
+    is(post(login => { email => $email, password => $pw })->{status}, 429,
+       'this client is locked out of the email');
+    my $res = $other->({ email => $email, password => $pw });
+    is($res->{status}, 200, 'another client logs in with the password')
+        or diag $res->{content};
+    push @secrets, $res->{content} =~ /"(?:access|refresh)_token":"([^"]+)"/g;
+    is($other->({ email => $email, password => 'nope' })->{status}, 401,
+       '  and a wrong password there is a plain 401');
+    is(post(login => { email => $email, password => $pw })->{status}, 429,
+       'while this client stays locked');
+    psql("DELETE FROM login_failures");
+}
 
 # --- refresh and logout -------------------------------------------------
 

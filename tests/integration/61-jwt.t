@@ -2,7 +2,8 @@
 # not-quite-Bearer headers) against GET /api/v1/me, every one of which must
 # be a 401 with WWW-Authenticate: Bearer, next to well-made tokens that
 # must pass (so the corpus is built right and each case can fail).  A
-# token of a deleted user stops working at once.
+# token of a deleted user stops working at once, and so does one of an
+# earlier token generation (a password change bumps it: 64-tokens.t).
 
 use strict;
 use warnings;
@@ -49,6 +50,7 @@ my @good = (
     [ 'lower-case scheme',          'bearer ' . jwt() ],
     [ 'aud as an array',            'Bearer ' . jwt({ aud => ['x', 'shipoff'] }) ],
     [ 'expired within the leeway',  'Bearer ' . jwt({ exp => $now - 5 }) ],
+    [ 'gen 0, the current one',     'Bearer ' . jwt({ gen => 0 }) ],
 );
 for my $c (@good) {
     my $res = me({ Authorization => $c->[1] });
@@ -108,6 +110,9 @@ my @bad = (
     [ 'sub not a number',           'Bearer ' . jwt({ sub => "$uid OR 1=1" }) ],
     [ 'sub huge',                   'Bearer ' . jwt({ sub => '9' x 30 }) ],
     [ 'sub a number, not a string', 'Bearer ' . jwt({ sub => $uid + 0 }) ],
+    [ 'gen not the current one',    'Bearer ' . jwt({ gen => 1 }) ],
+    [ 'gen a string',               'Bearer ' . jwt({ gen => '0' }) ],
+    [ 'gen negative',               'Bearer ' . jwt({ gen => -1 }) ],
     [ 'payload not an object',      'Bearer ' . b64({ alg => 'HS256', typ => 'JWT' }) . '.' . b64('[1]') . '.' . b64(hmac_sha256(b64({ alg => 'HS256', typ => 'JWT' }) . '.' . b64('[1]'), $key)) ],
     [ 'a 5 KB token',               'Bearer ' . jwt({ pad => 'p' x 5000 }) ],
     [ 'a 64 KB token',              'Bearer ' . ('A' x 65536) ],

@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # 62-oauth.t: signing in with GitHub and Google against a local fake of
-# both (FakeProvider.pm): the redirect, state and PKCE, account creation
-# and linking, the sealed provider token, every way the callback refuses,
-# and that no code, state, token or secret reaches a log.
+# both (FakeProvider.pm): the redirect, state (bound to the browser by a
+# cookie) and PKCE, account creation and linking (only to a verified
+# email), the sealed provider token, every way the callback refuses, and
+# that no code, state, token or secret reaches a log.
 
 use strict;
 use warnings;
@@ -63,13 +64,15 @@ sub enc {
     return $v;
 }
 
-# GET .../start: the authorize URL's query
+# GET .../start: the authorize URL's query, with the Set-Cookie of the
+# answer in {set_cookie}
 sub start {
     my ($provider) = @_;
     my $res = http(GET => $s->url("/auth/v1/oauth/$provider/start"));
     die "start $provider: $res->{status} $res->{content}"
         unless $res->{status} == 302;
     my $q = query_of($res->{headers}{location});
+    $q->{set_cookie} = $res->{headers}{'set-cookie'} // '';
     push @secret, $q->{state};
     return $q;
 }
@@ -85,10 +88,15 @@ sub approve {
     return $code;
 }
 
+# the callback in the browser that started the login: its state cookie
+# holds the state (cookie => VALUE: another cookie; undef: none)
 sub callback {
     my ($provider, %q) = @_;
+    my $cookie = exists $q{cookie} ? delete $q{cookie} : $q{state};
     my $qs = join '&', map { "$_=" . enc($q{$_}) } sort keys %q;
-    return http(GET => $s->url("/auth/v1/oauth/$provider/callback?$qs"));
+    return http(GET => $s->url("/auth/v1/oauth/$provider/callback?$qs"),
+                undef, defined $cookie
+                        ? { Cookie => "shipoff_oauth_state=$cookie" } : {});
 }
 
 sub github_user {
@@ -185,6 +193,8 @@ is($res->{status}, 200, 'github login: 200') or diag $res->{content};
 my $ann = $res->{json}{user}{id};
 is($res->{json}{user}{email}, 'ann@example.com',
    'a new account with the normalised verified email');
+is(psql("SELECT email_verified FROM users WHERE id = $ann"), 't',
+   '  its email verified, as the provider said');
 is($res->{json}{user}{name}, 'Ann A.', 'named after the profile');
 is($res->{json}{token_type}, 'Bearer', 'token_type');
 ok($res->{json}{access_token} && $res->{json}{refresh_token},
@@ -233,12 +243,29 @@ is(psql("SELECT login FROM oauth_identities WHERE user_id = $ann"),
 isnt(psql("SELECT access_token_enc FROM oauth_identities"
           . " WHERE user_id = $ann"), $sealed, 'the new token is kept');
 
-# ---- an existing password account is linked, not duplicated ----
+# ---- an existing password account: its email is not verified, so a
+# provider login with that address enters nothing (anyone can sign up
+# with anyone's address)
 
 my $bob = $s->signup(email => 'bob@example.com');
 push @secret, $bob->{access_token}, $bob->{refresh_token};
+is(psql("SELECT email_verified FROM users WHERE id = $bob->{user}{id}"),
+   'f', 'a password sign-up is not verified');
+error_is(login('github', github_user(7002, 'bobby', 'BOB@example.com')),
+         409, 'account_exists_unverified',
+         'github login with the email of an unverified account');
+error_is(login('google', google_user('g-7002', 'bob@example.com')),
+         409, 'account_exists_unverified',
+         'google login with the email of an unverified account');
+is(psql("SELECT count(*) FROM oauth_identities"
+        . " WHERE user_id = $bob->{user}{id}"), 0, '  no identity linked');
+is(psql("SELECT count(*) FROM users WHERE email = 'bob\@example.com'"), 1,
+   '  no second account');
+
+# verified (by the mail issue's flow; here by the database), it is linked
+psql("UPDATE users SET email_verified = true WHERE id = $bob->{user}{id}");
 $res = login('github', github_user(7002, 'bobby', 'BOB@example.com'));
-is($res->{status}, 200, 'github login of a password user: 200')
+is($res->{status}, 200, 'github login of a verified password user: 200')
     or diag $res->{content};
 is($res->{json}{user}{id}, $bob->{user}{id}, 'linked to the account');
 is(psql("SELECT count(*) FROM users WHERE email = 'bob\@example.com'"), 1,
@@ -281,6 +308,38 @@ is(psql("SELECT subject FROM oauth_identities WHERE user_id = $ann"
                                                        . 'x' x 30)));
     error_is(callback('google', code => $code, state => $q->{state}), 502,
              'provider_error', 'google refuses a wrong code_verifier');
+}
+
+# ---- the state is bound to the browser that started the login ----
+
+{
+    my $q = start('github');
+    my $c = $q->{set_cookie};
+    like($c, qr/^shipoff_oauth_state=\Q$q->{state}\E;/,
+         'start sets the state in a cookie');
+    like($c, qr/;\s*HttpOnly(;|$)/i, '  HttpOnly');
+    like($c, qr/;\s*SameSite=Lax(;|$)/i, '  SameSite=Lax');
+    like($c, qr/;\s*Path=\/auth\/(;|$)/, '  Path=/auth/');
+    like($c, qr/;\s*Max-Age=600(;|$)/, '  for as long as the state lives');
+    unlike($c, qr/Secure/i, '  not Secure under an http:// public_url');
+
+    my $code = approve('github', $q, github_user(7500, 'cc', 'cc@example.com'));
+    my $before = token_requests();
+    error_is(callback('github', code => $code, state => $q->{state},
+                      cookie => undef), 403, 'state_mismatch',
+             'a callback without the cookie (a victim sent the link)');
+    my $other = start('github');
+    error_is(callback('github', code => $code, state => $q->{state},
+                      cookie => $other->{state}), 403, 'state_mismatch',
+             "a callback with another login's cookie");
+    is(token_requests(), $before, '  no code was exchanged');
+    $res = callback('github', code => $code, state => $q->{state});
+    is($res->{status}, 200, 'the browser that started it signs in')
+        or diag $res->{content};
+    like($res->{headers}{'set-cookie'} // '',
+         qr/^shipoff_oauth_state=;.*Max-Age=0/, '  and its cookie is cleared');
+    push @secret, $res->{json}{access_token} // (),
+        $res->{json}{refresh_token} // ();
 }
 
 # ---- the state ----

@@ -1,6 +1,7 @@
 # Teams and invitations: who sees and changes which team (404 for what one
 # may not see, 403 for what one sees but may not change), invitations by
-# email (accept, decline, expire), members leaving and being removed,
+# email (accept, decline, expire; only to verified addresses: an account
+# that merely claims one sees nothing), members leaving and being removed,
 # ownership moving in one transaction, lists in pages, and the scopes of a
 # personal token.
 
@@ -48,6 +49,10 @@ for my $who (qw(alice bob carol dave)) {
     ok($u{$who}{user}{id}, "$who signed up");
 }
 my ($alice, $bob, $carol, $dave) = @u{qw(alice bob carol dave)};
+
+# invitations go to verified addresses only: the mail issue will verify
+# them; until then a sign-up is not, and the database does it here
+psql("UPDATE users SET email_verified = true");
 
 # ---- create, read, list, rename
 
@@ -213,6 +218,30 @@ for my $bad ('abc', '-1', '0', '99999999999999999999', '1.5', '%20') {
         error_is(api($method, $path, $alice, $body), 404, 'not_found',
                  "bad id: $method $path");
     }
+}
+
+# ---- an unverified account does not get invitations for its address
+
+{
+    my $addr = "victim-$$\@example.com";
+    my $r = api(POST => "/api/v1/teams/$tid/invitations", $alice,
+                { email => $addr });
+    is($r->{status}, 201, 'invite an address nobody verified: 201')
+        or diag($r->{content});
+    my $squat = $s->signup(email => $addr);
+    is_deeply(api(GET => '/api/v1/invitations', $squat)->{json}{data}, [],
+              'an account that only claims the address sees nothing');
+    error_is(api(POST => "/api/v1/invitations/$r->{json}{id}/accept",
+                 $squat), 404, 'not_found', 'and cannot accept it');
+    error_is(api(GET => "/api/v1/teams/$tid", $squat), 404, 'not_found',
+             '  nor see the team');
+    psql("UPDATE users SET email_verified = true"
+         . " WHERE id = $squat->{user}{id}");
+    is_deeply([ map { $_->{id} }
+                @{ api(GET => '/api/v1/invitations', $squat)->{json}{data} } ],
+              [ $r->{json}{id} ], 'once the address is verified, it is there');
+    is(api(POST => "/api/v1/invitations/$r->{json}{id}/decline",
+           $squat)->{status}, 200, '  and answered');
 }
 
 # ---- decline and expiry

@@ -187,11 +187,20 @@ for my $c (@patch) {
 my $other = http(POST => $s->url('/auth/v1/login'),
                  { email => $a->{user}{email}, password => $pw })->{json};
 push @secrets, $other->{refresh_token}, $other->{access_token};
+is(api(GET => 'me', $other->{access_token})->{status}, 200,
+   'before the password change, another session\'s access token works');
 $res = api(PATCH => 'me', $a, { password => $new, old_password => $pw });
 is($res->{status}, 200, 'password change: 200');
 for my $rt ($a->{refresh_token}, $other->{refresh_token}) {
     is(http(POST => $s->url('/auth/v1/refresh'), { refresh_token => $rt })
        ->{status}, 401, 'password change: every earlier session is revoked');
+}
+for my $at ($a->{access_token}, $other->{access_token}) {
+    is(api(GET => 'me', $at)->{status}, 401,
+       'password change: an access token issued before it: 401 on /me');
+    is(http(GET => $s->url('/api/v1/projects'), undef,
+            { Authorization => "Bearer $at" })->{status}, 401,
+       '  and on any other endpoint');
 }
 is(http(POST => $s->url('/auth/v1/login'),
         { email => $a->{user}{email}, password => $pw })->{status}, 401,

@@ -1,6 +1,6 @@
 # Projects: create (name and repo_url rules, the webhook secret shown once
 # and sealed), list, read, change, delete (the event for the builder),
-# domain checks, access (grants to users and teams, transfer), the
+# domain checks, access (grants to users and teams, transfer offers), the
 # authorization matrix of every endpoint that takes a project id, and a
 # second stack with the production settings (https only, SSRF guard).
 
@@ -231,9 +231,17 @@ my $reader = $bob;     # READ
 my $writer = $carol;   # READ, WRITE
 my $stranger = $dave;  # nothing
 
+# an address nobody verified names no one: whoever signed up with it may
+# not be the person the owner means
+error_is(api(POST => "/api/v1/projects/$pid/members", $alice,
+             { email => "BOB-$$\@example.com", scopes => ['READ'] }),
+         404, 'not_found', 'grant by an unverified email', 'email');
+$s->psql("UPDATE users SET email_verified = true"
+         . " WHERE id = $bob->{user}{id}");
 $res = api(POST => "/api/v1/projects/$pid/members", $alice,
            { email => "BOB-$$\@example.com", scopes => ['READ'] });
-is($res->{status}, 200, 'grant READ by email: 200') or diag($res->{content});
+is($res->{status}, 200, 'grant READ by a verified email: 200')
+    or diag($res->{content});
 $res = api(POST => "/api/v1/projects/$pid/members", $alice,
            { user_id => $carol->{user}{id}, scopes => ['WRITE'] });
 is($res->{status}, 200, 'grant WRITE by id: 200');
@@ -377,21 +385,101 @@ is(api(POST => "/api/v1/projects/$tp/webhook-secret", $alice)->{status}, 200,
 error_is(api(GET => "/api/v1/projects/$tp", $bob), 404, 'not_found',
          'outsider: 404 on the team project');
 
-# ---- transfer
+# ---- transfer: an offer the receiver accepts; nothing changes before
+
+# offers reach verified addresses only (the mail issue will verify them;
+# here the database does)
+$s->psql("UPDATE users SET email_verified = true");
+
+sub owner_of { api(GET => "/api/v1/projects/$_[0]", $_[1])->{json}{owner} }
+sub inbox {
+    [ map { $_->{id} } @{ api(GET => '/api/v1/invitations', $_[0])
+                          ->{json}{data} // [] } ]
+}
+sub offer {
+    my ($who, $to) = @_;
+    my $r = api(POST => "/api/v1/projects/$full/transfer", $who, $to);
+    is($r->{status}, 201, 'offer the project: 201') or diag($r->{content});
+    return $r->{json};
+}
 
 $res = api(POST => "/api/v1/projects/$full/transfer", $alice,
            { team_id => $bobteam->{id} });
 error_is($res, 404, 'not_found', 'transfer to a team one is not in');
-$res = api(POST => "/api/v1/projects/$full/transfer", $alice,
-           { user_id => $bob->{user}{id} });
-is($res->{status}, 200, 'transfer to a user: 200') or diag($res->{content});
-is_deeply($res->{json}{owner}, { type => 'user', id => $bob->{user}{id} },
+error_is(api(POST => "/api/v1/projects/$full/transfer", $alice,
+             { user_id => $alice->{user}{id} }), 404, 'not_found',
+         'transfer to the owner it has');
+
+my $o = offer($alice, { user_id => $bob->{user}{id} });
+is($o->{kind}, 'project', 'the offer is an invitation of kind project');
+is_deeply([ $o->{project}{id}, $o->{to}, $o->{role}, $o->{state},
+            $o->{invited_by} ],
+          [ $full, { type => 'user', email => $bob->{user}{email} }, 'owner',
+            'pending', $alice->{user}{id} ], '  to bob, pending, from alice');
+is_deeply(owner_of($full, $alice), { type => 'user', id => $alice->{user}{id} },
+          'until bob accepts, alice owns it');
+error_is(api(GET => "/api/v1/projects/$full", $bob), 404, 'not_found',
+         '  and bob does not even see it');
+is(api(GET => "/api/v1/projects/$full/transfer", $alice)->{json}{id},
+   $o->{id}, 'the owner sees the pending offer');
+error_is(api(GET => "/api/v1/projects/$full/transfer", $carol), 404,
+         'not_found', '  someone else does not');
+is_deeply(inbox($bob), [ $o->{id} ], "it is in bob's inbox");
+is_deeply(inbox($carol), [], "not in carol's");
+error_is(api(POST => "/api/v1/invitations/$o->{id}/accept", $carol), 404,
+         'not_found', 'someone else accepts: 404');
+
+my $o2 = offer($alice, { user_id => $carol->{user}{id} });
+error_is(api(POST => "/api/v1/invitations/$o->{id}/accept", $bob), 409,
+         'invitation_answered', 'a new offer revokes the pending one');
+is(api(DELETE => "/api/v1/projects/$full/transfer", $alice)->{status}, 204,
+   'the owner cancels the offer');
+error_is(api(POST => "/api/v1/invitations/$o2->{id}/accept", $carol), 409,
+         'invitation_answered', '  which can no longer be accepted');
+error_is(api(DELETE => "/api/v1/projects/$full/transfer", $alice), 404,
+         'not_found', 'cancel with nothing pending');
+
+$o = offer($alice, { user_id => $bob->{user}{id} });
+is(api(POST => "/api/v1/invitations/$o->{id}/decline", $bob)->{json}{state},
+   'declined', 'bob declines');
+is(owner_of($full, $alice)->{id}, $alice->{user}{id}, '  alice keeps it');
+
+$o = offer($alice, { user_id => $bob->{user}{id} });
+$s->psql("UPDATE team_invitations SET expires_at = now() - interval '1 s'"
+         . " WHERE id = $o->{id}");
+error_is(api(POST => "/api/v1/invitations/$o->{id}/accept", $bob), 410,
+         'invitation_expired', 'an expired offer');
+
+my $frank = $s->signup(email => "frank-$$\@example.com");
+$o = offer($alice, { user_id => $frank->{user}{id} });
+is_deeply(inbox($frank), [], 'an unverified account sees no offer');
+error_is(api(POST => "/api/v1/invitations/$o->{id}/accept", $frank), 404,
+         'not_found', '  and cannot accept one');
+
+$o = offer($alice, { user_id => $bob->{user}{id} });
+$res = api(POST => "/api/v1/invitations/$o->{id}/accept", $bob);
+is($res->{status}, 200, 'bob accepts') or diag($res->{content});
+is($res->{json}{state}, 'accepted', '  accepted');
+is_deeply(owner_of($full, $bob), { type => 'user', id => $bob->{user}{id} },
           'transfer: the new owner');
 error_is(api(GET => "/api/v1/projects/$full", $alice), 404, 'not_found',
          'transfer: the old owner keeps nothing');
-$res = api(POST => "/api/v1/projects/$full/transfer", $bob,
-           { team_id => $bobteam->{id} });
-is_deeply($res->{json}{owner}, { type => 'team', id => $bobteam->{id} },
+
+$o = offer($bob, { team_id => $bobteam->{id} });
+is_deeply($o->{to}, { type => 'team', id => $bobteam->{id},
+                      name => $bobteam->{name} }, 'an offer to a team');
+is_deeply(owner_of($full, $bob), { type => 'user', id => $bob->{user}{id} },
+          '  changes nothing yet');
+$s->psql("UPDATE projects SET owner_user_id = $erin->{user}{id}"
+         . " WHERE id = $full");
+error_is(api(POST => "/api/v1/invitations/$o->{id}/accept", $bob), 409,
+         'invitation_stale', 'an offer of someone who no longer owns it');
+$s->psql("UPDATE projects SET owner_user_id = $bob->{user}{id}"
+         . " WHERE id = $full");
+$o = offer($bob, { team_id => $bobteam->{id} });
+is(api(POST => "/api/v1/invitations/$o->{id}/accept", $bob)->{status}, 200,
+   "the team's owner accepts");
+is_deeply(owner_of($full, $bob), { type => 'team', id => $bobteam->{id} },
           'transfer to the own team');
 error_is(api(POST => "/api/v1/projects/$full/transfer", $bob, {}), 422,
          'validation_failed', 'transfer to nobody');

@@ -18,32 +18,14 @@ my $fp = FakeProvider->start;
 my $s = stack_up(env => { $fp->env, SHIPOFF_AUTH_RATE => '1000r/s',
                           SHIPOFF_AUTH_BURST => 1000 });
 
-sub query_of {
-    my ($url) = @_;
-    my ($q) = $url =~ /\?(.*)$/ or return {};
-    my %q;
-    for (split /&/, $q) {
-        my ($k, $v) = map { my $x = $_; $x =~ tr/+/ /;
-                            $x =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge; $x }
-                      split /=/, $_, 2;
-        $q{$k} = $v;
-    }
-    return \%q;
-}
-
 # signs in with GitHub as a user with admin rights on @repos
 sub github_login {
     my ($id, $login, @repos) = @_;
-    my $res = http(GET => $s->url('/auth/v1/oauth/github/start'));
-    my $q = query_of($res->{headers}{location});
-    my $code = $fp->code(provider => 'github',
-                         redirect_uri => $q->{redirect_uri},
+    my $res = $fp->login($s, 'github',
                          user => { id => $id, login => $login },
                          emails => [ { email => "$login-$$\@example.com",
                                        primary => $T, verified => $T } ],
                          repos => \@repos);
-    $res = http(GET => $s->url("/auth/v1/oauth/github/callback?code=$code"
-                               . "&state=$q->{state}"));
     die "login: $res->{status} $res->{content}" unless $res->{status} == 200;
     return $res->{json};
 }

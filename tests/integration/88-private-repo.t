@@ -1,11 +1,14 @@
 # Private repositories over real HTTP (ShipoffGit, basic auth): shipoffd
 # clones with the GitHub access token of the project's owner, kept sealed
-# since they signed in with GitHub (through FakeProvider).  A project of
-# that user deploys; so does a team's project (the team's owner's token);
-# a user who never signed in with GitHub gets FAILED clone_failed with
-# libgit2's reason in the log; the token goes to the GitHub host only (the
-# same repository named by another host name is cloned without it).  The
-# token is in no log file of the stack and in no log line.
+# since they signed in with GitHub (through FakeProvider), when the owner
+# set the repository.  A project of that user deploys; so does a team's
+# project the team's owner set up, not one a member made or changed; a
+# project pushed onto a GitHub user and pointed at their private
+# repository by a member never carries their token; a user who never
+# signed in with GitHub gets FAILED clone_failed with libgit2's reason in
+# the log; the token goes to the GitHub host only (the same repository
+# named by another host name is cloned without it).  The token is in no
+# log file of the stack and in no log line.
 
 use strict;
 use warnings;
@@ -42,20 +45,12 @@ sub psql { $s->psql($_[0]) }
 # signs in with GitHub (FakeProvider approves); our answer {user, tokens}
 sub github_login {
     my ($id, $login, %args) = @_;
-    my $res = http(GET => $s->url('/auth/v1/oauth/github/start'));
-    my ($q) = ($res->{headers}{location} // '') =~ /\?(.*)$/;
-    my %q = map { my ($k, $v) = split /=/, $_, 2;
-                  $v =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge; ($k, $v) }
-            split /&/, $q // '';
-    my $code = $fp->code(provider => 'github',
-        redirect_uri => $q{redirect_uri},
+    my $res = $fp->login($s, 'github',
         user => { id => $id, login => $login, name => $login },
         emails => [{ email => "$login-$$\@example.com",
                      primary => JSON::PP::true(),
                      verified => JSON::PP::true() }],
         %args);
-    $res = http(GET => $s->url("/auth/v1/oauth/github/callback?code=$code"
-                               . "&state=$q{state}"));
     die "github login: $res->{status} $res->{content}"
         unless $res->{status} == 200;
     return $res->{json};
@@ -128,20 +123,88 @@ is($st, 'FAILED clone_failed', 'a user without GitHub: FAILED clone_failed');
 like(log_text($id), qr/^stderr: clone: clone failed: .*(authentication|401)/mi,
      "  libgit2's message in the log") or diag(log_text($id));
 
-# ---- a team's project: the team's owner's token
+# ---- a team's project: the team's owner's token, for what the owner set
 
 my $res = $s->api(POST => '/api/v1/teams', $ann, { name => 'Private' });
 my $tid = $res->{json}{id};
 $res = $s->api(POST => "/api/v1/teams/$tid/invitations", $ann,
                { email => $bob->{user}{email}, role => 'member' });
+# invitations reach verified addresses only: the mail issue will verify
+# bob's; here the database does
+psql("UPDATE users SET email_verified = true WHERE id = $bob->{user}{id}");
 $res = $s->api(POST => "/api/v1/invitations/$res->{json}{id}/accept", $bob);
 is($res->{status}, 200, 'bob joins the team of ann') or diag($res->{content});
+
+$before = authed_requests();
 my $team = project($bob, 'team', $url, team_id => $tid);
 ($id, $st) = deploy($bob, $team);
-is($st, 'PRODUCTION deployed',
-   "a team's project, deployed by a member: the team owner's token")
+is($st, 'FAILED clone_failed',
+   "a member's team project: not the team owner's token")
     or diag(log_text($id));
-like(served('team'), qr/Hello from the plain site/, '  and is served');
+is(authed_requests(), $before, '  the git server saw no credentials');
+
+my $owned = project($ann, 'owned', $url, team_id => $tid);
+($id, $st) = deploy($bob, $owned);
+is($st, 'PRODUCTION deployed',
+   "the owner's team project, deployed by a member: the owner's token")
+    or diag(log_text($id));
+like(served('owned'), qr/Hello from the plain site/, '  and is served');
+
+$res = $s->api(PATCH => "/api/v1/projects/$owned", $bob, { repo_url => $url });
+is($res->{json}{repo_url_set_by}, $bob->{user}{id},
+   'a member saves the same repo_url: now set by the member');
+($id, $st) = deploy($bob, $owned);
+is($st, 'FAILED clone_failed', '  and the owner\'s token is no longer used')
+    or diag(log_text($id));
+$s->api(PATCH => "/api/v1/projects/$owned", $ann, { repo_url => $url });
+($id, $st) = deploy($bob, $owned);
+is($st, 'PRODUCTION deployed', '  until the owner saves it again')
+    or diag(log_text($id));
+
+# ---- the attack of the review: A makes a project, grants A2 WRITE and
+# pushes it onto V, who signed in with GitHub; A2 points it at V's
+# private repository and deploys: V's code must not be cloned
+
+my $victim = github_login(8102, 'vic', access_token => $token);
+my ($attacker, $helper) = ($s->signup, $s->signup);
+my $pub = $g->repo('pub', 'tests/fixtures/sites/plain');
+my $bait = project($attacker, 'bait', $pub);
+$res = $s->api(POST => "/api/v1/projects/$bait/members", $attacker,
+               { user_id => $helper->{user}{id}, scopes => ['WRITE'] });
+is($res->{status}, 200, 'A grants A2 WRITE') or diag($res->{content});
+$res = $s->api(POST => "/api/v1/projects/$bait/transfer", $attacker,
+               { user_id => $victim->{user}{id} });
+is($res->{status}, 201, 'A offers the project to V') or diag($res->{content});
+my $offer = $res->{json}{id};
+is($s->api(GET => "/api/v1/projects/$bait", $attacker)->{json}{owner}{id},
+   $attacker->{user}{id}, '  it stays A\'s until V accepts');
+
+$res = $s->api(PATCH => "/api/v1/projects/$bait", $helper,
+               { repo_url => $url });
+is($res->{status}, 200, 'A2 points it at V\'s private repository');
+$before = authed_requests();
+($id, $st) = deploy($helper, $bait);
+is($st, 'FAILED clone_failed', '  before V accepts: cloned without a token')
+    or diag(log_text($id));
+
+$res = $s->api(POST => "/api/v1/invitations/$offer/accept", $victim);
+is($res->{status}, 200, 'V accepts the project') or diag($res->{content});
+is($s->api(GET => "/api/v1/projects/$bait", $victim)->{json}{owner}{id},
+   $victim->{user}{id}, '  V owns it now');
+($id, $st) = deploy($helper, $bait);
+is($st, 'FAILED clone_failed',
+   '  the repository A2 set is still cloned without V\'s token')
+    or diag(log_text($id));
+$s->api(PATCH => "/api/v1/projects/$bait", $helper, { repo_url => $url });
+($id, $st) = deploy($helper, $bait);
+is($st, 'FAILED clone_failed', '  and set again by A2 after: still not')
+    or diag(log_text($id));
+is(authed_requests(), $before, '  the git server never saw V\'s token');
+
+$s->api(PATCH => "/api/v1/projects/$bait", $victim, { repo_url => $url });
+($id, $st) = deploy($victim, $bait);
+is($st, 'PRODUCTION deployed', 'once V saves repo_url, V\'s token is used')
+    or diag(log_text($id));
 
 # ---- the token goes to the GitHub host only (127.0.0.1 here, where
 # FakeProvider answers): the same server named "localhost" gets none

@@ -182,8 +182,8 @@ test_round_trip(void **state)
     char             err[SO_ERRLEN];
     so_jwt_claims_t  claims;
 
-    assert_int_equal(so_jwt_sign(&token, &conf, "42", "access", NOW, 900),
-                     SO_OK);
+    assert_int_equal(so_jwt_sign(&token, &conf, "42", 7, "access", NOW,
+                                 900), SO_OK);
     assert_true(strlen(token) <= SO_JWT_MAX_LEN);
 
     memset(&claims, 0, sizeof(claims));
@@ -199,6 +199,7 @@ test_round_trip(void **state)
     assert_int_equal(claims.nbf, NOW);
     assert_int_equal(claims.exp, NOW + 900);
     assert_int_equal(strlen(claims.jti), 22);
+    assert_int_equal(claims.gen, 7);
 
     /* the header is fixed: HS256, JWT */
     assert_memory_equal(token, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37);
@@ -219,8 +220,8 @@ test_round_trip(void **state)
                                    NULL, 0), SO_OK);
 
     /* each token has its own jti */
-    assert_int_equal(so_jwt_sign(&token2, &conf, "42", "access", NOW, 900),
-                     SO_OK);
+    assert_int_equal(so_jwt_sign(&token2, &conf, "42", 7, "access", NOW,
+                                 900), SO_OK);
     assert_string_not_equal(token, token2);
 
     free(token);
@@ -233,18 +234,21 @@ test_sign_refuses(void **state)
 {
     static const struct {
         const char  *sub;
+        long long    gen;
         const char  *typ;
         long long    now;
         long long    ttl;
     } cases[] = {
-        { "", "access", NOW, 900 },
-        { "abc", "access", NOW, 900 },
-        { "-1", "access", NOW, 900 },
-        { "123456789012345678901", "access", NOW, 900 },
-        { "42", "a-type-too-long-to-fit", NOW, 900 },
-        { "42", "access", NOW, 0 },
-        { "42", "access", NOW, -1 },
-        { "42", "access", LLONG_MAX - 10, 900 },
+        { "", 0, "access", NOW, 900 },
+        { "abc", 0, "access", NOW, 900 },
+        { "-1", 0, "access", NOW, 900 },
+        { "123456789012345678901", 0, "access", NOW, 900 },
+        { "42", 0, "a-type-too-long-to-fit", NOW, 900 },
+        { "42", 0, "access", NOW, 0 },
+        { "42", 0, "access", NOW, -1 },
+        { "42", 0, "access", LLONG_MAX - 10, 900 },
+        { "42", -1, "access", NOW, 900 },
+        { "42", SO_JWT_GEN_MAX + 1LL, "access", NOW, 900 },
     };
     int     rc;
     char   *token;
@@ -252,8 +256,8 @@ test_sign_refuses(void **state)
 
     for (i = 0; i < so_nelems(cases); i++) {
         token = (char *) "untouched";
-        rc = so_jwt_sign(&token, &conf, cases[i].sub, cases[i].typ,
-                         cases[i].now, cases[i].ttl);
+        rc = so_jwt_sign(&token, &conf, cases[i].sub, cases[i].gen,
+                         cases[i].typ, cases[i].now, cases[i].ttl);
 
         so_test_label(rc != SO_ERR, "sign case %zu\n", i);
         assert_int_equal(rc, SO_ERR);
@@ -409,6 +413,18 @@ test_negative_corpus(void **state)
         { "jti missing", HS256,
           CLAIMS(ISS "," AUD "," SUB "," TYP "," IAT "," NBF "," EXP),
           AS_IS, "bad claims" },
+        { "gen a string", HS256,
+          CLAIMS(ISS "," AUD "," SUB ",\"gen\":\"0\"," TYP "," IAT ","
+                 NBF "," EXP "," JTI), AS_IS, "bad claims" },
+        { "gen negative", HS256,
+          CLAIMS(ISS "," AUD "," SUB ",\"gen\":-1," TYP "," IAT "," NBF
+                 "," EXP "," JTI), AS_IS, "bad claims" },
+        { "gen past an integer", HS256,
+          CLAIMS(ISS "," AUD "," SUB ",\"gen\":2147483648," TYP "," IAT
+                 "," NBF "," EXP "," JTI), AS_IS, "bad claims" },
+        { "gen a fraction", HS256,
+          CLAIMS(ISS "," AUD "," SUB ",\"gen\":1.5," TYP "," IAT "," NBF
+                 "," EXP "," JTI), AS_IS, "bad claims" },
     };
     int              rc;
     char            *token;

@@ -27,6 +27,7 @@
 #       emails => [{ email => 'ann@x.org', primary => JSON::PP::true,
 #                    verified => JSON::PP::true }]);
 #   $fp->requests;   # what it received, oldest first, secrets and all
+#   $fp->login($stack, 'github', user => ..., emails => ...);  # the flow
 #
 # A code can fail on purpose: fail => 'token_error' (the provider refuses
 # the code), 'token_500', 'hangup' (closes without an answer),
@@ -123,6 +124,30 @@ sub code {
 
 # every request it received, oldest first: {method, path, headers, form}
 sub requests { $_[0]->control(GET => '/_fake/requests') }
+
+# login($stack, PROVIDER, %approval): the whole flow as one browser does
+# it: our /start (its state cookie kept), the approval here (code()'s
+# arguments), our callback with the cookie.  Our callback's answer.
+sub login {
+    my ($self, $s, $provider, %args) = @_;
+    require ShipoffTest;
+    my $res = ShipoffTest::http(
+        GET => $s->url("/auth/v1/oauth/$provider/start"));
+    die "start $provider: $res->{status} $res->{content}\n"
+        unless $res->{status} == 302;
+    my ($query) = ($res->{headers}{location} // '') =~ /\?(.*)$/;
+    my %q = map { my ($k, $v) = split /=/, $_, 2;
+                  $v =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge; ($k, $v) }
+            split /&/, $query // '';
+    my ($cookie) = ($res->{headers}{'set-cookie'} // '') =~ /^([^;]+)/;
+    my $code = $self->code(provider => $provider,
+                           redirect_uri => $q{redirect_uri},
+                           code_challenge => $q{code_challenge}, %args);
+    return ShipoffTest::http(
+        GET => $s->url("/auth/v1/oauth/$provider/callback?code=$code"
+                       . "&state=$q{state}"),
+        undef, { Cookie => $cookie // '' });
+}
 
 sub control {
     my ($self, $method, $path, $body) = @_;
