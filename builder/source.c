@@ -22,20 +22,16 @@
  * libgit2 1.5 cannot fetch one commit over file://, so the clone is of
  * the whole branch and the commit must be on it (a push's commit is).
  *
- * Private repositories: the clone carries the GitHub access token of the
- * project's owner as HTTP basic credentials ("x-access-token", token),
- * when that owner signed in with GitHub.  The owner of a team's project
- * is the team's owner (the earliest of them who signed in with GitHub if
- * there are several): the token is a credential of one person, and the
- * team's owner is the one who answers for the team's projects.  The token is opened here, in the
- * worker, just before the clone, and wiped right after it; it is never
- * logged.  It goes only to the GitHub host (github_authorize_url's host:
- * github.com, or a GitHub Enterprise or, in tests, a local one) over
- * https:// (http:// with allow_insecure_repos): a repository URL that
- * anyone with write access to the project can change must not carry a
- * user's GitHub credentials to a host of their choosing.  so_git_clone
- * checks again, for every URL libgit2 asks credentials for, that the
- * host is the repository's.
+ * Private repositories: the clone carries a GitHub access token as HTTP
+ * basic credentials ("x-access-token", token) only under the rule of
+ * bld_source_token() below (the owner's own token, for a repository the
+ * owner set).  The token is opened in the worker just before the clone,
+ * handed to the sandboxed clone in its environment only, and wiped right
+ * after; it is never logged.  It goes only to the GitHub host
+ * (github_authorize_url's host: github.com, or a GitHub Enterprise or, in
+ * tests, a local one) over https:// (http:// with allow_insecure_repos),
+ * and so_git_clone checks again, for every URL libgit2 asks credentials
+ * for, that the host is the repository's.
  */
 
 #include <errno.h>
