@@ -52,7 +52,7 @@ struct bld_log_s {
     int          pg_failed;
     int          redis_failed;
     size_t       cap;               /* bytes of line text; 0: no cap */
-    size_t       bytes;             /* stored (or dropped) so far */
+    size_t       bytes;             /* stored so far */
     int          capped;            /* the marker is out */
 };
 
@@ -196,16 +196,12 @@ log_over(bld_log_t *log, const char *stream, size_t len)
 {
     char  marker[128];
 
-    if (log->cap == 0) {
-        return 0;
-    }
-
-    log->bytes += len;
-
-    if (log->bytes <= log->cap
+    if (log->cap == 0
+        || (!log->capped && log->bytes + len <= log->cap)
         || (strcmp(stream, "system") == 0
-            && log->bytes <= log->cap + LOG_SYSTEM_EXTRA))
+            && log->bytes + len <= log->cap + LOG_SYSTEM_EXTRA))
     {
+        log->bytes += len;
         return 0;
     }
 

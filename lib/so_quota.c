@@ -123,24 +123,23 @@ so_quota_lock(so_pg_t *pg, const so_quota_account_t *account)
     PGresult    *res;
     const char  *params[2];
     char         user[24], team[24];
-    int          n;
+    int          found;
 
     so_quota_args(user, team, params, account);
 
     res = so_pg_query(pg, "so_quota_lock",
-                      "SELECT id FROM users WHERE id = $1"
-                      " FOR NO KEY UPDATE"
-                      " UNION ALL"
-                      " SELECT id FROM teams WHERE id = $2"
-                      " FOR NO KEY UPDATE", 2, params);
+                      "SELECT (SELECT id FROM users WHERE id = $1"
+                      " FOR NO KEY UPDATE) IS NOT NULL"
+                      " OR (SELECT id FROM teams WHERE id = $2"
+                      " FOR NO KEY UPDATE) IS NOT NULL", 2, params);
     if (res == NULL) {
         return so_quota_code(pg, "so_quota_lock");
     }
 
-    n = PQntuples(res);
+    found = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
 
-    return n == 1 ? SO_OK : SO_ENOTFOUND;
+    return found ? SO_OK : SO_ENOTFOUND;
 }
 
 
