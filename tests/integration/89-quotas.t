@@ -5,7 +5,8 @@
 #                     (quota, limit, usage in the body); a team is an
 #                     account of its own
 #   builds_active     ten parallel deploys with a limit of two: two are
-#                     queued, eight are 429 quota_exceeded, never more
+#                     queued, eight are 429 quota_exceeded, never more; a
+#                     GitHub push meanwhile is recorded as ignored
 #   log bytes         a build that prints far more than its deployment's
 #                     cap goes on to PRODUCTION; its log is cut with one
 #                     "log limit reached" line
@@ -24,6 +25,7 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
+use Digest::SHA qw(hmac_sha256_hex);
 use POSIX ();
 use Time::HiRes qw(sleep);
 use ShipoffTest qw(stack_up run tempdir top_dir in_chroot wait_for
@@ -100,7 +102,11 @@ sub project {
 my $res = project($u, "qa$$");
 is($res->{status}, 201, 'first project') or diag($res->{content});
 my $pa = $res->{json}{id};
-is(project($u, "qb$$")->{status}, 201, 'second project');
+# a project of the repository the GitHub fixture pushes to
+$res = project($u, "qb$$",
+               repo_url => 'https://github.com/Codertocat/Hello-World.git');
+is($res->{status}, 201, 'second project') or diag($res->{content});
+my $pb = $res->{json};
 
 $res = project($u, "qc$$");
 error_is($res, 422, 'quota_exceeded', 'third project of a user');
@@ -175,6 +181,26 @@ is(psql("SELECT count(*) FROM deployments WHERE project_id = $pa"
 $res = $s->api(POST => "/api/v1/projects/$pa/deployments", $u, {});
 error_is($res, 429, 'quota_exceeded', 'one more deploy');
 is($res->{json}{error}{usage}, 2, '... usage 2');
+
+# a signed push while the account has its two builds: recorded, not queued
+open my $fh, '<', "$top/tests/fixtures/github/push.json" or die $!;
+my $push = do { local $/; <$fh> };
+close $fh;
+$res = ShipoffTest::http(POST => $s->url('/hooks/github'), $push,
+    { 'X-GitHub-Event' => 'push',
+      'X-GitHub-Delivery' => "72d3162e-cc78-11e3-81ab-$$",
+      'Content-Type' => 'application/json',
+      'X-Hub-Signature-256' => 'sha256='
+          . hmac_sha256_hex($push, $pb->{webhook_secret}) });
+is($res->{status}, 202, 'a GitHub push over builds_active: 202')
+    or diag($res->{content});
+like($res->{json}{ignored} // '', qr/^quota_exceeded: builds_active 2 of 2/,
+     '... ignored for the quota');
+is(psql("SELECT count(*) FROM deployments WHERE project_id = $pb->{id}"), 0,
+   '... nothing queued');
+like(psql("SELECT outcome FROM webhook_deliveries"
+          . " WHERE project_id = $pb->{id}"), qr/quota_exceeded/,
+     '... the delivery recorded with why');
 
 my @canceled = split /\n/, psql("SELECT id FROM deployments"
                                 . " WHERE project_id = $pa ORDER BY id");
