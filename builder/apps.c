@@ -345,6 +345,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
         goto done;
     }
     bld_log_mask_secrets(app->log, q->b->pg, cfg, app->project);
+    bld_log_quota(app->log, cfg);
 
     app->port = bld_app_port(q);
     if (app->port == -1) {
@@ -952,7 +953,8 @@ bld_apps_start(bld_queue_t *q, long long deployment)
         return SO_ERR;
     }
 
-    rc = app_spawn(q, app);
+    rc = bld_quota_apps(q, deployment) == SO_EQUOTA ? SO_EQUOTA
+         : app_spawn(q, app);
     if (rc == SO_OK) {
         return SO_OK;
     }
@@ -960,7 +962,8 @@ bld_apps_start(bld_queue_t *q, long long deployment)
     if (app_dstate(q, deployment, state, sizeof(state)) == SO_OK
         && strcmp(state, "PROVISIONING") == 0)
     {
-        app_fail(q, app, "start_failed", -1);
+        app_fail(q, app, rc == SO_EQUOTA ? "quota_exceeded: apps"
+                                         : "start_failed", -1);
     } else {
         app_forget(q, app);
     }
@@ -1370,6 +1373,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
         == SO_OK)
     {
         bld_log_mask_secrets(app->log, q->b->pg, &q->b->cfg, app->project);
+        bld_log_quota(app->log, &q->b->cfg);
     }
     (void) bld_app_outputs(q, app, NULL);
     snprintf(app->health, sizeof(app->health), "%s",

@@ -10,6 +10,12 @@
  *
  * Neither store being down stops a build: a failure is logged by shipoffd
  * once and the lines are dropped from that store.
+ *
+ * A deployment stores at most quota_log_bytes_per_deployment bytes of line
+ * text (bld_log_quota), its build and every start of its app together:
+ * past it one marker line says "log limit reached" and later lines are
+ * dropped, the build goes on.  shipoffd's own lines get LOG_SYSTEM_EXTRA
+ * more, so that how the deployment ended is still told.
  */
 
 #include <stdarg.h>
@@ -28,6 +34,7 @@
 #define LOG_BATCH_MS     200
 #define LOG_STREAM_MAX   "10000"
 #define LOG_MASKS_MAX    64
+#define LOG_SYSTEM_EXTRA 65536
 
 
 struct bld_log_s {
@@ -44,6 +51,9 @@ struct bld_log_s {
     long long    batch_since;       /* ms, when the first line came */
     int          pg_failed;
     int          redis_failed;
+    size_t       cap;               /* bytes of line text; 0: no cap */
+    size_t       bytes;             /* stored so far */
+    int          capped;            /* the marker is out */
 };
 
 
@@ -51,6 +61,8 @@ static void log_clean(char *out, size_t outlen, const char *in, size_t len);
 static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
 static void log_xadd(bld_log_t *log, const char **argv, int argc);
+static int log_over(bld_log_t *log, const char *stream, size_t len);
+static void log_emit(bld_log_t *log, const char *stream, const char *line);
 
 
 int
@@ -146,6 +158,63 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
 
     so_env_free(env);
     PQclear(res);
+}
+
+
+void
+bld_log_quota(bld_log_t *log, const so_config_t *cfg)
+{
+    PGresult    *res;
+    const char  *params[1];
+
+    if (log == NULL || cfg->quota_log_bytes_per_deployment == 0) {
+        return;
+    }
+
+    log->cap = cfg->quota_log_bytes_per_deployment;
+
+    params[0] = log->dep;
+    res = so_pg_query(log->pg, "log_quota_used",
+                      "SELECT coalesce(sum(octet_length(line)), 0)"
+                      " FROM log_lines WHERE deployment_id = $1",
+                      1, params);
+    if (res != NULL) {
+        log->bytes = (size_t) strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        log->capped = log->bytes > log->cap;
+    }
+
+    PQclear(res);
+}
+
+
+/*
+ * 1 when a line of len bytes is over the deployment's quota and dropped;
+ * the first one dropped leaves the marker instead
+ */
+static int
+log_over(bld_log_t *log, const char *stream, size_t len)
+{
+    char  marker[128];
+
+    if (log->cap == 0
+        || (!log->capped && log->bytes + len <= log->cap)
+        || (strcmp(stream, "system") == 0
+            && log->bytes + len <= log->cap + LOG_SYSTEM_EXTRA))
+    {
+        log->bytes += len;
+        return 0;
+    }
+
+    if (!log->capped) {
+        log->capped = 1;
+        snprintf(marker, sizeof(marker), "log limit reached: %zu bytes "
+                 "(quota_log_bytes_per_deployment); later lines are "
+                 "dropped", log->cap);
+        so_log_info("logs", "deployment=%s: %s", log->dep, marker);
+        log_emit(log, "system", marker);
+    }
+
+    return 1;
 }
 
 
@@ -277,25 +346,37 @@ void
 bld_log_line(bld_log_t *log, const char *stream, const char *line,
     size_t len)
 {
-    char         buf[BLD_LOG_LINE_MAX + 8], at[40];
-    json_t      *row;
-    const char  *argv[] = { "XADD", NULL, "MAXLEN", "~",
-                            LOG_STREAM_MAX, "*", "at", at, "stream", stream,
-                            "line", buf };
+    char  buf[BLD_LOG_LINE_MAX + 8];
 
     if (log == NULL) {
         return;
     }
 
-    argv[1] = log->key;
     log_clean(buf, sizeof(buf) - 4, line, len);
     log_mask_apply(log, buf);
 
+    if (!log_over(log, stream, strlen(buf))) {
+        log_emit(log, stream, buf);
+    }
+}
+
+
+/* a clean, masked line to both stores */
+static void
+log_emit(bld_log_t *log, const char *stream, const char *line)
+{
+    char         at[40];
+    json_t      *row;
+    const char  *argv[] = { "XADD", NULL, "MAXLEN", "~",
+                            LOG_STREAM_MAX, "*", "at", at, "stream", stream,
+                            "line", line };
+
+    argv[1] = log->key;
     log_time(at, sizeof(at));
     log_xadd(log, argv, (int) so_nelems(argv));
 
     row = json_pack("{s:s, s:s, s:s}", "at", at, "stream", stream,
-                    "line", buf);
+                    "line", line);
     if (row == NULL || json_array_append_new(log->batch, row) != 0) {
         return;
     }

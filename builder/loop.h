@@ -215,7 +215,16 @@ void bld_wake_poll(bld_queue_t *q);
 void bld_reconcile(bld_queue_t *q);
 int bld_recover(bld_queue_t *q, long long deployment, int counted);
 
-/* retention.c: deletes log lines past log_max_age and log_max_size */
+/* retention.c: deletes log lines past log_max_age and log_max_size, and
+   deployments past quota_deployments_kept (quota.c) */
 void bld_retention(bld_queue_t *q);
+
+/* quota.c: 0 when the app of deployment may start; SO_EQUOTA (said in its
+   log) when its account runs quota_apps_running apps of other projects */
+int bld_quota_apps(bld_queue_t *q, long long deployment);
+
+/* deletes the oldest prunable deployments of accounts over
+   quota_deployments_kept */
+void bld_quota_prune(bld_queue_t *q);
 
 #endif /* BLD_LOOP_H */

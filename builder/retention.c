@@ -1,6 +1,7 @@
 /*
  * retention.c: log lines are kept log_max_age, and at most log_max_size
- * bytes of line text per project (the oldest go first).
+ * bytes of line text per project (the oldest go first); deployments at
+ * most quota_deployments_kept per account (quota.c).
  *
  * Runs with the reconciler's timer.  Each DELETE takes at most
  * BLD_RETAIN_BATCH rows, and one call stops after BLD_RETAIN_BUDGET_MS
@@ -158,4 +159,6 @@ bld_retention(bld_queue_t *q)
     if (bld_retain_age(q, deadline) == SO_OK) {
         (void) bld_retain_size(q, deadline);
     }
+
+    bld_quota_prune(q);
 }

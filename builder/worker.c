@@ -847,6 +847,17 @@ wk_publish(wk_t *w)
         }
     }
 
+    switch (bld_quota_disk(w->pg, w->cfg, w->id, w->project_id, w->artifact,
+                           w->log))
+    {
+    case SO_OK:
+        break;
+    case SO_EQUOTA:
+        return wk_fail(w, "quota_exceeded: disk", -1);
+    default:
+        return WK_RETRY;
+    }
+
     params[0] = w->dep;
     params[1] = w->artifact;
     res = so_pg_query(w->pg, "worker_artifact",
@@ -1032,6 +1043,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     }
 
     bld_log_mask_secrets(w.log, w.pg, cfg, w.project_id);
+    bld_log_quota(w.log, cfg);
 
     wk_exec(&w, "worker_started",
             "UPDATE deployments SET started_at = coalesce(started_at, now())"

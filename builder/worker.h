@@ -43,6 +43,13 @@ void bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg,
     const so_config_t *cfg, long long project_id);
 
 /*
+ * Caps the line text log stores at cfg's quota_log_bytes_per_deployment,
+ * counting what the deployment stored before (an earlier attempt, an
+ * earlier start of its app): past it, one "log limit reached" line.
+ */
+void bld_log_quota(bld_log_t *log, const so_config_t *cfg);
+
+/*
  * stream: "build", "stdout", "stderr", "system"; line without '\n'.  These
  * and the flush and end below take a NULL log (one that could not be
  * made) and do nothing with it.
@@ -180,6 +187,17 @@ void bld_remove_artifact(const so_config_t *cfg, const char *path);
  */
 void bld_publish_prune(so_pg_t *pg, const so_config_t *cfg,
     long long project_id, bld_log_t *log);
+
+
+/* quota.c */
+
+/*
+ * Measures the published artifact (bytes on disk), records it in
+ * deployments.artifact_bytes and checks the account's quota_disk_bytes.
+ * 0; SO_EQUOTA, said in log; SO_EUNAVAIL / SO_ERR.
+ */
+int bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
+    long long project, const char *artifact, bld_log_t *log);
 
 
 /* edge.c */

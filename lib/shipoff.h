@@ -20,6 +20,7 @@
 #define SO_ETOOBIG    -5    /* over a size cap */
 #define SO_EUNAVAIL   -6    /* a server (PostgreSQL, Redis) is unreachable */
 #define SO_EDENIED    -7    /* authenticated, but not allowed */
+#define SO_EQUOTA     -8    /* over one of the account's quotas */
 
 #define SO_ERRLEN    256
 

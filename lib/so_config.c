@@ -262,6 +262,33 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "public_url", SO_CF_STRING, offsetof(so_config_t, public_url),
       "http://127.0.0.1:8080", 0, 0, 0 },
 
+    /* per account (a user, or a team for its projects); 0: unlimited.
+     * Projects with an app started (not asleep) at once */
+    { "quota_apps_running", SO_CF_INT,
+      offsetof(so_config_t, quota_apps_running), "10", 0, 0, 1000000 },
+
+    /* deployments QUEUED or BUILDING at once: more are refused (429) */
+    { "quota_builds_active", SO_CF_INT,
+      offsetof(so_config_t, quota_builds_active), "3", 0, 0, 1000000 },
+
+    /* deployments kept, any state; the oldest INACTIVE, FAILED and
+     * CANCELED beyond it are deleted by shipoffd */
+    { "quota_deployments_kept", SO_CF_INT,
+      offsetof(so_config_t, quota_deployments_kept), "500", 0, 0,
+      100000000 },
+
+    /* bytes on disk of the kept artifacts (measured when published) */
+    { "quota_disk_bytes", SO_CF_SIZE, offsetof(so_config_t, quota_disk_bytes),
+      "5g", 0, 0, 1LL << 50 },
+
+    /* log text one deployment (its build and its app) may store */
+    { "quota_log_bytes_per_deployment", SO_CF_SIZE,
+      offsetof(so_config_t, quota_log_bytes_per_deployment), "10m", 0, 0,
+      1LL << 40 },
+
+    { "quota_projects", SO_CF_INT, offsetof(so_config_t, quota_projects),
+      "50", 0, 0, 1000000 },
+
     /* how often shipoffd reads the edges' activity for idle apps */
     { "reap_interval", SO_CF_SEC, offsetof(so_config_t, reap_interval),
       "30s", 0, 1, 3600 },

@@ -70,6 +70,15 @@ typedef struct {
     int             oauth_state_ttl;  /* seconds */
     char           *pg_dsn;
     int             pg_timeout;       /* connect timeout, ms */
+
+    /* per account (so_quota.h); 0: unlimited */
+    int             quota_apps_running;
+    int             quota_builds_active;
+    int             quota_deployments_kept;
+    size_t          quota_disk_bytes;
+    size_t          quota_log_bytes_per_deployment;
+    int             quota_projects;
+
     char           *redis_host;
     int             redis_port;
     char           *public_url;

@@ -23,6 +23,7 @@
 
 static int so_deploy_code(so_pg_t *pg);
 static int so_deploy_dberr(so_pg_t *pg, const char *what);
+static int so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec);
 
 
 /* the code of a failed query: SO_EUNAVAIL when no server answered */
@@ -121,6 +122,39 @@ so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
 }
 
 
+/* in the enqueue's transaction: one more active build is allowed */
+static int
+so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec)
+{
+    so_quota_account_t  account;
+    so_quota_t          q;
+    long long           usage[SO_QUOTA_ACCOUNT_N];
+    int                 rc;
+
+    rc = so_quota_account_of(&account, pg, spec->project_id, 1);
+    if (rc == SO_OK) {
+        rc = so_quota_usage(usage, pg, &account, 0);
+    }
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    rc = so_quota_over(&q, SO_QUOTA_BUILDS, spec->builds_max,
+                       usage[SO_QUOTA_BUILDS], 1);
+    if (spec->quota != NULL) {
+        *spec->quota = q;
+    }
+
+    if (rc == SO_EQUOTA) {
+        so_log_info(NULL, "project=%lld: not queued: its account has %lld "
+                    "builds active (quota_builds_active %lld)",
+                    spec->project_id, q.usage, q.limit);
+    }
+
+    return rc;
+}
+
+
 int
 so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
     const so_deploy_spec_t *spec, so_deploy_also_pt also, void *arg)
@@ -146,12 +180,19 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
     params[5] = spec->created_by > 0 ? user : NULL;
     params[6] = spec->reason != NULL ? spec->reason : spec->trigger;
 
-    if (also != NULL) {
+    if (also != NULL || spec->builds_max > 0) {
         if (so_pg_tx(pg, "BEGIN") != SO_OK) {
             rc = so_deploy_code(pg);
             goto done;
         }
         tx = 1;
+    }
+
+    if (spec->builds_max > 0) {
+        rc = so_deploy_quota(pg, spec);
+        if (rc != SO_OK) {
+            goto done;
+        }
     }
 
     /* one statement: the deployment never exists without its outbox row */
@@ -183,7 +224,9 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
         if (rc != SO_OK) {
             goto done;
         }
+    }
 
+    if (tx) {
         tx = 0;
         if (so_pg_tx(pg, "COMMIT") != SO_OK) {
             rc = so_deploy_code(pg);

@@ -23,6 +23,7 @@
 #define SO_DEPLOY_H
 
 #include "so_pg.h"
+#include "so_quota.h"
 #include "so_redis.h"
 #include "so_state.h"
 
@@ -39,6 +40,8 @@ typedef struct {
     const char  *trigger;       /* "manual", "push" or "redeploy" */
     const char  *reason;        /* of the first event; NULL: the trigger */
     long long    created_by;    /* the user; 0: nobody (a push) */
+    long long    builds_max;    /* quota_builds_active; 0: unlimited */
+    so_quota_t  *quota;         /* NULL, or told what refused it */
 } so_deploy_spec_t;
 
 /*
@@ -53,8 +56,12 @@ typedef int (*so_deploy_also_pt)(so_pg_t *pg, long long deployment_id,
 /*
  * Creates a QUEUED deployment of spec and its outbox row, runs also (NULL:
  * nothing) in the same transaction, commits, then publishes the job (best
- * effort).  0 with *out_id the new deployment; SO_ENOTFOUND when the
- * project does not exist; the code of also; SO_ERR when the database
+ * effort).  With spec->builds_max, the transaction first locks the
+ * project's account and counts its QUEUED and BUILDING deployments: so
+ * concurrent enqueues of one account never get past the limit.  0 with
+ * *out_id the new deployment; SO_ENOTFOUND when the project does not
+ * exist; SO_EQUOTA when the account has builds_max active already
+ * (*spec->quota says so); the code of also; SO_ERR when the database
  * failed (so_pg_errstr(), so_pg_sqlstate() say why).
  */
 int so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,

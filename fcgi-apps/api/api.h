@@ -8,6 +8,7 @@
 #include "so_auth.h"
 #include "so_fcgi.h"
 #include "so_page.h"
+#include "so_quota.h"
 #include "so_repo.h"
 
 void api_echo(so_req_t *r);
@@ -15,6 +16,10 @@ void api_wake(so_req_t *r);
 
 /* init.c: the app's init hook */
 int api_init(const so_config_t *cfg);
+
+/* quotas.c: GET /api/v1/quotas; the answer of a refusal */
+void api_quotas_get(so_req_t *r);
+void api_quota_error(so_req_t *r, int status, const so_quota_t *quota);
 
 /* me.c */
 void api_me_get(so_req_t *r);

@@ -67,7 +67,7 @@ static const api_deploy_rule_t  api_rule_cancel = {
 };
 
 
-static void api_deploy_enqueue(so_req_t *r, const so_deploy_spec_t *spec);
+static void api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec);
 static json_t *api_deploy_opt(const PGresult *res, int row, int col);
 static json_t *api_deploy_json(so_req_t *r, const PGresult *res, int row);
 static json_t *api_deploy_events(so_req_t *r, const char *id);
@@ -352,14 +352,23 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
 }
 
 
-/* enqueues spec and answers 202 with the new deployment */
+/* enqueues spec within the account's quota and answers 202 with it */
 static void
-api_deploy_enqueue(so_req_t *r, const so_deploy_spec_t *spec)
+api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec)
 {
-    long long  id;
-    int        rc;
+    so_quota_t  quota;
+    long long   id;
+    int         rc;
+
+    spec->builds_max = r->cfg->quota_builds_active;
+    spec->quota = &quota;
 
     rc = so_deploy_enqueue(&id, r->pg, r->redis, spec, NULL, NULL);
+
+    if (rc == SO_EQUOTA) {
+        api_quota_error(r, 429, &quota);
+        return;
+    }
 
     if (rc == SO_ENOTFOUND) {
         so_http_error(r, 404, "not_found", "no such project", NULL);

@@ -15,6 +15,7 @@ static const so_route_t  api_routes[] = {
 
     { "GET",    "/api/v1/me",                          api_me_get },
     { "PATCH",  "/api/v1/me",                          api_me_patch },
+    { "GET",    "/api/v1/quotas",                      api_quotas_get },
     { "POST",   "/api/v1/tokens",                      api_tokens_create },
     { "GET",    "/api/v1/tokens",                      api_tokens_list },
     { "DELETE", "/api/v1/tokens/:id",                  api_tokens_delete },

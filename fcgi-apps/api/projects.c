@@ -103,6 +103,7 @@ static int api_project_input(so_req_t *r, json_t *body, int create,
 static int api_project_free_name(so_req_t *r, const char *name,
     const char *except, const char **reason);
 static json_t *api_project_json(so_req_t *r, const PGresult *res, int row);
+static int api_project_quota(so_req_t *r, long long user, long long team);
 
 
 static const api_field_t  api_project_fields[] = {
@@ -501,6 +502,40 @@ done:
 }
 
 
+/*
+ * In the create's transaction: the account (team, else user) is locked and
+ * may own one more project; else answered 422 quota_exceeded.
+ */
+static int
+api_project_quota(so_req_t *r, long long user, long long team)
+{
+    so_quota_account_t  account;
+    so_quota_t          q;
+    long long           usage[SO_QUOTA_ACCOUNT_N];
+    int                 rc;
+
+    account.user = team == 0 ? user : 0;
+    account.team = team;
+
+    rc = so_quota_lock(r->pg, &account);
+    if (rc == SO_OK) {
+        rc = so_quota_usage(usage, r->pg, &account, 0);
+    }
+    if (rc != SO_OK) {
+        so_http_fail(r, rc);
+        return rc;
+    }
+
+    rc = so_quota_over(&q, SO_QUOTA_PROJECTS, r->cfg->quota_projects,
+                       usage[SO_QUOTA_PROJECTS], 1);
+    if (rc == SO_EQUOTA) {
+        api_quota_error(r, 422, &q);
+    }
+
+    return rc;
+}
+
+
 void
 api_projects_create(so_req_t *r)
 {
@@ -517,7 +552,7 @@ api_projects_create(so_req_t *r)
     char                     *settings, *sealed, teamarg[24], user[24];
     char                      secret[SO_PROJECT_SECRET_LEN], msg[SO_ERRLEN];
     long long                 team, id;
-    int                       rc;
+    int                       rc, tx;
 
     res = NULL;
     body = NULL;
@@ -526,6 +561,7 @@ api_projects_create(so_req_t *r)
     sealed = NULL;
     secret[0] = '\0';
     team = 0;
+    tx = 0;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
@@ -559,6 +595,18 @@ api_projects_create(so_req_t *r)
         goto done;
     }
     if (rc != SO_OK) {
+        goto done;
+    }
+
+    /* counted and created under the account's lock: two creates of one
+       account cannot both take its last project */
+    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
+        so_http_fail(r, SO_EUNAVAIL);
+        goto done;
+    }
+    tx = 1;
+
+    if (api_project_quota(r, p.user_id, team) != SO_OK) {
         goto done;
     }
 
@@ -616,6 +664,12 @@ api_projects_create(so_req_t *r)
         goto done;
     }
 
+    tx = 0;
+    if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
+        so_http_fail(r, SO_EUNAVAIL);
+        goto done;
+    }
+
     so_log_info(r->path, "project=%lld name=%s user=%s: created", id,
                 json_string_value(json_object_get(v, "name")), user);
 
@@ -626,6 +680,10 @@ api_projects_create(so_req_t *r)
     api_project_answer(r, 201, msg, secret);
 
 done:
+
+    if (tx) {
+        (void) so_pg_tx(r->pg, "ROLLBACK");
+    }
 
     so_wipe(secret, sizeof(secret));
     free(sealed);

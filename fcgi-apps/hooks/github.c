@@ -394,6 +394,7 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
     const hook_match_t *m)
 {
     so_deploy_spec_t   spec;
+    so_quota_t         quota;
     hook_record_t      rec;
     json_t            *ids;
     const char        *ref, *after, *branch, *pbranch, *msg, *why;
@@ -451,6 +452,8 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
     spec.trigger = "push";
     spec.reason = "push";
     spec.created_by = 0;
+    spec.builds_max = r->cfg->quota_builds_active;
+    spec.quota = &quota;
 
     rec.delivery = delivery;
     rec.event = "push";
@@ -503,6 +506,20 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
 
         /* the project was deleted since it matched */
         if (rc == SO_ENOTFOUND) {
+            continue;
+        }
+
+        /* recorded, and GitHub still gets its 202: a redelivery would
+           meet the same quota */
+        if (rc == SO_EQUOTA) {
+            snprintf(other, sizeof(other), "quota_exceeded: builds_active "
+                     "%lld of %lld", quota.usage, quota.limit);
+            why = other;
+            rc = hook_ignore_one(r->pg, delivery, "push", project, why);
+            if (rc != SO_OK) {
+                so_http_fail(r, rc);
+                goto done;
+            }
             continue;
         }
 

@@ -156,9 +156,12 @@ sub stack_up {
     # then the stack is torn down and started again on other ports
     for my $try (1 .. 3) {
         my $var = tempdir();
-        # a cgroup parent of its own: its down kills its apps, no other's
+        # a cgroup parent of its own: its down kills its apps, no other's;
+        # tests queue many builds with no builder running: no build quota
+        # unless a test sets one (89-quotas)
         my %env = (SHIPOFF_VAR => $var,
                    SHIPOFF_SANDBOX_CGROUP_PARENT => "shipoff-test-$$-$try",
+                   SHIPOFF_QUOTA_BUILDS_ACTIVE => '0',
                    %{ $opt{env} || {} });
         for my $p (qw(HTTP PG)) {
             $env{"SHIPOFF_${p}_PORT"} = free_port();

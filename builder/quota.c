@@ -1,0 +1,253 @@
+/*
+ * quota.c: the account quotas shipoffd enforces (lib/so_quota.h for how
+ * they are counted).
+ *
+ *   disk_bytes        a published artifact is measured (bytes on disk, as
+ *                     du counts them, links not followed) and the size
+ *                     recorded in deployments.artifact_bytes; when the
+ *                     account's kept artifacts and this one together are
+ *                     over the limit the deployment fails
+ *                     "quota_exceeded: disk" (the worker drops it).
+ *   apps_running      an app is not started (deployed, rolled back to or
+ *                     woken) when the account already has that many other
+ *                     projects with an app starting or running; a new
+ *                     deployment fails "quota_exceeded: apps", a wake is
+ *                     refused with a line in the deployment's log.  A
+ *                     project replacing its own app is not one more.
+ *   deployments_kept  with the retention round: beyond the limit, the
+ *                     account's oldest INACTIVE, FAILED and CANCELED
+ *                     deployments (not one with an app process) are
+ *                     deleted, rows first, then their artifacts.
+ *
+ * The disk check is not under the account's lock: two builds of one
+ * account published at the same moment may both pass (by at most one
+ * artifact each; quota_builds_active bounds how many).
+ */
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "so_quota.h"
+#include "bld.h"
+#include "worker.h"
+
+
+#define BLD_QUOTA_PRUNE_BATCH  "500"
+
+
+static int bld_quota_du_one(const char *path, const struct stat *st,
+    int flag, struct FTW *ftw);
+static int bld_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N],
+    so_pg_t *pg, long long project, long long except_project);
+static void bld_quota_say(so_pg_t *pg, so_redis_t *redis,
+    long long deployment, long long project, const char *line);
+
+/* for bld_quota_du_one(): nftw() passes no argument to its callback */
+static long long  bld_quota_du_sum;
+
+
+static int
+bld_quota_du_one(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+    (void) path;
+    (void) flag;
+    (void) ftw;
+
+    bld_quota_du_sum += (long long) st->st_blocks * 512;
+    return 0;
+}
+
+
+/* usage of the account project counts against */
+static int
+bld_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N], so_pg_t *pg,
+    long long project, long long except_project)
+{
+    so_quota_account_t  account;
+    int                 rc;
+
+    rc = so_quota_account_of(&account, pg, project, 0);
+    if (rc == SO_OK) {
+        rc = so_quota_usage(usage, pg, &account, except_project);
+    }
+
+    return rc;
+}
+
+
+int
+bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
+    long long project, const char *artifact, bld_log_t *log)
+{
+    PGresult    *res;
+    so_quota_t   q;
+    long long    usage[SO_QUOTA_ACCOUNT_N], size;
+    const char  *params[2];
+    char         dep[24], bytes[24];
+    int          rc;
+
+    bld_quota_du_sum = 0;
+    if (nftw(artifact, bld_quota_du_one, 16, FTW_PHYS | FTW_MOUNT) != 0) {
+        so_log_error("quota", "deployment=%lld: measuring %s failed",
+                     deployment, artifact);
+        return SO_ERR;
+    }
+    size = bld_quota_du_sum;
+
+    snprintf(dep, sizeof(dep), "%lld", deployment);
+    snprintf(bytes, sizeof(bytes), "%lld", size);
+    params[0] = dep;
+    params[1] = bytes;
+
+    res = so_pg_query(pg, "quota_artifact_bytes",
+                      "UPDATE deployments SET artifact_bytes = $2"
+                      " WHERE id = $1", 2, params);
+    if (res == NULL) {
+        return SO_EUNAVAIL;
+    }
+    PQclear(res);
+
+    /* the artifact is not kept yet (no artifact_path): not in the sum */
+    rc = bld_quota_usage(usage, pg, project, 0);
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    rc = so_quota_over(&q, SO_QUOTA_DISK, (long long) cfg->quota_disk_bytes,
+                       usage[SO_QUOTA_DISK], size);
+    if (rc == SO_EQUOTA) {
+        bld_log_sys(log, "the artifact takes %lld bytes on disk and the "
+                    "account's kept artifacts %lld: over quota_disk_bytes "
+                    "(%lld); delete old deployments to make room", size,
+                    q.usage, q.limit);
+    }
+
+    return rc;
+}
+
+
+/* a line in the log of a deployment that has no log open */
+static void
+bld_quota_say(so_pg_t *pg, so_redis_t *redis, long long deployment,
+    long long project, const char *line)
+{
+    bld_log_t  *log;
+
+    if (bld_log_new(&log, pg, redis, deployment, project) != SO_OK) {
+        return;
+    }
+
+    bld_log_sys(log, "%s", line);
+    bld_log_flush(log, 1);
+    bld_log_free(log);
+}
+
+
+int
+bld_quota_apps(bld_queue_t *q, long long deployment)
+{
+    PGresult    *res;
+    so_quota_t   quota;
+    long long    usage[SO_QUOTA_ACCOUNT_N], project;
+    const char  *params[1];
+    char         dep[24], line[256];
+    int          rc;
+
+    if (q->b->cfg.quota_apps_running == 0) {
+        return SO_OK;
+    }
+
+    snprintf(dep, sizeof(dep), "%lld", deployment);
+    params[0] = dep;
+    res = so_pg_query(q->b->pg, "quota_app_project",
+                      "SELECT project_id FROM deployments WHERE id = $1",
+                      1, params);
+    if (res == NULL || PQntuples(res) != 1) {
+        PQclear(res);
+        return SO_ENOTFOUND;
+    }
+    project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    rc = bld_quota_usage(usage, q->b->pg, project, project);
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    rc = so_quota_over(&quota, SO_QUOTA_APPS, q->b->cfg.quota_apps_running,
+                       usage[SO_QUOTA_APPS], 1);
+    if (rc == SO_EQUOTA) {
+        snprintf(line, sizeof(line), "the app is not started: the account "
+                 "runs apps of %lld other projects, quota_apps_running is "
+                 "%lld", quota.usage, quota.limit);
+        so_log_warn("quota", "deployment=%lld: %s", deployment, line);
+        bld_quota_say(q->b->pg, q->b->redis, deployment, project, line);
+    }
+
+    return rc;
+}
+
+
+void
+bld_quota_prune(bld_queue_t *q)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         kept[24];
+    int          i;
+
+    if (q->b->cfg.quota_deployments_kept == 0) {
+        return;
+    }
+
+    snprintf(kept, sizeof(kept), "%d", q->b->cfg.quota_deployments_kept);
+    params[0] = kept;
+    params[1] = BLD_QUOTA_PRUNE_BATCH;
+
+    /* each account's excess over the limit, taken from its oldest
+       prunable deployments; the state is checked again by the DELETE
+       (a promote may have won meanwhile) */
+    res = so_pg_query(q->b->pg, "quota_prune",
+                      "WITH a AS (SELECT d.id, d.state, p.owner_user_id AS u,"
+                      " p.owner_team_id AS t,"
+                      " count(*) OVER (PARTITION BY p.owner_user_id,"
+                      " p.owner_team_id) AS total"
+                      " FROM deployments d JOIN projects p"
+                      " ON p.id = d.project_id),"
+                      " c AS (SELECT id, total, row_number() OVER"
+                      " (PARTITION BY u, t ORDER BY id) AS age FROM a"
+                      " WHERE total > $1::bigint"
+                      " AND state IN ('INACTIVE', 'FAILED', 'CANCELED')"
+                      " AND NOT EXISTS (SELECT 1 FROM app_processes x"
+                      " WHERE x.deployment_id = a.id)),"
+                      " v AS (SELECT id FROM c"
+                      " WHERE age <= total - $1::bigint ORDER BY id LIMIT $2)"
+                      " DELETE FROM deployments d USING v WHERE d.id = v.id"
+                      " AND d.state IN ('INACTIVE', 'FAILED', 'CANCELED')"
+                      " RETURNING d.id, d.project_id, d.artifact_path",
+                      2, params);
+    if (res == NULL) {
+        so_log_warn("quota", "quota_prune failed: %s",
+                    so_pg_errstr(q->b->pg));
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        so_log_info("quota", "deployment=%s project=%s: deleted, its account "
+                    "keeps more than %d deployments (quota_deployments_kept)",
+                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                    q->b->cfg.quota_deployments_kept);
+
+        if (!PQgetisnull(res, i, 2)) {
+            bld_remove_artifact(&q->b->cfg, PQgetvalue(res, i, 2));
+        }
+    }
+
+    PQclear(res);
+}

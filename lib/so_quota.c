@@ -1,0 +1,200 @@
+/*
+ * so_quota.c: per-account quotas (see so_quota.h for the contract).
+ *
+ * The usage statement counts from the tables, one subquery per kind over
+ * the account's projects; the deployments are reached through their
+ * project index, the active ones through deployments_active.  The lock is
+ * the account's own row (users or teams), taken FOR NO KEY UPDATE: it
+ * serialises the checks of one account and nothing else (foreign keys
+ * to the row take KEY SHARE, which it does not block).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shipoff.h"
+#include "so_log.h"
+#include "so_quota.h"
+
+
+static int so_quota_code(so_pg_t *pg, const char *what);
+static void so_quota_args(char user[24], char team[24],
+    const char *params[2], const so_quota_account_t *account);
+
+
+static const char *const  so_quota_names[SO_QUOTA_N] = {
+    "projects", "deployments_kept", "builds_active", "disk_bytes",
+    "apps_running", "log_bytes_per_deployment"
+};
+
+
+const char *
+so_quota_name(so_quota_kind_t kind)
+{
+    return so_quota_names[kind];
+}
+
+
+long long
+so_quota_limit(const so_config_t *cfg, so_quota_kind_t kind)
+{
+    switch (kind) {
+    case SO_QUOTA_PROJECTS:
+        return cfg->quota_projects;
+    case SO_QUOTA_DEPLOYMENTS:
+        return cfg->quota_deployments_kept;
+    case SO_QUOTA_BUILDS:
+        return cfg->quota_builds_active;
+    case SO_QUOTA_DISK:
+        return (long long) cfg->quota_disk_bytes;
+    case SO_QUOTA_APPS:
+        return cfg->quota_apps_running;
+    default:
+        return (long long) cfg->quota_log_bytes_per_deployment;
+    }
+}
+
+
+/* logs a failed query; SO_EUNAVAIL when no server answered */
+static int
+so_quota_code(so_pg_t *pg, const char *what)
+{
+    const char  *state;
+
+    so_log_error("quota", "%s: %s", what, so_pg_errstr(pg));
+
+    state = so_pg_sqlstate(pg);
+    return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
+           ? SO_EUNAVAIL : SO_ERR;
+}
+
+
+/* $1 the user, $2 the team; the one that is not the owner is NULL */
+static void
+so_quota_args(char user[24], char team[24], const char *params[2],
+    const so_quota_account_t *account)
+{
+    snprintf(user, 24, "%lld", account->user);
+    snprintf(team, 24, "%lld", account->team);
+    params[0] = account->user > 0 ? user : NULL;
+    params[1] = account->team > 0 ? team : NULL;
+}
+
+
+int
+so_quota_account_of(so_quota_account_t *out, so_pg_t *pg,
+    long long project_id, int lock)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         proj[24];
+
+    out->user = 0;
+    out->team = 0;
+
+    snprintf(proj, sizeof(proj), "%lld", project_id);
+    params[0] = proj;
+
+    res = so_pg_query(pg, "so_quota_account_of",
+                      "SELECT coalesce(owner_user_id, 0),"
+                      " coalesce(owner_team_id, 0)"
+                      " FROM projects WHERE id = $1", 1, params);
+    if (res == NULL) {
+        return so_quota_code(pg, "so_quota_account_of");
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return SO_ENOTFOUND;
+    }
+
+    out->user = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    out->team = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+
+    return lock ? so_quota_lock(pg, out) : SO_OK;
+}
+
+
+int
+so_quota_lock(so_pg_t *pg, const so_quota_account_t *account)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         user[24], team[24];
+    int          found;
+
+    so_quota_args(user, team, params, account);
+
+    res = so_pg_query(pg, "so_quota_lock",
+                      "SELECT (SELECT id FROM users WHERE id = $1"
+                      " FOR NO KEY UPDATE) IS NOT NULL"
+                      " OR (SELECT id FROM teams WHERE id = $2"
+                      " FOR NO KEY UPDATE) IS NOT NULL", 2, params);
+    if (res == NULL) {
+        return so_quota_code(pg, "so_quota_lock");
+    }
+
+    found = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+
+    return found ? SO_OK : SO_ENOTFOUND;
+}
+
+
+int
+so_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N], so_pg_t *pg,
+    const so_quota_account_t *account, long long except_project)
+{
+    PGresult    *res;
+    const char  *params[3];
+    char         user[24], team[24], except[24];
+    int          i;
+
+    so_quota_args(user, team, params, account);
+    snprintf(except, sizeof(except), "%lld", except_project);
+    params[2] = except;
+
+    res = so_pg_query(pg, "so_quota_usage",
+                      "WITH p AS (SELECT id FROM projects"
+                      " WHERE owner_user_id = $1 OR owner_team_id = $2)"
+                      " SELECT (SELECT count(*) FROM p),"
+                      " (SELECT count(*) FROM deployments d"
+                      " WHERE d.project_id IN (SELECT id FROM p)),"
+                      " (SELECT count(*) FROM deployments d"
+                      " WHERE d.project_id IN (SELECT id FROM p)"
+                      " AND d.state IN ('QUEUED', 'BUILDING')),"
+                      " (SELECT coalesce(sum(d.artifact_bytes), 0)"
+                      " FROM deployments d"
+                      " WHERE d.project_id IN (SELECT id FROM p)"
+                      " AND d.artifact_path IS NOT NULL),"
+                      " (SELECT count(DISTINCT a.project_id)"
+                      " FROM app_processes a"
+                      " WHERE a.project_id IN (SELECT id FROM p)"
+                      " AND a.project_id <> $3::bigint"
+                      " AND a.state IN ('starting', 'running'))",
+                      3, params);
+    if (res == NULL) {
+        return so_quota_code(pg, "so_quota_usage");
+    }
+
+    for (i = 0; i < SO_QUOTA_ACCOUNT_N; i++) {
+        usage[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+int
+so_quota_over(so_quota_t *out, so_quota_kind_t kind, long long limit,
+    long long usage, long long add)
+{
+    out->kind = kind;
+    out->limit = limit;
+    out->usage = usage;
+
+    return limit > 0 && out->usage + add > limit ? SO_EQUOTA : SO_OK;
+}
