@@ -61,6 +61,7 @@ static const struct {
     { "auth_listen", "127.0.0.1:2" },
     { "build_concurrency", "2" },
     { "build_timeout", "5m" },
+    { "detect_timeout", "30s" },
     { "edges", "http://127.0.0.1:1/_shipoff/routes" },
     { "fcgi_threads", "1" },
     { "github_api_url", "http://127.0.0.1:1/api" },
