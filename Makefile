@@ -101,7 +101,13 @@ SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o builder/bwrapfds.o \
 
 $(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
     builder/bwrapfds.h builder/seccomp.h
-tests/unit/test_sandbox.o: ALL_CFLAGS += -Ibuilder
+# builder's headers, for the tests of builder's parts (a flag of these
+# objects alone: a target-specific variable would reach .build-flags, and
+# every object would be rebuilt each time one of these is)
+BUILDER_TESTS_OBJ = tests/unit/test_sandbox.o tests/unit/test_publish.o
+
+$(BUILDER_TESTS_OBJ): tests/unit/%.o: tests/unit/%.c .build-flags config.mk
+	$(CC) $(ALL_CFLAGS) -Ibuilder -MMD -MP -c $< -o $@
 
 tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SANDBOX_OBJ) $(LIBS) $(LIBS_SECCOMP) \
@@ -112,8 +118,6 @@ tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
 # the sandbox a clone runs in
 PUBLISH_OBJ = builder/publish.o builder/source.o builder/logs.o \
               builder/build.o $(SANDBOX_OBJ)
-
-tests/unit/test_publish.o: ALL_CFLAGS += -Ibuilder
 
 tests/unit/test_publish: tests/unit/test_publish.o $(PUBLISH_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PUBLISH_OBJ) $(LIBS) $(LIBS_Z) \

@@ -1,5 +1,5 @@
 /*
- * publish.c: a static site's artifact.
+ * publish.c: a static site's artifact, and an app's tree.
  *
  * The build's output dir is copied into var/sites/<project>/<deployment>/
  * by shipoffd (root), from a tree the build (another uid) wrote: so the
@@ -14,6 +14,14 @@
  * root's (or anyone else's) is not the build's to publish, whatever its
  * name.  .git is never published (a site whose output dir is the
  * repository root).
+ *
+ * An app's tree (bld_publish_app) is copied the same way, from the fd of
+ * its root dir held since before the build, to var/apps/<project>/<id>,
+ * except that symlinks are kept as links (node_modules/.bin, a venv's
+ * python3: the app runs in its sandbox, which follows them there, and
+ * nothing serves its files), modes are kept, nothing is precompressed,
+ * and everything is owned by the sandbox uid.  A copy, not a rename: the
+ * build's work dir is a file system of its own (workfs.c).
  *
  * _redirects and _headers are copied as they are: the static module reads
  * Netlify's syntax itself.  Text assets of 1 KiB or more get a gzip
@@ -46,6 +54,8 @@
 typedef struct {
     bld_log_t   *log;
     uid_t        uid;               /* the build's: owns what is published */
+    gid_t        gid;
+    int          app;               /* an app's tree: links, modes, owner */
     char         path[PATH_MAX];    /* relative, for the log */
     char        *err;
     size_t       errlen;
@@ -58,6 +68,9 @@ typedef struct {
 static int pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth);
 static int pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st);
+static int pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
+    const struct stat *st);
+static int pub_tree(pub_ctx_t *ctx, int src, const char *dst);
 static int pub_gzip(int dfd, const char *name);
 static int pub_is_text(const char *name);
 static int pub_rm(const char *path, const struct stat *st, int flag,
@@ -206,10 +219,13 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     }
 
     ofd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
-                 | O_CLOEXEC, 0644);
-    if (ofd == -1) {
+                 | O_CLOEXEC, ctx->app ? fst.st_mode & 0755 : 0644);
+    if (ofd == -1 || (ctx->app && fchown(ofd, ctx->uid, ctx->gid) == -1)) {
         snprintf(ctx->err, ctx->errlen, "create %s: %s", ctx->path,
                  strerror(errno));
+        if (ofd != -1) {
+            close(ofd);
+        }
         close(ifd);
         return SO_ERR;
     }
@@ -237,7 +253,7 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
 
     ctx->files++;
 
-    if (st->st_size >= PUB_GZIP_MIN && pub_is_text(name)) {
+    if (!ctx->app && st->st_size >= PUB_GZIP_MIN && pub_is_text(name)) {
         rc = pub_gzip(dfd, name);
         if (rc == SO_OK) {
             ctx->gzipped++;
@@ -246,6 +262,35 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
         }
     }
 
+    return SO_OK;
+}
+
+
+/* an app's symlink, as it is: where it points is the app's business */
+static int
+pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
+    const struct stat *st)
+{
+    char     target[PATH_MAX];
+    ssize_t  n;
+
+    n = readlinkat(sfd, name, target, sizeof(target) - 1);
+    if (n < 0 || n != st->st_size) {
+        snprintf(ctx->err, ctx->errlen, "readlink %s: %s", ctx->path,
+                 n < 0 ? strerror(errno) : "changed");
+        return SO_ERR;
+    }
+    target[n] = '\0';
+
+    if (symlinkat(target, dfd, name) == -1
+        || fchownat(dfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) == -1)
+    {
+        snprintf(ctx->err, ctx->errlen, "symlink %s: %s", ctx->path,
+                 strerror(errno));
+        return SO_ERR;
+    }
+
+    ctx->files++;
     return SO_OK;
 }
 
@@ -299,7 +344,10 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             rc = pub_file(ctx, dirfd(dir), dfd, de->d_name, &st);
 
         } else if (S_ISDIR(st.st_mode)) {
-            if (mkdirat(dfd, de->d_name, 0755) == -1) {
+            if (mkdirat(dfd, de->d_name, 0755) == -1
+                || (ctx->app && fchownat(dfd, de->d_name, ctx->uid, ctx->gid,
+                                         AT_SYMLINK_NOFOLLOW) == -1))
+            {
                 snprintf(ctx->err, ctx->errlen, "mkdir %s: %s", ctx->path,
                          strerror(errno));
                 rc = SO_ERR;
@@ -326,6 +374,9 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             rc = pub_dir(ctx, csfd, cdfd, depth + 1);
             close(cdfd);
 
+        } else if (S_ISLNK(st.st_mode) && ctx->app) {
+            rc = pub_link(ctx, dirfd(dir), dfd, de->d_name, &st);
+
         } else {
             bld_log_sys(ctx->log, "skipped %s: %s are not published",
                         ctx->path, S_ISLNK(st.st_mode) ? "symlinks"
@@ -341,47 +392,83 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
 }
 
 
+/* src (borrowed) copied to dst, which must not exist */
+static int
+pub_tree(pub_ctx_t *ctx, int src, const char *dst)
+{
+    int  sfd, dfd, rc;
+
+    ctx->err[0] = '\0';
+
+    /* an open of its own (pub_dir() reads and closes it): the caller's
+       fd stays the caller's, its offset untouched */
+    sfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sfd == -1) {
+        snprintf(ctx->err, ctx->errlen, "open the tree: %s",
+                 strerror(errno));
+        return SO_ERR;
+    }
+
+    if (mkdir(dst, 0755) == -1
+        || (dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                       | O_CLOEXEC)) == -1)
+    {
+        snprintf(ctx->err, ctx->errlen, "mkdir %s: %s", dst,
+                 strerror(errno));
+        close(sfd);
+        return SO_ERR;
+    }
+
+    rc = ctx->app && fchown(dfd, ctx->uid, ctx->gid) == -1 ? SO_ERR
+         : pub_dir(ctx, sfd, dfd, 0);
+    close(dfd);
+
+    return rc;
+}
+
+
 int
 bld_publish_copy(int src, uid_t uid, const char *dst, bld_log_t *log,
     char *err, size_t errlen)
 {
     pub_ctx_t  ctx;
-    int        sfd, dfd, rc;
+    int        rc;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.log = log;
     ctx.uid = uid;
     ctx.err = err;
     ctx.errlen = errlen;
-    err[0] = '\0';
 
-    /* an open of its own (pub_dir() reads and closes it): the caller's
-       fd stays the caller's, its offset untouched */
-    sfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (sfd == -1) {
-        snprintf(err, errlen, "open the output dir: %s", strerror(errno));
-        return SO_ERR;
-    }
-
-    if (mkdir(dst, 0755) == -1) {
-        snprintf(err, errlen, "mkdir %s: %s", dst, strerror(errno));
-        close(sfd);
-        return SO_ERR;
-    }
-
-    dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd == -1) {
-        snprintf(err, errlen, "open %s: %s", dst, strerror(errno));
-        close(sfd);
-        return SO_ERR;
-    }
-
-    rc = pub_dir(&ctx, sfd, dfd, 0);
-    close(dfd);
-
+    rc = pub_tree(&ctx, src, dst);
     if (rc == SO_OK) {
         bld_log_sys(log, "published %lld files (%lld precompressed, %lld "
                     "skipped)", ctx.files, ctx.gzipped, ctx.skipped);
+    }
+
+    return rc;
+}
+
+
+int
+bld_publish_app(int src, uid_t uid, gid_t gid, const char *dst,
+    bld_log_t *log, char *err, size_t errlen)
+{
+    pub_ctx_t  ctx;
+    int        rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.log = log;
+    ctx.uid = uid;
+    ctx.gid = gid;
+    ctx.app = 1;
+    ctx.err = err;
+    ctx.errlen = errlen;
+
+    rc = pub_tree(&ctx, src, dst);
+    if (rc == SO_OK) {
+        bld_log_sys(log, "the app's tree: %lld files and links (%lld "
+                    "skipped)", ctx.files, ctx.skipped);
     }
 
     return rc;

@@ -50,6 +50,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -87,20 +88,17 @@ typedef struct {
     so_detect_t         det;            /* what is used */
 
     char                builddir[PATH_MAX / 2];
+    char                image[PATH_MAX / 2 + 8];    /* its file system */
     char                src[PATH_MAX];
     char                appdir[PATH_MAX];   /* for the build's cd only */
 
     /*
      * Held from before the build, which may rename anything in its tree:
-     * the build dir (root's), the checkout, the project's root dir, and
-     * the root dir's parent and name there (an app's tree is moved by
-     * them, wk_take)
+     * the build dir, the checkout, the project's root dir (an app's tree)
      */
     int                 bfd;
     int                 srcfd;
     int                 rootfd;
-    int                 parentfd;
-    char                leaf[NAME_MAX + 1];
 
     char                home[PATH_MAX];
     char                artifact[PATH_MAX];
@@ -132,11 +130,11 @@ static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
 static wk_end_t wk_sandbox(wk_t *w);
+static int wk_disk_full(wk_t *w);
 static wk_end_t wk_step_end(wk_t *w, bld_step_end_t end,
     const bld_sandbox_result_t *res, const char *err, const char *failed);
 static wk_end_t wk_clone(wk_t *w);
 static wk_end_t wk_root(wk_t *w);
-static int wk_take(wk_t *w, char *err, size_t errlen);
 static wk_end_t wk_detect(wk_t *w);
 static wk_end_t wk_build(wk_t *w);
 static wk_end_t wk_publish(wk_t *w);
@@ -417,6 +415,17 @@ wk_sandbox(wk_t *w)
 }
 
 
+/* 1 when the work dir's own file system (its quota) is all but full */
+static int
+wk_disk_full(wk_t *w)
+{
+    struct statvfs  vfs;
+
+    return w->cfg->sandbox_disk > 0 && fstatvfs(w->bfd, &vfs) == 0
+           && (unsigned long long) vfs.f_bavail * vfs.f_frsize < (1 << 20);
+}
+
+
 /* what a step that did not end well means for the deployment */
 static wk_end_t
 wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
@@ -429,6 +438,12 @@ wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
         return WK_GO;
 
     case BLD_STEP_EXIT:
+        if (wk_disk_full(w)) {
+            bld_log_sys(w->log, "the build filled its work dir (%zu MiB: "
+                        "the builder's sandbox_disk)",
+                        w->cfg->sandbox_disk >> 20);
+            return wk_fail(w, "build_failed: disk quota", -1);
+        }
         if (failed != NULL) {
             return wk_fail(w, failed, -1);
         }
@@ -538,9 +553,8 @@ wk_clone(wk_t *w)
 static wk_end_t
 wk_root(wk_t *w)
 {
-    char    rel[PATH_MAX], err[SO_ERRLEN], *slash;
+    char    rel[PATH_MAX], err[SO_ERRLEN];
     size_t  n;
-    int     rc;
 
     /* "a/b/" is "a/b"; "" and "." are the checkout itself */
     n = (size_t) snprintf(rel, sizeof(rel), "%s", w->root_dir);
@@ -560,33 +574,11 @@ wk_root(wk_t *w)
         return WK_RETRY;
     }
 
-    rc = bld_source_open(&w->rootfd, w->srcfd, rel, err, sizeof(err));
-    if (rc != SO_OK) {
+    if (bld_source_open(&w->rootfd, w->srcfd, rel, err, sizeof(err))
+        != SO_OK)
+    {
         bld_log_sys(w->log, "root dir: %s", err);
         return wk_fail(w, "build_failed: root dir missing", -1);
-    }
-
-    slash = strrchr(rel, '/');
-    if (n == 0) {
-        w->parentfd = openat(w->bfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        snprintf(w->leaf, sizeof(w->leaf), "src");
-
-    } else if (slash == NULL) {
-        w->parentfd = openat(w->srcfd, ".", O_RDONLY | O_DIRECTORY
-                             | O_CLOEXEC);
-        snprintf(w->leaf, sizeof(w->leaf), "%s", rel);
-
-    } else {
-        *slash = '\0';
-        rc = bld_source_open(&w->parentfd, w->srcfd, rel, err, sizeof(err));
-        snprintf(w->leaf, sizeof(w->leaf), "%s", slash + 1);
-        *slash = '/';
-    }
-
-    if (w->parentfd == -1) {
-        so_log_error("worker", "deployment=%s: the root dir's parent: %s",
-                     w->dep, rc != SO_OK ? err : strerror(errno));
-        return WK_RETRY;
     }
 
     if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s%s%s", w->src,
@@ -597,36 +589,6 @@ wk_root(wk_t *w)
     }
 
     return WK_GO;
-}
-
-
-/*
- * Moves the app's tree (the root dir held since before the build) to
- * its artifact path.  The build may have put anything under the root
- * dir's name, a link to another tenant's app among them: the name must
- * still be the very directory held.  Nothing of the build runs any more
- * (its cgroup was killed), so what is checked stays so.
- */
-static int
-wk_take(wk_t *w, char *err, size_t errlen)
-{
-    struct stat  held, now;
-
-    if (fstat(w->rootfd, &held) == -1
-        || fstatat(w->parentfd, w->leaf, &now, AT_SYMLINK_NOFOLLOW) == -1
-        || !S_ISDIR(now.st_mode) || now.st_dev != held.st_dev
-        || now.st_ino != held.st_ino)
-    {
-        snprintf(err, errlen, "the root dir was replaced by the build");
-        return SO_EINVAL;
-    }
-
-    if (renameat(w->parentfd, w->leaf, AT_FDCWD, w->artifact) == -1) {
-        snprintf(err, errlen, "move to the artifact: %s", strerror(errno));
-        return SO_ERR;
-    }
-
-    return SO_OK;
 }
 
 
@@ -821,30 +783,23 @@ wk_publish(wk_t *w)
     w->published = 1;
 
     /*
-     * An app is its whole built tree, moved (same file system) with its
-     * symlinks (node_modules/.bin, a venv): the sandbox uid owns it since
-     * before the build (wk_root), and nothing in it is chowned after
+     * An app is its whole built tree, from the root dir held since before
+     * the build (whatever the build put under its name), with its symlinks
+     * (node_modules/.bin, a venv)
      */
     if (w->dynamic) {
-        rc = wk_take(w, err, sizeof(err));
-        if (rc == SO_EINVAL) {
-            bld_log_sys(w->log, "publish: %s", err);
-            return wk_fail(w, "build_failed: publish failed", -1);
-        }
-        if (rc != SO_OK) {
-            so_log_error("worker", "deployment=%s: publishing: %s", w->dep,
-                         err);
-            return WK_RETRY;
-        }
-
+        rc = bld_publish_app(w->rootfd, (uid_t) w->cfg->sandbox_uid,
+                             (gid_t) w->cfg->sandbox_gid, w->artifact,
+                             w->log, err, sizeof(err));
     } else {
         rc = bld_publish_copy(out, (uid_t) w->cfg->sandbox_uid, w->artifact,
                               w->log, err, sizeof(err));
         close(out);
-        if (rc != SO_OK) {
-            bld_log_sys(w->log, "publish: %s", err);
-            return wk_fail(w, "build_failed: publish failed", -1);
-        }
+    }
+
+    if (rc != SO_OK) {
+        bld_log_sys(w->log, "publish: %s", err);
+        return wk_fail(w, "build_failed: publish failed", -1);
     }
 
     switch (bld_quota_disk(w->pg, w->cfg, w->id, w->project_id, w->artifact,
@@ -972,7 +927,7 @@ wk_exec(wk_t *w, const char *name, const char *sql)
 static void
 wk_free(wk_t *w)
 {
-    int  *fds[] = { &w->bfd, &w->srcfd, &w->rootfd, &w->parentfd };
+    int  *fds[] = { &w->bfd, &w->srcfd, &w->rootfd };
     size_t  i;
 
     for (i = 0; i < so_nelems(fds); i++) {
@@ -1000,14 +955,14 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     wk_end_t      end;
     struct stat   st;
     const char   *state;
-    char          builds[PATH_MAX];
+    char          builds[PATH_MAX], err[SO_ERRLEN];
     int           rc;
 
     memset(&w, 0, sizeof(w));
     w.cfg = cfg;
     w.id = deployment_id;
     w.sigfd = -1;
-    w.bfd = w.srcfd = w.rootfd = w.parentfd = -1;
+    w.bfd = w.srcfd = w.rootfd = -1;
     w.started_ms = bld_now_ms();
     snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
 
@@ -1073,15 +1028,35 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     }
 
     /* a leftover of an earlier attempt */
+    snprintf(w.image, sizeof(w.image), "%s.img", w.builddir);
+    bld_workfs_umount(w.builddir, w.image);
     if (stat(w.builddir, &st) == 0) {
         bld_remove_tree(cfg, w.builddir);
     }
 
-    w.bfd = mkdir(w.builddir, 0700) == -1 ? -1
-            : open(w.builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                   | O_CLOEXEC);
+    rc = SO_OK;
+    if (mkdir(w.builddir, 0700) == -1) {
+        snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
+        rc = SO_ERR;
+
+    } else if (cfg->sandbox_disk > 0) {
+        rc = bld_workfs_mount(w.builddir, w.image, cfg->sandbox_disk,
+                              (uid_t) cfg->sandbox_uid,
+                              (gid_t) cfg->sandbox_gid, err, sizeof(err));
+    }
+
+    if (rc != SO_OK) {
+        so_log_error("worker", "deployment=%s: the work dir %s: %s", w.dep,
+                     w.builddir, err);
+        bld_log_sys(w.log, "the work dir could not be made on this builder");
+        end = WK_RETRY;
+        goto done;
+    }
+
+    w.bfd = open(w.builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                 | O_CLOEXEC);
     if (w.bfd == -1) {
-        so_log_error("worker", "deployment=%s: mkdir %s: %s", w.dep,
+        so_log_error("worker", "deployment=%s: open %s: %s", w.dep,
                      w.builddir, strerror(errno));
         end = WK_RETRY;
         goto done;
@@ -1112,6 +1087,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
 
 done:
 
+    bld_workfs_umount(w.builddir, w.image);
     bld_remove_tree(cfg, w.builddir);
 
     /* an artifact that never served is of no use */

@@ -163,6 +163,19 @@ int bld_source_open(int *out, int dirfd, const char *rel, char *err,
 int bld_clone_main(void);
 
 
+/* workfs.c */
+
+/*
+ * Mounts a fresh ext4 file system of size bytes, kept in image (which must
+ * not exist), on dir, its root owned by uid:gid.  0 or SO_ERR with err.
+ */
+int bld_workfs_mount(const char *dir, const char *image, size_t size,
+    uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* detaches what is mounted on dir, if anything, and removes image */
+void bld_workfs_umount(const char *dir, const char *image);
+
+
 /* publish.c */
 
 /*
@@ -173,6 +186,13 @@ int bld_clone_main(void);
  */
 int bld_publish_copy(int src, uid_t uid, const char *dst, bld_log_t *log,
     char *err, size_t errlen);
+
+/*
+ * The same for an app's tree: symlinks kept as links, modes kept, nothing
+ * precompressed, everything owned by uid:gid.
+ */
+int bld_publish_app(int src, uid_t uid, gid_t gid, const char *dst,
+    bld_log_t *log, char *err, size_t errlen);
 
 /* removes the tree at path, which must lie under var_dir; accepts a
  * missing one */

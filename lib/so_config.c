@@ -315,6 +315,11 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "sandbox_cgroup_parent", SO_CF_STRING,
       offsetof(so_config_t, sandbox_cgroup_parent), "shipoff", 0, 0, 0 },
 
+    /* a build's work dir is a file system of this size (its disk quota);
+       0: a plain directory, no quota */
+    { "sandbox_disk", SO_CF_SIZE, offsetof(so_config_t, sandbox_disk),
+      "4g", 0, 0, 1LL << 42 },
+
     { "sandbox_gid", SO_CF_INT, offsetof(so_config_t, sandbox_gid),
       "65534", 0, 1, 2147483647 },
 

@@ -49,6 +49,7 @@ typedef struct {
     char           *sandbox_bwrap;
     char           *sandbox_cgroup_parent;
     int             sandbox_gid;
+    size_t          sandbox_disk;       /* bytes; 0: no quota */
     size_t          sandbox_memory;     /* bytes */
     int             sandbox_pids;
     int             sandbox_uid;

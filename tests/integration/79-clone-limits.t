@@ -6,7 +6,10 @@
 #     build_timeout at the build's deadline, and leaves nothing running;
 #   - a "git bomb" (a tiny pack whose trees repeat one another: 10^7 files
 #     once checked out) fails with clone_failed, "too large", before
-#     anything is checked out.
+#     anything is checked out;
+# and the work dir is a file system of sandbox_disk bytes: a build that
+# writes more fails with "build_failed: disk quota", and its image and
+# loop device are gone afterwards.
 # Builds run with `shipoffd build ID` in the foreground, the daemon
 # stopped, as 87-isolation.t does.
 
@@ -24,6 +27,7 @@ plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
 
 my $cg_parent = "shipoff-t79-$$";
 my $s = stack_up(env => { SHIPOFF_BUILD_TIMEOUT         => '6',
+                          SHIPOFF_SANDBOX_DISK          => '48m',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cg_parent });
 $s->stop('shipoffd');
 
@@ -69,10 +73,11 @@ sub plain_repo {
 
 # builds a new deployment of a project on url: (id, "STATE reason", secs)
 sub deploy {
-    my ($url) = @_;
+    my ($url, $build) = @_;
     my $res = $s->api(POST => '/api/v1/projects', $u,
                       { name => 'c' . ++$n . "x$$", repo_url => $url,
-                        kind => 'static', build_cmd => 'sh build.sh',
+                        kind => 'static',
+                        build_cmd => $build // 'sh build.sh',
                         output_dir => 'public' });
     die "project: $res->{status} $res->{content}" unless $res->{status} == 201;
     my $r = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments",
@@ -161,6 +166,24 @@ sub deploy {
         or diag($s->log_text($id));
     like($s->log_text($id), qr/too large/, '  the log says it is too large');
     ok(!-e $s->var . "/builds/$id", '  its build dir is gone');
+}
+
+# ---- the work dir's quota
+
+{
+    my $dir = plain_repo('filler');
+    my ($id, $st) = deploy("file://$dir",
+        'sh build.sh && dd if=/dev/zero of=big bs=1M count=64');
+    is($st, 'FAILED build_failed: disk quota',
+       'a build writing past sandbox_disk: FAILED build_failed: disk quota')
+        or diag($s->log_text($id));
+    like($s->log_text($id), qr/No space left on device/,
+         "  the build saw ENOSPC");
+    like($s->log_text($id), qr/filled its work dir \(48 MiB/,
+         '  the log says which quota');
+    ok(!-e $s->var . "/builds/$id.img", '  its image is removed');
+    my (undef, $loops) = run('losetup', '-a');
+    unlike($loops // '', qr{/builds/$id\.img}, '  no loop device holds it');
 }
 
 done_testing;

@@ -6,7 +6,7 @@
 # them from directory fds it opened before the build, so a swapped name
 # is either not followed (the original tree is published) or refused (the
 # deployment fails); never is a host file published or another tenant's
-# tree taken.  A FIFO in the output is skipped without hanging the copy.
+# tree taken (an app's tree is copied from the fd of its root dir).  A FIFO in the output is skipped without hanging the copy.
 # (A hard link to a root-owned file cannot be made from inside the
 # sandbox: the publisher's refusal of files the build does not own is
 # tested in tests/unit/test_publish.c.)
@@ -200,7 +200,8 @@ for my $case (['absolute', '/etc'], ['relative', '../../../../../../../etc'],
          '  the log says the FIFO was skipped');
 }
 
-# ---- an app's tree swapped for a link to another tenant's app
+# ---- an app's tree swapped for a link to another tenant's app: the app
+# is the tree held since before the build, the other tenant's untouched
 
 {
     my $victim = "$var/apps/999999/1";
@@ -216,27 +217,31 @@ for my $case (['absolute', '/etc'], ['relative', '../../../../../../../etc'],
             run_cmd => 'node server.js', output_dir => '.',
             script => "cd .. && mv src s && ln -s '$target' src\n");
         my ($id, $state, $reason) = deploy($pid);
-        is("$state $reason", 'FAILED build_failed: publish failed',
-           "an app's tree swapped for another's ($what): the deployment fails")
+        my $app = "$var/apps/$pid/$id";
+        is("$state $reason", 'PROVISIONING built',
+           "an app's tree swapped for another's ($what): built")
             or diag($s->log_text($id));
-        like($s->log_text($id), qr/the root dir was replaced by the build/,
-             '  the log says why');
-        ok(!-e "$var/apps/$pid/$id" && !-l "$var/apps/$pid/$id",
-           '  nothing is taken as its app');
+        ok(-d $app && !-l $app, '  its app is a directory of its own');
+        ok(-f "$app/build.sh" && !-e "$app/server.js",
+           '  holding the tree of its own checkout');
         ok(-f "$victim/server.js", "  the other tenant's tree is untouched");
     }
 }
 
-# ---- the same app, not attacked, still moves to var/apps
+# ---- the same app, not attacked
 
 {
     my ($pid, $name) = project(kind => 'dynamic', run_cmd => 'node server.js',
-                               output_dir => '.', script => "true\n");
+                               output_dir => '.',
+                               script => "ln -s build.sh link.sh\n");
     my ($id, $state, $reason) = deploy($pid);
-    ok(-d "$var/apps/$pid/$id" && !-l "$var/apps/$pid/$id"
-       && -f "$var/apps/$pid/$id/build.sh",
-       'an app that planted nothing is moved to var/apps as before')
+    my $app = "$var/apps/$pid/$id";
+    ok(-d $app && !-l $app && -f "$app/build.sh",
+       'an app that planted nothing is copied to var/apps')
         or diag("$state $reason\n" . $s->log_text($id));
+    my @st = lstat "$app/build.sh";
+    is($st[4], 65534, '  owned by the sandbox uid');
+    is(readlink("$app/link.sh"), 'build.sh', '  its symlinks kept as links');
 }
 
 done_testing;

@@ -107,6 +107,7 @@ static const struct {
     { "refresh_ttl", "6d" },
     { "sandbox_bwrap", "/usr/bin/bwrap" },
     { "sandbox_cgroup_parent", "shipoff-test" },
+    { "sandbox_disk", "2g" },
     { "sandbox_gid", "65534" },
     { "sandbox_memory", "512m" },
     { "sandbox_pids", "512" },
