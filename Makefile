@@ -95,9 +95,10 @@ tests/unit/test_%: tests/unit/test_%.o $(LIB)
 # shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c) is tested on its
 # own: the test links those two objects, not the daemon.  It needs root,
 # real cgroups and bwrap, and skips with the reason otherwise.
-SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o
+SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o builder/netns.o
 
-$(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h
+$(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
+    builder/netns.h
 tests/unit/test_sandbox.o: ALL_CFLAGS += -Ibuilder
 
 tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)

@@ -2,13 +2,14 @@
  * appio.c: what passes between the supervisor (apps.c) and one app's
  * process, none of it blocking the loop:
  *
- *   - the port it is given: one of [app_port_min, app_port_max] that no
- *     other app has and that bind() finds free now;
+ *   - the port it is given: any of [app_port_min, app_port_max], since
+ *     each app listens in a network namespace of its own (netns.c) where
+ *     no other app can hold it;
  *   - its output: two append-only files beside its tree, which it writes
  *     and the loop reads from where it stopped (a file, unlike a pipe,
  *     survives shipoffd: the app never gets SIGPIPE), line by line into
  *     the deployment's log, emptied once read past APP_OUT_MAX;
- *   - its health check: a non-blocking connect to 127.0.0.1:PORT, then
+ *   - its health check: a non-blocking connect to ADDRESS:PORT, then
  *     "GET health_path HTTP/1.0"; the first five bytes of any answer
  *     being "HTTP/" is enough (a 404 or a 500 is an app that listens);
  *   - signals: to every process of its cgroup.
@@ -38,47 +39,18 @@
 #define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
 
 
-/* a free port of [app_port_min, app_port_max], as bind() finds it now */
+/* a port of [app_port_min, app_port_max]: free in the app's namespace */
 int
 bld_app_port(bld_queue_t *q)
 {
-    struct sockaddr_in  sin;
-    int                 span, tries, port, fd, i, taken;
+    int  span;
 
     span = q->b->cfg.app_port_max - q->b->cfg.app_port_min + 1;
     if (span <= 0) {
         return -1;
     }
 
-    for (tries = 0; tries < 64; tries++) {
-        port = q->b->cfg.app_port_min + (int) (random() % span);
-
-        taken = 0;
-        for (i = 0; i < q->apps.napps; i++) {
-            taken |= q->apps.apps[i]->port == port;
-        }
-        if (taken) {
-            continue;
-        }
-
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd == -1) {
-            return -1;
-        }
-
-        memset(&sin, 0, sizeof(sin));
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t) port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-        i = bind(fd, (struct sockaddr *) &sin, sizeof(sin));
-        close(fd);
-        if (i == 0) {
-            return port;
-        }
-    }
-
-    return -1;
+    return q->b->cfg.app_port_min + (int) (random() % span);
 }
 
 
@@ -253,10 +225,9 @@ bld_app_probe(bld_app_t *app, int64_t now)
         memset(&sin, 0, sizeof(sin));
         sin.sin_family = AF_INET;
         sin.sin_port = htons((uint16_t) app->port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-        if (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
-            == -1 && errno != EINPROGRESS)
+        if (inet_pton(AF_INET, app->addr, &sin.sin_addr) != 1
+            || (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
+                == -1 && errno != EINPROGRESS))
         {
             bld_app_probe_reset(app, now);
             return 0;

@@ -29,6 +29,7 @@
 
 #include "bld.h"
 #include "cgroup.h"
+#include "netns.h"
 
 
 #define BLD_MAX_JOBS       256     /* build_concurrency's upper bound */
@@ -70,6 +71,7 @@ typedef struct {
     pid_t            pid;           /* bwrap's; 0: none */
     int              pidfd;
     bld_cgroup_t     cg;
+    char             addr[BLD_NETNS_ADDRLEN];  /* in its namespace */
     int              port;
     int64_t          started;       /* ms, monotonic */
     int64_t          running;       /* ms: answering since; the idle clock */

@@ -166,11 +166,11 @@ int bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
     size_t errlen);
 
 /*
- * The route of a dynamic app: running at 127.0.0.1:port, or sleeping.
+ * The route of a dynamic app: running at addr:port, or sleeping.
  * *out is a new reference.
  */
 json_t *bld_route_dynamic(const char *project, long long deployment_id,
-    int port, int running);
+    const char *addr, int port, int running);
 
 /*
  * *out = the route of project_id's PRODUCTION deployment as PostgreSQL

@@ -277,6 +277,11 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "refresh_ttl", SO_CF_SEC, offsetof(so_config_t, refresh_ttl),
       "6d", 0, 60, 365 * 86400 },
 
+    /* IPv4 networks sandboxes may reach although private (netns.c) */
+    { "sandbox_allow_networks", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_allow_networks), NULL, SO_CF_OPTIONAL,
+      0, 0 },
+
     { "sandbox_bwrap", SO_CF_STRING, offsetof(so_config_t, sandbox_bwrap),
       "/usr/bin/bwrap", 0, 0, 0 },
 
@@ -284,12 +289,24 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "sandbox_cgroup_parent", SO_CF_STRING,
       offsetof(so_config_t, sandbox_cgroup_parent), "shipoff", 0, 0, 0 },
 
+    /* IPv4 networks sandboxes may not reach, beyond the private ones */
+    { "sandbox_deny_networks", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_deny_networks), NULL, SO_CF_OPTIONAL,
+      0, 0 },
+
     { "sandbox_gid", SO_CF_INT, offsetof(so_config_t, sandbox_gid),
       "65534", 0, 1, 2147483647 },
 
     /* memory including swap, per build and per app */
     { "sandbox_memory", SO_CF_SIZE, offsetof(so_config_t, sandbox_memory),
       "512m", 0, 16LL << 20, 1LL << 40 },
+
+    /* each sandbox gets a /30 of it: its own network namespace */
+    { "sandbox_network", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_network), "10.213.0.0/16", 0, 0, 0 },
+
+    { "sandbox_nft", SO_CF_STRING, offsetof(so_config_t, sandbox_nft),
+      "/usr/sbin/nft", 0, 0, 0 },
 
     { "sandbox_pids", SO_CF_INT, offsetof(so_config_t, sandbox_pids),
       "512", 0, 8, 1000000 },

@@ -45,10 +45,14 @@ typedef struct {
     int             log_streams_max;    /* live tails per api process */
     int             reap_interval;      /* seconds */
     int             reconcile_interval; /* seconds */
+    char           *sandbox_allow_networks;  /* CIDRs, space-separated */
     char           *sandbox_bwrap;
     char           *sandbox_cgroup_parent;
+    char           *sandbox_deny_networks;   /* CIDRs, space-separated */
     int             sandbox_gid;
     size_t          sandbox_memory;     /* bytes */
+    char           *sandbox_network;    /* "10.213.0.0/16" */
+    char           *sandbox_nft;
     int             sandbox_pids;
     int             sandbox_uid;
     int             startup_timeout;    /* seconds */
