@@ -7,7 +7,7 @@
  * own (cgroup "app-<deployment>"), a network namespace of its own
  * (netns.c: outbound access only, reached by nginx at its veth address),
  * bubblewrap with the host's root and its tree read-only, a private /tmp
- * as HOME, as the sandbox uid, with PORT, HOST=0.0.0.0 and the project's
+ * as HOME, as the project's uid (uid.c), with PORT, HOST=0.0.0.0 and the project's
  * runtime variables, secrets included.  It is not tied to shipoffd: bwrap runs without
  * --die-with-parent in a session of its own, its output goes to two files
  * beside its tree (<deployment>.stdout, .stderr: a file, unlike a pipe,
@@ -434,8 +434,6 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     o.workdir = dir;
     o.workdir_ro = 1;
     o.hidden = hidden;
-    o.uid = (uid_t) cfg->sandbox_uid;
-    o.gid = (gid_t) cfg->sandbox_gid;
     o.stdout_fd = wfd[0];
     o.stderr_fd = wfd[1];
     o.netns = &net;
@@ -443,6 +441,12 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     o.limits.memory = cfg->sandbox_memory;
     o.limits.pids = (uint64_t) cfg->sandbox_pids;
     o.limits.cpu_weight = 100;
+
+    if (bld_project_uid(&o.uid, q->b->pg, cfg, app->project) != SO_OK) {
+        bld_log_sys(app->log, "could not start the app: no uid for it");
+        goto done;
+    }
+    o.gid = (gid_t) o.uid;
 
     if (bld_netns_create(&net, cfg) != SO_OK) {
         so_log_error("apps", "deployment=%s: %s", dep, net.errstr);

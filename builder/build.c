@@ -142,8 +142,8 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     o.envp = step->envp;
     o.workdir = step->workdir;
     o.hidden = step->hidden;
-    o.uid = (uid_t) step->cfg->sandbox_uid;
-    o.gid = (gid_t) step->cfg->sandbox_gid;
+    o.uid = step->uid;
+    o.gid = (gid_t) step->uid;
     o.stdout_fd = pipes[0][1];
     o.stderr_fd = pipes[1][1];
     o.netns = &net;

@@ -510,9 +510,11 @@ wk_build(wk_t *w)
         return WK_RETRY;
     }
 
-    /* the build runs as the sandbox uid, which owns its work dir */
-    wk_uid = (uid_t) w->cfg->sandbox_uid;
-    wk_gid = (gid_t) w->cfg->sandbox_gid;
+    /* the build runs as the project's uid, which owns its work dir */
+    if (bld_project_uid(&wk_uid, w->pg, w->cfg, w->project_id) != SO_OK) {
+        return WK_RETRY;
+    }
+    wk_gid = (gid_t) wk_uid;
     if (mkdir(w->home, 0700) == -1
         || nftw(w->builddir, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
     {
@@ -580,6 +582,7 @@ wk_build(wk_t *w)
     step.cwd = w->appdir;
     step.envp = (const char *const *) envp;
     step.hidden = hidden;
+    step.uid = wk_uid;
     step.deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
                        * 1000;
     step.cancel_fd = w->sigfd;
@@ -688,8 +691,12 @@ wk_publish(wk_t *w)
      * tree no command was run in is still root's)
      */
     if (w->dynamic) {
-        wk_uid = (uid_t) w->cfg->sandbox_uid;
-        wk_gid = (gid_t) w->cfg->sandbox_gid;
+        if (bld_project_uid(&wk_uid, w->pg, w->cfg, w->project_id)
+            != SO_OK)
+        {
+            return WK_RETRY;
+        }
+        wk_gid = (gid_t) wk_uid;
         if (rename(w->appdir, w->artifact) == -1
             || nftw(w->artifact, wk_chown, 16, FTW_PHYS | FTW_MOUNT) != 0)
         {

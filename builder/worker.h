@@ -97,6 +97,7 @@ typedef struct {
     const char              *cwd;       /* inside workdir: where to run */
     const char *const       *envp;
     const char *const       *hidden;
+    uid_t                    uid;           /* the project's, its gid too */
     long long                deadline_ms;   /* CLOCK_MONOTONIC */
     int                      cancel_fd;     /* readable: stop (signalfd) */
     bld_log_t               *log;
@@ -182,6 +183,15 @@ int bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
 
 /* 1 for the frameworks whose routes are answered by index.html */
 int bld_framework_spa(const char *framework);
+
+
+/*
+ * uid.c: *out = the uid (and gid) project's builds and apps run as, taken
+ * for it the first time.  0; SO_ENOTFOUND (no such project), SO_EEXISTS
+ * (every uid of the range is taken) or SO_EUNAVAIL, logged.
+ */
+int bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
+    long long project);
 
 
 /*

@@ -294,9 +294,6 @@ static const so_cf_key_t  so_cf_keys[] = {
       offsetof(so_config_t, sandbox_deny_networks), NULL, SO_CF_OPTIONAL,
       0, 0 },
 
-    { "sandbox_gid", SO_CF_INT, offsetof(so_config_t, sandbox_gid),
-      "65534", 0, 1, 2147483647 },
-
     /* memory including swap, per build and per app */
     { "sandbox_memory", SO_CF_SIZE, offsetof(so_config_t, sandbox_memory),
       "512m", 0, 16LL << 20, 1LL << 40 },
@@ -311,9 +308,14 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "sandbox_pids", SO_CF_INT, offsetof(so_config_t, sandbox_pids),
       "512", 0, 8, 1000000 },
 
-    /* never 0: sandboxes do not run as root */
-    { "sandbox_uid", SO_CF_INT, offsetof(so_config_t, sandbox_uid),
-      "65534", 0, 1, 2147483647 },
+    /* project P runs as sandbox_uid_base + its slot (builder/uid.c);
+     * never 0: sandboxes do not run as root.  The default lies above the
+     * ranges of /etc/subuid and of systemd's containers */
+    { "sandbox_uid_base", SO_CF_INT, offsetof(so_config_t, sandbox_uid_base),
+      "2000000000", 0, 1, 2000000000 },
+
+    { "sandbox_uid_count", SO_CF_INT,
+      offsetof(so_config_t, sandbox_uid_count), "65536", 0, 1, 100000000 },
 
     { "secrets_file", SO_CF_STRING, offsetof(so_config_t, secrets_file),
       NULL, SO_CF_OPTIONAL, 0, 0 },

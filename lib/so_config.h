@@ -49,12 +49,12 @@ typedef struct {
     char           *sandbox_bwrap;
     char           *sandbox_cgroup_parent;
     char           *sandbox_deny_networks;   /* CIDRs, space-separated */
-    int             sandbox_gid;
     size_t          sandbox_memory;     /* bytes */
     char           *sandbox_network;    /* "10.213.0.0/16" */
     char           *sandbox_nft;
     int             sandbox_pids;
-    int             sandbox_uid;
+    int             sandbox_uid_base;   /* uids: base .. base+count-1 */
+    int             sandbox_uid_count;
     int             startup_timeout;    /* seconds */
 
     char           *github_api_url;
