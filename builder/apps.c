@@ -474,6 +474,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     app->next_probe = app->started;
     app->to_sleep = 0;
     app->wake = 0;
+    app->probe_foreign = 0;
 
     if (app->pidfd != -1) {
         struct epoll_event  ev;

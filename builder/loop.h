@@ -84,6 +84,7 @@ typedef struct {
     int              restarts;
     int              probe_fd;      /* the health check's connection */
     unsigned         probe_sent:1;
+    unsigned         probe_foreign:1;   /* logged: not the app's listener */
     char             health[256];   /* the path probed */
     int              out[2];        /* stdout, stderr files, read side */
     char            *part[2];       /* a line not ended yet */

@@ -6,7 +6,10 @@
 # service) and find each refused or unreachable, while the npm registry
 # resolves and answers.  An app that binds every port of the apps range
 # does not keep another project's app from starting, nor gets its route;
-# two projects' apps run as different uids.
+# two projects' apps run as different uids.  And what answers on an
+# app's port must be the app's: a listener the test plants in the app's
+# own namespace (root on the host, outside the app's cgroup) does not
+# pass its health check.
 
 use strict;
 use warnings;
@@ -24,7 +27,7 @@ plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
 
 my ($port_min, $port_max) = (20000, 20039);
 my $cgroups = "shipoff-t89-$$";
-my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '30s',
+my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
                           SHIPOFF_APP_DRAIN             => '1s',
                           SHIPOFF_APP_STOP_GRACE        => '1s',
                           SHIPOFF_APP_PORT_MIN          => $port_min,
@@ -246,5 +249,32 @@ my ($uid_b) = get("netb$$") =~ /^uid=(\d+)/;
 ok(defined $uid_a && defined $uid_b && $uid_a != $uid_b,
    "two projects' apps run as different uids ("
    . ($uid_a // '?') . ', ' . ($uid_b // '?') . ')');
+
+# ---- a listener on the app's port that is not the app's
+
+my $mute = "netmute$$";
+my $mute_dep = deploy(project($mute, kind => 'dynamic',
+                              run_cmd => 'sleep 600', install_cmd => 'true'));
+my ($app_pid, $app_port);
+wait_for(120, sub {
+    ($app_pid, $app_port) = split /\|/, psql("SELECT pid, port FROM"
+        . " app_processes WHERE deployment_id = $mute_dep AND pid IS NOT NULL");
+    $app_port;
+});
+my $planted = fork // die "fork: $!";
+if ($planted == 0) {
+    exec 'nsenter', "--net=/proc/$app_pid/ns/net", 'python3', '-m',
+         'http.server', '--bind', '0.0.0.0', $app_port;
+    exit 127;
+}
+is(wait_final($mute_dep), 'FAILED',
+   "an app whose port is answered by another process fails");
+kill 'TERM', $planted;
+waitpid $planted, 0;
+is(psql("SELECT reason FROM deployments WHERE id = $mute_dep"),
+   'startup_timeout', '  with startup_timeout');
+like(log_text($mute_dep), qr/answers, but not from a process of the app/,
+     '  the log says why');
+is(get($mute), '', '  and the listener gets no route');
 
 done_testing;
