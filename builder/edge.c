@@ -44,7 +44,7 @@
  */
 #define EDGE_ROUTES_SQL                                                      \
     "SELECT p.name, d.id, d.kind, d.artifact_path, d.framework,"            \
-    " a.state, a.port, coalesce(host(a.address), '127.0.0.1')"               \
+    " a.state, a.port, coalesce(host(a.address), '127.0.0.1')"              \
     " FROM projects p JOIN deployments d"                                   \
     " ON d.project_id = p.id AND d.state = 'PRODUCTION'"                    \
     " LEFT JOIN app_processes a ON a.deployment_id = d.id"                  \

@@ -141,7 +141,8 @@ print('squatting', len(sel.get_map()), 'ports', flush=True)
 while True:
     for key, _ in sel.select():
         c, _ = key.fileobj.accept()
-        c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 9\\r\\n\\r\\nsquatter\\n')
+        c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 9\\r\\n\\r\\n'
+                  b'squatter\\n')
         c.close()
 EOF
 );
@@ -206,8 +207,8 @@ sub refused_all {
 
 my $site = "netbuild$$";
 my $dep = deploy(project($site, kind => 'static', output_dir => 'public',
-                         build_cmd => 'mkdir -p public'
-                                      . ' && python3 probe.py > public/index.html'));
+                         build_cmd => 'mkdir -p public && python3 probe.py'
+                                      . ' > public/index.html'));
 is(wait_final($dep), 'PRODUCTION', 'the probing build deploys')
     or diag(log_text($dep));
 my $body = get($site);
