@@ -215,6 +215,33 @@ my $body = get($site);
 diag($body);
 refused_all('a build', $body);
 
+# ---- a listener on the app's port that is not the app's
+
+my $mute = "netmute$$";
+my $mute_dep = deploy(project($mute, kind => 'dynamic',
+                              run_cmd => 'sleep 600', install_cmd => 'true'));
+my ($app_pid, $app_port);
+wait_for(120, sub {
+    ($app_pid, $app_port) = split /\|/, psql("SELECT pid, port FROM"
+        . " app_processes WHERE deployment_id = $mute_dep AND pid IS NOT NULL");
+    $app_port;
+}) or die "deployment $mute_dep: no app process in app_processes";
+my $planted = fork // die "fork: $!";
+if ($planted == 0) {
+    exec 'nsenter', "--net=/proc/$app_pid/ns/net", 'python3', '-m',
+         'http.server', '--bind', '0.0.0.0', $app_port;
+    exit 127;
+}
+is(wait_final($mute_dep), 'FAILED',
+   "an app whose port is answered by another process fails");
+kill 'TERM', $planted;
+waitpid $planted, 0;
+is(psql("SELECT reason FROM deployments WHERE id = $mute_dep"),
+   'startup_timeout', '  with startup_timeout');
+like(log_text($mute_dep), qr/answers, but not from a process of the app/,
+     '  the log says why');
+is(get($mute), '', '  and the listener gets no route');
+
 # ---- apps: the probes, a squatter of every port, uids
 
 my %app;
@@ -250,32 +277,5 @@ my ($uid_b) = get("netb$$") =~ /^uid=(\d+)/;
 ok(defined $uid_a && defined $uid_b && $uid_a != $uid_b,
    "two projects' apps run as different uids ("
    . ($uid_a // '?') . ', ' . ($uid_b // '?') . ')');
-
-# ---- a listener on the app's port that is not the app's
-
-my $mute = "netmute$$";
-my $mute_dep = deploy(project($mute, kind => 'dynamic',
-                              run_cmd => 'sleep 600', install_cmd => 'true'));
-my ($app_pid, $app_port);
-wait_for(120, sub {
-    ($app_pid, $app_port) = split /\|/, psql("SELECT pid, port FROM"
-        . " app_processes WHERE deployment_id = $mute_dep AND pid IS NOT NULL");
-    $app_port;
-});
-my $planted = fork // die "fork: $!";
-if ($planted == 0) {
-    exec 'nsenter', "--net=/proc/$app_pid/ns/net", 'python3', '-m',
-         'http.server', '--bind', '0.0.0.0', $app_port;
-    exit 127;
-}
-is(wait_final($mute_dep), 'FAILED',
-   "an app whose port is answered by another process fails");
-kill 'TERM', $planted;
-waitpid $planted, 0;
-is(psql("SELECT reason FROM deployments WHERE id = $mute_dep"),
-   'startup_timeout', '  with startup_timeout');
-like(log_text($mute_dep), qr/answers, but not from a process of the app/,
-     '  the log says why');
-is(get($mute), '', '  and the listener gets no route');
 
 done_testing;
