@@ -234,13 +234,13 @@ if ($planted == 0) {
 }
 is(wait_final($mute_dep), 'FAILED',
    "an app whose port is answered by another process fails");
+is(get($mute), '', '  and the listener gets no route');
 kill 'TERM', $planted;
 waitpid $planted, 0;
 is(psql("SELECT reason FROM deployments WHERE id = $mute_dep"),
    'startup_timeout', '  with startup_timeout');
 like(log_text($mute_dep), qr/answers, but not from a process of the app/,
      '  the log says why');
-is(get($mute), '', '  and the listener gets no route');
 
 # ---- apps: the probes, a squatter of every port, uids
 
