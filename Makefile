@@ -92,9 +92,10 @@ $(eval $(call program,$(CLI),cli))
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(LIBS_CMOCKA)
 
-# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c) is tested on its
-# own: the test links those two objects, not the daemon.  It needs root,
-# real cgroups and bwrap, and skips with the reason otherwise.
+# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c, builder/netns.c)
+# is tested on its own: the test links those objects, not the daemon.  It
+# needs root, real cgroups, bwrap and nft, and skips with the reason
+# otherwise.
 SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o builder/netns.o
 
 $(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
