@@ -2,19 +2,24 @@
  * appio.c: what passes between the supervisor (apps.c) and one app's
  * process, none of it blocking the loop:
  *
- *   - the port it is given: one of [app_port_min, app_port_max] that no
- *     other app has and that bind() finds free now;
+ *   - the port it is given: any of [app_port_min, app_port_max], since
+ *     each app listens in a network namespace of its own (netns.c) where
+ *     no other app can hold it;
  *   - its output: two append-only files beside its tree, which it writes
  *     and the loop reads from where it stopped (a file, unlike a pipe,
  *     survives shipoffd: the app never gets SIGPIPE), line by line into
  *     the deployment's log, emptied once read past APP_OUT_MAX;
- *   - its health check: a non-blocking connect to 127.0.0.1:PORT, then
+ *   - its health check: a non-blocking connect to ADDRESS:PORT, then
  *     "GET health_path HTTP/1.0"; the first five bytes of any answer
- *     being "HTTP/" is enough (a 404 or a 500 is an app that listens);
+ *     being "HTTP/" is enough (a 404 or a 500 is an app that listens),
+ *     once the socket listening on PORT in the app's network namespace
+ *     (/proc/PID/net/tcp) is shown held by a process of the app's cgroup:
+ *     whatever else answers there does not pass;
  *   - signals: to every process of its cgroup.
  */
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,49 +41,28 @@
 #define APP_PROBE_MS       50      /* between two health checks */
 #define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
 #define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
+#define APP_LISTENERS_MAX  16      /* sockets listening on one port */
 
 
-/* a free port of [app_port_min, app_port_max], as bind() finds it now */
+static size_t app_listeners(pid_t pid, int port, unsigned long *inode,
+    size_t max);
+static int app_holds(const bld_app_t *app, const unsigned long *inode,
+    size_t n);
+static int app_listener_ours(bld_app_t *app);
+
+
+/* a port of [app_port_min, app_port_max]: free in the app's namespace */
 int
 bld_app_port(bld_queue_t *q)
 {
-    struct sockaddr_in  sin;
-    int                 span, tries, port, fd, i, taken;
+    int  span;
 
     span = q->b->cfg.app_port_max - q->b->cfg.app_port_min + 1;
     if (span <= 0) {
         return -1;
     }
 
-    for (tries = 0; tries < 64; tries++) {
-        port = q->b->cfg.app_port_min + (int) (random() % span);
-
-        taken = 0;
-        for (i = 0; i < q->apps.napps; i++) {
-            taken |= q->apps.apps[i]->port == port;
-        }
-        if (taken) {
-            continue;
-        }
-
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd == -1) {
-            return -1;
-        }
-
-        memset(&sin, 0, sizeof(sin));
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t) port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-        i = bind(fd, (struct sockaddr *) &sin, sizeof(sin));
-        close(fd);
-        if (i == 0) {
-            return port;
-        }
-    }
-
-    return -1;
+    return q->b->cfg.app_port_min + (int) (random() % span);
 }
 
 
@@ -227,6 +211,120 @@ bld_app_probe_reset(bld_app_t *app, int64_t now)
 }
 
 
+/* the inodes of the TCP sockets listening on port in pid's namespace */
+static size_t
+app_listeners(pid_t pid, int port, unsigned long *inode, size_t max)
+{
+    static const char  *files[] = { "tcp", "tcp6" };
+    FILE               *f;
+    char                path[64], line[512];
+    unsigned long       ino;
+    unsigned            lport, st;
+    size_t              n, i;
+
+    n = 0;
+
+    for (i = 0; i < so_nelems(files); i++) {
+        snprintf(path, sizeof(path), "/proc/%ld/net/%s", (long) pid,
+                 files[i]);
+        f = fopen(path, "re");
+        if (f == NULL) {
+            continue;
+        }
+
+        /* sl: local rem st tx:rx tr:when retrnsmt uid timeout inode */
+        while (fgets(line, sizeof(line), f) != NULL) {
+            if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x"
+                       " %*x:%*x %*x:%*x %*x %*u %*u %lu",
+                       &lport, &st, &ino) == 3
+                && st == 0x0a && (int) lport == port && n < max)
+            {
+                inode[n++] = ino;
+            }
+        }
+
+        fclose(f);
+    }
+
+    return n;
+}
+
+
+/* 1 when a process of the app's cgroup holds one of these sockets */
+static int
+app_holds(const bld_app_t *app, const unsigned long *inode, size_t n)
+{
+    struct dirent  *de;
+    FILE           *procs;
+    DIR            *d;
+    char            path[PATH_MAX], link[64];
+    unsigned long   ino;
+    ssize_t         len;
+    size_t          i;
+    long            pid;
+    int             held;
+
+    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
+    procs = fopen(path, "re");
+    if (procs == NULL) {
+        return 0;
+    }
+
+    held = 0;
+
+    while (!held && fscanf(procs, "%ld", &pid) == 1) {
+        snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+        d = opendir(path);
+        if (d == NULL) {
+            continue;
+        }
+
+        while (!held && (de = readdir(d)) != NULL) {
+            snprintf(path, sizeof(path), "/proc/%ld/fd/%s", pid, de->d_name);
+            len = readlink(path, link, sizeof(link) - 1);
+            if (len <= 0) {
+                continue;
+            }
+            link[len] = '\0';
+
+            if (sscanf(link, "socket:[%lu]", &ino) != 1) {
+                continue;
+            }
+            for (i = 0; i < n && !held; i++) {
+                held = inode[i] == ino;
+            }
+        }
+
+        closedir(d);
+    }
+
+    fclose(procs);
+    return held;
+}
+
+
+/* 1 when what listens on the app's port is the app's */
+static int
+app_listener_ours(bld_app_t *app)
+{
+    unsigned long  inode[APP_LISTENERS_MAX];
+    size_t         n;
+
+    n = app_listeners(app->pid, app->port, inode, APP_LISTENERS_MAX);
+    if (n > 0 && app_holds(app, inode, n)) {
+        return 1;
+    }
+
+    if (!app->probe_foreign) {
+        app->probe_foreign = 1;
+        bld_log_sys(app->log, "port %d answers, but not from a process of "
+                    "the app: not taken for the app", app->port);
+    }
+
+    return 0;
+}
+
+
 /* 1 once the app answered an HTTP request with a status line */
 int
 bld_app_probe(bld_app_t *app, int64_t now)
@@ -253,10 +351,9 @@ bld_app_probe(bld_app_t *app, int64_t now)
         memset(&sin, 0, sizeof(sin));
         sin.sin_family = AF_INET;
         sin.sin_port = htons((uint16_t) app->port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-
-        if (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
-            == -1 && errno != EINPROGRESS)
+        if (inet_pton(AF_INET, app->addr, &sin.sin_addr) != 1
+            || (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
+                == -1 && errno != EINPROGRESS))
         {
             bld_app_probe_reset(app, now);
             return 0;
@@ -295,6 +392,10 @@ bld_app_probe(bld_app_t *app, int64_t now)
 
     n = recv(app->probe_fd, buf, 5, 0);
     if (n == 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        if (!app_listener_ours(app)) {
+            bld_app_probe_reset(app, now);
+            return 0;
+        }
         close(app->probe_fd);
         app->probe_fd = -1;
         return 1;

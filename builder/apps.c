@@ -4,10 +4,12 @@
  * An app is a deployment's built tree (var/apps/<project>/<deployment>,
  * published by its worker, which then hands the deployment over still
  * PROVISIONING) run by its run command in the sandbox: a cgroup of its
- * own (cgroup "app-<deployment>"), bubblewrap with the host's root and
- * its tree read-only, a private /tmp as HOME, as the sandbox uid, with
- * PORT, HOST=127.0.0.1 and the project's runtime variables, secrets
- * included.  It is not tied to shipoffd: bwrap runs without
+ * own (cgroup "app-<deployment>"), a network namespace of its own
+ * (netns.c: outbound access only, reached by nginx at its veth address),
+ * bubblewrap with the host's root and its tree read-only, a private /tmp
+ * as HOME, as the project's uid (uid.c), with PORT, HOST=0.0.0.0 and the
+ * project's runtime variables, secrets included.  It is not tied to
+ * shipoffd: bwrap runs without
  * --die-with-parent in a session of its own, its output goes to two files
  * beside its tree (<deployment>.stdout, .stderr: a file, unlike a pipe,
  * outlives the reader) that the loop tails every tick into the
@@ -21,7 +23,7 @@
  *   STARTING  the health check (a connect and GET health_path, any HTTP
  *             status line counts, appio.c) is tried every 50 ms until
  *             startup_timeout, when the cgroup is killed.  Healthy: the
- *             route (running, 127.0.0.1:PORT) goes to every edge, then a
+ *             route (running, ADDRESS:PORT) goes to every edge, then a
  *             PROVISIONING deployment is promoted (promote.c), and every
  *             other app of the project is drained.  A failure of a
  *             PROVISIONING deployment (timeout, OOM, exit) is FAILED with
@@ -203,7 +205,7 @@ static void
 app_save(bld_queue_t *q, bld_app_t *app, const char *state)
 {
     PGresult    *res;
-    const char  *params[8];
+    const char  *params[9];
     char         dep[24], proj[24], port[16], pid[24], restarts[16];
     int          alive;
 
@@ -223,20 +225,22 @@ app_save(bld_queue_t *q, bld_app_t *app, const char *state)
     params[5] = alive && app->pid > 0 ? pid : NULL;
     params[6] = alive && app->cg.name[0] ? app->cg.name : NULL;
     params[7] = restarts;
+    params[8] = app->addr[0] ? app->addr : NULL;
 
     res = so_pg_query(q->b->pg, "apps_save",
                       "INSERT INTO app_processes (deployment_id, project_id,"
                       " owner, state, port, pid, cgroup, started_at,"
-                      " restarts) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                      " CASE WHEN $6::int IS NULL THEN NULL ELSE now() END,"
-                      " $8)"
+                      " restarts, address) VALUES ($1, $2, $3, $4, $5, $6,"
+                      " $7, CASE WHEN $6::int IS NULL THEN NULL ELSE now()"
+                      " END, $8, $9)"
                       " ON CONFLICT (deployment_id) DO UPDATE SET"
                       " owner = $3, state = $4, port = $5, pid = $6,"
-                      " cgroup = $7, restarts = $8, updated_at = now(),"
+                      " cgroup = $7, restarts = $8, address = $9,"
+                      " updated_at = now(),"
                       " started_at = CASE WHEN app_processes.pid"
                       " IS NOT DISTINCT FROM $6::int"
                       " THEN app_processes.started_at ELSE now() END",
-                      8, params);
+                      9, params);
     if (res == NULL) {
         so_log_error("apps", "deployment=%lld: saving its state (%s): %s",
                      app->deployment, state, so_pg_errstr(q->b->pg));
@@ -275,6 +279,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
 {
     bld_sandbox_opts_t   o;
     bld_sandbox_t        sb;
+    bld_netns_t          net;
     bld_cgroup_t         leftover;
     PGresult            *res;
     json_t              *env, *v;
@@ -291,6 +296,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     res = NULL;
     n = 0;
     wfd[0] = wfd[1] = -1;
+    net.fd = -1;
     rc = SO_ERR;
     memset(envp, 0, sizeof(envp));
 
@@ -367,7 +373,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     APP_ENV("PATH=%s/.venv/bin:%s/node_modules/.bin:/usr/local/sbin:"
             "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", dir, dir);
     APP_ENV("PORT=%d", app->port);
-    APP_ENV("HOST=127.0.0.1");
+    APP_ENV("HOST=0.0.0.0");
     APP_ENV("HOME=/tmp");
     APP_ENV("LANG=C.UTF-8");
     APP_ENV("NODE_ENV=production");
@@ -430,15 +436,26 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     o.workdir = dir;
     o.workdir_ro = 1;
     o.hidden = hidden;
-    o.uid = (uid_t) cfg->sandbox_uid;
-    o.gid = (gid_t) cfg->sandbox_gid;
     o.stdout_fd = wfd[0];
     o.stderr_fd = wfd[1];
-    o.share_net = 1;
+    o.netns = &net;
     o.detach = 1;
     o.limits.memory = cfg->sandbox_memory;
     o.limits.pids = (uint64_t) cfg->sandbox_pids;
     o.limits.cpu_weight = 100;
+
+    if (bld_project_uid(&o.uid, q->b->pg, cfg, app->project) != SO_OK) {
+        bld_log_sys(app->log, "could not start the app: no uid for it");
+        goto done;
+    }
+    o.gid = (gid_t) o.uid;
+
+    if (bld_netns_create(&net, cfg) != SO_OK) {
+        so_log_error("apps", "deployment=%s: %s", dep, net.errstr);
+        bld_log_sys(app->log, "could not start the app: %s", net.errstr);
+        goto done;
+    }
+    snprintf(app->addr, sizeof(app->addr), "%s", net.addr);
 
     bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
 
@@ -459,6 +476,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     app->next_probe = app->started;
     app->to_sleep = 0;
     app->wake = 0;
+    app->probe_foreign = 0;
 
     if (app->pidfd != -1) {
         struct epoll_event  ev;
@@ -471,13 +489,15 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
         }
     }
 
-    so_log_info("apps", "deployment=%s project=%s: started pid %ld on port "
-                "%d", dep, app->name, (long) pid, app->port);
+    so_log_info("apps", "deployment=%s project=%s: started pid %ld at %s:%d",
+                dep, app->name, (long) pid, app->addr, app->port);
     app_save(q, app, "starting");
     rc = SO_OK;
 
 done:
 
+    /* the app is in it, or failed to start: the namespace is its own */
+    bld_netns_close(&net);
     for (i = 0; i < 2; i++) {
         if (wfd[i] != -1) {
             close(wfd[i]);
@@ -526,8 +546,8 @@ app_push(bld_queue_t *q, bld_app_t *app, int running)
     size_t   pushed;
 
     snprintf(host, sizeof(host), "%s.%s", app->name, q->b->cfg.apps_domain);
-    route = bld_route_dynamic(app->name, app->deployment, app->port,
-                              running);
+    route = bld_route_dynamic(app->name, app->deployment, app->addr,
+                              app->port, running);
     if (route == NULL) {
         return;
     }
@@ -721,7 +741,8 @@ app_ready(bld_queue_t *q, bld_app_t *app)
     bld_log_sys(app->log, "routing %s to deployment %lld", host,
                 app->deployment);
 
-    route = bld_route_dynamic(app->name, app->deployment, app->port, 1);
+    route = bld_route_dynamic(app->name, app->deployment, app->addr,
+                              app->port, 1);
     rc = route == NULL ? SO_ERR
          : bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err));
     json_decref(route);
@@ -1285,7 +1306,7 @@ app_in_cgroup(pid_t pid, const char *cgroup)
 
 /*
  * One row of the adoption query: deployment, project, state, port, pid,
- * cgroup, restarts, project name, deployment state, health path
+ * cgroup, restarts, project name, deployment state, health path, address
  */
 static void
 app_adopt(bld_queue_t *q, PGresult *res, int i)
@@ -1325,6 +1346,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
     app->port = PQgetisnull(res, i, 3) ? 0
                 : (int) strtol(PQgetvalue(res, i, 3), NULL, 10);
     app->restarts = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
+    snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 10));
 
     if (strcmp(row_state, "sleeping") == 0) {
         if (!serving) {
@@ -1453,7 +1475,8 @@ bld_apps_init(bld_queue_t *q)
                       "SELECT a.deployment_id, a.project_id, a.state,"
                       " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
                       " coalesce(p.name, ''), coalesce(d.state, ''),"
-                      " coalesce(p.health_path, '/')"
+                      " coalesce(p.health_path, '/'),"
+                      " coalesce(host(a.address), '127.0.0.1')"
                       " FROM app_processes a"
                       " LEFT JOIN deployments d ON d.id = a.deployment_id"
                       " LEFT JOIN projects p ON p.id = a.project_id"

@@ -8,6 +8,11 @@
  * worker's cancel fd (its signalfd for SIGTERM), and wakes every 200 ms so
  * the log batches reach PostgreSQL while a quiet build runs.  The
  * deadline is the whole build's: each step gets what is left of it.
+ * Each step runs in a network namespace of its own (netns.c): outbound
+ * access only.  A clone (step->host_net) shares the host's: what runs is
+ * shipoffd's own code, and it must reach the repository's host, which
+ * so_repo_check allowed, on the host's loopback or network included when
+ * the configuration allows private repositories.
  */
 
 #include <errno.h>
@@ -113,6 +118,7 @@ bld_build_run(const bld_step_t *step, const char *cmd,
 {
     bld_sandbox_opts_t  o;
     bld_sandbox_t       sb;
+    bld_netns_t         net;
     build_out_t         out[2];
     struct pollfd       pfd[5];
     bld_step_end_t      end;
@@ -125,6 +131,7 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     memset(&sb, 0, sizeof(sb));
     sb.pidfd = -1;
     sb.timerfd = -1;
+    net.fd = -1;
     pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
     err[0] = '\0';
     canceled = 0;
@@ -161,20 +168,29 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     o.workdir = step->workdir;
     o.hidden = step->hidden;
     o.ro_binds = step->ro_binds;
-    o.uid = (uid_t) step->cfg->sandbox_uid;
-    o.gid = (gid_t) step->cfg->sandbox_gid;
+    o.uid = step->uid;
+    o.gid = (gid_t) step->uid;
     o.stdout_fd = pipes[0][1];
     o.stderr_fd = pipes[1][1];
-    o.share_net = 1;
+    o.netns = step->host_net ? NULL : &net;
+    o.share_net = step->host_net;
     o.timeout_ms = (unsigned) left;
     o.limits.memory = step->cfg->sandbox_memory;
     o.limits.pids = (uint64_t) step->cfg->sandbox_pids;
     o.limits.cpu_weight = 100;
 
+    if (!step->host_net && bld_netns_create(&net, step->cfg) != SO_OK) {
+        snprintf(err, errlen, "%s", net.errstr);
+        goto done;
+    }
+
     if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
         snprintf(err, errlen, "%s", sb.errstr);
         goto done;
     }
+
+    /* the build is in it now: it lives as long as they do */
+    bld_netns_close(&net);
 
     close(pipes[0][1]);
     close(pipes[1][1]);
@@ -258,6 +274,7 @@ done:
         }
     }
 
+    bld_netns_close(&net);
     bld_sandbox_free(&sb);
     bld_log_flush(step->log, 1);
     return end;

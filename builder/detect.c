@@ -150,8 +150,7 @@ det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
     if (mkdir(dir, 0700) == -1
         || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
                       | O_CLOEXEC)) == -1
-        || fchown(fd, (uid_t) cfg->sandbox_uid, (gid_t) cfg->sandbox_gid)
-           == -1)
+        || fchown(fd, bld_detect_uid(cfg), (gid_t) bld_detect_uid(cfg)) == -1)
     {
         so_log_error("detect", "detection=%s: %s: %s", id, dir,
                      strerror(errno));
@@ -165,6 +164,7 @@ det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
     step.workdir = dir;
     step.cwd = dir;
     step.hidden = bld_build_hidden(hidden, cfg);
+    step.uid = bld_detect_uid(cfg);
     step.deadline_ms = bld_now_ms() + (long long) cfg->detect_timeout * 1000;
     step.cancel_fd = -1;
 

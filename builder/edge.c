@@ -15,7 +15,8 @@
  * from the generation an edge reports once it changed, which is what the
  * reconciler looks for.
  *
- * A dynamic app's route points at the port its process listens on while
+ * A dynamic app's route points at the address (in its own network
+ * namespace, netns.c) and port its process listens on while
  * app_processes says it runs, and is "sleeping" otherwise: the wake
  * module then holds its next request and asks shipoffd to start it.
  */
@@ -39,11 +40,11 @@
 
 /*
  * The routes of PRODUCTION deployments: name, id, kind, artifact,
- * framework, the app's state and port (NULL without a row)
+ * framework, the app's state, port (NULL without a row) and address
  */
 #define EDGE_ROUTES_SQL                                                      \
     "SELECT p.name, d.id, d.kind, d.artifact_path, d.framework,"            \
-    " a.state, a.port"                                                      \
+    " a.state, a.port, coalesce(host(a.address), '127.0.0.1')"              \
     " FROM projects p JOIN deployments d"                                   \
     " ON d.project_id = p.id AND d.state = 'PRODUCTION'"                    \
     " LEFT JOIN app_processes a ON a.deployment_id = d.id"                  \
@@ -88,13 +89,13 @@ bld_route_static(const char *project, long long deployment_id,
 
 
 json_t *
-bld_route_dynamic(const char *project, long long deployment_id, int port,
-    int running)
+bld_route_dynamic(const char *project, long long deployment_id,
+    const char *addr, int port, int running)
 {
-    char  dep[24], upstream[32];
+    char  dep[24], upstream[64];
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
-    snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", port);
+    snprintf(upstream, sizeof(upstream), "%s:%d", addr, port);
 
     return json_pack("{s:s, s:s, s:s, s:s, s:s}",
                      "project", project, "kind", "dynamic",
@@ -124,7 +125,8 @@ edge_route_row(const so_config_t *cfg, PGresult *res, int i)
         port = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
     }
 
-    return bld_route_dynamic(PQgetvalue(res, i, 0), id, port,
+    return bld_route_dynamic(PQgetvalue(res, i, 0), id,
+                             PQgetvalue(res, i, 7), port,
                              !PQgetisnull(res, i, 5)
                              && strcmp(PQgetvalue(res, i, 5), "running")
                                 == 0);

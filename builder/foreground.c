@@ -29,6 +29,7 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
     PGresult    *res;
     char         dep[24], owner[300], host[256], ttl[24];
     const char  *params[3];
+    char         err[SO_ERRLEN];
     int          claimed, rc;
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
@@ -39,6 +40,11 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
     snprintf(owner, sizeof(owner), "%s:%ld", host, (long) getpid());
     snprintf(ttl, sizeof(ttl), "%d",
              cfg->build_timeout + cfg->startup_timeout + 120);
+
+    if (bld_netns_host_init(cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error("build", "sandbox network: %s", err);
+        return BLD_WORKER_RETRY;
+    }
 
     pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
     if (pg == NULL || so_pg_connect(pg) != SO_OK) {

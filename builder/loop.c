@@ -67,6 +67,13 @@ bld_reload(bld_t *b)
         return;
     }
 
+    if (bld_netns_host_init(&cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error("reload", "sandbox network: %s; keeping the running "
+                     "configuration", err);
+        so_config_free(&cfg);
+        return;
+    }
+
     so_config_free(&b->cfg);
     b->cfg = cfg;
     so_log_set_level(b->cfg.log_level);
@@ -134,6 +141,7 @@ bld_loop(bld_t *b)
     sigset_t             mask;
     bld_queue_t         *q;
     int64_t              drain_end;
+    char                 err[SO_ERRLEN];
     int                  n, i, rc, wait_ms;
 
     rc = SO_ERR;
@@ -178,6 +186,11 @@ bld_loop(bld_t *b)
 
     if (so_pg_ping(b->pg) != SO_OK) {
         so_log_error(NULL, "PostgreSQL: %s", so_pg_errstr(b->pg));
+        goto done;
+    }
+
+    if (bld_netns_host_init(&b->cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error(NULL, "sandbox network: %s", err);
         goto done;
     }
 

@@ -29,6 +29,7 @@
 
 #include "bld.h"
 #include "cgroup.h"
+#include "netns.h"
 
 
 #define BLD_MAX_JOBS       256     /* build_concurrency's upper bound */
@@ -72,6 +73,7 @@ typedef struct {
     pid_t            pid;           /* bwrap's; 0: none */
     int              pidfd;
     bld_cgroup_t     cg;
+    char             addr[BLD_NETNS_ADDRLEN];  /* in its namespace */
     int              port;
     int64_t          started;       /* ms, monotonic */
     int64_t          running;       /* ms: answering since; the idle clock */
@@ -84,6 +86,7 @@ typedef struct {
     int              restarts;
     int              probe_fd;      /* the health check's connection */
     unsigned         probe_sent:1;
+    unsigned         probe_foreign:1;   /* logged: not the app's listener */
     char             health[256];   /* the path probed */
     int              out[2];        /* stdout, stderr files, read side */
     char            *part[2];       /* a line not ended yet */

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,7 +46,8 @@ typedef enum {
     SB_STAGE_SETSID,
     SB_STAGE_FDS,
     SB_STAGE_UID,
-    SB_STAGE_EXEC
+    SB_STAGE_EXEC,
+    SB_STAGE_NETNS
 } sb_stage_t;
 
 typedef struct {
@@ -54,7 +56,8 @@ typedef struct {
 } sb_child_err_t;
 
 static const char  *sb_stage_names[] = {
-    "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap"
+    "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap",
+    "join the network namespace"
 };
 
 
@@ -176,7 +179,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     SB_ARG("--unshare-ipc");
     SB_ARG("--unshare-uts");
     SB_ARG("--unshare-cgroup-try");
-    if (!o->share_net) {
+    if (!o->share_net && o->netns == NULL) {
         SB_ARG("--unshare-net");
     }
     SB_ARG("--new-session");
@@ -257,6 +260,12 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
         || fcntl(f->env, F_SETFD, 0) == -1)
     {
         sb_child_fail(errfd, SB_STAGE_FDS);
+    }
+
+    /* root still: a namespace of the host's user namespace, so nothing
+       in the sandbox can change its addresses, routes or rules */
+    if (o->netns != NULL && setns(o->netns->fd, CLONE_NEWNET) == -1) {
+        sb_child_fail(errfd, SB_STAGE_NETNS);
     }
 
     if (setgroups(0, NULL) == -1 || setgid(o->gid) == -1

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "netns.h"
 
 #define BLD_SB_ERRLEN  128
 
@@ -60,6 +61,8 @@ typedef struct {
     int                      stdout_fd; /* -1: /dev/null */
     int                      stderr_fd;
     int                      share_net; /* 1: the host's network */
+    const bld_netns_t       *netns;     /* not NULL: joins this namespace
+                                           (netns.c), share_net ignored */
     int                      workdir_ro;    /* 1: the work dir read-only */
     int                      detach;    /* 1: outlives shipoffd (an app);
                                            0: dies with its parent */

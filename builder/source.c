@@ -232,6 +232,7 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     s.cwd = step->workdir;
     s.envp = (const char *const *) envp;
     s.ro_binds = binds;
+    s.host_net = 1;
 
     end = bld_build_run(&s, "exec " SRC_EXE " clone", &res, err, errlen);
     if (end == BLD_STEP_EXIT) {

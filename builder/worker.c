@@ -99,6 +99,7 @@ typedef struct {
     int                 bfd;
     int                 srcfd;
     int                 rootfd;
+    uid_t               uid;        /* the project's, its gid too */
 
     char                home[PATH_MAX];
     char                artifact[PATH_MAX];
@@ -382,10 +383,8 @@ wk_sandbox(wk_t *w)
     }
 
     if (mkdir(w->home, 0700) == -1
-        || chown(w->home, (uid_t) w->cfg->sandbox_uid,
-                 (gid_t) w->cfg->sandbox_gid) == -1
-        || fchown(w->bfd, (uid_t) w->cfg->sandbox_uid,
-                  (gid_t) w->cfg->sandbox_gid) == -1)
+        || chown(w->home, w->uid, (gid_t) w->uid) == -1
+        || fchown(w->bfd, w->uid, (gid_t) w->uid) == -1)
     {
         so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
                      w->builddir, strerror(errno));
@@ -406,6 +405,7 @@ wk_sandbox(wk_t *w)
     step->workdir = w->builddir;
     step->cwd = w->builddir;
     step->hidden = bld_build_hidden(w->hidden, w->cfg);
+    step->uid = w->uid;
     step->deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
                         * 1000;
     step->cancel_fd = w->sigfd;
@@ -788,12 +788,11 @@ wk_publish(wk_t *w)
      * (node_modules/.bin, a venv)
      */
     if (w->dynamic) {
-        rc = bld_publish_app(w->rootfd, (uid_t) w->cfg->sandbox_uid,
-                             (gid_t) w->cfg->sandbox_gid, w->artifact,
+        rc = bld_publish_app(w->rootfd, w->uid, (gid_t) w->uid, w->artifact,
                              w->log, err, sizeof(err));
     } else {
-        rc = bld_publish_copy(out, (uid_t) w->cfg->sandbox_uid, w->artifact,
-                              w->log, err, sizeof(err));
+        rc = bld_publish_copy(out, w->uid, w->artifact, w->log, err,
+                              sizeof(err));
         close(out);
     }
 
@@ -1027,6 +1026,12 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         goto done;
     }
 
+    /* the build runs as the project's uid, which owns its work dir */
+    if (bld_project_uid(&w.uid, w.pg, cfg, w.project_id) != SO_OK) {
+        end = WK_RETRY;
+        goto done;
+    }
+
     /* a leftover of an earlier attempt */
     snprintf(w.image, sizeof(w.image), "%s.img", w.builddir);
     bld_workfs_umount(w.builddir, w.image);
@@ -1040,9 +1045,8 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         rc = SO_ERR;
 
     } else if (cfg->sandbox_disk > 0) {
-        rc = bld_workfs_mount(w.builddir, w.image, cfg->sandbox_disk,
-                              (uid_t) cfg->sandbox_uid,
-                              (gid_t) cfg->sandbox_gid, err, sizeof(err));
+        rc = bld_workfs_mount(w.builddir, w.image, cfg->sandbox_disk, w.uid,
+                              (gid_t) w.uid, err, sizeof(err));
     }
 
     if (rc != SO_OK) {

@@ -80,6 +80,9 @@ typedef struct {
     const char *const       *envp;
     const char *const       *hidden;
     const char *const       *ro_binds;  /* sandbox.h's, or NULL */
+    int                      host_net;  /* 1: the host's network, not a
+                                           namespace of its own (a clone) */
+    uid_t                    uid;           /* the project's, its gid too */
     long long                deadline_ms;   /* CLOCK_MONOTONIC */
     int                      cancel_fd;     /* readable: stop (signalfd) */
     bld_log_t               *log;
@@ -245,11 +248,11 @@ int bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
     size_t errlen);
 
 /*
- * The route of a dynamic app: running at 127.0.0.1:port, or sleeping.
+ * The route of a dynamic app: running at addr:port, or sleeping.
  * *out is a new reference.
  */
 json_t *bld_route_dynamic(const char *project, long long deployment_id,
-    int port, int running);
+    const char *addr, int port, int running);
 
 /*
  * *out = the route of project_id's PRODUCTION deployment as PostgreSQL
@@ -261,6 +264,16 @@ int bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
 
 /* 1 for the frameworks whose routes are answered by index.html */
 int bld_framework_spa(const char *framework);
+
+
+/*
+ * uid.c: *out = the uid (and gid) project's builds and apps run as, taken
+ * for it the first time.  0; SO_ENOTFOUND (no such project), SO_EEXISTS
+ * (every uid of the range is taken) or SO_EUNAVAIL, logged.
+ */
+uid_t bld_detect_uid(const so_config_t *cfg);    /* detections' */
+int bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
+    long long project);
 
 
 /*

@@ -308,6 +308,11 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "refresh_ttl", SO_CF_SEC, offsetof(so_config_t, refresh_ttl),
       "6d", 0, 60, 365 * 86400 },
 
+    /* IPv4 networks sandboxes may reach although private (netns.c) */
+    { "sandbox_allow_networks", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_allow_networks), NULL, SO_CF_OPTIONAL,
+      0, 0 },
+
     { "sandbox_bwrap", SO_CF_STRING, offsetof(so_config_t, sandbox_bwrap),
       "/usr/bin/bwrap", 0, 0, 0 },
 
@@ -315,24 +320,38 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "sandbox_cgroup_parent", SO_CF_STRING,
       offsetof(so_config_t, sandbox_cgroup_parent), "shipoff", 0, 0, 0 },
 
+    /* IPv4 networks sandboxes may not reach, beyond the private ones */
+    { "sandbox_deny_networks", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_deny_networks), NULL, SO_CF_OPTIONAL,
+      0, 0 },
+
     /* a build's work dir is a file system of this size (its disk quota);
        0: a plain directory, no quota */
     { "sandbox_disk", SO_CF_SIZE, offsetof(so_config_t, sandbox_disk),
       "4g", 0, 0, 1LL << 42 },
 
-    { "sandbox_gid", SO_CF_INT, offsetof(so_config_t, sandbox_gid),
-      "65534", 0, 1, 2147483647 },
-
     /* memory including swap, per build and per app */
     { "sandbox_memory", SO_CF_SIZE, offsetof(so_config_t, sandbox_memory),
       "512m", 0, 16LL << 20, 1LL << 40 },
 
+    /* each sandbox gets a /30 of it: its own network namespace */
+    { "sandbox_network", SO_CF_STRING,
+      offsetof(so_config_t, sandbox_network), "10.213.0.0/16", 0, 0, 0 },
+
+    { "sandbox_nft", SO_CF_STRING, offsetof(so_config_t, sandbox_nft),
+      "/usr/sbin/nft", 0, 0, 0 },
+
     { "sandbox_pids", SO_CF_INT, offsetof(so_config_t, sandbox_pids),
       "512", 0, 8, 1000000 },
 
-    /* never 0: sandboxes do not run as root */
-    { "sandbox_uid", SO_CF_INT, offsetof(so_config_t, sandbox_uid),
-      "65534", 0, 1, 2147483647 },
+    /* project P runs as sandbox_uid_base + its slot (builder/uid.c);
+     * never 0: sandboxes do not run as root.  The default lies above the
+     * ranges of /etc/subuid and of systemd's containers */
+    { "sandbox_uid_base", SO_CF_INT, offsetof(so_config_t, sandbox_uid_base),
+      "2000000000", 0, 1, 2000000000 },
+
+    { "sandbox_uid_count", SO_CF_INT,
+      offsetof(so_config_t, sandbox_uid_count), "65536", 0, 1, 100000000 },
 
     { "secrets_file", SO_CF_STRING, offsetof(so_config_t, secrets_file),
       NULL, SO_CF_OPTIONAL, 0, 0 },

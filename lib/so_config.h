@@ -46,13 +46,17 @@ typedef struct {
     int             log_streams_max;    /* live tails per api process */
     int             reap_interval;      /* seconds */
     int             reconcile_interval; /* seconds */
+    char           *sandbox_allow_networks;  /* CIDRs, space-separated */
     char           *sandbox_bwrap;
     char           *sandbox_cgroup_parent;
-    int             sandbox_gid;
+    char           *sandbox_deny_networks;   /* CIDRs, space-separated */
     size_t          sandbox_disk;       /* bytes; 0: no quota */
     size_t          sandbox_memory;     /* bytes */
+    char           *sandbox_network;    /* "10.213.0.0/16" */
+    char           *sandbox_nft;
     int             sandbox_pids;
-    int             sandbox_uid;
+    int             sandbox_uid_base;   /* uids: base .. base+count-1 */
+    int             sandbox_uid_count;
     int             startup_timeout;    /* seconds */
 
     char           *github_api_url;

@@ -39,16 +39,16 @@ typedef struct {
 
 
 #define SO_DETECT_FLASK                                                      \
-    "python3 -m flask run --host 127.0.0.1 --port $PORT"
+    "python3 -m flask run --host $HOST --port $PORT"
 #define SO_DETECT_UVICORN                                                    \
-    "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT"
+    "python3 -m uvicorn main:app --host $HOST --port $PORT"
 #define SO_DETECT_DJANGO                                                     \
-    "python3 manage.py runserver 127.0.0.1:$PORT --noreload"
+    "python3 manage.py runserver $HOST:$PORT --noreload"
 #define SO_DETECT_VENV                                                       \
     "python3 -m venv --system-site-packages .venv"                           \
     " && .venv/bin/python3 -m pip install"
 #define SO_DETECT_PHP_SERVE                                                  \
-    "php -S 127.0.0.1:$PORT -t public"
+    "php -S $HOST:$PORT -t public"
 
 
 static const so_detect_rule_t  so_detect_rules[] = {
@@ -453,7 +453,7 @@ so_detect(so_detect_t *out, const char *dir)
         so_detect_copy(out->run_cmd,
                        so_detect_exists(dir, "public/index.php")
                        ? SO_DETECT_PHP_SERVE
-                                     : "php -S 127.0.0.1:$PORT -t .");
+                                     : "php -S $HOST:$PORT -t .");
         return SO_OK;
     }
 

@@ -220,8 +220,14 @@ so_repo_check(so_repo_url_t *out, const so_config_t *cfg, const char *url,
         return SO_EINVAL;
     }
 
-    if (out->host[0] == '\0' || cfg->allow_private_repos) {
+    if (out->host[0] == '\0') {
         return SO_OK;
+    }
+
+    /* a private network is the operator's to open; metadata never is */
+    if (cfg->allow_private_repos) {
+        rc = so_ssrf_check_metadata(out->host, reason, len);
+        return rc == SO_ENOTFOUND ? SO_OK : rc;
     }
 
     rc = so_ssrf_check_host(out->host, reason, len);

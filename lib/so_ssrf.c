@@ -2,8 +2,9 @@
  * so_ssrf.c: the address classifier (see so_ssrf.h).
  *
  * IPv4 ranges are one table of (network, prefix length, class) from the
- * IANA special-purpose registry (RFC 6890 and successors).  IPv6 first
- * unwraps an embedded IPv4 address, then uses its own table.
+ * IANA special-purpose registry (RFC 6890 and successors), led by the
+ * clouds' metadata services.  IPv6 first unwraps an embedded IPv4
+ * address, then uses its own table.
  */
 
 #include <arpa/inet.h>
@@ -32,6 +33,9 @@ typedef struct {
 
 
 static const so_ssrf_v4_t  so_ssrf_v4[] = {
+    { 0xa9fea9fe, 32, SO_SSRF_METADATA },   /* 169.254.169.254 */
+    { 0xa9feaa02, 32, SO_SSRF_METADATA },   /* 169.254.170.2 (ECS) */
+    { 0x646464c8, 32, SO_SSRF_METADATA },   /* 100.100.100.200 (Alibaba) */
     { 0x00000000, 8,  "unspecified" },      /* 0.0.0.0/8 "this network" */
     { 0x0a000000, 8,  "private" },          /* 10.0.0.0/8 */
     { 0x64400000, 10, "CGNAT" },            /* 100.64.0.0/10 */
@@ -51,6 +55,8 @@ static const so_ssrf_v4_t  so_ssrf_v4[] = {
 
 
 static const so_ssrf_v6_t  so_ssrf_v6[] = {
+    { { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, 0x54 }, 128,
+      SO_SSRF_METADATA },                                   /* fd00:ec2::254 */
     { { 0 }, 128, "unspecified" },                          /* :: */
     { { [15] = 1 }, 128, "loopback" },                      /* ::1 */
     { { 0x01, 0x00 }, 64, "reserved" },                     /* 100::/64 */
@@ -66,6 +72,8 @@ static const so_ssrf_v6_t  so_ssrf_v6[] = {
 static const char *so_ssrf_classify_v4(uint32_t a);
 static const char *so_ssrf_classify_v6(const uint8_t a[16]);
 static int so_ssrf_prefix(const uint8_t *a, const uint8_t *net, int bits);
+static int so_ssrf_check(const char *host, int metadata_only, char *reason,
+    size_t len);
 
 
 static const char *
@@ -180,8 +188,9 @@ so_ssrf_classify_text(const char *addr)
 }
 
 
-int
-so_ssrf_check_host(const char *host, char *reason, size_t len)
+/* metadata_only: only the metadata services and link-local are refused */
+static int
+so_ssrf_check(const char *host, int metadata_only, char *reason, size_t len)
 {
     struct addrinfo   hints, *res, *ai;
     const char       *why;
@@ -203,7 +212,10 @@ so_ssrf_check_host(const char *host, char *reason, size_t len)
 
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         why = so_ssrf_classify(ai->ai_addr);
-        if (why != NULL) {
+        if (why != NULL
+            && (!metadata_only || strcmp(why, SO_SSRF_METADATA) == 0
+                || strcmp(why, "link-local") == 0))
+        {
             snprintf(reason, len, "its host resolves to a%s %s address",
                      why[0] == 'u' ? "n" : "", why);
             rc = SO_EDENIED;
@@ -218,4 +230,18 @@ done:
     }
 
     return rc;
+}
+
+
+int
+so_ssrf_check_host(const char *host, char *reason, size_t len)
+{
+    return so_ssrf_check(host, 0, reason, len);
+}
+
+
+int
+so_ssrf_check_metadata(const char *host, char *reason, size_t len)
+{
+    return so_ssrf_check(host, 1, reason, len);
 }

@@ -20,11 +20,14 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+/* a cloud's metadata service (169.254.169.254, fd00:ec2::254 ...) */
+#define SO_SSRF_METADATA  "cloud metadata"
+
 /*
  * NULL when sa is a public unicast address, else why not ("loopback",
  * "private", "link-local", "CGNAT", "multicast", "unspecified",
- * "reserved").  Only AF_INET and AF_INET6; any other family is
- * "reserved".
+ * "reserved", SO_SSRF_METADATA).  Only AF_INET and AF_INET6; any other
+ * family is "reserved".
  */
 const char *so_ssrf_classify(const struct sockaddr *sa);
 
@@ -37,5 +40,11 @@ const char *so_ssrf_classify_text(const char *addr);
  * loopback address"; SO_ENOTFOUND when it does not resolve.
  */
 int so_ssrf_check_host(const char *host, char *reason, size_t len);
+
+/*
+ * The same, refusing only what no private network setting may reach: the
+ * metadata services and link-local addresses, where they live.
+ */
+int so_ssrf_check_metadata(const char *host, char *reason, size_t len);
 
 #endif /* SO_SSRF_H */

@@ -513,6 +513,22 @@ for my $x ($secret, $rotated) {
     ok(index($logs, $x) < 0, 'no webhook secret in the logs');
 }
 
+# ---- a private network allowed (this stack): the metadata service is not
+
+for my $url ('http://169.254.169.254/latest/meta-data/x.git',
+             'http://[fd00:ec2::254]/x.git',
+             'http://[::ffff:169.254.169.254]/x.git') {
+    my $res = api(POST => '/api/v1/projects', $alice,
+                  { name => 'meta', repo_url => $url });
+    error_is($res, 422, 'validation_failed', "allow_private_repos: $url",
+             'repo_url');
+    like($res->{json}{error}{message}, qr/cloud metadata/,
+         "allow_private_repos: $url: cloud metadata");
+}
+error_is(api(POST => '/api/v1/projects', $alice,
+             { name => 'lan', repo_url => 'http://10.1.2.3/x.git' }), 201,
+         undef, 'allow_private_repos: a private address is accepted');
+
 # ---- production settings: https only, SSRF guard
 
 my $prod = stack_up(env => { SHIPOFF_ALLOW_PRIVATE_REPOS => 0,
@@ -527,7 +543,8 @@ for my $c (
     [ 'https://10.1.2.3/x.git', 'private' ],
     [ 'https://192.168.0.1/x.git', 'private' ],
     [ 'https://172.16.0.1/x.git', 'private' ],
-    [ 'https://169.254.169.254/latest', 'link-local' ],
+    [ 'https://169.254.169.254/latest', 'cloud metadata' ],
+    [ 'https://169.254.1.1/x.git', 'link-local' ],
     [ 'https://100.64.0.1/x.git', 'CGNAT' ],
     [ 'https://0.0.0.0/x.git', 'unspecified' ],
     [ 'https://224.0.0.1/x.git', 'multicast' ],

@@ -379,7 +379,10 @@ for my $c (
     is($row->{artifact}, "$var/apps/$p->{json}{id}/$id",
        '  the whole tree published under var/apps');
     ok(-e "$row->{artifact}/build.sh", '  with its files');
-    is((stat $row->{artifact})[4], 65534, '  owned by the sandbox uid');
+    is((stat $row->{artifact})[4],
+       2000000000 + psql("SELECT sandbox_slot FROM projects"
+                         . " WHERE id = $p->{json}{id}"),
+       "  owned by the project's sandbox uid");
     is(psql("SELECT run_cmd FROM deployments WHERE id = $id"),
        'python3 -m http.server', '  its run command recorded');
     is(psql("SELECT lease_owner IS NULL FROM deployments WHERE id = $id"),

@@ -10,12 +10,12 @@
 # build_timeout, with children that detach (setsid, nohup, ignoring
 # SIGTERM), fails with build_timeout and leaves no process and no cgroup.
 #
-# Builds share the host's network, so nothing of the control plane listens
-# on loopback TCP: nginx's route control is on a Unix socket in a root-only
+# Builds have a network namespace of their own (89-sandbox-network.t);
+# nothing of the control plane listens on loopback TCP all the same: nginx's route control is on a Unix socket in a root-only
 # dir (the public port answers /_shipoff/routes with 404) and the FastCGI
 # apps on sockets only nginx's workers (www-data) may reach.  Neither is
-# reachable from a build; on the host, root reaches both, the sandbox's
-# uid (nobody) neither even with var/ in sight, www-data the apps only.
+# reachable from a build; on the host, root reaches both, a project's
+# sandbox uid neither even with var/ in sight, www-data the apps only.
 #
 # The stack's var/ is under /var/tmp, not /tmp: the sandbox replaces /tmp
 # with an empty tmpfs anyway, so only a var/ outside it shows that var/
@@ -170,12 +170,15 @@ $want_host{'init-environ'} = 'blocked';    # nor has a build's environment
 $want_host{'postgres-tcp'} = 'blocked';    # a Unix socket only, anywhere
 $want_host{'edge-control-tcp'} = 'blocked';   # the control socket only
 
-# the same probes on the host as root, as the sandbox's uid, as nginx's
-# workers' (the control-plane sockets only for the latter two)
+# the same probes on the host as root, as a project's sandbox uid, as
+# nginx's workers' (the control-plane sockets only for the latter two)
+my $sandbox_uid = 2000000000
+    + psql("SELECT sandbox_slot FROM projects WHERE id = $other");
 my @as = (
     [ 'root', [], \%want_host ],
-    [ 'nobody (the sandbox uid)',
-      [ 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups' ],
+    [ "the other project's sandbox uid ($sandbox_uid)",
+      [ 'setpriv', "--reuid=$sandbox_uid", "--regid=$sandbox_uid",
+        '--clear-groups' ],
       { 'edge-control' => 'blocked', 'api-fastcgi' => 'blocked' } ],
     [ 'www-data (nginx workers)',
       [ 'setpriv', '--reuid=www-data', '--regid=www-data', '--init-groups' ],

@@ -240,7 +240,9 @@ for my $case (['absolute', '/etc'], ['relative', '../../../../../../../etc'],
        'an app that planted nothing is copied to var/apps')
         or diag("$state $reason\n" . $s->log_text($id));
     my @st = lstat "$app/build.sh";
-    is($st[4], 65534, '  owned by the sandbox uid');
+    my $uid = psql("SELECT 2000000000 + sandbox_slot FROM projects"
+                   . " WHERE id = $pid");
+    is($st[4], $uid, "  owned by the project's uid");
     is(readlink("$app/link.sh"), 'build.sh', '  its symlinks kept as links');
 }
 

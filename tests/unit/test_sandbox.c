@@ -18,11 +18,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <linux/userfaultfd.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,15 +36,18 @@
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_config.h"
 #include "so_test.h"
 #include "cgroup.h"
 #include "sandbox.h"
+#include "netns.h"
 
 #define SBT_BWRAP   "/usr/bin/bwrap"
 #define SBT_UID     65534
@@ -117,6 +124,23 @@ static const sbt_probe_t  sbt_probes[] = {
     { "x32 getpid", SBT_X32 | SYS_getpid, { NULL }, -SIGSYS },
     { "getpid", SYS_getpid, { NULL }, 0 }
 };
+static so_config_t       sbt_cfg;           /* defaults: sandbox_network */
+static const char       *sbt_net_skip;      /* why the network cases skip */
+
+/* connects to each "address port" of argv, says how it went */
+static const char        sbt_connect_py[] =
+    "import socket, sys\n"
+    "for i in range(1, len(sys.argv), 2):\n"
+    "    s = socket.socket()\n"
+    "    s.settimeout(3)\n"
+    "    try:\n"
+    "        s.connect((sys.argv[i], int(sys.argv[i + 1])))\n"
+    "        r = 'open'\n"
+    "    except socket.timeout:\n"
+    "        r = 'timeout'\n"
+    "    except OSError as e:\n"
+    "        r = 'refused' if e.errno == 111 else 'unreachable'\n"
+    "    print(sys.argv[i], r)\n";
 
 
 static int
@@ -151,6 +175,24 @@ group_setup(void **state)
     }
 
     print_message("cgroup v%d, parent %s\n", sbt_sys.version, sbt_parent);
+
+    {
+        char  err[SO_ERRLEN];
+
+        if (so_config_load(&sbt_cfg, NULL, err, sizeof(err)) != SO_OK) {
+            print_error("config: %s\n", err);
+            return -1;
+        }
+        if (access(sbt_cfg.sandbox_nft, X_OK) != 0) {
+            sbt_net_skip = "nft is missing: install nftables (scripts/deps)";
+        } else if (bld_netns_host_init(&sbt_cfg, err, sizeof(err))
+                   != SO_OK)
+        {
+            print_error("sandbox network: %s\n", err);
+            return -1;
+        }
+    }
+
     return 0;
 }
 
@@ -242,6 +284,78 @@ sbt_need(void)
     if (sbt_skip != NULL) {
         print_message("skipped: %s\n", sbt_skip);
         skip();
+    }
+}
+
+
+static void
+sbt_need_net(void)
+{
+    sbt_need();
+    if (sbt_net_skip != NULL) {
+        print_message("skipped: %s\n", sbt_net_skip);
+        skip();
+    }
+}
+
+
+/* a TCP listener on addr (network order), any port: *port */
+static int
+sbt_listen(in_addr_t addr, int *port)
+{
+    struct sockaddr_in  sin;
+    socklen_t           len;
+    int                 fd;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd != -1);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = addr;
+    assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    len = sizeof(sin);
+    assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+
+/* the host's first IPv4 address off loopback and off the sandboxes */
+static in_addr_t
+sbt_host_addr(void)
+{
+    struct ifaddrs  *ifs, *i;
+    in_addr_t        a;
+
+    assert_int_equal(getifaddrs(&ifs), 0);
+    a = INADDR_NONE;
+    for (i = ifs; i != NULL && a == INADDR_NONE; i = i->ifa_next) {
+        if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET
+            && !(i->ifa_flags & IFF_LOOPBACK)
+            && strncmp(i->ifa_name, BLD_NETNS_IFPREFIX,
+                       strlen(BLD_NETNS_IFPREFIX)) != 0)
+        {
+            a = ((struct sockaddr_in *) i->ifa_addr)->sin_addr.s_addr;
+        }
+    }
+    freeifaddrs(ifs);
+    assert_true(a != INADDR_NONE);
+    return a;
+}
+
+
+/* the kernel removes a namespace's veth pair a moment after its end */
+static void
+sbt_assert_no_link(const char *ifname)
+{
+    int  i;
+
+    for (i = 0; i < 100 && if_nametoindex(ifname) != 0; i++) {
+        usleep(20000);
+    }
+    if (if_nametoindex(ifname) != 0) {
+        fail_msg("the host's end %s outlives its sandbox", ifname);
     }
 }
 
@@ -823,6 +937,141 @@ test_network(void **state)
 }
 
 
+/*
+ * A sandbox of its own network namespace reaches nothing of the host:
+ * not a listener on the host's 127.0.0.1, nor on its own address, nor the
+ * cloud metadata address.  Its veth pair goes with it.
+ */
+static void
+test_netns_egress(void **state)
+{
+    sbt_t             *t = *state;
+    bld_netns_t        net;
+    struct in_addr     a;
+    char               lo_port[16], host_port[16], host[INET_ADDRSTRLEN];
+    char               line[128];
+    int                lfd, hfd, lport, hport;
+
+    sbt_need_net();
+
+    lfd = sbt_listen(htonl(INADDR_LOOPBACK), &lport);
+    a.s_addr = sbt_host_addr();
+    hfd = sbt_listen(a.s_addr, &hport);
+    inet_ntop(AF_INET, &a, host, sizeof(host));
+    snprintf(lo_port, sizeof(lo_port), "%d", lport);
+    snprintf(host_port, sizeof(host_port), "%d", hport);
+
+    if (bld_netns_create(&net, &sbt_cfg) != SO_OK) {
+        fail_msg("%s", net.errstr);
+    }
+    t->o.netns = &net;
+
+    {
+        const char *const  argv[] = {
+            "python3", "-c", sbt_connect_py, "127.0.0.1", lo_port,
+            host, host_port, "169.254.169.254", "80", NULL
+        };
+
+        sbt_run(t, argv);
+    }
+    bld_netns_close(&net);
+    close(lfd);
+    close(hfd);
+
+    print_message("%s", t->out);
+    assert_int_equal(t->res.status, BLD_SB_EXITED);
+    assert_null(strstr(t->out, "open"));
+    assert_non_null(strstr(t->out, "127.0.0.1 refused\n"));
+    snprintf(line, sizeof(line), "%s unreachable\n", host);
+    assert_non_null(strstr(t->out, line));
+    assert_non_null(strstr(t->out, "169.254.169.254 unreachable\n"));
+
+    sbt_assert_no_link(net.ifname);
+}
+
+
+/*
+ * The host (nginx, the health check) reaches what a sandbox listens on at
+ * its address; another sandbox does not.
+ */
+static void
+test_netns_between(void **state)
+{
+    sbt_t               *t = *state;
+    bld_netns_t          net, other;
+    bld_sandbox_t        server;
+    bld_sandbox_result_t res;
+    struct sockaddr_in   sin;
+    char                 name[BLD_CG_NAMELEN];
+    pid_t                pid;
+    int                  fd, i, rc;
+    const char *const    serve[] = {
+        "python3", "-c", "import socket, time\n"
+        "s = socket.socket()\n"
+        "s.bind(('0.0.0.0', 8080))\n"
+        "s.listen(8)\n"
+        "time.sleep(60)\n", NULL
+    };
+
+    sbt_need_net();
+
+    if (bld_netns_create(&net, &sbt_cfg) != SO_OK) {
+        fail_msg("%s", net.errstr);
+    }
+    assert_int_equal(strncmp(net.addr, "10.213.", 7), 0);
+
+    snprintf(name, sizeof(name), "case-%u", sbt_seq++);
+    t->o.name = name;
+    t->o.argv = serve;
+    t->o.netns = &net;
+    if (bld_sandbox_spawn(&server, &t->o, &pid) != SO_OK) {
+        fail_msg("spawn: %s", server.errstr);
+    }
+    bld_netns_close(&net);
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(8080);
+    assert_int_equal(inet_pton(AF_INET, net.addr, &sin.sin_addr), 1);
+
+    rc = -1;
+    for (i = 0; i < 100 && rc == -1; i++) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        rc = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
+        close(fd);
+        if (rc == -1) {
+            usleep(50000);
+        }
+    }
+
+    if (bld_netns_create(&other, &sbt_cfg) != SO_OK) {
+        bld_sandbox_free(&server);
+        fail_msg("%s", other.errstr);
+    }
+    t->o.netns = &other;
+
+    {
+        const char *const  argv[] = {
+            "python3", "-c", sbt_connect_py, net.addr, "8080", NULL
+        };
+
+        sbt_run(t, argv);
+    }
+    bld_netns_close(&other);
+
+    assert_int_equal(bld_sandbox_expire(&server), SO_OK);
+    assert_int_equal(bld_sandbox_wait(&server, &res), SO_OK);
+    bld_sandbox_free(&server);
+
+    print_message("%s", t->out);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(t->out, "open"));
+    assert_non_null(strstr(t->out, "unreachable"));
+    sbt_assert_no_link(net.ifname);
+    sbt_assert_no_link(other.ifname);
+}
+
+
 static void
 test_refusals(void **state)
 {
@@ -918,6 +1167,9 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_syscalls_runtimes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_network, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_netns_egress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_netns_between, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover, setup, teardown),
     };

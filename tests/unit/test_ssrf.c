@@ -37,7 +37,8 @@ test_classify(void **state)
         { "100.128.0.0", NULL },
         { "127.0.0.1", "loopback" },
         { "127.255.0.1", "loopback" },
-        { "169.254.169.254", "link-local" },
+        { "169.254.169.254", "cloud metadata" },
+        { "169.254.1.1", "link-local" },
         { "172.15.255.255", NULL },
         { "172.16.0.1", "private" },
         { "172.31.255.255", "private" },
@@ -59,7 +60,7 @@ test_classify(void **state)
         { "::ffff:10.0.0.1", "private" },
         { "::ffff:8.8.8.8", NULL },
         { "::127.0.0.1", "loopback" },
-        { "64:ff9b::a9fe:a9fe", "link-local" },
+        { "64:ff9b::a9fe:a9fe", "cloud metadata" },
         { "64:ff9b::808:808", NULL },
         { "2002:7f00:1::", "loopback" },
         { "2002:0808:0808::1", NULL },
@@ -208,6 +209,33 @@ test_repo_check(void **state)
     cfg.allow_private_repos = 1;
     assert_int_equal(so_repo_check(&u, &cfg, "http://10.0.0.1/x", reason,
                                    sizeof(reason)), SO_OK);
+    assert_int_equal(so_repo_check(&u, &cfg, "http://[fd00::1]/x", reason,
+                                   sizeof(reason)), SO_OK);
+
+    /* the clouds' metadata services, however written, stay out of reach */
+    {
+        static const char  *metadata[] = {
+            "http://169.254.169.254/x", "https://169.254.169.254/x",
+            "http://[fd00:ec2::254]/x", "http://[::ffff:169.254.169.254]/x",
+            "http://169.254.170.2/x", "http://100.100.100.200/x",
+            "http://169.254.1.1/x", "http://[fe80::1]/x"
+        };
+        size_t              i;
+
+        for (i = 0; i < sizeof(metadata) / sizeof(metadata[0]); i++) {
+            if (so_repo_check(&u, &cfg, metadata[i], reason, sizeof(reason))
+                != SO_EDENIED)
+            {
+                fail_msg("%s was accepted with allow_private_repos",
+                         metadata[i]);
+            }
+        }
+        assert_string_equal(so_repo_check(&u, &cfg, metadata[0], reason,
+                                          sizeof(reason)) == SO_EDENIED
+                            ? reason : "",
+                            "its host resolves to a cloud metadata "
+                            "address");
+    }
 }
 
 

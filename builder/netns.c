@@ -1,0 +1,815 @@
+/*
+ * netns.c: the network of the sandboxes (see netns.h for the design).
+ *
+ * The host's side is one nftables table, written by `nft -f -` as one
+ * transaction that creates the table, deletes it and writes it anew, so
+ * a restart or reload replaces exactly what the platform made and never
+ * flushes or edits another ruleset.  The chains hook input (a sandbox
+ * opens nothing on the host: its own answers only), forward (what a
+ * sandbox sends out passes the egress chain; nothing new enters one) and
+ * postrouting (masquerade).  IPv4 forwarding must be on for the NAT; when
+ * it was off before the platform turned it on, the table also drops
+ * forwarding that neither comes from nor goes to a sandbox (chain
+ * "foreign"), so the host does not become a router for its neighbours;
+ * that choice is kept across restarts by looking for the chain.
+ *
+ * A namespace is made by unshare() of the calling thread, opened, and
+ * left again with setns(); the veth pair is created from the host with
+ * its peer placed straight into the namespace (IFLA_NET_NS_FD), and both
+ * ends are configured over rtnetlink, the inner one from inside.
+ */
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "netns.h"
+
+#define NN_MSG_MAX      1024
+#define NN_OUT_MAX      4096
+#define NN_SLOT_TRIES   64
+
+/* refused to every sandbox whatever sandbox_allow_networks says */
+#define NN_NEVER        "169.254.0.0/16"
+
+/* private, shared, loopback and reserved: refused unless allowed */
+static const char  *nn_refused[] = {
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+    "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "224.0.0.0/3"
+};
+
+typedef struct {
+    struct nlmsghdr  *h;
+    char              buf[NN_MSG_MAX];
+} nn_msg_t;
+
+
+static int nn_cidr(const char *s, uint32_t *net, unsigned *prefix);
+static int nn_list(FILE *f, const char *list, const char *key, char *err,
+    size_t errlen);
+static void nn_nameservers(FILE *f);
+static int nn_run(const char *nft, const char *const *args,
+    const char *input, char *out, size_t outlen);
+static char *nn_ruleset(const so_config_t *cfg, int guard, char *err,
+    size_t errlen);
+static void nn_msg_init(nn_msg_t *m, int type, int flags);
+static struct rtattr *nn_attr(nn_msg_t *m, int type, const void *data,
+    size_t len);
+static void nn_attr_end(nn_msg_t *m, struct rtattr *a);
+static int nn_talk(int sock, nn_msg_t *m);
+static int nn_link_veth(int sock, const char *name, int nsfd);
+static int nn_link_up(int sock, int index);
+static int nn_addr(int sock, int index, uint32_t addr, unsigned prefix);
+static int nn_route_default(int sock, uint32_t gw);
+static int nn_inside(uint32_t addr, uint32_t gw);
+
+
+/* "a.b.c.d/n" (n 0..32; no "/n": 32) into network and prefix */
+static int
+nn_cidr(const char *s, uint32_t *net, unsigned *prefix)
+{
+    struct in_addr   a;
+    char             ip[BLD_NETNS_ADDRLEN], *end;
+    const char      *slash;
+    unsigned long    n;
+    size_t           len;
+
+    slash = strchr(s, '/');
+    len = slash != NULL ? (size_t) (slash - s) : strlen(s);
+    if (len == 0 || len >= sizeof(ip)) {
+        return SO_EINVAL;
+    }
+    memcpy(ip, s, len);
+    ip[len] = '\0';
+
+    if (inet_pton(AF_INET, ip, &a) != 1) {
+        return SO_EINVAL;
+    }
+
+    n = 32;
+    if (slash != NULL) {
+        errno = 0;
+        n = strtoul(slash + 1, &end, 10);
+        if (errno != 0 || end == slash + 1 || *end != '\0' || n > 32) {
+            return SO_EINVAL;
+        }
+    }
+
+    *prefix = (unsigned) n;
+    *net = ntohl(a.s_addr) & (n == 0 ? 0 : ~0U << (32 - n));
+    return SO_OK;
+}
+
+
+/* the CIDRs of a space or comma separated list, as nft set elements */
+static int
+nn_list(FILE *f, const char *list, const char *key, char *err,
+    size_t errlen)
+{
+    struct in_addr   a;
+    uint32_t         net;
+    unsigned         prefix;
+    char             item[64], ip[BLD_NETNS_ADDRLEN];
+    size_t           len;
+
+    while (list != NULL && *list != '\0') {
+        list += strspn(list, " ,\t");
+        len = strcspn(list, " ,\t");
+        if (len == 0) {
+            break;
+        }
+
+        if (len >= sizeof(item)) {
+            snprintf(err, errlen, "%s: an item is too long", key);
+            return SO_EINVAL;
+        }
+        memcpy(item, list, len);
+        item[len] = '\0';
+        list += len;
+
+        if (nn_cidr(item, &net, &prefix) != SO_OK) {
+            snprintf(err, errlen, "%s: \"%s\" is not an IPv4 address or "
+                     "network (a.b.c.d/n)", key, item);
+            return SO_EINVAL;
+        }
+
+        a.s_addr = htonl(net);
+        inet_ntop(AF_INET, &a, ip, sizeof(ip));
+        fprintf(f, "%s/%u, ", ip, prefix);
+    }
+
+    return SO_OK;
+}
+
+
+/* the host's IPv4 nameservers: a sandbox resolves names through them */
+static void
+nn_nameservers(FILE *f)
+{
+    struct in_addr   a;
+    FILE            *rc;
+    char             line[256], ip[64];
+
+    rc = fopen("/etc/resolv.conf", "re");
+    if (rc == NULL) {
+        return;
+    }
+
+    while (fgets(line, sizeof(line), rc) != NULL) {
+        if (sscanf(line, " nameserver %63s", ip) == 1
+            && inet_pton(AF_INET, ip, &a) == 1)
+        {
+            fprintf(f, "%s, ", ip);
+        }
+    }
+
+    fclose(rc);
+}
+
+
+/*
+ * Runs nft with args (after argv[0]) and input on its stdin; its output
+ * (stdout and stderr) into out.  The exit status, or -1.
+ */
+static int
+nn_run(const char *nft, const char *const *args, const char *input,
+    char *out, size_t outlen)
+{
+    const char  *argv[8];
+    size_t       len, i;
+    ssize_t      n;
+    pid_t        pid;
+    int          in[2], res[2], status;
+
+    out[0] = '\0';
+    in[0] = in[1] = res[0] = res[1] = -1;
+
+    argv[0] = "nft";
+    for (i = 0; args[i] != NULL && i < so_nelems(argv) - 2; i++) {
+        argv[i + 1] = args[i];
+    }
+    argv[i + 1] = NULL;
+
+    if (pipe2(in, O_CLOEXEC) == -1 || pipe2(res, O_CLOEXEC) == -1) {
+        snprintf(out, outlen, "pipe: %s", strerror(errno));
+        status = -1;
+        goto done;
+    }
+
+    pid = fork();
+    if (pid == -1) {
+        snprintf(out, outlen, "fork: %s", strerror(errno));
+        status = -1;
+        goto done;
+    }
+
+    if (pid == 0) {
+        if (dup2(in[0], STDIN_FILENO) == -1
+            || dup2(res[1], STDOUT_FILENO) == -1
+            || dup2(res[1], STDERR_FILENO) == -1)
+        {
+            _exit(127);
+        }
+        execve(nft, (char *const *) argv, (char *[]) { NULL });
+        _exit(127);
+    }
+
+    close(in[0]);
+    close(res[1]);
+    in[0] = res[1] = -1;
+
+    /* a ruleset is a few KiB: it fits in the pipe before nft reads it */
+    len = input != NULL ? strlen(input) : 0;
+    if (len > 0 && write(in[1], input, len) != (ssize_t) len) {
+        snprintf(out, outlen, "writing to nft: %s", strerror(errno));
+    }
+    close(in[1]);
+    in[1] = -1;
+
+    len = 0;
+    while (len < outlen - 1
+           && (n = read(res[0], out + len, outlen - 1 - len)) > 0)
+    {
+        len += (size_t) n;
+    }
+    out[len] = '\0';
+    while (len > 0 && out[len - 1] == '\n') {
+        out[--len] = '\0';
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            status = -1;
+            goto done;
+        }
+    }
+    status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+done:
+
+    for (i = 0; i < 2; i++) {
+        if (in[i] != -1) {
+            close(in[i]);
+        }
+        if (res[i] != -1) {
+            close(res[i]);
+        }
+    }
+
+    return status;
+}
+
+
+/* the whole table as nft reads it; the caller frees */
+static char *
+nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
+{
+    FILE        *f;
+    char        *text, *allowed, *refused, *dns;
+    size_t       len, i;
+    uint32_t     net;
+    unsigned     prefix;
+    int          rc;
+
+    text = allowed = refused = dns = NULL;
+
+    if (nn_cidr(cfg->sandbox_network, &net, &prefix) != SO_OK
+        || prefix < 8 || prefix > 28)
+    {
+        snprintf(err, errlen, "sandbox_network: \"%s\" is not an IPv4 "
+                 "network from /8 to /28", cfg->sandbox_network);
+        return NULL;
+    }
+
+    f = open_memstream(&allowed, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+    rc = nn_list(f, cfg->sandbox_allow_networks, "sandbox_allow_networks",
+                 err, errlen);
+    fclose(f);
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    f = open_memstream(&refused, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+    for (i = 0; i < so_nelems(nn_refused); i++) {
+        fprintf(f, "%s, ", nn_refused[i]);
+    }
+    rc = nn_list(f, cfg->sandbox_deny_networks, "sandbox_deny_networks",
+                 err, errlen);
+    fclose(f);
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    f = open_memstream(&dns, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+    nn_nameservers(f);
+    fclose(f);
+
+    f = open_memstream(&text, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+
+#define NN_REJECT  "reject with icmpx type admin-prohibited"
+#define NN_IF      "\"" BLD_NETNS_IFPREFIX "*\""
+
+    fprintf(f,
+        "table inet shipoff {}\n"
+        "delete table inet shipoff\n"
+        "table inet shipoff {\n"
+        "  set refused { type ipv4_addr; flags interval; auto-merge;"
+        " elements = { %s } }\n", refused);
+    if (allowed[0] != '\0') {
+        fprintf(f, "  set allowed { type ipv4_addr; flags interval;"
+                " auto-merge; elements = { %s } }\n", allowed);
+    }
+    if (dns[0] != '\0') {
+        fprintf(f, "  set dns { type ipv4_addr; elements = { %s } }\n", dns);
+    }
+
+    fprintf(f,
+        "  chain input {\n"
+        "    type filter hook input priority filter; policy accept;\n"
+        "    iifname " NN_IF " ct state established,related accept\n"
+        "    iifname " NN_IF " " NN_REJECT "\n"
+        "  }\n"
+        "  chain forward {\n"
+        "    type filter hook forward priority filter; policy accept;\n"
+        "    iifname " NN_IF " jump egress\n"
+        "    oifname " NN_IF " ct state established,related accept\n"
+        "    oifname " NN_IF " " NN_REJECT "\n"
+        "%s"
+        "  }\n",
+        guard ? "    jump foreign\n" : "");
+
+    if (guard) {
+        fprintf(f, "  chain foreign {\n    drop\n  }\n");
+    }
+
+    fprintf(f,
+        "  chain egress {\n"
+        "    meta nfproto ipv6 " NN_REJECT "\n"
+        "    oifname " NN_IF " " NN_REJECT "\n"
+        "    ip daddr " NN_NEVER " " NN_REJECT "\n");
+    if (dns[0] != '\0') {
+        fprintf(f, "    ip daddr @dns meta l4proto { tcp, udp }"
+                " th dport 53 accept\n");
+    }
+    if (allowed[0] != '\0') {
+        fprintf(f, "    ip daddr @allowed accept\n");
+    }
+    fprintf(f,
+        "    ip daddr @refused " NN_REJECT "\n"
+        "    fib daddr type { local, broadcast, multicast } " NN_REJECT "\n"
+        "    accept\n"
+        "  }\n"
+        "  chain postrouting {\n"
+        "    type nat hook postrouting priority srcnat; policy accept;\n"
+        "    ip saddr %s oifname != " NN_IF " masquerade\n"
+        "  }\n"
+        "}\n", cfg->sandbox_network);
+
+#undef NN_IF
+#undef NN_REJECT
+
+    if (fclose(f) != 0) {
+        goto nomem;
+    }
+
+    goto done;
+
+nomem:
+
+    snprintf(err, errlen, "out of memory");
+    free(text);
+    text = NULL;
+
+done:
+
+    if (err[0] != '\0') {
+        free(text);
+        text = NULL;
+    }
+    free(allowed);
+    free(refused);
+    free(dns);
+    return text;
+}
+
+
+int
+bld_netns_host_init(const so_config_t *cfg, char *err, size_t errlen)
+{
+    static const char *const  list[] = {
+        "list", "chain", "inet", "shipoff", "foreign", NULL
+    };
+    static const char *const  apply[] = { "-f", "-", NULL };
+    char                      out[NN_OUT_MAX], *rules, fwd[4];
+    int                       fd, guard, rc;
+    ssize_t                   n;
+
+    err[0] = '\0';
+    rules = NULL;
+    rc = SO_ERR;
+
+    fd = open("/proc/sys/net/ipv4/ip_forward", O_RDWR | O_CLOEXEC);
+    n = fd == -1 ? -1 : read(fd, fwd, sizeof(fwd));
+    if (n < 1) {
+        snprintf(err, errlen, "/proc/sys/net/ipv4/ip_forward: %s",
+                 strerror(errno));
+        goto done;
+    }
+
+    /* off until now, or off before an earlier life turned it on */
+    guard = fwd[0] == '0'
+            || nn_run(cfg->sandbox_nft, list, NULL, out, sizeof(out)) == 0;
+
+    rules = nn_ruleset(cfg, guard, err, errlen);
+    if (rules == NULL) {
+        rc = SO_EINVAL;
+        goto done;
+    }
+
+    if (nn_run(cfg->sandbox_nft, apply, rules, out, sizeof(out)) != 0) {
+        snprintf(err, errlen, "%s -f: %s", cfg->sandbox_nft, out);
+        goto done;
+    }
+
+    if (fwd[0] == '0'
+        && (lseek(fd, 0, SEEK_SET) == -1 || write(fd, "1\n", 2) != 2))
+    {
+        snprintf(err, errlen, "turning IPv4 forwarding on: %s",
+                 strerror(errno));
+        goto done;
+    }
+
+    rc = SO_OK;
+
+done:
+
+    if (fd != -1) {
+        close(fd);
+    }
+    free(rules);
+    return rc;
+}
+
+
+static void
+nn_msg_init(nn_msg_t *m, int type, int flags)
+{
+    memset(m->buf, 0, sizeof(m->buf));
+    m->h = (struct nlmsghdr *) m->buf;
+    m->h->nlmsg_len = NLMSG_LENGTH(0);
+    m->h->nlmsg_type = (unsigned short) type;
+    m->h->nlmsg_flags = (unsigned short) (NLM_F_REQUEST | NLM_F_ACK | flags);
+}
+
+
+/* appends a header of len bytes (type < 0) or an attribute */
+static struct rtattr *
+nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
+{
+    struct rtattr  *a;
+    size_t          at;
+
+    at = NLMSG_ALIGN(m->h->nlmsg_len);
+    assert(at + RTA_SPACE(len) <= sizeof(m->buf));
+
+    a = (struct rtattr *) (m->buf + at);
+    if (type < 0) {
+        memcpy(a, data, len);
+        m->h->nlmsg_len = (unsigned) (at + len);
+        return NULL;
+    }
+
+    a->rta_type = (unsigned short) type;
+    a->rta_len = (unsigned short) RTA_LENGTH(len);
+    if (len > 0) {
+        memcpy(RTA_DATA(a), data, len);
+    }
+    m->h->nlmsg_len = (unsigned) (at + RTA_SPACE(len));
+    return a;
+}
+
+
+/* closes a nested attribute opened by nn_attr(m, type, NULL, 0) */
+static void
+nn_attr_end(nn_msg_t *m, struct rtattr *a)
+{
+    a->rta_len = (unsigned short) (m->buf + m->h->nlmsg_len - (char *) a);
+}
+
+
+/* sends m and reads the kernel's ack: 0 or -errno */
+static int
+nn_talk(int sock, nn_msg_t *m)
+{
+    struct sockaddr_nl   kernel;
+    struct nlmsghdr     *h;
+    struct nlmsgerr     *e;
+    char                 buf[NN_MSG_MAX];
+    ssize_t              n;
+
+    memset(&kernel, 0, sizeof(kernel));
+    kernel.nl_family = AF_NETLINK;
+
+    if (sendto(sock, m->buf, m->h->nlmsg_len, 0,
+               (struct sockaddr *) &kernel, sizeof(kernel)) == -1)
+    {
+        return -errno;
+    }
+
+    do {
+        n = recv(sock, buf, sizeof(buf), 0);
+    } while (n == -1 && errno == EINTR);
+
+    if (n == -1) {
+        return -errno;
+    }
+
+    h = (struct nlmsghdr *) buf;
+    if (!NLMSG_OK(h, (size_t) n) || h->nlmsg_type != NLMSG_ERROR) {
+        return -EPROTO;
+    }
+
+    e = NLMSG_DATA(h);
+    return e->error;
+}
+
+
+/* the pair: name on the host, "eth0" in the namespace nsfd */
+static int
+nn_link_veth(int sock, const char *name, int nsfd)
+{
+    struct ifinfomsg   ifi;
+    struct rtattr     *info, *data, *peer;
+    nn_msg_t           m;
+
+    memset(&ifi, 0, sizeof(ifi));
+    ifi.ifi_family = AF_UNSPEC;
+
+    nn_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    nn_attr(&m, -1, &ifi, sizeof(ifi));
+    nn_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+    info = nn_attr(&m, IFLA_LINKINFO, NULL, 0);
+    nn_attr(&m, IFLA_INFO_KIND, "veth", 5);
+    data = nn_attr(&m, IFLA_INFO_DATA, NULL, 0);
+    peer = nn_attr(&m, VETH_INFO_PEER, NULL, 0);
+    nn_attr(&m, -1, &ifi, sizeof(ifi));
+    nn_attr(&m, IFLA_IFNAME, "eth0", 5);
+    nn_attr(&m, IFLA_NET_NS_FD, &nsfd, sizeof(nsfd));
+    nn_attr_end(&m, peer);
+    nn_attr_end(&m, data);
+    nn_attr_end(&m, info);
+
+    return nn_talk(sock, &m);
+}
+
+
+static int
+nn_link_up(int sock, int index)
+{
+    struct ifinfomsg  ifi;
+    nn_msg_t          m;
+
+    memset(&ifi, 0, sizeof(ifi));
+    ifi.ifi_family = AF_UNSPEC;
+    ifi.ifi_index = index;
+    ifi.ifi_flags = IFF_UP;
+    ifi.ifi_change = IFF_UP;
+
+    nn_msg_init(&m, RTM_NEWLINK, 0);
+    nn_attr(&m, -1, &ifi, sizeof(ifi));
+    return nn_talk(sock, &m);
+}
+
+
+static int
+nn_addr(int sock, int index, uint32_t addr, unsigned prefix)
+{
+    struct ifaddrmsg  ifa;
+    uint32_t          a;
+    nn_msg_t          m;
+
+    memset(&ifa, 0, sizeof(ifa));
+    ifa.ifa_family = AF_INET;
+    ifa.ifa_prefixlen = (unsigned char) prefix;
+    ifa.ifa_index = (unsigned) index;
+    a = htonl(addr);
+
+    nn_msg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    nn_attr(&m, -1, &ifa, sizeof(ifa));
+    nn_attr(&m, IFA_LOCAL, &a, sizeof(a));
+    nn_attr(&m, IFA_ADDRESS, &a, sizeof(a));
+    return nn_talk(sock, &m);
+}
+
+
+static int
+nn_route_default(int sock, uint32_t gw)
+{
+    struct rtmsg  rtm;
+    uint32_t      a;
+    nn_msg_t      m;
+
+    memset(&rtm, 0, sizeof(rtm));
+    rtm.rtm_family = AF_INET;
+    rtm.rtm_table = RT_TABLE_MAIN;
+    rtm.rtm_protocol = RTPROT_BOOT;
+    rtm.rtm_scope = RT_SCOPE_UNIVERSE;
+    rtm.rtm_type = RTN_UNICAST;
+    a = htonl(gw);
+
+    nn_msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    nn_attr(&m, -1, &rtm, sizeof(rtm));
+    nn_attr(&m, RTA_GATEWAY, &a, sizeof(a));
+    return nn_talk(sock, &m);
+}
+
+
+/* in the namespace: lo and eth0 up, the address, the way out */
+static int
+nn_inside(uint32_t addr, uint32_t gw)
+{
+    int  sock, eth0, rc;
+
+    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (sock == -1) {
+        return -errno;
+    }
+
+    eth0 = (int) if_nametoindex("eth0");
+    rc = eth0 == 0 ? -ENODEV : nn_link_up(sock, 1);
+    if (rc == 0) {
+        rc = nn_addr(sock, eth0, addr, 30);
+    }
+    if (rc == 0) {
+        rc = nn_link_up(sock, eth0);
+    }
+    if (rc == 0) {
+        rc = nn_route_default(sock, gw);
+    }
+
+    close(sock);
+    return rc;
+}
+
+
+int
+bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
+{
+    struct in_addr  a;
+    uint32_t        net, base, seed;
+    unsigned        prefix, nslots, slot, tries;
+    const char     *step;
+    int             host, sock, index, rc;
+
+    memset(ns, 0, sizeof(*ns));
+    ns->fd = -1;
+    sock = -1;
+    step = "";
+    rc = 0;
+
+    if (nn_cidr(cfg->sandbox_network, &net, &prefix) != SO_OK
+        || prefix < 8 || prefix > 28)
+    {
+        snprintf(ns->errstr, sizeof(ns->errstr), "sandbox_network \"%s\" "
+                 "is not an IPv4 network from /8 to /28",
+                 cfg->sandbox_network);
+        return SO_ERR;
+    }
+
+    host = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (host == -1) {
+        step = "open the host's namespace";
+        rc = -errno;
+        goto done;
+    }
+
+    if (unshare(CLONE_NEWNET) == -1) {
+        step = "unshare";
+        rc = -errno;
+        goto done;
+    }
+
+    ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    rc = ns->fd == -1 ? -errno : 0;
+    if (setns(host, CLONE_NEWNET) == -1) {
+        /* stuck in an empty namespace: nothing of ours can go on */
+        abort();
+    }
+    if (rc != 0) {
+        step = "open the namespace";
+        goto done;
+    }
+
+    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (sock == -1) {
+        step = "netlink";
+        rc = -errno;
+        goto done;
+    }
+
+    /* slots 1 .. nslots - 1: slot s is s*4+1 (host) and s*4+2 (sandbox) */
+    nslots = 1U << (30 - prefix);
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+        seed = (uint32_t) getpid();
+    }
+
+    rc = -EEXIST;
+    for (tries = 0; tries < NN_SLOT_TRIES && rc == -EEXIST; tries++) {
+        slot = 1 + (seed + tries) % (nslots - 1);
+        snprintf(ns->ifname, sizeof(ns->ifname), BLD_NETNS_IFPREFIX "%u",
+                 slot);
+        rc = nn_link_veth(sock, ns->ifname, ns->fd);
+    }
+    if (rc != 0) {
+        step = rc == -EEXIST ? "no free slot in sandbox_network"
+                             : "create the veth pair";
+        ns->ifname[0] = '\0';
+        goto done;
+    }
+
+    base = net + slot * 4;
+    index = (int) if_nametoindex(ns->ifname);
+    rc = index == 0 ? -ENODEV : nn_addr(sock, index, base + 1, 30);
+    if (rc == 0) {
+        rc = nn_link_up(sock, index);
+    }
+    if (rc != 0) {
+        step = "configure the host's end";
+        goto done;
+    }
+
+    if (setns(ns->fd, CLONE_NEWNET) == -1) {
+        step = "enter the namespace";
+        rc = -errno;
+        goto done;
+    }
+    rc = nn_inside(base + 2, base + 1);
+    if (setns(host, CLONE_NEWNET) == -1) {
+        abort();
+    }
+    if (rc != 0) {
+        step = "configure the namespace";
+        goto done;
+    }
+
+    a.s_addr = htonl(base + 2);
+    inet_ntop(AF_INET, &a, ns->addr, sizeof(ns->addr));
+
+done:
+
+    if (sock != -1) {
+        close(sock);
+    }
+    if (host != -1) {
+        close(host);
+    }
+
+    if (rc != 0) {
+        snprintf(ns->errstr, sizeof(ns->errstr), "network namespace: %s: %s",
+                 step, strerror(-rc));
+        /* the veth pair, if made, goes with the namespace */
+        bld_netns_close(ns);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+void
+bld_netns_close(bld_netns_t *ns)
+{
+    if (ns != NULL && ns->fd != -1) {
+        close(ns->fd);
+        ns->fd = -1;
+    }
+}
