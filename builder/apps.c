@@ -65,7 +65,6 @@
 #define APP_BACKOFF_MAX    60000
 #define APP_STABLE_MS      60000   /* up this long: the backoff starts over */
 #define APP_ENV_MAX        160
-#define APP_HIDDEN_MAX     8
 
 
 static bld_app_t *app_new(bld_queue_t *q, long long deployment);
@@ -283,11 +282,11 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     bld_cgroup_t         leftover;
     PGresult            *res;
     json_t              *env, *v;
-    const char          *params[1], *key, *argv[7], *hidden[APP_HIDDEN_MAX];
+    const char          *params[1], *key, *argv[7], *hidden[BLD_HIDDEN_MAX];
     char                *envp[APP_ENV_MAX + 1], dep[24], dir[PATH_MAX];
     char                 cmd[1024], name[BLD_CG_NAMELEN];
     const so_config_t   *cfg;
-    size_t               n, h, i;
+    size_t               n, i;
     int                  wfd[2], rc;
     pid_t                pid;
 
@@ -394,19 +393,6 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
 
 #undef APP_ENV
 
-    /* var/ (but the app's tree, bound after), the secrets, home dirs */
-    h = 0;
-    hidden[h++] = cfg->var_dir;
-    if (cfg->secrets_file != NULL
-        && strncmp(cfg->secrets_file, cfg->var_dir, strlen(cfg->var_dir))
-           != 0)
-    {
-        hidden[h++] = cfg->secrets_file;
-    }
-    hidden[h++] = "/root";
-    hidden[h++] = "/home";
-    hidden[h++] = "/run/postgresql";
-    hidden[h] = NULL;
 
     if (bld_app_outputs(q, app, wfd) != SO_OK) {
         goto done;
@@ -435,7 +421,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     o.envp = (const char *const *) envp;
     o.workdir = dir;
     o.workdir_ro = 1;
-    o.hidden = hidden;
+    o.hidden = bld_build_hidden(hidden, cfg);  /* its tree bound after */
     o.stdout_fd = wfd[0];
     o.stderr_fd = wfd[1];
     o.netns = &net;

@@ -15,7 +15,7 @@
  * name.  .git is never published (a site whose output dir is the
  * repository root).
  *
- * An app's tree (bld_publish_app) is copied the same way, from the fd of
+ * An app's tree (bld_publish_copy's app) is copied the same way, from the fd of
  * its root dir held since before the build, to var/apps/<project>/<id>,
  * except that symlinks are kept as links (node_modules/.bin, a venv's
  * python3: the app runs in its sandbox, which follows them there, and
@@ -428,30 +428,7 @@ pub_tree(pub_ctx_t *ctx, int src, const char *dst)
 
 
 int
-bld_publish_copy(int src, uid_t uid, const char *dst, bld_log_t *log,
-    char *err, size_t errlen)
-{
-    pub_ctx_t  ctx;
-    int        rc;
-
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.log = log;
-    ctx.uid = uid;
-    ctx.err = err;
-    ctx.errlen = errlen;
-
-    rc = pub_tree(&ctx, src, dst);
-    if (rc == SO_OK) {
-        bld_log_sys(log, "published %lld files (%lld precompressed, %lld "
-                    "skipped)", ctx.files, ctx.gzipped, ctx.skipped);
-    }
-
-    return rc;
-}
-
-
-int
-bld_publish_app(int src, uid_t uid, gid_t gid, const char *dst,
+bld_publish_copy(int src, uid_t uid, int app, const char *dst,
     bld_log_t *log, char *err, size_t errlen)
 {
     pub_ctx_t  ctx;
@@ -460,15 +437,16 @@ bld_publish_app(int src, uid_t uid, gid_t gid, const char *dst,
     memset(&ctx, 0, sizeof(ctx));
     ctx.log = log;
     ctx.uid = uid;
-    ctx.gid = gid;
-    ctx.app = 1;
+    ctx.gid = (gid_t) uid;
+    ctx.app = app;
     ctx.err = err;
     ctx.errlen = errlen;
 
     rc = pub_tree(&ctx, src, dst);
     if (rc == SO_OK) {
-        bld_log_sys(log, "the app's tree: %lld files and links (%lld "
-                    "skipped)", ctx.files, ctx.skipped);
+        bld_log_sys(log, "published %lld %s (%lld precompressed, %lld "
+                    "skipped)", ctx.files, app ? "files and links" : "files",
+                    ctx.gzipped, ctx.skipped);
     }
 
     return rc;

@@ -240,7 +240,8 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
         bld_log_sys(step->log, "clone failed: %s",
                     res.code == BLD_CLONE_NOTFOUND
                     ? "no such repository, branch or commit"
-                    : res.code == BLD_CLONE_TOOBIG ? "the repository is too large"
+                    : res.code == BLD_CLONE_TOOBIG
+                    ? "the repository is too large"
                     : res.code == BLD_CLONE_NOROOT ? "no such root dir"
                     : "the repository could not be cloned");
     }

@@ -788,10 +788,10 @@ wk_publish(wk_t *w)
      * (node_modules/.bin, a venv)
      */
     if (w->dynamic) {
-        rc = bld_publish_app(w->rootfd, w->uid, (gid_t) w->uid, w->artifact,
-                             w->log, err, sizeof(err));
+        rc = bld_publish_copy(w->rootfd, w->uid, 1, w->artifact, w->log,
+                              err, sizeof(err));
     } else {
-        rc = bld_publish_copy(out, w->uid, w->artifact, w->log, err,
+        rc = bld_publish_copy(out, w->uid, 0, w->artifact, w->log, err,
                               sizeof(err));
         close(out);
     }

@@ -183,18 +183,14 @@ void bld_workfs_umount(const char *dir, const char *image);
 
 /*
  * Copies the tree of the directory fd src (borrowed) to dst (which must
- * not exist): the regular files owned by uid, and directories; symlinks,
- * special files and files of other owners are skipped and logged; text
- * assets of 1 KiB or more get a .gz beside them.  0 or SO_ERR with err.
+ * not exist): the regular files owned by uid, and directories; special
+ * files and files of other owners are skipped and logged.  A site's:
+ * symlinks skipped too, text assets of 1 KiB or more get a .gz beside
+ * them.  An app's (app 1): symlinks kept as links, modes kept, nothing
+ * precompressed, everything owned by uid (and the gid of that number).
+ * 0 or SO_ERR with err.
  */
-int bld_publish_copy(int src, uid_t uid, const char *dst, bld_log_t *log,
-    char *err, size_t errlen);
-
-/*
- * The same for an app's tree: symlinks kept as links, modes kept, nothing
- * precompressed, everything owned by uid:gid.
- */
-int bld_publish_app(int src, uid_t uid, gid_t gid, const char *dst,
+int bld_publish_copy(int src, uid_t uid, int app, const char *dst,
     bld_log_t *log, char *err, size_t errlen);
 
 /* removes the tree at path, which must lie under var_dir; accepts a

@@ -29,9 +29,9 @@
 int so_git_init(void);
 
 /*
- * Fetches branch of url into dir (nothing checked out).  token, when not NULL, is sent as HTTP
- * basic credentials ("x-access-token", token): GitHub's form for OAuth
- * and app tokens.  0, or SO_ENOTFOUND (no such repository or branch),
+ * Fetches branch of url into dir (nothing checked out).  token, when not
+ * NULL, is sent as HTTP basic credentials ("x-access-token", token):
+ * GitHub's form for OAuth and app tokens.  0, or SO_ENOTFOUND (no such repository or branch),
  * SO_ETOOBIG (over the size cap), SO_EUNAVAIL (timeout, unreachable) or
  * SO_ERR, with a reason in err that never holds the token.
  */

@@ -16,7 +16,7 @@ use lib 'tests/integration/lib';
 use Test::More;
 use IO::Socket::INET;
 use Time::HiRes qw(time);
-use ShipoffTest qw(stack_up http run tempdir top_dir);
+use ShipoffTest qw(stack_up git_bomb http run tempdir top_dir);
 
 my $s = stack_up(env => { SHIPOFF_DETECT_TIMEOUT => '4' });
 my $u = $s->signup;
@@ -206,26 +206,7 @@ for my $c (
 # ---- a git bomb: refused before it is checked out
 
 {
-    my $dir = "$git/bomb";
-    run('git', 'init', '-q', '-b', 'main', $dir);
-    my ($rc, $blob) = run('sh', '-c', "echo x | git -C $dir hash-object -w"
-                                      . " --stdin");
-    chomp $blob;
-    my ($type, $id) = ('blob', $blob);
-    for my $level (1 .. 7) {
-        my $entries = join '', map { my $mode = $type eq 'blob' ? '100644'
-                                                               : '040000';
-                                     "$mode $type $id\tf$_\n" } 0 .. 9;
-        ($rc, $id) = run('sh', '-c', "printf '$entries' | git -C $dir mktree");
-        chomp $id;
-        $type = 'tree';
-    }
-    ($rc, my $commit) = run('git', '-C', $dir, '-c', 'user.name=t', '-c',
-                            'user.email=t@e', 'commit-tree', $id, '-m',
-                            'bomb');
-    chomp $commit;
-    run('git', '-C', $dir, 'update-ref', 'refs/heads/main', $commit);
-
+    my $dir = git_bomb("$git/bomb");
     my $res = detect({ repo_url => "file://$dir" });
     is($res->{json}{state}, 'failed', 'a git bomb: failed')
         or diag($res->{content});

@@ -20,30 +20,14 @@ use Test::More;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(time);
-use ShipoffTest qw(stack_up run top_dir tempdir);
+use ShipoffTest qw(sandbox_stack_up git_bomb run top_dir tempdir);
 
-plan skip_all => 'needs root (cgroups and a sandbox uid)' if $> != 0;
-plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
-
-my $cg_parent = "shipoff-t79-$$";
-my $s = stack_up(env => { SHIPOFF_BUILD_TIMEOUT         => '6',
-                          SHIPOFF_SANDBOX_DISK          => '48m',
-                          SHIPOFF_SANDBOX_CGROUP_PARENT => $cg_parent });
-$s->stop('shipoffd');
+my $s = sandbox_stack_up(env => { SHIPOFF_BUILD_TIMEOUT => '6',
+                                  SHIPOFF_SANDBOX_DISK  => '48m' });
 
 my $top = top_dir();
 my $shipoffd = $ENV{SHIPOFFD} // "$top/builder/shipoffd";
 my $git = tempdir();
-
-END {
-    local $?;
-    for my $dir (glob("/sys/fs/cgroup/*/$cg_parent"),
-                 glob("/sys/fs/cgroup/$cg_parent"))
-    {
-        run('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
-            '+');
-    }
-}
 
 sub psql { $s->psql($_[0]) }
 
@@ -85,16 +69,8 @@ sub deploy {
     die "deploy: $r->{status} $r->{content}" unless $r->{status} == 202;
     my $id = $r->{json}{id};
     my $t0 = time;
-    my $child = fork // die "fork: $!";
-    if (!$child) {
-        %ENV = (%ENV, %{ $s->{env} });
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', '/dev/null';
-        exec($shipoffd, '-c', $s->conf, 'build', $id) or POSIX::_exit(127);
-    }
-    waitpid($child, 0);
-    return ($id, psql("SELECT state || ' ' || coalesce(reason, '')"
-                      . " FROM deployments WHERE id = $id"), time - $t0);
+    my (undef, $st) = $s->build_now($id);
+    return ($id, $st, time - $t0);
 }
 
 # ---- who clones: the sandbox uid
@@ -144,23 +120,7 @@ sub deploy {
 # ---- a git bomb
 
 {
-    my $dir = "$git/bomb";
-    git($git, 'init', '-q', '-b', 'main', $dir);
-    my (undef, $blob) = run('sh', '-c', "echo x | git -C $dir hash-object"
-                                        . " -w --stdin");
-    chomp $blob;
-    my ($type, $obj) = ('blob', $blob);
-    for my $level (1 .. 7) {
-        my $mode = $type eq 'blob' ? '100644' : '040000';
-        my $entries = join '', map { "$mode $type $obj\tf$_\n" } 0 .. 9;
-        (undef, $obj) = run('sh', '-c', "printf '$entries' | git -C $dir"
-                                        . " mktree");
-        chomp $obj;
-        $type = 'tree';
-    }
-    my $commit = git($dir, 'commit-tree', $obj, '-m', 'bomb');
-    git($dir, 'update-ref', 'refs/heads/main', $commit);
-
+    my $dir = git_bomb("$git/bomb");
     my ($id, $st) = deploy("file://$dir");
     is($st, 'FAILED clone_failed', 'a git bomb: FAILED clone_failed')
         or diag($s->log_text($id));

@@ -18,33 +18,13 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
-use POSIX ();
-use ShipoffTest qw(stack_up run top_dir);
+use ShipoffTest qw(sandbox_stack_up run);
 use ShipoffNginx qw(request);
 use ShipoffGit;
 
-plan skip_all => 'needs root (cgroups and a sandbox uid)' if $> != 0;
-plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
-
-my $cg_parent = "shipoff-t89-$$";
-my $s = stack_up(env => { SHIPOFF_BUILD_TIMEOUT         => '60',
-                          SHIPOFF_SANDBOX_CGROUP_PARENT => $cg_parent });
-$s->stop('shipoffd');
+my $s = sandbox_stack_up(env => { SHIPOFF_BUILD_TIMEOUT => '60' });
 my $g = ShipoffGit->start;
-
 my $var = $s->var;
-my $top = top_dir();
-my $shipoffd = $ENV{SHIPOFFD} // "$top/builder/shipoffd";
-
-END {
-    local $?;
-    for my $dir (glob("/sys/fs/cgroup/*/$cg_parent"),
-                 glob("/sys/fs/cgroup/$cg_parent"))
-    {
-        run('find', $dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}',
-            '+');
-    }
-}
 
 sub psql { $s->psql($_[0]) }
 
@@ -74,17 +54,9 @@ sub deploy {
     my $r = $s->api(POST => "/api/v1/projects/$pid/deployments", $u, {});
     die "deploy: $r->{status} $r->{content}" unless $r->{status} == 202;
     my $id = $r->{json}{id};
-    my $child = fork // die "fork: $!";
-    if (!$child) {
-        %ENV = (%ENV, %{ $s->{env} });
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', '/dev/null';
-        exec($shipoffd, '-c', $s->conf, 'build', $id) or POSIX::_exit(127);
-    }
-    waitpid($child, 0);
-    my ($state, $reason) = split /\|/, psql("SELECT state || '|' ||"
-        . " coalesce(reason, '') FROM deployments WHERE id = $id"), 2;
-    return ($id, $state, $reason);
+    my (undef, $st) = $s->build_now($id);
+    my ($state, $reason) = split / /, $st, 2;
+    return ($id, $state, $reason // '');
 }
 
 # every file of a published tree, relative

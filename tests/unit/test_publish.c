@@ -201,7 +201,7 @@ test_copy_own_files_only(void **state)
     dfd = open(t->tree, O_RDONLY | O_DIRECTORY);
     assert_true(dfd != -1);
     err[0] = '\0';
-    assert_int_equal(bld_publish_copy(dfd, PT_UID, t->dst, NULL, err,
+    assert_int_equal(bld_publish_copy(dfd, PT_UID, 0, t->dst, NULL, err,
                                       sizeof(err)), SO_OK);
 
     /* the caller's fd is still the caller's */

@@ -12,6 +12,7 @@ package ShipoffTest;
 
 use strict;
 use warnings;
+use POSIX ();
 use Time::HiRes ();
 use Exporter 'import';
 use File::Temp ();
@@ -20,7 +21,7 @@ use IO::Socket::INET;
 use IO::Socket::UNIX;
 use JSON::PP ();
 
-our @EXPORT_OK = qw(free_port http tempdir top_dir json_encode json_decode
+our @EXPORT_OK = qw(git_bomb free_port http tempdir top_dir json_encode json_decode
                     stack_up run error_is in_chroot wait_for
                     sandbox_stack_up);
 
@@ -179,6 +180,33 @@ sub stack_up {
     die "stack up failed ($rc):\n$out";
 }
 
+# git_bomb(DIR): a repository at DIR whose branch main holds a "git bomb":
+# one blob, and trees of ten entries each naming the level below, seven
+# levels deep: a few objects, 10^7 files once checked out
+sub git_bomb {
+    my ($dir) = @_;
+    my @git = ('git', '-C', $dir, '-c', 'user.name=t', '-c', 'user.email=t@e');
+    my ($rc, $out) = run('git', 'init', '-q', '-b', 'main', $dir);
+    die "git init: $out" if $rc;
+    (undef, my $obj) = run('sh', '-c', "echo x | git -C $dir hash-object"
+                                       . " -w --stdin");
+    chomp $obj;
+    my $type = 'blob';
+    for (1 .. 7) {
+        my $mode = $type eq 'blob' ? '100644' : '040000';
+        my $entries = join '', map { "$mode $type $obj\tf$_\n" } 0 .. 9;
+        (undef, $obj) = run('sh', '-c', "printf '$entries' | git -C $dir"
+                                        . " mktree");
+        chomp $obj;
+        $type = 'tree';
+    }
+    (undef, my $commit) = run(@git, 'commit-tree', $obj, '-m', 'bomb');
+    chomp $commit;
+    ($rc, $out) = run(@git, 'update-ref', 'refs/heads/main', $commit);
+    die "git update-ref: $out" if $rc;
+    return $dir;
+}
+
 # sandbox_stack_up(%opt): stack_up(%opt) for a test that builds in the
 # sandbox with `shipoffd build ID`: skips the whole file where the sandbox
 # cannot run (a chroot, not root, no bubblewrap), gives the stack a cgroup
@@ -240,6 +268,27 @@ sub stack {
 # signup(%args): a new account through POST /auth/v1/signup; dies unless
 # 201.  Returns the decoded answer: {user, access_token, refresh_token...}
 my $signups = 0;
+
+# build_now(ID): `shipoffd build ID` in the foreground (the stack's
+# shipoffd stopped, as sandbox_stack_up leaves it), output to /dev/null;
+# its exit code, and the deployment's "STATE reason"
+sub build_now {
+    my ($self, $id) = @_;
+    my $shipoffd = $ENV{SHIPOFFD}
+                   // ShipoffTest::top_dir() . '/builder/shipoffd';
+    my $child = fork // die "fork: $!";
+    if (!$child) {
+        %ENV = (%ENV, %{ $self->{env} });
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec($shipoffd, '-c', $self->conf, 'build', $id)
+            or POSIX::_exit(127);
+    }
+    waitpid($child, 0);
+    my $rc = $? >> 8;
+    return ($rc, $self->psql("SELECT state || ' ' || coalesce(reason, '')"
+                             . " FROM deployments WHERE id = $id"));
+}
 
 sub signup {
     my ($self, %args) = @_;
