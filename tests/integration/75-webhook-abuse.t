@@ -21,7 +21,9 @@ my $s = stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s',
                           SHIPOFF_AUTH_BURST => 1000,
                           SHIPOFF_ALLOW_PRIVATE_REPOS => '1',
                           SHIPOFF_WEBHOOK_FAIL_LIMIT => $LIMIT,
-                          SHIPOFF_WEBHOOK_MAX_CANDIDATES => $CAP });
+                          SHIPOFF_WEBHOOK_MAX_CANDIDATES => $CAP,
+                          # 70 decoy projects of one account
+                          SHIPOFF_QUOTA_PROJECTS => '0' });
 $s->stop('shipoffd');
 
 sub psql { $s->psql($_[0]) }

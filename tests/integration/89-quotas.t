@@ -124,7 +124,8 @@ my @team_projects;
 for my $n (1, 2) {
     $res = project($u, "qt$n-$$", team_id => $team, kind => 'dynamic',
                    build_cmd => undef, output_dir => undef,
-                   run_cmd => 'exec python3 -m http.server "$PORT" --bind 127.0.0.1');
+                   run_cmd => 'exec python3 -m http.server "$PORT"'
+                              . ' --bind "$HOST"');
     is($res->{status}, 201, "team project $n: the team is its own account")
         or diag($res->{content});
     push @team_projects, $res->{json}{id};
