@@ -745,8 +745,9 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
     rc = -EEXIST;
     for (tries = 0; tries < NN_SLOT_TRIES && rc == -EEXIST; tries++) {
         slot = 1 + (seed + tries) % (nslots - 1);
+        /* prefix >= 8: slot < 2^22, at most 7 digits after "shipoff" */
         snprintf(ns->ifname, sizeof(ns->ifname), BLD_NETNS_IFPREFIX "%u",
-                 slot);
+                 slot & 0x3fffff);
         rc = nn_link_veth(sock, ns->ifname, ns->fd);
     }
     if (rc != 0) {
