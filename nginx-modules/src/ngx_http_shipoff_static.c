@@ -41,7 +41,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_shipoff_module.h"
-#include "ngx_http_shipoff_rules.h"
+#include "shipoff_rules.h"
 
 
 #define NGX_HTTP_SHIPOFF_RULES_CACHE      32
@@ -111,7 +111,7 @@ typedef struct {
     time_t                        checked;         /* identity read */
     ngx_http_shipoff_file_id_t    redirects;
     ngx_http_shipoff_file_id_t    headers;
-    ngx_http_shipoff_rules_t      rules;
+    shipoff_rules_t               rules;
     ngx_uint_t                    used;            /* tick of the last use */
 
     /* forgotten every open_file_cache_valid, as open_file_cache forgets */
@@ -131,7 +131,7 @@ typedef struct {
 
 /* the decision of the handler, for the content handler and the filter */
 typedef struct {
-    ngx_http_shipoff_rules_t     *rules;           /* NULL: none */
+    shipoff_rules_t              *rules;           /* NULL: none */
     ngx_str_t                     path;            /* of the file to send */
     ngx_open_file_info_t          of;              /* of path, open */
     ngx_str_t                     encoding;        /* of a variant, or empty */
@@ -149,7 +149,7 @@ static ngx_int_t ngx_http_shipoff_static_resolve(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
     ngx_str_t *found);
 static ngx_int_t ngx_http_shipoff_static_redirect(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_http_shipoff_rules_t *rules, ngx_uint_t exists);
+    ngx_str_t *root, shipoff_rules_t *rules, ngx_uint_t exists);
 static ngx_int_t ngx_http_shipoff_static_not_found(ngx_http_request_t *r,
     ngx_str_t *root);
 static ngx_int_t ngx_http_shipoff_static_rewrite(ngx_http_request_t *r,
@@ -178,7 +178,7 @@ static ngx_http_shipoff_rules_entry_t *ngx_http_shipoff_static_site(
     ngx_http_request_t *r, ngx_str_t *root, ngx_uint_t route);
 static void ngx_http_shipoff_static_site_free(
     ngx_http_shipoff_rules_entry_t *e);
-static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules_of(
+static shipoff_rules_t *ngx_http_shipoff_static_rules_of(
     ngx_http_shipoff_rules_entry_t *e);
 static ngx_int_t ngx_http_shipoff_static_rules_file(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *name, ngx_open_file_info_t *of,
@@ -192,7 +192,7 @@ static ngx_int_t ngx_http_shipoff_static_header_filter(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
     ngx_http_shipoff_static_loc_conf_t *slcf);
 static ngx_int_t ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control);
+    shipoff_rules_t *rules, ngx_uint_t *cache_control);
 static ngx_uint_t ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_static_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value, ngx_uint_t cache_control);
@@ -330,7 +330,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     ngx_int_t                            rc, rrc;
     ngx_str_t                            path, root, found;
     ngx_http_shipoff_ctx_t              *route;
-    ngx_http_shipoff_rules_t            *rules;
+    shipoff_rules_t                     *rules;
     ngx_http_shipoff_static_ctx_t       *ctx;
     ngx_http_shipoff_rules_entry_t      *site;
     ngx_http_shipoff_static_loc_conf_t  *slcf;
@@ -357,7 +357,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (!ngx_http_shipoff_rules_safe_path((char *) r->uri.data, r->uri.len))
+    if (!shipoff_rules_safe_path((char *) r->uri.data, r->uri.len))
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "shipoff: unsafe URI \"%V\" refused", &r->uri);
@@ -645,7 +645,7 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
 
 static ngx_int_t
 ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_http_shipoff_rules_t *rules, ngx_uint_t exists)
+    shipoff_rules_t *rules, ngx_uint_t exists)
 {
     u_char                       *p, *q;
     long                          n;
@@ -653,7 +653,7 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
     ngx_str_t                     uri, args;
     ngx_uint_t                    i;
     ngx_table_elt_t              *h;
-    ngx_http_shipoff_redirect_t  *rd;
+    shipoff_rules_redirect_t     *rd;
     u_char                        buf[NGX_HTTP_SHIPOFF_TARGET_MAX];
 
     static u_char  hex[] = "0123456789ABCDEF";
@@ -668,9 +668,9 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
             continue;
         }
 
-        n = ngx_http_shipoff_rules_rewrite(rd, (char *) r->uri.data,
-                                           r->uri.len, (char *) buf,
-                                           NGX_HTTP_SHIPOFF_TARGET_MAX);
+        n = shipoff_rules_rewrite(rd, (char *) r->uri.data,
+                                  r->uri.len, (char *) buf,
+                                  NGX_HTTP_SHIPOFF_TARGET_MAX);
         if (n > 0) {
             break;
         }
@@ -764,7 +764,7 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
     uri.data = p;
     uri.len = len;
 
-    if (!ngx_http_shipoff_rules_safe_path((char *) uri.data, uri.len)) {
+    if (!shipoff_rules_safe_path((char *) uri.data, uri.len)) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "shipoff: unsafe rule target \"%V\" refused", &uri);
         return ngx_http_shipoff_static_not_found(r, root);
@@ -1074,8 +1074,8 @@ ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
     for (i = 0; i < 2; i++) {
 
         if (!(found & (1 << i))
-            || !ngx_http_shipoff_rules_accepts((char *) accept.data,
-                                               accept.len, coding[i]))
+            || !shipoff_rules_accepts((char *) accept.data,
+                                      accept.len, coding[i]))
         {
             continue;
         }
@@ -1330,7 +1330,7 @@ ngx_http_shipoff_static_site(ngx_http_request_t *r, ngx_str_t *root,
     ngx_str_t                             redirects, headers;
     ngx_uint_t                            i;
     ngx_open_file_info_t                  rof, hof;
-    ngx_http_shipoff_arena_t              arena;
+    shipoff_rules_arena_t                 arena;
     ngx_http_shipoff_file_id_t            rid, hid;
     ngx_http_core_loc_conf_t             *clcf;
     ngx_http_shipoff_rules_entry_t       *e, *found, *victim;
@@ -1441,9 +1441,9 @@ ngx_http_shipoff_static_site(ngx_http_request_t *r, ngx_str_t *root,
     arena.alloc = ngx_http_shipoff_static_alloc;
     arena.data = e->pool;
 
-    if (ngx_http_shipoff_rules_parse_redirects(&e->rules,
-                                               (char *) redirects.data,
-                                               redirects.len, &arena)
+    if (shipoff_rules_parse_redirects(&e->rules,
+                                      (char *) redirects.data,
+                                      redirects.len, &arena)
         != 0)
     {
         goto failed;
@@ -1457,8 +1457,8 @@ ngx_http_shipoff_static_site(ngx_http_request_t *r, ngx_str_t *root,
         e->rules.nerrors = 0;
     }
 
-    if (ngx_http_shipoff_rules_parse_headers(&e->rules, (char *) headers.data,
-                                             headers.len, &arena)
+    if (shipoff_rules_parse_headers(&e->rules, (char *) headers.data,
+                                    headers.len, &arena)
         != 0)
     {
         goto failed;
@@ -1500,7 +1500,7 @@ ngx_http_shipoff_static_site_free(ngx_http_shipoff_rules_entry_t *e)
 }
 
 
-static ngx_http_shipoff_rules_t *
+static shipoff_rules_t *
 ngx_http_shipoff_static_rules_of(ngx_http_shipoff_rules_entry_t *e)
 {
     if (e->rules.nredirects == 0 && e->rules.nheaders == 0) {
@@ -1686,8 +1686,8 @@ ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
     }
 #endif
 
-    return ngx_http_shipoff_rules_fingerprinted((char *) r->uri.data,
-                                                r->uri.len);
+    return shipoff_rules_fingerprinted((char *) r->uri.data,
+                                       r->uri.len);
 }
 
 
@@ -1709,8 +1709,8 @@ ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r)
     len = (end ? end : r->unparsed_uri.data + r->unparsed_uri.len)
           - r->unparsed_uri.data;
 
-    if (r->uri.len <= NGX_HTTP_SHIPOFF_RULES_URI_MAX
-        && len <= NGX_HTTP_SHIPOFF_RULES_URI_MAX)
+    if (r->uri.len <= SHIPOFF_RULES_URI_MAX
+        && len <= SHIPOFF_RULES_URI_MAX)
     {
         return 0;
     }
@@ -1718,7 +1718,7 @@ ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r)
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "shipoff: a URI of %uz bytes is longer than the %d "
                   "a site's rules are matched against: 414",
-                  ngx_max(len, r->uri.len), NGX_HTTP_SHIPOFF_RULES_URI_MAX);
+                  ngx_max(len, r->uri.len), SHIPOFF_RULES_URI_MAX);
 
     return 1;
 }
@@ -1732,13 +1732,13 @@ ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control)
+    shipoff_rules_t *rules, ngx_uint_t *cache_control)
 {
     u_char                          *dst, *src, *end;
     ngx_str_t                        asked, name, value;
     ngx_uint_t                       i, j, cc;
-    ngx_http_shipoff_header_t       *hd;
-    ngx_http_shipoff_header_rule_t  *rule;
+    shipoff_rules_header_t          *hd;
+    shipoff_rules_header_rule_t     *rule;
 
     asked = r->uri;
 
@@ -1763,13 +1763,13 @@ ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
     for (i = 0; i < rules->nheaders; i++) {
         rule = &rules->headers[i];
 
-        if (!ngx_http_shipoff_rules_match(rule->path.data, rule->path.len,
-                                          (char *) asked.data, asked.len)
+        if (!shipoff_rules_match(rule->path.data, rule->path.len,
+                                 (char *) asked.data, asked.len)
             && !(r->internal
-                 && ngx_http_shipoff_rules_match(rule->path.data,
-                                                 rule->path.len,
-                                                 (char *) r->uri.data,
-                                                 r->uri.len)))
+                 && shipoff_rules_match(rule->path.data,
+                                        rule->path.len,
+                                        (char *) r->uri.data,
+                                        r->uri.len)))
         {
             continue;
         }
@@ -2056,7 +2056,7 @@ ngx_http_shipoff_spa_index(ngx_conf_t *cf, void *post, void *data)
         return "must be a URI starting with \"/\"";
     }
 
-    if (!ngx_http_shipoff_rules_safe_path((char *) uri->data, uri->len)) {
+    if (!shipoff_rules_safe_path((char *) uri->data, uri->len)) {
         return "must not have \".\" or \"..\" segments";
     }
 
