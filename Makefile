@@ -163,10 +163,12 @@ $(NGX_BUILD)/Makefile: nginx-modules/config config.mk
 	    --builddir=$(abspath $(NGX_BUILD)) > $(abspath $(NGX_BUILD))/configure.log 2>&1 \
 	    || { tail -20 $(abspath $(NGX_BUILD))/configure.log; exit 1; }
 
-# nginx names the library after the first module in the addon's config
+# nginx names the library after the first module in the addon's config;
+# renamed into place, as a running nginx may have the old one mapped
 $(MODULE): $(NGX_BUILD)/Makefile $(wildcard nginx-modules/src/*)
 	$(MAKE) -s -f $(abspath $(NGX_BUILD))/Makefile -C $(NGX_SRC) modules
-	cp -f $(NGX_BUILD)/ngx_http_shipoff_router_module.so $@
+	cp $(NGX_BUILD)/ngx_http_shipoff_router_module.so $@.tmp
+	mv -f $@.tmp $@
 
 deps:
 	@scripts/deps
