@@ -124,11 +124,11 @@ tests/unit/test_publish: tests/unit/test_publish.o $(PUBLISH_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PUBLISH_OBJ) $(LIBS) $(LIBS_Z) \
 	    $(LIBS_SECCOMP) $(LIBS_CMOCKA)
 
-# The static module's rules (nginx-modules/src/ngx_http_shipoff_rules.c) are
+# The static module's rules (nginx-modules/src/shipoff_rules.c) are
 # plain C: its unit test and the corpus replay of its fuzzer compile it
 # directly, without nginx.  `make fuzz` builds the libFuzzer binary (clang).
-RULES_SRC = nginx-modules/src/ngx_http_shipoff_rules.c
-RULES_DEPS = $(RULES_SRC) nginx-modules/src/ngx_http_shipoff_rules.h \
+RULES_SRC = nginx-modules/src/shipoff_rules.c
+RULES_DEPS = $(RULES_SRC) nginx-modules/src/shipoff_rules.h \
              .build-flags config.mk
 FUZZ_REPLAY = tests/fuzz/rules_replay
 FUZZ_SRC = tests/fuzz/rules_fuzzer.c
@@ -163,8 +163,12 @@ $(NGX_BUILD)/Makefile: nginx-modules/config config.mk
 	    --builddir=$(abspath $(NGX_BUILD)) > $(abspath $(NGX_BUILD))/configure.log 2>&1 \
 	    || { tail -20 $(abspath $(NGX_BUILD))/configure.log; exit 1; }
 
+# nginx names the library after the first module in the addon's config;
+# renamed into place, as a running nginx may have the old one mapped
 $(MODULE): $(NGX_BUILD)/Makefile $(wildcard nginx-modules/src/*)
 	$(MAKE) -s -f $(abspath $(NGX_BUILD))/Makefile -C $(NGX_SRC) modules
+	cp $(NGX_BUILD)/ngx_http_shipoff_router_module.so $@.tmp
+	mv -f $@.tmp $@
 
 deps:
 	@scripts/deps

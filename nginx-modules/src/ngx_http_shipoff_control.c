@@ -39,7 +39,8 @@ static ngx_int_t ngx_http_shipoff_control_get_route(ngx_http_request_t *r,
 static size_t ngx_http_shipoff_control_route_len(
     ngx_http_shipoff_route_info_t *info);
 static u_char *ngx_http_shipoff_control_route(u_char *p,
-    ngx_http_shipoff_route_info_t *info, ngx_http_shipoff_route_t *route);
+    ngx_http_shipoff_route_info_t *info,
+    ngx_http_shipoff_activity_t *activity);
 static ngx_int_t ngx_http_shipoff_control_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_http_shipoff_error_t *err);
 static ngx_int_t ngx_http_shipoff_control_fail(ngx_http_request_t *r,
@@ -420,66 +421,49 @@ ngx_http_shipoff_control_body(ngx_http_request_t *r, size_t max,
 }
 
 
+/*
+ * The table and the routes' activity, formatted from a copy taken under
+ * the zone's mutex (one consistent table), not under the mutex itself.
+ */
+
 static ngx_int_t
 ngx_http_shipoff_control_get_table(ngx_http_request_t *r,
     ngx_http_shipoff_routes_t *routes)
 {
-    u_char                    *body, *p;
-    size_t                     len;
-    ngx_uint_t                 first;
-    ngx_rbtree_t              *tree;
-    ngx_rbtree_node_t         *node;
-    ngx_http_shipoff_route_t  *route;
+    u_char                         *body, *p;
+    size_t                          len;
+    ngx_uint_t                      i;
+    ngx_http_shipoff_route_copy_t  *route;
+    ngx_http_shipoff_table_copy_t   table;
 
-    tree = &routes->sh->rbtree;
-
-    /*
-     * The answer is built under the mutex so that it is one consistent
-     * table; its buffer comes from the request's pool, not the zone.
-     */
-
-    ngx_shmtx_lock(&routes->shpool->mutex);
+    if (ngx_http_shipoff_routes_copy(routes, r->pool, NULL, &table)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     len = sizeof("{\"generation\":,\"routes\":[]}") - 1 + NGX_INT64_LEN;
 
-    if (tree->root != tree->sentinel) {
-        for (node = ngx_rbtree_min(tree->root, tree->sentinel);
-             node;
-             node = ngx_rbtree_next(tree, node))
-        {
-            route = (ngx_http_shipoff_route_t *) node;
-            len += ngx_http_shipoff_control_route_len(&route->info) + 1;
-        }
+    for (i = 0; i < table.nroutes; i++) {
+        len += ngx_http_shipoff_control_route_len(&table.routes[i].info) + 1;
     }
 
     body = ngx_pnalloc(r->pool, len);
     if (body == NULL) {
-        ngx_shmtx_unlock(&routes->shpool->mutex);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = ngx_sprintf(body, "{\"generation\":%uL,\"routes\":[",
-                    routes->sh->generation);
+                    table.generation);
 
-    first = 1;
-
-    if (tree->root != tree->sentinel) {
-        for (node = ngx_rbtree_min(tree->root, tree->sentinel);
-             node;
-             node = ngx_rbtree_next(tree, node))
-        {
-            if (!first) {
-                *p++ = ',';
-            }
-
-            first = 0;
-
-            route = (ngx_http_shipoff_route_t *) node;
-            p = ngx_http_shipoff_control_route(p, &route->info, route);
+    for (i = 0; i < table.nroutes; i++) {
+        if (i) {
+            *p++ = ',';
         }
-    }
 
-    ngx_shmtx_unlock(&routes->shpool->mutex);
+        route = &table.routes[i];
+        p = ngx_http_shipoff_control_route(p, &route->info, &route->activity);
+    }
 
     *p++ = ']';
     *p++ = '}';
@@ -492,31 +476,31 @@ static ngx_int_t
 ngx_http_shipoff_control_get_route(ngx_http_request_t *r,
     ngx_http_shipoff_routes_t *routes, ngx_str_t *host)
 {
-    u_char                    *body, *p;
-    ngx_http_shipoff_route_t  *route;
+    u_char                         *body, *p;
+    ngx_http_shipoff_route_copy_t  *route;
+    ngx_http_shipoff_table_copy_t   table;
 
-    ngx_shmtx_lock(&routes->shpool->mutex);
+    if (ngx_http_shipoff_routes_copy(routes, r->pool, host, &table)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    route = ngx_http_shipoff_routes_lookup(routes, host,
-                                           ngx_crc32_short(host->data,
-                                                           host->len));
-    if (route == NULL) {
-        ngx_shmtx_unlock(&routes->shpool->mutex);
+    if (table.nroutes == 0) {
         return ngx_http_shipoff_control_fail(r, NGX_HTTP_NOT_FOUND,
                                              "not_found",
                                              "no route for this host");
     }
 
+    route = &table.routes[0];
+
     body = ngx_pnalloc(r->pool,
                        ngx_http_shipoff_control_route_len(&route->info));
     if (body == NULL) {
-        ngx_shmtx_unlock(&routes->shpool->mutex);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_http_shipoff_control_route(body, &route->info, route);
-
-    ngx_shmtx_unlock(&routes->shpool->mutex);
+    p = ngx_http_shipoff_control_route(body, &route->info, &route->activity);
 
     return ngx_http_shipoff_control_send(r, NGX_HTTP_OK, body, p - body);
 }
@@ -541,11 +525,11 @@ ngx_http_shipoff_control_route_len(ngx_http_shipoff_route_info_t *info)
 }
 
 
-/* a route as JSON, with its activity if route is not NULL */
+/* a route as JSON, with its activity if activity is not NULL */
 
 static u_char *
 ngx_http_shipoff_control_route(u_char *p, ngx_http_shipoff_route_info_t *info,
-    ngx_http_shipoff_route_t *route)
+    ngx_http_shipoff_activity_t *activity)
 {
     ngx_tm_t  tm;
 
@@ -570,14 +554,14 @@ ngx_http_shipoff_control_route(u_char *p, ngx_http_shipoff_route_info_t *info,
 
     p = ngx_sprintf(p, ",\"spa\":%s", info->spa ? "true" : "false");
 
-    if (route) {
+    if (activity) {
         p = ngx_sprintf(p, ",\"requests\":%ui,\"in_flight\":%ui,"
                         "\"long_lived\":%ui,\"last_request\":",
-                        route->requests, route->in_flight,
-                        route->long_lived);
+                        activity->requests, activity->in_flight,
+                        activity->long_lived);
 
-        if (route->last_request) {
-            ngx_gmtime(route->last_request, &tm);
+        if (activity->last_request) {
+            ngx_gmtime(activity->last_request, &tm);
 
             p = ngx_sprintf(p, "\"%4d-%02d-%02dT%02d:%02d:%02dZ\"",
                             tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,

@@ -3,10 +3,10 @@
  * ngx_http_shipoff_metrics_module: the route table's activity in the
  * Prometheus text format (version 0.0.4), for GET /_shipoff/metrics.
  *
- * The handler copies what it needs of every route under the zone's mutex
- * (one consistent snapshot, in the request's pool) and formats it after
- * releasing the mutex.  Every metric family is one entry of a table; a
- * route is labelled by its host and its project.
+ * The handler formats a copy of the table (ngx_http_shipoff_routes_copy(),
+ * one consistent table, taken under the zone's mutex and read without it).
+ * Every metric family is one entry of a table; a route is labelled by its
+ * host and its project.
  */
 
 
@@ -17,18 +17,10 @@
 #include "ngx_http_shipoff_module.h"
 
 
-/* a route as the metrics see it; labels are escaped already */
-typedef struct {
-    ngx_str_t                     host;
-    ngx_str_t                     project;
-    ngx_uint_t                    requests;
-    ngx_uint_t                    in_flight;
-    ngx_uint_t                    long_lived;
-    ngx_http_shipoff_wake_t       wake;
-} ngx_http_shipoff_metrics_route_t;
-
-
-/* a metric family with one sample per route, an ngx_uint_t in the above */
+/*
+ * a metric family with one sample per route, an ngx_uint_t of
+ * ngx_http_shipoff_activity_t
+ */
 typedef struct {
     ngx_str_t                     name;
     ngx_str_t                     head;        /* HELP and TYPE lines */
@@ -42,15 +34,12 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_shipoff_metrics_handler(ngx_http_request_t *r);
-static ngx_array_t *ngx_http_shipoff_metrics_snapshot(ngx_http_request_t *r,
-    ngx_http_shipoff_routes_t *routes, ngx_uint_t *nroutes,
-    uint64_t *generation);
 static ngx_int_t ngx_http_shipoff_metrics_label(ngx_pool_t *pool,
     ngx_str_t *dst, ngx_str_t *src);
 static u_char *ngx_http_shipoff_metrics_labels(u_char *p,
-    ngx_http_shipoff_metrics_route_t *mr);
+    ngx_http_shipoff_route_copy_t *route);
 static u_char *ngx_http_shipoff_metrics_histogram(u_char *p,
-    ngx_array_t *snapshot);
+    ngx_http_shipoff_table_copy_t *table);
 
 static void *ngx_http_shipoff_metrics_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_shipoff_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -105,7 +94,7 @@ ngx_module_t  ngx_http_shipoff_metrics_module = {
 #define ngx_http_shipoff_metric(name, type, help, field)                      \
     { ngx_string(name),                                                       \
       ngx_string("# HELP " name " " help "\n# TYPE " name " " type "\n"),     \
-      offsetof(ngx_http_shipoff_metrics_route_t, field) }
+      offsetof(ngx_http_shipoff_activity_t, field) }
 
 
 static ngx_http_shipoff_metric_t  ngx_http_shipoff_metrics_families[] = {
@@ -159,12 +148,11 @@ ngx_http_shipoff_metrics_handler(ngx_http_request_t *r)
 {
     u_char                               *p, *body;
     size_t                                len;
-    uint64_t                              generation;
-    ngx_uint_t                            i, nroutes, samples;
-    ngx_array_t                          *snapshot;
+    ngx_uint_t                            i, samples;
     ngx_http_complex_value_t              cv;
     ngx_http_shipoff_metric_t            *m;
-    ngx_http_shipoff_metrics_route_t     *mr;
+    ngx_http_shipoff_route_copy_t        *route;
+    ngx_http_shipoff_table_copy_t         table;
     ngx_http_shipoff_router_main_conf_t  *rmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -173,9 +161,10 @@ ngx_http_shipoff_metrics_handler(ngx_http_request_t *r)
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_shipoff_router_module);
 
-    snapshot = ngx_http_shipoff_metrics_snapshot(r, rmcf->shm_zone->data,
-                                                 &nroutes, &generation);
-    if (snapshot == NULL) {
+    if (ngx_http_shipoff_routes_copy(rmcf->shm_zone->data, r->pool, NULL,
+                                     &table)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -191,15 +180,26 @@ ngx_http_shipoff_metrics_handler(ngx_http_request_t *r)
         samples++;
     }
 
-    mr = snapshot->elts;
+    for (i = 0; i < table.nroutes; i++) {
+        route = &table.routes[i];
 
-    for (i = 0; i < snapshot->nelts; i++) {
+        /* the copy is the request's own: its labels are escaped in place */
+
+        if (ngx_http_shipoff_metrics_label(r->pool, &route->info.host,
+                                           &route->info.host)
+            != NGX_OK
+            || ngx_http_shipoff_metrics_label(r->pool, &route->info.project,
+                                              &route->info.project)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         /* name{route="...",project="...",le="..."} value\n */
 
         len += samples * (NGX_HTTP_SHIPOFF_METRICS_NAME_MAX
                           + sizeof("{route=\"\",project=\"\"}") - 1
-                          + mr[i].host.len + mr[i].project.len
+                          + route->info.host.len + route->info.project.len
                           + NGX_HTTP_SHIPOFF_METRICS_LE_MAX
                           + sizeof(" .000\n") - 1 + NGX_INT64_LEN);
     }
@@ -209,20 +209,24 @@ ngx_http_shipoff_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_sprintf(body, NGX_HTTP_SHIPOFF_METRICS_TABLE, nroutes, generation);
+    p = ngx_sprintf(body, NGX_HTTP_SHIPOFF_METRICS_TABLE, table.nroutes,
+                    table.generation);
 
     for (m = ngx_http_shipoff_metrics_families; m->name.len; m++) {
         p = ngx_cpymem(p, m->head.data, m->head.len);
 
-        for (i = 0; i < snapshot->nelts; i++) {
+        for (i = 0; i < table.nroutes; i++) {
+            route = &table.routes[i];
+
             p = ngx_cpymem(p, m->name.data, m->name.len);
-            p = ngx_http_shipoff_metrics_labels(p, &mr[i]);
+            p = ngx_http_shipoff_metrics_labels(p, route);
             p = ngx_sprintf(p, "} %ui\n",
-                            *(ngx_uint_t *) ((u_char *) &mr[i] + m->offset));
+                            *(ngx_uint_t *) ((u_char *) &route->activity
+                                             + m->offset));
         }
     }
 
-    p = ngx_http_shipoff_metrics_histogram(p, snapshot);
+    p = ngx_http_shipoff_metrics_histogram(p, &table);
 
     ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
 
@@ -235,93 +239,22 @@ ngx_http_shipoff_metrics_handler(ngx_http_request_t *r)
 
 
 /*
- * An array of ngx_http_shipoff_metrics_route_t, one per route.  Copies
- * come from the request's pool, which touches no shared state: the mutex
- * is held only as long as the copying takes.
+ * A label value: backslash, double quote and line feed are escaped.  dst
+ * may be src.
  */
-
-static ngx_array_t *
-ngx_http_shipoff_metrics_snapshot(ngx_http_request_t *r,
-    ngx_http_shipoff_routes_t *routes, ngx_uint_t *nroutes,
-    uint64_t *generation)
-{
-    ngx_array_t                       *snapshot;
-    ngx_rbtree_t                      *tree;
-    ngx_rbtree_node_t                 *node;
-    ngx_http_shipoff_route_t          *route;
-    ngx_http_shipoff_metrics_route_t  *mr;
-
-    tree = &routes->sh->rbtree;
-
-    ngx_shmtx_lock(&routes->shpool->mutex);
-
-    *nroutes = routes->sh->nroutes;
-    *generation = routes->sh->generation;
-
-    snapshot = ngx_array_create(r->pool, *nroutes ? *nroutes : 1,
-                                sizeof(ngx_http_shipoff_metrics_route_t));
-    if (snapshot == NULL) {
-        goto failed;
-    }
-
-    if (tree->root == tree->sentinel) {
-        goto done;
-    }
-
-    for (node = ngx_rbtree_min(tree->root, tree->sentinel);
-         node;
-         node = ngx_rbtree_next(tree, node))
-    {
-        route = (ngx_http_shipoff_route_t *) node;
-
-        mr = ngx_array_push(snapshot);
-        if (mr == NULL) {
-            goto failed;
-        }
-
-        if (ngx_http_shipoff_metrics_label(r->pool, &mr->host,
-                                           &route->info.host)
-            != NGX_OK
-            || ngx_http_shipoff_metrics_label(r->pool, &mr->project,
-                                              &route->info.project)
-               != NGX_OK)
-        {
-            goto failed;
-        }
-
-        mr->requests = route->requests;
-        mr->in_flight = route->in_flight;
-        mr->long_lived = route->long_lived;
-        mr->wake = route->wake;
-    }
-
-done:
-
-    ngx_shmtx_unlock(&routes->shpool->mutex);
-
-    return snapshot;
-
-failed:
-
-    ngx_shmtx_unlock(&routes->shpool->mutex);
-
-    return NULL;
-}
-
-
-/* a label value: backslash, double quote and line feed are escaped */
 
 static ngx_int_t
 ngx_http_shipoff_metrics_label(ngx_pool_t *pool, ngx_str_t *dst,
     ngx_str_t *src)
 {
-    u_char  *p, *s, *end;
+    u_char  *p, *s, *start, *end;
     size_t   len;
 
+    start = src->data;
     end = src->data + src->len;
     len = src->len;
 
-    for (s = src->data; s < end; s++) {
+    for (s = start; s < end; s++) {
         if (*s == '\\' || *s == '"' || *s == '\n') {
             len++;
         }
@@ -335,7 +268,7 @@ ngx_http_shipoff_metrics_label(ngx_pool_t *pool, ngx_str_t *dst,
     dst->data = p;
     dst->len = len;
 
-    for (s = src->data; s < end; s++) {
+    for (s = start; s < end; s++) {
 
         switch (*s) {
 
@@ -363,57 +296,59 @@ ngx_http_shipoff_metrics_label(ngx_pool_t *pool, ngx_str_t *dst,
 
 static u_char *
 ngx_http_shipoff_metrics_labels(u_char *p,
-    ngx_http_shipoff_metrics_route_t *mr)
+    ngx_http_shipoff_route_copy_t *route)
 {
     return ngx_sprintf(p, "{route=\"%V\",project=\"%V\"",
-                       &mr->host, &mr->project);
+                       &route->info.host, &route->info.project);
 }
 
 
 /* cumulative buckets, as Prometheus wants them; the sum in seconds */
 
 static u_char *
-ngx_http_shipoff_metrics_histogram(u_char *p, ngx_array_t *snapshot)
+ngx_http_shipoff_metrics_histogram(u_char *p,
+    ngx_http_shipoff_table_copy_t *table)
 {
-    ngx_uint_t                         i, b, count;
-    ngx_http_shipoff_metrics_route_t  *mr;
+    ngx_uint_t                      i, b, count;
+    ngx_http_shipoff_wake_t        *wake;
+    ngx_http_shipoff_route_copy_t  *route;
 
     p = ngx_cpymem(p, ngx_http_shipoff_metrics_hist_head.data,
                    ngx_http_shipoff_metrics_hist_head.len);
 
-    mr = snapshot->elts;
-
-    for (i = 0; i < snapshot->nelts; i++) {
+    for (i = 0; i < table->nroutes; i++) {
+        route = &table->routes[i];
+        wake = &route->activity.wake;
 
         count = 0;
 
         for (b = 0; b < NGX_HTTP_SHIPOFF_WAKE_BUCKETS; b++) {
-            count += mr[i].wake.held[b];
+            count += wake->held[b];
 
             p = ngx_cpymem(p, "shipoff_wake_seconds_bucket",
                            sizeof("shipoff_wake_seconds_bucket") - 1);
-            p = ngx_http_shipoff_metrics_labels(p, &mr[i]);
+            p = ngx_http_shipoff_metrics_labels(p, route);
             p = ngx_sprintf(p, ",le=\"%V\"} %ui\n",
                             &ngx_http_shipoff_wake_buckets[b].le, count);
         }
 
-        count += mr[i].wake.held[NGX_HTTP_SHIPOFF_WAKE_BUCKETS];
+        count += wake->held[NGX_HTTP_SHIPOFF_WAKE_BUCKETS];
 
         p = ngx_cpymem(p, "shipoff_wake_seconds_bucket",
                        sizeof("shipoff_wake_seconds_bucket") - 1);
-        p = ngx_http_shipoff_metrics_labels(p, &mr[i]);
+        p = ngx_http_shipoff_metrics_labels(p, route);
         p = ngx_sprintf(p, ",le=\"+Inf\"} %ui\n", count);
 
         p = ngx_cpymem(p, "shipoff_wake_seconds_sum",
                        sizeof("shipoff_wake_seconds_sum") - 1);
-        p = ngx_http_shipoff_metrics_labels(p, &mr[i]);
+        p = ngx_http_shipoff_metrics_labels(p, route);
         p = ngx_sprintf(p, "} %uL.%03uL\n",
-                        mr[i].wake.held_msec / 1000,
-                        mr[i].wake.held_msec % 1000);
+                        wake->held_msec / 1000,
+                        wake->held_msec % 1000);
 
         p = ngx_cpymem(p, "shipoff_wake_seconds_count",
                        sizeof("shipoff_wake_seconds_count") - 1);
-        p = ngx_http_shipoff_metrics_labels(p, &mr[i]);
+        p = ngx_http_shipoff_metrics_labels(p, route);
         p = ngx_sprintf(p, "} %ui\n", count);
     }
 

@@ -73,19 +73,44 @@ typedef struct {
 } ngx_http_shipoff_wake_t;
 
 
-/* a route in the shared zone; its strings follow it in the same allocation */
+/* what a route has served */
 typedef struct {
-    ngx_rbtree_node_t             node;        /* key: crc32 of info.host */
-    ngx_http_shipoff_route_info_t info;
-
-    /* activity survives updates of the route, not its deletion */
-    ngx_uint_t                    serial;
     ngx_uint_t                    requests;
     ngx_uint_t                    in_flight;
     ngx_uint_t                    long_lived;
     time_t                        last_request;
     ngx_http_shipoff_wake_t       wake;
+} ngx_http_shipoff_activity_t;
+
+
+/* a route in the shared zone; its strings follow it in the same allocation */
+typedef struct {
+    ngx_rbtree_node_t             node;        /* key: crc32 of info.host */
+    ngx_http_shipoff_route_info_t info;
+
+    /* these survive updates of the route, not its deletion */
+    ngx_uint_t                    serial;
+    ngx_http_shipoff_activity_t   activity;
 } ngx_http_shipoff_route_t;
+
+
+/* a route as a copy of the table holds it */
+typedef struct {
+    ngx_http_shipoff_route_info_t info;
+    ngx_http_shipoff_activity_t   activity;
+} ngx_http_shipoff_route_copy_t;
+
+
+/*
+ * The route table, or one route of it, as it was at one moment: a flat
+ * array in a request's pool, read without the zone's mutex.  (Not the
+ * snapshot file, which holds the routes alone.)
+ */
+typedef struct {
+    uint64_t                      generation;
+    ngx_uint_t                    nroutes;
+    ngx_http_shipoff_route_copy_t *routes;     /* in table order */
+} ngx_http_shipoff_table_copy_t;
 
 
 typedef struct {
@@ -148,7 +173,10 @@ typedef struct {
 /* ngx_http_shipoff_router.c */
 ngx_http_shipoff_ctx_t *ngx_http_shipoff_get_ctx(ngx_http_request_t *r);
 
-/* ngx_http_shipoff_routes.c: the caller of lookup holds the zone's mutex */
+/*
+ * ngx_http_shipoff_routes.c: the caller of lookup holds the zone's mutex;
+ * the others take it and release it themselves
+ */
 ngx_int_t ngx_http_shipoff_routes_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 ngx_http_shipoff_route_t *ngx_http_shipoff_routes_lookup(
@@ -159,6 +187,8 @@ ngx_int_t ngx_http_shipoff_routes_delete(ngx_http_shipoff_routes_t *routes,
     ngx_str_t *host);
 ngx_int_t ngx_http_shipoff_routes_replace(ngx_http_shipoff_routes_t *routes,
     uint64_t generation, ngx_array_t *infos);
+ngx_int_t ngx_http_shipoff_routes_copy(ngx_http_shipoff_routes_t *routes,
+    ngx_pool_t *pool, ngx_str_t *host, ngx_http_shipoff_table_copy_t *table);
 size_t ngx_http_shipoff_route_info_size(ngx_http_shipoff_route_info_t *info);
 u_char *ngx_http_shipoff_route_info_copy(ngx_http_shipoff_route_info_t *dst,
     ngx_http_shipoff_route_info_t *src, u_char *p);

@@ -204,12 +204,12 @@ ngx_http_shipoff_router_handler(ngx_http_request_t *r)
         ctx->serial = route->serial;
         ctx->found = 1;
 
-        route->requests++;
-        route->in_flight++;
-        route->last_request = ngx_time();
+        route->activity.requests++;
+        route->activity.in_flight++;
+        route->activity.last_request = ngx_time();
 
         if (ngx_http_shipoff_router_long_lived(r)) {
-            route->long_lived++;
+            route->activity.long_lived++;
             ctx->long_lived = 1;
         }
     }
@@ -291,12 +291,12 @@ ngx_http_shipoff_router_cleanup(void *data)
 
     if (route && route->serial == ctx->serial) {
 
-        if (route->in_flight) {
-            route->in_flight--;
+        if (route->activity.in_flight) {
+            route->activity.in_flight--;
         }
 
-        if (ctx->long_lived && route->long_lived) {
-            route->long_lived--;
+        if (ctx->long_lived && route->activity.long_lived) {
+            route->activity.long_lived--;
         }
     }
 

@@ -27,6 +27,9 @@ static ngx_http_shipoff_route_t *ngx_http_shipoff_routes_alloc(
     ngx_http_shipoff_routes_t *routes, ngx_http_shipoff_route_info_t *info);
 static void ngx_http_shipoff_routes_keep(ngx_http_shipoff_routes_t *routes,
     ngx_http_shipoff_route_t *route, ngx_http_shipoff_route_t *old);
+static ngx_http_shipoff_route_t *ngx_http_shipoff_routes_next(
+    ngx_http_shipoff_routes_t *routes, ngx_http_shipoff_route_t *one,
+    ngx_http_shipoff_route_t *route);
 static void ngx_http_shipoff_routes_load(ngx_http_shipoff_routes_t *routes,
     ngx_log_t *log);
 
@@ -267,6 +270,85 @@ ngx_http_shipoff_routes_replace(ngx_http_shipoff_routes_t *routes,
 }
 
 
+/*
+ * Copies the whole table (host NULL) or the route of host (none if there
+ * is no such route) into pool.  The zone's mutex, which every request
+ * takes, is held for the copying only: whoever formats the table does it
+ * from the copy.  NGX_OK or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_shipoff_routes_copy(ngx_http_shipoff_routes_t *routes,
+    ngx_pool_t *pool, ngx_str_t *host, ngx_http_shipoff_table_copy_t *table)
+{
+    u_char                         *p;
+    size_t                          size;
+    ngx_int_t                       rc;
+    ngx_uint_t                      n;
+    ngx_http_shipoff_route_t       *route, *one;
+    ngx_http_shipoff_route_copy_t  *copy;
+
+    ngx_memzero(table, sizeof(ngx_http_shipoff_table_copy_t));
+
+    rc = NGX_OK;
+    one = NULL;
+
+    ngx_shmtx_lock(&routes->shpool->mutex);
+
+    table->generation = routes->sh->generation;
+
+    if (host) {
+        one = ngx_http_shipoff_routes_lookup(routes, host,
+                                             ngx_crc32_short(host->data,
+                                                             host->len));
+        if (one == NULL) {
+            goto done;
+        }
+    }
+
+    n = 0;
+    size = 0;
+
+    for (route = ngx_http_shipoff_routes_next(routes, one, NULL);
+         route;
+         route = ngx_http_shipoff_routes_next(routes, one, route))
+    {
+        n++;
+        size += ngx_http_shipoff_route_info_size(&route->info);
+    }
+
+    if (n == 0) {
+        goto done;
+    }
+
+    copy = ngx_palloc(pool, n * sizeof(ngx_http_shipoff_route_copy_t) + size);
+    if (copy == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    table->routes = copy;
+    table->nroutes = n;
+
+    p = (u_char *) (copy + n);
+
+    for (route = ngx_http_shipoff_routes_next(routes, one, NULL);
+         route;
+         route = ngx_http_shipoff_routes_next(routes, one, route))
+    {
+        p = ngx_http_shipoff_route_info_copy(&copy->info, &route->info, p);
+        copy->activity = route->activity;
+        copy++;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&routes->shpool->mutex);
+
+    return rc;
+}
+
+
 size_t
 ngx_http_shipoff_route_info_size(ngx_http_shipoff_route_info_t *info)
 {
@@ -401,11 +483,39 @@ ngx_http_shipoff_routes_keep(ngx_http_shipoff_routes_t *routes,
     }
 
     route->serial = old->serial;
-    route->requests = old->requests;
-    route->in_flight = old->in_flight;
-    route->long_lived = old->long_lived;
-    route->last_request = old->last_request;
-    route->wake = old->wake;
+    route->activity = old->activity;
+}
+
+
+/*
+ * The route after route (NULL: the first) in table order, of the whole
+ * table or, if one is not NULL, of that route alone.  The caller holds the
+ * zone's mutex.
+ */
+
+static ngx_http_shipoff_route_t *
+ngx_http_shipoff_routes_next(ngx_http_shipoff_routes_t *routes,
+    ngx_http_shipoff_route_t *one, ngx_http_shipoff_route_t *route)
+{
+    ngx_rbtree_t  *tree;
+
+    if (one) {
+        return route ? NULL : one;
+    }
+
+    tree = &routes->sh->rbtree;
+
+    if (route) {
+        return (ngx_http_shipoff_route_t *) ngx_rbtree_next(tree,
+                                                            &route->node);
+    }
+
+    if (tree->root == tree->sentinel) {
+        return NULL;
+    }
+
+    return (ngx_http_shipoff_route_t *) ngx_rbtree_min(tree->root,
+                                                       tree->sentinel);
 }
 
 

@@ -2,17 +2,17 @@
 /*
  * ngx_http_shipoff_static_module: static sites on top of nginx's own
  * file machinery (root $shipoff_root, open_file_cache, sendfile, ranges,
- * conditional requests).
+ * conditional requests).  This file holds the directives and the two
+ * handlers; ngx_http_shipoff_static.h lists the files that do the rest.
  *
  * A pre-content phase handler decides, for a static route, which file
  * answers a GET or HEAD: the file itself, a clean URL ("/about" is
  * "/about.html" or "/about/index.html"), the first matching rule of the
  * site's _redirects, the single-page-app index for a path without an
  * extension, or the site's 404.html with status 404.  Every file it looks
- * at goes through ngx_open_cached_file() with symlinks refused below the
- * route's root (disable_symlinks, which the module also turns on for
- * nginx's own handlers), so nothing outside the deployment is ever chosen
- * and, with open_file_cache, a probe costs no system call.
+ * at is probed below the route's root with symlinks refused
+ * (disable_symlinks, which the module also turns on for nginx's own
+ * handlers), so nothing outside the deployment is ever chosen.
  *
  * The same handler sends the other requests on to the named locations
  * configured for them (shipoff_dynamic, shipoff_no_route), so that the
@@ -24,181 +24,48 @@
  * it (or a precompressed sibling, ".br" or ".gz", the client accepts) as
  * the static handler would, so a hit costs one open, not two.  A
  * directory's index.html is left to the index module.
- *
- * A header filter adds Cache-Control (immutable for content-hashed
- * assets, revalidation for everything else), Vary and the site's _headers.
- *
- * What a worker knows of a site (a route's root) is kept in the module's
- * main configuration, as open_file_cache keeps its cache there: the parsed
- * rules, whose files' identity is checked as often as open_file_cache_valid
- * says, and which precompressed siblings its files have, forgotten as
- * often.  A hit on a file then costs one cached open, the file's own.
  */
-
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
 #include "ngx_http_shipoff_module.h"
-#include "ngx_http_shipoff_rules.h"
+#include "ngx_http_shipoff_static.h"
 
 
-#define NGX_HTTP_SHIPOFF_RULES_CACHE      32
-#define NGX_HTTP_SHIPOFF_RULES_MAX_SIZE   (1024 * 1024)
+/* the longest target of a _redirects rule, placeholders substituted */
 #define NGX_HTTP_SHIPOFF_TARGET_MAX       4096
-
-/* the longest suffix tried on a request's path in place: "/index.html" */
-#define NGX_HTTP_SHIPOFF_SUFFIX_MAX       (sizeof("/index.html") - 1)
-
-/* a cache entry of a site without rules holds its root only */
-#define NGX_HTTP_SHIPOFF_NO_RULES_POOL_SIZE  1024
-
-/* the files whose precompressed siblings a site's entry remembers */
-#define NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS  256
-#define NGX_HTTP_SHIPOFF_SIBLINGS_MAX      1024
-
-/* nginx has no name for it */
-#define NGX_HTTP_SHIPOFF_GONE             410
-
-/* what a path is, as static_test() says: never NGX_OK nor NGX_ERROR */
-#define NGX_HTTP_SHIPOFF_MISSING          1
-#define NGX_HTTP_SHIPOFF_FILE             2
-#define NGX_HTTP_SHIPOFF_DIR              3
-
-
-typedef struct {
-    ngx_flag_t                    enable;          /* shipoff_static */
-    ngx_flag_t                    spa;             /* shipoff_spa */
-    ngx_str_t                     spa_index;       /* shipoff_spa_index */
-    ngx_flag_t                    immutable;       /* off: no asset is */
-#if (NGX_PCRE)
-    ngx_regex_t                  *immutable_regex; /* NULL: built-in test */
-#endif
-    ngx_flag_t                    precompressed;   /* shipoff_precompressed */
-    ngx_str_t                     dynamic;         /* shipoff_dynamic */
-    ngx_str_t                     no_route;        /* shipoff_no_route */
-
-    /* "root $shipoff_root": the route's root is the root, as it is */
-    ngx_flag_t                    route_root;
-} ngx_http_shipoff_static_loc_conf_t;
-
-
-/* what identifies a version of a rules file; all zero if there is none */
-typedef struct {
-    ngx_file_uniq_t               uniq;
-    time_t                        mtime;
-    off_t                         size;
-} ngx_http_shipoff_file_id_t;
-
-
-/* which precompressed siblings a file of a site has */
-typedef struct ngx_http_shipoff_siblings_s  ngx_http_shipoff_siblings_t;
-
-struct ngx_http_shipoff_siblings_s {
-    ngx_http_shipoff_siblings_t  *next;            /* in its bucket */
-    ngx_uint_t                    key;             /* the file's inode */
-    ngx_str_t                     uri;
-    ngx_uint_t                    found;           /* bit i: ext[i] exists */
-};
-
-
-/* a site (a route's root) as a worker knows it */
-typedef struct {
-    ngx_pool_t                   *pool;            /* NULL: a free slot */
-    ngx_uint_t                    route;           /* serial of the route */
-    ngx_str_t                     root;
-    time_t                        checked;         /* identity read */
-    ngx_http_shipoff_file_id_t    redirects;
-    ngx_http_shipoff_file_id_t    headers;
-    ngx_http_shipoff_rules_t      rules;
-    ngx_uint_t                    used;            /* tick of the last use */
-
-    /* forgotten every open_file_cache_valid, as open_file_cache forgets */
-    ngx_pool_t                   *siblings_pool;   /* NULL: none yet */
-    time_t                        siblings_since;
-    ngx_uint_t                    nsiblings;
-    ngx_http_shipoff_siblings_t  *siblings[NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS];
-} ngx_http_shipoff_rules_entry_t;
-
-
-typedef struct {
-    ngx_http_shipoff_rules_entry_t  entries[NGX_HTTP_SHIPOFF_RULES_CACHE];
-    ngx_uint_t                    tick;
-    ngx_http_complex_value_t     *document_root;   /* "$document_root" */
-} ngx_http_shipoff_static_main_conf_t;
-
-
-/* the decision of the handler, for the content handler and the filter */
-typedef struct {
-    ngx_http_shipoff_rules_t     *rules;           /* NULL: none */
-    ngx_str_t                     path;            /* of the file to send */
-    ngx_open_file_info_t          of;              /* of path, open */
-    ngx_str_t                     encoding;        /* of a variant, or empty */
-    unsigned                      vary:1;
-} ngx_http_shipoff_static_ctx_t;
 
 
 static ngx_int_t ngx_http_shipoff_static_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_static_dispatch(ngx_http_request_t *r,
     ngx_str_t *name);
-static u_char *ngx_http_shipoff_static_map(ngx_http_request_t *r,
+static ngx_int_t ngx_http_shipoff_static_map(ngx_http_request_t *r,
     ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
-    ngx_str_t *path, size_t *root_len);
+    ngx_str_t *path, ngx_str_t *root);
 static ngx_int_t ngx_http_shipoff_static_resolve(ngx_http_request_t *r,
     ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
     ngx_str_t *found);
 static ngx_int_t ngx_http_shipoff_static_redirect(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_http_shipoff_rules_t *rules, ngx_uint_t exists);
+    ngx_str_t *root, shipoff_rules_t *rules, ngx_uint_t exists);
+static ngx_int_t ngx_http_shipoff_static_location(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *target, size_t n);
+static ngx_int_t ngx_http_shipoff_static_found(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_str_t *root,
+    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
+    ngx_http_shipoff_site_t *site);
+static ngx_int_t ngx_http_shipoff_static_fallback(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
+    ngx_str_t *root);
 static ngx_int_t ngx_http_shipoff_static_not_found(ngx_http_request_t *r,
     ngx_str_t *root);
 static ngx_int_t ngx_http_shipoff_static_rewrite(ngx_http_request_t *r,
     ngx_str_t *uri, ngx_str_t *args);
-static ngx_int_t ngx_http_shipoff_static_probe(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *uri);
-static ngx_int_t ngx_http_shipoff_static_test_suffix(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *path, char *suffix, ngx_open_file_info_t *of);
-static ngx_int_t ngx_http_shipoff_static_test(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *path, ngx_open_file_info_t *of);
-static ngx_int_t ngx_http_shipoff_static_join(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *uri, char *suffix, ngx_str_t *path);
-static ngx_int_t ngx_http_shipoff_static_open(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *path, ngx_open_file_info_t *of);
-static ngx_int_t ngx_http_shipoff_static_variants(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
-    ngx_http_shipoff_rules_entry_t *site);
-static ngx_http_shipoff_siblings_t *ngx_http_shipoff_static_siblings(
-    ngx_http_request_t *r, ngx_http_shipoff_rules_entry_t *site,
-    ngx_uint_t key);
-static void ngx_http_shipoff_static_remember(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_entry_t *site, ngx_uint_t key, ngx_uint_t found);
 static ngx_int_t ngx_http_shipoff_static_send(ngx_http_request_t *r);
-
-static ngx_http_shipoff_rules_entry_t *ngx_http_shipoff_static_site(
-    ngx_http_request_t *r, ngx_str_t *root, ngx_uint_t route);
-static void ngx_http_shipoff_static_site_free(
-    ngx_http_shipoff_rules_entry_t *e);
-static ngx_http_shipoff_rules_t *ngx_http_shipoff_static_rules_of(
-    ngx_http_shipoff_rules_entry_t *e);
-static ngx_int_t ngx_http_shipoff_static_rules_file(ngx_http_request_t *r,
-    ngx_str_t *root, ngx_str_t *name, ngx_open_file_info_t *of,
-    ngx_http_shipoff_file_id_t *id);
-static ngx_int_t ngx_http_shipoff_static_rules_read(ngx_http_request_t *r,
-    ngx_pool_t *pool, ngx_str_t *root, char *name, ngx_open_file_info_t *of,
-    ngx_http_shipoff_file_id_t *id, ngx_str_t *text);
-static void *ngx_http_shipoff_static_alloc(void *data, size_t size);
-
-static ngx_int_t ngx_http_shipoff_static_header_filter(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
-    ngx_http_shipoff_static_loc_conf_t *slcf);
-static ngx_int_t ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control);
 static ngx_uint_t ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r);
-static ngx_int_t ngx_http_shipoff_static_add_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value, ngx_uint_t cache_control);
 
 static void *ngx_http_shipoff_static_create_main_conf(ngx_conf_t *cf);
-static void ngx_http_shipoff_static_cleanup(void *data);
 static void *ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -303,36 +170,22 @@ ngx_module_t  ngx_http_shipoff_static_module = {
 };
 
 
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
-
-
 static ngx_str_t  ngx_http_shipoff_404 = ngx_string("/404.html");
-static ngx_str_t  ngx_http_shipoff_redirects = ngx_string("/_redirects");
-static ngx_str_t  ngx_http_shipoff_headers = ngx_string("/_headers");
-static ngx_str_t  ngx_http_shipoff_immutable_value =
-    ngx_string("public, max-age=31536000, immutable");
-static ngx_str_t  ngx_http_shipoff_no_cache = ngx_string("no-cache");
-static ngx_str_t  ngx_http_shipoff_cache_control = ngx_string("Cache-Control");
-static ngx_str_t  ngx_http_shipoff_vary = ngx_string("Vary");
-static ngx_str_t  ngx_http_shipoff_encoding = ngx_string("Accept-Encoding");
 static ngx_str_t  ngx_http_shipoff_route_root = ngx_string("$shipoff_root");
 #if (NGX_HAVE_OPENAT)
 static ngx_str_t  ngx_http_shipoff_document_root =
     ngx_string("$document_root");
 #endif
 
-
 static ngx_int_t
 ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 {
-    u_char                              *last;
-    size_t                               root_len;
     ngx_int_t                            rc, rrc;
     ngx_str_t                            path, root, found;
     ngx_http_shipoff_ctx_t              *route;
-    ngx_http_shipoff_rules_t            *rules;
+    shipoff_rules_t                     *rules;
     ngx_http_shipoff_static_ctx_t       *ctx;
-    ngx_http_shipoff_rules_entry_t      *site;
+    ngx_http_shipoff_site_t             *site;
     ngx_http_shipoff_static_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
@@ -357,28 +210,19 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (!ngx_http_shipoff_rules_safe_path((char *) r->uri.data, r->uri.len))
-    {
+    if (!shipoff_rules_safe_path((char *) r->uri.data, r->uri.len)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "shipoff: unsafe URI \"%V\" refused", &r->uri);
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    last = ngx_http_shipoff_static_map(r, slcf, route, &path, &root_len);
-    if (last == NULL) {
+    rc = ngx_http_shipoff_static_map(r, slcf, route, &path, &root);
+
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    path.len = last - path.data;
-
-    root.data = path.data;
-    root.len = root_len;
-
-    if (root.len && root.data[root.len - 1] == '/') {
-        root_len--;
-    }
-
-    if (root_len == 0) {
+    if (rc == NGX_DECLINED) {
         return NGX_HTTP_NOT_FOUND;
     }
 
@@ -389,9 +233,9 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_shipoff_static_module);
 
-    site = ngx_http_shipoff_static_site(r, &root, route->serial);
+    site = ngx_http_shipoff_site_get(r, &root, route->serial);
 
-    rules = site ? ngx_http_shipoff_static_rules_of(site) : NULL;
+    rules = site ? ngx_http_shipoff_site_rules(site) : NULL;
 
     /*
      * Rules cost each request in proportion to its URI: past a bound they
@@ -431,24 +275,8 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     switch (rc) {
 
     case NGX_OK:
-        /* the file itself, or a precompressed variant, already open */
-
-        if (slcf->precompressed
-            && ngx_http_shipoff_static_variants(r, &root, &path, ctx, site)
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->path = path;
-
-        /* a location's own content handler (proxy_pass...) still wins */
-
-        if (r->content_handler == NULL) {
-            r->content_handler = ngx_http_shipoff_static_send;
-        }
-
-        return NGX_DECLINED;
+        return ngx_http_shipoff_static_found(r, slcf, &root, &path, ctx,
+                                             site);
 
     case NGX_DONE:
         /* a directory whose index.html the index module serves */
@@ -462,6 +290,51 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         break;
     }
 
+    return ngx_http_shipoff_static_fallback(r, slcf, route, &root);
+}
+
+
+/*
+ * The file itself answers, already open, or the precompressed variant of
+ * it the client takes: the content handler sends it.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_found(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_str_t *root,
+    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
+    ngx_http_shipoff_site_t *site)
+{
+    if (slcf->precompressed
+        && ngx_http_shipoff_precompressed(r, root, path, ctx, site) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->path = *path;
+
+    /* a location's own content handler (proxy_pass...) still wins */
+
+    if (r->content_handler == NULL) {
+        r->content_handler = ngx_http_shipoff_static_send;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * No file answers the request: the single-page app's index for a path
+ * without an extension, if the route is a single-page app, or the 404.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_fallback(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
+    ngx_str_t *root)
+{
+    u_char  *last;
+
     if (!r->internal && route->info.spa && slcf->spa) {
 
         for (last = r->uri.data + r->uri.len; last > r->uri.data; last--) {
@@ -471,7 +344,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         }
 
         if (last[-1] == '/'
-            && ngx_http_shipoff_static_probe(r, &root, &slcf->spa_index)
+            && ngx_http_shipoff_probe(r, root, &slcf->spa_index)
                == NGX_HTTP_SHIPOFF_FILE)
         {
             return ngx_http_shipoff_static_rewrite(r, &slcf->spa_index,
@@ -479,7 +352,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
         }
     }
 
-    return ngx_http_shipoff_static_not_found(r, &root);
+    return ngx_http_shipoff_static_not_found(r, root);
 }
 
 
@@ -510,40 +383,53 @@ ngx_http_shipoff_static_dispatch(ngx_http_request_t *r, ngx_str_t *name)
 
 /*
  * The path of the request's file as the static handler maps it, with room
- * for the longest suffix tried on it.  With "root $shipoff_root" that is
- * the route's root (absolute, the control API checks) and the URI: the
- * route the lookup copied gives it without running the root's script.
+ * for the longest suffix tried on it, and the root it starts with: NGX_OK,
+ * NGX_DECLINED if the root is empty or "/", or NGX_ERROR.  With "root
+ * $shipoff_root" the root is the route's (absolute, the control API
+ * checks): the route the lookup copied gives it without running the
+ * root's script.
  */
 
-static u_char *
+static ngx_int_t
 ngx_http_shipoff_static_map(ngx_http_request_t *r,
     ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
-    ngx_str_t *path, size_t *root_len)
+    ngx_str_t *path, ngx_str_t *root)
 {
-    u_char     *last;
-    ngx_str_t  *root;
+    u_char  *last;
+    size_t   root_len;
 
-    if (!slcf->route_root) {
-        return ngx_http_map_uri_to_path(r, path, root_len,
+    if (slcf->route_root) {
+        root_len = route->info.root.len;
+
+        path->len = root_len + r->uri.len + NGX_HTTP_SHIPOFF_SUFFIX_MAX + 1;
+
+        path->data = ngx_pnalloc(r->pool, path->len);
+        if (path->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        last = ngx_cpymem(path->data, route->info.root.data, root_len);
+        last = ngx_cpymem(last, r->uri.data, r->uri.len);
+        *last = '\0';
+
+    } else {
+        last = ngx_http_map_uri_to_path(r, path, &root_len,
                                         NGX_HTTP_SHIPOFF_SUFFIX_MAX);
+        if (last == NULL) {
+            return NGX_ERROR;
+        }
     }
 
-    root = &route->info.root;
+    path->len = last - path->data;
 
-    path->len = root->len + r->uri.len + NGX_HTTP_SHIPOFF_SUFFIX_MAX + 1;
+    root->data = path->data;
+    root->len = root_len;
 
-    path->data = ngx_pnalloc(r->pool, path->len);
-    if (path->data == NULL) {
-        return NULL;
+    if (root_len && root->data[root_len - 1] == '/') {
+        root_len--;
     }
 
-    last = ngx_cpymem(path->data, root->data, root->len);
-    last = ngx_cpymem(last, r->uri.data, r->uri.len);
-    *last = '\0';
-
-    *root_len = root->len;
-
-    return last;
+    return root_len ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -567,21 +453,13 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
 
     uri = &r->uri;
 
-    /* the site's rules are configuration, not content */
-
-    if ((uri->len == ngx_http_shipoff_redirects.len
-         && ngx_strncmp(uri->data, ngx_http_shipoff_redirects.data,
-                        uri->len) == 0)
-        || (uri->len == ngx_http_shipoff_headers.len
-            && ngx_strncmp(uri->data, ngx_http_shipoff_headers.data,
-                           uri->len) == 0))
-    {
+    if (ngx_http_shipoff_site_is_rules(uri)) {
         return NGX_DECLINED;
     }
 
     if (uri->data[uri->len - 1] == '/') {
-        rc = ngx_http_shipoff_static_test_suffix(r, root, path, "index.html",
-                                                 &of);
+        rc = ngx_http_shipoff_probe_suffix(r, root, path, "index.html",
+                                           &of);
 
         switch (rc) {
         case NGX_HTTP_SHIPOFF_FILE:
@@ -594,7 +472,7 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
         }
     }
 
-    rc = ngx_http_shipoff_static_test(r, root, path, &ctx->of);
+    rc = ngx_http_shipoff_probe_path(r, root, path, &ctx->of);
 
     switch (rc) {
 
@@ -613,7 +491,7 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
         return rc;
     }
 
-    rc = ngx_http_shipoff_static_test_suffix(r, root, path, suffix, &of);
+    rc = ngx_http_shipoff_probe_suffix(r, root, path, suffix, &of);
 
     if (rc == NGX_HTTP_SHIPOFF_MISSING || rc == NGX_HTTP_SHIPOFF_DIR) {
         return NGX_DECLINED;
@@ -645,18 +523,15 @@ ngx_http_shipoff_static_resolve(ngx_http_request_t *r, ngx_str_t *root,
 
 static ngx_int_t
 ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_http_shipoff_rules_t *rules, ngx_uint_t exists)
+    shipoff_rules_t *rules, ngx_uint_t exists)
 {
-    u_char                       *p, *q;
-    long                          n;
-    size_t                        len;
-    ngx_str_t                     uri, args;
-    ngx_uint_t                    i;
-    ngx_table_elt_t              *h;
-    ngx_http_shipoff_redirect_t  *rd;
-    u_char                        buf[NGX_HTTP_SHIPOFF_TARGET_MAX];
-
-    static u_char  hex[] = "0123456789ABCDEF";
+    u_char                    *p, *q;
+    long                       n;
+    size_t                     len;
+    ngx_str_t                  uri, args;
+    ngx_uint_t                 i;
+    shipoff_rules_redirect_t  *rd;
+    u_char                     buf[NGX_HTTP_SHIPOFF_TARGET_MAX];
 
     rd = NULL;
     n = 0;
@@ -668,9 +543,8 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
             continue;
         }
 
-        n = ngx_http_shipoff_rules_rewrite(rd, (char *) r->uri.data,
-                                           r->uri.len, (char *) buf,
-                                           NGX_HTTP_SHIPOFF_TARGET_MAX);
+        n = shipoff_rules_rewrite(rd, (char *) r->uri.data, r->uri.len,
+                                  (char *) buf, NGX_HTTP_SHIPOFF_TARGET_MAX);
         if (n > 0) {
             break;
         }
@@ -690,51 +564,7 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
                    "shipoff static rule %ui: \"%*s\"", rd->status, n, buf);
 
     if (rd->status >= 300 && rd->status < 400) {
-
-        /*
-         * placeholders carry the decoded URI: whatever could end a header
-         * line or is not ASCII goes out escaped
-         */
-
-        len = n * 3 + sizeof("?") - 1 + r->args.len;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        uri.data = p;
-
-        for (q = buf; q < buf + n; q++) {
-            if (*q <= 0x20 || *q >= 0x7f) {
-                *p++ = '%';
-                *p++ = hex[*q >> 4];
-                *p++ = hex[*q & 0xf];
-
-            } else {
-                *p++ = *q;
-            }
-        }
-
-        if (r->args.len && ngx_strlchr(buf, buf + n, '?') == NULL) {
-            *p++ = '?';
-            p = ngx_cpymem(p, r->args.data, r->args.len);
-        }
-
-        uri.len = p - uri.data;
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Location");
-        h->value = uri;
-
-        r->headers_out.location = h;
-
-        return rd->status;
+        return ngx_http_shipoff_static_location(r, rd->status, buf, n);
     }
 
     /*
@@ -764,7 +594,7 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
     uri.data = p;
     uri.len = len;
 
-    if (!ngx_http_shipoff_rules_safe_path((char *) uri.data, uri.len)) {
+    if (!shipoff_rules_safe_path((char *) uri.data, uri.len)) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "shipoff: unsafe rule target \"%V\" refused", &uri);
         return ngx_http_shipoff_static_not_found(r, root);
@@ -778,6 +608,62 @@ ngx_http_shipoff_static_redirect(ngx_http_request_t *r, ngx_str_t *root,
 }
 
 
+/*
+ * A redirect of a rule to target (n bytes): the status, with a Location.
+ * Placeholders carry the decoded URI: whatever could end a header line or
+ * is not ASCII goes out escaped.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_location(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *target, size_t n)
+{
+    u_char           *p, *q;
+    ngx_str_t         uri;
+    ngx_table_elt_t  *h;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    p = ngx_pnalloc(r->pool, n * 3 + sizeof("?") - 1 + r->args.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    uri.data = p;
+
+    for (q = target; q < target + n; q++) {
+        if (*q <= 0x20 || *q >= 0x7f) {
+            *p++ = '%';
+            *p++ = hex[*q >> 4];
+            *p++ = hex[*q & 0xf];
+
+        } else {
+            *p++ = *q;
+        }
+    }
+
+    if (r->args.len && ngx_strlchr(target, target + n, '?') == NULL) {
+        *p++ = '?';
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+    }
+
+    uri.len = p - uri.data;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = uri;
+
+    r->headers_out.location = h;
+
+    return status;
+}
+
+
 /* the site's 404.html with status 404, or nginx's own 404 */
 
 static ngx_int_t
@@ -786,7 +672,7 @@ ngx_http_shipoff_static_not_found(ngx_http_request_t *r, ngx_str_t *root)
     ngx_str_t  args;
 
     if (r->err_status == 0
-        && ngx_http_shipoff_static_probe(r, root, &ngx_http_shipoff_404)
+        && ngx_http_shipoff_probe(r, root, &ngx_http_shipoff_404)
            == NGX_HTTP_SHIPOFF_FILE)
     {
         r->err_status = NGX_HTTP_NOT_FOUND;
@@ -825,385 +711,6 @@ ngx_http_shipoff_static_rewrite(ngx_http_request_t *r, ngx_str_t *uri,
     ngx_http_finalize_request(r, NGX_DONE);
 
     return NGX_DONE;
-}
-
-
-/* what root + uri is, for a URI other than the request's */
-
-static ngx_int_t
-ngx_http_shipoff_static_probe(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *uri)
-{
-    ngx_str_t              path;
-    ngx_open_file_info_t   of;
-
-    if (ngx_http_shipoff_static_join(r, root, uri, "", &path) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_shipoff_static_test(r, root, &path, &of);
-}
-
-
-/*
- * What path + suffix is: the suffix is written in place (path has room
- * for NGX_HTTP_SHIPOFF_SUFFIX_MAX more bytes), path is left as it was.
- */
-
-static ngx_int_t
-ngx_http_shipoff_static_test_suffix(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *path, char *suffix, ngx_open_file_info_t *of)
-{
-    size_t     len;
-    ngx_int_t  rc;
-    ngx_str_t  probe;
-
-    len = ngx_strlen(suffix);
-
-    ngx_memcpy(path->data + path->len, suffix, len + 1);
-
-    probe.data = path->data;
-    probe.len = path->len + len;
-
-    rc = ngx_http_shipoff_static_test(r, root, &probe, of);
-
-    path->data[path->len] = '\0';
-
-    return rc;
-}
-
-
-/*
- * What path (root + something, NUL-terminated) is below the root:
- * NGX_HTTP_SHIPOFF_FILE, _DIR or _MISSING, NGX_HTTP_FORBIDDEN or
- * NGX_ERROR.  A file stays open in of until the request ends.
- */
-
-static ngx_int_t
-ngx_http_shipoff_static_test(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *path, ngx_open_file_info_t *of)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_shipoff_static_open(r, root, path, of);
-
-    if (rc == NGX_DECLINED) {
-        return NGX_HTTP_SHIPOFF_MISSING;
-    }
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    if (of->is_dir) {
-        return NGX_HTTP_SHIPOFF_DIR;
-    }
-
-    return of->is_file ? NGX_HTTP_SHIPOFF_FILE : NGX_HTTP_SHIPOFF_MISSING;
-}
-
-
-/* root + uri + suffix, NUL-terminated, from the request's pool */
-
-static ngx_int_t
-ngx_http_shipoff_static_join(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *uri, char *suffix, ngx_str_t *path)
-{
-    u_char  *p;
-    size_t   len;
-
-    len = ngx_strlen(suffix);
-
-    path->data = ngx_pnalloc(r->pool, root->len + uri->len + len + 1);
-    if (path->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(path->data, root->data, root->len);
-    p = ngx_cpymem(p, uri->data, uri->len);
-    p = ngx_cpymem(p, suffix, len);
-    *p = '\0';
-
-    path->len = p - path->data;
-
-    return NGX_OK;
-}
-
-
-/*
- * Opens path (root + something, NUL-terminated) through the location's
- * open_file_cache, refusing a symlink anywhere below the root.  The
- * settings are those the index module uses with "disable_symlinks on
- * from=$document_root", which shipoff_static turns on, so both share the
- * cache's entries.  NGX_OK, NGX_DECLINED (no such file), NGX_HTTP_FORBIDDEN
- * or NGX_ERROR.
- */
-
-static ngx_int_t
-ngx_http_shipoff_static_open(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *path, ngx_open_file_info_t *of)
-{
-    ngx_uint_t                 level;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    ngx_memzero(of, sizeof(ngx_open_file_info_t));
-
-    of->read_ahead = clcf->read_ahead;
-    of->directio = clcf->directio;
-    of->valid = clcf->open_file_cache_valid;
-    of->min_uses = clcf->open_file_cache_min_uses;
-    of->errors = clcf->open_file_cache_errors;
-    of->events = clcf->open_file_cache_events;
-
-#if (NGX_HAVE_OPENAT)
-    of->disable_symlinks = NGX_DISABLE_SYMLINKS_ON;
-
-    /* the "/" that ends the root, as ngx_http_set_disable_symlinks() finds */
-
-    if (path->data[root->len] == '/') {
-        of->disable_symlinks_from = root->len;
-
-    } else if (root->len && path->data[root->len - 1] == '/') {
-        of->disable_symlinks_from = root->len - 1;
-    }
-#endif
-
-    if (ngx_open_cached_file(clcf->open_file_cache, path, of, r->pool)
-        == NGX_OK)
-    {
-        return NGX_OK;
-    }
-
-    switch (of->err) {
-
-    case 0:
-        return NGX_ERROR;
-
-    case NGX_ENOENT:
-    case NGX_ENOTDIR:
-    case NGX_ENAMETOOLONG:
-        return NGX_DECLINED;
-
-    case NGX_EACCES:
-#if (NGX_HAVE_OPENAT)
-    case NGX_EMLINK:
-    case NGX_ELOOP:
-#endif
-        level = NGX_LOG_ERR;
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, of->err,
-                      "%s \"%s\" failed", of->failed, path->data);
-        return NGX_ERROR;
-    }
-
-    ngx_log_error(level, r->connection->log, of->err,
-                  "shipoff: %s \"%s\" failed", of->failed, path->data);
-
-    return NGX_HTTP_FORBIDDEN;
-}
-
-
-/*
- * Precompressed siblings of the file at path (root + URI, with room for a
- * suffix): the first the client accepts replaces the file in ctx, and the
- * path gets its suffix; any sibling at all means Vary.  Which siblings a
- * file has is remembered in its site's entry, so that a hit on a file
- * costs the one cached open of the file itself.
- */
-
-static ngx_int_t
-ngx_http_shipoff_static_variants(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *path, ngx_http_shipoff_static_ctx_t *ctx,
-    ngx_http_shipoff_rules_entry_t *site)
-{
-    ngx_int_t                     rc;
-    ngx_str_t                     accept;
-    ngx_uint_t                    i, key, found, opened;
-    ngx_open_file_info_t          of[2];
-    ngx_http_shipoff_siblings_t  *sib;
-
-    static char  *ext[] = { ".br", ".gz" };
-    static char  *coding[] = { "br", "gzip" };
-
-    ngx_str_null(&accept);
-
-#if (NGX_HTTP_GZIP || NGX_HTTP_HEADERS)
-    if (r->headers_in.accept_encoding) {
-        accept = r->headers_in.accept_encoding->value;
-    }
-#endif
-
-    /* the inode the open gave picks the bucket at no cost; the URI decides */
-
-    key = (ngx_uint_t) ctx->of.uniq;
-
-    sib = site ? ngx_http_shipoff_static_siblings(r, site, key) : NULL;
-
-    if (sib) {
-        found = sib->found;
-        opened = 0;
-
-    } else {
-        found = 0;
-
-        for (i = 0; i < 2; i++) {
-            rc = ngx_http_shipoff_static_test_suffix(r, root, path, ext[i],
-                                                     &of[i]);
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            if (rc == NGX_HTTP_SHIPOFF_FILE) {
-                found |= 1 << i;
-            }
-        }
-
-        opened = found;
-
-        if (site) {
-            ngx_http_shipoff_static_remember(r, site, key, found);
-        }
-    }
-
-    ctx->vary = (found != 0);
-
-    for (i = 0; i < 2; i++) {
-
-        if (!(found & (1 << i))
-            || !ngx_http_shipoff_rules_accepts((char *) accept.data,
-                                               accept.len, coding[i]))
-        {
-            continue;
-        }
-
-        if (!(opened & (1 << i))) {
-            rc = ngx_http_shipoff_static_test_suffix(r, root, path, ext[i],
-                                                     &of[i]);
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            if (rc != NGX_HTTP_SHIPOFF_FILE) {
-                continue;
-            }
-        }
-
-        /* both suffixes are 3 bytes: one NUL ends either */
-
-        ngx_memcpy(path->data + path->len, ext[i], 4);
-        path->len += 3;
-
-        ctx->of = of[i];
-        ctx->encoding.data = (u_char *) coding[i];
-        ctx->encoding.len = ngx_strlen(coding[i]);
-
-        break;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The siblings remembered for the request's file, NULL if none are: not
- * with open_file_cache off, and not any more once open_file_cache_valid
- * has passed since the site began remembering (what a cached open would
- * have told is as old as open_file_cache lets it be).
- */
-
-static ngx_http_shipoff_siblings_t *
-ngx_http_shipoff_static_siblings(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_entry_t *site, ngx_uint_t key)
-{
-    time_t                        now;
-    ngx_http_core_loc_conf_t     *clcf;
-    ngx_http_shipoff_siblings_t  *sib;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->open_file_cache == NULL) {
-        return NULL;
-    }
-
-    now = ngx_time();
-
-    if (now - site->siblings_since >= clcf->open_file_cache_valid) {
-
-        if (site->siblings_pool) {
-            ngx_destroy_pool(site->siblings_pool);
-            site->siblings_pool = NULL;
-        }
-
-        ngx_memzero(site->siblings, sizeof(site->siblings));
-        site->nsiblings = 0;
-        site->siblings_since = now;
-
-        return NULL;
-    }
-
-    for (sib = site->siblings[key % NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS];
-         sib;
-         sib = sib->next)
-    {
-        if (sib->key == key
-            && sib->uri.len == r->uri.len
-            && ngx_memcmp(sib->uri.data, r->uri.data, r->uri.len) == 0)
-        {
-            return sib;
-        }
-    }
-
-    return NULL;
-}
-
-
-/* remembers what siblings the request's file has, if there is room */
-
-static void
-ngx_http_shipoff_static_remember(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_entry_t *site, ngx_uint_t key, ngx_uint_t found)
-{
-    ngx_uint_t                    n;
-    ngx_http_core_loc_conf_t     *clcf;
-    ngx_http_shipoff_siblings_t  *sib;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->open_file_cache == NULL
-        || site->nsiblings >= NGX_HTTP_SHIPOFF_SIBLINGS_MAX)
-    {
-        return;
-    }
-
-    if (site->siblings_pool == NULL) {
-        site->siblings_pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE,
-                                              ngx_cycle->log);
-        if (site->siblings_pool == NULL) {
-            return;
-        }
-    }
-
-    sib = ngx_palloc(site->siblings_pool,
-                     sizeof(ngx_http_shipoff_siblings_t) + r->uri.len);
-    if (sib == NULL) {
-        return;
-    }
-
-    sib->key = key;
-    sib->found = found;
-    sib->uri.len = r->uri.len;
-    sib->uri.data = (u_char *) (sib + 1);
-    ngx_memcpy(sib->uri.data, r->uri.data, r->uri.len);
-
-    n = key % NGX_HTTP_SHIPOFF_SIBLINGS_BUCKETS;
-
-    sib->next = site->siblings[n];
-    site->siblings[n] = sib;
-    site->nsiblings++;
 }
 
 
@@ -1311,387 +818,6 @@ ngx_http_shipoff_static_send(ngx_http_request_t *r)
 
 
 /*
- * The site at root, for the route whose serial is route, from this
- * worker's cache (an entry per route and root: a new deployment is a new
- * root, the old one's entry ages out least recently used first), with its
- * parsed _redirects and _headers.  The files' identity is read again once
- * open_file_cache_valid has passed (on every request without an
- * open_file_cache, which would not notice a change sooner anyway), and the
- * rules are parsed again when it changed.  NULL: the rules could not be
- * read (which is logged).
- */
-
-static ngx_http_shipoff_rules_entry_t *
-ngx_http_shipoff_static_site(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_uint_t route)
-{
-    time_t                                now;
-    size_t                                size;
-    ngx_str_t                             redirects, headers;
-    ngx_uint_t                            i;
-    ngx_open_file_info_t                  rof, hof;
-    ngx_http_shipoff_arena_t              arena;
-    ngx_http_shipoff_file_id_t            rid, hid;
-    ngx_http_core_loc_conf_t             *clcf;
-    ngx_http_shipoff_rules_entry_t       *e, *found, *victim;
-    ngx_http_shipoff_static_main_conf_t  *smcf;
-
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_shipoff_static_module);
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    now = ngx_time();
-    smcf->tick++;
-
-    found = NULL;
-    victim = NULL;
-
-    for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
-        e = &smcf->entries[i];
-
-        if (e->pool == NULL) {
-            if (victim == NULL || victim->pool) {
-                victim = e;
-            }
-
-            continue;
-        }
-
-        if (e->route == route
-            && e->root.len == root->len
-            && ngx_strncmp(e->root.data, root->data, root->len) == 0)
-        {
-            found = e;
-            break;
-        }
-
-        if (victim == NULL || (victim->pool && e->used < victim->used)) {
-            victim = e;
-        }
-    }
-
-    if (found) {
-        found->used = smcf->tick;
-
-        if (clcf->open_file_cache
-            && now - found->checked < clcf->open_file_cache_valid)
-        {
-            return found;
-        }
-    }
-
-    if (ngx_http_shipoff_static_rules_file(r, root,
-                                           &ngx_http_shipoff_redirects,
-                                           &rof, &rid)
-        != NGX_OK
-        || ngx_http_shipoff_static_rules_file(r, root,
-                                              &ngx_http_shipoff_headers,
-                                              &hof, &hid)
-           != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (found) {
-        if (ngx_memcmp(&found->redirects, &rid, sizeof(rid)) == 0
-            && ngx_memcmp(&found->headers, &hid, sizeof(hid)) == 0)
-        {
-            found->checked = now;
-            return found;
-        }
-
-        victim = found;
-    }
-
-    e = victim;
-
-    ngx_http_shipoff_static_site_free(e);
-
-    ngx_memzero(e, sizeof(ngx_http_shipoff_rules_entry_t));
-
-    size = (rid.size || hid.size) ? NGX_DEFAULT_POOL_SIZE
-                                  : NGX_HTTP_SHIPOFF_NO_RULES_POOL_SIZE;
-
-    e->pool = ngx_create_pool(size, ngx_cycle->log);
-    if (e->pool == NULL) {
-        return NULL;
-    }
-
-    e->root.data = ngx_pstrdup(e->pool, root);
-    if (e->root.data == NULL) {
-        goto failed;
-    }
-
-    e->root.len = root->len;
-    e->route = route;
-    e->checked = now;
-    e->redirects = rid;
-    e->headers = hid;
-    e->used = smcf->tick;
-
-    if (ngx_http_shipoff_static_rules_read(r, e->pool, root, "/_redirects",
-                                           &rof, &rid, &redirects)
-        != NGX_OK
-        || ngx_http_shipoff_static_rules_read(r, e->pool, root, "/_headers",
-                                              &hof, &hid, &headers)
-           != NGX_OK)
-    {
-        goto failed;
-    }
-
-    arena.alloc = ngx_http_shipoff_static_alloc;
-    arena.data = e->pool;
-
-    if (ngx_http_shipoff_rules_parse_redirects(&e->rules,
-                                               (char *) redirects.data,
-                                               redirects.len, &arena)
-        != 0)
-    {
-        goto failed;
-    }
-
-    if (e->rules.nerrors) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "shipoff: %uz invalid lines in \"%V/_redirects\" "
-                      "ignored, line %uz: %s", e->rules.nerrors, root,
-                      e->rules.error_line, e->rules.errstr);
-        e->rules.nerrors = 0;
-    }
-
-    if (ngx_http_shipoff_rules_parse_headers(&e->rules, (char *) headers.data,
-                                             headers.len, &arena)
-        != 0)
-    {
-        goto failed;
-    }
-
-    if (e->rules.nerrors) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "shipoff: %uz invalid lines in \"%V/_headers\" "
-                      "ignored, line %uz: %s", e->rules.nerrors, root,
-                      e->rules.error_line, e->rules.errstr);
-    }
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "shipoff rules of \"%V\": %uz redirects, %uz headers",
-                   root, e->rules.nredirects, e->rules.nheaders);
-
-    return e;
-
-failed:
-
-    ngx_http_shipoff_static_site_free(e);
-
-    return NULL;
-}
-
-
-static void
-ngx_http_shipoff_static_site_free(ngx_http_shipoff_rules_entry_t *e)
-{
-    if (e->pool) {
-        ngx_destroy_pool(e->pool);
-        e->pool = NULL;
-    }
-
-    if (e->siblings_pool) {
-        ngx_destroy_pool(e->siblings_pool);
-        e->siblings_pool = NULL;
-    }
-}
-
-
-static ngx_http_shipoff_rules_t *
-ngx_http_shipoff_static_rules_of(ngx_http_shipoff_rules_entry_t *e)
-{
-    if (e->rules.nredirects == 0 && e->rules.nheaders == 0) {
-        return NULL;
-    }
-
-    return &e->rules;
-}
-
-
-/* opens a rules file; a missing, unsafe or oversized one counts as none */
-
-static ngx_int_t
-ngx_http_shipoff_static_rules_file(ngx_http_request_t *r, ngx_str_t *root,
-    ngx_str_t *name, ngx_open_file_info_t *of, ngx_http_shipoff_file_id_t *id)
-{
-    ngx_int_t   rc;
-    ngx_str_t   path;
-
-    ngx_memzero(id, sizeof(ngx_http_shipoff_file_id_t));
-
-    if (ngx_http_shipoff_static_join(r, root, name, "", &path) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_shipoff_static_open(r, root, &path, of);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc != NGX_OK || !of->is_file) {
-        return NGX_OK;
-    }
-
-    if (of->size > NGX_HTTP_SHIPOFF_RULES_MAX_SIZE) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "shipoff: \"%V\" is larger than %d bytes, ignored",
-                      &path, NGX_HTTP_SHIPOFF_RULES_MAX_SIZE);
-        return NGX_OK;
-    }
-
-    id->uniq = of->uniq;
-    id->mtime = of->mtime;
-    id->size = of->size;
-
-    return NGX_OK;
-}
-
-
-/* reads a rules file opened by rules_file(), into pool */
-
-static ngx_int_t
-ngx_http_shipoff_static_rules_read(ngx_http_request_t *r, ngx_pool_t *pool,
-    ngx_str_t *root, char *name, ngx_open_file_info_t *of,
-    ngx_http_shipoff_file_id_t *id, ngx_str_t *text)
-{
-    ssize_t      n;
-    ngx_file_t   file;
-
-    ngx_str_null(text);
-
-    if (id->size == 0) {
-        return NGX_OK;
-    }
-
-    text->len = (size_t) id->size;
-
-    text->data = ngx_pnalloc(pool, text->len);
-    if (text->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.fd = of->fd;
-    file.name.data = (u_char *) name;
-    file.name.len = ngx_strlen(name);
-    file.log = r->connection->log;
-
-    n = ngx_read_file(&file, text->data, text->len, 0);
-
-    if (n == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if ((size_t) n != text->len) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "shipoff: \"%V%s\" changed while read", root, name);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static void *
-ngx_http_shipoff_static_alloc(void *data, size_t size)
-{
-    return ngx_palloc(data, size);
-}
-
-
-static ngx_int_t
-ngx_http_shipoff_static_header_filter(ngx_http_request_t *r)
-{
-    ngx_str_t                           *value;
-    ngx_uint_t                           status, cache_control;
-    ngx_http_shipoff_static_ctx_t       *ctx;
-    ngx_http_shipoff_static_loc_conf_t  *slcf;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_shipoff_static_module);
-
-    if (ctx == NULL || r != r->main) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    cache_control = 0;
-
-    if (ctx->rules && ctx->rules->nheaders
-        && ngx_http_shipoff_static_add_headers(r, ctx->rules, &cache_control)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ctx->vary) {
-        if (ngx_http_shipoff_static_add_header(r, &ngx_http_shipoff_vary,
-                                               &ngx_http_shipoff_encoding, 0)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (cache_control) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    status = r->headers_out.status;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
-
-    if ((status == NGX_HTTP_OK || status == NGX_HTTP_PARTIAL_CONTENT
-         || status == NGX_HTTP_NOT_MODIFIED)
-        && ngx_http_shipoff_static_immutable(r, slcf))
-    {
-        value = &ngx_http_shipoff_immutable_value;
-
-    } else if (status == NGX_HTTP_OK || status == NGX_HTTP_PARTIAL_CONTENT
-               || status == NGX_HTTP_NOT_MODIFIED
-               || status == NGX_HTTP_NOT_FOUND
-               || status == NGX_HTTP_SHIPOFF_GONE)
-    {
-        value = &ngx_http_shipoff_no_cache;
-
-    } else {
-        return ngx_http_next_header_filter(r);
-    }
-
-    if (ngx_http_shipoff_static_add_header(r, &ngx_http_shipoff_cache_control,
-                                           value, 1)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_next_header_filter(r);
-}
-
-
-static ngx_uint_t
-ngx_http_shipoff_static_immutable(ngx_http_request_t *r,
-    ngx_http_shipoff_static_loc_conf_t *slcf)
-{
-    if (!slcf->immutable || r->err_status) {
-        return 0;
-    }
-
-#if (NGX_PCRE)
-    if (slcf->immutable_regex) {
-        return ngx_regex_exec(slcf->immutable_regex, &r->uri, NULL, 0) >= 0;
-    }
-#endif
-
-    return ngx_http_shipoff_rules_fingerprinted((char *) r->uri.data,
-                                                r->uri.len);
-}
-
-
-/*
  * Whether the URI is longer than rules are matched against: the URI that
  * answers, or the one the client sent (which _headers matches too), as
  * sent (decoding only shortens it).
@@ -1709,8 +835,8 @@ ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r)
     len = (end ? end : r->unparsed_uri.data + r->unparsed_uri.len)
           - r->unparsed_uri.data;
 
-    if (r->uri.len <= NGX_HTTP_SHIPOFF_RULES_URI_MAX
-        && len <= NGX_HTTP_SHIPOFF_RULES_URI_MAX)
+    if (r->uri.len <= SHIPOFF_RULES_URI_MAX
+        && len <= SHIPOFF_RULES_URI_MAX)
     {
         return 0;
     }
@@ -1718,150 +844,9 @@ ngx_http_shipoff_static_uri_too_long(ngx_http_request_t *r)
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "shipoff: a URI of %uz bytes is longer than the %d "
                   "a site's rules are matched against: 414",
-                  ngx_max(len, r->uri.len), NGX_HTTP_SHIPOFF_RULES_URI_MAX);
+                  ngx_max(len, r->uri.len), SHIPOFF_RULES_URI_MAX);
 
     return 1;
-}
-
-
-/*
- * The site's _headers for this response, matched against the URI the
- * client asked for and, after a rewrite, the one that answers.  Values
- * are copied: the cache entry may be replaced before the request ends.
- */
-
-static ngx_int_t
-ngx_http_shipoff_static_add_headers(ngx_http_request_t *r,
-    ngx_http_shipoff_rules_t *rules, ngx_uint_t *cache_control)
-{
-    u_char                          *dst, *src, *end;
-    ngx_str_t                        asked, name, value;
-    ngx_uint_t                       i, j, cc;
-    ngx_http_shipoff_header_t       *hd;
-    ngx_http_shipoff_header_rule_t  *rule;
-
-    asked = r->uri;
-
-    if (r->internal) {
-        src = r->unparsed_uri.data;
-        end = ngx_strlchr(src, src + r->unparsed_uri.len, '?');
-
-        if (end == NULL) {
-            end = src + r->unparsed_uri.len;
-        }
-
-        asked.data = ngx_pnalloc(r->pool, end - src);
-        if (asked.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        dst = asked.data;
-        ngx_unescape_uri(&dst, &src, end - src, NGX_UNESCAPE_URI);
-        asked.len = dst - asked.data;
-    }
-
-    for (i = 0; i < rules->nheaders; i++) {
-        rule = &rules->headers[i];
-
-        if (!ngx_http_shipoff_rules_match(rule->path.data, rule->path.len,
-                                          (char *) asked.data, asked.len)
-            && !(r->internal
-                 && ngx_http_shipoff_rules_match(rule->path.data,
-                                                 rule->path.len,
-                                                 (char *) r->uri.data,
-                                                 r->uri.len)))
-        {
-            continue;
-        }
-
-        for (j = 0; j < rule->nheaders; j++) {
-            hd = &rule->headers[j];
-
-            name.len = hd->name.len;
-            value.len = hd->value.len;
-
-            name.data = ngx_pnalloc(r->pool, name.len + value.len);
-            if (name.data == NULL) {
-                return NGX_ERROR;
-            }
-
-            value.data = ngx_cpymem(name.data, hd->name.data, name.len);
-            ngx_memcpy(value.data, hd->value.data, value.len);
-
-            if (name.len == sizeof("Content-Type") - 1
-                && ngx_strncasecmp(name.data, (u_char *) "Content-Type",
-                                   name.len)
-                   == 0)
-            {
-                r->headers_out.content_type = value;
-                r->headers_out.content_type_len = value.len;
-                r->headers_out.content_type_lowcase = NULL;
-                ngx_str_null(&r->headers_out.charset);
-                continue;
-            }
-
-            cc = (name.len == ngx_http_shipoff_cache_control.len
-                  && ngx_strncasecmp(name.data,
-                                     ngx_http_shipoff_cache_control.data,
-                                     name.len)
-                     == 0);
-
-            if (cc) {
-                *cache_control = 1;
-            }
-
-            if (ngx_http_shipoff_static_add_header(r, &name, &value, cc)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* adds a response header; cache_control: it is a Cache-Control */
-
-static ngx_int_t
-ngx_http_shipoff_static_add_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value, ngx_uint_t cache_control)
-{
-    ngx_table_elt_t  *h, **cc;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-    h->lowcase_key = NULL;
-
-    if (!cache_control) {
-        return NGX_OK;
-    }
-
-    /* where other modules (expires, proxy cache) look for it */
-
-    if (r->headers_out.cache_control.elts == NULL
-        && ngx_array_init(&r->headers_out.cache_control, r->pool, 1,
-                          sizeof(ngx_table_elt_t *))
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    cc = ngx_array_push(&r->headers_out.cache_control);
-    if (cc == NULL) {
-        return NGX_ERROR;
-    }
-
-    *cc = h;
-
-    return NGX_OK;
 }
 
 
@@ -1889,25 +874,10 @@ ngx_http_shipoff_static_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    cln->handler = ngx_http_shipoff_static_cleanup;
+    cln->handler = ngx_http_shipoff_site_cleanup;
     cln->data = smcf;
 
     return smcf;
-}
-
-
-/* the rules a process parsed go with the configuration that cached them */
-
-static void
-ngx_http_shipoff_static_cleanup(void *data)
-{
-    ngx_http_shipoff_static_main_conf_t  *smcf = data;
-
-    ngx_uint_t  i;
-
-    for (i = 0; i < NGX_HTTP_SHIPOFF_RULES_CACHE; i++) {
-        ngx_http_shipoff_static_site_free(&smcf->entries[i]);
-    }
 }
 
 
@@ -2056,7 +1026,7 @@ ngx_http_shipoff_spa_index(ngx_conf_t *cf, void *post, void *data)
         return "must be a URI starting with \"/\"";
     }
 
-    if (!ngx_http_shipoff_rules_safe_path((char *) uri->data, uri->len)) {
+    if (!shipoff_rules_safe_path((char *) uri->data, uri->len)) {
         return "must not have \".\" or \"..\" segments";
     }
 
@@ -2134,8 +1104,5 @@ ngx_http_shipoff_static_init(ngx_conf_t *cf)
 
     *h = ngx_http_shipoff_static_handler;
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_shipoff_static_header_filter;
-
-    return NGX_OK;
+    return ngx_http_shipoff_filter_init(cf);
 }

@@ -53,9 +53,9 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_shipoff_wake_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_shipoff_wake_resume(ngx_http_request_t *r,
-    ngx_http_shipoff_ctx_t *rctx, ngx_http_shipoff_route_t *route,
-    ngx_msec_t held);
+static ngx_int_t ngx_http_shipoff_wake_look(ngx_http_request_t *r,
+    ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_http_shipoff_ctx_t *rctx,
+    ngx_uint_t fresh, ngx_msec_t held, ngx_uint_t *wake);
 static ngx_int_t ngx_http_shipoff_wake_request(ngx_http_request_t *r,
     ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_http_shipoff_ctx_t *rctx,
     ngx_http_shipoff_wake_ctx_t *ctx);
@@ -196,11 +196,10 @@ static ngx_str_t  ngx_http_shipoff_wake_html = ngx_string(
 static ngx_int_t
 ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
 {
-    ngx_msec_t                         now, held, delay;
-    ngx_uint_t                         fresh, wake, timedout;
+    ngx_int_t                          rc;
+    ngx_msec_t                         held, delay;
+    ngx_uint_t                         fresh, wake;
     ngx_http_shipoff_ctx_t            *rctx;
-    ngx_http_shipoff_route_t          *route;
-    ngx_http_shipoff_routes_t         *routes;
     ngx_http_shipoff_wake_ctx_t       *ctx;
     ngx_http_shipoff_wake_loc_conf_t  *wlcf;
 
@@ -240,60 +239,34 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_shipoff_wake_module);
     }
 
-    routes = rctx->routes;
+    held = ngx_current_msec - ctx->start;
 
-    now = ngx_current_msec;
-    held = now - ctx->start;
+    rc = ngx_http_shipoff_wake_look(r, wlcf, rctx, fresh, held, &wake);
 
-    timedout = (held >= wlcf->timeout);
+    switch (rc) {
 
-    ngx_shmtx_lock(&routes->shpool->mutex);
+    case NGX_OK:
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "shipoff wake: \"%V\" running at \"%V\" after %M ms",
+                       &rctx->info.host, &rctx->info.upstream, held);
 
-    route = ngx_http_shipoff_routes_lookup(routes, &rctx->info.host,
-                                           rctx->hash);
+        ngx_http_set_ctx(r, NULL, ngx_http_shipoff_wake_module);
 
-    if (route == NULL) {
-        ngx_shmtx_unlock(&routes->shpool->mutex);
+        return NGX_DECLINED;
 
+    case NGX_DECLINED:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "route \"%V\" was deleted while its app woke",
                       &rctx->info.host);
 
         return NGX_HTTP_NOT_FOUND;
-    }
 
-    switch (route->info.state) {
+    case NGX_ERROR:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
 
-    case NGX_HTTP_SHIPOFF_STATE_RUNNING:
-        return ngx_http_shipoff_wake_resume(r, rctx, route, held);
-
-    case NGX_HTTP_SHIPOFF_STATE_SLEEPING:
-        wake = 1;
-        break;
-
-    default: /* NGX_HTTP_SHIPOFF_STATE_WAKING */
-
-        /*
-         * Only a request that just arrived judges a wake lost: one held
-         * since the wake began would find it stale a moment before its
-         * own timeout, and wake the app twice.
-         */
-
-        wake = fresh && (now - route->wake.started >= wlcf->timeout);
+    default: /* NGX_AGAIN */
         break;
     }
-
-    if (wake) {
-        route->info.state = NGX_HTTP_SHIPOFF_STATE_WAKING;
-        route->wake.started = now;
-        route->wake.wakes++;
-    }
-
-    if (timedout) {
-        route->wake.timeouts++;
-    }
-
-    ngx_shmtx_unlock(&routes->shpool->mutex);
 
     rctx->info.state = NGX_HTTP_SHIPOFF_STATE_WAKING;
 
@@ -301,7 +274,7 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (timedout) {
+    if (held >= wlcf->timeout) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "app \"%V\" of \"%V\" did not wake within %M ms",
                       &rctx->info.project, &rctx->info.host, held);
@@ -331,51 +304,108 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
 
 
 /*
- * The route is running: called with the zone's mutex held, which it
- * releases.  The request goes on with a fresh copy of the route, and its
- * time on hold counts in the route's histogram.
+ * What the route is now, read and updated under the zone's mutex, which
+ * is taken and released here:
+ *
+ *   NGX_OK        it is running: rctx holds a fresh copy of it, and the
+ *                 time the request was held counts in its histogram;
+ *   NGX_AGAIN     it is not: the route is waking, *wake says whether this
+ *                 request asks for the wake, and a request held for the
+ *                 timeout counts as a timeout;
+ *   NGX_DECLINED  it was deleted;
+ *   NGX_ERROR.
  */
 
 static ngx_int_t
-ngx_http_shipoff_wake_resume(ngx_http_request_t *r,
-    ngx_http_shipoff_ctx_t *rctx, ngx_http_shipoff_route_t *route,
-    ngx_msec_t held)
+ngx_http_shipoff_wake_look(ngx_http_request_t *r,
+    ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_http_shipoff_ctx_t *rctx,
+    ngx_uint_t fresh, ngx_msec_t held, ngx_uint_t *wake)
 {
-    u_char                    *p;
-    ngx_uint_t                 i;
-    ngx_http_shipoff_wake_t   *wake;
-    ngx_slab_pool_t           *shpool;
+    u_char                     *p;
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    ngx_msec_t                  now;
+    ngx_http_shipoff_route_t   *route;
+    ngx_http_shipoff_routes_t  *routes;
+    ngx_http_shipoff_wake_t    *w;
 
-    shpool = rctx->routes->shpool;
+    routes = rctx->routes;
+    now = ngx_current_msec;
 
-    p = ngx_pnalloc(r->pool, ngx_http_shipoff_route_info_size(&route->info));
-    if (p == NULL) {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    *wake = 0;
+
+    ngx_shmtx_lock(&routes->shpool->mutex);
+
+    route = ngx_http_shipoff_routes_lookup(routes, &rctx->info.host,
+                                           rctx->hash);
+    if (route == NULL) {
+        rc = NGX_DECLINED;
+        goto done;
     }
 
-    (void) ngx_http_shipoff_route_info_copy(&rctx->info, &route->info, p);
+    w = &route->activity.wake;
 
-    wake = &route->wake;
+    switch (route->info.state) {
 
-    for (i = 0; i < NGX_HTTP_SHIPOFF_WAKE_BUCKETS; i++) {
-        if (held <= ngx_http_shipoff_wake_buckets[i].msec) {
-            break;
+    case NGX_HTTP_SHIPOFF_STATE_RUNNING:
+
+        /* $shipoff_upstream may have changed while the app woke */
+
+        p = ngx_pnalloc(r->pool,
+                        ngx_http_shipoff_route_info_size(&route->info));
+        if (p == NULL) {
+            rc = NGX_ERROR;
+            goto done;
         }
+
+        (void) ngx_http_shipoff_route_info_copy(&rctx->info, &route->info,
+                                                p);
+
+        for (i = 0; i < NGX_HTTP_SHIPOFF_WAKE_BUCKETS; i++) {
+            if (held <= ngx_http_shipoff_wake_buckets[i].msec) {
+                break;
+            }
+        }
+
+        w->held[i]++;
+        w->held_msec += held;
+
+        rc = NGX_OK;
+        goto done;
+
+    case NGX_HTTP_SHIPOFF_STATE_SLEEPING:
+        *wake = 1;
+        break;
+
+    default: /* NGX_HTTP_SHIPOFF_STATE_WAKING */
+
+        /*
+         * Only a request that just arrived judges a wake lost: one held
+         * since the wake began would find it stale a moment before its
+         * own timeout, and wake the app twice.
+         */
+
+        *wake = fresh && (now - w->started >= wlcf->timeout);
+        break;
     }
 
-    wake->held[i]++;
-    wake->held_msec += held;
+    if (*wake) {
+        route->info.state = NGX_HTTP_SHIPOFF_STATE_WAKING;
+        w->started = now;
+        w->wakes++;
+    }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    if (held >= wlcf->timeout) {
+        w->timeouts++;
+    }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "shipoff wake: \"%V\" running at \"%V\" after %M ms",
-                   &rctx->info.host, &rctx->info.upstream, held);
+    rc = NGX_AGAIN;
 
-    ngx_http_set_ctx(r, NULL, ngx_http_shipoff_wake_module);
+done:
 
-    return NGX_DECLINED;
+    ngx_shmtx_unlock(&routes->shpool->mutex);
+
+    return rc;
 }
 
 

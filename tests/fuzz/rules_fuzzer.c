@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngx_http_shipoff_rules.h"
+#include "shipoff_rules.h"
 
 
 #define FUZZ_OUT_MAX  512
@@ -55,8 +55,7 @@ fuzz_alloc(void *arena, size_t size)
 
 
 static void
-fuzz_check_rewrite(ngx_http_shipoff_redirect_t *rd, const char *path,
-    size_t len)
+fuzz_check_rewrite(shipoff_rules_redirect_t *rd, const char *path, size_t len)
 {
     long   n;
     char  *out;
@@ -66,7 +65,7 @@ fuzz_check_rewrite(ngx_http_shipoff_redirect_t *rd, const char *path,
     out = malloc(FUZZ_OUT_MAX);
     assert(out != NULL);
 
-    n = ngx_http_shipoff_rules_rewrite(rd, path, len, out, FUZZ_OUT_MAX);
+    n = shipoff_rules_rewrite(rd, path, len, out, FUZZ_OUT_MAX);
     assert(n >= -1 && n <= FUZZ_OUT_MAX);
 
     if (n > 0 && rd->to.data[0] == '/') {
@@ -75,7 +74,7 @@ fuzz_check_rewrite(ngx_http_shipoff_redirect_t *rd, const char *path,
     }
 
     if (n > 0) {
-        (void) ngx_http_shipoff_rules_safe_path(out, (size_t) n);
+        (void) shipoff_rules_safe_path(out, (size_t) n);
     }
 
     free(out);
@@ -89,8 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t                     i, j, text_len, path_len;
     fuzz_block_t              *blocks, *next;
     const char                *nul;
-    ngx_http_shipoff_rules_t   rules;
-    ngx_http_shipoff_arena_t   arena;
+    shipoff_rules_t            rules;
+    shipoff_rules_arena_t      arena;
 
     /* copies, so that a read past either end is caught */
 
@@ -116,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&rules, 0, sizeof(rules));
 
-    if (ngx_http_shipoff_rules_parse_redirects(&rules, text, text_len, &arena)
+    if (shipoff_rules_parse_redirects(&rules, text, text_len, &arena)
         == 0)
     {
         assert(rules.nredirects <= text_len);
@@ -134,13 +133,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    if (ngx_http_shipoff_rules_parse_headers(&rules, text, text_len, &arena)
+    if (shipoff_rules_parse_headers(&rules, text, text_len, &arena)
         == 0)
     {
         for (i = 0; i < rules.nheaders; i++) {
-            (void) ngx_http_shipoff_rules_match(rules.headers[i].path.data,
-                                                rules.headers[i].path.len,
-                                                path, path_len);
+            (void) shipoff_rules_match(rules.headers[i].path.data,
+                                       rules.headers[i].path.len,
+                                       path, path_len);
 
             for (j = 0; j < rules.headers[i].nheaders; j++) {
                 assert(rules.headers[i].headers[j].name.len > 0);
@@ -154,9 +153,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    (void) ngx_http_shipoff_rules_safe_path(path, path_len);
-    (void) ngx_http_shipoff_rules_fingerprinted(path, path_len);
-    (void) ngx_http_shipoff_rules_accepts(text, text_len, "gzip");
+    (void) shipoff_rules_safe_path(path, path_len);
+    (void) shipoff_rules_fingerprinted(path, path_len);
+    (void) shipoff_rules_accepts(text, text_len, "gzip");
 
     for ( ; blocks; blocks = next) {
         next = blocks->next;

@@ -26,9 +26,9 @@ use lib 'tests/integration/lib';
 use ShipoffTest qw(tempdir stack_up http);
 use ShipoffNginx qw(request read_file write_file);
 
-my $RULES = 1000;       # NGX_HTTP_SHIPOFF_RULES_MAX
-my $PATTERN = 1024;     # NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
-my $URI_MAX = 4096;     # NGX_HTTP_SHIPOFF_RULES_URI_MAX
+my $RULES = 1000;       # SHIPOFF_RULES_MAX
+my $PATTERN = 1024;     # SHIPOFF_RULES_PATTERN_MAX
+my $URI_MAX = 4096;     # SHIPOFF_RULES_URI_MAX
 my $ATTACK_SECONDS = 4;
 my $ATTACKERS = 4;
 my $HEALTH_MAX = 1.0;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngx_http_shipoff_rules.h"
+#include "shipoff_rules.h"
 #include "so_test.h"
 
 
@@ -70,12 +70,11 @@ failing_alloc(void *data, size_t size)
 /* what a _redirects rule turns a path into: "" if it does not match */
 
 static void
-rewrite(ngx_http_shipoff_redirect_t *rd, const char *path, char *out,
-    size_t size)
+rewrite(shipoff_rules_redirect_t *rd, const char *path, char *out, size_t size)
 {
     long  n;
 
-    n = ngx_http_shipoff_rules_rewrite(rd, path, strlen(path), out, size - 1);
+    n = shipoff_rules_rewrite(rd, path, strlen(path), out, size - 1);
 
     assert_true(n >= 0);
 
@@ -106,14 +105,14 @@ test_redirects_parse(void **state)
         "/last  /end";
 
     block_t                   *blocks = NULL;
-    ngx_http_shipoff_rules_t   rules;
-    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+    shipoff_rules_t            rules;
+    shipoff_rules_arena_t      arena = { arena_alloc, &blocks };
 
     (void) state;
 
     memset(&rules, 0, sizeof(rules));
 
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, text,
+    assert_int_equal(shipoff_rules_parse_redirects(&rules, text,
                          sizeof(text) - 1, &arena), 0);
 
     assert_int_equal(rules.nredirects, 6);
@@ -183,7 +182,7 @@ test_redirects_rewrite(void **state)
 
     char                         out[256];
     size_t                       i;
-    ngx_http_shipoff_redirect_t  rd;
+    shipoff_rules_redirect_t     rd;
 
     (void) state;
 
@@ -212,10 +211,10 @@ test_redirects_rewrite(void **state)
     rd.to.data = "/x/:splat";
     rd.to.len = 9;
 
-    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, "/0123456789", 11,
-                                                    out, 8), -1);
-    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, "/0123456", 8,
-                                                    out, 10), 10);
+    assert_int_equal(shipoff_rules_rewrite(&rd, "/0123456789", 11,
+                                           out, 8), -1);
+    assert_int_equal(shipoff_rules_rewrite(&rd, "/0123456", 8,
+                                           out, 10), 10);
 }
 
 
@@ -241,14 +240,14 @@ test_headers_parse(void **state)
         "/last\n";
 
     block_t                   *blocks = NULL;
-    ngx_http_shipoff_rules_t   rules;
-    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+    shipoff_rules_t            rules;
+    shipoff_rules_arena_t      arena = { arena_alloc, &blocks };
 
     (void) state;
 
     memset(&rules, 0, sizeof(rules));
 
-    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+    assert_int_equal(shipoff_rules_parse_headers(&rules, text,
                          sizeof(text) - 1, &arena), 0);
 
     assert_int_equal(rules.nheaders, 3);
@@ -280,21 +279,21 @@ test_headers_parse(void **state)
 static void
 test_arena_failure(void **state)
 {
-    ngx_http_shipoff_rules_t  rules;
-    ngx_http_shipoff_arena_t  arena = { failing_alloc, NULL };
+    shipoff_rules_t           rules;
+    shipoff_rules_arena_t     arena = { failing_alloc, NULL };
 
     (void) state;
 
     memset(&rules, 0, sizeof(rules));
 
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules,
+    assert_int_equal(shipoff_rules_parse_redirects(&rules,
                          "/a /b\n", 6, &arena), -1);
-    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules,
+    assert_int_equal(shipoff_rules_parse_headers(&rules,
                          "/a\n  X: y\n", 10, &arena), -1);
 
     /* nothing to parse needs no memory */
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, "", 0,
-                                                            &arena), 0);
+    assert_int_equal(shipoff_rules_parse_redirects(&rules, "", 0,
+                                                   &arena), 0);
     assert_int_equal(rules.nredirects, 0);
 }
 
@@ -344,10 +343,10 @@ test_match(void **state)
     (void) state;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        got = ngx_http_shipoff_rules_match(cases[i].pattern,
-                                           strlen(cases[i].pattern),
-                                           cases[i].path,
-                                           strlen(cases[i].path));
+        got = shipoff_rules_match(cases[i].pattern,
+                                  strlen(cases[i].pattern),
+                                  cases[i].path,
+                                  strlen(cases[i].path));
         so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
                       i, cases[i].pattern, cases[i].path);
         assert_int_equal(got, cases[i].expect);
@@ -386,7 +385,7 @@ test_safe_path(void **state)
     (void) state;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        got = ngx_http_shipoff_rules_safe_path(cases[i].path, cases[i].len);
+        got = shipoff_rules_safe_path(cases[i].path, cases[i].len);
         so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
                       i, cases[i].path, "");
         assert_int_equal(got, cases[i].expect);
@@ -425,8 +424,8 @@ test_fingerprinted(void **state)
     (void) state;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        got = ngx_http_shipoff_rules_fingerprinted(cases[i].path,
-                                                   strlen(cases[i].path));
+        got = shipoff_rules_fingerprinted(cases[i].path,
+                                          strlen(cases[i].path));
         so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
                       i, cases[i].path, "");
         assert_int_equal(got, cases[i].expect);
@@ -467,9 +466,9 @@ test_accepts(void **state)
     (void) state;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        got = ngx_http_shipoff_rules_accepts(cases[i].value,
-                                             strlen(cases[i].value),
-                                             cases[i].coding);
+        got = shipoff_rules_accepts(cases[i].value,
+                                    strlen(cases[i].value),
+                                    cases[i].coding);
         so_test_label(got != cases[i].expect, "case %zu: \"%s\" \"%s\"\n",
                       i, cases[i].value, cases[i].coding);
         assert_int_equal(got, cases[i].expect);
@@ -505,7 +504,7 @@ test_long_paths(void **state)
 {
     char    *pattern, *path, out[64];
     size_t   plen, len;
-    ngx_http_shipoff_redirect_t  rd;
+    shipoff_rules_redirect_t     rd;
 
     (void) state;
 
@@ -516,11 +515,11 @@ test_long_paths(void **state)
     plen = strlen(pattern);
     len = strlen(path);
 
-    assert_int_equal(ngx_http_shipoff_rules_match(pattern, plen, path, len),
+    assert_int_equal(shipoff_rules_match(pattern, plen, path, len),
                      0);
 
     path[len - 1] = 'b';
-    assert_int_equal(ngx_http_shipoff_rules_match(pattern, plen, path, len),
+    assert_int_equal(shipoff_rules_match(pattern, plen, path, len),
                      1);
 
     rd.from.data = pattern;
@@ -530,22 +529,22 @@ test_long_paths(void **state)
     rd.status = 301;
     rd.force = 0;
 
-    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, path, len, out,
-                                                    sizeof(out)), -1);
-    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, path, 1024, out,
-                                                    sizeof(out)), 0);
+    assert_int_equal(shipoff_rules_rewrite(&rd, path, len, out,
+                                           sizeof(out)), -1);
+    assert_int_equal(shipoff_rules_rewrite(&rd, path, 1024, out,
+                                           sizeof(out)), 0);
 
     free(path);
     path = line_of("/", 'a', "b", 1066);
-    assert_int_equal(ngx_http_shipoff_rules_rewrite(&rd, path, 1066, out,
-                                                    sizeof(out)), 44);
+    assert_int_equal(shipoff_rules_rewrite(&rd, path, 1066, out,
+                                           sizeof(out)), 44);
     assert_memory_equal(out, path, 44);
 
     /* too long a pattern matches nothing, even itself */
     free(pattern);
-    pattern = line_of("/", 'a', "", NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX + 1);
-    assert_int_equal(ngx_http_shipoff_rules_match(pattern, strlen(pattern),
-                                                  pattern, strlen(pattern)),
+    pattern = line_of("/", 'a', "", SHIPOFF_RULES_PATTERN_MAX + 1);
+    assert_int_equal(shipoff_rules_match(pattern, strlen(pattern),
+                                         pattern, strlen(pattern)),
                      0);
 
     free(pattern);
@@ -581,46 +580,46 @@ test_caps(void **state)
 {
     char                      *text, *pattern;
     block_t                   *blocks = NULL;
-    ngx_http_shipoff_rules_t   rules;
-    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+    shipoff_rules_t            rules;
+    shipoff_rules_arena_t      arena = { arena_alloc, &blocks };
 
     (void) state;
 
     /* rules past the thousandth are dropped, with one error */
 
-    text = file_of("/a /b\n", NGX_HTTP_SHIPOFF_RULES_MAX + 5);
+    text = file_of("/a /b\n", SHIPOFF_RULES_MAX + 5);
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, text,
+    assert_int_equal(shipoff_rules_parse_redirects(&rules, text,
                          strlen(text), &arena), 0);
-    assert_int_equal(rules.nredirects, NGX_HTTP_SHIPOFF_RULES_MAX);
+    assert_int_equal(rules.nredirects, SHIPOFF_RULES_MAX);
     assert_int_equal(rules.nerrors, 1);
-    assert_int_equal(rules.error_line, NGX_HTTP_SHIPOFF_RULES_MAX + 1);
+    assert_int_equal(rules.error_line, SHIPOFF_RULES_MAX + 1);
     assert_string_equal(rules.errstr, "more than 1000 rules: the rest is "
                                       "ignored");
     free(text);
 
-    text = file_of("/a\n", NGX_HTTP_SHIPOFF_RULES_MAX + 1);
+    text = file_of("/a\n", SHIPOFF_RULES_MAX + 1);
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+    assert_int_equal(shipoff_rules_parse_headers(&rules, text,
                          strlen(text), &arena), 0);
-    assert_int_equal(rules.nheaders, NGX_HTTP_SHIPOFF_RULES_MAX);
+    assert_int_equal(rules.nheaders, SHIPOFF_RULES_MAX);
     assert_int_equal(rules.nerrors, 1);
     free(text);
 
     /* a path, then one header too many */
-    text = file_of("  X-A: 1\n", NGX_HTTP_SHIPOFF_RULES_MAX + 2);
+    text = file_of("  X-A: 1\n", SHIPOFF_RULES_MAX + 2);
     memcpy(text, "/       ", 8);
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+    assert_int_equal(shipoff_rules_parse_headers(&rules, text,
                          strlen(text), &arena), 0);
     assert_int_equal(rules.nheaders, 1);
-    assert_int_equal(rules.headers[0].nheaders, NGX_HTTP_SHIPOFF_RULES_MAX);
+    assert_int_equal(rules.headers[0].nheaders, SHIPOFF_RULES_MAX);
     assert_int_equal(rules.nerrors, 1);
     free(text);
 
     /* a pattern of 1024 bytes is a rule, one of 1025 is not */
 
-    pattern = line_of("/", 'a', " /x\n", NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
+    pattern = line_of("/", 'a', " /x\n", SHIPOFF_RULES_PATTERN_MAX
                                           + 4);
     text = malloc(2 * strlen(pattern) + 2);
     assert_non_null(text);
@@ -629,11 +628,11 @@ test_caps(void **state)
     memcpy(text + strlen(pattern) + 1, pattern, strlen(pattern) + 1);
 
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, text,
+    assert_int_equal(shipoff_rules_parse_redirects(&rules, text,
                          strlen(text), &arena), 0);
     assert_int_equal(rules.nredirects, 1);
     assert_int_equal(rules.redirects[0].from.len,
-                     NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX);
+                     SHIPOFF_RULES_PATTERN_MAX);
     assert_int_equal(rules.error_line, 2);
     assert_string_equal(rules.errstr, "a path of more than 1024 bytes");
 
@@ -641,15 +640,15 @@ test_caps(void **state)
 
     text[strlen(pattern) - 4] = '\0';
     text[strlen(pattern) - 3] = '\0';
-    assert_int_equal((int) strlen(text), NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX);
+    assert_int_equal((int) strlen(text), SHIPOFF_RULES_PATTERN_MAX);
     free(pattern);
-    pattern = malloc(2 * NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX + 16);
+    pattern = malloc(2 * SHIPOFF_RULES_PATTERN_MAX + 16);
     assert_non_null(pattern);
-    snprintf(pattern, 2 * NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX + 16,
+    snprintf(pattern, 2 * SHIPOFF_RULES_PATTERN_MAX + 16,
              "/a %s\n/b %sc\n", text, text);
 
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, pattern,
+    assert_int_equal(shipoff_rules_parse_redirects(&rules, pattern,
                          strlen(pattern), &arena), 0);
     assert_int_equal(rules.nredirects, 1);
     assert_int_equal(rules.error_line, 2);
@@ -678,13 +677,13 @@ test_refused_patterns(void **state)
         "  X-B: 2\n";
 
     block_t                   *blocks = NULL;
-    ngx_http_shipoff_rules_t   rules;
-    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+    shipoff_rules_t            rules;
+    shipoff_rules_arena_t      arena = { arena_alloc, &blocks };
 
     (void) state;
 
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_redirects(&rules, redirects,
+    assert_int_equal(shipoff_rules_parse_redirects(&rules, redirects,
                          sizeof(redirects) - 1, &arena), 0);
     assert_int_equal(rules.nredirects, 2);
     assert_memory_equal(rules.redirects[0].from.data, "/a/:b/*", 7);
@@ -693,7 +692,7 @@ test_refused_patterns(void **state)
     assert_string_equal(rules.errstr, "a placeholder after \"*\"");
 
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, headers,
+    assert_int_equal(shipoff_rules_parse_headers(&rules, headers,
                          sizeof(headers) - 1, &arena), 0);
     assert_int_equal(rules.nheaders, 1);
     assert_memory_equal(rules.headers[0].path.data, "/:lang/*", 8);
@@ -721,13 +720,13 @@ test_headers_no_cookies(void **state)
         "  Cookie-Policy: not one either\n";
 
     block_t                   *blocks = NULL;
-    ngx_http_shipoff_rules_t   rules;
-    ngx_http_shipoff_arena_t   arena = { arena_alloc, &blocks };
+    shipoff_rules_t            rules;
+    shipoff_rules_arena_t      arena = { arena_alloc, &blocks };
 
     (void) state;
 
     memset(&rules, 0, sizeof(rules));
-    assert_int_equal(ngx_http_shipoff_rules_parse_headers(&rules, text,
+    assert_int_equal(shipoff_rules_parse_headers(&rules, text,
                          sizeof(text) - 1, &arena), 0);
 
     assert_int_equal(rules.nheaders, 1);

@@ -18,105 +18,98 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ngx_http_shipoff_rules.h"
+#include "shipoff_rules.h"
 
 
-#define NGX_HTTP_SHIPOFF_STR_(n)         #n
-#define NGX_HTTP_SHIPOFF_STR(n)          NGX_HTTP_SHIPOFF_STR_(n)
+#define SHIPOFF_RULES_STR_(n)  #n
+#define SHIPOFF_RULES_STR(n)   SHIPOFF_RULES_STR_(n)
 
-#define NGX_HTTP_SHIPOFF_TOO_MANY                                            \
-    "more than " NGX_HTTP_SHIPOFF_STR(NGX_HTTP_SHIPOFF_RULES_MAX)             \
+#define SHIPOFF_RULES_TOO_MANY                                               \
+    "more than " SHIPOFF_RULES_STR(SHIPOFF_RULES_MAX)                        \
     " rules: the rest is ignored"
 
 
 typedef struct {
-    ngx_http_shipoff_span_t       name;
-    ngx_http_shipoff_span_t       value;
-} ngx_http_shipoff_capture_t;
+    shipoff_rules_span_t          name;
+    shipoff_rules_span_t          value;
+} shipoff_rules_capture_t;
 
 
 typedef struct {
-    ngx_http_shipoff_capture_t    params[NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS];
+    shipoff_rules_capture_t       params[SHIPOFF_RULES_MAX_PARAMS];
     size_t                        nparams;
-    ngx_http_shipoff_span_t       splat;
-} ngx_http_shipoff_captures_t;
+    shipoff_rules_span_t          splat;
+} shipoff_rules_captures_t;
 
 
 /* a literal run of a pattern and its search automaton */
 typedef struct {
     const char                   *data;
     size_t                        len;
-    ngx_http_shipoff_span_t       name;        /* of the placeholder after
+    shipoff_rules_span_t          name;        /* of the placeholder after
                                                   it; data NULL: none */
     uint16_t                     *fail;        /* NULL: compared in place */
     size_t                        fed;         /* the path is read up to */
     size_t                        state;       /* run bytes matched there */
-} ngx_http_shipoff_piece_t;
+} shipoff_rules_piece_t;
 
 /* the part of a pattern between two "*"s */
 typedef struct {
-    ngx_http_shipoff_piece_t      pieces[NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS
-                                         + 1];
+    shipoff_rules_piece_t         pieces[SHIPOFF_RULES_MAX_PARAMS + 1];
     size_t                        npieces;
     size_t                        nparams;
-    uint16_t                      fail[NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
-                                       + NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS
+    uint16_t                      fail[SHIPOFF_RULES_PATTERN_MAX
+                                       + SHIPOFF_RULES_MAX_PARAMS
                                        + 1];
-} ngx_http_shipoff_segment_t;
+} shipoff_rules_segment_t;
 
 /* how a segment, or a run of it, fares at a place of the path */
-#define NGX_HTTP_SHIPOFF_WALK_MISMATCH   0
-#define NGX_HTTP_SHIPOFF_WALK_MATCH      1
-#define NGX_HTTP_SHIPOFF_WALK_END        2  /* the path ended inside it */
+#define SHIPOFF_RULES_WALK_MISMATCH      0
+#define SHIPOFF_RULES_WALK_MATCH         1
+#define SHIPOFF_RULES_WALK_END           2  /* the path ended inside it */
 
 
-static size_t ngx_http_shipoff_rules_count_lines(const char *buf, size_t len);
-static const char *ngx_http_shipoff_rules_line(const char **pos,
-    const char *end, size_t *len);
-static size_t ngx_http_shipoff_rules_fields(const char *line, size_t len,
-    ngx_http_shipoff_span_t *fields, size_t max);
-static const char *ngx_http_shipoff_rules_redirect(
-    ngx_http_shipoff_redirect_t *rd, const char *line, size_t len);
-static const char *ngx_http_shipoff_rules_unescape(char *dst,
-    ngx_http_shipoff_span_t *to);
-static int ngx_http_shipoff_rules_hex(int c);
-static const char *ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h,
+static size_t shipoff_rules_count_lines(const char *buf, size_t len);
+static const char *shipoff_rules_line(const char **pos, const char *end,
+    size_t *len);
+static size_t shipoff_rules_fields(const char *line, size_t len,
+    shipoff_rules_span_t *fields, size_t max);
+static const char *shipoff_rules_redirect(shipoff_rules_redirect_t *rd,
     const char *line, size_t len);
-static const char *ngx_http_shipoff_rules_pattern(const char *pattern,
-    size_t len);
-static void ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules,
-    size_t line, const char *err);
-static int ngx_http_shipoff_rules_match_captures(const char *pattern,
-    size_t plen, const char *path, size_t len,
-    ngx_http_shipoff_captures_t *caps);
-static int ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
-    const char *path, size_t len, ngx_http_shipoff_captures_t *caps);
-static int ngx_http_shipoff_rules_segment(ngx_http_shipoff_segment_t *seg,
+static const char *shipoff_rules_unescape(char *dst, shipoff_rules_span_t *to);
+static int shipoff_rules_hex(int c);
+static const char *shipoff_rules_header(shipoff_rules_header_t *h,
+    const char *line, size_t len);
+static const char *shipoff_rules_pattern(const char *pattern, size_t len);
+static void shipoff_rules_error(shipoff_rules_t *rules, size_t line,
+    const char *err);
+static int shipoff_rules_match_captures(const char *pattern, size_t plen,
+    const char *path, size_t len, shipoff_rules_captures_t *caps);
+static int shipoff_rules_glob(const char *pattern, size_t plen,
+    const char *path, size_t len, shipoff_rules_captures_t *caps);
+static int shipoff_rules_segment(shipoff_rules_segment_t *seg,
     const char *pattern, size_t plen, size_t p, size_t q, size_t first,
     int search);
-static int ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
-    const char *path, size_t len, size_t from, int last,
-    ngx_http_shipoff_captures_t *caps, size_t *start, size_t *end);
-static int ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
-    const char *path, size_t len, size_t c, size_t first,
-    ngx_http_shipoff_captures_t *caps, size_t *end);
-static int ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc,
-    const char *path, size_t x, size_t len);
-static int ngx_http_shipoff_rules_feed(ngx_http_shipoff_piece_t *pc,
-    const char *path, size_t to, int stop);
-static size_t ngx_http_shipoff_rules_param(const char *pattern, size_t plen,
-    size_t p);
-static size_t ngx_http_shipoff_rules_count_params(const char *pattern,
-    size_t len);
-static int ngx_http_shipoff_rules_is_url(const char *s, size_t len);
-static int ngx_http_shipoff_rules_is_name(int c);
-static int ngx_http_shipoff_rules_is_tchar(int c);
-static int ngx_http_shipoff_rules_strcaseeq(const char *a, size_t len,
-    const char *b);
+static int shipoff_rules_search(shipoff_rules_segment_t *seg, const char *path,
+    size_t len, size_t from, int last, shipoff_rules_captures_t *caps,
+    size_t *start, size_t *end);
+static int shipoff_rules_walk(shipoff_rules_segment_t *seg, const char *path,
+    size_t len, size_t c, size_t first, shipoff_rules_captures_t *caps,
+    size_t *end);
+static int shipoff_rules_at(shipoff_rules_piece_t *pc, const char *path,
+    size_t x, size_t len);
+static int shipoff_rules_feed(shipoff_rules_piece_t *pc, const char *path,
+    size_t to, int stop);
+static size_t shipoff_rules_param(const char *pattern, size_t plen, size_t p);
+static size_t shipoff_rules_count_params(const char *pattern, size_t len);
+static int shipoff_rules_is_url(const char *s, size_t len);
+static int shipoff_rules_is_name(int c);
+static int shipoff_rules_is_tchar(int c);
+static int shipoff_rules_strcaseeq(const char *a, size_t len, const char *b);
 
 
 /* headers that would break HTTP framing or that nginx owns */
-static const char  *ngx_http_shipoff_rules_reserved[] = {
+static const char  *shipoff_rules_reserved[] = {
     "connection",
     "content-encoding",
     "content-length",
@@ -133,7 +126,7 @@ static const char  *ngx_http_shipoff_rules_reserved[] = {
 
 
 /* headers that set cookies (Set-Cookie2: RFC 2965, obsolete) */
-static const char  *ngx_http_shipoff_rules_cookies[] = {
+static const char  *shipoff_rules_cookies[] = {
     "set-cookie",
     "set-cookie2",
     NULL
@@ -141,18 +134,18 @@ static const char  *ngx_http_shipoff_rules_cookies[] = {
 
 
 int
-ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
-    const char *buf, size_t len, ngx_http_shipoff_arena_t *arena)
+shipoff_rules_parse_redirects(shipoff_rules_t *rules, const char *buf,
+    size_t len, shipoff_rules_arena_t *arena)
 {
     char                         *decoded;
     size_t                        n, nlines, line_len;
     const char                   *pos, *end, *line, *err;
-    ngx_http_shipoff_redirect_t   rd;
+    shipoff_rules_redirect_t      rd;
 
-    nlines = ngx_http_shipoff_rules_count_lines(buf, len);
+    nlines = shipoff_rules_count_lines(buf, len);
 
-    if (nlines > NGX_HTTP_SHIPOFF_RULES_MAX) {
-        nlines = NGX_HTTP_SHIPOFF_RULES_MAX;
+    if (nlines > SHIPOFF_RULES_MAX) {
+        nlines = SHIPOFF_RULES_MAX;
     }
 
     rules->redirects = NULL;
@@ -164,7 +157,7 @@ ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
 
     rules->redirects = arena->alloc(arena->data,
                                     nlines
-                                    * sizeof(ngx_http_shipoff_redirect_t));
+                                    * sizeof(shipoff_rules_redirect_t));
     if (rules->redirects == NULL) {
         return -1;
     }
@@ -173,12 +166,12 @@ ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
     end = buf + len;
 
     for (n = 1; pos < end; n++) {
-        line = ngx_http_shipoff_rules_line(&pos, end, &line_len);
+        line = shipoff_rules_line(&pos, end, &line_len);
 
-        err = ngx_http_shipoff_rules_redirect(&rd, line, line_len);
+        err = shipoff_rules_redirect(&rd, line, line_len);
 
-        if (err == NULL && rules->nredirects == NGX_HTTP_SHIPOFF_RULES_MAX) {
-            ngx_http_shipoff_rules_error(rules, n, NGX_HTTP_SHIPOFF_TOO_MANY);
+        if (err == NULL && rules->nredirects == SHIPOFF_RULES_MAX) {
+            shipoff_rules_error(rules, n, SHIPOFF_RULES_TOO_MANY);
             break;
         }
 
@@ -192,14 +185,14 @@ ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
                 return -1;
             }
 
-            err = ngx_http_shipoff_rules_unescape(decoded, &rd.to);
+            err = shipoff_rules_unescape(decoded, &rd.to);
         }
 
         if (err == NULL) {
             rules->redirects[rules->nredirects++] = rd;
 
         } else if (*err != '\0') {
-            ngx_http_shipoff_rules_error(rules, n, err);
+            shipoff_rules_error(rules, n, err);
         }
     }
 
@@ -210,15 +203,15 @@ ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
 /* NULL: a rule; "": nothing (a blank or comment line); else why not */
 
 static const char *
-ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
-    const char *line, size_t len)
+shipoff_rules_redirect(shipoff_rules_redirect_t *rd, const char *line,
+    size_t len)
 {
     size_t                    n, i, f;
     unsigned                  status;
     const char               *s;
-    ngx_http_shipoff_span_t   fields[5];
+    shipoff_rules_span_t      fields[5];
 
-    n = ngx_http_shipoff_rules_fields(line, len, fields, 5);
+    n = shipoff_rules_fields(line, len, fields, 5);
 
     if (n == 0) {
         return "";
@@ -228,7 +221,7 @@ ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
         return "a rule needs a path and a target";
     }
 
-    if (ngx_http_shipoff_rules_is_url(fields[0].data, fields[0].len)) {
+    if (shipoff_rules_is_url(fields[0].data, fields[0].len)) {
         return "rules matching a host are not supported";
     }
 
@@ -236,20 +229,20 @@ ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
         return "the path must start with \"/\"";
     }
 
-    s = ngx_http_shipoff_rules_pattern(fields[0].data, fields[0].len);
+    s = shipoff_rules_pattern(fields[0].data, fields[0].len);
     if (s != NULL) {
         return s;
     }
 
-    if (ngx_http_shipoff_rules_count_params(fields[0].data, fields[0].len)
-        > NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS)
+    if (shipoff_rules_count_params(fields[0].data, fields[0].len)
+        > SHIPOFF_RULES_MAX_PARAMS)
     {
         return "too many placeholders";
     }
 
-    if (fields[1].len > NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX) {
+    if (fields[1].len > SHIPOFF_RULES_PATTERN_MAX) {
         return "a target of more than "
-               NGX_HTTP_SHIPOFF_STR(NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX)
+               SHIPOFF_RULES_STR(SHIPOFF_RULES_PATTERN_MAX)
                " bytes";
     }
 
@@ -257,13 +250,13 @@ ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
 
     if (memchr(fields[1].data, '=', fields[1].len) != NULL
         && fields[1].data[0] != '/'
-        && !ngx_http_shipoff_rules_is_url(fields[1].data, fields[1].len))
+        && !shipoff_rules_is_url(fields[1].data, fields[1].len))
     {
         return "query parameter conditions are not supported";
     }
 
     if (fields[f].data[0] != '/'
-        && !ngx_http_shipoff_rules_is_url(fields[f].data, fields[f].len))
+        && !shipoff_rules_is_url(fields[f].data, fields[f].len))
     {
         return "the target must be a path or an http(s) URL";
     }
@@ -337,7 +330,7 @@ ngx_http_shipoff_rules_redirect(ngx_http_shipoff_redirect_t *rd,
  */
 
 static const char *
-ngx_http_shipoff_rules_unescape(char *dst, ngx_http_shipoff_span_t *to)
+shipoff_rules_unescape(char *dst, shipoff_rules_span_t *to)
 {
     int          hi, lo;
     size_t       i, n;
@@ -355,8 +348,8 @@ ngx_http_shipoff_rules_unescape(char *dst, ngx_http_shipoff_span_t *to)
         }
 
         if (src[i] == '%' && i + 2 < to->len
-            && (hi = ngx_http_shipoff_rules_hex(src[i + 1])) >= 0
-            && (lo = ngx_http_shipoff_rules_hex(src[i + 2])) >= 0)
+            && (hi = shipoff_rules_hex(src[i + 1])) >= 0
+            && (lo = shipoff_rules_hex(src[i + 2])) >= 0)
         {
             dst[n] = (char) (hi * 16 + lo);
 
@@ -380,7 +373,7 @@ ngx_http_shipoff_rules_unescape(char *dst, ngx_http_shipoff_span_t *to)
 
 
 static int
-ngx_http_shipoff_rules_hex(int c)
+shipoff_rules_hex(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -397,18 +390,18 @@ ngx_http_shipoff_rules_hex(int c)
 
 
 int
-ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
-    const char *buf, size_t len, ngx_http_shipoff_arena_t *arena)
+shipoff_rules_parse_headers(shipoff_rules_t *rules, const char *buf,
+    size_t len, shipoff_rules_arena_t *arena)
 {
     size_t                           n, nlines, line_len, nheaders;
     const char                      *pos, *end, *line, *err;
-    ngx_http_shipoff_header_t       *headers;
-    ngx_http_shipoff_header_rule_t  *rule;
+    shipoff_rules_header_t          *headers;
+    shipoff_rules_header_rule_t     *rule;
 
-    nlines = ngx_http_shipoff_rules_count_lines(buf, len);
+    nlines = shipoff_rules_count_lines(buf, len);
 
-    if (nlines > NGX_HTTP_SHIPOFF_RULES_MAX) {
-        nlines = NGX_HTTP_SHIPOFF_RULES_MAX;
+    if (nlines > SHIPOFF_RULES_MAX) {
+        nlines = SHIPOFF_RULES_MAX;
     }
 
     rules->headers = NULL;
@@ -420,7 +413,7 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
 
     rules->headers = arena->alloc(arena->data,
                                   nlines
-                                  * sizeof(ngx_http_shipoff_header_rule_t));
+                                  * sizeof(shipoff_rules_header_rule_t));
     if (rules->headers == NULL) {
         return -1;
     }
@@ -428,7 +421,7 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
     /* the headers of all rules, each rule's consecutive */
 
     headers = arena->alloc(arena->data,
-                           nlines * sizeof(ngx_http_shipoff_header_t));
+                           nlines * sizeof(shipoff_rules_header_t));
     if (headers == NULL) {
         return -1;
     }
@@ -440,7 +433,7 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
     end = buf + len;
 
     for (n = 1; pos < end; n++) {
-        line = ngx_http_shipoff_rules_line(&pos, end, &line_len);
+        line = shipoff_rules_line(&pos, end, &line_len);
 
         while (line_len && (*line == ' ' || *line == '\t')) {
             line++;
@@ -464,17 +457,17 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
                 err = "a path must be alone on its line";
 
             } else {
-                err = ngx_http_shipoff_rules_pattern(line, line_len);
+                err = shipoff_rules_pattern(line, line_len);
             }
 
             if (err) {
-                ngx_http_shipoff_rules_error(rules, n, err);
+                shipoff_rules_error(rules, n, err);
                 continue;
             }
 
-            if (rules->nheaders == NGX_HTTP_SHIPOFF_RULES_MAX) {
-                ngx_http_shipoff_rules_error(rules, n,
-                                             NGX_HTTP_SHIPOFF_TOO_MANY);
+            if (rules->nheaders == SHIPOFF_RULES_MAX) {
+                shipoff_rules_error(rules, n,
+                                    SHIPOFF_RULES_TOO_MANY);
                 break;
             }
 
@@ -488,27 +481,27 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
             continue;
         }
 
-        if (ngx_http_shipoff_rules_is_url(line, line_len)) {
-            ngx_http_shipoff_rules_error(rules, n, "rules matching a host "
+        if (shipoff_rules_is_url(line, line_len)) {
+            shipoff_rules_error(rules, n, "rules matching a host "
                                                    "are not supported");
             rule = NULL;
             continue;
         }
 
         if (rule == NULL) {
-            ngx_http_shipoff_rules_error(rules, n, "a header before any path");
+            shipoff_rules_error(rules, n, "a header before any path");
             continue;
         }
 
-        if (nheaders == NGX_HTTP_SHIPOFF_RULES_MAX) {
-            ngx_http_shipoff_rules_error(rules, n, NGX_HTTP_SHIPOFF_TOO_MANY);
+        if (nheaders == SHIPOFF_RULES_MAX) {
+            shipoff_rules_error(rules, n, SHIPOFF_RULES_TOO_MANY);
             break;
         }
 
-        err = ngx_http_shipoff_rules_header(&headers[nheaders], line,
-                                            line_len);
+        err = shipoff_rules_header(&headers[nheaders], line,
+                                   line_len);
         if (err) {
-            ngx_http_shipoff_rules_error(rules, n, err);
+            shipoff_rules_error(rules, n, err);
             continue;
         }
 
@@ -521,8 +514,7 @@ ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
 
 
 static const char *
-ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h, const char *line,
-    size_t len)
+shipoff_rules_header(shipoff_rules_header_t *h, const char *line, size_t len)
 {
     size_t        i, name_len;
     const char  **reserved;
@@ -551,13 +543,13 @@ ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h, const char *line,
     }
 
     for (i = 0; i < h->name.len; i++) {
-        if (!ngx_http_shipoff_rules_is_tchar((unsigned char) line[i])) {
+        if (!shipoff_rules_is_tchar((unsigned char) line[i])) {
             return "invalid header name";
         }
     }
 
-    for (reserved = ngx_http_shipoff_rules_reserved; *reserved; reserved++) {
-        if (ngx_http_shipoff_rules_strcaseeq(h->name.data, h->name.len,
+    for (reserved = shipoff_rules_reserved; *reserved; reserved++) {
+        if (shipoff_rules_strcaseeq(h->name.data, h->name.len,
                                              *reserved))
         {
             return "this header cannot be set";
@@ -569,8 +561,8 @@ ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h, const char *line,
      * with Domain= would reach, and shadow, the cookies of all the others.
      */
 
-    for (reserved = ngx_http_shipoff_rules_cookies; *reserved; reserved++) {
-        if (ngx_http_shipoff_rules_strcaseeq(h->name.data, h->name.len,
+    for (reserved = shipoff_rules_cookies; *reserved; reserved++) {
+        if (shipoff_rules_strcaseeq(h->name.data, h->name.len,
                                              *reserved))
         {
             return "a site cannot set cookies";
@@ -604,8 +596,7 @@ ngx_http_shipoff_rules_header(ngx_http_shipoff_header_t *h, const char *line,
 
 
 static void
-ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules, size_t line,
-    const char *err)
+shipoff_rules_error(shipoff_rules_t *rules, size_t line, const char *err)
 {
     size_t  len;
 
@@ -634,20 +625,20 @@ ngx_http_shipoff_rules_error(ngx_http_shipoff_rules_t *rules, size_t line,
  */
 
 static const char *
-ngx_http_shipoff_rules_pattern(const char *pattern, size_t len)
+shipoff_rules_pattern(const char *pattern, size_t len)
 {
     const char  *star;
 
-    if (len > NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX) {
+    if (len > SHIPOFF_RULES_PATTERN_MAX) {
         return "a path of more than "
-               NGX_HTTP_SHIPOFF_STR(NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX)
+               SHIPOFF_RULES_STR(SHIPOFF_RULES_PATTERN_MAX)
                " bytes";
     }
 
     star = memchr(pattern, '*', len);
 
     if (star != NULL
-        && ngx_http_shipoff_rules_count_params(star, pattern + len - star))
+        && shipoff_rules_count_params(star, pattern + len - star))
     {
         return "a placeholder after \"*\"";
     }
@@ -659,7 +650,7 @@ ngx_http_shipoff_rules_pattern(const char *pattern, size_t len)
 /* a final line without a newline counts, "" has none */
 
 static size_t
-ngx_http_shipoff_rules_count_lines(const char *buf, size_t len)
+shipoff_rules_count_lines(const char *buf, size_t len)
 {
     size_t       n;
     const char  *p, *end;
@@ -684,7 +675,7 @@ ngx_http_shipoff_rules_count_lines(const char *buf, size_t len)
 /* the next line without its "\n" or "\r\n" */
 
 static const char *
-ngx_http_shipoff_rules_line(const char **pos, const char *end, size_t *len)
+shipoff_rules_line(const char **pos, const char *end, size_t *len)
 {
     const char  *line, *nl;
 
@@ -712,8 +703,8 @@ ngx_http_shipoff_rules_line(const char **pos, const char *end, size_t *len)
 /* whitespace-separated fields up to a "#" comment; at most max are kept */
 
 static size_t
-ngx_http_shipoff_rules_fields(const char *line, size_t len,
-    ngx_http_shipoff_span_t *fields, size_t max)
+shipoff_rules_fields(const char *line, size_t len,
+    shipoff_rules_span_t *fields, size_t max)
 {
     size_t  i, n, start;
 
@@ -747,25 +738,25 @@ ngx_http_shipoff_rules_fields(const char *line, size_t len,
 
 
 int
-ngx_http_shipoff_rules_match(const char *pattern, size_t pattern_len,
-    const char *path, size_t path_len)
+shipoff_rules_match(const char *pattern, size_t pattern_len, const char *path,
+    size_t path_len)
 {
-    ngx_http_shipoff_captures_t  caps;
+    shipoff_rules_captures_t     caps;
 
-    return ngx_http_shipoff_rules_match_captures(pattern, pattern_len,
-                                                 path, path_len, &caps);
+    return shipoff_rules_match_captures(pattern, pattern_len,
+                                        path, path_len, &caps);
 }
 
 
 static int
-ngx_http_shipoff_rules_match_captures(const char *pattern, size_t plen,
-    const char *path, size_t len, ngx_http_shipoff_captures_t *caps)
+shipoff_rules_match_captures(const char *pattern, size_t plen,
+    const char *path, size_t len, shipoff_rules_captures_t *caps)
 {
     caps->nparams = 0;
     caps->splat.data = path;
     caps->splat.len = 0;
 
-    if (plen > NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX) {
+    if (plen > SHIPOFF_RULES_PATTERN_MAX) {
         return 0;
     }
 
@@ -777,14 +768,14 @@ ngx_http_shipoff_rules_match_captures(const char *pattern, size_t plen,
         plen--;
     }
 
-    if (ngx_http_shipoff_rules_glob(pattern, plen, path, len, caps)) {
+    if (shipoff_rules_glob(pattern, plen, path, len, caps)) {
         return 1;
     }
 
     /* a final "*" segment may be missing: "/news" matches "/news/" + "*" */
 
     if (plen > 2 && pattern[plen - 2] == '/' && pattern[plen - 1] == '*'
-        && ngx_http_shipoff_rules_glob(pattern, plen - 2, path, len, caps))
+        && shipoff_rules_glob(pattern, plen - 2, path, len, caps))
     {
         caps->splat.data = path + len;
         caps->splat.len = 0;
@@ -805,15 +796,15 @@ ngx_http_shipoff_rules_match_captures(const char *pattern, size_t plen,
  * forward from one candidate to the next: each run is searched for with
  * its own Knuth-Morris-Pratt automaton that only ever reads forward.  A
  * segment costs its length plus the path's times one more than its
- * placeholders (at most NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS).
+ * placeholders (at most SHIPOFF_RULES_MAX_PARAMS).
  */
 
 static int
-ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
-    const char *path, size_t len, ngx_http_shipoff_captures_t *caps)
+shipoff_rules_glob(const char *pattern, size_t plen, const char *path,
+    size_t len, shipoff_rules_captures_t *caps)
 {
     size_t                        p, q, s, start, end;
-    ngx_http_shipoff_segment_t    seg;
+    shipoff_rules_segment_t       seg;
 
     caps->nparams = 0;
     caps->splat.data = path + len;
@@ -828,12 +819,12 @@ ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
         }
 
         if (p == 0) {
-            if (ngx_http_shipoff_rules_segment(&seg, pattern, plen, p, q,
-                                               caps->nparams, 0)
+            if (shipoff_rules_segment(&seg, pattern, plen, p, q,
+                                      caps->nparams, 0)
                 != 0
-                || ngx_http_shipoff_rules_walk(&seg, path, len, 0, 0, caps,
-                                               &end)
-                   != NGX_HTTP_SHIPOFF_WALK_MATCH)
+                || shipoff_rules_walk(&seg, path, len, 0, 0, caps,
+                                      &end)
+                   != SHIPOFF_RULES_WALK_MATCH)
             {
                 return 0;
             }
@@ -841,12 +832,12 @@ ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
             s = end;
 
         } else if (p < q) {
-            if (ngx_http_shipoff_rules_segment(&seg, pattern, plen, p, q,
-                                               caps->nparams, 1)
+            if (shipoff_rules_segment(&seg, pattern, plen, p, q,
+                                      caps->nparams, 1)
                 != 0
-                || !ngx_http_shipoff_rules_search(&seg, path, len, s,
-                                                  q == plen, caps, &start,
-                                                  &end))
+                || !shipoff_rules_search(&seg, path, len, s,
+                                         q == plen, caps, &start,
+                                         &end))
             {
                 return 0;
             }
@@ -890,18 +881,17 @@ ngx_http_shipoff_rules_glob(const char *pattern, size_t plen,
  * by a placeholder but the last; first is the number of placeholders
  * before it.  Runs that will be searched for (search) get their
  * automaton's failure function.  Returns 0, or -1 if the segment can
- * match nothing: a placeholder past NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS
+ * match nothing: a placeholder past SHIPOFF_RULES_MAX_PARAMS
  * never does.
  */
 
 static int
-ngx_http_shipoff_rules_segment(ngx_http_shipoff_segment_t *seg,
-    const char *pattern, size_t plen, size_t p, size_t q, size_t first,
-    int search)
+shipoff_rules_segment(shipoff_rules_segment_t *seg, const char *pattern,
+    size_t plen, size_t p, size_t q, size_t first, int search)
 {
     size_t                     i, e, k;
     uint16_t                  *fail;
-    ngx_http_shipoff_piece_t  *pc;
+    shipoff_rules_piece_t     *pc;
 
     seg->npieces = 0;
     seg->nparams = 0;
@@ -910,14 +900,14 @@ ngx_http_shipoff_rules_segment(ngx_http_shipoff_segment_t *seg,
     pc->data = pattern + p;
 
     for (i = p; i < q; /* void */) {
-        e = ngx_http_shipoff_rules_param(pattern, plen, i);
+        e = shipoff_rules_param(pattern, plen, i);
 
         if (e == 0) {
             i++;
             continue;
         }
 
-        if (first + seg->nparams == NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS) {
+        if (first + seg->nparams == SHIPOFF_RULES_MAX_PARAMS) {
             return -1;
         }
 
@@ -988,12 +978,12 @@ ngx_http_shipoff_rules_segment(ngx_http_shipoff_segment_t *seg,
  */
 
 static int
-ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
-    const char *path, size_t len, size_t from, int last,
-    ngx_http_shipoff_captures_t *caps, size_t *start, size_t *end)
+shipoff_rules_search(shipoff_rules_segment_t *seg, const char *path,
+    size_t len, size_t from, int last, shipoff_rules_captures_t *caps,
+    size_t *start, size_t *end)
 {
     size_t                     i, c;
-    ngx_http_shipoff_piece_t  *pc;
+    shipoff_rules_piece_t     *pc;
 
     pc = &seg->pieces[0];
 
@@ -1014,15 +1004,15 @@ ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
     }
 
     for ( ;; ) {
-        if (!ngx_http_shipoff_rules_feed(pc, path, len, 1)) {
+        if (!shipoff_rules_feed(pc, path, len, 1)) {
             return 0;
         }
 
         c = pc->fed - pc->len;
 
-        switch (ngx_http_shipoff_rules_walk(seg, path, len, c, 1, caps, end)) {
+        switch (shipoff_rules_walk(seg, path, len, c, 1, caps, end)) {
 
-        case NGX_HTTP_SHIPOFF_WALK_MATCH:
+        case SHIPOFF_RULES_WALK_MATCH:
             if (!last || *end == len) {
                 *start = c;
                 return 1;
@@ -1030,7 +1020,7 @@ ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
 
             break;
 
-        case NGX_HTTP_SHIPOFF_WALK_END:
+        case SHIPOFF_RULES_WALK_END:
             /* the path ended inside the segment: a later place would too */
             return 0;
 
@@ -1048,14 +1038,13 @@ ngx_http_shipoff_rules_search(ngx_http_shipoff_segment_t *seg,
  */
 
 static int
-ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
-    const char *path, size_t len, size_t c, size_t first,
-    ngx_http_shipoff_captures_t *caps, size_t *end)
+shipoff_rules_walk(shipoff_rules_segment_t *seg, const char *path, size_t len,
+    size_t c, size_t first, shipoff_rules_captures_t *caps, size_t *end)
 {
     int                           rc;
     size_t                        i, x, n;
-    ngx_http_shipoff_piece_t     *pc;
-    ngx_http_shipoff_capture_t   *cap;
+    shipoff_rules_piece_t        *pc;
+    shipoff_rules_capture_t      *cap;
 
     x = c;
     n = caps->nparams;
@@ -1064,8 +1053,8 @@ ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
         pc = &seg->pieces[i];
 
         if (i >= first) {
-            rc = ngx_http_shipoff_rules_at(pc, path, x, len);
-            if (rc != NGX_HTTP_SHIPOFF_WALK_MATCH) {
+            rc = shipoff_rules_at(pc, path, x, len);
+            if (rc != SHIPOFF_RULES_WALK_MATCH) {
                 return rc;
             }
         }
@@ -1077,11 +1066,11 @@ ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
         }
 
         if (x == len) {
-            return NGX_HTTP_SHIPOFF_WALK_END;
+            return SHIPOFF_RULES_WALK_END;
         }
 
         if (path[x] == '/') {
-            return NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+            return SHIPOFF_RULES_WALK_MISMATCH;
         }
 
         cap = &caps->params[n++];
@@ -1097,7 +1086,7 @@ ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
 
     *end = x;
 
-    return NGX_HTTP_SHIPOFF_WALK_MATCH;
+    return SHIPOFF_RULES_WALK_MATCH;
 }
 
 
@@ -1108,24 +1097,24 @@ ngx_http_shipoff_rules_walk(ngx_http_shipoff_segment_t *seg,
  */
 
 static int
-ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc, const char *path,
-    size_t x, size_t len)
+shipoff_rules_at(shipoff_rules_piece_t *pc, const char *path, size_t x,
+    size_t len)
 {
     size_t  n;
 
     if (pc->len == 0) {
-        return NGX_HTTP_SHIPOFF_WALK_MATCH;
+        return SHIPOFF_RULES_WALK_MATCH;
     }
 
     n = len - x < pc->len ? len - x : pc->len;
 
     if (pc->fail == NULL) {
         if (memcmp(path + x, pc->data, n) != 0) {
-            return NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+            return SHIPOFF_RULES_WALK_MISMATCH;
         }
 
-        return n == pc->len ? NGX_HTTP_SHIPOFF_WALK_MATCH
-                            : NGX_HTTP_SHIPOFF_WALK_END;
+        return n == pc->len ? SHIPOFF_RULES_WALK_MATCH
+                            : SHIPOFF_RULES_WALK_END;
     }
 
     if (pc->fed < x) {
@@ -1134,11 +1123,11 @@ ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc, const char *path,
         pc->state = 0;
     }
 
-    (void) ngx_http_shipoff_rules_feed(pc, path, x + n, 0);
+    (void) shipoff_rules_feed(pc, path, x + n, 0);
 
     if (n == pc->len) {
-        return pc->state == pc->len ? NGX_HTTP_SHIPOFF_WALK_MATCH
-                                    : NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+        return pc->state == pc->len ? SHIPOFF_RULES_WALK_MATCH
+                                    : SHIPOFF_RULES_WALK_MISMATCH;
     }
 
     /*
@@ -1151,8 +1140,8 @@ ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc, const char *path,
         pc->state = pc->fail[pc->state];
     }
 
-    return pc->state == n ? NGX_HTTP_SHIPOFF_WALK_END
-                          : NGX_HTTP_SHIPOFF_WALK_MISMATCH;
+    return pc->state == n ? SHIPOFF_RULES_WALK_END
+                          : SHIPOFF_RULES_WALK_MISMATCH;
 }
 
 
@@ -1163,8 +1152,8 @@ ngx_http_shipoff_rules_at(ngx_http_shipoff_piece_t *pc, const char *path,
  */
 
 static int
-ngx_http_shipoff_rules_feed(ngx_http_shipoff_piece_t *pc, const char *path,
-    size_t to, int stop)
+shipoff_rules_feed(shipoff_rules_piece_t *pc, const char *path, size_t to,
+    int stop)
 {
     int              found;
     char             c;
@@ -1211,7 +1200,7 @@ ngx_http_shipoff_rules_feed(ngx_http_shipoff_piece_t *pc, const char *path,
  */
 
 static size_t
-ngx_http_shipoff_rules_param(const char *pattern, size_t plen, size_t p)
+shipoff_rules_param(const char *pattern, size_t plen, size_t p)
 {
     size_t  e;
 
@@ -1219,7 +1208,7 @@ ngx_http_shipoff_rules_param(const char *pattern, size_t plen, size_t p)
         return 0;
     }
 
-    for (e = p + 1; e < plen && ngx_http_shipoff_rules_is_name(pattern[e]); e++)
+    for (e = p + 1; e < plen && shipoff_rules_is_name(pattern[e]); e++)
     {
         /* void */
     }
@@ -1233,14 +1222,14 @@ ngx_http_shipoff_rules_param(const char *pattern, size_t plen, size_t p)
 
 
 static size_t
-ngx_http_shipoff_rules_count_params(const char *pattern, size_t len)
+shipoff_rules_count_params(const char *pattern, size_t len)
 {
     size_t  p, n;
 
     n = 0;
 
     for (p = 0; p < len; p++) {
-        if (ngx_http_shipoff_rules_param(pattern, len, p)) {
+        if (shipoff_rules_param(pattern, len, p)) {
             n++;
         }
     }
@@ -1250,17 +1239,17 @@ ngx_http_shipoff_rules_count_params(const char *pattern, size_t len)
 
 
 long
-ngx_http_shipoff_rules_rewrite(ngx_http_shipoff_redirect_t *redirect,
-    const char *path, size_t path_len, char *out, size_t size)
+shipoff_rules_rewrite(shipoff_rules_redirect_t *redirect, const char *path,
+    size_t path_len, char *out, size_t size)
 {
     size_t                        i, e, k, n;
     const char                   *to;
-    ngx_http_shipoff_span_t      *value;
-    ngx_http_shipoff_captures_t   caps;
+    shipoff_rules_span_t         *value;
+    shipoff_rules_captures_t      caps;
 
-    if (!ngx_http_shipoff_rules_match_captures(redirect->from.data,
-                                               redirect->from.len,
-                                               path, path_len, &caps))
+    if (!shipoff_rules_match_captures(redirect->from.data,
+                                      redirect->from.len,
+                                      path, path_len, &caps))
     {
         return 0;
     }
@@ -1275,7 +1264,7 @@ ngx_http_shipoff_rules_rewrite(ngx_http_shipoff_redirect_t *redirect,
 
         if (to[i] == ':') {
             while (e < redirect->to.len
-                   && ngx_http_shipoff_rules_is_name(to[e]))
+                   && shipoff_rules_is_name(to[e]))
             {
                 e++;
             }
@@ -1325,7 +1314,7 @@ ngx_http_shipoff_rules_rewrite(ngx_http_shipoff_redirect_t *redirect,
 
 
 int
-ngx_http_shipoff_rules_safe_path(const char *path, size_t len)
+shipoff_rules_safe_path(const char *path, size_t len)
 {
     char    c;
     size_t  i;
@@ -1361,7 +1350,7 @@ ngx_http_shipoff_rules_safe_path(const char *path, size_t len)
 
 
 int
-ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
+shipoff_rules_fingerprinted(const char *path, size_t len)
 {
     int     letter, digit, valid, last;
     char    c;
@@ -1428,8 +1417,7 @@ ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len)
 
 
 int
-ngx_http_shipoff_rules_accepts(const char *value, size_t len,
-    const char *coding)
+shipoff_rules_accepts(const char *value, size_t len, const char *coding)
 {
     int          found, star, q;
     size_t       i, start, end, clen;
@@ -1489,8 +1477,8 @@ ngx_http_shipoff_rules_accepts(const char *value, size_t len,
             star = q;
 
         } else if (end - start == clen
-                   && ngx_http_shipoff_rules_strcaseeq(value + start, clen,
-                                                       coding))
+                   && shipoff_rules_strcaseeq(value + start, clen,
+                                              coding))
         {
             found = q;
         }
@@ -1505,7 +1493,7 @@ ngx_http_shipoff_rules_accepts(const char *value, size_t len,
 
 
 static int
-ngx_http_shipoff_rules_is_url(const char *s, size_t len)
+shipoff_rules_is_url(const char *s, size_t len)
 {
     return (len > 7 && memcmp(s, "http://", 7) == 0)
            || (len > 8 && memcmp(s, "https://", 8) == 0);
@@ -1513,7 +1501,7 @@ ngx_http_shipoff_rules_is_url(const char *s, size_t len)
 
 
 static int
-ngx_http_shipoff_rules_is_name(int c)
+shipoff_rules_is_name(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '_';
@@ -1523,9 +1511,9 @@ ngx_http_shipoff_rules_is_name(int c)
 /* RFC 9110 token characters */
 
 static int
-ngx_http_shipoff_rules_is_tchar(int c)
+shipoff_rules_is_tchar(int c)
 {
-    return ngx_http_shipoff_rules_is_name(c)
+    return shipoff_rules_is_name(c)
            || (c != '\0' && strchr("!#$%&'*+-.^`|~", c) != NULL);
 }
 
@@ -1533,7 +1521,7 @@ ngx_http_shipoff_rules_is_tchar(int c)
 /* an ASCII case-insensitive comparison with a lowercase NUL-terminated b */
 
 static int
-ngx_http_shipoff_rules_strcaseeq(const char *a, size_t len, const char *b)
+shipoff_rules_strcaseeq(const char *a, size_t len, const char *b)
 {
     size_t  i;
     int     c;

@@ -8,17 +8,20 @@
  * produces comes from a caller-supplied arena (a request's or a cache
  * entry's pool in nginx, malloc in tests) and points into it: the input
  * buffer may be freed once parsing is over.
+ *
+ * It is not nginx code, and its names say so: shipoff_rules_*, int and
+ * const char *, an arena of its own in place of ngx_pool_t.
  */
 
 
-#ifndef _NGX_HTTP_SHIPOFF_RULES_H_INCLUDED_
-#define _NGX_HTTP_SHIPOFF_RULES_H_INCLUDED_
+#ifndef SHIPOFF_RULES_H_INCLUDED
+#define SHIPOFF_RULES_H_INCLUDED
 
 
 #include <stddef.h>
 
 
-#define NGX_HTTP_SHIPOFF_RULES_MAX_PARAMS   16    /* placeholders of a rule */
+#define SHIPOFF_RULES_MAX_PARAMS   16    /* placeholders of a rule */
 
 /*
  * What a site's rules may cost a request (the workers serve every tenant
@@ -27,67 +30,67 @@
  * many bytes, and URIs of at most this many bytes (the static module
  * answers a longer one with 414 on a site with rules).
  */
-#define NGX_HTTP_SHIPOFF_RULES_MAX          1000
-#define NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX  1024
-#define NGX_HTTP_SHIPOFF_RULES_URI_MAX      4096
+#define SHIPOFF_RULES_MAX          1000
+#define SHIPOFF_RULES_PATTERN_MAX  1024
+#define SHIPOFF_RULES_URI_MAX      4096
 
 
 typedef struct {
     void                        *(*alloc)(void *data, size_t size);
     void                         *data;
-} ngx_http_shipoff_arena_t;
+} shipoff_rules_arena_t;
 
 
 typedef struct {
     const char                   *data;
     size_t                        len;
-} ngx_http_shipoff_span_t;
+} shipoff_rules_span_t;
 
 
 /* "/from /to [status][!]", one line of _redirects */
 typedef struct {
-    ngx_http_shipoff_span_t       from;
-    ngx_http_shipoff_span_t       to;
+    shipoff_rules_span_t          from;
+    shipoff_rules_span_t          to;
     unsigned                      status;      /* 200, 301...308, 404, 410 */
     unsigned                      force;       /* "!": even if a file exists */
-} ngx_http_shipoff_redirect_t;
+} shipoff_rules_redirect_t;
 
 
 typedef struct {
-    ngx_http_shipoff_span_t       name;
-    ngx_http_shipoff_span_t       value;
-} ngx_http_shipoff_header_t;
+    shipoff_rules_span_t          name;
+    shipoff_rules_span_t          value;
+} shipoff_rules_header_t;
 
 
 /* a path pattern of _headers and the headers indented under it */
 typedef struct {
-    ngx_http_shipoff_span_t       path;
-    ngx_http_shipoff_header_t    *headers;
+    shipoff_rules_span_t          path;
+    shipoff_rules_header_t       *headers;
     size_t                        nheaders;
-} ngx_http_shipoff_header_rule_t;
+} shipoff_rules_header_rule_t;
 
 
 typedef struct {
-    ngx_http_shipoff_redirect_t  *redirects;
+    shipoff_rules_redirect_t     *redirects;
     size_t                        nredirects;
-    ngx_http_shipoff_header_rule_t  *headers;
+    shipoff_rules_header_rule_t  *headers;
     size_t                        nheaders;
 
     /* lines skipped as invalid: the first is described, the rest counted */
     size_t                        nerrors;
     size_t                        error_line;
     char                          errstr[96];
-} ngx_http_shipoff_rules_t;
+} shipoff_rules_t;
 
 
 /*
  * Both parsers fill their half of rules, skipping (and counting) invalid
  * lines as Netlify does.  They return 0, or -1 if the arena failed.
  */
-int ngx_http_shipoff_rules_parse_redirects(ngx_http_shipoff_rules_t *rules,
-    const char *buf, size_t len, ngx_http_shipoff_arena_t *arena);
-int ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
-    const char *buf, size_t len, ngx_http_shipoff_arena_t *arena);
+int shipoff_rules_parse_redirects(shipoff_rules_t *rules, const char *buf,
+    size_t len, shipoff_rules_arena_t *arena);
+int shipoff_rules_parse_headers(shipoff_rules_t *rules, const char *buf,
+    size_t len, shipoff_rules_arena_t *arena);
 
 /*
  * Whether path matches a rule's pattern: "*" matches any run of bytes,
@@ -95,11 +98,11 @@ int ngx_http_shipoff_rules_parse_headers(ngx_http_shipoff_rules_t *rules,
  * also matches the path without that segment, and a trailing slash is
  * ignored on both sides.  Each "*" but the last takes the shortest run
  * after which the text up to the next "*" matches.  Linear in pattern and
- * path length; a pattern longer than NGX_HTTP_SHIPOFF_RULES_PATTERN_MAX
+ * path length; a pattern longer than SHIPOFF_RULES_PATTERN_MAX
  * (which the parsers refuse) matches nothing.
  * Returns 1 or 0.
  */
-int ngx_http_shipoff_rules_match(const char *pattern, size_t pattern_len,
+int shipoff_rules_match(const char *pattern, size_t pattern_len,
     const char *path, size_t path_len);
 
 /*
@@ -108,14 +111,14 @@ int ngx_http_shipoff_rules_match(const char *pattern, size_t pattern_len,
  * target's length, 0 if the rule does not match, or -1 if the target does
  * not fit in size bytes.
  */
-long ngx_http_shipoff_rules_rewrite(ngx_http_shipoff_redirect_t *redirect,
+long shipoff_rules_rewrite(shipoff_rules_redirect_t *redirect,
     const char *path, size_t path_len, char *out, size_t size);
 
 /*
  * Whether a URI path may be served inside a deployment: starts with "/",
  * no NUL, no backslash, no "." or ".." segment.  Returns 1 or 0.
  */
-int ngx_http_shipoff_rules_safe_path(const char *path, size_t len);
+int shipoff_rules_safe_path(const char *path, size_t len);
 
 /*
  * Whether the last segment of a URI names a content-hashed file, as
@@ -124,14 +127,13 @@ int ngx_http_shipoff_rules_safe_path(const char *path, size_t len);
  * extension, of 8 to 64 letters, digits and "_" with at least one letter
  * and one digit.  Returns 1 or 0.
  */
-int ngx_http_shipoff_rules_fingerprinted(const char *path, size_t len);
+int shipoff_rules_fingerprinted(const char *path, size_t len);
 
 /*
  * Whether an Accept-Encoding value accepts coding (e.g. "gzip", "br"): the
  * coding or "*" is listed without "q=0".  Returns 1 or 0.
  */
-int ngx_http_shipoff_rules_accepts(const char *value, size_t len,
-    const char *coding);
+int shipoff_rules_accepts(const char *value, size_t len, const char *coding);
 
 
-#endif /* _NGX_HTTP_SHIPOFF_RULES_H_INCLUDED_ */
+#endif /* SHIPOFF_RULES_H_INCLUDED */
