@@ -110,11 +110,11 @@ int api_project_url(char *out, size_t len, const so_config_t *cfg,
     const char *name);
 
 /*
- * github.c: registers the project's webhook on GitHub as user_id when the
- * user signed in with GitHub; stores the hook id or the failure on the
- * project.  Never answers the request.
+ * hookreg.c: registers the project's webhook on GitHub as user_id when
+ * the user signed in with GitHub; stores the hook id or the failure on the
+ * project.  Never answers the request.  (hooks/github.c receives them.)
  */
-void api_github_hook_create(so_req_t *r, long long user_id,
+void api_hookreg_create(so_req_t *r, long long user_id,
     long long project_id, const so_repo_url_t *repo, const char *secret);
 
 /*

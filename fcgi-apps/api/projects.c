@@ -674,7 +674,7 @@ api_projects_create(so_req_t *r)
                 json_string_value(json_object_get(v, "name")), user);
 
     if (repo.owner[0] != '\0') {
-        api_github_hook_create(r, p.user_id, id, &repo, secret);
+        api_hookreg_create(r, p.user_id, id, &repo, secret);
     }
 
     api_project_answer(r, 201, msg, secret);
