@@ -11,7 +11,7 @@
 #include "so_quota.h"
 #include "so_repo.h"
 
-void api_echo(so_req_t *r);
+/* wake.c: GET /_shipoff/wake, nginx's wake module asks */
 void api_wake(so_req_t *r);
 
 /* init.c: the app's init hook */

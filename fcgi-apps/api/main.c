@@ -10,7 +10,6 @@
 
 static const so_route_t  api_routes[] = {
     { "GET",  "/api/v1/health", so_health },
-    { "POST", "/api/v1/echo",   api_echo },
     { "GET",  "/_shipoff/wake", api_wake },
 
     { "GET",    "/api/v1/me",                          api_me_get },
