@@ -27,7 +27,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_deploy.h"
 #include "so_input.h"
 #include "so_log.h"

@@ -21,7 +21,6 @@
 #include "api.h"
 #include "shipoff.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_deploy.h"
 #include "so_input.h"
 #include "so_log.h"

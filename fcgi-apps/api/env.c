@@ -16,7 +16,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_crypto.h"
 #include "so_env.h"
 #include "so_input.h"

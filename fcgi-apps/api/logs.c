@@ -36,7 +36,6 @@
 #include "api.h"
 #include "shipoff.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_httpc.h"
 #include "so_log.h"
 #include "so_state.h"
