@@ -1,6 +1,6 @@
 /*
- * so_auth.h: who is calling.  Every authenticated endpoint of every app
- * starts with so_authenticate().
+ * so_auth.h: who is calling.  so_fcgi asks so_authenticate() for every
+ * route that is not public, before its handler runs (so_authz_request()).
  *
  * Accepted credentials, both as "Authorization: Bearer <credential>":
  *   - a JWT access token (HS256, see so_jwt.h) of a user that still exists;
@@ -23,12 +23,6 @@
 #define SO_SCOPE_ALL     (SO_SCOPE_READ | SO_SCOPE_WRITE | SO_SCOPE_DELETE)
 
 #define SO_PAT_PREFIX    "sho_"
-
-typedef struct {
-    long long  user_id;
-    unsigned   scopes;       /* SO_SCOPE_*: all for a JWT, the token's for a PAT */
-    long long  token_id;     /* the api_tokens row, 0 for a JWT */
-} so_principal_t;
 
 int so_authenticate(so_req_t *r, so_principal_t *p);
 

@@ -32,12 +32,26 @@
 #include "so_auth.h"
 #include "so_http.h"
 
+/*
+ * What a route acts on (its row of the route table, so_fcgi.h).  The
+ * objects come first: so_authz() finds them by the id in the path.  A
+ * kind without a query (token, detection) is the caller's own: its id is
+ * only parsed, the handler's statement has the caller in its WHERE clause.
+ * The kinds past SO_OBJ_NKINDS have no object.
+ */
 typedef enum {
     SO_OBJ_TEAM = 0,
     SO_OBJ_INVITATION,
     SO_OBJ_PROJECT,
     SO_OBJ_DEPLOYMENT,          /* its project's rights */
-    SO_OBJ_NKINDS
+    SO_OBJ_TOKEN,               /* the caller's own: no query */
+    SO_OBJ_DETECTION,           /* the caller's own: no query */
+    SO_OBJ_NKINDS,
+
+    SO_OBJ_NONE = SO_OBJ_NKINDS, /* a caller with the need's scope */
+    SO_OBJ_ACCOUNT,             /* the same, and the caller's users row */
+    SO_OBJ_PUBLIC               /* anyone: the handler checks what it
+                                   needs (a signature, a password) */
 } so_object_t;
 
 /* the action: the token scope it takes */
@@ -82,6 +96,20 @@ int so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
  * 0, or 403 insufficient_scope answered and SO_EDENIED.
  */
 int so_authz_scope(so_req_t *r, const so_principal_t *p, unsigned need);
+
+/*
+ * The check of a route of kind with need (SO_OBJ_PUBLIC excluded), before
+ * its handler: authenticates the caller into r->principal, then checks
+ * the scope (SO_OBJ_NONE, SO_OBJ_ACCOUNT) or the object whose id is
+ * r->args[0] (so_authz()) into r->id, r->ids and r->rights.
+ * SO_OBJ_ACCOUNT also leaves the caller's users row (SO_ACCOUNT_USER_COLS)
+ * in r->account, which the caller PQclear()s.  0, or the request is
+ * answered (401, 403, 404, 503 or 500) and the result is negative.
+ */
+int so_authz_request(so_req_t *r, so_object_t kind, unsigned need);
+
+/* the 403 forbidden of so_authz() for a relation the caller lacks */
+void so_authz_forbidden(so_req_t *r, so_object_t kind);
 
 
 /* the pure parts, exposed for the unit tests */

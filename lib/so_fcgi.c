@@ -4,7 +4,9 @@
  * N threads accept on one socket (libfcgi ties a connection to a thread,
  * so nginx must not keep more upstream connections alive than there are
  * threads).  Each thread owns its PostgreSQL and Redis connections, so a
- * handler never locks.  Routing is a linear walk over a short table.
+ * handler never locks.  Routing is a linear walk over a short table; the
+ * route's own check (so_authz_request: caller, scope, object) runs before
+ * its handler, so no handler repeats it.
  *
  * Streams: a request thread accepts into a request of the heap; a handler
  * that streams (so_fcgi_stream) takes that request away to a detached
@@ -191,13 +193,59 @@ so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r)
         return;
     }
 
-    route->handler(r);
+    if (route->kind == SO_OBJ_PUBLIC
+        || so_authz_request(r, route->kind, route->need) == SO_OK)
+    {
+        route->handler(r);
+    }
+
+    PQclear(r->account);
 
     if (!r->responded) {
         so_log_error(r->path, "handler wrote no response");
         so_http_error(r, 500, "internal", "internal error", NULL);
     }
+}
 
+
+int
+so_fcgi_check(const so_route_t *routes, size_t n, char *err, size_t errlen)
+{
+    const so_route_t  *rt;
+    const char        *why;
+    unsigned           action;
+    size_t             i;
+
+    for (i = 0; i < n; i++) {
+        rt = &routes[i];
+        action = rt->need & SO_NEED_ACTIONS;
+        why = NULL;
+
+        if (rt->kind == SO_OBJ_PUBLIC) {
+            if (rt->need != 0) {
+                why = "a public route needs nothing";
+            }
+
+        } else if (action == 0 || (action & (action - 1)) != 0) {
+            why = "needs exactly one action";
+
+        } else if (rt->kind < SO_OBJ_NKINDS
+                   && strstr(rt->pattern, "/:") == NULL)
+        {
+            why = "names no object id";
+
+        } else if (rt->kind >= SO_OBJ_NKINDS && rt->need != action) {
+            why = "has no object to need a relation with";
+        }
+
+        if (why != NULL) {
+            snprintf(err, errlen, "route %s %s %s", rt->method, rt->pattern,
+                     why);
+            return SO_EINVAL;
+        }
+    }
+
+    return SO_OK;
 }
 
 
@@ -255,6 +303,7 @@ so_fcgi_stream(so_req_t *r, so_stream_pt run, void *data)
 
     s->r = *r;
     s->r.responded = 0;
+    s->r.account = NULL;
     s->r.pg = so_pg_new(r->cfg->pg_dsn, r->cfg->pg_timeout);
     s->r.redis = so_redis_new(r->cfg->redis_host, r->cfg->redis_port,
                               r->cfg->redis_timeout);
@@ -515,6 +564,13 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     }
 
     so_log_set_level(cfg.log_level);
+
+    if (so_fcgi_check(app->routes, app->nroutes, err, sizeof(err)) != SO_OK)
+    {
+        so_log_error(NULL, "%s", err);
+        so_config_free(&cfg);
+        return 1;
+    }
 
     if (test) {
         printf("%s: configuration %s is ok\n", app->name,

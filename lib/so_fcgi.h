@@ -8,6 +8,19 @@
  * placeholders: "/api/v1/projects/:id".  A path that matches no pattern is
  * 404; a path that matches with another method is 405.
  *
+ * Each route declares what it acts on and what it needs: before its
+ * handler runs, so_authz_request() authenticates the caller and checks
+ * the need (the token's scope, and the caller's rights on the object
+ * whose id is the route's first placeholder), answering 401, 403 or 404
+ * itself.  The handler finds the caller in r->principal and the object in
+ * r->id / r->ids, and starts at its own logic:
+ *
+ *   { "GET", "/api/v1/projects/:id", SO_OBJ_PROJECT, SO_NEED_READ,
+ *     api_projects_get },
+ *
+ * SO_OBJ_PUBLIC routes (health, signup, webhooks) check nothing here;
+ * their need is 0.
+ *
  * A long-lived answer (a live log tail, Server-Sent Events) must not hold
  * one of those few threads: its handler checks the request as any other,
  * then hands it over with so_fcgi_stream() to a thread of its own, with
@@ -19,6 +32,7 @@
 #ifndef SO_FCGI_H
 #define SO_FCGI_H
 
+#include "so_authz.h"
 #include "so_http.h"
 
 typedef void (*so_handler_pt)(so_req_t *r);
@@ -26,6 +40,8 @@ typedef void (*so_handler_pt)(so_req_t *r);
 typedef struct {
     const char     *method;
     const char     *pattern;
+    so_object_t     kind;
+    unsigned        need;       /* SO_NEED_*, as so_authz() takes it */
     so_handler_pt   handler;
 } so_route_t;
 
@@ -45,6 +61,15 @@ typedef struct {
  */
 const so_route_t *so_fcgi_match(const so_route_t *routes, size_t n,
     const char *method, const char *path, so_req_t *r, int *status);
+
+/*
+ * Checks what each route declares: a public route needs nothing; any
+ * other needs exactly one action (SO_NEED_READ, _WRITE or _DELETE), and a
+ * route of an object has a placeholder for its id.  0, or SO_EINVAL with
+ * the first wrong route in err (so_fcgi_main refuses to start).
+ */
+int so_fcgi_check(const so_route_t *routes, size_t n, char *err,
+    size_t errlen);
 
 /* runs a streamed request in its own thread (so_fcgi_stream) */
 typedef void (*so_stream_pt)(so_req_t *r, void *data);

@@ -20,6 +20,13 @@
 #define SO_MAX_PATH_ARGS  4
 #define SO_HTTP_MAX_HEADERS  4     /* extra response headers */
 
+/* who is calling: so_authenticate() (so_auth.h) finds it */
+typedef struct {
+    long long  user_id;
+    unsigned   scopes;       /* SO_SCOPE_*: all for a JWT, a PAT's own */
+    long long  token_id;     /* the api_tokens row, 0 for a JWT */
+} so_principal_t;
+
 typedef struct {
     FCGX_Request       *fcgi;
     const so_config_t  *cfg;
@@ -29,7 +36,7 @@ typedef struct {
     const char         *method;    /* "GET" ... */
     const char         *path;      /* the URI without the query string */
     const char         *query;     /* "" when absent */
-    const char         *args[SO_MAX_PATH_ARGS];  /* ":x" segments of the route */
+    const char         *args[SO_MAX_PATH_ARGS];  /* the route's ":x" */
     size_t              nargs;
     char                argbuf[512];
 
@@ -38,6 +45,17 @@ typedef struct {
         char            value[128];
     }                   headers[SO_HTTP_MAX_HEADERS];  /* so_http_header() */
     size_t              nheaders;
+
+    /*
+     * Filled before the handler runs, as its route declares (so_fcgi.h,
+     * so_authz_request()): the caller, the object of args[0] and the
+     * caller's relations with it (SO_NEED_* bits).
+     */
+    so_principal_t      principal;
+    long long           id;
+    char                ids[24];   /* id in decimal, a query parameter */
+    unsigned            rights;
+    PGresult           *account;   /* SO_OBJ_ACCOUNT: the caller's row */
 
     int                 responded; /* a response was written */
 } so_req_t;

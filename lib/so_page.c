@@ -177,17 +177,22 @@ so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
 
 
 void
-so_page_list(so_req_t *r, const so_page_t *page, long long user_id,
-    const char *name, const char *sql, so_page_row_pt *row)
+so_page_list(so_req_t *r, const char *name, const char *sql,
+    so_page_row_pt *row)
 {
+    so_page_t    page;
     PGresult    *res;
     const char  *params[3];
     char         user[24];
 
-    snprintf(user, sizeof(user), "%lld", user_id);
+    if (so_page_read(r, &page) != SO_OK) {
+        return;
+    }
+
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = user;
-    params[1] = page->afters;
-    params[2] = page->limit1;
+    params[1] = page.afters;
+    params[2] = page.limit1;
 
     res = so_pg_query(r->pg, name, sql, 3, params);
     if (res == NULL) {
@@ -195,6 +200,6 @@ so_page_list(so_req_t *r, const so_page_t *page, long long user_id,
         return;
     }
 
-    so_page_respond(r, page, res, row);
+    so_page_respond(r, &page, res, row);
     PQclear(res);
 }

@@ -62,11 +62,12 @@ void so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
     so_page_row_pt *row);
 
 /*
- * A list of the caller's: runs the statement name (sql with $1 the user,
- * $2 page->afters, $3 page->limit1) and answers as so_page_respond(), or
- * the database error.
+ * A whole list handler of the caller's (r->principal) things: reads the
+ * page (so_page_read), runs the statement name (sql with $1 the user, $2
+ * the page's afters, $3 its limit1) and answers as so_page_respond(), or
+ * the error.
  */
-void so_page_list(so_req_t *r, const so_page_t *page, long long user_id,
-    const char *name, const char *sql, so_page_row_pt *row);
+void so_page_list(so_req_t *r, const char *name, const char *sql,
+    so_page_row_pt *row);
 
 #endif /* SO_PAGE_H */

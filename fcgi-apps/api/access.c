@@ -184,19 +184,7 @@ done:
 void
 api_access_get(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id;
-    char            ids[24];
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    api_access_list(r, 200, ids);
+    api_access_list(r, 200, r->ids);
 }
 
 
@@ -206,13 +194,12 @@ api_access_member_put(so_req_t *r)
     static const char *const  fields[] = {
         "email", "user_id", "scopes", NULL
     };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body, *scopes;
     const char               *email, *params[4];
-    char                      ids[24], target[24], sql_scopes[32];
+    char                      target[24], sql_scopes[32];
     char                      norm[SO_EMAIL_MAX_LEN + 1];
-    long long                 id, user;
+    long long                 user;
     size_t                    len;
     int                       rc;
 
@@ -221,10 +208,7 @@ api_access_member_put(so_req_t *r)
     scopes = NULL;
     user = 0;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
-                    NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_access_scopes(r, body, sql_scopes, sizeof(sql_scopes),
                              &scopes) != SO_OK)
@@ -257,9 +241,8 @@ api_access_member_put(so_req_t *r)
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
     snprintf(target, sizeof(target), "%lld", user);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = user != 0 ? target : NULL;
     params[2] = user != 0 ? NULL : norm;
     params[3] = sql_scopes;
@@ -292,10 +275,11 @@ api_access_member_put(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "project=%s user=%lld: granted %s to user %s", ids,
-                p.user_id, sql_scopes, PQgetvalue(res, 0, 0));
+    so_log_info(r->path, "project=%s user=%lld: granted %s to user %s",
+                r->ids, r->principal.user_id, sql_scopes,
+                PQgetvalue(res, 0, 0));
 
-    api_access_list(r, 200, ids);
+    api_access_list(r, 200, r->ids);
 
 done:
 
@@ -332,26 +316,17 @@ static const api_access_revoke_t  api_access_revoke_team = {
 static void
 api_access_revoke(so_req_t *r, const api_access_revoke_t *rv)
 {
-    so_principal_t   p;
-    const char      *params[2];
-    char             ids[24], target[24];
-    long long        id, grantee;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
+    const char  *params[2];
+    char         target[24];
+    long long    grantee;
 
     if (so_authz_parse_id(r->args[1], &grantee) != SO_OK) {
         so_http_error(r, 404, "not_found", rv->missing, NULL);
         return;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
     snprintf(target, sizeof(target), "%lld", grantee);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = target;
 
     if (api_exec_one(r, rv->name, rv->sql, 2, params, rv->missing, NULL)
@@ -360,8 +335,8 @@ api_access_revoke(so_req_t *r, const api_access_revoke_t *rv)
         return;
     }
 
-    so_log_info(r->path, "project=%s user=%lld: revoked %s %s", ids,
-                p.user_id, rv->what, target);
+    so_log_info(r->path, "project=%s user=%lld: revoked %s %s", r->ids,
+                r->principal.user_id, rv->what, target);
     api_no_content(r);
 }
 
@@ -377,21 +352,17 @@ void
 api_access_team_put(so_req_t *r)
 {
     static const char *const  fields[] = { "team_id", "scopes", NULL };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body, *scopes;
     const char               *params[3];
-    char                      ids[24], teams[24], sql_scopes[32];
-    long long                 id, team;
+    char                      teams[24], sql_scopes[32];
+    long long                 team;
 
     res = NULL;
     body = NULL;
     scopes = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
-                    NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_input_int(r, body, "team_id", 1, 1, API_ID_MAX, &team)
            != SO_OK
@@ -403,14 +374,13 @@ api_access_team_put(so_req_t *r)
 
     /* the caller must see the team: a team of others is "no such team" */
     snprintf(teams, sizeof(teams), "%lld", team);
-    if (so_authz(r, &p, SO_OBJ_TEAM, teams, SO_NEED_WRITE | SO_NEED_MEMBER,
-                 &team, NULL) != SO_OK)
+    if (so_authz(r, &r->principal, SO_OBJ_TEAM, teams,
+                 SO_NEED_WRITE | SO_NEED_MEMBER, &team, NULL) != SO_OK)
     {
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = teams;
     params[2] = sql_scopes;
 
@@ -424,10 +394,10 @@ api_access_team_put(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "project=%s user=%lld: granted %s to team %s", ids,
-                p.user_id, sql_scopes, teams);
+    so_log_info(r->path, "project=%s user=%lld: granted %s to team %s",
+                r->ids, r->principal.user_id, sql_scopes, teams);
 
-    api_access_list(r, 200, ids);
+    api_access_list(r, 200, r->ids);
 
 done:
 
@@ -454,22 +424,18 @@ void
 api_access_transfer(so_req_t *r)
 {
     static const char *const  fields[] = { "user_id", "team_id", NULL };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body;
     const char               *params[4];
-    char                      ids[24], target[24], user[24];
-    long long                 id, to_user, to_team;
+    char                      target[24], user[24];
+    long long                 to_user, to_team;
 
     res = NULL;
     body = NULL;
     to_user = 0;
     to_team = 0;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
-                    SO_NEED_DELETE | SO_NEED_OWNER, &id, NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK)
     {
         goto done;
@@ -494,15 +460,14 @@ api_access_transfer(so_req_t *r)
              to_user != 0 ? to_user : to_team);
 
     if (to_team != 0
-        && so_authz(r, &p, SO_OBJ_TEAM, target,
+        && so_authz(r, &r->principal, SO_OBJ_TEAM, target,
                     SO_NEED_WRITE | SO_NEED_MEMBER, &to_team, NULL) != SO_OK)
     {
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = ids;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = to_user != 0 ? target : NULL;
     params[2] = to_team != 0 ? target : NULL;
     params[3] = user;
@@ -556,7 +521,7 @@ api_access_transfer(so_req_t *r)
     }
 
     so_log_info(r->path, "project=%s user=%s invitation=%s: offered to %s "
-                "%s", ids, user, PQgetvalue(res, 0, 0),
+                "%s", r->ids, user, PQgetvalue(res, 0, 0),
                 to_user != 0 ? "user" : "team", target);
 
     api_invitation_respond(r, 201, PQgetvalue(res, 0, 0));
@@ -577,21 +542,10 @@ done:
 void
 api_access_transfer_get(so_req_t *r)
 {
-    so_principal_t   p;
-    PGresult        *res;
-    const char      *params[1];
-    char             ids[24];
-    long long        id;
+    PGresult    *res;
+    const char  *params[1];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
-                    SO_NEED_READ | SO_NEED_OWNER, &id, NULL) != SO_OK)
-    {
-        return;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
 
     res = so_pg_query(r->pg, "api_transfer_pending",
                       "SELECT id FROM team_invitations"
@@ -616,20 +570,9 @@ api_access_transfer_get(so_req_t *r)
 void
 api_access_transfer_cancel(so_req_t *r)
 {
-    so_principal_t   p;
-    const char      *params[1];
-    char             ids[24];
-    long long        id;
+    const char  *params[1];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0],
-                    SO_NEED_DELETE | SO_NEED_OWNER, &id, NULL) != SO_OK)
-    {
-        return;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
 
     if (api_exec_one(r, "api_transfer_cancel",
                      "UPDATE team_invitations SET state = 'revoked',"
@@ -640,8 +583,8 @@ api_access_transfer_cancel(so_req_t *r)
         return;
     }
 
-    so_log_info(r->path, "project=%s user=%lld: transfer canceled", ids,
-                p.user_id);
+    so_log_info(r->path, "project=%s user=%lld: transfer canceled", r->ids,
+                r->principal.user_id);
     api_no_content(r);
 }
 

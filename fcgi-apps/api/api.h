@@ -1,5 +1,9 @@
 /*
  * api.h: the handlers of the REST API app (/api/v1/...).
+ *
+ * A handler runs once its route's check passed (main.c, so_fcgi.h): the
+ * caller is r->principal, the object of the route's :id is r->id, and
+ * r->ids the same in decimal, ready as a query parameter.
  */
 
 #ifndef API_H
@@ -11,7 +15,7 @@
 #include "so_quota.h"
 #include "so_repo.h"
 
-void api_echo(so_req_t *r);
+/* wake.c: GET /_shipoff/wake, nginx's wake module asks */
 void api_wake(so_req_t *r);
 
 /* init.c: the app's init hook */
@@ -110,11 +114,11 @@ int api_project_url(char *out, size_t len, const so_config_t *cfg,
     const char *name);
 
 /*
- * github.c: registers the project's webhook on GitHub as user_id when the
- * user signed in with GitHub; stores the hook id or the failure on the
- * project.  Never answers the request.
+ * hookreg.c: registers the project's webhook on GitHub as user_id when
+ * the user signed in with GitHub; stores the hook id or the failure on the
+ * project.  Never answers the request.  (hooks/github.c receives them.)
  */
-void api_github_hook_create(so_req_t *r, long long user_id,
+void api_hookreg_create(so_req_t *r, long long user_id,
     long long project_id, const so_repo_url_t *repo, const char *secret);
 
 /*
@@ -134,8 +138,6 @@ int api_rule_dir(const char *s, const char **reason);
  * api_exec_one runs the statement name (prepared from sql) that must touch
  * exactly one row: SO_OK, or SO_ERR answered (api_db_error, or 404
  * not_found with missing and field when no row matched).
- * api_list_start opens a list handler: authenticates the caller, needs the
- * read scope and reads the page: SO_OK, or SO_ERR answered.
  * api_no_content answers 204.  api_team_set_owner makes user the owner of
  * team and the old owner a member, inside a transaction that holds the
  * team row locked: 0, SO_ENOTFOUND when user is not a member, or SO_ERR.
@@ -144,7 +146,6 @@ void api_db_error(so_req_t *r, const char *what);
 int api_tx(so_req_t *r, const char *verb);
 int api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field);
-int api_list_start(so_req_t *r, so_principal_t *p, so_page_t *page);
 void api_no_content(so_req_t *r);
 int api_team_set_owner(so_req_t *r, const char *team, const char *user);
 

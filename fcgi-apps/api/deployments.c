@@ -27,7 +27,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_deploy.h"
 #include "so_input.h"
 #include "so_log.h"
@@ -389,29 +388,23 @@ void
 api_deployments_create(so_req_t *r)
 {
     so_deploy_spec_t  spec;
-    so_principal_t    p;
     json_t           *body;
     const char       *branch;
     char              commit[41];
-    long long         project;
 
     body = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE,
-                    &project, NULL) != SO_OK
-        || api_deploy_input(r, &body, &branch, commit) != SO_OK)
-    {
+    if (api_deploy_input(r, &body, &branch, commit) != SO_OK) {
         goto done;
     }
 
-    spec.project_id = project;
+    spec.project_id = r->id;
     spec.branch = branch;
     spec.commit = commit[0] != '\0' ? commit : NULL;
     spec.message = NULL;
     spec.trigger = "manual";
     spec.reason = NULL;
-    spec.created_by = p.user_id;
+    spec.created_by = r->principal.user_id;
 
     api_deploy_enqueue(r, &spec);
 
@@ -425,25 +418,17 @@ done:
 void
 api_deployments_list(so_req_t *r)
 {
-    so_principal_t   p;
-    so_page_t        page;
-    PGresult        *res;
-    long long        project;
-    const char      *params[3];
-    char             projects[24];
+    so_page_t    page;
+    PGresult    *res;
+    const char  *params[3];
 
     res = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ,
-                    &project, NULL) != SO_OK
-        || so_page_read(r, &page) != SO_OK)
-    {
+    if (so_page_read(r, &page) != SO_OK) {
         goto done;
     }
 
-    snprintf(projects, sizeof(projects), "%lld", project);
-    params[0] = projects;
+    params[0] = r->ids;
     params[1] = page.afters;
     params[2] = page.limit1;
 
@@ -470,17 +455,7 @@ done:
 void
 api_deployments_get(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
-
-    api_deploy_answer(r, 200, id, 1);
+    api_deploy_answer(r, 200, r->id, 1);
 }
 
 
@@ -488,31 +463,19 @@ api_deployments_get(so_req_t *r)
 void
 api_deployments_delete(so_req_t *r)
 {
-    so_principal_t  p;
-    so_dstate_t     state;
-    PGresult       *res;
-    long long       id;
-    const char     *params[2];
-    char            ids[24];
-    int             attempt, deleted;
+    so_dstate_t   state;
+    PGresult     *res;
+    const char   *params[2];
+    int           attempt, deleted;
 
     res = NULL;
     deleted = 0;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_DELETE,
-                    &id, NULL) != SO_OK)
-    {
-        goto done;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
 
     for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && !deleted; attempt++) {
         PQclear(res);
 
-        if (api_deploy_read(r, id, &res, &state) != SO_OK
+        if (api_deploy_read(r, r->id, &res, &state) != SO_OK
             || api_deploy_allowed(r, &api_rule_finished, "deleted", state)
                != SO_OK)
         {
@@ -539,8 +502,8 @@ api_deployments_delete(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "deployment=%s user=%lld: deleted (%s)", ids,
-                p.user_id, so_dstate_name(state));
+    so_log_info(r->path, "deployment=%s user=%lld: deleted (%s)", r->ids,
+                r->principal.user_id, so_dstate_name(state));
     api_no_content(r);
 
 done:
@@ -554,25 +517,20 @@ void
 api_deployments_redeploy(so_req_t *r)
 {
     so_deploy_spec_t  spec;
-    so_principal_t    p;
     so_dstate_t       state;
     PGresult         *res;
-    long long         id;
     char              reason[48];
 
     res = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_WRITE, &id,
-                    NULL) != SO_OK
-        || api_deploy_read(r, id, &res, &state) != SO_OK
+    if (api_deploy_read(r, r->id, &res, &state) != SO_OK
         || api_deploy_allowed(r, &api_rule_finished, "redeployed", state)
            != SO_OK)
     {
         goto done;
     }
 
-    snprintf(reason, sizeof(reason), "redeploy of %lld", id);
+    snprintf(reason, sizeof(reason), "redeploy of %lld", r->id);
 
     spec.project_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     spec.branch = PQgetvalue(res, 0, 4);
@@ -580,7 +538,7 @@ api_deployments_redeploy(so_req_t *r)
     spec.message = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
     spec.trigger = "redeploy";
     spec.reason = reason;
-    spec.created_by = p.user_id;
+    spec.created_by = r->principal.user_id;
 
     api_deploy_enqueue(r, &spec);
 
@@ -599,37 +557,27 @@ done:
 void
 api_deployments_cancel(so_req_t *r)
 {
-    so_principal_t  p;
-    so_dstate_t     state;
-    PGresult       *res;
-    long long       id;
-    const char     *fields[2];
-    char            ids[24];
-    int             attempt, rc;
+    so_dstate_t   state;
+    PGresult     *res;
+    const char   *fields[2];
+    int           attempt, rc;
 
     res = NULL;
     rc = SO_ENOTFOUND;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_WRITE, &id,
-                    NULL) != SO_OK)
-    {
-        goto done;
-    }
 
     for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && rc == SO_ENOTFOUND;
          attempt++)
     {
         PQclear(res);
 
-        if (api_deploy_read(r, id, &res, &state) != SO_OK
+        if (api_deploy_read(r, r->id, &res, &state) != SO_OK
             || api_deploy_allowed(r, &api_rule_cancel, "canceled", state)
                != SO_OK)
         {
             goto done;
         }
 
-        rc = so_deploy_transition(r->pg, id, state, SO_DS_CANCELED,
+        rc = so_deploy_transition(r->pg, r->id, state, SO_DS_CANCELED,
                                   "canceled");
     }
 
@@ -644,12 +592,11 @@ api_deployments_cancel(so_req_t *r)
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
     fields[0] = "deployment";
-    fields[1] = ids;
+    fields[1] = r->ids;
     (void) so_deploy_xadd(r->redis, SO_DEPLOY_CANCEL, 2, fields);
 
-    api_deploy_answer(r, 200, id, 0);
+    api_deploy_answer(r, 200, r->id, 0);
 
 done:
 
@@ -665,19 +612,11 @@ done:
 void
 api_deployments_promote(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id, prev;
-    char            msg[SO_ERRLEN];
-    int             rc;
+    long long  prev;
+    char       msg[SO_ERRLEN];
+    int        rc;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_WRITE, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
-
-    rc = so_deploy_promote(&prev, r->pg, r->redis, id, msg, sizeof(msg));
+    rc = so_deploy_promote(&prev, r->pg, r->redis, r->id, msg, sizeof(msg));
 
     if (rc == SO_ENOTFOUND) {
         so_http_error(r, 404, "not_found", "no such deployment", NULL);
@@ -695,7 +634,7 @@ api_deployments_promote(so_req_t *r)
     }
 
     so_log_info(r->path, "deployment=%lld user=%lld: promoted, replacing "
-                "deployment=%lld", id, p.user_id, prev);
+                "deployment=%lld", r->id, r->principal.user_id, prev);
 
-    api_deploy_answer(r, 200, id, 0);
+    api_deploy_answer(r, 200, r->id, 0);
 }

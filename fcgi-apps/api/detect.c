@@ -21,7 +21,6 @@
 #include "api.h"
 #include "shipoff.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_deploy.h"
 #include "so_input.h"
 #include "so_log.h"
@@ -86,23 +85,10 @@ api_detect_answer(so_req_t *r, int status, const char *id, const char *uid)
 void
 api_detect_get(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id;
-    char            uid[24];
+    char  uid[24];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK)
-    {
-        return;
-    }
-
-    if (so_authz_parse_id(r->args[0], &id) != SO_OK) {
-        so_http_error(r, 404, "not_found", "no such detection", NULL);
-        return;
-    }
-
-    snprintf(uid, sizeof(uid), "%lld", p.user_id);
-    api_detect_answer(r, 200, r->args[0], uid);
+    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
+    api_detect_answer(r, 200, r->ids, uid);
 }
 
 
@@ -112,7 +98,6 @@ api_detect(so_req_t *r)
     static const char *const  fields[] = {
         "repo_url", "branch", "root_dir", NULL
     };
-    so_principal_t            p;
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body;
@@ -126,9 +111,7 @@ api_detect(so_req_t *r)
     body = NULL;
     res = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_input_string(r, body, "repo_url", 1, 1, SO_REPO_URL_MAX, &url,
                            &len) != SO_OK)
@@ -170,7 +153,7 @@ api_detect(so_req_t *r)
         root = "";
     }
 
-    snprintf(uid, sizeof(uid), "%lld", p.user_id);
+    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
     params[0] = uid;
     params[1] = url;
     params[2] = branch;

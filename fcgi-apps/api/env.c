@@ -16,7 +16,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_crypto.h"
 #include "so_env.h"
 #include "so_input.h"
@@ -71,26 +70,14 @@ api_env_key(so_req_t *r, const char *key, int reserved_ok)
 void
 api_env_list(so_req_t *r)
 {
-    so_principal_t   p;
-    PGresult        *res;
-    json_t          *items, *j;
-    const char      *params[1];
-    char             ids[24];
-    long long        id;
-    int              i;
+    PGresult    *res;
+    json_t      *items, *j;
+    const char  *params[1];
+    int          i;
 
     res = NULL;
     items = NULL;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        goto done;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
 
     res = so_pg_query(r->pg, "api_env_list",
                       "SELECT " API_ENV_COLS " FROM env_vars"
@@ -131,23 +118,18 @@ api_env_put(so_req_t *r)
     static const char *const  fields[] = {
         "value", "secret", "target", NULL
     };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body, *secret, *j;
     const char               *value, *target, *params[6];
-    char                     *sealed, ids[24], version[12];
+    char                     *sealed, version[12];
     size_t                    len, tlen;
-    long long                 id;
     int                       rc, is_secret;
 
     res = NULL;
     body = NULL;
     sealed = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE, &id,
-                    NULL) != SO_OK
-        || api_env_key(r, r->args[1], 0) != SO_OK
+    if (api_env_key(r, r->args[1], 0) != SO_OK
         || so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK)
     {
@@ -193,16 +175,15 @@ api_env_put(so_req_t *r)
     }
 
     if (is_secret
-        && so_env_seal(&sealed, r->cfg, id, r->args[1], SO_ENV_KEY_VERSION,
-                       value, len) != SO_OK)
+        && so_env_seal(&sealed, r->cfg, r->id, r->args[1],
+                       SO_ENV_KEY_VERSION, value, len) != SO_OK)
     {
         so_http_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
     snprintf(version, sizeof(version), "%d", SO_ENV_KEY_VERSION);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = r->args[1];
     params[2] = is_secret ? sealed : value;
     params[3] = is_secret ? "t" : "f";
@@ -223,8 +204,9 @@ api_env_put(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "project=%s key=%s user=%lld: set (%s, %s)", ids,
-                r->args[1], p.user_id, is_secret ? "secret" : "plain",
+    so_log_info(r->path, "project=%s key=%s user=%lld: set (%s, %s)",
+                r->ids, r->args[1], r->principal.user_id,
+                is_secret ? "secret" : "plain",
                 target);
 
     j = api_env_json(res, 0);
@@ -248,21 +230,13 @@ done:
 void
 api_env_delete(so_req_t *r)
 {
-    so_principal_t   p;
-    const char      *params[2];
-    char             ids[24];
-    long long        id;
+    const char  *params[2];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE, &id,
-                    NULL) != SO_OK
-        || api_env_key(r, r->args[1], 1) != SO_OK)
-    {
+    if (api_env_key(r, r->args[1], 1) != SO_OK) {
         return;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = r->args[1];
 
     if (api_exec_one(r, "api_env_delete",
@@ -273,7 +247,7 @@ api_env_delete(so_req_t *r)
         return;
     }
 
-    so_log_info(r->path, "project=%s key=%s user=%lld: removed", ids,
-                r->args[1], p.user_id);
+    so_log_info(r->path, "project=%s key=%s user=%lld: removed", r->ids,
+                r->args[1], r->principal.user_id);
     api_no_content(r);
 }

@@ -150,23 +150,17 @@ void
 api_invitations_create(so_req_t *r)
 {
     static const char *const  fields[] = { "email", "role", NULL };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body;
-    long long                 team;
     const char               *params[4], *role;
-    char                      email[SO_EMAIL_MAX_LEN + 1], teams[24],
-                              user[24];
+    char                      email[SO_EMAIL_MAX_LEN + 1], user[24];
     size_t                    len;
     int                       rc;
 
     res = NULL;
     body = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
-                    SO_NEED_WRITE | SO_NEED_OWNER, &team, NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_account_read_email(r, body, email) != SO_OK)
     {
@@ -186,9 +180,8 @@ api_invitations_create(so_req_t *r)
         goto done;
     }
 
-    snprintf(teams, sizeof(teams), "%lld", team);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = teams;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = email;
 
     res = so_pg_query(r->pg, "api_inv_is_member",
@@ -249,7 +242,7 @@ api_invitations_create(so_req_t *r)
     }
 
     so_log_info(r->path, "team=%s invitation=%s: %s invited by user=%s",
-                teams, PQgetvalue(res, 0, 0), role, user);
+                r->ids, PQgetvalue(res, 0, 0), role, user);
 
     so_http_json(r, 201, api_invitation_json(r, res, 0));
 
@@ -263,14 +256,7 @@ done:
 void
 api_invitations_list(so_req_t *r)
 {
-    so_principal_t  p;
-    so_page_t       page;
-
-    if (api_list_start(r, &p, &page) != SO_OK) {
-        return;
-    }
-
-    so_page_list(r, &page, p.user_id, "api_inv_list",
+    so_page_list(r, "api_inv_list",
                  "SELECT " API_INV_COLS " FROM team_invitations i"
                  API_INV_JOINS
                  " WHERE" SO_SQL_INVITEE("$1") " AND i.state = 'pending'"
@@ -322,27 +308,17 @@ api_invitation_join(so_req_t *r, const char *team, const char *user,
 static void
 api_invitation_answer(so_req_t *r, int accept)
 {
-    so_principal_t   p;
-    PGresult        *res;
-    long long        inv;
-    const char      *params[2], *v;
-    char             invs[24], user[24], team[24], role[8], state[16];
-    char             project[24], to_team[24], from[24];
-    int              tx, expired, rc;
+    PGresult    *res;
+    const char  *params[2], *v;
+    char         user[24], team[24], role[8], state[16];
+    char         project[24], to_team[24], from[24];
+    int          tx, expired, rc;
 
     res = NULL;
     tx = 0;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_INVITATION, r->args[0],
-                    SO_NEED_WRITE | SO_NEED_INVITEE, &inv, NULL) != SO_OK)
-    {
-        goto done;
-    }
-
-    snprintf(invs, sizeof(invs), "%lld", inv);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = invs;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = user;
 
     if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
@@ -430,7 +406,7 @@ api_invitation_answer(so_req_t *r, int accept)
 
     so_log_info(r->path, "%s=%s invitation=%s user=%s: %s",
                 project[0] != '\0' ? "project" : "team",
-                project[0] != '\0' ? project : team, invs, user, v);
+                project[0] != '\0' ? project : team, r->ids, user, v);
 
     so_http_json(r, 200, api_invitation_json(r, res, 0));
 

@@ -36,7 +36,6 @@
 #include "api.h"
 #include "shipoff.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_httpc.h"
 #include "so_log.h"
 #include "so_state.h"
@@ -78,10 +77,9 @@ typedef struct {
     char        q[API_LOGS_Q_MAX + 1];   /* "": no search */
 } api_logs_query_t;
 
-/* the history of a kind of object: its statement, with and without a
-   search */
+/* the history of a kind of object (its route says which): its statement,
+   with and without a search */
 typedef struct {
-    so_object_t  kind;
     const char  *name;
     const char  *sql;
     const char  *name_q;
@@ -109,7 +107,6 @@ typedef struct {
 
 
 static const api_logs_sql_t  api_logs_dep = {
-    SO_OBJ_DEPLOYMENT,
     "api_logs_dep",
     "SELECT " API_LOG_COLS API_LOG_DEP API_LOG_PAGE,
     "api_logs_dep_q",
@@ -118,7 +115,6 @@ static const api_logs_sql_t  api_logs_dep = {
 };
 
 static const api_logs_sql_t  api_logs_proj = {
-    SO_OBJ_PROJECT,
     "api_logs_proj",
     "SELECT " API_LOG_COLS API_LOG_PROJ API_LOG_PAGE,
     "api_logs_proj_q",
@@ -268,29 +264,21 @@ api_log_json(const PGresult *res, int row, int deployment)
 }
 
 
-/* answers the page of lines after ?since= of the object r->args[0] */
+/* answers the page of lines after ?since= of the route's object */
 static void
 api_logs_history(so_req_t *r, const api_logs_sql_t *st)
 {
-    so_principal_t     p;
     api_logs_query_t   lq;
     PGresult          *res;
     json_t            *items, *item, *body;
     const char        *params[4];
-    char               ids[24];
-    long long          id;
     int                i, n;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, st->kind, r->args[0], SO_NEED_READ, &id, NULL)
-           != SO_OK
-        || api_logs_read_query(r, &lq) != SO_OK)
-    {
+    if (api_logs_read_query(r, &lq) != SO_OK) {
         return;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = lq.sinces;
     params[2] = lq.limit1;
     params[3] = lq.q;
@@ -358,19 +346,11 @@ api_logs_project(so_req_t *r)
 void
 api_logs_stream(so_req_t *r)
 {
-    so_principal_t   p;
-    api_tail_t      *t;
-    const char      *last;
-    char             buf[24];
-    long long        id, since;
-    int              rc;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
+    api_tail_t  *t;
+    const char  *last;
+    char         buf[24];
+    long long    since;
+    int          rc;
 
     since = 0;
     last = so_http_param(r, "HTTP_LAST_EVENT_ID");
@@ -402,7 +382,7 @@ api_logs_stream(so_req_t *r)
         return;
     }
 
-    t->id = id;
+    t->id = r->id;
     t->since = since;
 
     rc = so_fcgi_stream(r, api_tail, t);

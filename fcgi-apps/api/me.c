@@ -20,7 +20,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_input.h"
 #include "so_log.h"
 #include "so_password.h"
@@ -31,21 +30,11 @@ static int api_me_password(so_req_t *r, json_t *body, const char *user_id,
     const char *email, const char *phc, char **newphc);
 
 
+/* the route (SO_OBJ_ACCOUNT) read the row with the caller's credential */
 void
 api_me_get(so_req_t *r)
 {
-    so_principal_t   p;
-    PGresult        *res;
-
-    if (so_authenticate_account(r, &p, &res) != SO_OK) {
-        return;
-    }
-
-    if (so_authz_scope(r, &p, SO_NEED_READ) == SO_OK) {
-        so_http_json(r, 200, so_account_user_json(res, 0, 0));
-    }
-
-    PQclear(res);
+    so_http_json(r, 200, so_account_user_json(r->account, 0, 0));
 }
 
 
@@ -106,7 +95,6 @@ api_me_patch(so_req_t *r)
 {
     static const char *const  fields[] = { "name", "password",
                                            "old_password", NULL };
-    so_principal_t   p;
     json_t          *body;
     PGresult        *res;
     const char      *name, *params[3];
@@ -118,9 +106,7 @@ api_me_patch(so_req_t *r)
     res = NULL;
     phc = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
-        || so_http_read_json(r, &body) != 0
+    if (so_http_read_json(r, &body) != 0
         || so_input_known(r, body, fields) != SO_OK
         || so_account_read_name(r, body, NULL, &name) != SO_OK)
     {
@@ -135,7 +121,7 @@ api_me_patch(so_req_t *r)
         goto done;
     }
 
-    snprintf(id, sizeof(id), "%lld", p.user_id);
+    snprintf(id, sizeof(id), "%lld", r->principal.user_id);
     params[0] = id;
     res = so_pg_query(r->pg, "me_password",
                       "SELECT email, password_hash FROM users WHERE id = $1",

@@ -544,7 +544,6 @@ api_projects_create(so_req_t *r)
         "runtime", "install_cmd", "build_cmd", "run_cmd", "output_dir",
         "health_path", "team_id", NULL
     };
-    so_principal_t            p;
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body, *v;
@@ -563,9 +562,7 @@ api_projects_create(so_req_t *r)
     team = 0;
     tx = 0;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_project_input(r, body, 1, &v, &repo) != SO_OK)
     {
@@ -581,7 +578,7 @@ api_projects_create(so_req_t *r)
     if (team != 0) {
         /* a team the caller is not a member of is "no such team" */
         snprintf(teamarg, sizeof(teamarg), "%lld", team);
-        if (so_authz(r, &p, SO_OBJ_TEAM, teamarg,
+        if (so_authz(r, &r->principal, SO_OBJ_TEAM, teamarg,
                      SO_NEED_WRITE | SO_NEED_MEMBER, &team, NULL) != SO_OK)
         {
             goto done;
@@ -606,7 +603,7 @@ api_projects_create(so_req_t *r)
     }
     tx = 1;
 
-    if (api_project_quota(r, p.user_id, team) != SO_OK) {
+    if (api_project_quota(r, r->principal.user_id, team) != SO_OK) {
         goto done;
     }
 
@@ -633,7 +630,7 @@ api_projects_create(so_req_t *r)
     }
 
     snprintf(msg, sizeof(msg), "%lld", id);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = msg;
     params[1] = team == 0 ? user : NULL;
     params[2] = team == 0 ? NULL : teamarg;
@@ -674,7 +671,7 @@ api_projects_create(so_req_t *r)
                 json_string_value(json_object_get(v, "name")), user);
 
     if (repo.owner[0] != '\0') {
-        api_github_hook_create(r, p.user_id, id, &repo, secret);
+        api_hookreg_create(r, r->principal.user_id, id, &repo, secret);
     }
 
     api_project_answer(r, 201, msg, secret);
@@ -697,7 +694,6 @@ done:
 void
 api_projects_list(so_req_t *r)
 {
-    so_principal_t   p;
     so_page_t        page;
     PGresult        *res;
     json_t          *items, *j;
@@ -708,11 +704,11 @@ api_projects_list(so_req_t *r)
     res = NULL;
     items = NULL;
 
-    if (api_list_start(r, &p, &page) != SO_OK) {
+    if (so_page_read(r, &page) != SO_OK) {
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", p.user_id);
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = user;
     params[1] = page.afters;
     params[2] = page.limit1;
@@ -756,19 +752,7 @@ done:
 void
 api_projects_get(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       id;
-    char            ids[24];
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_READ, &id,
-                    NULL) != SO_OK)
-    {
-        return;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    api_project_answer(r, 200, ids, NULL);
+    api_project_answer(r, 200, r->ids, NULL);
 }
 
 
@@ -780,13 +764,11 @@ api_projects_update(so_req_t *r)
         "runtime", "install_cmd", "build_cmd", "run_cmd", "output_dir",
         "health_path", NULL
     };
-    so_principal_t            p;
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body, *v, *name;
     const char               *params[3], *reason;
-    char                     *settings, ids[24], user[24];
-    long long                 id;
+    char                     *settings, user[24];
     int                       rc;
 
     res = NULL;
@@ -794,21 +776,17 @@ api_projects_update(so_req_t *r)
     v = NULL;
     settings = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_WRITE, &id,
-                    NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_project_input(r, body, 0, &v, &repo) != SO_OK)
     {
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-
     name = json_object_get(v, "name");
     if (name != NULL) {
-        rc = api_project_free_name(r, json_string_value(name), ids, &reason);
+        rc = api_project_free_name(r, json_string_value(name), r->ids,
+                                   &reason);
         if (rc == SO_EEXISTS) {
             so_http_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
@@ -824,8 +802,8 @@ api_projects_update(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = ids;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = settings;
     params[2] = user;
 
@@ -852,9 +830,10 @@ api_projects_update(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "project=%s user=%lld: changed", ids, p.user_id);
+    so_log_info(r->path, "project=%s user=%lld: changed", r->ids,
+                r->principal.user_id);
 
-    api_project_answer(r, 200, ids, NULL);
+    api_project_answer(r, 200, r->ids, NULL);
 
 done:
 
@@ -868,25 +847,13 @@ done:
 void
 api_projects_delete(so_req_t *r)
 {
-    so_principal_t   p;
-    PGresult        *res;
-    redisReply      *reply;
-    const char      *params[1], *argv[9];
-    char             ids[24];
-    long long        id;
+    PGresult    *res;
+    redisReply  *reply;
+    const char  *params[1], *argv[9];
 
     res = NULL;
     reply = NULL;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
-                    NULL) != SO_OK)
-    {
-        goto done;
-    }
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
 
     res = so_pg_query(r->pg, "api_project_delete",
                       "DELETE FROM projects WHERE id = $1 RETURNING name",
@@ -901,8 +868,8 @@ api_projects_delete(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "project=%s name=%s user=%lld: deleted", ids,
-                PQgetvalue(res, 0, 0), p.user_id);
+    so_log_info(r->path, "project=%s name=%s user=%lld: deleted", r->ids,
+                PQgetvalue(res, 0, 0), r->principal.user_id);
 
     argv[0] = "XADD";
     argv[1] = "shipoff:events";
@@ -910,14 +877,14 @@ api_projects_delete(so_req_t *r)
     argv[3] = "type";
     argv[4] = "project_deleted";
     argv[5] = "project";
-    argv[6] = ids;
+    argv[6] = r->ids;
     argv[7] = "name";
     argv[8] = PQgetvalue(res, 0, 0);
 
     reply = so_redis_command(r->redis, 9, argv, NULL);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         so_log_error(r->path, "project=%s: XADD shipoff:events: %s "
-                     "(the builder's reconciler cleans up)", ids,
+                     "(the builder's reconciler cleans up)", r->ids,
                      reply != NULL ? reply->str
                                    : so_redis_errstr(r->redis));
     }
@@ -936,30 +903,20 @@ done:
 void
 api_projects_webhook_secret(so_req_t *r)
 {
-    so_principal_t   p;
-    json_t          *j;
-    const char      *params[2];
-    char            *sealed, ids[24], hookurl[512];
-    char             secret[SO_PROJECT_SECRET_LEN];
-    long long        id;
+    json_t      *j;
+    const char  *params[2];
+    char        *sealed, hookurl[512];
+    char         secret[SO_PROJECT_SECRET_LEN];
 
     sealed = NULL;
     secret[0] = '\0';
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_PROJECT, r->args[0], SO_NEED_DELETE, &id,
-                    NULL) != SO_OK)
-    {
-        goto done;
-    }
-
-    if (so_project_webhook_new(secret, &sealed, r->cfg, id) != SO_OK) {
+    if (so_project_webhook_new(secret, &sealed, r->cfg, r->id) != SO_OK) {
         so_http_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
+    params[0] = r->ids;
     params[1] = sealed;
 
     if (api_exec_one(r, "api_project_webhook_rotate",
@@ -971,11 +928,11 @@ api_projects_webhook_secret(so_req_t *r)
     }
 
     so_log_info(r->path, "project=%s user=%lld: webhook secret rotated",
-                ids, p.user_id);
+                r->ids, r->principal.user_id);
 
     snprintf(hookurl, sizeof(hookurl), "%s/hooks/github", r->cfg->public_url);
 
-    j = json_pack("{s:I, s:s, s:s}", "id", (json_int_t) id,
+    j = json_pack("{s:I, s:s, s:s}", "id", (json_int_t) r->id,
                   "webhook_url", hookurl, "webhook_secret", secret);
     if (j == NULL) {
         so_http_error(r, 500, "internal", "internal error", NULL);
@@ -994,17 +951,10 @@ done:
 void
 api_domains_check(so_req_t *r)
 {
-    so_principal_t   p;
-    json_t          *j;
-    const char      *reason;
-    char             name[4 * SO_PROJECT_NAME_MAX + 1];
-    int              rc;
-
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK)
-    {
-        return;
-    }
+    json_t      *j;
+    const char  *reason;
+    char         name[4 * SO_PROJECT_NAME_MAX + 1];
+    int          rc;
 
     rc = so_httpc_form_get(name, sizeof(name), r->query, "name");
     if (rc == SO_ENOTFOUND) {

@@ -65,26 +65,19 @@ api_quota_error(so_req_t *r, int status, const so_quota_t *quota)
 void
 api_quotas_get(so_req_t *r)
 {
-    so_principal_t      p;
     so_quota_account_t  account;
     json_t             *quotas, *j;
     long long           usage[SO_QUOTA_ACCOUNT_N];
     char                team[24];
     int                 i, rc;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_READ) != SO_OK)
-    {
-        return;
-    }
-
-    account.user = p.user_id;
+    account.user = r->principal.user_id;
     account.team = 0;
 
     rc = so_httpc_form_get(team, sizeof(team), r->query, "team_id");
     if (rc == SO_OK) {
         /* a team the caller is not a member of is "no such team" */
-        if (so_authz(r, &p, SO_OBJ_TEAM, team,
+        if (so_authz(r, &r->principal, SO_OBJ_TEAM, team,
                      SO_NEED_READ | SO_NEED_MEMBER, &account.team, NULL)
             != SO_OK)
         {

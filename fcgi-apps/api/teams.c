@@ -9,7 +9,8 @@
  * trip the index), and the owner cannot leave.  Invitations (invitations.c)
  * move ownership the same way, through api_team_set_owner().
  *
- * Who may do what is so_authz()'s decision; every statement here still
+ * Who may do what is the route table's (main.c), checked by so_fcgi
+ * before a handler runs (so_authz_request()); every statement here still
  * names the caller in its WHERE clause, so a membership that changed since
  * that check makes the statement touch nothing (answered 404) rather than
  * act on a stale decision.
@@ -87,20 +88,6 @@ int
 api_tx(so_req_t *r, const char *verb)
 {
     return so_pg_tx(r->pg, verb);
-}
-
-
-int
-api_list_start(so_req_t *r, so_principal_t *p, so_page_t *page)
-{
-    if (so_authenticate(r, p) != SO_OK
-        || so_authz_scope(r, p, SO_NEED_READ) != SO_OK
-        || so_page_read(r, page) != SO_OK)
-    {
-        return SO_ERR;
-    }
-
-    return SO_OK;
 }
 
 
@@ -299,7 +286,6 @@ void
 api_teams_create(so_req_t *r)
 {
     static const char *const  fields[] = { "name", NULL };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body;
     const char               *params[2];
@@ -308,16 +294,14 @@ api_teams_create(so_req_t *r)
     res = NULL;
     body = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_team_name(r, body, name) != SO_OK)
     {
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", p.user_id);
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = name;
     params[1] = user;
 
@@ -348,14 +332,7 @@ done:
 void
 api_teams_list(so_req_t *r)
 {
-    so_principal_t  p;
-    so_page_t       page;
-
-    if (api_list_start(r, &p, &page) != SO_OK) {
-        return;
-    }
-
-    so_page_list(r, &page, p.user_id, "api_team_list",
+    so_page_list(r, "api_team_list",
                  "SELECT " API_TEAM_COLS
                  " FROM teams t JOIN team_members m ON m.team_id = t.id"
                  " WHERE m.user_id = $1 AND t.id > $2"
@@ -367,21 +344,11 @@ api_teams_list(so_req_t *r)
 void
 api_teams_get(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       team;
-    char            teams[24], user[24];
+    char  user[24];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
-                    SO_NEED_READ | SO_NEED_MEMBER, &team, NULL) != SO_OK)
-    {
-        return;
-    }
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
 
-    snprintf(teams, sizeof(teams), "%lld", team);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-
-    api_team_answer(r, 200, teams, user);
+    api_team_answer(r, 200, r->ids, user);
 }
 
 
@@ -389,28 +356,21 @@ void
 api_teams_update(so_req_t *r)
 {
     static const char *const  fields[] = { "name", NULL };
-    so_principal_t            p;
     json_t                   *body;
-    long long                 team;
     const char               *params[3];
-    char                      name[4 * API_TEAM_NAME_MAX + 1], teams[24],
-                              user[24];
+    char                      name[4 * API_TEAM_NAME_MAX + 1], user[24];
 
     body = NULL;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
-                    SO_NEED_WRITE | SO_NEED_OWNER, &team, NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_team_name(r, body, name) != SO_OK)
     {
         goto done;
     }
 
-    snprintf(teams, sizeof(teams), "%lld", team);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = teams;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = user;
     params[2] = name;
 
@@ -424,7 +384,7 @@ api_teams_update(so_req_t *r)
         goto done;
     }
 
-    api_team_answer(r, 200, teams, user);
+    api_team_answer(r, 200, r->ids, user);
 
 done:
 
@@ -435,21 +395,11 @@ done:
 void
 api_teams_delete(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       team;
-    const char     *params[2];
-    char            teams[24], user[24];
+    const char  *params[2];
+    char         user[24];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
-                    SO_NEED_DELETE | SO_NEED_OWNER, &team, NULL) != SO_OK)
-    {
-        return;
-    }
-
-    snprintf(teams, sizeof(teams), "%lld", team);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = teams;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = user;
 
     if (api_exec_one(r, "api_team_delete",
@@ -461,7 +411,7 @@ api_teams_delete(so_req_t *r)
         return;
     }
 
-    so_log_info(r->path, "team=%s user=%s: deleted", teams, user);
+    so_log_info(r->path, "team=%s user=%s: deleted", r->ids, user);
     api_no_content(r);
 }
 
@@ -474,24 +424,17 @@ api_teams_delete(so_req_t *r)
 void
 api_teams_member_delete(so_req_t *r)
 {
-    so_principal_t  p;
-    long long       team, member;
-    unsigned        rights;
-    const char     *params[3];
-    char            teams[24], members[24], user[24];
-    int             known, self;
-
-    if (so_authenticate(r, &p) != SO_OK) {
-        return;
-    }
+    long long    member;
+    const char  *params[3];
+    char         members[24], user[24];
+    int          known, self;
 
     known = so_authz_parse_id(r->args[1], &member) == SO_OK;
-    self = known && member == p.user_id;
+    self = known && member == r->principal.user_id;
 
-    if (so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
-                 SO_NEED_DELETE | (self ? SO_NEED_MEMBER : SO_NEED_OWNER),
-                 &team, &rights) != SO_OK)
-    {
+    /* the route asked for a member: anyone but oneself needs the owner */
+    if (!self && !(r->rights & SO_NEED_OWNER)) {
+        so_authz_forbidden(r, SO_OBJ_TEAM);
         return;
     }
 
@@ -500,17 +443,16 @@ api_teams_member_delete(so_req_t *r)
         return;
     }
 
-    if (self && (rights & SO_NEED_OWNER)) {
+    if (self && (r->rights & SO_NEED_OWNER)) {
         so_http_error(r, 409, "owner_cannot_leave",
                       "the owner cannot leave the team: transfer the "
                       "ownership first", NULL);
         return;
     }
 
-    snprintf(teams, sizeof(teams), "%lld", team);
     snprintf(members, sizeof(members), "%lld", member);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = teams;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = members;
     params[2] = user;
 
@@ -526,7 +468,7 @@ api_teams_member_delete(so_req_t *r)
         return;
     }
 
-    so_log_info(r->path, "team=%s user=%s: removed by user=%s", teams,
+    so_log_info(r->path, "team=%s user=%s: removed by user=%s", r->ids,
                 members, user);
     api_no_content(r);
 }
@@ -537,38 +479,33 @@ void
 api_teams_transfer(so_req_t *r)
 {
     static const char *const  fields[] = { "user_id", NULL };
-    so_principal_t            p;
     PGresult                 *res;
     json_t                   *body;
-    long long                 team, to;
+    long long                 to;
     const char               *params[2];
-    char                      teams[24], tos[24], user[24];
+    char                      tos[24], user[24];
     int                       tx, rc;
 
     res = NULL;
     body = NULL;
     tx = 0;
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz(r, &p, SO_OBJ_TEAM, r->args[0],
-                    SO_NEED_WRITE | SO_NEED_OWNER, &team, NULL) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+    if (so_http_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_input_int(r, body, "user_id", 1, 1, LLONG_MAX, &to) != SO_OK)
     {
         goto done;
     }
 
-    if (to == p.user_id) {
+    if (to == r->principal.user_id) {
         so_http_error(r, 422, "validation_failed",
                       "user_id is the owner already", "user_id");
         goto done;
     }
 
-    snprintf(teams, sizeof(teams), "%lld", team);
     snprintf(tos, sizeof(tos), "%lld", to);
-    snprintf(user, sizeof(user), "%lld", p.user_id);
-    params[0] = teams;
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = user;
 
     if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
@@ -593,7 +530,7 @@ api_teams_transfer(so_req_t *r)
         goto done;
     }
 
-    rc = api_team_set_owner(r, teams, tos);
+    rc = api_team_set_owner(r, r->ids, tos);
 
     if (rc == SO_ENOTFOUND) {
         so_http_error(r, 422, "validation_failed",
@@ -607,7 +544,7 @@ api_teams_transfer(so_req_t *r)
     }
     tx = 0;
 
-    api_team_answer(r, 200, teams, user);
+    api_team_answer(r, 200, r->ids, user);
 
 done:
 

@@ -18,7 +18,6 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_auth.h"
-#include "so_authz.h"
 #include "so_crypto.h"
 #include "so_input.h"
 #include "so_log.h"
@@ -137,7 +136,6 @@ api_tokens_create(so_req_t *r)
 {
     static const char *const  fields[] = { "name", "scopes", "expires_in",
                                            NULL };
-    so_principal_t   p;
     json_t          *body, *o;
     PGresult        *res;
     const char      *name, *params[7];
@@ -152,13 +150,12 @@ api_tokens_create(so_req_t *r)
     res = NULL;
     token[0] = '\0';
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_WRITE) != SO_OK
-        || so_http_read_json(r, &body) != 0
+    if (so_http_read_json(r, &body) != 0
         || so_input_known(r, body, fields) != SO_OK
         || so_input_string(r, body, "name", 1, 1, 100, &name, &namelen)
            != SO_OK
-        || api_token_scopes(r, body, &p, scopes, sizeof(scopes)) != SO_OK)
+        || api_token_scopes(r, body, &r->principal, scopes, sizeof(scopes))
+           != SO_OK)
     {
         goto done;
     }
@@ -176,9 +173,9 @@ api_tokens_create(so_req_t *r)
         goto done;
     }
     snprintf(prefix, sizeof(prefix), "%s", token);
-    snprintf(uid, sizeof(uid), "%lld", p.user_id);
+    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
     snprintf(ttl, sizeof(ttl), "%lld", expires_in);
-    snprintf(parent, sizeof(parent), "%lld", p.token_id);
+    snprintf(parent, sizeof(parent), "%lld", r->principal.token_id);
 
     params[0] = uid;
     params[1] = name;
@@ -186,7 +183,7 @@ api_tokens_create(so_req_t *r)
     params[3] = prefix;
     params[4] = scopes;
     params[5] = rc == SO_OK ? ttl : NULL;
-    params[6] = p.token_id != 0 ? parent : NULL;
+    params[6] = r->principal.token_id != 0 ? parent : NULL;
 
     /* least() ignores NULLs: no expiry asked, or no parent token */
     res = so_pg_query(r->pg, "tokens_create",
@@ -223,14 +220,7 @@ done:
 void
 api_tokens_list(so_req_t *r)
 {
-    so_principal_t  p;
-    so_page_t       page;
-
-    if (api_list_start(r, &p, &page) != SO_OK) {
-        return;
-    }
-
-    so_page_list(r, &page, p.user_id, "tokens_list",
+    so_page_list(r, "tokens_list",
                  "SELECT " API_TOKEN_COLS " FROM api_tokens"
                  " WHERE user_id = $1 AND revoked_at IS NULL"
                  " AND id > $2 ORDER BY id LIMIT $3",
@@ -241,25 +231,12 @@ api_tokens_list(so_req_t *r)
 void
 api_tokens_delete(so_req_t *r)
 {
-    so_principal_t   p;
-    PGresult        *res;
-    const char      *params[2];
-    char             uid[32];
-    long long        id;
+    PGresult    *res;
+    const char  *params[2];
+    char         uid[32];
 
-    if (so_authenticate(r, &p) != SO_OK
-        || so_authz_scope(r, &p, SO_NEED_DELETE) != SO_OK)
-    {
-        return;
-    }
-
-    if (so_authz_parse_id(r->args[0], &id) != SO_OK) {
-        so_http_error(r, 404, "not_found", "no such token", NULL);
-        return;
-    }
-
-    snprintf(uid, sizeof(uid), "%lld", p.user_id);
-    params[0] = r->args[0];
+    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
+    params[0] = r->ids;
     params[1] = uid;
 
     res = so_pg_query(r->pg, "tokens_delete",
@@ -273,7 +250,7 @@ api_tokens_delete(so_req_t *r)
     }
 
     if (strcmp(PQcmdTuples(res), "1") == 0) {
-        so_log_info(r->path, "user=%s: API token %lld revoked", uid, id);
+        so_log_info(r->path, "user=%s: API token %s revoked", uid, r->ids);
         so_http_empty(r, 204);
     } else {
         so_http_error(r, 404, "not_found", "no such token", NULL);

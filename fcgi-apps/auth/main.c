@@ -1,5 +1,6 @@
 /*
- * main.c: shipoff-auth, the authentication app (/auth/v1/...): accounts, sessions, OAuth.
+ * main.c: shipoff-auth, the authentication app (/auth/v1/...): accounts,
+ * sessions, OAuth.
  */
 
 #include <stddef.h>
@@ -7,14 +8,17 @@
 #include "auth.h"
 
 
+/* all public: these routes are how a caller gets credentials */
 static const so_route_t  auth_routes[] = {
-    { "GET", "/auth/v1/health", so_health },
-    { "POST", "/auth/v1/signup", auth_signup },
-    { "POST", "/auth/v1/login", auth_login },
-    { "POST", "/auth/v1/refresh", auth_refresh },
-    { "POST", "/auth/v1/logout", auth_logout },
-    { "GET", "/auth/v1/oauth/:provider/start", auth_oauth_start },
-    { "GET", "/auth/v1/oauth/:provider/callback", auth_oauth_callback },
+    { "GET",  "/auth/v1/health",  SO_OBJ_PUBLIC, 0, so_health },
+    { "POST", "/auth/v1/signup",  SO_OBJ_PUBLIC, 0, auth_signup },
+    { "POST", "/auth/v1/login",   SO_OBJ_PUBLIC, 0, auth_login },
+    { "POST", "/auth/v1/refresh", SO_OBJ_PUBLIC, 0, auth_refresh },
+    { "POST", "/auth/v1/logout",  SO_OBJ_PUBLIC, 0, auth_logout },
+    { "GET",  "/auth/v1/oauth/:provider/start",
+      SO_OBJ_PUBLIC, 0, auth_oauth_start },
+    { "GET",  "/auth/v1/oauth/:provider/callback",
+      SO_OBJ_PUBLIC, 0, auth_oauth_callback },
 };
 
 

@@ -7,9 +7,10 @@
 #include "hooks.h"
 
 
+/* public: a delivery proves itself with the project's signature */
 static const so_route_t  hooks_routes[] = {
-    { "GET",  "/hooks/health", so_health },
-    { "POST", "/hooks/github", hook_github },
+    { "GET",  "/hooks/health", SO_OBJ_PUBLIC, 0, so_health },
+    { "POST", "/hooks/github", SO_OBJ_PUBLIC, 0, hook_github },
 };
 
 

@@ -1,5 +1,6 @@
 /*
- * test_route.c: how so_fcgi_match maps a method and a path to a handler.
+ * test_route.c: how so_fcgi_match maps a method and a path to a handler,
+ * and which route declarations so_fcgi_check refuses.
  */
 
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include <string.h>
 
+#include "shipoff.h"
 #include "so_fcgi.h"
 
 
@@ -20,10 +22,14 @@ static void h_sub(so_req_t *r) { (void) r; }
 
 
 static const so_route_t  routes[] = {
-    { "GET",    "/api/v1/projects",                   h_list },
-    { "GET",    "/api/v1/projects/:id",               h_get },
-    { "DELETE", "/api/v1/projects/:id",               h_del },
-    { "GET",    "/api/v1/projects/:id/members/:uid",  h_sub },
+    { "GET",    "/api/v1/projects",
+      SO_OBJ_NONE, SO_NEED_READ, h_list },
+    { "GET",    "/api/v1/projects/:id",
+      SO_OBJ_PROJECT, SO_NEED_READ, h_get },
+    { "DELETE", "/api/v1/projects/:id",
+      SO_OBJ_PROJECT, SO_NEED_DELETE, h_del },
+    { "GET",    "/api/v1/projects/:id/members/:uid",
+      SO_OBJ_PROJECT, SO_NEED_READ, h_sub },
 };
 
 
@@ -105,12 +111,62 @@ test_long_segment(void **state)
 }
 
 
+/* one route per case: what it declares and whether an app may start */
+static void
+test_check(void **state)
+{
+    static const struct {
+        so_route_t   route;
+        int          ok;
+    } cases[] = {
+        { { "GET", "/health", SO_OBJ_PUBLIC, 0, h_list }, 1 },
+        { { "GET", "/health", SO_OBJ_PUBLIC, SO_NEED_READ, h_list }, 0 },
+        { { "GET", "/teams", SO_OBJ_NONE, SO_NEED_READ, h_list }, 1 },
+        { { "GET", "/me", SO_OBJ_ACCOUNT, SO_NEED_WRITE, h_list }, 1 },
+        { { "GET", "/teams", SO_OBJ_NONE, 0, h_list }, 0 },
+        { { "GET", "/teams", SO_OBJ_NONE, SO_NEED_READ | SO_NEED_WRITE,
+            h_list }, 0 },
+        { { "GET", "/teams", SO_OBJ_NONE, SO_NEED_READ | SO_NEED_MEMBER,
+            h_list }, 0 },
+        { { "GET", "/teams/:id", SO_OBJ_TEAM,
+            SO_NEED_READ | SO_NEED_MEMBER, h_get }, 1 },
+        { { "GET", "/teams/:id", SO_OBJ_TEAM, SO_NEED_MEMBER, h_get }, 0 },
+        { { "GET", "/teams", SO_OBJ_TEAM, SO_NEED_READ, h_list }, 0 },
+        { { "DELETE", "/tokens/:id", SO_OBJ_TOKEN, SO_NEED_DELETE, h_del },
+          1 },
+        { { "POST", "/projects/:id/teams", SO_OBJ_PROJECT,
+            SO_NEED_DELETE | SO_NEED_OWNER, h_sub }, 1 },
+    };
+    char    err[128];
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err[0] = '\0';
+        if (cases[i].ok) {
+            assert_int_equal(so_fcgi_check(&cases[i].route, 1, err,
+                                           sizeof(err)), 0);
+        } else {
+            assert_int_equal(so_fcgi_check(&cases[i].route, 1, err,
+                                           sizeof(err)), SO_EINVAL);
+            assert_non_null(strstr(err, cases[i].route.pattern));
+        }
+    }
+
+    /* the tables of these tests are right */
+    assert_int_equal(so_fcgi_check(routes, sizeof(routes) / sizeof(routes[0]),
+                                   err, sizeof(err)), 0);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_long_segment),
+        cmocka_unit_test(test_check),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /*
- * github.c: registering a project's webhook on GitHub.
+ * hookreg.c: registering a project's webhook on GitHub (hooks/github.c
+ * receives what it then sends).
  *
  * When a user who signed in with GitHub creates a project from a
  * github.com repository, we ask GitHub (as that user, with the token kept
@@ -23,15 +24,15 @@
 #include "so_oauth.h"
 
 
-#define API_GITHUB_ERROR_MAX  200
+#define API_HOOKREG_ERROR_MAX  200
 
 
-static void api_github_hook_store(so_req_t *r, long long project_id,
+static void api_hookreg_store(so_req_t *r, long long project_id,
     long long hook_id, const char *error);
 
 
 static void
-api_github_hook_store(so_req_t *r, long long project_id, long long hook_id,
+api_hookreg_store(so_req_t *r, long long project_id, long long hook_id,
     const char *error)
 {
     PGresult    *res;
@@ -44,7 +45,7 @@ api_github_hook_store(so_req_t *r, long long project_id, long long hook_id,
     params[1] = error == NULL ? hook : NULL;
     params[2] = error;
 
-    res = so_pg_query(r->pg, "api_github_hook_store",
+    res = so_pg_query(r->pg, "api_hookreg_store",
                       "UPDATE projects SET github_hook_id = $2,"
                       " github_hook_error = $3 WHERE id = $1", 3, params);
     if (res == NULL) {
@@ -57,7 +58,7 @@ api_github_hook_store(so_req_t *r, long long project_id, long long hook_id,
 
 
 void
-api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
+api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     const so_repo_url_t *repo, const char *secret)
 {
     so_httpc_req_t   req;
@@ -80,7 +81,7 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
         goto done;
     }
     if (rc != SO_OK) {
-        api_github_hook_store(r, project_id, 0,
+        api_hookreg_store(r, project_id, 0,
                               "the GitHub token of the user is unusable");
         goto done;
     }
@@ -95,14 +96,14 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
                      "secret", secret, "insecure_ssl", "0");
     json = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     if (json == NULL) {
-        api_github_hook_store(r, project_id, 0, "internal error");
+        api_hookreg_store(r, project_id, 0, "internal error");
         goto done;
     }
 
     if ((size_t) snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
                           token) >= sizeof(auth))
     {
-        api_github_hook_store(r, project_id, 0,
+        api_hookreg_store(r, project_id, 0,
                               "the GitHub token of the user is unusable");
         goto done;
     }
@@ -125,7 +126,7 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
     if (rc != SO_OK) {
         so_log_error(r->path, "project=%lld: POST %s: %s", project_id, url,
                      res.errstr);
-        api_github_hook_store(r, project_id, 0, "GitHub could not be reached");
+        api_hookreg_store(r, project_id, 0, "GitHub could not be reached");
         goto done;
     }
 
@@ -135,7 +136,7 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
             && json_is_string(json_object_get(answer, "message")))
         {
             snprintf(error, sizeof(error), "GitHub answered %ld: %.*s",
-                     res.status, API_GITHUB_ERROR_MAX,
+                     res.status, API_HOOKREG_ERROR_MAX,
                      json_string_value(json_object_get(answer, "message")));
         } else {
             snprintf(error, sizeof(error), "GitHub answered %ld", res.status);
@@ -143,7 +144,7 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
 
         so_log_info(r->path, "project=%lld: GitHub hook not created: %s",
                     project_id, error);
-        api_github_hook_store(r, project_id, 0, error);
+        api_hookreg_store(r, project_id, 0, error);
         goto done;
     }
 
@@ -153,7 +154,7 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
     }
 
     if (!json_is_integer(id) || json_integer_value(id) <= 0) {
-        api_github_hook_store(r, project_id, 0,
+        api_hookreg_store(r, project_id, 0,
                               "GitHub answered without a hook id");
         goto done;
     }
@@ -162,7 +163,7 @@ api_github_hook_create(so_req_t *r, long long user_id, long long project_id,
                 project_id, (long long) json_integer_value(id), repo->owner,
                 repo->repo);
 
-    api_github_hook_store(r, project_id, (long long) json_integer_value(id),
+    api_hookreg_store(r, project_id, (long long) json_integer_value(id),
                           NULL);
 
 done:
