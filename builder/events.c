@@ -63,7 +63,7 @@ bld_events_poll(bld_queue_t *q)
 {
     int64_t  now;
 
-    now = bld_now_ms();
+    now = so_now_ms();
 
     if (q->draining || (q->redis_down && now < q->redis_retry)) {
         return;

@@ -166,7 +166,7 @@ bld_idle_reap(bld_queue_t *q)
     free(edges);
 
     now = time(NULL);
-    now_ms = bld_now_ms();
+    now_ms = so_now_ms();
 
     for (i = (size_t) q->apps.napps; ok && i > 0; i--) {
         app = q->apps.apps[i - 1];
@@ -229,7 +229,7 @@ idle_wake(bld_queue_t *q, const char *project)
     if (app->state == BLD_APP_DRAINING && app->to_sleep) {
         so_log_info("idle", "deployment=%lld project=%s: woken while going "
                     "to sleep: kept", dep, project);
-        app->running = bld_now_ms();
+        app->running = so_now_ms();
     }
 
     /* running: pushed again (the edge lost it, or woke it twice); being
@@ -259,7 +259,7 @@ bld_wake_poll(bld_queue_t *q)
     size_t             i;
 
     if (q->draining || !q->apps.cgroups_ok
-        || (q->redis_down && bld_now_ms() < q->redis_retry))
+        || (q->redis_down && so_now_ms() < q->redis_retry))
     {
         return;
     }

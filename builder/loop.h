@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "so_clock.h"
 #include "bld.h"
 #include "cgroup.h"
 #include "netns.h"
@@ -128,9 +129,6 @@ typedef struct {
 } bld_queue_t;
 
 
-/* loop.c */
-int64_t bld_now_ms(void);
-
 /* queue.c */
 
 /* runs a command; NULL (logged) on a Redis failure or an error reply */
@@ -169,10 +167,6 @@ void bld_jobs_kill_now(bld_queue_t *q);
 
 /* events.c */
 void bld_events_poll(bld_queue_t *q);
-
-/* detect.c: the loop's side of a detection's job */
-void bld_detect_lost(so_pg_t *pg, long long detection);
-void bld_detect_expire(so_pg_t *pg, const so_config_t *cfg);
 
 /* apps.c */
 void bld_apps_init(bld_queue_t *q);

@@ -66,7 +66,7 @@ bld_queue_cmd(bld_queue_t *q, int argc, const char **argv)
                         so_redis_errstr(q->b->redis));
         }
         q->redis_down = 1;
-        q->redis_retry = bld_now_ms() + 1000;
+        q->redis_retry = so_now_ms() + 1000;
         return NULL;
     }
 
@@ -170,7 +170,7 @@ bld_queue_poll(bld_queue_t *q)
     char  last[BLD_STREAM_ID_LEN];
     int   i, n, free_slots;
 
-    if (q->draining || (q->redis_down && bld_now_ms() < q->redis_retry)) {
+    if (q->draining || (q->redis_down && so_now_ms() < q->redis_retry)) {
         return;
     }
 
@@ -550,7 +550,7 @@ bld_queue_cancels(bld_queue_t *q)
     size_t             i;
     long long          id;
 
-    if (q->redis_down && bld_now_ms() < q->redis_retry) {
+    if (q->redis_down && so_now_ms() < q->redis_retry) {
         return;
     }
 
