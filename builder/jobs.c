@@ -270,7 +270,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
         if (code != 0) {
             bld_detect_lost(q->b->pg, deployment);
         }
-        q->rescan = 1;
+        q->builds.reread = 1;
         return;
     }
 
@@ -289,7 +289,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
     bld_job_settle(q, deployment, 1);
 
     /* a slot is free, and the project may be built again */
-    q->rescan = 1;
+    q->builds.reread = 1;
 }
 
 

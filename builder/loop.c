@@ -185,6 +185,8 @@ bld_loop(bld_t *b)
     if (bld_queue_init(q) != SO_OK) {
         so_log_warn(NULL, "the queue is not reachable yet: trying again");
     }
+    bld_events_init(q);
+    bld_wake_init(q);
 
     so_log_info(NULL, "shipoffd %s started; queue %s group %s consumer %s",
                 SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP, q->consumer);
