@@ -105,7 +105,8 @@ $(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
 # builder's headers, for the tests of builder's parts (a flag of these
 # objects alone: a target-specific variable would reach .build-flags, and
 # every object would be rebuilt each time one of these is)
-BUILDER_TESTS_OBJ = tests/unit/test_sandbox.o tests/unit/test_publish.o
+BUILDER_TESTS_OBJ = tests/unit/test_sandbox.o tests/unit/test_publish.o \
+                    tests/unit/test_stream.o
 
 $(BUILDER_TESTS_OBJ): tests/unit/%.o: tests/unit/%.c .build-flags config.mk
 	$(CC) $(ALL_CFLAGS) -Ibuilder -MMD -MP -c $< -o $@
@@ -123,6 +124,11 @@ PUBLISH_OBJ = builder/publish.o builder/source.o builder/logs.o \
 tests/unit/test_publish: tests/unit/test_publish.o $(PUBLISH_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PUBLISH_OBJ) $(LIBS) $(LIBS_Z) \
 	    $(LIBS_SECCOMP) $(LIBS_CMOCKA)
+
+# the stream consumers' policy (builder/stream.c) on its own, against a
+# redis-server the test starts
+tests/unit/test_stream: tests/unit/test_stream.o builder/stream.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< builder/stream.o $(LIBS) $(LIBS_CMOCKA)
 
 # The static module's rules (nginx-modules/src/shipoff_rules.c) are
 # plain C: its unit test and the corpus replay of its fuzzer compile it

@@ -457,7 +457,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     app->cg = sb.cg;
     app->child = 1;
     app->state = BLD_APP_STARTING;
-    app->started = bld_now_ms();
+    app->started = so_now_ms();
     app->deadline = app->started + (int64_t) cfg->startup_timeout * 1000;
     app->next_probe = app->started;
     app->to_sleep = 0;
@@ -633,10 +633,10 @@ bld_app_drain(bld_queue_t *q, bld_app_t *app, int to_sleep)
                     q->b->cfg.app_drain);
     }
 
-    bld_app_probe_reset(app, bld_now_ms());
+    bld_app_probe_reset(app, so_now_ms());
     app->state = BLD_APP_DRAINING;
     app->to_sleep = to_sleep;
-    app->stop_at = bld_now_ms() + (int64_t) q->b->cfg.app_drain * 1000;
+    app->stop_at = so_now_ms() + (int64_t) q->b->cfg.app_drain * 1000;
     app_save(q, app, "stopping");
 
     if (to_sleep) {
@@ -700,11 +700,11 @@ app_ready(bld_queue_t *q, bld_app_t *app)
     int      rc;
 
     app->state = BLD_APP_RUNNING;
-    app->running = bld_now_ms();
+    app->running = so_now_ms();
     app_save(q, app, "running");
 
     bld_log_sys(app->log, "the app answers on port %d after %.1f s",
-                app->port, (double) (bld_now_ms() - app->started) / 1000);
+                app->port, (double) (so_now_ms() - app->started) / 1000);
 
     if (app_dstate(q, app->deployment, state, sizeof(state)) != SO_OK) {
         return;
@@ -815,7 +815,7 @@ app_reap(bld_queue_t *q, bld_app_t *app, int *code, uint64_t *oom)
         app->pidfd = -1;
     }
 
-    bld_app_probe_reset(app, bld_now_ms());
+    bld_app_probe_reset(app, so_now_ms());
     app->pid = 0;
     app->child = 0;
     bld_app_tail(app);
@@ -828,7 +828,7 @@ app_backoff(bld_queue_t *q, bld_app_t *app)
 {
     int64_t  now;
 
-    now = bld_now_ms();
+    now = so_now_ms();
 
     if (app->backoff_ms == 0 || now - app->started >= APP_STABLE_MS) {
         app->backoff_ms = APP_BACKOFF_MIN;
@@ -1052,7 +1052,7 @@ bld_apps_promoted(bld_queue_t *q, long long project, long long deployment,
 
     if (app->state == BLD_APP_DRAINING) {
         app->state = BLD_APP_RUNNING;
-        app->running = bld_now_ms();
+        app->running = so_now_ms();
         app->to_sleep = 0;
         app_save(q, app, "running");
     }
@@ -1182,7 +1182,7 @@ bld_apps_tick(bld_queue_t *q)
     int64_t     now;
     int         i, code;
 
-    now = bld_now_ms();
+    now = so_now_ms();
 
     for (i = q->apps.napps - 1; i >= 0; i--) {
         app = q->apps.apps[i];
@@ -1390,7 +1390,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
     app->pid = pid;
     app->pidfd = pidfd;
     app->child = 0;
-    app->started = bld_now_ms();
+    app->started = so_now_ms();
     app->running = app->started;
     app->next_probe = app->started;
     app->deadline = app->started + (int64_t) q->b->cfg.startup_timeout * 1000;
@@ -1435,7 +1435,7 @@ bld_apps_init(bld_queue_t *q)
     char        *colon;
     int          i;
 
-    srandom((unsigned) getpid() ^ (unsigned) bld_now_ms());
+    srandom((unsigned) getpid() ^ (unsigned) so_now_ms());
 
     snprintf(q->apps.owner, sizeof(q->apps.owner), "%s", q->consumer);
     colon = strrchr(q->apps.owner, ':');
@@ -1453,7 +1453,7 @@ bld_apps_init(bld_queue_t *q)
         return;
     }
 
-    q->apps.next_reap = bld_now_ms()
+    q->apps.next_reap = so_now_ms()
                         + (int64_t) q->b->cfg.reap_interval * 1000;
 
     params[0] = q->apps.owner;

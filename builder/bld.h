@@ -59,4 +59,9 @@ int bld_worker_run(const so_config_t *cfg, long long deployment_id);
  */
 int bld_detect_run(const so_config_t *cfg, long long detection_id);
 
+/* the loop's side of a detection: its child died before it wrote the row
+   (failed now), and rows nobody finished within detect_timeout */
+void bld_detect_lost(so_pg_t *pg, long long detection);
+void bld_detect_expire(so_pg_t *pg, const so_config_t *cfg);
+
 #endif /* BLD_H */

@@ -137,7 +137,7 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     canceled = 0;
     end = BLD_STEP_ERROR;
 
-    left = step->deadline_ms - bld_now_ms();
+    left = step->deadline_ms - so_now_ms();
     if (left <= 0) {
         res->status = BLD_SB_TIMEOUT;
         return BLD_STEP_TIMEOUT;

@@ -33,7 +33,6 @@
 #include "so_oauth.h"
 #include "so_repo.h"
 #include "bld.h"
-#include "loop.h"
 #include "worker.h"
 
 typedef struct {
@@ -165,7 +164,7 @@ det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
     step.cwd = dir;
     step.hidden = bld_build_hidden(hidden, cfg);
     step.uid = bld_detect_uid(cfg);
-    step.deadline_ms = bld_now_ms() + (long long) cfg->detect_timeout * 1000;
+    step.deadline_ms = so_now_ms() + (long long) cfg->detect_timeout * 1000;
     step.cancel_fd = -1;
 
     end = bld_source_clone(out, &req, &step, fd, err, sizeof(err));

@@ -18,13 +18,14 @@
  *
  * What an event changes (the edges, the shared var_dir) is global, so one
  * builder handling it is enough: the builders share the consumer group
- * "events" (created at the start of the stream: what was published while
- * no builder ran is handled too), each is consumer host:pid.  Handling is
- * idempotent and reads PostgreSQL, not the event, for what to route: an
- * entry read twice, or long after, does what the database says now.  An
- * entry is acknowledged once handled; when PostgreSQL or an edge failed it
- * stays pending and is read again every reconcile_interval, when the
- * entries other builders left pending for a lease are also taken over.
+ * "events" (stream.c, policy bld_events_policy: created at the start of
+ * the stream, so what was published while no builder ran is handled too),
+ * each is consumer host:pid.  Handling is idempotent and reads
+ * PostgreSQL, not the event, for what to route: an entry read twice, or
+ * long after, does what the database says now.  An entry is acknowledged
+ * once handled; when PostgreSQL or an edge failed it stays pending and is
+ * read again every reconcile_interval, when the entries other builders
+ * left pending for a lease are also taken over (reconcile.c).
  *
  * The edge pushes block the loop for at most their timeouts (edge.c).
  */
@@ -39,17 +40,21 @@
 #include "so_deploy.h"
 #include "so_log.h"
 #include "loop.h"
+#include "stream.h"
 #include "worker.h"
 
 
-#define BLD_EVENTS_GROUP  "events"
-#define BLD_EVENTS_COUNT  "16"
+static const bld_stream_policy_t  bld_events_policy = {
+    SO_DEPLOY_EVENTS, "events",
+    "0",                        /* what was published before us, too */
+    16,                         /* entries per read */
+    1                           /* a lease: its builder is dead */
+};
 
 
-static int bld_events_group(bld_queue_t *q);
-static void bld_events_autoclaim(bld_queue_t *q);
-static void bld_events_read(bld_queue_t *q, const char *start);
-static int bld_events_entry(bld_queue_t *q, const char *eid,
+static int bld_events_entry(void *data, const char *eid,
+    const redisReply *fields);
+static int bld_events_handle(bld_queue_t *q, const char *eid,
     const redisReply *fields);
 static int bld_events_deleted(bld_queue_t *q, long long project,
     const char *name);
@@ -59,132 +64,49 @@ static int bld_events_name_ok(const char *name);
 
 
 void
+bld_events_init(bld_queue_t *q)
+{
+    bld_stream_init(&q->events, &bld_events_policy, &q->conn);
+}
+
+
+void
 bld_events_poll(bld_queue_t *q)
 {
-    int64_t  now;
-
-    now = bld_now_ms();
-
-    if (q->draining || (q->redis_down && now < q->redis_retry)) {
+    if (q->draining) {
         return;
     }
 
-    if (!q->events_ok && bld_events_group(q) != SO_OK) {
-        return;
-    }
-
-    if (now >= q->events_retry) {
-        q->events_retry = now
-                          + (int64_t) q->b->cfg.reconcile_interval * 1000;
-        bld_events_autoclaim(q);
-        bld_events_read(q, "0");
-    }
-
-    bld_events_read(q, ">");
+    (void) bld_stream_reread(&q->events, bld_events_entry, q);
+    (void) bld_stream_read(&q->events, 0, bld_events_entry, q);
 }
 
 
+/* a bld_stream_handler_pt: what failed is kept, read again later */
 static int
-bld_events_group(bld_queue_t *q)
+bld_events_entry(void *data, const char *eid, const redisReply *fields)
 {
-    redisReply  *reply;
-    const char  *argv[] = { "XGROUP", "CREATE", SO_DEPLOY_EVENTS,
-                            BLD_EVENTS_GROUP, "0", "MKSTREAM" };
-
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    if (reply == NULL) {
-        return SO_EUNAVAIL;
-    }
-
-    freeReplyObject(reply);
-    q->events_ok = 1;
-    q->events_retry = 0;
-
-    return SO_OK;
-}
-
-
-/* the entries of dead builders join our pending list (read next) */
-static void
-bld_events_autoclaim(bld_queue_t *q)
-{
-    redisReply  *reply;
-    char         idle[24];
-    const char  *argv[] = { "XAUTOCLAIM", SO_DEPLOY_EVENTS, BLD_EVENTS_GROUP,
-                            q->consumer, idle, "0-0", "COUNT", "100",
-                            "JUSTID" };
-
-    snprintf(idle, sizeof(idle), "%lld",
-             (long long) q->b->cfg.lease_ttl * 1000);
-
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    freeReplyObject(reply);
-}
-
-
-/* one XREADGROUP from start (">" or "0": our pending ones) */
-static void
-bld_events_read(bld_queue_t *q, const char *start)
-{
-    redisReply        *reply, *ack;
-    const redisReply  *entries, *e;
-    const char        *argv[] = { "XREADGROUP", "GROUP", BLD_EVENTS_GROUP,
-                                  q->consumer, "COUNT", BLD_EVENTS_COUNT,
-                                  "STREAMS", SO_DEPLOY_EVENTS, start };
-    const char        *ackv[4], *eid;
-    size_t             i;
-
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    if (reply == NULL) {
-        /* NOGROUP (Redis lost its data) among others: create it again */
-        q->events_ok = 0;
-        return;
-    }
-
-    entries = bld_queue_entries(reply);
-    if (entries == NULL) {
-        goto done;
-    }
-
-    for (i = 0; i < entries->elements; i++) {
-        e = entries->element[i];
-        eid = bld_queue_entry_id(e);
-        if (eid == NULL || bld_events_entry(q, eid, e->element[1]) != SO_OK) {
-            continue;
-        }
-
-        ackv[0] = "XACK";
-        ackv[1] = SO_DEPLOY_EVENTS;
-        ackv[2] = BLD_EVENTS_GROUP;
-        ackv[3] = eid;
-
-        /* when it fails the entry is handled again: idempotent */
-        ack = bld_queue_cmd(q, 4, ackv);
-        freeReplyObject(ack);
-    }
-
-done:
-
-    freeReplyObject(reply);
+    return bld_events_handle(data, eid, fields) == SO_OK ? BLD_STREAM_ACK
+                                                          : BLD_STREAM_KEEP;
 }
 
 
 /* SO_OK: done with the entry (handled, or nothing to do) */
 static int
-bld_events_entry(bld_queue_t *q, const char *eid, const redisReply *fields)
+bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
 {
     const redisReply  *type, *name;
     long long          id;
 
     /* an entry trimmed meanwhile has nil fields */
-    type = bld_queue_kv(fields, "type");
+    type = bld_stream_kv(fields, "type");
     if (type == NULL || type->type != REDIS_REPLY_STRING) {
         return SO_OK;
     }
 
     if (strcmp(type->str, "project_deleted") == 0) {
-        id = bld_queue_field(fields, "project");
-        name = bld_queue_kv(fields, "name");
+        id = bld_stream_field(fields, "project");
+        name = bld_stream_kv(fields, "name");
 
         if (id <= 0 || name == NULL || name->type != REDIS_REPLY_STRING
             || !bld_events_name_ok(name->str))
@@ -198,7 +120,7 @@ bld_events_entry(bld_queue_t *q, const char *eid, const redisReply *fields)
     }
 
     if (strcmp(type->str, "promoted") == 0) {
-        id = bld_queue_field(fields, "deployment");
+        id = bld_stream_field(fields, "deployment");
         if (id <= 0) {
             so_log_warn("events", "entry %s: promoted without a "
                         "deployment: dropped", eid);
@@ -209,13 +131,14 @@ bld_events_entry(bld_queue_t *q, const char *eid, const redisReply *fields)
     }
 
     if (strcmp(type->str, "detect") == 0) {
-        id = bld_queue_field(fields, "detection");
+        id = bld_stream_field(fields, "detection");
         if (id <= 0) {
             so_log_warn("events", "entry %s: detect without a detection: "
                         "dropped", eid);
             return SO_OK;
         }
 
+        /* no build slot: kept pending, like a failure */
         return bld_jobs_capacity(q) > 0 ? bld_job_start_detect(q, id)
                                         : SO_EUNAVAIL;
     }

@@ -19,8 +19,11 @@
  * back to running once it answers its health check.  Wakes coalesce: an
  * app already starting is left to finish, a running one only has its
  * route pushed again, one being put to sleep is kept.  An entry is
- * acknowledged once handled; a wake lost on the way is asked again by the
- * edge after its wake timeout.
+ * acknowledged once handled, even when PostgreSQL failed: a wake lost on
+ * the way is asked again by the edge after its wake timeout, which is
+ * also why the group starts at "$" (stream.c, policy idle_wake_policy):
+ * a wake older than the group has been asked again since.  The wakes a
+ * dead builder left pending for a lease are taken over (reconcile.c).
  */
 
 #include <stdio.h>
@@ -32,11 +35,10 @@
 #include "so_httpc.h"
 #include "so_log.h"
 #include "loop.h"
+#include "stream.h"
 #include "worker.h"
 
 
-#define IDLE_STREAM         "shipoff:wake"
-#define IDLE_GROUP          "runtime"
 #define IDLE_EDGE_TIMEOUT   2000
 #define IDLE_EDGES_MAX      16
 
@@ -45,6 +47,16 @@ static int idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
     const bld_app_t *app, time_t now);
 static time_t idle_time(const char *rfc3339);
 static int idle_wake(bld_queue_t *q, const char *project);
+static int idle_wake_entry(void *data, const char *eid,
+    const redisReply *fields);
+
+
+static const bld_stream_policy_t  idle_wake_policy = {
+    "shipoff:wake", "runtime",
+    "$",                        /* an older wake was asked again since */
+    16,                         /* entries per read */
+    1                           /* a lease: its builder is dead */
+};
 
 
 /* "2026-11-28T09:13:01Z" as a time_t, or -1 */
@@ -166,7 +178,7 @@ bld_idle_reap(bld_queue_t *q)
     free(edges);
 
     now = time(NULL);
-    now_ms = bld_now_ms();
+    now_ms = so_now_ms();
 
     for (i = (size_t) q->apps.napps; ok && i > 0; i--) {
         app = q->apps.apps[i - 1];
@@ -229,7 +241,7 @@ idle_wake(bld_queue_t *q, const char *project)
     if (app->state == BLD_APP_DRAINING && app->to_sleep) {
         so_log_info("idle", "deployment=%lld project=%s: woken while going "
                     "to sleep: kept", dep, project);
-        app->running = bld_now_ms();
+        app->running = so_now_ms();
     }
 
     /* running: pushed again (the edge lost it, or woke it twice); being
@@ -245,65 +257,41 @@ idle_wake(bld_queue_t *q, const char *project)
 }
 
 
+/* a bld_stream_handler_pt: every wake is acknowledged (see the top) */
+static int
+idle_wake_entry(void *data, const char *eid, const redisReply *fields)
+{
+    bld_queue_t       *q;
+    const redisReply  *project;
+
+    q = data;
+
+    project = bld_stream_kv(fields, "project");
+    if (project != NULL && project->type == REDIS_REPLY_STRING
+        && idle_wake(q, project->str) == SO_EUNAVAIL)
+    {
+        so_log_warn("idle", "project=%s: wake not handled: %s",
+                    project->str, so_pg_errstr(q->b->pg));
+    }
+
+    return BLD_STREAM_ACK;
+}
+
+
+void
+bld_wake_init(bld_queue_t *q)
+{
+    bld_stream_init(&q->wakes, &idle_wake_policy, &q->conn);
+}
+
+
 void
 bld_wake_poll(bld_queue_t *q)
 {
-    redisReply        *reply, *ack;
-    const redisReply  *entries, *e, *project;
-    const char        *argv[] = { "XREADGROUP", "GROUP", IDLE_GROUP,
-                                  q->consumer, "COUNT", "16", "STREAMS",
-                                  IDLE_STREAM, ">" };
-    const char        *create[] = { "XGROUP", "CREATE", IDLE_STREAM,
-                                    IDLE_GROUP, "$", "MKSTREAM" };
-    const char        *ackv[4], *eid;
-    size_t             i;
-
-    if (q->draining || !q->apps.cgroups_ok
-        || (q->redis_down && bld_now_ms() < q->redis_retry))
-    {
+    if (q->draining || !q->apps.cgroups_ok) {
         return;
     }
 
-    if (!q->apps.wake_ok) {
-        reply = bld_queue_cmd(q, (int) so_nelems(create), create);
-        if (reply == NULL) {
-            return;
-        }
-        freeReplyObject(reply);
-        q->apps.wake_ok = 1;
-    }
-
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    if (reply == NULL) {
-        q->apps.wake_ok = 0;
-        return;
-    }
-
-    entries = bld_queue_entries(reply);
-
-    for (i = 0; entries != NULL && i < entries->elements; i++) {
-        e = entries->element[i];
-        eid = bld_queue_entry_id(e);
-        if (eid == NULL) {
-            continue;
-        }
-
-        project = bld_queue_kv(e->element[1], "project");
-        if (project != NULL && project->type == REDIS_REPLY_STRING
-            && idle_wake(q, project->str) == SO_EUNAVAIL)
-        {
-            /* PostgreSQL is down: the edge asks again after its timeout */
-            so_log_warn("idle", "project=%s: wake not handled: %s",
-                        project->str, so_pg_errstr(q->b->pg));
-        }
-
-        ackv[0] = "XACK";
-        ackv[1] = IDLE_STREAM;
-        ackv[2] = IDLE_GROUP;
-        ackv[3] = eid;
-        ack = bld_queue_cmd(q, 4, ackv);
-        freeReplyObject(ack);
-    }
-
-    freeReplyObject(reply);
+    (void) bld_stream_reread(&q->wakes, idle_wake_entry, q);
+    (void) bld_stream_read(&q->wakes, 0, idle_wake_entry, q);
 }

@@ -150,7 +150,7 @@ bld_job_fork(bld_queue_t *q, long long deployment, long long project,
     job->pidfd = pidfd;
     job->kill_at = 0;
     job->detect = detect;
-    job->deadline = bld_now_ms()
+    job->deadline = so_now_ms()
                     + ((long long) (detect ? q->b->cfg.detect_timeout
                                            : q->b->cfg.build_timeout)
                        + BLD_JOB_SLACK_S) * 1000;
@@ -270,7 +270,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
         if (code != 0) {
             bld_detect_lost(q->b->pg, deployment);
         }
-        q->rescan = 1;
+        q->builds.reread = 1;
         return;
     }
 
@@ -289,7 +289,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
     bld_job_settle(q, deployment, 1);
 
     /* a slot is free, and the project may be built again */
-    q->rescan = 1;
+    q->builds.reread = 1;
 }
 
 
@@ -336,7 +336,7 @@ bld_job_term(bld_job_t *job)
     so_log_info("jobs", "deployment=%lld project=%lld: canceled: stopping "
                 "pid %ld", job->deployment, job->project, (long) job->pid);
     kill(job->pid, SIGTERM);
-    job->kill_at = bld_now_ms() + BLD_KILL_GRACE_MS;
+    job->kill_at = so_now_ms() + BLD_KILL_GRACE_MS;
 }
 
 
@@ -380,7 +380,7 @@ bld_jobs_tick(bld_queue_t *q)
     int64_t  now;
     int      i;
 
-    now = bld_now_ms();
+    now = so_now_ms();
 
     for (i = 0; i < q->njobs; i++) {
         if (q->jobs[i].kill_at == 0 && now >= q->jobs[i].deadline) {

@@ -382,7 +382,7 @@ log_emit(bld_log_t *log, const char *stream, const char *line)
     }
 
     if (json_array_size(log->batch) == 1) {
-        log->batch_since = bld_now_ms();
+        log->batch_since = so_now_ms();
     }
 
     bld_log_flush(log, 0);
@@ -427,7 +427,7 @@ bld_log_flush(bld_log_t *log, int force)
     }
 
     if (!force && n < LOG_BATCH_LINES
-        && bld_now_ms() - log->batch_since < LOG_BATCH_MS)
+        && so_now_ms() - log->batch_since < LOG_BATCH_MS)
     {
         return;
     }

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -42,17 +41,6 @@
 static int bld_signal(bld_queue_t *q);
 static void bld_reload(bld_t *b);
 static void bld_timers(bld_queue_t *q);
-
-
-int64_t
-bld_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 static void
@@ -118,7 +106,7 @@ bld_timers(bld_queue_t *q)
 {
     int64_t  now;
 
-    now = bld_now_ms();
+    now = so_now_ms();
 
     if (now >= q->next_heartbeat) {
         bld_jobs_heartbeat(q);
@@ -197,6 +185,8 @@ bld_loop(bld_t *b)
     if (bld_queue_init(q) != SO_OK) {
         so_log_warn(NULL, "the queue is not reachable yet: trying again");
     }
+    bld_events_init(q);
+    bld_wake_init(q);
 
     so_log_info(NULL, "shipoffd %s started; queue %s group %s consumer %s",
                 SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP, q->consumer);
@@ -204,16 +194,16 @@ bld_loop(bld_t *b)
     (void) bld_recover(q, BLD_RECOVER_MINE, 1);
     bld_apps_init(q);
 
-    q->next_reconcile = bld_now_ms();
-    q->next_heartbeat = bld_now_ms();
+    q->next_reconcile = so_now_ms();
+    q->next_heartbeat = so_now_ms();
 
     for ( ;; ) {
         if (b->stop && !q->draining) {
             q->draining = 1;
-            drain_end = bld_now_ms() + BLD_DRAIN_MS;
+            drain_end = so_now_ms() + BLD_DRAIN_MS;
         }
 
-        if (q->draining && (q->njobs == 0 || bld_now_ms() >= drain_end)) {
+        if (q->draining && (q->njobs == 0 || so_now_ms() >= drain_end)) {
             break;
         }
 

@@ -2,6 +2,7 @@
  * loop.h: the parts of shipoffd's event loop, one concept per file:
  *
  *   loop.c       epoll, signals, timers, the drain on stop
+ *   stream.c     the consumer of a Redis stream, for the three below
  *   queue.c      shipoff:builds (consumer group) and shipoff:cancel;
  *                the claim of a deployment in PostgreSQL
  *   jobs.c       one child process per claimed deployment, watched with
@@ -27,14 +28,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "so_clock.h"
 #include "bld.h"
 #include "cgroup.h"
 #include "netns.h"
+#include "stream.h"
 
 
 #define BLD_MAX_JOBS       256     /* build_concurrency's upper bound */
 #define BLD_CONSUMER_LEN   300     /* host:pid */
-#define BLD_STREAM_ID_LEN  48      /* "1700000000000-0" */
 #define BLD_KILL_GRACE_MS  5000    /* SIGTERM (cancel) .. SIGKILL */
 #define BLD_DRAIN_MS       3000    /* on stop: running builds may finish */
 #define BLD_MAX_APPS       1024    /* app processes on one builder */
@@ -99,7 +101,6 @@ typedef struct {
     int              napps;
     bld_cgroup_sys_t cgroups;
     unsigned         cgroups_ok:1;
-    unsigned         wake_ok:1;     /* the "runtime" group on shipoff:wake */
     char             owner[BLD_CONSUMER_LEN];  /* our host name */
     int64_t          next_reap;
 } bld_apps_t;
@@ -111,15 +112,13 @@ typedef struct {
     bld_job_t    jobs[BLD_MAX_JOBS];
     int          njobs;
 
-    char         cancel_last[BLD_STREAM_ID_LEN];  /* shipoff:cancel read */
-    unsigned     group_ok:1;      /* the consumer group is known to exist */
-    unsigned     rescan:1;        /* our pending entries may be claimable */
-    unsigned     draining:1;      /* stopping: claim nothing more */
-    unsigned     redis_down:1;    /* the last command found no server */
-    int64_t      redis_retry;     /* ms: no command before */
+    bld_stream_conn_t  conn;     /* Redis, for the three consumers: */
+    bld_stream_t  builds;         /* shipoff:builds (queue.c) */
+    bld_stream_t  events;         /* shipoff:events (events.c) */
+    bld_stream_t  wakes;          /* shipoff:wake (idle.c) */
 
-    unsigned     events_ok:1;     /* the "events" group is known to exist */
-    int64_t      events_retry;    /* ms: our pending events read again */
+    char         cancel_last[BLD_STREAM_ID_LEN];  /* shipoff:cancel read */
+    unsigned     draining:1;      /* stopping: claim nothing more */
 
     int64_t      next_reconcile;  /* ms, monotonic */
     int64_t      next_heartbeat;
@@ -128,30 +127,10 @@ typedef struct {
 } bld_queue_t;
 
 
-/* loop.c */
-int64_t bld_now_ms(void);
-
 /* queue.c */
-
-/* runs a command; NULL (logged) on a Redis failure or an error reply */
-redisReply *bld_queue_cmd(bld_queue_t *q, int argc, const char **argv);
-
-/* the value of key in a flat [key, value...] reply, or NULL */
-const redisReply *bld_queue_kv(const redisReply *r, const char *key);
-
-/* the entries of an XREAD(GROUP) reply on one stream, or NULL */
-const redisReply *bld_queue_entries(const redisReply *reply);
-
-/* the id of an entry [id, fields] of them, or NULL when malformed */
-const char *bld_queue_entry_id(const redisReply *entry);
-
-/* the numeric value of field name, or 0 */
-long long bld_queue_field(const redisReply *fields, const char *name);
-
 int bld_queue_init(bld_queue_t *q);
 void bld_queue_poll(bld_queue_t *q);
 void bld_queue_cancels(bld_queue_t *q);
-void bld_queue_autoclaim(bld_queue_t *q);
 void bld_queue_tidy(bld_queue_t *q);
 
 /* jobs.c */
@@ -168,11 +147,8 @@ void bld_jobs_stop(bld_queue_t *q);
 void bld_jobs_kill_now(bld_queue_t *q);
 
 /* events.c */
+void bld_events_init(bld_queue_t *q);
 void bld_events_poll(bld_queue_t *q);
-
-/* detect.c: the loop's side of a detection's job */
-void bld_detect_lost(so_pg_t *pg, long long detection);
-void bld_detect_expire(so_pg_t *pg, const so_config_t *cfg);
 
 /* apps.c */
 void bld_apps_init(bld_queue_t *q);
@@ -210,6 +186,7 @@ void bld_app_signal(bld_app_t *app, int sig);
 
 /* idle.c */
 void bld_idle_reap(bld_queue_t *q);
+void bld_wake_init(bld_queue_t *q);
 void bld_wake_poll(bld_queue_t *q);
 
 /* reconcile.c */

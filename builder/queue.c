@@ -2,9 +2,12 @@
  * queue.c: the build queue (stream shipoff:builds, consumer group
  * "builders", this process is consumer host:pid) and the cancel stream.
  *
- * Redis is polled from the loop's tick without BLOCK, so a read never
- * holds up signals, child exits or cancels; loopback round trips are
- * cheap and new entries are read only while a build slot is free.
+ * The consumer is stream.c's, with the policy bld_queue_policy: the
+ * group starts at the start of the stream (entries written before it
+ * existed, by the API while Redis was fresh, are jobs too), our pending
+ * entries are read again in pages of 64 once a build ends or the
+ * reconciler runs, and new entries are read only while a build slot is
+ * free, no more than there are free slots.
  *
  * An entry names a deployment; it is claimed in PostgreSQL under the
  * project's row lock (so two builders serialize on one project):
@@ -17,7 +20,7 @@
  *   otherwise                    -> older QUEUED ones of the branch are
  *                                   superseded, this one becomes BUILDING
  *                                   with our lease; committed, then
- *                                   acknowledged, then forked
+ *                                   forked, then acknowledged
  *
  * A failure of either server leaves the entry pending: it is read again.
  */
@@ -31,89 +34,30 @@
 #include "so_deploy.h"
 #include "so_log.h"
 #include "loop.h"
+#include "stream.h"
 
 
-#define BLD_PAGE        64      /* entries per read of our pending ones */
 #define BLD_READS       4       /* reads of new entries per tick */
 
 /* what became of an entry */
-#define BLD_CLAIMED     0       /* ours now: ack, fork */
+#define BLD_CLAIMED     0       /* ours now: fork, ack */
 #define BLD_SETTLED     1       /* nothing to build: ack */
 #define BLD_LATER       2       /* leave it pending */
-#define BLD_FULL        3       /* no slot: leave it and stop reading */
 
 
-static int bld_queue_group(bld_queue_t *q);
+static const bld_stream_policy_t  bld_queue_policy = {
+    BLD_STREAM, BLD_GROUP,
+    "0",                        /* every entry of the stream is a job */
+    64,                         /* entries per read of our pending ones */
+    1                           /* a lease: its builder is dead */
+};
+
+
 static int bld_queue_cancel_start(bld_queue_t *q);
-static int bld_queue_read(bld_queue_t *q, const char *start, int count,
-    char *last, size_t lastlen);
-static int bld_queue_entry(bld_queue_t *q, const redisReply *entry);
+static int bld_queue_entry(void *data, const char *eid,
+    const redisReply *fields);
 static int bld_queue_claim(bld_queue_t *q, long long id,
     long long *project);
-static void bld_queue_ack(bld_queue_t *q, const char *entry_id);
-
-
-redisReply *
-bld_queue_cmd(bld_queue_t *q, int argc, const char **argv)
-{
-    redisReply  *reply;
-
-    reply = so_redis_command(q->b->redis, argc, argv, NULL);
-    if (reply == NULL) {
-        /* said once; tried again a second later, not at every tick */
-        if (!q->redis_down) {
-            so_log_warn("queue", "%s: %s", argv[0],
-                        so_redis_errstr(q->b->redis));
-        }
-        q->redis_down = 1;
-        q->redis_retry = bld_now_ms() + 1000;
-        return NULL;
-    }
-
-    if (q->redis_down) {
-        so_log_info("queue", "redis is back");
-        q->redis_down = 0;
-    }
-
-    /* XGROUP CREATE of a group that exists: fine */
-    if (reply->type == REDIS_REPLY_ERROR
-        && strncmp(reply->str, "BUSYGROUP", 9) != 0)
-    {
-        /* Redis lost its data (restarted without persistence) */
-        if (strncmp(reply->str, "NOGROUP", 7) == 0) {
-            q->group_ok = 0;
-        }
-        so_log_warn("queue", "%s: %s", argv[0], reply->str);
-        freeReplyObject(reply);
-        return NULL;
-    }
-
-    return reply;
-}
-
-
-/*
- * Creates the group at the start of the stream: entries written before it
- * existed (by the API while Redis was fresh) are jobs too.
- */
-static int
-bld_queue_group(bld_queue_t *q)
-{
-    redisReply  *reply;
-    const char  *argv[] = { "XGROUP", "CREATE", BLD_STREAM, BLD_GROUP, "0",
-                            "MKSTREAM" };
-
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    if (reply == NULL) {
-        return SO_EUNAVAIL;
-    }
-
-    freeReplyObject(reply);
-    q->group_ok = 1;
-    q->rescan = 1;
-
-    return SO_OK;
-}
 
 
 int
@@ -128,10 +72,16 @@ bld_queue_init(bld_queue_t *q)
     snprintf(q->consumer, sizeof(q->consumer), "%s:%ld", host,
              (long) getpid());
 
+    q->conn.redis = q->b->redis;
+    q->conn.cfg = &q->b->cfg;
+    q->conn.consumer = q->consumer;
+
     q->cancel_last[0] = '\0';
 
+    bld_stream_init(&q->builds, &bld_queue_policy, &q->conn);
+
     /* Redis may be down now: the poll keeps trying */
-    return bld_queue_group(q);
+    return bld_stream_create(&q->builds);
 }
 
 
@@ -143,7 +93,7 @@ bld_queue_cancel_start(bld_queue_t *q)
     const char  *argv[] = { "XREVRANGE", SO_DEPLOY_CANCEL, "+", "-", "COUNT",
                             "1" };
 
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(&q->conn, (int) so_nelems(argv), argv, NULL);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -167,219 +117,65 @@ bld_queue_cancel_start(bld_queue_t *q)
 void
 bld_queue_poll(bld_queue_t *q)
 {
-    char  last[BLD_STREAM_ID_LEN];
-    int   i, n, free_slots;
+    int  i, free_slots;
 
-    if (q->draining || (q->redis_down && bld_now_ms() < q->redis_retry)) {
+    if (q->draining) {
         return;
     }
 
-    if (!q->group_ok && bld_queue_group(q) != SO_OK) {
-        return;
-    }
-
-    if (q->rescan && bld_jobs_capacity(q) > 0) {
-        /* our pending entries, page by page, until a short page */
-        q->rescan = 0;
-        snprintf(last, sizeof(last), "0");
-        do {
-            n = bld_queue_read(q, last, BLD_PAGE, last, sizeof(last));
-        } while (n == BLD_PAGE);
-
-        if (n < 0) {
-            q->rescan = 1;
-        }
+    if (bld_jobs_capacity(q) > 0) {
+        (void) bld_stream_reread(&q->builds, bld_queue_entry, q);
     }
 
     for (i = 0; i < BLD_READS; i++) {
         free_slots = bld_jobs_capacity(q);
-        if (free_slots <= 0) {
-            break;
-        }
 
-        if (bld_queue_read(q, ">", free_slots, last, sizeof(last)) <= 0) {
+        if (free_slots <= 0
+            || bld_stream_read(&q->builds, free_slots, bld_queue_entry, q)
+               <= 0)
+        {
             break;
         }
     }
 }
 
 
-/*
- * One XREADGROUP from start (">" or an id of our pending list); each entry
- * read is handled.  Returns the number of entries read (last: the id of
- * the last one), or -1 when the read failed or the slots ran out.
- */
+/* handles one entry: a bld_stream_handler_pt */
 static int
-bld_queue_read(bld_queue_t *q, const char *start, int count, char *last,
-    size_t lastlen)
+bld_queue_entry(void *data, const char *eid, const redisReply *fields)
 {
-    redisReply        *reply;
-    const redisReply  *entries;
-    const char        *argv[9], *eid;
-    char               counts[16];
-    size_t             i;
-    int                n, rc;
+    bld_queue_t  *q;
+    long long     id, project;
 
-    snprintf(counts, sizeof(counts), "%d", count);
-    argv[0] = "XREADGROUP";
-    argv[1] = "GROUP";
-    argv[2] = BLD_GROUP;
-    argv[3] = q->consumer;
-    argv[4] = "COUNT";
-    argv[5] = counts;
-    argv[6] = "STREAMS";
-    argv[7] = BLD_STREAM;
-    argv[8] = start;
+    q = data;
 
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    if (reply == NULL) {
-        return -1;
-    }
-
-    n = 0;
-
-    entries = bld_queue_entries(reply);
-    if (entries == NULL) {
-        goto done;
-    }
-
-    for (i = 0; i < entries->elements; i++) {
-        eid = bld_queue_entry_id(entries->element[i]);
-        if (eid == NULL) {
-            continue;
-        }
-
-        snprintf(last, lastlen, "%s", eid);
-        n++;
-
-        rc = bld_queue_entry(q, entries->element[i]);
-        if (rc == BLD_FULL) {
-            /* the rest stays pending for the next scan */
-            q->rescan = 1;
-            n = -1;
-            break;
-        }
-    }
-
-done:
-
-    freeReplyObject(reply);
-    return n;
-}
-
-
-/* handles one entry [id, [field, value...]] (fields nil: deleted) */
-static int
-bld_queue_entry(bld_queue_t *q, const redisReply *entry)
-{
-    const char  *eid;
-    long long    id, project;
-    int          rc;
-
-    eid = entry->element[0]->str;
-
-    id = bld_queue_field(entry->element[1], "deployment");
+    id = bld_stream_field(fields, "deployment");
     if (id <= 0) {
         so_log_warn("queue", "entry %s: no deployment: dropped", eid);
-        bld_queue_ack(q, eid);
-        return BLD_SETTLED;
+        return BLD_STREAM_ACK;
     }
 
+    /* no slot: the rest stays pending, read again once one is free */
     if (bld_jobs_capacity(q) <= 0) {
-        return BLD_FULL;
+        return BLD_STREAM_STOP;
     }
 
-    rc = bld_queue_claim(q, id, &project);
-
-    switch (rc) {
+    switch (bld_queue_claim(q, id, &project)) {
     case BLD_CLAIMED:
-        bld_queue_ack(q, eid);
         if (bld_job_start(q, id, project) != SO_OK) {
             /* not started: give it back (counted: a fork that keeps
              * failing must not loop forever) */
             (void) bld_recover(q, id, 1);
         }
-        break;
+        return BLD_STREAM_ACK;
 
     case BLD_SETTLED:
-        bld_queue_ack(q, eid);
-        break;
+        return BLD_STREAM_ACK;
 
     default:
         /* BLD_LATER, or a server failed: the entry stays pending */
-        rc = BLD_LATER;
-        break;
+        return BLD_STREAM_KEEP;
     }
-
-    return rc;
-}
-
-
-const redisReply *
-bld_queue_entries(const redisReply *reply)
-{
-    /* nil: nothing new; else [[stream, [entry...]]] */
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
-        || reply->element[0]->type != REDIS_REPLY_ARRAY
-        || reply->element[0]->elements != 2
-        || reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
-    {
-        return NULL;
-    }
-
-    return reply->element[0]->element[1];
-}
-
-
-const char *
-bld_queue_entry_id(const redisReply *entry)
-{
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
-        || entry->element[0]->type != REDIS_REPLY_STRING)
-    {
-        return NULL;
-    }
-
-    return entry->element[0]->str;
-}
-
-
-long long
-bld_queue_field(const redisReply *fields, const char *name)
-{
-    size_t     i;
-    char      *end;
-    long long  v;
-
-    if (fields->type != REDIS_REPLY_ARRAY) {
-        return 0;
-    }
-
-    for (i = 0; i + 1 < fields->elements; i += 2) {
-        if (fields->element[i]->type != REDIS_REPLY_STRING
-            || fields->element[i + 1]->type != REDIS_REPLY_STRING
-            || strcmp(fields->element[i]->str, name) != 0)
-        {
-            continue;
-        }
-
-        v = strtoll(fields->element[i + 1]->str, &end, 10);
-        return (*end == '\0' && v > 0) ? v : 0;
-    }
-
-    return 0;
-}
-
-
-static void
-bld_queue_ack(bld_queue_t *q, const char *entry_id)
-{
-    redisReply  *reply;
-    const char  *argv[] = { "XACK", BLD_STREAM, BLD_GROUP, entry_id };
-
-    /* when it fails the entry is read again and found settled */
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-    freeReplyObject(reply);
 }
 
 
@@ -550,7 +346,7 @@ bld_queue_cancels(bld_queue_t *q)
     size_t             i;
     long long          id;
 
-    if (q->redis_down && bld_now_ms() < q->redis_retry) {
+    if (!bld_stream_ready(&q->conn)) {
         return;
     }
 
@@ -558,26 +354,26 @@ bld_queue_cancels(bld_queue_t *q)
         return;
     }
 
-    reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(&q->conn, (int) so_nelems(argv), argv, NULL);
     if (reply == NULL) {
         return;
     }
 
-    entries = bld_queue_entries(reply);
+    entries = bld_stream_entries(reply);
     if (entries == NULL) {
         goto done;
     }
 
     for (i = 0; i < entries->elements; i++) {
         e = entries->element[i];
-        eid = bld_queue_entry_id(e);
+        eid = bld_stream_entry_id(e);
         if (eid == NULL) {
             continue;
         }
 
         snprintf(q->cancel_last, sizeof(q->cancel_last), "%s", eid);
 
-        id = bld_queue_field(e->element[1], "deployment");
+        id = bld_stream_field(e->element[1], "deployment");
         if (id > 0) {
             bld_job_cancel(q, id);
         }
@@ -586,90 +382,6 @@ bld_queue_cancels(bld_queue_t *q)
 done:
 
     freeReplyObject(reply);
-}
-
-
-/*
- * Takes over the entries other consumers left unacknowledged for longer
- * than a lease: their builder is dead (a live one reads its pending entries
- * again well within a lease).  They join our pending list; the next poll
- * handles them.
- */
-void
-bld_queue_autoclaim(bld_queue_t *q)
-{
-    redisReply  *reply;
-    const char  *argv[9];
-    char         idle[24], cursor[BLD_STREAM_ID_LEN];
-    int          round;
-
-    if (!q->group_ok) {
-        return;
-    }
-
-    snprintf(idle, sizeof(idle), "%lld", (long long) q->b->cfg.lease_ttl
-             * 1000);
-    snprintf(cursor, sizeof(cursor), "0-0");
-
-    argv[0] = "XAUTOCLAIM";
-    argv[1] = BLD_STREAM;
-    argv[2] = BLD_GROUP;
-    argv[3] = q->consumer;
-    argv[4] = idle;
-    argv[5] = cursor;
-    argv[6] = "COUNT";
-    argv[7] = "100";
-    argv[8] = "JUSTID";
-
-    for (round = 0; round < 16; round++) {
-        reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
-        if (reply == NULL) {
-            return;
-        }
-
-        /* [next cursor, [ids...], [deleted ids...]] */
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
-            || reply->element[0]->type != REDIS_REPLY_STRING
-            || reply->element[1]->type != REDIS_REPLY_ARRAY)
-        {
-            freeReplyObject(reply);
-            return;
-        }
-
-        if (reply->element[1]->elements > 0) {
-            so_log_info("queue", "took over %zu entries of dead builders",
-                        reply->element[1]->elements);
-            q->rescan = 1;
-        }
-
-        snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
-        freeReplyObject(reply);
-
-        if (strcmp(cursor, "0-0") == 0) {
-            return;
-        }
-    }
-}
-
-
-const redisReply *
-bld_queue_kv(const redisReply *r, const char *key)
-{
-    size_t  i;
-
-    if (r->type != REDIS_REPLY_ARRAY) {
-        return NULL;
-    }
-
-    for (i = 0; i + 1 < r->elements; i += 2) {
-        if (r->element[i]->type == REDIS_REPLY_STRING
-            && strcmp(r->element[i]->str, key) == 0)
-        {
-            return r->element[i + 1];
-        }
-    }
-
-    return NULL;
 }
 
 
@@ -689,7 +401,7 @@ bld_queue_tidy(bld_queue_t *q)
     long long          gone_ms;
     size_t             i;
 
-    if (!q->group_ok || q->redis_down) {
+    if (!q->builds.group_ok || q->conn.down) {
         return;
     }
 
@@ -700,7 +412,7 @@ bld_queue_tidy(bld_queue_t *q)
     argv[2] = BLD_STREAM;
     argv[3] = BLD_GROUP;
 
-    consumers = bld_queue_cmd(q, 4, argv);
+    consumers = bld_stream_cmd(&q->conn, 4, argv, NULL);
     if (consumers == NULL) {
         return;
     }
@@ -708,9 +420,9 @@ bld_queue_tidy(bld_queue_t *q)
     for (i = 0; consumers->type == REDIS_REPLY_ARRAY
                 && i < consumers->elements; i++)
     {
-        name = bld_queue_kv(consumers->element[i], "name");
-        npending = bld_queue_kv(consumers->element[i], "pending");
-        idle = bld_queue_kv(consumers->element[i], "idle");
+        name = bld_stream_kv(consumers->element[i], "name");
+        npending = bld_stream_kv(consumers->element[i], "pending");
+        idle = bld_stream_kv(consumers->element[i], "idle");
 
         if (name == NULL || name->type != REDIS_REPLY_STRING
             || npending == NULL || npending->type != REDIS_REPLY_INTEGER
@@ -727,7 +439,7 @@ bld_queue_tidy(bld_queue_t *q)
         argv[3] = BLD_GROUP;
         argv[4] = name->str;
 
-        reply = bld_queue_cmd(q, 5, argv);
+        reply = bld_stream_cmd(&q->conn, 5, argv, NULL);
         freeReplyObject(reply);
     }
 
@@ -738,7 +450,7 @@ bld_queue_tidy(bld_queue_t *q)
     argv[1] = BLD_STREAM;
     argv[2] = BLD_GROUP;
 
-    pend = bld_queue_cmd(q, 3, argv);
+    pend = bld_stream_cmd(&q->conn, 3, argv, NULL);
     if (pend == NULL) {
         return;
     }
@@ -758,7 +470,7 @@ bld_queue_tidy(bld_queue_t *q)
         argv[1] = "GROUPS";
         argv[2] = BLD_STREAM;
 
-        groups = bld_queue_cmd(q, 3, argv);
+        groups = bld_stream_cmd(&q->conn, 3, argv, NULL);
         if (groups == NULL) {
             return;
         }
@@ -766,8 +478,8 @@ bld_queue_tidy(bld_queue_t *q)
         for (i = 0; groups->type == REDIS_REPLY_ARRAY
                     && i < groups->elements; i++)
         {
-            name = bld_queue_kv(groups->element[i], "name");
-            last = bld_queue_kv(groups->element[i], "last-delivered-id");
+            name = bld_stream_kv(groups->element[i], "name");
+            last = bld_stream_kv(groups->element[i], "last-delivered-id");
 
             if (name != NULL && name->type == REDIS_REPLY_STRING
                 && strcmp(name->str, BLD_GROUP) == 0
@@ -791,6 +503,6 @@ bld_queue_tidy(bld_queue_t *q)
     argv[3] = "~";
     argv[4] = minid;
 
-    reply = bld_queue_cmd(q, 5, argv);
+    reply = bld_stream_cmd(&q->conn, 5, argv, NULL);
     freeReplyObject(reply);
 }

@@ -34,6 +34,7 @@
 #include "so_log.h"
 #include "so_quota.h"
 #include "bld.h"
+#include "loop.h"
 #include "worker.h"
 
 

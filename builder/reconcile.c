@@ -234,10 +234,14 @@ bld_reconcile(bld_queue_t *q)
     (void) bld_recover(q, 0, 1);
     bld_reconcile_outbox(q);
     bld_reconcile_queued(q);
-    bld_queue_autoclaim(q);
+
+    /* what dead builders left pending becomes ours, and our pending
+       entries are read again (one waiting for a project built elsewhere
+       may be claimable now) */
+    (void) bld_stream_autoclaim(&q->builds);
+    (void) bld_stream_autoclaim(&q->events);
+    (void) bld_stream_autoclaim(&q->wakes);
+
     bld_queue_tidy(q);
     bld_detect_expire(q->b->pg, &q->b->cfg);
-
-    /* entries waiting for a project built elsewhere may be claimable */
-    q->rescan = 1;
 }

@@ -75,7 +75,7 @@ bld_retain_age(bld_queue_t *q, int64_t deadline)
                             " WHERE at < now() - make_interval(secs => $1)"
                             " LIMIT $2)", 2, params);
         total += n > 0 ? n : 0;
-    } while (n == BLD_RETAIN_BATCH_N && bld_now_ms() < deadline);
+    } while (n == BLD_RETAIN_BATCH_N && so_now_ms() < deadline);
 
     rc = n >= 0 && n < BLD_RETAIN_BATCH_N ? SO_OK : SO_ERR;
 
@@ -116,7 +116,7 @@ bld_retain_size(bld_queue_t *q, int64_t deadline)
     rc = SO_OK;
 
     for (i = 0; i < PQntuples(res); i++) {
-        if (bld_now_ms() >= deadline) {
+        if (so_now_ms() >= deadline) {
             rc = SO_ERR;
             break;
         }
@@ -154,7 +154,7 @@ bld_retention(bld_queue_t *q)
 {
     int64_t  deadline;
 
-    deadline = bld_now_ms() + BLD_RETAIN_BUDGET_MS;
+    deadline = so_now_ms() + BLD_RETAIN_BUDGET_MS;
 
     if (bld_retain_age(q, deadline) == SO_OK) {
         (void) bld_retain_size(q, deadline);

@@ -724,7 +724,7 @@ wk_build(wk_t *w)
     }
 
     bld_log_sys(w->log, "build finished in %.1f s",
-                (double) (bld_now_ms() - w->started_ms) / 1000);
+                (double) (so_now_ms() - w->started_ms) / 1000);
     rc = WK_GO;
 
 done:
@@ -962,7 +962,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     w.id = deployment_id;
     w.sigfd = -1;
     w.bfd = w.srcfd = w.rootfd = -1;
-    w.started_ms = bld_now_ms();
+    w.started_ms = so_now_ms();
     snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
 
     if (wk_signals(&w) != SO_OK || so_httpc_init() != SO_OK)
@@ -1078,14 +1078,14 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     }
     if (end == WK_GO && w.dynamic) {
         bld_log_sys(w.log, "built in %.1f s: starting the app",
-                    (double) (bld_now_ms() - w.started_ms) / 1000);
+                    (double) (so_now_ms() - w.started_ms) / 1000);
         end = WK_HANDOVER;
 
     } else if (end == WK_GO) {
         end = wk_promote(&w);
         if (end == WK_GO) {
             bld_log_sys(w.log, "deployed in %.1f s",
-                        (double) (bld_now_ms() - w.started_ms) / 1000);
+                        (double) (so_now_ms() - w.started_ms) / 1000);
         }
     }
 

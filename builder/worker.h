@@ -19,11 +19,11 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "so_clock.h"
 #include "so_config.h"
 #include "so_pg.h"
 #include "so_redis.h"
 #include "sandbox.h"
-#include "loop.h"                   /* bld_now_ms() */
 
 #define BLD_LOG_LINE_MAX  4096      /* a longer line is cut */
 

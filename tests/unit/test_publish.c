@@ -31,14 +31,6 @@
 #define PT_UID  65534
 
 
-/* the daemon's clock (builder/loop.c), which logs.c stamps batches with */
-int64_t
-bld_now_ms(void)
-{
-    return 0;
-}
-
-
 typedef struct {
     char  *dir;                     /* the test's own */
     char   tree[1024];              /* what the build wrote */

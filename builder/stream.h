@@ -1,0 +1,120 @@
+/*
+ * stream.h: one Redis stream consumer of shipoffd (consumer group,
+ * this process is consumer host:pid).  Builds (queue.c), events
+ * (events.c) and wakes (idle.c) each state their policy in one const
+ * bld_stream_policy_t; the reading, acknowledging, NOGROUP recovery,
+ * pending re-read and autoclaim are the same for all three (stream.c).
+ *
+ * Needs nothing of the daemon but its Redis connection and configuration:
+ * tests/unit/test_stream.c runs it against a real redis-server.
+ */
+
+#ifndef BLD_STREAM_H
+#define BLD_STREAM_H
+
+#include <stdint.h>
+
+#include "so_config.h"
+#include "so_redis.h"
+
+#define BLD_STREAM_ID_LEN  48      /* "1700000000000-0" */
+
+
+/* what a handler says of the entry it was given */
+typedef enum {
+    BLD_STREAM_ACK = 0,         /* done with it (handled, or nothing to do) */
+    BLD_STREAM_KEEP,            /* not now: pending, read again later */
+    BLD_STREAM_STOP             /* not now, nor the rest of this read */
+} bld_stream_rc_t;
+
+/*
+ * id: the entry's; fields: [field, value...], nil when the entry was
+ * deleted or trimmed since it was delivered.  Returns a bld_stream_rc_t.
+ */
+typedef int (*bld_stream_handler_pt)(void *data, const char *id,
+    const redisReply *fields);
+
+typedef struct {
+    const char  *stream;
+    const char  *group;
+    const char  *start;         /* a new group's first id: "0" every entry
+                                   of the stream, "$" those added later */
+    int          page;          /* entries per read */
+    int          claim_leases;  /* another consumer's entry left pending
+                                   this many lease_ttl is taken over: a
+                                   live one reads its own well within */
+} bld_stream_policy_t;
+
+/* what the consumers of one process share: a Redis outage is one */
+typedef struct {
+    so_redis_t         *redis;
+    const so_config_t  *cfg;
+    const char         *consumer;   /* host:pid */
+    unsigned            down:1;     /* the last command found no server */
+    int64_t             retry;      /* ms: no command before */
+} bld_stream_conn_t;
+
+typedef struct {
+    const bld_stream_policy_t  *policy;
+    bld_stream_conn_t          *conn;
+    unsigned                    group_ok:1;  /* known to exist */
+    unsigned                    reread:1;    /* our pending entries are
+                                                read again (reread) */
+} bld_stream_t;
+
+
+/* 1 unless Redis failed less than a second ago */
+int bld_stream_ready(const bld_stream_conn_t *c);
+
+/*
+ * Runs a command; NULL (logged, once per outage) on a Redis failure or an
+ * error reply (BUSYGROUP excepted: the group exists, fine).  *nogroup,
+ * when not NULL, says the error was NOGROUP.
+ */
+redisReply *bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
+    int *nogroup);
+
+void bld_stream_init(bld_stream_t *s, const bld_stream_policy_t *policy,
+    bld_stream_conn_t *conn);
+
+/* the group at policy->start (MKSTREAM); marks our pending for reread */
+int bld_stream_create(bld_stream_t *s);
+
+/*
+ * Reads up to count (<= 0: the policy's page) new entries and hands each
+ * to handler: acknowledged on BLD_STREAM_ACK; on BLD_STREAM_STOP the rest
+ * of the read stays pending and is marked for reread.  The group is
+ * created first when it is not known to exist; a NOGROUP answer forgets
+ * it (Redis lost its data), and the next read creates it again.  Returns
+ * the number of entries read, or SO_EUNAVAIL.
+ */
+int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
+    void *data);
+
+/*
+ * When marked (reread): our pending entries, page by page until a short
+ * page, each to handler as above; the mark stays when a handler stopped
+ * or Redis failed.  SO_OK, or SO_EUNAVAIL.
+ */
+int bld_stream_reread(bld_stream_t *s, bld_stream_handler_pt h, void *data);
+
+/*
+ * Marks our pending entries for reread, and the entries other consumers
+ * left pending for policy->claim_leases leases become ours (their
+ * consumer is dead).  SO_OK, or SO_EUNAVAIL (nothing taken over).
+ */
+int bld_stream_autoclaim(bld_stream_t *s);
+
+/* the entries of an XREAD(GROUP) reply on one stream, or NULL */
+const redisReply *bld_stream_entries(const redisReply *reply);
+
+/* the id of an entry [id, fields] of them, or NULL when malformed */
+const char *bld_stream_entry_id(const redisReply *entry);
+
+/* the value of key in a flat [key, value...] reply, or NULL */
+const redisReply *bld_stream_kv(const redisReply *r, const char *key);
+
+/* the value of field name as a number > 0, or 0 */
+long long bld_stream_field(const redisReply *fields, const char *name);
+
+#endif /* BLD_STREAM_H */
