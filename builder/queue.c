@@ -6,8 +6,8 @@
  * holds up signals, child exits or cancels; loopback round trips are
  * cheap and new entries are read only while a build slot is free.
  *
- * An entry names a deployment; it is claimed in PostgreSQL under the
- * project's row lock (so two builders serialize on one project):
+ * An entry names a deployment; so_deploy_claim() claims it in PostgreSQL
+ * under the project's row lock (so two builders serialize on one project):
  *
  *   gone or no longer QUEUED     -> acknowledged, nothing to do
  *   a newer QUEUED one exists    -> CANCELED "superseded", acknowledged
@@ -37,9 +37,9 @@
 #define BLD_READS       4       /* reads of new entries per tick */
 
 /* what became of an entry */
-#define BLD_CLAIMED     0       /* ours now: ack, fork */
-#define BLD_SETTLED     1       /* nothing to build: ack */
-#define BLD_LATER       2       /* leave it pending */
+#define BLD_CLAIMED     SO_DEPLOY_CLAIMED   /* ours now: ack, fork */
+#define BLD_SETTLED     SO_DEPLOY_SETTLED   /* nothing to build: ack */
+#define BLD_LATER       SO_DEPLOY_LATER     /* leave it pending */
 #define BLD_FULL        3       /* no slot: leave it and stop reading */
 
 
@@ -48,8 +48,6 @@ static int bld_queue_cancel_start(bld_queue_t *q);
 static int bld_queue_read(bld_queue_t *q, const char *start, int count,
     char *last, size_t lastlen);
 static int bld_queue_entry(bld_queue_t *q, const redisReply *entry);
-static int bld_queue_claim(bld_queue_t *q, long long id,
-    long long *project);
 static void bld_queue_ack(bld_queue_t *q, const char *entry_id);
 
 
@@ -289,7 +287,8 @@ bld_queue_entry(bld_queue_t *q, const redisReply *entry)
         return BLD_FULL;
     }
 
-    rc = bld_queue_claim(q, id, &project);
+    rc = so_deploy_claim(&project, q->b->pg, id, q->consumer,
+                         q->b->cfg.lease_ttl);
 
     switch (rc) {
     case BLD_CLAIMED:
@@ -380,162 +379,6 @@ bld_queue_ack(bld_queue_t *q, const char *entry_id)
     /* when it fails the entry is read again and found settled */
     reply = bld_queue_cmd(q, (int) so_nelems(argv), argv);
     freeReplyObject(reply);
-}
-
-
-/*
- * The claim (see the top of the file): one transaction holding the
- * project's row lock; the reads come after the lock, in statements of
- * their own, so they see what another builder committed before it.
- * Returns BLD_CLAIMED with *project set, BLD_SETTLED, BLD_LATER, or a
- * negative code when PostgreSQL failed.
- */
-static int
-bld_queue_claim(bld_queue_t *q, long long id, long long *project)
-{
-    PGresult    *res;
-    so_pg_t     *pg;
-    const char  *params[3];
-    char         ids[24], ttl[16];
-    int          rc, tx;
-
-    pg = q->b->pg;
-    res = NULL;
-    tx = 0;
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    snprintf(ttl, sizeof(ttl), "%d", q->b->cfg.lease_ttl);
-    params[0] = ids;
-
-    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        return SO_EUNAVAIL;
-    }
-    tx = 1;
-
-    res = so_pg_query(pg, "bld_claim_lock",
-                      "SELECT p.id FROM projects p"
-                      " JOIN deployments d ON d.project_id = p.id"
-                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
-    if (res == NULL) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (PQntuples(res) != 1) {
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    *project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-
-    res = so_pg_query(pg, "bld_claim_read",
-                      "SELECT d.state = 'QUEUED',"
-                      " EXISTS (SELECT 1 FROM deployments n"
-                      "  WHERE n.project_id = d.project_id"
-                      "  AND n.branch = d.branch AND n.state = 'QUEUED'"
-                      "  AND n.id > d.id),"
-                      " EXISTS (SELECT 1 FROM deployments a"
-                      "  WHERE a.project_id = d.project_id"
-                      "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
-                      " FROM deployments d WHERE d.id = $1", 1, params);
-    if (res == NULL) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-        rc = so_deploy_transition(pg, id, SO_DS_QUEUED, SO_DS_CANCELED,
-                                  "superseded");
-        if (rc != SO_OK && rc != SO_ENOTFOUND) {
-            goto failed;
-        }
-
-        tx = 0;
-        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-            rc = SO_ERR;
-            goto failed;
-        }
-
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
-        so_log_debug("queue", "deployment=%lld project=%lld: the project "
-                     "is being built: later", id, *project);
-        rc = BLD_LATER;
-        goto done;
-    }
-
-    PQclear(res);
-    params[1] = q->consumer;
-    params[2] = ttl;
-
-    res = so_pg_query(pg, "bld_claim",
-                      "WITH old AS (UPDATE deployments o"
-                      " SET state = 'CANCELED', reason = 'superseded',"
-                      " finished_at = now()"
-                      " FROM deployments d WHERE d.id = $1"
-                      " AND o.project_id = d.project_id"
-                      " AND o.branch = d.branch AND o.state = 'QUEUED'"
-                      " AND o.id < d.id RETURNING o.id),"
-                      " c AS (UPDATE deployments SET state = 'BUILDING',"
-                      " reason = 'claimed', lease_owner = $2,"
-                      " lease_expires_at = now() + $3::int"
-                      " * interval '1 second',"
-                      " attempts = attempts + 1, started_at = now()"
-                      " WHERE id = $1 AND state = 'QUEUED'"
-                      " RETURNING attempts)"
-                      " SELECT (SELECT attempts FROM c),"
-                      " (SELECT string_agg(id::text, ',' ORDER BY id)"
-                      " FROM old)", 3, params);
-    if (res == NULL) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        /* a user canceled it between the read and the update */
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    tx = 0;
-    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (!PQgetisnull(res, 0, 1)) {
-        so_log_info("queue", "deployment=%lld project=%lld: superseded %s",
-                    id, *project, PQgetvalue(res, 0, 1));
-    }
-
-    so_log_info("queue", "deployment=%lld project=%lld: claimed "
-                "(attempt %s)", id, *project, PQgetvalue(res, 0, 0));
-
-    rc = BLD_CLAIMED;
-    goto done;
-
-failed:
-
-    so_log_error("queue", "deployment=%lld: claim: %s", id,
-                 so_pg_errstr(pg));
-
-done:
-
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
 }
 
 

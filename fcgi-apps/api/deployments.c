@@ -608,7 +608,7 @@ api_deployments_cancel(so_req_t *r)
     int             attempt, rc;
 
     res = NULL;
-    rc = SO_ENOTFOUND;
+    rc = SO_EEXISTS;
 
     if (so_authenticate(r, &p) != SO_OK
         || so_authz(r, &p, SO_OBJ_DEPLOYMENT, r->args[0], SO_NEED_WRITE, &id,
@@ -617,7 +617,7 @@ api_deployments_cancel(so_req_t *r)
         goto done;
     }
 
-    for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && rc == SO_ENOTFOUND;
+    for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && rc == SO_EEXISTS;
          attempt++)
     {
         PQclear(res);
@@ -629,11 +629,11 @@ api_deployments_cancel(so_req_t *r)
             goto done;
         }
 
-        rc = so_deploy_transition(r->pg, id, state, SO_DS_CANCELED,
-                                  "canceled");
+        rc = so_deploy_move(r->pg, id, state, SO_DS_CANCELED, "canceled",
+                            -1);
     }
 
-    if (rc == SO_ENOTFOUND) {
+    if (rc == SO_EEXISTS) {
         so_http_error(r, 409, "invalid_state", "the deployment changed "
                       "state meanwhile: try again", NULL);
         goto done;
@@ -677,14 +677,15 @@ api_deployments_promote(so_req_t *r)
         return;
     }
 
-    rc = so_deploy_promote(&prev, r->pg, r->redis, id, msg, sizeof(msg));
+    rc = so_deploy_promote(&prev, r->pg, r->redis, id, SO_DS_INACTIVE, msg,
+                           sizeof(msg));
 
     if (rc == SO_ENOTFOUND) {
         so_http_error(r, 404, "not_found", "no such deployment", NULL);
         return;
     }
 
-    if (rc == SO_EINVAL) {
+    if (rc == SO_EEXISTS || rc == SO_EINVAL) {
         so_http_error(r, 409, "invalid_state", msg, NULL);
         return;
     }
