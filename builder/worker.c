@@ -182,11 +182,13 @@ wk_cancel(wk_t *w)
 {
     bld_log_sys(w->log, "canceled");
 
-    if (w->state == SO_DS_BUILDING
-        && so_deploy_move(w->pg, w->id, SO_DS_BUILDING, SO_DS_CANCELED,
-                          "canceled", -1) != SO_OK)
-    {
-        return wk_lost(w);
+    if (w->state == SO_DS_BUILDING) {
+        if (so_deploy_move(w->pg, w->id, SO_DS_BUILDING, SO_DS_CANCELED,
+                           "canceled", -1) != SO_OK)
+        {
+            return wk_lost(w);
+        }
+        w->state = SO_DS_CANCELED;
     }
 
     return WK_CANCELED;
@@ -234,7 +236,12 @@ wk_fail(wk_t *w, const char *reason, int exit_code)
         return wk_lost(w);
     }
 
-    return rc == SO_OK ? WK_FAILED : WK_RETRY;
+    if (rc != SO_OK) {
+        return WK_RETRY;
+    }
+
+    w->state = SO_DS_FAILED;
+    return WK_FAILED;
 }
 
 
