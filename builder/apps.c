@@ -24,8 +24,8 @@
  *             status line counts, appio.c) is tried every 50 ms until
  *             startup_timeout, when the cgroup is killed.  Healthy: the
  *             route (running, ADDRESS:PORT) goes to every edge, then a
- *             PROVISIONING deployment is promoted (promote.c), and every
- *             other app of the project is drained.  A failure of a
+ *             PROVISIONING deployment is promoted (so_deploy_promote()),
+ *             and every other app of the project is drained.  A failure of a
  *             PROVISIONING deployment (timeout, OOM, exit) is FAILED with
  *             its reason and its artifact dropped; the app before it
  *             never stopped serving.

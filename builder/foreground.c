@@ -4,11 +4,12 @@
  * stderr, exactly as the daemon's worker would.
  *
  * The claim is so_deploy_claim_now(): QUEUED -> BUILDING only if still
- * QUEUED, so a deployment the daemon already took is left alone.  The lease covers
- * the longest the worker may take, so the reconciler does not take the
- * deployment back while this process works on it.  A dynamic app is only
- * built here: its lease is dropped once it is PROVISIONING, and the
- * daemon's supervisor starts it (apps.c, bld_apps_check()).
+ * QUEUED, so a deployment the daemon already took is left alone.  The
+ * lease covers the longest the worker may take, so the reconciler does
+ * not take the deployment back while this process works on it.  A
+ * dynamic app is only built here: its lease is dropped once it is
+ * PROVISIONING, and the daemon's supervisor starts it (apps.c,
+ * bld_apps_check()).
  */
 
 #include <stdio.h>

@@ -25,6 +25,12 @@
 static int so_deploy_code(so_pg_t *pg);
 static int so_deploy_dberr(so_pg_t *pg, const char *what);
 static int so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec);
+static PGresult *so_deploy_take(so_pg_t *pg, long long id,
+    const char *owner, int ttl, const char *reason, int supersede);
+static int so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
+    const char *ids);
+static void so_deploy_promoted(so_redis_t *redis, const char *ids,
+    const char *projects, long long prev);
 
 
 /* the code of a failed query: SO_EUNAVAIL when no server answered */
@@ -345,6 +351,46 @@ so_deploy_take(so_pg_t *pg, long long id, const char *owner, int ttl,
 }
 
 
+/*
+ * BEGIN, then the row of the project of deployment ids locked; the reads
+ * that follow come in statements of their own: under READ COMMITTED each
+ * sees what the holder of the lock before committed.  SO_OK with
+ * *out_project; SO_ENOTFOUND when the deployment is gone; SO_EUNAVAIL or
+ * SO_ERR.  *tx is 1 once the transaction is open: the caller ends it.
+ */
+static int
+so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
+    const char *ids)
+{
+    PGresult    *res;
+    const char  *params[1];
+    int          rc;
+
+    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
+        return so_deploy_dberr(pg, "BEGIN");
+    }
+    *tx = 1;
+
+    params[0] = ids;
+    res = so_pg_query(pg, "so_deploy_lock_project",
+                      "SELECT p.id FROM projects p"
+                      " JOIN deployments d ON d.project_id = p.id"
+                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
+    if (res == NULL) {
+        return so_deploy_dberr(pg, "so_deploy_lock_project");
+    }
+
+    rc = SO_ENOTFOUND;
+    if (PQntuples(res) == 1) {
+        *out_project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        rc = SO_OK;
+    }
+
+    PQclear(res);
+    return rc;
+}
+
+
 int
 so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
     const char *owner, int ttl)
@@ -361,28 +407,11 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
     snprintf(ids, sizeof(ids), "%lld", id);
     params[0] = ids;
 
-    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        rc = so_deploy_dberr(pg, "so_deploy_claim");
+    rc = so_deploy_lock(out_project, &tx, pg, ids);
+    if (rc != SO_OK) {
+        rc = rc == SO_ENOTFOUND ? SO_DEPLOY_SETTLED : rc;
         goto done;
     }
-    tx = 1;
-
-    res = so_pg_query(pg, "so_deploy_claim_lock",
-                      "SELECT p.id FROM projects p"
-                      " JOIN deployments d ON d.project_id = p.id"
-                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
-    if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_claim_lock");
-        goto done;
-    }
-
-    if (PQntuples(res) != 1) {
-        rc = SO_DEPLOY_SETTLED;
-        goto done;
-    }
-
-    *out_project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
 
     res = so_pg_query(pg, "so_deploy_claim_read",
                       "SELECT d.state = 'QUEUED',"
@@ -493,15 +522,37 @@ so_deploy_claim_now(so_pg_t *pg, long long id, const char *owner, int ttl)
 }
 
 
+/* tells the builder to switch the route (best effort) */
+static void
+so_deploy_promoted(so_redis_t *redis, const char *ids, const char *projects,
+    long long prev)
+{
+    const char  *fields[8];
+    char         prevs[24];
+
+    snprintf(prevs, sizeof(prevs), "%lld", prev);
+    fields[0] = "type";
+    fields[1] = "promoted";
+    fields[2] = "deployment";
+    fields[3] = ids;
+    fields[4] = "project";
+    fields[5] = projects;
+    fields[6] = "previous";
+    fields[7] = prevs;
+
+    (void) so_deploy_xadd(redis, SO_DEPLOY_EVENTS, prev ? 8 : 6, fields);
+}
+
+
 int
 so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     long long id, so_dstate_t from, char *err, size_t errlen)
 {
     PGresult     *res;
-    const char   *params[2], *fields[8];
-    char          projects[24], ids[24], prevs[24];
+    const char   *params[2];
+    char          projects[24], ids[24];
     so_dstate_t   state;
-    long long     prev;
+    long long     project, prev;
     int           rc, tx, rollback;
 
     assert(so_dstate_can(from, SO_DS_PRODUCTION));
@@ -516,35 +567,14 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     snprintf(ids, sizeof(ids), "%lld", id);
     params[0] = ids;
 
-    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        rc = so_deploy_code(pg);
-        goto done;
-    }
-    tx = 1;
-
-    /*
-     * The lock first, the reads after in statements of their own: under
-     * READ COMMITTED each later statement sees what the promote before
-     * this one committed.
-     */
-    res = so_pg_query(pg, "so_deploy_lock_project",
-                      "SELECT p.id FROM projects p"
-                      " JOIN deployments d ON d.project_id = p.id"
-                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
-    if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_lock_project");
+    rc = so_deploy_lock(&project, &tx, pg, ids);
+    if (rc != SO_OK) {
         goto done;
     }
 
-    if (PQntuples(res) != 1) {
-        rc = SO_ENOTFOUND;
-        goto done;
-    }
-
-    snprintf(projects, sizeof(projects), "%s", PQgetvalue(res, 0, 0));
+    snprintf(projects, sizeof(projects), "%lld", project);
     params[0] = projects;
     params[1] = ids;
-    PQclear(res);
 
     res = so_pg_query(pg, "so_deploy_promote_get",
                       "SELECT state, artifact_path IS NOT NULL,"
@@ -605,17 +635,7 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     *out_previous = prev;
 
     if (redis != NULL) {
-        snprintf(prevs, sizeof(prevs), "%lld", prev);
-        fields[0] = "type";
-        fields[1] = "promoted";
-        fields[2] = "deployment";
-        fields[3] = ids;
-        fields[4] = "project";
-        fields[5] = projects;
-        fields[6] = "previous";
-        fields[7] = prevs;
-
-        (void) so_deploy_xadd(redis, SO_DEPLOY_EVENTS, prev ? 8 : 6, fields);
+        so_deploy_promoted(redis, ids, projects, prev);
     }
 
     rc = SO_OK;
