@@ -24,8 +24,8 @@
  *             status line counts, appio.c) is tried every 50 ms until
  *             startup_timeout, when the cgroup is killed.  Healthy: the
  *             route (running, ADDRESS:PORT) goes to every edge, then a
- *             PROVISIONING deployment is promoted (promote.c), and every
- *             other app of the project is drained.  A failure of a
+ *             PROVISIONING deployment is promoted (so_deploy_promote()),
+ *             and every other app of the project is drained.  A failure of a
  *             PROVISIONING deployment (timeout, OOM, exit) is FAILED with
  *             its reason and its artifact dropped; the app before it
  *             never stopped serving.
@@ -54,6 +54,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
+#include "so_deploy.h"
 #include "so_env.h"
 #include "so_log.h"
 #include "loop.h"
@@ -651,30 +652,30 @@ static void
 app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
 {
     PGresult    *res;
-    const char  *params[4];
-    char         dep[24], exit_code[16], dir[PATH_MAX];
+    const char  *params[1];
+    char         dep[24], dir[PATH_MAX];
+    int          rc;
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
-    snprintf(exit_code, sizeof(exit_code), "%d", code);
-    params[0] = dep;
-    params[1] = reason;
-    params[2] = code >= 0 ? exit_code : NULL;
 
-    res = so_pg_query(q->b->pg, "apps_fail",
-                      "UPDATE deployments SET state = 'FAILED',"
-                      " reason = $2, exit_code = coalesce($3::int, exit_code),"
-                      " finished_at = now(), artifact_path = NULL"
-                      " WHERE id = $1 AND state = 'PROVISIONING'",
-                      3, params);
-    if (res == NULL) {
-        so_log_error("apps", "deployment=%s: -> FAILED: %s", dep,
-                     so_pg_errstr(q->b->pg));
+    rc = so_deploy_move(q->b->pg, app->deployment, SO_DS_PROVISIONING,
+                        SO_DS_FAILED, reason, code);
+    if (rc != SO_OK && rc != SO_EEXISTS) {
         return;
     }
-    PQclear(res);
 
-    so_log_info("apps", "deployment=%s project=%s: PROVISIONING -> FAILED "
-                "(%s)", dep, app->name, reason);
+    if (rc == SO_OK) {
+        /* its artifact is removed below */
+        params[0] = dep;
+        res = so_pg_query(q->b->pg, "apps_fail_artifact",
+                          "UPDATE deployments SET artifact_path = NULL"
+                          " WHERE id = $1", 1, params);
+        if (res == NULL) {
+            so_log_warn("apps", "deployment=%s: artifact_path: %s", dep,
+                        so_pg_errstr(q->b->pg));
+        }
+        PQclear(res);
+    }
 
     if (app->log != NULL) {
         bld_log_sys(app->log, "failed: %s", reason);
@@ -694,10 +695,11 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
 static void
 app_ready(bld_queue_t *q, bld_app_t *app)
 {
-    json_t  *route;
-    char     state[32], host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
-    size_t   pushed;
-    int      rc;
+    json_t     *route;
+    char        state[32], host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
+    size_t      pushed;
+    long long   prev;
+    int         rc;
 
     app->state = BLD_APP_RUNNING;
     app->running = so_now_ms();
@@ -734,7 +736,8 @@ app_ready(bld_queue_t *q, bld_app_t *app)
     json_decref(route);
 
     if (rc == SO_OK) {
-        rc = bld_promote(q->b->pg, app->project, app->deployment);
+        rc = so_deploy_promote(&prev, q->b->pg, NULL, app->deployment,
+                               SO_DS_PROVISIONING, err, sizeof(err));
         snprintf(reason, sizeof(reason), "promotion_failed");
     } else {
         snprintf(reason, sizeof(reason), "route_push_failed: %s", err);
@@ -750,7 +753,7 @@ app_ready(bld_queue_t *q, bld_app_t *app)
         }
 
         app_reap(q, app, NULL, NULL);
-        if (rc != SO_EEXISTS) {
+        if (rc != SO_EEXISTS && rc != SO_ENOTFOUND) {
             app_fail(q, app, reason, -1);
         } else {
             app_forget(q, app);
@@ -759,8 +762,6 @@ app_ready(bld_queue_t *q, bld_app_t *app)
         return;
     }
 
-    so_log_info("apps", "deployment=%lld project=%s: PROVISIONING -> "
-                "PRODUCTION (deployed)", app->deployment, app->name);
     bld_log_sys(app->log, "deployed in production");
     bld_log_end(app->log, "PRODUCTION");
 

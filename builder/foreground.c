@@ -3,12 +3,13 @@
  * deploy this QUEUED deployment now, in this process, with its logs on
  * stderr, exactly as the daemon's worker would.
  *
- * The claim is the daemon's: QUEUED -> BUILDING only if still QUEUED, so
- * a deployment the daemon already took is left alone.  The lease covers
- * the longest the worker may take, so the reconciler does not take the
- * deployment back while this process works on it.  A dynamic app is only
- * built here: its lease is dropped once it is PROVISIONING, and the
- * daemon's supervisor starts it (apps.c, bld_apps_check()).
+ * The claim is so_deploy_claim_now(): QUEUED -> BUILDING only if still
+ * QUEUED, so a deployment the daemon already took is left alone.  The
+ * lease covers the longest the worker may take, so the reconciler does
+ * not take the deployment back while this process works on it.  A
+ * dynamic app is only built here: its lease is dropped once it is
+ * PROVISIONING, and the daemon's supervisor starts it (apps.c,
+ * bld_apps_check()).
  */
 
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_deploy.h"
 #include "so_log.h"
 #include "so_pg.h"
 #include "bld.h"
@@ -27,10 +29,10 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
 {
     so_pg_t     *pg;
     PGresult    *res;
-    char         dep[24], owner[300], host[256], ttl[24];
-    const char  *params[3];
+    char         dep[24], owner[300], host[256];
+    const char  *params[2];
     char         err[SO_ERRLEN];
-    int          claimed, rc;
+    int          rc;
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     if (gethostname(host, sizeof(host)) != 0) {
@@ -38,8 +40,6 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
     }
     host[sizeof(host) - 1] = '\0';
     snprintf(owner, sizeof(owner), "%s:%ld", host, (long) getpid());
-    snprintf(ttl, sizeof(ttl), "%d",
-             cfg->build_timeout + cfg->startup_timeout + 120);
 
     if (bld_netns_host_init(cfg, err, sizeof(err)) != SO_OK) {
         so_log_error("build", "sandbox network: %s", err);
@@ -53,25 +53,11 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
         return BLD_WORKER_RETRY;
     }
 
-    params[0] = dep;
-    params[1] = owner;
-    params[2] = ttl;
-    res = so_pg_query(pg, "foreground_claim",
-                      "UPDATE deployments SET state = 'BUILDING',"
-                      " reason = 'building', attempts = attempts + 1,"
-                      " lease_owner = $2,"
-                      " lease_expires_at = now() + make_interval(secs => $3),"
-                      " started_at = now()"
-                      " WHERE id = $1 AND state = 'QUEUED'",
-                      3, params);
-    claimed = res != NULL && strcmp(PQcmdTuples(res), "1") == 0;
-    if (res == NULL) {
-        so_log_error("build", "deployment=%s: %s", dep, so_pg_errstr(pg));
-    }
-    PQclear(res);
+    rc = so_deploy_claim_now(pg, deployment_id, owner,
+                             cfg->build_timeout + cfg->startup_timeout + 120);
     so_pg_free(pg);
 
-    if (!claimed) {
+    if (rc != SO_OK) {
         so_log_error("build", "deployment=%s: not QUEUED (or no such "
                      "deployment): nothing to do", dep);
         return BLD_WORKER_FAILED;
@@ -80,6 +66,8 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
     rc = bld_worker_run(cfg, deployment_id);
 
     if (rc == BLD_WORKER_PROVISIONED) {
+        params[0] = dep;
+        params[1] = owner;
         pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
         res = pg == NULL || so_pg_connect(pg) != SO_OK ? NULL
               : so_pg_query(pg, "foreground_unlease",

@@ -41,9 +41,6 @@
 #define BLD_DRAIN_MS       3000    /* on stop: running builds may finish */
 #define BLD_MAX_APPS       1024    /* app processes on one builder */
 
-/* the reason recorded when a build is given up by its builder */
-#define BLD_REASON_LOST    "builder_lost"
-
 
 typedef struct {
     long long    deployment;    /* a detection's id when detect */

@@ -9,8 +9,8 @@
  * reconciler runs, and new entries are read only while a build slot is
  * free, no more than there are free slots.
  *
- * An entry names a deployment; it is claimed in PostgreSQL under the
- * project's row lock (so two builders serialize on one project):
+ * An entry names a deployment; so_deploy_claim() claims it in PostgreSQL
+ * under the project's row lock (so two builders serialize on one project):
  *
  *   gone or no longer QUEUED     -> acknowledged, nothing to do
  *   a newer QUEUED one exists    -> CANCELED "superseded", acknowledged
@@ -40,9 +40,9 @@
 #define BLD_READS       4       /* reads of new entries per tick */
 
 /* what became of an entry */
-#define BLD_CLAIMED     0       /* ours now: fork, ack */
-#define BLD_SETTLED     1       /* nothing to build: ack */
-#define BLD_LATER       2       /* leave it pending */
+#define BLD_CLAIMED     SO_DEPLOY_CLAIMED   /* ours now: fork, ack */
+#define BLD_SETTLED     SO_DEPLOY_SETTLED   /* nothing to build: ack */
+#define BLD_LATER       SO_DEPLOY_LATER     /* leave it pending */
 
 
 static const bld_stream_policy_t  bld_queue_policy = {
@@ -56,8 +56,6 @@ static const bld_stream_policy_t  bld_queue_policy = {
 static int bld_queue_cancel_start(bld_queue_t *q);
 static int bld_queue_entry(void *data, const char *eid,
     const redisReply *fields);
-static int bld_queue_claim(bld_queue_t *q, long long id,
-    long long *project);
 
 
 int
@@ -160,7 +158,9 @@ bld_queue_entry(void *data, const char *eid, const redisReply *fields)
         return BLD_STREAM_STOP;
     }
 
-    switch (bld_queue_claim(q, id, &project)) {
+    switch (so_deploy_claim(&project, q->b->pg, id, q->consumer,
+                            q->b->cfg.lease_ttl))
+    {
     case BLD_CLAIMED:
         if (bld_job_start(q, id, project) != SO_OK) {
             /* not started: give it back (counted: a fork that keeps
@@ -176,162 +176,6 @@ bld_queue_entry(void *data, const char *eid, const redisReply *fields)
         /* BLD_LATER, or a server failed: the entry stays pending */
         return BLD_STREAM_KEEP;
     }
-}
-
-
-/*
- * The claim (see the top of the file): one transaction holding the
- * project's row lock; the reads come after the lock, in statements of
- * their own, so they see what another builder committed before it.
- * Returns BLD_CLAIMED with *project set, BLD_SETTLED, BLD_LATER, or a
- * negative code when PostgreSQL failed.
- */
-static int
-bld_queue_claim(bld_queue_t *q, long long id, long long *project)
-{
-    PGresult    *res;
-    so_pg_t     *pg;
-    const char  *params[3];
-    char         ids[24], ttl[16];
-    int          rc, tx;
-
-    pg = q->b->pg;
-    res = NULL;
-    tx = 0;
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-    snprintf(ttl, sizeof(ttl), "%d", q->b->cfg.lease_ttl);
-    params[0] = ids;
-
-    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        return SO_EUNAVAIL;
-    }
-    tx = 1;
-
-    res = so_pg_query(pg, "bld_claim_lock",
-                      "SELECT p.id FROM projects p"
-                      " JOIN deployments d ON d.project_id = p.id"
-                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
-    if (res == NULL) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (PQntuples(res) != 1) {
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    *project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-
-    res = so_pg_query(pg, "bld_claim_read",
-                      "SELECT d.state = 'QUEUED',"
-                      " EXISTS (SELECT 1 FROM deployments n"
-                      "  WHERE n.project_id = d.project_id"
-                      "  AND n.branch = d.branch AND n.state = 'QUEUED'"
-                      "  AND n.id > d.id),"
-                      " EXISTS (SELECT 1 FROM deployments a"
-                      "  WHERE a.project_id = d.project_id"
-                      "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
-                      " FROM deployments d WHERE d.id = $1", 1, params);
-    if (res == NULL) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-        rc = so_deploy_transition(pg, id, SO_DS_QUEUED, SO_DS_CANCELED,
-                                  "superseded");
-        if (rc != SO_OK && rc != SO_ENOTFOUND) {
-            goto failed;
-        }
-
-        tx = 0;
-        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-            rc = SO_ERR;
-            goto failed;
-        }
-
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
-        so_log_debug("queue", "deployment=%lld project=%lld: the project "
-                     "is being built: later", id, *project);
-        rc = BLD_LATER;
-        goto done;
-    }
-
-    PQclear(res);
-    params[1] = q->consumer;
-    params[2] = ttl;
-
-    res = so_pg_query(pg, "bld_claim",
-                      "WITH old AS (UPDATE deployments o"
-                      " SET state = 'CANCELED', reason = 'superseded',"
-                      " finished_at = now()"
-                      " FROM deployments d WHERE d.id = $1"
-                      " AND o.project_id = d.project_id"
-                      " AND o.branch = d.branch AND o.state = 'QUEUED'"
-                      " AND o.id < d.id RETURNING o.id),"
-                      " c AS (UPDATE deployments SET state = 'BUILDING',"
-                      " reason = 'claimed', lease_owner = $2,"
-                      " lease_expires_at = now() + $3::int"
-                      " * interval '1 second',"
-                      " attempts = attempts + 1, started_at = now()"
-                      " WHERE id = $1 AND state = 'QUEUED'"
-                      " RETURNING attempts)"
-                      " SELECT (SELECT attempts FROM c),"
-                      " (SELECT string_agg(id::text, ',' ORDER BY id)"
-                      " FROM old)", 3, params);
-    if (res == NULL) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        /* a user canceled it between the read and the update */
-        rc = BLD_SETTLED;
-        goto done;
-    }
-
-    tx = 0;
-    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = SO_ERR;
-        goto failed;
-    }
-
-    if (!PQgetisnull(res, 0, 1)) {
-        so_log_info("queue", "deployment=%lld project=%lld: superseded %s",
-                    id, *project, PQgetvalue(res, 0, 1));
-    }
-
-    so_log_info("queue", "deployment=%lld project=%lld: claimed "
-                "(attempt %s)", id, *project, PQgetvalue(res, 0, 0));
-
-    rc = BLD_CLAIMED;
-    goto done;
-
-failed:
-
-    so_log_error("queue", "deployment=%lld: claim: %s", id,
-                 so_pg_errstr(pg));
-
-done:
-
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
 }
 
 

@@ -29,29 +29,6 @@
 /* an unsent outbox row younger than this is still being sent by its writer */
 #define BLD_OUTBOX_GRACE  "2 seconds"
 
-/*
- * Takes the deployments matching cond (BUILDING or PROVISIONING) back to
- * QUEUED with an outbox row, or to FAILED when the attempts are used up;
- * $3 is 1 when the attempt that ends is not counted.  Returns deployment,
- * project, new state and outbox row.
- */
-#define BLD_RECOVER_SQL(cond)                                               \
-    "WITH d AS (UPDATE deployments SET"                                     \
-    " state = CASE WHEN attempts - $3::int < $4::int"                      \
-    " THEN 'QUEUED' ELSE 'FAILED' END,"                                     \
-    " reason = '" BLD_REASON_LOST "', attempts = attempts - $3::int,"      \
-    " lease_owner = NULL, lease_expires_at = NULL,"                         \
-    " finished_at = CASE WHEN attempts - $3::int < $4::int"                \
-    " THEN NULL ELSE now() END"                                             \
-    " WHERE state IN ('BUILDING', 'PROVISIONING') AND " cond                \
-    " RETURNING id, project_id, state),"                                    \
-    " o AS (INSERT INTO build_outbox (deployment_id)"                       \
-    " SELECT id FROM d WHERE state = 'QUEUED'"                              \
-    " RETURNING id, deployment_id)"                                         \
-    " SELECT d.id, d.project_id, d.state, o.id"                             \
-    " FROM d LEFT JOIN o ON o.deployment_id = d.id"
-
-
 static int bld_reconcile_publish(bld_queue_t *q, PGresult *res, int c_id,
     int c_deployment, int c_project);
 static void bld_reconcile_outbox(bld_queue_t *q);
@@ -73,40 +50,17 @@ static void bld_reconcile_queued(bld_queue_t *q);
 int
 bld_recover(bld_queue_t *q, long long deployment, int counted)
 {
-    PGresult    *res;
-    const char  *params[4];
-    char         ids[24], max[16];
-    int          i, rc;
+    PGresult          *res;
+    so_deploy_lost_t   which;
+    int                i, rc;
 
-    snprintf(ids, sizeof(ids), "%lld", deployment);
-    snprintf(max, sizeof(max), "%d", q->b->cfg.max_attempts);
-    params[0] = ids;
-    params[1] = q->consumer;
-    params[2] = counted ? "0" : "1";
-    params[3] = max;
+    which = deployment > 0 ? SO_DEPLOY_LOST_ONE
+            : deployment == BLD_RECOVER_MINE ? SO_DEPLOY_LOST_MINE
+            : SO_DEPLOY_LOST_EXPIRED;
 
-    if (deployment > 0) {
-        res = so_pg_query(q->b->pg, "bld_recover_job",
-                          BLD_RECOVER_SQL("id = $1::bigint"
-                                          " AND lease_owner = $2"),
-                          4, params);
-    } else if (deployment == BLD_RECOVER_MINE) {
-        res = so_pg_query(q->b->pg, "bld_recover_mine",
-                          BLD_RECOVER_SQL("$1::bigint < 0"
-                                          " AND lease_owner = $2"),
-                          4, params);
-    } else {
-        res = so_pg_query(q->b->pg, "bld_recover_expired",
-                          BLD_RECOVER_SQL("$1::bigint = 0"
-                                          " AND lease_expires_at < now()"
-                                          " AND lease_owner"
-                                          " IS DISTINCT FROM $2"),
-                          4, params);
-    }
-
-    if (res == NULL) {
-        so_log_error("reconcile", "recovering lost builds: %s",
-                     so_pg_errstr(q->b->pg));
+    if (so_deploy_recover(&res, q->b->pg, which, deployment, q->consumer,
+                          counted, q->b->cfg.max_attempts) != SO_OK)
+    {
         return SO_ERR;
     }
 

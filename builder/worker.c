@@ -55,6 +55,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
+#include "so_deploy.h"
 #include "so_detect.h"
 #include "so_env.h"
 #include "so_httpc.h"
@@ -125,8 +126,6 @@ typedef enum {
 static int wk_signals(wk_t *w);
 static int wk_canceled(wk_t *w);
 static wk_end_t wk_cancel(wk_t *w);
-static int wk_move(wk_t *w, so_dstate_t to, const char *reason,
-    int exit_code);
 static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
@@ -183,67 +182,16 @@ wk_cancel(wk_t *w)
 {
     bld_log_sys(w->log, "canceled");
 
-    if (w->state == SO_DS_BUILDING
-        && wk_move(w, SO_DS_CANCELED, "canceled", -1) != SO_OK)
-    {
-        return wk_lost(w);
+    if (w->state == SO_DS_BUILDING) {
+        if (so_deploy_move(w->pg, w->id, SO_DS_BUILDING, SO_DS_CANCELED,
+                           "canceled", -1) != SO_OK)
+        {
+            return wk_lost(w);
+        }
+        w->state = SO_DS_CANCELED;
     }
 
     return WK_CANCELED;
-}
-
-
-/*
- * state -> to, if the deployment is still where we think.  SO_EEXISTS
- * when it is not (someone else moved it), SO_EUNAVAIL / SO_ERR.
- */
-static int
-wk_move(wk_t *w, so_dstate_t to, const char *reason, int exit_code)
-{
-    PGresult    *res;
-    char         code[16];
-    const char  *params[5];
-    int          rc;
-
-    if (!so_dstate_can(w->state, to)) {
-        so_log_error("worker", "deployment=%s: %s -> %s is not a legal "
-                     "move", w->dep, so_dstate_name(w->state),
-                     so_dstate_name(to));
-        return SO_EINVAL;
-    }
-
-    snprintf(code, sizeof(code), "%d", exit_code);
-
-    params[0] = w->dep;
-    params[1] = so_dstate_name(w->state);
-    params[2] = so_dstate_name(to);
-    params[3] = reason;
-    params[4] = exit_code >= 0 ? code : NULL;
-
-    res = so_pg_query(w->pg, "worker_move",
-                      "UPDATE deployments SET state = $3, reason = $4,"
-                      " exit_code = coalesce($5::int, exit_code),"
-                      " finished_at = CASE WHEN $3 IN ('PRODUCTION',"
-                      " 'FAILED', 'CANCELED') THEN now()"
-                      " ELSE finished_at END"
-                      " WHERE id = $1 AND state = $2",
-                      5, params);
-    if (res == NULL) {
-        so_log_error("worker", "deployment=%s: -> %s: %s", w->dep,
-                     params[2], so_pg_errstr(w->pg));
-        return SO_EUNAVAIL;
-    }
-
-    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
-    PQclear(res);
-
-    if (rc == SO_OK) {
-        so_log_info("worker", "deployment=%s project=%s: %s -> %s (%s)",
-                    w->dep, w->name, params[1], params[2], reason);
-        w->state = to;
-    }
-
-    return rc;
 }
 
 
@@ -282,12 +230,18 @@ wk_fail(wk_t *w, const char *reason, int exit_code)
 
     bld_log_sys(w->log, "failed: %s", reason);
 
-    rc = wk_move(w, SO_DS_FAILED, reason, exit_code);
+    rc = so_deploy_move(w->pg, w->id, w->state, SO_DS_FAILED, reason,
+                        exit_code);
     if (rc == SO_EEXISTS) {
         return wk_lost(w);
     }
 
-    return rc == SO_OK ? WK_FAILED : WK_RETRY;
+    if (rc != SO_OK) {
+        return WK_RETRY;
+    }
+
+    w->state = SO_DS_FAILED;
+    return WK_FAILED;
 }
 
 
@@ -827,8 +781,11 @@ wk_publish(wk_t *w)
         return wk_cancel(w);
     }
 
-    switch (wk_move(w, SO_DS_PROVISIONING, "built", -1)) {
+    switch (so_deploy_move(w->pg, w->id, SO_DS_BUILDING,
+                           SO_DS_PROVISIONING, "built", -1))
+    {
     case SO_OK:
+        w->state = SO_DS_PROVISIONING;
         return WK_GO;
     case SO_EEXISTS:
         return wk_lost(w);
@@ -861,10 +818,11 @@ wk_restore_route(wk_t *w, const char *host)
 static wk_end_t
 wk_promote(wk_t *w)
 {
-    json_t    *route;
-    char       host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
-    size_t     pushed;
-    int        rc;
+    json_t     *route;
+    char        host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
+    size_t      pushed;
+    long long   prev;
+    int         rc;
 
     snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
     route = bld_route_static(w->name, w->id, w->artifact,
@@ -886,20 +844,17 @@ wk_promote(wk_t *w)
         return wk_fail(w, reason, -1);
     }
 
-    rc = bld_promote(w->pg, w->project_id, w->id);
+    rc = so_deploy_promote(&prev, w->pg, NULL, w->id, SO_DS_PROVISIONING,
+                           err, sizeof(err));
     if (rc != SO_OK) {
         wk_restore_route(w, host);
-        if (rc == SO_EEXISTS) {
+        if (rc == SO_EEXISTS || rc == SO_ENOTFOUND) {
             return wk_lost(w);
         }
-        so_log_error("worker", "deployment=%s: promotion failed: %s",
-                     w->dep, so_pg_errstr(w->pg));
         return wk_fail(w, "promotion_failed", -1);
     }
 
     w->state = SO_DS_PRODUCTION;
-    so_log_info("worker", "deployment=%s project=%s: PROVISIONING -> "
-                "PRODUCTION (deployed)", w->dep, w->name);
 
     if (bld_edge_snapshot(w->pg, w->cfg, err, sizeof(err)) != SO_OK) {
         so_log_error("worker", "deployment=%s: route snapshot: %s", w->dep,

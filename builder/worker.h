@@ -272,15 +272,6 @@ int bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
     long long project);
 
 
-/*
- * promote.c: deployment (PROVISIONING) becomes project's PRODUCTION and
- * the PRODUCTION before it INACTIVE, in one transaction under the
- * project's row lock.  0, SO_EEXISTS (it is not PROVISIONING any more)
- * or SO_EUNAVAIL.
- */
-int bld_promote(so_pg_t *pg, long long project, long long deployment);
-
-
 /* foreground.c: `shipoffd build ID` */
 
 int bld_build_foreground(const so_config_t *cfg, long long deployment_id);

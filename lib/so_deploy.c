@@ -1,6 +1,7 @@
 /*
- * so_deploy.c: enqueueing builds through the outbox, state transitions and
- * promotion (see so_deploy.h for the contract).
+ * so_deploy.c: enqueueing builds through the outbox, the claim, state
+ * transitions, promotion and the recovery of lost builds (see so_deploy.h
+ * for the contract).
  *
  * Database failures are logged here, where the server's message is still
  * at hand (a ROLLBACK after it would clear it), and returned as
@@ -24,6 +25,12 @@
 static int so_deploy_code(so_pg_t *pg);
 static int so_deploy_dberr(so_pg_t *pg, const char *what);
 static int so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec);
+static PGresult *so_deploy_take(so_pg_t *pg, long long id,
+    const char *owner, int ttl, const char *reason, int supersede);
+static int so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
+    const char *ids);
+static void so_deploy_promoted(so_redis_t *redis, const char *ids,
+    const char *projects, long long prev);
 
 
 /* the code of a failed query: SO_EUNAVAIL when no server answered */
@@ -253,38 +260,40 @@ done:
 
 
 int
-so_deploy_transition(so_pg_t *pg, long long id, so_dstate_t from,
-    so_dstate_t to, const char *reason)
+so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from, so_dstate_t to,
+    const char *reason, int exit_code)
 {
     PGresult    *res;
-    const char  *params[4];
-    char         ids[24];
+    const char  *params[6];
+    char         ids[24], code[16];
     int          rc;
 
-    if (!so_dstate_can(from, to)) {
-        return SO_EINVAL;
-    }
+    assert(so_dstate_can(from, to));
 
     snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(code, sizeof(code), "%d", exit_code);
     params[0] = ids;
     params[1] = so_dstate_name(to);
     params[2] = reason;
     params[3] = so_dstate_name(from);
+    params[4] = exit_code >= 0 ? code : NULL;
+    params[5] = so_dstate_ends_build(from, to) ? "t" : "f";
 
-    res = so_pg_query(pg, "so_deploy_transition",
+    res = so_pg_query(pg, "so_deploy_move",
                       "UPDATE deployments SET state = $2, reason = $3,"
-                      " finished_at = CASE WHEN $2 IN ('FAILED', 'CANCELED')"
-                      " THEN now() ELSE finished_at END"
-                      " WHERE id = $1 AND state = $4", 4, params);
+                      " exit_code = coalesce($5::int, exit_code),"
+                      " finished_at = CASE WHEN $6::boolean THEN now()"
+                      " ELSE finished_at END"
+                      " WHERE id = $1 AND state = $4", 6, params);
     if (res == NULL) {
         /* another PRODUCTION of the project: someone promoted first */
         if (strcmp(so_pg_sqlstate(pg), "23505") == 0) {
             return SO_EEXISTS;
         }
-        return so_deploy_dberr(pg, "so_deploy_transition");
+        return so_deploy_dberr(pg, "so_deploy_move");
     }
 
-    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_ENOTFOUND;
+    rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
     PQclear(res);
 
     if (rc == SO_OK) {
@@ -296,19 +305,261 @@ so_deploy_transition(so_pg_t *pg, long long id, so_dstate_t from,
 }
 
 
+/*
+ * QUEUED -> BUILDING with reason and the lease of owner for ttl seconds,
+ * in one statement; with supersede, the older QUEUED deployments of its
+ * branch become CANCELED "superseded" in the same one.  Its row: the
+ * attempt (NULL: the deployment was not QUEUED any more) and the ids
+ * superseded (NULL: none).
+ */
+static PGresult *
+so_deploy_take(so_pg_t *pg, long long id, const char *owner, int ttl,
+    const char *reason, int supersede)
+{
+    const char  *params[5];
+    char         ids[24], ttls[16];
+
+    assert(so_dstate_can(SO_DS_QUEUED, SO_DS_BUILDING)
+           && so_dstate_ends_build(SO_DS_QUEUED, SO_DS_CANCELED));
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(ttls, sizeof(ttls), "%d", ttl);
+    params[0] = ids;
+    params[1] = owner;
+    params[2] = ttls;
+    params[3] = reason;
+    params[4] = supersede ? "t" : "f";
+
+    return so_pg_query(pg, "so_deploy_take",
+                       "WITH old AS (UPDATE deployments o"
+                       " SET state = 'CANCELED', reason = 'superseded',"
+                       " finished_at = now()"
+                       " FROM deployments d WHERE $5::boolean AND d.id = $1"
+                       " AND o.project_id = d.project_id"
+                       " AND o.branch = d.branch AND o.state = 'QUEUED'"
+                       " AND o.id < d.id RETURNING o.id),"
+                       " c AS (UPDATE deployments SET state = 'BUILDING',"
+                       " reason = $4, lease_owner = $2,"
+                       " lease_expires_at = now() + $3::int"
+                       " * interval '1 second',"
+                       " attempts = attempts + 1, started_at = now()"
+                       " WHERE id = $1 AND state = 'QUEUED'"
+                       " RETURNING attempts)"
+                       " SELECT (SELECT attempts FROM c),"
+                       " (SELECT string_agg(id::text, ',' ORDER BY id)"
+                       " FROM old)", 5, params);
+}
+
+
+/*
+ * BEGIN, then the row of the project of deployment ids locked; the reads
+ * that follow come in statements of their own: under READ COMMITTED each
+ * sees what the holder of the lock before committed.  SO_OK with
+ * *out_project; SO_ENOTFOUND when the deployment is gone; SO_EUNAVAIL or
+ * SO_ERR.  *tx is 1 once the transaction is open: the caller ends it.
+ */
+static int
+so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
+    const char *ids)
+{
+    PGresult    *res;
+    const char  *params[1];
+    int          rc;
+
+    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
+        return so_deploy_dberr(pg, "BEGIN");
+    }
+    *tx = 1;
+
+    params[0] = ids;
+    res = so_pg_query(pg, "so_deploy_lock_project",
+                      "SELECT p.id FROM projects p"
+                      " JOIN deployments d ON d.project_id = p.id"
+                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
+    if (res == NULL) {
+        return so_deploy_dberr(pg, "so_deploy_lock_project");
+    }
+
+    rc = SO_ENOTFOUND;
+    if (PQntuples(res) == 1) {
+        *out_project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        rc = SO_OK;
+    }
+
+    PQclear(res);
+    return rc;
+}
+
+
+int
+so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
+    const char *owner, int ttl)
+{
+    PGresult    *res;
+    const char  *params[1];
+    char         ids[24];
+    int          rc, tx;
+
+    *out_project = 0;
+    res = NULL;
+    tx = 0;
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+
+    rc = so_deploy_lock(out_project, &tx, pg, ids);
+    if (rc != SO_OK) {
+        rc = rc == SO_ENOTFOUND ? SO_DEPLOY_SETTLED : rc;
+        goto done;
+    }
+
+    res = so_pg_query(pg, "so_deploy_claim_read",
+                      "SELECT d.state = 'QUEUED',"
+                      " EXISTS (SELECT 1 FROM deployments n"
+                      "  WHERE n.project_id = d.project_id"
+                      "  AND n.branch = d.branch AND n.state = 'QUEUED'"
+                      "  AND n.id > d.id),"
+                      " EXISTS (SELECT 1 FROM deployments a"
+                      "  WHERE a.project_id = d.project_id"
+                      "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
+                      " FROM deployments d WHERE d.id = $1", 1, params);
+    if (res == NULL) {
+        rc = so_deploy_dberr(pg, "so_deploy_claim_read");
+        goto done;
+    }
+
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        rc = SO_DEPLOY_SETTLED;
+        goto done;
+    }
+
+    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        rc = so_deploy_move(pg, id, SO_DS_QUEUED, SO_DS_CANCELED,
+                            "superseded", -1);
+        if (rc != SO_OK && rc != SO_EEXISTS) {
+            goto done;
+        }
+
+        tx = 0;
+        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
+            rc = so_deploy_dberr(pg, "so_deploy_claim");
+            goto done;
+        }
+
+        rc = SO_DEPLOY_SETTLED;
+        goto done;
+    }
+
+    if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+        so_log_debug(NULL, "deployment=%lld project=%lld: the project is "
+                     "being built: later", id, *out_project);
+        rc = SO_DEPLOY_LATER;
+        goto done;
+    }
+
+    PQclear(res);
+
+    res = so_deploy_take(pg, id, owner, ttl, "claimed", 1);
+    if (res == NULL) {
+        rc = so_deploy_dberr(pg, "so_deploy_take");
+        goto done;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        /* a user canceled it between the read and the update */
+        rc = SO_DEPLOY_SETTLED;
+        goto done;
+    }
+
+    tx = 0;
+    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
+        rc = so_deploy_dberr(pg, "so_deploy_claim");
+        goto done;
+    }
+
+    if (!PQgetisnull(res, 0, 1)) {
+        so_log_info(NULL, "deployment=%lld project=%lld: superseded %s",
+                    id, *out_project, PQgetvalue(res, 0, 1));
+    }
+
+    so_log_info(NULL, "deployment=%lld project=%lld: claimed (attempt %s)",
+                id, *out_project, PQgetvalue(res, 0, 0));
+
+    rc = SO_DEPLOY_CLAIMED;
+
+done:
+
+    if (tx) {
+        (void) so_pg_tx(pg, "ROLLBACK");
+    }
+
+    PQclear(res);
+    return rc;
+}
+
+
+int
+so_deploy_claim_now(so_pg_t *pg, long long id, const char *owner, int ttl)
+{
+    PGresult  *res;
+    int        rc;
+
+    res = so_deploy_take(pg, id, owner, ttl, "building", 0);
+    if (res == NULL) {
+        return so_deploy_dberr(pg, "so_deploy_take");
+    }
+
+    rc = (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) ? SO_OK
+         : SO_EEXISTS;
+    PQclear(res);
+
+    if (rc == SO_OK) {
+        so_log_info(NULL, "deployment=%lld: QUEUED -> BUILDING (building)",
+                    id);
+    }
+
+    return rc;
+}
+
+
+/* tells the builder to switch the route (best effort) */
+static void
+so_deploy_promoted(so_redis_t *redis, const char *ids, const char *projects,
+    long long prev)
+{
+    const char  *fields[8];
+    char         prevs[24];
+
+    snprintf(prevs, sizeof(prevs), "%lld", prev);
+    fields[0] = "type";
+    fields[1] = "promoted";
+    fields[2] = "deployment";
+    fields[3] = ids;
+    fields[4] = "project";
+    fields[5] = projects;
+    fields[6] = "previous";
+    fields[7] = prevs;
+
+    (void) so_deploy_xadd(redis, SO_DEPLOY_EVENTS, prev ? 8 : 6, fields);
+}
+
+
 int
 so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
-    long long id, char *err, size_t errlen)
+    long long id, so_dstate_t from, char *err, size_t errlen)
 {
     PGresult     *res;
-    const char   *params[2], *fields[8];
-    char          projects[24], ids[24], prevs[24];
+    const char   *params[2];
+    char          projects[24], ids[24];
     so_dstate_t   state;
-    long long     prev;
-    int           rc, tx;
+    long long     project, prev;
+    int           rc, tx, rollback;
+
+    assert(so_dstate_can(from, SO_DS_PRODUCTION));
 
     *out_previous = 0;
     err[0] = '\0';
+    rollback = from == SO_DS_INACTIVE;
     res = NULL;
     prev = 0;
     tx = 0;
@@ -316,35 +567,14 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     snprintf(ids, sizeof(ids), "%lld", id);
     params[0] = ids;
 
-    if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        rc = so_deploy_code(pg);
-        goto done;
-    }
-    tx = 1;
-
-    /*
-     * The lock first, the reads after in statements of their own: under
-     * READ COMMITTED each later statement sees what the promote before
-     * this one committed.
-     */
-    res = so_pg_query(pg, "so_deploy_lock_project",
-                      "SELECT p.id FROM projects p"
-                      " JOIN deployments d ON d.project_id = p.id"
-                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
-    if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_lock_project");
+    rc = so_deploy_lock(&project, &tx, pg, ids);
+    if (rc != SO_OK) {
         goto done;
     }
 
-    if (PQntuples(res) != 1) {
-        rc = SO_ENOTFOUND;
-        goto done;
-    }
-
-    snprintf(projects, sizeof(projects), "%s", PQgetvalue(res, 0, 0));
+    snprintf(projects, sizeof(projects), "%lld", project);
     params[0] = projects;
     params[1] = ids;
-    PQclear(res);
 
     res = so_pg_query(pg, "so_deploy_promote_get",
                       "SELECT state, artifact_path IS NOT NULL,"
@@ -364,14 +594,15 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
         goto done;
     }
 
-    if (state != SO_DS_INACTIVE || !so_dstate_can(state, SO_DS_PRODUCTION)) {
-        snprintf(err, errlen, "only an INACTIVE deployment can be promoted; "
-                 "this one is %s", so_dstate_name(state));
-        rc = SO_EINVAL;
+    if (state != from) {
+        snprintf(err, errlen, "only %s deployment can be promoted; this one "
+                 "is %s", rollback ? "an INACTIVE" : "a PROVISIONING",
+                 so_dstate_name(state));
+        rc = SO_EEXISTS;
         goto done;
     }
 
-    if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+    if (rollback && strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
         snprintf(err, errlen, "the artifact of this deployment is no longer "
                  "kept: redeploy it instead");
         rc = SO_EINVAL;
@@ -381,38 +612,31 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     if (!PQgetisnull(res, 0, 2)) {
         prev = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 
-        rc = so_deploy_transition(pg, prev, SO_DS_PRODUCTION,
-                                  SO_DS_INACTIVE, "superseded by promote");
+        rc = so_deploy_move(pg, prev, SO_DS_PRODUCTION, SO_DS_INACTIVE,
+                            rollback ? "superseded by promote"
+                                     : "superseded", -1);
         if (rc != SO_OK) {
             goto changed;
         }
     }
 
-    rc = so_deploy_transition(pg, id, SO_DS_INACTIVE, SO_DS_PRODUCTION,
-                              "promoted");
+    rc = so_deploy_move(pg, id, from, SO_DS_PRODUCTION,
+                        rollback ? "promoted" : "deployed", rollback ? -1 : 0);
     if (rc != SO_OK) {
         goto changed;
     }
 
     tx = 0;
     if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = so_deploy_code(pg);
+        rc = so_deploy_dberr(pg, "so_deploy_promote");
         goto done;
     }
 
     *out_previous = prev;
 
-    snprintf(prevs, sizeof(prevs), "%lld", prev);
-    fields[0] = "type";
-    fields[1] = "promoted";
-    fields[2] = "deployment";
-    fields[3] = ids;
-    fields[4] = "project";
-    fields[5] = projects;
-    fields[6] = "previous";
-    fields[7] = prevs;
-
-    (void) so_deploy_xadd(redis, SO_DEPLOY_EVENTS, prev ? 8 : 6, fields);
+    if (redis != NULL) {
+        so_deploy_promoted(redis, ids, projects, prev);
+    }
 
     rc = SO_OK;
     goto done;
@@ -420,10 +644,9 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
 changed:
 
     /* a writer that does not lock the project row got in between */
-    if (rc == SO_ENOTFOUND || rc == SO_EEXISTS) {
+    if (rc == SO_EEXISTS) {
         snprintf(err, errlen, "the deployments of this project changed "
                  "meanwhile: try again");
-        rc = SO_EINVAL;
     }
 
 done:
@@ -434,4 +657,72 @@ done:
 
     PQclear(res);
     return rc;
+}
+
+
+/*
+ * Takes the deployments matching cond (BUILDING or PROVISIONING) back to
+ * QUEUED with an outbox row, or to FAILED when the attempts are used up;
+ * $3 is 1 when the attempt that ends is not counted.
+ */
+#define SO_DEPLOY_RECOVER_SQL(cond)                                         \
+    "WITH d AS (UPDATE deployments SET"                                     \
+    " state = CASE WHEN attempts - $3::int < $4::int"                      \
+    " THEN 'QUEUED' ELSE 'FAILED' END,"                                     \
+    " reason = 'builder_lost', attempts = attempts - $3::int,"             \
+    " lease_owner = NULL, lease_expires_at = NULL,"                         \
+    " finished_at = CASE WHEN attempts - $3::int < $4::int"                \
+    " THEN NULL ELSE now() END"                                             \
+    " WHERE state IN ('BUILDING', 'PROVISIONING') AND " cond                \
+    " RETURNING id, project_id, state),"                                    \
+    " o AS (INSERT INTO build_outbox (deployment_id)"                       \
+    " SELECT id FROM d WHERE state = 'QUEUED'"                              \
+    " RETURNING id, deployment_id)"                                         \
+    " SELECT d.id, d.project_id, d.state, o.id"                             \
+    " FROM d LEFT JOIN o ON o.deployment_id = d.id"
+
+
+int
+so_deploy_recover(PGresult **out, so_pg_t *pg, so_deploy_lost_t which,
+    long long id, const char *owner, int counted, int max_attempts)
+{
+    const char  *params[4];
+    char         ids[24], max[16];
+
+    assert(so_dstate_can(SO_DS_BUILDING, SO_DS_QUEUED)
+           && so_dstate_can(SO_DS_BUILDING, SO_DS_FAILED)
+           && so_dstate_can(SO_DS_PROVISIONING, SO_DS_QUEUED)
+           && so_dstate_can(SO_DS_PROVISIONING, SO_DS_FAILED));
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(max, sizeof(max), "%d", max_attempts);
+    params[0] = ids;
+    params[1] = owner;
+    params[2] = counted ? "0" : "1";
+    params[3] = max;
+
+    switch (which) {
+    case SO_DEPLOY_LOST_ONE:
+        *out = so_pg_query(pg, "so_deploy_recover_one",
+                           SO_DEPLOY_RECOVER_SQL("id = $1::bigint"
+                                                 " AND lease_owner = $2"),
+                           4, params);
+        break;
+    case SO_DEPLOY_LOST_MINE:
+        *out = so_pg_query(pg, "so_deploy_recover_mine",
+                           SO_DEPLOY_RECOVER_SQL("$1::bigint IS NOT NULL"
+                                                 " AND lease_owner = $2"),
+                           4, params);
+        break;
+    default:
+        *out = so_pg_query(pg, "so_deploy_recover_expired",
+                           SO_DEPLOY_RECOVER_SQL("$1::bigint IS NOT NULL"
+                                                 " AND lease_expires_at"
+                                                 " < now() AND lease_owner"
+                                                 " IS DISTINCT FROM $2"),
+                           4, params);
+        break;
+    }
+
+    return *out == NULL ? so_deploy_dberr(pg, "recovering lost builds") : SO_OK;
 }

@@ -73,3 +73,15 @@ so_dstate_is_finished(so_dstate_t s)
 {
     return s == SO_DS_FAILED || s == SO_DS_INACTIVE || s == SO_DS_CANCELED;
 }
+
+
+int
+so_dstate_ends_build(so_dstate_t from, so_dstate_t to)
+{
+    if (!so_dstate_can(from, to)) {
+        return 0;
+    }
+
+    return to == SO_DS_FAILED || to == SO_DS_CANCELED
+           || (from == SO_DS_PROVISIONING && to == SO_DS_PRODUCTION);
+}

@@ -38,4 +38,11 @@ int so_dstate_can(so_dstate_t from, so_dstate_t to);
  * CANCELED */
 int so_dstate_is_finished(so_dstate_t s);
 
+/*
+ * 1 when the legal move from -> to ends a build (its finished_at is set):
+ * to FAILED or CANCELED, or PROVISIONING -> PRODUCTION.  A rollback
+ * (INACTIVE -> PRODUCTION) or a demotion leaves the build's end as it was.
+ */
+int so_dstate_ends_build(so_dstate_t from, so_dstate_t to);
+
 #endif /* SO_STATE_H */

@@ -563,9 +563,9 @@ api_deployments_cancel(so_req_t *r)
     int           attempt, rc;
 
     res = NULL;
-    rc = SO_ENOTFOUND;
+    rc = SO_EEXISTS;
 
-    for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && rc == SO_ENOTFOUND;
+    for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && rc == SO_EEXISTS;
          attempt++)
     {
         PQclear(res);
@@ -577,11 +577,11 @@ api_deployments_cancel(so_req_t *r)
             goto done;
         }
 
-        rc = so_deploy_transition(r->pg, r->id, state, SO_DS_CANCELED,
-                                  "canceled");
+        rc = so_deploy_move(r->pg, r->id, state, SO_DS_CANCELED, "canceled",
+                            -1);
     }
 
-    if (rc == SO_ENOTFOUND) {
+    if (rc == SO_EEXISTS) {
         so_http_error(r, 409, "invalid_state", "the deployment changed "
                       "state meanwhile: try again", NULL);
         goto done;
@@ -616,14 +616,15 @@ api_deployments_promote(so_req_t *r)
     char       msg[SO_ERRLEN];
     int        rc;
 
-    rc = so_deploy_promote(&prev, r->pg, r->redis, r->id, msg, sizeof(msg));
+    rc = so_deploy_promote(&prev, r->pg, r->redis, r->id, SO_DS_INACTIVE, msg,
+                           sizeof(msg));
 
     if (rc == SO_ENOTFOUND) {
         so_http_error(r, 404, "not_found", "no such deployment", NULL);
         return;
     }
 
-    if (rc == SO_EINVAL) {
+    if (rc == SO_EEXISTS || rc == SO_EINVAL) {
         so_http_error(r, 409, "invalid_state", msg, NULL);
         return;
     }

@@ -100,6 +100,51 @@ test_finished(void **state)
 }
 
 
+/* the moves that set finished_at, and only those */
+static void
+test_ends_build(void **state)
+{
+    static const struct {
+        so_dstate_t  from, to;
+    } ends[] = {
+        { SO_DS_QUEUED, SO_DS_FAILED },
+        { SO_DS_QUEUED, SO_DS_CANCELED },
+        { SO_DS_BUILDING, SO_DS_FAILED },
+        { SO_DS_BUILDING, SO_DS_CANCELED },
+        { SO_DS_PROVISIONING, SO_DS_FAILED },
+        { SO_DS_PROVISIONING, SO_DS_PRODUCTION },
+    };
+    size_t  k;
+    int     i, j, want;
+
+    (void) state;
+
+    for (i = 0; i < SO_DS_COUNT; i++) {
+        for (j = 0; j < SO_DS_COUNT; j++) {
+            want = 0;
+            for (k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
+                if (ends[k].from == (so_dstate_t) i
+                    && ends[k].to == (so_dstate_t) j)
+                {
+                    want = 1;
+                }
+            }
+
+            if (so_dstate_ends_build((so_dstate_t) i, (so_dstate_t) j)
+                != want)
+            {
+                fail_msg("%s -> %s: ends the build %d, want %d",
+                         so_dstate_name((so_dstate_t) i),
+                         so_dstate_name((so_dstate_t) j), !want, want);
+            }
+        }
+    }
+
+    assert_int_equal(so_dstate_ends_build(SO_DS_PROVISIONING, SO_DS_COUNT),
+                     0);
+}
+
+
 int
 main(void)
 {
@@ -107,6 +152,7 @@ main(void)
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_finished),
+        cmocka_unit_test(test_ends_build),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
