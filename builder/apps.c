@@ -65,7 +65,9 @@
 #define APP_BACKOFF_MIN    1000
 #define APP_BACKOFF_MAX    60000
 #define APP_STABLE_MS      60000   /* up this long: the backoff starts over */
-#define APP_ENV_MAX        160
+
+/* set by shipoffd: a project's variable of that name does not replace it */
+static const char *const  app_env_ours[] = { "PORT", "HOST", NULL };
 
 
 static bld_app_t *app_new(bld_queue_t *q, long long deployment);
@@ -282,23 +284,23 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     bld_netns_t          net;
     bld_cgroup_t         leftover;
     PGresult            *res;
-    json_t              *env, *v;
-    const char          *params[1], *key, *argv[7], *hidden[BLD_HIDDEN_MAX];
-    char                *envp[APP_ENV_MAX + 1], dep[24], dir[PATH_MAX];
+    json_t              *env;
+    bld_env_t            envp;
+    const char          *params[1], *argv[7], *hidden[BLD_HIDDEN_MAX];
+    char                 dep[24], dir[PATH_MAX];
     char                 cmd[1024], name[BLD_CG_NAMELEN];
     const so_config_t   *cfg;
-    size_t               n, i;
+    size_t               i;
     int                  wfd[2], rc;
     pid_t                pid;
 
     cfg = &q->b->cfg;
     env = NULL;
     res = NULL;
-    n = 0;
     wfd[0] = wfd[1] = -1;
     net.fd = -1;
     rc = SO_ERR;
-    memset(envp, 0, sizeof(envp));
+    bld_env_init(&envp);
 
     if (!q->apps.cgroups_ok) {
         so_log_error("apps", "deployment=%lld: no sandbox on this builder",
@@ -364,36 +366,20 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
         goto done;
     }
 
-#define APP_ENV(...)                                                         \
-    if (n < APP_ENV_MAX && asprintf(&envp[n], __VA_ARGS__) != -1) {          \
-        n++;                                                                 \
-    }
-
     /* the app's own tools first: a Python venv, node's bins (DETECT.md) */
-    APP_ENV("PATH=%s/.venv/bin:%s/node_modules/.bin:/usr/local/sbin:"
-            "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", dir, dir);
-    APP_ENV("PORT=%d", app->port);
-    APP_ENV("HOST=0.0.0.0");
-    APP_ENV("HOME=/tmp");
-    APP_ENV("LANG=C.UTF-8");
-    APP_ENV("NODE_ENV=production");
-    APP_ENV("PYTHONUNBUFFERED=1");
-    APP_ENV("PYTHONDONTWRITEBYTECODE=1");
-    APP_ENV("SHIPOFF=1");
-    APP_ENV("SHIPOFF_DEPLOYMENT_ID=%s", dep);
-    APP_ENV("SHIPOFF_PROJECT=%s", app->name);
-
-    json_object_foreach(env, key, v) {
-        if (json_is_string(v)
-            && strlen(json_string_value(v)) == json_string_length(v)
-            && strcmp(key, "PORT") != 0 && strcmp(key, "HOST") != 0)
-        {
-            APP_ENV("%s=%s", key, json_string_value(v));
-        }
-    }
-
-#undef APP_ENV
-
+    bld_env_add(&envp, "PATH=%s/.venv/bin:%s/node_modules/.bin:"
+                BLD_ENV_PATH, dir, dir);
+    bld_env_add(&envp, "PORT=%d", app->port);
+    bld_env_add(&envp, "HOST=0.0.0.0");
+    bld_env_add(&envp, "HOME=/tmp");
+    bld_env_add(&envp, "LANG=C.UTF-8");
+    bld_env_add(&envp, "NODE_ENV=production");
+    bld_env_add(&envp, "PYTHONUNBUFFERED=1");
+    bld_env_add(&envp, "PYTHONDONTWRITEBYTECODE=1");
+    bld_env_add(&envp, "SHIPOFF=1");
+    bld_env_add(&envp, "SHIPOFF_DEPLOYMENT_ID=%s", dep);
+    bld_env_add(&envp, "SHIPOFF_PROJECT=%s", app->name);
+    bld_env_add_vars(&envp, env, app_env_ours);
 
     if (bld_app_outputs(q, app, wfd) != SO_OK) {
         goto done;
@@ -419,7 +405,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     o.name = name;
     o.bwrap = cfg->sandbox_bwrap;
     o.argv = argv;
-    o.envp = (const char *const *) envp;
+    o.envp = (const char *const *) envp.list;
     o.workdir = dir;
     o.workdir_ro = 1;
     o.hidden = bld_build_hidden(hidden, cfg);  /* its tree bound after */
@@ -490,10 +476,7 @@ done:
             close(wfd[i]);
         }
     }
-    for (i = 0; i < n; i++) {
-        so_wipe(envp[i], strlen(envp[i]));
-        free(envp[i]);
-    }
+    bld_env_free(&envp);
     so_env_free(env);
     PQclear(res);
     return rc;

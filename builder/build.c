@@ -18,12 +18,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_crypto.h"
 #include "worker.h"
 
 #define BUILD_POLL_MS  200
@@ -38,6 +41,7 @@ typedef struct {
 
 static int build_read(build_out_t *o, bld_log_t *log);
 static void build_drain(build_out_t *o, bld_log_t *log);
+static int build_env_listed(const char *name, const char *const *names);
 
 
 /* 1 while the pipe is open */
@@ -109,6 +113,77 @@ bld_build_hidden(const char **hidden, const so_config_t *cfg)
     hidden[h] = NULL;
 
     return hidden;
+}
+
+
+void
+bld_env_init(bld_env_t *env)
+{
+    memset(env, 0, sizeof(*env));
+}
+
+
+void
+bld_env_add(bld_env_t *env, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (env->n == BLD_ENV_MAX) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    if (vasprintf(&env->list[env->n], fmt, ap) != -1) {
+        env->n++;
+    } else {
+        env->list[env->n] = NULL;
+    }
+    va_end(ap);
+}
+
+
+void
+bld_env_add_vars(bld_env_t *env, json_t *vars, const char *const *skip)
+{
+    json_t       *v;
+    const char   *key;
+
+    json_object_foreach(vars, key, v) {
+        if (json_is_string(v)
+            && strlen(json_string_value(v)) == json_string_length(v)
+            && !build_env_listed(key, skip))
+        {
+            bld_env_add(env, "%s=%s", key, json_string_value(v));
+        }
+    }
+}
+
+
+static int
+build_env_listed(const char *name, const char *const *names)
+{
+    size_t  i;
+
+    for (i = 0; names != NULL && names[i] != NULL; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+void
+bld_env_free(bld_env_t *env)
+{
+    size_t  i;
+
+    for (i = 0; i < env->n; i++) {
+        so_wipe(env->list[i], strlen(env->list[i]));
+        free(env->list[i]);
+    }
+    bld_env_init(env);
 }
 
 

@@ -45,14 +45,12 @@
 #include <linux/openat2.h>
 
 #include "shipoff.h"
-#include "so_crypto.h"
 #include "so_log.h"
 #include "so_oauth.h"
 #include "so_repo.h"
 #include "worker.h"
 
 #define SRC_EXE      "/tmp/shipoffd"    /* the binary, in the sandbox */
-#define SRC_ENV_MAX  10
 #define SRC_OUT_MAX  8192               /* clone.out, detect.out */
 
 
@@ -174,15 +172,14 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     bld_step_t            s;
     json_error_t          jerr;
     const char           *binds[5];
-    char                 *envp[SRC_ENV_MAX + 1], exe[PATH_MAX];
-    char                  buf[SRC_OUT_MAX], *nl;
-    size_t                n, b;
+    bld_env_t             envp;
+    char                  exe[PATH_MAX], buf[SRC_OUT_MAX], *nl;
+    size_t                b;
     ssize_t               len;
     bld_step_end_t        end;
 
     memset(out, 0, sizeof(*out));
-    memset(envp, 0, sizeof(envp));
-    n = 0;
+    bld_env_init(&envp);
     end = BLD_STEP_ERROR;
 
     len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -204,33 +201,26 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     }
     binds[b] = NULL;
 
-#define SRC_ENV(...)                                                         \
-    if (n < SRC_ENV_MAX && asprintf(&envp[n], __VA_ARGS__) != -1) {          \
-        n++;                                                                 \
-    }
-
-    SRC_ENV("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
-            "/bin");
-    SRC_ENV("HOME=/tmp");
-    SRC_ENV("LANG=C.UTF-8");
+    bld_env_add(&envp, "PATH=" BLD_ENV_PATH);
+    bld_env_add(&envp, "HOME=/tmp");
+    bld_env_add(&envp, "LANG=C.UTF-8");
     /* a sanitizer build's leak check at exit needs ptrace, which the
        sandbox refuses; other builds ignore it */
-    SRC_ENV("ASAN_OPTIONS=detect_leaks=0");
-    SRC_ENV("SHIPOFF_CLONE_URL=%s", req->url);
-    SRC_ENV("SHIPOFF_CLONE_BRANCH=%s", req->branch);
-    SRC_ENV("SHIPOFF_CLONE_COMMIT=%s", req->commit ? req->commit : "");
+    bld_env_add(&envp, "ASAN_OPTIONS=detect_leaks=0");
+    bld_env_add(&envp, "SHIPOFF_CLONE_URL=%s", req->url);
+    bld_env_add(&envp, "SHIPOFF_CLONE_BRANCH=%s", req->branch);
+    bld_env_add(&envp, "SHIPOFF_CLONE_COMMIT=%s",
+                req->commit ? req->commit : "");
     if (req->token != NULL) {
-        SRC_ENV("SHIPOFF_CLONE_TOKEN=%s", req->token);
+        bld_env_add(&envp, "SHIPOFF_CLONE_TOKEN=%s", req->token);
     }
     if (req->detect != NULL) {
-        SRC_ENV("SHIPOFF_CLONE_DETECT=%s", req->detect);
+        bld_env_add(&envp, "SHIPOFF_CLONE_DETECT=%s", req->detect);
     }
-
-#undef SRC_ENV
 
     s = *step;
     s.cwd = step->workdir;
-    s.envp = (const char *const *) envp;
+    s.envp = (const char *const *) envp.list;
     s.ro_binds = binds;
     s.host_net = 1;
 
@@ -276,10 +266,7 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
 
 done:
 
-    for (b = 0; b < n; b++) {
-        so_wipe(envp[b], strlen(envp[b]));
-        free(envp[b]);
-    }
+    bld_env_free(&envp);
     return end;
 }
 

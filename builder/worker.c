@@ -65,7 +65,6 @@
 #include "bld.h"
 #include "worker.h"
 
-#define WK_ENV_MAX     160
 
 typedef struct {
     const so_config_t  *cfg;
@@ -612,15 +611,14 @@ wk_build(wk_t *w)
     bld_step_t            step;
     bld_sandbox_result_t  res;
     bld_step_end_t        end;
-    json_t               *env, *v;
-    const char           *key, *cmds[2];
-    char                 *envp[WK_ENV_MAX + 1];
+    json_t               *env;
+    bld_env_t             envp;
+    const char           *cmds[2];
     char                  err[SO_ERRLEN];
-    size_t                n, i, vlen;
+    size_t                i;
     wk_end_t              rc;
 
     env = NULL;
-    n = 0;
     rc = WK_RETRY;
 
     cmds[0] = w->det.install_cmd;
@@ -633,35 +631,20 @@ wk_build(wk_t *w)
         return WK_RETRY;
     }
 
-    memset(envp, 0, sizeof(envp));
-
-#define WK_ENV(...)                                                          \
-    if (n < WK_ENV_MAX && asprintf(&envp[n], __VA_ARGS__) != -1) {           \
-        n++;                                                                 \
-    }
-
-    WK_ENV("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
-           "/bin");
-    WK_ENV("HOME=%s", w->home);
-    WK_ENV("LANG=C.UTF-8");
-    WK_ENV("CI=1");
-    WK_ENV("SHIPOFF=1");
-    WK_ENV("SHIPOFF_DEPLOYMENT_ID=%s", w->dep);
-    WK_ENV("SHIPOFF_PROJECT=%s", w->name);
-    WK_ENV("SHIPOFF_COMMIT_SHA=%s", w->commit);
-
-    json_object_foreach(env, key, v) {
-        vlen = json_string_length(v);
-        if (json_is_string(v) && strlen(json_string_value(v)) == vlen) {
-            WK_ENV("%s=%s", key, json_string_value(v));
-        }
-    }
-
-#undef WK_ENV
+    bld_env_init(&envp);
+    bld_env_add(&envp, "PATH=" BLD_ENV_PATH);
+    bld_env_add(&envp, "HOME=%s", w->home);
+    bld_env_add(&envp, "LANG=C.UTF-8");
+    bld_env_add(&envp, "CI=1");
+    bld_env_add(&envp, "SHIPOFF=1");
+    bld_env_add(&envp, "SHIPOFF_DEPLOYMENT_ID=%s", w->dep);
+    bld_env_add(&envp, "SHIPOFF_PROJECT=%s", w->name);
+    bld_env_add(&envp, "SHIPOFF_COMMIT_SHA=%s", w->commit);
+    bld_env_add_vars(&envp, env, NULL);
 
     step = w->step;
     step.cwd = w->appdir;
-    step.envp = (const char *const *) envp;
+    step.envp = (const char *const *) envp.list;
 
     for (i = 0; i < 2; i++) {
         if (cmds[i][0] == '\0') {
@@ -683,10 +666,7 @@ wk_build(wk_t *w)
 
 done:
 
-    for (i = 0; i < n; i++) {
-        so_wipe(envp[i], strlen(envp[i]));
-        free(envp[i]);
-    }
+    bld_env_free(&envp);
     so_env_free(env);
     return rc;
 }

@@ -107,6 +107,31 @@ typedef enum {
 const char *const *bld_build_hidden(const char **hidden,
     const so_config_t *cfg);
 
+/*
+ * The environment of a sandboxed command, built whole by its caller (none
+ * of shipoffd's own reaches it): entries past BLD_ENV_MAX are dropped, and
+ * bld_env_free() wipes every one, since the project's secrets are among
+ * them.
+ */
+#define BLD_ENV_MAX   160
+#define BLD_ENV_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+                      "/sbin:/bin"
+
+typedef struct {
+    char    *list[BLD_ENV_MAX + 1];     /* NULL-ended: a step's envp */
+    size_t   n;
+} bld_env_t;
+
+void bld_env_init(bld_env_t *env);
+/* one "NAME=value" entry, formatted */
+void bld_env_add(bld_env_t *env, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* so_env_load()'s variables: strings without a NUL, but the names in skip
+   (NULL-ended, or NULL) */
+void bld_env_add_vars(bld_env_t *env, json_t *vars,
+    const char *const *skip);
+void bld_env_free(bld_env_t *env);
+
 /* runs "/bin/sh -c cmd" confined, streaming its output into the log */
 bld_step_end_t bld_build_run(const bld_step_t *step, const char *cmd,
     bld_sandbox_result_t *res, char *err, size_t errlen);
