@@ -15,7 +15,7 @@
 #include "so_quota.h"
 #include "so_repo.h"
 
-/* wake.c: GET /_shipoff/wake, nginx's wake module asks */
+/* wake.c: GET /_internal/wake, nginx's wake module asks */
 void api_wake(so_req_t *r);
 
 /* init.c: the app's init hook */

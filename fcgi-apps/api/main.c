@@ -13,8 +13,9 @@
 static const so_route_t  api_routes[] = {
     { "GET",    "/api/v1/health",
       SO_OBJ_PUBLIC, 0, so_health },
-    /* nginx's wake module, through an internal location */
-    { "GET",    "/_shipoff/wake",
+    /* nginx's wake module, through an internal location of the apps'
+       server; outside /_shipoff/, which is nginx's own control API */
+    { "GET",    "/_internal/wake",
       SO_OBJ_PUBLIC, 0, api_wake },
 
     { "GET",    "/api/v1/me",

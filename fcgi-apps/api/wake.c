@@ -1,5 +1,5 @@
 /*
- * wake.c: GET /_shipoff/wake?host=H&project=P, the wake-up of a sleeping
+ * wake.c: GET /_internal/wake?host=H&project=P, the wake-up of a sleeping
  * app, asked by nginx's wake module through an internal location.
  *
  * It only queues the start for shipoffd (XADD shipoff:wake) and answers at

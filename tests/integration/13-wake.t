@@ -141,13 +141,13 @@ EOF
             allow 127.0.0.1;
             deny all;
         }
-        location = /_shipoff/wake {
+        location = /_internal/wake {
             internal;
             proxy_pass http://127.0.0.1:$fake_port/wake;
         }
         location / {
             shipoff_wake on;
-            shipoff_wake_uri /_shipoff/wake;
+            shipoff_wake_uri /_internal/wake;
             shipoff_wake_timeout ${TIMEOUT}s;
             proxy_pass http://\$shipoff_upstream;
             proxy_http_version 1.1;

@@ -80,9 +80,12 @@ is($res->{status}, 200, 'a running app is proxied at once');
 is(wakes(), 1, 'and is not woken again');
 
 # the wake location is internal
-$res = request($http, 'GET', "/_shipoff/wake?host=$host&project=x",
+$res = request($http, 'GET', "/_internal/wake?host=$host&project=x",
                headers => { Host => $host });
 is($res->{status}, 404, 'a client cannot call the wake location');
+is(wakes(), 1, 'nothing was queued by it');
+$res = http(GET => $s->url("/_internal/wake?host=$host&project=x"));
+is($res->{status}, 404, 'nor through the API\'s server');
 is(wakes(), 1, 'nothing was queued by it');
 
 # an unknown app host: a JSON 404
