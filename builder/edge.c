@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "worker.h"
 
@@ -164,8 +164,8 @@ int
 bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     size_t *pushed, char *err, size_t errlen)
 {
-    so_httpc_req_t   req;
-    so_httpc_res_t   res;
+    so_fetch_req_t   req;
+    so_fetch_res_t   res;
     char            *edges, *edge, *save, *body, url[2048];
     int              rc, tries, ok;
 
@@ -211,7 +211,7 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
                 usleep(200000U << tries);
             }
 
-            if (so_httpc_request(&res, &req) != SO_OK) {
+            if (so_fetch_request(&res, &req) != SO_OK) {
                 snprintf(err, errlen, "%s: %s", url, res.errstr);
 
             } else if (res.status / 100 == 2
@@ -228,7 +228,7 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
                 }
             }
 
-            so_httpc_res_free(&res);
+            so_fetch_res_free(&res);
         }
 
         if (!ok) {

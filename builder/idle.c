@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "shipoff.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "loop.h"
 #include "stream.h"
@@ -121,8 +121,8 @@ idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
 void
 bld_idle_reap(bld_queue_t *q)
 {
-    so_httpc_req_t   req;
-    so_httpc_res_t   res;
+    so_fetch_req_t   req;
+    so_fetch_res_t   res;
     bld_app_t       *app;
     json_t          *tables[IDLE_EDGES_MAX];
     char            *edges, *edge, *save;
@@ -161,8 +161,8 @@ bld_idle_reap(bld_queue_t *q)
         req.url = edge;
         req.timeout_ms = IDLE_EDGE_TIMEOUT;
 
-        if (so_httpc_request(&res, &req) != SO_OK || res.status != 200
-            || so_httpc_json(&tables[n], &res) != SO_OK)
+        if (so_fetch_request(&res, &req) != SO_OK || res.status != 200
+            || so_fetch_json(&tables[n], &res) != SO_OK)
         {
             so_log_warn("idle", "%s: activity not read (%s): no app is put "
                         "to sleep this round", edge,
@@ -172,7 +172,7 @@ bld_idle_reap(bld_queue_t *q)
             n++;
         }
 
-        so_httpc_res_free(&res);
+        so_fetch_res_free(&res);
     }
 
     free(edges);

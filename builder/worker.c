@@ -58,7 +58,7 @@
 #include "so_deploy.h"
 #include "so_detect.h"
 #include "so_env.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "so_repo.h"
 #include "so_state.h"
@@ -900,7 +900,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     w.started_ms = so_now_ms();
     snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
 
-    if (wk_signals(&w) != SO_OK || so_httpc_init() != SO_OK)
+    if (wk_signals(&w) != SO_OK || so_fetch_init() != SO_OK)
     {
         so_log_error("worker", "deployment=%s: cannot start: %s", w.dep,
                      strerror(errno));
@@ -1054,6 +1054,6 @@ done:
          : end == WK_CANCELED ? BLD_WORKER_CANCELED : BLD_WORKER_RETRY;
 
     wk_free(&w);
-    so_httpc_cleanup();
+    so_fetch_cleanup();
     return rc;
 }

@@ -82,8 +82,8 @@ so_account_read_email(so_req_t *r, json_t *body,
     }
 
     if (so_account_email(out, s, len) != SO_OK) {
-        so_http_error(r, 422, "validation_failed",
-                      "email must look like name@example.com", "email");
+        so_req_error(r, 422, "validation_failed",
+                     "email must look like name@example.com", "email");
         return SO_EINVAL;
     }
 
@@ -96,7 +96,7 @@ so_account_read_credentials(so_req_t *r, json_t **body,
     const char *const *fields, char email[SO_EMAIL_MAX_LEN + 1],
     const char **pw, size_t *pwlen)
 {
-    if (so_http_read_json(r, body) != 0
+    if (so_req_read_json(r, body) != 0
         || so_input_known(r, *body, fields) != SO_OK
         || so_account_read_email(r, *body, email) != SO_OK
         || so_input_string(r, *body, "password", 1, 0, (size_t) -1, pw,
@@ -150,7 +150,7 @@ so_account_password_ok(so_req_t *r, const char *field, const char *pw,
 
     if (why != NULL) {
         snprintf(msg, sizeof(msg), "the password %s", why);
-        so_http_error(r, 422, "weak_password", msg, field);
+        so_req_error(r, 422, "weak_password", msg, field);
         return SO_EINVAL;
     }
 

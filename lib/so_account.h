@@ -11,9 +11,9 @@
 #include <jansson.h>
 
 #include "so_config.h"
-#include "so_http.h"
 #include "so_password.h"
 #include "so_pg.h"
+#include "so_req.h"
 
 #define SO_EMAIL_MAX_LEN        254
 #define SO_NAME_MAX_CHARS       100

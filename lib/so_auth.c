@@ -71,7 +71,7 @@ so_authenticate_account(so_req_t *r, so_principal_t *p, PGresult **account)
 
     memset(p, 0, sizeof(*p));
 
-    h = so_http_param(r, "HTTP_AUTHORIZATION");
+    h = so_req_param(r, "HTTP_AUTHORIZATION");
     if (h == NULL || *h == '\0') {
         so_auth_fail(r, "no Authorization header");
         return SO_EINVAL;
@@ -188,7 +188,7 @@ so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
 done:
 
     if (rc == SO_EUNAVAIL) {
-        so_http_pg_error(r, "looking up an API token");
+        so_req_pg_error(r, "looking up an API token");
     }
 
     PQclear(res);
@@ -217,7 +217,7 @@ so_auth_account(so_req_t *r, long long user_id, const char *gen,
                       " AND ($2::int IS NULL OR token_gen = $2::int)",
                       2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "looking up a token's user");
+        so_req_pg_error(r, "looking up a token's user");
         return SO_EUNAVAIL;
     }
 
@@ -249,7 +249,7 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
 
     if (so_auth_jwt_conf(&jc, key, r->cfg) != SO_OK) {
         so_log_error(r->path, "jwt_key is missing or malformed");
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         rc = SO_ERR;
         goto done;
     }
@@ -288,7 +288,7 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
                           "SELECT 1 FROM users WHERE id = $1"
                           " AND token_gen = $2::int", 2, params);
         if (res == NULL) {
-            so_http_pg_error(r, "looking up a token's user");
+            so_req_pg_error(r, "looking up a token's user");
             rc = SO_EUNAVAIL;
             goto done;
         }
@@ -317,7 +317,7 @@ static void
 so_auth_fail(so_req_t *r, const char *why)
 {
     so_log_info(r->path, "authentication failed: %s", why);
-    so_http_header(r, "WWW-Authenticate", "Bearer");
-    so_http_error(r, 401, "unauthorized",
-                  "missing or invalid credentials", NULL);
+    so_req_header(r, "WWW-Authenticate", "Bearer");
+    so_req_error(r, 401, "unauthorized",
+                 "missing or invalid credentials", NULL);
 }

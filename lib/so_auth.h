@@ -14,8 +14,8 @@
 #ifndef SO_AUTH_H
 #define SO_AUTH_H
 
-#include "so_http.h"
 #include "so_jwt.h"
+#include "so_req.h"
 
 #define SO_SCOPE_READ    0x01
 #define SO_SCOPE_WRITE   0x02

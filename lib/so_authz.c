@@ -235,12 +235,12 @@ so_authz_scope(so_req_t *r, const so_principal_t *p, unsigned need)
         return SO_OK;
     }
 
-    so_http_error(r, 403, "insufficient_scope",
-                  action == SO_NEED_READ
-                  ? "this token lacks the READ scope"
-                  : action == SO_NEED_WRITE
-                  ? "this token lacks the WRITE scope"
-                  : "this token lacks the DELETE scope", NULL);
+    so_req_error(r, 403, "insufficient_scope",
+                 action == SO_NEED_READ
+                 ? "this token lacks the READ scope"
+                 : action == SO_NEED_WRITE
+                 ? "this token lacks the WRITE scope"
+                 : "this token lacks the DELETE scope", NULL);
 
     return SO_EDENIED;
 }
@@ -295,11 +295,11 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
 
         if (strncmp(so_pg_sqlstate(r->pg), "08", 2) == 0) {
             rc = SO_EUNAVAIL;
-            so_http_error(r, 503, "unavailable",
-                          "the database is unavailable", NULL);
+            so_req_error(r, 503, "unavailable",
+                         "the database is unavailable", NULL);
         } else {
             rc = SO_ERR;
-            so_http_error(r, 500, "internal", "internal error", NULL);
+            so_req_error(r, 500, "internal", "internal error", NULL);
         }
 
         goto done;
@@ -333,7 +333,7 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
 not_found:
 
     snprintf(msg, sizeof(msg), "no such %s", k->noun);
-    so_http_error(r, 404, "not_found", msg, NULL);
+    so_req_error(r, 404, "not_found", msg, NULL);
 
 done:
 
@@ -351,7 +351,7 @@ so_authz_forbidden(so_req_t *r, so_object_t kind)
 
     snprintf(msg, sizeof(msg), "you may not do this to this %s",
              so_authz_kinds[kind].noun);
-    so_http_error(r, 403, "forbidden", msg, NULL);
+    so_req_error(r, 403, "forbidden", msg, NULL);
 }
 
 

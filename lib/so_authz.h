@@ -30,7 +30,7 @@
 #define SO_AUTHZ_H
 
 #include "so_auth.h"
-#include "so_http.h"
+#include "so_req.h"
 
 /*
  * What a route acts on (its row of the route table, so_fcgi.h).  The

@@ -154,7 +154,7 @@ static const so_cf_key_t  so_cf_keys[] = {
       "60s", 0, 1, 3600 },
 
     /* the nginx edges' control locations, separated by spaces; nginx's
-       notation for a Unix socket (so_httpc) */
+       notation for a Unix socket (so_fetch) */
     { "edges", SO_CF_STRING, offsetof(so_config_t, edges),
       "http://unix:/run/shipoff/control/nginx.sock:/_shipoff/routes",
       0, 0, 0 },

@@ -154,15 +154,15 @@ so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r)
     size_t             len;
     int                status;
 
-    r->method = so_http_param(r, "REQUEST_METHOD");
+    r->method = so_req_param(r, "REQUEST_METHOD");
     if (r->method == NULL) {
         r->method = "GET";
     }
 
     /* DOCUMENT_URI is the normalised path nginx matched locations on */
-    uri = so_http_param(r, "DOCUMENT_URI");
+    uri = so_req_param(r, "DOCUMENT_URI");
     if (uri == NULL) {
-        uri = so_http_param(r, "REQUEST_URI");
+        uri = so_req_param(r, "REQUEST_URI");
     }
     if (uri == NULL) {
         uri = "/";
@@ -171,24 +171,24 @@ so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r)
     len = strcspn(uri, "?");
     if (len >= sizeof(path)) {
         r->path = "/";
-        so_http_error(r, 414, "uri_too_long", "the URI is too long", NULL);
+        so_req_error(r, 414, "uri_too_long", "the URI is too long", NULL);
         return;
     }
     memcpy(path, uri, len);
     path[len] = '\0';
     r->path = path;
 
-    qs = so_http_param(r, "QUERY_STRING");
+    qs = so_req_param(r, "QUERY_STRING");
     r->query = qs ? qs : "";
 
     route = so_fcgi_match(app->routes, app->nroutes, r->method, r->path, r,
                           &status);
     if (route == NULL) {
         if (status == 405) {
-            so_http_error(r, 405, "method_not_allowed",
-                          "this method is not allowed here", NULL);
+            so_req_error(r, 405, "method_not_allowed",
+                         "this method is not allowed here", NULL);
         } else {
-            so_http_error(r, 404, "not_found", "no such endpoint", NULL);
+            so_req_error(r, 404, "not_found", "no such endpoint", NULL);
         }
         return;
     }
@@ -203,7 +203,7 @@ so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r)
 
     if (!r->responded) {
         so_log_error(r->path, "handler wrote no response");
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
     }
 }
 

@@ -33,7 +33,7 @@
 #define SO_FCGI_H
 
 #include "so_authz.h"
-#include "so_http.h"
+#include "so_req.h"
 
 typedef void (*so_handler_pt)(so_req_t *r);
 

@@ -7,8 +7,8 @@
  */
 
 #include "shipoff.h"
-#include "so_log.h"
 #include "so_fcgi.h"
+#include "so_log.h"
 
 
 void
@@ -27,11 +27,11 @@ so_health(so_req_t *r)
         so_log_warn("health", "redis: %s", so_redis_errstr(r->redis));
     }
 
-    so_http_json(r, (db == SO_OK && redis == SO_OK) ? 200 : 503,
-                 json_pack("{s:s, s:s, s:s, s:s}",
-                           "status", (db == SO_OK && redis == SO_OK)
-                                     ? "ok" : "unavailable",
-                           "db", db == SO_OK ? "ok" : "unavailable",
-                           "redis", redis == SO_OK ? "ok" : "unavailable",
-                           "version", SHIPOFF_VERSION));
+    so_req_json(r, (db == SO_OK && redis == SO_OK) ? 200 : 503,
+                json_pack("{s:s, s:s, s:s, s:s}",
+                          "status", (db == SO_OK && redis == SO_OK)
+                                    ? "ok" : "unavailable",
+                          "db", db == SO_OK ? "ok" : "unavailable",
+                          "redis", redis == SO_OK ? "ok" : "unavailable",
+                          "version", SHIPOFF_VERSION));
 }

@@ -28,7 +28,7 @@ so_input_known(so_req_t *r, json_t *body, const char *const *allowed)
 
         if (allowed[i] == NULL) {
             snprintf(msg, sizeof(msg), "unknown field \"%.64s\"", key);
-            so_http_error(r, 422, "unknown_field", msg, key);
+            so_req_error(r, 422, "unknown_field", msg, key);
             return SO_EINVAL;
         }
     }
@@ -71,20 +71,20 @@ so_input_string(so_req_t *r, json_t *body, const char *name, int required,
             return SO_ENOTFOUND;
         }
         snprintf(msg, sizeof(msg), "%s is required", name);
-        so_http_error(r, 422, "validation_failed", msg, name);
+        so_req_error(r, 422, "validation_failed", msg, name);
         return SO_EINVAL;
     }
 
     if (!json_is_string(v)) {
         snprintf(msg, sizeof(msg), "%s must be a string", name);
-        so_http_error(r, 422, "validation_failed", msg, name);
+        so_req_error(r, 422, "validation_failed", msg, name);
         return SO_EINVAL;
     }
 
     n = json_string_length(v);
     if (memchr(json_string_value(v), '\0', n) != NULL) {
         snprintf(msg, sizeof(msg), "%s must not contain NUL", name);
-        so_http_error(r, 422, "validation_failed", msg, name);
+        so_req_error(r, 422, "validation_failed", msg, name);
         return SO_EINVAL;
     }
 
@@ -92,7 +92,7 @@ so_input_string(so_req_t *r, json_t *body, const char *name, int required,
     if (chars < minchars || chars > maxchars) {
         snprintf(msg, sizeof(msg), "%s must be %zu to %zu characters long",
                  name, minchars, maxchars);
-        so_http_error(r, 422, "validation_failed", msg, name);
+        so_req_error(r, 422, "validation_failed", msg, name);
         return SO_EINVAL;
     }
 
@@ -116,7 +116,7 @@ so_input_int(so_req_t *r, json_t *body, const char *name, int required,
             return SO_ENOTFOUND;
         }
         snprintf(msg, sizeof(msg), "%s is required", name);
-        so_http_error(r, 422, "validation_failed", msg, name);
+        so_req_error(r, 422, "validation_failed", msg, name);
         return SO_EINVAL;
     }
 
@@ -124,7 +124,7 @@ so_input_int(so_req_t *r, json_t *body, const char *name, int required,
     if (!json_is_integer(v) || n < min || n > max) {
         snprintf(msg, sizeof(msg), "%s must be an integer from %lld to %lld",
                  name, min, max);
-        so_http_error(r, 422, "validation_failed", msg, name);
+        so_req_error(r, 422, "validation_failed", msg, name);
         return SO_EINVAL;
     }
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "so_http.h"
+#include "so_req.h"
 
 /* every key of body is in allowed (NULL-ended), else 422 unknown_field */
 int so_input_known(so_req_t *r, json_t *body, const char *const *allowed);

@@ -9,7 +9,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_page.h"
 
 
@@ -88,8 +88,8 @@ so_page_read(so_req_t *r, so_page_t *page)
     char         limit[16], cursor[SO_PAGE_CURSOR_LEN], msg[SO_ERRLEN];
     int          rc[2];
 
-    rc[0] = so_httpc_form_get(limit, sizeof(limit), r->query, "limit");
-    rc[1] = so_httpc_form_get(cursor, sizeof(cursor), r->query, "cursor");
+    rc[0] = so_fetch_form_get(limit, sizeof(limit), r->query, "limit");
+    rc[1] = so_fetch_form_get(cursor, sizeof(cursor), r->query, "cursor");
 
     if (rc[0] != SO_OK && rc[0] != SO_ENOTFOUND) {
         field = "limit";
@@ -116,7 +116,7 @@ invalid:
         snprintf(msg, sizeof(msg), "cursor is not one this API gave out");
     }
 
-    so_http_error(r, 422, "validation_failed", msg, field);
+    so_req_error(r, 422, "validation_failed", msg, field);
     return SO_EINVAL;
 }
 
@@ -167,11 +167,11 @@ so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
     }
 
     if (items == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return;
     }
 
-    so_http_json(r, 200, so_page_answer(page, items, PQntuples(res),
+    so_req_json(r, 200, so_page_answer(page, items, PQntuples(res),
                  n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
 }
 
@@ -196,7 +196,7 @@ so_page_list(so_req_t *r, const char *name, const char *sql,
 
     res = so_pg_query(r->pg, name, sql, 3, params);
     if (res == NULL) {
-        so_http_pg_error(r, name);
+        so_req_pg_error(r, name);
         return;
     }
 

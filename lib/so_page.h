@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "so_http.h"
+#include "so_req.h"
 
 #define SO_PAGE_DEFAULT     20
 #define SO_PAGE_MAX         100

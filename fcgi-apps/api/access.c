@@ -99,9 +99,9 @@ api_access_scopes(so_req_t *r, json_t *body, char *out, size_t len,
 
 invalid:
 
-    so_http_error(r, 422, "validation_failed",
-                  "scopes must be a non-empty array of \"READ\", \"WRITE\""
-                  " and \"DELETE\"", "scopes");
+    so_req_error(r, 422, "validation_failed",
+                 "scopes must be a non-empty array of \"READ\", \"WRITE\""
+                 " and \"DELETE\"", "scopes");
     return SO_EINVAL;
 }
 
@@ -146,7 +146,7 @@ api_access_list(so_req_t *r, int status, const char *project)
     list = json_array();
     j = json_pack("{s:o, s:o}", "members", members, "teams", list);
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -170,7 +170,7 @@ api_access_list(so_req_t *r, int status, const char *project)
             "granted_at", PQgetvalue(teams, i, 3)));
     }
 
-    so_http_json(r, status, j);
+    so_req_json(r, status, j);
     j = NULL;
 
 done:
@@ -208,7 +208,7 @@ api_access_member_put(so_req_t *r)
     scopes = NULL;
     user = 0;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_access_scopes(r, body, sql_scopes, sizeof(sql_scopes),
                              &scopes) != SO_OK)
@@ -228,16 +228,16 @@ api_access_member_put(so_req_t *r)
     }
 
     if ((rc == SO_OK) == (user != 0)) {
-        so_http_error(r, 422, "validation_failed",
-                      "give exactly one of email and user_id",
-                      user != 0 ? "user_id" : "email");
+        so_req_error(r, 422, "validation_failed",
+                     "give exactly one of email and user_id",
+                     user != 0 ? "user_id" : "email");
         goto done;
     }
 
     norm[0] = '\0';
     if (rc == SO_OK && so_account_email(norm, email, len) != SO_OK) {
-        so_http_error(r, 422, "validation_failed",
-                      "email must be an email address", "email");
+        so_req_error(r, 422, "validation_failed",
+                     "email must be an email address", "email");
         goto done;
     }
 
@@ -267,11 +267,11 @@ api_access_member_put(so_req_t *r)
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found",
-                      user != 0 ? "no such user (or it owns the project)"
-                      : "no user with this verified email (or it owns the"
-                        " project)",
-                      user != 0 ? "user_id" : "email");
+        so_req_error(r, 404, "not_found",
+                     user != 0 ? "no such user (or it owns the project)"
+                     : "no user with this verified email (or it owns the"
+                       " project)",
+                     user != 0 ? "user_id" : "email");
         goto done;
     }
 
@@ -321,7 +321,7 @@ api_access_revoke(so_req_t *r, const api_access_revoke_t *rv)
     long long    grantee;
 
     if (so_authz_parse_id(r->args[1], &grantee) != SO_OK) {
-        so_http_error(r, 404, "not_found", rv->missing, NULL);
+        so_req_error(r, 404, "not_found", rv->missing, NULL);
         return;
     }
 
@@ -362,7 +362,7 @@ api_access_team_put(so_req_t *r)
     body = NULL;
     scopes = NULL;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_input_int(r, body, "team_id", 1, 1, API_ID_MAX, &team)
            != SO_OK
@@ -435,7 +435,7 @@ api_access_transfer(so_req_t *r)
     to_user = 0;
     to_team = 0;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK)
     {
         goto done;
@@ -450,9 +450,9 @@ api_access_transfer(so_req_t *r)
     }
 
     if ((to_user != 0) == (to_team != 0)) {
-        so_http_error(r, 422, "validation_failed",
-                      "give exactly one of user_id and team_id",
-                      to_user != 0 ? "team_id" : "user_id");
+        so_req_error(r, 422, "validation_failed",
+                     "give exactly one of user_id and team_id",
+                     to_user != 0 ? "team_id" : "user_id");
         goto done;
     }
 
@@ -507,11 +507,11 @@ api_access_transfer(so_req_t *r)
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, to_user != 0 ? 404 : 422,
-                      to_user != 0 ? "not_found" : "validation_failed",
-                      to_user != 0 ? "no such user (or it owns the project)"
-                                   : "the team owns the project already",
-                      to_user != 0 ? "user_id" : "team_id");
+        so_req_error(r, to_user != 0 ? 404 : 422,
+                     to_user != 0 ? "not_found" : "validation_failed",
+                     to_user != 0 ? "no such user (or it owns the project)"
+                                  : "the team owns the project already",
+                     to_user != 0 ? "user_id" : "team_id");
         goto rollback;
     }
 
@@ -557,7 +557,7 @@ api_access_transfer_get(so_req_t *r)
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no pending transfer", NULL);
+        so_req_error(r, 404, "not_found", "no pending transfer", NULL);
     } else {
         api_invitation_respond(r, 200, PQgetvalue(res, 0, 0));
     }
@@ -620,9 +620,9 @@ api_access_take(so_req_t *r, const char *project, const char *user,
     PQclear(res);
 
     if (!moved) {
-        so_http_error(r, 409, "invitation_stale",
-                      "whoever offered this project no longer owns it",
-                      NULL);
+        so_req_error(r, 409, "invitation_stale",
+                     "whoever offered this project no longer owns it",
+                     NULL);
         return SO_ENOTFOUND;
     }
 

@@ -189,7 +189,7 @@ api_deploy_answer(so_req_t *r, int status, long long id, int events)
 
     d = api_deploy_json(r, res, 0);
     if (d == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -198,17 +198,17 @@ api_deploy_answer(so_req_t *r, int status, long long id, int events)
 
         list = api_deploy_events(r, ids);
         if (list == NULL) {
-            so_http_pg_error(r, "api_deploy_events");
+            so_req_pg_error(r, "api_deploy_events");
             goto done;
         }
 
         if (json_object_set_new(d, "events", list) != 0) {
-            so_http_error(r, 500, "internal", "internal error", NULL);
+            so_req_error(r, 500, "internal", "internal error", NULL);
             goto done;
         }
     }
 
-    so_http_json(r, status, d);
+    so_req_json(r, status, d);
     d = NULL;
 
 done:
@@ -239,20 +239,20 @@ api_deploy_read(so_req_t *r, long long id, PGresult **out,
                       "SELECT " API_DEPLOY_COLS
                       " FROM deployments d WHERE d.id = $1", 1, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_deploy_get");
+        so_req_pg_error(r, "api_deploy_get");
         return SO_ERR;
     }
 
     if (PQntuples(res) == 0) {
         PQclear(res);
-        so_http_error(r, 404, "not_found", "no such deployment", NULL);
+        so_req_error(r, 404, "not_found", "no such deployment", NULL);
         return SO_ENOTFOUND;
     }
 
     if (so_dstate_parse(state, PQgetvalue(res, 0, 2)) != SO_OK) {
         PQclear(res);
         so_log_error(r->path, "deployment=%lld: unknown state", id);
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return SO_ERR;
     }
 
@@ -277,7 +277,7 @@ api_deploy_allowed(so_req_t *r, const api_deploy_rule_t *rule,
              state == SO_DS_PRODUCTION
              ? " (the PRODUCTION deployment stays until another one "
                "replaces it)" : "");
-    so_http_error(r, 409, "invalid_state", msg, NULL);
+    so_req_error(r, 409, "invalid_state", msg, NULL);
     return SO_EINVAL;
 }
 
@@ -299,15 +299,15 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
     *branch = NULL;
     commit[0] = '\0';
 
-    cl = so_http_param(r, "CONTENT_LENGTH");
+    cl = so_req_param(r, "CONTENT_LENGTH");
     if (cl == NULL || *cl == '\0' || strcmp(cl, "0") == 0) {
         *body = json_object();
         if (*body == NULL) {
-            so_http_error(r, 500, "internal", "internal error", NULL);
+            so_req_error(r, 500, "internal", "internal error", NULL);
             return SO_ERR;
         }
 
-    } else if (so_http_read_json(r, body) != SO_OK) {
+    } else if (so_req_read_json(r, body) != SO_OK) {
         return SO_EINVAL;
     }
 
@@ -318,9 +318,9 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
     rc = so_input_string(r, *body, "branch", 0, 1, API_BRANCH_MAX, &s, &len);
     if (rc == SO_OK) {
         if (api_rule_branch(s, &reason) != SO_OK) {
-            so_http_error(r, 422, "validation_failed",
-                          "branch must be a valid git branch name",
-                          "branch");
+            so_req_error(r, 422, "validation_failed",
+                         "branch must be a valid git branch name",
+                         "branch");
             return SO_EINVAL;
         }
         *branch = s;
@@ -337,9 +337,9 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
         commit[i] = '\0';
 
         if (len != 40 || i != 40) {
-            so_http_error(r, 422, "validation_failed",
-                          "commit must be a full commit id: 40 hex digits",
-                          "commit");
+            so_req_error(r, 422, "validation_failed",
+                         "commit must be a full commit id: 40 hex digits",
+                         "commit");
             return SO_EINVAL;
         }
 
@@ -370,12 +370,12 @@ api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec)
     }
 
     if (rc == SO_ENOTFOUND) {
-        so_http_error(r, 404, "not_found", "no such project", NULL);
+        so_req_error(r, 404, "not_found", "no such project", NULL);
         return;
     }
 
     if (rc != SO_OK) {
-        so_http_fail(r, rc);
+        so_req_fail(r, rc);
         return;
     }
 
@@ -439,7 +439,7 @@ api_deployments_list(so_req_t *r)
                       " AND ($2::bigint = 0 OR d.id < $2::bigint)"
                       " ORDER BY d.id DESC LIMIT $3", 3, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_deploy_list");
+        so_req_pg_error(r, "api_deploy_list");
         goto done;
     }
 
@@ -489,7 +489,7 @@ api_deployments_delete(so_req_t *r)
                           "DELETE FROM deployments"
                           " WHERE id = $1 AND state = $2", 2, params);
         if (res == NULL) {
-            so_http_pg_error(r, "api_deploy_delete");
+            so_req_pg_error(r, "api_deploy_delete");
             goto done;
         }
 
@@ -497,8 +497,8 @@ api_deployments_delete(so_req_t *r)
     }
 
     if (!deleted) {
-        so_http_error(r, 409, "invalid_state", "the deployment changed "
-                      "state meanwhile: try again", NULL);
+        so_req_error(r, 409, "invalid_state", "the deployment changed "
+                     "state meanwhile: try again", NULL);
         goto done;
     }
 
@@ -582,13 +582,13 @@ api_deployments_cancel(so_req_t *r)
     }
 
     if (rc == SO_EEXISTS) {
-        so_http_error(r, 409, "invalid_state", "the deployment changed "
-                      "state meanwhile: try again", NULL);
+        so_req_error(r, 409, "invalid_state", "the deployment changed "
+                     "state meanwhile: try again", NULL);
         goto done;
     }
 
     if (rc != SO_OK) {
-        so_http_fail(r, rc);
+        so_req_fail(r, rc);
         goto done;
     }
 
@@ -620,17 +620,17 @@ api_deployments_promote(so_req_t *r)
                            sizeof(msg));
 
     if (rc == SO_ENOTFOUND) {
-        so_http_error(r, 404, "not_found", "no such deployment", NULL);
+        so_req_error(r, 404, "not_found", "no such deployment", NULL);
         return;
     }
 
     if (rc == SO_EEXISTS || rc == SO_EINVAL) {
-        so_http_error(r, 409, "invalid_state", msg, NULL);
+        so_req_error(r, 409, "invalid_state", msg, NULL);
         return;
     }
 
     if (rc != SO_OK) {
-        so_http_fail(r, rc);
+        so_req_fail(r, rc);
         return;
     }
 

@@ -65,7 +65,7 @@ api_detect_answer(so_req_t *r, int status, const char *id, const char *uid)
     }
 
     if (PQntuples(res) != 1) {
-        so_http_error(r, 404, "not_found", "no such detection", NULL);
+        so_req_error(r, 404, "not_found", "no such detection", NULL);
         PQclear(res);
         return;
     }
@@ -74,11 +74,11 @@ api_detect_answer(so_req_t *r, int status, const char *id, const char *uid)
     PQclear(res);
 
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return;
     }
 
-    so_http_json(r, status, j);
+    so_req_json(r, status, j);
 }
 
 
@@ -111,7 +111,7 @@ api_detect(so_req_t *r)
     body = NULL;
     res = NULL;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_input_string(r, body, "repo_url", 1, 1, SO_REPO_URL_MAX, &url,
                            &len) != SO_OK)
@@ -121,7 +121,7 @@ api_detect(so_req_t *r)
 
     if (so_repo_check(&repo, r->cfg, url, err, sizeof(err)) != SO_OK) {
         snprintf(msg, sizeof(msg), "repo_url %.200s", err);
-        so_http_error(r, 422, "validation_failed", msg, "repo_url");
+        so_req_error(r, 422, "validation_failed", msg, "repo_url");
         goto done;
     }
 
@@ -132,7 +132,7 @@ api_detect(so_req_t *r)
     }
     if (rc == SO_OK && api_rule_branch(branch, &reason) != SO_OK) {
         snprintf(msg, sizeof(msg), "branch %s", reason);
-        so_http_error(r, 422, "validation_failed", msg, "branch");
+        so_req_error(r, 422, "validation_failed", msg, "branch");
         goto done;
     }
     if (rc != SO_OK) {
@@ -146,7 +146,7 @@ api_detect(so_req_t *r)
     }
     if (rc == SO_OK && api_rule_dir(root, &reason) != SO_OK) {
         snprintf(msg, sizeof(msg), "root_dir %s", reason);
-        so_http_error(r, 422, "validation_failed", msg, "root_dir");
+        so_req_error(r, 422, "validation_failed", msg, "root_dir");
         goto done;
     }
     if (rc != SO_OK) {
@@ -173,9 +173,9 @@ api_detect(so_req_t *r)
     }
 
     if (PQntuples(res) != 1) {
-        so_http_header(r, "Retry-After", "5");
-        so_http_error(r, 429, "rate_limited", "too many detections are "
-                      "pending: wait for one to finish", NULL);
+        so_req_header(r, "Retry-After", "5");
+        so_req_error(r, 429, "rate_limited", "too many detections are "
+                     "pending: wait for one to finish", NULL);
         goto done;
     }
 
@@ -195,8 +195,8 @@ api_detect(so_req_t *r)
                           " 'the builders could not be reached',"
                           " finished_at = now() WHERE id = $1",
                           1, params);
-        so_http_error(r, 503, "unavailable", "the builders cannot be "
-                      "reached: try again", NULL);
+        so_req_error(r, 503, "unavailable", "the builders cannot be "
+                     "reached: try again", NULL);
         goto done;
     }
 

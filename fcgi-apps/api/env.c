@@ -61,7 +61,7 @@ api_env_key(so_req_t *r, const char *key, int reserved_ok)
     }
 
     snprintf(msg, sizeof(msg), "key %s", reason);
-    so_http_error(r, 422, "validation_failed", msg, "key");
+    so_req_error(r, 422, "validation_failed", msg, "key");
 
     return SO_EINVAL;
 }
@@ -98,11 +98,11 @@ api_env_list(so_req_t *r)
     }
 
     if (items == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    so_http_json(r, 200, json_pack("{s:o}", "data", items));
+    so_req_json(r, 200, json_pack("{s:o}", "data", items));
     items = NULL;
 
 done:
@@ -130,7 +130,7 @@ api_env_put(so_req_t *r)
     sealed = NULL;
 
     if (api_env_key(r, r->args[1], 0) != SO_OK
-        || so_http_read_json(r, &body) != SO_OK
+        || so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK)
     {
         goto done;
@@ -144,15 +144,15 @@ api_env_put(so_req_t *r)
     }
 
     if (len > SO_ENV_VALUE_MAX) {
-        so_http_error(r, 422, "validation_failed",
-                      "value must be at most 32768 bytes", "value");
+        so_req_error(r, 422, "validation_failed",
+                     "value must be at most 32768 bytes", "value");
         goto done;
     }
 
     secret = json_object_get(body, "secret");
     if (secret != NULL && !json_is_boolean(secret)) {
-        so_http_error(r, 422, "validation_failed",
-                      "secret must be true or false", "secret");
+        so_req_error(r, 422, "validation_failed",
+                     "secret must be true or false", "secret");
         goto done;
     }
     is_secret = json_is_true(secret);
@@ -165,9 +165,9 @@ api_env_put(so_req_t *r)
     if (rc == SO_OK && strcmp(target, "build") != 0
         && strcmp(target, "runtime") != 0 && strcmp(target, "both") != 0)
     {
-        so_http_error(r, 422, "validation_failed",
-                      "target must be \"build\", \"runtime\" or \"both\"",
-                      "target");
+        so_req_error(r, 422, "validation_failed",
+                     "target must be \"build\", \"runtime\" or \"both\"",
+                     "target");
         goto done;
     }
     if (rc != SO_OK) {
@@ -178,7 +178,7 @@ api_env_put(so_req_t *r)
         && so_env_seal(&sealed, r->cfg, r->id, r->args[1],
                        SO_ENV_KEY_VERSION, value, len) != SO_OK)
     {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -211,11 +211,11 @@ api_env_put(so_req_t *r)
 
     j = api_env_json(res, 0);
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    so_http_json(r, PQgetvalue(res, 0, 5)[0] == 't' ? 201 : 200, j);
+    so_req_json(r, PQgetvalue(res, 0, 5)[0] == 't' ? 201 : 200, j);
 
 done:
 

@@ -19,7 +19,7 @@
 #include "api.h"
 #include "shipoff.h"
 #include "so_crypto.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "so_oauth.h"
 
@@ -61,8 +61,8 @@ void
 api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     const so_repo_url_t *repo, const char *secret)
 {
-    so_httpc_req_t   req;
-    so_httpc_res_t   res;
+    so_fetch_req_t   req;
+    so_fetch_res_t   res;
     json_t          *body, *answer, *id;
     const char      *headers[5];
     char            *token, *json, url[1024], auth[512], error[SO_ERRLEN];
@@ -122,7 +122,7 @@ api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     req.body_len = strlen(json);
     req.content_type = "application/json";
 
-    rc = so_httpc_request(&res, &req);
+    rc = so_fetch_request(&res, &req);
     if (rc != SO_OK) {
         so_log_error(r->path, "project=%lld: POST %s: %s", project_id, url,
                      res.errstr);
@@ -132,7 +132,7 @@ api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
 
     if (res.status != 201) {
         /* GitHub's own message says why: 404 no access, 422 exists... */
-        if (so_httpc_json(&answer, &res) == SO_OK
+        if (so_fetch_json(&answer, &res) == SO_OK
             && json_is_string(json_object_get(answer, "message")))
         {
             snprintf(error, sizeof(error), "GitHub answered %ld: %.*s",
@@ -149,7 +149,7 @@ api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     }
 
     id = NULL;
-    if (so_httpc_json(&answer, &res) == SO_OK) {
+    if (so_fetch_json(&answer, &res) == SO_OK) {
         id = json_object_get(answer, "id");
     }
 
@@ -177,7 +177,7 @@ done:
         free(json);
     }
     so_wipe(auth, sizeof(auth));
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
     json_decref(answer);
     json_decref(body);
 }

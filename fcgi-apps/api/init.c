@@ -5,8 +5,8 @@
  */
 
 #include "shipoff.h"
+#include "so_fetch.h"
 #include "so_git.h"
-#include "so_httpc.h"
 #include "so_password.h"
 #include "api.h"
 
@@ -14,7 +14,7 @@
 int
 api_init(const so_config_t *cfg)
 {
-    if (so_httpc_init() != SO_OK || so_git_init() != SO_OK) {
+    if (so_fetch_init() != SO_OK || so_git_init() != SO_OK) {
         return SO_ERR;
     }
 

@@ -131,15 +131,15 @@ api_invitation_respond(so_req_t *r, int status, const char *id)
                       "SELECT " API_INV_COLS " FROM team_invitations i"
                       API_INV_JOINS " WHERE i.id = $1", 1, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_inv_get");
+        so_req_pg_error(r, "api_inv_get");
         return;
     }
 
     j = PQntuples(res) == 1 ? api_invitation_json(r, res, 0) : NULL;
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
     } else {
-        so_http_json(r, status, j);
+        so_req_json(r, status, j);
     }
 
     PQclear(res);
@@ -160,7 +160,7 @@ api_invitations_create(so_req_t *r)
     res = NULL;
     body = NULL;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_account_read_email(r, body, email) != SO_OK)
     {
@@ -175,8 +175,8 @@ api_invitations_create(so_req_t *r)
         goto done;
 
     } else if (strcmp(role, "member") != 0 && strcmp(role, "owner") != 0) {
-        so_http_error(r, 422, "validation_failed",
-                      "role must be \"member\" or \"owner\"", "role");
+        so_req_error(r, 422, "validation_failed",
+                     "role must be \"member\" or \"owner\"", "role");
         goto done;
     }
 
@@ -189,14 +189,14 @@ api_invitations_create(so_req_t *r)
                       " JOIN users u ON u.id = m.user_id"
                       " WHERE m.team_id = $1 AND u.email = $2", 2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_inv_is_member");
+        so_req_pg_error(r, "api_inv_is_member");
         goto done;
     }
 
     if (PQntuples(res) > 0) {
-        so_http_error(r, 409, "already_member",
-                      "this address belongs to a member of the team",
-                      "email");
+        so_req_error(r, 409, "already_member",
+                     "this address belongs to a member of the team",
+                     "email");
         goto done;
     }
     PQclear(res);
@@ -208,7 +208,7 @@ api_invitations_create(so_req_t *r)
                       " AND state = 'pending' AND expires_at <= now()",
                       2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_inv_revoke_expired");
+        so_req_pg_error(r, "api_inv_revoke_expired");
         goto done;
     }
     PQclear(res);
@@ -227,24 +227,24 @@ api_invitations_create(so_req_t *r)
                       4, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
-            so_http_error(r, 409, "invitation_exists",
-                          "this address has a pending invitation already",
-                          "email");
+            so_req_error(r, 409, "invitation_exists",
+                         "this address has a pending invitation already",
+                         "email");
         } else {
-            so_http_pg_error(r, "api_inv_create");
+            so_req_pg_error(r, "api_inv_create");
         }
         goto done;
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
+        so_req_error(r, 404, "not_found", "no such team", NULL);
         goto done;
     }
 
     so_log_info(r->path, "team=%s invitation=%s: %s invited by user=%s",
                 r->ids, PQgetvalue(res, 0, 0), role, user);
 
-    so_http_json(r, 201, api_invitation_json(r, res, 0));
+    so_req_json(r, 201, api_invitation_json(r, res, 0));
 
 done:
 
@@ -285,7 +285,7 @@ api_invitation_join(so_req_t *r, const char *team, const char *user,
                       " role) SELECT id, $2, 'member' FROM t"
                       " ON CONFLICT DO NOTHING", 2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_inv_join");
+        so_req_pg_error(r, "api_inv_join");
         return SO_ERR;
     }
     PQclear(res);
@@ -293,7 +293,7 @@ api_invitation_join(so_req_t *r, const char *team, const char *user,
     if (strcmp(role, "owner") == 0
         && api_team_set_owner(r, team, user) != SO_OK)
     {
-        so_http_pg_error(r, "api_team_set_owner");
+        so_req_pg_error(r, "api_team_set_owner");
         return SO_ERR;
     }
 
@@ -322,7 +322,7 @@ api_invitation_answer(so_req_t *r, int accept)
     params[1] = user;
 
     if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_http_pg_error(r, "BEGIN");
+        so_req_pg_error(r, "BEGIN");
         goto done;
     }
     tx = 1;
@@ -338,12 +338,12 @@ api_invitation_answer(so_req_t *r, int accept)
                       " FOR UPDATE OF i",
                       2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_inv_lock");
+        so_req_pg_error(r, "api_inv_lock");
         goto done;
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no such invitation", NULL);
+        so_req_error(r, 404, "not_found", "no such invitation", NULL);
         goto done;
     }
 
@@ -358,19 +358,19 @@ api_invitation_answer(so_req_t *r, int accept)
     res = NULL;
 
     if (strcmp(state, "pending") != 0) {
-        so_http_error(r, 409, "invitation_answered",
-                      strcmp(state, "accepted") == 0
-                      ? "this invitation was accepted already"
-                      : strcmp(state, "declined") == 0
-                      ? "this invitation was declined already"
-                      : "this invitation was revoked", NULL);
+        so_req_error(r, 409, "invitation_answered",
+                     strcmp(state, "accepted") == 0
+                     ? "this invitation was accepted already"
+                     : strcmp(state, "declined") == 0
+                     ? "this invitation was declined already"
+                     : "this invitation was revoked", NULL);
         goto done;
     }
 
     if (expired) {
-        so_http_error(r, 410, "invitation_expired",
-                      "this invitation has expired: ask for a new one",
-                      NULL);
+        so_req_error(r, 410, "invitation_expired",
+                     "this invitation has expired: ask for a new one",
+                     NULL);
         goto done;
     }
 
@@ -394,12 +394,12 @@ api_invitation_answer(so_req_t *r, int accept)
                       " SELECT " API_INV_COLS " FROM i" API_INV_JOINS,
                       2, params);
     if (res == NULL || PQntuples(res) != 1) {
-        so_http_pg_error(r, "api_inv_answer");
+        so_req_pg_error(r, "api_inv_answer");
         goto done;
     }
 
     if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
-        so_http_pg_error(r, "COMMIT");
+        so_req_pg_error(r, "COMMIT");
         goto done;
     }
     tx = 0;
@@ -408,7 +408,7 @@ api_invitation_answer(so_req_t *r, int accept)
                 project[0] != '\0' ? "project" : "team",
                 project[0] != '\0' ? project : team, r->ids, user, v);
 
-    so_http_json(r, 200, api_invitation_json(r, res, 0));
+    so_req_json(r, 200, api_invitation_json(r, res, 0));
 
 done:
 

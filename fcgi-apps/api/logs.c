@@ -36,7 +36,7 @@
 #include "api.h"
 #include "shipoff.h"
 #include "so_auth.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "so_state.h"
 
@@ -175,7 +175,7 @@ api_logs_read_query(so_req_t *r, api_logs_query_t *lq)
 
     field = "since";
     msg = "since must be a line id: an integer from 0";
-    rc = so_httpc_form_get(buf, sizeof(buf), r->query, "since");
+    rc = so_fetch_form_get(buf, sizeof(buf), r->query, "since");
     if (rc == SO_OK && api_logs_id(buf, &lq->since) != SO_OK) {
         goto invalid;
     }
@@ -185,7 +185,7 @@ api_logs_read_query(so_req_t *r, api_logs_query_t *lq)
 
     field = "limit";
     msg = "limit must be an integer from 1 to 1000";
-    rc = so_httpc_form_get(buf, sizeof(buf), r->query, "limit");
+    rc = so_fetch_form_get(buf, sizeof(buf), r->query, "limit");
     if (rc == SO_OK) {
         if (api_logs_id(buf, &v) != SO_OK || v < 1 || v > API_LOGS_MAX) {
             goto invalid;
@@ -198,7 +198,7 @@ api_logs_read_query(so_req_t *r, api_logs_query_t *lq)
 
     field = "q";
     msg = "q must be a search of at most 256 bytes";
-    rc = so_httpc_form_get(lq->q, sizeof(lq->q), r->query, "q");
+    rc = so_fetch_form_get(lq->q, sizeof(lq->q), r->query, "q");
     if (rc == SO_ENOTFOUND) {
         lq->q[0] = '\0';
 
@@ -212,7 +212,7 @@ api_logs_read_query(so_req_t *r, api_logs_query_t *lq)
 
 invalid:
 
-    so_http_error(r, 422, "validation_failed", msg, field);
+    so_req_error(r, 422, "validation_failed", msg, field);
     return SO_EINVAL;
 }
 
@@ -287,7 +287,7 @@ api_logs_history(so_req_t *r, const api_logs_sql_t *st)
           ? so_pg_query(r->pg, st->name_q, st->sql_q, 4, params)
           : so_pg_query(r->pg, st->name, st->sql, 3, params);
     if (res == NULL) {
-        so_http_pg_error(r, st->name);
+        so_req_pg_error(r, st->name);
         return;
     }
 
@@ -314,11 +314,11 @@ api_logs_history(so_req_t *r, const api_logs_sql_t *st)
     PQclear(res);
 
     if (body == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return;
     }
 
-    so_http_json(r, 200, body);
+    so_req_json(r, 200, body);
 }
 
 
@@ -353,32 +353,32 @@ api_logs_stream(so_req_t *r)
     int          rc;
 
     since = 0;
-    last = so_http_param(r, "HTTP_LAST_EVENT_ID");
-    rc = so_httpc_form_get(buf, sizeof(buf), r->query, "since");
+    last = so_req_param(r, "HTTP_LAST_EVENT_ID");
+    rc = so_fetch_form_get(buf, sizeof(buf), r->query, "since");
 
     if (last != NULL && *last != '\0') {
         if (api_logs_id(last, &since) != SO_OK) {
-            so_http_error(r, 400, "bad_request", "Last-Event-ID must be an "
-                          "event id of this stream", NULL);
+            so_req_error(r, 400, "bad_request", "Last-Event-ID must be an "
+                         "event id of this stream", NULL);
             return;
         }
 
     } else if (rc == SO_OK) {
         if (api_logs_id(buf, &since) != SO_OK) {
-            so_http_error(r, 422, "validation_failed", "since must be a "
-                          "line id: an integer from 0", "since");
+            so_req_error(r, 422, "validation_failed", "since must be a "
+                         "line id: an integer from 0", "since");
             return;
         }
 
     } else if (rc != SO_ENOTFOUND) {
-        so_http_error(r, 422, "validation_failed", "since must be a line "
-                      "id: an integer from 0", "since");
+        so_req_error(r, 422, "validation_failed", "since must be a line "
+                     "id: an integer from 0", "since");
         return;
     }
 
     t = calloc(1, sizeof(api_tail_t));
     if (t == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return;
     }
 
@@ -393,21 +393,21 @@ api_logs_stream(so_req_t *r)
     free(t);
 
     if (rc == SO_ETOOBIG) {
-        so_http_header(r, "Retry-After", API_TAIL_RETRY_AFTER);
-        so_http_error(r, 503, "busy", "this server holds as many live log "
-                      "streams as it may: try again shortly", NULL);
+        so_req_header(r, "Retry-After", API_TAIL_RETRY_AFTER);
+        so_req_error(r, 503, "busy", "this server holds as many live log "
+                     "streams as it may: try again shortly", NULL);
         return;
     }
 
     if (rc == SO_EUNAVAIL) {
-        so_http_header(r, "Retry-After", API_TAIL_RETRY_AFTER);
-        so_http_error(r, 503, "unavailable", "the database takes no more "
-                      "connections for live log streams: try again shortly",
-                      NULL);
+        so_req_header(r, "Retry-After", API_TAIL_RETRY_AFTER);
+        so_req_error(r, 503, "unavailable", "the database takes no more "
+                     "connections for live log streams: try again shortly",
+                     NULL);
         return;
     }
 
-    so_http_error(r, 500, "internal", "internal error", NULL);
+    so_req_error(r, 500, "internal", "internal error", NULL);
 }
 
 

@@ -34,7 +34,7 @@ static int api_me_password(so_req_t *r, json_t *body, const char *user_id,
 void
 api_me_get(so_req_t *r)
 {
-    so_http_json(r, 200, so_account_user_json(r->account, 0, 0));
+    so_req_json(r, 200, so_account_user_json(r->account, 0, 0));
 }
 
 
@@ -74,15 +74,15 @@ api_me_password(so_req_t *r, json_t *body, const char *user_id,
 
     if (rc == SO_EINVAL) {
         so_log_info(r->path, "user=%s: wrong old password", user_id);
-        so_http_error(r, 403, "invalid_credentials",
-                      "the old password is wrong", "old_password");
+        so_req_error(r, 403, "invalid_credentials",
+                     "the old password is wrong", "old_password");
         return SO_EINVAL;
     }
 
     if (rc != SO_OK || so_password_hash(newphc, &a2, pw, pwlen) != 0) {
         so_log_error(r->path, "user=%s: hashing a password failed",
                      user_id);
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return SO_ERR;
     }
 
@@ -106,7 +106,7 @@ api_me_patch(so_req_t *r)
     res = NULL;
     phc = NULL;
 
-    if (so_http_read_json(r, &body) != 0
+    if (so_req_read_json(r, &body) != 0
         || so_input_known(r, body, fields) != SO_OK
         || so_account_read_name(r, body, NULL, &name) != SO_OK)
     {
@@ -116,8 +116,8 @@ api_me_patch(so_req_t *r)
     if (json_object_get(body, "old_password") != NULL
         && json_object_get(body, "password") == NULL)
     {
-        so_http_error(r, 422, "validation_failed",
-                      "old_password goes with a new password", "password");
+        so_req_error(r, 422, "validation_failed",
+                     "old_password goes with a new password", "password");
         goto done;
     }
 
@@ -130,7 +130,7 @@ api_me_patch(so_req_t *r)
         goto unavailable;
     }
     if (PQntuples(res) != 1) {
-        so_http_error(r, 404, "not_found", "no such user", NULL);
+        so_req_error(r, 404, "not_found", "no such user", NULL);
         goto done;
     }
 
@@ -165,7 +165,7 @@ api_me_patch(so_req_t *r)
         goto unavailable;
     }
     if (PQntuples(res) != 1) {
-        so_http_error(r, 404, "not_found", "no such user", NULL);
+        so_req_error(r, 404, "not_found", "no such user", NULL);
         goto done;
     }
 
@@ -174,12 +174,12 @@ api_me_patch(so_req_t *r)
                     id);
     }
 
-    so_http_json(r, 200, so_account_user_json(res, 0, 0));
+    so_req_json(r, 200, so_account_user_json(res, 0, 0));
     goto done;
 
 unavailable:
 
-    so_http_pg_error(r, "changing the account");
+    so_req_pg_error(r, "changing the account");
 
 done:
 

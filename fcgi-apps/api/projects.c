@@ -38,7 +38,7 @@
 #include "so_auth.h"
 #include "so_authz.h"
 #include "so_crypto.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_input.h"
 #include "so_log.h"
 #include "so_page.h"
@@ -272,7 +272,7 @@ api_project_input(so_req_t *r, json_t *body, int create, json_t **out,
 
     v = json_object();
     if (v == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return SO_ERR;
     }
 
@@ -289,7 +289,7 @@ api_project_input(so_req_t *r, json_t *body, int create, json_t **out,
 
         if (!create && in != NULL && json_is_null(in)) {
             snprintf(msg, sizeof(msg), "%s cannot be null", f->name);
-            so_http_error(r, 422, "validation_failed", msg, f->name);
+            so_req_error(r, 422, "validation_failed", msg, f->name);
             goto failed;
         }
 
@@ -316,7 +316,7 @@ api_project_input(so_req_t *r, json_t *body, int create, json_t **out,
 
         if (rc != SO_OK) {
             snprintf(msg, sizeof(msg), "%s %s", f->name, reason);
-            so_http_error(r, 422, "validation_failed", msg, f->name);
+            so_req_error(r, 422, "validation_failed", msg, f->name);
             goto failed;
         }
 
@@ -478,7 +478,7 @@ api_project_answer(so_req_t *r, int status, const char *id,
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no such project", NULL);
+        so_req_error(r, 404, "not_found", "no such project", NULL);
         goto done;
     }
 
@@ -488,11 +488,11 @@ api_project_answer(so_req_t *r, int status, const char *id,
             && json_object_set_new(j, "webhook_secret",
                                    json_string(secret)) != 0))
     {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    so_http_json(r, status, j);
+    so_req_json(r, status, j);
     j = NULL;
 
 done:
@@ -522,7 +522,7 @@ api_project_quota(so_req_t *r, long long user, long long team)
         rc = so_quota_usage(usage, r->pg, &account, 0);
     }
     if (rc != SO_OK) {
-        so_http_fail(r, rc);
+        so_req_fail(r, rc);
         return rc;
     }
 
@@ -562,7 +562,7 @@ api_projects_create(so_req_t *r)
     team = 0;
     tx = 0;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_project_input(r, body, 1, &v, &repo) != SO_OK)
     {
@@ -588,7 +588,7 @@ api_projects_create(so_req_t *r)
     rc = api_project_free_name(r, json_string_value(json_object_get(v,
                                "name")), NULL, &reason);
     if (rc == SO_EEXISTS) {
-        so_http_error(r, 409, "name_taken", "name is taken", "name");
+        so_req_error(r, 409, "name_taken", "name is taken", "name");
         goto done;
     }
     if (rc != SO_OK) {
@@ -598,7 +598,7 @@ api_projects_create(so_req_t *r)
     /* counted and created under the account's lock: two creates of one
        account cannot both take its last project */
     if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_http_fail(r, SO_EUNAVAIL);
+        so_req_fail(r, SO_EUNAVAIL);
         goto done;
     }
     tx = 1;
@@ -619,13 +619,13 @@ api_projects_create(so_req_t *r)
     res = NULL;
 
     if (so_project_webhook_new(secret, &sealed, r->cfg, id) != SO_OK) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
     settings = json_dumps(v, JSON_COMPACT);
     if (settings == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -654,7 +654,7 @@ api_projects_create(so_req_t *r)
                       " $5, $6 FROM (SELECT $4::jsonb AS v) s", 6, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
-            so_http_error(r, 409, "name_taken", "name is taken", "name");
+            so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
         api_db_error(r, "api_project_create");
@@ -663,7 +663,7 @@ api_projects_create(so_req_t *r)
 
     tx = 0;
     if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
-        so_http_fail(r, SO_EUNAVAIL);
+        so_req_fail(r, SO_EUNAVAIL);
         goto done;
     }
 
@@ -734,11 +734,11 @@ api_projects_list(so_req_t *r)
     }
 
     if (items == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    so_http_json(r, 200, so_page_answer(&page, items, PQntuples(res),
+    so_req_json(r, 200, so_page_answer(&page, items, PQntuples(res),
                  n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
     items = NULL;
 
@@ -776,7 +776,7 @@ api_projects_update(so_req_t *r)
     v = NULL;
     settings = NULL;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_project_input(r, body, 0, &v, &repo) != SO_OK)
     {
@@ -788,7 +788,7 @@ api_projects_update(so_req_t *r)
         rc = api_project_free_name(r, json_string_value(name), r->ids,
                                    &reason);
         if (rc == SO_EEXISTS) {
-            so_http_error(r, 409, "name_taken", "name is taken", "name");
+            so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
         if (rc != SO_OK) {
@@ -798,7 +798,7 @@ api_projects_update(so_req_t *r)
 
     settings = json_dumps(v, JSON_COMPACT);
     if (settings == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -823,7 +823,7 @@ api_projects_update(so_req_t *r)
                       3, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
-            so_http_error(r, 409, "name_taken", "name is taken", "name");
+            so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
         api_db_error(r, "api_project_update");
@@ -864,7 +864,7 @@ api_projects_delete(so_req_t *r)
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no such project", NULL);
+        so_req_error(r, 404, "not_found", "no such project", NULL);
         goto done;
     }
 
@@ -912,7 +912,7 @@ api_projects_webhook_secret(so_req_t *r)
     secret[0] = '\0';
 
     if (so_project_webhook_new(secret, &sealed, r->cfg, r->id) != SO_OK) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -935,11 +935,11 @@ api_projects_webhook_secret(so_req_t *r)
     j = json_pack("{s:I, s:s, s:s}", "id", (json_int_t) r->id,
                   "webhook_url", hookurl, "webhook_secret", secret);
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    so_http_json(r, 200, j);
+    so_req_json(r, 200, j);
 
 done:
 
@@ -956,15 +956,15 @@ api_domains_check(so_req_t *r)
     char         name[4 * SO_PROJECT_NAME_MAX + 1];
     int          rc;
 
-    rc = so_httpc_form_get(name, sizeof(name), r->query, "name");
+    rc = so_fetch_form_get(name, sizeof(name), r->query, "name");
     if (rc == SO_ENOTFOUND) {
-        so_http_error(r, 422, "validation_failed", "name is required",
-                      "name");
+        so_req_error(r, 422, "validation_failed", "name is required",
+                     "name");
         return;
     }
     if (rc != SO_OK) {
-        so_http_error(r, 422, "validation_failed",
-                      "name must be 1 to 63 characters", "name");
+        so_req_error(r, 422, "validation_failed",
+                     "name must be 1 to 63 characters", "name");
         return;
     }
 
@@ -979,9 +979,9 @@ api_domains_check(so_req_t *r)
     }
 
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return;
     }
 
-    so_http_json(r, 200, j);
+    so_req_json(r, 200, j);
 }

@@ -18,7 +18,7 @@
 
 #include "shipoff.h"
 #include "so_authz.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "api.h"
 
@@ -58,7 +58,7 @@ api_quota_error(so_req_t *r, int status, const so_quota_t *quota)
     so_log_info(r->path, "%s %s: %d quota_exceeded: %s", r->method, r->path,
                 status, msg);
 
-    so_http_json(r, status, json_pack("{s:o}", "error", err));
+    so_req_json(r, status, json_pack("{s:o}", "error", err));
 }
 
 
@@ -74,7 +74,7 @@ api_quotas_get(so_req_t *r)
     account.user = r->principal.user_id;
     account.team = 0;
 
-    rc = so_httpc_form_get(team, sizeof(team), r->query, "team_id");
+    rc = so_fetch_form_get(team, sizeof(team), r->query, "team_id");
     if (rc == SO_OK) {
         /* a team the caller is not a member of is "no such team" */
         if (so_authz(r, &r->principal, SO_OBJ_TEAM, team,
@@ -86,13 +86,13 @@ api_quotas_get(so_req_t *r)
         account.user = 0;
 
     } else if (rc != SO_ENOTFOUND) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
+        so_req_error(r, 404, "not_found", "no such team", NULL);
         return;
     }
 
     rc = so_quota_usage(usage, r->pg, &account, 0);
     if (rc != SO_OK) {
-        so_http_fail(r, rc);
+        so_req_fail(r, rc);
         return;
     }
 
@@ -116,9 +116,9 @@ api_quotas_get(so_req_t *r)
                   (json_int_t) (account.team ? account.team : account.user),
                   "quotas", quotas);
     if (j == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return;
     }
 
-    so_http_json(r, 200, j);
+    so_req_json(r, 200, j);
 }

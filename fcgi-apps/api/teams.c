@@ -55,7 +55,7 @@ static void api_team_answer(so_req_t *r, int status, const char *team,
 void
 api_db_error(so_req_t *r, const char *what)
 {
-    so_http_pg_error(r, what);
+    so_req_pg_error(r, what);
 }
 
 
@@ -76,7 +76,7 @@ api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     PQclear(res);
 
     if (!one) {
-        so_http_error(r, 404, "not_found", missing, field);
+        so_req_error(r, 404, "not_found", missing, field);
         return SO_ERR;
     }
 
@@ -94,8 +94,8 @@ api_tx(so_req_t *r, const char *verb)
 void
 api_no_content(so_req_t *r)
 {
-    so_http_header(r, "Cache-Control", "no-store");
-    so_http_empty(r, 204);
+    so_req_header(r, "Cache-Control", "no-store");
+    so_req_empty(r, 204);
 }
 
 
@@ -163,8 +163,8 @@ api_team_name(so_req_t *r, json_t *body, char out[4 * API_TEAM_NAME_MAX + 1])
     }
 
     if (len == 0 || i < len) {
-        so_http_error(r, 422, "validation_failed",
-                      "name must hold printable characters", "name");
+        so_req_error(r, 422, "validation_failed",
+                     "name must hold printable characters", "name");
         return SO_EINVAL;
     }
 
@@ -251,28 +251,28 @@ api_team_answer(so_req_t *r, int status, const char *team, const char *user)
                       " FROM teams t JOIN team_members m ON m.team_id = t.id"
                       " WHERE t.id = $1 AND m.user_id = $2", 2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_team_get");
+        so_req_pg_error(r, "api_team_get");
         goto done;
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
+        so_req_error(r, 404, "not_found", "no such team", NULL);
         goto done;
     }
 
     members = api_team_members(r, team, user);
     if (members == NULL) {
-        so_http_pg_error(r, "api_team_members");
+        so_req_pg_error(r, "api_team_members");
         goto done;
     }
 
     t = api_team_json(r, res, 0);
     if (t == NULL || json_object_set_new(t, "members", members) != 0) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
-    so_http_json(r, status, t);
+    so_req_json(r, status, t);
     t = NULL;
 
 done:
@@ -294,7 +294,7 @@ api_teams_create(so_req_t *r)
     res = NULL;
     body = NULL;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_team_name(r, body, name) != SO_OK)
     {
@@ -313,7 +313,7 @@ api_teams_create(so_req_t *r)
                       " role) SELECT id, $2, 'owner' FROM t RETURNING role)"
                       " SELECT " API_TEAM_COLS " FROM t, m", 2, params);
     if (res == NULL || PQntuples(res) != 1) {
-        so_http_pg_error(r, "api_team_create");
+        so_req_pg_error(r, "api_team_create");
         goto done;
     }
 
@@ -362,7 +362,7 @@ api_teams_update(so_req_t *r)
 
     body = NULL;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || api_team_name(r, body, name) != SO_OK)
     {
@@ -439,14 +439,14 @@ api_teams_member_delete(so_req_t *r)
     }
 
     if (!known) {
-        so_http_error(r, 404, "not_found", "no such member", NULL);
+        so_req_error(r, 404, "not_found", "no such member", NULL);
         return;
     }
 
     if (self && (r->rights & SO_NEED_OWNER)) {
-        so_http_error(r, 409, "owner_cannot_leave",
-                      "the owner cannot leave the team: transfer the "
-                      "ownership first", NULL);
+        so_req_error(r, 409, "owner_cannot_leave",
+                     "the owner cannot leave the team: transfer the "
+                     "ownership first", NULL);
         return;
     }
 
@@ -490,7 +490,7 @@ api_teams_transfer(so_req_t *r)
     body = NULL;
     tx = 0;
 
-    if (so_http_read_json(r, &body) != SO_OK
+    if (so_req_read_json(r, &body) != SO_OK
         || so_input_known(r, body, fields) != SO_OK
         || so_input_int(r, body, "user_id", 1, 1, LLONG_MAX, &to) != SO_OK)
     {
@@ -498,8 +498,8 @@ api_teams_transfer(so_req_t *r)
     }
 
     if (to == r->principal.user_id) {
-        so_http_error(r, 422, "validation_failed",
-                      "user_id is the owner already", "user_id");
+        so_req_error(r, 422, "validation_failed",
+                     "user_id is the owner already", "user_id");
         goto done;
     }
 
@@ -509,7 +509,7 @@ api_teams_transfer(so_req_t *r)
     params[1] = user;
 
     if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_http_pg_error(r, "BEGIN");
+        so_req_pg_error(r, "BEGIN");
         goto done;
     }
     tx = 1;
@@ -521,25 +521,25 @@ api_teams_transfer(so_req_t *r)
                       " WHERE t.id = $1 AND m.user_id = $2"
                       " AND m.role = 'owner' FOR UPDATE OF t", 2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "api_team_lock_owned");
+        so_req_pg_error(r, "api_team_lock_owned");
         goto done;
     }
 
     if (PQntuples(res) == 0) {
-        so_http_error(r, 404, "not_found", "no such team", NULL);
+        so_req_error(r, 404, "not_found", "no such team", NULL);
         goto done;
     }
 
     rc = api_team_set_owner(r, r->ids, tos);
 
     if (rc == SO_ENOTFOUND) {
-        so_http_error(r, 422, "validation_failed",
-                      "user_id is not a member of the team", "user_id");
+        so_req_error(r, 422, "validation_failed",
+                     "user_id is not a member of the team", "user_id");
         goto done;
     }
 
     if (rc != SO_OK || so_pg_tx(r->pg, "COMMIT") != SO_OK) {
-        so_http_pg_error(r, "api_team_set_owner");
+        so_req_pg_error(r, "api_team_set_owner");
         goto done;
     }
     tx = 0;

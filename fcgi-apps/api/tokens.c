@@ -88,9 +88,9 @@ api_token_scopes(so_req_t *r, json_t *body, const so_principal_t *p,
 
     a = json_object_get(body, "scopes");
     if (!json_is_array(a) || json_array_size(a) == 0) {
-        so_http_error(r, 422, "validation_failed",
-                      "scopes must be a non-empty array of READ, WRITE, "
-                      "DELETE", "scopes");
+        so_req_error(r, 422, "validation_failed",
+                     "scopes must be a non-empty array of READ, WRITE, "
+                     "DELETE", "scopes");
         return SO_EINVAL;
     }
 
@@ -104,16 +104,16 @@ api_token_scopes(so_req_t *r, json_t *body, const so_principal_t *p,
             }
         }
         if (k == so_nelems(known)) {
-            so_http_error(r, 422, "validation_failed",
-                          "a scope is one of READ, WRITE, DELETE", "scopes");
+            so_req_error(r, 422, "validation_failed",
+                         "a scope is one of READ, WRITE, DELETE", "scopes");
             return SO_EINVAL;
         }
         want |= known[k].bit;
     }
 
     if ((want & p->scopes) != want) {
-        so_http_error(r, 403, "insufficient_scope",
-                      "a token cannot grant scopes it lacks", "scopes");
+        so_req_error(r, 403, "insufficient_scope",
+                     "a token cannot grant scopes it lacks", "scopes");
         return SO_EDENIED;
     }
 
@@ -150,7 +150,7 @@ api_tokens_create(so_req_t *r)
     res = NULL;
     token[0] = '\0';
 
-    if (so_http_read_json(r, &body) != 0
+    if (so_req_read_json(r, &body) != 0
         || so_input_known(r, body, fields) != SO_OK
         || so_input_string(r, body, "name", 1, 1, 100, &name, &namelen)
            != SO_OK
@@ -169,7 +169,7 @@ api_tokens_create(so_req_t *r)
     if (so_secret_token(token, sizeof(token), SO_PAT_PREFIX, 32, hash)
         != SO_OK)
     {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
     snprintf(prefix, sizeof(prefix), "%s", token);
@@ -196,7 +196,7 @@ api_tokens_create(so_req_t *r)
                       " RETURNING " API_TOKEN_COLS,
                       7, params);
     if (res == NULL) {
-        so_http_pg_error(r, "creating a token");
+        so_req_pg_error(r, "creating a token");
         goto done;
     }
 
@@ -207,7 +207,7 @@ api_tokens_create(so_req_t *r)
     if (o != NULL) {
         json_object_set_new(o, "token", json_string(token));
     }
-    so_http_json(r, 201, o);
+    so_req_json(r, 201, o);
 
 done:
 
@@ -245,15 +245,15 @@ api_tokens_delete(so_req_t *r)
                       " AND revoked_at IS NULL",
                       2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "revoking a token");
+        so_req_pg_error(r, "revoking a token");
         return;
     }
 
     if (strcmp(PQcmdTuples(res), "1") == 0) {
         so_log_info(r->path, "user=%s: API token %s revoked", uid, r->ids);
-        so_http_empty(r, 204);
+        so_req_empty(r, 204);
     } else {
-        so_http_error(r, 404, "not_found", "no such token", NULL);
+        so_req_error(r, 404, "not_found", "no such token", NULL);
     }
 
     PQclear(res);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "shipoff.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "api.h"
 
@@ -43,19 +43,19 @@ api_wake(so_req_t *r)
                              API_WAKE_MAXLEN, "*", "host", host,
                              "project", project };
 
-    if (so_httpc_form_get(host, sizeof(host), r->query, "host") != 0
+    if (so_fetch_form_get(host, sizeof(host), r->query, "host") != 0
         || !api_wake_name_ok(host))
     {
-        so_http_error(r, 422, "validation_failed", "a host is required",
-                      "host");
+        so_req_error(r, 422, "validation_failed", "a host is required",
+                     "host");
         return;
     }
 
-    if (so_httpc_form_get(project, sizeof(project), r->query, "project")
+    if (so_fetch_form_get(project, sizeof(project), r->query, "project")
         != 0 || !api_wake_name_ok(project))
     {
-        so_http_error(r, 422, "validation_failed", "a project is required",
-                      "project");
+        so_req_error(r, 422, "validation_failed", "a project is required",
+                     "project");
         return;
     }
 
@@ -66,14 +66,14 @@ api_wake(so_req_t *r)
         if (reply != NULL) {
             freeReplyObject(reply);
         }
-        so_http_error(r, 503, "unavailable", "the wake queue is unavailable",
-                      NULL);
+        so_req_error(r, 503, "unavailable", "the wake queue is unavailable",
+                     NULL);
         return;
     }
 
     freeReplyObject(reply);
     so_log_info("wake", "host=%s project=%s: wake queued", host, project);
 
-    so_http_json(r, 202, json_pack("{s:b, s:s, s:s}", "queued", 1,
-                                   "host", host, "project", project));
+    so_req_json(r, 202, json_pack("{s:b, s:s, s:s}", "queued", 1,
+                                  "host", host, "project", project));
 }

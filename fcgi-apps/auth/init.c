@@ -3,7 +3,7 @@
  */
 
 #include "shipoff.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_password.h"
 #include "auth.h"
 
@@ -16,5 +16,5 @@ auth_init(const so_config_t *cfg)
     }
 
     /* curl_global_init is not thread-safe: before the threads (OAuth) */
-    return so_httpc_init();
+    return so_fetch_init();
 }

@@ -47,7 +47,7 @@ auth_failure_key(so_req_t *r, const char *email, char key[SO_SHA256_HEXLEN])
     char            buf[SO_EMAIL_MAX_LEN + INET6_ADDRSTRLEN + 2];
     char            net[INET6_ADDRSTRLEN];
 
-    addr = so_http_param(r, "REMOTE_ADDR");
+    addr = so_req_param(r, "REMOTE_ADDR");
     if (addr == NULL) {
         addr = "";
     }
@@ -80,15 +80,15 @@ auth_locked(so_req_t *r, const char *key)
                       " AND locked_until > clock_timestamp()",
                       1, &key);
     if (res == NULL) {
-        so_http_pg_error(r, "reading login failures");
+        so_req_pg_error(r, "reading login failures");
         return SO_EUNAVAIL;
     }
 
     rc = 0;
     if (PQntuples(res) == 1) {
-        so_http_header(r, "Retry-After", PQgetvalue(res, 0, 0));
-        so_http_error(r, 429, "too_many_attempts",
-                      "too many failed logins: try again later", NULL);
+        so_req_header(r, "Retry-After", PQgetvalue(res, 0, 0));
+        so_req_error(r, 429, "too_many_attempts",
+                     "too many failed logins: try again later", NULL);
         rc = 1;
     }
 
@@ -115,7 +115,7 @@ auth_failed(so_req_t *r, const char *key)
                       " END",
                       1, &key);
     if (res == NULL) {
-        so_http_pg_error(r, "recording a login failure");
+        so_req_pg_error(r, "recording a login failure");
         return SO_EUNAVAIL;
     }
 
@@ -191,7 +191,7 @@ auth_login(so_req_t *r)
                       "SELECT id, password_hash FROM users WHERE email = $1",
                       1, params);
     if (res == NULL) {
-        so_http_pg_error(r, "looking up an account");
+        so_req_pg_error(r, "looking up an account");
         goto done;
     }
 
@@ -214,14 +214,14 @@ auth_login(so_req_t *r)
         if (auth_failed(r, hash) != SO_OK) {
             goto done;
         }
-        so_http_error(r, 401, "invalid_credentials",
-                      "wrong email or password", NULL);
+        so_req_error(r, 401, "invalid_credentials",
+                     "wrong email or password", NULL);
         goto done;
     }
 
     if (rc != SO_OK) {
         so_log_error(r->path, "user=%s: verifying a password failed", id);
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 

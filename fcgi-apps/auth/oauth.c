@@ -37,7 +37,7 @@
 #include "shipoff.h"
 #include "so_account.h"
 #include "so_crypto.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_log.h"
 #include "so_oauth.h"
 
@@ -130,7 +130,7 @@ auth_oauth_start(so_req_t *r)
         || (p.pkce && so_random_token(verifier, sizeof(verifier),
                                       AUTH_OAUTH_TOKEN_BYTES) != SO_OK))
     {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -151,7 +151,7 @@ auth_oauth_start(so_req_t *r)
                       " now() + make_interval(secs => $4::int))",
                       4, params);
     if (res == NULL) {
-        so_http_pg_error(r, "storing the state");
+        so_req_pg_error(r, "storing the state");
         goto done;
     }
 
@@ -170,7 +170,7 @@ auth_oauth_start(so_req_t *r)
     if (p.pkce) {
         so_sha256_hex(hash, verifier, strlen(verifier));
         if (so_hex_decode(digest, sizeof(digest), hash) != SO_OK) {
-            so_http_error(r, 500, "internal", "internal error", NULL);
+            so_req_error(r, 500, "internal", "internal error", NULL);
             goto done;
         }
         so_b64url_encode(challenge, digest, sizeof(digest));
@@ -183,12 +183,12 @@ auth_oauth_start(so_req_t *r)
 
     pairs[n] = NULL;
 
-    if (so_httpc_form_encode(&query, pairs) != SO_OK
+    if (so_fetch_form_encode(&query, pairs) != SO_OK
         || asprintf(&location, "%s%c%s", p.authorize_url,
                     strchr(p.authorize_url, '?') ? '&' : '?', query) < 0)
     {
         location = NULL;
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -230,14 +230,14 @@ auth_oauth_callback(so_req_t *r)
     }
 
     /* whatever the outcome, the browser's state is spent */
-    so_http_header(r, "Set-Cookie", AUTH_OAUTH_COOKIE "=; Path=/auth/;"
-                   " Max-Age=0; HttpOnly; SameSite=Lax");
+    so_req_header(r, "Set-Cookie", AUTH_OAUTH_COOKIE "=; Path=/auth/;"
+                  " Max-Age=0; HttpOnly; SameSite=Lax");
 
-    if (so_httpc_form_get(state, sizeof(state), r->query, "state") != SO_OK)
+    if (so_fetch_form_get(state, sizeof(state), r->query, "state") != SO_OK)
     {
-        so_http_error(r, 400, "invalid_state",
-                      "the login state is missing, unknown, used or expired",
-                      "state");
+        so_req_error(r, 400, "invalid_state",
+                     "the login state is missing, unknown, used or expired",
+                     "state");
         goto done;
     }
 
@@ -246,7 +246,7 @@ auth_oauth_callback(so_req_t *r)
     }
 
     /* the user said no (or the provider refused): the state is spent */
-    if (so_httpc_form_get(error, sizeof(error), r->query, "error")
+    if (so_fetch_form_get(error, sizeof(error), r->query, "error")
         != SO_ENOTFOUND)
     {
         if (auth_oauth_consume_state(r, p.name, state, verifier,
@@ -254,16 +254,16 @@ auth_oauth_callback(so_req_t *r)
         {
             so_log_info(r->path, "provider=%s: authorization refused",
                         p.name);
-            so_http_error(r, 403, "oauth_denied",
-                          "the provider did not authorize the login", NULL);
+            so_req_error(r, 403, "oauth_denied",
+                         "the provider did not authorize the login", NULL);
         }
         goto done;
     }
 
-    if (so_httpc_form_get(code, sizeof(code), r->query, "code") != SO_OK) {
-        so_http_error(r, 400, "validation_failed",
-                      "the authorization code is missing or malformed",
-                      "code");
+    if (so_fetch_form_get(code, sizeof(code), r->query, "code") != SO_OK) {
+        so_req_error(r, 400, "validation_failed",
+                     "the authorization code is missing or malformed",
+                     "code");
         goto done;
     }
 
@@ -332,16 +332,16 @@ auth_oauth_provider(so_req_t *r, auth_oauth_provider_t *p)
         p->pkce = 1;
 
     } else {
-        so_http_error(r, 404, "not_found", "no such OAuth provider", NULL);
+        so_req_error(r, 404, "not_found", "no such OAuth provider", NULL);
         return SO_ENOTFOUND;
     }
 
     if (p->client_id == NULL || p->client_id[0] == '\0'
         || p->client_secret == NULL || p->client_secret[0] == '\0')
     {
-        so_http_error(r, 404, "provider_not_configured",
-                      "signing in with this provider is not configured",
-                      NULL);
+        so_req_error(r, 404, "provider_not_configured",
+                     "signing in with this provider is not configured",
+                     NULL);
         return SO_ENOTFOUND;
     }
 
@@ -370,7 +370,7 @@ auth_oauth_redirect_uri(char *out, size_t len, so_req_t *r,
 
     if (n < 0 || (size_t) n >= len) {
         so_log_error(r->path, "public_url is too long");
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         return SO_ETOOBIG;
     }
 
@@ -417,15 +417,15 @@ auth_oauth_bound(so_req_t *r, const char *provider, const char *state)
     char  cookie[AUTH_OAUTH_TOKEN_LEN];
     int   rc;
 
-    rc = so_http_cookie(r, AUTH_OAUTH_COOKIE, cookie, sizeof(cookie));
+    rc = so_req_cookie(r, AUTH_OAUTH_COOKIE, cookie, sizeof(cookie));
 
     if (rc != SO_OK || !so_ct_streq(cookie, state)) {
         so_log_info(r->path, "provider=%s: %s", provider,
                     rc != SO_OK ? "no state cookie"
                                 : "the state is not the cookie's");
-        so_http_error(r, 403, "state_mismatch",
-                      "this login was not started in this browser: "
-                      "start it again", "state");
+        so_req_error(r, 403, "state_mismatch",
+                     "this login was not started in this browser: "
+                     "start it again", "state");
         rc = SO_EDENIED;
     }
 
@@ -457,7 +457,7 @@ auth_oauth_consume_state(so_req_t *r, const char *provider,
                       " expires_at > now()",
                       1, params);
     if (res == NULL) {
-        so_http_pg_error(r, "taking the state");
+        so_req_pg_error(r, "taking the state");
         rc = SO_EUNAVAIL;
         goto done;
     }
@@ -471,9 +471,9 @@ auth_oauth_consume_state(so_req_t *r, const char *provider,
                     PQntuples(res) != 1 ? "unknown or spent"
                     : strcmp(PQgetvalue(res, 0, 0), provider) != 0
                       ? "another provider's" : "an expired");
-        so_http_error(r, 400, "invalid_state",
-                      "the login state is missing, unknown, used or expired",
-                      "state");
+        so_req_error(r, 400, "invalid_state",
+                     "the login state is missing, unknown, used or expired",
+                     "state");
         rc = SO_EINVAL;
         goto done;
     }
@@ -500,8 +500,8 @@ auth_oauth_exchange(so_req_t *r, const auth_oauth_provider_t *p,
 {
     static const char *const  accept[] = { "Accept: application/json",
                                            NULL };
-    so_httpc_req_t   req;
-    so_httpc_res_t   res;
+    so_fetch_req_t   req;
+    so_fetch_res_t   res;
     json_t          *json, *err;
     const char      *pairs[13], *at;
     char            *form, redirect[512], detail[128];
@@ -537,9 +537,9 @@ auth_oauth_exchange(so_req_t *r, const auth_oauth_provider_t *p,
     pairs[n++] = redirect;
     pairs[n] = NULL;
 
-    rc = so_httpc_form_encode(&form, pairs);
+    rc = so_fetch_form_encode(&form, pairs);
     if (rc != SO_OK) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -551,13 +551,13 @@ auth_oauth_exchange(so_req_t *r, const auth_oauth_provider_t *p,
     req.body_len = strlen(form);
     req.content_type = "application/x-www-form-urlencoded";
 
-    rc = so_httpc_request(&res, &req);
+    rc = so_fetch_request(&res, &req);
     if (rc != SO_OK) {
         auth_oauth_provider_error(r, p->name, "token exchange", res.errstr);
         goto done;
     }
 
-    rc = so_httpc_json(&json, &res);
+    rc = so_fetch_json(&json, &res);
     if (rc != SO_OK) {
         auth_oauth_provider_error(r, p->name, "token exchange", res.errstr);
         goto done;
@@ -578,7 +578,7 @@ auth_oauth_exchange(so_req_t *r, const auth_oauth_provider_t *p,
 
     *token = strdup(at);
     if (*token == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         rc = SO_ERR;
         goto done;
     }
@@ -600,7 +600,7 @@ done:
     }
 
     json_decref(json);
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
     return rc;
 }
 
@@ -610,8 +610,8 @@ static int
 auth_oauth_get(so_req_t *r, const char *provider, const char *url,
     const char *token, json_t **out)
 {
-    so_httpc_req_t   req;
-    so_httpc_res_t   res;
+    so_fetch_req_t   req;
+    so_fetch_res_t   res;
     const char      *headers[4];
     char             auth[2048], detail[64];
     int              rc;
@@ -636,7 +636,7 @@ auth_oauth_get(so_req_t *r, const char *provider, const char *url,
     req.url = url;
     req.headers = headers;
 
-    rc = so_httpc_request(&res, &req);
+    rc = so_fetch_request(&res, &req);
     if (rc != SO_OK) {
         auth_oauth_provider_error(r, provider, url, res.errstr);
         goto done;
@@ -649,7 +649,7 @@ auth_oauth_get(so_req_t *r, const char *provider, const char *url,
         goto done;
     }
 
-    rc = so_httpc_json(out, &res);
+    rc = so_fetch_json(out, &res);
     if (rc != SO_OK) {
         auth_oauth_provider_error(r, provider, url, res.errstr);
     }
@@ -657,7 +657,7 @@ auth_oauth_get(so_req_t *r, const char *provider, const char *url,
 done:
 
     so_wipe(auth, sizeof(auth));
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
     return rc;
 }
 
@@ -788,9 +788,9 @@ auth_oauth_email(so_req_t *r, const char *provider, const char *email,
     if (email == NULL) {
         so_log_info(r->path, "provider=%s subject=%s: no verified email",
                     provider, pr->subject);
-        so_http_error(r, 403, "email_not_verified",
-                      "the provider has no verified email for this account",
-                      NULL);
+        so_req_error(r, 403, "email_not_verified",
+                     "the provider has no verified email for this account",
+                     NULL);
         return SO_EDENIED;
     }
 
@@ -818,7 +818,7 @@ auth_oauth_account(so_req_t *r, const char *provider,
 
     for (attempt = 0; ; attempt++) {
         if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-            so_http_pg_error(r, "BEGIN");
+            so_req_pg_error(r, "BEGIN");
             return SO_EUNAVAIL;
         }
 
@@ -827,7 +827,7 @@ auth_oauth_account(so_req_t *r, const char *provider,
         if (so_pg_tx(r->pg, rc == SO_OK ? "COMMIT" : "ROLLBACK") != SO_OK
             && rc == SO_OK)
         {
-            so_http_pg_error(r, "COMMIT");
+            so_req_pg_error(r, "COMMIT");
             return SO_EUNAVAIL;
         }
 
@@ -840,19 +840,19 @@ auth_oauth_account(so_req_t *r, const char *provider,
         so_log_info(r->path, "provider=%s subject=%s: an account with an "
                     "unverified email has this address", provider,
                     pr->subject);
-        so_http_error(r, 409, "account_exists_unverified",
-                      "an account with this email exists, but its email "
-                      "is not verified: sign in to it with its password",
-                      NULL);
+        so_req_error(r, 409, "account_exists_unverified",
+                     "an account with this email exists, but its email "
+                     "is not verified: sign in to it with its password",
+                     NULL);
     }
 
     if (rc == SO_EEXISTS) {
         so_log_info(r->path, "provider=%s subject=%s: the account of %s "
                     "is linked to another %s identity", provider,
                     pr->subject, pr->email, provider);
-        so_http_error(r, 409, "identity_conflict",
-                      "this email's account is already linked to another "
-                      "account of this provider", NULL);
+        so_req_error(r, 409, "identity_conflict",
+                     "this email's account is already linked to another "
+                     "account of this provider", NULL);
     }
 
     return rc;
@@ -929,7 +929,7 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
     if (rc != SO_OK) {
         so_log_error(r->path, "provider=%s user=%lld: cannot seal the "
                      "access token", provider, uid);
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -964,7 +964,7 @@ failed:
         rc = SO_EEXISTS;
 
     } else {
-        so_http_pg_error(r, "finding the account");
+        so_req_pg_error(r, "finding the account");
         rc = SO_EUNAVAIL;
     }
 
@@ -983,8 +983,8 @@ auth_oauth_provider_error(so_req_t *r, const char *provider,
 {
     so_log_error(r->path, "provider=%s: %s failed: %s", provider, what,
                  detail);
-    so_http_error(r, 502, "provider_error",
-                  "the sign-in provider failed; try again", NULL);
+    so_req_error(r, 502, "provider_error",
+                 "the sign-in provider failed; try again", NULL);
 }
 
 

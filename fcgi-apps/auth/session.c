@@ -55,8 +55,8 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
         goto unavailable;
     }
     if (PQntuples(res) != 1) {
-        so_http_error(r, 401, "invalid_credentials",
-                      "the account no longer exists", NULL);
+        so_req_error(r, 401, "invalid_credentials",
+                     "the account no longer exists", NULL);
         goto done;
     }
     user = so_account_user_json(res, 0, 0);
@@ -100,25 +100,25 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
     }
     so_wipe(key, sizeof(key));
 
-    so_http_json(r, status,
-                 json_pack("{s:o, s:s, s:s, s:s, s:i}",
-                           "user", user,
-                           "access_token", access,
-                           "refresh_token", refresh,
-                           "token_type", "Bearer",
-                           "expires_in", r->cfg->access_ttl));
+    so_req_json(r, status,
+                json_pack("{s:o, s:s, s:s, s:s, s:i}",
+                          "user", user,
+                          "access_token", access,
+                          "refresh_token", refresh,
+                          "token_type", "Bearer",
+                          "expires_in", r->cfg->access_ttl));
     user = NULL;
     goto done;
 
 unavailable:
 
-    so_http_pg_error(r, "starting a session");
+    so_req_pg_error(r, "starting a session");
     goto done;
 
 internal:
 
     so_log_error(r->path, "user=%s: cannot make a token", user_id);
-    so_http_error(r, 500, "internal", "internal error", NULL);
+    so_req_error(r, 500, "internal", "internal error", NULL);
 
 done:
 
@@ -140,7 +140,7 @@ auth_read_refresh(so_req_t *r, json_t **body, char hash[SO_SHA256_HEXLEN])
     const char                *token;
     size_t                     len;
 
-    if (so_http_read_json(r, body) != 0) {
+    if (so_req_read_json(r, body) != 0) {
         return SO_EINVAL;
     }
 
@@ -166,7 +166,7 @@ auth_revoke_family(so_req_t *r, const char *family)
                       " WHERE family = $1 AND revoked_at IS NULL",
                       1, &family);
     if (res == NULL) {
-        so_http_pg_error(r, "revoking a session");
+        so_req_pg_error(r, "revoking a session");
         return SO_EUNAVAIL;
     }
 
@@ -228,13 +228,13 @@ auth_refresh(so_req_t *r)
         }
     }
 
-    so_http_error(r, 401, "invalid_token",
-                  "the refresh token is invalid, expired or spent", NULL);
+    so_req_error(r, 401, "invalid_token",
+                 "the refresh token is invalid, expired or spent", NULL);
     goto done;
 
 unavailable:
 
-    so_http_pg_error(r, "refreshing a session");
+    so_req_pg_error(r, "refreshing a session");
 
 done:
 
@@ -266,11 +266,11 @@ auth_logout(so_req_t *r)
                       " WHERE token_hash = $1) AND revoked_at IS NULL",
                       1, params);
     if (res == NULL) {
-        so_http_pg_error(r, "logging out");
+        so_req_pg_error(r, "logging out");
         goto done;
     }
 
-    so_http_empty(r, 204);
+    so_req_empty(r, 204);
 
 done:
 

@@ -43,7 +43,7 @@ auth_signup(so_req_t *r)
     so_account_argon2(&a2, r->cfg);
     if (so_password_hash(&phc, &a2, pw, pwlen) != 0) {
         so_log_error(r->path, "hashing a password failed");
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -56,11 +56,11 @@ auth_signup(so_req_t *r)
                       3, params);
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
-            so_http_error(r, 409, "email_taken",
-                          "an account with this email exists", "email");
+            so_req_error(r, 409, "email_taken",
+                         "an account with this email exists", "email");
             goto done;
         }
-        so_http_pg_error(r, "creating an account");
+        so_req_pg_error(r, "creating an account");
         goto done;
     }
 

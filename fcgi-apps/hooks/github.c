@@ -214,7 +214,7 @@ hook_original(so_req_t *r, const char *delivery, long long project,
                       " WHERE delivery_id = $1 AND project_id = $2"
                       " AND deployment_id IS NOT NULL", 2, params);
     if (res == NULL) {
-        so_http_pg_error(r, "hook_original");
+        so_req_pg_error(r, "hook_original");
         return SO_ERR;
     }
 
@@ -253,8 +253,8 @@ hook_match(so_req_t *r, const char *sig, const char *body, size_t len,
     repo = NULL;
 
     if (so_webhook_repository(&repo, body, len) != SO_OK) {
-        so_http_error(r, 400, "malformed_json",
-                      "the body is not a JSON object", NULL);
+        so_req_error(r, 400, "malformed_json",
+                     "the body is not a JSON object", NULL);
         return SO_EINVAL;
     }
 
@@ -277,7 +277,7 @@ hook_match(so_req_t *r, const char *sig, const char *body, size_t len,
     json_decref(repo);
 
     if (m->res == NULL) {
-        so_http_pg_error(r, "hook_candidates");
+        so_req_pg_error(r, "hook_candidates");
         return SO_ERR;
     }
 
@@ -295,7 +295,7 @@ hook_match(so_req_t *r, const char *sig, const char *body, size_t len,
                                        strtoll(PQgetvalue(m->res, i, 0),
                                                NULL, 10));
         if (rc == SO_EUNAVAIL) {
-            so_http_fail(r, rc);
+            so_req_fail(r, rc);
             return rc;
         }
 
@@ -350,12 +350,12 @@ hook_ignore(so_req_t *r, const char *delivery, const char *event,
 
         rc = hook_ignore_one(r->pg, delivery, event, project, why);
         if (rc != SO_OK) {
-            so_http_fail(r, rc);
+            so_req_fail(r, rc);
             return;
         }
     }
 
-    so_http_json(r, 202, json_pack("{s:s}", "ignored", why));
+    so_req_json(r, 202, json_pack("{s:s}", "ignored", why));
 }
 
 
@@ -375,12 +375,12 @@ hook_ping(so_req_t *r, const char *delivery, const hook_match_t *m)
 
         rc = hook_record(r->pg, 0, &rec);
         if (rc != SO_OK && rc != SO_EEXISTS) {
-            so_http_fail(r, rc);
+            so_req_fail(r, rc);
             return;
         }
     }
 
-    so_http_json(r, 200, json_pack("{s:b}", "ok", 1));
+    so_req_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
 
@@ -408,9 +408,9 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
     after = json_string_value(json_object_get(payload, "after"));
 
     if (ref == NULL || after == NULL) {
-        so_http_error(r, 400, "bad_request",
-                      "a push event names its ref and its after commit",
-                      NULL);
+        so_req_error(r, 400, "bad_request",
+                     "a push event names its ref and its after commit",
+                     NULL);
         goto done;
     }
 
@@ -432,9 +432,9 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
     }
 
     if (!hook_commit_ok(after)) {
-        so_http_error(r, 400, "bad_request",
-                      "after is not a commit id (40 lower-case hex digits)",
-                      NULL);
+        so_req_error(r, 400, "bad_request",
+                     "after is not a commit id (40 lower-case hex digits)",
+                     NULL);
         goto done;
     }
 
@@ -461,7 +461,7 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
 
     ids = json_array();
     if (ids == NULL) {
-        so_http_error(r, 500, "internal", "internal error", NULL);
+        so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
 
@@ -479,7 +479,7 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
 
             rc = hook_ignore_one(r->pg, delivery, "push", project, why);
             if (rc != SO_OK) {
-                so_http_fail(r, rc);
+                so_req_fail(r, rc);
                 goto done;
             }
             continue;
@@ -517,25 +517,25 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
             why = other;
             rc = hook_ignore_one(r->pg, delivery, "push", project, why);
             if (rc != SO_OK) {
-                so_http_fail(r, rc);
+                so_req_fail(r, rc);
                 goto done;
             }
             continue;
         }
 
-        so_http_fail(r, rc);
+        so_req_fail(r, rc);
         goto done;
     }
 
     if (json_array_size(ids) == 0 && !redelivered) {
-        so_http_json(r, 202, json_pack("{s:s}", "ignored",
-                                       why != NULL ? why
-                                       : "the project is gone"));
+        so_req_json(r, 202, json_pack("{s:s}", "ignored",
+                                      why != NULL ? why
+                                      : "the project is gone"));
         goto done;
     }
 
-    so_http_json(r, 202, json_pack("{s:O, s:b}", "deployments", ids,
-                                   "redelivered", redelivered));
+    so_req_json(r, 202, json_pack("{s:O, s:b}", "deployments", ids,
+                                  "redelivered", redelivered));
 
 done:
 
@@ -561,25 +561,25 @@ hook_authenticate(so_req_t *r, const char *sig, char **body, size_t *len,
         return SO_EDENIED;
     }
 
-    ct = so_http_param(r, "CONTENT_TYPE");
+    ct = so_req_param(r, "CONTENT_TYPE");
 
     /* before the body: an unsigned request is not worth reading */
     if (so_webhook_sig_check(sig) != SO_OK) {
-        so_http_error(r, 401, "invalid_signature",
-                      "X-Hub-Signature-256 is missing or malformed", NULL);
+        so_req_error(r, 401, "invalid_signature",
+                     "X-Hub-Signature-256 is missing or malformed", NULL);
         rc = SO_EDENIED;
         goto refused;
     }
 
-    rc = so_http_read_raw(r, r->cfg->webhook_max_body_size, body, len);
+    rc = so_req_read_raw(r, r->cfg->webhook_max_body_size, body, len);
     if (rc != SO_OK) {
         goto refused;
     }
 
     if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-        so_http_error(r, 415, "unsupported_media_type",
-                      "set the webhook's content type to application/json",
-                      NULL);
+        so_req_error(r, 415, "unsupported_media_type",
+                     "set the webhook's content type to application/json",
+                     NULL);
         rc = SO_EINVAL;
         goto refused;
     }
@@ -594,8 +594,8 @@ hook_authenticate(so_req_t *r, const char *sig, char **body, size_t *len,
     }
 
     if (m->n == 0) {
-        so_http_error(r, 401, "invalid_signature",
-                      "the signature does not match", NULL);
+        so_req_error(r, 401, "invalid_signature",
+                     "the signature does not match", NULL);
         rc = SO_EDENIED;
         goto refused;
     }
@@ -623,9 +623,9 @@ hook_github(so_req_t *r)
     payload = NULL;
     m.res = NULL;
 
-    sig = so_http_param(r, "HTTP_X_HUB_SIGNATURE_256");
-    event = so_http_param(r, "HTTP_X_GITHUB_EVENT");
-    delivery = so_http_param(r, "HTTP_X_GITHUB_DELIVERY");
+    sig = so_req_param(r, "HTTP_X_HUB_SIGNATURE_256");
+    event = so_req_param(r, "HTTP_X_GITHUB_EVENT");
+    delivery = so_req_param(r, "HTTP_X_GITHUB_DELIVERY");
 
     if (hook_authenticate(r, sig, &body, &len, &m) != SO_OK) {
         goto done;
@@ -634,15 +634,15 @@ hook_github(so_req_t *r)
     /* the one full parse, of a body signed by a project's secret */
     payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (payload == NULL || !json_is_object(payload)) {
-        so_http_error(r, 400, "malformed_json",
-                      "the body is not a JSON object", NULL);
+        so_req_error(r, 400, "malformed_json",
+                     "the body is not a JSON object", NULL);
         goto done;
     }
 
     if (!hook_name_ok(delivery) || !hook_name_ok(event)) {
-        so_http_error(r, 400, "bad_request",
-                      "X-GitHub-Delivery or X-GitHub-Event is missing or "
-                      "malformed", NULL);
+        so_req_error(r, 400, "bad_request",
+                     "X-GitHub-Delivery or X-GitHub-Event is missing or "
+                     "malformed", NULL);
         goto done;
     }
 

@@ -44,7 +44,7 @@ hook_fail_key(char *out, size_t len, const so_req_t *r)
     const char    *addr;
     char           net[INET6_ADDRSTRLEN];
 
-    addr = so_http_param(r, "REMOTE_ADDR");
+    addr = so_req_param(r, "REMOTE_ADDR");
     if (addr == NULL) {
         addr = "-";
 
@@ -120,10 +120,10 @@ hook_limited(so_req_t *r)
     freeReplyObject(reply);
 
     snprintf(after, sizeof(after), "%lld", ttl > 0 ? ttl : 1);
-    so_http_header(r, "Retry-After", after);
-    so_http_error(r, 429, "too_many_attempts",
-                  "too many unauthenticated deliveries from this address: "
-                  "try again later", NULL);
+    so_req_header(r, "Retry-After", after);
+    so_req_error(r, 429, "too_many_attempts",
+                 "too many unauthenticated deliveries from this address: "
+                 "try again later", NULL);
     return 1;
 }
 

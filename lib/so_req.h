@@ -1,13 +1,13 @@
 /*
- * so_http.h: one FastCGI request as the handlers see it: parameters, the
+ * so_req.h: one FastCGI request as the handlers see it: parameters, the
  * body read under a size cap, JSON responses and errors in the shape of
  * DESIGN.md:
  *
  *   {"error": {"code": "validation_failed", "message": "...", "field": "name"}}
  */
 
-#ifndef SO_HTTP_H
-#define SO_HTTP_H
+#ifndef SO_REQ_H
+#define SO_REQ_H
 
 #include <stddef.h>
 #include <fcgiapp.h>
@@ -18,7 +18,7 @@
 #include "so_redis.h"
 
 #define SO_MAX_PATH_ARGS  4
-#define SO_HTTP_MAX_HEADERS  4     /* extra response headers */
+#define SO_REQ_MAX_HEADERS  4     /* extra response headers */
 
 /* who is calling: so_authenticate() (so_auth.h) finds it */
 typedef struct {
@@ -43,7 +43,7 @@ typedef struct {
     struct {
         char            name[32];
         char            value[128];
-    }                   headers[SO_HTTP_MAX_HEADERS];  /* so_http_header() */
+    }                   headers[SO_REQ_MAX_HEADERS];  /* so_req_header() */
     size_t              nheaders;
 
     /*
@@ -61,14 +61,14 @@ typedef struct {
 } so_req_t;
 
 /* a CGI parameter ("HTTP_AUTHORIZATION"), or NULL */
-const char *so_http_param(const so_req_t *r, const char *name);
+const char *so_req_param(const so_req_t *r, const char *name);
 
 /*
  * The value of the request's cookie name (HTTP_COOKIE) into out: 0,
  * SO_ENOTFOUND when there is none (or it is empty), SO_ETOOBIG when it
  * does not fit in len (out is "" then).  The first of several wins.
  */
-int so_http_cookie(const so_req_t *r, const char *name, char *out,
+int so_req_cookie(const so_req_t *r, const char *name, char *out,
     size_t len);
 
 /*
@@ -76,40 +76,40 @@ int so_http_cookie(const so_req_t *r, const char *name, char *out,
  * NUL-terminated malloc()ed buffer, SO_ETOOBIG past the cap, SO_ERR when
  * the client went away.
  */
-int so_http_read_body(so_req_t *r, char **out, size_t *len);
+int so_req_read_body(so_req_t *r, char **out, size_t *len);
 
 /* the same with an explicit cap (the webhook receiver's larger one) */
-int so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len);
+int so_req_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len);
 
 /*
- * so_http_read_body_max() that answers a failure itself (413 too_large,
+ * so_req_read_body_max() that answers a failure itself (413 too_large,
  * 400 bad_request) and returns its code; the handler just returns.
  */
-int so_http_read_raw(so_req_t *r, size_t cap, char **out, size_t *len);
+int so_req_read_raw(so_req_t *r, size_t cap, char **out, size_t *len);
 
 /*
  * Reads and parses a JSON object body.  On failure answers the request
  * itself (413 too_large, 400 malformed_json, 415 unsupported_media_type)
  * and returns a negative code; the handler just returns.
  */
-int so_http_read_json(so_req_t *r, json_t **out);
+int so_req_read_json(so_req_t *r, json_t **out);
 
 /*
- * Adds a header to the response that so_http_json() writes next
+ * Adds a header to the response that so_req_json() writes next
  * ("Retry-After", "30").  Both strings are copied; at most
- * SO_HTTP_MAX_HEADERS; one too many, too long or holding a control
+ * SO_REQ_MAX_HEADERS; one too many, too long or holding a control
  * character is a programming error: logged and dropped.
  */
-void so_http_header(so_req_t *r, const char *name, const char *value);
+void so_req_header(so_req_t *r, const char *name, const char *value);
 
 /* writes status + JSON body; steals the reference to body */
-void so_http_json(so_req_t *r, int status, json_t *body);
+void so_req_json(so_req_t *r, int status, json_t *body);
 
 /* writes a status without a body (204) */
-void so_http_empty(so_req_t *r, int status);
+void so_req_empty(so_req_t *r, int status);
 
 /* writes {"error":{code,message[,field]}}; field may be NULL */
-void so_http_error(so_req_t *r, int status, const char *code,
+void so_req_error(so_req_t *r, int status, const char *code,
     const char *message, const char *field);
 
 /*
@@ -117,15 +117,15 @@ void so_http_error(so_req_t *r, int status, const char *code,
  * and answers 503 unavailable when the database cannot be reached, 500
  * internal otherwise (a query the server refused is our bug).
  */
-void so_http_pg_error(so_req_t *r, const char *what);
+void so_req_pg_error(so_req_t *r, const char *what);
 
 /*
  * Answers a failed step whose detail is already logged (the so_deploy_*
  * functions log their own): 503 unavailable for SO_EUNAVAIL, else 500.
  */
-void so_http_fail(so_req_t *r, int rc);
+void so_req_fail(so_req_t *r, int rc);
 
 /* the reason phrase of a status ("Not Found") */
-const char *so_http_reason(int status);
+const char *so_req_reason(int status);
 
-#endif /* SO_HTTP_H */
+#endif /* SO_REQ_H */

@@ -1,5 +1,5 @@
 /*
- * so_http.c: reading a FastCGI request and writing JSON answers.
+ * so_req.c: reading a FastCGI request and writing JSON answers.
  *
  * nginx buffers the request body and always sends CONTENT_LENGTH, so the
  * cap is checked before a byte is read; reading stops one byte past the
@@ -11,26 +11,26 @@
 #include <strings.h>
 
 #include "shipoff.h"
-#include "so_http.h"
 #include "so_log.h"
+#include "so_req.h"
 
 
 const char *
-so_http_param(const so_req_t *r, const char *name)
+so_req_param(const so_req_t *r, const char *name)
 {
     return FCGX_GetParam(name, r->fcgi->envp);
 }
 
 
 int
-so_http_read_body(so_req_t *r, char **out, size_t *len)
+so_req_read_body(so_req_t *r, char **out, size_t *len)
 {
-    return so_http_read_body_max(r, r->cfg->max_body_size, out, len);
+    return so_req_read_body_max(r, r->cfg->max_body_size, out, len);
 }
 
 
 int
-so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len)
+so_req_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len)
 {
     const char  *cl;
     char        *buf, *end;
@@ -42,7 +42,7 @@ so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len)
     *len = 0;
 
     want = 0;
-    cl = so_http_param(r, "CONTENT_LENGTH");
+    cl = so_req_param(r, "CONTENT_LENGTH");
     if (cl != NULL && *cl != '\0') {
         n = strtoll(cl, &end, 10);
         if (*end != '\0' || n < 0) {
@@ -86,20 +86,20 @@ so_http_read_body_max(so_req_t *r, size_t cap, char **out, size_t *len)
 
 
 int
-so_http_read_raw(so_req_t *r, size_t cap, char **out, size_t *len)
+so_req_read_raw(so_req_t *r, size_t cap, char **out, size_t *len)
 {
     char  msg[SO_ERRLEN];
     int   rc;
 
-    rc = so_http_read_body_max(r, cap, out, len);
+    rc = so_req_read_body_max(r, cap, out, len);
 
     if (rc == SO_ETOOBIG) {
         snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", cap);
-        so_http_error(r, 413, "too_large", msg, NULL);
+        so_req_error(r, 413, "too_large", msg, NULL);
 
     } else if (rc != SO_OK) {
-        so_http_error(r, 400, "bad_request", "the body could not be read",
-                      NULL);
+        so_req_error(r, 400, "bad_request", "the body could not be read",
+                     NULL);
     }
 
     return rc;
@@ -107,7 +107,7 @@ so_http_read_raw(so_req_t *r, size_t cap, char **out, size_t *len)
 
 
 int
-so_http_read_json(so_req_t *r, json_t **out)
+so_req_read_json(so_req_t *r, json_t **out)
 {
     const char    *ct;
     char          *body;
@@ -119,16 +119,16 @@ so_http_read_json(so_req_t *r, json_t **out)
 
     *out = NULL;
 
-    ct = so_http_param(r, "CONTENT_TYPE");
+    ct = so_req_param(r, "CONTENT_TYPE");
     if (ct != NULL && *ct != '\0'
         && strncasecmp(ct, "application/json", 16) != 0)
     {
-        so_http_error(r, 415, "unsupported_media_type",
-                      "the body must be application/json", NULL);
+        so_req_error(r, 415, "unsupported_media_type",
+                     "the body must be application/json", NULL);
         return SO_EINVAL;
     }
 
-    rc = so_http_read_raw(r, r->cfg->max_body_size, &body, &len);
+    rc = so_req_read_raw(r, r->cfg->max_body_size, &body, &len);
     if (rc != SO_OK) {
         return rc;
     }
@@ -139,14 +139,14 @@ so_http_read_json(so_req_t *r, json_t **out)
     if (json == NULL) {
         snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s",
                  jerr.line, jerr.column, jerr.text);
-        so_http_error(r, 400, "malformed_json", msg, NULL);
+        so_req_error(r, 400, "malformed_json", msg, NULL);
         return SO_EINVAL;
     }
 
     if (!json_is_object(json)) {
         json_decref(json);
-        so_http_error(r, 400, "malformed_json",
-                      "the body must be a JSON object", NULL);
+        so_req_error(r, 400, "malformed_json",
+                     "the body must be a JSON object", NULL);
         return SO_EINVAL;
     }
 
@@ -156,7 +156,7 @@ so_http_read_json(so_req_t *r, json_t **out)
 
 
 void
-so_http_pg_error(so_req_t *r, const char *what)
+so_req_pg_error(so_req_t *r, const char *what)
 {
     const char  *state;
 
@@ -165,30 +165,30 @@ so_http_pg_error(so_req_t *r, const char *what)
     /* no SQLSTATE: no server answered; class 08: the connection broke */
     state = so_pg_sqlstate(r->pg);
     if (state[0] == '\0' || strncmp(state, "08", 2) == 0) {
-        so_http_error(r, 503, "unavailable", "the database is unavailable",
-                      NULL);
+        so_req_error(r, 503, "unavailable", "the database is unavailable",
+                     NULL);
         return;
     }
 
-    so_http_error(r, 500, "internal", "internal error", NULL);
+    so_req_error(r, 500, "internal", "internal error", NULL);
 }
 
 
 void
-so_http_fail(so_req_t *r, int rc)
+so_req_fail(so_req_t *r, int rc)
 {
     if (rc == SO_EUNAVAIL) {
-        so_http_error(r, 503, "unavailable", "a server Shipoff needs is "
-                      "unavailable", NULL);
+        so_req_error(r, 503, "unavailable", "a server Shipoff needs is "
+                     "unavailable", NULL);
         return;
     }
 
-    so_http_error(r, 500, "internal", "internal error", NULL);
+    so_req_error(r, 500, "internal", "internal error", NULL);
 }
 
 
 const char *
-so_http_reason(int status)
+so_req_reason(int status)
 {
     static const struct {
         int          status;
@@ -227,13 +227,13 @@ so_http_reason(int status)
 
 
 int
-so_http_cookie(const so_req_t *r, const char *name, char *out, size_t len)
+so_req_cookie(const so_req_t *r, const char *name, char *out, size_t len)
 {
     const char  *c, *v;
     size_t       n, vlen;
 
     out[0] = '\0';
-    c = so_http_param(r, "HTTP_COOKIE");
+    c = so_req_param(r, "HTTP_COOKIE");
     n = strlen(name);
 
     /* "a=1; b=2": pairs split by ';', spaces around them ignored */
@@ -265,7 +265,7 @@ so_http_cookie(const so_req_t *r, const char *name, char *out, size_t len)
 
 
 static int
-so_http_header_ok(const char *s, size_t size)
+so_req_header_ok(const char *s, size_t size)
 {
     size_t  n;
 
@@ -280,13 +280,13 @@ so_http_header_ok(const char *s, size_t size)
 
 
 void
-so_http_header(so_req_t *r, const char *name, const char *value)
+so_req_header(so_req_t *r, const char *name, const char *value)
 {
     size_t  i;
 
-    if (r->nheaders == SO_HTTP_MAX_HEADERS
-        || !so_http_header_ok(name, sizeof(r->headers[0].name))
-        || !so_http_header_ok(value, sizeof(r->headers[0].value)))
+    if (r->nheaders == SO_REQ_MAX_HEADERS
+        || !so_req_header_ok(name, sizeof(r->headers[0].name))
+        || !so_req_header_ok(value, sizeof(r->headers[0].value)))
     {
         so_log_error(r->path, "a response header was dropped");
         return;
@@ -298,9 +298,9 @@ so_http_header(so_req_t *r, const char *name, const char *value)
 }
 
 
-/* the headers of so_http_header(), before the status line */
+/* the headers of so_req_header(), before the status line */
 static void
-so_http_headers(so_req_t *r)
+so_req_headers(so_req_t *r)
 {
     size_t  i;
 
@@ -312,7 +312,7 @@ so_http_headers(so_req_t *r)
 
 
 void
-so_http_json(so_req_t *r, int status, json_t *body)
+so_req_json(so_req_t *r, int status, json_t *body)
 {
     char  *text;
 
@@ -324,7 +324,7 @@ so_http_json(so_req_t *r, int status, json_t *body)
         status = 500;
     }
 
-    so_http_headers(r);
+    so_req_headers(r);
 
     FCGX_FPrintF(r->fcgi->out,
                  "Status: %d %s\r\n"
@@ -332,7 +332,7 @@ so_http_json(so_req_t *r, int status, json_t *body)
                  "Cache-Control: no-store\r\n"
                  "\r\n"
                  "%s\n",
-                 status, so_http_reason(status),
+                 status, so_req_reason(status),
                  text ? text : "{\"error\":{\"code\":\"internal\","
                                "\"message\":\"internal error\"}}");
     free(text);
@@ -341,18 +341,18 @@ so_http_json(so_req_t *r, int status, json_t *body)
 
 
 void
-so_http_empty(so_req_t *r, int status)
+so_req_empty(so_req_t *r, int status)
 {
-    so_http_headers(r);
+    so_req_headers(r);
 
     FCGX_FPrintF(r->fcgi->out, "Status: %d %s\r\n\r\n", status,
-                 so_http_reason(status));
+                 so_req_reason(status));
     r->responded = 1;
 }
 
 
 void
-so_http_error(so_req_t *r, int status, const char *code,
+so_req_error(so_req_t *r, int status, const char *code,
     const char *message, const char *field)
 {
     json_t  *err;
@@ -365,5 +365,5 @@ so_http_error(so_req_t *r, int status, const char *code,
     so_log_info(r->path, "%s %s: %d %s: %s", r->method, r->path, status,
                 code, message);
 
-    so_http_json(r, status, json_pack("{s:o}", "error", err));
+    so_req_json(r, status, json_pack("{s:o}", "error", err));
 }

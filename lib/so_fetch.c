@@ -1,5 +1,5 @@
 /*
- * so_httpc.c: JSON over HTTP with libcurl, one easy handle per request.
+ * so_fetch.c: JSON over HTTP with libcurl, one easy handle per request.
  *
  * A handle per request keeps threads apart at the price of a fresh
  * connection each time; the callers (an OAuth login, a webhook set-up)
@@ -11,7 +11,7 @@
  * libcurl takes the socket as CURLOPT_UNIX_SOCKET_PATH and an ordinary URL
  * for the rest, whose host (localhost) only fills the Host header.
  *
- * The answer is read into memory under SO_HTTPC_MAX_BODY: a larger one is
+ * The answer is read into memory under SO_FETCH_MAX_BODY: a larger one is
  * cut off by the write callback, so a hostile server cannot make us
  * allocate without bound.  Error strings name the URL without its query
  * and never quote a body, which may hold a token.
@@ -25,28 +25,28 @@
 #include <curl/curl.h>
 
 #include "shipoff.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 
 
 typedef struct {
-    so_httpc_res_t  *res;
+    so_fetch_res_t  *res;
     size_t           cap;            /* bytes allocated */
     int              toobig;
-} so_httpc_sink_t;
+} so_fetch_sink_t;
 
 
-static size_t so_httpc_write(char *data, size_t size, size_t nmemb,
+static size_t so_fetch_write(char *data, size_t size, size_t nmemb,
     void *arg);
-static void so_httpc_error(so_httpc_res_t *res, const char *url,
+static void so_fetch_error(so_fetch_res_t *res, const char *url,
     const char *msg);
-static int so_httpc_unreserved(unsigned char c);
-static int so_httpc_hexval(unsigned char c);
-static int so_httpc_decode(char *out, size_t outlen, const char *in,
+static int so_fetch_unreserved(unsigned char c);
+static int so_fetch_hexval(unsigned char c);
+static int so_fetch_decode(char *out, size_t outlen, const char *in,
     size_t inlen);
 
 
 int
-so_httpc_init(void)
+so_fetch_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SO_OK
                                                              : SO_ERR;
@@ -54,34 +54,34 @@ so_httpc_init(void)
 
 
 void
-so_httpc_cleanup(void)
+so_fetch_cleanup(void)
 {
     curl_global_cleanup();
 }
 
 
 int
-so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
+so_fetch_request(so_fetch_res_t *res, const so_fetch_req_t *req)
 {
     CURL               *curl;
     CURLcode            cc;
     struct curl_slist  *hdrs, *next;
-    so_httpc_sink_t     sink;
+    so_fetch_sink_t     sink;
     const char *const  *h;
     const char         *url;
     char                line[256], cerr[CURL_ERROR_SIZE];
-    char                sock[SO_HTTPC_SOCK_LEN], unix_url[SO_HTTPC_URL_LEN];
+    char                sock[SO_FETCH_SOCK_LEN], unix_url[SO_FETCH_URL_LEN];
     int                 rc;
 
-    memset(res, 0, sizeof(so_httpc_res_t));
+    memset(res, 0, sizeof(so_fetch_res_t));
     hdrs = NULL;
     curl = NULL;
     cerr[0] = '\0';
 
-    rc = so_httpc_unix_url(sock, sizeof(sock), unix_url, sizeof(unix_url),
+    rc = so_fetch_unix_url(sock, sizeof(sock), unix_url, sizeof(unix_url),
                            req->url);
     if (rc != SO_OK && rc != SO_ENOTFOUND) {
-        so_httpc_error(res, req->url, rc == SO_ETOOBIG
+        so_fetch_error(res, req->url, rc == SO_ETOOBIG
                        ? "the socket path or the URL is too long"
                        : "not http://unix:/absolute/path.sock:/uri");
         rc = SO_EINVAL;
@@ -93,7 +93,7 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
 
     curl = curl_easy_init();
     if (curl == NULL) {
-        so_httpc_error(res, req->url, "curl_easy_init() failed");
+        so_fetch_error(res, req->url, "curl_easy_init() failed");
         goto done;
     }
 
@@ -134,13 +134,13 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                      req->timeout_ms > 0 ? req->timeout_ms
-                                         : (long) SO_HTTPC_TIMEOUT_MS);
+                                         : (long) SO_FETCH_TIMEOUT_MS);
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t) SO_HTTPC_MAX_BODY);
+                     (curl_off_t) SO_FETCH_MAX_BODY);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "shipoff/" SHIPOFF_VERSION);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, so_httpc_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, so_fetch_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
 
     if (req->body != NULL) {
@@ -159,7 +159,7 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
     cc = curl_easy_perform(curl);
 
     if (sink.toobig || cc == CURLE_FILESIZE_EXCEEDED) {
-        so_httpc_error(res, req->url, "the answer is too large");
+        so_fetch_error(res, req->url, "the answer is too large");
         rc = SO_ETOOBIG;
         goto done;
     }
@@ -174,13 +174,13 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-        so_httpc_error(res, req->url,
+        so_fetch_error(res, req->url,
                        cerr[0] ? cerr : curl_easy_strerror(cc));
         rc = SO_EUNAVAIL;
         goto done;
 
     default:
-        so_httpc_error(res, req->url,
+        so_fetch_error(res, req->url,
                        cerr[0] ? cerr : curl_easy_strerror(cc));
         goto done;
     }
@@ -199,7 +199,7 @@ so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req)
 
 nomem:
 
-    so_httpc_error(res, req->url, "out of memory");
+    so_fetch_error(res, req->url, "out of memory");
 
 done:
 
@@ -210,7 +210,7 @@ done:
 
 
 int
-so_httpc_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
+so_fetch_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
     const char *in)
 {
     static const char   prefix[] = "http://unix:";
@@ -247,7 +247,7 @@ so_httpc_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
 
 
 int
-so_httpc_json(json_t **out, so_httpc_res_t *res)
+so_fetch_json(json_t **out, so_fetch_res_t *res)
 {
     json_t        *json;
     json_error_t   jerr;
@@ -276,7 +276,7 @@ so_httpc_json(json_t **out, so_httpc_res_t *res)
 
 
 void
-so_httpc_res_free(so_httpc_res_t *res)
+so_fetch_res_free(so_fetch_res_t *res)
 {
     if (res == NULL || res->body == NULL) {
         return;
@@ -291,7 +291,7 @@ so_httpc_res_free(so_httpc_res_t *res)
 
 
 int
-so_httpc_form_encode(char **out, const char *const *pairs)
+so_fetch_form_encode(char **out, const char *const *pairs)
 {
     static const char   hex[] = "0123456789ABCDEF";
     const char *const  *p;
@@ -321,7 +321,7 @@ so_httpc_form_encode(char **out, const char *const *pairs)
         }
 
         for (s = (const unsigned char *) *p; *s != '\0'; s++) {
-            if (so_httpc_unreserved(*s)) {
+            if (so_fetch_unreserved(*s)) {
                 *w++ = (char) *s;
 
             } else {
@@ -339,7 +339,7 @@ so_httpc_form_encode(char **out, const char *const *pairs)
 
 
 int
-so_httpc_form_get(char *out, size_t outlen, const char *form,
+so_fetch_form_get(char *out, size_t outlen, const char *form,
     const char *name)
 {
     const char  *p, *amp, *eq;
@@ -358,7 +358,7 @@ so_httpc_form_get(char *out, size_t outlen, const char *form,
         }
 
         eq++;
-        return so_httpc_decode(out, outlen, eq,
+        return so_fetch_decode(out, outlen, eq,
                                amp ? (size_t) (amp - eq) : strlen(eq));
     }
 
@@ -367,16 +367,16 @@ so_httpc_form_get(char *out, size_t outlen, const char *form,
 
 
 static size_t
-so_httpc_write(char *data, size_t size, size_t nmemb, void *arg)
+so_fetch_write(char *data, size_t size, size_t nmemb, void *arg)
 {
-    so_httpc_sink_t  *sink = arg;
-    so_httpc_res_t   *res = sink->res;
+    so_fetch_sink_t  *sink = arg;
+    so_fetch_res_t   *res = sink->res;
     size_t            n, want;
     char             *buf;
 
     n = size * nmemb;
 
-    if (n > SO_HTTPC_MAX_BODY - res->len) {
+    if (n > SO_FETCH_MAX_BODY - res->len) {
         sink->toobig = 1;
         return 0;
     }
@@ -406,7 +406,7 @@ so_httpc_write(char *data, size_t size, size_t nmemb, void *arg)
 
 /* "POST https://host/path: reason": never the query, which may be secret */
 static void
-so_httpc_error(so_httpc_res_t *res, const char *url, const char *msg)
+so_fetch_error(so_fetch_res_t *res, const char *url, const char *msg)
 {
     snprintf(res->errstr, sizeof(res->errstr), "%.*s: %s",
              (int) strcspn(url, "?#"), url, msg);
@@ -414,7 +414,7 @@ so_httpc_error(so_httpc_res_t *res, const char *url, const char *msg)
 
 
 static int
-so_httpc_unreserved(unsigned char c)
+so_fetch_unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
@@ -423,7 +423,7 @@ so_httpc_unreserved(unsigned char c)
 
 
 static int
-so_httpc_hexval(unsigned char c)
+so_fetch_hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -443,7 +443,7 @@ so_httpc_hexval(unsigned char c)
 
 /* percent-decodes in[0..inlen) into out; '+' is a space (forms) */
 static int
-so_httpc_decode(char *out, size_t outlen, const char *in, size_t inlen)
+so_fetch_decode(char *out, size_t outlen, const char *in, size_t inlen)
 {
     size_t  i, o;
     int     hi, lo;
@@ -463,8 +463,8 @@ so_httpc_decode(char *out, size_t outlen, const char *in, size_t inlen)
                 return SO_EINVAL;
             }
 
-            hi = so_httpc_hexval((unsigned char) in[i + 1]);
-            lo = so_httpc_hexval((unsigned char) in[i + 2]);
+            hi = so_fetch_hexval((unsigned char) in[i + 1]);
+            lo = so_fetch_hexval((unsigned char) in[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 return SO_EINVAL;
             }

@@ -1,5 +1,5 @@
 /*
- * test_httpc.c: the HTTP client's form encoding both ways, how it reports
+ * test_fetch.c: the HTTP client's form encoding both ways, how it reports
  * a server that is not there or does not answer in time, nginx's notation
  * for a server on a Unix socket (parsed, then a request over a real
  * socket), and the sealing of providers' tokens (so_oauth) to their
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_httpc.h"
+#include "so_fetch.h"
 #include "so_oauth.h"
 #include "so_test.h"
 
@@ -43,14 +43,14 @@ test_form_encode(void **state)
 
     (void) state;
 
-    assert_int_equal(so_httpc_form_encode(&out, pairs), SO_OK);
+    assert_int_equal(so_fetch_form_encode(&out, pairs), SO_OK);
     assert_string_equal(out, "client_id=abc"
                         "&redirect_uri=http%3A%2F%2Fx.test%2Fcb%3Fa%3D1%26b%3D2"
                         "&scope=read%3Auser%20user%3Aemail"
                         "&odd=~-._%20%C3%A9%2B%25");
     free(out);
 
-    assert_int_equal(so_httpc_form_encode(&out, none), SO_OK);
+    assert_int_equal(so_fetch_form_encode(&out, none), SO_OK);
     assert_string_equal(out, "");
     free(out);
 }
@@ -87,7 +87,7 @@ test_form_get(void **state)
     (void) state;
 
     for (i = 0; i < so_nelems(cases); i++) {
-        rc = so_httpc_form_get(out, sizeof(out), cases[i].form,
+        rc = so_fetch_form_get(out, sizeof(out), cases[i].form,
                                cases[i].name);
         so_test_label(rc != cases[i].rc, "case %zu: \"%s\"\n", i,
                       cases[i].form);
@@ -137,8 +137,8 @@ test_socket(int listening, char *url, size_t len)
 static void
 test_unavailable(void **state)
 {
-    so_httpc_req_t  req;
-    so_httpc_res_t  res;
+    so_fetch_req_t  req;
+    so_fetch_res_t  res;
     char            url[128];
     double          t0;
     int             fd;
@@ -151,23 +151,23 @@ test_unavailable(void **state)
     req.timeout_ms = 300;
 
     test_socket(0, url, sizeof(url));
-    assert_int_equal(so_httpc_request(&res, &req), SO_EUNAVAIL);
+    assert_int_equal(so_fetch_request(&res, &req), SO_EUNAVAIL);
     assert_null(strstr(res.errstr, "s3cr3t"));
     assert_non_null(strstr(res.errstr, "127.0.0.1"));
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
 
     /* accepted by the kernel, never answered: the deadline ends it */
     fd = test_socket(1, url, sizeof(url));
     t0 = so_test_now();
-    assert_int_equal(so_httpc_request(&res, &req), SO_EUNAVAIL);
+    assert_int_equal(so_fetch_request(&res, &req), SO_EUNAVAIL);
     assert_true(so_test_now() - t0 < 2.0);
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
     close(fd);
 
     req.url = "file:///etc/passwd";
-    assert_int_equal(so_httpc_request(&res, &req), SO_ERR);
+    assert_int_equal(so_fetch_request(&res, &req), SO_ERR);
     assert_null(res.body);
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
 }
 
 
@@ -210,14 +210,14 @@ test_unix_url(void **state)
         { "http://unix:/1234567:/123456", SO_ETOOBIG },
         { "http://unix:/123456:/1234567", SO_ETOOBIG },
     };
-    char    sock[SO_HTTPC_SOCK_LEN], url[256];
+    char    sock[SO_FETCH_SOCK_LEN], url[256];
     size_t  i;
     int     rc;
 
     (void) state;
 
     for (i = 0; i < so_nelems(cases); i++) {
-        rc = so_httpc_unix_url(sock, sizeof(sock), url, sizeof(url),
+        rc = so_fetch_unix_url(sock, sizeof(sock), url, sizeof(url),
                                cases[i].in);
         so_test_label(rc != cases[i].rc, "case %zu: \"%s\"\n", i,
                       cases[i].in);
@@ -229,7 +229,7 @@ test_unix_url(void **state)
     }
 
     for (i = 0; i < so_nelems(sizes); i++) {
-        rc = so_httpc_unix_url(sock, 8, url, 24, sizes[i].in);
+        rc = so_fetch_unix_url(sock, 8, url, 24, sizes[i].in);
         so_test_label(rc != sizes[i].rc, "size case %zu: \"%s\"\n", i,
                       sizes[i].in);
         assert_int_equal(rc, sizes[i].rc);
@@ -291,9 +291,9 @@ test_unix_server(const char *path)
 static void
 test_unix_request(void **state)
 {
-    so_httpc_req_t  req;
-    so_httpc_res_t  res;
-    char            dir[] = "/tmp/test_httpc.XXXXXX", path[64], url[128];
+    so_fetch_req_t  req;
+    so_fetch_res_t  res;
+    char            dir[] = "/tmp/test_fetch.XXXXXX", path[64], url[128];
     int             status;
     pid_t           pid;
 
@@ -313,25 +313,25 @@ test_unix_request(void **state)
     req.timeout_ms = 2000;
 
     /* no socket there yet */
-    assert_int_equal(so_httpc_request(&res, &req), SO_EUNAVAIL);
+    assert_int_equal(so_fetch_request(&res, &req), SO_EUNAVAIL);
     assert_non_null(strstr(res.errstr, path));
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
 
     pid = test_unix_server(path);
-    assert_int_equal(so_httpc_request(&res, &req), SO_OK);
+    assert_int_equal(so_fetch_request(&res, &req), SO_OK);
     assert_int_equal(res.status, 200);
     assert_non_null(strstr(res.body,
                            "PUT /_shipoff/routes/blog.test HTTP/1.1\r\n"));
     assert_non_null(strstr(res.body, "\r\nHost: localhost\r\n"));
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
 
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     req.url = "http://unix:nginx.sock:/_shipoff/routes";
-    assert_int_equal(so_httpc_request(&res, &req), SO_EINVAL);
+    assert_int_equal(so_fetch_request(&res, &req), SO_EINVAL);
     assert_non_null(strstr(res.errstr, "http://unix:/"));
-    so_httpc_res_free(&res);
+    so_fetch_res_free(&res);
 
     unlink(path);
     rmdir(dir);
@@ -398,9 +398,9 @@ main(void)
     };
     int                      rc;
 
-    so_httpc_init();
+    so_fetch_init();
     rc = cmocka_run_group_tests(tests, NULL, NULL);
-    so_httpc_cleanup();
+    so_fetch_cleanup();
 
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * so_httpc.h: a small HTTP client over libcurl for talking JSON to other
+ * so_fetch.h: a small HTTP client over libcurl for talking JSON to other
  * services (OAuth providers, the GitHub API).
  *
  * One call is one request: method, URL, header lines, an optional body; the
@@ -15,22 +15,22 @@
  * Also here: application/x-www-form-urlencoded both ways, for request
  * bodies and query strings, ours and theirs.
  *
- * so_httpc_init() runs once per process before any thread (it calls
+ * so_fetch_init() runs once per process before any thread (it calls
  * curl_global_init, which is not thread-safe).
  */
 
-#ifndef SO_HTTPC_H
-#define SO_HTTPC_H
+#ifndef SO_FETCH_H
+#define SO_FETCH_H
 
 #include <stddef.h>
 #include <jansson.h>
 
 #include "shipoff.h"
 
-#define SO_HTTPC_TIMEOUT_MS   10000      /* the whole request */
-#define SO_HTTPC_MAX_BODY     (1 << 20)  /* a larger answer is an error */
-#define SO_HTTPC_SOCK_LEN     108        /* sockaddr_un's sun_path */
-#define SO_HTTPC_URL_LEN      4096       /* a Unix socket URL, rewritten */
+#define SO_FETCH_TIMEOUT_MS   10000      /* the whole request */
+#define SO_FETCH_MAX_BODY     (1 << 20)  /* a larger answer is an error */
+#define SO_FETCH_SOCK_LEN     108        /* sockaddr_un's sun_path */
+#define SO_FETCH_URL_LEN      4096       /* a Unix socket URL, rewritten */
 
 typedef struct {
     const char         *method;      /* "GET", "POST" */
@@ -40,30 +40,30 @@ typedef struct {
     const char         *body;        /* NULL: no body */
     size_t              body_len;
     const char         *content_type;  /* of body */
-    long                timeout_ms;  /* 0: SO_HTTPC_TIMEOUT_MS */
-} so_httpc_req_t;
+    long                timeout_ms;  /* 0: SO_FETCH_TIMEOUT_MS */
+} so_fetch_req_t;
 
 typedef struct {
     long     status;                 /* 200 ... */
-    char    *body;                   /* NUL-terminated; so_httpc_res_free */
+    char    *body;                   /* NUL-terminated; so_fetch_res_free */
     size_t   len;
     char     errstr[SO_ERRLEN];      /* why it failed; never a body */
-} so_httpc_res_t;
+} so_fetch_res_t;
 
 /* once per process, before the threads; 0 or SO_ERR */
-int so_httpc_init(void);
-void so_httpc_cleanup(void);
+int so_fetch_init(void);
+void so_fetch_cleanup(void);
 
 /*
  * Sends req and fills res (zeroed first).  0 when an answer arrived,
  * whatever its status; SO_EUNAVAIL when the server could not be reached in
- * time, SO_ETOOBIG for an answer over SO_HTTPC_MAX_BODY, SO_EINVAL for a
+ * time, SO_ETOOBIG for an answer over SO_FETCH_MAX_BODY, SO_EINVAL for a
  * malformed Unix socket URL, SO_ERR otherwise, with the reason in
  * res->errstr.  Redirects are not followed; only http
- * and https are spoken, http also over a Unix socket (so_httpc_unix_url).
+ * and https are spoken, http also over a Unix socket (so_fetch_unix_url).
  * res must be freed either way.
  */
-int so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req);
+int so_fetch_request(so_fetch_res_t *res, const so_fetch_req_t *req);
 
 /*
  * Splits nginx's notation for a Unix socket, "http://unix:PATH:URI" (URI
@@ -74,23 +74,23 @@ int so_httpc_request(so_httpc_res_t *res, const so_httpc_req_t *req);
  * a relative or empty PATH or a URI that does not start with '/';
  * SO_ETOOBIG when sock or url is too small.
  */
-int so_httpc_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
+int so_fetch_unix_url(char *sock, size_t socklen, char *url, size_t urllen,
     const char *in);
 
 /*
  * The answer's body as JSON: 0 with *out a new reference (an object or an
  * array), or SO_EINVAL (errstr says why).
  */
-int so_httpc_json(json_t **out, so_httpc_res_t *res);
+int so_fetch_json(json_t **out, so_fetch_res_t *res);
 
-void so_httpc_res_free(so_httpc_res_t *res);
+void so_fetch_res_free(so_fetch_res_t *res);
 
 /*
  * Encodes pairs ("key", "value", ..., NULL) as "key=value&key=value", each
  * part percent-encoded (RFC 3986 unreserved characters stay, a space is
  * %20).  Writes a malloc()ed string to *out: 0 or SO_ERR.
  */
-int so_httpc_form_encode(char **out, const char *const *pairs);
+int so_fetch_form_encode(char **out, const char *const *pairs);
 
 /*
  * Finds name in a form or query string ("a=1&b=x%20y") and writes its
@@ -98,7 +98,7 @@ int so_httpc_form_encode(char **out, const char *const *pairs);
  * occurrence wins.  0, SO_ENOTFOUND, SO_ETOOBIG when it does not fit,
  * SO_EINVAL for a bad escape or a decoded NUL.
  */
-int so_httpc_form_get(char *out, size_t outlen, const char *form,
+int so_fetch_form_get(char *out, size_t outlen, const char *form,
     const char *name);
 
-#endif /* SO_HTTPC_H */
+#endif /* SO_FETCH_H */
