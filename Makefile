@@ -116,9 +116,9 @@ tests/unit/test_sandbox: tests/unit/test_sandbox.o $(SANDBOX_OBJ) $(LIB)
 	    $(LIBS_CMOCKA)
 
 # the publisher (builder/publish.c, source.c) on its own, with what they
-# call: the log pipeline (builder/logs.c: a NULL log writes nowhere) and
-# the sandbox a clone runs in
-PUBLISH_OBJ = builder/publish.o builder/source.o builder/logs.o \
+# call: the deployment's log (builder/deploylog.c: a NULL log writes
+# nowhere) and the sandbox a clone runs in
+PUBLISH_OBJ = builder/publish.o builder/source.o builder/deploylog.o \
               builder/build.o $(SANDBOX_OBJ)
 
 tests/unit/test_publish: tests/unit/test_publish.o $(PUBLISH_OBJ) $(LIB)

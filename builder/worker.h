@@ -2,12 +2,13 @@
  * worker.h: the parts a deployment's worker (worker.c) is made of, one
  * concept per file:
  *
- *   logs.c     the log pipeline: masked lines to Redis and PostgreSQL
- *   source.c   the checkout: a confined clone, the root and output dirs
- *   clone.c    `shipoffd clone`: libgit2 in the sandbox, capped
- *   build.c    one command in the sandbox, its output line by line
- *   publish.c  the static artifact: copy, precompress, prune, remove
- *   edge.c     routes: push to every edge, the snapshot file
+ *   deploylog.c  a deployment's log: masked lines to Redis and PostgreSQL
+ *   source.c     the checkout: a confined clone, the root and output dirs
+ *   clone.c      `shipoffd clone`: libgit2 in the sandbox, capped
+ *   build.c      one command in the sandbox (its environment, what it
+ *                does not see), its output line by line
+ *   publish.c    the static artifact: copy, precompress, prune, remove
+ *   edge.c       routes: push to every edge, the snapshot file
  *
  * Private to builder/: the contract with the loop is bld.h.
  */
@@ -28,7 +29,7 @@
 #define BLD_LOG_LINE_MAX  4096      /* a longer line is cut */
 
 
-/* logs.c */
+/* deploylog.c */
 
 typedef struct bld_log_s  bld_log_t;
 

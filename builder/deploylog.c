@@ -1,5 +1,7 @@
 /*
- * logs.c: the log pipeline of one deployment.
+ * deploylog.c: the log pipeline of one deployment (its build and every
+ * start of its app), the log its owner reads.  Not so_log: that is
+ * shipoffd's own diagnostics, on stderr.
  *
  * Every line (the build's output, shipoffd's own "system" lines) is made
  * safe first: secret values replaced by "****", NUL bytes dropped, bytes
