@@ -57,6 +57,7 @@
 #include "so_deploy.h"
 #include "so_env.h"
 #include "so_log.h"
+#include "edgeq.h"
 #include "loop.h"
 #include "worker.h"
 
@@ -88,6 +89,12 @@ static int app_dstate(bld_queue_t *q, long long deployment, char *out,
 static void app_retire_others(bld_queue_t *q, long long project,
     long long deployment);
 static void app_push(bld_queue_t *q, bld_app_t *app, int running);
+static int app_push_then(bld_queue_t *q, bld_app_t *app, int running,
+    bld_edge_done_pt done);
+static void app_pushed(void *data, const bld_edge_result_t *r);
+static void app_routed(void *data, const bld_edge_result_t *r);
+static void app_promote(bld_queue_t *q, bld_app_t *app,
+    const bld_edge_result_t *r);
 static void app_snapshot(bld_queue_t *q);
 static int app_in_cgroup(pid_t pid, const char *cgroup);
 static void app_adopt(bld_queue_t *q, PGresult *res, int i);
@@ -508,29 +515,74 @@ app_dstate(bld_queue_t *q, long long deployment, char *out, size_t len)
 }
 
 
-static void
-app_push(bld_queue_t *q, bld_app_t *app, int running)
-{
-    json_t  *route;
-    char     host[512], err[SO_ERRLEN];
-    size_t   pushed;
+/* a route pushed for an app, for what comes once the edges answered */
+typedef struct {
+    bld_queue_t  *q;
+    long long     deployment;
+    unsigned      running:1;
+    char          host[512];
+} app_pushed_t;
 
-    snprintf(host, sizeof(host), "%s.%s", app->name, q->b->cfg.apps_domain);
-    route = bld_route_dynamic(app->name, app->deployment, app->addr,
-                              app->port, running);
-    if (route == NULL) {
-        return;
+
+/* a bld_edge_done_pt */
+static void
+app_pushed(void *data, const bld_edge_result_t *r)
+{
+    app_pushed_t  *p;
+
+    p = data;
+
+    if (r->rc != SO_OK) {
+        so_log_error("apps", "deployment=%lld: routing %s (%s): %s",
+                     p->deployment, p->host,
+                     p->running ? "running" : "sleeping", r->err);
     }
 
-    if (bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err))
-        != SO_OK)
-    {
-        so_log_error("apps", "deployment=%lld: routing %s (%s): %s",
-                     app->deployment, host,
-                     running ? "running" : "sleeping", err);
+    free(p);
+}
+
+
+/*
+ * Pushes app's route, running or sleeping, off the loop (edgeq.c: the
+ * edges take it in the order pushed); done runs once the edges answered.
+ */
+static int
+app_push_then(bld_queue_t *q, bld_app_t *app, int running,
+    bld_edge_done_pt done)
+{
+    app_pushed_t  *p;
+    json_t        *route;
+
+    p = calloc(1, sizeof(app_pushed_t));
+    route = bld_route_dynamic(app->name, app->deployment, app->addr,
+                              app->port, running);
+
+    if (p != NULL && route != NULL) {
+        p->q = q;
+        p->deployment = app->deployment;
+        p->running = running;
+        snprintf(p->host, sizeof(p->host), "%s.%s", app->name,
+                 q->b->cfg.apps_domain);
+
+        if (bld_edgeq_push(&q->b->cfg, p->host, route, done, p) == SO_OK) {
+            p = NULL;
+        }
     }
 
     json_decref(route);
+    if (p != NULL) {
+        free(p);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+static void
+app_push(bld_queue_t *q, bld_app_t *app, int running)
+{
+    (void) app_push_then(q, app, running, app_pushed);
 }
 
 
@@ -678,12 +730,10 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
 static void
 app_ready(bld_queue_t *q, bld_app_t *app)
 {
-    json_t     *route;
-    char        state[32], host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
-    size_t      pushed;
-    long long   prev;
-    int         rc;
+    bld_edge_result_t  r;
+    char               state[32];
 
+    memset(&r, 0, sizeof(r));
     app->state = BLD_APP_RUNNING;
     app->running = so_now_ms();
     app_save(q, app, "running");
@@ -707,31 +757,64 @@ app_ready(bld_queue_t *q, bld_app_t *app)
         return;
     }
 
-    /* a new deployment: route, then promote (worker.c's order) */
-    snprintf(host, sizeof(host), "%s.%s", app->name, q->b->cfg.apps_domain);
-    bld_log_sys(app->log, "routing %s to deployment %lld", host,
-                app->deployment);
+    /* a new deployment: route, then promote (worker.c's order) once the
+       edges took the route (app_routed) */
+    bld_log_sys(app->log, "routing %s.%s to deployment %lld", app->name,
+                q->b->cfg.apps_domain, app->deployment);
 
-    route = bld_route_dynamic(app->name, app->deployment, app->addr,
-                              app->port, 1);
-    rc = route == NULL ? SO_ERR
-         : bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err));
-    json_decref(route);
+    if (app_push_then(q, app, 1, app_routed) != SO_OK) {
+        r.rc = SO_ERR;
+        r.err = "out of memory";
+        app_promote(q, app, &r);
+    }
+}
+
+
+/* a bld_edge_done_pt: the route of a new deployment's app is pushed */
+static void
+app_routed(void *data, const bld_edge_result_t *r)
+{
+    app_pushed_t  *p;
+    bld_app_t     *app;
+
+    p = data;
+    app = bld_apps_find(p->q, p->deployment);
+
+    /* stopped or replaced meanwhile: what stopped it said so */
+    if (app != NULL && app->state == BLD_APP_RUNNING) {
+        app_promote(p->q, app, r);
+    }
+
+    free(p);
+}
+
+
+/* promotes app's deployment once its route was pushed (r) */
+static void
+app_promote(bld_queue_t *q, bld_app_t *app, const bld_edge_result_t *r)
+{
+    json_t     *route;
+    char        host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
+    long long   prev;
+    int         rc;
+
+    rc = r->rc;
 
     if (rc == SO_OK) {
         rc = so_deploy_promote(&prev, q->b->pg, NULL, app->deployment,
                                SO_DS_PROVISIONING, err, sizeof(err));
         snprintf(reason, sizeof(reason), "promotion_failed");
     } else {
-        snprintf(reason, sizeof(reason), "route_push_failed: %s", err);
+        snprintf(reason, sizeof(reason), "route_push_failed: %s", r->err);
     }
 
     if (rc != SO_OK) {
         if (bld_edge_route_of(&route, q->b->pg, &q->b->cfg, app->project)
             == SO_OK)
         {
-            (void) bld_edge_push(&q->b->cfg, host, route, &pushed, err,
-                                 sizeof(err));
+            snprintf(host, sizeof(host), "%s.%s", app->name,
+                     q->b->cfg.apps_domain);
+            (void) bld_edgeq_push(&q->b->cfg, host, route, NULL, NULL);
             json_decref(route);
         }
 

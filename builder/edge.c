@@ -161,78 +161,101 @@ bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
 
 
 int
+bld_edge_push_one(const char *edge, const char *host, const char *body,
+    char *err, size_t errlen)
+{
+    so_fetch_req_t  req;
+    so_fetch_res_t  res;
+    size_t          len;
+    char            url[2048];
+    int             tries, ok;
+
+    len = strlen(edge);
+    snprintf(url, sizeof(url), "%s%s%s", edge,
+             len > 0 && edge[len - 1] == '/' ? "" : "/", host);
+
+    memset(&req, 0, sizeof(req));
+    req.method = body != NULL ? "PUT" : "DELETE";
+    req.url = url;
+    req.body = body;
+    req.body_len = body != NULL ? strlen(body) : 0;
+    req.content_type = body != NULL ? "application/json" : NULL;
+    req.timeout_ms = EDGE_TIMEOUT_MS;
+
+    ok = 0;
+    for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
+        if (tries > 0) {
+            usleep(200000U << tries);
+        }
+
+        if (so_fetch_request(&res, &req) != SO_OK) {
+            snprintf(err, errlen, "%s: %s", url, res.errstr);
+
+        } else if (res.status / 100 == 2
+                   || (body == NULL && res.status == 404))
+        {
+            ok = 1;
+
+        } else {
+            /* a 4xx will not change by asking again */
+            snprintf(err, errlen, "%s: %ld %.200s", url, res.status,
+                     res.body != NULL ? res.body : "");
+            if (res.status / 100 == 4) {
+                tries = EDGE_TRIES;
+            }
+        }
+
+        so_fetch_res_free(&res);
+    }
+
+    if (!ok) {
+        so_log_error("edge", "route %s: %s", host, err);
+        return SO_EUNAVAIL;
+    }
+
+    return SO_OK;
+}
+
+
+const char *
+bld_edge_next(const char *edges, char *out, size_t outlen)
+{
+    size_t  len;
+
+    edges += strspn(edges, " \t");
+    len = strcspn(edges, " \t");
+    if (len == 0) {
+        return NULL;
+    }
+
+    snprintf(out, outlen, "%.*s", (int) len, edges);
+    return edges + len;
+}
+
+
+int
 bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     size_t *pushed, char *err, size_t errlen)
 {
-    so_fetch_req_t   req;
-    so_fetch_res_t   res;
-    char            *edges, *edge, *save, *body, url[2048];
-    int              rc, tries, ok;
+    const char  *next;
+    char        *body, edge[2048];
+    int          rc;
 
     *pushed = 0;
     err[0] = '\0';
     rc = SO_OK;
     body = NULL;
 
-    if (cfg->edges == NULL || cfg->edges[0] == '\0') {
-        return SO_OK;
-    }
-
-    edges = strdup(cfg->edges);
-    if (edges == NULL) {
-        return SO_ERR;
-    }
-
     if (route != NULL) {
         body = json_dumps(route, JSON_COMPACT);
         if (body == NULL) {
-            free(edges);
             return SO_ERR;
         }
     }
 
-    for (edge = strtok_r(edges, " \t", &save); edge != NULL;
-         edge = strtok_r(NULL, " \t", &save))
-    {
-        snprintf(url, sizeof(url), "%s%s%s", edge,
-                 edge[strlen(edge) - 1] == '/' ? "" : "/", host);
-
-        memset(&req, 0, sizeof(req));
-        req.method = route != NULL ? "PUT" : "DELETE";
-        req.url = url;
-        req.body = body;
-        req.body_len = body != NULL ? strlen(body) : 0;
-        req.content_type = body != NULL ? "application/json" : NULL;
-        req.timeout_ms = EDGE_TIMEOUT_MS;
-
-        ok = 0;
-        for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
-            if (tries > 0) {
-                usleep(200000U << tries);
-            }
-
-            if (so_fetch_request(&res, &req) != SO_OK) {
-                snprintf(err, errlen, "%s: %s", url, res.errstr);
-
-            } else if (res.status / 100 == 2
-                       || (route == NULL && res.status == 404))
-            {
-                ok = 1;
-
-            } else {
-                /* a 4xx will not change by asking again */
-                snprintf(err, errlen, "%s: %ld %.200s", url, res.status,
-                         res.body != NULL ? res.body : "");
-                if (res.status / 100 == 4) {
-                    tries = EDGE_TRIES;
-                }
-            }
-
-            so_fetch_res_free(&res);
-        }
-
-        if (!ok) {
-            so_log_error("edge", "route %s: %s", host, err);
+    next = cfg->edges != NULL ? cfg->edges : "";
+    while ((next = bld_edge_next(next, edge, sizeof(edge))) != NULL) {
+        if (bld_edge_push_one(edge, host, body, err, errlen) != SO_OK) {
             rc = SO_EUNAVAIL;
             continue;
         }
@@ -241,7 +264,6 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     }
 
     free(body);
-    free(edges);
     return rc;
 }
 

@@ -27,7 +27,9 @@
  * read again every reconcile_interval, when the entries other builders
  * left pending for a lease are also taken over (reconcile.c).
  *
- * The edge pushes block the loop for at most their timeouts (edge.c).
+ * The edges are asked off the loop (edgeq.c): an entry waiting for them
+ * stays pending and is acknowledged by the edges' answer, or left to be
+ * read again when one failed.
  */
 
 #include <errno.h>
@@ -39,9 +41,25 @@
 #include "shipoff.h"
 #include "so_deploy.h"
 #include "so_log.h"
+#include "edgeq.h"
 #include "loop.h"
 #include "stream.h"
 #include "worker.h"
+
+
+/* a handler's answer: the edges were asked, the entry is acknowledged
+   once they answered (the entry stays pending meanwhile) */
+#define BLD_EVENTS_LATER  1
+
+/* an event waiting for the edges */
+typedef struct {
+    bld_queue_t  *q;
+    char          eid[BLD_STREAM_ID_LEN];
+    char          name[64];
+    char          host[512];
+    long long     project;
+    long long     deployment;
+} bld_events_push_t;
 
 
 static const bld_stream_policy_t  bld_events_policy = {
@@ -56,9 +74,17 @@ static int bld_events_entry(void *data, const char *eid,
     const redisReply *fields);
 static int bld_events_handle(bld_queue_t *q, const char *eid,
     const redisReply *fields);
-static int bld_events_deleted(bld_queue_t *q, long long project,
+static int bld_events_deleted(bld_queue_t *q, const char *eid,
+    long long project, const char *name);
+static void bld_events_removed(void *data, const bld_edge_result_t *r);
+static int bld_events_forget(bld_queue_t *q, long long project,
     const char *name);
-static int bld_events_promoted(bld_queue_t *q, long long deployment);
+static int bld_events_promoted(bld_queue_t *q, const char *eid,
+    long long deployment);
+static void bld_events_routed(void *data, const bld_edge_result_t *r);
+static bld_events_push_t *bld_events_push_new(bld_queue_t *q,
+    const char *eid, const char *name, long long project,
+    long long deployment);
 static int bld_events_snapshot(bld_queue_t *q, const char *about);
 static int bld_events_name_ok(const char *name);
 
@@ -91,7 +117,8 @@ bld_events_entry(void *data, const char *eid, const redisReply *fields)
 }
 
 
-/* SO_OK: done with the entry (handled, or nothing to do) */
+/* SO_OK: done with the entry (handled, or nothing to do);
+   BLD_EVENTS_LATER: acknowledged once the edges answered */
 static int
 bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
 {
@@ -116,7 +143,7 @@ bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
             return SO_OK;
         }
 
-        return bld_events_deleted(q, id, name->str);
+        return bld_events_deleted(q, eid, id, name->str);
     }
 
     if (strcmp(type->str, "promoted") == 0) {
@@ -127,7 +154,7 @@ bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
             return SO_OK;
         }
 
-        return bld_events_promoted(q, id);
+        return bld_events_promoted(q, eid, id);
     }
 
     if (strcmp(type->str, "detect") == 0) {
@@ -162,16 +189,13 @@ bld_events_name_ok(const char *name)
 
 
 static int
-bld_events_deleted(bld_queue_t *q, long long project, const char *name)
+bld_events_deleted(bld_queue_t *q, const char *eid, long long project,
+    const char *name)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         host[512], base[PATH_MAX], dir[PATH_MAX + 64];
-    char         err[SO_ERRLEN];
-    size_t       pushed;
-    int          rc, reused;
-
-    rc = SO_OK;
+    bld_events_push_t  *e;
+    PGresult           *res;
+    const char         *params[1];
+    int                 reused;
 
     bld_job_cancel_project(q, project);
 
@@ -188,16 +212,58 @@ bld_events_deleted(bld_queue_t *q, long long project, const char *name)
     reused = PQntuples(res) > 0;
     PQclear(res);
 
-    snprintf(host, sizeof(host), "%s.%s", name, q->b->cfg.apps_domain);
+    if (reused) {
+        return bld_events_forget(q, project, name);
+    }
 
-    if (!reused
-        && bld_edge_push(&q->b->cfg, host, NULL, &pushed, err, sizeof(err))
+    e = bld_events_push_new(q, eid, name, project, 0);
+    if (e == NULL
+        || bld_edgeq_push(&q->b->cfg, e->host, NULL, bld_events_removed, e)
            != SO_OK)
     {
+        free(e);
+        return SO_ERR;
+    }
+
+    return BLD_EVENTS_LATER;
+}
+
+
+/* a bld_edge_done_pt: the route of a deleted project left the edges */
+static void
+bld_events_removed(void *data, const bld_edge_result_t *r)
+{
+    bld_events_push_t  *e;
+    int                 rc;
+
+    e = data;
+
+    rc = SO_OK;
+    if (r->rc != SO_OK) {
         so_log_error("events", "project=%lld: removing the route %s: %s "
-                     "(%zu edges did)", project, host, err, pushed);
+                     "(%zu edges did)", e->project, e->host, r->err,
+                     r->pushed);
         rc = SO_EUNAVAIL;
     }
+
+    if (bld_events_forget(e->q, e->project, e->name) == SO_OK
+        && rc == SO_OK)
+    {
+        (void) bld_stream_ack(&e->q->events, e->eid);
+    }
+
+    free(e);
+}
+
+
+/* what is left of a deleted project once its route is gone */
+static int
+bld_events_forget(bld_queue_t *q, long long project, const char *name)
+{
+    char  base[PATH_MAX], dir[PATH_MAX + 64];
+    int   rc;
+
+    rc = SO_OK;
 
     if (realpath(q->b->cfg.var_dir, base) == NULL) {
         so_log_error("events", "project=%lld: var_dir %s: %s", project,
@@ -241,14 +307,14 @@ bld_events_deleted(bld_queue_t *q, long long project, const char *name)
  * the latest one, not the one it names.
  */
 static int
-bld_events_promoted(bld_queue_t *q, long long deployment)
+bld_events_promoted(bld_queue_t *q, const char *eid, long long deployment)
 {
-    PGresult    *res;
-    json_t      *route;
-    const char  *params[1];
-    char         ids[24], host[512], err[SO_ERRLEN];
-    size_t       pushed;
-    int          rc;
+    bld_events_push_t  *e;
+    PGresult           *res;
+    json_t             *route;
+    const char         *params[1];
+    char                ids[24];
+    int                 rc;
 
     snprintf(ids, sizeof(ids), "%lld", deployment);
     params[0] = ids;
@@ -293,9 +359,6 @@ bld_events_promoted(bld_queue_t *q, long long deployment)
         goto done;
     }
 
-    snprintf(host, sizeof(host), "%s.%s", PQgetvalue(res, 0, 0),
-             q->b->cfg.apps_domain);
-
     route = bld_route_static(PQgetvalue(res, 0, 0),
                              strtoll(PQgetvalue(res, 0, 1), NULL, 10),
                              PQgetvalue(res, 0, 3),
@@ -305,32 +368,78 @@ bld_events_promoted(bld_queue_t *q, long long deployment)
         goto done;
     }
 
-    if (bld_edge_push(&q->b->cfg, host, route, &pushed, err, sizeof(err))
-        != SO_OK)
-    {
-        so_log_error("events", "deployment=%s: routing %s: %s (%zu edges "
-                     "did): tried again later", PQgetvalue(res, 0, 1), host,
-                     err, pushed);
-        rc = SO_EUNAVAIL;
+    e = bld_events_push_new(q, eid, PQgetvalue(res, 0, 0),
+                            strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+                            strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+    rc = e != NULL ? bld_edgeq_push(&q->b->cfg, e->host, route,
+                                    bld_events_routed, e)
+                   : SO_ERR;
+    if (rc != SO_OK) {
+        free(e);
+        goto done;
     }
 
-    if (bld_events_snapshot(q, PQgetvalue(res, 0, 0)) != SO_OK) {
-        rc = SO_ERR;
-    }
-
-    if (rc == SO_OK) {
-        so_log_info("events", "deployment=%s project=%s: promoted: %s "
-                    "routed to it", PQgetvalue(res, 0, 1),
-                    PQgetvalue(res, 0, 0), host);
-        bld_apps_promoted(q, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                          strtoll(PQgetvalue(res, 0, 1), NULL, 10), 0);
-    }
+    rc = BLD_EVENTS_LATER;
 
 done:
 
     json_decref(route);
     PQclear(res);
     return rc;
+}
+
+
+/* a bld_edge_done_pt: a static deployment's route went to the edges */
+static void
+bld_events_routed(void *data, const bld_edge_result_t *r)
+{
+    bld_events_push_t  *e;
+    int                 rc;
+
+    e = data;
+
+    rc = SO_OK;
+    if (r->rc != SO_OK) {
+        so_log_error("events", "deployment=%lld: routing %s: %s (%zu edges "
+                     "did): tried again later", e->deployment, e->host,
+                     r->err, r->pushed);
+        rc = SO_EUNAVAIL;
+    }
+
+    if (bld_events_snapshot(e->q, e->name) != SO_OK) {
+        rc = SO_ERR;
+    }
+
+    if (rc == SO_OK) {
+        so_log_info("events", "deployment=%lld project=%s: promoted: %s "
+                    "routed to it", e->deployment, e->name, e->host);
+        bld_apps_promoted(e->q, e->project, e->deployment, 0);
+        (void) bld_stream_ack(&e->q->events, e->eid);
+    }
+
+    free(e);
+}
+
+
+static bld_events_push_t *
+bld_events_push_new(bld_queue_t *q, const char *eid, const char *name,
+    long long project, long long deployment)
+{
+    bld_events_push_t  *e;
+
+    e = calloc(1, sizeof(bld_events_push_t));
+    if (e == NULL) {
+        return NULL;
+    }
+
+    e->q = q;
+    e->project = project;
+    e->deployment = deployment;
+    snprintf(e->eid, sizeof(e->eid), "%s", eid);
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    snprintf(e->host, sizeof(e->host), "%s.%s", name, q->b->cfg.apps_domain);
+
+    return e;
 }
 
 

@@ -10,7 +10,8 @@
  * undone by the request that caused it), is drained as
  * "idle": its route is pushed sleeping at once and the process stopped
  * after app_drain (apps.c).  An edge that does not answer keeps every app
- * awake: nobody is put to sleep on a guess.
+ * awake: nobody is put to sleep on a guess.  The edges are read off the
+ * loop (edgeq.c); a round whose read is still out is skipped.
  *
  * The next request to a sleeping route is held by the edge's wake module,
  * which has the API add {host, project} to the stream shipoff:wake.  The
@@ -32,19 +33,19 @@
 #include <time.h>
 
 #include "shipoff.h"
-#include "so_fetch.h"
 #include "so_log.h"
+#include "edgeq.h"
 #include "loop.h"
 #include "stream.h"
 #include "worker.h"
 
 
 #define IDLE_EDGE_TIMEOUT   2000
-#define IDLE_EDGES_MAX      16
 
 
 static int idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
     const bld_app_t *app, time_t now);
+static void idle_polled(void *data, const bld_edge_result_t *r);
 static time_t idle_time(const char *rfc3339);
 static int idle_wake(bld_queue_t *q, const char *project);
 static int idle_wake_entry(void *data, const char *eid,
@@ -118,84 +119,66 @@ idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
 }
 
 
-void
-bld_idle_reap(bld_queue_t *q)
+/* a bld_edge_done_pt: every edge's activity, or why not */
+static void
+idle_polled(void *data, const bld_edge_result_t *r)
 {
-    so_fetch_req_t   req;
-    so_fetch_res_t   res;
-    bld_app_t       *app;
-    json_t          *tables[IDLE_EDGES_MAX];
-    char            *edges, *edge, *save;
-    size_t           n, i;
-    int64_t          now_ms;
-    time_t           now;
-    int              running, ok;
+    bld_queue_t  *q;
+    bld_app_t    *app;
+    int64_t       now_ms;
+    time_t        now;
+    size_t        i;
 
-    running = 0;
-    for (i = 0; i < (size_t) q->apps.napps; i++) {
-        running |= q->apps.apps[i]->state == BLD_APP_RUNNING;
-    }
+    q = data;
+    q->apps.polling = 0;
 
-    if (!running || q->b->cfg.edges == NULL || q->b->cfg.edges[0] == '\0') {
+    if (r->rc != SO_OK) {
+        so_log_warn("idle", "%s: activity not read: no app is put to "
+                    "sleep this round", r->err);
         return;
     }
-
-    edges = strdup(q->b->cfg.edges);
-    if (edges == NULL) {
-        return;
-    }
-
-    n = 0;
-    ok = 1;
-
-    for (edge = strtok_r(edges, " \t", &save); edge != NULL && ok;
-         edge = strtok_r(NULL, " \t", &save))
-    {
-        if (n == IDLE_EDGES_MAX) {
-            ok = 0;
-            break;
-        }
-
-        memset(&req, 0, sizeof(req));
-        req.method = "GET";
-        req.url = edge;
-        req.timeout_ms = IDLE_EDGE_TIMEOUT;
-
-        if (so_fetch_request(&res, &req) != SO_OK || res.status != 200
-            || so_fetch_json(&tables[n], &res) != SO_OK)
-        {
-            so_log_warn("idle", "%s: activity not read (%s): no app is put "
-                        "to sleep this round", edge,
-                        res.errstr[0] ? res.errstr : "bad answer");
-            ok = 0;
-        } else {
-            n++;
-        }
-
-        so_fetch_res_free(&res);
-    }
-
-    free(edges);
 
     now = time(NULL);
     now_ms = so_now_ms();
 
-    for (i = (size_t) q->apps.napps; ok && i > 0; i--) {
+    for (i = (size_t) q->apps.napps; i > 0; i--) {
         app = q->apps.apps[i - 1];
 
         if (app->state != BLD_APP_RUNNING
             || now_ms - app->running < (int64_t) q->b->cfg.idle_timeout
                                        * 1000
-            || idle_busy(q, tables, n, app, now))
+            || idle_busy(q, r->tables, r->ntables, app, now))
         {
             continue;
         }
 
         bld_app_drain(q, app, 1);
     }
+}
 
-    for (i = 0; i < n; i++) {
-        json_decref(tables[i]);
+
+void
+bld_idle_reap(bld_queue_t *q)
+{
+    size_t  i;
+    int     running;
+
+    running = 0;
+    for (i = 0; i < (size_t) q->apps.napps; i++) {
+        running |= q->apps.apps[i]->state == BLD_APP_RUNNING;
+    }
+
+    /* a slow edge is not asked twice at once: a round is skipped */
+    if (!running || q->apps.polling || q->b->cfg.edges == NULL
+        || q->b->cfg.edges[0] == '\0')
+    {
+        return;
+    }
+
+    if (bld_edgeq_poll(&q->b->cfg, IDLE_EDGE_TIMEOUT, idle_polled, q)
+        == SO_OK)
+    {
+        q->apps.polling = 1;
     }
 }
 

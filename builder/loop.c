@@ -20,6 +20,9 @@
  * pidfds, their health checks, drains and restarts run in the tick, which
  * is shortened while an app starts.  Stopping leaves them running: the
  * next shipoffd adopts them.
+ *
+ * The edges are asked from threads (edgeq.c): what they answer comes
+ * back through an eventfd, so a slow edge never holds the loop.
  */
 
 #include <errno.h>
@@ -32,6 +35,7 @@
 
 #include "shipoff.h"
 #include "so_log.h"
+#include "edgeq.h"
 #include "loop.h"
 
 
@@ -165,6 +169,10 @@ bld_loop(bld_t *b)
         goto done;
     }
 
+    if (bld_edgeq_init(b->epfd) != SO_OK) {
+        goto done;
+    }
+
     b->pg = so_pg_new(b->cfg.pg_dsn, b->cfg.pg_timeout);
     b->redis = so_redis_new(b->cfg.redis_host, b->cfg.redis_port,
                             b->cfg.redis_timeout);
@@ -218,6 +226,9 @@ bld_loop(bld_t *b)
         for (i = 0; i < n; i++) {
             if (events[i].data.fd == b->sigfd) {
                 bld_signal(q);
+
+            } else if (bld_edgeq_is_ours(events[i].data.fd)) {
+                bld_edgeq_done();
 
             } else if (bld_job_is_ours(q, events[i].data.fd)) {
                 bld_job_exited(q, events[i].data.fd);

@@ -14,6 +14,7 @@
  *                health check, switch, drain, stop, restart, adopt
  *   appio.c      one app's port, output files, health check, signals
  *   idle.c       scale to zero (the edges' activity) and shipoff:wake
+ *   edgeq.c      the edges' pushes and polls, on threads, off the loop
  *
  * PostgreSQL is the truth, Redis only carries the news: a stream entry is
  * acknowledged only once what it asked for is durable in the database, and
@@ -100,6 +101,7 @@ typedef struct {
     unsigned         cgroups_ok:1;
     char             owner[BLD_CONSUMER_LEN];  /* our host name */
     int64_t          next_reap;
+    unsigned         polling:1;     /* the edges' activity is asked */
 } bld_apps_t;
 
 typedef struct {

@@ -141,9 +141,9 @@ static int
 bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     bld_stream_handler_pt h, void *data, char *last, int *stopped)
 {
-    redisReply        *reply, *ack;
+    redisReply        *reply;
     const redisReply  *entries;
-    const char        *argv[9], *ackv[4], *eid;
+    const char        *argv[9], *eid;
     char               counts[16];
     size_t             i;
     int                n;
@@ -188,15 +188,9 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
 
         switch (h(data, eid, entries->element[i]->element[1])) {
         case BLD_STREAM_ACK:
-            ackv[0] = "XACK";
-            ackv[1] = s->policy->stream;
-            ackv[2] = s->policy->group;
-            ackv[3] = eid;
-
             /* when it fails the entry is read again: handlers are
                idempotent */
-            ack = bld_stream_run(s, 4, ackv);
-            freeReplyObject(ack);
+            (void) bld_stream_ack(s, eid);
             break;
 
         case BLD_STREAM_STOP:
@@ -213,6 +207,27 @@ done:
 
     freeReplyObject(reply);
     return n;
+}
+
+
+int
+bld_stream_ack(bld_stream_t *s, const char *id)
+{
+    redisReply  *reply;
+    const char  *argv[4];
+
+    argv[0] = "XACK";
+    argv[1] = s->policy->stream;
+    argv[2] = s->policy->group;
+    argv[3] = id;
+
+    reply = bld_stream_run(s, 4, argv);
+    if (reply == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    freeReplyObject(reply);
+    return SO_OK;
 }
 
 

@@ -92,6 +92,13 @@ int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data);
 
 /*
+ * Acknowledges the entry id, for a handler that kept it while it waited
+ * for something (events.c: the edges).  SO_OK, or SO_EUNAVAIL: it stays
+ * pending and is read again.
+ */
+int bld_stream_ack(bld_stream_t *s, const char *id);
+
+/*
  * When marked (reread): our pending entries, page by page until a short
  * page, each to handler as above; the mark stays when a handler stopped
  * or Redis failed.  SO_OK, or SO_EUNAVAIL.

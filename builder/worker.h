@@ -263,6 +263,20 @@ int bld_edge_push(const so_config_t *cfg, const char *host,
     json_t *route, size_t *pushed, char *err, size_t errlen);
 
 /*
+ * PUTs body (NULL: DELETEs) as host to one edge, trying again on a
+ * transport failure or a 5xx: 0, or SO_EUNAVAIL (logged, err says why).
+ * Blocks up to EDGE_TRIES times EDGE_TIMEOUT_MS (edge.c).
+ */
+int bld_edge_push_one(const char *edge, const char *host, const char *body,
+    char *err, size_t errlen);
+
+/*
+ * The next URL of a space-separated edges list into out: returns where
+ * the list goes on after it, or NULL past the last.
+ */
+const char *bld_edge_next(const char *edges, char *out, size_t outlen);
+
+/*
  * Writes the whole route table, read from PostgreSQL, to
  * var_dir/routes.json atomically (temp file + rename, under a lock).
  */

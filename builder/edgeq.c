@@ -1,0 +1,398 @@
+/*
+ * edgeq.c: the edges' requests of shipoffd's loop, one thread per edge
+ * (see edgeq.h for why).
+ *
+ * A batch is one request to every edge; each edge's thread takes its
+ * part from its own FIFO, and the last edge through puts the batch on
+ * the done list and writes the eventfd.  One mutex guards the FIFOs, the
+ * batches' counts and the done list; the requests run outside it.  The
+ * state is one per process (the threads and the loop share it) and lives
+ * as long as the process: a thread blocked on an edge is never joined,
+ * and what is still queued at exit is lost (the reconciler and the next
+ * snapshot put the edges right).
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "shipoff.h"
+#include "so_fetch.h"
+#include "so_log.h"
+#include "edgeq.h"
+#include "worker.h"
+
+
+typedef struct edge_batch_s  edge_batch_t;
+typedef struct edge_part_s   edge_part_t;
+
+struct edge_batch_s {
+    bld_edge_done_pt   done;
+    void              *data;
+    char               host[512];
+    char              *body;        /* a push; NULL: DELETE */
+    long               timeout_ms;  /* a poll: > 0 */
+    int                left;        /* edges not through */
+    int                rc;
+    size_t             pushed;
+    char               err[SO_ERRLEN];
+    json_t            *tables[BLD_EDGES_MAX];
+    size_t             ntables;
+    edge_batch_t      *next;        /* on the done list */
+};
+
+struct edge_part_s {
+    edge_batch_t  *batch;
+    size_t         slot;            /* a poll's table */
+    edge_part_t   *next;
+};
+
+typedef struct {
+    char             url[2048];
+    pthread_cond_t   cond;
+    edge_part_t     *head, *tail;
+} edge_thread_t;
+
+static struct {
+    pthread_mutex_t  lock;
+    edge_thread_t    edges[BLD_EDGES_MAX];
+    int              nedges;
+    edge_batch_t    *done;
+    int              efd;
+} edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
+
+
+static void *edgeq_thread(void *arg);
+static void edgeq_run(edge_thread_t *t, edge_part_t *p, char *err,
+    size_t errlen);
+static edge_thread_t *edgeq_edge(const char *url);
+static int edgeq_ask(const so_config_t *cfg, edge_batch_t *b);
+static void edgeq_through(edge_batch_t *b);
+
+
+int
+bld_edgeq_init(int epfd)
+{
+    struct epoll_event  ev;
+
+    if (so_fetch_init() != SO_OK) {
+        return SO_ERR;
+    }
+
+    edgeq.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (edgeq.efd == -1) {
+        so_log_error("edge", "eventfd: %s", strerror(errno));
+        return SO_ERR;
+    }
+
+    ev.events = EPOLLIN;
+    ev.data.fd = edgeq.efd;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, edgeq.efd, &ev) == -1) {
+        so_log_error("edge", "epoll_ctl: %s", strerror(errno));
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+int
+bld_edgeq_is_ours(int fd)
+{
+    return fd != -1 && fd == edgeq.efd;
+}
+
+
+/* under the lock: the last edge through hands the batch to the loop */
+static void
+edgeq_through(edge_batch_t *b)
+{
+    uint64_t  one;
+
+    if (--b->left > 0) {
+        return;
+    }
+
+    b->next = edgeq.done;
+    edgeq.done = b;
+
+    one = 1;
+    if (write(edgeq.efd, &one, sizeof(one)) == -1 && errno != EAGAIN) {
+        so_log_error("edge", "eventfd: %s", strerror(errno));
+    }
+}
+
+
+/* one edge's part of a batch, outside the lock */
+static void
+edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
+{
+    so_fetch_req_t   req;
+    so_fetch_res_t   res;
+    edge_batch_t    *b;
+    json_t          *table;
+    int              rc;
+
+    b = p->batch;
+    err[0] = '\0';
+    table = NULL;
+
+    if (b->timeout_ms == 0) {
+        rc = bld_edge_push_one(t->url, b->host, b->body, err, errlen);
+
+    } else {
+        memset(&req, 0, sizeof(req));
+        req.method = "GET";
+        req.url = t->url;
+        req.timeout_ms = b->timeout_ms;
+
+        rc = so_fetch_request(&res, &req);
+        if (rc != SO_OK || res.status != 200
+            || so_fetch_json(&table, &res) != SO_OK)
+        {
+            if (res.errstr[0] != '\0') {
+                snprintf(err, errlen, "%s", res.errstr);
+            } else {
+                snprintf(err, errlen, "%.200s: bad answer", t->url);
+            }
+            rc = SO_EUNAVAIL;
+        }
+        so_fetch_res_free(&res);
+    }
+
+    pthread_mutex_lock(&edgeq.lock);
+
+    if (rc == SO_OK) {
+        b->pushed++;
+        b->tables[p->slot] = table;
+
+    } else if (b->rc == SO_OK) {
+        b->rc = SO_EUNAVAIL;
+        snprintf(b->err, sizeof(b->err), "%s", err);
+    }
+
+    edgeq_through(b);
+    pthread_mutex_unlock(&edgeq.lock);
+}
+
+
+static void *
+edgeq_thread(void *arg)
+{
+    edge_thread_t  *t;
+    edge_part_t    *p;
+    char            err[SO_ERRLEN];
+
+    t = arg;
+
+    for ( ;; ) {
+        pthread_mutex_lock(&edgeq.lock);
+        while (t->head == NULL) {
+            pthread_cond_wait(&t->cond, &edgeq.lock);
+        }
+        p = t->head;
+        t->head = p->next;
+        if (t->head == NULL) {
+            t->tail = NULL;
+        }
+        pthread_mutex_unlock(&edgeq.lock);
+
+        edgeq_run(t, p, err, sizeof(err));
+        free(p);
+    }
+
+    return NULL;
+}
+
+
+/* under the lock: url's thread, started on first use; NULL past the max */
+static edge_thread_t *
+edgeq_edge(const char *url)
+{
+    edge_thread_t   *t;
+    pthread_attr_t   attr;
+    pthread_t        tid;
+    sigset_t         all, old;
+    int              i, rc;
+
+    for (i = 0; i < edgeq.nedges; i++) {
+        if (strcmp(edgeq.edges[i].url, url) == 0) {
+            return &edgeq.edges[i];
+        }
+    }
+
+    if (edgeq.nedges == BLD_EDGES_MAX) {
+        return NULL;
+    }
+
+    t = &edgeq.edges[edgeq.nedges];
+    snprintf(t->url, sizeof(t->url), "%s", url);
+    pthread_cond_init(&t->cond, NULL);
+    t->head = NULL;
+    t->tail = NULL;
+
+    /* the loop's signalfd takes every signal, never this thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&tid, &attr, edgeq_thread, t);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (rc != 0) {
+        so_log_error("edge", "%s: thread: %s", url, strerror(rc));
+        pthread_cond_destroy(&t->cond);
+        return NULL;
+    }
+
+    edgeq.nedges++;
+    return t;
+}
+
+
+/* queues b on every edge; an edge that cannot take it fails its part */
+static int
+edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
+{
+    edge_thread_t  *t;
+    edge_part_t    *p;
+    const char     *next;
+    char            url[2048];
+
+    b->rc = SO_OK;
+    b->left = 1;            /* ours, until every edge has its part */
+
+    pthread_mutex_lock(&edgeq.lock);
+
+    next = cfg->edges != NULL ? cfg->edges : "";
+    while ((next = bld_edge_next(next, url, sizeof(url))) != NULL) {
+        t = b->ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
+        p = t != NULL ? calloc(1, sizeof(edge_part_t)) : NULL;
+
+        if (p == NULL) {
+            b->rc = SO_EUNAVAIL;
+            snprintf(b->err, sizeof(b->err), "%.200s: not asked (more than "
+                     "%d edges, or out of memory)", url, BLD_EDGES_MAX);
+            continue;
+        }
+
+        p->batch = b;
+        p->slot = b->ntables++;
+        if (t->tail != NULL) {
+            t->tail->next = p;
+        } else {
+            t->head = p;
+        }
+        t->tail = p;
+        b->left++;
+        pthread_cond_signal(&t->cond);
+    }
+
+    edgeq_through(b);
+    pthread_mutex_unlock(&edgeq.lock);
+
+    return SO_OK;
+}
+
+
+int
+bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
+    bld_edge_done_pt done, void *data)
+{
+    edge_batch_t  *b;
+
+    b = calloc(1, sizeof(edge_batch_t));
+    if (b == NULL) {
+        return SO_ERR;
+    }
+
+    if (route != NULL) {
+        b->body = json_dumps(route, JSON_COMPACT);
+        if (b->body == NULL) {
+            free(b);
+            return SO_ERR;
+        }
+    }
+
+    b->done = done;
+    b->data = data;
+    snprintf(b->host, sizeof(b->host), "%s", host);
+
+    return edgeq_ask(cfg, b);
+}
+
+
+int
+bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
+    bld_edge_done_pt done, void *data)
+{
+    edge_batch_t  *b;
+
+    b = calloc(1, sizeof(edge_batch_t));
+    if (b == NULL) {
+        return SO_ERR;
+    }
+
+    b->done = done;
+    b->data = data;
+    b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+
+    return edgeq_ask(cfg, b);
+}
+
+
+void
+bld_edgeq_done(void)
+{
+    bld_edge_result_t   r;
+    edge_batch_t       *b, *list, *rev;
+    uint64_t            n;
+    size_t              i;
+
+    if (read(edgeq.efd, &n, sizeof(n)) == -1 && errno != EAGAIN) {
+        so_log_error("edge", "eventfd: %s", strerror(errno));
+    }
+
+    pthread_mutex_lock(&edgeq.lock);
+    list = edgeq.done;
+    edgeq.done = NULL;
+    pthread_mutex_unlock(&edgeq.lock);
+
+    /* in the order they were done */
+    rev = NULL;
+    while (list != NULL) {
+        b = list;
+        list = b->next;
+        b->next = rev;
+        rev = b;
+    }
+
+    while (rev != NULL) {
+        b = rev;
+        rev = b->next;
+
+        r.rc = b->rc;
+        r.pushed = b->pushed;
+        r.err = b->err;
+        r.tables = b->tables;
+        r.ntables = b->ntables;
+
+        if (b->done != NULL) {
+            b->done(b->data, &r);
+        }
+
+        for (i = 0; i < b->ntables; i++) {
+            json_decref(b->tables[i]);
+        }
+        free(b->body);
+        free(b);
+    }
+}
