@@ -14,9 +14,8 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(time);
-use ShipoffTest qw(stack_up git_bomb http run tempdir top_dir);
+use ShipoffTest qw(stack_up git_bomb silent_server http run tempdir top_dir);
 
 my $s = stack_up(env => { SHIPOFF_DETECT_TIMEOUT => '4' });
 my $u = $s->signup;
@@ -163,17 +162,7 @@ for my $c (
 # ---- a server that accepts and never answers
 
 {
-    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 16, ReuseAddr => 1)
-        or die "listen: $!";
-    my $port = $l->sockport;
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        my @held;
-        while (my $c = $l->accept) { push @held, $c }
-        exit 0;
-    }
-    close $l;
+    my ($port, $pid) = silent_server();
     my $url = "http://127.0.0.1:$port/silent.git";
 
     my @ids;

@@ -17,10 +17,8 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
-use IO::Socket::INET;
-use POSIX ();
 use Time::HiRes qw(time);
-use ShipoffTest qw(sandbox_stack_up git_bomb run top_dir tempdir);
+use ShipoffTest qw(sandbox_stack_up git_bomb silent_server run top_dir tempdir);
 
 my $s = sandbox_stack_up(env => { SHIPOFF_BUILD_TIMEOUT => '6',
                                   SHIPOFF_SANDBOX_DISK  => '48m' });
@@ -94,17 +92,7 @@ sub deploy {
 # ---- a server that accepts and never answers
 
 {
-    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 16, ReuseAddr => 1)
-        or die "listen: $!";
-    my $port = $l->sockport;
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        my @held;
-        while (my $c = $l->accept) { push @held, $c }
-        POSIX::_exit(0);
-    }
-    close $l;
+    my ($port, $pid) = silent_server();
 
     my ($id, $st, $secs) = deploy("http://127.0.0.1:$port/silent.git");
     is($st, 'FAILED build_timeout',

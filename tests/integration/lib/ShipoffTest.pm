@@ -21,7 +21,7 @@ use IO::Socket::INET;
 use IO::Socket::UNIX;
 use JSON::PP ();
 
-our @EXPORT_OK = qw(git_bomb free_port http tempdir top_dir json_encode json_decode
+our @EXPORT_OK = qw(git_bomb silent_server free_port http tempdir top_dir json_encode json_decode
                     stack_up run error_is in_chroot wait_for
                     sandbox_stack_up);
 
@@ -205,6 +205,23 @@ sub git_bomb {
     ($rc, $out) = run(@git, 'update-ref', 'refs/heads/main', $commit);
     die "git update-ref: $out" if $rc;
     return $dir;
+}
+
+# silent_server(): a listener on loopback that accepts every connection and
+# never answers, in a child process; (its port, the child's pid to kill)
+sub silent_server {
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 16, ReuseAddr => 1)
+        or die "listen: $!";
+    my $port = $l->sockport;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my @held;
+        while (my $c = $l->accept) { push @held, $c }
+        POSIX::_exit(0);
+    }
+    close $l;
+    return ($port, $pid);
 }
 
 # sandbox_stack_up(%opt): stack_up(%opt) for a test that builds in the
