@@ -116,6 +116,14 @@ static ngx_http_shipoff_metric_t  ngx_http_shipoff_metrics_families[] = {
         "Requests answered 503 because the app did not wake in time.",
         wake.timeouts),
 
+    ngx_http_shipoff_metric("shipoff_wake_pages_total", "counter",
+        "Browsers answered the waking page while the app woke.",
+        wake.pages),
+
+    ngx_http_shipoff_metric("shipoff_wake_refused_total", "counter",
+        "Requests answered 503 at once: shipoff_wake_max_held were held.",
+        wake.refused),
+
     { ngx_null_string, ngx_null_string, 0 }
 };
 

@@ -68,6 +68,8 @@ typedef struct {
     ngx_msec_t                    started;     /* of the latest wake */
     ngx_uint_t                    wakes;
     ngx_uint_t                    timeouts;
+    ngx_uint_t                    pages;       /* the waking page sent */
+    ngx_uint_t                    refused;     /* shipoff_wake_max_held */
     ngx_uint_t                    held[NGX_HTTP_SHIPOFF_WAKE_BUCKETS + 1];
     uint64_t                      held_msec;   /* sum over held[] */
 } ngx_http_shipoff_wake_t;

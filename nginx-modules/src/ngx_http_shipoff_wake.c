@@ -16,6 +16,13 @@
  * fresh copy of it ($shipoff_upstream may have changed) and goes on; after
  * shipoff_wake_timeout it is answered 503 with Retry-After.
  *
+ * A browser is not made to stare at a blank tab: a GET or HEAD that accepts
+ * text/html and has been held for shipoff_wake_page_after gets a small
+ * "Waking up" page (503) that reloads itself, while API clients stay held
+ * until the app answers.  A worker holds at most shipoff_wake_max_held
+ * requests: past that, a request to a sleeping app still wakes it but is
+ * answered 503 at once, so a flood cannot pin every connection.
+ *
  * A wake that does not bring the app up within shipoff_wake_timeout is
  * taken as lost (the API was down, the client that carried the subrequest
  * went away): the next request to arrive wakes the app again.
@@ -42,20 +49,39 @@ typedef struct {
     ngx_str_t                     uri;             /* shipoff_wake_uri */
     ngx_msec_t                    timeout;
     ngx_msec_t                    check_interval;
+    ngx_msec_t                    page_after;
+    ngx_uint_t                    max_held;        /* per worker */
 } ngx_http_shipoff_wake_loc_conf_t;
+
+
+/* why a request to a sleeping app is answered 503 instead of held */
+typedef enum {
+    NGX_HTTP_SHIPOFF_WAKE_HOLD = 0,
+    NGX_HTTP_SHIPOFF_WAKE_TIMEOUT,     /* held for shipoff_wake_timeout */
+    NGX_HTTP_SHIPOFF_WAKE_PAGE,        /* a browser, the waking page */
+    NGX_HTTP_SHIPOFF_WAKE_FULL         /* shipoff_wake_max_held reached */
+} ngx_http_shipoff_wake_verdict_e;
 
 
 /* a held request */
 typedef struct {
     ngx_msec_t                    start;           /* of the hold */
     unsigned                      failed:1;        /* its wake, logged */
+    unsigned                      counted:1;       /* in wake_held */
 } ngx_http_shipoff_wake_ctx_t;
 
 
 static ngx_int_t ngx_http_shipoff_wake_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_wake_look(ngx_http_request_t *r,
     ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_http_shipoff_ctx_t *rctx,
-    ngx_uint_t fresh, ngx_msec_t held, ngx_uint_t *wake);
+    ngx_uint_t fresh, ngx_msec_t held,
+    ngx_http_shipoff_wake_verdict_e verdict, ngx_uint_t *wake);
+static ngx_http_shipoff_wake_verdict_e ngx_http_shipoff_wake_judge(
+    ngx_http_request_t *r, ngx_http_shipoff_wake_loc_conf_t *wlcf,
+    ngx_uint_t fresh, ngx_msec_t held);
+static ngx_int_t ngx_http_shipoff_wake_count(ngx_http_request_t *r,
+    ngx_http_shipoff_wake_ctx_t *ctx);
+static void ngx_http_shipoff_wake_uncount(void *data);
 static ngx_int_t ngx_http_shipoff_wake_request(ngx_http_request_t *r,
     ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_http_shipoff_ctx_t *rctx,
     ngx_http_shipoff_wake_ctx_t *ctx);
@@ -104,6 +130,20 @@ static ngx_command_t  ngx_http_shipoff_wake_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_shipoff_wake_loc_conf_t, timeout),
       &ngx_http_shipoff_wake_positive_p },
+
+    { ngx_string("shipoff_wake_page_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_wake_loc_conf_t, page_after),
+      NULL },
+
+    { ngx_string("shipoff_wake_max_held"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_wake_loc_conf_t, max_held),
+      NULL },
 
     { ngx_string("shipoff_wake_check_interval"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -162,6 +202,10 @@ ngx_http_shipoff_wake_bucket_t
 };
 
 
+/* the requests this worker holds now, against shipoff_wake_max_held */
+static ngx_uint_t  ngx_http_shipoff_wake_held;
+
+
 static ngx_str_t  ngx_http_shipoff_wake_json_type =
     ngx_string("application/json");
 
@@ -200,6 +244,7 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
     ngx_msec_t                         held, delay;
     ngx_uint_t                         fresh, wake;
     ngx_http_shipoff_ctx_t            *rctx;
+    ngx_http_shipoff_wake_verdict_e    verdict;
     ngx_http_shipoff_wake_ctx_t       *ctx;
     ngx_http_shipoff_wake_loc_conf_t  *wlcf;
 
@@ -241,7 +286,10 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
 
     held = ngx_current_msec - ctx->start;
 
-    rc = ngx_http_shipoff_wake_look(r, wlcf, rctx, fresh, held, &wake);
+    verdict = ngx_http_shipoff_wake_judge(r, wlcf, fresh, held);
+
+    rc = ngx_http_shipoff_wake_look(r, wlcf, rctx, fresh, held, verdict,
+                                    &wake);
 
     switch (rc) {
 
@@ -274,13 +322,40 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (held >= wlcf->timeout) {
+    switch (verdict) {
+
+    case NGX_HTTP_SHIPOFF_WAKE_TIMEOUT:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "app \"%V\" of \"%V\" did not wake within %M ms",
                       &rctx->info.project, &rctx->info.host, held);
+        break;
 
+    case NGX_HTTP_SHIPOFF_WAKE_PAGE:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "app \"%V\" of \"%V\" still waking after %M ms: "
+                      "the waking page", &rctx->info.project,
+                      &rctx->info.host, held);
+        break;
+
+    case NGX_HTTP_SHIPOFF_WAKE_FULL:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "app \"%V\" of \"%V\" is waking and this worker "
+                      "already holds %ui requests (shipoff_wake_max_held)",
+                      &rctx->info.project, &rctx->info.host,
+                      ngx_http_shipoff_wake_held);
+        break;
+
+    default: /* NGX_HTTP_SHIPOFF_WAKE_HOLD */
+        break;
+    }
+
+    if (verdict != NGX_HTTP_SHIPOFF_WAKE_HOLD) {
         ngx_http_finalize_request(r, ngx_http_shipoff_wake_unavailable(r));
         return NGX_DONE;
+    }
+
+    if (!ctx->counted && ngx_http_shipoff_wake_count(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     delay = ngx_min(wlcf->check_interval, wlcf->timeout - held);
@@ -304,14 +379,78 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
 
 
 /*
+ * Whether a request to a route that is not running is held, from what it
+ * is and how long it has been held already (verdicts but HOLD answer it).
+ */
+
+static ngx_http_shipoff_wake_verdict_e
+ngx_http_shipoff_wake_judge(ngx_http_request_t *r,
+    ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_uint_t fresh,
+    ngx_msec_t held)
+{
+    if (fresh && ngx_http_shipoff_wake_held >= wlcf->max_held) {
+        return NGX_HTTP_SHIPOFF_WAKE_FULL;
+    }
+
+    if (held >= wlcf->timeout) {
+        return NGX_HTTP_SHIPOFF_WAKE_TIMEOUT;
+    }
+
+    if (held >= wlcf->page_after
+        && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        && ngx_http_shipoff_wake_wants_html(r))
+    {
+        return NGX_HTTP_SHIPOFF_WAKE_PAGE;
+    }
+
+    return NGX_HTTP_SHIPOFF_WAKE_HOLD;
+}
+
+
+/* a held request counts against shipoff_wake_max_held until it is freed */
+
+static ngx_int_t
+ngx_http_shipoff_wake_count(ngx_http_request_t *r,
+    ngx_http_shipoff_wake_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_shipoff_wake_uncount;
+    cln->data = ctx;
+
+    ctx->counted = 1;
+    ngx_http_shipoff_wake_held++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_shipoff_wake_uncount(void *data)
+{
+    ngx_http_shipoff_wake_ctx_t  *ctx = data;
+
+    if (ctx->counted) {
+        ctx->counted = 0;
+        ngx_http_shipoff_wake_held--;
+    }
+}
+
+
+/*
  * What the route is now, read and updated under the zone's mutex, which
  * is taken and released here:
  *
  *   NGX_OK        it is running: rctx holds a fresh copy of it, and the
  *                 time the request was held counts in its histogram;
  *   NGX_AGAIN     it is not: the route is waking, *wake says whether this
- *                 request asks for the wake, and a request held for the
- *                 timeout counts as a timeout;
+ *                 request asks for the wake, and a request answered
+ *                 instead of held counts under its verdict;
  *   NGX_DECLINED  it was deleted;
  *   NGX_ERROR.
  */
@@ -319,7 +458,8 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_shipoff_wake_look(ngx_http_request_t *r,
     ngx_http_shipoff_wake_loc_conf_t *wlcf, ngx_http_shipoff_ctx_t *rctx,
-    ngx_uint_t fresh, ngx_msec_t held, ngx_uint_t *wake)
+    ngx_uint_t fresh, ngx_msec_t held,
+    ngx_http_shipoff_wake_verdict_e verdict, ngx_uint_t *wake)
 {
     u_char                     *p;
     ngx_int_t                   rc;
@@ -395,8 +535,22 @@ ngx_http_shipoff_wake_look(ngx_http_request_t *r,
         w->wakes++;
     }
 
-    if (held >= wlcf->timeout) {
+    switch (verdict) {
+
+    case NGX_HTTP_SHIPOFF_WAKE_TIMEOUT:
         w->timeouts++;
+        break;
+
+    case NGX_HTTP_SHIPOFF_WAKE_PAGE:
+        w->pages++;
+        break;
+
+    case NGX_HTTP_SHIPOFF_WAKE_FULL:
+        w->refused++;
+        break;
+
+    default: /* NGX_HTTP_SHIPOFF_WAKE_HOLD */
+        break;
     }
 
     rc = NGX_AGAIN;
@@ -620,6 +774,8 @@ ngx_http_shipoff_wake_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->check_interval = NGX_CONF_UNSET_MSEC;
+    conf->page_after = NGX_CONF_UNSET_MSEC;
+    conf->max_held = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -637,6 +793,8 @@ ngx_http_shipoff_wake_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 30000);
     ngx_conf_merge_msec_value(conf->check_interval, prev->check_interval,
                               10);
+    ngx_conf_merge_msec_value(conf->page_after, prev->page_after, 3000);
+    ngx_conf_merge_uint_value(conf->max_held, prev->max_held, 1024);
 
     if (conf->enable && conf->uri.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

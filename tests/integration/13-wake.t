@@ -38,6 +38,7 @@ BAIL_OUT("$NGINX is missing") unless -x $NGINX;
 my $ZONE = 'shipoff_routes zone=routes:1m;';
 my $DEAD = '127.0.0.1:9';       # where a sleeping app is not
 my $TIMEOUT = 2;                # shipoff_wake_timeout, seconds
+my $PAGE_AFTER = 1;             # shipoff_wake_page_after, seconds
 
 
 # 1. nginx -t ---------------------------------------------------------------
@@ -55,6 +56,12 @@ my @config_cases = (
     { name => 'metrics in a server',
       http => $ZONE, server => 'shipoff_metrics;',
       error => qr/"shipoff_metrics" directive is not allowed here/ },
+    { name => 'max_held not a number',
+      http => $ZONE, server => 'location / { shipoff_wake_max_held many; }',
+      error => qr/"shipoff_wake_max_held" directive invalid number/ },
+    { name => 'page_after not a time',
+      http => $ZONE, server => 'location / { shipoff_wake_page_after soon; }',
+      error => qr/"shipoff_wake_page_after" directive invalid value/ },
     { name => 'metrics twice',
       http => $ZONE, server => 'location /m { shipoff_metrics; shipoff_metrics; }',
       error => qr/"shipoff_metrics" directive is duplicate/ },
@@ -73,8 +80,11 @@ nginx_config_cases(@config_cases);
 # (GET by default); abort: they
 # go away after that many seconds; reload: nginx reloads after that many
 # seconds.  Expected: want/body/json_error/headers of every answer (none
-# with abort), and afterwards the wakes the fake shipoffd got, and the
-# metrics' wakes, timeouts and held requests (the histogram's count).
+# with abort; answered: the range of seconds they took, for a 503 by
+# default from the timeout on), and afterwards the wakes the fake shipoffd
+# got, and the metrics' wakes, timeouts, waking pages, refusals and held
+# requests (the histogram's count).  path /one/ is a location holding at
+# most one request per worker, /none/ one holding none.
 my @cases = (
     { name => 'a running route is not held', host => 'awake', state => 'running',
       clients => 3, want => 200, body => qr/^hello awake\.apps\.test$/,
@@ -93,11 +103,32 @@ my @cases = (
       headers => { 'retry-after' => 5, 'content-type' => 'application/json',
                    'cache-control' => 'no-store' },
       wakes => 1, timeouts => 2, held => 0 },
-    { name => 'no wake in time: a self-refreshing page for a browser',
+    { name => 'a browser gets a self-refreshing page after shipoff_wake_page_after',
       host => 'dozing', clients => 1, accept => 'text/html,application/xhtml+xml;q=0.9',
       want => 503, body => qr{<meta http-equiv="refresh" content="2">.*Waking up}s,
-      headers => { 'retry-after' => 5, 'content-type' => 'text/html' },
-      wakes => 1, timeouts => 1, held => 0 },
+      headers => { 'retry-after' => 5, 'content-type' => 'text/html',
+                   'cache-control' => 'no-store' },
+      answered => [$PAGE_AFTER - 0.1, $TIMEOUT - 0.2],
+      wakes => 1, timeouts => 0, pages => 1, held => 0 },
+    { name => 'a browser whose app wakes in time gets the app, not the page',
+      host => 'quick', wake_after => 0.3, clients => 2, accept => 'text/html',
+      want => 200, body => qr/^hello quick\.apps\.test$/,
+      wakes => 1, timeouts => 0, pages => 0, held => 2 },
+    { name => 'a POST from a browser is held to the timeout, not paged',
+      host => 'form', clients => 1, method => 'POST', body_in => 'a=1',
+      accept => 'text/html', want => 503, body => qr/Waking up/,
+      wakes => 1, timeouts => 1, pages => 0, held => 0 },
+    { name => 'shipoff_wake_max_held 0: 503 at once, and the app is still woken',
+      host => 'full', path => '/none/', clients => 3, want => 503,
+      json_error => 'waking', headers => { 'retry-after' => 5 },
+      answered => [0, $PAGE_AFTER - 0.2],
+      wakes => 1, timeouts => 0, refused => 3, held => 0 },
+    # one held request per worker and two workers: the third of these
+    # finds its worker's count taken unless the ones before gave it back
+    (map { { name => "shipoff_wake_max_held 1: a held request gives its place back ($_)",
+             host => "one$_", path => '/one/', wake_after => 0.2, clients => 1,
+             want => 200, body => qr/^hello one$_\.apps\.test$/,
+             wakes => 1, timeouts => 0, refused => 0, held => 1 } } 1 .. 3),
     { name => 'a wake older than the timeout was lost: the next request wakes again',
       host => 'never', keep => 1, clients => 1, want => 503, json_error => 'waking',
       wakes => 2, timeouts => 3, held => 0 },
@@ -149,11 +180,25 @@ EOF
             shipoff_wake on;
             shipoff_wake_uri /_internal/wake;
             shipoff_wake_timeout ${TIMEOUT}s;
+            shipoff_wake_page_after ${PAGE_AFTER}s;
             proxy_pass http://\$shipoff_upstream;
             proxy_http_version 1.1;
             proxy_set_header Host \$host;
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection \$connection_upgrade;
+        }
+        location /one/ {
+            shipoff_wake on;
+            shipoff_wake_uri /_internal/wake;
+            shipoff_wake_max_held 1;
+            proxy_pass http://\$shipoff_upstream;
+            proxy_set_header Host \$host;
+        }
+        location /none/ {
+            shipoff_wake on;
+            shipoff_wake_uri /_internal/wake;
+            shipoff_wake_max_held 0;
+            proxy_pass http://\$shipoff_upstream;
         }
 EOF
 
@@ -174,7 +219,7 @@ for my $case (@cases) {
 
     my $start = time;
     my @socks = map {
-        send_request($port, $case->{method} // 'GET', '/', body => $case->{body_in}, headers => {
+        send_request($port, $case->{method} // 'GET', $case->{path} // '/', body => $case->{body_in}, headers => {
             Host => $host, ($case->{accept} ? (Accept => $case->{accept}) : ()) })
     } 1 .. $case->{clients};
     $case->{sent} = time - $start;    # how long sending them all took
@@ -205,9 +250,10 @@ for my $case (@cases) {
         while (my ($h, $v) = each %{ $case->{headers} || {} }) {
             is($res->{headers}{$h}, $v, "  $h: $v");
         }
-        if ($case->{want} == 503) {
-            cmp_ok($took, '>=', $TIMEOUT - 0.1, "  held for shipoff_wake_timeout");
-        }
+        my ($after, $within) = @{ $case->{answered}
+                                  || ($case->{want} == 503 ? [$TIMEOUT - 0.1] : [0]) };
+        cmp_ok($took, '>=', $after, "  answered after ${after}s or more");
+        cmp_ok($took, '<', $within, "  answered within ${within}s") if defined $within;
         if ($case->{held_at_least}) {
             cmp_ok($took, '>=', $case->{held_at_least}, '  held until the app ran');
         }
@@ -224,6 +270,10 @@ for my $case (@cases) {
         or diag explain $m;
     is($m->{"shipoff_wake_timeouts_total{$host}"}, $case->{timeouts},
        "  metrics: wake timeouts $case->{timeouts}");
+    for my $k (qw(pages refused)) {
+        next unless defined $case->{$k};
+        is($m->{"shipoff_wake_${k}_total{$host}"}, $case->{$k}, "  metrics: wake $k $case->{$k}");
+    }
     is($m->{"shipoff_wake_seconds_count{$host}"}, $case->{held},
        "  metrics: held requests $case->{held}");
     cmp_ok($m->{"shipoff_requests_total{$host}"} // 0, '>=', $case->{clients},
@@ -278,14 +328,15 @@ my @bad = grep { !/^# (?:HELP|TYPE) \w+ .+$/
                  && !/^[a-z_]+(?:\{(?:[a-z]+="(?:[^"\\]|\\.)*",?)+\})? [0-9.]+$/ }
           split /\n/, $res->{content};
 is_deeply(\@bad, [], '  every line is a comment or a sample');
-like($res->{content}, qr/^shipoff_routes 8$/m, '  routes: 8');
+like($res->{content}, qr/^shipoff_routes 14$/m, '  routes: 14');
 like($res->{content}, qr/^shipoff_generation 0$/m, '  generation: 0');
 my %types = $res->{content} =~ /^# TYPE (\w+) (\w+)$/mg;
 is_deeply(\%types, {
     shipoff_routes => 'gauge', shipoff_generation => 'gauge',
     shipoff_requests_total => 'counter', shipoff_in_flight => 'gauge',
     shipoff_long_lived => 'gauge', shipoff_wakes_total => 'counter',
-    shipoff_wake_timeouts_total => 'counter', shipoff_wake_seconds => 'histogram' },
+    shipoff_wake_timeouts_total => 'counter', shipoff_wake_pages_total => 'counter',
+    shipoff_wake_refused_total => 'counter', shipoff_wake_seconds => 'histogram' },
     '  metric families and their types');
 my @buckets = $res->{content}
     =~ /^shipoff_wake_seconds_bucket\{route="hundred\.apps\.test",project="hundred",le="([^"]+)"\} (\d+)$/mg;
