@@ -682,6 +682,7 @@ wk_publish(wk_t *w)
     int          out, rc;
 
     out = -1;
+    so_detect_output(&w->det, &w->user, w->appdir);
     snprintf(rel, sizeof(rel), "%s%s%s", w->root_dir,
              w->root_dir[0] ? "/" : "",
              w->det.output_dir[0] ? w->det.output_dir : ".");

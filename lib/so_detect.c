@@ -50,6 +50,10 @@ typedef struct {
 #define SO_DETECT_PHP_SERVE                                                  \
     "php -S $HOST:$PORT -t public"
 
+/* where a build script with no framework writes, tried in this order */
+#define SO_DETECT_OUT_FIRST  "dist"
+#define SO_DETECT_OUT_THEN   "build"
+
 
 static const so_detect_rule_t  so_detect_rules[] = {
     { SO_DETECT_NODE, "next", "next", "dynamic", "npm run build",
@@ -83,7 +87,8 @@ static const so_detect_rule_t  so_detect_rules[] = {
 
 
 static char *so_detect_read(const char *dir, const char *name);
-static int so_detect_exists(const char *dir, const char *name);
+static int so_detect_exists(const char *dir, const char *name,
+    mode_t type);
 static int so_detect_json_has(json_t *obj, const char *dep);
 static int so_detect_py_has(const char *text, const char *dep);
 static void so_detect_set(char *field, size_t len, const char *value);
@@ -148,8 +153,9 @@ done:
 }
 
 
+/* dir/name is there, of that type (S_IFREG, S_IFDIR) */
 static int
-so_detect_exists(const char *dir, const char *name)
+so_detect_exists(const char *dir, const char *name, mode_t type)
 {
     struct stat  st;
     char         path[PATH_MAX];
@@ -160,7 +166,7 @@ so_detect_exists(const char *dir, const char *name)
         return 0;
     }
 
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
 
@@ -266,8 +272,8 @@ so_detect_node(so_detect_t *out, const char *dir)
     scripts = json_object_get(pkg, "scripts");
     main = json_object_get(pkg, "main");
 
-    install = so_detect_exists(dir, "package-lock.json")
-              || so_detect_exists(dir, "npm-shrinkwrap.json")
+    install = so_detect_exists(dir, "package-lock.json", S_IFREG)
+              || so_detect_exists(dir, "npm-shrinkwrap.json", S_IFREG)
               ? "npm ci" : "npm install";
 
     rc = SO_ENOTFOUND;
@@ -285,12 +291,31 @@ so_detect_node(so_detect_t *out, const char *dir)
         break;
     }
 
-    /* an unknown node app that says how it starts is still an app */
-    if (rc == SO_ENOTFOUND && json_object_get(scripts, "start") != NULL) {
-        so_detect_copy(out->kind, "dynamic");
+    /*
+     * An unknown node project that says how it starts is an app; one that
+     * only says how it builds is a site, built into dist/ (or build/:
+     * so_detect_output).  A build script runs whenever the framework has
+     * no build of its own, as on Vercel, Netlify and Heroku.
+     */
+    if (rc == SO_ENOTFOUND && (json_object_get(scripts, "start") != NULL
+                               || json_object_get(scripts, "build") != NULL))
+    {
+        if (json_object_get(scripts, "start") != NULL) {
+            so_detect_copy(out->kind, "dynamic");
+        } else {
+            so_detect_copy(out->kind, "static");
+            so_detect_copy(out->output_dir, SO_DETECT_OUT_FIRST);
+        }
+
         so_detect_copy(out->runtime, "node");
         so_detect_copy(out->install_cmd, install);
         rc = SO_OK;
+    }
+
+    if (rc == SO_OK && out->build_cmd[0] == '\0'
+        && json_object_get(scripts, "build") != NULL)
+    {
+        so_detect_copy(out->build_cmd, "npm run build");
     }
 
     if (rc == SO_OK && strcmp(out->kind, "dynamic") == 0
@@ -315,38 +340,44 @@ so_detect_node(so_detect_t *out, const char *dir)
 }
 
 
+/*
+ * A Python app: a requirement in requirements.txt or pyproject.toml, or a
+ * Django project as django-admin startproject makes it (manage.py and no
+ * requirements: it runs on the host's Django).
+ */
 static int
 so_detect_python(so_detect_t *out, const char *dir)
 {
-    const char  *install;
-    char        *req, *pyproject;
-    size_t       i;
-    int          rc;
+    const so_detect_rule_t  *rule;
+    const char              *install;
+    char                    *req, *pyproject, *manage;
+    size_t                   i;
+    int                      rc;
 
     req = so_detect_read(dir, "requirements.txt");
     pyproject = so_detect_read(dir, "pyproject.toml");
+    manage = so_detect_read(dir, "manage.py");
     rc = SO_ENOTFOUND;
-
-    if (req == NULL && pyproject == NULL) {
-        return SO_ENOTFOUND;
-    }
 
     /* a venv in the app's dir, which sees the host's packages: what the
        distribution ships is not downloaded again (PEP 668 forbids
        installing beside it), and the app runs with the venv's python3 */
     install = req != NULL ? SO_DETECT_VENV " -r requirements.txt"
-                          : SO_DETECT_VENV " .";
+              : pyproject != NULL ? SO_DETECT_VENV " ." : "";
 
     for (i = 0; i < so_nelems(so_detect_rules); i++) {
-        if (so_detect_rules[i].src != SO_DETECT_PYTHON) {
+        rule = &so_detect_rules[i];
+
+        if (rule->src != SO_DETECT_PYTHON) {
             continue;
         }
 
-        if ((req != NULL && so_detect_py_has(req, so_detect_rules[i].dep))
-            || (pyproject != NULL
-                && so_detect_py_has(pyproject, so_detect_rules[i].dep)))
+        if ((req != NULL && so_detect_py_has(req, rule->dep))
+            || (pyproject != NULL && so_detect_py_has(pyproject, rule->dep))
+            || (manage != NULL && strcmp(rule->dep, "django") == 0
+                && strstr(manage, "DJANGO_SETTINGS_MODULE") != NULL))
         {
-            so_detect_apply(out, &so_detect_rules[i], "python", install);
+            so_detect_apply(out, rule, "python", install);
             rc = SO_OK;
             break;
         }
@@ -354,6 +385,7 @@ so_detect_python(so_detect_t *out, const char *dir)
 
     free(req);
     free(pyproject);
+    free(manage);
     return rc;
 }
 
@@ -395,7 +427,8 @@ so_detect_php(so_detect_t *out, const char *dir)
 
 const char *const  so_detect_files[] = {
     "package.json", "package-lock.json", "npm-shrinkwrap.json",
-    "requirements.txt", "pyproject.toml", "composer.json", "index.php",
+    "requirements.txt", "pyproject.toml", "manage.py", "composer.json",
+    "index.php",
     "public/index.php", "index.html", NULL
 };
 
@@ -444,20 +477,20 @@ so_detect(so_detect_t *out, const char *dir)
 
     /* the document root is public/ when there is one (its front
        controller beside no code of its own), else the project's root */
-    if (so_detect_exists(dir, "index.php")
-        || so_detect_exists(dir, "public/index.php"))
+    if (so_detect_exists(dir, "index.php", S_IFREG)
+        || so_detect_exists(dir, "public/index.php", S_IFREG))
     {
         so_detect_copy(out->kind, "dynamic");
         so_detect_copy(out->framework, "php");
         so_detect_copy(out->runtime, "php");
         so_detect_copy(out->run_cmd,
-                       so_detect_exists(dir, "public/index.php")
+                       so_detect_exists(dir, "public/index.php", S_IFREG)
                        ? SO_DETECT_PHP_SERVE
                                      : "php -S $HOST:$PORT -t .");
         return SO_OK;
     }
 
-    if (so_detect_exists(dir, "index.html")) {
+    if (so_detect_exists(dir, "index.html", S_IFREG)) {
         so_detect_copy(out->kind, "static");
         so_detect_copy(out->output_dir, ".");
         return SO_OK;
@@ -487,4 +520,22 @@ so_detect_merge(so_detect_t *out, const so_detect_t *user)
     so_detect_over(output_dir);
 
 #undef so_detect_over
+}
+
+
+void
+so_detect_output(so_detect_t *d, const so_detect_t *user, const char *dir)
+{
+    if (user->output_dir[0] != '\0' || d->framework[0] != '\0'
+        || strcmp(d->kind, "static") != 0 || strcmp(d->runtime, "node") != 0
+        || strcmp(d->output_dir, SO_DETECT_OUT_FIRST) != 0)
+    {
+        return;
+    }
+
+    if (!so_detect_exists(dir, SO_DETECT_OUT_FIRST, S_IFDIR)
+        && so_detect_exists(dir, SO_DETECT_OUT_THEN, S_IFDIR))
+    {
+        so_detect_copy(d->output_dir, SO_DETECT_OUT_THEN);
+    }
 }

@@ -5,7 +5,7 @@
  *
  * One pass over a few well-known files at the root of the tree (the
  * project's root_dir): package.json, requirements.txt, pyproject.toml,
- * composer.json, index.php, index.html.  The first rule that matches wins;
+ * manage.py, composer.json, index.php, index.html.  The first rule that matches wins;
  * the rules and the commands they choose are the table of docs/DETECT.md.
  * Commands run in the project's directory with $PORT set for the app.
  */
@@ -50,5 +50,14 @@ json_t *so_detect_json(const so_detect_t *d, int detected);
  * detected one ("auto" as a kind is empty).
  */
 void so_detect_merge(so_detect_t *out, const so_detect_t *user);
+
+/*
+ * After the build: a project detected by its build script alone (no
+ * framework) whose user set no output_dir publishes dist/ when the build
+ * made it, else build/ when the build made that.  Others are left as they
+ * are.  dir is the project's directory.
+ */
+void so_detect_output(so_detect_t *d, const so_detect_t *user,
+    const char *dir);
 
 #endif /* SO_DETECT_H */

@@ -1,7 +1,9 @@
 # POST /api/v1/detect: 202 and a pending detection, which a builder
 # clones (file:// here, which the test stack allows) and detects in its
 # sandbox; GET /api/v1/detect/{id} gives the answer, to its requester
-# only.  No clone is left behind; repo_url, branch and root_dir rules are
+# only (a django-admin startproject is Django by its manage.py; a
+# package.json with only a build script is a site built into dist/).
+# No clone is left behind; repo_url, branch and root_dir rules are
 # answered at once, a missing branch, repository or root dir by the
 # detection.  The API never clones: four detections of a server that
 # accepts and never answers leave /api/v1/health answering at once, fail
@@ -45,6 +47,8 @@ my %repo = (
     vite  => make_repo('vite', [ 'vite', '.' ]),
     flask => make_repo('flask', [ 'flask', '.' ]),
     empty => make_repo('empty', [ 'empty', '.' ]),
+    django => make_repo('django', [ '../starters/django', '.' ]),
+    script => make_repo('script', [ 'build-script', '.' ]),
     mono  => make_repo('mono', [ 'static', '.' ], [ 'next', 'apps/web' ]),
 );
 
@@ -93,6 +97,12 @@ for my $c (
       { kind => 'static', output_dir => '.' } ],
     [ 'mono apps/web', { repo_url => $repo{mono}, root_dir => 'apps/web' },
       { kind => 'dynamic', framework => 'next', run_cmd => 'npm start' } ],
+    [ 'django-admin startproject', { repo_url => $repo{django} },
+      { kind => 'dynamic', framework => 'django', runtime => 'python',
+        install_cmd => undef } ],
+    [ 'a build script', { repo_url => $repo{script} },
+      { kind => 'static', framework => undef, build_cmd => 'npm run build',
+        output_dir => 'dist' } ],
     [ 'nothing', { repo_url => $repo{empty} },
       { detected => 0, kind => undef, framework => undef } ],
 ) {

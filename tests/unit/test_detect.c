@@ -1,8 +1,9 @@
 /*
  * test_detect.c: framework detection over the fixture trees of
- * tests/fixtures/detect/<case>/ (one row per framework), the user's
- * settings winning over it, and the name rules of projects
- * (so_project.h).
+ * tests/fixtures/detect/<case>/ (one row per framework) and of the
+ * frameworks' own starters (tests/fixtures/starters), the user's
+ * settings winning over it, the output dir of a build script, and the
+ * name rules of projects (so_project.h).
  */
 
 #include <stdarg.h>
@@ -72,6 +73,18 @@ test_detect(void **state)
           "php -S $HOST:$PORT -t .", "" } },
         { "php-public", SO_OK, { "dynamic", "php", "php", "", "",
           "php -S $HOST:$PORT -t public", "" } },
+        /* a build script with no framework: run, and dist/ published */
+        { "build-script", SO_OK, { "static", "", "node", "npm install",
+          "npm run build", "", "dist" } },
+        { "node-build", SO_OK, { "dynamic", "", "node", "npm install",
+          "npm run build", "npm start", "" } },
+        /* the frameworks' own starters (scripts/fixtures) */
+        { "../starters/django", SO_OK, { "dynamic", "django", "python", "",
+          "", "python3 manage.py runserver $HOST:$PORT --noreload", "" } },
+        { "../starters/vite", SO_OK, { "static", "vite", "node",
+          "npm install", "npm run build", "", "dist" } },
+        { "../starters/express", SO_OK, { "dynamic", "express", "node",
+          "npm install", "", "npm start", "" } },
         { "static", SO_OK, { "static", "", "", "", "", "", "." } },
         { "badjson", SO_OK, { "static", "", "", "", "", "", "." } },
         { "empty", SO_ENOTFOUND, { "", "", "", "", "", "", "" } },
@@ -136,6 +149,44 @@ test_merge(void **state)
 }
 
 
+/* the output dir of a build script with no framework, once it has run */
+static void
+test_output(void **state)
+{
+    static const struct {
+        const char  *dir;
+        const char  *user_out;
+        const char  *want;
+    } cases[] = {
+        { "build-out", "", "build" },       /* only build/ was made */
+        { "build-both", "", "dist" },       /* dist/ first */
+        { "build-script", "", "dist" },     /* neither: dist, to fail on */
+        { "build-out", "site", "site" },    /* the user's */
+        { "vite", "", "dist" },             /* a framework's is its own */
+    };
+    so_detect_t  d, user;
+    char         dir[512];
+    size_t       i;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        snprintf(dir, sizeof(dir), "tests/fixtures/detect/%s", cases[i].dir);
+        assert_int_equal(so_detect(&d, dir), SO_OK);
+
+        memset(&user, 0, sizeof(user));
+        snprintf(user.output_dir, sizeof(user.output_dir), "%s",
+                 cases[i].user_out);
+        so_detect_merge(&d, &user);
+        so_detect_output(&d, &user, dir);
+
+        so_test_label(strcmp(d.output_dir, cases[i].want) != 0,
+                      "case %s: out \"%s\"\n", cases[i].dir, d.output_dir);
+        assert_string_equal(d.output_dir, cases[i].want);
+    }
+}
+
+
 static void
 test_project_names(void **state)
 {
@@ -194,6 +245,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_detect),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_output),
         cmocka_unit_test(test_project_names),
     };
 
