@@ -64,32 +64,38 @@ static struct {
 
 /* ---- the cluster */
 
-/* a port nothing listens on now: the kernel's choice for an any-port bind */
+/*
+ * A loopback port nothing listens on now, drawn below the kernel's
+ * ephemeral range (as ShipoffTest's free_port) so that no outgoing
+ * connection takes it before the server binds it; -1 when none was found.
+ */
 static int
 td_free_port(void)
 {
     struct sockaddr_in  sa;
-    socklen_t           len;
-    int                 fd, port;
+    int                 fd, port, tries, ok;
 
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    len = sizeof(sa);
+    srandom((unsigned) getpid());
 
-    port = -1;
-    if (fd != -1 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0
-        && getsockname(fd, (struct sockaddr *) &sa, &len) == 0)
-    {
-        port = ntohs(sa.sin_port);
+    for (tries = 0; tries < 100; tries++) {
+        port = 20000 + (int) (random() % 12000);
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t) port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        ok = fd != -1 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+        if (fd != -1) {
+            close(fd);
+        }
+        if (ok) {
+            return port;
+        }
     }
 
-    if (fd != -1) {
-        close(fd);
-    }
-
-    return port;
+    return -1;
 }
 
 
