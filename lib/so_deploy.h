@@ -141,10 +141,11 @@ int so_deploy_claim_now(so_pg_t *pg, long long id, const char *owner,
  * when the deployment is gone; SO_EEXISTS when it is not in state from,
  * or the project's deployments changed meanwhile; SO_EINVAL when the
  * artifact of a rollback is no longer kept; err says why for those two;
- * SO_EUNAVAIL or SO_ERR for the database.  With redis (the API's), type
- * "promoted" is published on shipoff:events after the commit for the
- * builder to switch the route (best effort, like every publish); the
- * builder passes NULL: it routed first.
+ * SO_EUNAVAIL or SO_ERR for the database.  With redis, type "promoted"
+ * is published on shipoff:events after the commit for the builder's loop
+ * to route every edge (best effort, like every publish): the API's, and
+ * the build worker's, which routed one edge first; the app supervisor
+ * passes NULL: it routed every edge first.
  */
 int so_deploy_promote(long long *out_previous, so_pg_t *pg,
     so_redis_t *redis, long long id, so_dstate_t from, char *err,
