@@ -15,6 +15,10 @@
  * from the generation an edge reports once it changed, which is what the
  * reconciler looks for.
  *
+ * The build worker pushes a new site's route to every edge at once and
+ * goes on once one edge took it (bld_edge_push): a silent edge holds no
+ * build up; the daemon then brings every edge round (events.c, edgeq.c).
+ *
  * A dynamic app's route points at the address (in its own network
  * namespace, netns.c) and port its process listens on while
  * app_processes says it runs, and is "sleeping" otherwise: the wake
@@ -23,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +57,32 @@
     " AND d.kind IN ('static', 'dynamic')"
 
 
+/*
+ * One bld_edge_push: its caller and a thread per edge share it; the
+ * caller returns once an edge took the push (or every edge failed), and
+ * the threads still asking the others go on without it.
+ */
+typedef struct {
+    pthread_mutex_t  lock;
+    pthread_cond_t   cond;
+    char            *body;          /* a PUT; NULL: DELETE */
+    char             host[512];
+    int              refs;          /* the caller, and each thread */
+    int              left;          /* edges still being asked */
+    size_t           pushed;        /* edges that took it */
+    char             err[SO_ERRLEN];    /* the first failure */
+} edge_fanout_t;
+
+typedef struct {
+    edge_fanout_t  *fanout;
+    char            url[2048];
+} edge_arm_t;
+
+
 static json_t *edge_route_row(const so_config_t *cfg, PGresult *res, int i);
+static void *edge_fanout_thread(void *arg);
+static void edge_fanout_leave(edge_fanout_t *f);
+static void edge_fanout_start(edge_fanout_t *f, const char *url);
 
 
 int
@@ -233,37 +263,142 @@ bld_edge_next(const char *edges, char *out, size_t outlen)
 }
 
 
+/* a thread's part of edge_fanout_t: one edge */
+static void *
+edge_fanout_thread(void *arg)
+{
+    edge_arm_t     *a;
+    edge_fanout_t  *f;
+    char            err[SO_ERRLEN];
+    int             rc;
+
+    a = arg;
+    f = a->fanout;
+
+    rc = bld_edge_push_one(a->url, f->host, f->body, err, sizeof(err));
+    free(a);
+
+    pthread_mutex_lock(&f->lock);
+
+    if (rc == SO_OK) {
+        f->pushed++;
+    } else if (f->err[0] == '\0') {
+        snprintf(f->err, sizeof(f->err), "%s", err);
+    }
+
+    f->left--;
+    pthread_cond_signal(&f->cond);
+    edge_fanout_leave(f);
+
+    return NULL;
+}
+
+
+/* under f's lock, which it releases: the last one out frees f */
+static void
+edge_fanout_leave(edge_fanout_t *f)
+{
+    int  last;
+
+    last = --f->refs == 0;
+    pthread_mutex_unlock(&f->lock);
+
+    if (last) {
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->lock);
+        free(f->body);
+        free(f);
+    }
+}
+
+
+/* under f's lock: url's thread started, or its failure recorded */
+static void
+edge_fanout_start(edge_fanout_t *f, const char *url)
+{
+    pthread_attr_t   attr;
+    pthread_t        tid;
+    edge_arm_t      *a;
+    int              rc;
+
+    a = malloc(sizeof(edge_arm_t));
+    if (a == NULL) {
+        rc = ENOMEM;
+        goto failed;
+    }
+
+    a->fanout = f;
+    snprintf(a->url, sizeof(a->url), "%s", url);
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&tid, &attr, edge_fanout_thread, a);
+    pthread_attr_destroy(&attr);
+
+    if (rc == 0) {
+        f->refs++;
+        f->left++;
+        return;
+    }
+
+    free(a);
+
+failed:
+
+    if (f->err[0] == '\0') {
+        snprintf(f->err, sizeof(f->err), "%.200s: not asked: %s", url,
+                 strerror(rc));
+    }
+}
+
+
 int
 bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     size_t *pushed, char *err, size_t errlen)
 {
-    const char  *next;
-    char        *body, edge[2048];
-    int          rc;
+    edge_fanout_t  *f;
+    const char     *next;
+    char            url[2048];
+    int             rc;
 
     *pushed = 0;
     err[0] = '\0';
-    rc = SO_OK;
-    body = NULL;
+
+    f = calloc(1, sizeof(edge_fanout_t));
+    if (f == NULL) {
+        return SO_ERR;
+    }
 
     if (route != NULL) {
-        body = json_dumps(route, JSON_COMPACT);
-        if (body == NULL) {
+        f->body = json_dumps(route, JSON_COMPACT);
+        if (f->body == NULL) {
+            free(f);
             return SO_ERR;
         }
     }
 
-    next = cfg->edges != NULL ? cfg->edges : "";
-    while ((next = bld_edge_next(next, edge, sizeof(edge))) != NULL) {
-        if (bld_edge_push_one(edge, host, body, err, errlen) != SO_OK) {
-            rc = SO_EUNAVAIL;
-            continue;
-        }
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    snprintf(f->host, sizeof(f->host), "%s", host);
+    f->refs = 1;
 
-        (*pushed)++;
+    pthread_mutex_lock(&f->lock);
+
+    next = cfg->edges != NULL ? cfg->edges : "";
+    while ((next = bld_edge_next(next, url, sizeof(url))) != NULL) {
+        edge_fanout_start(f, url);
     }
 
-    free(body);
+    while (f->left > 0 && f->pushed == 0) {
+        pthread_cond_wait(&f->cond, &f->lock);
+    }
+
+    *pushed = f->pushed;
+    snprintf(err, errlen, "%s", f->err);
+    rc = (f->pushed > 0 || f->err[0] == '\0') ? SO_OK : SO_EUNAVAIL;
+
+    edge_fanout_leave(f);
+
     return rc;
 }
 

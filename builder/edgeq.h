@@ -9,8 +9,10 @@
  * batch; once each edge answered or gave up, its handler runs in the
  * loop (the thread wakes it through an eventfd in its epoll).
  *
- * The build worker (a child process) pushes with bld_edge_push: it may
- * block.
+ * The build worker (a child process, forked: these threads are not in
+ * it) pushes with bld_edge_push, which waits for the first edge that
+ * takes the route; the promotion's event then has the loop push it here
+ * to every edge (events.c).
  */
 
 #ifndef BLD_EDGEQ_H

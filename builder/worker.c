@@ -21,12 +21,15 @@
  * else moved the deployment (a cancel through the API): the worker stops.
  *
  * Route before promotion: the new artifact is complete on disk before its
- * route is pushed (a static site is healthy once its files are there), and
- * the promotion commits only when every edge took the route.  An edge
- * that refuses it after retries fails the deployment with
- * route_push_failed, and the edges that did take it get the previous
- * PRODUCTION's route back: PostgreSQL never says PRODUCTION for a
- * deployment the edges do not serve.  If the promotion itself fails after
+ * route is pushed (a static site is healthy once its files are there), to
+ * every edge at once, and the promotion commits as soon as one edge took
+ * it: PostgreSQL never says PRODUCTION for a deployment no edge serves,
+ * and an edge that is slow or silent holds no build up.  The promotion
+ * publishes "promoted" on shipoff:events: the daemon's events path
+ * (events.c) pushes the route to every edge and keeps trying the ones that
+ * failed, every reconcile_interval.  When no edge takes the route (after
+ * retries) the deployment fails with route_push_failed and the previous
+ * PRODUCTION goes on being served.  If the promotion itself fails after
  * the push, the previous route is pushed back the same way.
  *
  * SIGTERM (the loop cancelling) is read from a signalfd: between steps,
@@ -814,19 +817,18 @@ wk_promote(wk_t *w)
 
     bld_log_sys(w->log, "routing %s to deployment %s", host, w->dep);
 
+    /* returns once one edge took it, or every edge failed */
     rc = bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err));
     json_decref(route);
 
     if (rc != SO_OK) {
-        if (pushed > 0) {
-            wk_restore_route(w, host);
-        }
         snprintf(reason, sizeof(reason), "route_push_failed: %s", err);
         return wk_fail(w, reason, -1);
     }
 
-    rc = so_deploy_promote(&prev, w->pg, NULL, w->id, SO_DS_PROVISIONING,
-                           err, sizeof(err));
+    /* with redis: the events path routes every edge, until each took it */
+    rc = so_deploy_promote(&prev, w->pg, w->redis, w->id,
+                           SO_DS_PROVISIONING, err, sizeof(err));
     if (rc != SO_OK) {
         wk_restore_route(w, host);
         if (rc == SO_EEXISTS || rc == SO_ENOTFOUND) {

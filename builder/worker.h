@@ -255,9 +255,12 @@ json_t *bld_route_static(const char *project, long long deployment_id,
     const char *root, int spa);
 
 /*
- * PUTs route as host to every edge of cfg->edges (route NULL: DELETE).
- * 0 when every edge took it; else SO_EUNAVAIL with the first failure in
- * err, *pushed counts the edges that did.
+ * PUTs route as host to every edge of cfg->edges at once (route NULL:
+ * DELETE), a thread each, and returns as soon as one edge took it (the
+ * others are still asked, while the process lives): 0 then, or with no
+ * edge listed; SO_EUNAVAIL when every edge failed, with the first failure
+ * in err.  *pushed counts the edges that took it by then.  For the build
+ * worker, whose process ends soon after: the daemon asks with edgeq.h.
  */
 int bld_edge_push(const so_config_t *cfg, const char *host,
     json_t *route, size_t *pushed, char *err, size_t errlen);

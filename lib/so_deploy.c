@@ -268,7 +268,12 @@ so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from, so_dstate_t to,
     char         ids[24], code[16];
     int          rc;
 
-    assert(so_dstate_can(from, to));
+    /* a caller's bug: answered, so the row stays as it was in any build */
+    if (!so_dstate_can(from, to)) {
+        so_log_error(NULL, "deployment=%lld: %s -> %s is not a transition: "
+                     "refused", id, so_dstate_name(from), so_dstate_name(to));
+        return SO_EINVAL;
+    }
 
     snprintf(ids, sizeof(ids), "%lld", id);
     snprintf(code, sizeof(code), "%d", exit_code);

@@ -80,11 +80,12 @@ int so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
 /*
  * Moves deployment id from state from to state to, recording reason and
  * exit_code (-1: the one it has stays); finished_at is set when the move
- * ends the build (so_dstate_ends_build()).  The move must be legal
- * (so_dstate_can(), asserted).  SO_OK; SO_EEXISTS when the deployment is
- * not in state from any more (someone else moved it first, or it is
- * gone), or when it would be a second PRODUCTION of its project;
- * SO_EUNAVAIL or SO_ERR for the database.
+ * ends the build (so_dstate_ends_build()).  SO_OK; SO_EINVAL when from ->
+ * to is not a transition (so_dstate_can(): a caller's bug, logged;
+ * nothing written); SO_EEXISTS when the deployment is not in state from
+ * any more (someone else moved it first, or it is gone), or when it would
+ * be a second PRODUCTION of its project; SO_EUNAVAIL or SO_ERR for the
+ * database.
  */
 int so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from,
     so_dstate_t to, const char *reason, int exit_code);
@@ -140,10 +141,11 @@ int so_deploy_claim_now(so_pg_t *pg, long long id, const char *owner,
  * when the deployment is gone; SO_EEXISTS when it is not in state from,
  * or the project's deployments changed meanwhile; SO_EINVAL when the
  * artifact of a rollback is no longer kept; err says why for those two;
- * SO_EUNAVAIL or SO_ERR for the database.  With redis (the API's), type
- * "promoted" is published on shipoff:events after the commit for the
- * builder to switch the route (best effort, like every publish); the
- * builder passes NULL: it routed first.
+ * SO_EUNAVAIL or SO_ERR for the database.  With redis, type "promoted"
+ * is published on shipoff:events after the commit for the builder's loop
+ * to route every edge (best effort, like every publish): the API's, and
+ * the build worker's, which routed one edge first; the app supervisor
+ * passes NULL: it routed every edge first.
  */
 int so_deploy_promote(long long *out_previous, so_pg_t *pg,
     so_redis_t *redis, long long id, so_dstate_t from, char *err,

@@ -24,6 +24,13 @@ use ShipoffTest qw(stack_up run tempdir in_chroot wait_for);
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
 
+# what a build needs, for the cases of a running build: the only reason
+# any of them is skipped, said here once
+my $no_build = $> != 0 ? 'needs root (cgroups and a sandbox uid)'
+             : !-x '/usr/bin/bwrap' ? 'needs bubblewrap'
+             : '';
+diag("the cases of a running build are skipped: $no_build") if $no_build;
+
 # the sandbox cgroups of this stack's builds apart from any other's
 my $cgroups = "shipoff-t81-$$";
 
@@ -247,11 +254,6 @@ sub sleepers {
     my ($rc, $out) = run('pgrep', '-f', "sleep $nap");
     return grep { /\d/ } split /\n/, $out;
 }
-
-# what a build needs, for the cases of a running build
-my $no_build = $> != 0 ? 'needs root (cgroups and a sandbox uid)'
-             : !-x '/usr/bin/bwrap' ? 'needs bubblewrap'
-             : '';
 
 SKIP: {
     skip $no_build, 13 if $no_build;
