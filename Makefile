@@ -51,7 +51,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT = $(UNIT_SRC:.c=)
 
 .PHONY: all deps up down status check test unit integration bench clean \
-        distclean help fuzz fuzz-replay FORCE
+        distclean help fuzz fuzz-replay lint FORCE
 
 all: $(LIB) $(PROGS) $(MODULE)
 
@@ -192,7 +192,12 @@ status:
 check: deps
 	@$(MAKE) -s test
 
-test: unit fuzz-replay integration
+test: lint unit fuzz-replay integration
+
+# no call or include loop among builder/'s files (issue 13): each actor of
+# shipoffd is given what it uses, and none calls back into its caller
+lint: $(BUILDER)
+	scripts/callgraph builder
 
 unit: $(UNIT) $(LIB)
 	@set -e; for t in $(UNIT); do echo "# $$t"; ./$$t; done
