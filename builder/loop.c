@@ -124,23 +124,19 @@ bld_timers(bld_daemon_t *d)
         d->next_heartbeat = now + (int64_t) b->cfg.lease_ttl * 1000 / 3;
     }
 
-    if (d->draining) {
-        return;
+    if (now >= d->next_reap) {
+        bld_apps_check(&d->apps);
+        bld_scaler_reap(&d->scaler);
+        d->next_reap = now + (int64_t) b->cfg.reap_interval * 1000;
     }
 
-    if (now >= d->next_reconcile) {
+    if (!d->draining && now >= d->next_reconcile) {
         /* what dead builders left pending becomes ours */
         bld_reconcile(&d->builds);
         (void) bld_stream_autoclaim(&d->events.stream);
         (void) bld_stream_autoclaim(&d->scaler.wakes);
         bld_retention(b);
         d->next_reconcile = now + (int64_t) b->cfg.reconcile_interval * 1000;
-    }
-
-    if (now >= d->next_reap) {
-        bld_apps_check(&d->apps);
-        bld_scaler_reap(&d->scaler);
-        d->next_reap = now + (int64_t) b->cfg.reap_interval * 1000;
     }
 }
 
@@ -212,7 +208,11 @@ bld_actors_init(bld_daemon_t *d)
 
     d->next_reconcile = so_now_ms();
     d->next_heartbeat = so_now_ms();
-    d->next_reap = so_now_ms() + (int64_t) b->cfg.reap_interval * 1000;
+    /* the first check a reap_interval from now; without cgroups at
+       once: what waits for an app here cannot start */
+    d->next_reap = so_now_ms() + (d->apps.cgroups_ok
+                                  ? (int64_t) b->cfg.reap_interval * 1000
+                                  : 0);
 }
 
 
