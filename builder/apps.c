@@ -1391,14 +1391,11 @@ bld_apps_check(bld_apps_t *a)
 
 
 void
-bld_apps_tick(bld_apps_t *a)
+bld_apps_tick(bld_apps_t *a, int64_t now)
 {
     bld_app_event_t   ev;
     bld_app_t        *app;
-    int64_t           now;
     int               i, code, starting;
-
-    now = so_now_ms();
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];

@@ -126,7 +126,9 @@ void bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer);
 int bld_apps_handover(bld_apps_t *a, long long deployment);
 int bld_app_is_ours(const bld_apps_t *a, int fd);
 void bld_app_exited(bld_apps_t *a, int pidfd);
-void bld_apps_tick(bld_apps_t *a);
+/* each app's step due at now (ms, monotonic): health check, drain,
+   stop, restart; its output into its log */
+void bld_apps_tick(bld_apps_t *a, int64_t now);
 int bld_apps_wait_ms(const bld_apps_t *a);
 int bld_apps_promoted(bld_apps_t *a, long long project,
     long long deployment, int dynamic);

@@ -62,7 +62,8 @@ int bld_job_is_ours(const bld_builds_t *q, int fd);
 void bld_job_exited(bld_builds_t *q, int pidfd);
 void bld_job_cancel(bld_builds_t *q, long long deployment);
 void bld_job_cancel_project(bld_builds_t *q, long long project);
-void bld_jobs_tick(bld_builds_t *q);
+/* kills the children past their deadline (ms, monotonic) */
+void bld_jobs_tick(bld_builds_t *q, int64_t now);
 void bld_jobs_heartbeat(bld_builds_t *q);
 void bld_jobs_stop(bld_builds_t *q);
 void bld_jobs_kill_now(bld_builds_t *q);

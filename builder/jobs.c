@@ -372,12 +372,9 @@ bld_job_kill(const bld_job_t *job)
 
 
 void
-bld_jobs_tick(bld_builds_t *q)
+bld_jobs_tick(bld_builds_t *q, int64_t now)
 {
-    int64_t  now;
-    int      i;
-
-    now = so_now_ms();
+    int  i;
 
     for (i = 0; i < q->njobs; i++) {
         if (q->jobs[i].kill_at == 0 && now >= q->jobs[i].deadline) {

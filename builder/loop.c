@@ -307,7 +307,7 @@ bld_loop(bld_t *b)
         }
 
         bld_builds_cancels(&d->builds);
-        bld_jobs_tick(&d->builds);
+        bld_jobs_tick(&d->builds, so_now_ms());
         bld_timers(d);
 
         /* draining: nothing more is claimed, woken or handled */
@@ -317,7 +317,7 @@ bld_loop(bld_t *b)
             bld_scaler_poll(&d->scaler);
         }
 
-        bld_apps_tick(&d->apps);
+        bld_apps_tick(&d->apps, so_now_ms());
     }
 
     bld_jobs_stop(&d->builds);
