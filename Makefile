@@ -51,7 +51,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT = $(UNIT_SRC:.c=)
 
 .PHONY: all deps up down status check test unit integration bench clean \
-        distclean help fuzz fuzz-replay FORCE
+        distclean help fuzz fuzz-replay lint FORCE
 
 all: $(LIB) $(PROGS) $(MODULE)
 
@@ -106,7 +106,7 @@ $(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
 # objects alone: a target-specific variable would reach .build-flags, and
 # every object would be rebuilt each time one of these is)
 BUILDER_TESTS_OBJ = tests/unit/test_sandbox.o tests/unit/test_publish.o \
-                    tests/unit/test_stream.o
+                    tests/unit/test_stream.o tests/unit/test_appstate.o
 
 $(BUILDER_TESTS_OBJ): tests/unit/%.o: tests/unit/%.c .build-flags config.mk
 	$(CC) $(ALL_CFLAGS) -Ibuilder -MMD -MP -c $< -o $@
@@ -129,6 +129,10 @@ tests/unit/test_publish: tests/unit/test_publish.o $(PUBLISH_OBJ) $(LIB)
 # redis-server the test starts
 tests/unit/test_stream: tests/unit/test_stream.o builder/stream.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< builder/stream.o $(LIBS) $(LIBS_CMOCKA)
+
+# the supervisor's state machine (builder/appstate.c): a pure function
+tests/unit/test_appstate: tests/unit/test_appstate.o builder/appstate.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< builder/appstate.o $(LIBS) $(LIBS_CMOCKA)
 
 # The static module's rules (nginx-modules/src/shipoff_rules.c) are
 # plain C: its unit test and the corpus replay of its fuzzer compile it
@@ -192,7 +196,12 @@ status:
 check: deps
 	@$(MAKE) -s test
 
-test: unit fuzz-replay integration
+test: lint unit fuzz-replay integration
+
+# no call or include loop among builder/'s files (issue 13): each actor of
+# shipoffd is given what it uses, and none calls back into its caller
+lint: $(BUILDER)
+	scripts/callgraph builder
 
 unit: $(UNIT) $(LIB)
 	@set -e; for t in $(UNIT); do echo "# $$t"; ./$$t; done

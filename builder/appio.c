@@ -34,7 +34,7 @@
 
 #include "shipoff.h"
 #include "so_log.h"
-#include "loop.h"
+#include "apps.h"
 #include "worker.h"
 
 
@@ -53,16 +53,16 @@ static int app_listener_ours(bld_app_t *app);
 
 /* a port of [app_port_min, app_port_max]: free in the app's namespace */
 int
-bld_app_port(bld_queue_t *q)
+bld_app_port(const so_config_t *cfg)
 {
     int  span;
 
-    span = q->b->cfg.app_port_max - q->b->cfg.app_port_min + 1;
+    span = cfg->app_port_max - cfg->app_port_min + 1;
     if (span <= 0) {
         return -1;
     }
 
-    return q->b->cfg.app_port_min + (int) (random() % span);
+    return cfg->app_port_min + (int) (random() % span);
 }
 
 
@@ -73,7 +73,7 @@ bld_app_port(bld_queue_t *q)
  * append-only write ends for the sandbox.
  */
 int
-bld_app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd)
+bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
 {
     static const char  *ext[2] = { "stdout", "stderr" };
     char                path[PATH_MAX];
@@ -81,7 +81,7 @@ bld_app_outputs(bld_queue_t *q, bld_app_t *app, int *wfd)
 
     for (i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/apps/%lld/%lld.%s",
-                 q->b->cfg.var_dir, app->project, app->deployment, ext[i]);
+                 cfg->var_dir, app->project, app->deployment, ext[i]);
 
         if (wfd != NULL) {
             wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,

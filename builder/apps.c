@@ -31,15 +31,20 @@
  *             never stopped serving.
  *   RUNNING   until it exits (a crash: the route is set sleeping and the
  *             app started again after a backoff of 1 s doubling to 60 s,
- *             reset once it ran a minute), is replaced, or idles (idle.c).
+ *             reset once it ran a minute), is replaced, or idles (scaler.c).
  *   DRAINING  no longer routed: kept app_drain seconds for the requests
  *             it still serves, then SIGTERM to every process of its
  *             cgroup ...
  *   STOPPING  ... and app_stop_grace seconds later the cgroup is killed.
  *
  * A rollback (events.c) starts the kept artifact of the deployment the API
- * promoted the same way, without the promotion.  A wake (idle.c) starts
+ * promoted the same way, without the promotion.  A wake (scaler.c) starts
  * the PRODUCTION deployment's app again.
+ *
+ * An actor of shipoffd (apps.h): the only writer of an app's fields.  The
+ * transitions above are decided by bld_app_next() (appstate.c) and applied
+ * here; the scaler, events and the builds ask through apps.h, and the
+ * loop calls the tick and the check.
  */
 
 #include <errno.h>
@@ -58,54 +63,66 @@
 #include "so_env.h"
 #include "so_log.h"
 #include "edgeq.h"
-#include "loop.h"
+#include "apps.h"
 #include "worker.h"
 
 
 #define APP_TICK_MS        50      /* the loop's tick while one starts */
-#define APP_BACKOFF_MIN    1000
-#define APP_BACKOFF_MAX    60000
-#define APP_STABLE_MS      60000   /* up this long: the backoff starts over */
 
 /* set by shipoffd: a project's variable of that name does not replace it */
 static const char *const  app_env_ours[] = { "PORT", "HOST", NULL };
 
 
-static bld_app_t *app_new(bld_queue_t *q, long long deployment);
-static void app_free(bld_queue_t *q, bld_app_t *app);
-static int app_spawn(bld_queue_t *q, bld_app_t *app);
-static void app_save(bld_queue_t *q, bld_app_t *app, const char *state);
-static void app_forget(bld_queue_t *q, bld_app_t *app);
-static void app_ready(bld_queue_t *q, bld_app_t *app);
-static void app_reap(bld_queue_t *q, bld_app_t *app, int *code,
+static bld_app_t *app_new(bld_apps_t *a, long long deployment);
+static void app_free(bld_apps_t *a, bld_app_t *app);
+static int app_load(bld_apps_t *a, bld_app_t *app, char *dir,
+    size_t dirlen, char *cmd, size_t cmdlen);
+static int app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp,
+    const char *dir);
+static void app_started(bld_apps_t *a, bld_app_t *app,
+    const bld_sandbox_t *sb, pid_t pid);
+static int app_spawn(bld_apps_t *a, bld_app_t *app);
+static int app_start(bld_apps_t *a, long long deployment);
+static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
+static void app_forget(bld_apps_t *a, bld_app_t *app);
+static void app_ready(bld_apps_t *a, bld_app_t *app);
+static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
     uint64_t *oom);
-static void app_ended(bld_queue_t *q, bld_app_t *app, const char *why,
+static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why,
     int code);
-static void app_backoff(bld_queue_t *q, bld_app_t *app);
-static void app_fail(bld_queue_t *q, bld_app_t *app, const char *reason,
+static void app_backoff(bld_apps_t *a, bld_app_t *app);
+static void app_fail(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code);
-static int app_dstate(bld_queue_t *q, long long deployment, char *out,
+static int app_dstate(bld_apps_t *a, long long deployment, char *out,
     size_t len);
-static void app_retire_others(bld_queue_t *q, long long project,
+static void app_retire_others(bld_apps_t *a, long long project,
     long long deployment);
-static void app_push(bld_queue_t *q, bld_app_t *app, int running);
-static int app_push_then(bld_queue_t *q, bld_app_t *app, int running,
+static void app_push(bld_apps_t *a, bld_app_t *app, int running);
+static int app_push_then(bld_apps_t *a, bld_app_t *app, int running,
     bld_edge_done_pt done);
 static void app_pushed(void *data, const bld_edge_result_t *r);
 static void app_routed(void *data, const bld_edge_result_t *r);
-static void app_promote(bld_queue_t *q, bld_app_t *app,
+static void app_promote(bld_apps_t *a, bld_app_t *app,
     const bld_edge_result_t *r);
-static void app_snapshot(bld_queue_t *q);
+static void app_snapshot(bld_apps_t *a);
 static int app_in_cgroup(pid_t pid, const char *cgroup);
-static void app_adopt(bld_queue_t *q, PGresult *res, int i);
+static void app_adopt(bld_apps_t *a, PGresult *res, int i);
+static void app_adopt_gone(bld_apps_t *a, bld_app_t *app,
+    const char *cgname, pid_t pid, int restart);
+static int app_log_new(bld_apps_t *a, bld_app_t *app);
+static void app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd);
+static bld_app_t *app_find(bld_apps_t *a, long long deployment);
+static void app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep);
+static void app_revive(bld_apps_t *a, bld_app_t *app,
+    bld_app_action_t action);
 
 
 static bld_app_t *
-app_new(bld_queue_t *q, long long deployment)
+app_new(bld_apps_t *a, long long deployment)
 {
     bld_app_t  *app;
 
-    if (q->apps.napps == BLD_MAX_APPS) {
+    if (a->napps == BLD_MAX_APPS) {
         so_log_error("apps", "deployment=%lld: %d apps already: not "
                      "started", deployment, BLD_MAX_APPS);
         return NULL;
@@ -122,26 +139,26 @@ app_new(bld_queue_t *q, long long deployment)
     app->out[0] = -1;
     app->out[1] = -1;
 
-    q->apps.apps[q->apps.napps++] = app;
+    a->apps[a->napps++] = app;
     return app;
 }
 
 
 /* the process must be gone (or never was, or left running: at exit) */
 static void
-app_free(bld_queue_t *q, bld_app_t *app)
+app_free(bld_apps_t *a, bld_app_t *app)
 {
     int  i;
 
-    for (i = 0; i < q->apps.napps; i++) {
-        if (q->apps.apps[i] == app) {
-            q->apps.apps[i] = q->apps.apps[--q->apps.napps];
+    for (i = 0; i < a->napps; i++) {
+        if (a->apps[i] == app) {
+            a->apps[i] = a->apps[--a->napps];
             break;
         }
     }
 
     if (app->pidfd != -1) {
-        (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
+        (void) epoll_ctl(a->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
         close(app->pidfd);
     }
 
@@ -165,14 +182,14 @@ app_free(bld_queue_t *q, bld_app_t *app)
 }
 
 
-bld_app_t *
-bld_apps_find(bld_queue_t *q, long long deployment)
+static bld_app_t *
+app_find(bld_apps_t *a, long long deployment)
 {
     int  i;
 
-    for (i = 0; i < q->apps.napps; i++) {
-        if (q->apps.apps[i]->deployment == deployment) {
-            return q->apps.apps[i];
+    for (i = 0; i < a->napps; i++) {
+        if (a->apps[i]->deployment == deployment) {
+            return a->apps[i];
         }
     }
 
@@ -181,12 +198,12 @@ bld_apps_find(bld_queue_t *q, long long deployment)
 
 
 int
-bld_app_is_ours(const bld_queue_t *q, int fd)
+bld_app_is_ours(const bld_apps_t *a, int fd)
 {
     int  i;
 
-    for (i = 0; i < q->apps.napps; i++) {
-        if (q->apps.apps[i]->pidfd == fd) {
+    for (i = 0; i < a->napps; i++) {
+        if (a->apps[i]->pidfd == fd) {
             return 1;
         }
     }
@@ -196,12 +213,12 @@ bld_app_is_ours(const bld_queue_t *q, int fd)
 
 
 int
-bld_apps_wait_ms(const bld_queue_t *q)
+bld_apps_wait_ms(const bld_apps_t *a)
 {
     int  i;
 
-    for (i = 0; i < q->apps.napps; i++) {
-        if (q->apps.apps[i]->state == BLD_APP_STARTING) {
+    for (i = 0; i < a->napps; i++) {
+        if (a->apps[i]->state == BLD_APP_STARTING) {
             return APP_TICK_MS;
         }
     }
@@ -211,7 +228,7 @@ bld_apps_wait_ms(const bld_queue_t *q)
 
 
 static void
-app_save(bld_queue_t *q, bld_app_t *app, const char *state)
+app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 {
     PGresult    *res;
     const char  *params[9];
@@ -228,7 +245,7 @@ app_save(bld_queue_t *q, bld_app_t *app, const char *state)
 
     params[0] = dep;
     params[1] = proj;
-    params[2] = q->apps.owner;
+    params[2] = a->owner;
     params[3] = state;
     params[4] = app->port > 0 ? port : NULL;
     params[5] = alive && app->pid > 0 ? pid : NULL;
@@ -236,7 +253,7 @@ app_save(bld_queue_t *q, bld_app_t *app, const char *state)
     params[7] = restarts;
     params[8] = app->addr[0] ? app->addr : NULL;
 
-    res = so_pg_query(q->b->pg, "apps_save",
+    res = so_pg_query(a->b->pg, "apps_save",
                       "INSERT INTO app_processes (deployment_id, project_id,"
                       " owner, state, port, pid, cgroup, started_at,"
                       " restarts, address) VALUES ($1, $2, $3, $4, $5, $6,"
@@ -252,7 +269,7 @@ app_save(bld_queue_t *q, bld_app_t *app, const char *state)
                       9, params);
     if (res == NULL) {
         so_log_error("apps", "deployment=%lld: saving its state (%s): %s",
-                     app->deployment, state, so_pg_errstr(q->b->pg));
+                     app->deployment, state, so_pg_errstr(a->b->pg));
     }
 
     PQclear(res);
@@ -260,7 +277,7 @@ app_save(bld_queue_t *q, bld_app_t *app, const char *state)
 
 
 static void
-app_forget(bld_queue_t *q, bld_app_t *app)
+app_forget(bld_apps_t *a, bld_app_t *app)
 {
     PGresult    *res;
     const char  *params[2];
@@ -268,9 +285,9 @@ app_forget(bld_queue_t *q, bld_app_t *app)
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
     params[0] = dep;
-    params[1] = q->apps.owner;
+    params[1] = a->owner;
 
-    res = so_pg_query(q->b->pg, "apps_forget",
+    res = so_pg_query(a->b->pg, "apps_forget",
                       "DELETE FROM app_processes"
                       " WHERE deployment_id = $1 AND owner = $2",
                       2, params);
@@ -279,45 +296,22 @@ app_forget(bld_queue_t *q, bld_app_t *app)
 
 
 /*
- * Spawns the app of a known deployment (app->deployment): reads what it
- * needs from PostgreSQL.  SO_OK; SO_EINVAL when it cannot run (recorded),
- * another code for internal trouble.
+ * What the app of app->deployment runs: its project, name and health path
+ * into app, its tree into dir, its run command into cmd.  SO_OK;
+ * SO_EINVAL when it has none, SO_EUNAVAIL when PostgreSQL failed.
  */
 static int
-app_spawn(bld_queue_t *q, bld_app_t *app)
+app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
+    char *cmd, size_t cmdlen)
 {
-    bld_sandbox_opts_t   o;
-    bld_sandbox_t        sb;
-    bld_netns_t          net;
-    bld_cgroup_t         leftover;
-    PGresult            *res;
-    json_t              *env;
-    bld_env_t            envp;
-    const char          *params[1], *argv[7], *hidden[BLD_HIDDEN_MAX];
-    char                 dep[24], dir[PATH_MAX];
-    char                 cmd[1024], name[BLD_CG_NAMELEN];
-    const so_config_t   *cfg;
-    size_t               i;
-    int                  wfd[2], rc;
-    pid_t                pid;
-
-    cfg = &q->b->cfg;
-    env = NULL;
-    res = NULL;
-    wfd[0] = wfd[1] = -1;
-    net.fd = -1;
-    rc = SO_ERR;
-    bld_env_init(&envp);
-
-    if (!q->apps.cgroups_ok) {
-        so_log_error("apps", "deployment=%lld: no sandbox on this builder",
-                     app->deployment);
-        return SO_EINVAL;
-    }
+    PGresult    *res;
+    const char  *params[1];
+    char         dep[24];
+    int          rc;
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
     params[0] = dep;
-    res = so_pg_query(q->b->pg, "apps_load",
+    res = so_pg_query(a->b->pg, "apps_load",
                       "SELECT d.project_id, p.name, d.artifact_path,"
                       " coalesce(d.run_cmd, ''),"
                       " coalesce(p.health_path, '/')"
@@ -327,9 +321,11 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
                       1, params);
     if (res == NULL) {
         so_log_error("apps", "deployment=%s: %s", dep,
-                     so_pg_errstr(q->b->pg));
+                     so_pg_errstr(a->b->pg));
         return SO_EUNAVAIL;
     }
+
+    rc = SO_OK;
 
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)
         || PQgetvalue(res, 0, 3)[0] == '\0')
@@ -342,60 +338,179 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
 
     app->project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, 0, 1));
-    snprintf(dir, sizeof(dir), "%s", PQgetvalue(res, 0, 2));
-    snprintf(cmd, sizeof(cmd), "%s", PQgetvalue(res, 0, 3));
+    snprintf(dir, dirlen, "%s", PQgetvalue(res, 0, 2));
+    snprintf(cmd, cmdlen, "%s", PQgetvalue(res, 0, 3));
     snprintf(app->health, sizeof(app->health), "%s",
              PQgetvalue(res, 0, 4)[0] == '/' ? PQgetvalue(res, 0, 4) : "/");
 
-    /* a new log at each start: it masks the secrets the app gets now */
+done:
+
+    PQclear(res);
+    return rc;
+}
+
+
+/* a new log for app, which masks the secrets it gets now */
+static int
+app_log_new(bld_apps_t *a, bld_app_t *app)
+{
     if (app->log != NULL) {
         bld_log_flush(app->log, 1);
         bld_log_free(app->log);
         app->log = NULL;
     }
 
-    if (bld_log_new(&app->log, q->b->pg, q->b->redis, app->deployment,
+    if (bld_log_new(&app->log, a->b->pg, a->b->redis, app->deployment,
                     app->project) != SO_OK)
     {
-        goto done;
+        return SO_ERR;
     }
-    bld_log_mask_secrets(app->log, q->b->pg, cfg, app->project);
-    bld_log_quota(app->log, cfg);
 
-    app->port = bld_app_port(q);
+    bld_log_mask_secrets(app->log, a->b->pg, &a->b->cfg, app->project);
+    bld_log_quota(app->log, &a->b->cfg);
+    return SO_OK;
+}
+
+
+/* the loop watches the process (pid, through pidfd when not -1) from now,
+   its health check and startup_timeout starting over */
+static void
+app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
+{
+    struct epoll_event  ev;
+
+    app->pid = pid;
+    app->pidfd = pidfd;
+    app->started = so_now_ms();
+    app->next_probe = app->started;
+    app->deadline = app->started
+                    + (int64_t) a->b->cfg.startup_timeout * 1000;
+
+    if (pidfd == -1) {
+        return;
+    }
+
+    ev.events = EPOLLIN;
+    ev.data.fd = pidfd;
+    if (epoll_ctl(a->b->epfd, EPOLL_CTL_ADD, pidfd, &ev) == -1) {
+        so_log_error("apps", "deployment=%lld: epoll_ctl: %s",
+                     app->deployment, strerror(errno));
+    }
+}
+
+
+/* a new log, a port, and the environment of the app whose tree is dir */
+static int
+app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
+{
+    const so_config_t  *cfg;
+    json_t             *env;
+
+    cfg = &a->b->cfg;
+
+    if (app_log_new(a, app) != SO_OK) {
+        return SO_ERR;
+    }
+
+    app->port = bld_app_port(cfg);
     if (app->port == -1) {
         bld_log_sys(app->log, "no free port in %d-%d", cfg->app_port_min,
                     cfg->app_port_max);
-        goto done;
+        return SO_ERR;
     }
 
-    if (so_env_load(&env, q->b->pg, cfg, app->project, "runtime") != SO_OK) {
-        goto done;
+    if (so_env_load(&env, a->b->pg, cfg, app->project, "runtime") != SO_OK) {
+        return SO_ERR;
     }
 
     /* the app's own tools first: a Python venv, node's bins (DETECT.md) */
-    bld_env_add(&envp, "PATH=%s/.venv/bin:%s/node_modules/.bin:"
+    bld_env_add(envp, "PATH=%s/.venv/bin:%s/node_modules/.bin:"
                 BLD_ENV_PATH, dir, dir);
-    bld_env_add(&envp, "PORT=%d", app->port);
-    bld_env_add(&envp, "HOST=0.0.0.0");
-    bld_env_add(&envp, "HOME=/tmp");
-    bld_env_add(&envp, "LANG=C.UTF-8");
-    bld_env_add(&envp, "NODE_ENV=production");
-    bld_env_add(&envp, "PYTHONUNBUFFERED=1");
-    bld_env_add(&envp, "PYTHONDONTWRITEBYTECODE=1");
-    bld_env_add(&envp, "SHIPOFF=1");
-    bld_env_add(&envp, "SHIPOFF_DEPLOYMENT_ID=%s", dep);
-    bld_env_add(&envp, "SHIPOFF_PROJECT=%s", app->name);
-    bld_env_add_vars(&envp, env, app_env_ours);
+    bld_env_add(envp, "PORT=%d", app->port);
+    bld_env_add(envp, "HOST=0.0.0.0");
+    bld_env_add(envp, "HOME=/tmp");
+    bld_env_add(envp, "LANG=C.UTF-8");
+    bld_env_add(envp, "NODE_ENV=production");
+    bld_env_add(envp, "PYTHONUNBUFFERED=1");
+    bld_env_add(envp, "PYTHONDONTWRITEBYTECODE=1");
+    bld_env_add(envp, "SHIPOFF=1");
+    bld_env_add(envp, "SHIPOFF_DEPLOYMENT_ID=%lld", app->deployment);
+    bld_env_add(envp, "SHIPOFF_PROJECT=%s", app->name);
+    bld_env_add_vars(envp, env, app_env_ours);
 
-    if (bld_app_outputs(q, app, wfd) != SO_OK) {
+    so_env_free(env);
+    return SO_OK;
+}
+
+
+/* the sandbox runs it (pid, sb): from here the loop watches it */
+static void
+app_started(bld_apps_t *a, bld_app_t *app, const bld_sandbox_t *sb,
+    pid_t pid)
+{
+    app_watch(a, app, pid, sb->pidfd);
+    app->cg = sb->cg;
+    app->child = 1;
+    app->state = BLD_APP_STARTING;
+    app->to_sleep = 0;
+    app->wake = 0;
+    app->probe_foreign = 0;
+
+    so_log_info("apps", "deployment=%lld project=%s: started pid %ld at "
+                "%s:%d", app->deployment, app->name, (long) pid, app->addr,
+                app->port);
+    app_save(a, app, "starting");
+}
+
+
+/*
+ * Spawns the app of a known deployment (app->deployment): reads what it
+ * needs from PostgreSQL.  SO_OK; SO_EINVAL when it cannot run (recorded),
+ * another code for internal trouble.
+ */
+static int
+app_spawn(bld_apps_t *a, bld_app_t *app)
+{
+    bld_sandbox_opts_t   o;
+    bld_sandbox_t        sb;
+    bld_netns_t          net;
+    bld_cgroup_t         leftover;
+    bld_env_t            envp;
+    const char          *argv[7], *hidden[BLD_HIDDEN_MAX];
+    char                 dir[PATH_MAX], cmd[1024], name[BLD_CG_NAMELEN];
+    const so_config_t   *cfg;
+    size_t               i;
+    int                  wfd[2], rc;
+    pid_t                pid;
+
+    cfg = &a->b->cfg;
+    wfd[0] = wfd[1] = -1;
+    net.fd = -1;
+    bld_env_init(&envp);
+
+    if (!a->cgroups_ok) {
+        so_log_error("apps", "deployment=%lld: no sandbox on this builder",
+                     app->deployment);
+        return SO_EINVAL;
+    }
+
+    rc = app_load(a, app, dir, sizeof(dir), cmd, sizeof(cmd));
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    rc = SO_ERR;
+
+    if (app_prepare(a, app, &envp, dir) != SO_OK
+        || bld_app_outputs(cfg, app, wfd) != SO_OK)
+    {
         goto done;
     }
 
-    snprintf(name, sizeof(name), "app-%s", dep);
+    snprintf(name, sizeof(name), "app-%lld", app->deployment);
 
     /* what an earlier life of this app left behind */
-    if (bld_cgroup_open(&leftover, &q->apps.cgroups, name) == SO_OK) {
+    if (bld_cgroup_open(&leftover, &a->cgroups, name) == SO_OK) {
         bld_cgroup_destroy(&leftover);
     }
 
@@ -408,7 +523,7 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     argv[6] = NULL;
 
     memset(&o, 0, sizeof(o));
-    o.cgroups = &q->apps.cgroups;
+    o.cgroups = &a->cgroups;
     o.name = name;
     o.bwrap = cfg->sandbox_bwrap;
     o.argv = argv;
@@ -424,14 +539,15 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     o.limits.pids = (uint64_t) cfg->sandbox_pids;
     o.limits.cpu_weight = 100;
 
-    if (bld_project_uid(&o.uid, q->b->pg, cfg, app->project) != SO_OK) {
+    if (bld_project_uid(&o.uid, a->b->pg, cfg, app->project) != SO_OK) {
         bld_log_sys(app->log, "could not start the app: no uid for it");
         goto done;
     }
     o.gid = (gid_t) o.uid;
 
     if (bld_netns_create(&net, cfg) != SO_OK) {
-        so_log_error("apps", "deployment=%s: %s", dep, net.errstr);
+        so_log_error("apps", "deployment=%lld: %s", app->deployment,
+                     net.errstr);
         bld_log_sys(app->log, "could not start the app: %s", net.errstr);
         goto done;
     }
@@ -440,38 +556,13 @@ app_spawn(bld_queue_t *q, bld_app_t *app)
     bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
 
     if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
-        so_log_error("apps", "deployment=%s: %s", dep, sb.errstr);
+        so_log_error("apps", "deployment=%lld: %s", app->deployment,
+                     sb.errstr);
         bld_log_sys(app->log, "could not start the app: %s", sb.errstr);
         goto done;
     }
 
-    /* from here the loop watches it: the sandbox struct is not kept */
-    app->pid = pid;
-    app->pidfd = sb.pidfd;
-    app->cg = sb.cg;
-    app->child = 1;
-    app->state = BLD_APP_STARTING;
-    app->started = so_now_ms();
-    app->deadline = app->started + (int64_t) cfg->startup_timeout * 1000;
-    app->next_probe = app->started;
-    app->to_sleep = 0;
-    app->wake = 0;
-    app->probe_foreign = 0;
-
-    if (app->pidfd != -1) {
-        struct epoll_event  ev;
-
-        ev.events = EPOLLIN;
-        ev.data.fd = app->pidfd;
-        if (epoll_ctl(q->b->epfd, EPOLL_CTL_ADD, app->pidfd, &ev) == -1) {
-            so_log_error("apps", "deployment=%s: epoll_ctl: %s", dep,
-                         strerror(errno));
-        }
-    }
-
-    so_log_info("apps", "deployment=%s project=%s: started pid %ld at %s:%d",
-                dep, app->name, (long) pid, app->addr, app->port);
-    app_save(q, app, "starting");
+    app_started(a, app, &sb, pid);
     rc = SO_OK;
 
 done:
@@ -484,15 +575,13 @@ done:
         }
     }
     bld_env_free(&envp);
-    so_env_free(env);
-    PQclear(res);
     return rc;
 }
 
 
 /* *out = the deployment's state ("" when it is gone); 0 or SO_EUNAVAIL */
 static int
-app_dstate(bld_queue_t *q, long long deployment, char *out, size_t len)
+app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
 {
     PGresult    *res;
     const char  *params[1];
@@ -501,7 +590,7 @@ app_dstate(bld_queue_t *q, long long deployment, char *out, size_t len)
     snprintf(dep, sizeof(dep), "%lld", deployment);
     params[0] = dep;
 
-    res = so_pg_query(q->b->pg, "apps_dstate",
+    res = so_pg_query(a->b->pg, "apps_dstate",
                       "SELECT state FROM deployments WHERE id = $1",
                       1, params);
     if (res == NULL) {
@@ -517,7 +606,7 @@ app_dstate(bld_queue_t *q, long long deployment, char *out, size_t len)
 
 /* a route pushed for an app, for what comes once the edges answered */
 typedef struct {
-    bld_queue_t  *q;
+    bld_apps_t   *a;
     long long     deployment;
     unsigned      running:1;
     char          host[512];
@@ -547,7 +636,7 @@ app_pushed(void *data, const bld_edge_result_t *r)
  * edges take it in the order pushed); done runs once the edges answered.
  */
 static int
-app_push_then(bld_queue_t *q, bld_app_t *app, int running,
+app_push_then(bld_apps_t *a, bld_app_t *app, int running,
     bld_edge_done_pt done)
 {
     app_pushed_t  *p;
@@ -558,13 +647,13 @@ app_push_then(bld_queue_t *q, bld_app_t *app, int running,
                               app->port, running);
 
     if (p != NULL && route != NULL) {
-        p->q = q;
+        p->a = a;
         p->deployment = app->deployment;
         p->running = running;
         snprintf(p->host, sizeof(p->host), "%s.%s", app->name,
-                 q->b->cfg.apps_domain);
+                 a->b->cfg.apps_domain);
 
-        if (bld_edgeq_push(&q->b->cfg, p->host, route, done, p) == SO_OK) {
+        if (bld_edgeq_push(&a->b->cfg, p->host, route, done, p) == SO_OK) {
             p = NULL;
         }
     }
@@ -580,33 +669,26 @@ app_push_then(bld_queue_t *q, bld_app_t *app, int running,
 
 
 static void
-app_push(bld_queue_t *q, bld_app_t *app, int running)
+app_push(bld_apps_t *a, bld_app_t *app, int running)
 {
-    (void) app_push_then(q, app, running, app_pushed);
+    (void) app_push_then(a, app, running, app_pushed);
 }
 
 
 static void
-app_snapshot(bld_queue_t *q)
+app_snapshot(bld_apps_t *a)
 {
     char  err[SO_ERRLEN];
 
-    if (bld_edge_snapshot(q->b->pg, &q->b->cfg, err, sizeof(err)) != SO_OK) {
+    if (bld_edge_snapshot(a->b->pg, &a->b->cfg, err, sizeof(err)) != SO_OK) {
         so_log_error("apps", "route snapshot: %s", err);
     }
 }
 
 
-void
-bld_app_route(bld_queue_t *q, bld_app_t *app)
-{
-    app_push(q, app, app->state == BLD_APP_RUNNING);
-}
-
-
 /* the project is served by deployment now: its other apps go */
 static void
-app_retire_others(bld_queue_t *q, long long project, long long deployment)
+app_retire_others(bld_apps_t *a, long long project, long long deployment)
 {
     PGresult    *res;
     bld_app_t   *o;
@@ -614,22 +696,13 @@ app_retire_others(bld_queue_t *q, long long project, long long deployment)
     char         proj[24], dep[24];
     int          i;
 
-    for (i = q->apps.napps - 1; i >= 0; i--) {
-        o = q->apps.apps[i];
+    for (i = a->napps - 1; i >= 0; i--) {
+        o = a->apps[i];
         if (o->deployment == deployment || o->project != project) {
             continue;
         }
 
-        if (o->state == BLD_APP_BACKOFF) {
-            app_forget(q, o);
-            app_free(q, o);
-
-        } else if (o->state == BLD_APP_STARTING
-                   || o->state == BLD_APP_RUNNING
-                   || (o->state == BLD_APP_DRAINING && o->to_sleep))
-        {
-            bld_app_drain(q, o, 0);
-        }
+        app_drain(a, o, 0);
     }
 
     /* sleeping ones of deployments replaced meanwhile */
@@ -637,8 +710,8 @@ app_retire_others(bld_queue_t *q, long long project, long long deployment)
     snprintf(dep, sizeof(dep), "%lld", deployment);
     params[0] = proj;
     params[1] = dep;
-    params[2] = q->apps.owner;
-    res = so_pg_query(q->b->pg, "apps_retire_sleeping",
+    params[2] = a->owner;
+    res = so_pg_query(a->b->pg, "apps_retire_sleeping",
                       "DELETE FROM app_processes WHERE project_id = $1"
                       " AND deployment_id <> $2 AND owner = $3"
                       " AND state = 'sleeping'",
@@ -647,44 +720,47 @@ app_retire_others(bld_queue_t *q, long long project, long long deployment)
 }
 
 
-void
-bld_app_drain(bld_queue_t *q, bld_app_t *app, int to_sleep)
+static void
+app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 {
-    if (app->state == BLD_APP_STOPPING) {
-        return;
-    }
+    switch (bld_app_next(app, BLD_APP_EV_DRAIN, so_now_ms())) {
+    case BLD_APP_DRAIN:
+        break;
 
-    if (app->state == BLD_APP_BACKOFF) {
-        app_forget(q, app);
-        app_free(q, app);
+    case BLD_APP_DROP:
+        app_forget(a, app);
+        app_free(a, app);
+        return;
+
+    default:
         return;
     }
 
     so_log_info("apps", "deployment=%lld project=%s: %s: stopping in %d s",
                 app->deployment, app->name,
-                to_sleep ? "idle" : "replaced", q->b->cfg.app_drain);
+                to_sleep ? "idle" : "replaced", a->b->cfg.app_drain);
     if (app->log != NULL) {
         bld_log_sys(app->log, "%s: stopping the app in %d s",
                     to_sleep ? "idle" : "no longer routed",
-                    q->b->cfg.app_drain);
+                    a->b->cfg.app_drain);
     }
 
     bld_app_probe_reset(app, so_now_ms());
     app->state = BLD_APP_DRAINING;
     app->to_sleep = to_sleep;
-    app->stop_at = so_now_ms() + (int64_t) q->b->cfg.app_drain * 1000;
-    app_save(q, app, "stopping");
+    app->stop_at = so_now_ms() + (int64_t) a->b->cfg.app_drain * 1000;
+    app_save(a, app, "stopping");
 
     if (to_sleep) {
-        app_push(q, app, 0);
-        app_snapshot(q);
+        app_push(a, app, 0);
+        app_snapshot(a);
     }
 }
 
 
 /* a PROVISIONING deployment whose app did not come up */
 static void
-app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
+app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 {
     PGresult    *res;
     const char  *params[1];
@@ -693,7 +769,7 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
 
-    rc = so_deploy_move(q->b->pg, app->deployment, SO_DS_PROVISIONING,
+    rc = so_deploy_move(a->b->pg, app->deployment, SO_DS_PROVISIONING,
                         SO_DS_FAILED, reason, code);
     if (rc != SO_OK && rc != SO_EEXISTS) {
         return;
@@ -702,12 +778,12 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
     if (rc == SO_OK) {
         /* its artifact is removed below */
         params[0] = dep;
-        res = so_pg_query(q->b->pg, "apps_fail_artifact",
+        res = so_pg_query(a->b->pg, "apps_fail_artifact",
                           "UPDATE deployments SET artifact_path = NULL"
                           " WHERE id = $1", 1, params);
         if (res == NULL) {
             so_log_warn("apps", "deployment=%s: artifact_path: %s", dep,
-                        so_pg_errstr(q->b->pg));
+                        so_pg_errstr(a->b->pg));
         }
         PQclear(res);
     }
@@ -718,17 +794,17 @@ app_fail(bld_queue_t *q, bld_app_t *app, const char *reason, int code)
         bld_log_end(app->log, "FAILED");
     }
 
-    app_forget(q, app);
+    app_forget(a, app);
 
-    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", q->b->cfg.var_dir,
+    snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", a->b->cfg.var_dir,
              app->project, dep);
-    bld_remove_artifact(&q->b->cfg, dir);
+    bld_remove_artifact(&a->b->cfg, dir);
 }
 
 
 /* the health check passed */
 static void
-app_ready(bld_queue_t *q, bld_app_t *app)
+app_ready(bld_apps_t *a, bld_app_t *app)
 {
     bld_edge_result_t  r;
     char               state[32];
@@ -736,36 +812,36 @@ app_ready(bld_queue_t *q, bld_app_t *app)
     memset(&r, 0, sizeof(r));
     app->state = BLD_APP_RUNNING;
     app->running = so_now_ms();
-    app_save(q, app, "running");
+    app_save(a, app, "running");
 
     bld_log_sys(app->log, "the app answers on port %d after %.1f s",
                 app->port, (double) (so_now_ms() - app->started) / 1000);
 
-    if (app_dstate(q, app->deployment, state, sizeof(state)) != SO_OK) {
+    if (app_dstate(a, app->deployment, state, sizeof(state)) != SO_OK) {
         return;
     }
 
     if (strcmp(state, "PROVISIONING") != 0) {
         if (strcmp(state, "PRODUCTION") != 0) {
-            bld_app_drain(q, app, 0);
+            app_drain(a, app, 0);
             return;
         }
 
-        app_push(q, app, 1);
-        app_snapshot(q);
-        app_retire_others(q, app->project, app->deployment);
+        app_push(a, app, 1);
+        app_snapshot(a);
+        app_retire_others(a, app->project, app->deployment);
         return;
     }
 
     /* a new deployment: route, then promote (worker.c's order) once the
        edges took the route (app_routed) */
     bld_log_sys(app->log, "routing %s.%s to deployment %lld", app->name,
-                q->b->cfg.apps_domain, app->deployment);
+                a->b->cfg.apps_domain, app->deployment);
 
-    if (app_push_then(q, app, 1, app_routed) != SO_OK) {
+    if (app_push_then(a, app, 1, app_routed) != SO_OK) {
         r.rc = SO_ERR;
         r.err = "out of memory";
-        app_promote(q, app, &r);
+        app_promote(a, app, &r);
     }
 }
 
@@ -778,11 +854,11 @@ app_routed(void *data, const bld_edge_result_t *r)
     bld_app_t     *app;
 
     p = data;
-    app = bld_apps_find(p->q, p->deployment);
+    app = app_find(p->a, p->deployment);
 
     /* stopped or replaced meanwhile: what stopped it said so */
     if (app != NULL && app->state == BLD_APP_RUNNING) {
-        app_promote(p->q, app, r);
+        app_promote(p->a, app, r);
     }
 
     free(p);
@@ -791,7 +867,7 @@ app_routed(void *data, const bld_edge_result_t *r)
 
 /* promotes app's deployment once its route was pushed (r) */
 static void
-app_promote(bld_queue_t *q, bld_app_t *app, const bld_edge_result_t *r)
+app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
 {
     json_t     *route;
     char        host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
@@ -801,7 +877,7 @@ app_promote(bld_queue_t *q, bld_app_t *app, const bld_edge_result_t *r)
     rc = r->rc;
 
     if (rc == SO_OK) {
-        rc = so_deploy_promote(&prev, q->b->pg, NULL, app->deployment,
+        rc = so_deploy_promote(&prev, a->b->pg, NULL, app->deployment,
                                SO_DS_PROVISIONING, err, sizeof(err));
         snprintf(reason, sizeof(reason), "promotion_failed");
     } else {
@@ -809,31 +885,31 @@ app_promote(bld_queue_t *q, bld_app_t *app, const bld_edge_result_t *r)
     }
 
     if (rc != SO_OK) {
-        if (bld_edge_route_of(&route, q->b->pg, &q->b->cfg, app->project)
+        if (bld_edge_route_of(&route, a->b->pg, &a->b->cfg, app->project)
             == SO_OK)
         {
             snprintf(host, sizeof(host), "%s.%s", app->name,
-                     q->b->cfg.apps_domain);
-            (void) bld_edgeq_push(&q->b->cfg, host, route, NULL, NULL);
+                     a->b->cfg.apps_domain);
+            (void) bld_edgeq_push(&a->b->cfg, host, route, NULL, NULL);
             json_decref(route);
         }
 
-        app_reap(q, app, NULL, NULL);
+        app_reap(a, app, NULL, NULL);
         if (rc != SO_EEXISTS && rc != SO_ENOTFOUND) {
-            app_fail(q, app, reason, -1);
+            app_fail(a, app, reason, -1);
         } else {
-            app_forget(q, app);
+            app_forget(a, app);
         }
-        app_free(q, app);
+        app_free(a, app);
         return;
     }
 
     bld_log_sys(app->log, "deployed in production");
     bld_log_end(app->log, "PRODUCTION");
 
-    app_snapshot(q);
-    bld_publish_prune(q->b->pg, &q->b->cfg, app->project, app->log);
-    app_retire_others(q, app->project, app->deployment);
+    app_snapshot(a);
+    bld_publish_prune(a->b->pg, &a->b->cfg, app->project, app->log);
+    app_retire_others(a, app->project, app->deployment);
 }
 
 
@@ -843,7 +919,7 @@ app_promote(bld_queue_t *q, bld_app_t *app, const bld_edge_result_t *r)
  * when it was our child (-1 otherwise).
  */
 static void
-app_reap(bld_queue_t *q, bld_app_t *app, int *code, uint64_t *oom)
+app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
 {
     int  status;
 
@@ -877,7 +953,7 @@ app_reap(bld_queue_t *q, bld_app_t *app, int *code, uint64_t *oom)
     }
 
     if (app->pidfd != -1) {
-        (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
+        (void) epoll_ctl(a->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
         close(app->pidfd);
         app->pidfd = -1;
     }
@@ -891,21 +967,13 @@ app_reap(bld_queue_t *q, bld_app_t *app, int *code, uint64_t *oom)
 
 /* crashed while it should serve: started again after a while */
 static void
-app_backoff(bld_queue_t *q, bld_app_t *app)
+app_backoff(bld_apps_t *a, bld_app_t *app)
 {
     int64_t  now;
 
     now = so_now_ms();
 
-    if (app->backoff_ms == 0 || now - app->started >= APP_STABLE_MS) {
-        app->backoff_ms = APP_BACKOFF_MIN;
-    } else if (app->backoff_ms < APP_BACKOFF_MAX) {
-        app->backoff_ms *= 2;
-        if (app->backoff_ms > APP_BACKOFF_MAX) {
-            app->backoff_ms = APP_BACKOFF_MAX;
-        }
-    }
-
+    app->backoff_ms = bld_app_backoff_ms(app, now);
     app->restarts++;
     app->state = BLD_APP_BACKOFF;
     app->start_at = now + app->backoff_ms;
@@ -915,35 +983,38 @@ app_backoff(bld_queue_t *q, bld_app_t *app)
     so_log_warn("apps", "deployment=%lld project=%s: restart %d in %d ms",
                 app->deployment, app->name, app->restarts, app->backoff_ms);
 
-    app_save(q, app, "sleeping");
-    app_push(q, app, 0);
+    app_save(a, app, "sleeping");
+    app_push(a, app, 0);
 }
 
 
 /* the process ended (why: "startup_timeout", "oom", "crashed") */
 static void
-app_ended(bld_queue_t *q, bld_app_t *app, const char *why, int code)
+app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
 {
-    char  state[32], reason[64];
+    bld_app_action_t  action;
+    char              state[32], reason[64];
 
-    if (app->state == BLD_APP_DRAINING || app->state == BLD_APP_STOPPING) {
+    action = bld_app_next(app, BLD_APP_EV_EXITED, so_now_ms());
+
+    if (action != BLD_APP_CRASHED) {
         so_log_info("apps", "deployment=%lld project=%s: stopped",
                     app->deployment, app->name);
         bld_log_sys(app->log, "the app stopped");
 
-        if (app->wake) {
+        if (action == BLD_APP_RESPAWN) {
             app->restarts = 0;
-            if (app_spawn(q, app) == SO_OK) {
+            if (app_spawn(a, app) == SO_OK) {
                 return;
             }
         }
 
         if (app->to_sleep) {
-            app_save(q, app, "sleeping");
+            app_save(a, app, "sleeping");
         } else {
-            app_forget(q, app);
+            app_forget(a, app);
         }
-        app_free(q, app);
+        app_free(a, app);
         return;
     }
 
@@ -959,46 +1030,46 @@ app_ended(bld_queue_t *q, bld_app_t *app, const char *why, int code)
                 : strcmp(why, "oom") == 0 ? "ran out of memory" : reason,
                 app->state == BLD_APP_STARTING ? " while starting" : "");
 
-    if (app_dstate(q, app->deployment, state, sizeof(state)) != SO_OK) {
+    if (app_dstate(a, app->deployment, state, sizeof(state)) != SO_OK) {
         /* PostgreSQL is down: try it again later, as a crash */
-        app_backoff(q, app);
+        app_backoff(a, app);
         return;
     }
 
     if (strcmp(state, "PROVISIONING") == 0) {
-        app_fail(q, app, reason, code);
-        app_free(q, app);
+        app_fail(a, app, reason, code);
+        app_free(a, app);
         return;
     }
 
     if (strcmp(state, "PRODUCTION") == 0) {
-        app_backoff(q, app);
+        app_backoff(a, app);
         return;
     }
 
-    app_forget(q, app);
-    app_free(q, app);
+    app_forget(a, app);
+    app_free(a, app);
 }
 
 
 void
-bld_app_exited(bld_queue_t *q, int pidfd)
+bld_app_exited(bld_apps_t *a, int pidfd)
 {
     bld_app_t  *app;
     uint64_t    oom;
     int         i, code;
 
     app = NULL;
-    for (i = 0; i < q->apps.napps; i++) {
-        if (q->apps.apps[i]->pidfd == pidfd) {
-            app = q->apps.apps[i];
+    for (i = 0; i < a->napps; i++) {
+        if (a->apps[i]->pidfd == pidfd) {
+            app = a->apps[i];
         }
     }
     if (app == NULL) {
         return;
     }
 
-    app_reap(q, app, &code, &oom);
+    app_reap(a, app, &code, &oom);
 
     if (app->state != BLD_APP_DRAINING && app->state != BLD_APP_STOPPING) {
         so_log_warn("apps", "deployment=%lld project=%s: the app exited "
@@ -1006,43 +1077,44 @@ bld_app_exited(bld_queue_t *q, int pidfd)
                     oom ? ", oom" : "");
     }
 
-    app_ended(q, app, oom ? "oom" : "crashed", code);
+    app_ended(a, app, oom ? "oom" : "crashed", code);
 }
 
 
-int
-bld_apps_start(bld_queue_t *q, long long deployment)
+/* starts deployment's app unless it runs here already */
+static int
+app_start(bld_apps_t *a, long long deployment)
 {
     bld_app_t  *app;
     char        state[32];
     int         rc;
 
-    app = bld_apps_find(q, deployment);
+    app = app_find(a, deployment);
     if (app != NULL) {
         return SO_OK;
     }
 
-    app = app_new(q, deployment);
+    app = app_new(a, deployment);
     if (app == NULL) {
         return SO_ERR;
     }
 
-    rc = bld_quota_apps(q, deployment) == SO_EQUOTA ? SO_EQUOTA
-         : app_spawn(q, app);
+    rc = bld_quota_apps(a->b, deployment) == SO_EQUOTA ? SO_EQUOTA
+         : app_spawn(a, app);
     if (rc == SO_OK) {
         return SO_OK;
     }
 
-    if (app_dstate(q, deployment, state, sizeof(state)) == SO_OK
+    if (app_dstate(a, deployment, state, sizeof(state)) == SO_OK
         && strcmp(state, "PROVISIONING") == 0)
     {
-        app_fail(q, app, rc == SO_EQUOTA ? "quota_exceeded: apps"
+        app_fail(a, app, rc == SO_EQUOTA ? "quota_exceeded: apps"
                                          : "start_failed", -1);
     } else {
-        app_forget(q, app);
+        app_forget(a, app);
     }
 
-    app_free(q, app);
+    app_free(a, app);
     return rc;
 }
 
@@ -1052,7 +1124,7 @@ bld_apps_start(bld_queue_t *q, long long deployment)
  * lease goes, the app's row comes, in one statement; then it starts.
  */
 int
-bld_apps_handover(bld_queue_t *q, long long deployment)
+bld_apps_handover(bld_apps_t *a, long long deployment)
 {
     PGresult    *res;
     const char  *params[3];
@@ -1061,10 +1133,10 @@ bld_apps_handover(bld_queue_t *q, long long deployment)
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
     params[0] = dep;
-    params[1] = q->consumer;
-    params[2] = q->apps.owner;
+    params[1] = a->consumer;
+    params[2] = a->owner;
 
-    res = so_pg_query(q->b->pg, "apps_handover",
+    res = so_pg_query(a->b->pg, "apps_handover",
                       "WITH d AS (UPDATE deployments SET lease_owner = NULL,"
                       " lease_expires_at = NULL"
                       " WHERE id = $1 AND state = 'PROVISIONING'"
@@ -1078,7 +1150,7 @@ bld_apps_handover(bld_queue_t *q, long long deployment)
                       3, params);
     if (res == NULL) {
         so_log_error("apps", "deployment=%s: handover: %s", dep,
-                     so_pg_errstr(q->b->pg));
+                     so_pg_errstr(a->b->pg));
         return SO_EUNAVAIL;
     }
 
@@ -1091,7 +1163,7 @@ bld_apps_handover(bld_queue_t *q, long long deployment)
         return SO_EEXISTS;
     }
 
-    return bld_apps_start(q, deployment);
+    return app_start(a, deployment);
 }
 
 
@@ -1101,45 +1173,121 @@ bld_apps_handover(bld_queue_t *q, long long deployment)
  * apps of the project go once it answers; a static one only retires them.
  */
 int
-bld_apps_promoted(bld_queue_t *q, long long project, long long deployment,
+bld_apps_promoted(bld_apps_t *a, long long project, long long deployment,
     int dynamic)
 {
     bld_app_t  *app;
 
     if (!dynamic) {
-        app_retire_others(q, project, deployment);
+        app_retire_others(a, project, deployment);
         return SO_OK;
     }
 
-    app = bld_apps_find(q, deployment);
+    app = app_find(a, deployment);
 
     if (app == NULL) {
-        return bld_apps_start(q, deployment);
+        return app_start(a, deployment);
     }
 
-    if (app->state == BLD_APP_DRAINING) {
+    app_revive(a, app, bld_app_next(app, BLD_APP_EV_PROMOTED, so_now_ms()));
+    return SO_OK;
+}
+
+
+/* routed again (promoted, woken): REVIVE, ROUTE or WAKE_LATER */
+static void
+app_revive(bld_apps_t *a, bld_app_t *app, bld_app_action_t action)
+{
+    switch (action) {
+    case BLD_APP_REVIVE:
         app->state = BLD_APP_RUNNING;
         app->running = so_now_ms();
         app->to_sleep = 0;
-        app_save(q, app, "running");
-    }
+        app_save(a, app, "running");
+        /* fall through */
 
-    if (app->state == BLD_APP_RUNNING) {
-        app_push(q, app, 1);
-        app_snapshot(q);
-        app_retire_others(q, app->project, app->deployment);
+    case BLD_APP_ROUTE:
+        app_push(a, app, 1);
+        app_snapshot(a);
+        app_retire_others(a, app->project, app->deployment);
+        break;
 
-    } else if (app->state == BLD_APP_STOPPING) {
+    case BLD_APP_WAKE_LATER:
         app->wake = 1;
+        break;
+
+    default:
+        break;
+    }
+}
+
+
+int
+bld_apps_running(const bld_apps_t *a)
+{
+    int  i, n;
+
+    n = 0;
+    for (i = 0; i < a->napps; i++) {
+        n += a->apps[i]->state == BLD_APP_RUNNING;
     }
 
+    return n;
+}
+
+
+void
+bld_apps_sleep_idle(bld_apps_t *a, int64_t before, bld_apps_busy_pt busy,
+    void *data)
+{
+    bld_app_t  *app;
+    int         i;
+
+    for (i = a->napps - 1; i >= 0; i--) {
+        app = a->apps[i];
+
+        if (app->state == BLD_APP_RUNNING && app->running <= before
+            && !busy(data, app->name))
+        {
+            app_drain(a, app, 1);
+        }
+    }
+}
+
+
+/*
+ * Running: pushed again (the edge lost it, or woke it twice); being put
+ * to sleep: kept; stopping: started again once gone; starting or waiting
+ * to restart: it will push its route itself.
+ */
+int
+bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
+{
+    bld_app_action_t   action;
+    bld_app_t         *app;
+
+    app = app_find(a, deployment);
+
+    if (app == NULL) {
+        so_log_info("idle", "deployment=%lld project=%s: woken", deployment,
+                    project);
+        return app_start(a, deployment);
+    }
+
+    action = bld_app_next(app, BLD_APP_EV_WAKE, so_now_ms());
+    if (action == BLD_APP_REVIVE) {
+        so_log_info("idle", "deployment=%lld project=%s: woken while going "
+                    "to sleep: kept", deployment, project);
+    }
+
+    app_revive(a, app, action);
     return SO_OK;
 }
 
 
 /* the project is gone: so are its apps, at once */
 void
-bld_apps_delete_project(bld_queue_t *q, long long project)
+bld_apps_delete_project(bld_apps_t *a, long long project)
 {
     PGresult    *res;
     bld_app_t   *app;
@@ -1147,18 +1295,18 @@ bld_apps_delete_project(bld_queue_t *q, long long project)
     char         proj[24];
     int          i;
 
-    for (i = q->apps.napps - 1; i >= 0; i--) {
-        app = q->apps.apps[i];
+    for (i = a->napps - 1; i >= 0; i--) {
+        app = a->apps[i];
         if (app->project == project) {
-            app_reap(q, app, NULL, NULL);
-            app_free(q, app);
+            app_reap(a, app, NULL, NULL);
+            app_free(a, app);
         }
     }
 
     snprintf(proj, sizeof(proj), "%lld", project);
     params[0] = proj;
-    params[1] = q->apps.owner;
-    res = so_pg_query(q->b->pg, "apps_delete_project",
+    params[1] = a->owner;
+    res = so_pg_query(a->b->pg, "apps_delete_project",
                       "DELETE FROM app_processes"
                       " WHERE project_id = $1 AND owner = $2",
                       2, params);
@@ -1172,7 +1320,7 @@ bld_apps_delete_project(bld_queue_t *q, long long project)
  * built but handed to nobody (`shipoffd build`) is started.
  */
 void
-bld_apps_check(bld_queue_t *q)
+bld_apps_check(bld_apps_t *a)
 {
     PGresult    *res;
     bld_app_t   *app;
@@ -1181,7 +1329,7 @@ bld_apps_check(bld_queue_t *q)
     size_t       len, off;
     int          i, j, found;
 
-    res = so_pg_query(q->b->pg, "apps_unclaimed",
+    res = so_pg_query(a->b->pg, "apps_unclaimed",
                       "SELECT id FROM deployments d"
                       " WHERE state = 'PROVISIONING' AND kind = 'dynamic'"
                       " AND lease_owner IS NULL AND NOT EXISTS"
@@ -1189,15 +1337,15 @@ bld_apps_check(bld_queue_t *q)
                       " WHERE a.deployment_id = d.id)",
                       0, NULL);
     for (i = 0; res != NULL && i < PQntuples(res); i++) {
-        bld_apps_start(q, strtoll(PQgetvalue(res, i, 0), NULL, 10));
+        app_start(a, strtoll(PQgetvalue(res, i, 0), NULL, 10));
     }
     PQclear(res);
 
-    if (q->apps.napps == 0) {
+    if (a->napps == 0) {
         return;
     }
 
-    len = (size_t) q->apps.napps * 24 + 3;
+    len = (size_t) a->napps * 24 + 3;
     ids = malloc(len);
     if (ids == NULL) {
         return;
@@ -1205,14 +1353,14 @@ bld_apps_check(bld_queue_t *q)
 
     off = 0;
     ids[off++] = '{';
-    for (i = 0; i < q->apps.napps; i++) {
+    for (i = 0; i < a->napps; i++) {
         off += (size_t) snprintf(ids + off, len - off, "%s%lld",
-                                 i ? "," : "", q->apps.apps[i]->deployment);
+                                 i ? "," : "", a->apps[i]->deployment);
     }
     snprintf(ids + off, len - off, "}");
 
     params[0] = ids;
-    res = so_pg_query(q->b->pg, "apps_check",
+    res = so_pg_query(a->b->pg, "apps_check",
                       "SELECT id FROM deployments WHERE id = ANY($1::bigint[])"
                       " AND state IN ('PRODUCTION', 'PROVISIONING')",
                       1, params);
@@ -1221,8 +1369,8 @@ bld_apps_check(bld_queue_t *q)
         return;
     }
 
-    for (i = q->apps.napps - 1; i >= 0; i--) {
-        app = q->apps.apps[i];
+    for (i = a->napps - 1; i >= 0; i--) {
+        app = a->apps[i];
 
         found = 0;
         for (j = 0; j < PQntuples(res) && !found; j++) {
@@ -1234,7 +1382,7 @@ bld_apps_check(bld_queue_t *q)
                        || app->state == BLD_APP_STARTING
                        || app->state == BLD_APP_BACKOFF))
         {
-            bld_app_drain(q, app, 0);
+            app_drain(a, app, 0);
         }
     }
 
@@ -1243,61 +1391,60 @@ bld_apps_check(bld_queue_t *q)
 
 
 void
-bld_apps_tick(bld_queue_t *q)
+bld_apps_tick(bld_apps_t *a, int64_t now)
 {
-    bld_app_t  *app;
-    int64_t     now;
-    int         i, code;
+    bld_app_event_t   ev;
+    bld_app_t        *app;
+    int               i, code, starting;
 
-    now = so_now_ms();
-
-    for (i = q->apps.napps - 1; i >= 0; i--) {
-        app = q->apps.apps[i];
+    for (i = a->napps - 1; i >= 0; i--) {
+        app = a->apps[i];
 
         bld_app_tail(app);
 
-        switch (app->state) {
-        case BLD_APP_STARTING:
-            if (bld_app_probe(app, now)) {
-                app_ready(q, app);
+        starting = app->state == BLD_APP_STARTING;
+        ev = starting && bld_app_probe(app, now) ? BLD_APP_EV_HEALTHY
+                                                 : BLD_APP_EV_TICK;
 
-            } else if (now >= app->deadline) {
-                so_log_warn("apps", "deployment=%lld project=%s: no answer "
-                            "on port %d within %d s", app->deployment,
-                            app->name, app->port, q->b->cfg.startup_timeout);
-                app_reap(q, app, &code, NULL);
-                app_ended(q, app, "startup_timeout", -1);
-            }
+        switch (bld_app_next(app, ev, now)) {
+        case BLD_APP_READY:
+            app_ready(a, app);
+            break;
+
+        case BLD_APP_TIMEOUT:
+            so_log_warn("apps", "deployment=%lld project=%s: no answer "
+                        "on port %d within %d s", app->deployment,
+                        app->name, app->port, a->b->cfg.startup_timeout);
+            app_reap(a, app, &code, NULL);
+            app_ended(a, app, "startup_timeout", -1);
             continue;
 
-        case BLD_APP_DRAINING:
-            if (now >= app->stop_at) {
-                bld_app_signal(app, SIGTERM);
-                app->state = BLD_APP_STOPPING;
-                app->kill_at = now + (int64_t) q->b->cfg.app_stop_grace
-                                     * 1000;
+        case BLD_APP_TERM:
+            bld_app_signal(app, SIGTERM);
+            app->state = BLD_APP_STOPPING;
+            app->kill_at = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
+            break;
+
+        case BLD_APP_KILL:
+            so_log_warn("apps", "deployment=%lld: still running %d s "
+                        "after SIGTERM: killed", app->deployment,
+                        a->b->cfg.app_stop_grace);
+            app_reap(a, app, &code, NULL);
+            app_ended(a, app, "stopped", code);
+            continue;
+
+        case BLD_APP_RESTART:
+            if (app_spawn(a, app) != SO_OK) {
+                app_backoff(a, app);
             }
             break;
 
-        case BLD_APP_STOPPING:
-            if (now >= app->kill_at) {
-                so_log_warn("apps", "deployment=%lld: still running %d s "
-                            "after SIGTERM: killed", app->deployment,
-                            q->b->cfg.app_stop_grace);
-                app_reap(q, app, &code, NULL);
-                app_ended(q, app, "stopped", code);
-                continue;
-            }
+        default:
             break;
+        }
 
-        case BLD_APP_BACKOFF:
-            if (now >= app->start_at && app_spawn(q, app) != SO_OK) {
-                app_backoff(q, app);
-            }
-            break;
-
-        case BLD_APP_RUNNING:
-            break;
+        if (starting) {
+            continue;
         }
 
         /* an adopted app that was not our child, on a kernel without
@@ -1305,20 +1452,14 @@ bld_apps_tick(bld_queue_t *q)
         if (app->pid != 0 && app->pidfd == -1 && kill(app->pid, 0) == -1
             && errno == ESRCH)
         {
-            app_reap(q, app, &code, NULL);
-            app_ended(q, app, "crashed", code);
+            app_reap(a, app, &code, NULL);
+            app_ended(a, app, "crashed", code);
             continue;
         }
 
         if (app->log != NULL) {
             bld_log_flush(app->log, 0);
         }
-    }
-
-    if (now >= q->apps.next_reap) {
-        q->apps.next_reap = now + (int64_t) q->b->cfg.reap_interval * 1000;
-        bld_apps_check(q);
-        bld_idle_reap(q);
     }
 }
 
@@ -1362,10 +1503,8 @@ app_in_cgroup(pid_t pid, const char *cgroup)
  * cgroup, restarts, project name, deployment state, health path, address
  */
 static void
-app_adopt(bld_queue_t *q, PGresult *res, int i)
+app_adopt(bld_apps_t *a, PGresult *res, int i)
 {
-    struct epoll_event   ev;
-    bld_cgroup_t         cg;
     bld_app_t           *app;
     const char          *row_state, *dstate, *cgname;
     long long            dep;
@@ -1386,7 +1525,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
             && app_in_cgroup(pid, cgname);
     pidfd = alive ? bld_pidfd_open(pid) : -1;
 
-    app = app_new(q, dep);
+    app = app_new(a, dep);
     if (app == NULL) {
         if (pidfd != -1) {
             close(pidfd);
@@ -1403,70 +1542,40 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
 
     if (strcmp(row_state, "sleeping") == 0) {
         if (!serving) {
-            app_forget(q, app);
+            app_forget(a, app);
         }
-        app_free(q, app);
+        app_free(a, app);
         return;
     }
 
     if (!alive) {
-        /* it died while we were away: what it left goes */
-        if (cgname[0] != '\0'
-            && bld_cgroup_open(&cg, &q->apps.cgroups, cgname) == SO_OK)
-        {
-            bld_cgroup_destroy(&cg);
-        }
-
-        so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
-                    "is gone", dep, app->name, (long) pid);
-
-        if (serving && strcmp(row_state, "stopping") != 0) {
-            app_free(q, app);
-            bld_apps_start(q, dep);
-        } else {
-            app_forget(q, app);
-            app_free(q, app);
-        }
+        app_adopt_gone(a, app, cgname, pid,
+                       serving && strcmp(row_state, "stopping") != 0);
         return;
     }
 
     /* unsupervised, it must not run on: the process goes */
-    if (bld_cgroup_open(&app->cg, &q->apps.cgroups, cgname) != SO_OK) {
+    if (bld_cgroup_open(&app->cg, &a->cgroups, cgname) != SO_OK) {
         so_log_error("apps", "deployment=%lld: cgroup %s: %s: pid %ld "
                      "killed", dep, cgname, app->cg.errstr, (long) pid);
         kill(pid, SIGKILL);
         if (pidfd != -1) {
             close(pidfd);
         }
-        app_forget(q, app);
-        app_free(q, app);
+        app_forget(a, app);
+        app_free(a, app);
         return;
     }
 
     /* without a log (it could not be made) it is still supervised */
-    if (bld_log_new(&app->log, q->b->pg, q->b->redis, dep, app->project)
-        == SO_OK)
-    {
-        bld_log_mask_secrets(app->log, q->b->pg, &q->b->cfg, app->project);
-        bld_log_quota(app->log, &q->b->cfg);
-    }
-    (void) bld_app_outputs(q, app, NULL);
+    (void) app_log_new(a, app);
+    (void) bld_app_outputs(&a->b->cfg, app, NULL);
     snprintf(app->health, sizeof(app->health), "%s",
              PQgetvalue(res, i, 9)[0] == '/' ? PQgetvalue(res, i, 9) : "/");
 
-    app->pid = pid;
-    app->pidfd = pidfd;
+    app_watch(a, app, pid, pidfd);
     app->child = 0;
-    app->started = so_now_ms();
     app->running = app->started;
-    app->next_probe = app->started;
-    app->deadline = app->started + (int64_t) q->b->cfg.startup_timeout * 1000;
-
-    if (pidfd != -1) {
-        ev.events = EPOLLIN;
-        ev.data.fd = pidfd;
-        (void) epoll_ctl(q->b->epfd, EPOLL_CTL_ADD, pidfd, &ev);
-    }
 
     so_log_info("apps", "deployment=%lld project=%s: adopted pid %ld on port "
                 "%d (%s)", dep, app->name, (long) pid, app->port, row_state);
@@ -1475,7 +1584,7 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
 
     if (!serving) {
         app->state = BLD_APP_RUNNING;
-        bld_app_drain(q, app, 0);
+        app_drain(a, app, 0);
 
     } else if (strcmp(row_state, "starting") == 0
                || strcmp(dstate, "PROVISIONING") == 0)
@@ -1493,38 +1602,66 @@ app_adopt(bld_queue_t *q, PGresult *res, int i)
 }
 
 
+/* it died while we were away: what it left goes; started again when it
+   should serve */
+static void
+app_adopt_gone(bld_apps_t *a, bld_app_t *app, const char *cgname, pid_t pid,
+    int restart)
+{
+    bld_cgroup_t  cg;
+    long long     dep;
+
+    if (cgname[0] != '\0'
+        && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
+    {
+        bld_cgroup_destroy(&cg);
+    }
+
+    so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
+                "is gone", app->deployment, app->name, (long) pid);
+
+    dep = app->deployment;
+    if (!restart) {
+        app_forget(a, app);
+    }
+    app_free(a, app);
+
+    if (restart) {
+        app_start(a, dep);
+    }
+}
+
+
 /* at start: the cgroups, and the apps a previous life left running */
 void
-bld_apps_init(bld_queue_t *q)
+bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
 {
     PGresult    *res;
     const char  *params[1];
     char        *colon;
     int          i;
 
+    a->b = b;
+    a->consumer = consumer;
     srandom((unsigned) getpid() ^ (unsigned) so_now_ms());
 
-    snprintf(q->apps.owner, sizeof(q->apps.owner), "%s", q->consumer);
-    colon = strrchr(q->apps.owner, ':');
+    snprintf(a->owner, sizeof(a->owner), "%s", a->consumer);
+    colon = strrchr(a->owner, ':');
     if (colon != NULL) {
         *colon = '\0';
     }
 
-    q->apps.cgroups_ok = bld_cgroup_sys_init(&q->apps.cgroups,
-                                             "/sys/fs/cgroup",
-                                             q->b->cfg.sandbox_cgroup_parent)
-                         == SO_OK;
-    if (!q->apps.cgroups_ok) {
+    a->cgroups_ok = bld_cgroup_sys_init(&a->cgroups, "/sys/fs/cgroup",
+                                        b->cfg.sandbox_cgroup_parent)
+                    == SO_OK;
+    if (!a->cgroups_ok) {
         so_log_warn("apps", "cgroups: %s: dynamic apps cannot run here",
-                    q->apps.cgroups.errstr);
+                    a->cgroups.errstr);
         return;
     }
 
-    q->apps.next_reap = so_now_ms()
-                        + (int64_t) q->b->cfg.reap_interval * 1000;
-
-    params[0] = q->apps.owner;
-    res = so_pg_query(q->b->pg, "apps_adopt",
+    params[0] = a->owner;
+    res = so_pg_query(a->b->pg, "apps_adopt",
                       "SELECT a.deployment_id, a.project_id, a.state,"
                       " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
                       " coalesce(p.name, ''), coalesce(d.state, ''),"
@@ -1537,12 +1674,12 @@ bld_apps_init(bld_queue_t *q)
                       1, params);
     if (res == NULL) {
         so_log_error("apps", "reading app_processes: %s",
-                     so_pg_errstr(q->b->pg));
+                     so_pg_errstr(a->b->pg));
         return;
     }
 
     for (i = 0; i < PQntuples(res); i++) {
-        app_adopt(q, res, i);
+        app_adopt(a, res, i);
     }
 
     PQclear(res);
@@ -1551,10 +1688,10 @@ bld_apps_init(bld_queue_t *q)
 
 /* shipoffd stops: the apps keep running, the loop lets go of them */
 void
-bld_apps_close(bld_queue_t *q)
+bld_apps_close(bld_apps_t *a)
 {
-    while (q->apps.napps > 0) {
-        bld_app_tail(q->apps.apps[0]);
-        app_free(q, q->apps.apps[0]);
+    while (a->napps > 0) {
+        bld_app_tail(a->apps[0]);
+        app_free(a, a->apps[0]);
     }
 }

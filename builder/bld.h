@@ -11,6 +11,7 @@
 
 #define BLD_STREAM  "shipoff:builds"
 #define BLD_GROUP   "builders"
+#define BLD_CONSUMER_LEN  300       /* host:pid */
 
 typedef struct {
     so_config_t   cfg;
@@ -24,6 +25,18 @@ typedef struct {
 
 int bld_loop(bld_t *b);
 int bld_migrate(const so_config_t *cfg);
+
+/* retention.c: deletes log lines past log_max_age and log_max_size, and
+   deployments past quota_deployments_kept (quota.c) */
+void bld_retention(bld_t *b);
+
+/* quota.c: 0 when the app of deployment may start; SO_EQUOTA (said in its
+   log) when its account runs quota_apps_running apps of other projects */
+int bld_quota_apps(bld_t *b, long long deployment);
+
+/* deletes the oldest prunable deployments of accounts over
+   quota_deployments_kept */
+void bld_quota_prune(bld_t *b);
 
 /*
  * worker.c: the whole life of one claimed deployment, in a child process
@@ -47,7 +60,7 @@ int bld_migrate(const so_config_t *cfg);
 #define BLD_WORKER_CANCELED  3    /* SIGTERM: sandbox killed, CANCELED */
 #define BLD_WORKER_PROVISIONED 4  /* a dynamic app built, PROVISIONING,
                                      its artifact recorded: the loop's
-                                     supervisor starts it (loop.h) */
+                                     supervisor starts it (apps.h) */
 
 int bld_worker_run(const so_config_t *cfg, long long deployment_id);
 

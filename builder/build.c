@@ -42,6 +42,9 @@ typedef struct {
 static int build_read(build_out_t *o, bld_log_t *log);
 static void build_drain(build_out_t *o, bld_log_t *log);
 static int build_env_listed(const char *name, const char *const *names);
+static int build_watch(const bld_step_t *step, bld_sandbox_t *sb,
+    build_out_t *out, bld_sandbox_result_t *res, int *canceled, char *err,
+    size_t errlen);
 
 
 /* 1 while the pipe is open */
@@ -195,12 +198,11 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     bld_sandbox_t       sb;
     bld_netns_t         net;
     build_out_t         out[2];
-    struct pollfd       pfd[5];
     bld_step_end_t      end;
     const char         *argv[7];
     long long           left;
     pid_t               pid;
-    int                 pipes[2][2], i, nfd, open_fds, done, canceled;
+    int                 pipes[2][2], i, canceled;
 
     memset(res, 0, sizeof(*res));
     memset(&sb, 0, sizeof(sb));
@@ -208,6 +210,10 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     sb.timerfd = -1;
     net.fd = -1;
     pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
+    out[0].fd = out[1].fd = -1;
+    out[0].stream = "stdout";
+    out[1].stream = "stderr";
+    out[0].len = out[1].len = 0;
     err[0] = '\0';
     canceled = 0;
     end = BLD_STEP_ERROR;
@@ -267,69 +273,14 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     /* the build is in it now: it lives as long as they do */
     bld_netns_close(&net);
 
-    close(pipes[0][1]);
-    close(pipes[1][1]);
-    pipes[0][1] = pipes[1][1] = -1;
+    for (i = 0; i < 2; i++) {
+        close(pipes[i][1]);
+        out[i].fd = pipes[i][0];
+        pipes[i][0] = pipes[i][1] = -1;
+    }
 
-    out[0].fd = pipes[0][0];
-    out[0].stream = "stdout";
-    out[0].len = 0;
-    out[1].fd = pipes[1][0];
-    out[1].stream = "stderr";
-    out[1].len = 0;
-    open_fds = 2;
-    done = 0;
-
-    while (!done || open_fds > 0) {
-        nfd = 0;
-        for (i = 0; i < 2; i++) {
-            pfd[nfd].fd = out[i].fd;        /* -1: ignored by poll */
-            pfd[nfd++].events = POLLIN;
-        }
-        pfd[nfd].fd = done ? -1 : bld_sandbox_timerfd(&sb);
-        pfd[nfd++].events = POLLIN;
-        pfd[nfd].fd = done || canceled ? -1 : step->cancel_fd;
-        pfd[nfd++].events = POLLIN;
-        pfd[nfd].fd = done ? -1 : bld_sandbox_pidfd(&sb);
-        pfd[nfd++].events = POLLIN;
-
-        if (poll(pfd, (nfds_t) nfd, BUILD_POLL_MS) == -1 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
-            goto done;
-        }
-
-        for (i = 0; i < 2; i++) {
-            if (out[i].fd != -1 && (pfd[i].revents & (POLLIN | POLLHUP))
-                && !build_read(&out[i], step->log))
-            {
-                close(out[i].fd);
-                out[i].fd = -1;
-                pipes[i][0] = -1;
-                open_fds--;
-            }
-        }
-
-        if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN)) {
-            bld_sandbox_expire(&sb);
-        }
-
-        /* the signal stays pending in the signalfd: the worker reads it */
-        if (pfd[3].fd != -1 && (pfd[3].revents & POLLIN)) {
-            canceled = 1;
-            bld_sandbox_expire(&sb);
-        }
-
-        if (!done) {
-            if (bld_sandbox_reap(&sb, res) != SO_OK) {
-                snprintf(err, errlen, "%s", sb.errstr);
-                goto done;
-            }
-            done = res->status != BLD_SB_RUNNING;
-        }
-
-        /* a background process may hold the pipes open after the end:
-           the reap killed the cgroup, so they close now */
-        bld_log_flush(step->log, 0);
+    if (build_watch(step, &sb, out, res, &canceled, err, errlen) != SO_OK) {
+        goto done;
     }
 
     end = canceled ? BLD_STEP_CANCELED
@@ -347,10 +298,83 @@ done:
         if (pipes[i][1] != -1) {
             close(pipes[i][1]);
         }
+        if (out[i].fd != -1) {
+            close(out[i].fd);
+        }
     }
 
     bld_netns_close(&net);
     bld_sandbox_free(&sb);
     bld_log_flush(step->log, 1);
     return end;
+}
+
+
+/*
+ * Until the sandbox is done and both its outputs closed: its lines into
+ * the step's log, its timer and a cancel (step->cancel_fd) expire it.
+ * SO_OK with res set, SO_ERR with err.
+ */
+static int
+build_watch(const bld_step_t *step, bld_sandbox_t *sb, build_out_t *out,
+    bld_sandbox_result_t *res, int *canceled, char *err, size_t errlen)
+{
+    struct pollfd  pfd[5];
+    int            i, nfd, open_fds, done;
+
+    open_fds = 2;
+    done = 0;
+
+    while (!done || open_fds > 0) {
+        nfd = 0;
+        for (i = 0; i < 2; i++) {
+            pfd[nfd].fd = out[i].fd;        /* -1: ignored by poll */
+            pfd[nfd++].events = POLLIN;
+        }
+        pfd[nfd].fd = done ? -1 : bld_sandbox_timerfd(sb);
+        pfd[nfd++].events = POLLIN;
+        pfd[nfd].fd = done || *canceled ? -1 : step->cancel_fd;
+        pfd[nfd++].events = POLLIN;
+        pfd[nfd].fd = done ? -1 : bld_sandbox_pidfd(sb);
+        pfd[nfd++].events = POLLIN;
+
+        if (poll(pfd, (nfds_t) nfd, BUILD_POLL_MS) == -1 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return SO_ERR;
+        }
+
+        for (i = 0; i < 2; i++) {
+            if (out[i].fd != -1 && (pfd[i].revents & (POLLIN | POLLHUP))
+                && !build_read(&out[i], step->log))
+            {
+                close(out[i].fd);
+                out[i].fd = -1;
+                open_fds--;
+            }
+        }
+
+        if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN)) {
+            bld_sandbox_expire(sb);
+        }
+
+        /* the signal stays pending in the signalfd: the worker reads it */
+        if (pfd[3].fd != -1 && (pfd[3].revents & POLLIN)) {
+            *canceled = 1;
+            bld_sandbox_expire(sb);
+        }
+
+        if (!done) {
+            if (bld_sandbox_reap(sb, res) != SO_OK) {
+                snprintf(err, errlen, "%s", sb->errstr);
+                return SO_ERR;
+            }
+            done = res->status != BLD_SB_RUNNING;
+        }
+
+        /* a background process may hold the pipes open after the end:
+           the reap killed the cgroup, so they close now */
+        bld_log_flush(step->log, 0);
+    }
+
+    return SO_OK;
 }

@@ -613,26 +613,6 @@ bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
 
 
 int
-bld_cgroup_add(bld_cgroup_t *cg, pid_t pid)
-{
-    char  val[32];
-    int   h, rc;
-
-    snprintf(val, sizeof(val), "%d", (int) pid);
-    rc = SO_OK;
-
-    for (h = 0; h < BLD_CG_NHIER && rc == SO_OK; h++) {
-        if (cg->dir[h][0] != '\0') {
-            rc = cg_write(cg, (bld_cg_hier_t) h, "cgroup.procs", val);
-        }
-    }
-
-    cg->err = rc;
-    return rc;
-}
-
-
-int
 bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds)
 {
     char  path[PATH_MAX];

@@ -70,8 +70,6 @@ int bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
 int bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name);
 
-int bld_cgroup_add(bld_cgroup_t *cg, pid_t pid);
-
 /*
  * Opens the cgroup.procs files a child writes its own pid to between
  * fork and exec, so nothing it runs ever starts outside the cgroup.

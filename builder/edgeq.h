@@ -54,7 +54,7 @@ void bld_edgeq_done(void);
 int bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
     bld_edge_done_pt done, void *data);
 
-/* GETs every edge's activity table (idle.c); as bld_edgeq_push */
+/* GETs every edge's activity table (scaler.c); as bld_edgeq_push */
 int bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
     bld_edge_done_pt done, void *data);
 

@@ -25,7 +25,10 @@
  * long after, does what the database says now.  An entry is acknowledged
  * once handled; when PostgreSQL or an edge failed it stays pending and is
  * read again every reconcile_interval, when the entries other builders
- * left pending for a lease are also taken over (reconcile.c).
+ * left pending for a lease are also taken over (loop.c).
+ *
+ * An actor of shipoffd (events.h): what an event asks of apps and builds
+ * goes to the supervisor and the builds it was given at init.
  *
  * The edges are asked off the loop (edgeq.c): an entry waiting for them
  * stays pending and is acknowledged by the edges' answer, or left to be
@@ -42,8 +45,7 @@
 #include "so_deploy.h"
 #include "so_log.h"
 #include "edgeq.h"
-#include "loop.h"
-#include "stream.h"
+#include "events.h"
 #include "worker.h"
 
 
@@ -53,7 +55,7 @@
 
 /* an event waiting for the edges */
 typedef struct {
-    bld_queue_t  *q;
+    bld_events_t *ev;
     char          eid[BLD_STREAM_ID_LEN];
     char          name[64];
     char          host[512];
@@ -72,39 +74,39 @@ static const bld_stream_policy_t  bld_events_policy = {
 
 static int bld_events_entry(void *data, const char *eid,
     const redisReply *fields);
-static int bld_events_handle(bld_queue_t *q, const char *eid,
+static int bld_events_handle(bld_events_t *ev, const char *eid,
     const redisReply *fields);
-static int bld_events_deleted(bld_queue_t *q, const char *eid,
+static int bld_events_deleted(bld_events_t *ev, const char *eid,
     long long project, const char *name);
 static void bld_events_removed(void *data, const bld_edge_result_t *r);
-static int bld_events_forget(bld_queue_t *q, long long project,
+static int bld_events_forget(bld_events_t *ev, long long project,
     const char *name);
-static int bld_events_promoted(bld_queue_t *q, const char *eid,
+static int bld_events_promoted(bld_events_t *ev, const char *eid,
     long long deployment);
 static void bld_events_routed(void *data, const bld_edge_result_t *r);
-static bld_events_push_t *bld_events_push_new(bld_queue_t *q,
+static bld_events_push_t *bld_events_push_new(bld_events_t *ev,
     const char *eid, const char *name, long long project,
     long long deployment);
-static int bld_events_snapshot(bld_queue_t *q, const char *about);
+static int bld_events_snapshot(bld_events_t *ev, const char *about);
 static int bld_events_name_ok(const char *name);
 
 
 void
-bld_events_init(bld_queue_t *q)
+bld_events_init(bld_events_t *ev, bld_t *b, bld_stream_conn_t *conn,
+    bld_apps_t *apps, bld_builds_t *builds)
 {
-    bld_stream_init(&q->events, &bld_events_policy, &q->conn);
+    ev->b = b;
+    ev->apps = apps;
+    ev->builds = builds;
+    bld_stream_init(&ev->stream, &bld_events_policy, conn);
 }
 
 
 void
-bld_events_poll(bld_queue_t *q)
+bld_events_poll(bld_events_t *ev)
 {
-    if (q->draining) {
-        return;
-    }
-
-    (void) bld_stream_reread(&q->events, bld_events_entry, q);
-    (void) bld_stream_read(&q->events, 0, bld_events_entry, q);
+    (void) bld_stream_reread(&ev->stream, bld_events_entry, ev);
+    (void) bld_stream_read(&ev->stream, 0, bld_events_entry, ev);
 }
 
 
@@ -120,7 +122,7 @@ bld_events_entry(void *data, const char *eid, const redisReply *fields)
 /* SO_OK: done with the entry (handled, or nothing to do);
    BLD_EVENTS_LATER: acknowledged once the edges answered */
 static int
-bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
+bld_events_handle(bld_events_t *ev, const char *eid, const redisReply *fields)
 {
     const redisReply  *type, *name;
     long long          id;
@@ -143,7 +145,7 @@ bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
             return SO_OK;
         }
 
-        return bld_events_deleted(q, eid, id, name->str);
+        return bld_events_deleted(ev, eid, id, name->str);
     }
 
     if (strcmp(type->str, "promoted") == 0) {
@@ -154,7 +156,7 @@ bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
             return SO_OK;
         }
 
-        return bld_events_promoted(q, eid, id);
+        return bld_events_promoted(ev, eid, id);
     }
 
     if (strcmp(type->str, "detect") == 0) {
@@ -166,7 +168,7 @@ bld_events_handle(bld_queue_t *q, const char *eid, const redisReply *fields)
         }
 
         /* no build slot: kept pending, like a failure */
-        return bld_jobs_capacity(q) > 0 ? bld_job_start_detect(q, id)
+        return bld_jobs_capacity(ev->builds) > 0 ? bld_job_start_detect(ev->builds, id)
                                         : SO_EUNAVAIL;
     }
 
@@ -189,7 +191,7 @@ bld_events_name_ok(const char *name)
 
 
 static int
-bld_events_deleted(bld_queue_t *q, const char *eid, long long project,
+bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
     const char *name)
 {
     bld_events_push_t  *e;
@@ -197,15 +199,15 @@ bld_events_deleted(bld_queue_t *q, const char *eid, long long project,
     const char         *params[1];
     int                 reused;
 
-    bld_job_cancel_project(q, project);
+    bld_job_cancel_project(ev->builds, project);
 
     /* a project of that name created since owns the host now */
     params[0] = name;
-    res = so_pg_query(q->b->pg, "bld_events_name",
+    res = so_pg_query(ev->b->pg, "bld_events_name",
                       "SELECT 1 FROM projects WHERE name = $1", 1, params);
     if (res == NULL) {
         so_log_error("events", "project=%lld name=%s: %s", project, name,
-                     so_pg_errstr(q->b->pg));
+                     so_pg_errstr(ev->b->pg));
         return SO_EUNAVAIL;
     }
 
@@ -213,12 +215,12 @@ bld_events_deleted(bld_queue_t *q, const char *eid, long long project,
     PQclear(res);
 
     if (reused) {
-        return bld_events_forget(q, project, name);
+        return bld_events_forget(ev, project, name);
     }
 
-    e = bld_events_push_new(q, eid, name, project, 0);
+    e = bld_events_push_new(ev, eid, name, project, 0);
     if (e == NULL
-        || bld_edgeq_push(&q->b->cfg, e->host, NULL, bld_events_removed, e)
+        || bld_edgeq_push(&ev->b->cfg, e->host, NULL, bld_events_removed, e)
            != SO_OK)
     {
         free(e);
@@ -246,10 +248,10 @@ bld_events_removed(void *data, const bld_edge_result_t *r)
         rc = SO_EUNAVAIL;
     }
 
-    if (bld_events_forget(e->q, e->project, e->name) == SO_OK
+    if (bld_events_forget(e->ev, e->project, e->name) == SO_OK
         && rc == SO_OK)
     {
-        (void) bld_stream_ack(&e->q->events, e->eid);
+        (void) bld_stream_ack(&e->ev->stream, e->eid);
     }
 
     free(e);
@@ -258,37 +260,37 @@ bld_events_removed(void *data, const bld_edge_result_t *r)
 
 /* what is left of a deleted project once its route is gone */
 static int
-bld_events_forget(bld_queue_t *q, long long project, const char *name)
+bld_events_forget(bld_events_t *ev, long long project, const char *name)
 {
     char  base[PATH_MAX], dir[PATH_MAX + 64];
     int   rc;
 
     rc = SO_OK;
 
-    if (realpath(q->b->cfg.var_dir, base) == NULL) {
+    if (realpath(ev->b->cfg.var_dir, base) == NULL) {
         so_log_error("events", "project=%lld: var_dir %s: %s", project,
-                     q->b->cfg.var_dir, strerror(errno));
+                     ev->b->cfg.var_dir, strerror(errno));
         rc = SO_ERR;
 
     } else {
-        bld_apps_delete_project(q, project);
+        bld_apps_delete_project(ev->apps, project);
 
         snprintf(dir, sizeof(dir), "%s/sites/%lld", base, project);
-        if (bld_remove_tree(&q->b->cfg, dir) != SO_OK) {
+        if (bld_remove_tree(&ev->b->cfg, dir) != SO_OK) {
             so_log_error("events", "project=%lld: removing %s failed",
                          project, dir);
             rc = SO_ERR;
         }
 
         snprintf(dir, sizeof(dir), "%s/apps/%lld", base, project);
-        if (bld_remove_tree(&q->b->cfg, dir) != SO_OK) {
+        if (bld_remove_tree(&ev->b->cfg, dir) != SO_OK) {
             so_log_error("events", "project=%lld: removing %s failed",
                          project, dir);
             rc = SO_ERR;
         }
     }
 
-    if (bld_events_snapshot(q, name) != SO_OK) {
+    if (bld_events_snapshot(ev, name) != SO_OK) {
         rc = SO_ERR;
     }
 
@@ -307,7 +309,7 @@ bld_events_forget(bld_queue_t *q, long long project, const char *name)
  * the latest one, not the one it names.
  */
 static int
-bld_events_promoted(bld_queue_t *q, const char *eid, long long deployment)
+bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 {
     bld_events_push_t  *e;
     PGresult           *res;
@@ -319,7 +321,7 @@ bld_events_promoted(bld_queue_t *q, const char *eid, long long deployment)
     snprintf(ids, sizeof(ids), "%lld", deployment);
     params[0] = ids;
 
-    res = so_pg_query(q->b->pg, "bld_events_promoted",
+    res = so_pg_query(ev->b->pg, "bld_events_promoted",
                       "SELECT p.name, d.id, coalesce(d.kind, ''),"
                       " d.artifact_path, d.framework, p.id"
                       " FROM deployments e"
@@ -329,7 +331,7 @@ bld_events_promoted(bld_queue_t *q, const char *eid, long long deployment)
                       " WHERE e.id = $1", 1, params);
     if (res == NULL) {
         so_log_error("events", "deployment=%lld: %s", deployment,
-                     so_pg_errstr(q->b->pg));
+                     so_pg_errstr(ev->b->pg));
         return SO_EUNAVAIL;
     }
 
@@ -354,7 +356,7 @@ bld_events_promoted(bld_queue_t *q, const char *eid, long long deployment)
     if (strcmp(PQgetvalue(res, 0, 2), "dynamic") == 0) {
         so_log_info("events", "deployment=%s project=%s: promoted: its app "
                     "starts", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
-        rc = bld_apps_promoted(q, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+        rc = bld_apps_promoted(ev->apps, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
                                strtoll(PQgetvalue(res, 0, 1), NULL, 10), 1);
         goto done;
     }
@@ -368,10 +370,10 @@ bld_events_promoted(bld_queue_t *q, const char *eid, long long deployment)
         goto done;
     }
 
-    e = bld_events_push_new(q, eid, PQgetvalue(res, 0, 0),
+    e = bld_events_push_new(ev, eid, PQgetvalue(res, 0, 0),
                             strtoll(PQgetvalue(res, 0, 5), NULL, 10),
                             strtoll(PQgetvalue(res, 0, 1), NULL, 10));
-    rc = e != NULL ? bld_edgeq_push(&q->b->cfg, e->host, route,
+    rc = e != NULL ? bld_edgeq_push(&ev->b->cfg, e->host, route,
                                     bld_events_routed, e)
                    : SO_ERR;
     if (rc != SO_OK) {
@@ -406,15 +408,15 @@ bld_events_routed(void *data, const bld_edge_result_t *r)
         rc = SO_EUNAVAIL;
     }
 
-    if (bld_events_snapshot(e->q, e->name) != SO_OK) {
+    if (bld_events_snapshot(e->ev, e->name) != SO_OK) {
         rc = SO_ERR;
     }
 
     if (rc == SO_OK) {
         so_log_info("events", "deployment=%lld project=%s: promoted: %s "
                     "routed to it", e->deployment, e->name, e->host);
-        bld_apps_promoted(e->q, e->project, e->deployment, 0);
-        (void) bld_stream_ack(&e->q->events, e->eid);
+        bld_apps_promoted(e->ev->apps, e->project, e->deployment, 0);
+        (void) bld_stream_ack(&e->ev->stream, e->eid);
     }
 
     free(e);
@@ -422,7 +424,7 @@ bld_events_routed(void *data, const bld_edge_result_t *r)
 
 
 static bld_events_push_t *
-bld_events_push_new(bld_queue_t *q, const char *eid, const char *name,
+bld_events_push_new(bld_events_t *ev, const char *eid, const char *name,
     long long project, long long deployment)
 {
     bld_events_push_t  *e;
@@ -432,23 +434,23 @@ bld_events_push_new(bld_queue_t *q, const char *eid, const char *name,
         return NULL;
     }
 
-    e->q = q;
+    e->ev = ev;
     e->project = project;
     e->deployment = deployment;
     snprintf(e->eid, sizeof(e->eid), "%s", eid);
     snprintf(e->name, sizeof(e->name), "%s", name);
-    snprintf(e->host, sizeof(e->host), "%s.%s", name, q->b->cfg.apps_domain);
+    snprintf(e->host, sizeof(e->host), "%s.%s", name, ev->b->cfg.apps_domain);
 
     return e;
 }
 
 
 static int
-bld_events_snapshot(bld_queue_t *q, const char *about)
+bld_events_snapshot(bld_events_t *ev, const char *about)
 {
     char  err[SO_ERRLEN];
 
-    if (bld_edge_snapshot(q->b->pg, &q->b->cfg, err, sizeof(err)) != SO_OK) {
+    if (bld_edge_snapshot(ev->b->pg, &ev->b->cfg, err, sizeof(err)) != SO_OK) {
         so_log_error("events", "project=%s: route snapshot: %s", about, err);
         return SO_ERR;
     }

@@ -1,5 +1,6 @@
 /*
- * jobs.c: one child process per claimed deployment.
+ * jobs.c: one child process per claimed deployment (the builds actor,
+ * builds.h); a built app is handed to the supervisor it was given.
  *
  * The child runs bld_worker_run() (bld.h) and exits with its verdict; a
  * crash or a leak dies with it.  It gets a process group of its own, so a
@@ -41,32 +42,28 @@
 
 #include "shipoff.h"
 #include "so_log.h"
-#include "loop.h"
+#include "builds.h"
 #include "sandbox.h"
 
 #define BLD_JOB_SLACK_S  120
 
 
-static bld_job_t *bld_job_find_fd(bld_queue_t *q, int pidfd);
-static void bld_job_remove(bld_queue_t *q, bld_job_t *job);
-static void bld_job_settle(bld_queue_t *q, long long deployment,
+static bld_job_t *bld_job_find_fd(bld_builds_t *q, int pidfd);
+static void bld_job_remove(bld_builds_t *q, bld_job_t *job);
+static void bld_job_settle(bld_builds_t *q, long long deployment,
     int counted);
 static void bld_job_kill(const bld_job_t *job);
 static void bld_job_term(bld_job_t *job);
-static int bld_job_fork(bld_queue_t *q, long long id, long long project,
+static int bld_job_fork(bld_builds_t *q, long long id, long long project,
     int detect);
-static void bld_job_child(bld_queue_t *q, long long id, int detect,
+static void bld_job_child(bld_builds_t *q, long long id, int detect,
     pid_t parent) __attribute__((noreturn));
 
 
 int
-bld_jobs_capacity(const bld_queue_t *q)
+bld_jobs_capacity(const bld_builds_t *q)
 {
     long  limit;
-
-    if (q->draining) {
-        return 0;
-    }
 
     limit = q->b->cfg.build_concurrency;
     if (limit <= 0) {
@@ -85,21 +82,21 @@ bld_jobs_capacity(const bld_queue_t *q)
 
 
 int
-bld_job_start(bld_queue_t *q, long long deployment, long long project)
+bld_job_start(bld_builds_t *q, long long deployment, long long project)
 {
     return bld_job_fork(q, deployment, project, 0);
 }
 
 
 int
-bld_job_start_detect(bld_queue_t *q, long long detection)
+bld_job_start_detect(bld_builds_t *q, long long detection)
 {
     return bld_job_fork(q, detection, 0, 1);
 }
 
 
 static int
-bld_job_fork(bld_queue_t *q, long long deployment, long long project,
+bld_job_fork(bld_builds_t *q, long long deployment, long long project,
     int detect)
 {
     struct epoll_event   ev;
@@ -164,7 +161,7 @@ bld_job_fork(bld_queue_t *q, long long deployment, long long project,
 
 
 static void
-bld_job_child(bld_queue_t *q, long long id, int detect, pid_t parent)
+bld_job_child(bld_builds_t *q, long long id, int detect, pid_t parent)
 {
     sigset_t  none;
 
@@ -187,7 +184,7 @@ bld_job_child(bld_queue_t *q, long long id, int detect, pid_t parent)
 
 
 int
-bld_job_is_ours(const bld_queue_t *q, int fd)
+bld_job_is_ours(const bld_builds_t *q, int fd)
 {
     int  i;
 
@@ -202,7 +199,7 @@ bld_job_is_ours(const bld_queue_t *q, int fd)
 
 
 static bld_job_t *
-bld_job_find_fd(bld_queue_t *q, int pidfd)
+bld_job_find_fd(bld_builds_t *q, int pidfd)
 {
     int  i;
 
@@ -217,7 +214,7 @@ bld_job_find_fd(bld_queue_t *q, int pidfd)
 
 
 static void
-bld_job_remove(bld_queue_t *q, bld_job_t *job)
+bld_job_remove(bld_builds_t *q, bld_job_t *job)
 {
     (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, job->pidfd, NULL);
     close(job->pidfd);
@@ -227,7 +224,7 @@ bld_job_remove(bld_queue_t *q, bld_job_t *job)
 
 
 void
-bld_job_exited(bld_queue_t *q, int pidfd)
+bld_job_exited(bld_builds_t *q, int pidfd)
 {
     bld_job_t  *job;
     long long   deployment;
@@ -270,7 +267,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
         if (code != 0) {
             bld_detect_lost(q->b->pg, deployment);
         }
-        q->builds.reread = 1;
+        q->stream.reread = 1;
         return;
     }
 
@@ -278,7 +275,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
 
     /* a built app: the supervisor takes the deployment over */
     if (code == BLD_WORKER_PROVISIONED) {
-        (void) bld_apps_handover(q, deployment);
+        (void) bld_apps_handover(q->apps, deployment);
     }
 
     if (code > BLD_WORKER_PROVISIONED) {
@@ -289,7 +286,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
     bld_job_settle(q, deployment, 1);
 
     /* a slot is free, and the project may be built again */
-    q->builds.reread = 1;
+    q->stream.reread = 1;
 }
 
 
@@ -299,7 +296,7 @@ bld_job_exited(bld_queue_t *q, int pidfd)
  * Then the lease, if the deployment kept it, is dropped.
  */
 static void
-bld_job_settle(bld_queue_t *q, long long deployment, int counted)
+bld_job_settle(bld_builds_t *q, long long deployment, int counted)
 {
     PGresult    *res;
     const char  *params[2];
@@ -341,7 +338,7 @@ bld_job_term(bld_job_t *job)
 
 
 void
-bld_job_cancel(bld_queue_t *q, long long deployment)
+bld_job_cancel(bld_builds_t *q, long long deployment)
 {
     int  i;
 
@@ -354,7 +351,7 @@ bld_job_cancel(bld_queue_t *q, long long deployment)
 
 
 void
-bld_job_cancel_project(bld_queue_t *q, long long project)
+bld_job_cancel_project(bld_builds_t *q, long long project)
 {
     int  i;
 
@@ -375,12 +372,9 @@ bld_job_kill(const bld_job_t *job)
 
 
 void
-bld_jobs_tick(bld_queue_t *q)
+bld_jobs_tick(bld_builds_t *q, int64_t now)
 {
-    int64_t  now;
-    int      i;
-
-    now = so_now_ms();
+    int  i;
 
     for (i = 0; i < q->njobs; i++) {
         if (q->jobs[i].kill_at == 0 && now >= q->jobs[i].deadline) {
@@ -406,7 +400,7 @@ bld_jobs_tick(bld_queue_t *q)
 
 
 void
-bld_jobs_heartbeat(bld_queue_t *q)
+bld_jobs_heartbeat(bld_builds_t *q)
 {
     PGresult    *res;
     const char  *params[2];
@@ -442,7 +436,7 @@ bld_jobs_heartbeat(bld_queue_t *q)
  * nothing wrong).
  */
 void
-bld_jobs_stop(bld_queue_t *q)
+bld_jobs_stop(bld_builds_t *q)
 {
     long long  deployment;
     int        detect;
@@ -469,7 +463,7 @@ bld_jobs_stop(bld_queue_t *q)
 
 /* exiting at once: the leases expire and the reconciler recovers them */
 void
-bld_jobs_kill_now(bld_queue_t *q)
+bld_jobs_kill_now(bld_builds_t *q)
 {
     int  i;
 

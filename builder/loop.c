@@ -1,13 +1,14 @@
 /*
- * loop.c: shipoffd's event loop.
+ * loop.c: shipoffd's event loop, the owner of the actors (daemon.h).
  *
  * One epoll loop; signals arrive through a signalfd so handlers never run
  * in signal context (pgbouncer style), and each build's child through a
  * pidfd.  Every tick (BLD_TICK_MS) the loop reads cancels, polls the queue
  * while a build slot is free, enforces kill deadlines and runs the timers:
- * lease heartbeats every lease_ttl / 3, the reconciler at start and every
- * reconcile_interval.  Nothing in it blocks longer than one round trip to
- * PostgreSQL or Redis.
+ * lease heartbeats every lease_ttl / 3, the reconciler (and retention) at
+ * start and every reconcile_interval, the supervisor's check and the
+ * scaler's reaping every reap_interval.  Nothing in it blocks longer than
+ * one round trip to PostgreSQL or Redis.
  *
  * SIGTERM/SIGINT drain: nothing more is claimed, running builds get
  * BLD_DRAIN_MS to finish (the stack and systemd wait 5 s), then they are
@@ -35,16 +36,19 @@
 
 #include "shipoff.h"
 #include "so_log.h"
+#include "daemon.h"
 #include "edgeq.h"
-#include "loop.h"
 
 
 #define BLD_TICK_MS  200
 
 
-static int bld_signal(bld_queue_t *q);
+static int bld_signal(bld_daemon_t *d);
 static void bld_reload(bld_t *b);
-static void bld_timers(bld_queue_t *q);
+static void bld_timers(bld_daemon_t *d);
+static int bld_start(bld_daemon_t *d);
+static void bld_actors_init(bld_daemon_t *d);
+static void bld_dispatch(bld_daemon_t *d, int fd);
 
 
 static void
@@ -74,12 +78,12 @@ bld_reload(bld_t *b)
 
 
 static int
-bld_signal(bld_queue_t *q)
+bld_signal(bld_daemon_t *d)
 {
     struct signalfd_siginfo   si;
     bld_t                    *b;
 
-    b = q->b;
+    b = d->b;
 
     while (read(b->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
         switch (si.ssi_signo) {
@@ -87,10 +91,11 @@ bld_signal(bld_queue_t *q)
         case SIGINT:
             if (b->stop) {
                 so_log_info(NULL, "second stop signal: exiting now");
-                bld_jobs_kill_now(q);
+                bld_jobs_kill_now(&d->builds);
                 _exit(1);
             }
-            so_log_info(NULL, "stopping: %d builds running", q->njobs);
+            so_log_info(NULL, "stopping: %d builds running",
+                        d->builds.njobs);
             b->stop = 1;
             break;
         case SIGHUP:
@@ -106,22 +111,125 @@ bld_signal(bld_queue_t *q)
 
 
 static void
-bld_timers(bld_queue_t *q)
+bld_timers(bld_daemon_t *d)
 {
-    int64_t  now;
+    bld_t    *b;
+    int64_t   now;
 
+    b = d->b;
     now = so_now_ms();
 
-    if (now >= q->next_heartbeat) {
-        bld_jobs_heartbeat(q);
-        q->next_heartbeat = now + (int64_t) q->b->cfg.lease_ttl * 1000 / 3;
+    if (now >= d->next_heartbeat) {
+        bld_jobs_heartbeat(&d->builds);
+        d->next_heartbeat = now + (int64_t) b->cfg.lease_ttl * 1000 / 3;
     }
 
-    if (!q->draining && now >= q->next_reconcile) {
-        bld_reconcile(q);
-        bld_retention(q);
-        q->next_reconcile = now
-                            + (int64_t) q->b->cfg.reconcile_interval * 1000;
+    if (now >= d->next_reap) {
+        bld_apps_check(&d->apps);
+        bld_scaler_reap(&d->scaler);
+        d->next_reap = now + (int64_t) b->cfg.reap_interval * 1000;
+    }
+
+    if (!d->draining && now >= d->next_reconcile) {
+        /* what dead builders left pending becomes ours */
+        bld_reconcile(&d->builds);
+        (void) bld_stream_autoclaim(&d->events.stream);
+        (void) bld_stream_autoclaim(&d->scaler.wakes);
+        bld_retention(b);
+        d->next_reconcile = now + (int64_t) b->cfg.reconcile_interval * 1000;
+    }
+}
+
+
+/* the servers, the sandbox's network, our name */
+static int
+bld_start(bld_daemon_t *d)
+{
+    bld_t  *b;
+    char    host[256], err[SO_ERRLEN];
+
+    b = d->b;
+
+    if (bld_edgeq_init(b->epfd) != SO_OK) {
+        return SO_ERR;
+    }
+
+    b->pg = so_pg_new(b->cfg.pg_dsn, b->cfg.pg_timeout);
+    b->redis = so_redis_new(b->cfg.redis_host, b->cfg.redis_port,
+                            b->cfg.redis_timeout);
+    if (b->pg == NULL || b->redis == NULL) {
+        return SO_ERR;
+    }
+
+    if (so_pg_ping(b->pg) != SO_OK) {
+        so_log_error(NULL, "PostgreSQL: %s", so_pg_errstr(b->pg));
+        return SO_ERR;
+    }
+
+    if (bld_netns_host_init(&b->cfg, err, sizeof(err)) != SO_OK) {
+        so_log_error(NULL, "sandbox network: %s", err);
+        return SO_ERR;
+    }
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "localhost");
+    }
+    host[sizeof(host) - 1] = '\0';
+    snprintf(d->consumer, sizeof(d->consumer), "%s:%ld", host,
+             (long) getpid());
+
+    d->conn.redis = b->redis;
+    d->conn.cfg = &b->cfg;
+    d->conn.consumer = d->consumer;
+
+    return SO_OK;
+}
+
+
+/* each actor is given what it works with, then the timers start */
+static void
+bld_actors_init(bld_daemon_t *d)
+{
+    bld_t  *b;
+
+    b = d->b;
+
+    if (bld_builds_init(&d->builds, b, &d->conn, &d->apps) != SO_OK) {
+        so_log_warn(NULL, "the queue is not reachable yet: trying again");
+    }
+    bld_events_init(&d->events, b, &d->conn, &d->apps, &d->builds);
+    bld_scaler_init(&d->scaler, b, &d->conn, &d->apps);
+
+    so_log_info(NULL, "shipoffd %s started; queue %s group %s consumer %s",
+                SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP, d->consumer);
+
+    (void) bld_recover(&d->builds, BLD_RECOVER_MINE, 1);
+    bld_apps_init(&d->apps, b, d->consumer);
+
+    d->next_reconcile = so_now_ms();
+    d->next_heartbeat = so_now_ms();
+    /* the first check a reap_interval from now; without cgroups at
+       once: what waits for an app here cannot start */
+    d->next_reap = so_now_ms() + (d->apps.cgroups_ok
+                                  ? (int64_t) b->cfg.reap_interval * 1000
+                                  : 0);
+}
+
+
+static void
+bld_dispatch(bld_daemon_t *d, int fd)
+{
+    if (fd == d->b->sigfd) {
+        bld_signal(d);
+
+    } else if (bld_edgeq_is_ours(fd)) {
+        bld_edgeq_done();
+
+    } else if (bld_job_is_ours(&d->builds, fd)) {
+        bld_job_exited(&d->builds, fd);
+
+    } else if (bld_app_is_ours(&d->apps, fd)) {
+        bld_app_exited(&d->apps, fd);
     }
 }
 
@@ -131,9 +239,8 @@ bld_loop(bld_t *b)
 {
     struct epoll_event   ev, events[16];
     sigset_t             mask;
-    bld_queue_t         *q;
+    bld_daemon_t        *d;
     int64_t              drain_end;
-    char                 err[SO_ERRLEN];
     int                  n, i, rc, wait_ms;
 
     rc = SO_ERR;
@@ -141,12 +248,12 @@ bld_loop(bld_t *b)
     b->sigfd = -1;
     drain_end = 0;
 
-    q = calloc(1, sizeof(bld_queue_t));
-    if (q == NULL) {
+    d = calloc(1, sizeof(bld_daemon_t));
+    if (d == NULL) {
         so_log_error(NULL, "out of memory");
         return SO_ERR;
     }
-    q->b = b;
+    d->b = b;
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -169,53 +276,25 @@ bld_loop(bld_t *b)
         goto done;
     }
 
-    if (bld_edgeq_init(b->epfd) != SO_OK) {
+    if (bld_start(d) != SO_OK) {
         goto done;
     }
 
-    b->pg = so_pg_new(b->cfg.pg_dsn, b->cfg.pg_timeout);
-    b->redis = so_redis_new(b->cfg.redis_host, b->cfg.redis_port,
-                            b->cfg.redis_timeout);
-    if (b->pg == NULL || b->redis == NULL) {
-        goto done;
-    }
-
-    if (so_pg_ping(b->pg) != SO_OK) {
-        so_log_error(NULL, "PostgreSQL: %s", so_pg_errstr(b->pg));
-        goto done;
-    }
-
-    if (bld_netns_host_init(&b->cfg, err, sizeof(err)) != SO_OK) {
-        so_log_error(NULL, "sandbox network: %s", err);
-        goto done;
-    }
-
-    if (bld_queue_init(q) != SO_OK) {
-        so_log_warn(NULL, "the queue is not reachable yet: trying again");
-    }
-    bld_events_init(q);
-    bld_wake_init(q);
-
-    so_log_info(NULL, "shipoffd %s started; queue %s group %s consumer %s",
-                SHIPOFF_VERSION, BLD_STREAM, BLD_GROUP, q->consumer);
-
-    (void) bld_recover(q, BLD_RECOVER_MINE, 1);
-    bld_apps_init(q);
-
-    q->next_reconcile = so_now_ms();
-    q->next_heartbeat = so_now_ms();
+    bld_actors_init(d);
 
     for ( ;; ) {
-        if (b->stop && !q->draining) {
-            q->draining = 1;
+        if (b->stop && !d->draining) {
+            d->draining = 1;
             drain_end = so_now_ms() + BLD_DRAIN_MS;
         }
 
-        if (q->draining && (q->njobs == 0 || so_now_ms() >= drain_end)) {
+        if (d->draining
+            && (d->builds.njobs == 0 || so_now_ms() >= drain_end))
+        {
             break;
         }
 
-        wait_ms = bld_apps_wait_ms(q);
+        wait_ms = bld_apps_wait_ms(&d->apps);
         n = epoll_wait(b->epfd, events, (int) so_nelems(events),
                        wait_ms > 0 ? wait_ms : BLD_TICK_MS);
         if (n == -1 && errno != EINTR) {
@@ -224,38 +303,32 @@ bld_loop(bld_t *b)
         }
 
         for (i = 0; i < n; i++) {
-            if (events[i].data.fd == b->sigfd) {
-                bld_signal(q);
-
-            } else if (bld_edgeq_is_ours(events[i].data.fd)) {
-                bld_edgeq_done();
-
-            } else if (bld_job_is_ours(q, events[i].data.fd)) {
-                bld_job_exited(q, events[i].data.fd);
-
-            } else if (bld_app_is_ours(q, events[i].data.fd)) {
-                bld_app_exited(q, events[i].data.fd);
-            }
+            bld_dispatch(d, events[i].data.fd);
         }
 
-        bld_queue_cancels(q);
-        bld_jobs_tick(q);
-        bld_timers(q);
-        bld_queue_poll(q);
-        bld_events_poll(q);
-        bld_wake_poll(q);
-        bld_apps_tick(q);
+        bld_builds_cancels(&d->builds);
+        bld_jobs_tick(&d->builds, so_now_ms());
+        bld_timers(d);
+
+        /* draining: nothing more is claimed, woken or handled */
+        if (!d->draining) {
+            bld_builds_poll(&d->builds);
+            bld_events_poll(&d->events);
+            bld_scaler_poll(&d->scaler);
+        }
+
+        bld_apps_tick(&d->apps, so_now_ms());
     }
 
-    bld_jobs_stop(q);
+    bld_jobs_stop(&d->builds);
     so_log_info(NULL, "stopped");
     rc = SO_OK;
 
 done:
 
-    bld_jobs_kill_now(q);
-    bld_apps_close(q);
-    free(q);
+    bld_jobs_kill_now(&d->builds);
+    bld_apps_close(&d->apps);
+    free(d);
     so_pg_free(b->pg);
     so_redis_free(b->redis);
     if (b->sigfd != -1) {

@@ -67,6 +67,8 @@ static int nn_list(FILE *f, const char *list, const char *key, char *err,
 static void nn_nameservers(FILE *f);
 static int nn_run(const char *nft, const char *const *args,
     const char *input, char *out, size_t outlen);
+static int nn_sets(const so_config_t *cfg, char **allowed, char **refused,
+    char **dns, char *err, size_t errlen);
 static char *nn_ruleset(const so_config_t *cfg, int guard, char *err,
     size_t errlen);
 static void nn_msg_init(nn_msg_t *m, int type, int flags);
@@ -75,6 +77,8 @@ static struct rtattr *nn_attr(nn_msg_t *m, int type, const void *data,
 static void nn_attr_end(nn_msg_t *m, struct rtattr *a);
 static int nn_talk(int sock, nn_msg_t *m);
 static int nn_link_veth(int sock, const char *name, int nsfd);
+static int nn_slot(int sock, bld_netns_t *ns, unsigned prefix,
+    unsigned *slot);
 static int nn_link_up(int sock, int index);
 static int nn_addr(int sock, int index, uint32_t addr, unsigned prefix);
 static int nn_route_default(int sock, uint32_t gw);
@@ -278,15 +282,64 @@ done:
 
 
 /* the whole table as nft reads it; the caller frees */
+/* the sets of the ruleset, as nft elements; SO_ERR with err */
+static int
+nn_sets(const so_config_t *cfg, char **allowed, char **refused, char **dns,
+    char *err, size_t errlen)
+{
+    FILE    *f;
+    size_t   len, i;
+    int      rc;
+
+    f = open_memstream(allowed, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+    rc = nn_list(f, cfg->sandbox_allow_networks, "sandbox_allow_networks",
+                 err, errlen);
+    fclose(f);
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    f = open_memstream(refused, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+    for (i = 0; i < so_nelems(nn_refused); i++) {
+        fprintf(f, "%s, ", nn_refused[i]);
+    }
+    rc = nn_list(f, cfg->sandbox_deny_networks, "sandbox_deny_networks",
+                 err, errlen);
+    fclose(f);
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    f = open_memstream(dns, &len);
+    if (f == NULL) {
+        goto nomem;
+    }
+    nn_nameservers(f);
+    fclose(f);
+
+    return SO_OK;
+
+nomem:
+
+    snprintf(err, errlen, "out of memory");
+    return SO_ERR;
+}
+
+
 static char *
 nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
 {
     FILE        *f;
     char        *text, *allowed, *refused, *dns;
-    size_t       len, i;
+    size_t       len;
     uint32_t     net;
     unsigned     prefix;
-    int          rc;
 
     text = allowed = refused = dns = NULL;
 
@@ -298,37 +351,9 @@ nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
         return NULL;
     }
 
-    f = open_memstream(&allowed, &len);
-    if (f == NULL) {
-        goto nomem;
-    }
-    rc = nn_list(f, cfg->sandbox_allow_networks, "sandbox_allow_networks",
-                 err, errlen);
-    fclose(f);
-    if (rc != SO_OK) {
+    if (nn_sets(cfg, &allowed, &refused, &dns, err, errlen) != SO_OK) {
         goto done;
     }
-
-    f = open_memstream(&refused, &len);
-    if (f == NULL) {
-        goto nomem;
-    }
-    for (i = 0; i < so_nelems(nn_refused); i++) {
-        fprintf(f, "%s, ", nn_refused[i]);
-    }
-    rc = nn_list(f, cfg->sandbox_deny_networks, "sandbox_deny_networks",
-                 err, errlen);
-    fclose(f);
-    if (rc != SO_OK) {
-        goto done;
-    }
-
-    f = open_memstream(&dns, &len);
-    if (f == NULL) {
-        goto nomem;
-    }
-    nn_nameservers(f);
-    fclose(f);
 
     f = open_memstream(&text, &len);
     if (f == NULL) {
@@ -681,12 +706,43 @@ nn_inside(uint32_t addr, uint32_t gw)
 }
 
 
+/*
+ * A veth pair between the host and ns->fd in a free slot of a /prefix
+ * network (*slot): slot s is s*4+1 (host) and s*4+2 (sandbox), slots
+ * 1 .. nslots - 1, tried from a random one.  0 or -errno (-EEXIST: none
+ * free).
+ */
+static int
+nn_slot(int sock, bld_netns_t *ns, unsigned prefix, unsigned *slot)
+{
+    uint32_t  seed;
+    unsigned  nslots, tries;
+    int       rc;
+
+    nslots = 1U << (30 - prefix);
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+        seed = (uint32_t) getpid();
+    }
+
+    rc = -EEXIST;
+    for (tries = 0; tries < NN_SLOT_TRIES && rc == -EEXIST; tries++) {
+        *slot = 1 + (seed + tries) % (nslots - 1);
+        /* prefix >= 8: slot < 2^22, at most 7 digits after "shipoff" */
+        snprintf(ns->ifname, sizeof(ns->ifname), BLD_NETNS_IFPREFIX "%u",
+                 *slot & 0x3fffff);
+        rc = nn_link_veth(sock, ns->ifname, ns->fd);
+    }
+
+    return rc;
+}
+
+
 int
 bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
 {
     struct in_addr  a;
-    uint32_t        net, base, seed;
-    unsigned        prefix, nslots, slot, tries;
+    uint32_t        net, base;
+    unsigned        prefix, slot;
     const char     *step;
     int             host, sock, index, rc;
 
@@ -736,20 +792,7 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
         goto done;
     }
 
-    /* slots 1 .. nslots - 1: slot s is s*4+1 (host) and s*4+2 (sandbox) */
-    nslots = 1U << (30 - prefix);
-    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
-        seed = (uint32_t) getpid();
-    }
-
-    rc = -EEXIST;
-    for (tries = 0; tries < NN_SLOT_TRIES && rc == -EEXIST; tries++) {
-        slot = 1 + (seed + tries) % (nslots - 1);
-        /* prefix >= 8: slot < 2^22, at most 7 digits after "shipoff" */
-        snprintf(ns->ifname, sizeof(ns->ifname), BLD_NETNS_IFPREFIX "%u",
-                 slot & 0x3fffff);
-        rc = nn_link_veth(sock, ns->ifname, ns->fd);
-    }
+    rc = nn_slot(sock, ns, prefix, &slot);
     if (rc != 0) {
         step = rc == -EEXIST ? "no free slot in sandbox_network"
                              : "create the veth pair";

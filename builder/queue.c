@@ -1,6 +1,8 @@
 /*
  * queue.c: the build queue (stream shipoff:builds, consumer group
- * "builders", this process is consumer host:pid) and the cancel stream.
+ * "builders", this process is consumer host:pid) and the cancel stream;
+ * part of the builds actor (builds.h), polled by the loop while it is
+ * not draining.
  *
  * The consumer is stream.c's, with the policy bld_queue_policy: the
  * group starts at the start of the stream (entries written before it
@@ -28,13 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_deploy.h"
 #include "so_log.h"
-#include "loop.h"
-#include "stream.h"
+#include "builds.h"
 
 
 #define BLD_READS       4       /* reads of new entries per tick */
@@ -53,45 +53,36 @@ static const bld_stream_policy_t  bld_queue_policy = {
 };
 
 
-static int bld_queue_cancel_start(bld_queue_t *q);
+static int bld_queue_cancel_start(bld_builds_t *q);
 static int bld_queue_entry(void *data, const char *eid,
     const redisReply *fields);
 
 
 int
-bld_queue_init(bld_queue_t *q)
+bld_builds_init(bld_builds_t *q, bld_t *b, bld_stream_conn_t *conn,
+    bld_apps_t *apps)
 {
-    char  host[256];
-
-    if (gethostname(host, sizeof(host)) != 0) {
-        snprintf(host, sizeof(host), "localhost");
-    }
-    host[sizeof(host) - 1] = '\0';
-    snprintf(q->consumer, sizeof(q->consumer), "%s:%ld", host,
-             (long) getpid());
-
-    q->conn.redis = q->b->redis;
-    q->conn.cfg = &q->b->cfg;
-    q->conn.consumer = q->consumer;
-
+    q->b = b;
+    q->consumer = conn->consumer;
+    q->apps = apps;
     q->cancel_last[0] = '\0';
 
-    bld_stream_init(&q->builds, &bld_queue_policy, &q->conn);
+    bld_stream_init(&q->stream, &bld_queue_policy, conn);
 
     /* Redis may be down now: the poll keeps trying */
-    return bld_stream_create(&q->builds);
+    return bld_stream_create(&q->stream);
 }
 
 
 /* the cancels to read are those sent from now on (none is for us yet) */
 static int
-bld_queue_cancel_start(bld_queue_t *q)
+bld_queue_cancel_start(bld_builds_t *q)
 {
     redisReply  *reply;
     const char  *argv[] = { "XREVRANGE", SO_DEPLOY_CANCEL, "+", "-", "COUNT",
                             "1" };
 
-    reply = bld_stream_cmd(&q->conn, (int) so_nelems(argv), argv, NULL);
+    reply = bld_stream_cmd(q->stream.conn, (int) so_nelems(argv), argv, NULL);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -113,23 +104,19 @@ bld_queue_cancel_start(bld_queue_t *q)
 
 
 void
-bld_queue_poll(bld_queue_t *q)
+bld_builds_poll(bld_builds_t *q)
 {
     int  i, free_slots;
 
-    if (q->draining) {
-        return;
-    }
-
     if (bld_jobs_capacity(q) > 0) {
-        (void) bld_stream_reread(&q->builds, bld_queue_entry, q);
+        (void) bld_stream_reread(&q->stream, bld_queue_entry, q);
     }
 
     for (i = 0; i < BLD_READS; i++) {
         free_slots = bld_jobs_capacity(q);
 
         if (free_slots <= 0
-            || bld_stream_read(&q->builds, free_slots, bld_queue_entry, q)
+            || bld_stream_read(&q->stream, free_slots, bld_queue_entry, q)
                <= 0)
         {
             break;
@@ -142,7 +129,7 @@ bld_queue_poll(bld_queue_t *q)
 static int
 bld_queue_entry(void *data, const char *eid, const redisReply *fields)
 {
-    bld_queue_t  *q;
+    bld_builds_t *q;
     long long     id, project;
 
     q = data;
@@ -180,7 +167,7 @@ bld_queue_entry(void *data, const char *eid, const redisReply *fields)
 
 
 void
-bld_queue_cancels(bld_queue_t *q)
+bld_builds_cancels(bld_builds_t *q)
 {
     redisReply        *reply;
     const redisReply  *entries, *e;
@@ -190,7 +177,7 @@ bld_queue_cancels(bld_queue_t *q)
     size_t             i;
     long long          id;
 
-    if (!bld_stream_ready(&q->conn)) {
+    if (!bld_stream_ready(q->stream.conn)) {
         return;
     }
 
@@ -198,7 +185,7 @@ bld_queue_cancels(bld_queue_t *q)
         return;
     }
 
-    reply = bld_stream_cmd(&q->conn, (int) so_nelems(argv), argv, NULL);
+    reply = bld_stream_cmd(q->stream.conn, (int) so_nelems(argv), argv, NULL);
     if (reply == NULL) {
         return;
     }
@@ -225,128 +212,5 @@ bld_queue_cancels(bld_queue_t *q)
 
 done:
 
-    freeReplyObject(reply);
-}
-
-
-/*
- * Keeps the stream and the group small: consumers of builders long gone
- * (nothing pending: deleting one loses nothing, and a live one is
- * recreated by its next read), and entries every builder is done with
- * (older than the oldest pending one and already delivered).
- */
-void
-bld_queue_tidy(bld_queue_t *q)
-{
-    redisReply        *consumers, *groups, *pend, *reply;
-    const redisReply  *name, *npending, *idle, *last;
-    const char        *argv[6];
-    char               minid[BLD_STREAM_ID_LEN];
-    long long          gone_ms;
-    size_t             i;
-
-    if (!q->builds.group_ok || q->conn.down) {
-        return;
-    }
-
-    gone_ms = (long long) q->b->cfg.lease_ttl * 1000 * 10;
-
-    argv[0] = "XINFO";
-    argv[1] = "CONSUMERS";
-    argv[2] = BLD_STREAM;
-    argv[3] = BLD_GROUP;
-
-    consumers = bld_stream_cmd(&q->conn, 4, argv, NULL);
-    if (consumers == NULL) {
-        return;
-    }
-
-    for (i = 0; consumers->type == REDIS_REPLY_ARRAY
-                && i < consumers->elements; i++)
-    {
-        name = bld_stream_kv(consumers->element[i], "name");
-        npending = bld_stream_kv(consumers->element[i], "pending");
-        idle = bld_stream_kv(consumers->element[i], "idle");
-
-        if (name == NULL || name->type != REDIS_REPLY_STRING
-            || npending == NULL || npending->type != REDIS_REPLY_INTEGER
-            || idle == NULL || idle->type != REDIS_REPLY_INTEGER
-            || npending->integer != 0 || idle->integer < gone_ms
-            || strcmp(name->str, q->consumer) == 0)
-        {
-            continue;
-        }
-
-        argv[0] = "XGROUP";
-        argv[1] = "DELCONSUMER";
-        argv[2] = BLD_STREAM;
-        argv[3] = BLD_GROUP;
-        argv[4] = name->str;
-
-        reply = bld_stream_cmd(&q->conn, 5, argv, NULL);
-        freeReplyObject(reply);
-    }
-
-    freeReplyObject(consumers);
-
-    /* the oldest pending entry, else the last one delivered */
-    argv[0] = "XPENDING";
-    argv[1] = BLD_STREAM;
-    argv[2] = BLD_GROUP;
-
-    pend = bld_stream_cmd(&q->conn, 3, argv, NULL);
-    if (pend == NULL) {
-        return;
-    }
-
-    minid[0] = '\0';
-
-    if (pend->type == REDIS_REPLY_ARRAY && pend->elements >= 2
-        && pend->element[1]->type == REDIS_REPLY_STRING)
-    {
-        snprintf(minid, sizeof(minid), "%s", pend->element[1]->str);
-    }
-
-    freeReplyObject(pend);
-
-    if (minid[0] == '\0') {
-        argv[0] = "XINFO";
-        argv[1] = "GROUPS";
-        argv[2] = BLD_STREAM;
-
-        groups = bld_stream_cmd(&q->conn, 3, argv, NULL);
-        if (groups == NULL) {
-            return;
-        }
-
-        for (i = 0; groups->type == REDIS_REPLY_ARRAY
-                    && i < groups->elements; i++)
-        {
-            name = bld_stream_kv(groups->element[i], "name");
-            last = bld_stream_kv(groups->element[i], "last-delivered-id");
-
-            if (name != NULL && name->type == REDIS_REPLY_STRING
-                && strcmp(name->str, BLD_GROUP) == 0
-                && last != NULL && last->type == REDIS_REPLY_STRING)
-            {
-                snprintf(minid, sizeof(minid), "%s", last->str);
-            }
-        }
-
-        freeReplyObject(groups);
-    }
-
-    if (minid[0] == '\0' || strcmp(minid, "0-0") == 0) {
-        return;
-    }
-
-    /* MINID keeps minid itself: the last delivered entry stays, harmless */
-    argv[0] = "XTRIM";
-    argv[1] = BLD_STREAM;
-    argv[2] = "MINID";
-    argv[3] = "~";
-    argv[4] = minid;
-
-    reply = bld_stream_cmd(&q->conn, 5, argv, NULL);
     freeReplyObject(reply);
 }

@@ -34,7 +34,6 @@
 #include "so_log.h"
 #include "so_quota.h"
 #include "bld.h"
-#include "loop.h"
 #include "worker.h"
 
 
@@ -151,7 +150,7 @@ bld_quota_say(so_pg_t *pg, so_redis_t *redis, long long deployment,
 
 
 int
-bld_quota_apps(bld_queue_t *q, long long deployment)
+bld_quota_apps(bld_t *b, long long deployment)
 {
     PGresult    *res;
     so_quota_t   quota;
@@ -160,13 +159,13 @@ bld_quota_apps(bld_queue_t *q, long long deployment)
     char         dep[24], line[256];
     int          rc;
 
-    if (q->b->cfg.quota_apps_running == 0) {
+    if (b->cfg.quota_apps_running == 0) {
         return SO_OK;
     }
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
     params[0] = dep;
-    res = so_pg_query(q->b->pg, "quota_app_project",
+    res = so_pg_query(b->pg, "quota_app_project",
                       "SELECT project_id FROM deployments WHERE id = $1",
                       1, params);
     if (res == NULL || PQntuples(res) != 1) {
@@ -176,19 +175,19 @@ bld_quota_apps(bld_queue_t *q, long long deployment)
     project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
 
-    rc = bld_quota_usage(usage, q->b->pg, project, project);
+    rc = bld_quota_usage(usage, b->pg, project, project);
     if (rc != SO_OK) {
         return rc;
     }
 
-    rc = so_quota_over(&quota, SO_QUOTA_APPS, q->b->cfg.quota_apps_running,
+    rc = so_quota_over(&quota, SO_QUOTA_APPS, b->cfg.quota_apps_running,
                        usage[SO_QUOTA_APPS], 1);
     if (rc == SO_EQUOTA) {
         snprintf(line, sizeof(line), "the app is not started: the account "
                  "runs apps of %lld other projects, quota_apps_running is "
                  "%lld", quota.usage, quota.limit);
         so_log_warn("quota", "deployment=%lld: %s", deployment, line);
-        bld_quota_say(q->b->pg, q->b->redis, deployment, project, line);
+        bld_quota_say(b->pg, b->redis, deployment, project, line);
     }
 
     return rc;
@@ -196,25 +195,25 @@ bld_quota_apps(bld_queue_t *q, long long deployment)
 
 
 void
-bld_quota_prune(bld_queue_t *q)
+bld_quota_prune(bld_t *b)
 {
     PGresult    *res;
     const char  *params[2];
     char         kept[24];
     int          i;
 
-    if (q->b->cfg.quota_deployments_kept == 0) {
+    if (b->cfg.quota_deployments_kept == 0) {
         return;
     }
 
-    snprintf(kept, sizeof(kept), "%d", q->b->cfg.quota_deployments_kept);
+    snprintf(kept, sizeof(kept), "%d", b->cfg.quota_deployments_kept);
     params[0] = kept;
     params[1] = BLD_QUOTA_PRUNE_BATCH;
 
     /* each account's excess over the limit, taken from its oldest
        prunable deployments; the state is checked again by the DELETE
        (a promote may have won meanwhile) */
-    res = so_pg_query(q->b->pg, "quota_prune",
+    res = so_pg_query(b->pg, "quota_prune",
                       "WITH a AS (SELECT d.id, d.state, p.owner_user_id AS u,"
                       " p.owner_team_id AS t,"
                       " count(*) OVER (PARTITION BY p.owner_user_id,"
@@ -235,7 +234,7 @@ bld_quota_prune(bld_queue_t *q)
                       2, params);
     if (res == NULL) {
         so_log_warn("quota", "quota_prune failed: %s",
-                    so_pg_errstr(q->b->pg));
+                    so_pg_errstr(b->pg));
         return;
     }
 
@@ -243,10 +242,10 @@ bld_quota_prune(bld_queue_t *q)
         so_log_info("quota", "deployment=%s project=%s: deleted, its account "
                     "keeps more than %d deployments (quota_deployments_kept)",
                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                    q->b->cfg.quota_deployments_kept);
+                    b->cfg.quota_deployments_kept);
 
         if (!PQgetisnull(res, i, 2)) {
-            bld_remove_artifact(&q->b->cfg, PQgetvalue(res, i, 2));
+            bld_remove_artifact(&b->cfg, PQgetvalue(res, i, 2));
         }
     }
 

@@ -1,6 +1,7 @@
 /*
  * reconcile.c: what the queue may have lost, found again from PostgreSQL
- * (at start and every reconcile_interval).
+ * (at start and every reconcile_interval, on the loop's timer); part of
+ * the builds actor (builds.h).
  *
  *   - leases that expired: their builder is dead.  The deployment is
  *     QUEUED again ("builder_lost", with a new outbox row) while
@@ -11,7 +12,8 @@
  *     (Redis lost its data).  Published again through a new outbox row;
  *     a project being built is skipped: its entry waits in a pending list;
  *   - entries other consumers left pending for a lease: taken over;
- *     consumers long gone and entries everyone is done with: removed.
+ *     consumers long gone and entries everyone is done with: removed
+ *     (the loop has the events' and wakes' consumers take theirs over).
  *
  * Publishing twice is harmless: the claim is a conditional UPDATE.
  */
@@ -23,16 +25,17 @@
 #include "shipoff.h"
 #include "so_deploy.h"
 #include "so_log.h"
-#include "loop.h"
+#include "builds.h"
 
 
 /* an unsent outbox row younger than this is still being sent by its writer */
 #define BLD_OUTBOX_GRACE  "2 seconds"
 
-static int bld_reconcile_publish(bld_queue_t *q, PGresult *res, int c_id,
+static int bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id,
     int c_deployment, int c_project);
-static void bld_reconcile_outbox(bld_queue_t *q);
-static void bld_reconcile_queued(bld_queue_t *q);
+static void bld_reconcile_outbox(bld_builds_t *q);
+static void bld_reconcile_queued(bld_builds_t *q);
+static void bld_reconcile_tidy(bld_builds_t *q);
 
 
 /*
@@ -48,7 +51,7 @@ static void bld_reconcile_queued(bld_queue_t *q);
  * builder to take.  0 or SO_ERR.
  */
 int
-bld_recover(bld_queue_t *q, long long deployment, int counted)
+bld_recover(bld_builds_t *q, long long deployment, int counted)
 {
     PGresult          *res;
     so_deploy_lost_t   which;
@@ -83,7 +86,7 @@ bld_recover(bld_queue_t *q, long long deployment, int counted)
  * of Redis: the rest stays unsent for the next round.
  */
 static int
-bld_reconcile_publish(bld_queue_t *q, PGresult *res, int c_id,
+bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id,
     int c_deployment, int c_project)
 {
     int  i;
@@ -110,7 +113,7 @@ bld_reconcile_publish(bld_queue_t *q, PGresult *res, int c_id,
 
 
 static void
-bld_reconcile_outbox(bld_queue_t *q)
+bld_reconcile_outbox(bld_builds_t *q)
 {
     PGresult  *res;
 
@@ -137,7 +140,7 @@ bld_reconcile_outbox(bld_queue_t *q)
 
 
 static void
-bld_reconcile_queued(bld_queue_t *q)
+bld_reconcile_queued(bld_builds_t *q)
 {
     PGresult    *res;
     const char  *params[1];
@@ -183,7 +186,7 @@ bld_reconcile_queued(bld_queue_t *q)
 
 
 void
-bld_reconcile(bld_queue_t *q)
+bld_reconcile(bld_builds_t *q)
 {
     (void) bld_recover(q, 0, 1);
     bld_reconcile_outbox(q);
@@ -192,10 +195,131 @@ bld_reconcile(bld_queue_t *q)
     /* what dead builders left pending becomes ours, and our pending
        entries are read again (one waiting for a project built elsewhere
        may be claimable now) */
-    (void) bld_stream_autoclaim(&q->builds);
-    (void) bld_stream_autoclaim(&q->events);
-    (void) bld_stream_autoclaim(&q->wakes);
+    (void) bld_stream_autoclaim(&q->stream);
 
-    bld_queue_tidy(q);
+    bld_reconcile_tidy(q);
     bld_detect_expire(q->b->pg, &q->b->cfg);
+}
+
+
+/*
+ * Keeps the stream and the group small: consumers of builders long gone
+ * (nothing pending: deleting one loses nothing, and a live one is
+ * recreated by its next read), and entries every builder is done with
+ * (older than the oldest pending one and already delivered).
+ */
+static void
+bld_reconcile_tidy(bld_builds_t *q)
+{
+    redisReply        *consumers, *groups, *pend, *reply;
+    const redisReply  *name, *npending, *idle, *last;
+    const char        *argv[6];
+    char               minid[BLD_STREAM_ID_LEN];
+    long long          gone_ms;
+    size_t             i;
+
+    if (!q->stream.group_ok || q->stream.conn->down) {
+        return;
+    }
+
+    gone_ms = (long long) q->b->cfg.lease_ttl * 1000 * 10;
+
+    argv[0] = "XINFO";
+    argv[1] = "CONSUMERS";
+    argv[2] = BLD_STREAM;
+    argv[3] = BLD_GROUP;
+
+    consumers = bld_stream_cmd(q->stream.conn, 4, argv, NULL);
+    if (consumers == NULL) {
+        return;
+    }
+
+    for (i = 0; consumers->type == REDIS_REPLY_ARRAY
+                && i < consumers->elements; i++)
+    {
+        name = bld_stream_kv(consumers->element[i], "name");
+        npending = bld_stream_kv(consumers->element[i], "pending");
+        idle = bld_stream_kv(consumers->element[i], "idle");
+
+        if (name == NULL || name->type != REDIS_REPLY_STRING
+            || npending == NULL || npending->type != REDIS_REPLY_INTEGER
+            || idle == NULL || idle->type != REDIS_REPLY_INTEGER
+            || npending->integer != 0 || idle->integer < gone_ms
+            || strcmp(name->str, q->consumer) == 0)
+        {
+            continue;
+        }
+
+        argv[0] = "XGROUP";
+        argv[1] = "DELCONSUMER";
+        argv[2] = BLD_STREAM;
+        argv[3] = BLD_GROUP;
+        argv[4] = name->str;
+
+        reply = bld_stream_cmd(q->stream.conn, 5, argv, NULL);
+        freeReplyObject(reply);
+    }
+
+    freeReplyObject(consumers);
+
+    /* the oldest pending entry, else the last one delivered */
+    argv[0] = "XPENDING";
+    argv[1] = BLD_STREAM;
+    argv[2] = BLD_GROUP;
+
+    pend = bld_stream_cmd(q->stream.conn, 3, argv, NULL);
+    if (pend == NULL) {
+        return;
+    }
+
+    minid[0] = '\0';
+
+    if (pend->type == REDIS_REPLY_ARRAY && pend->elements >= 2
+        && pend->element[1]->type == REDIS_REPLY_STRING)
+    {
+        snprintf(minid, sizeof(minid), "%s", pend->element[1]->str);
+    }
+
+    freeReplyObject(pend);
+
+    if (minid[0] == '\0') {
+        argv[0] = "XINFO";
+        argv[1] = "GROUPS";
+        argv[2] = BLD_STREAM;
+
+        groups = bld_stream_cmd(q->stream.conn, 3, argv, NULL);
+        if (groups == NULL) {
+            return;
+        }
+
+        for (i = 0; groups->type == REDIS_REPLY_ARRAY
+                    && i < groups->elements; i++)
+        {
+            name = bld_stream_kv(groups->element[i], "name");
+            last = bld_stream_kv(groups->element[i], "last-delivered-id");
+
+            if (name != NULL && name->type == REDIS_REPLY_STRING
+                && strcmp(name->str, BLD_GROUP) == 0
+                && last != NULL && last->type == REDIS_REPLY_STRING)
+            {
+                snprintf(minid, sizeof(minid), "%s", last->str);
+            }
+        }
+
+        freeReplyObject(groups);
+    }
+
+    if (minid[0] == '\0' || strcmp(minid, "0-0") == 0) {
+        return;
+    }
+
+    /* MINID keeps minid itself: the last delivered entry stays, harmless */
+    argv[0] = "XTRIM";
+    argv[1] = BLD_STREAM;
+    argv[2] = "MINID";
+    argv[3] = "~";
+    argv[4] = minid;
+
+    reply = bld_stream_cmd(q->stream.conn, 5, argv, NULL);
+    freeReplyObject(reply);
 }

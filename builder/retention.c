@@ -17,8 +17,9 @@
 #include <string.h>
 
 #include "shipoff.h"
+#include "so_clock.h"
 #include "so_log.h"
-#include "loop.h"
+#include "bld.h"
 
 
 #define BLD_RETAIN_BATCH      "5000"
@@ -27,24 +28,24 @@
 #define BLD_RETAIN_PROJECTS   "20"     /* over their size, per round */
 
 
-static long long bld_retain_exec(bld_queue_t *q, const char *name,
+static long long bld_retain_exec(bld_t *b, const char *name,
     const char *sql, int nparams, const char *const *params);
-static int bld_retain_age(bld_queue_t *q, int64_t deadline);
-static int bld_retain_size(bld_queue_t *q, int64_t deadline);
+static int bld_retain_age(bld_t *b, int64_t deadline);
+static int bld_retain_size(bld_t *b, int64_t deadline);
 
 
 /* rows a DELETE removed, or -1 (logged) */
 static long long
-bld_retain_exec(bld_queue_t *q, const char *name, const char *sql,
+bld_retain_exec(bld_t *b, const char *name, const char *sql,
     int nparams, const char *const *params)
 {
     PGresult   *res;
     long long   n;
 
-    res = so_pg_query(q->b->pg, name, sql, nparams, params);
+    res = so_pg_query(b->pg, name, sql, nparams, params);
     if (res == NULL) {
         so_log_warn("retention", "%s failed: %s", name,
-                    so_pg_errstr(q->b->pg));
+                    so_pg_errstr(b->pg));
         return -1;
     }
 
@@ -56,20 +57,20 @@ bld_retain_exec(bld_queue_t *q, const char *name, const char *sql,
 
 /* lines older than log_max_age: 0 when none is left, else SO_ERR */
 static int
-bld_retain_age(bld_queue_t *q, int64_t deadline)
+bld_retain_age(bld_t *b, int64_t deadline)
 {
     const char  *params[2];
     char         age[24];
     long long    n, total;
     int          rc;
 
-    snprintf(age, sizeof(age), "%d", q->b->cfg.log_max_age);
+    snprintf(age, sizeof(age), "%d", b->cfg.log_max_age);
     params[0] = age;
     params[1] = BLD_RETAIN_BATCH;
     total = 0;
 
     do {
-        n = bld_retain_exec(q, "bld_retain_age",
+        n = bld_retain_exec(b, "bld_retain_age",
                             "DELETE FROM log_lines WHERE id IN"
                             " (SELECT id FROM log_lines"
                             " WHERE at < now() - make_interval(secs => $1)"
@@ -81,7 +82,7 @@ bld_retain_age(bld_queue_t *q, int64_t deadline)
 
     if (total > 0) {
         so_log_info("retention", "deleted %lld log lines older than %d s%s",
-                    total, q->b->cfg.log_max_age,
+                    total, b->cfg.log_max_age,
                     rc == SO_OK ? "" : ", more next round");
     }
 
@@ -91,7 +92,7 @@ bld_retain_age(bld_queue_t *q, int64_t deadline)
 
 /* the oldest lines of projects over log_max_size */
 static int
-bld_retain_size(bld_queue_t *q, int64_t deadline)
+bld_retain_size(bld_t *b, int64_t deadline)
 {
     PGresult    *res;
     const char  *params[3];
@@ -99,17 +100,17 @@ bld_retain_size(bld_queue_t *q, int64_t deadline)
     long long    n;
     int          i, rc;
 
-    snprintf(max, sizeof(max), "%zu", q->b->cfg.log_max_size);
+    snprintf(max, sizeof(max), "%zu", b->cfg.log_max_size);
     params[0] = max;
     params[1] = BLD_RETAIN_PROJECTS;
 
-    res = so_pg_query(q->b->pg, "bld_retain_over",
+    res = so_pg_query(b->pg, "bld_retain_over",
                       "SELECT project_id, bytes - $1::bigint FROM log_usage"
                       " WHERE bytes > $1::bigint ORDER BY bytes DESC"
                       " LIMIT $2", 2, params);
     if (res == NULL) {
         so_log_warn("retention", "bld_retain_over failed: %s",
-                    so_pg_errstr(q->b->pg));
+                    so_pg_errstr(b->pg));
         return SO_ERR;
     }
 
@@ -127,7 +128,7 @@ bld_retain_size(bld_queue_t *q, int64_t deadline)
         params[1] = PQgetvalue(res, i, 1);
         params[2] = BLD_RETAIN_BATCH;
 
-        n = bld_retain_exec(q, "bld_retain_size",
+        n = bld_retain_exec(b, "bld_retain_size",
                             "DELETE FROM log_lines l USING"
                             " (SELECT id, sum(len) OVER (ORDER BY id) - len"
                             " AS before FROM (SELECT id, octet_length(line)"
@@ -150,15 +151,15 @@ bld_retain_size(bld_queue_t *q, int64_t deadline)
 
 
 void
-bld_retention(bld_queue_t *q)
+bld_retention(bld_t *b)
 {
     int64_t  deadline;
 
     deadline = so_now_ms() + BLD_RETAIN_BUDGET_MS;
 
-    if (bld_retain_age(q, deadline) == SO_OK) {
-        (void) bld_retain_size(q, deadline);
+    if (bld_retain_age(b, deadline) == SO_OK) {
+        (void) bld_retain_size(b, deadline);
     }
 
-    bld_quota_prune(q);
+    bld_quota_prune(b);
 }

@@ -70,6 +70,8 @@ static void sb_child(const bld_sandbox_opts_t *o, char **argv,
 static void sb_child_fail(int errfd, sb_stage_t stage)
     __attribute__((noreturn));
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
+static int sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
+    pid_t pid, int fd);
 static void sb_error(bld_sandbox_t *sb, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -309,15 +311,48 @@ sb_timer(bld_sandbox_t *sb, unsigned ms)
 }
 
 
+/*
+ * The child closes the pipe's end (fd, CLOEXEC) by exec: end of file.  It
+ * writes why it failed before, and exits: reaped here.  0 or SO_ERR.
+ */
+static int
+sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, pid_t pid,
+    int fd)
+{
+    sb_child_err_t  ce;
+    ssize_t         n;
+    int             status;
+
+    do {
+        n = read(fd, &ce, sizeof(ce));
+    } while (n == -1 && errno == EINTR);
+
+    if (n == 0) {
+        return SO_OK;
+    }
+
+    waitpid(pid, &status, 0);
+    if (n == (ssize_t) sizeof(ce) && ce.stage > 0
+        && ce.stage < (int) so_nelems(sb_stage_names))
+    {
+        sb_error(sb, SO_ERR, "sandbox %s: %s: %s", o->name,
+                 sb_stage_names[ce.stage], strerror(ce.errnum));
+    } else {
+        sb_error(sb, SO_ERR, "sandbox %s: the child failed before exec",
+                 o->name);
+    }
+
+    return SO_ERR;
+}
+
+
 int
 bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t *out)
 {
-    sb_child_err_t   ce;
     bld_bwrap_fds_t  fds;
     char           **argv, err[BLD_SB_ERRLEN];
-    int              procs[BLD_CG_NHIER], pipefd[2], devnull, status, h, rc;
-    ssize_t          n;
+    int              procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
     pid_t            pid;
 
     memset(sb, 0, sizeof(*sb));
@@ -383,22 +418,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     close(pipefd[1]);
     pipefd[1] = -1;
 
-    do {
-        n = read(pipefd[0], &ce, sizeof(ce));
-    } while (n == -1 && errno == EINTR);
-
-    if (n != 0) {
-        waitpid(pid, &status, 0);
-        if (n == (ssize_t) sizeof(ce) && ce.stage > 0
-            && ce.stage < (int) so_nelems(sb_stage_names))
-        {
-            sb_error(sb, SO_ERR, "sandbox %s: %s: %s", o->name,
-                     sb_stage_names[ce.stage], strerror(ce.errnum));
-        } else {
-            sb_error(sb, SO_ERR, "sandbox %s: the child failed before exec",
-                     o->name);
-        }
-        rc = SO_ERR;
+    rc = sb_exec_wait(sb, o, pid, pipefd[0]);
+    if (rc != SO_OK) {
         goto done;
     }
 

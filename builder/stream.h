@@ -1,7 +1,7 @@
 /*
  * stream.h: one Redis stream consumer of shipoffd (consumer group,
  * this process is consumer host:pid).  Builds (queue.c), events
- * (events.c) and wakes (idle.c) each state their policy in one const
+ * (events.c) and wakes (scaler.c) each state their policy in one const
  * bld_stream_policy_t; the reading, acknowledging, NOGROUP recovery,
  * pending re-read and autoclaim are the same for all three (stream.c).
  *

@@ -1,5 +1,5 @@
 /*
- * idle.c: scale to zero and back.
+ * scaler.c: scale to zero and back, an actor of shipoffd (scaler.h).
  *
  * Every reap_interval the activity of every edge is read
  * (GET <edge>/_shipoff/routes: requests in flight, open long-lived
@@ -9,9 +9,11 @@
  * clock starts when it answers, so a wake slower than idle_timeout is not
  * undone by the request that caused it), is drained as
  * "idle": its route is pushed sleeping at once and the process stopped
- * after app_drain (apps.c).  An edge that does not answer keeps every app
- * awake: nobody is put to sleep on a guess.  The edges are read off the
- * loop (edgeq.c); a round whose read is still out is skipped.
+ * after app_drain.  An edge that does not answer keeps every app awake:
+ * nobody is put to sleep on a guess.  The edges are read off the loop
+ * (edgeq.c); a round whose read is still out is skipped.  The scaler
+ * only asks the supervisor (apps.h: the apps idle since a time, a wake);
+ * it never touches an app, and the loop decides when it reaps.
  *
  * The next request to a sleeping route is held by the edge's wake module,
  * which has the API add {host, project} to the stream shipoff:wake.  The
@@ -24,7 +26,8 @@
  * the way is asked again by the edge after its wake timeout, which is
  * also why the group starts at "$" (stream.c, policy idle_wake_policy):
  * a wake older than the group has been asked again since.  The wakes a
- * dead builder left pending for a lease are taken over (reconcile.c).
+ * dead builder left pending for a lease are taken over (loop.c, with the
+ * reconciler's timer).
  */
 
 #include <stdio.h>
@@ -35,19 +38,16 @@
 #include "shipoff.h"
 #include "so_log.h"
 #include "edgeq.h"
-#include "loop.h"
-#include "stream.h"
-#include "worker.h"
+#include "scaler.h"
 
 
 #define IDLE_EDGE_TIMEOUT   2000
 
 
-static int idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
-    const bld_app_t *app, time_t now);
+static int idle_busy(void *data, const char *name);
 static void idle_polled(void *data, const bld_edge_result_t *r);
 static time_t idle_time(const char *rfc3339);
-static int idle_wake(bld_queue_t *q, const char *project);
+static int idle_wake(bld_scaler_t *s, const char *project);
 static int idle_wake_entry(void *data, const char *eid,
     const redisReply *fields);
 
@@ -58,6 +58,13 @@ static const bld_stream_policy_t  idle_wake_policy = {
     16,                         /* entries per read */
     1                           /* a lease: its builder is dead */
 };
+
+/* what idle_busy() is asked about: every edge's activity */
+typedef struct {
+    bld_scaler_t              *s;
+    const bld_edge_result_t   *r;
+    time_t                     now;
+} idle_round_t;
 
 
 /* "2026-11-28T09:13:01Z" as a time_t, or -1 */
@@ -79,19 +86,21 @@ idle_time(const char *rfc3339)
 
 /* 1 unless every edge says the app's route idles */
 static int
-idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
-    const bld_app_t *app, time_t now)
+idle_busy(void *data, const char *name)
 {
-    json_t      *routes, *r, *last;
-    const char  *host;
-    char         want[512];
-    size_t       e, i;
-    time_t       at;
+    idle_round_t  *round;
+    json_t        *routes, *r, *last;
+    const char    *host;
+    char           want[512];
+    size_t         e, i;
+    time_t         at;
 
-    snprintf(want, sizeof(want), "%s.%s", app->name, q->b->cfg.apps_domain);
+    round = data;
+    snprintf(want, sizeof(want), "%s.%s", name,
+             round->s->b->cfg.apps_domain);
 
-    for (e = 0; e < n; e++) {
-        routes = json_object_get(tables[e], "routes");
+    for (e = 0; e < round->r->ntables; e++) {
+        routes = json_object_get(round->r->tables[e], "routes");
 
         json_array_foreach(routes, i, r) {
             host = json_string_value(json_object_get(r, "host"));
@@ -108,7 +117,9 @@ idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
             last = json_object_get(r, "last_request");
             if (json_is_string(last)) {
                 at = idle_time(json_string_value(last));
-                if (at == -1 || now - at < q->b->cfg.idle_timeout) {
+                if (at == -1
+                    || round->now - at < round->s->b->cfg.idle_timeout)
+                {
                     return 1;
                 }
             }
@@ -123,14 +134,11 @@ idle_busy(const bld_queue_t *q, json_t **tables, size_t n,
 static void
 idle_polled(void *data, const bld_edge_result_t *r)
 {
-    bld_queue_t  *q;
-    bld_app_t    *app;
-    int64_t       now_ms;
-    time_t        now;
-    size_t        i;
+    idle_round_t   round;
+    bld_scaler_t  *s;
 
-    q = data;
-    q->apps.polling = 0;
+    s = data;
+    s->polling = 0;
 
     if (r->rc != SO_OK) {
         so_log_warn("idle", "%s: activity not read: no app is put to "
@@ -138,62 +146,44 @@ idle_polled(void *data, const bld_edge_result_t *r)
         return;
     }
 
-    now = time(NULL);
-    now_ms = so_now_ms();
+    round.s = s;
+    round.r = r;
+    round.now = time(NULL);
 
-    for (i = (size_t) q->apps.napps; i > 0; i--) {
-        app = q->apps.apps[i - 1];
-
-        if (app->state != BLD_APP_RUNNING
-            || now_ms - app->running < (int64_t) q->b->cfg.idle_timeout
-                                       * 1000
-            || idle_busy(q, r->tables, r->ntables, app, now))
-        {
-            continue;
-        }
-
-        bld_app_drain(q, app, 1);
-    }
+    bld_apps_sleep_idle(s->apps, so_now_ms()
+                                 - (int64_t) s->b->cfg.idle_timeout * 1000,
+                        idle_busy, &round);
 }
 
 
 void
-bld_idle_reap(bld_queue_t *q)
+bld_scaler_reap(bld_scaler_t *s)
 {
-    size_t  i;
-    int     running;
-
-    running = 0;
-    for (i = 0; i < (size_t) q->apps.napps; i++) {
-        running |= q->apps.apps[i]->state == BLD_APP_RUNNING;
-    }
-
     /* a slow edge is not asked twice at once: a round is skipped */
-    if (!running || q->apps.polling || q->b->cfg.edges == NULL
-        || q->b->cfg.edges[0] == '\0')
+    if (bld_apps_running(s->apps) == 0 || s->polling
+        || s->b->cfg.edges == NULL || s->b->cfg.edges[0] == '\0')
     {
         return;
     }
 
-    if (bld_edgeq_poll(&q->b->cfg, IDLE_EDGE_TIMEOUT, idle_polled, q)
+    if (bld_edgeq_poll(&s->b->cfg, IDLE_EDGE_TIMEOUT, idle_polled, s)
         == SO_OK)
     {
-        q->apps.polling = 1;
+        s->polling = 1;
     }
 }
 
 
 /* a wake of project (its name): its PRODUCTION app runs again */
 static int
-idle_wake(bld_queue_t *q, const char *project)
+idle_wake(bld_scaler_t *s, const char *project)
 {
     PGresult    *res;
-    bld_app_t   *app;
     const char  *params[1];
     long long    dep;
 
     params[0] = project;
-    res = so_pg_query(q->b->pg, "idle_wake",
+    res = so_pg_query(s->b->pg, "idle_wake",
                       "SELECT d.id FROM projects p JOIN deployments d"
                       " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
                       " WHERE p.name = $1 AND d.kind = 'dynamic'"
@@ -213,30 +203,7 @@ idle_wake(bld_queue_t *q, const char *project)
     dep = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
 
-    app = bld_apps_find(q, dep);
-
-    if (app == NULL) {
-        so_log_info("idle", "deployment=%lld project=%s: woken", dep,
-                    project);
-        return bld_apps_start(q, dep);
-    }
-
-    if (app->state == BLD_APP_DRAINING && app->to_sleep) {
-        so_log_info("idle", "deployment=%lld project=%s: woken while going "
-                    "to sleep: kept", dep, project);
-        app->running = so_now_ms();
-    }
-
-    /* running: pushed again (the edge lost it, or woke it twice); being
-       put to sleep: kept; stopping: started again once gone; starting or
-       waiting to restart: it will push its route itself */
-    if (app->state == BLD_APP_RUNNING || app->state == BLD_APP_STOPPING
-        || (app->state == BLD_APP_DRAINING && app->to_sleep))
-    {
-        return bld_apps_promoted(q, app->project, dep, 1);
-    }
-
-    return SO_OK;
+    return bld_apps_wake(s->apps, dep, project);
 }
 
 
@@ -244,17 +211,17 @@ idle_wake(bld_queue_t *q, const char *project)
 static int
 idle_wake_entry(void *data, const char *eid, const redisReply *fields)
 {
-    bld_queue_t       *q;
+    bld_scaler_t      *s;
     const redisReply  *project;
 
-    q = data;
+    s = data;
 
     project = bld_stream_kv(fields, "project");
     if (project != NULL && project->type == REDIS_REPLY_STRING
-        && idle_wake(q, project->str) == SO_EUNAVAIL)
+        && idle_wake(s, project->str) == SO_EUNAVAIL)
     {
         so_log_warn("idle", "project=%s: wake not handled: %s",
-                    project->str, so_pg_errstr(q->b->pg));
+                    project->str, so_pg_errstr(s->b->pg));
     }
 
     return BLD_STREAM_ACK;
@@ -262,19 +229,22 @@ idle_wake_entry(void *data, const char *eid, const redisReply *fields)
 
 
 void
-bld_wake_init(bld_queue_t *q)
+bld_scaler_init(bld_scaler_t *s, bld_t *b, bld_stream_conn_t *conn,
+    bld_apps_t *apps)
 {
-    bld_stream_init(&q->wakes, &idle_wake_policy, &q->conn);
+    s->b = b;
+    s->apps = apps;
+    bld_stream_init(&s->wakes, &idle_wake_policy, conn);
 }
 
 
 void
-bld_wake_poll(bld_queue_t *q)
+bld_scaler_poll(bld_scaler_t *s)
 {
-    if (q->draining || !q->apps.cgroups_ok) {
+    if (!s->apps->cgroups_ok) {
         return;
     }
 
-    (void) bld_stream_reread(&q->wakes, idle_wake_entry, q);
-    (void) bld_stream_read(&q->wakes, 0, idle_wake_entry, q);
+    (void) bld_stream_reread(&s->wakes, idle_wake_entry, s);
+    (void) bld_stream_read(&s->wakes, 0, idle_wake_entry, s);
 }
