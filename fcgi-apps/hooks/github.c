@@ -165,7 +165,7 @@ hook_record(so_pg_t *pg, long long deployment, void *arg)
 {
     hook_record_t  *rec;
     PGresult       *res;
-    const char     *params[5], *state;
+    const char     *params[5];
     char            project[24], dep[24];
     int             rc;
 
@@ -185,11 +185,9 @@ hook_record(so_pg_t *pg, long long deployment, void *arg)
                       " VALUES ($1, $2, $3, $4, $5)"
                       " ON CONFLICT DO NOTHING", 5, params);
     if (res == NULL) {
-        state = so_pg_sqlstate(pg);
         so_log_error(NULL, "project=%s: hook_record: %s", project,
                      so_pg_errstr(pg));
-        return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
-               ? SO_EUNAVAIL : SO_ERR;
+        return so_pg_code(pg);
     }
 
     rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
