@@ -473,16 +473,10 @@ api_project_answer(so_req_t *r, int status, const char *id,
     params[0] = id;
     j = NULL;
 
-    res = so_pg_query(r->pg, "api_project_get",
-                      "SELECT " API_PROJECT_COLS " FROM projects p"
-                      " WHERE p.id = $1", 1, params);
+    res = api_query_one(r, "api_project_get",
+                        "SELECT " API_PROJECT_COLS " FROM projects p"
+                        " WHERE p.id = $1", 1, params, "no such project");
     if (res == NULL) {
-        api_db_error(r, "api_project_get");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such project", NULL);
         goto done;
     }
 
@@ -908,16 +902,10 @@ api_projects_delete(so_req_t *r)
     reply = NULL;
     params[0] = r->ids;
 
-    res = so_pg_query(r->pg, "api_project_delete",
-                      "DELETE FROM projects WHERE id = $1 RETURNING name",
-                      1, params);
+    res = api_query_one(r, "api_project_delete",
+                        "DELETE FROM projects WHERE id = $1 RETURNING name",
+                        1, params, "no such project");
     if (res == NULL) {
-        api_db_error(r, "api_project_delete");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such project", NULL);
         goto done;
     }
 
