@@ -110,6 +110,8 @@ const char *cli_token(cli_t *cli);
 
 /* output.c */
 void cli_print_json(json_t *v);
+int cli_done(cli_t *cli, json_t *res, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void cli_table(json_t *items, const cli_col_t *cols, size_t ncols,
     const char *empty);
 void cli_fields(json_t *obj, const cli_col_t *cols, size_t ncols);

@@ -498,15 +498,8 @@ cli_rollback(cli_t *cli, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
 
-    if (cli->json) {
-        cli_print_json(res);
-    } else {
-        printf("Deployment %" JSON_INTEGER_FORMAT " is in production "
-               "again.\n", id);
-    }
-
-    json_decref(res);
-    return CLI_EXIT_OK;
+    return cli_done(cli, res, "Deployment %" JSON_INTEGER_FORMAT " is in "
+                    "production again.\n", id);
 }
 
 
@@ -533,12 +526,5 @@ cli_cancel(cli_t *cli, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
 
-    if (cli->json) {
-        cli_print_json(res);
-    } else {
-        printf("Deployment %s canceled.\n", args[0]);
-    }
-
-    json_decref(res);
-    return CLI_EXIT_OK;
+    return cli_done(cli, res, "Deployment %s canceled.\n", args[0]);
 }

@@ -211,12 +211,8 @@ cli_env_set(cli_t *cli, int argc, char **argv)
             return CLI_EXIT_FAIL;
         }
 
-        if (cli->json) {
-            cli_print_json(res);
-        } else {
-            printf("Set %s%s.\n", key, secret ? " (secret)" : "");
-        }
-        json_decref(res);
+        (void) cli_done(cli, res, "Set %s%s.\n", key,
+                        secret ? " (secret)" : "");
     }
 
     return CLI_EXIT_OK;

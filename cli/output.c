@@ -8,6 +8,7 @@
  */
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -24,6 +25,29 @@ cli_print_json(json_t *v)
 {
     json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
     putchar('\n');
+}
+
+
+/*
+ * How a command that changed something ends: its answer with --json, else
+ * the line fmt says; res is freed.  CLI_EXIT_OK.
+ */
+int
+cli_done(cli_t *cli, json_t *res, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (cli->json) {
+        cli_print_json(res);
+
+    } else {
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+
+    json_decref(res);
+    return CLI_EXIT_OK;
 }
 
 

@@ -14,8 +14,14 @@ static int cli_teams_create(cli_t *cli, int argc, char **argv);
 static int cli_teams_show(cli_t *cli, int argc, char **argv);
 static int cli_teams_delete(cli_t *cli, int argc, char **argv);
 static int cli_teams_invite(cli_t *cli, int argc, char **argv);
+/* the length of a team's path, /api/v1/teams/ID... */
+#define CLI_TEAM_PATH_MAX  128
+
+
 static int cli_team_path(const cli_spec_t *spec, const char *id,
     const char *tail, char *path, size_t len);
+static int cli_team_get(cli_t *cli, const cli_spec_t *spec, int argc,
+    char **argv, char *path, json_t **team);
 
 
 static const cli_cmd_t  cli_teams_cmds[] = {
@@ -88,6 +94,35 @@ cli_team_path(const cli_spec_t *spec, const char *id, const char *tail,
 }
 
 
+/*
+ * The team a command's one argument names, and its path (of
+ * CLI_TEAM_PATH_MAX bytes): CLI_GO, or how the command ends.
+ */
+static int
+cli_team_get(cli_t *cli, const cli_spec_t *spec, int argc, char **argv,
+    char *path, json_t **team)
+{
+    int    rc, n;
+    char  *args[1];
+
+    rc = cli_parse(cli, spec, argc, argv, args, &n);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    rc = cli_team_path(spec, args[0], "", path, CLI_TEAM_PATH_MAX);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    if (cli_api(cli, "GET", path, NULL, team) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    return CLI_GO;
+}
+
+
 static int
 cli_teams_list(cli_t *cli, int argc, char **argv)
 {
@@ -126,39 +161,23 @@ cli_teams_create(cli_t *cli, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
 
-    if (cli->json) {
-        cli_print_json(res);
-    } else {
-        printf("Created team %s (id %" JSON_INTEGER_FORMAT ").\n", args[0],
-               json_integer_value(json_object_get(res, "id")));
-    }
-
-    json_decref(res);
-    return CLI_EXIT_OK;
+    return cli_done(cli, res, "Created team %s (id %" JSON_INTEGER_FORMAT
+                    ").\n", args[0],
+                    json_integer_value(json_object_get(res, "id")));
 }
 
 
 static int
 cli_teams_show(cli_t *cli, int argc, char **argv)
 {
-    int          rc, n;
-    char        *args[1];
-    char         path[128];
+    int          rc;
+    char         path[CLI_TEAM_PATH_MAX];
     json_t      *res;
     cli_spec_t   spec = { cli_teams_show_usage, 1, 1, NULL };
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    rc = cli_team_get(cli, &spec, argc, argv, path, &res);
     if (rc != CLI_GO) {
         return rc;
-    }
-
-    rc = cli_team_path(&spec, args[0], "", path, sizeof(path));
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_api(cli, "GET", path, NULL, &res) != 0) {
-        return CLI_EXIT_FAIL;
     }
 
     if (cli->json) {
@@ -179,9 +198,8 @@ cli_teams_show(cli_t *cli, int argc, char **argv)
 static int
 cli_teams_delete(cli_t *cli, int argc, char **argv)
 {
-    int           rc, n;
-    char         *args[1];
-    char          path[128], what[256];
+    int           rc;
+    char          path[CLI_TEAM_PATH_MAX], what[256];
     json_t       *team, *res;
     const char   *yes = NULL, *name;
     cli_opt_t     opts[] = {
@@ -190,18 +208,9 @@ cli_teams_delete(cli_t *cli, int argc, char **argv)
     };
     cli_spec_t    spec = { cli_teams_delete_usage, 1, 1, opts };
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
+    rc = cli_team_get(cli, &spec, argc, argv, path, &team);
     if (rc != CLI_GO) {
         return rc;
-    }
-
-    rc = cli_team_path(&spec, args[0], "", path, sizeof(path));
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_api(cli, "GET", path, NULL, &team) != 0) {
-        return CLI_EXIT_FAIL;
     }
 
     res = NULL;
@@ -237,7 +246,7 @@ cli_teams_invite(cli_t *cli, int argc, char **argv)
 {
     int           rc, n;
     char         *args[2];
-    char          path[128];
+    char          path[CLI_TEAM_PATH_MAX];
     json_t       *body, *res;
     const char   *role = NULL;
     cli_opt_t     opts[] = {
@@ -269,14 +278,6 @@ cli_teams_invite(cli_t *cli, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
 
-    if (cli->json) {
-        cli_print_json(res);
-    } else {
-        printf("Invited %s; the invitation expires at %s.\n",
-               cli_str(res, "email"),
-               cli_str(res, "expires_at"));
-    }
-
-    json_decref(res);
-    return CLI_EXIT_OK;
+    return cli_done(cli, res, "Invited %s; the invitation expires at %s.\n",
+                    cli_str(res, "email"), cli_str(res, "expires_at"));
 }

@@ -293,7 +293,7 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
     if (res == NULL) {
         so_log_error(r->path, "%s: %s", k->stmt, so_pg_errstr(r->pg));
 
-        if (strncmp(so_pg_sqlstate(r->pg), "08", 2) == 0) {
+        if (so_pg_code(r->pg) == SO_EUNAVAIL) {
             rc = SO_EUNAVAIL;
             so_req_error(r, 503, "unavailable",
                          "the database is unavailable", NULL);

@@ -92,46 +92,49 @@ static void so_cf_error(char *err, size_t errlen, const char *where,
 
 
 /* sorted by name: so_cf_find() is a binary search */
+/* a key named as its so_config_t field */
+#define SO_CF_KEY(field, type, dflt, flags, min, max)                         \
+    { #field, type, offsetof(so_config_t, field), dflt, flags, min, max }
+
+/* a string key */
+#define SO_CF_STR(field, dflt, flags)                                         \
+    SO_CF_KEY(field, SO_CF_STRING, dflt, flags, 0, 0)
+
+/* a number key: min and max in its base unit */
+#define SO_CF_NUM(field, type, dflt, min, max)                                \
+    SO_CF_KEY(field, type, dflt, 0, min, max)
+
+
 static const so_cf_key_t  so_cf_keys[] = {
 
-    { "access_ttl", SO_CF_SEC, offsetof(so_config_t, access_ttl),
-      "24h", 0, 60, 30 * 86400 },
+    SO_CF_NUM(access_ttl, SO_CF_SEC, "24h", 60, 30 * 86400),
 
     /* 0 or 1: a development machine clones local and private repos */
-    { "allow_insecure_repos", SO_CF_INT,
-      offsetof(so_config_t, allow_insecure_repos), "0", 0, 0, 1 },
+    SO_CF_NUM(allow_insecure_repos, SO_CF_INT, "0", 0, 1),
 
-    { "allow_private_repos", SO_CF_INT,
-      offsetof(so_config_t, allow_private_repos), "0", 0, 0, 1 },
+    SO_CF_NUM(allow_private_repos, SO_CF_INT, "0", 0, 1),
 
-    { "api_listen", SO_CF_STRING, offsetof(so_config_t, api_listen),
-      "/run/shipoff/fcgi/api.sock", 0, 0, 0 },
+    SO_CF_STR(api_listen, "/run/shipoff/fcgi/api.sock", 0),
 
     /* after a new version of a dynamic app is live, the old process
      * serves what it has in flight this long, then is stopped */
-    { "app_drain", SO_CF_SEC, offsetof(so_config_t, app_drain),
-      "5s", 0, 0, 3600 },
+    SO_CF_NUM(app_drain, SO_CF_SEC, "5s", 0, 3600),
 
     /* the ports dynamic apps listen on (127.0.0.1) */
-    { "app_port_max", SO_CF_INT, offsetof(so_config_t, app_port_max),
-      "19999", 0, 1024, 65535 },
+    SO_CF_NUM(app_port_max, SO_CF_INT, "19999", 1024, 65535),
 
-    { "app_port_min", SO_CF_INT, offsetof(so_config_t, app_port_min),
-      "10000", 0, 1024, 65535 },
+    SO_CF_NUM(app_port_min, SO_CF_INT, "10000", 1024, 65535),
 
     /* SIGTERM to an app, then this long before its cgroup is killed */
-    { "app_stop_grace", SO_CF_SEC, offsetof(so_config_t, app_stop_grace),
-      "10s", 0, 0, 3600 },
+    SO_CF_NUM(app_stop_grace, SO_CF_SEC, "10s", 0, 3600),
 
-    { "apps_domain", SO_CF_STRING, offsetof(so_config_t, apps_domain),
-      "localhost", 0, 0, 0 },
+    SO_CF_STR(apps_domain, "localhost", 0),
 
     /* OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1 */
     { "argon2_iterations", SO_CF_INT, offsetof(so_config_t, argon2_t),
       "2", 0, 1, 64 },
 
-    { "argon2_max_concurrent", SO_CF_INT,
-      offsetof(so_config_t, argon2_max_concurrent), "2", 0, 1, 256 },
+    SO_CF_NUM(argon2_max_concurrent, SO_CF_INT, "2", 1, 256),
 
     { "argon2_memory_kib", SO_CF_INT, offsetof(so_config_t, argon2_m_kib),
       "19456", 0, 8, 4 * 1024 * 1024 },
@@ -139,253 +142,185 @@ static const so_cf_key_t  so_cf_keys[] = {
     { "argon2_parallelism", SO_CF_INT, offsetof(so_config_t, argon2_p),
       "1", 0, 1, 64 },
 
-    { "auth_listen", SO_CF_STRING, offsetof(so_config_t, auth_listen),
-      "/run/shipoff/fcgi/auth.sock", 0, 0, 0 },
+    SO_CF_STR(auth_listen, "/run/shipoff/fcgi/auth.sock", 0),
 
     /* concurrent builds; 0: the number of cores */
-    { "build_concurrency", SO_CF_INT,
-      offsetof(so_config_t, build_concurrency), "0", 0, 0, 256 },
+    SO_CF_NUM(build_concurrency, SO_CF_INT, "0", 0, 256),
 
-    { "build_timeout", SO_CF_SEC, offsetof(so_config_t, build_timeout),
-      "300s", 0, 1, 86400 },
+    SO_CF_NUM(build_timeout, SO_CF_SEC, "300s", 1, 86400),
 
     /* a detection's clone, in a builder's sandbox (POST /api/v1/detect) */
-    { "detect_timeout", SO_CF_SEC, offsetof(so_config_t, detect_timeout),
-      "60s", 0, 1, 3600 },
+    SO_CF_NUM(detect_timeout, SO_CF_SEC, "60s", 1, 3600),
 
     /* the nginx edges' control locations, separated by spaces; nginx's
        notation for a Unix socket (so_fetch) */
-    { "edges", SO_CF_STRING, offsetof(so_config_t, edges),
-      "http://unix:/run/shipoff/control/nginx.sock:/_shipoff/routes",
-      0, 0, 0 },
+    SO_CF_STR(edges,
+              "http://unix:/run/shipoff/control/nginx.sock:/_shipoff/routes",
+              0),
 
-    { "fcgi_threads", SO_CF_INT, offsetof(so_config_t, fcgi_threads),
-      "4", 0, 1, 256 },
+    SO_CF_NUM(fcgi_threads, SO_CF_INT, "4", 1, 256),
 
-    { "github_api_url", SO_CF_STRING, offsetof(so_config_t, github_api_url),
-      "https://api.github.com", 0, 0, 0 },
+    SO_CF_STR(github_api_url, "https://api.github.com", 0),
 
-    { "github_authorize_url", SO_CF_STRING,
-      offsetof(so_config_t, github_authorize_url),
-      "https://github.com/login/oauth/authorize", 0, 0, 0 },
+    SO_CF_STR(github_authorize_url, "https://github.com/login/oauth/authorize",
+              0),
 
-    { "github_client_id", SO_CF_STRING,
-      offsetof(so_config_t, github_client_id), NULL, SO_CF_OPTIONAL, 0, 0 },
+    SO_CF_STR(github_client_id, NULL, SO_CF_OPTIONAL),
 
-    { "github_client_secret", SO_CF_STRING,
-      offsetof(so_config_t, github_client_secret), NULL,
-      SO_CF_SECRET | SO_CF_NOECHO | SO_CF_OPTIONAL, 0, 0 },
+    SO_CF_STR(github_client_secret, NULL,
+              SO_CF_SECRET | SO_CF_NOECHO | SO_CF_OPTIONAL),
 
-    { "github_token_url", SO_CF_STRING,
-      offsetof(so_config_t, github_token_url),
-      "https://github.com/login/oauth/access_token", 0, 0, 0 },
+    SO_CF_STR(github_token_url, "https://github.com/login/oauth/access_token",
+              0),
 
-    { "google_authorize_url", SO_CF_STRING,
-      offsetof(so_config_t, google_authorize_url),
-      "https://accounts.google.com/o/oauth2/v2/auth", 0, 0, 0 },
+    SO_CF_STR(google_authorize_url,
+              "https://accounts.google.com/o/oauth2/v2/auth",
+              0),
 
-    { "google_client_id", SO_CF_STRING,
-      offsetof(so_config_t, google_client_id), NULL, SO_CF_OPTIONAL, 0, 0 },
+    SO_CF_STR(google_client_id, NULL, SO_CF_OPTIONAL),
 
-    { "google_client_secret", SO_CF_STRING,
-      offsetof(so_config_t, google_client_secret), NULL,
-      SO_CF_SECRET | SO_CF_NOECHO | SO_CF_OPTIONAL, 0, 0 },
+    SO_CF_STR(google_client_secret, NULL,
+              SO_CF_SECRET | SO_CF_NOECHO | SO_CF_OPTIONAL),
 
-    { "google_token_url", SO_CF_STRING,
-      offsetof(so_config_t, google_token_url),
-      "https://oauth2.googleapis.com/token", 0, 0, 0 },
+    SO_CF_STR(google_token_url, "https://oauth2.googleapis.com/token", 0),
 
-    { "google_userinfo_url", SO_CF_STRING,
-      offsetof(so_config_t, google_userinfo_url),
-      "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, 0 },
+    SO_CF_STR(google_userinfo_url,
+              "https://openidconnect.googleapis.com/v1/userinfo",
+              0),
 
-    { "hooks_listen", SO_CF_STRING, offsetof(so_config_t, hooks_listen),
-      "/run/shipoff/fcgi/hooks.sock", 0, 0, 0 },
+    SO_CF_STR(hooks_listen, "/run/shipoff/fcgi/hooks.sock", 0),
 
-    { "idle_timeout", SO_CF_SEC, offsetof(so_config_t, idle_timeout),
-      "15m", 0, 1, 30 * 86400 },
+    SO_CF_NUM(idle_timeout, SO_CF_SEC, "15m", 1, 30 * 86400),
 
-    { "jwt_audience", SO_CF_STRING, offsetof(so_config_t, jwt_audience),
-      "shipoff", 0, 0, 0 },
+    SO_CF_STR(jwt_audience, "shipoff", 0),
 
-    { "jwt_issuer", SO_CF_STRING, offsetof(so_config_t, jwt_issuer),
-      "shipoff", 0, 0, 0 },
+    SO_CF_STR(jwt_issuer, "shipoff", 0),
 
-    { "jwt_key", SO_CF_HEX32, offsetof(so_config_t, jwt_key),
-      NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
+    SO_CF_KEY(jwt_key, SO_CF_HEX32, NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0),
 
-    { "jwt_leeway", SO_CF_SEC, offsetof(so_config_t, jwt_leeway),
-      "30s", 0, 0, 600 },
+    SO_CF_NUM(jwt_leeway, SO_CF_SEC, "30s", 0, 600),
 
     /* artifacts kept per project for instant rollback */
-    { "keep_artifacts", SO_CF_INT, offsetof(so_config_t, keep_artifacts),
-      "5", 0, 1, 1000 },
+    SO_CF_NUM(keep_artifacts, SO_CF_INT, "5", 1, 1000),
 
-    { "lease_ttl", SO_CF_SEC, offsetof(so_config_t, lease_ttl),
-      "60s", 0, 5, 3600 },
+    SO_CF_NUM(lease_ttl, SO_CF_SEC, "60s", 5, 3600),
 
-    { "log_level", SO_CF_LEVEL, offsetof(so_config_t, log_level),
-      "info", 0, 0, 0 },
+    SO_CF_KEY(log_level, SO_CF_LEVEL, "info", 0, 0, 0),
 
     /* log retention, per project, enforced by shipoffd */
-    { "log_max_age", SO_CF_SEC, offsetof(so_config_t, log_max_age),
-      "14d", 0, 60, 3650 * 86400 },
+    SO_CF_NUM(log_max_age, SO_CF_SEC, "14d", 60, 3650 * 86400),
 
-    { "log_max_size", SO_CF_SIZE, offsetof(so_config_t, log_max_size),
-      "64m", 0, 1 << 10, 1LL << 40 },
+    SO_CF_NUM(log_max_size, SO_CF_SIZE, "64m", 1 << 10, 1LL << 40),
 
     /* concurrent live log tails one api process holds; more get 503 */
-    { "log_streams_max", SO_CF_INT, offsetof(so_config_t, log_streams_max),
-      "64", 0, 0, 100000 },
+    SO_CF_NUM(log_streams_max, SO_CF_INT, "64", 0, 100000),
 
-    { "master_key", SO_CF_HEX32, offsetof(so_config_t, master_key),
-      NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 },
+    SO_CF_KEY(master_key, SO_CF_HEX32, NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0),
 
     /* a deployment lost by its builder is retried this many times */
-    { "max_attempts", SO_CF_INT, offsetof(so_config_t, max_attempts),
-      "3", 0, 1, 100 },
+    SO_CF_NUM(max_attempts, SO_CF_INT, "3", 1, 100),
 
-    { "max_body_size", SO_CF_SIZE, offsetof(so_config_t, max_body_size),
-      "1m", 0, 1, 1LL << 30 },
+    SO_CF_NUM(max_body_size, SO_CF_SIZE, "1m", 1, 1LL << 30),
+
+    SO_CF_NUM(oauth_state_ttl, SO_CF_SEC, "10m", 30, 3600),
 
     /* a DSN may carry a password */
-    { "oauth_state_ttl", SO_CF_SEC, offsetof(so_config_t, oauth_state_ttl),
-      "10m", 0, 30, 3600 },
+    SO_CF_KEY(pg_dsn, SO_CF_DSN, "dbname=shipoff", SO_CF_NOECHO, 0, 0),
 
-    { "pg_dsn", SO_CF_DSN, offsetof(so_config_t, pg_dsn),
-      "dbname=shipoff", SO_CF_NOECHO, 0, 0 },
-
-    { "pg_timeout", SO_CF_MSEC, offsetof(so_config_t, pg_timeout),
-      "2s", 0, 1, 600000 },
+    SO_CF_NUM(pg_timeout, SO_CF_MSEC, "2s", 1, 600000),
 
     /* where browsers and GitHub reach us: OAuth redirects, webhook URLs */
-    { "public_url", SO_CF_STRING, offsetof(so_config_t, public_url),
-      "http://127.0.0.1:8080", 0, 0, 0 },
+    SO_CF_STR(public_url, "http://127.0.0.1:8080", 0),
 
     /* per account (a user, or a team for its projects); 0: unlimited.
      * Projects with an app started (not asleep) at once */
-    { "quota_apps_running", SO_CF_INT,
-      offsetof(so_config_t, quota_apps_running), "10", 0, 0, 1000000 },
+    SO_CF_NUM(quota_apps_running, SO_CF_INT, "10", 0, 1000000),
 
     /* deployments QUEUED or BUILDING at once: more are refused (429) */
-    { "quota_builds_active", SO_CF_INT,
-      offsetof(so_config_t, quota_builds_active), "3", 0, 0, 1000000 },
+    SO_CF_NUM(quota_builds_active, SO_CF_INT, "3", 0, 1000000),
 
     /* deployments kept, any state; the oldest INACTIVE, FAILED and
      * CANCELED beyond it are deleted by shipoffd */
-    { "quota_deployments_kept", SO_CF_INT,
-      offsetof(so_config_t, quota_deployments_kept), "500", 0, 0,
-      100000000 },
+    SO_CF_NUM(quota_deployments_kept, SO_CF_INT, "500", 0, 100000000),
 
     /* bytes on disk of the kept artifacts (measured when published) */
-    { "quota_disk_bytes", SO_CF_SIZE, offsetof(so_config_t, quota_disk_bytes),
-      "5g", 0, 0, 1LL << 50 },
+    SO_CF_NUM(quota_disk_bytes, SO_CF_SIZE, "5g", 0, 1LL << 50),
 
     /* log text one deployment (its build and its app) may store */
-    { "quota_log_bytes_per_deployment", SO_CF_SIZE,
-      offsetof(so_config_t, quota_log_bytes_per_deployment), "10m", 0, 0,
-      1LL << 40 },
+    SO_CF_NUM(quota_log_bytes_per_deployment, SO_CF_SIZE, "10m", 0, 1LL << 40),
 
-    { "quota_projects", SO_CF_INT, offsetof(so_config_t, quota_projects),
-      "50", 0, 0, 1000000 },
+    SO_CF_NUM(quota_projects, SO_CF_INT, "50", 0, 1000000),
 
     /* how often shipoffd reads the edges' activity for idle apps */
-    { "reap_interval", SO_CF_SEC, offsetof(so_config_t, reap_interval),
-      "30s", 0, 1, 3600 },
+    SO_CF_NUM(reap_interval, SO_CF_SEC, "30s", 1, 3600),
 
-    { "reconcile_interval", SO_CF_SEC,
-      offsetof(so_config_t, reconcile_interval), "30s", 0, 1, 3600 },
+    SO_CF_NUM(reconcile_interval, SO_CF_SEC, "30s", 1, 3600),
 
-    { "redis_host", SO_CF_STRING, offsetof(so_config_t, redis_host),
-      "127.0.0.1", 0, 0, 0 },
+    SO_CF_STR(redis_host, "127.0.0.1", 0),
 
-    { "redis_port", SO_CF_INT, offsetof(so_config_t, redis_port),
-      "6379", 0, 1, 65535 },
+    SO_CF_NUM(redis_port, SO_CF_INT, "6379", 1, 65535),
 
-    { "redis_timeout", SO_CF_MSEC, offsetof(so_config_t, redis_timeout),
-      "1s", 0, 1, 600000 },
+    SO_CF_NUM(redis_timeout, SO_CF_MSEC, "1s", 1, 600000),
 
-    { "refresh_ttl", SO_CF_SEC, offsetof(so_config_t, refresh_ttl),
-      "6d", 0, 60, 365 * 86400 },
+    SO_CF_NUM(refresh_ttl, SO_CF_SEC, "6d", 60, 365 * 86400),
 
     /* IPv4 networks sandboxes may reach although private (netns.c) */
-    { "sandbox_allow_networks", SO_CF_STRING,
-      offsetof(so_config_t, sandbox_allow_networks), NULL, SO_CF_OPTIONAL,
-      0, 0 },
+    SO_CF_STR(sandbox_allow_networks, NULL, SO_CF_OPTIONAL),
 
-    { "sandbox_bwrap", SO_CF_STRING, offsetof(so_config_t, sandbox_bwrap),
-      "/usr/bin/bwrap", 0, 0, 0 },
+    SO_CF_STR(sandbox_bwrap, "/usr/bin/bwrap", 0),
 
     /* every sandbox cgroup lives under <hierarchy>/<sandbox_cgroup_parent> */
-    { "sandbox_cgroup_parent", SO_CF_STRING,
-      offsetof(so_config_t, sandbox_cgroup_parent), "shipoff", 0, 0, 0 },
+    SO_CF_STR(sandbox_cgroup_parent, "shipoff", 0),
 
     /* IPv4 networks sandboxes may not reach, beyond the private ones */
-    { "sandbox_deny_networks", SO_CF_STRING,
-      offsetof(so_config_t, sandbox_deny_networks), NULL, SO_CF_OPTIONAL,
-      0, 0 },
+    SO_CF_STR(sandbox_deny_networks, NULL, SO_CF_OPTIONAL),
 
     /* a build's work dir is a file system of this size (its disk quota);
        0: a plain directory, no quota */
-    { "sandbox_disk", SO_CF_SIZE, offsetof(so_config_t, sandbox_disk),
-      "4g", 0, 0, 1LL << 42 },
+    SO_CF_NUM(sandbox_disk, SO_CF_SIZE, "4g", 0, 1LL << 42),
 
     /* memory including swap, per build and per app */
-    { "sandbox_memory", SO_CF_SIZE, offsetof(so_config_t, sandbox_memory),
-      "512m", 0, 16LL << 20, 1LL << 40 },
+    SO_CF_NUM(sandbox_memory, SO_CF_SIZE, "512m", 16LL << 20, 1LL << 40),
 
     /* each sandbox gets a /30 of it: its own network namespace */
-    { "sandbox_network", SO_CF_STRING,
-      offsetof(so_config_t, sandbox_network), "10.213.0.0/16", 0, 0, 0 },
+    SO_CF_STR(sandbox_network, "10.213.0.0/16", 0),
 
-    { "sandbox_nft", SO_CF_STRING, offsetof(so_config_t, sandbox_nft),
-      "/usr/sbin/nft", 0, 0, 0 },
+    SO_CF_STR(sandbox_nft, "/usr/sbin/nft", 0),
 
-    { "sandbox_pids", SO_CF_INT, offsetof(so_config_t, sandbox_pids),
-      "512", 0, 8, 1000000 },
+    SO_CF_NUM(sandbox_pids, SO_CF_INT, "512", 8, 1000000),
 
     /* project P runs as sandbox_uid_base + its slot (builder/uid.c);
      * never 0: sandboxes do not run as root.  The default lies above the
      * ranges of /etc/subuid and of systemd's containers */
-    { "sandbox_uid_base", SO_CF_INT, offsetof(so_config_t, sandbox_uid_base),
-      "2000000000", 0, 1, 2000000000 },
+    SO_CF_NUM(sandbox_uid_base, SO_CF_INT, "2000000000", 1, 2000000000),
 
-    { "sandbox_uid_count", SO_CF_INT,
-      offsetof(so_config_t, sandbox_uid_count), "65536", 0, 1, 100000000 },
+    SO_CF_NUM(sandbox_uid_count, SO_CF_INT, "65536", 1, 100000000),
 
-    { "secrets_file", SO_CF_STRING, offsetof(so_config_t, secrets_file),
-      NULL, SO_CF_OPTIONAL, 0, 0 },
+    SO_CF_STR(secrets_file, NULL, SO_CF_OPTIONAL),
 
-    { "sql_dir", SO_CF_STRING, offsetof(so_config_t, sql_dir),
-      "sql", 0, 0, 0 },
+    SO_CF_STR(sql_dir, "sql", 0),
 
-    { "startup_timeout", SO_CF_SEC, offsetof(so_config_t, startup_timeout),
-      "300s", 0, 1, 86400 },
+    SO_CF_NUM(startup_timeout, SO_CF_SEC, "300s", 1, 86400),
 
-    { "var_dir", SO_CF_STRING, offsetof(so_config_t, var_dir),
-      "var", 0, 0, 0 },
+    SO_CF_STR(var_dir, "var", 0),
 
     /* refusals of unauthenticated deliveries (no or a bad signature, no
        project of the repository, a body refused before the signature)
        one client address may have in webhook_fail_window; past that its
        deliveries get 429 before their body is read.  0: no limit */
-    { "webhook_fail_limit", SO_CF_INT,
-      offsetof(so_config_t, webhook_fail_limit), "30", 0, 0, 1000000 },
+    SO_CF_NUM(webhook_fail_limit, SO_CF_INT, "30", 0, 1000000),
 
-    { "webhook_fail_window", SO_CF_SEC,
-      offsetof(so_config_t, webhook_fail_window), "10m", 0, 1, 86400 },
+    SO_CF_NUM(webhook_fail_window, SO_CF_SEC, "10m", 1, 86400),
 
     /* GitHub sends push payloads up to 25 MB */
-    { "webhook_max_body_size", SO_CF_SIZE,
-      offsetof(so_config_t, webhook_max_body_size), "25m", 0, 1, 1LL << 30 },
+    SO_CF_NUM(webhook_max_body_size, SO_CF_SIZE, "25m", 1, 1LL << 30),
 
     /* projects of one repository whose secret a delivery is checked
        against (an HMAC over the whole body each) */
-    { "webhook_max_candidates", SO_CF_INT,
-      offsetof(so_config_t, webhook_max_candidates), "16", 0, 1, 256 },
+    SO_CF_NUM(webhook_max_candidates, SO_CF_INT, "16", 1, 256),
 
-    { "webhook_secret", SO_CF_HEX32, offsetof(so_config_t, webhook_secret),
-      NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0 }
+    SO_CF_KEY(webhook_secret, SO_CF_HEX32,
+              NULL, SO_CF_SECRET | SO_CF_NOECHO, 0, 0),
 };
 
 

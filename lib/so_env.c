@@ -223,8 +223,7 @@ so_env_load(json_t **out, so_pg_t *pg, const so_config_t *cfg,
     if (res == NULL) {
         so_log_error("env", "project=%lld: %s", project_id,
                      so_pg_errstr(pg));
-        rc = strncmp(so_pg_sqlstate(pg), "08", 2) == 0 ? SO_EUNAVAIL
-                                                        : SO_ERR;
+        rc = so_pg_code(pg);
         goto done;
     }
 

@@ -78,6 +78,8 @@ static void *so_fcgi_worker(void *data);
 static void so_fcgi_dispatch(const so_fcgi_app_t *app, so_req_t *r);
 static int so_fcgi_socket_mode(const char *path);
 static int so_fcgi_usage(const char *name);
+static int so_fcgi_listen(const char *listen);
+static int so_fcgi_serve(so_fcgi_ctx_t *ctx, const char *listen);
 
 
 const so_route_t *
@@ -531,11 +533,9 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
 {
     so_config_t     cfg;
     so_fcgi_ctx_t   ctx;
-    pthread_t      *threads;
-    sigset_t        stop;
     const char     *conf, *listen;
     char            err[SO_ERRLEN];
-    int             c, test, i, sig;
+    int             c, test, rc;
 
     conf = getenv("SHIPOFF_CONF");
     test = 0;
@@ -564,33 +564,31 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     }
 
     so_log_set_level(cfg.log_level);
+    rc = 1;
 
     if (so_fcgi_check(app->routes, app->nroutes, err, sizeof(err)) != SO_OK)
     {
         so_log_error(NULL, "%s", err);
-        so_config_free(&cfg);
-        return 1;
+        goto done;
     }
 
     if (test) {
         printf("%s: configuration %s is ok\n", app->name,
                conf ? conf : "(defaults)");
-        so_config_free(&cfg);
-        return 0;
+        rc = 0;
+        goto done;
     }
 
     signal(SIGPIPE, SIG_IGN);
 
     if (app->init != NULL && app->init(&cfg) != 0) {
         so_log_error(NULL, "initialisation failed");
-        so_config_free(&cfg);
-        return 1;
+        goto done;
     }
 
     if (FCGX_Init() != 0) {
         so_log_error(NULL, "FCGX_Init() failed");
-        so_config_free(&cfg);
-        return 1;
+        goto done;
     }
 
     listen = *(const char *const *) ((const char *) &cfg
@@ -598,29 +596,67 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
 
     ctx.app = app;
     ctx.cfg = &cfg;
-    ctx.sock = FCGX_OpenSocket(listen, 128);
+    ctx.sock = so_fcgi_listen(listen);
     if (ctx.sock < 0) {
+        goto done;
+    }
+
+    rc = so_fcgi_serve(&ctx, listen);
+
+done:
+
+    so_config_free(&cfg);
+    return rc;
+}
+
+
+/* the app's listening socket; -1 once logged why not */
+
+static int
+so_fcgi_listen(const char *listen)
+{
+    int  sock;
+
+    sock = FCGX_OpenSocket(listen, 128);
+    if (sock < 0) {
         so_log_error(NULL, "cannot listen on %s: %s", listen,
                      strerror(errno));
-        so_config_free(&cfg);
-        return 1;
+        return -1;
     }
 
     if (strchr(listen, '/') != NULL && so_fcgi_socket_mode(listen) != SO_OK)
     {
-        close(ctx.sock);
-        so_config_free(&cfg);
-        return 1;
+        close(sock);
+        return -1;
     }
 
-    threads = calloc((size_t) cfg.fcgi_threads, sizeof(pthread_t));
+    return sock;
+}
+
+
+/*
+ * The worker threads, until SIGTERM or SIGINT and then until the requests
+ * in progress are answered: the exit status of the app.
+ */
+
+static int
+so_fcgi_serve(so_fcgi_ctx_t *ctx, const char *listen)
+{
+    pthread_t            *threads;
+    sigset_t              stop;
+    int                   i, sig, nthreads;
+    const so_fcgi_app_t  *app;
+
+    app = ctx->app;
+    nthreads = ctx->cfg->fcgi_threads;
+
+    threads = calloc((size_t) nthreads, sizeof(pthread_t));
     if (threads == NULL) {
-        so_config_free(&cfg);
         return 1;
     }
 
     so_log_info(NULL, "%s %s listening on %s with %d threads", app->name,
-                SHIPOFF_VERSION, listen, cfg.fcgi_threads);
+                SHIPOFF_VERSION, listen, nthreads);
 
     /* the workers inherit the mask: only this thread sees the signals */
     sigemptyset(&stop);
@@ -628,9 +664,8 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-
-    for (i = 0; i < cfg.fcgi_threads; i++) {
-        if (pthread_create(&threads[i], NULL, so_fcgi_worker, &ctx) != 0) {
+    for (i = 0; i < nthreads; i++) {
+        if (pthread_create(&threads[i], NULL, so_fcgi_worker, ctx) != 0) {
             so_log_error(NULL, "pthread_create() failed");
             exit(1);
         }
@@ -640,15 +675,14 @@ so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv)
     so_log_info(NULL, "signal %d: finishing requests in progress", sig);
 
     FCGX_ShutdownPending();
-    shutdown(ctx.sock, SHUT_RDWR);
+    shutdown(ctx->sock, SHUT_RDWR);
 
-    for (i = 0; i < cfg.fcgi_threads; i++) {
+    for (i = 0; i < nthreads; i++) {
         pthread_join(threads[i], NULL);
     }
 
     so_log_info(NULL, "stopped");
 
     free(threads);
-    so_config_free(&cfg);
     return 0;
 }

@@ -32,6 +32,9 @@
 #ifndef SO_FCGI_H
 #define SO_FCGI_H
 
+#include <stddef.h>
+
+#include "shipoff.h"
 #include "so_authz.h"
 #include "so_req.h"
 
@@ -98,5 +101,21 @@ void so_health(so_req_t *r);
 
 /* argv: [-c shipoff.conf] [-t] ; returns the process exit code */
 int so_fcgi_main(const so_fcgi_app_t *app, int argc, char **argv);
+
+/*
+ * The whole main() of a FastCGI app: its name, its route table (an array),
+ * the so_config_t field of its listen address and its init (or NULL).
+ */
+#define SO_FCGI_APP_MAIN(name, routes, listen, init)                          \
+                                                                              \
+    static const so_fcgi_app_t  so_fcgi_app = {                               \
+        name, routes, so_nelems(routes), offsetof(so_config_t, listen), init  \
+    };                                                                        \
+                                                                              \
+    int                                                                       \
+    main(int argc, char **argv)                                               \
+    {                                                                         \
+        return so_fcgi_main(&so_fcgi_app, argc, argv);                        \
+    }
 
 #endif /* SO_FCGI_H */

@@ -37,6 +37,9 @@ typedef struct {
 
 static size_t so_fetch_write(char *data, size_t size, size_t nmemb,
     void *arg);
+static struct curl_slist *so_fetch_headers(const so_fetch_req_t *req);
+static void so_fetch_options(CURL *curl, const so_fetch_req_t *req,
+    const char *sock, const char *url, struct curl_slist *hdrs);
 static void so_fetch_error(so_fetch_res_t *res, const char *url,
     const char *msg);
 static int so_fetch_unreserved(unsigned char c);
@@ -65,11 +68,10 @@ so_fetch_request(so_fetch_res_t *res, const so_fetch_req_t *req)
 {
     CURL               *curl;
     CURLcode            cc;
-    struct curl_slist  *hdrs, *next;
+    struct curl_slist  *hdrs;
     so_fetch_sink_t     sink;
-    const char *const  *h;
     const char         *url;
-    char                line[256], cerr[CURL_ERROR_SIZE];
+    char                cerr[CURL_ERROR_SIZE];
     char                sock[SO_FETCH_SOCK_LEN], unix_url[SO_FETCH_URL_LEN];
     int                 rc;
 
@@ -97,64 +99,19 @@ so_fetch_request(so_fetch_res_t *res, const so_fetch_req_t *req)
         goto done;
     }
 
-    /* an empty Expect: a 100-continue round trip buys nothing here */
-    next = curl_slist_append(hdrs, "Expect:");
-    if (next == NULL) {
+    hdrs = so_fetch_headers(req);
+    if (hdrs == NULL) {
         goto nomem;
-    }
-    hdrs = next;
-
-    if (req->body != NULL && req->content_type != NULL) {
-        snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
-        next = curl_slist_append(hdrs, line);
-        if (next == NULL) {
-            goto nomem;
-        }
-        hdrs = next;
-    }
-
-    for (h = req->headers; h != NULL && *h != NULL; h++) {
-        next = curl_slist_append(hdrs, *h);
-        if (next == NULL) {
-            goto nomem;
-        }
-        hdrs = next;
     }
 
     sink.res = res;
     sink.cap = 0;
     sink.toobig = 0;
 
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    if (url == unix_url) {
-        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
-    }
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                     req->timeout_ms > 0 ? req->timeout_ms
-                                         : (long) SO_FETCH_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t) SO_FETCH_MAX_BODY);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "shipoff/" SHIPOFF_VERSION);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    so_fetch_options(curl, req, url == unix_url ? sock : NULL, url, hdrs);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, so_fetch_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-
-    if (req->body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t) req->body_len);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
-    }
-
-    if (strcmp(req->method, "GET") == 0 && req->body == NULL) {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-
-    } else if (strcmp(req->method, "POST") != 0) {
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
-    }
 
     cc = curl_easy_perform(curl);
 
@@ -206,6 +163,83 @@ done:
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(curl);
     return rc;
+}
+
+
+/* the request's headers, NULL when out of memory */
+
+static struct curl_slist *
+so_fetch_headers(const so_fetch_req_t *req)
+{
+    struct curl_slist  *hdrs, *next;
+    const char *const  *h;
+    char                line[256];
+
+    /* an empty Expect: a 100-continue round trip buys nothing here */
+    hdrs = curl_slist_append(NULL, "Expect:");
+    if (hdrs == NULL) {
+        return NULL;
+    }
+
+    if (req->body != NULL && req->content_type != NULL) {
+        snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
+        next = curl_slist_append(hdrs, line);
+        if (next == NULL) {
+            goto nomem;
+        }
+        hdrs = next;
+    }
+
+    for (h = req->headers; h != NULL && *h != NULL; h++) {
+        next = curl_slist_append(hdrs, *h);
+        if (next == NULL) {
+            goto nomem;
+        }
+        hdrs = next;
+    }
+
+    return hdrs;
+
+nomem:
+
+    curl_slist_free_all(hdrs);
+    return NULL;
+}
+
+
+/* what every request is: its method, body, limits; sock: NULL or unix: */
+
+static void
+so_fetch_options(CURL *curl, const so_fetch_req_t *req, const char *sock,
+    const char *url, struct curl_slist *hdrs)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (sock != NULL) {
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
+    }
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     req->timeout_ms > 0 ? req->timeout_ms
+                                         : (long) SO_FETCH_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t) SO_FETCH_MAX_BODY);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "shipoff/" SHIPOFF_VERSION);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+
+    if (req->body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t) req->body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+    }
+
+    if (strcmp(req->method, "GET") == 0 && req->body == NULL) {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+
+    } else if (strcmp(req->method, "POST") != 0) {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+    }
 }
 
 

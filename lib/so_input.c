@@ -4,11 +4,18 @@
  * unexpected key pass silently (a typo in "pasword" must not be ignored).
  */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "shipoff.h"
 #include "so_input.h"
+
+
+static int so_input_field(so_req_t *r, json_t *body, const char *name,
+    int required, json_t **v);
+static int so_input_invalid(so_req_t *r, const char *name,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 
 int
@@ -60,40 +67,29 @@ so_input_string(so_req_t *r, json_t *body, const char *name, int required,
 {
     json_t  *v;
     size_t   n, chars;
-    char     msg[SO_ERRLEN];
+    int      rc;
 
     *out = NULL;
     *len = 0;
 
-    v = json_object_get(body, name);
-    if (v == NULL || json_is_null(v)) {
-        if (!required) {
-            return SO_ENOTFOUND;
-        }
-        snprintf(msg, sizeof(msg), "%s is required", name);
-        so_req_error(r, 422, "validation_failed", msg, name);
-        return SO_EINVAL;
+    rc = so_input_field(r, body, name, required, &v);
+    if (rc != SO_OK) {
+        return rc;
     }
 
     if (!json_is_string(v)) {
-        snprintf(msg, sizeof(msg), "%s must be a string", name);
-        so_req_error(r, 422, "validation_failed", msg, name);
-        return SO_EINVAL;
+        return so_input_invalid(r, name, "%s must be a string", name);
     }
 
     n = json_string_length(v);
     if (memchr(json_string_value(v), '\0', n) != NULL) {
-        snprintf(msg, sizeof(msg), "%s must not contain NUL", name);
-        so_req_error(r, 422, "validation_failed", msg, name);
-        return SO_EINVAL;
+        return so_input_invalid(r, name, "%s must not contain NUL", name);
     }
 
     chars = so_input_chars(json_string_value(v), n);
     if (chars < minchars || chars > maxchars) {
-        snprintf(msg, sizeof(msg), "%s must be %zu to %zu characters long",
-                 name, minchars, maxchars);
-        so_req_error(r, 422, "validation_failed", msg, name);
-        return SO_EINVAL;
+        return so_input_invalid(r, name, "%s must be %zu to %zu characters "
+                                "long", name, minchars, maxchars);
     }
 
     *out = json_string_value(v);
@@ -108,26 +104,57 @@ so_input_int(so_req_t *r, json_t *body, const char *name, int required,
 {
     json_t     *v;
     long long   n;
-    char        msg[SO_ERRLEN];
+    int         rc;
 
-    v = json_object_get(body, name);
-    if (v == NULL || json_is_null(v)) {
-        if (!required) {
-            return SO_ENOTFOUND;
-        }
-        snprintf(msg, sizeof(msg), "%s is required", name);
-        so_req_error(r, 422, "validation_failed", msg, name);
-        return SO_EINVAL;
+    rc = so_input_field(r, body, name, required, &v);
+    if (rc != SO_OK) {
+        return rc;
     }
 
     n = json_is_integer(v) ? (long long) json_integer_value(v) : 0;
     if (!json_is_integer(v) || n < min || n > max) {
-        snprintf(msg, sizeof(msg), "%s must be an integer from %lld to %lld",
-                 name, min, max);
-        so_req_error(r, 422, "validation_failed", msg, name);
-        return SO_EINVAL;
+        return so_input_invalid(r, name, "%s must be an integer from %lld "
+                                "to %lld", name, min, max);
     }
 
     *out = n;
     return SO_OK;
+}
+
+
+/* the field name of body in *v; SO_ENOTFOUND: absent (or null), optional */
+
+static int
+so_input_field(so_req_t *r, json_t *body, const char *name, int required,
+    json_t **v)
+{
+    *v = json_object_get(body, name);
+
+    if (*v != NULL && !json_is_null(*v)) {
+        return SO_OK;
+    }
+
+    if (!required) {
+        return SO_ENOTFOUND;
+    }
+
+    return so_input_invalid(r, name, "%s is required", name);
+}
+
+
+/* a 422 validation_failed about the field name: SO_EINVAL */
+
+static int
+so_input_invalid(so_req_t *r, const char *name, const char *fmt, ...)
+{
+    va_list  ap;
+    char     msg[SO_ERRLEN];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    so_req_error(r, 422, "validation_failed", msg, name);
+
+    return SO_EINVAL;
 }

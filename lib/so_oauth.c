@@ -100,8 +100,7 @@ so_oauth_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     if (res == NULL) {
         so_log_error("oauth", "user=%lld provider=%s: %s", user_id, provider,
                      so_pg_errstr(pg));
-        rc = strncmp(so_pg_sqlstate(pg), "08", 2) == 0 ? SO_EUNAVAIL
-                                                        : SO_ERR;
+        rc = so_pg_code(pg);
         goto done;
     }
 

@@ -263,6 +263,14 @@ so_pg_sqlstate(const so_pg_t *pg)
 }
 
 
+int
+so_pg_code(const so_pg_t *pg)
+{
+    return (pg->sqlstate[0] == '\0' || strncmp(pg->sqlstate, "08", 2) == 0)
+           ? SO_EUNAVAIL : SO_ERR;
+}
+
+
 PGconn *
 so_pg_conn(so_pg_t *pg)
 {

@@ -45,6 +45,12 @@ const char *so_pg_errstr(const so_pg_t *pg);
 /* the SQLSTATE of the last failed query ("23505"...) or "" */
 const char *so_pg_sqlstate(const so_pg_t *pg);
 
+/*
+ * The code of the last failed query: SO_EUNAVAIL when no server answered
+ * (no SQLSTATE) or the connection broke (class 08), else SO_ERR.
+ */
+int so_pg_code(const so_pg_t *pg);
+
 PGconn *so_pg_conn(so_pg_t *pg);
 
 #endif /* SO_PG_H */

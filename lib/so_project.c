@@ -171,8 +171,7 @@ so_project_webhook_secret(char **out, so_pg_t *pg, const so_config_t *cfg,
     if (res == NULL) {
         so_log_error("project", "project=%lld: %s", project_id,
                      so_pg_errstr(pg));
-        rc = strncmp(so_pg_sqlstate(pg), "08", 2) == 0 ? SO_EUNAVAIL
-                                                        : SO_ERR;
+        rc = so_pg_code(pg);
         goto done;
     }
 

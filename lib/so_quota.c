@@ -60,13 +60,9 @@ so_quota_limit(const so_config_t *cfg, so_quota_kind_t kind)
 static int
 so_quota_code(so_pg_t *pg, const char *what)
 {
-    const char  *state;
-
     so_log_error("quota", "%s: %s", what, so_pg_errstr(pg));
 
-    state = so_pg_sqlstate(pg);
-    return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
-           ? SO_EUNAVAIL : SO_ERR;
+    return so_pg_code(pg);
 }
 
 

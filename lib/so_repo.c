@@ -14,6 +14,8 @@
 #include "so_ssrf.h"
 
 
+static int so_repo_host(so_repo_url_t *out, const char *p, const char *path,
+    char *reason, size_t len);
 static int so_repo_github(so_repo_url_t *out, const char *path);
 static int so_repo_segment(char *out, size_t outlen, const char *s,
     size_t len);
@@ -22,7 +24,7 @@ static int so_repo_segment(char *out, size_t outlen, const char *s,
 int
 so_repo_parse(so_repo_url_t *out, const char *url, char *reason, size_t len)
 {
-    const char  *p, *host, *end, *path;
+    const char  *p, *path;
     size_t       i, n;
 
     memset(out, 0, sizeof(*out));
@@ -76,6 +78,31 @@ so_repo_parse(so_repo_url_t *out, const char *url, char *reason, size_t len)
         snprintf(reason, len, "may not carry a query or a fragment");
         return SO_EINVAL;
     }
+
+    if (so_repo_host(out, p, path, reason, len) != SO_OK) {
+        return SO_EINVAL;
+    }
+
+    if (strcmp(out->scheme, "https") == 0
+        && strcmp(out->host, "github.com") == 0)
+    {
+        (void) so_repo_github(out, path + 1);
+    }
+
+    return SO_OK;
+}
+
+
+/*
+ * The host and optional port between p and path (the "/" that ends them):
+ * the host, lowercased, into out->host.
+ */
+static int
+so_repo_host(so_repo_url_t *out, const char *p, const char *path,
+    char *reason, size_t len)
+{
+    const char  *host, *end;
+    size_t       i;
 
     /* host: [v6] or a name / IPv4, then an optional :port */
     if (*p == '[') {
@@ -133,12 +160,6 @@ so_repo_parse(so_repo_url_t *out, const char *url, char *reason, size_t len)
         if (out->host[i] >= 'A' && out->host[i] <= 'Z') {
             out->host[i] = (char) (out->host[i] - 'A' + 'a');
         }
-    }
-
-    if (strcmp(out->scheme, "https") == 0
-        && strcmp(out->host, "github.com") == 0)
-    {
-        (void) so_repo_github(out, path + 1);
     }
 
     return SO_OK;

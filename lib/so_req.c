@@ -158,13 +158,9 @@ so_req_read_json(so_req_t *r, json_t **out)
 void
 so_req_pg_error(so_req_t *r, const char *what)
 {
-    const char  *state;
-
     so_log_error(r->path, "%s: %s", what, so_pg_errstr(r->pg));
 
-    /* no SQLSTATE: no server answered; class 08: the connection broke */
-    state = so_pg_sqlstate(r->pg);
-    if (state[0] == '\0' || strncmp(state, "08", 2) == 0) {
+    if (so_pg_code(r->pg) == SO_EUNAVAIL) {
         so_req_error(r, 503, "unavailable", "the database is unavailable",
                      NULL);
         return;

@@ -138,6 +138,9 @@ int api_rule_dir(const char *s, const char **reason);
  * api_exec_one runs the statement name (prepared from sql) that must touch
  * exactly one row: SO_OK, or SO_ERR answered (api_db_error, or 404
  * not_found with missing and field when no row matched).
+ * api_query_one runs the query name that must find a row: its result (the
+ * caller PQclear()s it), or NULL answered (api_db_error, or 404 not_found
+ * with missing).
  * api_no_content answers 204.  api_team_set_owner makes user the owner of
  * team and the old owner a member, inside a transaction that holds the
  * team row locked: 0, SO_ENOTFOUND when user is not a member, or SO_ERR.
@@ -146,6 +149,8 @@ void api_db_error(so_req_t *r, const char *what);
 int api_tx(so_req_t *r, const char *verb);
 int api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field);
+PGresult *api_query_one(so_req_t *r, const char *name, const char *sql,
+    int nparams, const char *const *params, const char *missing);
 void api_no_content(so_req_t *r);
 int api_team_set_owner(so_req_t *r, const char *team, const char *user);
 

@@ -29,6 +29,8 @@
 
 static void api_hookreg_store(so_req_t *r, long long project_id,
     long long hook_id, const char *error);
+static void api_hookreg_refused(so_req_t *r, long long project_id,
+    so_fetch_res_t *res);
 
 
 static void
@@ -57,6 +59,34 @@ api_hookreg_store(so_req_t *r, long long project_id, long long hook_id,
 }
 
 
+/* GitHub's refusal, said with its own message: 404 no access, 422 exists */
+
+static void
+api_hookreg_refused(so_req_t *r, long long project_id, so_fetch_res_t *res)
+{
+    json_t  *answer;
+    char     error[SO_ERRLEN];
+
+    answer = NULL;
+
+    if (so_fetch_json(&answer, res) == SO_OK
+        && json_is_string(json_object_get(answer, "message")))
+    {
+        snprintf(error, sizeof(error), "GitHub answered %ld: %.*s",
+                 res->status, API_HOOKREG_ERROR_MAX,
+                 json_string_value(json_object_get(answer, "message")));
+    } else {
+        snprintf(error, sizeof(error), "GitHub answered %ld", res->status);
+    }
+
+    so_log_info(r->path, "project=%lld: GitHub hook not created: %s",
+                project_id, error);
+    api_hookreg_store(r, project_id, 0, error);
+
+    json_decref(answer);
+}
+
+
 void
 api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     const so_repo_url_t *repo, const char *secret)
@@ -65,7 +95,7 @@ api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     so_fetch_res_t   res;
     json_t          *body, *answer, *id;
     const char      *headers[5];
-    char            *token, *json, url[1024], auth[512], error[SO_ERRLEN];
+    char            *token, *json, url[1024], auth[512];
     char             hookurl[512];
     int              rc;
 
@@ -131,20 +161,7 @@ api_hookreg_create(so_req_t *r, long long user_id, long long project_id,
     }
 
     if (res.status != 201) {
-        /* GitHub's own message says why: 404 no access, 422 exists... */
-        if (so_fetch_json(&answer, &res) == SO_OK
-            && json_is_string(json_object_get(answer, "message")))
-        {
-            snprintf(error, sizeof(error), "GitHub answered %ld: %.*s",
-                     res.status, API_HOOKREG_ERROR_MAX,
-                     json_string_value(json_object_get(answer, "message")));
-        } else {
-            snprintf(error, sizeof(error), "GitHub answered %ld", res.status);
-        }
-
-        so_log_info(r->path, "project=%lld: GitHub hook not created: %s",
-                    project_id, error);
-        api_hookreg_store(r, project_id, 0, error);
+        api_hookreg_refused(r, project_id, &res);
         goto done;
     }
 

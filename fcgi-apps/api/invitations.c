@@ -327,23 +327,17 @@ api_invitation_answer(so_req_t *r, int accept)
     }
     tx = 1;
 
-    res = so_pg_query(r->pg, "api_inv_lock",
-                      "SELECT coalesce(i.team_id::text, ''), i.role,"
-                      " i.state, i.expires_at <= now(),"
-                      " coalesce(i.project_id::text, ''),"
-                      " coalesce(i.to_team_id::text, ''),"
-                      " coalesce(i.invited_by::text, '')"
-                      " FROM team_invitations i"
-                      " WHERE i.id = $1 AND" SO_SQL_INVITEE("$2")
-                      " FOR UPDATE OF i",
-                      2, params);
+    res = api_query_one(r, "api_inv_lock",
+                        "SELECT coalesce(i.team_id::text, ''), i.role,"
+                        " i.state, i.expires_at <= now(),"
+                        " coalesce(i.project_id::text, ''),"
+                        " coalesce(i.to_team_id::text, ''),"
+                        " coalesce(i.invited_by::text, '')"
+                        " FROM team_invitations i"
+                        " WHERE i.id = $1 AND" SO_SQL_INVITEE("$2")
+                        " FOR UPDATE OF i",
+                        2, params, "no such invitation");
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_lock");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such invitation", NULL);
         goto done;
     }
 

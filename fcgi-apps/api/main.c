@@ -123,17 +123,4 @@ static const so_route_t  api_routes[] = {
 };
 
 
-static const so_fcgi_app_t  api_app = {
-    "shipoff-api",
-    api_routes,
-    sizeof(api_routes) / sizeof(api_routes[0]),
-    offsetof(so_config_t, api_listen),
-    api_init
-};
-
-
-int
-main(int argc, char **argv)
-{
-    return so_fcgi_main(&api_app, argc, argv);
-}
+SO_FCGI_APP_MAIN("shipoff-api", api_routes, api_listen, api_init)

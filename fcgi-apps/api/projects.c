@@ -104,6 +104,10 @@ static int api_project_free_name(so_req_t *r, const char *name,
     const char *except, const char **reason);
 static json_t *api_project_json(so_req_t *r, const PGresult *res, int row);
 static int api_project_quota(so_req_t *r, long long user, long long team);
+static int api_project_team(so_req_t *r, json_t *body, long long *team,
+    char *teamarg, size_t len);
+static int api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
+    char *secret, long long *id);
 
 
 static const api_field_t  api_project_fields[] = {
@@ -469,16 +473,10 @@ api_project_answer(so_req_t *r, int status, const char *id,
     params[0] = id;
     j = NULL;
 
-    res = so_pg_query(r->pg, "api_project_get",
-                      "SELECT " API_PROJECT_COLS " FROM projects p"
-                      " WHERE p.id = $1", 1, params);
+    res = api_query_one(r, "api_project_get",
+                        "SELECT " API_PROJECT_COLS " FROM projects p"
+                        " WHERE p.id = $1", 1, params, "no such project");
     if (res == NULL) {
-        api_db_error(r, "api_project_get");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such project", NULL);
         goto done;
     }
 
@@ -536,76 +534,52 @@ api_project_quota(so_req_t *r, long long user, long long team)
 }
 
 
-void
-api_projects_create(so_req_t *r)
+/*
+ * The team of a new project, from its "team_id" (0: the caller's own); a
+ * team the caller may not create in is answered as no such team.
+ */
+static int
+api_project_team(so_req_t *r, json_t *body, long long *team, char *teamarg,
+    size_t len)
 {
-    static const char *const  fields[] = {
-        "name", "repo_url", "branch", "root_dir", "kind", "framework",
-        "runtime", "install_cmd", "build_cmd", "run_cmd", "output_dir",
-        "health_path", "team_id", NULL
-    };
-    so_repo_url_t             repo;
-    PGresult                 *res;
-    json_t                   *body, *v;
-    const char               *params[6], *reason;
-    char                     *settings, *sealed, teamarg[24], user[24];
-    char                      secret[SO_PROJECT_SECRET_LEN], msg[SO_ERRLEN];
-    long long                 team, id;
-    int                       rc, tx;
+    int  rc;
+
+    *team = 0;
+
+    rc = so_input_int(r, body, "team_id", 0, 1, 0x7fffffffffffffffLL, team);
+    if (rc == SO_EINVAL) {
+        return SO_EINVAL;
+    }
+
+    if (*team == 0) {
+        return SO_OK;
+    }
+
+    snprintf(teamarg, len, "%lld", *team);
+
+    return so_authz(r, &r->principal, SO_OBJ_TEAM, teamarg,
+                    SO_NEED_WRITE | SO_NEED_MEMBER, team, NULL);
+}
+
+
+/*
+ * A new project's row from its settings v, in the caller's transaction:
+ * its id, and its webhook secret into secret (the row keeps it sealed);
+ * teamarg: its team, NULL for the caller's own.  Answered on error.
+ */
+static int
+api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
+    char *secret, long long *id)
+{
+    PGresult    *res;
+    const char  *params[6];
+    char        *settings, *sealed, id_s[24], user[24];
+    int          rc;
 
     res = NULL;
-    body = NULL;
-    v = NULL;
     settings = NULL;
     sealed = NULL;
-    secret[0] = '\0';
-    team = 0;
-    tx = 0;
-
-    if (so_req_read_json(r, &body) != SO_OK
-        || so_input_known(r, body, fields) != SO_OK
-        || api_project_input(r, body, 1, &v, &repo) != SO_OK)
-    {
-        goto done;
-    }
-
-    rc = so_input_int(r, body, "team_id", 0, 1, 0x7fffffffffffffffLL,
-                      &team);
-    if (rc == SO_EINVAL) {
-        goto done;
-    }
-
-    if (team != 0) {
-        /* a team the caller is not a member of is "no such team" */
-        snprintf(teamarg, sizeof(teamarg), "%lld", team);
-        if (so_authz(r, &r->principal, SO_OBJ_TEAM, teamarg,
-                     SO_NEED_WRITE | SO_NEED_MEMBER, &team, NULL) != SO_OK)
-        {
-            goto done;
-        }
-    }
-
-    rc = api_project_free_name(r, json_string_value(json_object_get(v,
-                               "name")), NULL, &reason);
-    if (rc == SO_EEXISTS) {
-        so_req_error(r, 409, "name_taken", "name is taken", "name");
-        goto done;
-    }
-    if (rc != SO_OK) {
-        goto done;
-    }
-
-    /* counted and created under the account's lock: two creates of one
-       account cannot both take its last project */
-    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_req_fail(r, SO_EUNAVAIL);
-        goto done;
-    }
-    tx = 1;
-
-    if (api_project_quota(r, r->principal.user_id, team) != SO_OK) {
-        goto done;
-    }
+    rc = SO_ERR;
 
     res = so_pg_query(r->pg, "api_project_nextval",
                       "SELECT nextval(pg_get_serial_sequence('projects',"
@@ -614,11 +588,11 @@ api_projects_create(so_req_t *r)
         api_db_error(r, "api_project_nextval");
         goto done;
     }
-    id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     res = NULL;
 
-    if (so_project_webhook_new(secret, &sealed, r->cfg, id) != SO_OK) {
+    if (so_project_webhook_new(secret, &sealed, r->cfg, *id) != SO_OK) {
         so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;
     }
@@ -629,11 +603,11 @@ api_projects_create(so_req_t *r)
         goto done;
     }
 
-    snprintf(msg, sizeof(msg), "%lld", id);
+    snprintf(id_s, sizeof(id_s), "%lld", *id);
     snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-    params[0] = msg;
-    params[1] = team == 0 ? user : NULL;
-    params[2] = team == 0 ? NULL : teamarg;
+    params[0] = id_s;
+    params[1] = teamarg == NULL ? user : NULL;
+    params[2] = teamarg;
     params[3] = settings;
     params[4] = sealed;
     params[5] = user;
@@ -661,20 +635,96 @@ api_projects_create(so_req_t *r)
         goto done;
     }
 
+    rc = SO_OK;
+
+done:
+
+    free(sealed);
+    free(settings);
+    PQclear(res);
+    return rc;
+}
+
+
+void
+api_projects_create(so_req_t *r)
+{
+    static const char *const  fields[] = {
+        "name", "repo_url", "branch", "root_dir", "kind", "framework",
+        "runtime", "install_cmd", "build_cmd", "run_cmd", "output_dir",
+        "health_path", "team_id", NULL
+    };
+    so_repo_url_t             repo;
+    json_t                   *body, *v;
+    const char               *reason;
+    char                      teamarg[24], id_s[24];
+    char                      secret[SO_PROJECT_SECRET_LEN];
+    long long                 team, id;
+    int                       rc, tx;
+
+    body = NULL;
+    v = NULL;
+    secret[0] = '\0';
+    team = 0;
+    tx = 0;
+
+    if (so_req_read_json(r, &body) != SO_OK
+        || so_input_known(r, body, fields) != SO_OK
+        || api_project_input(r, body, 1, &v, &repo) != SO_OK)
+    {
+        goto done;
+    }
+
+    if (api_project_team(r, body, &team, teamarg, sizeof(teamarg))
+        != SO_OK)
+    {
+        goto done;
+    }
+
+    rc = api_project_free_name(r, json_string_value(json_object_get(v,
+                               "name")), NULL, &reason);
+    if (rc == SO_EEXISTS) {
+        so_req_error(r, 409, "name_taken", "name is taken", "name");
+        goto done;
+    }
+    if (rc != SO_OK) {
+        goto done;
+    }
+
+    /* counted and created under the account's lock: two creates of one
+       account cannot both take its last project */
+    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
+        so_req_fail(r, SO_EUNAVAIL);
+        goto done;
+    }
+    tx = 1;
+
+    if (api_project_quota(r, r->principal.user_id, team) != SO_OK) {
+        goto done;
+    }
+
+    if (api_project_insert(r, v, team == 0 ? NULL : teamarg, secret, &id)
+        != SO_OK)
+    {
+        goto done;
+    }
+
     tx = 0;
     if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
         so_req_fail(r, SO_EUNAVAIL);
         goto done;
     }
 
-    so_log_info(r->path, "project=%lld name=%s user=%s: created", id,
-                json_string_value(json_object_get(v, "name")), user);
+    snprintf(id_s, sizeof(id_s), "%lld", id);
+    so_log_info(r->path, "project=%lld name=%s user=%lld: created", id,
+                json_string_value(json_object_get(v, "name")),
+                r->principal.user_id);
 
     if (repo.owner[0] != '\0') {
         api_hookreg_create(r, r->principal.user_id, id, &repo, secret);
     }
 
-    api_project_answer(r, 201, msg, secret);
+    api_project_answer(r, 201, id_s, secret);
 
 done:
 
@@ -683,9 +733,6 @@ done:
     }
 
     so_wipe(secret, sizeof(secret));
-    free(sealed);
-    free(settings);
-    PQclear(res);
     json_decref(v);
     json_decref(body);
 }
@@ -855,16 +902,10 @@ api_projects_delete(so_req_t *r)
     reply = NULL;
     params[0] = r->ids;
 
-    res = so_pg_query(r->pg, "api_project_delete",
-                      "DELETE FROM projects WHERE id = $1 RETURNING name",
-                      1, params);
+    res = api_query_one(r, "api_project_delete",
+                        "DELETE FROM projects WHERE id = $1 RETURNING name",
+                        1, params, "no such project");
     if (res == NULL) {
-        api_db_error(r, "api_project_delete");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such project", NULL);
         goto done;
     }
 

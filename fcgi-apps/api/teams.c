@@ -84,6 +84,28 @@ api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
 }
 
 
+PGresult *
+api_query_one(so_req_t *r, const char *name, const char *sql, int nparams,
+    const char *const *params, const char *missing)
+{
+    PGresult  *res;
+
+    res = so_pg_query(r->pg, name, sql, nparams, params);
+    if (res == NULL) {
+        api_db_error(r, name);
+        return NULL;
+    }
+
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        so_req_error(r, 404, "not_found", missing, NULL);
+        return NULL;
+    }
+
+    return res;
+}
+
+
 int
 api_tx(so_req_t *r, const char *verb)
 {
@@ -246,17 +268,13 @@ api_team_answer(so_req_t *r, int status, const char *team, const char *user)
     params[1] = user;
     t = NULL;
 
-    res = so_pg_query(r->pg, "api_team_get",
-                      "SELECT " API_TEAM_COLS
-                      " FROM teams t JOIN team_members m ON m.team_id = t.id"
-                      " WHERE t.id = $1 AND m.user_id = $2", 2, params);
+    res = api_query_one(r, "api_team_get",
+                        "SELECT " API_TEAM_COLS
+                        " FROM teams t"
+                        " JOIN team_members m ON m.team_id = t.id"
+                        " WHERE t.id = $1 AND m.user_id = $2", 2, params,
+                        "no such team");
     if (res == NULL) {
-        so_req_pg_error(r, "api_team_get");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such team", NULL);
         goto done;
     }
 
@@ -515,18 +533,13 @@ api_teams_transfer(so_req_t *r)
     tx = 1;
 
     /* the caller is still the owner, and nobody else moves it meanwhile */
-    res = so_pg_query(r->pg, "api_team_lock_owned",
-                      "SELECT t.id FROM teams t"
-                      " JOIN team_members m ON m.team_id = t.id"
-                      " WHERE t.id = $1 AND m.user_id = $2"
-                      " AND m.role = 'owner' FOR UPDATE OF t", 2, params);
+    res = api_query_one(r, "api_team_lock_owned",
+                        "SELECT t.id FROM teams t"
+                        " JOIN team_members m ON m.team_id = t.id"
+                        " WHERE t.id = $1 AND m.user_id = $2"
+                        " AND m.role = 'owner' FOR UPDATE OF t", 2, params,
+                        "no such team");
     if (res == NULL) {
-        so_req_pg_error(r, "api_team_lock_owned");
-        goto done;
-    }
-
-    if (PQntuples(res) == 0) {
-        so_req_error(r, 404, "not_found", "no such team", NULL);
         goto done;
     }
 

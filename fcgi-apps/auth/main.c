@@ -22,17 +22,4 @@ static const so_route_t  auth_routes[] = {
 };
 
 
-static const so_fcgi_app_t  auth_app = {
-    "shipoff-auth",
-    auth_routes,
-    sizeof(auth_routes) / sizeof(auth_routes[0]),
-    offsetof(so_config_t, auth_listen),
-    auth_init
-};
-
-
-int
-main(int argc, char **argv)
-{
-    return so_fcgi_main(&auth_app, argc, argv);
-}
+SO_FCGI_APP_MAIN("shipoff-auth", auth_routes, auth_listen, auth_init)

@@ -79,6 +79,8 @@ static void hook_ignore(so_req_t *r, const char *delivery, const char *event,
     const hook_match_t *m, const char *why);
 static void hook_ping(so_req_t *r, const char *delivery,
     const hook_match_t *m);
+static const char *hook_push_branch(so_req_t *r, json_t *payload,
+    const char *delivery, const hook_match_t *m, const char **after);
 static void hook_push(so_req_t *r, json_t *payload, const char *delivery,
     const hook_match_t *m);
 
@@ -163,7 +165,7 @@ hook_record(so_pg_t *pg, long long deployment, void *arg)
 {
     hook_record_t  *rec;
     PGresult       *res;
-    const char     *params[5], *state;
+    const char     *params[5];
     char            project[24], dep[24];
     int             rc;
 
@@ -183,11 +185,9 @@ hook_record(so_pg_t *pg, long long deployment, void *arg)
                       " VALUES ($1, $2, $3, $4, $5)"
                       " ON CONFLICT DO NOTHING", 5, params);
     if (res == NULL) {
-        state = so_pg_sqlstate(pg);
         so_log_error(NULL, "project=%s: hook_record: %s", project,
                      so_pg_errstr(pg));
-        return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
-               ? SO_EUNAVAIL : SO_ERR;
+        return so_pg_code(pg);
     }
 
     rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
@@ -385,6 +385,57 @@ hook_ping(so_req_t *r, const char *delivery, const hook_match_t *m)
 
 
 /*
+ * The branch a push names, with its head commit in *after; NULL, once
+ * answered, when there is nothing to deploy (a tag, a deleted branch,
+ * another ref: ignored) or the push is malformed.
+ */
+static const char *
+hook_push_branch(so_req_t *r, json_t *payload, const char *delivery,
+    const hook_match_t *m, const char **after)
+{
+    const char  *ref, *commit;
+
+    ref = json_string_value(json_object_get(payload, "ref"));
+    commit = json_string_value(json_object_get(payload, "after"));
+
+    if (ref == NULL || commit == NULL) {
+        so_req_error(r, 400, "bad_request",
+                     "a push event names its ref and its after commit",
+                     NULL);
+        return NULL;
+    }
+
+    if (strncmp(ref, "refs/tags/", 10) == 0) {
+        hook_ignore(r, delivery, "push", m, "a tag was pushed");
+        return NULL;
+    }
+
+    if (strncmp(ref, "refs/heads/", 11) != 0 || ref[11] == '\0') {
+        hook_ignore(r, delivery, "push", m, "the ref is not a branch");
+        return NULL;
+    }
+
+    if (json_is_true(json_object_get(payload, "deleted"))
+        || (commit[0] != '\0' && strspn(commit, "0") == strlen(commit)))
+    {
+        hook_ignore(r, delivery, "push", m, "the branch was deleted");
+        return NULL;
+    }
+
+    if (!hook_commit_ok(commit)) {
+        so_req_error(r, 400, "bad_request",
+                     "after is not a commit id (40 lower-case hex digits)",
+                     NULL);
+        return NULL;
+    }
+
+    *after = commit;
+
+    return ref + 11;
+}
+
+
+/*
  * A push: a deployment of the head commit for each project that deploys
  * the pushed branch.  Tags, deleted branches and other branches are
  * ignored.
@@ -397,48 +448,18 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
     so_quota_t         quota;
     hook_record_t      rec;
     json_t            *ids;
-    const char        *ref, *after, *branch, *pbranch, *msg, *why;
+    const char        *after, *branch, *pbranch, *msg, *why;
     char               message[HOOK_MESSAGE_MAX + 1], other[HOOK_WHY_LEN];
     long long          project, dep;
     int                i, rc, redelivered;
 
     ids = NULL;
 
-    ref = json_string_value(json_object_get(payload, "ref"));
-    after = json_string_value(json_object_get(payload, "after"));
-
-    if (ref == NULL || after == NULL) {
-        so_req_error(r, 400, "bad_request",
-                     "a push event names its ref and its after commit",
-                     NULL);
+    branch = hook_push_branch(r, payload, delivery, m, &after);
+    if (branch == NULL) {
         goto done;
     }
 
-    if (strncmp(ref, "refs/tags/", 10) == 0) {
-        hook_ignore(r, delivery, "push", m, "a tag was pushed");
-        goto done;
-    }
-
-    if (strncmp(ref, "refs/heads/", 11) != 0 || ref[11] == '\0') {
-        hook_ignore(r, delivery, "push", m, "the ref is not a branch");
-        goto done;
-    }
-
-    if (json_is_true(json_object_get(payload, "deleted"))
-        || (after[0] != '\0' && strspn(after, "0") == strlen(after)))
-    {
-        hook_ignore(r, delivery, "push", m, "the branch was deleted");
-        goto done;
-    }
-
-    if (!hook_commit_ok(after)) {
-        so_req_error(r, 400, "bad_request",
-                     "after is not a commit id (40 lower-case hex digits)",
-                     NULL);
-        goto done;
-    }
-
-    branch = ref + 11;
     msg = json_string_value(json_object_get(json_object_get(payload,
                                                             "head_commit"),
                                             "message"));
@@ -475,56 +496,50 @@ hook_push(so_req_t *r, json_t *payload, const char *delivery,
         if (strcmp(pbranch, branch) != 0) {
             snprintf(other, sizeof(other), "a push to %.64s; the project "
                      "deploys %.64s", branch, pbranch);
-            why = other;
 
-            rc = hook_ignore_one(r->pg, delivery, "push", project, why);
-            if (rc != SO_OK) {
+        } else {
+            spec.project_id = project;
+            rec.project = project;
+
+            rc = so_deploy_enqueue(&dep, r->pg, r->redis, &spec, hook_record,
+                                   &rec);
+
+            if (rc == SO_OK) {
+                json_array_append_new(ids, json_integer(dep));
+                continue;
+            }
+
+            if (rc == SO_EEXISTS) {
+                redelivered = 1;
+                if (hook_original(r, delivery, project, ids) != SO_OK) {
+                    goto done;
+                }
+                continue;
+            }
+
+            /* the project was deleted since it matched */
+            if (rc == SO_ENOTFOUND) {
+                continue;
+            }
+
+            if (rc != SO_EQUOTA) {
                 so_req_fail(r, rc);
                 goto done;
             }
-            continue;
-        }
 
-        spec.project_id = project;
-        rec.project = project;
-
-        rc = so_deploy_enqueue(&dep, r->pg, r->redis, &spec, hook_record,
-                               &rec);
-
-        if (rc == SO_OK) {
-            json_array_append_new(ids, json_integer(dep));
-            continue;
-        }
-
-        if (rc == SO_EEXISTS) {
-            redelivered = 1;
-            if (hook_original(r, delivery, project, ids) != SO_OK) {
-                goto done;
-            }
-            continue;
-        }
-
-        /* the project was deleted since it matched */
-        if (rc == SO_ENOTFOUND) {
-            continue;
-        }
-
-        /* recorded, and GitHub still gets its 202: a redelivery would
-           meet the same quota */
-        if (rc == SO_EQUOTA) {
+            /* recorded, and GitHub still gets its 202: a redelivery would
+               meet the same quota */
             snprintf(other, sizeof(other), "quota_exceeded: builds_active "
                      "%lld of %lld", quota.usage, quota.limit);
-            why = other;
-            rc = hook_ignore_one(r->pg, delivery, "push", project, why);
-            if (rc != SO_OK) {
-                so_req_fail(r, rc);
-                goto done;
-            }
-            continue;
         }
 
-        so_req_fail(r, rc);
-        goto done;
+        why = other;
+
+        rc = hook_ignore_one(r->pg, delivery, "push", project, why);
+        if (rc != SO_OK) {
+            so_req_fail(r, rc);
+            goto done;
+        }
     }
 
     if (json_array_size(ids) == 0 && !redelivered) {

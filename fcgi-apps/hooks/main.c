@@ -14,17 +14,4 @@ static const so_route_t  hooks_routes[] = {
 };
 
 
-static const so_fcgi_app_t  hooks_app = {
-    "shipoff-hooks",
-    hooks_routes,
-    sizeof(hooks_routes) / sizeof(hooks_routes[0]),
-    offsetof(so_config_t, hooks_listen),
-    NULL
-};
-
-
-int
-main(int argc, char **argv)
-{
-    return so_fcgi_main(&hooks_app, argc, argv);
-}
+SO_FCGI_APP_MAIN("shipoff-hooks", hooks_routes, hooks_listen, NULL)

@@ -38,6 +38,10 @@ typedef struct {
 } ngx_http_shipoff_field_t;
 
 
+static ngx_int_t ngx_http_shipoff_document_routes(ngx_http_shipoff_json_t *j,
+    ngx_str_t *apps_domain, ngx_array_t *a, ngx_http_shipoff_error_t *err);
+static ngx_int_t ngx_http_shipoff_document_distinct(ngx_array_t *a,
+    ngx_http_shipoff_error_t *err);
 static ngx_int_t ngx_http_shipoff_document_route(ngx_http_shipoff_json_t *j,
     ngx_http_shipoff_route_info_t *info, ngx_http_shipoff_error_t *err);
 static ngx_int_t ngx_http_shipoff_document_validate(
@@ -206,13 +210,11 @@ ngx_http_shipoff_parse_table(ngx_str_t *apps_domain, ngx_pool_t *pool,
     u_char *start, u_char *end, uint64_t *generation, ngx_array_t **infos,
     ngx_http_shipoff_error_t *err)
 {
-    u_char                         *p;
-    ngx_int_t                       rc;
-    ngx_str_t                       key, host;
-    ngx_uint_t                      i, n, nhosts, seen_generation, seen_routes;
-    ngx_array_t                    *a;
-    ngx_http_shipoff_json_t         j;
-    ngx_http_shipoff_route_info_t  *info;
+    ngx_int_t                 rc;
+    ngx_str_t                 key;
+    ngx_uint_t                n, seen_generation, seen_routes;
+    ngx_array_t              *a;
+    ngx_http_shipoff_json_t   j;
 
     a = ngx_array_create(pool, 16, sizeof(ngx_http_shipoff_route_info_t));
     if (a == NULL) {
@@ -271,63 +273,11 @@ ngx_http_shipoff_parse_table(ngx_str_t *apps_domain, ngx_pool_t *pool,
             goto duplicate;
         }
 
-        if (ngx_http_shipoff_json_object(&j) != NGX_OK) {
-            ngx_http_shipoff_document_malformed(&j, err);
-            return NGX_DECLINED;
-        }
-
         seen_routes = 1;
-        nhosts = 0;
 
-        for ( ;; ) {
-            rc = ngx_http_shipoff_json_member(&j, &nhosts, &key);
-
-            if (rc == NGX_DONE) {
-                break;
-            }
-
-            if (rc != NGX_OK) {
-                ngx_http_shipoff_document_malformed(&j, err);
-                return NGX_DECLINED;
-            }
-
-            rc = ngx_http_shipoff_parse_host(apps_domain, pool, &key, &host);
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            if (rc == NGX_DECLINED) {
-                err->code = "validation_failed";
-                err->message = "invalid host";
-                err->field = key;
-                return NGX_DECLINED;
-            }
-
-            info = ngx_array_push(a);
-            if (info == NULL) {
-                return NGX_ERROR;
-            }
-
-            rc = ngx_http_shipoff_document_route(&j, info, err);
-
-            if (rc == NGX_DECLINED && err->field.len) {
-                /* "HOST.FIELD" names the route as well as its field */
-
-                p = ngx_pnalloc(pool, host.len + 1 + err->field.len);
-                if (p == NULL) {
-                    return NGX_ERROR;
-                }
-
-                err->field.len = ngx_sprintf(p, "%V.%V", &host, &err->field)
-                                 - p;
-                err->field.data = p;
-            }
-
-            if (rc != NGX_OK) {
-                return rc;
-            }
-
-            info->host = host;
+        rc = ngx_http_shipoff_document_routes(&j, apps_domain, a, err);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
@@ -348,24 +298,8 @@ ngx_http_shipoff_parse_table(ngx_str_t *apps_domain, ngx_pool_t *pool,
         return NGX_DECLINED;
     }
 
-    /* hosts are distinct: "a" and "A", or "a" and "a.DOMAIN", are one */
-
-    if (a->nelts > 1) {
-        ngx_qsort(a->elts, a->nelts, sizeof(ngx_http_shipoff_route_info_t),
-                  ngx_http_shipoff_document_cmp_host);
-
-        info = a->elts;
-
-        for (i = 1; i < a->nelts; i++) {
-            if (ngx_http_shipoff_document_cmp_host(&info[i - 1], &info[i])
-                == 0)
-            {
-                err->code = "validation_failed";
-                err->message = "duplicate host";
-                err->field = info[i].host;
-                return NGX_DECLINED;
-            }
-        }
+    if (ngx_http_shipoff_document_distinct(a, err) != NGX_OK) {
+        return NGX_DECLINED;
     }
 
     *infos = a;
@@ -379,6 +313,108 @@ duplicate:
     err->field = key;
 
     return NGX_DECLINED;
+}
+
+
+/* the "routes" object of a table: {HOST: ROUTE, ...}, each pushed to a */
+
+static ngx_int_t
+ngx_http_shipoff_document_routes(ngx_http_shipoff_json_t *j,
+    ngx_str_t *apps_domain, ngx_array_t *a, ngx_http_shipoff_error_t *err)
+{
+    u_char                         *p;
+    ngx_int_t                       rc;
+    ngx_str_t                       key, host;
+    ngx_uint_t                      nhosts;
+    ngx_http_shipoff_route_info_t  *info;
+
+    if (ngx_http_shipoff_json_object(j) != NGX_OK) {
+        ngx_http_shipoff_document_malformed(j, err);
+        return NGX_DECLINED;
+    }
+
+    nhosts = 0;
+
+    for ( ;; ) {
+        rc = ngx_http_shipoff_json_member(j, &nhosts, &key);
+
+        if (rc == NGX_DONE) {
+            return NGX_OK;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_http_shipoff_document_malformed(j, err);
+            return NGX_DECLINED;
+        }
+
+        rc = ngx_http_shipoff_parse_host(apps_domain, a->pool, &key, &host);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            err->code = "validation_failed";
+            err->message = "invalid host";
+            err->field = key;
+            return NGX_DECLINED;
+        }
+
+        info = ngx_array_push(a);
+        if (info == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_shipoff_document_route(j, info, err);
+
+        if (rc == NGX_DECLINED && err->field.len) {
+            /* "HOST.FIELD" names the route as well as its field */
+
+            p = ngx_pnalloc(a->pool, host.len + 1 + err->field.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            err->field.len = ngx_sprintf(p, "%V.%V", &host, &err->field) - p;
+            err->field.data = p;
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        info->host = host;
+    }
+}
+
+
+/* hosts are distinct: "a" and "A", or "a" and "a.DOMAIN", are one */
+
+static ngx_int_t
+ngx_http_shipoff_document_distinct(ngx_array_t *a,
+    ngx_http_shipoff_error_t *err)
+{
+    ngx_uint_t                      i;
+    ngx_http_shipoff_route_info_t  *info;
+
+    if (a->nelts < 2) {
+        return NGX_OK;
+    }
+
+    ngx_qsort(a->elts, a->nelts, sizeof(ngx_http_shipoff_route_info_t),
+              ngx_http_shipoff_document_cmp_host);
+
+    info = a->elts;
+
+    for (i = 1; i < a->nelts; i++) {
+        if (ngx_http_shipoff_document_cmp_host(&info[i - 1], &info[i]) == 0) {
+            err->code = "validation_failed";
+            err->message = "duplicate host";
+            err->field = info[i].host;
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -75,20 +75,9 @@ static ngx_http_module_t  ngx_http_shipoff_metrics_module_ctx = {
 };
 
 
-ngx_module_t  ngx_http_shipoff_metrics_module = {
-    NGX_MODULE_V1,
-    &ngx_http_shipoff_metrics_module_ctx,  /* module context */
-    ngx_http_shipoff_metrics_commands,     /* module directives */
-    NGX_HTTP_MODULE,                       /* module type */
-    NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
-    NULL,                                  /* init thread */
-    NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
-    NULL,                                  /* exit master */
-    NGX_MODULE_V1_PADDING
-};
+ngx_module_t  ngx_http_shipoff_metrics_module =
+    NGX_HTTP_SHIPOFF_MODULE(&ngx_http_shipoff_metrics_module_ctx,
+                            ngx_http_shipoff_metrics_commands);
 
 
 #define ngx_http_shipoff_metric(name, type, help, field)                      \

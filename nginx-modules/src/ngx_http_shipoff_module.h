@@ -216,6 +216,21 @@ extern ngx_str_t  ngx_http_shipoff_states[];
 extern ngx_http_shipoff_wake_bucket_t
     ngx_http_shipoff_wake_buckets[NGX_HTTP_SHIPOFF_WAKE_BUCKETS];
 
+/*
+ * The ngx_module_t of each of the addon's HTTP modules: only the context
+ * and the directives differ, none has master or process hooks.
+ */
+#define NGX_HTTP_SHIPOFF_MODULE(ctx, commands)                                \
+    {                                                                         \
+        NGX_MODULE_V1,                                                        \
+        ctx,                                                                  \
+        commands,                                                             \
+        NGX_HTTP_MODULE,                                                      \
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL,                             \
+        NGX_MODULE_V1_PADDING                                                 \
+    }
+
+
 extern ngx_module_t  ngx_http_shipoff_router_module;
 extern ngx_module_t  ngx_http_shipoff_static_module;
 extern ngx_module_t  ngx_http_shipoff_wake_module;

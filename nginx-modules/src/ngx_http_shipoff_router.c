@@ -90,20 +90,9 @@ static ngx_http_module_t  ngx_http_shipoff_router_module_ctx = {
 };
 
 
-ngx_module_t  ngx_http_shipoff_router_module = {
-    NGX_MODULE_V1,
-    &ngx_http_shipoff_router_module_ctx,   /* module context */
-    ngx_http_shipoff_router_commands,      /* module directives */
-    NGX_HTTP_MODULE,                       /* module type */
-    NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
-    NULL,                                  /* init thread */
-    NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
-    NULL,                                  /* exit master */
-    NGX_MODULE_V1_PADDING
-};
+ngx_module_t  ngx_http_shipoff_router_module =
+    NGX_HTTP_SHIPOFF_MODULE(&ngx_http_shipoff_router_module_ctx,
+                            ngx_http_shipoff_router_commands);
 
 
 static ngx_http_variable_t  ngx_http_shipoff_router_vars[] = {

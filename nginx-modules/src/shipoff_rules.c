@@ -78,6 +78,8 @@ static const char *shipoff_rules_redirect(shipoff_rules_redirect_t *rd,
     const char *line, size_t len);
 static const char *shipoff_rules_unescape(char *dst, shipoff_rules_span_t *to);
 static int shipoff_rules_hex(int c);
+static void shipoff_rules_trim(const char **line, size_t *len);
+static const char *shipoff_rules_header_path(const char *line, size_t len);
 static const char *shipoff_rules_header(shipoff_rules_header_t *h,
     const char *line, size_t len);
 static const char *shipoff_rules_pattern(const char *pattern, size_t len);
@@ -434,17 +436,7 @@ shipoff_rules_parse_headers(shipoff_rules_t *rules, const char *buf,
 
     for (n = 1; pos < end; n++) {
         line = shipoff_rules_line(&pos, end, &line_len);
-
-        while (line_len && (*line == ' ' || *line == '\t')) {
-            line++;
-            line_len--;
-        }
-
-        while (line_len
-               && (line[line_len - 1] == ' ' || line[line_len - 1] == '\t'))
-        {
-            line_len--;
-        }
+        shipoff_rules_trim(&line, &line_len);
 
         if (line_len == 0 || line[0] == '#') {
             continue;
@@ -453,13 +445,7 @@ shipoff_rules_parse_headers(shipoff_rules_t *rules, const char *buf,
         if (line[0] == '/') {
             rule = NULL;
 
-            if (memchr(line, ' ', line_len) || memchr(line, '\t', line_len)) {
-                err = "a path must be alone on its line";
-
-            } else {
-                err = shipoff_rules_pattern(line, line_len);
-            }
-
+            err = shipoff_rules_header_path(line, line_len);
             if (err) {
                 shipoff_rules_error(rules, n, err);
                 continue;
@@ -510,6 +496,35 @@ shipoff_rules_parse_headers(shipoff_rules_t *rules, const char *buf,
     }
 
     return 0;
+}
+
+
+/* a line of _headers without its leading and trailing blanks */
+
+static void
+shipoff_rules_trim(const char **line, size_t *len)
+{
+    while (*len && (**line == ' ' || **line == '\t')) {
+        (*line)++;
+        (*len)--;
+    }
+
+    while (*len && ((*line)[*len - 1] == ' ' || (*line)[*len - 1] == '\t')) {
+        (*len)--;
+    }
+}
+
+
+/* the path line that opens a rule of _headers; NULL or what is wrong */
+
+static const char *
+shipoff_rules_header_path(const char *line, size_t len)
+{
+    if (memchr(line, ' ', len) || memchr(line, '\t', len)) {
+        return "a path must be alone on its line";
+    }
+
+    return shipoff_rules_pattern(line, len);
 }
 
 

@@ -44,6 +44,7 @@ test_unreachable(void **state)
     assert_null(res);
     assert_true(so_test_now() - start < 2.0);
     assert_string_equal(so_pg_sqlstate(pg), "08001");
+    assert_int_equal(so_pg_code(pg), SO_EUNAVAIL);
     assert_non_null(strstr(so_pg_errstr(pg), "127.0.0.1"));
     assert_null(strchr(so_pg_errstr(pg), '\n'));
     assert_null(so_pg_conn(pg));
