@@ -69,8 +69,11 @@ export async function step(name, fn) {
         await fn();
         ok(true, name);
     } catch (e) {
-        ok(false, name, e instanceof Stop ? e.message
-                                          : (e.stack || String(e)));
+        /* the message says what was looked for and where; a stack only
+         * when a bug of the script itself threw */
+        ok(false, name, e instanceof Error && e.name !== 'TypeError'
+                        && e.name !== 'ReferenceError'
+                        ? e.message : (e.stack || String(e)));
         throw new Stop(`stopped after: ${name}`);
     }
 }
