@@ -60,6 +60,11 @@
             return text.slice(0, 120);
         }
         var from = Math.max(0, at - 40);
+        if (from > 0) {
+            /* from the start of a word */
+            from = text.indexOf(' ', from) + 1 || from;
+            from = Math.min(from, at);
+        }
         return (from > 0 ? '… ' : '') + text.slice(from, from + 140) + ' …';
     }
 

@@ -26,12 +26,15 @@ import { tmpdir } from 'node:os';
 
 export const DEFAULT_TIMEOUT = 10000;
 
-/* the flags the brief asks for; playwright adds its own --user-data-dir
- * (a fresh profile under TMPDIR, which the .t points at its temp dir) */
+/* no GPU, no network of its own (updates, sync, QUIC), no sandbox (as
+ * root, and in a chroot there are no namespaces); /dev/shm may be small or
+ * missing in a chroot.  playwright adds --user-data-dir: a fresh profile
+ * under TMPDIR, which launch() points at the test's temp dir. */
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
                '--disable-quic', '--no-first-run',
                '--disable-background-networking',
-               '--disable-component-update', '--disable-sync'];
+               '--disable-component-update', '--disable-sync',
+               '--disable-dev-shm-usage'];
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
