@@ -5,7 +5,8 @@
  *
  *   sign up (/signup: Name, Email, Password, "Sign up");
  *   create a project through the wizard (/new: Repository, Branch, "Next"
- *   until "Create project"; Name and Subdomain filled when empty);
+ *   until "Create project"; Name and Subdomain, where they are, filled
+ *   with SHIPOFF_PROJECT);
  *   follow its first deployment (/deployments/{id}): the role=log "Build
  *   log" shows lines while it builds, the .badge reaches PRODUCTION;
  *   "Visit" opens the site, which shows SHIPOFF_SITE_TEXT;
@@ -134,10 +135,11 @@ const labels = (page) => page.evaluate(() => Array.from(
     .filter((l) => l.offsetParent !== null)
     .map((l) => l.textContent.trim()).join('|'));
 
-async function fillIfEmpty(page, label, value) {
+/* a field of the wizard's that may be on this step, prefilled from the
+ * repository's name: ours wins (the .t finds the project by its name) */
+async function fillIfThere(page, label, value) {
     const f = page.getByLabel(label, { exact: true });
-    if (await visible(f) && await f.first().isEditable()
-        && !(await f.first().inputValue())) {
+    if (await visible(f) && await f.first().isEditable()) {
         await f.first().fill(value);
     }
 }
@@ -222,8 +224,8 @@ await t.run(async (browser) => {
         await (await field(a, 'Branch')).fill('main');
         let detected = false;
         for (let n = 0; ; n++) {
-            await fillIfEmpty(a, 'Name', project);
-            await fillIfEmpty(a, 'Subdomain', project);
+            await fillIfThere(a, 'Name', project);
+            await fillIfThere(a, 'Subdomain', project);
             const fw = a.getByLabel('Framework', { exact: true });
             if (!detected && await visible(fw)) {
                 detected = true;
