@@ -68,9 +68,12 @@ for my $c (@cases) {
 
 # the search index: one entry per section, with its page and anchor
 my $out = tempdir();
+open my $stale, '>', "$out/gone.html" or die $!;    # a doc removed since
+close $stale;
 my ($rc, $msg) = run("$top/scripts/docsite", "$top/docs", "$top/docs/web",
                      $out);
 is($rc, 0, 'docsite builds docs/*.md') or diag $msg;
+ok(!-e "$out/gone.html", "  the page of a removed doc is gone");
 my $index = json_decode(slurp("$out/search.json"));
 my ($env) = grep { $_->{page} eq 'api.html'
                    && $_->{heading} eq 'Environment variables' } @$index;
