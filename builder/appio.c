@@ -38,7 +38,7 @@
 #include "worker.h"
 
 
-#define APP_PROBE_MS       50      /* between two health checks */
+#define APP_PROBE_MS       5       /* between two health checks */
 #define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
 #define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
 #define APP_LISTENERS_MAX  16      /* sockets listening on one port */

@@ -67,7 +67,7 @@
 #include "worker.h"
 
 
-#define APP_TICK_MS        50      /* the loop's tick while one starts */
+#define APP_TICK_MS        5       /* the loop's tick while one starts */
 
 /* set by shipoffd: a project's variable of that name does not replace it */
 static const char *const  app_env_ours[] = { "PORT", "HOST", NULL };

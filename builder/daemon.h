@@ -9,7 +9,8 @@
  *
  * The loop owns epoll, the Redis connection the three stream consumers
  * share (stream.c), the drain and every timer; it calls each actor when
- * its time comes.  An actor is given its collaborators at init, never the
+ * its time comes.  The streams are read when notify.c says one grew,
+ * after any other event, and every BLD_TICK_MS.  An actor is given its collaborators at init, never the
  * daemon, so no actor calls back into the loop or into one that calls it
  * (scripts/callgraph checks it).  Shared services (configuration,
  * PostgreSQL, Redis) are bld_t's (bld.h).
@@ -44,6 +45,7 @@ typedef struct {
     int64_t             next_heartbeat;  /* ms, monotonic */
     int64_t             next_reconcile;
     int64_t             next_reap;
+    int64_t             next_poll;  /* the streams read again; 0: now */
 
     bld_builds_t        builds;
     bld_apps_t          apps;

@@ -3,8 +3,11 @@
  *
  * One epoll loop; signals arrive through a signalfd so handlers never run
  * in signal context (pgbouncer style), and each build's child through a
- * pidfd.  Every tick (BLD_TICK_MS) the loop reads cancels, polls the queue
- * while a build slot is free, enforces kill deadlines and runs the timers:
+ * pidfd.  The streams (cancels, builds while a slot is free, events,
+ * wakes) are read at once when notify.c's thread says one grew, after any
+ * other event (an exit frees a slot), and at the latest every BLD_TICK_MS;
+ * a tick alone (the supervisor's, while an app starts) does not read
+ * them.  Each pass enforces kill deadlines and runs the timers:
  * lease heartbeats every lease_ttl / 3, the reconciler (and retention) at
  * start and every reconcile_interval, the supervisor's check and the
  * scaler's reaping every reap_interval.  Nothing in it blocks longer than
@@ -35,9 +38,11 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_deploy.h"
 #include "so_log.h"
 #include "daemon.h"
 #include "edgeq.h"
+#include "notify.h"
 
 
 #define BLD_TICK_MS  200
@@ -49,6 +54,8 @@ static void bld_timers(bld_daemon_t *d);
 static int bld_start(bld_daemon_t *d);
 static void bld_actors_init(bld_daemon_t *d);
 static void bld_dispatch(bld_daemon_t *d, int fd);
+static int bld_wait_ms(bld_daemon_t *d);
+static void bld_poll(bld_daemon_t *d);
 
 
 static void
@@ -190,7 +197,8 @@ bld_start(bld_daemon_t *d)
 static void
 bld_actors_init(bld_daemon_t *d)
 {
-    bld_t  *b;
+    bld_t       *b;
+    const char  *streams[4];
 
     b = d->b;
 
@@ -205,6 +213,16 @@ bld_actors_init(bld_daemon_t *d)
 
     (void) bld_recover(&d->builds, BLD_RECOVER_MINE, 1);
     bld_apps_init(&d->apps, b, d->consumer);
+
+    streams[0] = d->builds.stream.policy->stream;
+    streams[1] = d->events.stream.policy->stream;
+    streams[2] = d->scaler.wakes.policy->stream;
+    streams[3] = SO_DEPLOY_CANCEL;
+
+    if (bld_notify_start(&b->cfg, b->epfd, streams, 4) != SO_OK) {
+        so_log_warn(NULL, "new stream entries wait for the next poll "
+                    "(every %d ms)", BLD_TICK_MS);
+    }
 
     d->next_reconcile = so_now_ms();
     d->next_heartbeat = so_now_ms();
@@ -222,6 +240,9 @@ bld_dispatch(bld_daemon_t *d, int fd)
     if (fd == d->b->sigfd) {
         bld_signal(d);
 
+    } else if (bld_notify_is_ours(fd)) {
+        bld_notify_heard();
+
     } else if (bld_edgeq_is_ours(fd)) {
         bld_edgeq_done();
 
@@ -234,6 +255,50 @@ bld_dispatch(bld_daemon_t *d, int fd)
 }
 
 
+/* until the next poll, or the supervisor's tick while an app starts */
+static int
+bld_wait_ms(bld_daemon_t *d)
+{
+    int64_t  wait;
+    int      apps;
+
+    wait = d->next_poll - so_now_ms();
+    wait = wait < 0 ? 0 : (wait > BLD_TICK_MS ? BLD_TICK_MS : wait);
+
+    apps = bld_apps_wait_ms(&d->apps);
+    if (apps > 0 && apps < wait) {
+        wait = apps;
+    }
+
+    return (int) wait;
+}
+
+
+/* the streams: cancels, then (not while draining) builds, events, wakes */
+static void
+bld_poll(bld_daemon_t *d)
+{
+    int64_t  now;
+
+    now = so_now_ms();
+
+    if (now < d->next_poll) {
+        return;
+    }
+
+    d->next_poll = now + BLD_TICK_MS;
+
+    bld_builds_cancels(&d->builds);
+
+    /* draining: nothing more is claimed, woken or handled */
+    if (!d->draining) {
+        bld_builds_poll(&d->builds);
+        bld_events_poll(&d->events);
+        bld_scaler_poll(&d->scaler);
+    }
+}
+
+
 int
 bld_loop(bld_t *b)
 {
@@ -241,7 +306,7 @@ bld_loop(bld_t *b)
     sigset_t             mask;
     bld_daemon_t        *d;
     int64_t              drain_end;
-    int                  n, i, rc, wait_ms;
+    int                  n, i, rc;
 
     rc = SO_ERR;
     b->epfd = -1;
@@ -294,9 +359,8 @@ bld_loop(bld_t *b)
             break;
         }
 
-        wait_ms = bld_apps_wait_ms(&d->apps);
         n = epoll_wait(b->epfd, events, (int) so_nelems(events),
-                       wait_ms > 0 ? wait_ms : BLD_TICK_MS);
+                       bld_wait_ms(d));
         if (n == -1 && errno != EINTR) {
             so_log_error(NULL, "epoll_wait: %s", strerror(errno));
             goto done;
@@ -306,16 +370,14 @@ bld_loop(bld_t *b)
             bld_dispatch(d, events[i].data.fd);
         }
 
-        bld_builds_cancels(&d->builds);
+        /* news, an exit that frees a slot, an edge's answer: read now */
+        if (n > 0) {
+            d->next_poll = 0;
+        }
+
         bld_jobs_tick(&d->builds, so_now_ms());
         bld_timers(d);
-
-        /* draining: nothing more is claimed, woken or handled */
-        if (!d->draining) {
-            bld_builds_poll(&d->builds);
-            bld_events_poll(&d->events);
-            bld_scaler_poll(&d->scaler);
-        }
+        bld_poll(d);
 
         bld_apps_tick(&d->apps, so_now_ms());
     }
