@@ -47,13 +47,17 @@ PROGS = $(API) $(AUTH) $(HOOKS) $(BUILDER) $(CLI)
 NGX_BUILD = nginx-modules/build
 MODULE = $(NGX_BUILD)/ngx_http_shipoff_module.so
 
+# the web console, served by nginx at / (scripts/console-build)
+CONSOLE = console/build/index.html
+CONSOLE_SRC = console/index.html $(wildcard console/src/*.* console/src/*/*.*)
+
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT = $(UNIT_SRC:.c=)
 
 .PHONY: all deps up down status check test unit integration bench clean \
         distclean help fuzz fuzz-replay FORCE
 
-all: $(LIB) $(PROGS) $(MODULE)
+all: $(LIB) $(PROGS) $(MODULE) $(CONSOLE)
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -176,6 +180,9 @@ $(MODULE): $(NGX_BUILD)/Makefile $(wildcard nginx-modules/src/*)
 	cp $(NGX_BUILD)/ngx_http_shipoff_router_module.so $@.tmp
 	mv -f $@.tmp $@
 
+$(CONSOLE): $(CONSOLE_SRC) scripts/console-build
+	scripts/console-build
+
 deps:
 	@scripts/deps
 
@@ -218,7 +225,7 @@ clean:
 	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
 	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer bench/jwt bench/clone \
 	      bench/*.o bench/*.d
-	rm -rf $(NGX_BUILD)
+	rm -rf $(NGX_BUILD) console/build
 
 distclean: clean
 	rm -f config.mk
