@@ -20,7 +20,6 @@ export const ACTIONS = [
         label: 'Roll back', path: 'promote', method: 'POST',
         allowed: (d) => d.state === 'INACTIVE' && d.artifact_kept,
         rule: 'Only an INACTIVE deployment whose build is kept can be put back in production.',
-        confirm: 'Put this build back in production, without a rebuild?',
     },
     {
         label: 'Cancel deployment', path: 'cancel', method: 'POST',

@@ -5,7 +5,7 @@
 
 import { api, get } from '../api.js';
 import {
-    h, clear, field, input, select, showError, clearErrors, confirmDialog,
+    h, clear, field, input, select, showError, clearErrors,
 } from '../dom.js';
 import tabs from './projecttabs.js';
 
@@ -141,11 +141,6 @@ export default async function access(ctx) {
         if (!target) {
             showError(transferForm, { field: 'user_id',
                 message: 'Add the person or join the team first.' });
-            return;
-        }
-        if (!(await confirmDialog('Transfer', `Offer ${p.name} to `
-            + `${to.selectedOptions[0].textContent}?`, 'Transfer')))
-        {
             return;
         }
         try {
