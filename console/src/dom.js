@@ -163,3 +163,10 @@ export function debounce(fn, ms) {
         t = setTimeout(() => fn(...args), ms);
     };
 }
+
+/* a table's <thead>; an empty name is the actions column, named for
+ * screen readers only */
+export function thead(names) {
+    return h('thead', {}, h('tr', {}, names.map((c) => h('th', { scope: 'col' },
+        c || h('span', { class: 'sr-only' }, 'Actions')))));
+}

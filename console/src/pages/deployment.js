@@ -6,7 +6,7 @@
 
 import { get } from '../api.js';
 import {
-    h, clear, badge, when, duration, field, input, debounce,
+    h, append, clear, badge, when, duration, field, input, debounce,
 } from '../dom.js';
 import { actionButtons, FINAL } from '../deploy.js';
 import { follow } from '../sse.js';
@@ -46,7 +46,7 @@ export default async function deployment(ctx) {
                 h('dt', {}, 'Duration'), h('dd', {}, duration(d.started_at, d.finished_at)),
                 h('dt', {}, 'Reason'), h('dd', {}, d.reason),
                 h('dt', {}, 'Created'), h('dd', {}, when(d.created_at))));
-        clear(actions).append(actionButtons(d, (a, answer) => {
+        append(clear(actions), actionButtons(d, (a, answer) => {
             if (a.method === 'DELETE') {
                 ctx.navigate(`/projects/${p.id}`);
             } else if (answer && answer.id && String(answer.id) !== String(d.id)) {

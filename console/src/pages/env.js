@@ -5,7 +5,7 @@
 
 import { api, get } from '../api.js';
 import {
-    h, clear, field, input, select, showError, clearErrors, confirmDialog, when,
+    h, clear, field, input, select, showError, clearErrors, confirmDialog, when, thead,
 } from '../dom.js';
 import { parseDotenv } from '../dotenv.js';
 import tabs from './projecttabs.js';
@@ -104,8 +104,7 @@ export default async function env(ctx) {
 
     ctx.main.append(h('h1', {}, `Environment of ${p.name}`), tabs(p, 'Environment'),
         h('div', { class: 'scroll' }, h('table', {},
-            h('thead', {}, h('tr', {}, ['Key', 'Value', 'Target', 'Updated', '']
-                .map((c) => h('th', { scope: 'col' }, c)))),
+            thead(['Key', 'Value', 'Target', 'Updated', '']),
             tbody)),
         form, paste);
     await load();

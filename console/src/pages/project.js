@@ -4,7 +4,7 @@
  */
 
 import { api, get, qs } from '../api.js';
-import { h, clear, badge, when, duration } from '../dom.js';
+import { h, clear, badge, when, duration, thead } from '../dom.js';
 import { icon } from '../icons.js';
 import { actionButtons, FINAL } from '../deploy.js';
 import tabs from './projecttabs.js';
@@ -96,9 +96,7 @@ export default async function project(ctx) {
         h('div', { class: 'scroll' },
             h('table', {},
                 h('caption', { class: 'sr-only' }, 'Deployments, newest first'),
-                h('thead', {}, h('tr', {},
-                    ['Id', 'State', 'Commit', 'Trigger', 'Duration', 'Reason',
-                        'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+                thead(['Id', 'State', 'Commit', 'Trigger', 'Duration', 'Reason', 'Created', 'Actions']),
                 tbody)),
         more);
 

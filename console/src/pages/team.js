@@ -5,7 +5,7 @@
 
 import { api, get, currentUser } from '../api.js';
 import {
-    h, clear, field, input, select, showError, clearErrors, confirmDialog, when,
+    h, clear, field, input, select, showError, clearErrors, confirmDialog, when, thead,
 } from '../dom.js';
 
 export default async function team(ctx) {
@@ -95,8 +95,7 @@ export default async function team(ctx) {
     ctx.main.append(h('p', { class: 'crumbs' }, h('a', { href: '/teams' }, 'Teams')),
         heading, alert,
         h('div', { class: 'scroll' }, h('table', {},
-            h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Joined', '']
-                .map((c) => h('th', { scope: 'col' }, c)))), tbody)),
+            thead(['Name', 'Email', 'Role', 'Joined', '']), tbody)),
         invite, sent);
     draw();
 }

@@ -2,7 +2,7 @@
 
 import { api, get } from '../api.js';
 import {
-    h, clear, field, input, select, showError, clearErrors, confirmDialog, when,
+    h, clear, field, input, select, showError, clearErrors, confirmDialog, when, thead,
 } from '../dom.js';
 
 export default async function tokens(ctx) {
@@ -70,8 +70,7 @@ export default async function tokens(ctx) {
 
     ctx.main.append(h('h1', {}, 'Tokens'), shown,
         h('div', { class: 'scroll' }, h('table', {},
-            h('thead', {}, h('tr', {}, ['Name', 'Token', 'Scopes', 'Expires', 'Last used', '']
-                .map((c) => h('th', { scope: 'col' }, c)))), tbody)),
+            thead(['Name', 'Token', 'Scopes', 'Expires', 'Last used', '']), tbody)),
         form);
     await load();
 }
