@@ -19,7 +19,8 @@ export const ACTIONS = [
     {
         label: 'Roll back', path: 'promote', method: 'POST',
         allowed: (d) => d.state === 'INACTIVE' && d.artifact_kept,
-        rule: 'Only an INACTIVE deployment whose build is kept can be put back in production.',
+        rule: 'Only an INACTIVE deployment whose build is kept can be put back'
+            + ' in production.',
     },
     {
         label: 'Cancel deployment', path: 'cancel', method: 'POST',
@@ -29,7 +30,8 @@ export const ACTIONS = [
     {
         label: 'Delete', path: '', method: 'DELETE',
         allowed: (d) => OVER.includes(d.state),
-        rule: 'Only a FAILED, INACTIVE or CANCELED deployment can be deleted; promote another one first.',
+        rule: 'Only a FAILED, INACTIVE or CANCELED deployment can be deleted;'
+            + ' promote another one first.',
         confirm: 'Delete this deployment and its log?',
     },
 ];

@@ -96,7 +96,8 @@ export default async function project(ctx) {
         h('div', { class: 'scroll' },
             h('table', {},
                 h('caption', { class: 'sr-only' }, 'Deployments, newest first'),
-                thead(['Id', 'State', 'Commit', 'Trigger', 'Duration', 'Reason', 'Created', 'Actions']),
+                thead(['Id', 'State', 'Commit', 'Trigger', 'Duration', 'Reason',
+                    'Created', 'Actions']),
                 tbody)),
         more);
 

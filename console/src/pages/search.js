@@ -42,7 +42,8 @@ export default async function search(ctx) {
                     h('code', {}, ansiNodes(l.line))));
             }
             status.textContent = r.data.length
-                ? `${r.data.length} line${r.data.length > 1 ? 's' : ''}` + (r.next ? ' (first 200)' : '')
+                ? `${r.data.length} line${r.data.length > 1 ? 's' : ''}`
+                    + (r.next ? ' (first 200)' : '')
                 : 'No line matches.';
         } catch (e) {
             showError(form, e);

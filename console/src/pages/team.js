@@ -46,7 +46,8 @@ export default async function team(ctx) {
                 cells.push(h('button', { type: 'button',
                     'aria-label': `Make ${m.email} the owner`,
                     onclick: async () => {
-                        if (await confirmDialog('Hand over', `Make ${m.email} the team's owner?`,
+                        if (await confirmDialog('Hand over',
+                            `Make ${m.email} the team's owner?`,
                             'Hand over')) {
                             api('POST', `${base}/transfer`, { user_id: m.user_id })
                                 .then((x) => { t = x; draw(); }, fail);
