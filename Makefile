@@ -51,13 +51,21 @@ MODULE = $(NGX_BUILD)/ngx_http_shipoff_module.so
 CONSOLE = console/build/index.html
 CONSOLE_SRC = console/index.html $(wildcard console/src/*.* console/src/*/*.*)
 
+# /docs/ of the public address: static pages built from docs/*.md
+DOCSITE = docs/site/index.html
+DOCSITE_SRC = $(wildcard docs/*.md docs/web/*) scripts/docsite
+
+# the browser tests' npm packages (playwright-core, axe-core), pinned by
+# tests/browser/package-lock.json and installed when it changes
+BROWSER_DEPS = tests/browser/node_modules/.package-lock.json
+
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT = $(UNIT_SRC:.c=)
 
 .PHONY: all deps up down status check test unit integration bench clean \
         distclean help fuzz fuzz-replay FORCE
 
-all: $(LIB) $(PROGS) $(MODULE) $(CONSOLE)
+all: $(LIB) $(PROGS) $(MODULE) $(CONSOLE) $(DOCSITE)
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -183,6 +191,12 @@ $(MODULE): $(NGX_BUILD)/Makefile $(wildcard nginx-modules/src/*)
 $(CONSOLE): $(CONSOLE_SRC) scripts/console-build
 	scripts/console-build
 
+$(DOCSITE): $(DOCSITE_SRC)
+	scripts/docsite docs docs/web docs/site
+
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
 deps:
 	@scripts/deps
 
@@ -204,7 +218,7 @@ test: unit fuzz-replay integration
 unit: $(UNIT) $(LIB)
 	@set -e; for t in $(UNIT); do echo "# $$t"; ./$$t; done
 
-integration: all
+integration: all $(BROWSER_DEPS)
 	prove -v -j2 tests/integration/
 
 # the in-process cost of a token check, for bench/api.pl
@@ -225,7 +239,7 @@ clean:
 	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
 	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer bench/jwt bench/clone \
 	      bench/*.o bench/*.d
-	rm -rf $(NGX_BUILD) console/build
+	rm -rf $(NGX_BUILD) console/build docs/site
 
 distclean: clean
 	rm -f config.mk
