@@ -47,6 +47,10 @@ PROGS = $(API) $(AUTH) $(HOOKS) $(BUILDER) $(CLI)
 NGX_BUILD = nginx-modules/build
 MODULE = $(NGX_BUILD)/ngx_http_shipoff_module.so
 
+# the web console, served by nginx at / (scripts/console-build)
+CONSOLE = console/build/index.html
+CONSOLE_SRC = console/index.html $(wildcard console/src/*.* console/src/*/*.*)
+
 # /docs/ of the public address: static pages built from docs/*.md
 DOCSITE = docs/site/index.html
 DOCSITE_SRC = $(wildcard docs/*.md docs/web/*) scripts/docsite
@@ -61,7 +65,7 @@ UNIT = $(UNIT_SRC:.c=)
 .PHONY: all deps up down status check test unit integration bench clean \
         distclean help fuzz fuzz-replay lint FORCE
 
-all: $(LIB) $(PROGS) $(MODULE) $(DOCSITE)
+all: $(LIB) $(PROGS) $(MODULE) $(CONSOLE) $(DOCSITE)
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -188,6 +192,9 @@ $(MODULE): $(NGX_BUILD)/Makefile $(wildcard nginx-modules/src/*)
 	cp $(NGX_BUILD)/ngx_http_shipoff_router_module.so $@.tmp
 	mv -f $@.tmp $@
 
+$(CONSOLE): $(CONSOLE_SRC) scripts/console-build
+	scripts/console-build
+
 $(DOCSITE): $(DOCSITE_SRC)
 	scripts/docsite docs docs/web docs/site
 
@@ -241,7 +248,7 @@ clean:
 	      tests/unit/*.o $(UNIT) $(PROGS) .build-flags \
 	      $(FUZZ_REPLAY) tests/fuzz/rules_fuzzer bench/jwt bench/clone \
 	      bench/*.o bench/*.d
-	rm -rf $(NGX_BUILD) docs/site
+	rm -rf $(NGX_BUILD) console/build docs/site
 
 distclean: clean
 	rm -f config.mk

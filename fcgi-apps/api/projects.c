@@ -50,6 +50,9 @@
 #define API_F_REQUIRED  0x02        /* on create */
 #define API_F_EMPTY     0x04        /* "" is a value */
 
+/* the longest ?q= of the projects list, in bytes */
+#define API_PROJECT_Q_MAX  100
+
 typedef int (*api_rule_pt)(const char *s, const char **reason);
 
 typedef struct {
@@ -744,9 +747,9 @@ api_projects_list(so_req_t *r)
     so_page_t        page;
     PGresult        *res;
     json_t          *items, *j;
-    const char      *params[3];
-    char             user[24];
-    int              i, n;
+    const char      *params[4];
+    char             user[24], q[API_PROJECT_Q_MAX + 1];
+    int              i, n, rc;
 
     res = NULL;
     items = NULL;
@@ -755,15 +758,29 @@ api_projects_list(so_req_t *r)
         goto done;
     }
 
+    /* ?q= keeps the projects whose name or repository URL holds it */
+    rc = so_fetch_form_get(q, sizeof(q), r->query, "q");
+    if (rc == SO_ENOTFOUND) {
+        q[0] = '\0';
+
+    } else if (rc != SO_OK) {
+        so_req_error(r, 422, "validation_failed",
+                     "q must be text of at most 100 bytes", "q");
+        goto done;
+    }
+
     snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = user;
     params[1] = page.afters;
     params[2] = page.limit1;
+    params[3] = q;
 
     res = so_pg_query(r->pg, "api_project_list",
                       "SELECT " API_PROJECT_COLS " FROM projects p"
                       " WHERE p.id > $2 AND" API_PROJECT_READABLE
-                      " ORDER BY p.id LIMIT $3", 3, params);
+                      " AND ($4 = '' OR strpos(p.name, lower($4)) > 0"
+                      " OR strpos(lower(p.repo_url), lower($4)) > 0)"
+                      " ORDER BY p.id LIMIT $3", 4, params);
     if (res == NULL) {
         api_db_error(r, "api_project_list");
         goto done;

@@ -16,7 +16,9 @@ void auth_login(so_req_t *r);
 void auth_refresh(so_req_t *r);
 void auth_logout(so_req_t *r);
 
-/* oauth.c: GET /auth/v1/oauth/:provider/start and .../callback */
+/* oauth.c: GET /auth/v1/providers, /auth/v1/oauth/:provider/start and
+ * .../callback */
+void auth_oauth_providers(so_req_t *r);
 void auth_oauth_start(so_req_t *r);
 void auth_oauth_callback(so_req_t *r);
 

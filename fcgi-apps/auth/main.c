@@ -15,6 +15,7 @@ static const so_route_t  auth_routes[] = {
     { "POST", "/auth/v1/login",   SO_OBJ_PUBLIC, 0, auth_login },
     { "POST", "/auth/v1/refresh", SO_OBJ_PUBLIC, 0, auth_refresh },
     { "POST", "/auth/v1/logout",  SO_OBJ_PUBLIC, 0, auth_logout },
+    { "GET",  "/auth/v1/providers", SO_OBJ_PUBLIC, 0, auth_oauth_providers },
     { "GET",  "/auth/v1/oauth/:provider/start",
       SO_OBJ_PUBLIC, 0, auth_oauth_start },
     { "GET",  "/auth/v1/oauth/:provider/callback",

@@ -301,6 +301,33 @@ done:
 }
 
 
+/* a provider is usable when both its client id and secret are set */
+static int
+auth_oauth_configured(const char *client_id, const char *client_secret)
+{
+    return client_id != NULL && client_id[0] != '\0'
+           && client_secret != NULL && client_secret[0] != '\0';
+}
+
+
+/*
+ * GET /auth/v1/providers: which sign-in buttons the console shows,
+ * {"github": bool, "google": bool}.  Public, like the sign-in page; it
+ * says only what the provider's own authorize page would show anyway.
+ */
+void
+auth_oauth_providers(so_req_t *r)
+{
+    const so_config_t  *cfg = r->cfg;
+
+    so_req_json(r, 200, json_pack("{s:b, s:b}",
+                "github", auth_oauth_configured(cfg->github_client_id,
+                                                cfg->github_client_secret),
+                "google", auth_oauth_configured(cfg->google_client_id,
+                                                cfg->google_client_secret)));
+}
+
+
 /*
  * The provider named by the route, from the configuration.  Answers 404
  * for an unknown or unconfigured one.
@@ -336,9 +363,7 @@ auth_oauth_provider(so_req_t *r, auth_oauth_provider_t *p)
         return SO_ENOTFOUND;
     }
 
-    if (p->client_id == NULL || p->client_id[0] == '\0'
-        || p->client_secret == NULL || p->client_secret[0] == '\0')
-    {
+    if (!auth_oauth_configured(p->client_id, p->client_secret)) {
         so_req_error(r, 404, "provider_not_configured",
                      "signing in with this provider is not configured",
                      NULL);

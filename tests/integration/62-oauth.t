@@ -28,6 +28,15 @@ my $s = stack_up(env => { $fp->env, SHIPOFF_PUBLIC_URL => $PUBLIC,
 # everything secret we saw: no log may contain any of it
 my @secret = ($fp->client_secret('github'), $fp->client_secret('google'));
 
+# both providers are configured here: the console shows both buttons
+# (96-console-serve.t: neither when none is)
+{
+    my $res = http(GET => $s->url('/auth/v1/providers'));
+    is($res->{status}, 200, 'providers: 200');
+    is_deeply($res->{json}, { github => $T, google => $T },
+              'providers: both configured');
+}
+
 sub psql {
     my ($sql) = @_;
     my ($rc, $out) = run('psql', '-X', '-q', '-tA', '-h', $s->var . '/run/pg',

@@ -193,6 +193,31 @@ ok(!(grep { exists $_->{webhook_secret} } @all), 'list: no secrets');
 is_deeply(api(GET => '/api/v1/projects', $bob)->{json}{data}, [],
           'list: another user sees none');
 
+# ?q= (the console's search): name or repository URL, any case, paged
+# like the whole list; another user's project never matches
+my @names = sort map { $_->{name} } @all;
+for my $case (['FUL', ['full']], ['0da', ['0day']], ['zzz', []],
+              ['', \@names])
+{
+    my ($q, $want) = @$case;
+    my (@got, $c);
+    for (1 .. 20) {
+        $res = api(GET => "/api/v1/projects?limit=1&q=$q"
+                          . ($c ? "&cursor=$c" : ''), $alice);
+        is($res->{status}, 200, "list q=$q: 200") or last;
+        push @got, map { $_->{name} } @{ $res->{json}{data} };
+        last unless $c = $res->{json}{next_cursor};
+    }
+    is_deeply([sort @got], $want, "list q=$q: @$want");
+}
+my @repo_hits = @{ api(GET => '/api/v1/projects?limit=100&q=' . (split m{/}, $repo)[-1],
+                       $alice)->{json}{data} };
+ok(@repo_hits >= 1, 'list q=<repository name>: found by its URL');
+is_deeply(api(GET => '/api/v1/projects?q=blog', $bob)->{json}{data}, [],
+          "list q=blog: not another user's");
+error_is(api(GET => '/api/v1/projects?q=' . ('a' x 101), $alice), 422,
+         'validation_failed', 'list q too long', 'q');
+
 # ---- update
 
 $res = api(PATCH => "/api/v1/projects/$pid", $alice,

@@ -20,6 +20,10 @@ plan skip_all => 'sandboxed builds need namespaces (not in a chroot)'
 
 my $s = stack_up(env => { SHIPOFF_AUTH_RATE => '1000r/s',
                           SHIPOFF_AUTH_BURST => 1000 });
+# an invitation reaches only an account whose email is verified
+# (docs/API.md, Teams and invitations) and a password sign-up is not, as
+# no mail is sent yet: the accounts the browser makes count as verified
+$s->psql('ALTER TABLE users ALTER COLUMN email_verified SET DEFAULT true');
 my $g = ShipoffGit->start;
 my $project = "story$$";
 my $repo = $g->repo('site', 'tests/fixtures/sites/vite');

@@ -1,0 +1,3 @@
+import authPage from './authform.js';
+
+export default (ctx) => authPage(ctx, false);
