@@ -19,6 +19,9 @@
 #define SO_DETECT_FILE_MAX  (1024 * 1024)   /* a larger manifest: ignored */
 #define SO_DETECT_FILES_MAX 16
 
+/* Debian's python3-gunicorn: Python's WSGI apps run under it (DETECT.md) */
+#define SO_DETECT_GUNICORN  "/usr/lib/python3/dist-packages/gunicorn"
+
 /* every path so_detect() reads under dir, NULL-ended: a detection needs
    these files of a repository, no other */
 extern const char *const  so_detect_files[];
