@@ -6,13 +6,13 @@
  * PROVISIONING) run by its run command in the sandbox: a cgroup of its
  * own (cgroup "app-<deployment>"), a network namespace of its own
  * (netns.c: outbound access only, reached by nginx at its veth address),
- * bubblewrap with the host's root and its tree read-only, a private /tmp
- * as HOME, as the project's uid (uid.c), with PORT, HOST=0.0.0.0 and the
- * project's runtime variables, secrets included.  It is not tied to
- * shipoffd: bwrap runs without
- * --die-with-parent in a session of its own, its output goes to two files
- * beside its tree (<deployment>.stdout, .stderr: a file, unlike a pipe,
- * outlives the reader) that the loop tails every tick into the
+ * bubblewrap with the host's root read-only, its tree a writable
+ * copy-on-write view with /tmp as HOME (appfs.c: its disk quota), as the
+ * project's uid (uid.c), with PORT, HOST=0.0.0.0 and the project's runtime
+ * variables, secrets included.  It is not tied to shipoffd: bwrap runs
+ * without --die-with-parent in a session of its own, its output goes to
+ * two files beside its tree (<deployment>.stdout, .stderr: a file, unlike
+ * a pipe, outlives the reader) that the loop tails every tick into the
  * deployment's log pipeline.  So a stopped or killed shipoffd leaves its
  * apps serving; the one that starts next reads app_processes
  * (sql/0010_apps.sql), checks that each pid is alive and in the cgroup it
