@@ -6,7 +6,8 @@
  * One pass over a few well-known files at the root of the tree (the
  * project's root_dir): package.json, requirements.txt, pyproject.toml,
  * manage.py, app.py, wsgi.py, composer.json, index.php, index.html.  The
- * first rule that matches wins; the rules and the commands they choose are the table of docs/DETECT.md.
+ * first rule that matches wins; the rules and the commands they choose
+ * are the table of docs/DETECT.md.
  * Commands run in the project's directory with $PORT set for the app.
  */
 
