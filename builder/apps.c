@@ -6,13 +6,13 @@
  * PROVISIONING) run by its run command in the sandbox: a cgroup of its
  * own (cgroup "app-<deployment>"), a network namespace of its own
  * (netns.c: outbound access only, reached by nginx at its veth address),
- * bubblewrap with the host's root and its tree read-only, a private /tmp
- * as HOME, as the project's uid (uid.c), with PORT, HOST=0.0.0.0 and the
- * project's runtime variables, secrets included.  It is not tied to
- * shipoffd: bwrap runs without
- * --die-with-parent in a session of its own, its output goes to two files
- * beside its tree (<deployment>.stdout, .stderr: a file, unlike a pipe,
- * outlives the reader) that the loop tails every tick into the
+ * bubblewrap with the host's root read-only, its tree a writable
+ * copy-on-write view with /tmp as HOME (appfs.c: its disk quota), as the
+ * project's uid (uid.c), with PORT, HOST=0.0.0.0 and the project's runtime
+ * variables, secrets included.  It is not tied to shipoffd: bwrap runs
+ * without --die-with-parent in a session of its own, its output goes to
+ * two files beside its tree (<deployment>.stdout, .stderr: a file, unlike
+ * a pipe, outlives the reader) that the loop tails every tick into the
  * deployment's log pipeline.  So a stopped or killed shipoffd leaves its
  * apps serving; the one that starts next reads app_processes
  * (sql/0010_apps.sql), checks that each pid is alive and in the cgroup it
@@ -473,11 +473,13 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 {
     bld_sandbox_opts_t   o;
     bld_sandbox_t        sb;
+    bld_appfs_t          fs;
     bld_netns_t          net;
     bld_cgroup_t         leftover;
     bld_env_t            envp;
     const char          *argv[7], *hidden[BLD_HIDDEN_MAX];
     char                 dir[PATH_MAX], cmd[1024], name[BLD_CG_NAMELEN];
+    char                 err[BLD_SB_ERRLEN];
     const so_config_t   *cfg;
     size_t               i;
     int                  wfd[2], rc;
@@ -486,6 +488,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     cfg = &a->b->cfg;
     wfd[0] = wfd[1] = -1;
     net.fd = -1;
+    fs.loop = -1;
     bld_env_init(&envp);
 
     if (!a->cgroups_ok) {
@@ -529,7 +532,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     o.argv = argv;
     o.envp = (const char *const *) envp.list;
     o.workdir = dir;
-    o.workdir_ro = 1;
+    o.cow = &fs.cow;
     o.hidden = bld_build_hidden(hidden, cfg);  /* its tree bound after */
     o.stdout_fd = wfd[0];
     o.stderr_fd = wfd[1];
@@ -544,6 +547,15 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
         goto done;
     }
     o.gid = (gid_t) o.uid;
+
+    if (bld_appfs_open(&fs, cfg, app->deployment, dir, o.uid, o.gid, err,
+                       sizeof(err))
+        != SO_OK)
+    {
+        so_log_error("apps", "deployment=%lld: %s", app->deployment, err);
+        bld_log_sys(app->log, "could not start the app: %s", err);
+        goto done;
+    }
 
     if (bld_netns_create(&net, cfg) != SO_OK) {
         so_log_error("apps", "deployment=%lld: %s", app->deployment,
@@ -567,8 +579,9 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 
 done:
 
-    /* the app is in it, or failed to start: the namespace is its own */
+    /* the app is in them, or failed to start: they are its own */
     bld_netns_close(&net);
+    bld_appfs_close(&fs);
     for (i = 0; i < 2; i++) {
         if (wfd[i] != -1) {
             close(wfd[i]);

@@ -10,6 +10,7 @@
 #ifndef BLD_APPS_H
 #define BLD_APPS_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,6 +18,7 @@
 #include "bld.h"
 #include "cgroup.h"
 #include "netns.h"
+#include "sandbox.h"
 
 
 #define BLD_MAX_APPS       1024     /* app processes on one builder */
@@ -147,6 +149,31 @@ void bld_apps_sleep_idle(bld_apps_t *a, int64_t before,
 /* a request woke deployment (its project's PRODUCTION one, named
    project): it runs again, or is kept running */
 int bld_apps_wake(bld_apps_t *a, long long deployment, const char *project);
+
+/* appfs.c */
+
+#define BLD_APPFS_DIRS  5           /* upper, work, the runtimes' places */
+
+/* an app's copy-on-write view, for one start of it (appfs.c says how) */
+typedef struct {
+    bld_sandbox_cow_t  cow;         /* what the sandbox mounts */
+    int                loop;        /* -1; open until the sandbox mounted */
+    char               dev[32];
+    char               mnt[PATH_MAX / 2];
+    char               path[BLD_APPFS_DIRS][PATH_MAX / 2 + 16];
+    char               overlay[PATH_MAX * 2];
+    const char        *dirs[BLD_APPFS_DIRS + 1];
+    const char        *binds[2 * BLD_APPFS_DIRS + 1];
+} bld_appfs_t;
+
+/* a fresh file system of cfg->app_disk bytes over the app's tree (the
+   artifact), owned by uid:gid.  0, SO_EINVAL or SO_ERR, with err */
+int bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg,
+    long long deployment, const char *tree, uid_t uid, gid_t gid, char *err,
+    size_t errlen);
+
+/* once the sandbox started (its mount holds the device), or failed */
+void bld_appfs_close(bld_appfs_t *fs);
 
 /* appio.c */
 

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -47,7 +48,8 @@ typedef enum {
     SB_STAGE_FDS,
     SB_STAGE_UID,
     SB_STAGE_EXEC,
-    SB_STAGE_NETNS
+    SB_STAGE_NETNS,
+    SB_STAGE_MOUNT
 } sb_stage_t;
 
 typedef struct {
@@ -57,7 +59,7 @@ typedef struct {
 
 static const char  *sb_stage_names[] = {
     "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap",
-    "join the network namespace"
+    "join the network namespace", "mount the copy-on-write view"
 };
 
 
@@ -67,6 +69,7 @@ static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 static void sb_child(const bld_sandbox_opts_t *o, char **argv,
     const int *procs, const bld_bwrap_fds_t *f, int devnull, int errfd)
     __attribute__((noreturn));
+static int sb_child_cow(const bld_sandbox_opts_t *o);
 static void sb_child_fail(int errfd, sb_stage_t stage)
     __attribute__((noreturn));
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
@@ -136,6 +139,9 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     for (i = 0; o->ro_binds != NULL && o->ro_binds[i] != NULL; i += 2) {
         n += 3;
     }
+    for (i = 0; o->cow != NULL && o->cow->binds[i] != NULL; i += 2) {
+        n += 3;
+    }
     for (i = 0; o->argv[i] != NULL; i++) {
         n++;
     }
@@ -157,6 +163,12 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     SB_ARG("--proc"); SB_ARG("/proc");
     SB_ARG("--tmpfs"); SB_ARG("/tmp");
 
+    /* before the hidden paths and the work dir, which may lie in /tmp */
+    for (i = 0; o->cow != NULL && o->cow->binds[i] != NULL; i += 2) {
+        SB_ARG("--bind"); SB_ARG(o->cow->binds[i]);
+        SB_ARG(o->cow->binds[i + 1]);
+    }
+
     /* before the work dir: bwrap makes its mount point inside a hidden dir */
     for (i = 0; o->hidden != NULL && o->hidden[i] != NULL; i++) {
         if (lstat(o->hidden[i], &st) == -1) {
@@ -169,7 +181,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         }
     }
 
-    SB_ARG(o->workdir_ro ? "--ro-bind" : "--bind");
+    SB_ARG("--bind");
     SB_ARG(o->workdir); SB_ARG(o->workdir);
 
     for (i = 0; o->ro_binds != NULL && o->ro_binds[i] != NULL; i += 2) {
@@ -211,6 +223,37 @@ sb_child_fail(int errfd, sb_stage_t stage)
         /* the parent then sees a silent exit 127 */
     }
     _exit(127);
+}
+
+
+/* in the child, as root: o->cow's mounts, in a namespace of its own */
+static int
+sb_child_cow(const bld_sandbox_opts_t *o)
+{
+    const bld_sandbox_cow_t  *c;
+    size_t                    i;
+
+    c = o->cow;
+
+    /* the host's later mounts and unmounts still reach the sandbox */
+    if (unshare(CLONE_NEWNS) == -1
+        || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1
+        || mount(c->dev, c->mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME,
+                 "") == -1)
+    {
+        return -1;
+    }
+
+    for (i = 0; c->dirs[i] != NULL; i++) {
+        if (mkdir(c->dirs[i], 0755) == -1
+            || chown(c->dirs[i], o->uid, o->gid) == -1)
+        {
+            return -1;
+        }
+    }
+
+    return mount("overlay", o->workdir, "overlay", MS_NOSUID | MS_NODEV,
+                 c->overlay);
 }
 
 
@@ -268,6 +311,10 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
        in the sandbox can change its addresses, routes or rules */
     if (o->netns != NULL && setns(o->netns->fd, CLONE_NEWNET) == -1) {
         sb_child_fail(errfd, SB_STAGE_NETNS);
+    }
+
+    if (o->cow != NULL && sb_child_cow(o) == -1) {
+        sb_child_fail(errfd, SB_STAGE_MOUNT);
     }
 
     if (setgroups(0, NULL) == -1 || setgid(o->gid) == -1

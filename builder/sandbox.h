@@ -42,6 +42,23 @@ typedef struct {
     uint64_t         oom_kills;
 } bld_sandbox_result_t;
 
+/*
+ * A writable, ephemeral copy-on-write view of the work dir (an app's:
+ * appfs.c).  Before dropping to the uid the sandbox enters a mount
+ * namespace of its own, mounts the file system of dev (ext4: its size is
+ * the quota) on mnt, makes dirs on it (owned by the uid) and an overlay
+ * (lowerdir the work dir, upper and work dirs on it) on the work dir.
+ * Nothing of it exists outside: it goes with the sandbox's last process.
+ */
+typedef struct {
+    const char          *dev;
+    const char          *mnt;
+    const char          *overlay;   /* overlayfs mount options */
+    const char *const   *dirs;      /* NULL-terminated, absolute */
+    const char *const   *binds;     /* NULL-terminated pairs: a dir on it,
+                                       where the sandbox sees it writable */
+} bld_sandbox_cow_t;
+
 typedef struct {
     const bld_cgroup_sys_t  *cgroups;   /* probed once at start */
     const char              *name;      /* cgroup name: "build-42" */
@@ -63,7 +80,8 @@ typedef struct {
     int                      share_net; /* 1: the host's network */
     const bld_netns_t       *netns;     /* not NULL: joins this namespace
                                            (netns.c), share_net ignored */
-    int                      workdir_ro;    /* 1: the work dir read-only */
+    const bld_sandbox_cow_t *cow;       /* not NULL: the work dir is
+                                           this view, writable */
     int                      detach;    /* 1: outlives shipoffd (an app);
                                            0: dies with its parent */
     unsigned                 timeout_ms;    /* 0: none */

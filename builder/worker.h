@@ -195,6 +195,15 @@ int bld_clone_main(void);
 /* workfs.c */
 
 /*
+ * A fresh ext4 file system of size bytes in image (which must not exist),
+ * its root owned by uid:gid, bound to a free loop device: *loop is open on
+ * it, its path in dev.  The device clears itself once neither the fd nor a
+ * mount holds it.  0 or SO_ERR with err (image removed).
+ */
+int bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
+    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/*
  * Mounts a fresh ext4 file system of size bytes, kept in image (which must
  * not exist), on dir, its root owned by uid:gid.  0 or SO_ERR with err.
  */

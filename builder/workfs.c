@@ -13,6 +13,9 @@
  * What outlives the build leaves it by copy (publish.c): static output to
  * var/sites, an app's tree to var/apps.  bld_workfs_umount() detaches the
  * mount, which a killed attempt may have left too, and removes the image.
+ *
+ * A running app's writable layer is the same file system (appfs.c:
+ * bld_workfs_image() alone, mounted by the sandbox in its own namespace).
  */
 
 #include <errno.h>
@@ -143,11 +146,12 @@ fail:
 
 
 int
-bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
-    gid_t gid, char *err, size_t errlen)
+bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
+    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-    char  dev[32], lost[PATH_MAX];
-    int   fd, loop;
+    int  fd;
+
+    *loop = -1;
 
     fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
@@ -161,15 +165,31 @@ bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
     close(fd);
 
     if (wfs_mkfs(image, uid, gid, err, errlen) != SO_OK
-        || wfs_loop(&loop, dev, sizeof(dev), image, err, errlen) != SO_OK)
+        || wfs_loop(loop, dev, devlen, image, err, errlen) != SO_OK)
     {
         unlink(image);
         return SO_ERR;
     }
 
-    if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "")
-        == -1)
+    return SO_OK;
+}
+
+
+int
+bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
+    gid_t gid, char *err, size_t errlen)
+{
+    char  dev[32], lost[PATH_MAX];
+    int   loop;
+
+    if (bld_workfs_image(&loop, dev, sizeof(dev), image, size, uid, gid,
+                         err, errlen)
+        != SO_OK)
     {
+        return SO_ERR;
+    }
+
+    if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "") == -1) {
         snprintf(err, errlen, "mount %s: %s", dir, strerror(errno));
         close(loop);                /* auto-clear needs a mount: detach */
         unlink(image);

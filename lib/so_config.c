@@ -116,6 +116,9 @@ static const so_cf_key_t  so_cf_keys[] = {
 
     SO_CF_STR(api_listen, "/run/shipoff/fcgi/api.sock", 0),
 
+    /* an app's writable layer, /tmp and the like: its disk quota */
+    SO_CF_NUM(app_disk, SO_CF_SIZE, "1g", 16LL << 20, 1LL << 42),
+
     /* after a new version of a dynamic app is live, the old process
      * serves what it has in flight this long, then is stopped */
     SO_CF_NUM(app_drain, SO_CF_SEC, "5s", 0, 3600),

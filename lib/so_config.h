@@ -29,6 +29,7 @@ typedef struct {
     int             fcgi_threads;
 
     /* shipoffd */
+    size_t          app_disk;           /* bytes: an app's writable layer */
     int             app_drain;          /* seconds: old process kept */
     int             app_port_max;
     int             app_port_min;

@@ -47,6 +47,9 @@ typedef struct {
 #define SO_DETECT_VENV                                                       \
     "python3 -m venv --system-site-packages .venv"                           \
     " && .venv/bin/python3 -m pip install"
+/* the production server, when there is one: + " <module>:<app>" */
+#define SO_DETECT_GUNICORN_RUN                                               \
+    "python3 -m gunicorn --bind $HOST:$PORT"
 #define SO_DETECT_PHP_SERVE                                                  \
     "php -S $HOST:$PORT -t public"
 
@@ -97,6 +100,8 @@ static int so_detect_python(so_detect_t *out, const char *dir);
 static int so_detect_php(so_detect_t *out, const char *dir);
 static void so_detect_apply(so_detect_t *out, const so_detect_rule_t *rule,
     const char *runtime, const char *install);
+static void so_detect_wsgi(so_detect_t *out, const char *dir,
+    const char *manage, int gunicorn);
 
 
 #define so_detect_copy(field, value)                                         \
@@ -378,6 +383,12 @@ so_detect_python(so_detect_t *out, const char *dir)
                 && strstr(manage, "DJANGO_SETTINGS_MODULE") != NULL))
         {
             so_detect_apply(out, rule, "python", install);
+            so_detect_wsgi(out, dir, manage,
+                           (req != NULL && so_detect_py_has(req, "gunicorn"))
+                           || (pyproject != NULL
+                               && so_detect_py_has(pyproject, "gunicorn"))
+                           || so_detect_exists("/", SO_DETECT_GUNICORN,
+                                               S_IFDIR));
             rc = SO_OK;
             break;
         }
@@ -387,6 +398,56 @@ so_detect_python(so_detect_t *out, const char *dir)
     free(pyproject);
     free(manage);
     return rc;
+}
+
+
+/*
+ * A WSGI app (Django, Flask) runs under gunicorn when the host has it or
+ * the app requires it: Django's module from manage.py's
+ * DJANGO_SETTINGS_MODULE ("mysite.settings": mysite.wsgi), Flask's app
+ * in app.py or wsgi.py, as `flask run` finds it.  Otherwise the
+ * framework's own server, as detected.
+ */
+static void
+so_detect_wsgi(so_detect_t *out, const char *dir, const char *manage,
+    int gunicorn)
+{
+    const char  *p;
+    char         app[128];
+    size_t       n;
+
+    app[0] = '\0';
+
+    if (!gunicorn) {
+        return;
+    }
+
+    if (strcmp(out->framework, "django") == 0 && manage != NULL) {
+        /* os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'x.settings') */
+        p = strstr(manage, "DJANGO_SETTINGS_MODULE");
+        p = p != NULL ? strpbrk(p, ",\n") : NULL;
+        p = p != NULL && *p == ',' ? strpbrk(p, "'\"\n") : NULL;
+        if (p != NULL && *p != '\n') {
+            p++;
+            n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+            if (n > 0 && n < 64 && p[n] == '.') {
+                snprintf(app, sizeof(app), "%.*s.wsgi", (int) n, p);
+            }
+        }
+
+    } else if (strcmp(out->framework, "flask") == 0) {
+        if (so_detect_exists(dir, "app.py", S_IFREG)) {
+            snprintf(app, sizeof(app), "app:app");
+        } else if (so_detect_exists(dir, "wsgi.py", S_IFREG)) {
+            snprintf(app, sizeof(app), "wsgi:app");
+        }
+    }
+
+    if (app[0] != '\0') {
+        snprintf(out->run_cmd, sizeof(out->run_cmd), "%s %s",
+                 SO_DETECT_GUNICORN_RUN, app);
+    }
 }
 
 
@@ -427,8 +488,8 @@ so_detect_php(so_detect_t *out, const char *dir)
 
 const char *const  so_detect_files[] = {
     "package.json", "package-lock.json", "npm-shrinkwrap.json",
-    "requirements.txt", "pyproject.toml", "manage.py", "composer.json",
-    "index.php",
+    "requirements.txt", "pyproject.toml", "manage.py", "app.py", "wsgi.py",
+    "composer.json", "index.php",
     "public/index.php", "index.html", NULL
 };
 

@@ -5,8 +5,9 @@
  *
  * One pass over a few well-known files at the root of the tree (the
  * project's root_dir): package.json, requirements.txt, pyproject.toml,
- * manage.py, composer.json, index.php, index.html.  The first rule that matches wins;
- * the rules and the commands they choose are the table of docs/DETECT.md.
+ * manage.py, app.py, wsgi.py, composer.json, index.php, index.html.  The
+ * first rule that matches wins; the rules and the commands they choose
+ * are the table of docs/DETECT.md.
  * Commands run in the project's directory with $PORT set for the app.
  */
 
@@ -18,6 +19,9 @@
 
 #define SO_DETECT_FILE_MAX  (1024 * 1024)   /* a larger manifest: ignored */
 #define SO_DETECT_FILES_MAX 16
+
+/* Debian's python3-gunicorn: Python's WSGI apps run under it (DETECT.md) */
+#define SO_DETECT_GUNICORN  "/usr/lib/python3/dist-packages/gunicorn"
 
 /* every path so_detect() reads under dir, NULL-ended: a detection needs
    these files of a repository, no other */

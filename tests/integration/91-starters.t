@@ -3,11 +3,9 @@
 # generated: each is detected as its framework, built and answers through
 # nginx.  create-vite's and express-generator's dependencies come from the
 # npm registry (SHIPOFF_TEST_NO_NPM=1 skips them); django-admin
-# startproject runs on the host's Django (python3-django).
-#
-# The Django starter does not run yet (its SQLite database is in the
-# app's read-only tree): that case is TODO until the app gets a writable
-# view of its tree (issue 14).
+# startproject runs on the host's Django (python3-django), served by
+# gunicorn when the host has it (python3-gunicorn), and opens its SQLite
+# database in its tree (a writable copy-on-write view).
 
 use strict;
 use warnings;
@@ -16,6 +14,7 @@ use Test::More;
 use ShipoffTest qw(stack_up top_dir in_chroot wait_for);
 use ShipoffNginx qw(request);
 use ShipoffGit;
+use ShipoffApps qw(app_procs);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -50,6 +49,15 @@ sub row {
     return $s->psql("SELECT $cols FROM deployments WHERE id = $id");
 }
 
+sub cmdline {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/cmdline" or return '';
+    local $/;
+    my $cmd = <$fh> // '';
+    $cmd =~ tr/\0/ /;
+    return $cmd;
+}
+
 # one row per starter: what it is detected as, and what its / answers
 my @starters = (
     { starter => 'vite', npm => 1, kind => 'static', framework => 'vite',
@@ -57,8 +65,9 @@ my @starters = (
     { starter => 'express', npm => 1, kind => 'dynamic',
       framework => 'express', body => qr{<h1>Express</h1>} },
     { starter => 'django', kind => 'dynamic', framework => 'django',
-      todo => 'the app tree is read-only: SQLite cannot open db.sqlite3',
-      body => qr{The install worked successfully} },
+      body => qr{The install worked successfully},
+      server => -d '/usr/lib/python3/dist-packages/gunicorn'
+                ? qr{python3 -m gunicorn --bind \S+ mysite\.wsgi} : undef },
 );
 
 for my $c (@starters) {
@@ -83,7 +92,6 @@ for my $c (grep { $_->{dep} } @starters) {
     is(row($c->{dep}, "kind || ' ' || framework"),
        "$c->{kind} $c->{framework}", "$c->{starter}: detected as such");
 
-    local our $TODO = $c->{todo};
     is($st, 'PRODUCTION', "$c->{starter}: PRODUCTION")
         or diag(row($c->{dep}, "coalesce(reason, '')") . "\n"
                 . $s->log_text($c->{dep}));
@@ -92,6 +100,12 @@ for my $c (grep { $_->{dep} } @starters) {
                       timeout => 10);
     is($res->{status}, 200, "$c->{starter}: GET / answers");
     like($res->{content} // '', $c->{body}, "$c->{starter}: its own page");
+    next unless $c->{server};
+
+    my @cmds = map { cmdline($_) } app_procs($cgroups, $c->{dep});
+    ok((grep { $_ =~ $c->{server} } @cmds),
+       "$c->{starter}: served by its production server")
+        or diag(join "\n", @cmds);
 }
 
 done_testing;

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "shipoff.h"
@@ -78,9 +79,14 @@ test_detect(void **state)
           "npm run build", "", "dist" } },
         { "node-build", SO_OK, { "dynamic", "", "node", "npm install",
           "npm run build", "npm start", "" } },
+        /* gunicorn required: WSGI apps run under it */
+        { "flask-gunicorn", SO_OK, { "dynamic", "flask", "python",
+          VENV " -r requirements.txt", "",
+          "python3 -m gunicorn --bind $HOST:$PORT app:app", "" } },
+        { "django-gunicorn", SO_OK, { "dynamic", "django", "python",
+          VENV " -r requirements.txt", "",
+          "python3 -m gunicorn --bind $HOST:$PORT shop.wsgi", "" } },
         /* the frameworks' own starters (scripts/fixtures) */
-        { "../starters/django", SO_OK, { "dynamic", "django", "python", "",
-          "", "python3 manage.py runserver $HOST:$PORT --noreload", "" } },
         { "../starters/vite", SO_OK, { "static", "vite", "node",
           "npm install", "npm run build", "", "dist" } },
         { "../starters/express", SO_OK, { "dynamic", "express", "node",
@@ -117,6 +123,13 @@ test_detect(void **state)
         assert_string_equal(d.run_cmd, cases[i].want.run_cmd);
         assert_string_equal(d.output_dir, cases[i].want.output_dir);
     }
+
+    /* django-admin startproject's: gunicorn when the host has it */
+    assert_int_equal(so_detect(&d, "tests/fixtures/starters/django"), SO_OK);
+    assert_string_equal(d.framework, "django");
+    assert_string_equal(d.run_cmd, access(SO_DETECT_GUNICORN, F_OK) == 0
+        ? "python3 -m gunicorn --bind $HOST:$PORT mysite.wsgi"
+        : "python3 manage.py runserver $HOST:$PORT --noreload");
 }
 
 
