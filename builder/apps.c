@@ -1000,7 +1000,8 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
     if (action != BLD_APP_CRASHED) {
         so_log_info("apps", "deployment=%lld project=%s: stopped",
                     app->deployment, app->name);
-        bld_log_sys(app->log, "the app stopped");
+        bld_log_sys(app->log, app->to_sleep ? "the app sleeps until a "
+                    "request wakes it" : "the app stopped");
 
         if (action == BLD_APP_RESPAWN) {
             app->restarts = 0;
@@ -1265,13 +1266,19 @@ bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
 {
     bld_app_action_t   action;
     bld_app_t         *app;
+    int                rc;
 
     app = app_find(a, deployment);
 
     if (app == NULL) {
         so_log_info("idle", "deployment=%lld project=%s: woken", deployment,
                     project);
-        return app_start(a, deployment);
+        rc = app_start(a, deployment);
+        app = app_find(a, deployment);
+        if (rc == SO_OK && app != NULL) {
+            bld_log_sys(app->log, "a request woke the app");
+        }
+        return rc;
     }
 
     action = bld_app_next(app, BLD_APP_EV_WAKE, so_now_ms());

@@ -120,6 +120,8 @@ static const so_route_t  api_routes[] = {
       SO_OBJ_DEPLOYMENT, SO_NEED_READ, api_logs_stream },
     { "GET",    "/api/v1/projects/:id/logs",
       SO_OBJ_PROJECT, SO_NEED_READ, api_logs_project },
+    { "GET",    "/api/v1/projects/:id/logs/stream",
+      SO_OBJ_PROJECT, SO_NEED_READ, api_logs_project_stream },
 };
 
 
