@@ -941,9 +941,11 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
 
     if (oom != NULL) {
         (void) bld_cgroup_oom_kills(&app->cg, oom);
+        app->u_ooms += (int) *oom;
     }
 
     (void) bld_cgroup_destroy(&app->cg);
+    app->u_cpu_usec = 0;                /* the next cgroup counts anew */
 
     if (app->child && waitpid(app->pid, &status, 0) == app->pid
         && code != NULL)
@@ -975,6 +977,7 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
 
     app->backoff_ms = bld_app_backoff_ms(app, now);
     app->restarts++;
+    app->u_restarts++;
     app->state = BLD_APP_BACKOFF;
     app->start_at = now + app->backoff_ms;
 
@@ -1277,6 +1280,7 @@ bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
         app = app_find(a, deployment);
         if (rc == SO_OK && app != NULL) {
             bld_log_sys(app->log, "a request woke the app");
+            app->u_wakes++;
         }
         return rc;
     }
