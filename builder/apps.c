@@ -954,9 +954,11 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
 
     if (oom != NULL) {
         (void) bld_cgroup_oom_kills(&app->cg, oom);
+        app->u_ooms += (int) *oom;
     }
 
     (void) bld_cgroup_destroy(&app->cg);
+    app->u_cpu_usec = 0;                /* the next cgroup counts anew */
 
     if (app->child && waitpid(app->pid, &status, 0) == app->pid
         && code != NULL)
@@ -988,6 +990,7 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
 
     app->backoff_ms = bld_app_backoff_ms(app, now);
     app->restarts++;
+    app->u_restarts++;
     app->state = BLD_APP_BACKOFF;
     app->start_at = now + app->backoff_ms;
 
@@ -1013,7 +1016,8 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
     if (action != BLD_APP_CRASHED) {
         so_log_info("apps", "deployment=%lld project=%s: stopped",
                     app->deployment, app->name);
-        bld_log_sys(app->log, "the app stopped");
+        bld_log_sys(app->log, app->to_sleep ? "the app sleeps until a "
+                    "request wakes it" : "the app stopped");
 
         if (action == BLD_APP_RESPAWN) {
             app->restarts = 0;
@@ -1278,13 +1282,20 @@ bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
 {
     bld_app_action_t   action;
     bld_app_t         *app;
+    int                rc;
 
     app = app_find(a, deployment);
 
     if (app == NULL) {
         so_log_info("idle", "deployment=%lld project=%s: woken", deployment,
                     project);
-        return app_start(a, deployment);
+        rc = app_start(a, deployment);
+        app = app_find(a, deployment);
+        if (rc == SO_OK && app != NULL) {
+            bld_log_sys(app->log, "a request woke the app");
+            app->u_wakes++;
+        }
+        return rc;
     }
 
     action = bld_app_next(app, BLD_APP_EV_WAKE, so_now_ms());

@@ -66,6 +66,14 @@ typedef struct {
     char            *part[2];       /* a line not ended yet */
     size_t           plen[2];
     struct bld_log_s *log;
+    /* what happened since the last usage sample (appusage.c) */
+    int              u_restarts;
+    int              u_ooms;
+    int              u_wakes;
+    uint64_t         u_requests;
+    uint64_t         u_cpu_usec;    /* the cgroup's count at that sample */
+    uint64_t         u_edge_requests;   /* the edges' count last seen */
+    unsigned         u_edge_seen:1;
 } bld_app_t;
 
 typedef struct {
@@ -76,6 +84,7 @@ typedef struct {
     int              napps;
     bld_cgroup_sys_t cgroups;
     unsigned         cgroups_ok:1;  /* apps can run here */
+    unsigned         usage_failing:1;   /* logged: samples not stored */
 } bld_apps_t;
 
 /* what happens to an app (appstate.c) */
@@ -121,6 +130,10 @@ int bld_app_backoff_ms(const bld_app_t *app, int64_t now);
 
 /* 1 when an app's route is still used: the scaler's question */
 typedef int (*bld_apps_busy_pt)(void *data, const char *name);
+
+/* the requests the edges served for an app's route so far, or -1 when
+   they do not know it */
+typedef long long (*bld_apps_requests_pt)(void *data, const char *name);
 
 
 /* apps.c */
@@ -174,6 +187,16 @@ int bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg,
 
 /* once the sandbox started (its mount holds the device), or failed */
 void bld_appfs_close(bld_appfs_t *fs);
+
+/* appusage.c */
+
+/* one sample of every app's usage into app_usage */
+void bld_apps_sample(bld_apps_t *a);
+
+/* the edges' request counts, read by the scaler: each running app's
+   requests since the last reading are added to its next sample */
+void bld_apps_requests(bld_apps_t *a, bld_apps_requests_pt count,
+    void *data);
 
 /* appio.c */
 

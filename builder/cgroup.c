@@ -89,7 +89,12 @@ static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
 static int cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim);
 static int cg_freeze(bld_cgroup_t *cg, int on);
-static int cg_procs(bld_cgroup_t *cg, int kill_them, size_t *n);
+typedef void (*cg_pid_pt)(void *data, long pid);
+static int cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n);
+static void cg_kill_pid(void *data, long pid);
+static void cg_cpu_pid(void *data, long pid);
+static int cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+    const char *key, uint64_t *v);
 static int cg_word(const char *list, const char *word);
 static void cg_sleep_ms(long ms);
 
@@ -696,11 +701,11 @@ done:
 
 
 /*
- * Reads the pids of cgroup.procs; with kill set, SIGKILLs each one.
- * *n is how many were listed.
+ * Reads the pids of cgroup.procs and calls each (when not NULL) with
+ * every one.  *n is how many were listed.
  */
 static int
-cg_procs(bld_cgroup_t *cg, int kill_them, size_t *n)
+cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
 {
     char   path[PATH_MAX];
     FILE  *fp;
@@ -727,8 +732,8 @@ cg_procs(bld_cgroup_t *cg, int kill_them, size_t *n)
 
     while (fscanf(fp, "%ld", &pid) == 1) {
         (*n)++;
-        if (kill_them && pid > 0) {
-            kill((pid_t) pid, SIGKILL);
+        if (each != NULL && pid > 0) {
+            each(data, pid);
         }
     }
 
@@ -737,11 +742,138 @@ cg_procs(bld_cgroup_t *cg, int kill_them, size_t *n)
 }
 
 
+static void
+cg_kill_pid(void *data, long pid)
+{
+    kill((pid_t) pid, SIGKILL);
+}
+
+
 int
 bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
 {
-    cg->err = cg_procs(cg, 0, n);
+    cg->err = cg_procs(cg, NULL, NULL, n);
     return cg->err;
+}
+
+
+/*
+ * Adds to *(uint64_t *) data the CPU time (us) of a process and of its
+ * children it waited for: /proc/PID/stat's utime, stime, cutime, cstime.
+ */
+static void
+cg_cpu_pid(void *data, long pid)
+{
+    uint64_t           *usec = data;
+    unsigned long long  t[4];
+    char                path[64], buf[1024], *p;
+    long                hz;
+    ssize_t             len;
+    int                 fd;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return;
+    }
+
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (len <= 0) {
+        return;
+    }
+    buf[len] = '\0';
+
+    /* the command, in parentheses, may hold spaces: fields follow the
+       last ")"; utime is the 14th field, the 12th after it */
+    p = strrchr(buf, ')');
+    hz = sysconf(_SC_CLK_TCK);
+    if (p == NULL || hz <= 0
+        || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
+                  " %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3]) != 4)
+    {
+        return;
+    }
+
+    *usec += (t[0] + t[1] + t[2] + t[3]) * 1000000ULL / (unsigned long) hz;
+}
+
+
+/* the number in file (with key: the value of its "key value" line) */
+static int
+cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+    const char *key, uint64_t *v)
+{
+    char    buf[2048], *p;
+    size_t  klen;
+    int     rc;
+
+    rc = cg_read(cg, h, file, buf, sizeof(buf));
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    if (key == NULL) {
+        *v = strtoull(buf, NULL, 10);
+        return SO_OK;
+    }
+
+    klen = strlen(key);
+    for (p = buf; p != NULL; p = strchr(p, '\n')) {
+        p += (*p == '\n');
+        if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+            *v = strtoull(p + klen + 1, NULL, 10);
+            return SO_OK;
+        }
+    }
+
+    cg_error(cg->errstr, "no %s in %s/%s", key, cg_dir(cg, h), file);
+    return SO_ENOTFOUND;
+}
+
+
+int
+bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
+{
+    size_t  n;
+    int     rc;
+
+    memset(u, 0, sizeof(*u));
+
+    if (cg->sys->version == 2) {
+        rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.current", NULL,
+                         &u->memory);
+        if (rc == SO_OK
+            && cg_read_u64(cg, BLD_CG_MEMORY, "memory.peak", NULL,
+                           &u->memory_peak) != SO_OK)
+        {
+            /* memory.peak came with Linux 5.19 */
+            u->memory_peak = u->memory;
+        }
+        if (rc == SO_OK) {
+            rc = cg_read_u64(cg, BLD_CG_MEMORY, "cpu.stat", "usage_usec",
+                             &u->cpu_usec);
+        }
+        goto done;
+    }
+
+    rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.usage_in_bytes", NULL,
+                     &u->memory);
+    if (rc == SO_OK) {
+        rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.max_usage_in_bytes",
+                         NULL, &u->memory_peak);
+    }
+
+    /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
+       Shipoff does not mount): the processes' own counts, read now */
+    if (rc == SO_OK) {
+        rc = cg_procs(cg, cg_cpu_pid, &u->cpu_usec, &n);
+    }
+
+done:
+
+    cg->err = rc;
+    return rc;
 }
 
 
@@ -800,7 +932,7 @@ bld_cgroup_kill(bld_cgroup_t *cg)
 
     for (waited = 0; waited <= CG_KILL_WAIT_MS; waited += CG_STEP_MS) {
         frozen = cg_freeze(cg, 1) == SO_OK;
-        rc = cg_procs(cg, 1, &n);
+        rc = cg_procs(cg, cg_kill_pid, NULL, &n);
         if (frozen) {
             cg_freeze(cg, 0);
         }

@@ -82,6 +82,20 @@ void bld_cgroup_close_fds(int *fds);
 /* *n = the kernel's count of OOM kills in the cgroup */
 int bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n);
 
+/* what a cgroup uses */
+typedef struct {
+    uint64_t  memory;               /* bytes now */
+    uint64_t  memory_peak;          /* bytes, the most since it was made */
+    uint64_t  cpu_usec;             /* CPU time of its processes */
+} bld_cgroup_usage_t;
+
+/*
+ * *u = what the cgroup uses now.  On v1 the CPU time is that of the
+ * processes in it now (and of the children they waited for): it can go
+ * down when one exits.
+ */
+int bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u);
+
 /* *n = the number of processes still in the cgroup */
 int bld_cgroup_count(bld_cgroup_t *cg, size_t *n);
 

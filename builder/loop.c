@@ -133,6 +133,7 @@ bld_timers(bld_daemon_t *d)
 
     if (now >= d->next_reap) {
         bld_apps_check(&d->apps);
+        bld_apps_sample(&d->apps);
         bld_scaler_reap(&d->scaler);
         d->next_reap = now + (int64_t) b->cfg.reap_interval * 1000;
     }

@@ -1,7 +1,8 @@
 /*
  * retention.c: log lines are kept log_max_age, and at most log_max_size
- * bytes of line text per project (the oldest go first); deployments at
- * most quota_deployments_kept per account (quota.c).
+ * bytes of line text per project (the oldest go first); apps' usage
+ * samples BLD_USAGE_KEEP; deployments at most quota_deployments_kept per
+ * account (quota.c).
  *
  * Runs with the reconciler's timer.  Each DELETE takes at most
  * BLD_RETAIN_BATCH rows, and one call stops after BLD_RETAIN_BUDGET_MS
@@ -26,12 +27,14 @@
 #define BLD_RETAIN_BATCH_N    5000
 #define BLD_RETAIN_BUDGET_MS  200
 #define BLD_RETAIN_PROJECTS   "20"     /* over their size, per round */
+#define BLD_USAGE_KEEP        "7 days"  /* app_usage: the console's charts */
 
 
 static long long bld_retain_exec(bld_t *b, const char *name,
     const char *sql, int nparams, const char *const *params);
 static int bld_retain_age(bld_t *b, int64_t deadline);
 static int bld_retain_size(bld_t *b, int64_t deadline);
+static void bld_retain_usage(bld_t *b, int64_t deadline);
 
 
 /* rows a DELETE removed, or -1 (logged) */
@@ -150,6 +153,25 @@ bld_retain_size(bld_t *b, int64_t deadline)
 }
 
 
+/* usage samples older than BLD_USAGE_KEEP */
+static void
+bld_retain_usage(bld_t *b, int64_t deadline)
+{
+    const char  *params[1];
+    long long    n;
+
+    params[0] = BLD_RETAIN_BATCH;
+
+    do {
+        n = bld_retain_exec(b, "bld_retain_usage",
+                            "DELETE FROM app_usage WHERE id IN"
+                            " (SELECT id FROM app_usage"
+                            " WHERE at < now() - interval '" BLD_USAGE_KEEP
+                            "' LIMIT $1)", 1, params);
+    } while (n == BLD_RETAIN_BATCH_N && so_now_ms() < deadline);
+}
+
+
 void
 bld_retention(bld_t *b)
 {
@@ -160,6 +182,8 @@ bld_retention(bld_t *b)
     if (bld_retain_age(b, deadline) == SO_OK) {
         (void) bld_retain_size(b, deadline);
     }
+
+    bld_retain_usage(b, deadline);
 
     bld_quota_prune(b);
 }

@@ -44,7 +44,18 @@
 #define IDLE_EDGE_TIMEOUT   2000
 
 
+/* what idle_busy() is asked about: every edge's activity */
+typedef struct {
+    bld_scaler_t              *s;
+    const bld_edge_result_t   *r;
+    time_t                     now;
+} idle_round_t;
+
+
+static json_t *idle_route(const idle_round_t *round, size_t e,
+    const char *name);
 static int idle_busy(void *data, const char *name);
+static long long idle_requests(void *data, const char *name);
 static void idle_polled(void *data, const bld_edge_result_t *r);
 static time_t idle_time(const char *rfc3339);
 static int idle_wake(bld_scaler_t *s, const char *project);
@@ -58,14 +69,6 @@ static const bld_stream_policy_t  idle_wake_policy = {
     16,                         /* entries per read */
     1                           /* a lease: its builder is dead */
 };
-
-/* what idle_busy() is asked about: every edge's activity */
-typedef struct {
-    bld_scaler_t              *s;
-    const bld_edge_result_t   *r;
-    time_t                     now;
-} idle_round_t;
-
 
 /* "2026-11-28T09:13:01Z" as a time_t, or -1 */
 static time_t
@@ -84,49 +87,92 @@ idle_time(const char *rfc3339)
 }
 
 
+/* the activity of the app's route (name.apps_domain) on edge e, or NULL */
+static json_t *
+idle_route(const idle_round_t *round, size_t e, const char *name)
+{
+    json_t      *routes, *r;
+    const char  *host;
+    char         want[512];
+    size_t       i;
+
+    snprintf(want, sizeof(want), "%s.%s", name,
+             round->s->b->cfg.apps_domain);
+    routes = json_object_get(round->r->tables[e], "routes");
+
+    json_array_foreach(routes, i, r) {
+        host = json_string_value(json_object_get(r, "host"));
+        if (host != NULL && strcmp(host, want) == 0) {
+            return r;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* 1 unless every edge says the app's route idles */
 static int
 idle_busy(void *data, const char *name)
 {
     idle_round_t  *round;
-    json_t        *routes, *r, *last;
-    const char    *host;
-    char           want[512];
-    size_t         e, i;
+    json_t        *r, *last;
+    size_t         e;
     time_t         at;
 
     round = data;
-    snprintf(want, sizeof(want), "%s.%s", name,
-             round->s->b->cfg.apps_domain);
 
     for (e = 0; e < round->r->ntables; e++) {
-        routes = json_object_get(round->r->tables[e], "routes");
+        r = idle_route(round, e, name);
+        if (r == NULL) {
+            continue;
+        }
 
-        json_array_foreach(routes, i, r) {
-            host = json_string_value(json_object_get(r, "host"));
-            if (host == NULL || strcmp(host, want) != 0) {
-                continue;
-            }
+        if (json_integer_value(json_object_get(r, "in_flight")) > 0
+            || json_integer_value(json_object_get(r, "long_lived")) > 0)
+        {
+            return 1;
+        }
 
-            if (json_integer_value(json_object_get(r, "in_flight")) > 0
-                || json_integer_value(json_object_get(r, "long_lived")) > 0)
+        last = json_object_get(r, "last_request");
+        if (json_is_string(last)) {
+            at = idle_time(json_string_value(last));
+            if (at == -1
+                || round->now - at < round->s->b->cfg.idle_timeout)
             {
                 return 1;
-            }
-
-            last = json_object_get(r, "last_request");
-            if (json_is_string(last)) {
-                at = idle_time(json_string_value(last));
-                if (at == -1
-                    || round->now - at < round->s->b->cfg.idle_timeout)
-                {
-                    return 1;
-                }
             }
         }
     }
 
     return 0;
+}
+
+
+/* the requests every edge served for the app's route, or -1: on none */
+static long long
+idle_requests(void *data, const char *name)
+{
+    idle_round_t  *round;
+    json_t        *r;
+    long long      n;
+    size_t         e;
+    int            found;
+
+    round = data;
+    n = 0;
+    found = 0;
+
+    for (e = 0; e < round->r->ntables; e++) {
+        r = idle_route(round, e, name);
+        if (r != NULL) {
+            n += (long long) json_integer_value(json_object_get(r,
+                                                                "requests"));
+            found = 1;
+        }
+    }
+
+    return found ? n : -1;
 }
 
 
@@ -150,6 +196,7 @@ idle_polled(void *data, const bld_edge_result_t *r)
     round.r = r;
     round.now = time(NULL);
 
+    bld_apps_requests(s->apps, idle_requests, &round);
     bld_apps_sleep_idle(s->apps, so_now_ms()
                                  - (int64_t) s->b->cfg.idle_timeout * 1000,
                         idle_busy, &round);

@@ -152,10 +152,13 @@ int cli_logs(cli_t *cli, int argc, char **argv);
  * Prints a deployment's log lines as they come (the SSE tail), until its
  * build ends: CLI_EXIT_OK when it is live, CLI_EXIT_FAIL when it failed
  * or was canceled or the stream could not be read, CLI_EXIT_USAGE when
- * deadline (0: none) came first.  flags: CLI_FOLLOW_*.
+ * deadline (0: none) came first.  flags: CLI_FOLLOW_*.  With
+ * CLI_FOLLOW_PROJECT, id is a project's and its running app is followed
+ * (its PRODUCTION deployment's lines) until the project is deleted.
  */
 #define CLI_FOLLOW_ANNOUNCE  0x01   /* say on stderr how it ended */
 #define CLI_FOLLOW_ONCE      0x02   /* no reconnection: the caller polls */
+#define CLI_FOLLOW_PROJECT   0x04   /* id is a project: its app's stream */
 
 int cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
     unsigned flags);

@@ -1,5 +1,6 @@
 /*
- * logs.c: shipoff logs [DEPLOYMENT] [-f] [--search Q] [--project NAME].
+ * logs.c: shipoff logs [DEPLOYMENT] [-f] [--app] [--search Q]
+ * [--project NAME].
  *
  * History: the pages of GET /api/v1/deployments/{id}/logs (?q= with
  * --search), each resuming after the last line id of the one before.
@@ -12,6 +13,12 @@
  * Last-Event-ID, the id of the last line printed: the server resumes
  * right after it, so no line is lost or printed twice.  A server that is
  * busy (503) is asked again after its Retry-After.
+ *
+ * --app follows the project's running app instead, as `heroku logs
+ * --tail` does: GET /api/v1/projects/{id}/logs/stream, the lines of its
+ * PRODUCTION deployment (what the app prints and what the platform says
+ * of it: starts, restarts, sleeps, wakes), across promotions, until
+ * interrupted.
  *
  * Lines are printed as their text; --json prints each line as the API
  * gives it, one JSON object a line.
@@ -57,13 +64,16 @@ static int cli_tail_connect(cli_t *cli, cli_tail_t *t, const char *url,
 
 
 static const char  cli_logs_usage[] =
-    "usage: shipoff logs [DEPLOYMENT] [-f] [--search Q] [--project NAME|ID]\n"
-    "           [--json]\n\n"
+    "usage: shipoff logs [DEPLOYMENT] [-f] [--app] [--search Q]\n"
+    "           [--project NAME|ID] [--json]\n\n"
     "Shows a deployment's build logs (default: the project's latest\n"
     "deployment).\n\n"
     "options:\n"
     "  -f, --follow   print new lines as they come, until the build ends\n"
     "                 (exit 1 when it ends FAILED or CANCELED)\n"
+    "  --app          follow the project's running app (its production\n"
+    "                 deployment's output, restarts, sleeps and wakes)\n"
+    "                 until interrupted\n"
     "  --search Q     only the lines that match Q (words, \"a phrase\",\n"
     "                 -word); without DEPLOYMENT, across the project\n"
     "  --json         each line as a JSON object\n";
@@ -393,16 +403,17 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
     long         retry_after;
     int          rc, failures, check;
     json_t      *d;
+    const char  *kind;
 
     memset(&t, 0, sizeof(t));
     t.json = json;
     t.deadline = deadline;
     check = 1;
+    kind = (flags & CLI_FOLLOW_PROJECT) ? "project" : "deployment";
 
-    snprintf(url, sizeof(url), "%s/api/v1/deployments/%" JSON_INTEGER_FORMAT
-             "/logs/stream", cli->api, id);
-    snprintf(path, sizeof(path), "/api/v1/deployments/%" JSON_INTEGER_FORMAT,
+    snprintf(path, sizeof(path), "/api/v1/%ss/%" JSON_INTEGER_FORMAT, kind,
              id);
+    snprintf(url, sizeof(url), "%s%s/logs/stream", cli->api, path);
 
     for (failures = 0; failures < CLI_TAIL_ATTEMPTS; failures++) {
         /* an ordinary request first: it says what is wrong plainly and
@@ -419,8 +430,8 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
 
         if (rc == 0) {
             if (flags & CLI_FOLLOW_ANNOUNCE) {
-                fprintf(stderr, "shipoff: deployment %" JSON_INTEGER_FORMAT
-                        " ended %s\n", id, t.end);
+                fprintf(stderr, "shipoff: %s %" JSON_INTEGER_FORMAT
+                        " ended %s\n", kind, id, t.end);
             }
             rc = strcmp(t.end, "FAILED") == 0
                  || strcmp(t.end, "CANCELED") == 0
@@ -456,8 +467,8 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
         sleep((unsigned) retry_after);
     }
 
-    fprintf(stderr, "shipoff: the log stream of deployment %"
-            JSON_INTEGER_FORMAT " keeps failing; giving up\n", id);
+    fprintf(stderr, "shipoff: the log stream of %s %" JSON_INTEGER_FORMAT
+            " keeps failing; giving up\n", kind, id);
     rc = CLI_EXIT_FAIL;
 
 done:
@@ -476,9 +487,11 @@ cli_logs(cli_t *cli, int argc, char **argv)
     json_t       *p;
     json_int_t    id;
     const char   *project = NULL, *follow = NULL, *search = NULL;
+    const char   *app = NULL;
     cli_opt_t     opts[] = {
         { "project", 'p', 1, &project },
         { "follow", 'f', 0, &follow },
+        { "app", 0, 0, &app },
         { "search", 0, 1, &search },
         { NULL, 0, 0, NULL }
     };
@@ -492,6 +505,23 @@ cli_logs(cli_t *cli, int argc, char **argv)
     if (follow != NULL && search != NULL) {
         return cli_usage_error(cli_logs_usage, "-f and --search do not go "
                                "together: a search reads the history");
+    }
+
+    if (app != NULL && (search != NULL || n == 1)) {
+        return cli_usage_error(cli_logs_usage, "--app follows the running "
+                               "app: no DEPLOYMENT, no --search");
+    }
+
+    if (app != NULL) {
+        if (cli_project_current(cli, project, &p) != 0) {
+            return CLI_EXIT_FAIL;
+        }
+        id = json_integer_value(json_object_get(p, "id"));
+        json_decref(p);
+
+        return cli_logs_follow(cli, id, cli->json, 0,
+                               CLI_FOLLOW_PROJECT
+                               | (cli->json ? 0 : CLI_FOLLOW_ANNOUNCE));
     }
 
     id = 0;

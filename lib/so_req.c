@@ -337,6 +337,21 @@ so_req_json(so_req_t *r, int status, json_t *body)
 
 
 void
+so_req_text(so_req_t *r, int status, const char *type, const char *text)
+{
+    so_req_headers(r);
+
+    FCGX_FPrintF(r->fcgi->out,
+                 "Status: %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "\r\n", status, so_req_reason(status), type);
+    FCGX_PutStr(text, (int) strlen(text), r->fcgi->out);
+    r->responded = 1;
+}
+
+
+void
 so_req_empty(so_req_t *r, int status)
 {
     so_req_headers(r);

@@ -108,6 +108,10 @@ void so_req_json(so_req_t *r, int status, json_t *body);
 /* writes a status without a body (204) */
 void so_req_empty(so_req_t *r, int status);
 
+/* writes a response of another type than JSON: text as it is */
+void so_req_text(so_req_t *r, int status, const char *type,
+    const char *text);
+
 /* writes {"error":{code,message[,field]}}; field may be NULL */
 void so_req_error(so_req_t *r, int status, const char *code,
     const char *message, const char *field);

@@ -65,6 +65,11 @@ void api_deployments_promote(so_req_t *r);
 void api_logs_deployment(so_req_t *r);
 void api_logs_project(so_req_t *r);
 void api_logs_stream(so_req_t *r);
+void api_logs_project_stream(so_req_t *r);
+
+/* usage.c: an app's usage over a window; every app's, for Prometheus */
+void api_usage_get(so_req_t *r);
+void api_usage_metrics(so_req_t *r);
 
 /* projects.c */
 void api_projects_create(so_req_t *r);

@@ -4,6 +4,11 @@
  *   GET /api/v1/deployments/:id/logs?since=&limit=&q=   lines, oldest first
  *   GET /api/v1/projects/:id/logs?since=&limit=&q=      across deployments
  *   GET /api/v1/deployments/:id/logs/stream             Server-Sent Events
+ *   GET /api/v1/projects/:id/logs/stream                the running app's
+ *
+ * Every line says its source: "build" (what the build printed), "app"
+ * (what the app printed, stdout or stderr) or "platform" (what shipoffd
+ * said: starts, restarts, sleeps, wakes, how a build ended).
  *
  * The record is log_lines (shipoffd batches every line there); its id is
  * the one cursor of every reader: "since" is the last id seen, and a live
@@ -21,6 +26,13 @@
  * Redis announced last (or API_TAIL_CATCHUP_MS passed).  The "end" entry
  * comes after shipoffd flushed its last batch: once it is seen, one more
  * read gets every line, then the "end" event closes the stream.
+ *
+ * A project's stream is the same tail over the lines of the project's
+ * PRODUCTION deployment, whichever it is: it looks the deployment up
+ * every API_TAIL_STATE_S and follows the new one after a promotion (from
+ * the same cursor: line ids grow across deployments).  It ignores the
+ * deployments' "end" entries and ends only when the project is deleted.
+ * Opened without a cursor, it starts with the last API_TAIL_RECENT lines.
  *
  * A tail runs in a thread of its own (so_fcgi_stream), so tails never
  * hold the request threads; past log_streams_max per process the answer
@@ -53,12 +65,14 @@
 #define API_TAIL_STATE_S      5         /* looks at the state this often */
 #define API_TAIL_SETTLED      "10 seconds"  /* final without an "end" */
 #define API_TAIL_RETRY_AFTER  "5"
+#define API_TAIL_RECENT       "100"     /* a project stream's first lines */
 
 /* a line, l; api_log_json() reads them in this order */
 #define API_LOG_COLS                                                         \
     "l.id, to_char(l.at AT TIME ZONE 'UTC',"                                \
     " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), l.stream, l.line,"              \
-    " l.deployment_id"
+    " l.deployment_id, CASE l.stream WHEN 'build' THEN 'build'"           \
+    " WHEN 'system' THEN 'platform' ELSE 'app' END"
 
 #define API_LOG_DEP    " FROM log_lines l WHERE l.deployment_id = $1"        \
                        " AND l.id > $2"
@@ -89,8 +103,10 @@ typedef struct {
 
 /* a live tail: handed to its thread, which frees it */
 typedef struct {
-    long long   id;                      /* the deployment */
+    long long   id;                      /* the deployment followed */
+    long long   project;                 /* a project's stream; 0: none */
     long long   since;                   /* the last line id sent */
+    int         recent;                  /* no cursor: the last lines */
     char        ids[24];
     char        key[48];                 /* "logs:<id>" */
     char        last[48];                /* the Redis entry read last */
@@ -133,6 +149,8 @@ static int api_tail_write(so_req_t *r, api_tail_t *t, const char *s,
 static int api_tail_catchup(so_req_t *r, api_tail_t *t);
 static void api_tail_start(so_req_t *r, api_tail_t *t);
 static int api_tail_state(so_req_t *r, api_tail_t *t);
+static int api_tail_production(so_req_t *r, api_tail_t *t);
+static void api_tail_key(api_tail_t *t);
 static int api_tail_wait(so_req_t *r, api_tail_t *t, int ms);
 static void api_tail_entry(api_tail_t *t, const redisReply *entry);
 static int api_tail_final(const char *state);
@@ -218,8 +236,9 @@ invalid:
 
 
 /*
- * A line: {id, at, stream, line} (and its deployment in a project's
- * list); a line that is a JSON object keeps its fields as "fields".
+ * A line: {id, at, stream, source, line} (and its deployment in a
+ * project's list); a line that is a JSON object keeps its fields as
+ * "fields".
  */
 static json_t *
 api_log_json(const PGresult *res, int row, int deployment)
@@ -229,11 +248,12 @@ api_log_json(const PGresult *res, int row, int deployment)
 
     line = PQgetvalue(res, row, 3);
 
-    l = json_pack("{s:I, s:s, s:s, s:s}",
+    l = json_pack("{s:I, s:s, s:s, s:s, s:s}",
                   "id", (json_int_t) strtoll(PQgetvalue(res, row, 0), NULL,
                                              10),
                   "at", PQgetvalue(res, row, 1),
                   "stream", PQgetvalue(res, row, 2),
+                  "source", PQgetvalue(res, row, 5),
                   "line", line);
     if (l == NULL) {
         return NULL;
@@ -339,20 +359,21 @@ api_logs_project(so_req_t *r)
 
 
 /*
- * GET /api/v1/deployments/:id/logs/stream: checked here, then tailed by a
- * stream thread.  Last-Event-ID (or ?since=, for clients that cannot set
- * headers) is the last line id the client has.
+ * A stream: checked here, then tailed by a stream thread.  Last-Event-ID
+ * (or ?since=, for clients that cannot set headers) is the last line id
+ * the client has.
  */
-void
-api_logs_stream(so_req_t *r)
+static void
+api_logs_tail(so_req_t *r, int project)
 {
     api_tail_t  *t;
     const char  *last;
     char         buf[24];
     long long    since;
-    int          rc;
+    int          rc, recent;
 
     since = 0;
+    recent = 0;
     last = so_req_param(r, "HTTP_LAST_EVENT_ID");
     rc = so_fetch_form_get(buf, sizeof(buf), r->query, "since");
 
@@ -374,6 +395,9 @@ api_logs_stream(so_req_t *r)
         so_req_error(r, 422, "validation_failed", "since must be a line "
                      "id: an integer from 0", "since");
         return;
+
+    } else {
+        recent = project;
     }
 
     t = calloc(1, sizeof(api_tail_t));
@@ -382,8 +406,10 @@ api_logs_stream(so_req_t *r)
         return;
     }
 
-    t->id = r->id;
+    t->id = project ? 0 : r->id;
+    t->project = project ? r->id : 0;
     t->since = since;
+    t->recent = recent;
 
     rc = so_fcgi_stream(r, api_tail, t);
     if (rc == SO_OK) {
@@ -408,6 +434,22 @@ api_logs_stream(so_req_t *r)
     }
 
     so_req_error(r, 500, "internal", "internal error", NULL);
+}
+
+
+/* GET /api/v1/deployments/:id/logs/stream: until the build ends */
+void
+api_logs_stream(so_req_t *r)
+{
+    api_logs_tail(r, 0);
+}
+
+
+/* GET /api/v1/projects/:id/logs/stream: its PRODUCTION deployment's */
+void
+api_logs_project_stream(so_req_t *r)
+{
+    api_logs_tail(r, 1);
 }
 
 
@@ -571,7 +613,7 @@ api_tail_entry(api_tail_t *t, const redisReply *entry)
     }
 
     if (event != NULL && strcmp(event, "end") == 0) {
-        if (state != NULL && api_tail_final(state)) {
+        if (t->project == 0 && state != NULL && api_tail_final(state)) {
             snprintf(t->end, sizeof(t->end), "%s", state);
         }
         return;
@@ -629,6 +671,11 @@ api_tail_state(so_req_t *r, api_tail_t *t)
     const char  *params[1];
 
     t->checked = time(NULL);
+
+    if (t->project != 0) {
+        return api_tail_production(r, t);
+    }
+
     params[0] = t->ids;
 
     res = so_pg_query(r->pg, "api_tail_state",
@@ -645,6 +692,85 @@ api_tail_state(so_req_t *r, api_tail_t *t)
         snprintf(t->end, sizeof(t->end), "%s", PQgetvalue(res, 0, 0));
     }
 
+    PQclear(res);
+    return SO_OK;
+}
+
+
+/* the deployment followed: its id as text and its Redis stream */
+static void
+api_tail_key(api_tail_t *t)
+{
+    snprintf(t->ids, sizeof(t->ids), "%lld", t->id);
+    snprintf(t->key, sizeof(t->key), "logs:%lld", t->id);
+}
+
+
+/*
+ * A project's stream follows its PRODUCTION deployment (none: t->id is 0
+ * and nothing is read) and ends when the project is gone.  0, or
+ * SO_EUNAVAIL.
+ */
+static int
+api_tail_production(so_req_t *r, api_tail_t *t)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         proj[24];
+    long long    dep;
+
+    snprintf(proj, sizeof(proj), "%lld", t->project);
+    params[0] = proj;
+
+    res = so_pg_query(r->pg, "api_tail_production",
+                      "SELECT (SELECT d.id FROM deployments d"
+                      " WHERE d.project_id = p.id AND d.state = 'PRODUCTION')"
+                      " FROM projects p WHERE p.id = $1",
+                      1, params);
+    if (res == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        snprintf(t->end, sizeof(t->end), "deleted");
+        return SO_OK;
+    }
+
+    dep = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL,
+                                               10);
+    PQclear(res);
+
+    if (dep == t->id) {
+        return SO_OK;
+    }
+
+    t->id = dep;
+    api_tail_key(t);
+    t->streamed = 0;
+    free(t->want_line);
+    t->want_line = NULL;
+    t->news = 1;
+    api_tail_start(r, t);
+
+    if (dep == 0 || !t->recent) {
+        return SO_OK;
+    }
+
+    /* no cursor: from the last API_TAIL_RECENT lines on */
+    params[0] = t->ids;
+    params[1] = API_TAIL_RECENT;
+    res = so_pg_query(r->pg, "api_tail_recent",
+                      "SELECT coalesce(min(id) - 1, 0) FROM (SELECT id"
+                      " FROM log_lines WHERE deployment_id = $1"
+                      " ORDER BY id DESC LIMIT $2) l",
+                      2, params);
+    if (res == NULL) {
+        return SO_EUNAVAIL;
+    }
+
+    t->since = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    t->recent = 0;
     PQclear(res);
     return SO_OK;
 }
@@ -713,8 +839,7 @@ api_tail(so_req_t *r, void *data)
     char                buf[96];
     int                 n, ms, pg_ok;
 
-    snprintf(t->ids, sizeof(t->ids), "%lld", t->id);
-    snprintf(t->key, sizeof(t->key), "logs:%lld", t->id);
+    api_tail_key(t);
 
     if (api_tail_write(r, t, head, sizeof(head) - 1) != SO_OK) {
         goto done;

@@ -17,6 +17,10 @@ static const so_route_t  api_routes[] = {
        server; outside /_shipoff/, which is nginx's own control API */
     { "GET",    "/_internal/wake",
       SO_OBJ_PUBLIC, 0, api_wake },
+    /* Prometheus text of every app's usage: nginx passes it from its
+       control socket only (/_shipoff/metrics/apps) */
+    { "GET",    "/_internal/metrics",
+      SO_OBJ_PUBLIC, 0, api_usage_metrics },
 
     { "GET",    "/api/v1/me",
       SO_OBJ_ACCOUNT, SO_NEED_READ, api_me_get },
@@ -120,6 +124,10 @@ static const so_route_t  api_routes[] = {
       SO_OBJ_DEPLOYMENT, SO_NEED_READ, api_logs_stream },
     { "GET",    "/api/v1/projects/:id/logs",
       SO_OBJ_PROJECT, SO_NEED_READ, api_logs_project },
+    { "GET",    "/api/v1/projects/:id/logs/stream",
+      SO_OBJ_PROJECT, SO_NEED_READ, api_logs_project_stream },
+    { "GET",    "/api/v1/projects/:id/usage",
+      SO_OBJ_PROJECT, SO_NEED_READ, api_usage_get },
 };
 
 
