@@ -49,6 +49,7 @@ static const struct {
     { "allow_insecure_repos", "1" },
     { "allow_private_repos", "1" },
     { "api_listen", "127.0.0.1:1" },
+    { "app_disk", "64m" },
     { "app_drain", "2s" },
     { "app_port_max", "20999" },
     { "app_port_min", "20000" },
