@@ -81,6 +81,7 @@ static int app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp,
     const char *dir);
 static void app_started(bld_apps_t *a, bld_app_t *app,
     const bld_sandbox_t *sb, pid_t pid);
+static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
@@ -463,6 +464,15 @@ app_started(bld_apps_t *a, bld_app_t *app, const bld_sandbox_t *sb,
 }
 
 
+/* what stopped a start, in shipoffd's log and the app's */
+static void
+app_spawn_failed(bld_app_t *app, const char *err)
+{
+    so_log_error("apps", "deployment=%lld: %s", app->deployment, err);
+    bld_log_sys(app->log, "could not start the app: %s", err);
+}
+
+
 /*
  * Spawns the app of a known deployment (app->deployment): reads what it
  * needs from PostgreSQL.  SO_OK; SO_EINVAL when it cannot run (recorded),
@@ -552,15 +562,12 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
                        sizeof(err))
         != SO_OK)
     {
-        so_log_error("apps", "deployment=%lld: %s", app->deployment, err);
-        bld_log_sys(app->log, "could not start the app: %s", err);
+        app_spawn_failed(app, err);
         goto done;
     }
 
     if (bld_netns_create(&net, cfg) != SO_OK) {
-        so_log_error("apps", "deployment=%lld: %s", app->deployment,
-                     net.errstr);
-        bld_log_sys(app->log, "could not start the app: %s", net.errstr);
+        app_spawn_failed(app, net.errstr);
         goto done;
     }
     snprintf(app->addr, sizeof(app->addr), "%s", net.addr);
@@ -568,9 +575,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
 
     if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
-        so_log_error("apps", "deployment=%lld: %s", app->deployment,
-                     sb.errstr);
-        bld_log_sys(app->log, "could not start the app: %s", sb.errstr);
+        app_spawn_failed(app, sb.errstr);
         goto done;
     }
 

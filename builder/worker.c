@@ -131,6 +131,8 @@ static wk_end_t wk_cancel(wk_t *w);
 static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
+static wk_end_t wk_workdir(wk_t *w);
+static wk_end_t wk_steps(wk_t *w);
 static wk_end_t wk_sandbox(wk_t *w);
 static int wk_disk_full(wk_t *w);
 static wk_end_t wk_step_end(wk_t *w, bld_step_end_t end,
@@ -885,14 +887,123 @@ wk_free(wk_t *w)
 }
 
 
+/*
+ * The build's work dir, var_dir/builds/ID, made afresh: an ext4 file
+ * system of sandbox_disk (its disk quota) owned by the project's uid, held
+ * open as w->bfd.
+ */
+static wk_end_t
+wk_workdir(wk_t *w)
+{
+    struct stat          st;
+    const so_config_t   *cfg;
+    char                 builds[PATH_MAX], err[SO_ERRLEN];
+    int                  rc;
+
+    cfg = w->cfg;
+
+    if ((size_t) snprintf(w->builddir, sizeof(w->builddir), "%s/builds/%s",
+                          cfg->var_dir, w->dep) >= sizeof(w->builddir))
+    {
+        so_log_error("worker", "var_dir is too long");
+        return WK_RETRY;
+    }
+    snprintf(w->src, sizeof(w->src), "%s/src", w->builddir);
+    snprintf(w->home, sizeof(w->home), "%s/home", w->builddir);
+    snprintf(w->artifact, sizeof(w->artifact), "%s/sites/%s/%s",
+             cfg->var_dir, w->proj, w->dep);
+
+    /* the sandbox uid must reach its work dir: x on builds/, nothing more */
+    snprintf(builds, sizeof(builds), "%s/builds", cfg->var_dir);
+    if ((mkdir(builds, 0711) == -1 && errno != EEXIST)
+        || chmod(builds, 0711) == -1)
+    {
+        so_log_error("worker", "deployment=%s: mkdir %s: %s", w->dep, builds,
+                     strerror(errno));
+        return WK_RETRY;
+    }
+
+    /* the build runs as the project's uid, which owns its work dir */
+    if (bld_project_uid(&w->uid, w->pg, cfg, w->project_id) != SO_OK) {
+        return WK_RETRY;
+    }
+
+    /* a leftover of an earlier attempt */
+    snprintf(w->image, sizeof(w->image), "%s.img", w->builddir);
+    bld_workfs_umount(w->builddir, w->image);
+    if (stat(w->builddir, &st) == 0) {
+        bld_remove_tree(cfg, w->builddir);
+    }
+
+    rc = SO_OK;
+    if (mkdir(w->builddir, 0700) == -1) {
+        snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
+        rc = SO_ERR;
+
+    } else if (cfg->sandbox_disk > 0) {
+        rc = bld_workfs_mount(w->builddir, w->image, cfg->sandbox_disk,
+                              w->uid, (gid_t) w->uid, err, sizeof(err));
+    }
+
+    if (rc != SO_OK) {
+        so_log_error("worker", "deployment=%s: the work dir %s: %s", w->dep,
+                     w->builddir, err);
+        bld_log_sys(w->log,
+                    "the work dir could not be made on this builder");
+        return WK_RETRY;
+    }
+
+    w->bfd = open(w->builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                  | O_CLOEXEC);
+    if (w->bfd == -1) {
+        so_log_error("worker", "deployment=%s: open %s: %s", w->dep,
+                     w->builddir, strerror(errno));
+        return WK_RETRY;
+    }
+
+    return WK_GO;
+}
+
+
+/* clone, detect, build, publish, then promote (static) or hand over */
+static wk_end_t
+wk_steps(wk_t *w)
+{
+    wk_end_t  end;
+
+    end = wk_canceled(w) ? wk_cancel(w) : wk_clone(w);
+    if (end == WK_GO) {
+        end = wk_canceled(w) ? wk_cancel(w) : wk_detect(w);
+    }
+    if (end == WK_GO) {
+        end = wk_canceled(w) ? wk_cancel(w) : wk_build(w);
+    }
+    if (end == WK_GO) {
+        end = wk_canceled(w) ? wk_cancel(w) : wk_publish(w);
+    }
+    if (end == WK_GO && w->dynamic) {
+        bld_log_sys(w->log, "built in %.1f s: starting the app",
+                    (double) (so_now_ms() - w->started_ms) / 1000);
+        end = WK_HANDOVER;
+
+    } else if (end == WK_GO) {
+        end = wk_promote(w);
+        if (end == WK_GO) {
+            bld_log_sys(w->log, "deployed in %.1f s",
+                        (double) (so_now_ms() - w->started_ms) / 1000);
+        }
+    }
+
+    return end;
+}
+
+
 int
 bld_worker_run(const so_config_t *cfg, long long deployment_id)
 {
     wk_t          w;
     wk_end_t      end;
-    struct stat   st;
     const char   *state;
-    char          builds[PATH_MAX], err[SO_ERRLEN];
     int           rc;
 
     memset(&w, 0, sizeof(w));
@@ -941,93 +1052,10 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
             "UPDATE deployments SET started_at = coalesce(started_at, now())"
             " WHERE id = $1");
 
-    if ((size_t) snprintf(w.builddir, sizeof(w.builddir), "%s/builds/%s",
-                          cfg->var_dir, w.dep) >= sizeof(w.builddir))
-    {
-        so_log_error("worker", "var_dir is too long");
-        end = WK_RETRY;
-        goto done;
-    }
-    snprintf(w.src, sizeof(w.src), "%s/src", w.builddir);
-    snprintf(w.home, sizeof(w.home), "%s/home", w.builddir);
-    snprintf(w.artifact, sizeof(w.artifact), "%s/sites/%s/%s", cfg->var_dir,
-             w.proj, w.dep);
-
-    /* the sandbox uid must reach its work dir: x on builds/, nothing more */
-    snprintf(builds, sizeof(builds), "%s/builds", cfg->var_dir);
-    if ((mkdir(builds, 0711) == -1 && errno != EEXIST)
-        || chmod(builds, 0711) == -1)
-    {
-        so_log_error("worker", "deployment=%s: mkdir %s: %s", w.dep, builds,
-                     strerror(errno));
-        end = WK_RETRY;
-        goto done;
-    }
-
-    /* the build runs as the project's uid, which owns its work dir */
-    if (bld_project_uid(&w.uid, w.pg, cfg, w.project_id) != SO_OK) {
-        end = WK_RETRY;
-        goto done;
-    }
-
-    /* a leftover of an earlier attempt */
-    snprintf(w.image, sizeof(w.image), "%s.img", w.builddir);
-    bld_workfs_umount(w.builddir, w.image);
-    if (stat(w.builddir, &st) == 0) {
-        bld_remove_tree(cfg, w.builddir);
-    }
-
-    rc = SO_OK;
-    if (mkdir(w.builddir, 0700) == -1) {
-        snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
-        rc = SO_ERR;
-
-    } else if (cfg->sandbox_disk > 0) {
-        rc = bld_workfs_mount(w.builddir, w.image, cfg->sandbox_disk, w.uid,
-                              (gid_t) w.uid, err, sizeof(err));
-    }
-
-    if (rc != SO_OK) {
-        so_log_error("worker", "deployment=%s: the work dir %s: %s", w.dep,
-                     w.builddir, err);
-        bld_log_sys(w.log, "the work dir could not be made on this builder");
-        end = WK_RETRY;
-        goto done;
-    }
-
-    w.bfd = open(w.builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                 | O_CLOEXEC);
-    if (w.bfd == -1) {
-        so_log_error("worker", "deployment=%s: open %s: %s", w.dep,
-                     w.builddir, strerror(errno));
-        end = WK_RETRY;
-        goto done;
-    }
-
-    end = wk_canceled(&w) ? wk_cancel(&w) : wk_clone(&w);
+    end = wk_workdir(&w);
     if (end == WK_GO) {
-        end = wk_canceled(&w) ? wk_cancel(&w) : wk_detect(&w);
+        end = wk_steps(&w);
     }
-    if (end == WK_GO) {
-        end = wk_canceled(&w) ? wk_cancel(&w) : wk_build(&w);
-    }
-    if (end == WK_GO) {
-        end = wk_canceled(&w) ? wk_cancel(&w) : wk_publish(&w);
-    }
-    if (end == WK_GO && w.dynamic) {
-        bld_log_sys(w.log, "built in %.1f s: starting the app",
-                    (double) (so_now_ms() - w.started_ms) / 1000);
-        end = WK_HANDOVER;
-
-    } else if (end == WK_GO) {
-        end = wk_promote(&w);
-        if (end == WK_GO) {
-            bld_log_sys(w.log, "deployed in %.1f s",
-                        (double) (so_now_ms() - w.started_ms) / 1000);
-        }
-    }
-
-done:
 
     bld_workfs_umount(w.builddir, w.image);
     bld_remove_tree(cfg, w.builddir);

@@ -79,6 +79,9 @@ static ngx_int_t ngx_http_shipoff_wake_look(ngx_http_request_t *r,
 static ngx_http_shipoff_wake_verdict_e ngx_http_shipoff_wake_judge(
     ngx_http_request_t *r, ngx_http_shipoff_wake_loc_conf_t *wlcf,
     ngx_uint_t fresh, ngx_msec_t held);
+static void ngx_http_shipoff_wake_log(ngx_http_request_t *r,
+    ngx_http_shipoff_ctx_t *rctx, ngx_http_shipoff_wake_verdict_e verdict,
+    ngx_msec_t held);
 static ngx_int_t ngx_http_shipoff_wake_count(ngx_http_request_t *r,
     ngx_http_shipoff_wake_ctx_t *ctx);
 static void ngx_http_shipoff_wake_uncount(void *data);
@@ -322,6 +325,43 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (verdict != NGX_HTTP_SHIPOFF_WAKE_HOLD) {
+        ngx_http_shipoff_wake_log(r, rctx, verdict, held);
+        ngx_http_finalize_request(r, ngx_http_shipoff_wake_unavailable(r));
+        return NGX_DONE;
+    }
+
+    if (!ctx->counted && ngx_http_shipoff_wake_count(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    delay = ngx_min(wlcf->check_interval, wlcf->timeout - held);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "shipoff wake: \"%V\" held for %M ms",
+                   &rctx->info.host, held);
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_shipoff_wake_delay;
+
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, delay);
+
+    return NGX_AGAIN;
+}
+
+
+/* why a request to an app still asleep is answered instead of held */
+
+static void
+ngx_http_shipoff_wake_log(ngx_http_request_t *r,
+    ngx_http_shipoff_ctx_t *rctx, ngx_http_shipoff_wake_verdict_e verdict,
+    ngx_msec_t held)
+{
     switch (verdict) {
 
     case NGX_HTTP_SHIPOFF_WAKE_TIMEOUT:
@@ -348,33 +388,6 @@ ngx_http_shipoff_wake_handler(ngx_http_request_t *r)
     default: /* NGX_HTTP_SHIPOFF_WAKE_HOLD */
         break;
     }
-
-    if (verdict != NGX_HTTP_SHIPOFF_WAKE_HOLD) {
-        ngx_http_finalize_request(r, ngx_http_shipoff_wake_unavailable(r));
-        return NGX_DONE;
-    }
-
-    if (!ctx->counted && ngx_http_shipoff_wake_count(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    delay = ngx_min(wlcf->check_interval, wlcf->timeout - held);
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "shipoff wake: \"%V\" held for %M ms",
-                   &rctx->info.host, held);
-
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_shipoff_wake_delay;
-
-    r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, delay);
-
-    return NGX_AGAIN;
 }
 
 
