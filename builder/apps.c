@@ -631,6 +631,9 @@ typedef struct {
 } app_pushed_t;
 
 
+static void app_reroute_later(app_pushed_t *p, const bld_edge_result_t *r);
+
+
 /* a bld_edge_done_pt */
 static void
 app_pushed(void *data, const bld_edge_result_t *r)
@@ -643,9 +646,31 @@ app_pushed(void *data, const bld_edge_result_t *r)
         so_log_error("apps", "deployment=%lld: routing %s (%s): %s",
                      p->deployment, p->host,
                      p->running ? "running" : "sleeping", r->err);
+        app_reroute_later(p, r);
     }
 
     free(p);
+}
+
+
+/*
+ * An edge that missed a running app's route is asked again at the
+ * supervisor's next check (bld_apps_check, every reap_interval) until it
+ * takes it: the app is served by the edges that answered meanwhile.
+ */
+static void
+app_reroute_later(app_pushed_t *p, const bld_edge_result_t *r)
+{
+    bld_app_t  *app;
+
+    app = app_find(p->a, p->deployment);
+
+    if (p->running && app != NULL && app->state == BLD_APP_RUNNING) {
+        so_log_warn("apps", "deployment=%lld: %zu edges took %s: the others "
+                    "are asked again in %d s", p->deployment, r->pushed,
+                    p->host, p->a->b->cfg.reap_interval);
+        app->reroute = 1;
+    }
 }
 
 
@@ -877,6 +902,11 @@ app_routed(void *data, const bld_edge_result_t *r)
     /* stopped or replaced meanwhile: what stopped it said so */
     if (app != NULL && app->state == BLD_APP_RUNNING) {
         app_promote(p->a, app, r);
+
+        /* served by the edges that took it; the others asked again */
+        if (r->rc != SO_OK && r->pushed > 0) {
+            app_reroute_later(p, r);
+        }
     }
 
     free(p);
@@ -892,7 +922,8 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
     long long   prev;
     int         rc;
 
-    rc = r->rc;
+    /* PRODUCTION once an edge serves it (as a static deployment) */
+    rc = r->pushed > 0 ? SO_OK : r->rc;
 
     if (rc == SO_OK) {
         rc = so_deploy_promote(&prev, a->b->pg, NULL, app->deployment,
@@ -1369,6 +1400,14 @@ bld_apps_check(bld_apps_t *a)
         app_start(a, strtoll(PQgetvalue(res, i, 0), NULL, 10));
     }
     PQclear(res);
+
+    for (i = 0; i < a->napps; i++) {
+        app = a->apps[i];
+        if (app->reroute && app->state == BLD_APP_RUNNING) {
+            app->reroute = 0;
+            app_push(a, app, 1);
+        }
+    }
 
     if (a->napps == 0) {
         return;

@@ -44,6 +44,7 @@ typedef struct {
     unsigned         child:1;       /* ours to waitpid (not adopted) */
     unsigned         to_sleep:1;    /* idle: sleeping once stopped */
     unsigned         wake:1;        /* woken while stopping: start again */
+    unsigned         reroute:1;     /* an edge missed its route: again */
     pid_t            pid;           /* bwrap's; 0: none */
     int              pidfd;
     bld_cgroup_t     cg;

@@ -6,6 +6,10 @@
 # worker pushed to each edge in turn (3 x 5 s on the silent one) and
 # failed the build with route_push_failed.
 #
+# A dynamic app the same way: its supervisor promotes it once one edge
+# took its route and asks the silent one again at each reap_interval.
+# Before, it failed with route_push_failed when any edge was silent.
+#
 # When no edge answers at all the build fails with route_push_failed and
 # the previous PRODUCTION stays, served as before (docs/ARCHITECTURE.md:
 # a deployment is PRODUCTION only once an edge serves it).
@@ -25,7 +29,8 @@ plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
 
 my ($silent_port, $silent) = silent_server();
 
-my $s = stack_up(env => { SHIPOFF_SANDBOX_CGROUP_PARENT => "shipoff-t86b-$$" });
+my $s = stack_up(env => { SHIPOFF_SANDBOX_CGROUP_PARENT => "shipoff-t86b-$$",
+                          SHIPOFF_REAP_INTERVAL         => '2s' });
 
 END {
     local $?;
@@ -91,6 +96,27 @@ like($res->{content}, qr/Hello from the plain site/, "... with its page");
 # retries and is left to be tried again
 ok(wait_for(120, sub { $s->logs =~ /deployment=$first: routing \Q$host\E: .*tried again later/ }),
    'the silent edge: the route is pushed again in the background');
+
+# ---- a dynamic app, the same edges
+
+my $app = "silentapp$$";
+$res = $s->api(POST => '/api/v1/projects', $u,
+               { name => $app, branch => 'main',
+                 repo_url => $git->repo('flask', "$top/tests/fixtures/apps/flask") });
+is($res->{status}, 201, 'a dynamic project') or diag($res->{content});
+my $app_pid = $res->{json}{id};
+$res = $s->api(POST => "/api/v1/projects/$app_pid/deployments", $u, {});
+is($res->{status}, 202, 'its build queued') or diag($res->{content});
+my $app_dep = $res->{json}{id};
+
+like(settled($app_dep), qr/^PRODUCTION /,
+     'one edge silent, one healthy: the app reaches PRODUCTION');
+$res = request($http, 'GET', '/', headers => { Host => "$app.localhost" },
+               timeout => 10);
+is($res->{status}, 200, '... and answers on the healthy edge');
+like($res->{content} // '', qr/^flask says /, '... from the app');
+ok(wait_for(60, sub { my $n = () = $s->logs =~ /deployment=$app_dep: \d+ edges took \Q$app.localhost\E: the others are asked again/g; $n >= 2 }),
+   'the silent edge is asked again at the next checks');
 
 # ---- no edge answers
 
