@@ -42,6 +42,8 @@
 static int api_team_name(so_req_t *r, json_t *body,
     char out[4 * API_TEAM_NAME_MAX + 1]);
 static json_t *api_team_json(so_req_t *r, const PGresult *res, int row);
+static json_t *api_team_member_json(so_req_t *r, const PGresult *res,
+    int row);
 static json_t *api_team_members(so_req_t *r, const char *team,
     const char *user);
 static void api_team_answer(so_req_t *r, int status, const char *team,
@@ -209,14 +211,26 @@ api_team_json(so_req_t *r, const PGresult *res, int row)
 }
 
 
+static json_t *
+api_team_member_json(so_req_t *r, const PGresult *res, int row)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:s}",
+                     "user_id", (json_int_t) strtoll(PQgetvalue(res, row, 0),
+                                                     NULL, 10),
+                     "email", PQgetvalue(res, row, 1),
+                     "name", PQgetvalue(res, row, 2),
+                     "role", PQgetvalue(res, row, 3),
+                     "joined_at", PQgetvalue(res, row, 4));
+}
+
+
 /* the members of a team the user belongs to, owner first; NULL: failed */
 static json_t *
 api_team_members(so_req_t *r, const char *team, const char *user)
 {
     PGresult    *res;
-    json_t      *list, *m;
+    json_t      *list;
     const char  *params[2];
-    int          i;
 
     params[0] = team;
     params[1] = user;
@@ -234,22 +248,7 @@ api_team_members(so_req_t *r, const char *team, const char *user)
         return NULL;
     }
 
-    list = json_array();
-
-    for (i = 0; list != NULL && i < PQntuples(res); i++) {
-        m = json_pack("{s:I, s:s, s:s, s:s, s:s}",
-                      "user_id", (json_int_t) strtoll(PQgetvalue(res, i, 0),
-                                                      NULL, 10),
-                      "email", PQgetvalue(res, i, 1),
-                      "name", PQgetvalue(res, i, 2),
-                      "role", PQgetvalue(res, i, 3),
-                      "joined_at", PQgetvalue(res, i, 4));
-
-        if (m == NULL || json_array_append_new(list, m) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
+    list = so_page_rows(r, res, PQntuples(res), api_team_member_json);
 
     PQclear(res);
     return list;
