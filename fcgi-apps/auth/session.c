@@ -24,8 +24,7 @@
 #define AUTH_TOKEN_LEN  64     /* room for a prefixed 32-byte token */
 
 
-static int auth_read_refresh(so_req_t *r, json_t **body,
-    char hash[SO_SHA256_HEXLEN]);
+static int auth_read_refresh(so_req_t *r, char hash[SO_SHA256_HEXLEN]);
 static int auth_revoke_family(so_req_t *r, const char *family);
 
 
@@ -132,27 +131,35 @@ done:
 }
 
 
-/* reads {"refresh_token": ...} and hashes the token, as it is stored */
+/*
+ * reads {"refresh_token": ...} and hashes the token, as it is stored: 0,
+ * or answered (4xx) and SO_EINVAL
+ */
 static int
-auth_read_refresh(so_req_t *r, json_t **body, char hash[SO_SHA256_HEXLEN])
+auth_read_refresh(so_req_t *r, char hash[SO_SHA256_HEXLEN])
 {
     static const char *const  fields[] = { "refresh_token", NULL };
+    json_t                    *body;
     const char                *token;
     size_t                     len;
+    int                        rc;
 
-    if (so_req_read_json(r, body) != 0) {
+    if (so_req_read_json(r, &body) != 0) {
         return SO_EINVAL;
     }
 
-    if (so_input_known(r, *body, fields) != SO_OK
-        || so_input_string(r, *body, "refresh_token", 1, 1, 512, &token,
-                           &len) != SO_OK)
+    rc = SO_EINVAL;
+
+    if (so_input_known(r, body, fields) == SO_OK
+        && so_input_string(r, body, "refresh_token", 1, 1, 512, &token,
+                           &len) == SO_OK)
     {
-        return SO_EINVAL;
+        so_sha256_hex(hash, token, strlen(token));
+        rc = SO_OK;
     }
 
-    so_sha256_hex(hash, token, strlen(token));
-    return SO_OK;
+    json_decref(body);
+    return rc;
 }
 
 
@@ -178,16 +185,12 @@ auth_revoke_family(so_req_t *r, const char *family)
 void
 auth_refresh(so_req_t *r)
 {
-    json_t      *body;
     PGresult    *res;
     const char  *params[1];
     char         hash[SO_SHA256_HEXLEN], user_id[32], family[AUTH_TOKEN_LEN];
 
-    body = NULL;
-    res = NULL;
-
-    if (auth_read_refresh(r, &body, hash) != SO_OK) {
-        goto done;
+    if (auth_read_refresh(r, hash) != SO_OK) {
+        return;
     }
 
     params[0] = hash;
@@ -239,23 +242,18 @@ unavailable:
 done:
 
     PQclear(res);
-    json_decref(body);
 }
 
 
 void
 auth_logout(so_req_t *r)
 {
-    json_t      *body;
     PGresult    *res;
     const char  *params[1];
     char         hash[SO_SHA256_HEXLEN];
 
-    body = NULL;
-    res = NULL;
-
-    if (auth_read_refresh(r, &body, hash) != SO_OK) {
-        goto done;
+    if (auth_read_refresh(r, hash) != SO_OK) {
+        return;
     }
 
     params[0] = hash;
@@ -267,13 +265,9 @@ auth_logout(so_req_t *r)
                       1, params);
     if (res == NULL) {
         so_req_pg_error(r, "logging out");
-        goto done;
+        return;
     }
 
-    so_req_empty(r, 204);
-
-done:
-
     PQclear(res);
-    json_decref(body);
+    so_req_empty(r, 204);
 }
