@@ -126,6 +126,17 @@ int api_project_url(char *out, size_t len, const so_config_t *cfg,
 void api_hookreg_create(so_req_t *r, long long user_id,
     long long project_id, const so_repo_url_t *repo, const char *secret);
 
+/* a rule of a text field: 0, or SO_EINVAL with *reason ("must be ...") */
+typedef int (*api_rule_pt)(const char *s, const char **reason);
+
+/*
+ * projects.c: the optional text field name of body, of min to max
+ * characters, that rule takes: 0 with *out (left as it is when the field
+ * is absent), or answered (422 "<name> <reason>") and a negative code.
+ */
+int api_input_rule(so_req_t *r, json_t *body, const char *name, size_t min,
+    size_t max, api_rule_pt rule, const char **out);
+
 /*
  * projects.c: a git branch name as git check-ref-format takes it (minus
  * exotica): 0, or SO_EINVAL with *reason.  Deploy requests name branches
@@ -139,7 +150,8 @@ int api_rule_dir(const char *s, const char **reason);
 /*
  * Shared by the handlers (teams.c).  api_db_error answers a failed query:
  * 503 when the database is unreachable, else 500, and logs what failed.
- * api_tx runs "BEGIN", "COMMIT" or "ROLLBACK": 0 or SO_ERR.
+ * api_tx runs "BEGIN" or "COMMIT": 0, or SO_ERR answered (api_db_error);
+ * a ROLLBACK, after the answer, is so_pg_tx()'s.
  * api_exec_one runs the statement name (prepared from sql) that must touch
  * exactly one row: SO_OK, or SO_ERR answered (api_db_error, or 404
  * not_found with missing and field when no row matched).

@@ -291,7 +291,7 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
     char commit[41])
 {
     static const char *const  fields[] = { "branch", "commit", NULL };
-    const char               *cl, *s, *reason;
+    const char               *cl, *s;
     size_t                    len, i;
     int                       rc;
 
@@ -314,17 +314,9 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
         return SO_EINVAL;
     }
 
-    rc = so_input_string(r, *body, "branch", 0, 1, API_BRANCH_MAX, &s, &len);
-    if (rc == SO_OK) {
-        if (api_rule_branch(s, &reason) != SO_OK) {
-            so_req_error(r, 422, "validation_failed",
-                         "branch must be a valid git branch name",
-                         "branch");
-            return SO_EINVAL;
-        }
-        *branch = s;
-
-    } else if (rc != SO_ENOTFOUND) {
+    rc = api_input_rule(r, *body, "branch", 1, API_BRANCH_MAX,
+                        api_rule_branch, branch);
+    if (rc != SO_OK) {
         return rc;
     }
 

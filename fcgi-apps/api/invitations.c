@@ -321,8 +321,7 @@ api_invitation_answer(so_req_t *r, int accept)
     params[0] = r->ids;
     params[1] = user;
 
-    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_req_pg_error(r, "BEGIN");
+    if (api_tx(r, "BEGIN") != SO_OK) {
         goto done;
     }
     tx = 1;
@@ -392,8 +391,7 @@ api_invitation_answer(so_req_t *r, int accept)
         goto done;
     }
 
-    if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
-        so_req_pg_error(r, "COMMIT");
+    if (api_tx(r, "COMMIT") != SO_OK) {
         goto done;
     }
     tx = 0;

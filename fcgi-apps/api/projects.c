@@ -53,8 +53,6 @@
 /* the longest ?q= of the projects list, in bytes */
 #define API_PROJECT_Q_MAX  100
 
-typedef int (*api_rule_pt)(const char *s, const char **reason);
-
 typedef struct {
     const char    *name;
     size_t         max;             /* characters */
@@ -180,6 +178,34 @@ api_rule_dir(const char *s, const char **reason)
         }
     }
 
+    return SO_OK;
+}
+
+
+int
+api_input_rule(so_req_t *r, json_t *body, const char *name, size_t min,
+    size_t max, api_rule_pt rule, const char **out)
+{
+    const char  *s, *reason;
+    size_t       len;
+    char         msg[SO_ERRLEN];
+    int          rc;
+
+    rc = so_input_string(r, body, name, 0, min, max, &s, &len);
+    if (rc == SO_ENOTFOUND) {
+        return SO_OK;
+    }
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    if (rule(s, &reason) != SO_OK) {
+        snprintf(msg, sizeof(msg), "%s %s", name, reason);
+        so_req_error(r, 422, "validation_failed", msg, name);
+        return SO_EINVAL;
+    }
+
+    *out = s;
     return SO_OK;
 }
 

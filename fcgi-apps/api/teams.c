@@ -39,15 +39,14 @@
     SO_SQL_TIME("t.updated_at")
 
 
-static int api_team_name(so_req_t *r, json_t *body,
-    char out[4 * API_TEAM_NAME_MAX + 1]);
+static int api_team_input(so_req_t *r, json_t **body,
+    char name[4 * API_TEAM_NAME_MAX + 1]);
 static json_t *api_team_json(so_req_t *r, const PGresult *res, int row);
 static json_t *api_team_member_json(so_req_t *r, const PGresult *res,
     int row);
 static json_t *api_team_members(so_req_t *r, const char *team,
     const char *user);
-static void api_team_answer(so_req_t *r, int status, const char *team,
-    const char *user);
+static void api_team_answer(so_req_t *r, int status, const char *team);
 
 
 /*
@@ -111,7 +110,12 @@ api_query_one(so_req_t *r, const char *name, const char *sql, int nparams,
 int
 api_tx(so_req_t *r, const char *verb)
 {
-    return so_pg_tx(r->pg, verb);
+    if (so_pg_tx(r->pg, verb) != SO_OK) {
+        api_db_error(r, verb);
+        return SO_ERR;
+    }
+
+    return SO_OK;
 }
 
 
@@ -160,14 +164,19 @@ api_team_set_owner(so_req_t *r, const char *team, const char *user)
 }
 
 
+/* the body of a create or rename, {"name": ...}: 0, or answered */
 static int
-api_team_name(so_req_t *r, json_t *body, char out[4 * API_TEAM_NAME_MAX + 1])
+api_team_input(so_req_t *r, json_t **body,
+    char out[4 * API_TEAM_NAME_MAX + 1])
 {
-    const char  *s;
-    size_t       len, i;
+    static const char *const  fields[] = { "name", NULL };
+    const char               *s;
+    size_t                    len, i;
 
-    if (so_input_string(r, body, "name", 1, 1, API_TEAM_NAME_MAX, &s, &len)
-        != SO_OK)
+    if (so_req_read_json(r, body) != SO_OK
+        || so_input_known(r, *body, fields) != SO_OK
+        || so_input_string(r, *body, "name", 1, 1, API_TEAM_NAME_MAX, &s,
+                           &len) != SO_OK)
     {
         return SO_EINVAL;
     }
@@ -255,14 +264,16 @@ api_team_members(so_req_t *r, const char *team, const char *user)
 }
 
 
-/* answers with the team and its members as the user sees them */
+/* answers with the team and its members as the caller sees them */
 static void
-api_team_answer(so_req_t *r, int status, const char *team, const char *user)
+api_team_answer(so_req_t *r, int status, const char *team)
 {
     PGresult    *res;
     json_t      *t, *members;
     const char  *params[2];
+    char         user[24];
 
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = team;
     params[1] = user;
     t = NULL;
@@ -302,19 +313,15 @@ done:
 void
 api_teams_create(so_req_t *r)
 {
-    static const char *const  fields[] = { "name", NULL };
-    PGresult                 *res;
-    json_t                   *body;
-    const char               *params[2];
-    char                      name[4 * API_TEAM_NAME_MAX + 1], user[24];
+    PGresult    *res;
+    json_t      *body;
+    const char  *params[2];
+    char         name[4 * API_TEAM_NAME_MAX + 1], user[24];
 
     res = NULL;
     body = NULL;
 
-    if (so_req_read_json(r, &body) != SO_OK
-        || so_input_known(r, body, fields) != SO_OK
-        || api_team_name(r, body, name) != SO_OK)
-    {
+    if (api_team_input(r, &body, name) != SO_OK) {
         goto done;
     }
 
@@ -337,7 +344,7 @@ api_teams_create(so_req_t *r)
     so_log_info(r->path, "team=%s user=%s: created", PQgetvalue(res, 0, 0),
                 user);
 
-    api_team_answer(r, 201, PQgetvalue(res, 0, 0), user);
+    api_team_answer(r, 201, PQgetvalue(res, 0, 0));
 
 done:
 
@@ -361,28 +368,20 @@ api_teams_list(so_req_t *r)
 void
 api_teams_get(so_req_t *r)
 {
-    char  user[24];
-
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-
-    api_team_answer(r, 200, r->ids, user);
+    api_team_answer(r, 200, r->ids);
 }
 
 
 void
 api_teams_update(so_req_t *r)
 {
-    static const char *const  fields[] = { "name", NULL };
-    json_t                   *body;
-    const char               *params[3];
-    char                      name[4 * API_TEAM_NAME_MAX + 1], user[24];
+    json_t      *body;
+    const char  *params[3];
+    char         name[4 * API_TEAM_NAME_MAX + 1], user[24];
 
     body = NULL;
 
-    if (so_req_read_json(r, &body) != SO_OK
-        || so_input_known(r, body, fields) != SO_OK
-        || api_team_name(r, body, name) != SO_OK)
-    {
+    if (api_team_input(r, &body, name) != SO_OK) {
         goto done;
     }
 
@@ -401,7 +400,7 @@ api_teams_update(so_req_t *r)
         goto done;
     }
 
-    api_team_answer(r, 200, r->ids, user);
+    api_team_answer(r, 200, r->ids);
 
 done:
 
@@ -525,8 +524,7 @@ api_teams_transfer(so_req_t *r)
     params[0] = r->ids;
     params[1] = user;
 
-    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_req_pg_error(r, "BEGIN");
+    if (api_tx(r, "BEGIN") != SO_OK) {
         goto done;
     }
     tx = 1;
@@ -550,13 +548,17 @@ api_teams_transfer(so_req_t *r)
         goto done;
     }
 
-    if (rc != SO_OK || so_pg_tx(r->pg, "COMMIT") != SO_OK) {
+    if (rc != SO_OK) {
         so_req_pg_error(r, "api_team_set_owner");
+        goto done;
+    }
+
+    if (api_tx(r, "COMMIT") != SO_OK) {
         goto done;
     }
     tx = 0;
 
-    api_team_answer(r, 200, r->ids, user);
+    api_team_answer(r, 200, r->ids);
 
 done:
 
