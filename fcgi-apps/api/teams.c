@@ -42,8 +42,6 @@
 static int api_team_input(so_req_t *r, json_t **body,
     char name[4 * API_TEAM_NAME_MAX + 1]);
 static json_t *api_team_json(so_req_t *r, const PGresult *res, int row);
-static json_t *api_team_member_json(so_req_t *r, const PGresult *res,
-    int row);
 static json_t *api_team_members(so_req_t *r, const char *team,
     const char *user);
 static void api_team_answer(so_req_t *r, int status, const char *team);
@@ -220,19 +218,6 @@ api_team_json(so_req_t *r, const PGresult *res, int row)
 }
 
 
-static json_t *
-api_team_member_json(so_req_t *r, const PGresult *res, int row)
-{
-    return json_pack("{s:I, s:s, s:s, s:s, s:s}",
-                     "user_id", (json_int_t) strtoll(PQgetvalue(res, row, 0),
-                                                     NULL, 10),
-                     "email", PQgetvalue(res, row, 1),
-                     "name", PQgetvalue(res, row, 2),
-                     "role", PQgetvalue(res, row, 3),
-                     "joined_at", PQgetvalue(res, row, 4));
-}
-
-
 /* the members of a team the user belongs to, owner first; NULL: failed */
 static json_t *
 api_team_members(so_req_t *r, const char *team, const char *user)
@@ -244,20 +229,23 @@ api_team_members(so_req_t *r, const char *team, const char *user)
     params[0] = team;
     params[1] = user;
 
+    /* the list in one row: an aggregate always yields one */
     res = so_pg_query(r->pg, "api_team_members",
-                      "SELECT u.id, u.email, u.name, m.role, "
-                      SO_SQL_TIME("m.created_at")
+                      "SELECT coalesce(json_agg(json_build_object("
+                      "'user_id', u.id, 'email', u.email, 'name', u.name,"
+                      " 'role', m.role, 'joined_at', "
+                      SO_SQL_TIME("m.created_at") ")"
+                      " ORDER BY m.role = 'owner' DESC, m.created_at, u.id),"
+                      " '[]')::text"
                       " FROM team_members m JOIN users u ON u.id = m.user_id"
                       " WHERE m.team_id = $1 AND EXISTS (SELECT 1"
                       " FROM team_members c WHERE c.team_id = $1"
-                      " AND c.user_id = $2)"
-                      " ORDER BY m.role = 'owner' DESC, m.created_at, u.id",
-                      2, params);
+                      " AND c.user_id = $2)", 2, params);
     if (res == NULL) {
         return NULL;
     }
 
-    list = so_page_rows(r, res, PQntuples(res), api_team_member_json);
+    list = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 
     PQclear(res);
     return list;
