@@ -158,6 +158,10 @@ int api_rule_dir(const char *s, const char **reason);
  * api_query_one runs the query name that must find a row: its result (the
  * caller PQclear()s it), or NULL answered (api_db_error, or 404 not_found
  * with missing).
+ * api_tx_lock begins a transaction and runs the query name, whose $1 is
+ * the route's object (r->ids) and $2 the caller, that must find the row
+ * it locks: its result (the caller PQclear()s it and ends the
+ * transaction), or NULL answered and rolled back.
  * api_no_content answers 204.  api_team_set_owner makes user the owner of
  * team and the old owner a member, inside a transaction that holds the
  * team row locked: 0, SO_ENOTFOUND when user is not a member, or SO_ERR.
@@ -168,6 +172,8 @@ int api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field);
 PGresult *api_query_one(so_req_t *r, const char *name, const char *sql,
     int nparams, const char *const *params, const char *missing);
+PGresult *api_tx_lock(so_req_t *r, const char *name, const char *sql,
+    const char *missing);
 void api_no_content(so_req_t *r);
 int api_team_set_owner(so_req_t *r, const char *team, const char *user);
 

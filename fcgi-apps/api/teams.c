@@ -117,6 +117,31 @@ api_tx(so_req_t *r, const char *verb)
 }
 
 
+PGresult *
+api_tx_lock(so_req_t *r, const char *name, const char *sql,
+    const char *missing)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         user[24];
+
+    if (api_tx(r, "BEGIN") != SO_OK) {
+        return NULL;
+    }
+
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
+    params[1] = user;
+
+    res = api_query_one(r, name, sql, 2, params, missing);
+    if (res == NULL) {
+        (void) so_pg_tx(r->pg, "ROLLBACK");
+    }
+
+    return res;
+}
+
+
 void
 api_no_content(so_req_t *r)
 {
@@ -486,8 +511,7 @@ api_teams_transfer(so_req_t *r)
     PGresult                 *res;
     json_t                   *body;
     long long                 to;
-    const char               *params[2];
-    char                      tos[24], user[24];
+    char                      tos[24];
     int                       tx, rc;
 
     res = NULL;
@@ -507,26 +531,19 @@ api_teams_transfer(so_req_t *r)
         goto done;
     }
 
-    snprintf(tos, sizeof(tos), "%lld", to);
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-    params[0] = r->ids;
-    params[1] = user;
-
-    if (api_tx(r, "BEGIN") != SO_OK) {
+    /* the caller is still the owner, and nobody else moves it meanwhile */
+    res = api_tx_lock(r, "api_team_lock_owned",
+                      "SELECT t.id FROM teams t"
+                      " JOIN team_members m ON m.team_id = t.id"
+                      " WHERE t.id = $1 AND m.user_id = $2"
+                      " AND m.role = 'owner' FOR UPDATE OF t",
+                      "no such team");
+    if (res == NULL) {
         goto done;
     }
     tx = 1;
 
-    /* the caller is still the owner, and nobody else moves it meanwhile */
-    res = api_query_one(r, "api_team_lock_owned",
-                        "SELECT t.id FROM teams t"
-                        " JOIN team_members m ON m.team_id = t.id"
-                        " WHERE t.id = $1 AND m.user_id = $2"
-                        " AND m.role = 'owner' FOR UPDATE OF t", 2, params,
-                        "no such team");
-    if (res == NULL) {
-        goto done;
-    }
+    snprintf(tos, sizeof(tos), "%lld", to);
 
     rc = api_team_set_owner(r, r->ids, tos);
 
