@@ -21,8 +21,7 @@
 #include "auth.h"
 
 
-static int auth_read_refresh(so_req_t *r, json_t **body,
-    char hash[SO_SHA256_HEXLEN]);
+static int auth_read_refresh(so_req_t *r, char hash[SO_SHA256_HEXLEN]);
 static int auth_revoke_family(so_req_t *r, const char *family);
 
 
@@ -146,27 +145,35 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
 }
 
 
-/* reads {"refresh_token": ...} and hashes the token, as it is stored */
+/*
+ * reads {"refresh_token": ...} and hashes the token, as it is stored: 0,
+ * or answered (4xx) and SO_EINVAL
+ */
 static int
-auth_read_refresh(so_req_t *r, json_t **body, char hash[SO_SHA256_HEXLEN])
+auth_read_refresh(so_req_t *r, char hash[SO_SHA256_HEXLEN])
 {
     static const char *const  fields[] = { "refresh_token", NULL };
+    json_t                    *body;
     const char                *token;
     size_t                     len;
+    int                        rc;
 
-    if (so_req_read_json(r, body) != 0) {
+    if (so_req_read_json(r, &body) != 0) {
         return SO_EINVAL;
     }
 
-    if (so_input_known(r, *body, fields) != SO_OK
-        || so_input_string(r, *body, "refresh_token", 1, 1, 512, &token,
-                           &len) != SO_OK)
+    rc = SO_EINVAL;
+
+    if (so_input_known(r, body, fields) == SO_OK
+        && so_input_string(r, body, "refresh_token", 1, 1, 512, &token,
+                           &len) == SO_OK)
     {
-        return SO_EINVAL;
+        so_sha256_hex(hash, token, strlen(token));
+        rc = SO_OK;
     }
 
-    so_sha256_hex(hash, token, strlen(token));
-    return SO_OK;
+    json_decref(body);
+    return rc;
 }
 
 
@@ -192,16 +199,11 @@ auth_revoke_family(so_req_t *r, const char *family)
 void
 auth_refresh(so_req_t *r)
 {
-    json_t  *body;
-    char     hash[SO_SHA256_HEXLEN];
+    char  hash[SO_SHA256_HEXLEN];
 
-    body = NULL;
-
-    if (auth_read_refresh(r, &body, hash) == SO_OK) {
+    if (auth_read_refresh(r, hash) == SO_OK) {
         auth_session_spend(r, hash);
     }
-
-    json_decref(body);
 }
 
 
@@ -267,16 +269,12 @@ done:
 void
 auth_logout(so_req_t *r)
 {
-    json_t      *body;
     PGresult    *res;
     const char  *params[1];
     char         hash[SO_SHA256_HEXLEN];
 
-    body = NULL;
-    res = NULL;
-
-    if (auth_read_refresh(r, &body, hash) != SO_OK) {
-        goto done;
+    if (auth_read_refresh(r, hash) != SO_OK) {
+        return;
     }
 
     params[0] = hash;
@@ -288,13 +286,9 @@ auth_logout(so_req_t *r)
                       1, params);
     if (res == NULL) {
         so_req_pg_error(r, "logging out");
-        goto done;
+        return;
     }
 
-    so_req_empty(r, 204);
-
-done:
-
     PQclear(res);
-    json_decref(body);
+    so_req_empty(r, 204);
 }
