@@ -145,6 +145,7 @@ int cli_listing(cli_t *cli, cli_args_t *a);
 void cli_print_list(cli_t *cli, json_t *items, const cli_col_t *cols,
     size_t ncols, const char *empty);
 int cli_read_line(const char *prompt, int echo, char *buf, size_t len);
+extern const cli_opt_t  cli_yes_opts[];    /* --yes */
 int cli_delete_named(cli_t *cli, cli_args_t *a, json_t *obj,
     const char *kind, const char *with, const char *path);
 
@@ -158,6 +159,7 @@ extern const cli_cmd_t  cli_teams_cmds[];
 extern const cli_cmd_t  cli_tokens_cmds[];
 
 /* projects.c */
+extern const cli_opt_t  cli_project_opts[];    /* --project NAME|ID */
 int cli_project_current(cli_t *cli, const char *spec, json_t **out);
 json_int_t cli_project_id(cli_t *cli, const char *spec);
 

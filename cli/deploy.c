@@ -85,18 +85,13 @@ static const cli_opt_t  cli_deployments_opts[] = {
     { NULL, 0, 0 }
 };
 
-static const cli_opt_t  cli_rollback_opts[] = {
-    { "project", 'p', 1 },
-    { NULL, 0, 0 }
-};
-
 const cli_cmd_t  cli_deploy_cmds[] = {
     { "deploy", "deploy the current branch", cli_deploy_usage, 0, 0,
       cli_deploy_opts, NULL, cli_deploy, NULL, NULL },
     { "deployments", "list the project's deployments", cli_deployments_usage,
       0, 0, cli_deployments_opts, NULL, cli_deployments, NULL, NULL },
     { "rollback", "put a previous deployment back live", cli_rollback_usage,
-      0, 1, cli_rollback_opts, "deployment", cli_rollback, NULL, NULL },
+      0, 1, cli_project_opts, "deployment", cli_rollback, NULL, NULL },
     { "cancel", "cancel a queued or running build", cli_cancel_usage, 1, 1,
       NULL, "deployment", cli_cancel, NULL, NULL },
     { NULL }

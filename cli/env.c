@@ -49,11 +49,6 @@ static const char  cli_env_unset_usage[] =
     "Removes variables of the current project.\n";
 
 
-static const cli_opt_t  cli_env_project_opts[] = {
-    { "project", 'p', 1 },
-    { NULL, 0, 0 }
-};
-
 static const cli_opt_t  cli_env_set_opts[] = {
     { "project", 'p', 1 },
     { "secret", 0, 0 },
@@ -63,11 +58,11 @@ static const cli_opt_t  cli_env_set_opts[] = {
 
 static const cli_cmd_t  cli_env_sub[] = {
     { "list", "the project's variables, secrets masked", cli_env_list_usage,
-      0, 0, cli_env_project_opts, NULL, cli_env_list, NULL, NULL },
+      0, 0, cli_project_opts, NULL, cli_env_list, NULL, NULL },
     { "set", "set KEY=VALUE ...", cli_env_set_usage, 1, CLI_MAX_ARGS,
       cli_env_set_opts, NULL, cli_env_set, NULL, NULL },
     { "unset", "remove KEY ...", cli_env_unset_usage, 1, CLI_MAX_ARGS,
-      cli_env_project_opts, NULL, cli_env_unset, NULL, NULL },
+      cli_project_opts, NULL, cli_env_unset, NULL, NULL },
     { NULL }
 };
 

@@ -313,6 +313,13 @@ cli_read_line(const char *prompt, int echo, char *buf, size_t len)
 }
 
 
+/* the options of a command that deletes with cli_delete_named() */
+const cli_opt_t  cli_yes_opts[] = {
+    { "yes", 'y', 0 },
+    { NULL, 0, 0 }
+};
+
+
 /*
  * Deletes obj, a kind of thing ("team") at path, once its name is typed
  * (--yes skips the question, and is needed when nobody is at a terminal);

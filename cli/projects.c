@@ -94,6 +94,12 @@ static const char  cli_unlink_usage[] =
     "Removes this directory's .shipoff.json.\n";
 
 
+/* the options of a command that acts on the current project */
+const cli_opt_t  cli_project_opts[] = {
+    { "project", 'p', 1 },
+    { NULL, 0, 0 }
+};
+
 static const cli_opt_t  cli_projects_create_opts[] = {
     { "repo", 0, 1 },
     { "branch", 'b', 1 },
@@ -101,16 +107,6 @@ static const cli_opt_t  cli_projects_create_opts[] = {
     { "root-dir", 0, 1 },
     { "kind", 0, 1 },
     { "link", 0, 0 },
-    { NULL, 0, 0 }
-};
-
-static const cli_opt_t  cli_projects_show_opts[] = {
-    { "project", 'p', 1 },
-    { NULL, 0, 0 }
-};
-
-static const cli_opt_t  cli_projects_delete_opts[] = {
-    { "yes", 'y', 0 },
     { NULL, 0, 0 }
 };
 
@@ -125,9 +121,9 @@ static const cli_cmd_t  cli_projects_sub[] = {
     { "create", "create a project", cli_projects_create_usage, 1, 1,
       cli_projects_create_opts, NULL, cli_projects_create, NULL, NULL },
     { "show", "one project (default: the current)", cli_projects_show_usage,
-      0, 1, cli_projects_show_opts, NULL, cli_projects_show, NULL, NULL },
+      0, 1, cli_project_opts, NULL, cli_projects_show, NULL, NULL },
     { "delete", "delete a project and its deploys",
-      cli_projects_delete_usage, 1, 1, cli_projects_delete_opts, NULL,
+      cli_projects_delete_usage, 1, 1, cli_yes_opts, NULL,
       cli_projects_delete, NULL, NULL },
     { NULL }
 };

@@ -54,11 +54,6 @@ static const char  cli_teams_invite_usage[] =
     "Invites EMAIL to the team; they accept with the API for now.\n";
 
 
-static const cli_opt_t  cli_teams_delete_opts[] = {
-    { "yes", 'y', 0 },
-    { NULL, 0, 0 }
-};
-
 static const cli_opt_t  cli_teams_invite_opts[] = {
     { "role", 0, 1 },
     { NULL, 0, 0 }
@@ -77,7 +72,7 @@ static const cli_cmd_t  cli_teams_sub[] = {
     { "show", "a team and its members", cli_teams_show_usage, 1, 1, NULL,
       "team", cli_teams_show, NULL, NULL },
     { "delete", "delete a team (owner)", cli_teams_delete_usage, 1, 1,
-      cli_teams_delete_opts, "team", cli_teams_delete, NULL, NULL },
+      cli_yes_opts, "team", cli_teams_delete, NULL, NULL },
     { "invite", "invite someone by email (owner)", cli_teams_invite_usage,
       2, 2, cli_teams_invite_opts, "team", cli_teams_invite, NULL, NULL },
     { NULL }
