@@ -12,7 +12,8 @@
 #                        answers an HTTP request on its port
 #
 # p50 and p99 of each, their ratio and difference: the difference is the
-# platform's share of a cold start.  Knobs: BENCH_ROUNDS (10).
+# platform's share of a cold start; the same of each round's difference
+# (paired share).  Knobs: BENCH_ROUNDS (10).
 
 use strict;
 use warnings;
@@ -130,5 +131,10 @@ printf "wake of a sleeping Express app, %d rounds\n", $rounds;
 printf "  wake-to-first-byte  p50 %6.0f ms  p99 %6.0f ms\n", $w50 * 1000, $w99 * 1000;
 printf "  exec-to-listening   p50 %6.0f ms  p99 %6.0f ms\n", $e50 * 1000, $e99 * 1000;
 printf "  ratio               p50 %6.2f x   p99 %6.2f x\n", $w50 / $e50, $w99 / $e99;
-printf "  platform's share    p50 %6.0f ms  p99 %6.0f ms\n",
+printf "  platform's share    p50 %6.0f ms  p99 %6.0f ms  (difference of the p's)\n",
        ($w50 - $e50) * 1000, ($w99 - $e99) * 1000;
+# each round's wake less the reference run right after it: the two saw the
+# same machine, so their difference is less noisy than the p's difference
+my @share = map { $wake[$_] - $exec[$_] } 0 .. $#wake;
+printf "  paired share        p50 %6.0f ms  p99 %6.0f ms  (per round)\n",
+       pct(50, @share) * 1000, pct(99, @share) * 1000;
