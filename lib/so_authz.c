@@ -367,6 +367,7 @@ so_authz_request(so_req_t *r, so_object_t kind, unsigned need)
     if (rc != SO_OK) {
         return rc;
     }
+    snprintf(r->uids, sizeof(r->uids), "%lld", r->principal.user_id);
 
     if (kind == SO_OBJ_NONE || kind == SO_OBJ_ACCOUNT) {
         return so_authz_scope(r, &r->principal, need);

@@ -52,6 +52,7 @@ typedef struct {
      * caller's relations with it (SO_NEED_* bits).
      */
     so_principal_t      principal;
+    char                uids[24];  /* principal.user_id in decimal */
     long long           id;
     char                ids[24];   /* id in decimal, a query parameter */
     unsigned            rights;

@@ -427,7 +427,7 @@ api_access_transfer(so_req_t *r)
     PGresult                 *res;
     json_t                   *body;
     const char               *params[4];
-    char                      target[24], user[24];
+    char                      target[24];
     long long                 to_user, to_team;
 
     res = NULL;
@@ -466,11 +466,10 @@ api_access_transfer(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
     params[1] = to_user != 0 ? target : NULL;
     params[2] = to_team != 0 ? target : NULL;
-    params[3] = user;
+    params[3] = r->uids;
 
     if (api_tx(r, "BEGIN") != SO_OK) {
         goto done;
@@ -519,7 +518,7 @@ api_access_transfer(so_req_t *r)
     }
 
     so_log_info(r->path, "project=%s user=%s invitation=%s: offered to %s "
-                "%s", r->ids, user, PQgetvalue(res, 0, 0),
+                "%s", r->ids, r->uids, PQgetvalue(res, 0, 0),
                 to_user != 0 ? "user" : "team", target);
 
     api_invitation_respond(r, 201, PQgetvalue(res, 0, 0));

@@ -53,11 +53,9 @@ api_detect_answer(so_req_t *r, int status, const char *id)
     json_t        *j;
     json_error_t   jerr;
     const char    *params[2];
-    char           uid[24];
 
-    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
     params[0] = id;
-    params[1] = uid;
+    params[1] = r->uids;
 
     res = so_pg_query(r->pg, "detect_get", API_DETECT_JSON, 2, params);
     if (res == NULL) {
@@ -101,7 +99,7 @@ api_detect(so_req_t *r)
     json_t                   *body;
     const char               *url, *branch, *root, *params[5];
     const char               *xadd[4];
-    char                      err[SO_ERRLEN], msg[SO_ERRLEN], uid[24];
+    char                      err[SO_ERRLEN], msg[SO_ERRLEN];
     char                      id[24];
     size_t                    len;
 
@@ -133,8 +131,7 @@ api_detect(so_req_t *r)
         goto done;
     }
 
-    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
-    params[0] = uid;
+    params[0] = r->uids;
     params[1] = url;
     params[2] = branch;
     params[3] = root;
@@ -180,7 +177,7 @@ api_detect(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "detection=%s user=%s: requested", id, uid);
+    so_log_info(r->path, "detection=%s user=%s: requested", id, r->uids);
     api_detect_answer(r, 202, id);
 
 done:

@@ -153,7 +153,7 @@ api_invitations_create(so_req_t *r)
     PGresult                 *res;
     json_t                   *body;
     const char               *params[4], *role;
-    char                      email[SO_EMAIL_MAX_LEN + 1], user[24];
+    char                      email[SO_EMAIL_MAX_LEN + 1];
     size_t                    len;
     int                       rc;
 
@@ -180,7 +180,6 @@ api_invitations_create(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
     params[1] = email;
 
@@ -214,7 +213,7 @@ api_invitations_create(so_req_t *r)
     PQclear(res);
 
     params[2] = role;
-    params[3] = user;
+    params[3] = r->uids;
 
     res = so_pg_query(r->pg, "api_inv_create",
                       "WITH i AS (INSERT INTO team_invitations"
@@ -242,7 +241,7 @@ api_invitations_create(so_req_t *r)
     }
 
     so_log_info(r->path, "team=%s invitation=%s: %s invited by user=%s",
-                r->ids, PQgetvalue(res, 0, 0), role, user);
+                r->ids, PQgetvalue(res, 0, 0), role, r->uids);
 
     so_req_json(r, 201, api_invitation_json(r, res, 0));
 
@@ -310,14 +309,13 @@ api_invitation_answer(so_req_t *r, int accept)
 {
     PGresult    *res;
     const char  *params[2], *v;
-    char         user[24], team[24], role[8], state[16];
+    char         team[24], role[8], state[16];
     char         project[24], to_team[24], from[24];
     int          tx, expired, rc;
 
     res = NULL;
     tx = 0;
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
 
     res = api_tx_lock(r, "api_inv_lock",
@@ -364,8 +362,8 @@ api_invitation_answer(so_req_t *r, int accept)
 
     if (accept) {
         rc = project[0] == '\0'
-             ? api_invitation_join(r, team, user, role)
-             : api_access_take(r, project, to_team[0] == '\0' ? user : NULL,
+             ? api_invitation_join(r, team, r->uids, role)
+             : api_access_take(r, project, to_team[0] == '\0' ? r->uids : NULL,
                                to_team[0] == '\0' ? NULL : to_team, from);
         if (rc != SO_OK) {
             goto done;
@@ -393,7 +391,7 @@ api_invitation_answer(so_req_t *r, int accept)
 
     so_log_info(r->path, "%s=%s invitation=%s user=%s: %s",
                 project[0] != '\0' ? "project" : "team",
-                project[0] != '\0' ? project : team, r->ids, user, v);
+                project[0] != '\0' ? project : team, r->ids, r->uids, v);
 
     so_req_json(r, 200, api_invitation_json(r, res, 0));
 

@@ -99,7 +99,6 @@ api_me_patch(so_req_t *r)
     PGresult        *res;
     const char      *name, *params[3];
     char            *phc;
-    char             id[32];
     int              rc;
 
     body = NULL;
@@ -121,8 +120,7 @@ api_me_patch(so_req_t *r)
         goto done;
     }
 
-    snprintf(id, sizeof(id), "%lld", r->principal.user_id);
-    params[0] = id;
+    params[0] = r->uids;
     res = so_pg_query(r->pg, "me_password",
                       "SELECT email, password_hash FROM users WHERE id = $1",
                       1, params);
@@ -134,7 +132,7 @@ api_me_patch(so_req_t *r)
         goto done;
     }
 
-    rc = api_me_password(r, body, id, PQgetvalue(res, 0, 0),
+    rc = api_me_password(r, body, r->uids, PQgetvalue(res, 0, 0),
                          PQgetisnull(res, 0, 1) ? NULL
                                                 : PQgetvalue(res, 0, 1),
                          &phc);
@@ -171,7 +169,7 @@ api_me_patch(so_req_t *r)
 
     if (phc != NULL) {
         so_log_info(r->path, "user=%s: password changed, sessions revoked",
-                    id);
+                    r->uids);
     }
 
     so_req_json(r, 200, so_account_user_json(res, 0, 0));

@@ -602,7 +602,7 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
 {
     PGresult    *res;
     const char  *params[6];
-    char        *settings, *sealed, id_s[24], user[24];
+    char        *settings, *sealed, id_s[24];
     int          rc;
 
     res = NULL;
@@ -633,13 +633,12 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
     }
 
     snprintf(id_s, sizeof(id_s), "%lld", *id);
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = id_s;
-    params[1] = teamarg == NULL ? user : NULL;
+    params[1] = teamarg == NULL ? r->uids : NULL;
     params[2] = teamarg;
     params[3] = settings;
     params[4] = sealed;
-    params[5] = user;
+    params[5] = r->uids;
 
     res = so_pg_query(r->pg, "api_project_create",
                       "INSERT INTO projects (id, name, owner_user_id,"
@@ -773,7 +772,7 @@ api_projects_list(so_req_t *r)
     so_page_t        page;
     PGresult        *res;
     const char      *params[4];
-    char             user[24], q[API_PROJECT_Q_MAX + 1];
+    char             q[API_PROJECT_Q_MAX + 1];
     int              rc;
 
     res = NULL;
@@ -793,8 +792,7 @@ api_projects_list(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-    params[0] = user;
+    params[0] = r->uids;
     params[1] = page.afters;
     params[2] = page.limit1;
     params[3] = q;
@@ -837,7 +835,7 @@ api_projects_update(so_req_t *r)
     PGresult                 *res;
     json_t                   *body, *v, *name;
     const char               *params[3], *reason;
-    char                     *settings, user[24];
+    char                     *settings;
     int                       rc;
 
     res = NULL;
@@ -871,10 +869,9 @@ api_projects_update(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
     params[1] = settings;
-    params[2] = user;
+    params[2] = r->uids;
 
     /* whoever sets repo_url answers for it (builder/source.c) */
     res = so_pg_query(r->pg, "api_project_update",

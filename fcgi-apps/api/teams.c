@@ -123,15 +123,13 @@ api_tx_lock(so_req_t *r, const char *name, const char *sql,
 {
     PGresult    *res;
     const char  *params[2];
-    char         user[24];
 
     if (api_tx(r, "BEGIN") != SO_OK) {
         return NULL;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
-    params[1] = user;
+    params[1] = r->uids;
 
     res = api_query_one(r, name, sql, 2, params, missing);
     if (res == NULL) {
@@ -284,11 +282,9 @@ api_team_answer(so_req_t *r, int status, const char *team)
     PGresult    *res;
     json_t      *t, *members;
     const char  *params[2];
-    char         user[24];
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = team;
-    params[1] = user;
+    params[1] = r->uids;
     t = NULL;
 
     res = api_query_one(r, "api_team_get",
@@ -301,7 +297,7 @@ api_team_answer(so_req_t *r, int status, const char *team)
         goto done;
     }
 
-    members = api_team_members(r, team, user);
+    members = api_team_members(r, team, r->uids);
     if (members == NULL) {
         so_req_pg_error(r, "api_team_members");
         goto done;
@@ -329,7 +325,7 @@ api_teams_create(so_req_t *r)
     PGresult    *res;
     json_t      *body;
     const char  *params[2];
-    char         name[4 * API_TEAM_NAME_MAX + 1], user[24];
+    char         name[4 * API_TEAM_NAME_MAX + 1];
 
     res = NULL;
     body = NULL;
@@ -338,9 +334,8 @@ api_teams_create(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = name;
-    params[1] = user;
+    params[1] = r->uids;
 
     /* one statement: the team never exists without its owner */
     res = so_pg_query(r->pg, "api_team_create",
@@ -355,7 +350,7 @@ api_teams_create(so_req_t *r)
     }
 
     so_log_info(r->path, "team=%s user=%s: created", PQgetvalue(res, 0, 0),
-                user);
+                r->uids);
 
     api_team_answer(r, 201, PQgetvalue(res, 0, 0));
 
@@ -390,7 +385,7 @@ api_teams_update(so_req_t *r)
 {
     json_t      *body;
     const char  *params[3];
-    char         name[4 * API_TEAM_NAME_MAX + 1], user[24];
+    char         name[4 * API_TEAM_NAME_MAX + 1];
 
     body = NULL;
 
@@ -398,9 +393,8 @@ api_teams_update(so_req_t *r)
         goto done;
     }
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
-    params[1] = user;
+    params[1] = r->uids;
     params[2] = name;
 
     if (api_exec_one(r, "api_team_update",
@@ -425,11 +419,9 @@ void
 api_teams_delete(so_req_t *r)
 {
     const char  *params[2];
-    char         user[24];
 
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
-    params[1] = user;
+    params[1] = r->uids;
 
     if (api_exec_one(r, "api_team_delete",
                      "DELETE FROM teams t USING team_members m"
@@ -440,7 +432,7 @@ api_teams_delete(so_req_t *r)
         return;
     }
 
-    so_log_info(r->path, "team=%s user=%s: deleted", r->ids, user);
+    so_log_info(r->path, "team=%s user=%s: deleted", r->ids, r->uids);
     api_no_content(r);
 }
 
@@ -455,7 +447,7 @@ api_teams_member_delete(so_req_t *r)
 {
     long long    member;
     const char  *params[3];
-    char         members[24], user[24];
+    char         members[24];
     int          known, self;
 
     known = so_authz_parse_id(r->args[1], &member) == SO_OK;
@@ -480,10 +472,9 @@ api_teams_member_delete(so_req_t *r)
     }
 
     snprintf(members, sizeof(members), "%lld", member);
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
     params[1] = members;
-    params[2] = user;
+    params[2] = r->uids;
 
     if (api_exec_one(r, "api_team_member_delete",
                      "DELETE FROM team_members d"
@@ -498,7 +489,7 @@ api_teams_member_delete(so_req_t *r)
     }
 
     so_log_info(r->path, "team=%s user=%s: removed by user=%s", r->ids,
-                members, user);
+                members, r->uids);
     api_no_content(r);
 }
 

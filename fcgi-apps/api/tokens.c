@@ -141,7 +141,7 @@ api_tokens_create(so_req_t *r)
     const char      *name, *params[7];
     char             token[64], hash[SO_SHA256_HEXLEN];
     char             prefix[API_TOKEN_PREFIX_LEN + 1], scopes[32];
-    char             uid[32], ttl[32], parent[32];
+    char             ttl[32], parent[32];
     size_t           namelen;
     long long        expires_in;
     int              rc;
@@ -173,11 +173,10 @@ api_tokens_create(so_req_t *r)
         goto done;
     }
     snprintf(prefix, sizeof(prefix), "%s", token);
-    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
     snprintf(ttl, sizeof(ttl), "%lld", expires_in);
     snprintf(parent, sizeof(parent), "%lld", r->principal.token_id);
 
-    params[0] = uid;
+    params[0] = r->uids;
     params[1] = name;
     params[2] = hash;
     params[3] = prefix;
@@ -200,7 +199,7 @@ api_tokens_create(so_req_t *r)
         goto done;
     }
 
-    so_log_info(r->path, "user=%s: API token %s created (%s)", uid,
+    so_log_info(r->path, "user=%s: API token %s created (%s)", r->uids,
                 PQgetvalue(res, 0, 0), prefix);
 
     o = api_token_json(r, res, 0);
@@ -233,11 +232,9 @@ api_tokens_delete(so_req_t *r)
 {
     PGresult    *res;
     const char  *params[2];
-    char         uid[32];
 
-    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
     params[0] = r->ids;
-    params[1] = uid;
+    params[1] = r->uids;
 
     res = so_pg_query(r->pg, "tokens_delete",
                       "UPDATE api_tokens SET revoked_at = now()"
@@ -250,7 +247,7 @@ api_tokens_delete(so_req_t *r)
     }
 
     if (strcmp(PQcmdTuples(res), "1") == 0) {
-        so_log_info(r->path, "user=%s: API token %s revoked", uid, r->ids);
+        so_log_info(r->path, "user=%s: API token %s revoked", r->uids, r->ids);
         so_req_empty(r, 204);
     } else {
         so_req_error(r, 404, "not_found", "no such token", NULL);
