@@ -228,7 +228,7 @@ unit: $(UNIT) $(LIB)
 	@set -e; for t in $(UNIT); do echo "# $$t"; ./$$t; done
 
 integration: all $(BROWSER_DEPS)
-	prove -v -j2 tests/integration/
+	prove -v --timer -j2 tests/integration/
 
 # the in-process cost of a token check, for bench/api.pl
 bench/jwt: bench/jwt.o $(LIB)
