@@ -13,7 +13,9 @@
 #
 # p50 and p99 of each, their ratio and difference: the difference is the
 # platform's share of a cold start; the same of each round's difference
-# (paired share).  Knobs: BENCH_ROUNDS (10).
+# (paired share).  Knobs: BENCH_ROUNDS (10); BENCH_APP=logger runs the
+# fixture that is node's http module alone, as `node server.js`: it
+# starts in tens of milliseconds, so the share stands out of its noise.
 
 use strict;
 use warnings;
@@ -44,10 +46,13 @@ my $u = $s->signup;
 my $name = "wake$$";
 my $http = $s->port('http');
 
+my %apps = (express => 'npm start', logger => 'node server.js');
+my $app = $ENV{BENCH_APP} // 'express';
+my $run = $apps{$app} // die "bench: BENCH_APP is one of: @{[sort keys %apps]}\n";
 my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => $name, branch => 'main',
-                    repo_url => $git->repo('express', top_dir()
-                                           . '/tests/fixtures/apps/express') });
+                  { name => $name, branch => 'main', run_cmd => $run,
+                    repo_url => $git->repo($app, top_dir()
+                                           . "/tests/fixtures/apps/$app") });
 die "bench: project: $res->{status} $res->{content}\n"
     unless $res->{status} == 201;
 $res = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments", $u, {});
@@ -90,7 +95,7 @@ sub exec_to_listening {
         POSIX::setsid();
         $ENV{PORT} = $port;
         $ENV{HOME} = $home;
-        exec('sh', '-c', 'exec npm start') or POSIX::_exit(127);
+        exec('sh', '-c', "exec $run") or POSIX::_exit(127);
     }
     my ($ok, $dt);
     my $end = time + 60;
@@ -106,7 +111,7 @@ sub exec_to_listening {
     $dt = time - $t0;
     kill 'TERM', -$pid;
     waitpid $pid, 0;
-    die "bench: npm start did not listen\n" unless $ok;
+    die "bench: $run did not listen\n" unless $ok;
     return $dt;
 }
 
@@ -127,7 +132,7 @@ sub pct {
 my ($w50, $w99) = (pct(50, @wake), pct(99, @wake));
 my ($e50, $e99) = (pct(50, @exec), pct(99, @exec));
 
-printf "wake of a sleeping Express app, %d rounds\n", $rounds;
+printf "wake of a sleeping app (%s: %s), %d rounds\n", $app, $run, $rounds;
 printf "  wake-to-first-byte  p50 %6.0f ms  p99 %6.0f ms\n", $w50 * 1000, $w99 * 1000;
 printf "  exec-to-listening   p50 %6.0f ms  p99 %6.0f ms\n", $e50 * 1000, $e99 * 1000;
 printf "  ratio               p50 %6.2f x   p99 %6.2f x\n", $w50 / $e50, $w99 / $e99;
