@@ -21,6 +21,12 @@
  * the app's namespace, and the loop device clears itself when they go
  * with the app's last process.  No cleanup when an app stops, is replaced
  * or adopted by the next shipoffd: there is nothing to clean.
+ *
+ * mkfs is most of what a start costs the platform (tens of ms, on a wake
+ * the user waits for), so it is done ahead: the supervisor's check keeps
+ * one formatted image, appfs/spare.img (its root root's: the sandbox makes
+ * and chowns the dirs in it), and a start takes it with one rename(2).
+ * Two starts between checks: the second formats its own, as before.
  */
 
 #include <errno.h>
@@ -42,28 +48,81 @@ static const char *const  appfs_places[][2] = {
 };
 
 
+/* the one mount point, and the spare image beside it */
+static int
+appfs_dir(char *mnt, size_t len, char *spare, const so_config_t *cfg)
+{
+    int  n;
+
+    n = snprintf(mnt, len, "%s/appfs", cfg->var_dir);
+    if (n < 0 || (size_t) n >= len || strpbrk(mnt, ",:\\") != NULL) {
+        return SO_EINVAL;
+    }
+    snprintf(spare, PATH_MAX, "%s/spare.img", mnt);
+
+    if (mkdir(mnt, 0700) == -1 && errno != EEXIST) {
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+int
+bld_appfs_spare(const so_config_t *cfg)
+{
+    struct stat  st;
+    char         mnt[PATH_MAX], spare[PATH_MAX], tmp[PATH_MAX + 8];
+    char         err[BLD_SB_ERRLEN];
+
+    if (appfs_dir(mnt, sizeof(mnt), spare, cfg) != SO_OK) {
+        return SO_ERR;
+    }
+
+    /* one of another app_disk (the config changed) is no spare */
+    if (stat(spare, &st) == 0) {
+        if ((size_t) st.st_size == cfg->app_disk) {
+            return SO_OK;
+        }
+        (void) unlink(spare);
+    }
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", spare);
+    (void) unlink(tmp);
+
+    if (bld_workfs_format(tmp, cfg->app_disk, 0, 0, err, sizeof(err))
+        != SO_OK
+        || rename(tmp, spare) == -1)
+    {
+        so_log_warn("apps", "the spare app image: %s", err);
+        (void) unlink(tmp);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
 int
 bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg, long long deployment,
     const char *tree, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     struct stat  st;
-    char         image[PATH_MAX];
+    char         image[PATH_MAX], spare[PATH_MAX];
     size_t       i, d, b;
-    int          n;
+    int          rc;
 
     memset(fs, 0, sizeof(*fs));
     fs->loop = -1;
 
     /* one mount point for every app: each mounts it in its own namespace */
-    n = snprintf(fs->mnt, sizeof(fs->mnt), "%s/appfs", cfg->var_dir);
-    if (n < 0 || (size_t) n >= sizeof(fs->mnt)
-        || strpbrk(tree, ",:\\") != NULL || strpbrk(fs->mnt, ",:\\") != NULL)
-    {
+    rc = strpbrk(tree, ",:\\") != NULL
+         ? SO_EINVAL : appfs_dir(fs->mnt, sizeof(fs->mnt), spare, cfg);
+    if (rc == SO_EINVAL) {
         snprintf(err, errlen, "%s: not usable as an overlay's path", tree);
         return SO_EINVAL;
     }
-
-    if (mkdir(fs->mnt, 0700) == -1 && errno != EEXIST) {
+    if (rc != SO_OK) {
         snprintf(err, errlen, "%s: %s", fs->mnt, strerror(errno));
         return SO_ERR;
     }
@@ -72,10 +131,12 @@ bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg, long long deployment,
     snprintf(image, sizeof(image), "%s/app-%lld.img", fs->mnt, deployment);
     (void) unlink(image);
 
-    if (bld_workfs_image(&fs->loop, fs->dev, sizeof(fs->dev), image,
-                         cfg->app_disk, uid, gid, err, errlen)
-        != SO_OK)
-    {
+    rc = rename(spare, image) == 0
+         ? bld_workfs_attach(&fs->loop, fs->dev, sizeof(fs->dev), image, err,
+                             errlen)
+         : bld_workfs_image(&fs->loop, fs->dev, sizeof(fs->dev), image,
+                            cfg->app_disk, uid, gid, err, errlen);
+    if (rc != SO_OK) {
         return SO_ERR;
     }
     (void) unlink(image);

@@ -1392,6 +1392,11 @@ bld_apps_check(bld_apps_t *a)
     size_t       len, off;
     int          i, j, found;
 
+    /* off a start's path: the next start's image (appfs.c) */
+    if (a->cgroups_ok) {
+        (void) bld_appfs_spare(&a->b->cfg);
+    }
+
     res = so_pg_query(a->b->pg, "apps_unclaimed",
                       "SELECT id FROM deployments d"
                       " WHERE state = 'PROVISIONING' AND kind = 'dynamic'"

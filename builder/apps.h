@@ -191,6 +191,10 @@ int bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg,
 /* once the sandbox started (its mount holds the device), or failed */
 void bld_appfs_close(bld_appfs_t *fs);
 
+/* formats the next start's image ahead, unless it is there: 0 or SO_ERR
+   (logged; a start then formats its own) */
+int bld_appfs_spare(const so_config_t *cfg);
+
 /* appusage.c */
 
 /* one sample of every app's usage into app_usage */

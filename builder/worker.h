@@ -203,6 +203,13 @@ int bld_clone_main(void);
 int bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
     size_t size, uid_t uid, gid_t gid, char *err, size_t errlen);
 
+/* bld_workfs_image()'s two steps: a formatted image, then its device
+   (the image is removed when a step fails) */
+int bld_workfs_format(const char *image, size_t size, uid_t uid, gid_t gid,
+    char *err, size_t errlen);
+int bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
+    char *err, size_t errlen);
+
 /*
  * Mounts a fresh ext4 file system of size bytes, kept in image (which must
  * not exist), on dir, its root owned by uid:gid.  0 or SO_ERR with err.

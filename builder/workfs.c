@@ -146,12 +146,10 @@ fail:
 
 
 int
-bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
-    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen)
+bld_workfs_format(const char *image, size_t size, uid_t uid, gid_t gid,
+    char *err, size_t errlen)
 {
     int  fd;
-
-    *loop = -1;
 
     fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
@@ -164,14 +162,39 @@ bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
     }
     close(fd);
 
-    if (wfs_mkfs(image, uid, gid, err, errlen) != SO_OK
-        || wfs_loop(loop, dev, devlen, image, err, errlen) != SO_OK)
-    {
+    if (wfs_mkfs(image, uid, gid, err, errlen) != SO_OK) {
         unlink(image);
         return SO_ERR;
     }
 
     return SO_OK;
+}
+
+
+int
+bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
+    char *err, size_t errlen)
+{
+    if (wfs_loop(loop, dev, devlen, image, err, errlen) != SO_OK) {
+        unlink(image);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+int
+bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
+    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    *loop = -1;
+
+    if (bld_workfs_format(image, size, uid, gid, err, errlen) != SO_OK) {
+        return SO_ERR;
+    }
+
+    return bld_workfs_attach(loop, dev, devlen, image, err, errlen);
 }
 
 

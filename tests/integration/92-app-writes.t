@@ -2,8 +2,9 @@
 # own tree (a copy-on-write view: the published artifact is unchanged and
 # a restart starts from it again), in its PHP session (kept across two
 # requests with the same cookie), and past its disk quota (app_disk) it
-# gets ENOSPC and keeps answering.  Nothing of it is left on the host once
-# the stack is down: no loop device, no mount.
+# gets ENOSPC and keeps answering (on a file system formatted ahead: the
+# spare image a start takes).  Nothing of it is left on the host once the
+# stack is down: no loop device, no mount.
 
 use strict;
 use warnings;
@@ -23,6 +24,7 @@ plan skip_all => 'needs php-cli' unless -x '/usr/bin/php';
 my $cgroups = "shipoff-t92-$$";
 my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
                           SHIPOFF_APP_DISK              => '32m',
+                          SHIPOFF_REAP_INTERVAL         => '1s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
 
 END {
@@ -67,12 +69,20 @@ is(body('/?write=hello'), "200 written\n", 'it writes in its own tree');
 is(body('/?read'), "200 hello\n", 'and reads it back');
 ok(!-e "$artifact/note.txt", 'the published artifact is unchanged');
 
+# the next start's file system is formatted ahead (appfs.c), app_disk big
+my $spare = "$var/appfs/spare.img";
+ok(wait_for(10, sub { (-s $spare // 0) == 32 * 1024 * 1024 }),
+   'a spare image waits for the next start, of app_disk bytes');
+my $inode = (stat $spare)[1] // 0;
+
 my @pids = app_procs($cgroups, $dep);
 ok(@pids > 0, 'the app runs');
 kill 'KILL', @pids;
 my $back = '';
 wait_for(30, sub { $back = body('/?read'); $back =~ /^200 / });
 is($back, "200 none\n", 'restarted: it starts from the artifact again');
+ok(wait_for(10, sub { my $i = (stat $spare)[1]; $i && $i != $inode }),
+   'the restart took the spare, and another was formatted');
 
 # ---- its PHP session lives across requests
 
