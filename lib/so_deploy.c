@@ -95,7 +95,6 @@ int
 so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
     long long deployment_id, long long project_id)
 {
-    PGresult    *res;
     const char  *fields[4], *params[1];
     char         dep[24], project[24], outbox[24];
 
@@ -116,15 +115,14 @@ so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
 
     params[0] = outbox;
 
-    res = so_pg_query(pg, "so_deploy_outbox_sent",
-                      "UPDATE build_outbox SET sent_at = now()"
-                      " WHERE id = $1 AND sent_at IS NULL", 1, params);
-    if (res == NULL) {
+    if (so_pg_exec(pg, "so_deploy_outbox_sent",
+                   "UPDATE build_outbox SET sent_at = now()"
+                   " WHERE id = $1 AND sent_at IS NULL", 1, params) != SO_OK)
+    {
         (void) so_deploy_dberr(pg, "so_deploy_outbox_sent");
         return SO_ERR;
     }
 
-    PQclear(res);
     return SO_OK;
 }
 

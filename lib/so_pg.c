@@ -142,16 +142,8 @@ so_pg_connect(so_pg_t *pg)
 int
 so_pg_ping(so_pg_t *pg)
 {
-    PGresult  *res;
-
-    res = so_pg_query(pg, "so_ping", "SELECT 1", 0, NULL);
-    if (res == NULL) {
-        return SO_EUNAVAIL;
-    }
-
-    PQclear(res);
-
-    return SO_OK;
+    return so_pg_exec(pg, "so_ping", "SELECT 1", 0, NULL) == SO_OK
+           ? SO_OK : SO_EUNAVAIL;
 }
 
 
@@ -222,9 +214,24 @@ so_pg_query(so_pg_t *pg, const char *name, const char *sql, int nparams,
 
 
 int
+so_pg_exec(so_pg_t *pg, const char *name, const char *sql, int nparams,
+    const char *const *params)
+{
+    PGresult  *res;
+
+    res = so_pg_query(pg, name, sql, nparams, params);
+    if (res == NULL) {
+        return so_pg_code(pg);
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+int
 so_pg_tx(so_pg_t *pg, const char *verb)
 {
-    PGresult    *res;
     const char  *name;
 
     if (strcmp(verb, "BEGIN") == 0) {
@@ -238,13 +245,11 @@ so_pg_tx(so_pg_t *pg, const char *verb)
         name = "so_pg_rollback";
     }
 
-    res = so_pg_query(pg, name, verb, 0, NULL);
-    if (res == NULL) {
+    if (so_pg_exec(pg, name, verb, 0, NULL) != SO_OK) {
         so_log_error("pg", "%s: %s", verb, pg->errstr);
         return SO_ERR;
     }
 
-    PQclear(res);
     return SO_OK;
 }
 
