@@ -22,8 +22,9 @@
 #define SO_DEPLOY_MAX_FIELDS  8
 
 
-static int so_deploy_code(so_pg_t *pg);
 static int so_deploy_dberr(so_pg_t *pg, const char *what);
+static int so_deploy_commit(so_pg_t *pg, int *tx);
+static int so_deploy_end(so_pg_t *pg, int tx, PGresult *res, int rc);
 static int so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec);
 static PGresult *so_deploy_take(so_pg_t *pg, long long id,
     const char *owner, int ttl, const char *reason, int supersede);
@@ -33,25 +34,34 @@ static void so_deploy_promoted(so_redis_t *redis, const char *ids,
     const char *projects, long long prev);
 
 
-/* the code of a failed query: SO_EUNAVAIL when no server answered */
-static int
-so_deploy_code(so_pg_t *pg)
-{
-    const char  *state;
-
-    state = so_pg_sqlstate(pg);
-
-    return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
-           ? SO_EUNAVAIL : SO_ERR;
-}
-
-
 /* logs a failed query and returns its code */
 static int
 so_deploy_dberr(so_pg_t *pg, const char *what)
 {
     so_log_error(NULL, "%s: %s", what, so_pg_errstr(pg));
-    return so_deploy_code(pg);
+    return so_pg_code(pg);
+}
+
+
+/* COMMIT (so_pg_tx logs a failure); the transaction is over either way */
+static int
+so_deploy_commit(so_pg_t *pg, int *tx)
+{
+    *tx = 0;
+    return so_pg_tx(pg, "COMMIT") == SO_OK ? SO_OK : so_pg_code(pg);
+}
+
+
+/* a function's single exit: what was not committed is rolled back */
+static int
+so_deploy_end(so_pg_t *pg, int tx, PGresult *res, int rc)
+{
+    if (tx) {
+        (void) so_pg_tx(pg, "ROLLBACK");
+    }
+
+    PQclear(res);
+    return rc;
 }
 
 
@@ -187,7 +197,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
 
     if (also != NULL || spec->builds_max > 0) {
         if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-            rc = so_deploy_code(pg);
+            rc = so_pg_code(pg);
             goto done;
         }
         tx = 1;
@@ -232,9 +242,8 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
     }
 
     if (tx) {
-        tx = 0;
-        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-            rc = so_deploy_code(pg);
+        rc = so_deploy_commit(pg, &tx);
+        if (rc != SO_OK) {
             goto done;
         }
     }
@@ -248,12 +257,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
 
 done:
 
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
+    return so_deploy_end(pg, tx, res, rc);
 }
 
 
@@ -443,13 +447,10 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
             goto done;
         }
 
-        tx = 0;
-        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-            rc = so_deploy_dberr(pg, "so_deploy_claim");
-            goto done;
+        rc = so_deploy_commit(pg, &tx);
+        if (rc == SO_OK) {
+            rc = SO_DEPLOY_SETTLED;
         }
-
-        rc = SO_DEPLOY_SETTLED;
         goto done;
     }
 
@@ -474,9 +475,8 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
         goto done;
     }
 
-    tx = 0;
-    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = so_deploy_dberr(pg, "so_deploy_claim");
+    rc = so_deploy_commit(pg, &tx);
+    if (rc != SO_OK) {
         goto done;
     }
 
@@ -492,12 +492,7 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
 
 done:
 
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
+    return so_deploy_end(pg, tx, res, rc);
 }
 
 
@@ -629,9 +624,8 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
         goto changed;
     }
 
-    tx = 0;
-    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = so_deploy_dberr(pg, "so_deploy_promote");
+    rc = so_deploy_commit(pg, &tx);
+    if (rc != SO_OK) {
         goto done;
     }
 
@@ -654,12 +648,7 @@ changed:
 
 done:
 
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
+    return so_deploy_end(pg, tx, res, rc);
 }
 
 
