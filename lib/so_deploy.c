@@ -22,7 +22,6 @@
 #define SO_DEPLOY_MAX_FIELDS  8
 
 
-static int so_deploy_dberr(so_pg_t *pg, const char *what);
 static int so_deploy_commit(so_pg_t *pg, int *tx);
 static int so_deploy_end(so_pg_t *pg, int tx, PGresult *res, int rc);
 static int so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec);
@@ -32,15 +31,6 @@ static int so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
     const char *ids);
 static void so_deploy_promoted(so_redis_t *redis, const char *ids,
     const char *projects, long long prev);
-
-
-/* logs a failed query and returns its code */
-static int
-so_deploy_dberr(so_pg_t *pg, const char *what)
-{
-    so_log_error(NULL, "%s: %s", what, so_pg_errstr(pg));
-    return so_pg_code(pg);
-}
 
 
 /* COMMIT (so_pg_tx logs a failure); the transaction is over either way */
@@ -129,7 +119,7 @@ so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
                    "UPDATE build_outbox SET sent_at = now()"
                    " WHERE id = $1 AND sent_at IS NULL", 1, params) != SO_OK)
     {
-        (void) so_deploy_dberr(pg, "so_deploy_outbox_sent");
+        (void) so_pg_failed(pg, NULL, "so_deploy_outbox_sent");
         return SO_ERR;
     }
 
@@ -222,7 +212,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
                       " SELECT id FROM d RETURNING id, deployment_id)"
                       " SELECT deployment_id, id FROM o", 7, params);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_insert");
+        rc = so_pg_failed(pg, NULL, "so_deploy_insert");
         goto done;
     }
 
@@ -297,7 +287,7 @@ so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from, so_dstate_t to,
         if (strcmp(so_pg_sqlstate(pg), "23505") == 0) {
             return SO_EEXISTS;
         }
-        return so_deploy_dberr(pg, "so_deploy_move");
+        return so_pg_failed(pg, NULL, "so_deploy_move");
     }
 
     rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
@@ -374,7 +364,7 @@ so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
     int          rc;
 
     if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        return so_deploy_dberr(pg, "BEGIN");
+        return so_pg_failed(pg, NULL, "BEGIN");
     }
     *tx = 1;
 
@@ -384,7 +374,7 @@ so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
                       " JOIN deployments d ON d.project_id = p.id"
                       " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
     if (res == NULL) {
-        return so_deploy_dberr(pg, "so_deploy_lock_project");
+        return so_pg_failed(pg, NULL, "so_deploy_lock_project");
     }
 
     rc = SO_ENOTFOUND;
@@ -431,7 +421,7 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
                       "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
                       " FROM deployments d WHERE d.id = $1", 1, params);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_claim_read");
+        rc = so_pg_failed(pg, NULL, "so_deploy_claim_read");
         goto done;
     }
 
@@ -465,7 +455,7 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
 
     res = so_deploy_take(pg, id, owner, ttl, "claimed", 1);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_take");
+        rc = so_pg_failed(pg, NULL, "so_deploy_take");
         goto done;
     }
 
@@ -504,7 +494,7 @@ so_deploy_claim_now(so_pg_t *pg, long long id, const char *owner, int ttl)
 
     res = so_deploy_take(pg, id, owner, ttl, "building", 0);
     if (res == NULL) {
-        return so_deploy_dberr(pg, "so_deploy_take");
+        return so_pg_failed(pg, NULL, "so_deploy_take");
     }
 
     rc = (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) ? SO_OK
@@ -581,7 +571,7 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
                       " FROM deployments WHERE id = $2 AND project_id = $1",
                       2, params);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_promote_get");
+        rc = so_pg_failed(pg, NULL, "so_deploy_promote_get");
         goto done;
     }
 
@@ -716,5 +706,6 @@ so_deploy_recover(PGresult **out, so_pg_t *pg, so_deploy_lost_t which,
         break;
     }
 
-    return *out == NULL ? so_deploy_dberr(pg, "recovering lost builds") : SO_OK;
+    return *out == NULL ? so_pg_failed(pg, NULL, "recovering lost builds")
+                        : SO_OK;
 }

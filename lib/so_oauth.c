@@ -98,9 +98,8 @@ so_oauth_token(char **token, so_pg_t *pg, const so_config_t *cfg,
                       " AND access_token_enc IS NOT NULL",
                       2, params);
     if (res == NULL) {
-        so_log_error("oauth", "user=%lld provider=%s: %s", user_id, provider,
-                     so_pg_errstr(pg));
-        rc = so_pg_code(pg);
+        rc = so_pg_failed(pg, "oauth", "user=%lld provider=%s", user_id,
+                          provider);
         goto done;
     }
 

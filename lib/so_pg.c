@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,21 @@ so_pg_code(const so_pg_t *pg)
 {
     return (pg->sqlstate[0] == '\0' || strncmp(pg->sqlstate, "08", 2) == 0)
            ? SO_EUNAVAIL : SO_ERR;
+}
+
+
+int
+so_pg_failed(const so_pg_t *pg, const char *ctx, const char *fmt, ...)
+{
+    va_list  ap;
+    char     what[SO_ERRLEN];
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+
+    so_log_error(ctx, "%s: %s", what, pg->errstr);
+    return so_pg_code(pg);
 }
 
 

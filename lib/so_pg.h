@@ -58,6 +58,13 @@ const char *so_pg_sqlstate(const so_pg_t *pg);
  */
 int so_pg_code(const so_pg_t *pg);
 
+/*
+ * Logs the last failure under ctx (may be NULL) as "<fmt ...>: <error>",
+ * an error; returns its so_pg_code().
+ */
+int so_pg_failed(const so_pg_t *pg, const char *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 PGconn *so_pg_conn(so_pg_t *pg);
 
 #endif /* SO_PG_H */
