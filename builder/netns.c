@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "netns.h"
 
 #define NN_MSG_MAX      1024
@@ -852,8 +853,7 @@ done:
 void
 bld_netns_close(bld_netns_t *ns)
 {
-    if (ns != NULL && ns->fd != -1) {
-        close(ns->fd);
-        ns->fd = -1;
+    if (ns != NULL) {
+        so_fd_close(&ns->fd);
     }
 }

@@ -61,6 +61,7 @@
 #include "so_deploy.h"
 #include "so_detect.h"
 #include "so_env.h"
+#include "so_fd.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "so_repo.h"
@@ -863,24 +864,16 @@ wk_exec(wk_t *w, const char *name, const char *sql)
 static void
 wk_free(wk_t *w)
 {
-    int  *fds[] = { &w->bfd, &w->srcfd, &w->rootfd };
-    size_t  i;
-
-    for (i = 0; i < so_nelems(fds); i++) {
-        if (*fds[i] != -1) {
-            close(*fds[i]);
-        }
-    }
-
+    so_fd_close(&w->bfd);
+    so_fd_close(&w->srcfd);
+    so_fd_close(&w->rootfd);
     bld_log_free(w->log);
     so_redis_free(w->redis);
     so_pg_free(w->pg);
     free(w->repo_url);
     free(w->branch);
     free(w->root_dir);
-    if (w->sigfd != -1) {
-        close(w->sigfd);
-    }
+    so_fd_close(&w->sigfd);
 }
 
 
