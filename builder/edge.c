@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "worker.h"
@@ -469,9 +470,7 @@ bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
 
 done:
 
-    if (lfd != -1) {
-        close(lfd);
-    }
+    so_fd_close(&lfd);
     PQclear(res);
     json_decref(table);
     return rc;
