@@ -11,7 +11,11 @@
  *     the deployment's log, emptied once read past APP_OUT_MAX;
  *   - its health check: a non-blocking connect to ADDRESS:PORT, then
  *     "GET health_path HTTP/1.0"; the first five bytes of any answer
- *     being "HTTP/" is enough (a 404 or a 500 is an app that listens),
+ *     being "HTTP/" is enough (a 404 or a 500 is an app that listens).
+ *     A php-fpm app (appfpm.c) speaks FastCGI, not HTTP: it is asked
+ *     FCGI_GET_VALUES, the spec's own question to an application, which
+ *     a php-fpm worker answers (FCGI_GET_VALUES_RESULT) without running
+ *     a script, so health_path is not used for it.  Either way it passes
  *     once the socket listening on PORT in the app's network namespace
  *     (/proc/PID/net/tcp) is shown held by a process of the app's cgroup:
  *     whatever else answers there does not pass;
@@ -43,6 +47,16 @@
 #define APP_PROBE_WAIT_MS  2000    /* one check answered by then, or again */
 #define APP_OUT_MAX        (4 << 20)    /* an output file is emptied then */
 #define APP_LISTENERS_MAX  16      /* sockets listening on one port */
+
+/*
+ * FastCGI's FCGI_GET_VALUES record asking for FCGI_MPXS_CONNS: version 1,
+ * type 9, request id 0, 17 bytes of content (a name of 15, a value of 0)
+ */
+static const char  app_fcgi_probe[] =
+    "\x01\x09\x00\x00\x00\x11\x00\x00" "\x0f\x00" "FCGI_MPXS_CONNS";
+
+/* the answer's first bytes: version 1, FCGI_GET_VALUES_RESULT */
+static const char  app_fcgi_answer[] = "\x01\x0a";
 
 
 static size_t app_listeners(pid_t pid, int port, unsigned long *inode,
@@ -322,16 +336,21 @@ app_listener_ours(bld_app_t *app)
 }
 
 
-/* 1 once the app answered an HTTP request with a status line */
+/* 1 once the app answered an HTTP request with a status line, or a
+   php-fpm app FCGI_GET_VALUES */
 int
 bld_app_probe(bld_app_t *app, int64_t now)
 {
     struct sockaddr_in  sin;
     struct pollfd       p;
     socklen_t           len;
+    const char         *want;
     char                req[512], buf[16];
-    ssize_t             n;
+    ssize_t             n, wlen;
     int                 err;
+
+    want = app->fastcgi ? app_fcgi_answer : "HTTP/";
+    wlen = (ssize_t) strlen(want);
 
     if (app->probe_fd == -1) {
         if (now < app->next_probe) {
@@ -377,8 +396,14 @@ bld_app_probe(bld_app_t *app, int64_t now)
             return 0;
         }
 
-        n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost"
-                     "\r\nUser-Agent: shipoffd-health\r\n\r\n", app->health);
+        if (app->fastcgi) {
+            n = (ssize_t) sizeof(app_fcgi_probe) - 1;
+            memcpy(req, app_fcgi_probe, (size_t) n);
+        } else {
+            n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: "
+                         "localhost\r\nUser-Agent: shipoffd-health\r\n\r\n",
+                         app->health);
+        }
         if (send(app->probe_fd, req, (size_t) n, MSG_NOSIGNAL) != n) {
             bld_app_probe_reset(app, now);
             return 0;
@@ -387,8 +412,8 @@ bld_app_probe(bld_app_t *app, int64_t now)
         app->probe_sent = 1;
     }
 
-    n = recv(app->probe_fd, buf, 5, 0);
-    if (n == 5 && memcmp(buf, "HTTP/", 5) == 0) {
+    n = recv(app->probe_fd, buf, (size_t) wlen, 0);
+    if (n == wlen && memcmp(buf, want, (size_t) wlen) == 0) {
         if (!app_listener_ours(app)) {
             bld_app_probe_reset(app, now);
             return 0;

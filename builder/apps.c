@@ -338,6 +338,7 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
     snprintf(cmd, cmdlen, "%s", PQgetvalue(res, 0, 3));
     snprintf(app->health, sizeof(app->health), "%s",
              PQgetvalue(res, 0, 4)[0] == '/' ? PQgetvalue(res, 0, 4) : "/");
+    bld_app_protocol(app, dir, cmd);
 
 done:
 
@@ -482,7 +483,8 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     bld_netns_t          net;
     bld_cgroup_t         leftover;
     bld_env_t            envp;
-    const char          *argv[7], *hidden[BLD_HIDDEN_MAX];
+    bld_app_cmd_t        c;
+    const char          *hidden[BLD_HIDDEN_MAX];
     char                 dir[PATH_MAX], cmd[1024], name[BLD_CG_NAMELEN];
     char                 err[BLD_SB_ERRLEN];
     const so_config_t   *cfg;
@@ -522,19 +524,19 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
         bld_cgroup_destroy(&leftover);
     }
 
-    argv[0] = "/bin/sh";
-    argv[1] = "-c";
-    argv[2] = "cd \"$1\" && eval \"$2\"";
-    argv[3] = "sh";
-    argv[4] = dir;
-    argv[5] = cmd;
-    argv[6] = NULL;
+    rc = bld_app_command(&c, cfg, app, dir, cmd, err, sizeof(err));
+    if (rc != SO_OK) {
+        app_spawn_failed(app, err);
+        goto done;
+    }
+    rc = SO_ERR;
 
     memset(&o, 0, sizeof(o));
     o.cgroups = &a->cgroups;
     o.name = name;
     o.bwrap = cfg->sandbox_bwrap;
-    o.argv = argv;
+    o.argv = c.argv;
+    o.ro_binds = c.ro_binds;
     o.envp = (const char *const *) envp.list;
     o.workdir = dir;
     o.cow = &fs.cow;
@@ -682,7 +684,8 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
 
     p = calloc(1, sizeof(app_pushed_t));
     route = bld_route_dynamic(app->name, app->deployment, app->addr,
-                              app->port, running);
+                              app->port, running,
+                              app->fastcgi ? app->script_root : NULL);
 
     if (p != NULL && route != NULL) {
         p->a = a;
@@ -1557,7 +1560,8 @@ app_in_cgroup(pid_t pid, const char *cgroup)
 
 /*
  * One row of the adoption query: deployment, project, state, port, pid,
- * cgroup, restarts, project name, deployment state, health path, address
+ * cgroup, restarts, project name, deployment state, health path, address,
+ * tree, run command
  */
 static void
 app_adopt(bld_apps_t *a, PGresult *res, int i)
@@ -1596,6 +1600,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
                 : (int) strtol(PQgetvalue(res, i, 3), NULL, 10);
     app->restarts = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
     snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 10));
+    bld_app_protocol(app, PQgetvalue(res, i, 11), PQgetvalue(res, i, 12));
 
     if (strcmp(row_state, "sleeping") == 0) {
         if (!serving) {
@@ -1723,7 +1728,9 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
                       " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
                       " coalesce(p.name, ''), coalesce(d.state, ''),"
                       " coalesce(p.health_path, '/'),"
-                      " coalesce(host(a.address), '127.0.0.1')"
+                      " coalesce(host(a.address), '127.0.0.1'),"
+                      " coalesce(d.artifact_path, ''),"
+                      " coalesce(d.run_cmd, '')"
                       " FROM app_processes a"
                       " LEFT JOIN deployments d ON d.id = a.deployment_id"
                       " LEFT JOIN projects p ON p.id = a.project_id"

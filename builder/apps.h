@@ -63,6 +63,8 @@ typedef struct {
     unsigned         probe_sent:1;
     unsigned         probe_foreign:1;   /* logged: not the app's listener */
     char             health[256];   /* the path probed */
+    unsigned         fastcgi:1;     /* php-fpm: probed and routed so */
+    char             script_root[PATH_MAX];    /* its document root */
     int              out[2];        /* stdout, stderr files, read side */
     char            *part[2];       /* a line not ended yet */
     size_t           plen[2];
@@ -199,6 +201,26 @@ void bld_apps_sample(bld_apps_t *a);
 void bld_apps_requests(bld_apps_t *a, bld_apps_requests_pt count,
     void *data);
 
+/* appfpm.c */
+
+/* what an app's sandbox runs: its argv, and what it needs bound */
+typedef struct {
+    const char  *argv[8];
+    const char  *ro_binds[3];       /* host path, sandbox path, NULL */
+    char         bin[PATH_MAX];
+    char         conf[PATH_MAX];
+} bld_app_cmd_t;
+
+/* app->fastcgi and app->script_root, from its tree and run command */
+void bld_app_protocol(bld_app_t *app, const char *dir, const char *cmd);
+
+/* the app's command: its run command through /bin/sh, or php-fpm with
+   the pool it writes for the app (app->port set).  0, SO_EINVAL (it
+   cannot run: err says why) or SO_ERR */
+int bld_app_command(bld_app_cmd_t *c, const so_config_t *cfg,
+    bld_app_t *app, const char *dir, const char *cmd, char *err,
+    size_t errlen);
+
 /* appio.c */
 
 /* a port for a new app, or -1 */
@@ -210,7 +232,8 @@ int bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd);
 /* what the app printed since the last call, into its log */
 void bld_app_tail(bld_app_t *app);
 
-/* 1 once the app answered its health check */
+/* 1 once the app answered its health check: an HTTP status line, or
+   a php-fpm's answer to FCGI_GET_VALUES */
 int bld_app_probe(bld_app_t *app, int64_t now);
 void bld_app_probe_reset(bld_app_t *app, int64_t now);
 

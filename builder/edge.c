@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_detect.h"
 #include "so_fd.h"
 #include "so_fetch.h"
 #include "so_log.h"
@@ -46,11 +48,13 @@
 
 /*
  * The routes of PRODUCTION deployments: name, id, kind, artifact,
- * framework, the app's state, port (NULL without a row) and address
+ * framework, the app's state, port (NULL without a row), address and
+ * run command
  */
 #define EDGE_ROUTES_SQL                                                      \
     "SELECT p.name, d.id, d.kind, d.artifact_path, d.framework,"            \
-    " a.state, a.port, coalesce(host(a.address), '127.0.0.1')"              \
+    " a.state, a.port, coalesce(host(a.address), '127.0.0.1'),"             \
+    " coalesce(d.run_cmd, '')"                                              \
     " FROM projects p JOIN deployments d"                                   \
     " ON d.project_id = p.id AND d.state = 'PRODUCTION'"                    \
     " LEFT JOIN app_processes a ON a.deployment_id = d.id"                  \
@@ -121,17 +125,63 @@ bld_route_static(const char *project, long long deployment_id,
 
 json_t *
 bld_route_dynamic(const char *project, long long deployment_id,
-    const char *addr, int port, int running)
+    const char *addr, int port, int running, const char *script_root)
 {
-    char  dep[24], upstream[64];
+    json_t  *route;
+    char     dep[24], upstream[64];
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     snprintf(upstream, sizeof(upstream), "%s:%d", addr, port);
 
-    return json_pack("{s:s, s:s, s:s, s:s, s:s}",
-                     "project", project, "kind", "dynamic",
-                     "state", running ? "running" : "sleeping",
-                     "upstream", upstream, "deployment", dep);
+    route = json_pack("{s:s, s:s, s:s, s:s, s:s}",
+                      "project", project, "kind", "dynamic",
+                      "state", running ? "running" : "sleeping",
+                      "upstream", upstream, "deployment", dep);
+
+    /* the sandbox sees the app's tree where the host has it: nginx serves
+       its files from root, php-fpm runs its scripts below script_root */
+    if (route != NULL && script_root != NULL
+        && (json_object_set_new(route, "protocol", json_string("fastcgi"))
+            != 0
+            || json_object_set_new(route, "script_root",
+                                   json_string(script_root)) != 0
+            || json_object_set_new(route, "root", json_string(script_root))
+               != 0))
+    {
+        json_decref(route);
+        return NULL;
+    }
+
+    return route;
+}
+
+
+int
+bld_route_script_root(const char *run_cmd, const char *tree, char *out,
+    size_t len)
+{
+    char    root[PATH_MAX];
+    size_t  n;
+    int     rc;
+
+    rc = so_detect_php_fpm_root(run_cmd, root, sizeof(root));
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    /* "public/" and "public" are one root, "." the tree itself */
+    n = strlen(root);
+    while (n > 1 && root[n - 1] == '/') {
+        root[--n] = '\0';
+    }
+
+    if (strcmp(root, ".") == 0) {
+        n = (size_t) snprintf(out, len, "%s", tree);
+    } else {
+        n = (size_t) snprintf(out, len, "%s/%s", tree, root);
+    }
+
+    return n < len ? SO_OK : SO_EINVAL;
 }
 
 
@@ -140,7 +190,8 @@ static json_t *
 edge_route_row(const so_config_t *cfg, PGresult *res, int i)
 {
     long long  id;
-    int        port;
+    int        port, fastcgi;
+    char       script_root[PATH_MAX];
 
     id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 
@@ -156,11 +207,17 @@ edge_route_row(const so_config_t *cfg, PGresult *res, int i)
         port = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
     }
 
+    fastcgi = bld_route_script_root(PQgetvalue(res, i, 8),
+                                    PQgetvalue(res, i, 3), script_root,
+                                    sizeof(script_root))
+              == SO_OK;
+
     return bld_route_dynamic(PQgetvalue(res, i, 0), id,
                              PQgetvalue(res, i, 7), port,
                              !PQgetisnull(res, i, 5)
                              && strcmp(PQgetvalue(res, i, 5), "running")
-                                == 0);
+                                == 0,
+                             fastcgi ? script_root : NULL);
 }
 
 

@@ -514,6 +514,9 @@ bld_remove_artifact(const so_config_t *cfg, const char *path)
     unlink(out);
     snprintf(out, sizeof(out), "%s.stderr", path);
     unlink(out);
+    /* and a php-fpm app's pool (appfpm.c) */
+    snprintf(out, sizeof(out), "%s.fpm.conf", path);
+    unlink(out);
 }
 
 

@@ -296,11 +296,21 @@ int bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
     size_t errlen);
 
 /*
- * The route of a dynamic app: running at addr:port, or sleeping.
- * *out is a new reference.
+ * The route of a dynamic app: running at addr:port, or sleeping; a
+ * php-fpm one (script_root not NULL: its document root) is reached over
+ * FastCGI.  A new reference, or NULL.
  */
 json_t *bld_route_dynamic(const char *project, long long deployment_id,
-    const char *addr, int port, int running);
+    const char *addr, int port, int running, const char *script_root);
+
+/*
+ * The document root of a php-fpm app whose tree is tree and run command
+ * run_cmd ("php-fpm <root>", so_detect.h), as an absolute path into out:
+ * 0; SO_ENOTFOUND for any other command; SO_EINVAL for a root that is
+ * not below the tree, or too long.
+ */
+int bld_route_script_root(const char *run_cmd, const char *tree, char *out,
+    size_t len);
 
 /*
  * *out = the route of project_id's PRODUCTION deployment as PostgreSQL

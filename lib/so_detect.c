@@ -10,6 +10,7 @@
  */
 
 #include <ctype.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +51,8 @@ typedef struct {
 /* the production server, when there is one: + " <module>:<app>" */
 #define SO_DETECT_GUNICORN_RUN                                               \
     "python3 -m gunicorn --bind $HOST:$PORT"
-#define SO_DETECT_PHP_SERVE                                                  \
-    "php -S $HOST:$PORT -t public"
+/* without php-fpm on the host: PHP's built-in server, + " <document root>" */
+#define SO_DETECT_PHP_BUILTIN  "php -S $HOST:$PORT -t"
 
 /* where a build script with no framework writes, tried in this order */
 #define SO_DETECT_OUT_FIRST  "dist"
@@ -82,10 +83,9 @@ static const so_detect_rule_t  so_detect_rules[] = {
     { SO_DETECT_PYTHON, "flask", "flask", "dynamic", "", SO_DETECT_FLASK,
       "" },
 
-    { SO_DETECT_PHP, "laravel/framework", "laravel", "dynamic", "",
-      SO_DETECT_PHP_SERVE, "" },
-    { SO_DETECT_PHP, "symfony/", "symfony", "dynamic", "",
-      SO_DETECT_PHP_SERVE, "" },
+    /* the run command: so_detect_php_server()'s, serving public/ */
+    { SO_DETECT_PHP, "laravel/framework", "laravel", "dynamic", "", "", "" },
+    { SO_DETECT_PHP, "symfony/", "symfony", "dynamic", "", "", "" },
 };
 
 
@@ -105,6 +105,7 @@ static void so_detect_apply(so_detect_t *out, const so_detect_rule_t *rule,
     const char *runtime, const char *install);
 static void so_detect_wsgi(so_detect_t *out, const char *dir,
     const char *manage, int gunicorn);
+static void so_detect_php_server(so_detect_t *out, const char *root);
 
 
 #define so_detect_copy(field, value)                                         \
@@ -498,6 +499,86 @@ so_detect_php(so_detect_t *out, const char *dir)
 
     so_detect_apply(out, rule, "php", "composer install --no-dev "
                     "--no-interaction --optimize-autoloader");
+    so_detect_php_server(out, "public");
+    return SO_OK;
+}
+
+
+/*
+ * A PHP app runs as a php-fpm pool of its own when the host has php-fpm
+ * (shipoffd writes the pool, nginx speaks FastCGI to it), else under
+ * PHP's built-in server; root is its document root.
+ */
+static void
+so_detect_php_server(so_detect_t *out, const char *root)
+{
+    char  fpm[PATH_MAX];
+
+    if (so_detect_php_fpm(fpm, sizeof(fpm)) == SO_OK) {
+        snprintf(out->run_cmd, sizeof(out->run_cmd), "%s %s",
+                 SO_DETECT_PHP_FPM, root);
+    } else {
+        snprintf(out->run_cmd, sizeof(out->run_cmd), "%s %s",
+                 SO_DETECT_PHP_BUILTIN, root);
+    }
+}
+
+
+int
+so_detect_php_fpm(char *path, size_t len)
+{
+    glob_t  g;
+    int     rc;
+
+    /* Debian's is versioned (php-fpm8.2); the last sorts newest */
+    if (glob("/usr/sbin/php-fpm[0-9]*", 0, NULL, &g) != 0) {
+        return SO_ENOTFOUND;
+    }
+
+    rc = SO_ENOTFOUND;
+    if (g.gl_pathc > 0
+        && (size_t) snprintf(path, len, "%s", g.gl_pathv[g.gl_pathc - 1])
+           < len)
+    {
+        rc = SO_OK;
+    }
+
+    globfree(&g);
+    return rc;
+}
+
+
+int
+so_detect_php_fpm_root(const char *run_cmd, char *root, size_t len)
+{
+    const char  *p, *seg;
+    size_t       n;
+
+    n = sizeof(SO_DETECT_PHP_FPM) - 1;
+    if (strncmp(run_cmd, SO_DETECT_PHP_FPM " ", n + 1) != 0) {
+        return SO_ENOTFOUND;
+    }
+
+    p = run_cmd + n + 1;
+    n = strlen(p);
+    if (n == 0 || n >= len || p[0] == '/'
+        || strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-/") != n)
+    {
+        return SO_EINVAL;
+    }
+
+    /* below the app's tree: no ".." segment */
+    for (seg = p; seg != NULL; seg = strchr(seg, '/')) {
+        seg += *seg == '/';
+        if (seg[0] == '.' && seg[1] == '.'
+            && (seg[2] == '/' || seg[2] == '\0'))
+        {
+            return SO_EINVAL;
+        }
+    }
+
+    memcpy(root, p, n + 1);
     return SO_OK;
 }
 
@@ -560,10 +641,10 @@ so_detect(so_detect_t *out, const char *dir)
         so_detect_copy(out->kind, "dynamic");
         so_detect_copy(out->framework, "php");
         so_detect_copy(out->runtime, "php");
-        so_detect_copy(out->run_cmd,
-                       so_detect_exists(dir, "public/index.php", S_IFREG)
-                       ? SO_DETECT_PHP_SERVE
-                                     : "php -S $HOST:$PORT -t .");
+        so_detect_php_server(out,
+                             so_detect_exists(dir, "public/index.php",
+                                              S_IFREG)
+                             ? "public" : ".");
         return SO_OK;
     }
 

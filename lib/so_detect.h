@@ -23,6 +23,13 @@
 /* Debian's python3-gunicorn: Python's WSGI apps run under it (DETECT.md) */
 #define SO_DETECT_GUNICORN  "/usr/lib/python3/dist-packages/gunicorn"
 
+/*
+ * A PHP app's run command when the host has php-fpm: "php-fpm <document
+ * root>" (relative to the app's tree) is no shell command but shipoffd's
+ * php-fpm pool of the app, reached by nginx over FastCGI (DETECT.md).
+ */
+#define SO_DETECT_PHP_FPM   "php-fpm"
+
 /* every path so_detect() reads under dir, NULL-ended: a detection needs
    these files of a repository, no other */
 extern const char *const  so_detect_files[];
@@ -63,5 +70,19 @@ void so_detect_merge(so_detect_t *out, const so_detect_t *user);
  */
 void so_detect_output(so_detect_t *d, const so_detect_t *user,
     const char *dir);
+
+/*
+ * The path of the host's php-fpm binary (Debian's php-fpm8.2) into path:
+ * 0, or SO_ENOTFOUND when the host has none.
+ */
+int so_detect_php_fpm(char *path, size_t len);
+
+/*
+ * The document root of a "php-fpm <root>" run command into root: 0;
+ * SO_ENOTFOUND when run_cmd is another command; SO_EINVAL when the root
+ * is not a relative path below the tree (absolute, a ".." segment, a
+ * character outside [A-Za-z0-9._/-]) or longer than len.
+ */
+int so_detect_php_fpm_root(const char *run_cmd, char *root, size_t len);
 
 #endif /* SO_DETECT_H */

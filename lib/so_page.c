@@ -148,15 +148,13 @@ so_page_answer(const so_page_t *page, json_t *items, int nrows,
 }
 
 
-void
-so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
-    so_page_row_pt *row)
+json_t *
+so_page_rows(so_req_t *r, const PGresult *res, int n, so_page_row_pt *row)
 {
     json_t  *items, *item;
-    int      i, n;
+    int      i;
 
     items = json_array();
-    n = PQntuples(res) > page->limit ? page->limit : PQntuples(res);
 
     for (i = 0; items != NULL && i < n; i++) {
         item = row(r, res, i);
@@ -165,6 +163,20 @@ so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
             items = NULL;
         }
     }
+
+    return items;
+}
+
+
+void
+so_page_respond(so_req_t *r, const so_page_t *page, const PGresult *res,
+    so_page_row_pt *row)
+{
+    json_t  *items;
+    int      n;
+
+    n = PQntuples(res) > page->limit ? page->limit : PQntuples(res);
+    items = so_page_rows(r, res, n, row);
 
     if (items == NULL) {
         so_req_error(r, 500, "internal", "internal error", NULL);

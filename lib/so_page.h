@@ -55,6 +55,13 @@ json_t *so_page_answer(const so_page_t *page, json_t *items, int nrows,
 typedef json_t *so_page_row_pt(so_req_t *r, const PGresult *res, int row);
 
 /*
+ * The first n rows of res as a JSON array, each item made by row(); NULL
+ * when one fails (no memory).  Lists that are not pages use it too.
+ */
+json_t *so_page_rows(so_req_t *r, const PGresult *res, int n,
+    so_page_row_pt *row);
+
+/*
  * Answers 200 with the page res holds (the limit + 1 rows of a query, the
  * id in column 0), each item made by row(); 500 internal when one fails.
  */

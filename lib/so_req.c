@@ -365,6 +365,7 @@ so_req_error(so_req_t *r, int status, const char *code,
     const char *message, const char *field)
 {
     json_t  *err;
+    char     location[256];
 
     err = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (err != NULL && field != NULL) {
@@ -374,5 +375,27 @@ so_req_error(so_req_t *r, int status, const char *code,
     so_log_info(r->path, "%s %s: %d %s: %s", r->method, r->path, status,
                 code, message);
 
+    if (r->error_page != NULL) {
+        json_decref(err);
+        snprintf(location, sizeof(location), "%s?error=%s", r->error_page,
+                 code);
+        so_req_redirect(r, location);
+        return;
+    }
+
     so_req_json(r, status, json_pack("{s:o}", "error", err));
+}
+
+
+void
+so_req_redirect(so_req_t *r, const char *location)
+{
+    so_req_headers(r);
+
+    FCGX_FPrintF(r->fcgi->out,
+                 "Status: 303 See Other\r\n"
+                 "Location: %s\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "\r\n", location);
+    r->responded = 1;
 }

@@ -42,7 +42,7 @@ typedef struct {
 
     struct {
         char            name[32];
-        char            value[128];
+        char            value[192];  /* a Set-Cookie with a token */
     }                   headers[SO_REQ_MAX_HEADERS];  /* so_req_header() */
     size_t              nheaders;
 
@@ -56,6 +56,13 @@ typedef struct {
     char                ids[24];   /* id in decimal, a query parameter */
     unsigned            rights;
     PGresult           *account;   /* SO_OBJ_ACCOUNT: the caller's row */
+
+    /*
+     * Set by a handler a browser navigates to (the OAuth callback): its
+     * errors are a redirect to this page with ?error=<code>, which the
+     * console shows, not JSON the user would stare at.  NULL: JSON.
+     */
+    const char         *error_page;
 
     int                 responded; /* a response was written */
 } so_req_t;
@@ -112,7 +119,13 @@ void so_req_empty(so_req_t *r, int status);
 void so_req_text(so_req_t *r, int status, const char *type,
     const char *text);
 
-/* writes {"error":{code,message[,field]}}; field may be NULL */
+/* writes 303 See Other to location, with so_req_header()'s headers */
+void so_req_redirect(so_req_t *r, const char *location);
+
+/*
+ * writes {"error":{code,message[,field]}}; field may be NULL.  With
+ * r->error_page set: 303 to <error_page>?error=<code> instead.
+ */
 void so_req_error(so_req_t *r, int status, const char *code,
     const char *message, const char *field);
 

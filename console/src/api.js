@@ -79,6 +79,12 @@ export async function signin(email, password) {
     keep(await post('/auth/v1/login', { email, password }));
 }
 
+/* the end of a GitHub or Google login: the callback left the session in
+ * a cookie only this POST reads (docs/API.md, OAuth login) */
+export async function finishOAuth() {
+    keep(await post('/auth/v1/oauth/finish', {}));
+}
+
 export async function signup(email, password, name) {
     const body = { email, password };
     if (name) {

@@ -17,6 +17,7 @@ const routes = [
     ['/projects/:id', 'project'],
     ['/projects/:id/env', 'env'],
     ['/projects/:id/access', 'access'],
+    ['/projects/:id/usage', 'usage'],
     ['/deployments/:id', 'deployment'],
     ['/teams', 'teams'],
     ['/teams/:id', 'team'],

@@ -473,7 +473,6 @@ api_access_transfer(so_req_t *r)
     params[3] = user;
 
     if (api_tx(r, "BEGIN") != SO_OK) {
-        api_db_error(r, "BEGIN");
         goto done;
     }
 
@@ -516,7 +515,6 @@ api_access_transfer(so_req_t *r)
     }
 
     if (api_tx(r, "COMMIT") != SO_OK) {
-        api_db_error(r, "COMMIT");
         goto done;
     }
 
@@ -529,7 +527,7 @@ api_access_transfer(so_req_t *r)
 
 rollback:
 
-    (void) api_tx(r, "ROLLBACK");
+    (void) so_pg_tx(r->pg, "ROLLBACK");
 
 done:
 

@@ -126,6 +126,17 @@ int api_project_url(char *out, size_t len, const so_config_t *cfg,
 void api_hookreg_create(so_req_t *r, long long user_id,
     long long project_id, const so_repo_url_t *repo, const char *secret);
 
+/* a rule of a text field: 0, or SO_EINVAL with *reason ("must be ...") */
+typedef int (*api_rule_pt)(const char *s, const char **reason);
+
+/*
+ * projects.c: the optional text field name of body, of min to max
+ * characters, that rule takes: 0 with *out (left as it is when the field
+ * is absent), or answered (422 "<name> <reason>") and a negative code.
+ */
+int api_input_rule(so_req_t *r, json_t *body, const char *name, size_t min,
+    size_t max, api_rule_pt rule, const char **out);
+
 /*
  * projects.c: a git branch name as git check-ref-format takes it (minus
  * exotica): 0, or SO_EINVAL with *reason.  Deploy requests name branches
@@ -139,13 +150,18 @@ int api_rule_dir(const char *s, const char **reason);
 /*
  * Shared by the handlers (teams.c).  api_db_error answers a failed query:
  * 503 when the database is unreachable, else 500, and logs what failed.
- * api_tx runs "BEGIN", "COMMIT" or "ROLLBACK": 0 or SO_ERR.
+ * api_tx runs "BEGIN" or "COMMIT": 0, or SO_ERR answered (api_db_error);
+ * a ROLLBACK, after the answer, is so_pg_tx()'s.
  * api_exec_one runs the statement name (prepared from sql) that must touch
  * exactly one row: SO_OK, or SO_ERR answered (api_db_error, or 404
  * not_found with missing and field when no row matched).
  * api_query_one runs the query name that must find a row: its result (the
  * caller PQclear()s it), or NULL answered (api_db_error, or 404 not_found
  * with missing).
+ * api_tx_lock begins a transaction and runs the query name, whose $1 is
+ * the route's object (r->ids) and $2 the caller, that must find the row
+ * it locks: its result (the caller PQclear()s it and ends the
+ * transaction), or NULL answered and rolled back.
  * api_no_content answers 204.  api_team_set_owner makes user the owner of
  * team and the old owner a member, inside a transaction that holds the
  * team row locked: 0, SO_ENOTFOUND when user is not a member, or SO_ERR.
@@ -156,6 +172,8 @@ int api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field);
 PGresult *api_query_one(so_req_t *r, const char *name, const char *sql,
     int nparams, const char *const *params, const char *missing);
+PGresult *api_tx_lock(so_req_t *r, const char *name, const char *sql,
+    const char *missing);
 void api_no_content(so_req_t *r);
 int api_team_set_owner(so_req_t *r, const char *team, const char *user);
 

@@ -69,6 +69,8 @@ static const api_deploy_rule_t  api_rule_cancel = {
 static void api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec);
 static json_t *api_deploy_opt(const PGresult *res, int row, int col);
 static json_t *api_deploy_json(so_req_t *r, const PGresult *res, int row);
+static json_t *api_deploy_event_json(so_req_t *r, const PGresult *res,
+    int row);
 static json_t *api_deploy_events(so_req_t *r, const char *id);
 static void api_deploy_answer(so_req_t *r, int status, long long id,
     int events);
@@ -132,14 +134,24 @@ api_deploy_json(so_req_t *r, const PGresult *res, int row)
 }
 
 
+static json_t *
+api_deploy_event_json(so_req_t *r, const PGresult *res, int row)
+{
+    return json_pack("{s:o, s:s, s:o, s:s}",
+                     "from", api_deploy_opt(res, row, 0),
+                     "to", PQgetvalue(res, row, 1),
+                     "reason", api_deploy_opt(res, row, 2),
+                     "at", PQgetvalue(res, row, 3));
+}
+
+
 /* the recorded transitions of deployment id, oldest first; NULL: failed */
 static json_t *
 api_deploy_events(so_req_t *r, const char *id)
 {
     PGresult    *res;
-    json_t      *list, *e;
+    json_t      *list;
     const char  *params[1];
-    int          i;
 
     params[0] = id;
 
@@ -152,20 +164,7 @@ api_deploy_events(so_req_t *r, const char *id)
         return NULL;
     }
 
-    list = json_array();
-
-    for (i = 0; list != NULL && i < PQntuples(res); i++) {
-        e = json_pack("{s:o, s:s, s:o, s:s}",
-                      "from", api_deploy_opt(res, i, 0),
-                      "to", PQgetvalue(res, i, 1),
-                      "reason", api_deploy_opt(res, i, 2),
-                      "at", PQgetvalue(res, i, 3));
-
-        if (e == NULL || json_array_append_new(list, e) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
+    list = so_page_rows(r, res, PQntuples(res), api_deploy_event_json);
 
     PQclear(res);
     return list;
@@ -292,7 +291,7 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
     char commit[41])
 {
     static const char *const  fields[] = { "branch", "commit", NULL };
-    const char               *cl, *s, *reason;
+    const char               *cl, *s;
     size_t                    len, i;
     int                       rc;
 
@@ -315,17 +314,9 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
         return SO_EINVAL;
     }
 
-    rc = so_input_string(r, *body, "branch", 0, 1, API_BRANCH_MAX, &s, &len);
-    if (rc == SO_OK) {
-        if (api_rule_branch(s, &reason) != SO_OK) {
-            so_req_error(r, 422, "validation_failed",
-                         "branch must be a valid git branch name",
-                         "branch");
-            return SO_EINVAL;
-        }
-        *branch = s;
-
-    } else if (rc != SO_ENOTFOUND) {
+    rc = api_input_rule(r, *body, "branch", 1, API_BRANCH_MAX,
+                        api_rule_branch, branch);
+    if (rc != SO_OK) {
         return rc;
     }
 

@@ -42,19 +42,20 @@
     " FROM detections WHERE id = $1 AND user_id = $2"
 
 
-static void api_detect_answer(so_req_t *r, int status, const char *id,
-    const char *uid);
+static void api_detect_answer(so_req_t *r, int status, const char *id);
 
 
-/* the detection id of uid, answered with status; 404 when not theirs */
+/* the caller's detection id, answered with status; 404 when not theirs */
 static void
-api_detect_answer(so_req_t *r, int status, const char *id, const char *uid)
+api_detect_answer(so_req_t *r, int status, const char *id)
 {
     PGresult      *res;
     json_t        *j;
     json_error_t   jerr;
     const char    *params[2];
+    char           uid[24];
 
+    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
     params[0] = id;
     params[1] = uid;
 
@@ -85,10 +86,7 @@ api_detect_answer(so_req_t *r, int status, const char *id, const char *uid)
 void
 api_detect_get(so_req_t *r)
 {
-    char  uid[24];
-
-    snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
-    api_detect_answer(r, 200, r->ids, uid);
+    api_detect_answer(r, 200, r->ids);
 }
 
 
@@ -101,12 +99,11 @@ api_detect(so_req_t *r)
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body;
-    const char               *url, *branch, *root, *reason, *params[5];
+    const char               *url, *branch, *root, *params[5];
     const char               *xadd[4];
     char                      err[SO_ERRLEN], msg[SO_ERRLEN], uid[24];
     char                      id[24];
     size_t                    len;
-    int                       rc;
 
     body = NULL;
     res = NULL;
@@ -126,31 +123,14 @@ api_detect(so_req_t *r)
     }
 
     branch = "main";
-    rc = so_input_string(r, body, "branch", 0, 1, 255, &branch, &len);
-    if (rc == SO_EINVAL) {
-        goto done;
-    }
-    if (rc == SO_OK && api_rule_branch(branch, &reason) != SO_OK) {
-        snprintf(msg, sizeof(msg), "branch %s", reason);
-        so_req_error(r, 422, "validation_failed", msg, "branch");
-        goto done;
-    }
-    if (rc != SO_OK) {
-        branch = "main";
-    }
-
     root = "";
-    rc = so_input_string(r, body, "root_dir", 0, 0, 255, &root, &len);
-    if (rc == SO_EINVAL) {
+
+    if (api_input_rule(r, body, "branch", 1, 255, api_rule_branch, &branch)
+        != SO_OK
+        || api_input_rule(r, body, "root_dir", 0, 255, api_rule_dir, &root)
+           != SO_OK)
+    {
         goto done;
-    }
-    if (rc == SO_OK && api_rule_dir(root, &reason) != SO_OK) {
-        snprintf(msg, sizeof(msg), "root_dir %s", reason);
-        so_req_error(r, 422, "validation_failed", msg, "root_dir");
-        goto done;
-    }
-    if (rc != SO_OK) {
-        root = "";
     }
 
     snprintf(uid, sizeof(uid), "%lld", r->principal.user_id);
@@ -201,7 +181,7 @@ api_detect(so_req_t *r)
     }
 
     so_log_info(r->path, "detection=%s user=%s: requested", id, uid);
-    api_detect_answer(r, 202, id, uid);
+    api_detect_answer(r, 202, id);
 
 done:
 

@@ -20,9 +20,10 @@
 #include "so_env.h"
 #include "so_input.h"
 #include "so_log.h"
+#include "so_page.h"
 
 
-static json_t *api_env_json(const PGresult *res, int row);
+static json_t *api_env_json(so_req_t *r, const PGresult *res, int row);
 static int api_env_key(so_req_t *r, const char *key, int reserved_ok);
 
 
@@ -31,8 +32,9 @@ static int api_env_key(so_req_t *r, const char *key, int reserved_ok);
     SO_SQL_TIME("updated_at")
 
 
+/* one variable: also the so_page_row_pt of the list */
 static json_t *
-api_env_json(const PGresult *res, int row)
+api_env_json(so_req_t *r, const PGresult *res, int row)
 {
     return json_pack("{s:s, s:o, s:b, s:s, s:s}",
                      "key", PQgetvalue(res, row, 0),
@@ -71,12 +73,9 @@ void
 api_env_list(so_req_t *r)
 {
     PGresult    *res;
-    json_t      *items, *j;
+    json_t      *items;
     const char  *params[1];
-    int          i;
 
-    res = NULL;
-    items = NULL;
     params[0] = r->ids;
 
     res = so_pg_query(r->pg, "api_env_list",
@@ -84,31 +83,18 @@ api_env_list(so_req_t *r)
                       " WHERE project_id = $1 ORDER BY key", 1, params);
     if (res == NULL) {
         api_db_error(r, "api_env_list");
-        goto done;
+        return;
     }
 
-    items = json_array();
-
-    for (i = 0; items != NULL && i < PQntuples(res); i++) {
-        j = api_env_json(res, i);
-        if (j == NULL || json_array_append_new(items, j) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
+    items = so_page_rows(r, res, PQntuples(res), api_env_json);
+    PQclear(res);
 
     if (items == NULL) {
         so_req_error(r, 500, "internal", "internal error", NULL);
-        goto done;
+        return;
     }
 
     so_req_json(r, 200, json_pack("{s:o}", "data", items));
-    items = NULL;
-
-done:
-
-    json_decref(items);
-    PQclear(res);
 }
 
 
@@ -209,7 +195,7 @@ api_env_put(so_req_t *r)
                 is_secret ? "secret" : "plain",
                 target);
 
-    j = api_env_json(res, 0);
+    j = api_env_json(r, res, 0);
     if (j == NULL) {
         so_req_error(r, 500, "internal", "internal error", NULL);
         goto done;

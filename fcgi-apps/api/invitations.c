@@ -319,27 +319,21 @@ api_invitation_answer(so_req_t *r, int accept)
 
     snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = r->ids;
-    params[1] = user;
 
-    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_req_pg_error(r, "BEGIN");
-        goto done;
-    }
-    tx = 1;
-
-    res = api_query_one(r, "api_inv_lock",
-                        "SELECT coalesce(i.team_id::text, ''), i.role,"
-                        " i.state, i.expires_at <= now(),"
-                        " coalesce(i.project_id::text, ''),"
-                        " coalesce(i.to_team_id::text, ''),"
-                        " coalesce(i.invited_by::text, '')"
-                        " FROM team_invitations i"
-                        " WHERE i.id = $1 AND" SO_SQL_INVITEE("$2")
-                        " FOR UPDATE OF i",
-                        2, params, "no such invitation");
+    res = api_tx_lock(r, "api_inv_lock",
+                      "SELECT coalesce(i.team_id::text, ''), i.role,"
+                      " i.state, i.expires_at <= now(),"
+                      " coalesce(i.project_id::text, ''),"
+                      " coalesce(i.to_team_id::text, ''),"
+                      " coalesce(i.invited_by::text, '')"
+                      " FROM team_invitations i"
+                      " WHERE i.id = $1 AND" SO_SQL_INVITEE("$2")
+                      " FOR UPDATE OF i",
+                      "no such invitation");
     if (res == NULL) {
         goto done;
     }
+    tx = 1;
 
     snprintf(team, sizeof(team), "%s", PQgetvalue(res, 0, 0));
     snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
@@ -392,8 +386,7 @@ api_invitation_answer(so_req_t *r, int accept)
         goto done;
     }
 
-    if (so_pg_tx(r->pg, "COMMIT") != SO_OK) {
-        so_req_pg_error(r, "COMMIT");
+    if (api_tx(r, "COMMIT") != SO_OK) {
         goto done;
     }
     tx = 0;

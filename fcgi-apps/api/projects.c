@@ -53,8 +53,6 @@
 /* the longest ?q= of the projects list, in bytes */
 #define API_PROJECT_Q_MAX  100
 
-typedef int (*api_rule_pt)(const char *s, const char **reason);
-
 typedef struct {
     const char    *name;
     size_t         max;             /* characters */
@@ -180,6 +178,34 @@ api_rule_dir(const char *s, const char **reason)
         }
     }
 
+    return SO_OK;
+}
+
+
+int
+api_input_rule(so_req_t *r, json_t *body, const char *name, size_t min,
+    size_t max, api_rule_pt rule, const char **out)
+{
+    const char  *s, *reason;
+    size_t       len;
+    char         msg[SO_ERRLEN];
+    int          rc;
+
+    rc = so_input_string(r, body, name, 0, min, max, &s, &len);
+    if (rc == SO_ENOTFOUND) {
+        return SO_OK;
+    }
+    if (rc != SO_OK) {
+        return rc;
+    }
+
+    if (rule(s, &reason) != SO_OK) {
+        snprintf(msg, sizeof(msg), "%s %s", name, reason);
+        so_req_error(r, 422, "validation_failed", msg, name);
+        return SO_EINVAL;
+    }
+
+    *out = s;
     return SO_OK;
 }
 
@@ -746,13 +772,11 @@ api_projects_list(so_req_t *r)
 {
     so_page_t        page;
     PGresult        *res;
-    json_t          *items, *j;
     const char      *params[4];
     char             user[24], q[API_PROJECT_Q_MAX + 1];
-    int              i, n, rc;
+    int              rc;
 
     res = NULL;
-    items = NULL;
 
     if (so_page_read(r, &page) != SO_OK) {
         goto done;
@@ -786,29 +810,10 @@ api_projects_list(so_req_t *r)
         goto done;
     }
 
-    items = json_array();
-    n = PQntuples(res) > page.limit ? page.limit : PQntuples(res);
-
-    for (i = 0; items != NULL && i < n; i++) {
-        j = api_project_json(r, res, i);
-        if (j == NULL || json_array_append_new(items, j) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
-
-    if (items == NULL) {
-        so_req_error(r, 500, "internal", "internal error", NULL);
-        goto done;
-    }
-
-    so_req_json(r, 200, so_page_answer(&page, items, PQntuples(res),
-                 n > 0 ? strtoll(PQgetvalue(res, n - 1, 0), NULL, 10) : 0));
-    items = NULL;
+    so_page_respond(r, &page, res, api_project_json);
 
 done:
 
-    json_decref(items);
     PQclear(res);
 }
 

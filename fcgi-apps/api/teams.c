@@ -39,13 +39,12 @@
     SO_SQL_TIME("t.updated_at")
 
 
-static int api_team_name(so_req_t *r, json_t *body,
-    char out[4 * API_TEAM_NAME_MAX + 1]);
+static int api_team_input(so_req_t *r, json_t **body,
+    char name[4 * API_TEAM_NAME_MAX + 1]);
 static json_t *api_team_json(so_req_t *r, const PGresult *res, int row);
 static json_t *api_team_members(so_req_t *r, const char *team,
     const char *user);
-static void api_team_answer(so_req_t *r, int status, const char *team,
-    const char *user);
+static void api_team_answer(so_req_t *r, int status, const char *team);
 
 
 /*
@@ -109,7 +108,37 @@ api_query_one(so_req_t *r, const char *name, const char *sql, int nparams,
 int
 api_tx(so_req_t *r, const char *verb)
 {
-    return so_pg_tx(r->pg, verb);
+    if (so_pg_tx(r->pg, verb) != SO_OK) {
+        api_db_error(r, verb);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+PGresult *
+api_tx_lock(so_req_t *r, const char *name, const char *sql,
+    const char *missing)
+{
+    PGresult    *res;
+    const char  *params[2];
+    char         user[24];
+
+    if (api_tx(r, "BEGIN") != SO_OK) {
+        return NULL;
+    }
+
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
+    params[0] = r->ids;
+    params[1] = user;
+
+    res = api_query_one(r, name, sql, 2, params, missing);
+    if (res == NULL) {
+        (void) so_pg_tx(r->pg, "ROLLBACK");
+    }
+
+    return res;
 }
 
 
@@ -158,14 +187,19 @@ api_team_set_owner(so_req_t *r, const char *team, const char *user)
 }
 
 
+/* the body of a create or rename, {"name": ...}: 0, or answered */
 static int
-api_team_name(so_req_t *r, json_t *body, char out[4 * API_TEAM_NAME_MAX + 1])
+api_team_input(so_req_t *r, json_t **body,
+    char out[4 * API_TEAM_NAME_MAX + 1])
 {
-    const char  *s;
-    size_t       len, i;
+    static const char *const  fields[] = { "name", NULL };
+    const char               *s;
+    size_t                    len, i;
 
-    if (so_input_string(r, body, "name", 1, 1, API_TEAM_NAME_MAX, &s, &len)
-        != SO_OK)
+    if (so_req_read_json(r, body) != SO_OK
+        || so_input_known(r, *body, fields) != SO_OK
+        || so_input_string(r, *body, "name", 1, 1, API_TEAM_NAME_MAX, &s,
+                           &len) != SO_OK)
     {
         return SO_EINVAL;
     }
@@ -214,56 +248,45 @@ static json_t *
 api_team_members(so_req_t *r, const char *team, const char *user)
 {
     PGresult    *res;
-    json_t      *list, *m;
+    json_t      *list;
     const char  *params[2];
-    int          i;
 
     params[0] = team;
     params[1] = user;
 
+    /* the list in one row: an aggregate always yields one */
     res = so_pg_query(r->pg, "api_team_members",
-                      "SELECT u.id, u.email, u.name, m.role, "
-                      SO_SQL_TIME("m.created_at")
+                      "SELECT coalesce(json_agg(json_build_object("
+                      "'user_id', u.id, 'email', u.email, 'name', u.name,"
+                      " 'role', m.role, 'joined_at', "
+                      SO_SQL_TIME("m.created_at") ")"
+                      " ORDER BY m.role = 'owner' DESC, m.created_at, u.id),"
+                      " '[]')::text"
                       " FROM team_members m JOIN users u ON u.id = m.user_id"
                       " WHERE m.team_id = $1 AND EXISTS (SELECT 1"
                       " FROM team_members c WHERE c.team_id = $1"
-                      " AND c.user_id = $2)"
-                      " ORDER BY m.role = 'owner' DESC, m.created_at, u.id",
-                      2, params);
+                      " AND c.user_id = $2)", 2, params);
     if (res == NULL) {
         return NULL;
     }
 
-    list = json_array();
-
-    for (i = 0; list != NULL && i < PQntuples(res); i++) {
-        m = json_pack("{s:I, s:s, s:s, s:s, s:s}",
-                      "user_id", (json_int_t) strtoll(PQgetvalue(res, i, 0),
-                                                      NULL, 10),
-                      "email", PQgetvalue(res, i, 1),
-                      "name", PQgetvalue(res, i, 2),
-                      "role", PQgetvalue(res, i, 3),
-                      "joined_at", PQgetvalue(res, i, 4));
-
-        if (m == NULL || json_array_append_new(list, m) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
+    list = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 
     PQclear(res);
     return list;
 }
 
 
-/* answers with the team and its members as the user sees them */
+/* answers with the team and its members as the caller sees them */
 static void
-api_team_answer(so_req_t *r, int status, const char *team, const char *user)
+api_team_answer(so_req_t *r, int status, const char *team)
 {
     PGresult    *res;
     json_t      *t, *members;
     const char  *params[2];
+    char         user[24];
 
+    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
     params[0] = team;
     params[1] = user;
     t = NULL;
@@ -303,19 +326,15 @@ done:
 void
 api_teams_create(so_req_t *r)
 {
-    static const char *const  fields[] = { "name", NULL };
-    PGresult                 *res;
-    json_t                   *body;
-    const char               *params[2];
-    char                      name[4 * API_TEAM_NAME_MAX + 1], user[24];
+    PGresult    *res;
+    json_t      *body;
+    const char  *params[2];
+    char         name[4 * API_TEAM_NAME_MAX + 1], user[24];
 
     res = NULL;
     body = NULL;
 
-    if (so_req_read_json(r, &body) != SO_OK
-        || so_input_known(r, body, fields) != SO_OK
-        || api_team_name(r, body, name) != SO_OK)
-    {
+    if (api_team_input(r, &body, name) != SO_OK) {
         goto done;
     }
 
@@ -338,7 +357,7 @@ api_teams_create(so_req_t *r)
     so_log_info(r->path, "team=%s user=%s: created", PQgetvalue(res, 0, 0),
                 user);
 
-    api_team_answer(r, 201, PQgetvalue(res, 0, 0), user);
+    api_team_answer(r, 201, PQgetvalue(res, 0, 0));
 
 done:
 
@@ -362,28 +381,20 @@ api_teams_list(so_req_t *r)
 void
 api_teams_get(so_req_t *r)
 {
-    char  user[24];
-
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-
-    api_team_answer(r, 200, r->ids, user);
+    api_team_answer(r, 200, r->ids);
 }
 
 
 void
 api_teams_update(so_req_t *r)
 {
-    static const char *const  fields[] = { "name", NULL };
-    json_t                   *body;
-    const char               *params[3];
-    char                      name[4 * API_TEAM_NAME_MAX + 1], user[24];
+    json_t      *body;
+    const char  *params[3];
+    char         name[4 * API_TEAM_NAME_MAX + 1], user[24];
 
     body = NULL;
 
-    if (so_req_read_json(r, &body) != SO_OK
-        || so_input_known(r, body, fields) != SO_OK
-        || api_team_name(r, body, name) != SO_OK)
-    {
+    if (api_team_input(r, &body, name) != SO_OK) {
         goto done;
     }
 
@@ -402,7 +413,7 @@ api_teams_update(so_req_t *r)
         goto done;
     }
 
-    api_team_answer(r, 200, r->ids, user);
+    api_team_answer(r, 200, r->ids);
 
 done:
 
@@ -500,8 +511,7 @@ api_teams_transfer(so_req_t *r)
     PGresult                 *res;
     json_t                   *body;
     long long                 to;
-    const char               *params[2];
-    char                      tos[24], user[24];
+    char                      tos[24];
     int                       tx, rc;
 
     res = NULL;
@@ -521,27 +531,19 @@ api_teams_transfer(so_req_t *r)
         goto done;
     }
 
-    snprintf(tos, sizeof(tos), "%lld", to);
-    snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-    params[0] = r->ids;
-    params[1] = user;
-
-    if (so_pg_tx(r->pg, "BEGIN") != SO_OK) {
-        so_req_pg_error(r, "BEGIN");
+    /* the caller is still the owner, and nobody else moves it meanwhile */
+    res = api_tx_lock(r, "api_team_lock_owned",
+                      "SELECT t.id FROM teams t"
+                      " JOIN team_members m ON m.team_id = t.id"
+                      " WHERE t.id = $1 AND m.user_id = $2"
+                      " AND m.role = 'owner' FOR UPDATE OF t",
+                      "no such team");
+    if (res == NULL) {
         goto done;
     }
     tx = 1;
 
-    /* the caller is still the owner, and nobody else moves it meanwhile */
-    res = api_query_one(r, "api_team_lock_owned",
-                        "SELECT t.id FROM teams t"
-                        " JOIN team_members m ON m.team_id = t.id"
-                        " WHERE t.id = $1 AND m.user_id = $2"
-                        " AND m.role = 'owner' FOR UPDATE OF t", 2, params,
-                        "no such team");
-    if (res == NULL) {
-        goto done;
-    }
+    snprintf(tos, sizeof(tos), "%lld", to);
 
     rc = api_team_set_owner(r, r->ids, tos);
 
@@ -551,13 +553,17 @@ api_teams_transfer(so_req_t *r)
         goto done;
     }
 
-    if (rc != SO_OK || so_pg_tx(r->pg, "COMMIT") != SO_OK) {
+    if (rc != SO_OK) {
         so_req_pg_error(r, "api_team_set_owner");
+        goto done;
+    }
+
+    if (api_tx(r, "COMMIT") != SO_OK) {
         goto done;
     }
     tx = 0;
 
-    api_team_answer(r, 200, r->ids, user);
+    api_team_answer(r, 200, r->ids);
 
 done:
 

@@ -20,6 +20,7 @@ static const so_route_t  auth_routes[] = {
       SO_OBJ_PUBLIC, 0, auth_oauth_start },
     { "GET",  "/auth/v1/oauth/:provider/callback",
       SO_OBJ_PUBLIC, 0, auth_oauth_callback },
+    { "POST", "/auth/v1/oauth/finish", SO_OBJ_PUBLIC, 0, auth_oauth_finish },
 };
 
 

@@ -22,8 +22,13 @@
  * made.  The provider's token is kept sealed (so_oauth.h) for later calls
  * on the user's behalf.
  *
- * The callback answers JSON (the token pair), not a redirect to a UI:
- * there is no UI yet; the CLI and the tests read the JSON.
+ * A browser (one that asks for text/html: the provider sent the user's
+ * browser here) lands back in the console: 303 to /signin?oauth=<provider>
+ * with the new session's refresh token in a cookie only
+ * POST /auth/v1/oauth/finish can read (HttpOnly, SameSite=Lax, its own
+ * path, 60 s); finish spends it and answers the token pair as a login
+ * does, so the token is never in a URL, the history or a log.  Its errors
+ * are 303 to /signin?error=<code>.  Any other client gets the JSON pair.
  *
  * Nothing here logs a code, a state or a token: the lines name the
  * provider, the user and what failed.  No database transaction is open
@@ -48,6 +53,9 @@
 #define AUTH_OAUTH_TOKEN_LEN    48          /* their base64url, with NUL */
 #define AUTH_OAUTH_CODE_MAX     512
 #define AUTH_OAUTH_COOKIE       "shipoff_oauth_state"
+#define AUTH_OAUTH_LOGIN        "shipoff_oauth_login"
+#define AUTH_OAUTH_LOGIN_PATH   "/auth/v1/oauth/finish"
+#define AUTH_OAUTH_LOGIN_TTL    60
 
 typedef struct {
     const char  *name;                      /* "github", in URLs and rows */
@@ -68,6 +76,10 @@ typedef struct {
 
 
 static int auth_oauth_provider(so_req_t *r, auth_oauth_provider_t *p);
+static int auth_oauth_browser(so_req_t *r);
+static const char *auth_oauth_secure(so_req_t *r);
+static void auth_oauth_land(so_req_t *r, const char *provider,
+    const char *user_id);
 static int auth_oauth_redirect_uri(char *out, size_t len, so_req_t *r,
     const char *provider);
 static void auth_oauth_redirect(so_req_t *r, const char *location,
@@ -194,8 +206,7 @@ auth_oauth_start(so_req_t *r)
 
     snprintf(cookie, sizeof(cookie), AUTH_OAUTH_COOKIE "=%s; Path=/auth/;"
              " Max-Age=%s; HttpOnly; SameSite=Lax%s", state, ttl,
-             strncmp(r->cfg->public_url, "https://", 8) == 0 ? "; Secure"
-                                                              : "");
+             auth_oauth_secure(r));
 
     auth_oauth_redirect(r, location, cookie);
 
@@ -219,11 +230,16 @@ auth_oauth_callback(so_req_t *r)
     char                    code[AUTH_OAUTH_CODE_MAX];
     char                    error[64], user_id[24];
     char                   *token;
-    int                     rc;
+    int                     rc, browser;
 
     token = NULL;
     verifier[0] = '\0';
     code[0] = '\0';
+
+    browser = auth_oauth_browser(r);
+    if (browser) {
+        r->error_page = "/signin";
+    }
 
     if (auth_oauth_provider(r, &p) != SO_OK) {
         goto done;
@@ -287,7 +303,11 @@ auth_oauth_callback(so_req_t *r)
         goto done;
     }
 
-    auth_session_respond(r, 200, user_id, NULL);
+    if (browser) {
+        auth_oauth_land(r, p.name, user_id);
+    } else {
+        auth_session_respond(r, 200, user_id, NULL);
+    }
 
 done:
 
@@ -298,6 +318,83 @@ done:
         so_wipe(token, strlen(token));
         free(token);
     }
+}
+
+
+/*
+ * POST /auth/v1/oauth/finish: the console, on /signin?oauth=..., trades
+ * the login cookie the callback set for the token pair.  The cookie is
+ * cleared whatever happens, and its token is spent (a second finish, or a
+ * copy of the cookie used later, is 401 and revokes the session).
+ */
+void
+auth_oauth_finish(so_req_t *r)
+{
+    char  token[AUTH_TOKEN_LEN], hash[SO_SHA256_HEXLEN];
+
+    so_req_header(r, "Set-Cookie", AUTH_OAUTH_LOGIN "=; Path="
+                  AUTH_OAUTH_LOGIN_PATH "; Max-Age=0; HttpOnly;"
+                  " SameSite=Lax");
+
+    if (so_req_cookie(r, AUTH_OAUTH_LOGIN, token, sizeof(token)) != SO_OK) {
+        so_req_error(r, 401, "invalid_token",
+                     "no login to finish: sign in again", NULL);
+        return;
+    }
+
+    so_sha256_hex(hash, token, strlen(token));
+    so_wipe(token, sizeof(token));
+
+    auth_session_spend(r, hash);
+}
+
+
+/* a browser navigating, not an API client: it asks for HTML */
+static int
+auth_oauth_browser(so_req_t *r)
+{
+    const char  *accept;
+
+    accept = so_req_param(r, "HTTP_ACCEPT");
+
+    return accept != NULL && strstr(accept, "text/html") != NULL;
+}
+
+
+/* the cookies' Secure attribute when browsers reach us over https */
+static const char *
+auth_oauth_secure(so_req_t *r)
+{
+    return strncmp(r->cfg->public_url, "https://", 8) == 0 ? "; Secure" : "";
+}
+
+
+/*
+ * The callback's answer to a browser: a new session whose refresh token
+ * waits in a cookie for POST /auth/v1/oauth/finish, and 303 to the
+ * console's sign-in page, which finishes the login.
+ */
+static void
+auth_oauth_land(so_req_t *r, const char *provider, const char *user_id)
+{
+    auth_session_t  s;
+    char            cookie[192], location[64];
+
+    if (auth_session_make(r, user_id, NULL, &s) != SO_OK) {
+        return;
+    }
+
+    snprintf(cookie, sizeof(cookie), AUTH_OAUTH_LOGIN "=%s; Path="
+             AUTH_OAUTH_LOGIN_PATH "; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+             s.refresh, AUTH_OAUTH_LOGIN_TTL, auth_oauth_secure(r));
+    so_req_header(r, "Set-Cookie", cookie);
+    so_wipe(cookie, sizeof(cookie));
+    auth_session_free(&s);
+
+    snprintf(location, sizeof(location), "/signin?oauth=%s", provider);
+    so_log_info(r->path, "provider=%s user=%s: signed in, sent to the"
+                " console", provider, user_id);
+    so_req_redirect(r, location);
 }
 
 

@@ -21,31 +21,23 @@
 #include "auth.h"
 
 
-#define AUTH_TOKEN_LEN  64     /* room for a prefixed 32-byte token */
-
-
-static int auth_read_refresh(so_req_t *r, json_t **body,
-    char hash[SO_SHA256_HEXLEN]);
+static int auth_read_refresh(so_req_t *r, char hash[SO_SHA256_HEXLEN]);
 static int auth_revoke_family(so_req_t *r, const char *family);
 
 
-void
-auth_session_respond(so_req_t *r, int status, const char *user_id,
-    const char *family)
+int
+auth_session_make(so_req_t *r, const char *user_id, const char *family,
+    auth_session_t *s)
 {
     so_jwt_conf_t   jc;
     unsigned char   key[32];
     PGresult       *res;
-    json_t         *user;
     const char     *params[4];
-    char           *access;
     long long       gen;
-    char            fam[AUTH_TOKEN_LEN], refresh[AUTH_TOKEN_LEN];
+    char            fam[AUTH_TOKEN_LEN];
     char            hash[SO_SHA256_HEXLEN], ttl[32];
 
-    res = NULL;
-    access = NULL;
-    user = NULL;
+    memset(s, 0, sizeof(*s));
 
     params[0] = user_id;
     res = so_pg_query(r->pg, "session_user",
@@ -55,14 +47,14 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
         goto unavailable;
     }
     if (PQntuples(res) != 1) {
+        PQclear(res);
         so_req_error(r, 401, "invalid_credentials",
                      "the account no longer exists", NULL);
-        goto done;
+        return SO_ENOTFOUND;
     }
-    user = so_account_user_json(res, 0, 0);
+    s->user = so_account_user_json(res, 0, 0);
     gen = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     PQclear(res);
-    res = NULL;
 
     if (family == NULL) {
         if (so_random_token(fam, sizeof(fam), 16) != 0) {
@@ -71,8 +63,8 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
         family = fam;
     }
 
-    if (so_secret_token(refresh, sizeof(refresh), AUTH_REFRESH_PREFIX, 32,
-                        hash) != SO_OK)
+    if (so_secret_token(s->refresh, sizeof(s->refresh), AUTH_REFRESH_PREFIX,
+                        32, hash) != SO_OK)
     {
         goto internal;
     }
@@ -90,9 +82,10 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
     if (res == NULL) {
         goto unavailable;
     }
+    PQclear(res);
 
     if (so_auth_jwt_conf(&jc, key, r->cfg) != SO_OK
-        || so_jwt_sign(&access, &jc, user_id, gen, "access",
+        || so_jwt_sign(&s->access, &jc, user_id, gen, "access",
                        (long long) time(NULL), r->cfg->access_ttl) != 0)
     {
         so_wipe(key, sizeof(key));
@@ -100,59 +93,87 @@ auth_session_respond(so_req_t *r, int status, const char *user_id,
     }
     so_wipe(key, sizeof(key));
 
-    so_req_json(r, status,
-                json_pack("{s:o, s:s, s:s, s:s, s:i}",
-                          "user", user,
-                          "access_token", access,
-                          "refresh_token", refresh,
-                          "token_type", "Bearer",
-                          "expires_in", r->cfg->access_ttl));
-    user = NULL;
-    goto done;
+    return SO_OK;
 
 unavailable:
 
+    auth_session_free(s);
     so_req_pg_error(r, "starting a session");
-    goto done;
+    return SO_EUNAVAIL;
 
 internal:
 
+    auth_session_free(s);
     so_log_error(r->path, "user=%s: cannot make a token", user_id);
     so_req_error(r, 500, "internal", "internal error", NULL);
-
-done:
-
-    so_wipe(refresh, sizeof(refresh));
-    if (access != NULL) {
-        so_wipe(access, strlen(access));
-        free(access);
-    }
-    json_decref(user);
-    PQclear(res);
+    return SO_ERR;
 }
 
 
-/* reads {"refresh_token": ...} and hashes the token, as it is stored */
+void
+auth_session_free(auth_session_t *s)
+{
+    so_wipe(s->refresh, sizeof(s->refresh));
+    if (s->access != NULL) {
+        so_wipe(s->access, strlen(s->access));
+        free(s->access);
+        s->access = NULL;
+    }
+    json_decref(s->user);
+    s->user = NULL;
+}
+
+
+void
+auth_session_respond(so_req_t *r, int status, const char *user_id,
+    const char *family)
+{
+    auth_session_t  s;
+
+    if (auth_session_make(r, user_id, family, &s) != SO_OK) {
+        return;
+    }
+
+    so_req_json(r, status,
+                json_pack("{s:O, s:s, s:s, s:s, s:i}",
+                          "user", s.user,
+                          "access_token", s.access,
+                          "refresh_token", s.refresh,
+                          "token_type", "Bearer",
+                          "expires_in", r->cfg->access_ttl));
+    auth_session_free(&s);
+}
+
+
+/*
+ * reads {"refresh_token": ...} and hashes the token, as it is stored: 0,
+ * or answered (4xx) and SO_EINVAL
+ */
 static int
-auth_read_refresh(so_req_t *r, json_t **body, char hash[SO_SHA256_HEXLEN])
+auth_read_refresh(so_req_t *r, char hash[SO_SHA256_HEXLEN])
 {
     static const char *const  fields[] = { "refresh_token", NULL };
+    json_t                    *body;
     const char                *token;
     size_t                     len;
+    int                        rc;
 
-    if (so_req_read_json(r, body) != 0) {
+    if (so_req_read_json(r, &body) != 0) {
         return SO_EINVAL;
     }
 
-    if (so_input_known(r, *body, fields) != SO_OK
-        || so_input_string(r, *body, "refresh_token", 1, 1, 512, &token,
-                           &len) != SO_OK)
+    rc = SO_EINVAL;
+
+    if (so_input_known(r, body, fields) == SO_OK
+        && so_input_string(r, body, "refresh_token", 1, 1, 512, &token,
+                           &len) == SO_OK)
     {
-        return SO_EINVAL;
+        so_sha256_hex(hash, token, strlen(token));
+        rc = SO_OK;
     }
 
-    so_sha256_hex(hash, token, strlen(token));
-    return SO_OK;
+    json_decref(body);
+    return rc;
 }
 
 
@@ -178,17 +199,20 @@ auth_revoke_family(so_req_t *r, const char *family)
 void
 auth_refresh(so_req_t *r)
 {
-    json_t      *body;
+    char  hash[SO_SHA256_HEXLEN];
+
+    if (auth_read_refresh(r, hash) == SO_OK) {
+        auth_session_spend(r, hash);
+    }
+}
+
+
+void
+auth_session_spend(so_req_t *r, const char *hash)
+{
     PGresult    *res;
     const char  *params[1];
-    char         hash[SO_SHA256_HEXLEN], user_id[32], family[AUTH_TOKEN_LEN];
-
-    body = NULL;
-    res = NULL;
-
-    if (auth_read_refresh(r, &body, hash) != SO_OK) {
-        goto done;
-    }
+    char         user_id[32], family[AUTH_TOKEN_LEN];
 
     params[0] = hash;
 
@@ -239,23 +263,18 @@ unavailable:
 done:
 
     PQclear(res);
-    json_decref(body);
 }
 
 
 void
 auth_logout(so_req_t *r)
 {
-    json_t      *body;
     PGresult    *res;
     const char  *params[1];
     char         hash[SO_SHA256_HEXLEN];
 
-    body = NULL;
-    res = NULL;
-
-    if (auth_read_refresh(r, &body, hash) != SO_OK) {
-        goto done;
+    if (auth_read_refresh(r, hash) != SO_OK) {
+        return;
     }
 
     params[0] = hash;
@@ -267,13 +286,9 @@ auth_logout(so_req_t *r)
                       1, params);
     if (res == NULL) {
         so_req_pg_error(r, "logging out");
-        goto done;
+        return;
     }
 
-    so_req_empty(r, 204);
-
-done:
-
     PQclear(res);
-    json_decref(body);
+    so_req_empty(r, 204);
 }

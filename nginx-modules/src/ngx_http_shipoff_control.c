@@ -513,7 +513,8 @@ ngx_http_shipoff_control_route_len(ngx_http_shipoff_route_info_t *info)
 {
     return sizeof("{\"host\":,\"project\":,\"kind\":\"dynamic\","
                   "\"state\":\"sleeping\",\"root\":,\"upstream\":,"
-                  "\"deployment\":,\"spa\":false,\"requests\":,"
+                  "\"deployment\":,\"spa\":false,\"protocol\":\"fastcgi\","
+                  "\"script_root\":,\"requests\":,"
                   "\"in_flight\":,\"long_lived\":,"
                   "\"last_request\":\"1970-01-01T00:00:00Z\"}") - 1
            + 3 * NGX_INT_T_LEN
@@ -521,7 +522,8 @@ ngx_http_shipoff_control_route_len(ngx_http_shipoff_route_info_t *info)
            + ngx_http_shipoff_json_str_len(&info->project)
            + ngx_http_shipoff_json_str_len(&info->root)
            + ngx_http_shipoff_json_str_len(&info->upstream)
-           + ngx_http_shipoff_json_str_len(&info->deployment);
+           + ngx_http_shipoff_json_str_len(&info->deployment)
+           + ngx_http_shipoff_json_str_len(&info->script_root);
 }
 
 
@@ -552,7 +554,12 @@ ngx_http_shipoff_control_route(u_char *p, ngx_http_shipoff_route_info_t *info,
     p = ngx_cpymem(p, ",\"deployment\":", sizeof(",\"deployment\":") - 1);
     p = ngx_http_shipoff_json_str(p, &info->deployment);
 
-    p = ngx_sprintf(p, ",\"spa\":%s", info->spa ? "true" : "false");
+    p = ngx_sprintf(p, ",\"spa\":%s,\"protocol\":\"%V\"",
+                    info->spa ? "true" : "false",
+                    &ngx_http_shipoff_protocols[info->protocol]);
+
+    p = ngx_cpymem(p, ",\"script_root\":", sizeof(",\"script_root\":") - 1);
+    p = ngx_http_shipoff_json_str(p, &info->script_root);
 
     if (activity) {
         p = ngx_sprintf(p, ",\"requests\":%ui,\"in_flight\":%ui,"

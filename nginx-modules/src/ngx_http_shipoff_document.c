@@ -4,7 +4,8 @@
  * snapshot file say about routes.
  *
  * A route is {"project": ..., "kind": ..., "state": ..., "root": ...,
- * "upstream": ..., "deployment": ..., "spa": ...}; a table is
+ * "upstream": ..., "deployment": ..., "spa": ..., "protocol": ...,
+ * "script_root": ...}; a table is
  * {"generation": N, "routes": {HOST: ROUTE, ...}}, the body of
  * PUT /_shipoff/routes and the format of the snapshot file.  Values end up
  * in paths, headers and variables, so each field accepts a narrow
@@ -25,6 +26,7 @@
 #define NGX_HTTP_SHIPOFF_FIELD_KIND    1
 #define NGX_HTTP_SHIPOFF_FIELD_STATE   2
 #define NGX_HTTP_SHIPOFF_FIELD_BOOL    3
+#define NGX_HTTP_SHIPOFF_FIELD_PROTOCOL  4
 
 /* bits of the fields seen, by their index in ngx_http_shipoff_fields[] */
 #define NGX_HTTP_SHIPOFF_SEEN_PROJECT  0x01
@@ -64,6 +66,13 @@ ngx_str_t  ngx_http_shipoff_kinds[] = {
 };
 
 
+ngx_str_t  ngx_http_shipoff_protocols[] = {
+    ngx_string("http"),
+    ngx_string("fastcgi"),
+    ngx_null_string
+};
+
+
 ngx_str_t  ngx_http_shipoff_states[] = {
     ngx_string("running"),
     ngx_string("sleeping"),
@@ -94,6 +103,12 @@ static ngx_http_shipoff_field_t  ngx_http_shipoff_fields[] = {
 
     { ngx_string("spa"), NGX_HTTP_SHIPOFF_FIELD_BOOL,
       offsetof(ngx_http_shipoff_route_info_t, spa) },
+
+    { ngx_string("protocol"), NGX_HTTP_SHIPOFF_FIELD_PROTOCOL,
+      offsetof(ngx_http_shipoff_route_info_t, protocol) },
+
+    { ngx_string("script_root"), NGX_HTTP_SHIPOFF_FIELD_STRING,
+      offsetof(ngx_http_shipoff_route_info_t, script_root) },
 
     { ngx_null_string, 0, 0 }
 };
@@ -507,7 +522,9 @@ ngx_http_shipoff_document_route(ngx_http_shipoff_json_t *j,
         }
 
         names = (f->type == NGX_HTTP_SHIPOFF_FIELD_KIND)
-                ? ngx_http_shipoff_kinds : ngx_http_shipoff_states;
+                ? ngx_http_shipoff_kinds
+                : (f->type == NGX_HTTP_SHIPOFF_FIELD_PROTOCOL)
+                  ? ngx_http_shipoff_protocols : ngx_http_shipoff_states;
 
         for (v = 0; names[v].len; v++) {
             if (names[v].len == value.len
@@ -521,7 +538,10 @@ ngx_http_shipoff_document_route(ngx_http_shipoff_json_t *j,
             err->code = "validation_failed";
             err->message = (f->type == NGX_HTTP_SHIPOFF_FIELD_KIND)
                            ? "must be \"static\" or \"dynamic\""
-                           : "must be \"running\", \"sleeping\" or \"waking\"";
+                           : (f->type == NGX_HTTP_SHIPOFF_FIELD_PROTOCOL)
+                             ? "must be \"http\" or \"fastcgi\""
+                             : "must be \"running\", \"sleeping\" or "
+                               "\"waking\"";
             err->field = f->name;
             return NGX_DECLINED;
         }
@@ -579,6 +599,31 @@ ngx_http_shipoff_document_validate(ngx_http_shipoff_route_info_t *info,
     {
         err->message = "must be an absolute path without \"..\"";
         ngx_str_set(&err->field, "root");
+        return NGX_DECLINED;
+    }
+
+    if (info->protocol == NGX_HTTP_SHIPOFF_PROTOCOL_FASTCGI
+        && info->kind != NGX_HTTP_SHIPOFF_KIND_DYNAMIC)
+    {
+        err->message = "is only for a dynamic route";
+        ngx_str_set(&err->field, "protocol");
+        return NGX_DECLINED;
+    }
+
+    /* the script's path as the app sees it: php-fpm has no default */
+    if (info->protocol == NGX_HTTP_SHIPOFF_PROTOCOL_FASTCGI
+        && info->script_root.len == 0)
+    {
+        err->message = "is required for a fastcgi route";
+        ngx_str_set(&err->field, "script_root");
+        return NGX_DECLINED;
+    }
+
+    if (info->script_root.len
+        && ngx_http_shipoff_document_root(&info->script_root) != NGX_OK)
+    {
+        err->message = "must be an absolute path without \"..\"";
+        ngx_str_set(&err->field, "script_root");
         return NGX_DECLINED;
     }
 

@@ -31,6 +31,10 @@
 #define NGX_HTTP_SHIPOFF_KIND_STATIC     0
 #define NGX_HTTP_SHIPOFF_KIND_DYNAMIC    1
 
+/* how a dynamic route's upstream is spoken to */
+#define NGX_HTTP_SHIPOFF_PROTOCOL_HTTP     0
+#define NGX_HTTP_SHIPOFF_PROTOCOL_FASTCGI  1
+
 #define NGX_HTTP_SHIPOFF_STATE_RUNNING   0
 #define NGX_HTTP_SHIPOFF_STATE_SLEEPING  1
 #define NGX_HTTP_SHIPOFF_STATE_WAKING    2
@@ -48,7 +52,9 @@ typedef struct {
     ngx_str_t                     root;
     ngx_str_t                     upstream;
     ngx_str_t                     deployment;
+    ngx_str_t                     script_root; /* FastCGI's document root */
     ngx_uint_t                    kind;        /* NGX_HTTP_SHIPOFF_KIND_* */
+    ngx_uint_t                    protocol;    /* NGX_HTTP_SHIPOFF_PROTOCOL_* */
     ngx_uint_t                    state;       /* NGX_HTTP_SHIPOFF_STATE_* */
     ngx_flag_t                    spa;
 } ngx_http_shipoff_route_info_t;
@@ -211,6 +217,7 @@ ngx_int_t ngx_http_shipoff_control_handler(ngx_http_request_t *r);
 
 extern ngx_str_t  ngx_http_shipoff_kinds[];
 extern ngx_str_t  ngx_http_shipoff_states[];
+extern ngx_str_t  ngx_http_shipoff_protocols[];
 
 /* ngx_http_shipoff_wake.c */
 extern ngx_http_shipoff_wake_bucket_t

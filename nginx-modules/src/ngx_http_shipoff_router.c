@@ -127,6 +127,16 @@ static ngx_http_variable_t  ngx_http_shipoff_router_vars[] = {
       offsetof(ngx_http_shipoff_route_info_t, deployment),
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("shipoff_protocol"), NULL,
+      ngx_http_shipoff_router_enum_variable,
+      offsetof(ngx_http_shipoff_route_info_t, protocol),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("shipoff_script_root"), NULL,
+      ngx_http_shipoff_router_variable,
+      offsetof(ngx_http_shipoff_route_info_t, script_root),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -365,8 +375,15 @@ ngx_http_shipoff_router_enum_variable(ngx_http_request_t *r,
 
     value = *(ngx_uint_t *) ((u_char *) &ctx->info + data);
 
-    names = (data == offsetof(ngx_http_shipoff_route_info_t, kind))
-            ? ngx_http_shipoff_kinds : ngx_http_shipoff_states;
+    if (data == offsetof(ngx_http_shipoff_route_info_t, kind)) {
+        names = ngx_http_shipoff_kinds;
+
+    } else if (data == offsetof(ngx_http_shipoff_route_info_t, protocol)) {
+        names = ngx_http_shipoff_protocols;
+
+    } else {
+        names = ngx_http_shipoff_states;
+    }
 
     v->len = names[value].len;
     v->valid = 1;

@@ -353,7 +353,8 @@ size_t
 ngx_http_shipoff_route_info_size(ngx_http_shipoff_route_info_t *info)
 {
     return info->host.len + info->project.len + info->root.len
-           + info->upstream.len + info->deployment.len;
+           + info->upstream.len + info->deployment.len
+           + info->script_root.len;
 }
 
 
@@ -369,6 +370,8 @@ ngx_http_shipoff_route_info_copy(ngx_http_shipoff_route_info_t *dst,
     p = ngx_http_shipoff_routes_str_copy(&dst->project, &src->project, p);
     p = ngx_http_shipoff_routes_str_copy(&dst->root, &src->root, p);
     p = ngx_http_shipoff_routes_str_copy(&dst->upstream, &src->upstream, p);
+    p = ngx_http_shipoff_routes_str_copy(&dst->script_root, &src->script_root,
+                                         p);
 
     return ngx_http_shipoff_routes_str_copy(&dst->deployment,
                                             &src->deployment, p);

@@ -15,8 +15,10 @@
  * handlers), so nothing outside the deployment is ever chosen.
  *
  * The same handler sends the other requests on to the named locations
- * configured for them (shipoff_dynamic, shipoff_no_route), so that the
- * location needs no "if" on $shipoff_kind.  Under "root $shipoff_root" it
+ * configured for them (shipoff_dynamic, shipoff_dynamic_fastcgi for a
+ * route spoken to over FastCGI, shipoff_no_route), so that the location
+ * needs no "if" on $shipoff_kind.  A FastCGI route's own files are sent
+ * from here (ngx_http_shipoff_fastcgi.c).  Under "root $shipoff_root" it
  * takes the root from the request's copy of its route, without running
  * the root's script.
  *
@@ -41,6 +43,8 @@
 static ngx_int_t ngx_http_shipoff_static_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_static_dispatch(ngx_http_request_t *r,
     ngx_str_t *name);
+static ngx_int_t ngx_http_shipoff_static_dynamic(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route);
 static ngx_int_t ngx_http_shipoff_static_map(ngx_http_request_t *r,
     ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route,
     ngx_str_t *path, ngx_str_t *root);
@@ -128,6 +132,13 @@ static ngx_command_t  ngx_http_shipoff_static_commands[] = {
       offsetof(ngx_http_shipoff_static_loc_conf_t, dynamic),
       &ngx_http_shipoff_named_p },
 
+    { ngx_string("shipoff_dynamic_fastcgi"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_static_loc_conf_t, fastcgi),
+      &ngx_http_shipoff_named_p },
+
     { ngx_string("shipoff_no_route"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -140,7 +151,7 @@ static ngx_command_t  ngx_http_shipoff_static_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_shipoff_static_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_shipoff_fastcgi_add_variables, /* preconfiguration */
     ngx_http_shipoff_static_init,          /* postconfiguration */
 
     ngx_http_shipoff_static_create_main_conf, /* create main configuration */
@@ -179,7 +190,9 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_shipoff_static_module);
 
-    if (!slcf->enable && slcf->dynamic.len == 0 && slcf->no_route.len == 0) {
+    if (!slcf->enable && slcf->dynamic.len == 0 && slcf->fastcgi.len == 0
+        && slcf->no_route.len == 0)
+    {
         return NGX_DECLINED;
     }
 
@@ -192,7 +205,7 @@ ngx_http_shipoff_static_handler(ngx_http_request_t *r)
     }
 
     if (route->info.kind != NGX_HTTP_SHIPOFF_KIND_STATIC) {
-        return ngx_http_shipoff_static_dispatch(r, &slcf->dynamic);
+        return ngx_http_shipoff_static_dynamic(r, slcf, route);
     }
 
     if (!slcf->enable || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -367,6 +380,43 @@ ngx_http_shipoff_static_dispatch(ngx_http_request_t *r, ngx_str_t *name)
     ngx_http_finalize_request(r, NGX_DONE);
 
     return NGX_DONE;
+}
+
+
+/*
+ * A dynamic route's request: on to shipoff_dynamic, or for a FastCGI
+ * route, a file of its document root or on to shipoff_dynamic_fastcgi.
+ */
+
+static ngx_int_t
+ngx_http_shipoff_static_dynamic(ngx_http_request_t *r,
+    ngx_http_shipoff_static_loc_conf_t *slcf, ngx_http_shipoff_ctx_t *route)
+{
+    ngx_int_t                       rc;
+    ngx_http_shipoff_static_ctx_t  *ctx;
+
+    if (route->info.protocol != NGX_HTTP_SHIPOFF_PROTOCOL_FASTCGI
+        || slcf->fastcgi.len == 0)
+    {
+        return ngx_http_shipoff_static_dispatch(r, &slcf->dynamic);
+    }
+
+    ctx = NULL;
+    rc = slcf->enable ? ngx_http_shipoff_fastcgi_file(r, route, &ctx)
+                      : NGX_DECLINED;
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_shipoff_static_dispatch(r, &slcf->fastcgi);
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_shipoff_static_module);
+
+    return ngx_http_shipoff_static_found(r, slcf, &route->info.root,
+                                         &ctx->path, ctx, NULL);
 }
 
 
@@ -886,6 +936,7 @@ ngx_http_shipoff_static_create_loc_conf(ngx_conf_t *cf)
      *     conf->spa_index = { 0, NULL };
      *     conf->immutable_regex = NULL;
      *     conf->dynamic = { 0, NULL };
+     *     conf->fastcgi = { 0, NULL };
      *     conf->no_route = { 0, NULL };
      *     conf->route_root = 0;
      */
@@ -913,6 +964,7 @@ ngx_http_shipoff_static_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->spa_index, prev->spa_index, "/index.html");
     ngx_conf_merge_value(conf->precompressed, prev->precompressed, 1);
     ngx_conf_merge_str_value(conf->dynamic, prev->dynamic, "");
+    ngx_conf_merge_str_value(conf->fastcgi, prev->fastcgi, "");
     ngx_conf_merge_str_value(conf->no_route, prev->no_route, "");
 
     /* the core module's configuration is merged before any other's */

@@ -15,6 +15,8 @@
  *                                      parsed _redirects and _headers
  *   ngx_http_shipoff_filter.c          the header filter: Cache-Control,
  *                                      Vary, the site's _headers
+ *   ngx_http_shipoff_fastcgi.c         a FastCGI route's (php-fpm's) files
+ *                                      and $shipoff_script_name
  */
 
 
@@ -54,6 +56,7 @@ typedef struct {
 #endif
     ngx_flag_t                    precompressed;   /* shipoff_precompressed */
     ngx_str_t                     dynamic;         /* shipoff_dynamic */
+    ngx_str_t                     fastcgi;   /* shipoff_dynamic_fastcgi */
     ngx_str_t                     no_route;        /* shipoff_no_route */
 
     /* "root $shipoff_root": the route's root is the root, as it is */
@@ -140,6 +143,11 @@ ngx_http_shipoff_site_t *ngx_http_shipoff_site_get(ngx_http_request_t *r,
 shipoff_rules_t *ngx_http_shipoff_site_rules(ngx_http_shipoff_site_t *e);
 ngx_uint_t ngx_http_shipoff_site_is_rules(ngx_str_t *uri);
 void ngx_http_shipoff_site_cleanup(void *data);
+
+/* ngx_http_shipoff_fastcgi.c */
+ngx_int_t ngx_http_shipoff_fastcgi_file(ngx_http_request_t *r,
+    ngx_http_shipoff_ctx_t *route, ngx_http_shipoff_static_ctx_t **out);
+ngx_int_t ngx_http_shipoff_fastcgi_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_shipoff_filter.c */
 ngx_int_t ngx_http_shipoff_filter_init(ngx_conf_t *cf);

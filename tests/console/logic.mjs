@@ -1,12 +1,14 @@
 /*
  * logic.mjs: the console's logic that needs no browser, as TAP: a pasted
  * .env file, ANSI escapes stripped from a log line, and which deployment
- * actions each state allows (the API's state machine, docs/API.md).
+ * actions each state allows (the API's state machine, docs/API.md), and
+ * the usage charts' scale and lines.
  * Run by tests/integration/96-console-logic.t.
  */
 import { parseDotenv } from '../../console/src/dotenv.js';
 import { stripAnsi } from '../../console/src/ansi.js';
 import { ACTIONS } from '../../console/src/deploy.js';
+import { niceMax, series, bytes } from '../../console/src/chart.js';
 
 let n = 0;
 let failed = 0;
@@ -52,6 +54,17 @@ is(which('Delete', true), ['INACTIVE', 'FAILED', 'CANCELED'],
    'Delete: never PRODUCTION');
 is(ACTIONS.every((a) => a.rule.length > 10), true,
    'every action says its rule when disabled');
+
+is([0, 0.3, 1, 7, 10, 11, 180, 1023].map(niceMax), [1, 0.5, 1, 10, 10, 20, 200, 2000],
+   'a chart\'s scale: 1, 2 or 5 times a power of ten at or above the peak');
+is(series([{ m: 0 }, { m: 50 }, { m: 100 }], 'm'),
+   { max: 100, peak: 100, total: 150, d: 'M0 120 L300 60 L600 0' },
+   'a series spans the width, 0 at the bottom and the scale at the top');
+is(series([{ m: 4 }], 'm').d, 'M0 24 L600 24', 'one sample: a flat line');
+is(series([{ m: null }, {}], 'm'), { max: 1, peak: 0, total: 0, d: 'M0 120 L600 120' },
+   'missing values count as 0');
+is([0, 1023, 1024, 1536, 41943040, 5 * 2 ** 30].map(bytes),
+   ['0 B', '1023 B', '1.0 KB', '1.5 KB', '40 MB', '5.0 GB'], 'bytes in words');
 
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);

@@ -99,13 +99,16 @@ sub approve {
 
 # the callback in the browser that started the login: its state cookie
 # holds the state (cookie => VALUE: another cookie; undef: none)
+# (accept => TYPES: the Accept header, a browser's is text/html)
 sub callback {
     my ($provider, %q) = @_;
     my $cookie = exists $q{cookie} ? delete $q{cookie} : $q{state};
+    my $accept = delete $q{accept};
     my $qs = join '&', map { "$_=" . enc($q{$_}) } sort keys %q;
     return http(GET => $s->url("/auth/v1/oauth/$provider/callback?$qs"),
-                undef, defined $cookie
-                        ? { Cookie => "shipoff_oauth_state=$cookie" } : {});
+                undef, { defined $cookie
+                             ? (Cookie => "shipoff_oauth_state=$cookie") : (),
+                         defined $accept ? (Accept => $accept) : () });
 }
 
 sub github_user {
@@ -438,6 +441,79 @@ error_is(login('google', google_user('g-u', 'u@example.com',
          403, 'email_not_verified', 'google: email_verified false');
 is(psql("SELECT count(*) FROM users WHERE email = 'u\@example.com'"), 0,
    'no account for an unverified email');
+
+# ---- a browser lands back in the console ----
+# (tests/browser/oauth.mjs, run by 62-oauth-console.t, does it in one)
+
+sub finish {
+    my ($cookie) = @_;
+    return http(POST => $s->url('/auth/v1/oauth/finish'), {},
+                defined $cookie ? { Cookie => "shipoff_oauth_login=$cookie" }
+                                : {});
+}
+
+{
+    my $html = 'text/html,application/xhtml+xml,*/*;q=0.8';
+    my $q = start('github');
+    my $code = approve('github', $q,
+                       github_user(9100, 'carol', 'carol@example.org'));
+    my $res = callback('github', code => $code, state => $q->{state},
+                       accept => $html);
+    is($res->{status}, 303, 'a browser\'s callback: 303')
+        or diag $res->{content};
+    is($res->{headers}{location}, '/signin?oauth=github',
+       '  to the console\'s sign-in page');
+    my $sc = $res->{headers}{'set-cookie'} // [];
+    my @cookies = ref $sc ? @$sc : ($sc);
+    my ($login) = grep { /^shipoff_oauth_login=/ } @cookies;
+    like($login // '', qr{^shipoff_oauth_login=shr_[A-Za-z0-9_-]{40,};
+                          \ Path=/auth/v1/oauth/finish;\ Max-Age=60;
+                          \ HttpOnly;\ SameSite=Lax$}x,
+         '  the session waits in a cookie only finish reads, for 60 s');
+    ok(scalar(grep { /^shipoff_oauth_state=;.*Max-Age=0/ } @cookies),
+       '  the state cookie is cleared');
+    unlike($res->{content} // '', qr/shr_|eyJ/, '  no token in the body');
+    my ($token) = ($login // '') =~ /^shipoff_oauth_login=([^;]+)/;
+    push @secret, $token;
+
+    my $fin = finish($token);
+    is($fin->{status}, 200, 'finish: 200') or diag $fin->{content};
+    is($fin->{json}{user}{email}, 'carol@example.org',
+       '  signed in as the provider\'s user');
+    like($fin->{json}{refresh_token} // '', qr/^shr_/, '  a token pair');
+    isnt($fin->{json}{refresh_token}, $token, '  whose refresh token is new');
+    like($fin->{headers}{'set-cookie'} // '',
+         qr/^shipoff_oauth_login=; Path=\/auth\/v1\/oauth\/finish; Max-Age=0/,
+         '  and the cookie is cleared');
+    push @secret, grep { defined } @{ $fin->{json} }{qw(access_token
+                                                         refresh_token)};
+    is(http(GET => $s->url('/api/v1/me'), undef,
+            { Authorization => "Bearer $fin->{json}{access_token}" })
+           ->{json}{email}, 'carol@example.org', '  the access token works');
+
+    error_is(finish($token), 401, 'invalid_token',
+             'the same cookie again (a copy)');
+    error_is(http(POST => $s->url('/auth/v1/refresh'),
+                  { refresh_token => $fin->{json}{refresh_token} }),
+             401, 'invalid_token', '  revoked the session it began');
+    error_is(finish(undef), 401, 'invalid_token', 'finish without a cookie');
+    error_is(finish('shr_' . ('x' x 43)), 401, 'invalid_token',
+             'finish with a made-up token');
+
+    $q = start('github');
+    $res = callback('github', code => 'nope', state => $q->{state},
+                    cookie => 'another', accept => $html);
+    is($res->{status}, 303, 'a browser\'s failed callback: 303');
+    is($res->{headers}{location}, '/signin?error=state_mismatch',
+       '  to the sign-in page, which says why');
+
+    $q = start('github');
+    $code = approve('github', $q, github_user(9101, 'dan', 'dan@example.org'));
+    $res = callback('github', code => $code, state => $q->{state});
+    is($res->{status}, 200, 'an API client\'s callback: the JSON pair');
+    push @secret, grep { defined } @{ $res->{json} // {} }{qw(access_token
+                                                               refresh_token)};
+}
 
 # ---- nothing secret in any log ----
 

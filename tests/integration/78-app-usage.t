@@ -2,7 +2,9 @@
 # nginx's control socket), from shipoffd's samples every reap_interval:
 # memory in use, requests counted after N requests, a restart after a
 # crash, an OOM kill after the app outgrows its memory, a cold start after
-# a sleep; 422 for a bad window, 404 for another user.
+# a sleep; 422 for a bad window, 404 for another user; then the console's
+# Usage tab in a real browser shows those totals as charts
+# (tests/browser/usage.mjs).
 
 use strict;
 use warnings;
@@ -11,6 +13,7 @@ use Test::More;
 use ShipoffTest qw(stack_up top_dir in_chroot wait_for);
 use ShipoffNginx qw(request);
 use ShipoffGit;
+use ShipoffBrowser qw(browser_test);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -33,7 +36,8 @@ END {
 
 my $http = $s->port('http');
 my $git = ShipoffGit->start;
-my $u = $s->signup;
+my $email = "usage-$$\@example.com";
+my $u = $s->signup(email => $email);
 my $other = $s->signup;
 my $name = "usage$$";
 
@@ -121,5 +125,11 @@ ShipoffTest::error_is($s->api(GET => "/api/v1/projects/$pid/usage?since=yesterda
                       422, 'validation_failed', 'since: not a time', 'since');
 is($s->api(GET => "/api/v1/projects/$pid/usage", $other)->{status}, 404,
    'another user: 404');
+
+# ---- the console's Usage tab, in a real browser
+
+browser_test($s, 'tests/browser/usage.mjs',
+             SHIPOFF_EMAIL => $email, SHIPOFF_PROJECT_ID => $pid,
+             SHIPOFF_MIN_REQUESTS => usage()->{totals}{requests});
 
 done_testing;

@@ -99,6 +99,12 @@ sub app_pid {
 
 sub cgroup_procs { app_procs($cgroups, $_[0]) }
 
+sub cmdline {
+    open(my $f, '<', "/proc/$_[0]/cmdline") or return ();
+    local $/;
+    return (<$f> // '') =~ tr/\0/ /r;
+}
+
 sub shipoffd_pid {
     open my $fh, '<', "$var/run/shipoffd.pid" or return;
     my $pid = <$fh>;
@@ -117,9 +123,12 @@ sub log_text {
 
 my $secret = 'sekrit-' . join '', map { chr(97 + int rand 26) } 1 .. 20;
 
+# server: what runs it, by the command lines in the app's cgroup (the
+# production servers of docs/DETECT.md where the host has them)
 my %apps = (
     express => { fixture => 'express', body => qr/^express v1 pid \d+$/ },
-    flask   => { fixture => 'flask',   body => qr/^flask says hello flask$/ },
+    flask   => { fixture => 'flask',   body => qr/^flask says hello flask$/,
+                 server => qr/-m gunicorn --bind \S+ app:app/ },
     php     => { fixture => 'php',     body => qr/^php says hello php$/ },
 );
 
@@ -146,7 +155,12 @@ for my $kind (sort keys %apps) {
     like($res->{content} // '', $a->{body}, "$kind: with its own body and env");
     is(psql("SELECT state FROM app_processes WHERE deployment_id = $a->{dep}"),
        'running', "$kind: its process is recorded running");
+    next unless $a->{server};
+    my @cmd = map { cmdline($_) } cgroup_procs($a->{dep});
+    ok((grep { $_ =~ $a->{server} } @cmd), "$kind: served by $a->{server}")
+        or diag(explain(\@cmd));
 }
+
 
 my $ex = $apps{express};
 my $res = get($ex->{name}, '/env');

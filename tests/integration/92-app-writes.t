@@ -12,7 +12,7 @@ use Test::More;
 use ShipoffTest qw(stack_up top_dir in_chroot wait_for);
 use ShipoffNginx qw(request);
 use ShipoffGit;
-use ShipoffApps qw(app_procs);
+use ShipoffApps qw(app_procs wait_final);
 
 plan skip_all => "in a chroot (fresh-machine-check): the kernel refuses the sandbox its namespaces"
     if in_chroot();
@@ -55,13 +55,8 @@ $res = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments", $u,
 is($res->{status}, 202, 'deploying') or diag($res->{content});
 my $dep = $res->{json}{id};
 
-my %final = map { $_ => 1 } qw(PRODUCTION INACTIVE FAILED CANCELED);
-my $st;
-wait_for(120, sub {
-    $st = $s->psql("SELECT state FROM deployments WHERE id = $dep");
-    $final{$st};
-});
-is($st, 'PRODUCTION', 'PRODUCTION') or diag($s->log_text($dep));
+is(wait_final($s, $dep, 120), 'PRODUCTION', 'PRODUCTION')
+    or diag($s->log_text($dep));
 my $artifact = $s->psql("SELECT artifact_path FROM deployments"
                         . " WHERE id = $dep");
 

@@ -64,16 +64,6 @@ test_detect(void **state)
           VENV " .", "",
           "python3 -m uvicorn main:app --host $HOST --port $PORT",
           "" } },
-        { "laravel", SO_OK, { "dynamic", "laravel", "php",
-          "composer install --no-dev --no-interaction --optimize-autoloader",
-          "", "php -S $HOST:$PORT -t public", "" } },
-        { "symfony", SO_OK, { "dynamic", "symfony", "php",
-          "composer install --no-dev --no-interaction --optimize-autoloader",
-          "", "php -S $HOST:$PORT -t public", "" } },
-        { "php", SO_OK, { "dynamic", "php", "php", "", "",
-          "php -S $HOST:$PORT -t .", "" } },
-        { "php-public", SO_OK, { "dynamic", "php", "php", "", "",
-          "php -S $HOST:$PORT -t public", "" } },
         /* a build script with no framework: run, and dist/ published */
         { "build-script", SO_OK, { "static", "", "node", "npm install",
           "npm run build", "", "dist" } },
@@ -130,6 +120,89 @@ test_detect(void **state)
     assert_string_equal(d.run_cmd, access(SO_DETECT_GUNICORN, F_OK) == 0
         ? "python3 -m gunicorn --bind $HOST:$PORT mysite.wsgi"
         : "python3 manage.py runserver $HOST:$PORT --noreload");
+}
+
+
+/* PHP: its own php-fpm pool when the host has php-fpm, else php -S */
+static void
+test_detect_php(void **state)
+{
+    static const struct {
+        const char  *dir;
+        const char  *framework;
+        const char  *install;
+        const char  *root;
+    } cases[] = {
+        { "laravel", "laravel", "composer install --no-dev --no-interaction"
+          " --optimize-autoloader", "public" },
+        { "symfony", "symfony", "composer install --no-dev --no-interaction"
+          " --optimize-autoloader", "public" },
+        { "php", "php", "", "." },
+        { "php-public", "php", "", "public" },
+    };
+    so_detect_t  d;
+    char         dir[512], want[256], fpm[256];
+    size_t       i;
+    int          has_fpm;
+
+    (void) state;
+
+    has_fpm = so_detect_php_fpm(fpm, sizeof(fpm)) == SO_OK;
+    assert_int_equal(has_fpm, access("/usr/sbin/php-fpm8.2", X_OK) == 0);
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        snprintf(dir, sizeof(dir), "tests/fixtures/detect/%s", cases[i].dir);
+        snprintf(want, sizeof(want), "%s %s",
+                 has_fpm ? "php-fpm" : "php -S $HOST:$PORT -t",
+                 cases[i].root);
+
+        assert_int_equal(so_detect(&d, dir), SO_OK);
+        assert_string_equal(d.kind, "dynamic");
+        assert_string_equal(d.framework, cases[i].framework);
+        assert_string_equal(d.runtime, "php");
+        assert_string_equal(d.install_cmd, cases[i].install);
+        assert_string_equal(d.run_cmd, want);
+    }
+}
+
+
+/* which run commands are php-fpm's, and the document root they name */
+static void
+test_php_fpm_root(void **state)
+{
+    static const struct {
+        const char  *cmd;
+        int          rc;
+        const char  *root;
+    } cases[] = {
+        { "php-fpm public", SO_OK, "public" },
+        { "php-fpm .", SO_OK, "." },
+        { "php-fpm web/public", SO_OK, "web/public" },
+        { "php-fpm ..foo", SO_OK, "..foo" },
+        { "php -S $HOST:$PORT -t public", SO_ENOTFOUND, "" },
+        { "php-fpm8.2 -F", SO_ENOTFOUND, "" },
+        { "php-fpm", SO_ENOTFOUND, "" },
+        { "php-fpm ", SO_EINVAL, "" },
+        { "php-fpm /srv/public", SO_EINVAL, "" },
+        { "php-fpm ..", SO_EINVAL, "" },
+        { "php-fpm public/../..", SO_EINVAL, "" },
+        { "php-fpm public; rm -rf /", SO_EINVAL, "" },
+        { "php-fpm $HOME", SO_EINVAL, "" },
+    };
+    char    root[64];
+    size_t  i;
+    int     rc;
+
+    (void) state;
+
+    for (i = 0; i < so_nelems(cases); i++) {
+        root[0] = '\0';
+        rc = so_detect_php_fpm_root(cases[i].cmd, root, sizeof(root));
+        so_test_label(rc != cases[i].rc, "case \"%s\": rc %d\n",
+                      cases[i].cmd, rc);
+        assert_int_equal(rc, cases[i].rc);
+        assert_string_equal(root, cases[i].root);
+    }
 }
 
 
@@ -257,6 +330,8 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_detect),
+        cmocka_unit_test(test_detect_php),
+        cmocka_unit_test(test_php_fpm_root),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_output),
         cmocka_unit_test(test_project_names),

@@ -48,6 +48,7 @@
 #include "cgroup.h"
 #include "sandbox.h"
 #include "netns.h"
+#include "worker.h"
 
 #define SBT_BWRAP   "/usr/bin/bwrap"
 #define SBT_UID     65534
@@ -74,7 +75,8 @@ static bld_cgroup_sys_t  sbt_sys;
 static char              sbt_parent[64];
 static const char       *sbt_skip;          /* why the cases skip */
 static unsigned          sbt_seq;
-static const char       *sbt_env[] = { "PATH=/usr/bin:/bin", NULL };
+/* the PATH of every build step and app: node may be in /usr/local */
+static const char       *sbt_env[] = { "PATH=" BLD_ENV_PATH, NULL };
 static char              sbt_self[PATH_MAX];   /* this program */
 
 typedef struct {

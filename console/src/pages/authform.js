@@ -7,6 +7,38 @@
 import * as session from '../api.js';
 import { h, field, input, showError, clearErrors } from '../dom.js';
 
+/* what a provider login that came back with ?error=<code> says */
+const OAUTH_ERRORS = {
+    state_mismatch: 'This sign-in was started in another browser or tab. Try again.',
+    invalid_state: 'This sign-in expired or was used already. Try again.',
+    oauth_denied: 'The provider did not allow the sign-in.',
+    email_not_verified: 'Your account at the provider has no verified email.',
+    account_exists_unverified:
+        'An account with this email exists: sign in with its password.',
+    identity_conflict:
+        'This email\'s account is linked to another account of this provider.',
+    provider_error: 'The provider did not answer. Try again in a moment.',
+    invalid_token: 'This sign-in expired or was used already. Try again.',
+};
+
+/* /signin?oauth=github: finish the login the provider sent us back from;
+ * /signin?error=code: say why it failed */
+async function providerReturn(ctx, form) {
+    const q = new URLSearchParams(location.search);
+    try {
+        if (q.has('oauth')) {
+            await session.finishOAuth();
+            ctx.navigate('/projects', true);
+        } else if (q.has('error')) {
+            const code = q.get('error');
+            throw { code, message: OAUTH_ERRORS[code]
+                || `Signing in did not work (${code}).` };
+        }
+    } catch (e) {
+        showError(form, { message: OAUTH_ERRORS[e.code] || e.message });
+    }
+}
+
 export default async function authPage(ctx, signup) {
     const verb = signup ? 'Sign up' : 'Sign in';
     ctx.title(verb);
@@ -53,6 +85,9 @@ export default async function authPage(ctx, signup) {
         : h('p', {}, 'New here? ', h('a', { href: '/signup' }, 'Sign up'));
 
     ctx.main.append(h('h1', {}, verb), form, other);
+    if (!signup) {
+        await providerReturn(ctx, form);
+    }
 
     const p = await session.providers();
     const links = [];

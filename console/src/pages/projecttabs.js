@@ -9,5 +9,6 @@ export default function tabs(p, current) {
     return h('nav', { class: 'tabs', 'aria-label': 'Project' },
         t(`/projects/${p.id}`, 'Deployments'),
         t(`/projects/${p.id}/env`, 'Environment'),
+        t(`/projects/${p.id}/usage`, 'Usage'),
         t(`/projects/${p.id}/access`, 'Access'));
 }

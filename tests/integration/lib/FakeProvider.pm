@@ -15,10 +15,14 @@
 #                                           the challenge of the code
 #           GET  /userinfo                  bearer token it issued
 #
-# The authorize step is the user's browser, so there is none: a test calls
-# our /start, reads the Location, and "approves" by registering a code for
+# The authorize step is the user's browser.  A test without one calls our
+# /start, reads the Location, and "approves" by registering a code for
 # that state here (with the redirect_uri and, for Google, the challenge it
-# read), then calls our callback with it.
+# read), then calls our callback with it.  A browser test says who approves
+# the next authorize request (approve_next): GET /login/oauth/authorize
+# (GitHub) or /o/oauth2/v2/auth (Google) then checks the client id and
+# sends the browser to redirect_uri with a code and the state, as the
+# provider does once the user clicks "Authorize".
 #
 #   my $fp = FakeProvider->start;
 #   stack_up(env => { $fp->env });
@@ -28,6 +32,7 @@
 #                    verified => JSON::PP::true }]);
 #   $fp->requests;   # what it received, oldest first, secrets and all
 #   $fp->login($stack, 'github', user => ..., emails => ...);  # the flow
+#   $fp->approve_next(provider => 'github', user => ..., emails => ...);
 #
 # A code can fail on purpose: fail => 'token_error' (the provider refuses
 # the code), 'token_500', 'hangup' (closes without an answer),
@@ -122,6 +127,14 @@ sub code {
     return $res->{code};
 }
 
+# approve_next(%args): the user who approves one authorize request of the
+# provider in a browser, in turn (code()'s arguments but the redirect and
+# challenge, which the request brings)
+sub approve_next {
+    my ($self, %args) = @_;
+    $self->control(POST => '/_fake/next', \%args);
+}
+
 # every request it received, oldest first: {method, path, headers, form}
 sub requests { $_[0]->control(GET => '/_fake/requests') }
 
@@ -162,7 +175,7 @@ sub control {
 
 # ---- the server (in the child) ----
 
-my (%codes, %tokens, @log);
+my (%codes, %tokens, %next, @log);
 
 sub serve {
     my ($listen) = @_;
@@ -200,10 +213,11 @@ sub read_request {
 }
 
 sub write_response {
-    my ($c, $status, $body, $type) = @_;
+    my ($c, $status, $body, $type, $location) = @_;
     my $text = ref $body ? $json->encode($body) : $body;
     $type //= ref $body ? 'application/json; charset=utf-8' : 'text/html';
     print $c "HTTP/1.1 $status X\r\nContent-Type: $type\r\n"
+        . (defined $location ? "Location: $location\r\n" : '')
         . "Content-Length: " . length($text) . "\r\nConnection: close\r\n\r\n"
         . $text;
 }
@@ -249,6 +263,19 @@ sub handle {
         pop @log;
         return (200, \@log);
     }
+    if ($p eq 'POST /_fake/next') {
+        pop @log;
+        my $a = $json->decode($req->{body});
+        push @{ $next{ $a->{provider} } }, $a;
+        return (201, {});
+    }
+
+    if ($p eq 'GET /login/oauth/authorize') {
+        return authorize('github', $req);
+    }
+    if ($p eq 'GET /o/oauth2/v2/auth') {
+        return authorize('google', $req);
+    }
 
     if ($p eq 'POST /login/oauth/access_token') {
         return github_token($req, $form);
@@ -286,6 +313,24 @@ sub handle {
     }
 
     return (404, { message => 'Not Found' });
+}
+
+# the user's click on "Authorize": back to redirect_uri with a code of
+# the approval approve_next left, and the state as it came
+sub authorize {
+    my ($provider, $req) = @_;
+    my $q = form_decode($req->{query});
+    return (400, "<p>fake: unknown client_id</p>")
+        unless ($q->{client_id} // '') eq $CLIENT{$provider}{id};
+    my $a = shift @{ $next{$provider} // [] }
+        or return (403, "<p>fake: nobody approves this $provider login</p>");
+    my $code = rand_hex(10);
+    $codes{$code} = { %$a, redirect_uri => $q->{redirect_uri},
+                      code_challenge => $q->{code_challenge} };
+    (my $state = $q->{state} // '')
+        =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge;
+    return (302, '', 'text/html',
+            "$q->{redirect_uri}?code=$code&state=$state");
 }
 
 # the code of this provider, spent whatever happens next (as GitHub does)

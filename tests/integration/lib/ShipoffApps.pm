@@ -3,16 +3,18 @@
 # shipoffd adopts them); the stack's down (scripts/stack) kills what is
 # left under its cgroup parent.
 #
-#   use ShipoffApps qw(app_procs);
+#   use ShipoffApps qw(app_procs wait_final);
 #   my @pids = app_procs($parent, $deployment);   # () once it is gone
+#   my $state = wait_final($stack, $deployment, 120);
 
 package ShipoffApps;
 
 use strict;
 use warnings;
 use Exporter 'import';
+use ShipoffTest qw(wait_for);
 
-our @EXPORT_OK = qw(app_procs);
+our @EXPORT_OK = qw(app_procs wait_final);
 
 # the pids in the cgroup of deployment's app ('*': of every app)
 sub app_procs {
@@ -27,6 +29,20 @@ sub app_procs {
     }
     my @pids = sort keys %pids;
     return @pids;
+}
+
+
+# the state deployment $dep ends in (PRODUCTION, INACTIVE, FAILED or
+# CANCELED), waited for up to $secs seconds; else the one it is in then
+sub wait_final {
+    my ($s, $dep, $secs) = @_;
+    my %final = map { $_ => 1 } qw(PRODUCTION INACTIVE FAILED CANCELED);
+    my $st = '';
+    wait_for($secs, sub {
+        $st = $s->psql("SELECT state FROM deployments WHERE id = $dep");
+        $final{$st};
+    });
+    return $st;
 }
 
 
