@@ -18,8 +18,12 @@
 #define CLI_FIELD_MAX  1100     /* a password is at most 1024 bytes */
 
 
-static int cli_session(cli_t *cli, const cli_spec_t *spec, const char *path,
-    const char *email, const char *name);
+static int cli_session(cli_t *cli, cli_args_t *a, const char *path,
+    const char *name);
+static int cli_signup(cli_t *cli, cli_args_t *a);
+static int cli_login(cli_t *cli, cli_args_t *a);
+static int cli_logout(cli_t *cli, cli_args_t *a);
+static int cli_whoami(cli_t *cli, cli_args_t *a);
 
 
 static const char  cli_login_usage[] =
@@ -56,23 +60,53 @@ static const char  cli_whoami_usage[] =
     "Shows the account the CLI acts as, and with which credential.\n";
 
 
-/* POST path (login, signup) with a password; saves the session it gives */
+static const cli_opt_t  cli_login_opts[] = {
+    { "email", 'e', 1 },
+    { "token", 0, 1 },
+    { "password-stdin", 0, 0 },
+    { NULL, 0, 0 }
+};
+
+static const cli_opt_t  cli_signup_opts[] = {
+    { "email", 0, 1 },
+    { "name", 0, 1 },
+    { "password-stdin", 0, 0 },
+    { NULL, 0, 0 }
+};
+
+const cli_cmd_t  cli_auth_cmds[] = {
+    { "signup", "create an account and log in", cli_signup_usage, 0, 0,
+      cli_signup_opts, NULL, cli_signup, NULL, NULL },
+    { "login", "log in with a password or a token", cli_login_usage, 0, 0,
+      cli_login_opts, NULL, cli_login, NULL, NULL },
+    { "logout", "end the session, forget credentials", cli_logout_usage, 0,
+      0, NULL, NULL, cli_logout, NULL, NULL },
+    { "whoami", "show who you are logged in as", cli_whoami_usage, 0, 0,
+      NULL, NULL, cli_whoami, NULL, NULL },
+    { NULL }
+};
+
+
+/*
+ * POST path (login, signup) with --email and a password; saves the
+ * session it gives
+ */
 static int
-cli_session(cli_t *cli, const cli_spec_t *spec, const char *path,
-    const char *email, const char *name)
+cli_session(cli_t *cli, cli_args_t *a, const char *path, const char *name)
 {
     int          rc;
     char         email_buf[CLI_FIELD_MAX], pw[CLI_FIELD_MAX];
     json_t      *body, *res;
-    const char  *access, *refresh;
+    const char  *email, *access, *refresh;
 
     rc = CLI_EXIT_FAIL;
     body = NULL;
     res = NULL;
+    email = cli_opt(a, "email");
 
     if (email == NULL) {
         if (!isatty(STDIN_FILENO)) {
-            rc = cli_usage_error(spec->usage, "--email is needed when stdin "
+            rc = cli_usage_error(a->cmd->usage, "--email is needed when stdin "
                                  "is not a terminal");
             goto done;
         }
@@ -137,55 +171,27 @@ done:
 }
 
 
-int
-cli_signup(cli_t *cli, int argc, char **argv)
+static int
+cli_signup(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
-    const char   *email = NULL, *name = NULL, *pw_stdin = NULL;
-    cli_opt_t     opts[] = {
-        { "email", 0, 1, &email },
-        { "name", 0, 1, &name },
-        { "password-stdin", 0, 0, &pw_stdin },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_signup_usage, 0, 0, opts };
-
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    return cli_session(cli, &spec, "/auth/v1/signup", email, name);
+    return cli_session(cli, a, "/auth/v1/signup", cli_opt(a, "name"));
 }
 
 
-int
-cli_login(cli_t *cli, int argc, char **argv)
+static int
+cli_login(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
-    long          status;
-    json_t       *me;
-    const char   *email = NULL, *token = NULL, *pw_stdin = NULL;
-    cli_opt_t     opts[] = {
-        { "email", 'e', 1, &email },
-        { "token", 0, 1, &token },
-        { "password-stdin", 0, 0, &pw_stdin },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_login_usage, 0, 0, opts };
+    int          rc;
+    long         status;
+    json_t      *me;
+    const char  *token;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
+    token = cli_opt(a, "token");
     if (token == NULL) {
-        return cli_session(cli, &spec, "/auth/v1/login", email, NULL);
+        return cli_session(cli, a, "/auth/v1/login", NULL);
     }
 
-    if (email != NULL || pw_stdin != NULL) {
+    if (cli_opt(a, "email") != NULL || cli_opt(a, "password-stdin") != NULL) {
         return cli_usage_error(cli_login_usage, "--token goes alone, "
                                "without --email or --password-stdin");
     }
@@ -231,19 +237,11 @@ cli_login(cli_t *cli, int argc, char **argv)
 }
 
 
-int
-cli_logout(cli_t *cli, int argc, char **argv)
+static int
+cli_logout(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
     json_t       *body, *res;
     const char   *refresh;
-    cli_spec_t    spec = { cli_logout_usage, 0, 0, NULL };
-
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
 
     refresh = cli_config_get(cli, "refresh_token");
     if (refresh != NULL) {
@@ -283,19 +281,11 @@ cli_logout(cli_t *cli, int argc, char **argv)
 }
 
 
-int
-cli_whoami(cli_t *cli, int argc, char **argv)
+static int
+cli_whoami(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
     json_t       *me;
     const char   *via;
-    cli_spec_t    spec = { cli_whoami_usage, 0, 0, NULL };
-
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
 
     if (cli_api(cli, "GET", "/api/v1/me", NULL, &me) != 0) {
         return CLI_EXIT_FAIL;

@@ -2,10 +2,10 @@
  * cli.h: what the files of the shipoff command-line client share.
  *
  * One cli_t lives for the whole run: the API URL, the output mode and the
- * configuration file (credentials).  Commands are functions of
- * (cli, argc, argv) with argv[0] the command's own name; each declares its
- * options in a cli_spec_t and lets cli_parse() handle --help, --json,
- * --api and unknown flags the same way everywhere.
+ * configuration file (credentials).  Commands are rows of cli_cmd_t
+ * tables: a row declares the command's options and arguments, cli_run()
+ * parses them (--help, --json, --api and unknown flags the same way
+ * everywhere) and calls the row's function with what it found.
  *
  * Exit codes: 0 success, 1 failure (the server said no, the network is
  * down), 2 wrong usage (and a deploy --wait that timed out).
@@ -31,6 +31,7 @@
 #define CLI_GO          -1
 
 #define CLI_MAX_ARGS    8
+#define CLI_MAX_OPTS    8       /* options of one command at most */
 #define CLI_LIST_MAX    1000    /* items cli_list() collects at most */
 
 
@@ -44,36 +45,57 @@ typedef struct {
     char         api_buf[1024];
 } cli_t;
 
-typedef int (*cli_cmd_pt)(cli_t *cli, int argc, char **argv);
+typedef struct cli_cmd_s  cli_cmd_t;
 
 typedef struct {
-    const char  *name;
-    cli_cmd_pt   run;
-    const char  *summary;
-} cli_cmd_t;
-
-typedef struct {
-    const char   *name;         /* long name without "--"; NULL ends */
-    char          short_name;   /* 0: none */
-    int           has_arg;
-    const char  **value;        /* the argument, or "1" for a flag */
+    const char  *name;          /* long name without "--"; NULL ends */
+    char         short_name;    /* 0: none */
+    int          has_arg;
 } cli_opt_t;
 
+/* what the command line gave a command, parsed against its cli_cmd_t */
 typedef struct {
-    const char  *usage;         /* the --help text */
-    int          min_args;
-    int          max_args;
-    cli_opt_t   *opts;          /* of cli_opt_t, ended by a NULL name */
-} cli_spec_t;
+    const cli_cmd_t  *cmd;
+    char             *args[CLI_MAX_ARGS];
+    int               nargs;
+    json_int_t        id;           /* args[0], when cmd->id_of is set */
+    const char       *values[CLI_MAX_OPTS];  /* of cmd->opts, by index */
+} cli_args_t;
+
+typedef int (*cli_cmd_pt)(cli_t *cli, cli_args_t *a);
+
+/*
+ * A command, or a group of them ("projects"): nginx's ngx_command_t for
+ * the command line.  The dispatcher parses the options and arguments
+ * (--help, --json, --api and wrong flags alike everywhere) before run is
+ * called; a group runs its sub command named by the next word.
+ */
+struct cli_cmd_s {
+    const char        *name;        /* NULL ends a table */
+    const char        *summary;
+    const char        *usage;       /* the --help text */
+    int                min_args;
+    int                max_args;
+    const cli_opt_t   *opts;        /* ended by a NULL name; or NULL */
+    const char        *id_of;       /* args[0] must be the id of a ... */
+    cli_cmd_pt         run;
+    const cli_cmd_t   *sub;         /* a group: its commands, list first */
+    const void        *data;        /* what run needs besides the args */
+};
 
 typedef struct {
     const char  *head;
     const char  *key;           /* "state", or a path: "team.name" */
 } cli_col_t;
 
-/* a command that lists every page of path as a table */
+/* a growing NUL-terminated buffer (curl's answers) */
 typedef struct {
-    const char       *usage;
+    char    *data;
+    size_t   len;
+} cli_buf_t;
+
+/* a command that lists every page of path as a table: its data */
+typedef struct {
     const char       *path;
     const cli_col_t  *cols;
     size_t            ncols;
@@ -82,14 +104,11 @@ typedef struct {
 
 
 /* main.c */
-int cli_parse(cli_t *cli, const cli_spec_t *spec, int argc, char **argv,
-    char **args, int *nargs);
-int cli_group(cli_t *cli, const char *group, const cli_cmd_t *cmds,
-    size_t n, int argc, char **argv);
+const char *cli_opt(const cli_args_t *a, const char *name);
 int cli_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cli_is_id(const char *s);
-int cli_id_arg(const cli_spec_t *spec, const char *arg, const char *what,
+int cli_id_arg(const char *usage, const char *arg, const char *what,
     json_int_t *id);
 
 /* config.c */
@@ -103,6 +122,9 @@ int cli_call(cli_t *cli, const char *method, const char *path, json_t *body,
     long *status, json_t **out);
 int cli_api(cli_t *cli, const char *method, const char *path, json_t *body,
     json_t **out);
+int cli_buf_add(cli_buf_t *b, const char *ptr, size_t n, size_t max);
+int cli_send(cli_t *cli, const char *method, const char *path, json_t *body,
+    const char *what, json_t **out);
 int cli_list(cli_t *cli, const char *path, json_t **out);
 void cli_print_error(cli_t *cli, long status, json_t *res);
 char *cli_escape(const char *s);
@@ -112,42 +134,36 @@ const char *cli_token(cli_t *cli);
 void cli_print_json(json_t *v);
 int cli_done(cli_t *cli, json_t *res, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int cli_deleted(cli_t *cli, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void cli_table(json_t *items, const cli_col_t *cols, size_t ncols,
     const char *empty);
 void cli_fields(json_t *obj, const cli_col_t *cols, size_t ncols);
 const char *cli_str(json_t *obj, const char *key);
 const char *cli_cell(json_t *obj, const char *key, char *buf, size_t len);
-int cli_listing(cli_t *cli, const cli_listing_t *l, int argc, char **argv);
+int cli_listing(cli_t *cli, cli_args_t *a);
+void cli_print_list(cli_t *cli, json_t *items, const cli_col_t *cols,
+    size_t ncols, const char *empty);
 int cli_read_line(const char *prompt, int echo, char *buf, size_t len);
-int cli_confirm(const char *usage, const char *yes, const char *what,
-    const char *name);
+extern const cli_opt_t  cli_yes_opts[];    /* --yes */
+int cli_delete_named(cli_t *cli, cli_args_t *a, json_t *obj,
+    const char *kind, const char *with, const char *path);
 
-/* auth.c */
-int cli_signup(cli_t *cli, int argc, char **argv);
-int cli_login(cli_t *cli, int argc, char **argv);
-int cli_logout(cli_t *cli, int argc, char **argv);
-int cli_whoami(cli_t *cli, int argc, char **argv);
-
-/* tokens.c, teams.c */
-int cli_tokens(cli_t *cli, int argc, char **argv);
-int cli_teams(cli_t *cli, int argc, char **argv);
+/* the commands of each file, ended by a NULL name; main.c runs them */
+extern const cli_cmd_t  cli_auth_cmds[];        /* signup ... whoami */
+extern const cli_cmd_t  cli_projects_cmds[];    /* projects, (un)link */
+extern const cli_cmd_t  cli_deploy_cmds[];      /* deploy ... cancel */
+extern const cli_cmd_t  cli_logs_cmds[];
+extern const cli_cmd_t  cli_env_cmds[];
+extern const cli_cmd_t  cli_teams_cmds[];
+extern const cli_cmd_t  cli_tokens_cmds[];
 
 /* projects.c */
-int cli_projects(cli_t *cli, int argc, char **argv);
-int cli_link(cli_t *cli, int argc, char **argv);
-int cli_unlink(cli_t *cli, int argc, char **argv);
+extern const cli_opt_t  cli_project_opts[];    /* --project NAME|ID */
 int cli_project_current(cli_t *cli, const char *spec, json_t **out);
-
-/* env.c */
-int cli_env(cli_t *cli, int argc, char **argv);
+json_int_t cli_project_id(cli_t *cli, const char *spec);
 
 /* deploy.c, logs.c */
-int cli_deploy(cli_t *cli, int argc, char **argv);
-int cli_deployments(cli_t *cli, int argc, char **argv);
-int cli_rollback(cli_t *cli, int argc, char **argv);
-int cli_cancel(cli_t *cli, int argc, char **argv);
-int cli_logs(cli_t *cli, int argc, char **argv);
-
 /*
  * Prints a deployment's log lines as they come (the SSE tail), until its
  * build ends: CLI_EXIT_OK when it is live, CLI_EXIT_FAIL when it failed

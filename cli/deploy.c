@@ -25,6 +25,10 @@ static int cli_git_head(char *branch, size_t blen, char *commit,
 static int cli_wait(cli_t *cli, json_int_t id, long timeout, int follow);
 static int cli_deployment_action(cli_t *cli, json_int_t id,
     const char *action, json_t **out);
+static int cli_deploy(cli_t *cli, cli_args_t *a);
+static int cli_deployments(cli_t *cli, cli_args_t *a);
+static int cli_rollback(cli_t *cli, cli_args_t *a);
+static int cli_cancel(cli_t *cli, cli_args_t *a);
 
 
 static const char  cli_deploy_usage[] =
@@ -63,6 +67,34 @@ static const cli_col_t  cli_deployment_cols[] = {
     { "TRIGGER", "trigger" },
     { "REASON", "reason" },
     { "CREATED", "created_at" },
+};
+
+
+static const cli_opt_t  cli_deploy_opts[] = {
+    { "project", 'p', 1 },
+    { "branch", 'b', 1 },
+    { "commit", 0, 1 },
+    { "wait", 'w', 0 },
+    { "timeout", 0, 1 },
+    { NULL, 0, 0 }
+};
+
+static const cli_opt_t  cli_deployments_opts[] = {
+    { "project", 'p', 1 },
+    { "limit", 'n', 1 },
+    { NULL, 0, 0 }
+};
+
+const cli_cmd_t  cli_deploy_cmds[] = {
+    { "deploy", "deploy the current branch", cli_deploy_usage, 0, 0,
+      cli_deploy_opts, NULL, cli_deploy, NULL, NULL },
+    { "deployments", "list the project's deployments", cli_deployments_usage,
+      0, 0, cli_deployments_opts, NULL, cli_deployments, NULL, NULL },
+    { "rollback", "put a previous deployment back live", cli_rollback_usage,
+      0, 1, cli_project_opts, "deployment", cli_rollback, NULL, NULL },
+    { "cancel", "cancel a queued or running build", cli_cancel_usage, 1, 1,
+      NULL, "deployment", cli_cancel, NULL, NULL },
+    { NULL }
 };
 
 
@@ -263,39 +295,28 @@ done:
 }
 
 
-int
-cli_deploy(cli_t *cli, int argc, char **argv)
+static int
+cli_deploy(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1], *end;
-    char          path[128], branch[256], commit[41];
+    int           rc;
+    char          path[128], branch[256], commit[41], *end;
     long          timeout;
     json_t       *p, *body, *res;
     json_int_t    id;
-    const char   *project = NULL, *branch_opt = NULL, *commit_opt = NULL,
-                 *wait = NULL, *timeout_opt = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { "branch", 'b', 1, &branch_opt },
-        { "commit", 0, 1, &commit_opt },
-        { "wait", 'w', 0, &wait },
-        { "timeout", 0, 1, &timeout_opt },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_deploy_usage, 0, 0, opts };
+    const char   *branch_opt, *commit_opt, *wait, *timeout_opt;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    branch_opt = cli_opt(a, "branch");
+    commit_opt = cli_opt(a, "commit");
+    wait = cli_opt(a, "wait");
+    timeout_opt = cli_opt(a, "timeout");
 
     timeout_opt = timeout_opt ? timeout_opt : CLI_DEFAULT_TIMEOUT;
     timeout = strtol(timeout_opt, &end, 10);
     if (!cli_is_id(timeout_opt) || *end != '\0') {
-        return cli_usage_error(spec.usage, "--timeout takes seconds");
+        return cli_usage_error(a->cmd->usage, "--timeout takes seconds");
     }
 
-    if (cli_project_current(cli, project, &p) != 0) {
+    if (cli_project_current(cli, cli_opt(a, "project"), &p) != 0) {
         return CLI_EXIT_FAIL;
     }
 
@@ -353,41 +374,27 @@ done:
 }
 
 
-int
-cli_deployments(cli_t *cli, int argc, char **argv)
+static int
+cli_deployments(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
     char          path[160];
     size_t        i;
-    json_t       *p, *res, *data, *d;
-    const char   *c;
-    const char   *project = NULL, *limit = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { "limit", 'n', 1, &limit },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_deployments_usage, 0, 0, opts };
+    json_t       *res, *data, *d;
+    json_int_t    id;
+    const char   *c, *limit;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
+    limit = cli_opt(a, "limit");
     if (limit != NULL && !cli_is_id(limit)) {
-        return cli_usage_error(spec.usage, "--limit takes a number");
+        return cli_usage_error(a->cmd->usage, "--limit takes a number");
     }
 
-    if (cli_project_current(cli, project, &p) != 0) {
+    id = cli_project_id(cli, cli_opt(a, "project"));
+    if (id < 0) {
         return CLI_EXIT_FAIL;
     }
 
     snprintf(path, sizeof(path), "/api/v1/projects/%" JSON_INTEGER_FORMAT
-             "/deployments?limit=%s",
-             json_integer_value(json_object_get(p, "id")),
-             limit ? limit : "20");
-    json_decref(p);
+             "/deployments?limit=%s", id, limit ? limit : "20");
 
     if (cli_api(cli, "GET", path, NULL, &res) != 0) {
         return CLI_EXIT_FAIL;
@@ -395,20 +402,16 @@ cli_deployments(cli_t *cli, int argc, char **argv)
 
     data = json_object_get(res, "data");
 
-    if (cli->json) {
-        cli_print_json(data);
-
-    } else {
-        json_array_foreach(data, i, d) {
-            c = json_string_value(json_object_get(d, "commit"));
-            if (c != NULL && strlen(c) > 7) {
-                json_object_set_new(d, "commit", json_stringn(c, 7));
-            }
+    json_array_foreach(data, i, d) {
+        c = json_string_value(json_object_get(d, "commit"));
+        if (!cli->json && c != NULL && strlen(c) > 7) {
+            json_object_set_new(d, "commit", json_stringn(c, 7));
         }
-        cli_table(data, cli_deployment_cols, so_nelems(cli_deployment_cols),
-                  "No deployments yet: shipoff deploy");
     }
 
+    cli_print_list(cli, data, cli_deployment_cols,
+                   so_nelems(cli_deployment_cols),
+                   "No deployments yet: shipoff deploy");
     json_decref(res);
     return CLI_EXIT_OK;
 }
@@ -426,38 +429,20 @@ cli_deployment_action(cli_t *cli, json_int_t id, const char *action,
 }
 
 
-int
-cli_rollback(cli_t *cli, int argc, char **argv)
+static int
+cli_rollback(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
+    int           rc;
     char          path[160];
     size_t        i;
     json_t       *p, *all, *d, *res;
     json_int_t    id;
     const char   *state;
-    const char   *project = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_rollback_usage, 0, 1, opts };
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    id = a->id;
 
-    id = 0;
-    if (n == 1) {
-        rc = cli_id_arg(&spec, args[0], "deployment", &id);
-        if (rc != CLI_GO) {
-            return rc;
-        }
-    }
-
-    if (n == 0) {
-        if (cli_project_current(cli, project, &p) != 0) {
+    if (a->nargs == 0) {
+        if (cli_project_current(cli, cli_opt(a, "project"), &p) != 0) {
             return CLI_EXIT_FAIL;
         }
 
@@ -503,28 +488,14 @@ cli_rollback(cli_t *cli, int argc, char **argv)
 }
 
 
-int
-cli_cancel(cli_t *cli, int argc, char **argv)
+static int
+cli_cancel(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
-    json_t       *res;
-    json_int_t    id;
-    cli_spec_t    spec = { cli_cancel_usage, 1, 1, NULL };
+    json_t  *res;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    rc = cli_id_arg(&spec, args[0], "deployment", &id);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_deployment_action(cli, id, "cancel", &res) != 0) {
+    if (cli_deployment_action(cli, a->id, "cancel", &res) != 0) {
         return CLI_EXIT_FAIL;
     }
 
-    return cli_done(cli, res, "Deployment %s canceled.\n", args[0]);
+    return cli_done(cli, res, "Deployment %s canceled.\n", a->args[0]);
 }

@@ -15,19 +15,12 @@
 #define CLI_MASK  "******"
 
 
-static int cli_env_list(cli_t *cli, int argc, char **argv);
-static int cli_env_set(cli_t *cli, int argc, char **argv);
-static int cli_env_unset(cli_t *cli, int argc, char **argv);
+static int cli_env_list(cli_t *cli, cli_args_t *a);
+static int cli_env_set(cli_t *cli, cli_args_t *a);
+static int cli_env_unset(cli_t *cli, cli_args_t *a);
 static int cli_env_path(json_int_t id, const char *key, char *path,
     size_t len);
-static json_int_t cli_env_project(cli_t *cli, const char *project);
 
-
-static const cli_cmd_t  cli_env_cmds[] = {
-    { "list",  cli_env_list,  "the project's variables, secrets masked" },
-    { "set",   cli_env_set,   "set KEY=VALUE ..." },
-    { "unset", cli_env_unset, "remove KEY ..." },
-};
 
 static const cli_col_t  cli_env_cols[] = {
     { "KEY", "key" },
@@ -56,12 +49,28 @@ static const char  cli_env_unset_usage[] =
     "Removes variables of the current project.\n";
 
 
-int
-cli_env(cli_t *cli, int argc, char **argv)
-{
-    return cli_group(cli, "env", cli_env_cmds, so_nelems(cli_env_cmds),
-                     argc, argv);
-}
+static const cli_opt_t  cli_env_set_opts[] = {
+    { "project", 'p', 1 },
+    { "secret", 0, 0 },
+    { "target", 0, 1 },
+    { NULL, 0, 0 }
+};
+
+static const cli_cmd_t  cli_env_sub[] = {
+    { "list", "the project's variables, secrets masked", cli_env_list_usage,
+      0, 0, cli_project_opts, NULL, cli_env_list, NULL, NULL },
+    { "set", "set KEY=VALUE ...", cli_env_set_usage, 1, CLI_MAX_ARGS,
+      cli_env_set_opts, NULL, cli_env_set, NULL, NULL },
+    { "unset", "remove KEY ...", cli_env_unset_usage, 1, CLI_MAX_ARGS,
+      cli_project_opts, NULL, cli_env_unset, NULL, NULL },
+    { NULL }
+};
+
+const cli_cmd_t  cli_env_cmds[] = {
+    { "env", "list, set, unset env variables", NULL, 0, 0, NULL, NULL, NULL,
+      cli_env_sub, NULL },
+    { NULL }
+};
 
 
 /* /api/v1/projects/ID/env[/KEY] */
@@ -84,45 +93,15 @@ cli_env_path(json_int_t id, const char *key, char *path, size_t len)
 }
 
 
-/* the current project's id, or -1 (printed) */
-static json_int_t
-cli_env_project(cli_t *cli, const char *project)
-{
-    json_t      *p;
-    json_int_t   id;
-
-    if (cli_project_current(cli, project, &p) != 0) {
-        return -1;
-    }
-
-    id = json_integer_value(json_object_get(p, "id"));
-    json_decref(p);
-    return id;
-}
-
-
 static int
-cli_env_list(cli_t *cli, int argc, char **argv)
+cli_env_list(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
-    char          path[256];
-    size_t        i;
-    json_int_t    id;
-    json_t       *res, *data, *v;
-    const char   *project = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_env_list_usage, 0, 0, opts };
+    char         path[256];
+    size_t       i;
+    json_int_t   id;
+    json_t      *res, *data, *v;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    id = cli_env_project(cli, project);
+    id = cli_project_id(cli, cli_opt(a, "project"));
     if (id < 0 || cli_env_path(id, NULL, path, sizeof(path)) != 0
         || cli_api(cli, "GET", path, NULL, &res) != 0)
     {
@@ -131,63 +110,49 @@ cli_env_list(cli_t *cli, int argc, char **argv)
 
     data = json_object_get(res, "data");
 
-    if (cli->json) {
-        cli_print_json(data);
-
-    } else {
-        json_array_foreach(data, i, v) {
-            if (json_is_true(json_object_get(v, "secret"))) {
-                json_object_set_new(v, "value", json_string(CLI_MASK));
-            }
+    json_array_foreach(data, i, v) {
+        if (!cli->json && json_is_true(json_object_get(v, "secret"))) {
+            json_object_set_new(v, "value", json_string(CLI_MASK));
         }
-        cli_table(data, cli_env_cols, so_nelems(cli_env_cols),
-                  "No variables: shipoff env set KEY=VALUE");
     }
 
+    cli_print_list(cli, data, cli_env_cols, so_nelems(cli_env_cols),
+                   "No variables: shipoff env set KEY=VALUE");
     json_decref(res);
     return CLI_EXIT_OK;
 }
 
 
 static int
-cli_env_set(cli_t *cli, int argc, char **argv)
+cli_env_set(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n, i;
-    char         *args[CLI_MAX_ARGS];
+    int           rc, i;
     char          path[512], key[256];
     json_int_t    id;
     json_t       *body, *res;
-    const char   *eq;
-    const char   *project = NULL, *secret = NULL, *target = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { "secret", 0, 0, &secret },
-        { "target", 0, 1, &target },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_env_set_usage, 1, CLI_MAX_ARGS, opts };
+    const char   *eq, *arg, *secret, *target;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    secret = cli_opt(a, "secret");
+    target = cli_opt(a, "target");
 
-    for (i = 0; i < n; i++) {
-        eq = strchr(args[i], '=');
-        if (eq == NULL || eq == args[i] || (size_t) (eq - args[i]) >= 256) {
-            return cli_usage_error(spec.usage, "\"%s\" is not KEY=VALUE",
-                                   args[i]);
+    for (i = 0; i < a->nargs; i++) {
+        arg = a->args[i];
+        eq = strchr(arg, '=');
+        if (eq == NULL || eq == arg || (size_t) (eq - arg) >= 256) {
+            return cli_usage_error(a->cmd->usage, "\"%s\" is not KEY=VALUE",
+                                   arg);
         }
     }
 
-    id = cli_env_project(cli, project);
+    id = cli_project_id(cli, cli_opt(a, "project"));
     if (id < 0) {
         return CLI_EXIT_FAIL;
     }
 
-    for (i = 0; i < n; i++) {
-        eq = strchr(args[i], '=');
-        snprintf(key, sizeof(key), "%.*s", (int) (eq - args[i]), args[i]);
+    for (i = 0; i < a->nargs; i++) {
+        arg = a->args[i];
+        eq = strchr(arg, '=');
+        snprintf(key, sizeof(key), "%.*s", (int) (eq - arg), arg);
 
         body = json_pack("{s:s, s:b}", "value", eq + 1, "secret",
                          secret != NULL);
@@ -220,40 +185,23 @@ cli_env_set(cli_t *cli, int argc, char **argv)
 
 
 static int
-cli_env_unset(cli_t *cli, int argc, char **argv)
+cli_env_unset(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n, i;
-    char         *args[CLI_MAX_ARGS];
-    char          path[512];
-    json_int_t    id;
-    json_t       *res;
-    const char   *project = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_env_unset_usage, 1, CLI_MAX_ARGS, opts };
+    int          i;
+    char         path[512];
+    json_int_t   id;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    id = cli_env_project(cli, project);
+    id = cli_project_id(cli, cli_opt(a, "project"));
     if (id < 0) {
         return CLI_EXIT_FAIL;
     }
 
-    for (i = 0; i < n; i++) {
-        if (cli_env_path(id, args[i], path, sizeof(path)) != 0
-            || cli_api(cli, "DELETE", path, NULL, &res) != 0)
+    for (i = 0; i < a->nargs; i++) {
+        if (cli_env_path(id, a->args[i], path, sizeof(path)) != 0
+            || cli_deleted(cli, path, "Removed %s.\n", a->args[i])
+               != CLI_EXIT_OK)
         {
             return CLI_EXIT_FAIL;
-        }
-
-        json_decref(res);
-        if (!cli->json) {
-            printf("Removed %s.\n", args[i]);
         }
     }
 

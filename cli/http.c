@@ -26,11 +26,6 @@ typedef enum {
     CLI_CRED_SESSION
 } cli_cred_e;
 
-typedef struct {
-    char    *data;
-    size_t   len;
-} cli_buf_t;
-
 
 static size_t cli_write(char *ptr, size_t size, size_t n, void *data);
 static const char *cli_credential(cli_t *cli, cli_cred_e *kind);
@@ -39,27 +34,37 @@ static int cli_request(cli_t *cli, const char *method, const char *path,
 static int cli_refresh(cli_t *cli);
 
 
+/*
+ * Appends n bytes to b, kept NUL-terminated: 0, or -1 when it would grow
+ * past max bytes or memory ran out.
+ */
+int
+cli_buf_add(cli_buf_t *b, const char *ptr, size_t n, size_t max)
+{
+    char  *p;
+
+    if (b->len + n > max) {
+        return -1;
+    }
+
+    p = realloc(b->data, b->len + n + 1);
+    if (p == NULL) {
+        return -1;
+    }
+
+    memcpy(p + b->len, ptr, n);
+    b->data = p;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+
 static size_t
 cli_write(char *ptr, size_t size, size_t n, void *data)
 {
-    cli_buf_t  *b = data;
-    char       *p;
-
     size *= n;
-    if (b->len + size > CLI_MAX_BODY) {
-        return 0;
-    }
-
-    p = realloc(b->data, b->len + size + 1);
-    if (p == NULL) {
-        return 0;
-    }
-
-    memcpy(p + b->len, ptr, size);
-    b->data = p;
-    b->len += size;
-    b->data[b->len] = '\0';
-    return size;
+    return cli_buf_add(data, ptr, size, CLI_MAX_BODY) == 0 ? size : 0;
 }
 
 
@@ -343,6 +348,29 @@ cli_api(cli_t *cli, const char *method, const char *path, json_t *body,
 
     *out = res;
     return 0;
+}
+
+
+/*
+ * cli_api() with a body of its own, freed here: NULL when json_pack()
+ * refused what (an argument: "name") as not UTF-8.
+ */
+int
+cli_send(cli_t *cli, const char *method, const char *path, json_t *body,
+    const char *what, json_t **out)
+{
+    int  rc;
+
+    *out = NULL;
+
+    if (body == NULL) {
+        fprintf(stderr, "shipoff: the %s is not valid UTF-8\n", what);
+        return -1;
+    }
+
+    rc = cli_api(cli, method, path, body, out);
+    json_decref(body);
+    return rc;
 }
 
 

@@ -41,15 +41,14 @@
 
 /* one -f session, across reconnections */
 typedef struct {
-    CURL    *curl;
-    int      json;
-    long     status;
-    char    *buf;               /* what came and is not a whole event yet */
-    size_t   len;
-    char     last_id[24];       /* the last line printed */
-    char     end[32];           /* the final state, once "end" came */
-    int      progress;          /* lines printed by this connection */
-    time_t   deadline;          /* 0: none */
+    CURL       *curl;
+    int         json;
+    long        status;
+    cli_buf_t   in;             /* what came and is not a whole event yet */
+    char        last_id[24];    /* the last line printed */
+    char        end[32];        /* the final state, once "end" came */
+    int         progress;       /* lines printed by this connection */
+    time_t      deadline;       /* 0: none */
 } cli_tail_t;
 
 
@@ -61,6 +60,7 @@ static size_t cli_tail_write(char *ptr, size_t size, size_t n, void *data);
 static void cli_tail_event(cli_tail_t *t, char *ev);
 static int cli_tail_connect(cli_t *cli, cli_tail_t *t, const char *url,
     long *retry_after);
+static int cli_logs(cli_t *cli, cli_args_t *a);
 
 
 static const char  cli_logs_usage[] =
@@ -77,6 +77,21 @@ static const char  cli_logs_usage[] =
     "  --search Q     only the lines that match Q (words, \"a phrase\",\n"
     "                 -word); without DEPLOYMENT, across the project\n"
     "  --json         each line as a JSON object\n";
+
+
+static const cli_opt_t  cli_logs_opts[] = {
+    { "project", 'p', 1 },
+    { "follow", 'f', 0 },
+    { "app", 0, 0 },
+    { "search", 0, 1 },
+    { NULL, 0, 0 }
+};
+
+const cli_cmd_t  cli_logs_cmds[] = {
+    { "logs", "show a deployment's build logs", cli_logs_usage, 0, 1,
+      cli_logs_opts, NULL, cli_logs, NULL, NULL },
+    { NULL }
+};
 
 
 static int
@@ -242,7 +257,7 @@ static size_t
 cli_tail_write(char *ptr, size_t size, size_t n, void *data)
 {
     cli_tail_t  *t = data;
-    char        *p, *sep;
+    char        *sep;
     size_t       used;
 
     size *= n;
@@ -251,33 +266,23 @@ cli_tail_write(char *ptr, size_t size, size_t n, void *data)
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
     }
 
-    if (t->len + size > CLI_TAIL_EVENT_MAX) {
+    if (cli_buf_add(&t->in, ptr, size, CLI_TAIL_EVENT_MAX) != 0) {
         return 0;
     }
-
-    p = realloc(t->buf, t->len + size + 1);
-    if (p == NULL) {
-        return 0;
-    }
-
-    memcpy(p + t->len, ptr, size);
-    t->buf = p;
-    t->len += size;
-    t->buf[t->len] = '\0';
 
     if (t->status != 200) {
         return size;                /* an error: its JSON body, read whole */
     }
 
     used = 0;
-    while ((sep = strstr(t->buf + used, "\n\n")) != NULL) {
+    while ((sep = strstr(t->in.data + used, "\n\n")) != NULL) {
         *sep = '\0';
-        cli_tail_event(t, t->buf + used);
-        used = (size_t) (sep - t->buf) + 2;
+        cli_tail_event(t, t->in.data + used);
+        used = (size_t) (sep - t->in.data) + 2;
     }
 
-    memmove(t->buf, t->buf + used, t->len - used + 1);
-    t->len -= used;
+    memmove(t->in.data, t->in.data + used, t->in.len - used + 1);
+    t->in.len -= used;
     return size;
 }
 
@@ -302,7 +307,7 @@ cli_tail_connect(cli_t *cli, cli_tail_t *t, const char *url,
     rc = -1;
     hdrs = NULL;
     t->status = 0;
-    t->len = 0;
+    t->in.len = 0;
     t->progress = 0;
     *retry_after = 1;
 
@@ -366,7 +371,7 @@ cli_tail_connect(cli_t *cli, cli_tail_t *t, const char *url,
         goto done;
     }
 
-    err = json_loadb(t->buf ? t->buf : "", t->len, 0, NULL);
+    err = json_loadb(t->in.data ? t->in.data : "", t->in.len, 0, NULL);
 
     if (t->status == 503) {
         if (curl_easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &wait)
@@ -473,51 +478,39 @@ cli_logs_follow(cli_t *cli, json_int_t id, int json, time_t deadline,
 
 done:
 
-    free(t.buf);
+    free(t.in.data);
     return rc;
 }
 
 
-int
-cli_logs(cli_t *cli, int argc, char **argv)
+static int
+cli_logs(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
+    int           rc;
     char          path[160];
-    json_t       *p;
     json_int_t    id;
-    const char   *project = NULL, *follow = NULL, *search = NULL;
-    const char   *app = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { "follow", 'f', 0, &follow },
-        { "app", 0, 0, &app },
-        { "search", 0, 1, &search },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_logs_usage, 0, 1, opts };
+    const char   *project, *follow, *search, *app;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    project = cli_opt(a, "project");
+    follow = cli_opt(a, "follow");
+    search = cli_opt(a, "search");
+    app = cli_opt(a, "app");
 
     if (follow != NULL && search != NULL) {
         return cli_usage_error(cli_logs_usage, "-f and --search do not go "
                                "together: a search reads the history");
     }
 
-    if (app != NULL && (search != NULL || n == 1)) {
+    if (app != NULL && (search != NULL || a->nargs == 1)) {
         return cli_usage_error(cli_logs_usage, "--app follows the running "
                                "app: no DEPLOYMENT, no --search");
     }
 
     if (app != NULL) {
-        if (cli_project_current(cli, project, &p) != 0) {
+        id = cli_project_id(cli, project);
+        if (id < 0) {
             return CLI_EXIT_FAIL;
         }
-        id = json_integer_value(json_object_get(p, "id"));
-        json_decref(p);
 
         return cli_logs_follow(cli, id, cli->json, 0,
                                CLI_FOLLOW_PROJECT
@@ -525,26 +518,26 @@ cli_logs(cli_t *cli, int argc, char **argv)
     }
 
     id = 0;
-    if (n == 1) {
-        rc = cli_id_arg(&spec, args[0], "deployment", &id);
+    if (a->nargs == 1) {
+        rc = cli_id_arg(cli_logs_usage, a->args[0], "deployment", &id);
         if (rc != CLI_GO) {
             return rc;
         }
     }
 
-    if (n == 0 && search != NULL) {
-        if (cli_project_current(cli, project, &p) != 0) {
+    if (a->nargs == 0 && search != NULL) {
+        id = cli_project_id(cli, project);
+        if (id < 0) {
             return CLI_EXIT_FAIL;
         }
         snprintf(path, sizeof(path), "/api/v1/projects/%" JSON_INTEGER_FORMAT
-                 "/logs", json_integer_value(json_object_get(p, "id")));
-        json_decref(p);
+                 "/logs", id);
 
         return cli_logs_history(cli, path, search, 1) == 0 ? CLI_EXIT_OK
                                                            : CLI_EXIT_FAIL;
     }
 
-    if (n == 0 && cli_logs_latest(cli, project, &id) != 0) {
+    if (a->nargs == 0 && cli_logs_latest(cli, project, &id) != 0) {
         return CLI_EXIT_FAIL;
     }
 

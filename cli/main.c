@@ -3,12 +3,13 @@
  *
  *   shipoff [--api URL] [--json] COMMAND [ARGS] [OPTIONS]
  *
- * The dispatch table of the commands and the one option parser they all
- * use, so that --help, --json, --api and wrong flags behave the same in
- * every command.  The API URL comes from --api, then $SHIPOFF_API, then
+ * The tables of the commands, the dispatcher and the one option parser
+ * they all go through, so that --help, --json, --api and wrong flags
+ * behave the same in every command.  The API URL comes from --api, then $SHIPOFF_API, then
  * the URL saved by the last login, then the default of a local "make up".
  */
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,33 +22,16 @@
 #define CLI_DEFAULT_API  "http://127.0.0.1:8080"
 
 
-static int cli_status(cli_t *cli, int argc, char **argv);
-static int cli_version(cli_t *cli, int argc, char **argv);
-static int cli_help(cli_t *cli, int argc, char **argv);
+static int cli_status(cli_t *cli, cli_args_t *a);
+static int cli_version(cli_t *cli, cli_args_t *a);
 static void cli_usage(FILE *f);
 static const char *cli_api_url(cli_t *cli, const char *opt);
-
-
-static const cli_cmd_t  cli_cmds[] = {
-    { "signup",      cli_signup,      "create an account and log in" },
-    { "login",       cli_login,       "log in with a password or a token" },
-    { "logout",      cli_logout,      "end the session, forget credentials" },
-    { "whoami",      cli_whoami,      "show who you are logged in as" },
-    { "projects",    cli_projects,    "list, create, show, delete projects" },
-    { "link",        cli_link,        "link this directory to a project" },
-    { "unlink",      cli_unlink,      "forget this directory's project" },
-    { "deploy",      cli_deploy,      "deploy the current branch" },
-    { "deployments", cli_deployments, "list the project's deployments" },
-    { "rollback",    cli_rollback,    "put a previous deployment back live" },
-    { "cancel",      cli_cancel,      "cancel a queued or running build" },
-    { "logs",        cli_logs,        "show a deployment's build logs" },
-    { "env",         cli_env,         "list, set, unset env variables" },
-    { "teams",       cli_teams,       "list, create, show, delete teams" },
-    { "tokens",      cli_tokens,      "personal API tokens for CI" },
-    { "status",      cli_status,      "show whether the platform is healthy" },
-    { "version",     cli_version,     "print the version of this client" },
-    { "help",        cli_help,        "show this help" },
-};
+static int cli_run(cli_t *cli, const cli_cmd_t *cmd, int argc,
+    char **argv);
+static int cli_parse(cli_t *cli, const cli_cmd_t *cmd, int argc,
+    char **argv, cli_args_t *a);
+static int cli_group(cli_t *cli, const cli_cmd_t *group, int argc,
+    char **argv);
 
 
 static const char  cli_status_usage[] =
@@ -55,12 +39,19 @@ static const char  cli_status_usage[] =
     "Asks the API whether it, PostgreSQL and Redis are up; exits 1 when\n"
     "anything is unavailable.\n";
 
-static const cli_spec_t  cli_status_spec = {
-    cli_status_usage, 0, 0, NULL
+static const cli_cmd_t  cli_main_cmds[] = {
+    { "status", "show whether the platform is healthy", cli_status_usage,
+      0, 0, NULL, NULL, cli_status, NULL, NULL },
+    { "version", "print the version of this client",
+      "usage: shipoff version\n", 0, 0, NULL, NULL, cli_version, NULL,
+      NULL },
+    { NULL }
 };
 
-static const cli_spec_t  cli_version_spec = {
-    "usage: shipoff version\n", 0, 0, NULL
+/* the commands in the order "shipoff help" shows them; "help" is last */
+static const cli_cmd_t  *cli_tables[] = {
+    cli_auth_cmds, cli_projects_cmds, cli_deploy_cmds, cli_logs_cmds,
+    cli_env_cmds, cli_teams_cmds, cli_tokens_cmds, cli_main_cmds
 };
 
 
@@ -91,12 +82,11 @@ cli_is_id(const char *s)
 
 /* arg as the id of a what ("deployment"), else a usage error */
 int
-cli_id_arg(const cli_spec_t *spec, const char *arg, const char *what,
+cli_id_arg(const char *usage, const char *arg, const char *what,
     json_int_t *id)
 {
     if (!cli_is_id(arg)) {
-        return cli_usage_error(spec->usage, "\"%s\" is not a %s id", arg,
-                               what);
+        return cli_usage_error(usage, "\"%s\" is not a %s id", arg, what);
     }
 
     *id = strtoll(arg, NULL, 10);
@@ -105,11 +95,11 @@ cli_id_arg(const cli_spec_t *spec, const char *arg, const char *what,
 
 
 static const cli_opt_t *
-cli_find_opt(const cli_spec_t *spec, const char *arg, size_t len)
+cli_find_opt(const cli_cmd_t *cmd, const char *arg, size_t len)
 {
     const cli_opt_t  *o;
 
-    for (o = spec->opts; o != NULL && o->name != NULL; o++) {
+    for (o = cmd->opts; o != NULL && o->name != NULL; o++) {
         if (arg[1] == '-') {
             if (strlen(o->name) == len - 2
                 && strncmp(o->name, arg + 2, len - 2) == 0)
@@ -126,32 +116,50 @@ cli_find_opt(const cli_spec_t *spec, const char *arg, size_t len)
 }
 
 
-/*
- * Parses argv[1..] against spec: options anywhere, "--name value" or
- * "--name=value", positional arguments into args.  --help prints the
- * usage and ends the command with 0; a wrong flag ends it with 2.
- */
-int
-cli_parse(cli_t *cli, const cli_spec_t *spec, int argc, char **argv,
-    char **args, int *nargs)
+/* the value of the option name of the command (NULL: not given) */
+const char *
+cli_opt(const cli_args_t *a, const char *name)
 {
-    int               i, n, opts_done;
+    const cli_opt_t  *o;
+
+    for (o = a->cmd->opts; o != NULL && o->name != NULL; o++) {
+        if (strcmp(o->name, name) == 0) {
+            return a->values[o - a->cmd->opts];
+        }
+    }
+
+    assert(!"an option the command does not declare");
+    return NULL;
+}
+
+
+/*
+ * Parses argv[1..] against cmd: options anywhere, "--name value" or
+ * "--name=value", positional arguments into a->args.  --help prints the
+ * usage and ends the command with 0; a wrong flag or argument ends it
+ * with 2.
+ */
+static int
+cli_parse(cli_t *cli, const cli_cmd_t *cmd, int argc, char **argv,
+    cli_args_t *a)
+{
+    int               i, opts_done;
     size_t            len;
     const char       *arg, *eq, *value;
     const cli_opt_t  *o;
 
-    n = 0;
+    assert(cmd->max_args <= CLI_MAX_ARGS);
     opts_done = 0;
 
     for (i = 1; i < argc; i++) {
         arg = argv[i];
 
         if (opts_done || arg[0] != '-' || arg[1] == '\0') {
-            if (n == spec->max_args) {
-                return cli_usage_error(spec->usage,
+            if (a->nargs == cmd->max_args) {
+                return cli_usage_error(cmd->usage,
                                        "unexpected argument \"%s\"", arg);
             }
-            args[n++] = argv[i];
+            a->args[a->nargs++] = argv[i];
             continue;
         }
 
@@ -161,7 +169,7 @@ cli_parse(cli_t *cli, const cli_spec_t *spec, int argc, char **argv,
         }
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(spec->usage, stdout);
+            fputs(cmd->usage, stdout);
             return CLI_EXIT_OK;
         }
 
@@ -173,81 +181,110 @@ cli_parse(cli_t *cli, const cli_spec_t *spec, int argc, char **argv,
             continue;
         }
 
-        o = cli_find_opt(spec, arg, len);
+        o = cli_find_opt(cmd, arg, len);
 
         if (o == NULL && len == 5 && strncmp(arg, "--api", 5) == 0) {
             value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (value == NULL) {
-                return cli_usage_error(spec->usage, "--api needs a URL");
+                return cli_usage_error(cmd->usage, "--api needs a URL");
             }
             cli->api = cli_api_url(cli, value);
             continue;
         }
 
         if (o == NULL) {
-            return cli_usage_error(spec->usage, "unknown option %.*s",
+            return cli_usage_error(cmd->usage, "unknown option %.*s",
                                    (int) len, arg);
         }
 
+        assert(o - cmd->opts < CLI_MAX_OPTS);
+
         if (!o->has_arg) {
             if (eq) {
-                return cli_usage_error(spec->usage, "%s takes no value",
+                return cli_usage_error(cmd->usage, "%s takes no value",
                                        o->name);
             }
-            *o->value = "1";
+            a->values[o - cmd->opts] = "1";
             continue;
         }
 
         value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (value == NULL) {
-            return cli_usage_error(spec->usage, "--%s needs a value",
+            return cli_usage_error(cmd->usage, "--%s needs a value",
                                    o->name);
         }
-        *o->value = value;
+        a->values[o - cmd->opts] = value;
     }
 
-    if (n < spec->min_args) {
-        return cli_usage_error(spec->usage, "missing argument");
+    if (a->nargs < cmd->min_args) {
+        return cli_usage_error(cmd->usage, "missing argument");
     }
 
-    *nargs = n;
+    if (cmd->id_of != NULL && a->nargs > 0) {
+        return cli_id_arg(cmd->usage, a->args[0], cmd->id_of, &a->id);
+    }
+
     return CLI_GO;
 }
 
 
-/* runs a subcommand of a group ("projects create"); "list" is the first */
-int
-cli_group(cli_t *cli, const char *group, const cli_cmd_t *cmds, size_t n,
-    int argc, char **argv)
+/* runs a command (argv[0] is its name): parsed, or a group's sub command */
+static int
+cli_run(cli_t *cli, const cli_cmd_t *cmd, int argc, char **argv)
 {
-    size_t  i;
-    FILE   *f;
+    int         rc;
+    cli_args_t  a;
+
+    if (cmd->sub != NULL) {
+        return cli_group(cli, cmd, argc, argv);
+    }
+
+    memset(&a, 0, sizeof(a));
+    a.cmd = cmd;
+
+    rc = cli_parse(cli, cmd, argc, argv, &a);
+    if (rc != CLI_GO) {
+        return rc;
+    }
+
+    return cmd->run(cli, &a);
+}
+
+
+/* a group's sub command ("projects create"); the first is the default */
+static int
+cli_group(cli_t *cli, const cli_cmd_t *group, int argc, char **argv)
+{
+    FILE             *f;
+    const cli_cmd_t  *c;
 
     if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") != 0
                      && strcmp(argv[1], "-h") != 0))
     {
-        return cmds[0].run(cli, argc, argv);
+        return cli_run(cli, &group->sub[0], argc, argv);
     }
 
-    for (i = 0; i < n; i++) {
-        if (strcmp(argv[1], cmds[i].name) == 0) {
-            return cmds[i].run(cli, argc - 1, argv + 1);
+    for (c = group->sub; c->name != NULL; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            return cli_run(cli, c, argc - 1, argv + 1);
         }
     }
 
     f = stdout;
     if (argv[1][0] != '-') {
         f = stderr;
-        fprintf(f, "shipoff: unknown command \"%s %s\"\n\n", group, argv[1]);
+        fprintf(f, "shipoff: unknown command \"%s %s\"\n\n", group->name,
+                argv[1]);
     }
 
-    fprintf(f, "usage: shipoff %s [COMMAND] [OPTIONS]\n\ncommands:\n", group);
-    for (i = 0; i < n; i++) {
-        fprintf(f, "  %-10s %s%s\n", cmds[i].name, cmds[i].summary,
-                i == 0 ? " (the default)" : "");
+    fprintf(f, "usage: shipoff %s [COMMAND] [OPTIONS]\n\ncommands:\n",
+            group->name);
+    for (c = group->sub; c->name != NULL; c++) {
+        fprintf(f, "  %-10s %s%s\n", c->name, c->summary,
+                c == group->sub ? " (the default)" : "");
     }
     fprintf(f, "\nRun \"shipoff %s COMMAND --help\" for its options.\n",
-            group);
+            group->name);
 
     return f == stderr ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 }
@@ -269,18 +306,11 @@ cli_api_url(cli_t *cli, const char *url)
 
 
 static int
-cli_status(cli_t *cli, int argc, char **argv)
+cli_status(cli_t *cli, cli_args_t *a)
 {
-    int          rc, n;
     long         status;
-    char        *args[1];
     json_t      *res, *value;
     const char  *key;
-
-    rc = cli_parse(cli, &cli_status_spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
 
     if (cli_call(cli, "GET", "/api/v1/health", NULL, &status, &res) != 0) {
         return CLI_EXIT_FAIL;
@@ -304,39 +334,46 @@ cli_status(cli_t *cli, int argc, char **argv)
 
 
 static int
-cli_version(cli_t *cli, int argc, char **argv)
+cli_version(cli_t *cli, cli_args_t *a)
 {
-    int    rc, n;
-    char  *args[1];
-
-    rc = cli_parse(cli, &cli_version_spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
     printf("shipoff %s\n", SHIPOFF_VERSION);
     return CLI_EXIT_OK;
 }
 
 
-static int
-cli_help(cli_t *cli, int argc, char **argv)
+/* the top-level command called name, or NULL */
+static const cli_cmd_t *
+cli_find_cmd(const char *name)
 {
-    cli_usage(stdout);
-    return CLI_EXIT_OK;
+    size_t            i;
+    const cli_cmd_t  *c;
+
+    for (i = 0; i < so_nelems(cli_tables); i++) {
+        for (c = cli_tables[i]; c->name != NULL; c++) {
+            if (strcmp(name, c->name) == 0) {
+                return c;
+            }
+        }
+    }
+
+    return NULL;
 }
 
 
 static void
 cli_usage(FILE *f)
 {
-    size_t  i;
+    size_t            i;
+    const cli_cmd_t  *c;
 
     fprintf(f, "usage: shipoff [--api URL] [--json] COMMAND [ARGS] "
                "[OPTIONS]\n\ncommands:\n");
-    for (i = 0; i < so_nelems(cli_cmds); i++) {
-        fprintf(f, "  %-12s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+    for (i = 0; i < so_nelems(cli_tables); i++) {
+        for (c = cli_tables[i]; c->name != NULL; c++) {
+            fprintf(f, "  %-12s %s\n", c->name, c->summary);
+        }
     }
+    fprintf(f, "  %-12s %s\n", "help", "show this help");
     fprintf(f, "\nRun \"shipoff COMMAND --help\" for a command's options.\n\n"
                "options (anywhere):\n"
                "  --api URL    the Shipoff API (default $SHIPOFF_API, the URL "
@@ -355,10 +392,10 @@ cli_usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-    cli_t        cli;
-    int          i, rc;
-    size_t       c;
-    const char  *api;
+    cli_t             cli;
+    int               i, rc;
+    const char       *api;
+    const cli_cmd_t  *cmd;
 
     memset(&cli, 0, sizeof(cli));
     rc = CLI_EXIT_FAIL;
@@ -414,13 +451,19 @@ main(int argc, char **argv)
         goto done;
     }
 
-    for (c = 0; c < so_nelems(cli_cmds); c++) {
-        if (strcmp(argv[i], cli_cmds[c].name) == 0) {
-            curl_global_init(CURL_GLOBAL_DEFAULT);
-            rc = cli_cmds[c].run(&cli, argc - i, argv + i);
-            curl_global_cleanup();
-            goto done;
-        }
+    /* "help" takes no options of its own: whatever follows is ignored */
+    if (strcmp(argv[i], "help") == 0) {
+        cli_usage(stdout);
+        rc = CLI_EXIT_OK;
+        goto done;
+    }
+
+    cmd = cli_find_cmd(argv[i]);
+    if (cmd != NULL) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        rc = cli_run(&cli, cmd, argc - i, argv + i);
+        curl_global_cleanup();
+        goto done;
     }
 
     fprintf(stderr, "shipoff: unknown command \"%s\"\n\n", argv[i]);

@@ -51,6 +51,32 @@ cli_done(cli_t *cli, json_t *res, const char *fmt, ...)
 }
 
 
+/*
+ * DELETE path, then the line fmt says (nothing with --json: the answer is
+ * empty): the exit code.
+ */
+int
+cli_deleted(cli_t *cli, const char *path, const char *fmt, ...)
+{
+    va_list   ap;
+    json_t   *res;
+
+    if (cli_api(cli, "DELETE", path, NULL, &res) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    json_decref(res);
+
+    if (!cli->json) {
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+
+    return CLI_EXIT_OK;
+}
+
+
 static void
 cli_scalar(json_t *v, char *buf, size_t len)
 {
@@ -171,31 +197,33 @@ cli_table(json_t *items, const cli_col_t *cols, size_t ncols,
 }
 
 
+/* a command whose data is a cli_listing_t: every page, as a table */
 int
-cli_listing(cli_t *cli, const cli_listing_t *l, int argc, char **argv)
+cli_listing(cli_t *cli, cli_args_t *a)
 {
-    int          rc, n;
-    char        *args[1];
-    json_t      *all;
-    cli_spec_t   spec = { l->usage, 0, 0, NULL };
-
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    json_t               *all;
+    const cli_listing_t  *l = a->cmd->data;
 
     if (cli_list(cli, l->path, &all) != 0) {
         return CLI_EXIT_FAIL;
     }
 
-    if (cli->json) {
-        cli_print_json(all);
-    } else {
-        cli_table(all, l->cols, l->ncols, l->empty);
-    }
-
+    cli_print_list(cli, all, l->cols, l->ncols, l->empty);
     json_decref(all);
     return CLI_EXIT_OK;
+}
+
+
+/* items with --json, else as a table (empty: said when there are none) */
+void
+cli_print_list(cli_t *cli, json_t *items, const cli_col_t *cols,
+    size_t ncols, const char *empty)
+{
+    if (cli->json) {
+        cli_print_json(items);
+    } else {
+        cli_table(items, cols, ncols, empty);
+    }
 }
 
 
@@ -285,34 +313,44 @@ cli_read_line(const char *prompt, int echo, char *buf, size_t len)
 }
 
 
+/* the options of a command that deletes with cli_delete_named() */
+const cli_opt_t  cli_yes_opts[] = {
+    { "yes", 'y', 0 },
+    { NULL, 0, 0 }
+};
+
+
 /*
- * Asks for name to be typed before something is destroyed; yes (--yes)
- * skips the question, and is needed when nobody is at a terminal.  CLI_GO
- * to go on, else the exit code.
+ * Deletes obj, a kind of thing ("team") at path, once its name is typed
+ * (--yes skips the question, and is needed when nobody is at a terminal);
+ * with: what goes with it.  The exit code.
  */
 int
-cli_confirm(const char *usage, const char *yes, const char *what,
-    const char *name)
+cli_delete_named(cli_t *cli, cli_args_t *a, json_t *obj, const char *kind,
+    const char *with, const char *path)
 {
-    char  answer[256];
+    char         answer[256];
+    const char  *name;
 
-    if (yes != NULL) {
-        return CLI_GO;
+    name = json_string_value(json_object_get(obj, "name"));
+
+    if (cli_opt(a, "yes") == NULL) {
+        if (!isatty(STDIN_FILENO)) {
+            return cli_usage_error(a->cmd->usage, "stdin is not a terminal: "
+                                   "pass --yes to delete without a "
+                                   "question");
+        }
+
+        fprintf(stderr, "This deletes %s %s with its %s.\n", kind,
+                name ? name : "?", with);
+        if (cli_read_line("Type its name to confirm: ", 1, answer,
+                          sizeof(answer)) != 0
+            || name == NULL || strcmp(answer, name) != 0)
+        {
+            fprintf(stderr, "shipoff: not deleted\n");
+            return CLI_EXIT_FAIL;
+        }
     }
 
-    if (!isatty(STDIN_FILENO)) {
-        return cli_usage_error(usage, "stdin is not a terminal: pass --yes "
-                               "to delete without a question");
-    }
-
-    fprintf(stderr, "This deletes %s.\n", what);
-    if (cli_read_line("Type its name to confirm: ", 1, answer,
-                      sizeof(answer)) != 0
-        || name == NULL || strcmp(answer, name) != 0)
-    {
-        fprintf(stderr, "shipoff: not deleted\n");
-        return CLI_EXIT_FAIL;
-    }
-
-    return CLI_GO;
+    return cli_deleted(cli, path, "Deleted %s %s.\n", kind, name);
 }

@@ -20,20 +20,14 @@
 #define CLI_LINK_FILE  ".shipoff.json"
 
 
-static int cli_projects_list(cli_t *cli, int argc, char **argv);
-static int cli_projects_create(cli_t *cli, int argc, char **argv);
-static int cli_projects_show(cli_t *cli, int argc, char **argv);
-static int cli_projects_delete(cli_t *cli, int argc, char **argv);
+static int cli_projects_create(cli_t *cli, cli_args_t *a);
+static int cli_projects_show(cli_t *cli, cli_args_t *a);
+static int cli_projects_delete(cli_t *cli, cli_args_t *a);
+static int cli_link(cli_t *cli, cli_args_t *a);
+static int cli_unlink(cli_t *cli, cli_args_t *a);
 static int cli_project_find(cli_t *cli, const char *spec, json_t **out);
 static int cli_link_write(json_t *project);
 
-
-static const cli_cmd_t  cli_projects_cmds[] = {
-    { "list",   cli_projects_list,   "the projects you can see" },
-    { "create", cli_projects_create, "create a project" },
-    { "show",   cli_projects_show,   "one project (default: the current)" },
-    { "delete", cli_projects_delete, "delete a project and its deploys" },
-};
 
 static const cli_col_t  cli_project_cols[] = {
     { "ID", "id" },
@@ -100,12 +94,49 @@ static const char  cli_unlink_usage[] =
     "Removes this directory's .shipoff.json.\n";
 
 
-int
-cli_projects(cli_t *cli, int argc, char **argv)
-{
-    return cli_group(cli, "projects", cli_projects_cmds,
-                     so_nelems(cli_projects_cmds), argc, argv);
-}
+/* the options of a command that acts on the current project */
+const cli_opt_t  cli_project_opts[] = {
+    { "project", 'p', 1 },
+    { NULL, 0, 0 }
+};
+
+static const cli_opt_t  cli_projects_create_opts[] = {
+    { "repo", 0, 1 },
+    { "branch", 'b', 1 },
+    { "team", 0, 1 },
+    { "root-dir", 0, 1 },
+    { "kind", 0, 1 },
+    { "link", 0, 0 },
+    { NULL, 0, 0 }
+};
+
+static const cli_listing_t  cli_projects_listing = {
+    "/api/v1/projects", cli_project_cols, so_nelems(cli_project_cols),
+    "No projects yet: shipoff projects create NAME --repo URL"
+};
+
+static const cli_cmd_t  cli_projects_sub[] = {
+    { "list", "the projects you can see", cli_projects_list_usage, 0, 0,
+      NULL, NULL, cli_listing, NULL, &cli_projects_listing },
+    { "create", "create a project", cli_projects_create_usage, 1, 1,
+      cli_projects_create_opts, NULL, cli_projects_create, NULL, NULL },
+    { "show", "one project (default: the current)", cli_projects_show_usage,
+      0, 1, cli_project_opts, NULL, cli_projects_show, NULL, NULL },
+    { "delete", "delete a project and its deploys",
+      cli_projects_delete_usage, 1, 1, cli_yes_opts, NULL,
+      cli_projects_delete, NULL, NULL },
+    { NULL }
+};
+
+const cli_cmd_t  cli_projects_cmds[] = {
+    { "projects", "list, create, show, delete projects", NULL, 0, 0, NULL,
+      NULL, NULL, cli_projects_sub, NULL },
+    { "link", "link this directory to a project", cli_link_usage, 1, 1,
+      NULL, NULL, cli_link, NULL, NULL },
+    { "unlink", "forget this directory's project", cli_unlink_usage, 0, 0,
+      NULL, NULL, cli_unlink, NULL, NULL },
+    { NULL }
+};
 
 
 /* the project named or numbered spec, as the API shows it */
@@ -189,6 +220,23 @@ cli_project_current(cli_t *cli, const char *spec, json_t **out)
 }
 
 
+/* the current project's id (spec as for cli_project_current()), or -1 */
+json_int_t
+cli_project_id(cli_t *cli, const char *spec)
+{
+    json_t      *p;
+    json_int_t   id;
+
+    if (cli_project_current(cli, spec, &p) != 0) {
+        return -1;
+    }
+
+    id = json_integer_value(json_object_get(p, "id"));
+    json_decref(p);
+    return id;
+}
+
+
 static int
 cli_link_write(json_t *project)
 {
@@ -216,50 +264,27 @@ cli_link_write(json_t *project)
 
 
 static int
-cli_projects_list(cli_t *cli, int argc, char **argv)
+cli_projects_create(cli_t *cli, cli_args_t *a)
 {
-    static const cli_listing_t  l = {
-        cli_projects_list_usage, "/api/v1/projects", cli_project_cols,
-        so_nelems(cli_project_cols),
-        "No projects yet: shipoff projects create NAME --repo URL"
-    };
-
-    return cli_listing(cli, &l, argc, argv);
-}
-
-
-static int
-cli_projects_create(cli_t *cli, int argc, char **argv)
-{
-    int           rc, n;
-    char         *args[1];
+    int           rc;
     json_t       *body, *res;
     json_int_t    team_id;
-    const char   *repo = NULL, *branch = NULL, *team = NULL, *link = NULL,
-                 *root = NULL, *kind = NULL;
-    cli_opt_t     opts[] = {
-        { "repo", 0, 1, &repo },
-        { "branch", 'b', 1, &branch },
-        { "team", 0, 1, &team },
-        { "root-dir", 0, 1, &root },
-        { "kind", 0, 1, &kind },
-        { "link", 0, 0, &link },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_projects_create_usage, 1, 1, opts };
+    const char   *repo, *branch, *team, *link, *root, *kind;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    repo = cli_opt(a, "repo");
+    branch = cli_opt(a, "branch");
+    team = cli_opt(a, "team");
+    root = cli_opt(a, "root-dir");
+    kind = cli_opt(a, "kind");
+    link = cli_opt(a, "link");
 
     if (repo == NULL) {
-        return cli_usage_error(spec.usage, "--repo URL is needed");
+        return cli_usage_error(a->cmd->usage, "--repo URL is needed");
     }
 
     team_id = 0;
     if (team != NULL) {
-        rc = cli_id_arg(&spec, team, "team", &team_id);
+        rc = cli_id_arg(a->cmd->usage, team, "team", &team_id);
         if (rc != CLI_GO) {
             return rc;
         }
@@ -268,7 +293,7 @@ cli_projects_create(cli_t *cli, int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     res = NULL;
 
-    body = json_pack("{s:s, s:s}", "name", args[0], "repo_url", repo);
+    body = json_pack("{s:s, s:s}", "name", a->args[0], "repo_url", repo);
     if (body == NULL
         || (branch && json_object_set_new(body, "branch",
                                           json_string(branch)) != 0)
@@ -304,7 +329,7 @@ cli_projects_create(cli_t *cli, int argc, char **argv)
         printf("Webhook secret: %s (shown only now)\n",
                cli_str(res, "webhook_secret"));
         if (link != NULL) {
-            printf("Linked this directory to %s.\n", args[0]);
+            printf("Linked this directory to %s.\n", a->args[0]);
         }
     }
 
@@ -319,24 +344,14 @@ done:
 
 
 static int
-cli_projects_show(cli_t *cli, int argc, char **argv)
+cli_projects_show(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
-    json_t       *p;
-    const char   *project = NULL;
-    cli_opt_t     opts[] = {
-        { "project", 'p', 1, &project },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_projects_show_usage, 0, 1, opts };
+    json_t  *p;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_project_current(cli, n ? args[0] : project, &p) != 0) {
+    if (cli_project_current(cli, a->nargs ? a->args[0]
+                                          : cli_opt(a, "project"), &p)
+        != 0)
+    {
         return CLI_EXIT_FAIL;
     }
 
@@ -352,73 +367,33 @@ cli_projects_show(cli_t *cli, int argc, char **argv)
 
 
 static int
-cli_projects_delete(cli_t *cli, int argc, char **argv)
+cli_projects_delete(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[1];
-    char          path[128], what[256];
-    json_t       *p, *res;
-    const char   *yes = NULL, *name;
-    cli_opt_t     opts[] = {
-        { "yes", 'y', 0, &yes },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_projects_delete_usage, 1, 1, opts };
+    int      rc;
+    char     path[128];
+    json_t  *p;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_project_find(cli, args[0], &p) != 0) {
+    if (cli_project_find(cli, a->args[0], &p) != 0) {
         return CLI_EXIT_FAIL;
     }
 
-    res = NULL;
-    name = json_string_value(json_object_get(p, "name"));
-    snprintf(what, sizeof(what), "project %s with its deployments and "
-             "variables", name ? name : "?");
-
-    rc = cli_confirm(spec.usage, yes, what, name);
-    if (rc != CLI_GO) {
-        goto done;
-    }
-
-    rc = CLI_EXIT_FAIL;
     snprintf(path, sizeof(path), "/api/v1/projects/%" JSON_INTEGER_FORMAT,
              json_integer_value(json_object_get(p, "id")));
 
-    if (cli_api(cli, "DELETE", path, NULL, &res) != 0) {
-        goto done;
-    }
-
-    if (!cli->json) {
-        printf("Deleted project %s.\n", name);
-    }
-    rc = CLI_EXIT_OK;
-
-done:
-
+    rc = cli_delete_named(cli, a, p, "project", "deployments and variables",
+                          path);
     json_decref(p);
-    json_decref(res);
     return rc;
 }
 
 
-int
-cli_link(cli_t *cli, int argc, char **argv)
+static int
+cli_link(cli_t *cli, cli_args_t *a)
 {
-    int          rc, n;
-    char        *args[1];
-    json_t      *p;
-    cli_spec_t   spec = { cli_link_usage, 1, 1, NULL };
+    int      rc;
+    json_t  *p;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_project_find(cli, args[0], &p) != 0) {
+    if (cli_project_find(cli, a->args[0], &p) != 0) {
         return CLI_EXIT_FAIL;
     }
 
@@ -436,18 +411,9 @@ cli_link(cli_t *cli, int argc, char **argv)
 }
 
 
-int
-cli_unlink(cli_t *cli, int argc, char **argv)
+static int
+cli_unlink(cli_t *cli, cli_args_t *a)
 {
-    int          rc, n;
-    char        *args[1];
-    cli_spec_t   spec = { cli_unlink_usage, 0, 0, NULL };
-
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
     if (unlink(CLI_LINK_FILE) != 0 && errno != ENOENT) {
         fprintf(stderr, "shipoff: cannot remove %s: %s\n", CLI_LINK_FILE,
                 strerror(errno));

@@ -9,28 +9,13 @@
 #include "cli.h"
 
 
-static int cli_teams_list(cli_t *cli, int argc, char **argv);
-static int cli_teams_create(cli_t *cli, int argc, char **argv);
-static int cli_teams_show(cli_t *cli, int argc, char **argv);
-static int cli_teams_delete(cli_t *cli, int argc, char **argv);
-static int cli_teams_invite(cli_t *cli, int argc, char **argv);
-/* the length of a team's path, /api/v1/teams/ID... */
-#define CLI_TEAM_PATH_MAX  128
+static int cli_teams_create(cli_t *cli, cli_args_t *a);
+static int cli_teams_show(cli_t *cli, cli_args_t *a);
+static int cli_teams_delete(cli_t *cli, cli_args_t *a);
+static int cli_teams_invite(cli_t *cli, cli_args_t *a);
+static int cli_team_get(cli_t *cli, cli_args_t *a, char *path, size_t len,
+    json_t **team);
 
-
-static int cli_team_path(const cli_spec_t *spec, const char *id,
-    const char *tail, char *path, size_t len);
-static int cli_team_get(cli_t *cli, const cli_spec_t *spec, int argc,
-    char **argv, char *path, json_t **team);
-
-
-static const cli_cmd_t  cli_teams_cmds[] = {
-    { "list",   cli_teams_list,   "the teams you belong to" },
-    { "create", cli_teams_create, "create a team; you own it" },
-    { "show",   cli_teams_show,   "a team and its members" },
-    { "delete", cli_teams_delete, "delete a team (owner)" },
-    { "invite", cli_teams_invite, "invite someone by email (owner)" },
-};
 
 static const cli_col_t  cli_team_cols[] = {
     { "ID", "id" },
@@ -69,115 +54,71 @@ static const char  cli_teams_invite_usage[] =
     "Invites EMAIL to the team; they accept with the API for now.\n";
 
 
-int
-cli_teams(cli_t *cli, int argc, char **argv)
+static const cli_opt_t  cli_teams_invite_opts[] = {
+    { "role", 0, 1 },
+    { NULL, 0, 0 }
+};
+
+static const cli_listing_t  cli_teams_listing = {
+    "/api/v1/teams", cli_team_cols, so_nelems(cli_team_cols),
+    "No teams: shipoff teams create NAME"
+};
+
+static const cli_cmd_t  cli_teams_sub[] = {
+    { "list", "the teams you belong to", cli_teams_list_usage, 0, 0, NULL,
+      NULL, cli_listing, NULL, &cli_teams_listing },
+    { "create", "create a team; you own it", cli_teams_create_usage, 1, 1,
+      NULL, NULL, cli_teams_create, NULL, NULL },
+    { "show", "a team and its members", cli_teams_show_usage, 1, 1, NULL,
+      "team", cli_teams_show, NULL, NULL },
+    { "delete", "delete a team (owner)", cli_teams_delete_usage, 1, 1,
+      cli_yes_opts, "team", cli_teams_delete, NULL, NULL },
+    { "invite", "invite someone by email (owner)", cli_teams_invite_usage,
+      2, 2, cli_teams_invite_opts, "team", cli_teams_invite, NULL, NULL },
+    { NULL }
+};
+
+const cli_cmd_t  cli_teams_cmds[] = {
+    { "teams", "list, create, show, delete teams", NULL, 0, 0, NULL, NULL,
+      NULL, cli_teams_sub, NULL },
+    { NULL }
+};
+
+
+/* the team of the command's id argument, and its path */
+static int
+cli_team_get(cli_t *cli, cli_args_t *a, char *path, size_t len,
+    json_t **team)
 {
-    return cli_group(cli, "teams", cli_teams_cmds, so_nelems(cli_teams_cmds),
-                     argc, argv);
+    snprintf(path, len, "/api/v1/teams/%" JSON_INTEGER_FORMAT, a->id);
+    return cli_api(cli, "GET", path, NULL, team);
 }
 
 
 static int
-cli_team_path(const cli_spec_t *spec, const char *id, const char *tail,
-    char *path, size_t len)
+cli_teams_create(cli_t *cli, cli_args_t *a)
 {
-    int         rc;
-    json_int_t  n;
+    json_t  *body, *res;
 
-    rc = cli_id_arg(spec, id, "team", &n);
-    if (rc == CLI_GO) {
-        snprintf(path, len, "/api/v1/teams/%" JSON_INTEGER_FORMAT "%s", n,
-                 tail);
-    }
-
-    return rc;
-}
-
-
-/*
- * The team a command's one argument names, and its path (of
- * CLI_TEAM_PATH_MAX bytes): CLI_GO, or how the command ends.
- */
-static int
-cli_team_get(cli_t *cli, const cli_spec_t *spec, int argc, char **argv,
-    char *path, json_t **team)
-{
-    int    rc, n;
-    char  *args[1];
-
-    rc = cli_parse(cli, spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    rc = cli_team_path(spec, args[0], "", path, CLI_TEAM_PATH_MAX);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    if (cli_api(cli, "GET", path, NULL, team) != 0) {
-        return CLI_EXIT_FAIL;
-    }
-
-    return CLI_GO;
-}
-
-
-static int
-cli_teams_list(cli_t *cli, int argc, char **argv)
-{
-    static const cli_listing_t  l = {
-        cli_teams_list_usage, "/api/v1/teams", cli_team_cols,
-        so_nelems(cli_team_cols),
-        "No teams: shipoff teams create NAME"
-    };
-
-    return cli_listing(cli, &l, argc, argv);
-}
-
-
-static int
-cli_teams_create(cli_t *cli, int argc, char **argv)
-{
-    int          rc, n;
-    char        *args[1];
-    json_t      *body, *res;
-    cli_spec_t   spec = { cli_teams_create_usage, 1, 1, NULL };
-
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    body = json_pack("{s:s}", "name", args[0]);
-    if (body == NULL) {
-        fprintf(stderr, "shipoff: the name is not valid UTF-8\n");
-        return CLI_EXIT_FAIL;
-    }
-
-    rc = cli_api(cli, "POST", "/api/v1/teams", body, &res);
-    json_decref(body);
-    if (rc != 0) {
+    body = json_pack("{s:s}", "name", a->args[0]);
+    if (cli_send(cli, "POST", "/api/v1/teams", body, "name", &res) != 0) {
         return CLI_EXIT_FAIL;
     }
 
     return cli_done(cli, res, "Created team %s (id %" JSON_INTEGER_FORMAT
-                    ").\n", args[0],
+                    ").\n", a->args[0],
                     json_integer_value(json_object_get(res, "id")));
 }
 
 
 static int
-cli_teams_show(cli_t *cli, int argc, char **argv)
+cli_teams_show(cli_t *cli, cli_args_t *a)
 {
-    int          rc;
-    char         path[CLI_TEAM_PATH_MAX];
-    json_t      *res;
-    cli_spec_t   spec = { cli_teams_show_usage, 1, 1, NULL };
+    char     path[128];
+    json_t  *res;
 
-    rc = cli_team_get(cli, &spec, argc, argv, path, &res);
-    if (rc != CLI_GO) {
-        return rc;
+    if (cli_team_get(cli, a, path, sizeof(path), &res) != 0) {
+        return CLI_EXIT_FAIL;
     }
 
     if (cli->json) {
@@ -196,85 +137,37 @@ cli_teams_show(cli_t *cli, int argc, char **argv)
 
 
 static int
-cli_teams_delete(cli_t *cli, int argc, char **argv)
+cli_teams_delete(cli_t *cli, cli_args_t *a)
 {
-    int           rc;
-    char          path[CLI_TEAM_PATH_MAX], what[256];
-    json_t       *team, *res;
-    const char   *yes = NULL, *name;
-    cli_opt_t     opts[] = {
-        { "yes", 'y', 0, &yes },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_teams_delete_usage, 1, 1, opts };
+    int      rc;
+    char     path[128];
+    json_t  *team;
 
-    rc = cli_team_get(cli, &spec, argc, argv, path, &team);
-    if (rc != CLI_GO) {
-        return rc;
+    if (cli_team_get(cli, a, path, sizeof(path), &team) != 0) {
+        return CLI_EXIT_FAIL;
     }
 
-    res = NULL;
-    name = json_string_value(json_object_get(team, "name"));
-    snprintf(what, sizeof(what), "team %s with its members and invitations",
-             name ? name : "?");
-
-    rc = cli_confirm(spec.usage, yes, what, name);
-    if (rc != CLI_GO) {
-        goto done;
-    }
-
-    rc = CLI_EXIT_FAIL;
-    if (cli_api(cli, "DELETE", path, NULL, &res) != 0) {
-        goto done;
-    }
-
-    if (!cli->json) {
-        printf("Deleted team %s.\n", name);
-    }
-    rc = CLI_EXIT_OK;
-
-done:
-
+    rc = cli_delete_named(cli, a, team, "team", "members and invitations",
+                          path);
     json_decref(team);
-    json_decref(res);
     return rc;
 }
 
 
 static int
-cli_teams_invite(cli_t *cli, int argc, char **argv)
+cli_teams_invite(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char         *args[2];
-    char          path[CLI_TEAM_PATH_MAX];
-    json_t       *body, *res;
-    const char   *role = NULL;
-    cli_opt_t     opts[] = {
-        { "role", 0, 1, &role },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_teams_invite_usage, 2, 2, opts };
+    char         path[128];
+    json_t      *body, *res;
+    const char  *role;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    snprintf(path, sizeof(path),
+             "/api/v1/teams/%" JSON_INTEGER_FORMAT "/invitations", a->id);
 
-    rc = cli_team_path(&spec, args[0], "/invitations", path, sizeof(path));
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    body = json_pack("{s:s, s:s}", "email", args[1], "role",
+    role = cli_opt(a, "role");
+    body = json_pack("{s:s, s:s}", "email", a->args[1], "role",
                      role ? role : "member");
-    if (body == NULL) {
-        fprintf(stderr, "shipoff: the email is not valid UTF-8\n");
-        return CLI_EXIT_FAIL;
-    }
-
-    rc = cli_api(cli, "POST", path, body, &res);
-    json_decref(body);
-    if (rc != 0) {
+    if (cli_send(cli, "POST", path, body, "email", &res) != 0) {
         return CLI_EXIT_FAIL;
     }
 

@@ -13,16 +13,9 @@
 #include "cli.h"
 
 
-static int cli_tokens_list(cli_t *cli, int argc, char **argv);
-static int cli_tokens_create(cli_t *cli, int argc, char **argv);
-static int cli_tokens_revoke(cli_t *cli, int argc, char **argv);
+static int cli_tokens_create(cli_t *cli, cli_args_t *a);
+static int cli_tokens_revoke(cli_t *cli, cli_args_t *a);
 
-
-static const cli_cmd_t  cli_tokens_cmds[] = {
-    { "list",   cli_tokens_list,   "your live tokens (never the secrets)" },
-    { "create", cli_tokens_create, "make a token; printed once" },
-    { "revoke", cli_tokens_revoke, "revoke a token at once" },
-};
 
 static const cli_col_t  cli_token_cols[] = {
     { "ID", "id" },
@@ -52,60 +45,59 @@ static const char  cli_tokens_revoke_usage[] =
     "Revokes a token: it stops working at once.\n";
 
 
-int
-cli_tokens(cli_t *cli, int argc, char **argv)
-{
-    return cli_group(cli, "tokens", cli_tokens_cmds,
-                     so_nelems(cli_tokens_cmds), argc, argv);
-}
+static const cli_opt_t  cli_tokens_create_opts[] = {
+    { "scopes", 0, 1 },
+    { "expires-in", 0, 1 },
+    { NULL, 0, 0 }
+};
+
+static const cli_listing_t  cli_tokens_listing = {
+    "/api/v1/tokens", cli_token_cols, so_nelems(cli_token_cols),
+    "No tokens: shipoff tokens create NAME"
+};
+
+static const cli_cmd_t  cli_tokens_sub[] = {
+    { "list", "your live tokens (never the secrets)", cli_tokens_list_usage,
+      0, 0, NULL, NULL, cli_listing, NULL, &cli_tokens_listing },
+    { "create", "make a token; printed once", cli_tokens_create_usage, 1, 1,
+      cli_tokens_create_opts, NULL, cli_tokens_create, NULL, NULL },
+    { "revoke", "revoke a token at once", cli_tokens_revoke_usage, 1, 1,
+      NULL, "token", cli_tokens_revoke, NULL, NULL },
+    { NULL }
+};
+
+const cli_cmd_t  cli_tokens_cmds[] = {
+    { "tokens", "personal API tokens for CI", NULL, 0, 0, NULL, NULL, NULL,
+      cli_tokens_sub, NULL },
+    { NULL }
+};
 
 
 static int
-cli_tokens_list(cli_t *cli, int argc, char **argv)
-{
-    static const cli_listing_t  l = {
-        cli_tokens_list_usage, "/api/v1/tokens", cli_token_cols,
-        so_nelems(cli_token_cols),
-        "No tokens: shipoff tokens create NAME"
-    };
-
-    return cli_listing(cli, &l, argc, argv);
-}
-
-
-static int
-cli_tokens_create(cli_t *cli, int argc, char **argv)
+cli_tokens_create(cli_t *cli, cli_args_t *a)
 {
     int           rc, n;
-    char         *args[1];
     char          list[64], *end;
     long long     secs;
     json_t       *body, *scopes, *res;
     const char   *s, *comma;
-    const char   *scopes_opt = NULL, *expires = NULL;
-    cli_opt_t     opts[] = {
-        { "scopes", 0, 1, &scopes_opt },
-        { "expires-in", 0, 1, &expires },
-        { NULL, 0, 0, NULL }
-    };
-    cli_spec_t    spec = { cli_tokens_create_usage, 1, 1, opts };
+    const char   *scopes_opt, *expires;
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
+    scopes_opt = cli_opt(a, "scopes");
+    expires = cli_opt(a, "expires-in");
 
     secs = 0;
     if (expires != NULL) {
         secs = strtoll(expires, &end, 10);
         if (!cli_is_id(expires) || *end != '\0') {
-            return cli_usage_error(spec.usage, "--expires-in takes seconds");
+            return cli_usage_error(a->cmd->usage,
+                                   "--expires-in takes seconds");
         }
     }
 
     rc = CLI_EXIT_FAIL;
     res = NULL;
-    body = json_pack("{s:s, s:[]}", "name", args[0], "scopes");
+    body = json_pack("{s:s, s:[]}", "name", a->args[0], "scopes");
     if (body == NULL) {
         fprintf(stderr, "shipoff: the name is not valid UTF-8\n");
         goto done;
@@ -140,7 +132,7 @@ cli_tokens_create(cli_t *cli, int argc, char **argv)
     } else {
         printf("%s\n", cli_str(res, "token"));
         fprintf(stderr, "Token %s (id %" JSON_INTEGER_FORMAT ") made; it is "
-                "shown only now.\n", args[0],
+                "shown only now.\n", a->args[0],
                 json_integer_value(json_object_get(res, "id")));
     }
 
@@ -155,33 +147,11 @@ done:
 
 
 static int
-cli_tokens_revoke(cli_t *cli, int argc, char **argv)
+cli_tokens_revoke(cli_t *cli, cli_args_t *a)
 {
-    int          rc, n;
-    char        *args[1];
-    char         path[128];
-    json_t      *res;
-    json_int_t   id;
-    cli_spec_t   spec = { cli_tokens_revoke_usage, 1, 1, NULL };
+    char  path[128];
 
-    rc = cli_parse(cli, &spec, argc, argv, args, &n);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    rc = cli_id_arg(&spec, args[0], "token", &id);
-    if (rc != CLI_GO) {
-        return rc;
-    }
-
-    snprintf(path, sizeof(path), "/api/v1/tokens/%" JSON_INTEGER_FORMAT, id);
-    if (cli_api(cli, "DELETE", path, NULL, &res) != 0) {
-        return CLI_EXIT_FAIL;
-    }
-
-    json_decref(res);
-    if (!cli->json) {
-        printf("Revoked token %s.\n", args[0]);
-    }
-    return CLI_EXIT_OK;
+    snprintf(path, sizeof(path), "/api/v1/tokens/%" JSON_INTEGER_FORMAT,
+             a->id);
+    return cli_deleted(cli, path, "Revoked token %s.\n", a->args[0]);
 }
