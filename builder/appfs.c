@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "apps.h"
 #include "worker.h"
 
@@ -183,8 +184,5 @@ bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg, long long deployment,
 void
 bld_appfs_close(bld_appfs_t *fs)
 {
-    if (fs->loop != -1) {
-        close(fs->loop);
-        fs->loop = -1;
-    }
+    so_fd_close(&fs->loop);
 }

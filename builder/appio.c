@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "apps.h"
 #include "worker.h"
@@ -216,11 +217,7 @@ bld_app_signal(bld_app_t *app, int sig)
 void
 bld_app_probe_reset(bld_app_t *app, int64_t now)
 {
-    if (app->probe_fd != -1) {
-        close(app->probe_fd);
-        app->probe_fd = -1;
-    }
-
+    so_fd_close(&app->probe_fd);
     app->next_probe = now + APP_PROBE_MS;
 }
 

@@ -231,7 +231,6 @@ bld_apps_wait_ms(const bld_apps_t *a)
 static void
 app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 {
-    PGresult    *res;
     const char  *params[9];
     char         dep[24], proj[24], port[16], pid[24], restarts[16];
     int          alive;
@@ -254,33 +253,30 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
     params[7] = restarts;
     params[8] = app->addr[0] ? app->addr : NULL;
 
-    res = so_pg_query(a->b->pg, "apps_save",
-                      "INSERT INTO app_processes (deployment_id, project_id,"
-                      " owner, state, port, pid, cgroup, started_at,"
-                      " restarts, address) VALUES ($1, $2, $3, $4, $5, $6,"
-                      " $7, CASE WHEN $6::int IS NULL THEN NULL ELSE now()"
-                      " END, $8, $9)"
-                      " ON CONFLICT (deployment_id) DO UPDATE SET"
-                      " owner = $3, state = $4, port = $5, pid = $6,"
-                      " cgroup = $7, restarts = $8, address = $9,"
-                      " updated_at = now(),"
-                      " started_at = CASE WHEN app_processes.pid"
-                      " IS NOT DISTINCT FROM $6::int"
-                      " THEN app_processes.started_at ELSE now() END",
-                      9, params);
-    if (res == NULL) {
+    if (so_pg_exec(a->b->pg, "apps_save",
+                   "INSERT INTO app_processes (deployment_id, project_id,"
+                   " owner, state, port, pid, cgroup, started_at,"
+                   " restarts, address) VALUES ($1, $2, $3, $4, $5, $6,"
+                   " $7, CASE WHEN $6::int IS NULL THEN NULL ELSE now()"
+                   " END, $8, $9)"
+                   " ON CONFLICT (deployment_id) DO UPDATE SET"
+                   " owner = $3, state = $4, port = $5, pid = $6,"
+                   " cgroup = $7, restarts = $8, address = $9,"
+                   " updated_at = now(),"
+                   " started_at = CASE WHEN app_processes.pid"
+                   " IS NOT DISTINCT FROM $6::int"
+                   " THEN app_processes.started_at ELSE now() END",
+                   9, params) != SO_OK)
+    {
         so_log_error("apps", "deployment=%lld: saving its state (%s): %s",
                      app->deployment, state, so_pg_errstr(a->b->pg));
     }
-
-    PQclear(res);
 }
 
 
 static void
 app_forget(bld_apps_t *a, bld_app_t *app)
 {
-    PGresult    *res;
     const char  *params[2];
     char         dep[24];
 
@@ -288,11 +284,10 @@ app_forget(bld_apps_t *a, bld_app_t *app)
     params[0] = dep;
     params[1] = a->owner;
 
-    res = so_pg_query(a->b->pg, "apps_forget",
+    (void) so_pg_exec(a->b->pg, "apps_forget",
                       "DELETE FROM app_processes"
                       " WHERE deployment_id = $1 AND owner = $2",
                       2, params);
-    PQclear(res);
 }
 
 
@@ -736,7 +731,6 @@ app_snapshot(bld_apps_t *a)
 static void
 app_retire_others(bld_apps_t *a, long long project, long long deployment)
 {
-    PGresult    *res;
     bld_app_t   *o;
     const char  *params[3];
     char         proj[24], dep[24];
@@ -757,12 +751,11 @@ app_retire_others(bld_apps_t *a, long long project, long long deployment)
     params[0] = proj;
     params[1] = dep;
     params[2] = a->owner;
-    res = so_pg_query(a->b->pg, "apps_retire_sleeping",
+    (void) so_pg_exec(a->b->pg, "apps_retire_sleeping",
                       "DELETE FROM app_processes WHERE project_id = $1"
                       " AND deployment_id <> $2 AND owner = $3"
                       " AND state = 'sleeping'",
                       3, params);
-    PQclear(res);
 }
 
 
@@ -808,7 +801,6 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 static void
 app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 {
-    PGresult    *res;
     const char  *params[1];
     char         dep[24], dir[PATH_MAX];
     int          rc;
@@ -824,14 +816,13 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
     if (rc == SO_OK) {
         /* its artifact is removed below */
         params[0] = dep;
-        res = so_pg_query(a->b->pg, "apps_fail_artifact",
-                          "UPDATE deployments SET artifact_path = NULL"
-                          " WHERE id = $1", 1, params);
-        if (res == NULL) {
+        if (so_pg_exec(a->b->pg, "apps_fail_artifact",
+                       "UPDATE deployments SET artifact_path = NULL"
+                       " WHERE id = $1", 1, params) != SO_OK)
+        {
             so_log_warn("apps", "deployment=%s: artifact_path: %s", dep,
                         so_pg_errstr(a->b->pg));
         }
-        PQclear(res);
     }
 
     if (app->log != NULL) {
@@ -1352,7 +1343,6 @@ bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
 void
 bld_apps_delete_project(bld_apps_t *a, long long project)
 {
-    PGresult    *res;
     bld_app_t   *app;
     const char  *params[2];
     char         proj[24];
@@ -1369,11 +1359,10 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
     snprintf(proj, sizeof(proj), "%lld", project);
     params[0] = proj;
     params[1] = a->owner;
-    res = so_pg_query(a->b->pg, "apps_delete_project",
+    (void) so_pg_exec(a->b->pg, "apps_delete_project",
                       "DELETE FROM app_processes"
                       " WHERE project_id = $1 AND owner = $2",
                       2, params);
-    PQclear(res);
 }
 
 

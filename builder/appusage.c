@@ -65,7 +65,6 @@ app_usage_row(bld_app_t *app)
 void
 bld_apps_sample(bld_apps_t *a)
 {
-    PGresult    *res;
     json_t      *rows, *row;
     char        *text;
     const char  *params[1];
@@ -91,19 +90,19 @@ bld_apps_sample(bld_apps_t *a)
     }
 
     params[0] = text;
-    res = so_pg_query(a->b->pg, "apps_usage_insert",
-                      "INSERT INTO app_usage (project_id, deployment_id,"
-                      " memory_bytes, memory_peak_bytes, cpu_seconds,"
-                      " restarts, oom_kills, requests, wakes)"
-                      " SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS"
-                      " r(project_id bigint, deployment_id bigint,"
-                      " memory_bytes bigint, memory_peak_bytes bigint,"
-                      " cpu_seconds double precision, restarts integer,"
-                      " oom_kills integer, requests bigint, wakes integer)"
-                      " WHERE EXISTS (SELECT 1 FROM projects p"
-                      " WHERE p.id = r.project_id)",
-                      1, params);
-    if (res == NULL) {
+    if (so_pg_exec(a->b->pg, "apps_usage_insert",
+                   "INSERT INTO app_usage (project_id, deployment_id,"
+                   " memory_bytes, memory_peak_bytes, cpu_seconds,"
+                   " restarts, oom_kills, requests, wakes)"
+                   " SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS"
+                   " r(project_id bigint, deployment_id bigint,"
+                   " memory_bytes bigint, memory_peak_bytes bigint,"
+                   " cpu_seconds double precision, restarts integer,"
+                   " oom_kills integer, requests bigint, wakes integer)"
+                   " WHERE EXISTS (SELECT 1 FROM projects p"
+                   " WHERE p.id = r.project_id)",
+                   1, params) != SO_OK)
+    {
         if (!a->usage_failing) {
             so_log_warn("usage", "storing usage samples failed, the counts "
                         "wait for the next round: %s",
@@ -113,7 +112,6 @@ bld_apps_sample(bld_apps_t *a)
         goto done;
     }
 
-    PQclear(res);
     a->usage_failing = 0;
 
     for (i = 0; i < a->napps; i++) {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "bwrapfds.h"
 #include "seccomp.h"
 
@@ -63,14 +64,8 @@ bld_bwrap_fds_open(bld_bwrap_fds_t *f, const char *const *envp,
 void
 bld_bwrap_fds_close(bld_bwrap_fds_t *f)
 {
-    if (f->seccomp != -1) {
-        close(f->seccomp);
-        f->seccomp = -1;
-    }
-    if (f->env != -1) {
-        close(f->env);
-        f->env = -1;
-    }
+    so_fd_close(&f->seccomp);
+    so_fd_close(&f->env);
 }
 
 

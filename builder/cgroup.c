@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "cgroup.h"
 
 #ifndef CGROUP_SUPER_MAGIC
@@ -659,10 +660,7 @@ bld_cgroup_close_fds(int *fds)
     int  h;
 
     for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (fds[h] != -1) {
-            close(fds[h]);
-            fds[h] = -1;
-        }
+        so_fd_close(&fds[h]);
     }
 }
 

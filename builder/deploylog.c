@@ -414,7 +414,6 @@ bld_log_sys(bld_log_t *log, const char *fmt, ...)
 void
 bld_log_flush(bld_log_t *log, int force)
 {
-    PGresult    *res;
     char        *rows;
     const char  *params[3];
     size_t       n;
@@ -449,21 +448,20 @@ bld_log_flush(bld_log_t *log, int force)
     params[1] = log->proj;
     params[2] = rows;
 
-    res = so_pg_query(log->pg, "log_lines_insert",
-                      "INSERT INTO log_lines (deployment_id, project_id, at,"
-                      " stream, line)"
-                      " SELECT $1, $2, r.at, r.stream, r.line"
-                      " FROM jsonb_to_recordset($3::jsonb)"
-                      " AS r(at timestamptz, stream text, line text)",
-                      3, params);
-    if (res == NULL) {
+    if (so_pg_exec(log->pg, "log_lines_insert",
+                   "INSERT INTO log_lines (deployment_id, project_id, at,"
+                   " stream, line)"
+                   " SELECT $1, $2, r.at, r.stream, r.line"
+                   " FROM jsonb_to_recordset($3::jsonb)"
+                   " AS r(at timestamptz, stream text, line text)",
+                   3, params) != SO_OK)
+    {
         so_log_error("logs", "deployment=%s: storing log lines failed, "
                      "the rest is dropped: %s", log->dep,
                      so_pg_errstr(log->pg));
         log->pg_failed = 1;
     }
 
-    PQclear(res);
     free(rows);
 }
 

@@ -38,6 +38,7 @@
 
 #include "shipoff.h"
 #include "so_detect.h"
+#include "so_fd.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "worker.h"
@@ -526,9 +527,7 @@ bld_edge_snapshot(so_pg_t *pg, const so_config_t *cfg, char *err,
 
 done:
 
-    if (lfd != -1) {
-        close(lfd);
-    }
+    so_fd_close(&lfd);
     PQclear(res);
     json_decref(table);
     return rc;

@@ -12,21 +12,17 @@
  * snapshot put the edges right).
  */
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "edgeq.h"
+#include "evfd.h"
 #include "worker.h"
 
 
@@ -80,26 +76,12 @@ static void edgeq_through(edge_batch_t *b);
 int
 bld_edgeq_init(int epfd)
 {
-    struct epoll_event  ev;
-
     if (so_fetch_init() != SO_OK) {
         return SO_ERR;
     }
 
-    edgeq.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (edgeq.efd == -1) {
-        so_log_error("edge", "eventfd: %s", strerror(errno));
-        return SO_ERR;
-    }
-
-    ev.events = EPOLLIN;
-    ev.data.fd = edgeq.efd;
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, edgeq.efd, &ev) == -1) {
-        so_log_error("edge", "epoll_ctl: %s", strerror(errno));
-        return SO_ERR;
-    }
-
-    return SO_OK;
+    edgeq.efd = bld_evfd_open(epfd, "edge");
+    return edgeq.efd == -1 ? SO_ERR : SO_OK;
 }
 
 
@@ -114,19 +96,13 @@ bld_edgeq_is_ours(int fd)
 static void
 edgeq_through(edge_batch_t *b)
 {
-    uint64_t  one;
-
     if (--b->left > 0) {
         return;
     }
 
     b->next = edgeq.done;
     edgeq.done = b;
-
-    one = 1;
-    if (write(edgeq.efd, &one, sizeof(one)) == -1 && errno != EAGAIN) {
-        so_log_error("edge", "eventfd: %s", strerror(errno));
-    }
+    bld_evfd_ring(edgeq.efd, "edge");
 }
 
 
@@ -354,12 +330,9 @@ bld_edgeq_done(void)
 {
     bld_edge_result_t   r;
     edge_batch_t       *b, *list, *rev;
-    uint64_t            n;
     size_t              i;
 
-    if (read(edgeq.efd, &n, sizeof(n)) == -1 && errno != EAGAIN) {
-        so_log_error("edge", "eventfd: %s", strerror(errno));
-    }
+    bld_evfd_heard(edgeq.efd, "edge");
 
     pthread_mutex_lock(&edgeq.lock);
     list = edgeq.done;

@@ -262,8 +262,10 @@ bld_events_removed(void *data, const bld_edge_result_t *r)
 static int
 bld_events_forget(bld_events_t *ev, long long project, const char *name)
 {
-    char  base[PATH_MAX], dir[PATH_MAX + 64];
-    int   rc;
+    static const char *const  trees[] = { "sites", "apps" };
+    char                      base[PATH_MAX], dir[PATH_MAX + 64];
+    size_t                    i;
+    int                       rc;
 
     rc = SO_OK;
 
@@ -275,18 +277,14 @@ bld_events_forget(bld_events_t *ev, long long project, const char *name)
     } else {
         bld_apps_delete_project(ev->apps, project);
 
-        snprintf(dir, sizeof(dir), "%s/sites/%lld", base, project);
-        if (bld_remove_tree(&ev->b->cfg, dir) != SO_OK) {
-            so_log_error("events", "project=%lld: removing %s failed",
-                         project, dir);
-            rc = SO_ERR;
-        }
-
-        snprintf(dir, sizeof(dir), "%s/apps/%lld", base, project);
-        if (bld_remove_tree(&ev->b->cfg, dir) != SO_OK) {
-            so_log_error("events", "project=%lld: removing %s failed",
-                         project, dir);
-            rc = SO_ERR;
+        for (i = 0; i < so_nelems(trees); i++) {
+            snprintf(dir, sizeof(dir), "%s/%s/%lld", base, trees[i],
+                     project);
+            if (bld_remove_tree(&ev->b->cfg, dir) != SO_OK) {
+                so_log_error("events", "project=%lld: removing %s failed",
+                             project, dir);
+                rc = SO_ERR;
+            }
         }
     }
 

@@ -298,7 +298,6 @@ bld_job_exited(bld_builds_t *q, int pidfd)
 static void
 bld_job_settle(bld_builds_t *q, long long deployment, int counted)
 {
-    PGresult    *res;
     const char  *params[2];
     char         ids[24];
 
@@ -308,17 +307,15 @@ bld_job_settle(bld_builds_t *q, long long deployment, int counted)
     params[0] = ids;
     params[1] = q->consumer;
 
-    res = so_pg_query(q->b->pg, "bld_job_unlease",
-                      "UPDATE deployments SET lease_owner = NULL,"
-                      " lease_expires_at = NULL"
-                      " WHERE id = $1 AND lease_owner = $2", 2, params);
-    if (res == NULL) {
+    if (so_pg_exec(q->b->pg, "bld_job_unlease",
+                   "UPDATE deployments SET lease_owner = NULL,"
+                   " lease_expires_at = NULL"
+                   " WHERE id = $1 AND lease_owner = $2", 2, params) != SO_OK)
+    {
         /* the state is final: an expired lease there does no harm */
         so_log_warn("jobs", "deployment=%lld: dropping the lease: %s",
                     deployment, so_pg_errstr(q->b->pg));
     }
-
-    PQclear(res);
 }
 
 
@@ -402,7 +399,6 @@ bld_jobs_tick(bld_builds_t *q, int64_t now)
 void
 bld_jobs_heartbeat(bld_builds_t *q)
 {
-    PGresult    *res;
     const char  *params[2];
     char         ttl[16];
 
@@ -414,19 +410,17 @@ bld_jobs_heartbeat(bld_builds_t *q)
     params[0] = q->consumer;
     params[1] = ttl;
 
-    res = so_pg_query(q->b->pg, "bld_job_heartbeat",
-                      "UPDATE deployments"
-                      " SET lease_expires_at = now() + $2::int"
-                      " * interval '1 second'"
-                      " WHERE lease_owner = $1"
-                      " AND state IN ('BUILDING', 'PROVISIONING')",
-                      2, params);
-    if (res == NULL) {
+    if (so_pg_exec(q->b->pg, "bld_job_heartbeat",
+                   "UPDATE deployments"
+                   " SET lease_expires_at = now() + $2::int"
+                   " * interval '1 second'"
+                   " WHERE lease_owner = $1"
+                   " AND state IN ('BUILDING', 'PROVISIONING')",
+                   2, params) != SO_OK)
+    {
         so_log_warn("jobs", "extending the leases: %s",
                     so_pg_errstr(q->b->pg));
     }
-
-    PQclear(res);
 }
 
 

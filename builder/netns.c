@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "netns.h"
 
 #define NN_MSG_MAX      1024
@@ -269,19 +270,14 @@ nn_run(const char *nft, const char *const *args, const char *input,
 done:
 
     for (i = 0; i < 2; i++) {
-        if (in[i] != -1) {
-            close(in[i]);
-        }
-        if (res[i] != -1) {
-            close(res[i]);
-        }
+        so_fd_close(&in[i]);
+        so_fd_close(&res[i]);
     }
 
     return status;
 }
 
 
-/* the whole table as nft reads it; the caller frees */
 /* the sets of the ruleset, as nft elements; SO_ERR with err */
 static int
 nn_sets(const so_config_t *cfg, char **allowed, char **refused, char **dns,
@@ -332,6 +328,7 @@ nomem:
 }
 
 
+/* the whole table as nft reads it; the caller frees */
 static char *
 nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
 {
@@ -497,9 +494,7 @@ bld_netns_host_init(const so_config_t *cfg, char *err, size_t errlen)
 
 done:
 
-    if (fd != -1) {
-        close(fd);
-    }
+    so_fd_close(&fd);
     free(rules);
     return rc;
 }
@@ -830,12 +825,8 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
 
 done:
 
-    if (sock != -1) {
-        close(sock);
-    }
-    if (host != -1) {
-        close(host);
-    }
+    so_fd_close(&sock);
+    so_fd_close(&host);
 
     if (rc != 0) {
         snprintf(ns->errstr, sizeof(ns->errstr), "network namespace: %s: %s",
@@ -852,8 +843,7 @@ done:
 void
 bld_netns_close(bld_netns_t *ns)
 {
-    if (ns != NULL && ns->fd != -1) {
-        close(ns->fd);
-        ns->fd = -1;
+    if (ns != NULL) {
+        so_fd_close(&ns->fd);
     }
 }

@@ -17,17 +17,14 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_log.h"
 #include "so_redis.h"
+#include "evfd.h"
 #include "notify.h"
 #include "stream.h"
 
@@ -51,7 +48,6 @@ int
 bld_notify_start(const so_config_t *cfg, int epfd,
     const char *const *streams, int nstreams)
 {
-    struct epoll_event  ev;
     pthread_t           tid;
     int                 i, block;
 
@@ -74,16 +70,8 @@ bld_notify_start(const so_config_t *cfg, int epfd,
         return SO_ERR;
     }
 
-    notify.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    notify.efd = bld_evfd_open(epfd, "notify");
     if (notify.efd == -1) {
-        so_log_error("notify", "eventfd: %s", strerror(errno));
-        return SO_ERR;
-    }
-
-    ev.events = EPOLLIN;
-    ev.data.fd = notify.efd;
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, notify.efd, &ev) == -1) {
-        so_log_error("notify", "epoll_ctl: %s", strerror(errno));
         return SO_ERR;
     }
 
@@ -109,11 +97,7 @@ bld_notify_is_ours(int fd)
 void
 bld_notify_heard(void)
 {
-    uint64_t  n;
-
-    while (read(notify.efd, &n, sizeof(n)) == (ssize_t) sizeof(n)) {
-        /* void */
-    }
+    bld_evfd_heard(notify.efd, "notify");
 }
 
 
@@ -123,12 +107,10 @@ notify_thread(void *arg)
     const char        *argv[4 + 2 * BLD_NOTIFY_STREAMS];
     const redisReply  *s, *entries, *last;
     redisReply        *reply;
-    uint64_t           one;
     size_t             i;
     int                argc, j, down;
 
     down = 0;
-    one = 1;
 
     for ( ;; ) {
         if (notify.ids[0][0] == '\0' && notify_last_ids() != SO_OK) {
@@ -189,11 +171,7 @@ notify_thread(void *arg)
                 }
             }
 
-            if (write(notify.efd, &one, sizeof(one)) == -1
-                && errno != EAGAIN)
-            {
-                so_log_error("notify", "eventfd: %s", strerror(errno));
-            }
+            bld_evfd_ring(notify.efd, "notify");
         }
 
         freeReplyObject(reply);

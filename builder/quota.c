@@ -85,7 +85,6 @@ int
 bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
     long long project, const char *artifact, bld_log_t *log)
 {
-    PGresult    *res;
     so_quota_t   q;
     long long    usage[SO_QUOTA_ACCOUNT_N], size;
     const char  *params[2];
@@ -105,13 +104,12 @@ bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
     params[0] = dep;
     params[1] = bytes;
 
-    res = so_pg_query(pg, "quota_artifact_bytes",
-                      "UPDATE deployments SET artifact_bytes = $2"
-                      " WHERE id = $1", 2, params);
-    if (res == NULL) {
+    if (so_pg_exec(pg, "quota_artifact_bytes",
+                   "UPDATE deployments SET artifact_bytes = $2"
+                   " WHERE id = $1", 2, params) != SO_OK)
+    {
         return SO_EUNAVAIL;
     }
-    PQclear(res);
 
     /* the artifact is not kept yet (no artifact_path): not in the sum */
     rc = bld_quota_usage(usage, pg, project, 0);

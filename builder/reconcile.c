@@ -36,6 +36,8 @@ static int bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id,
 static void bld_reconcile_outbox(bld_builds_t *q);
 static void bld_reconcile_queued(bld_builds_t *q);
 static void bld_reconcile_tidy(bld_builds_t *q);
+static void bld_reconcile_consumers(bld_builds_t *q);
+static void bld_reconcile_minid(bld_builds_t *q, char *minid, size_t len);
 
 
 /*
@@ -202,34 +204,22 @@ bld_reconcile(bld_builds_t *q)
 }
 
 
-/*
- * Keeps the stream and the group small: consumers of builders long gone
- * (nothing pending: deleting one loses nothing, and a live one is
- * recreated by its next read), and entries every builder is done with
- * (older than the oldest pending one and already delivered).
- */
+/* consumers of builders long gone, with nothing pending: none is lost */
 static void
-bld_reconcile_tidy(bld_builds_t *q)
+bld_reconcile_consumers(bld_builds_t *q)
 {
-    redisReply        *consumers, *groups, *pend, *reply;
-    const redisReply  *name, *npending, *idle, *last;
-    const char        *argv[6];
-    char               minid[BLD_STREAM_ID_LEN];
+    redisReply        *consumers;
+    const redisReply  *name, *npending, *idle;
+    const char        *info[] = { "XINFO", "CONSUMERS", BLD_STREAM,
+                                  BLD_GROUP };
+    const char        *del[] = { "XGROUP", "DELCONSUMER", BLD_STREAM,
+                                 BLD_GROUP, NULL };
     long long          gone_ms;
     size_t             i;
 
-    if (!q->stream.group_ok || q->stream.conn->down) {
-        return;
-    }
-
     gone_ms = (long long) q->b->cfg.lease_ttl * 1000 * 10;
 
-    argv[0] = "XINFO";
-    argv[1] = "CONSUMERS";
-    argv[2] = BLD_STREAM;
-    argv[3] = BLD_GROUP;
-
-    consumers = bld_stream_cmd(q->stream.conn, 4, argv, NULL);
+    consumers = bld_stream_cmd(q->stream.conn, 4, info, NULL);
     if (consumers == NULL) {
         return;
     }
@@ -250,76 +240,91 @@ bld_reconcile_tidy(bld_builds_t *q)
             continue;
         }
 
-        argv[0] = "XGROUP";
-        argv[1] = "DELCONSUMER";
-        argv[2] = BLD_STREAM;
-        argv[3] = BLD_GROUP;
-        argv[4] = name->str;
-
-        reply = bld_stream_cmd(q->stream.conn, 5, argv, NULL);
-        freeReplyObject(reply);
+        del[4] = name->str;
+        freeReplyObject(bld_stream_cmd(q->stream.conn, 5, del, NULL));
     }
 
     freeReplyObject(consumers);
+}
 
-    /* the oldest pending entry, else the last one delivered */
-    argv[0] = "XPENDING";
-    argv[1] = BLD_STREAM;
-    argv[2] = BLD_GROUP;
 
-    pend = bld_stream_cmd(q->stream.conn, 3, argv, NULL);
+/*
+ * The oldest entry some builder may still need into minid: the oldest
+ * pending one, else the last one delivered; "" when Redis did not say.
+ */
+static void
+bld_reconcile_minid(bld_builds_t *q, char *minid, size_t len)
+{
+    redisReply        *pend, *groups;
+    const redisReply  *name, *last;
+    const char        *pending[] = { "XPENDING", BLD_STREAM, BLD_GROUP };
+    const char        *info[] = { "XINFO", "GROUPS", BLD_STREAM };
+    size_t             i;
+
+    minid[0] = '\0';
+
+    pend = bld_stream_cmd(q->stream.conn, 3, pending, NULL);
     if (pend == NULL) {
         return;
     }
 
-    minid[0] = '\0';
-
     if (pend->type == REDIS_REPLY_ARRAY && pend->elements >= 2
         && pend->element[1]->type == REDIS_REPLY_STRING)
     {
-        snprintf(minid, sizeof(minid), "%s", pend->element[1]->str);
+        snprintf(minid, len, "%s", pend->element[1]->str);
     }
 
     freeReplyObject(pend);
 
-    if (minid[0] == '\0') {
-        argv[0] = "XINFO";
-        argv[1] = "GROUPS";
-        argv[2] = BLD_STREAM;
-
-        groups = bld_stream_cmd(q->stream.conn, 3, argv, NULL);
-        if (groups == NULL) {
-            return;
-        }
-
-        for (i = 0; groups->type == REDIS_REPLY_ARRAY
-                    && i < groups->elements; i++)
-        {
-            name = bld_stream_kv(groups->element[i], "name");
-            last = bld_stream_kv(groups->element[i], "last-delivered-id");
-
-            if (name != NULL && name->type == REDIS_REPLY_STRING
-                && strcmp(name->str, BLD_GROUP) == 0
-                && last != NULL && last->type == REDIS_REPLY_STRING)
-            {
-                snprintf(minid, sizeof(minid), "%s", last->str);
-            }
-        }
-
-        freeReplyObject(groups);
+    if (minid[0] != '\0') {
+        return;
     }
 
+    groups = bld_stream_cmd(q->stream.conn, 3, info, NULL);
+    if (groups == NULL) {
+        return;
+    }
+
+    for (i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements;
+         i++)
+    {
+        name = bld_stream_kv(groups->element[i], "name");
+        last = bld_stream_kv(groups->element[i], "last-delivered-id");
+
+        if (name != NULL && name->type == REDIS_REPLY_STRING
+            && strcmp(name->str, BLD_GROUP) == 0
+            && last != NULL && last->type == REDIS_REPLY_STRING)
+        {
+            snprintf(minid, len, "%s", last->str);
+        }
+    }
+
+    freeReplyObject(groups);
+}
+
+
+/*
+ * Keeps the stream and the group small: consumers of builders long gone
+ * (a live one is recreated by its next read), and entries every builder
+ * is done with (older than the oldest pending one and already delivered).
+ */
+static void
+bld_reconcile_tidy(bld_builds_t *q)
+{
+    char         minid[BLD_STREAM_ID_LEN];
+    const char  *trim[] = { "XTRIM", BLD_STREAM, "MINID", "~", minid };
+
+    if (!q->stream.group_ok || q->stream.conn->down) {
+        return;
+    }
+
+    bld_reconcile_consumers(q);
+
+    bld_reconcile_minid(q, minid, sizeof(minid));
     if (minid[0] == '\0' || strcmp(minid, "0-0") == 0) {
         return;
     }
 
     /* MINID keeps minid itself: the last delivered entry stays, harmless */
-    argv[0] = "XTRIM";
-    argv[1] = BLD_STREAM;
-    argv[2] = "MINID";
-    argv[3] = "~";
-    argv[4] = minid;
-
-    reply = bld_stream_cmd(q->stream.conn, 5, argv, NULL);
-    freeReplyObject(reply);
+    freeReplyObject(bld_stream_cmd(q->stream.conn, 5, trim, NULL));
 }

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "bwrapfds.h"
 #include "sandbox.h"
 
@@ -609,10 +610,7 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
         sb->res.status = BLD_SB_OOM;
     }
 
-    if (sb->timerfd != -1) {
-        close(sb->timerfd);
-        sb->timerfd = -1;
-    }
+    so_fd_close(&sb->timerfd);
 
     *res = sb->res;
     sb->err = rc;
@@ -670,14 +668,8 @@ bld_sandbox_free(bld_sandbox_t *sb)
 
     bld_cgroup_destroy(&sb->cg);
 
-    if (sb->pidfd != -1) {
-        close(sb->pidfd);
-        sb->pidfd = -1;
-    }
-    if (sb->timerfd != -1) {
-        close(sb->timerfd);
-        sb->timerfd = -1;
-    }
+    so_fd_close(&sb->pidfd);
+    so_fd_close(&sb->timerfd);
 }
 
 

@@ -61,6 +61,7 @@
 #include "so_deploy.h"
 #include "so_detect.h"
 #include "so_env.h"
+#include "so_fd.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "so_repo.h"
@@ -123,6 +124,9 @@ typedef enum {
     WK_RETRY,                       /* internal trouble */
     WK_HANDOVER                     /* an app built: the supervisor's */
 } wk_end_t;
+
+/* a step of the build: WK_GO to go on */
+typedef wk_end_t (*wk_step_pt)(wk_t *w);
 
 
 static int wk_signals(wk_t *w);
@@ -438,7 +442,6 @@ wk_clone(wk_t *w)
     bld_clone_req_t       req;
     bld_clone_t           c;
     bld_step_end_t        end;
-    PGresult             *res_pg;
     const char           *params[3];
     char                  err[SO_ERRLEN], *token;
     wk_end_t              rc;
@@ -489,15 +492,14 @@ wk_clone(wk_t *w)
         params[0] = w->dep;
         params[1] = c.sha;
         params[2] = c.message;
-        res_pg = so_pg_query(w->pg, "worker_commit",
-                             "UPDATE deployments SET commit_sha = $2,"
-                             " commit_message = coalesce(commit_message, $3)"
-                             " WHERE id = $1",
-                             3, params);
-        if (res_pg == NULL) {
+        if (so_pg_exec(w->pg, "worker_commit",
+                       "UPDATE deployments SET commit_sha = $2,"
+                       " commit_message = coalesce(commit_message, $3)"
+                       " WHERE id = $1",
+                       3, params) != SO_OK)
+        {
             return WK_RETRY;
         }
-        PQclear(res_pg);
     }
 
     return wk_root(w);
@@ -553,7 +555,6 @@ wk_root(wk_t *w)
 static wk_end_t
 wk_detect(wk_t *w)
 {
-    PGresult    *res;
     const char  *params[5];
     int          rc;
 
@@ -583,14 +584,13 @@ wk_detect(wk_t *w)
     params[2] = w->det.framework[0] ? w->det.framework : NULL;
     params[3] = w->det.runtime[0] ? w->det.runtime : NULL;
     params[4] = w->det.run_cmd[0] ? w->det.run_cmd : NULL;
-    res = so_pg_query(w->pg, "worker_detected",
-                      "UPDATE deployments SET kind = $2, framework = $3,"
-                      " runtime = $4, run_cmd = $5 WHERE id = $1",
-                      5, params);
-    if (res == NULL) {
+    if (so_pg_exec(w->pg, "worker_detected",
+                   "UPDATE deployments SET kind = $2, framework = $3,"
+                   " runtime = $4, run_cmd = $5 WHERE id = $1",
+                   5, params) != SO_OK)
+    {
         return WK_RETRY;
     }
-    PQclear(res);
 
     w->dynamic = strcmp(w->det.kind, "dynamic") == 0;
 
@@ -680,7 +680,6 @@ done:
 static wk_end_t
 wk_publish(wk_t *w)
 {
-    PGresult    *res;
     const char  *params[2];
     char         rel[PATH_MAX], dir[PATH_MAX];
     char         err[SO_ERRLEN];
@@ -754,14 +753,13 @@ wk_publish(wk_t *w)
 
     params[0] = w->dep;
     params[1] = w->artifact;
-    res = so_pg_query(w->pg, "worker_artifact",
-                      "UPDATE deployments SET artifact_path = $2"
-                      " WHERE id = $1",
-                      2, params);
-    if (res == NULL) {
+    if (so_pg_exec(w->pg, "worker_artifact",
+                   "UPDATE deployments SET artifact_path = $2"
+                   " WHERE id = $1",
+                   2, params) != SO_OK)
+    {
         return WK_RETRY;
     }
-    PQclear(res);
 
     if (wk_canceled(w)) {
         return wk_cancel(w);
@@ -859,31 +857,23 @@ wk_exec(wk_t *w, const char *name, const char *sql)
     const char  *params[1];
 
     params[0] = w->dep;
-    PQclear(so_pg_query(w->pg, name, sql, 1, params));
+    (void) so_pg_exec(w->pg, name, sql, 1, params);
 }
 
 
 static void
 wk_free(wk_t *w)
 {
-    int  *fds[] = { &w->bfd, &w->srcfd, &w->rootfd };
-    size_t  i;
-
-    for (i = 0; i < so_nelems(fds); i++) {
-        if (*fds[i] != -1) {
-            close(*fds[i]);
-        }
-    }
-
+    so_fd_close(&w->bfd);
+    so_fd_close(&w->srcfd);
+    so_fd_close(&w->rootfd);
     bld_log_free(w->log);
     so_redis_free(w->redis);
     so_pg_free(w->pg);
     free(w->repo_url);
     free(w->branch);
     free(w->root_dir);
-    if (w->sigfd != -1) {
-        close(w->sigfd);
-    }
+    so_fd_close(&w->sigfd);
 }
 
 
@@ -969,18 +959,17 @@ wk_workdir(wk_t *w)
 static wk_end_t
 wk_steps(wk_t *w)
 {
-    wk_end_t  end;
+    static const wk_step_pt  steps[] = {
+        wk_clone, wk_detect, wk_build, wk_publish
+    };
+    wk_end_t                 end;
+    size_t                   i;
 
-    end = wk_canceled(w) ? wk_cancel(w) : wk_clone(w);
-    if (end == WK_GO) {
-        end = wk_canceled(w) ? wk_cancel(w) : wk_detect(w);
+    end = WK_GO;
+    for (i = 0; end == WK_GO && i < so_nelems(steps); i++) {
+        end = wk_canceled(w) ? wk_cancel(w) : steps[i](w);
     }
-    if (end == WK_GO) {
-        end = wk_canceled(w) ? wk_cancel(w) : wk_build(w);
-    }
-    if (end == WK_GO) {
-        end = wk_canceled(w) ? wk_cancel(w) : wk_publish(w);
-    }
+
     if (end == WK_GO && w->dynamic) {
         bld_log_sys(w->log, "built in %.1f s: starting the app",
                     (double) (so_now_ms() - w->started_ms) / 1000);

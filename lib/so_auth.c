@@ -125,7 +125,7 @@ static int
 so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
     const char **why)
 {
-    PGresult     *res, *upd;
+    PGresult     *res;
     const char   *params[1];
     char          hash[SO_SHA256_HEXLEN], *s, *next;
     int           rc;
@@ -173,14 +173,13 @@ so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
     if (strcmp(PQgetvalue(res, 0, 3), "t") == 0) {
         /* a lost update of last_used_at is not worth failing a request */
         params[0] = PQgetvalue(res, 0, 0);
-        upd = so_pg_query(r->pg, "auth_pat_used",
-                          "UPDATE api_tokens SET last_used_at = now()"
-                          " WHERE id = $1", 1, params);
-        if (upd == NULL) {
+        if (so_pg_exec(r->pg, "auth_pat_used",
+                       "UPDATE api_tokens SET last_used_at = now()"
+                       " WHERE id = $1", 1, params) != SO_OK)
+        {
             so_log_warn(r->path, "recording an API token's use: %s",
                         so_pg_errstr(r->pg));
         }
-        PQclear(upd);
     }
 
     rc = SO_OK;

@@ -291,17 +291,8 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
 
     res = so_pg_query(r->pg, k->stmt, k->sql, 2, params);
     if (res == NULL) {
-        so_log_error(r->path, "%s: %s", k->stmt, so_pg_errstr(r->pg));
-
-        if (so_pg_code(r->pg) == SO_EUNAVAIL) {
-            rc = SO_EUNAVAIL;
-            so_req_error(r, 503, "unavailable",
-                         "the database is unavailable", NULL);
-        } else {
-            rc = SO_ERR;
-            so_req_error(r, 500, "internal", "internal error", NULL);
-        }
-
+        so_req_pg_error(r, k->stmt);
+        rc = so_pg_code(r->pg);
         goto done;
     }
 

@@ -22,8 +22,8 @@
 #define SO_DEPLOY_MAX_FIELDS  8
 
 
-static int so_deploy_code(so_pg_t *pg);
-static int so_deploy_dberr(so_pg_t *pg, const char *what);
+static int so_deploy_commit(so_pg_t *pg, int *tx);
+static int so_deploy_end(so_pg_t *pg, int tx, PGresult *res, int rc);
 static int so_deploy_quota(so_pg_t *pg, const so_deploy_spec_t *spec);
 static PGresult *so_deploy_take(so_pg_t *pg, long long id,
     const char *owner, int ttl, const char *reason, int supersede);
@@ -33,25 +33,25 @@ static void so_deploy_promoted(so_redis_t *redis, const char *ids,
     const char *projects, long long prev);
 
 
-/* the code of a failed query: SO_EUNAVAIL when no server answered */
+/* COMMIT (so_pg_tx logs a failure); the transaction is over either way */
 static int
-so_deploy_code(so_pg_t *pg)
+so_deploy_commit(so_pg_t *pg, int *tx)
 {
-    const char  *state;
-
-    state = so_pg_sqlstate(pg);
-
-    return (state[0] == '\0' || strncmp(state, "08", 2) == 0)
-           ? SO_EUNAVAIL : SO_ERR;
+    *tx = 0;
+    return so_pg_tx(pg, "COMMIT") == SO_OK ? SO_OK : so_pg_code(pg);
 }
 
 
-/* logs a failed query and returns its code */
+/* a function's single exit: what was not committed is rolled back */
 static int
-so_deploy_dberr(so_pg_t *pg, const char *what)
+so_deploy_end(so_pg_t *pg, int tx, PGresult *res, int rc)
 {
-    so_log_error(NULL, "%s: %s", what, so_pg_errstr(pg));
-    return so_deploy_code(pg);
+    if (tx) {
+        (void) so_pg_tx(pg, "ROLLBACK");
+    }
+
+    PQclear(res);
+    return rc;
 }
 
 
@@ -95,7 +95,6 @@ int
 so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
     long long deployment_id, long long project_id)
 {
-    PGresult    *res;
     const char  *fields[4], *params[1];
     char         dep[24], project[24], outbox[24];
 
@@ -116,15 +115,14 @@ so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
 
     params[0] = outbox;
 
-    res = so_pg_query(pg, "so_deploy_outbox_sent",
-                      "UPDATE build_outbox SET sent_at = now()"
-                      " WHERE id = $1 AND sent_at IS NULL", 1, params);
-    if (res == NULL) {
-        (void) so_deploy_dberr(pg, "so_deploy_outbox_sent");
+    if (so_pg_exec(pg, "so_deploy_outbox_sent",
+                   "UPDATE build_outbox SET sent_at = now()"
+                   " WHERE id = $1 AND sent_at IS NULL", 1, params) != SO_OK)
+    {
+        (void) so_pg_failed(pg, NULL, "so_deploy_outbox_sent");
         return SO_ERR;
     }
 
-    PQclear(res);
     return SO_OK;
 }
 
@@ -189,7 +187,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
 
     if (also != NULL || spec->builds_max > 0) {
         if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-            rc = so_deploy_code(pg);
+            rc = so_pg_code(pg);
             goto done;
         }
         tx = 1;
@@ -214,7 +212,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
                       " SELECT id FROM d RETURNING id, deployment_id)"
                       " SELECT deployment_id, id FROM o", 7, params);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_insert");
+        rc = so_pg_failed(pg, NULL, "so_deploy_insert");
         goto done;
     }
 
@@ -234,9 +232,8 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
     }
 
     if (tx) {
-        tx = 0;
-        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-            rc = so_deploy_code(pg);
+        rc = so_deploy_commit(pg, &tx);
+        if (rc != SO_OK) {
             goto done;
         }
     }
@@ -250,12 +247,7 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
 
 done:
 
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
+    return so_deploy_end(pg, tx, res, rc);
 }
 
 
@@ -295,7 +287,7 @@ so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from, so_dstate_t to,
         if (strcmp(so_pg_sqlstate(pg), "23505") == 0) {
             return SO_EEXISTS;
         }
-        return so_deploy_dberr(pg, "so_deploy_move");
+        return so_pg_failed(pg, NULL, "so_deploy_move");
     }
 
     rc = strcmp(PQcmdTuples(res), "1") == 0 ? SO_OK : SO_EEXISTS;
@@ -372,7 +364,7 @@ so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
     int          rc;
 
     if (so_pg_tx(pg, "BEGIN") != SO_OK) {
-        return so_deploy_dberr(pg, "BEGIN");
+        return so_pg_failed(pg, NULL, "BEGIN");
     }
     *tx = 1;
 
@@ -382,7 +374,7 @@ so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
                       " JOIN deployments d ON d.project_id = p.id"
                       " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
     if (res == NULL) {
-        return so_deploy_dberr(pg, "so_deploy_lock_project");
+        return so_pg_failed(pg, NULL, "so_deploy_lock_project");
     }
 
     rc = SO_ENOTFOUND;
@@ -429,7 +421,7 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
                       "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
                       " FROM deployments d WHERE d.id = $1", 1, params);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_claim_read");
+        rc = so_pg_failed(pg, NULL, "so_deploy_claim_read");
         goto done;
     }
 
@@ -445,13 +437,10 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
             goto done;
         }
 
-        tx = 0;
-        if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-            rc = so_deploy_dberr(pg, "so_deploy_claim");
-            goto done;
+        rc = so_deploy_commit(pg, &tx);
+        if (rc == SO_OK) {
+            rc = SO_DEPLOY_SETTLED;
         }
-
-        rc = SO_DEPLOY_SETTLED;
         goto done;
     }
 
@@ -466,7 +455,7 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
 
     res = so_deploy_take(pg, id, owner, ttl, "claimed", 1);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_take");
+        rc = so_pg_failed(pg, NULL, "so_deploy_take");
         goto done;
     }
 
@@ -476,9 +465,8 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
         goto done;
     }
 
-    tx = 0;
-    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = so_deploy_dberr(pg, "so_deploy_claim");
+    rc = so_deploy_commit(pg, &tx);
+    if (rc != SO_OK) {
         goto done;
     }
 
@@ -494,12 +482,7 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
 
 done:
 
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
+    return so_deploy_end(pg, tx, res, rc);
 }
 
 
@@ -511,7 +494,7 @@ so_deploy_claim_now(so_pg_t *pg, long long id, const char *owner, int ttl)
 
     res = so_deploy_take(pg, id, owner, ttl, "building", 0);
     if (res == NULL) {
-        return so_deploy_dberr(pg, "so_deploy_take");
+        return so_pg_failed(pg, NULL, "so_deploy_take");
     }
 
     rc = (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) ? SO_OK
@@ -588,7 +571,7 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
                       " FROM deployments WHERE id = $2 AND project_id = $1",
                       2, params);
     if (res == NULL) {
-        rc = so_deploy_dberr(pg, "so_deploy_promote_get");
+        rc = so_pg_failed(pg, NULL, "so_deploy_promote_get");
         goto done;
     }
 
@@ -631,9 +614,8 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
         goto changed;
     }
 
-    tx = 0;
-    if (so_pg_tx(pg, "COMMIT") != SO_OK) {
-        rc = so_deploy_dberr(pg, "so_deploy_promote");
+    rc = so_deploy_commit(pg, &tx);
+    if (rc != SO_OK) {
         goto done;
     }
 
@@ -656,12 +638,7 @@ changed:
 
 done:
 
-    if (tx) {
-        (void) so_pg_tx(pg, "ROLLBACK");
-    }
-
-    PQclear(res);
-    return rc;
+    return so_deploy_end(pg, tx, res, rc);
 }
 
 
@@ -729,5 +706,6 @@ so_deploy_recover(PGresult **out, so_pg_t *pg, so_deploy_lost_t which,
         break;
     }
 
-    return *out == NULL ? so_deploy_dberr(pg, "recovering lost builds") : SO_OK;
+    return *out == NULL ? so_pg_failed(pg, NULL, "recovering lost builds")
+                        : SO_OK;
 }

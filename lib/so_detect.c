@@ -90,6 +90,9 @@ static const so_detect_rule_t  so_detect_rules[] = {
 
 
 static char *so_detect_read(const char *dir, const char *name);
+static json_t *so_detect_read_json(const char *dir, const char *name);
+static const so_detect_rule_t *so_detect_match(so_detect_src_t src,
+    json_t *deps, json_t *dev);
 static int so_detect_exists(const char *dir, const char *name,
     mode_t type);
 static int so_detect_json_has(json_t *obj, const char *dep);
@@ -156,6 +159,49 @@ done:
 
     fclose(f);
     return buf;
+}
+
+
+/* the file's JSON object; NULL: absent, too large, not JSON or no object */
+static json_t *
+so_detect_read_json(const char *dir, const char *name)
+{
+    json_t  *obj;
+    char    *text;
+
+    text = so_detect_read(dir, name);
+    if (text == NULL) {
+        return NULL;
+    }
+
+    obj = json_loads(text, 0, NULL);
+    free(text);
+
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return NULL;
+    }
+
+    return obj;
+}
+
+
+/* the first rule of src whose dependency deps or dev (may be NULL) has */
+static const so_detect_rule_t *
+so_detect_match(so_detect_src_t src, json_t *deps, json_t *dev)
+{
+    size_t  i;
+
+    for (i = 0; i < so_nelems(so_detect_rules); i++) {
+        if (so_detect_rules[i].src == src
+            && (so_detect_json_has(deps, so_detect_rules[i].dep)
+                || so_detect_json_has(dev, so_detect_rules[i].dep)))
+        {
+            return &so_detect_rules[i];
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -254,27 +300,16 @@ so_detect_apply(so_detect_t *out, const so_detect_rule_t *rule,
 static int
 so_detect_node(so_detect_t *out, const char *dir)
 {
-    json_t       *pkg, *deps, *dev, *scripts, *main;
-    const char   *install;
-    char         *text;
-    size_t        i;
-    int           rc;
+    const so_detect_rule_t  *rule;
+    json_t                  *pkg, *scripts, *main;
+    const char              *install;
+    int                      rc;
 
-    text = so_detect_read(dir, "package.json");
-    if (text == NULL) {
+    pkg = so_detect_read_json(dir, "package.json");
+    if (pkg == NULL) {
         return SO_ENOTFOUND;
     }
 
-    pkg = json_loads(text, 0, NULL);
-    free(text);
-
-    if (!json_is_object(pkg)) {
-        json_decref(pkg);
-        return SO_ENOTFOUND;
-    }
-
-    deps = json_object_get(pkg, "dependencies");
-    dev = json_object_get(pkg, "devDependencies");
     scripts = json_object_get(pkg, "scripts");
     main = json_object_get(pkg, "main");
 
@@ -284,17 +319,12 @@ so_detect_node(so_detect_t *out, const char *dir)
 
     rc = SO_ENOTFOUND;
 
-    for (i = 0; i < so_nelems(so_detect_rules); i++) {
-        if (so_detect_rules[i].src != SO_DETECT_NODE
-            || !(so_detect_json_has(deps, so_detect_rules[i].dep)
-                 || so_detect_json_has(dev, so_detect_rules[i].dep)))
-        {
-            continue;
-        }
-
-        so_detect_apply(out, &so_detect_rules[i], "node", install);
+    rule = so_detect_match(SO_DETECT_NODE,
+                           json_object_get(pkg, "dependencies"),
+                           json_object_get(pkg, "devDependencies"));
+    if (rule != NULL) {
+        so_detect_apply(out, rule, "node", install);
         rc = SO_OK;
-        break;
     }
 
     /*
@@ -455,36 +485,22 @@ so_detect_wsgi(so_detect_t *out, const char *dir, const char *manage,
 static int
 so_detect_php(so_detect_t *out, const char *dir)
 {
-    json_t  *composer, *require;
-    char    *text;
-    size_t   i;
-    int      rc;
+    const so_detect_rule_t  *rule;
+    json_t                  *composer;
 
-    text = so_detect_read(dir, "composer.json");
-    if (text == NULL) {
+    composer = so_detect_read_json(dir, "composer.json");
+    rule = so_detect_match(SO_DETECT_PHP,
+                           json_object_get(composer, "require"), NULL);
+    json_decref(composer);
+
+    if (rule == NULL) {
         return SO_ENOTFOUND;
     }
 
-    composer = json_loads(text, 0, NULL);
-    free(text);
-    require = json_object_get(composer, "require");
-    rc = SO_ENOTFOUND;
-
-    for (i = 0; i < so_nelems(so_detect_rules); i++) {
-        if (so_detect_rules[i].src == SO_DETECT_PHP
-            && so_detect_json_has(require, so_detect_rules[i].dep))
-        {
-            so_detect_apply(out, &so_detect_rules[i], "php",
-                            "composer install --no-dev --no-interaction"
-                            " --optimize-autoloader");
-            so_detect_php_server(out, "public");
-            rc = SO_OK;
-            break;
-        }
-    }
-
-    json_decref(composer);
-    return rc;
+    so_detect_apply(out, rule, "php", "composer install --no-dev "
+                    "--no-interaction --optimize-autoloader");
+    so_detect_php_server(out, "public");
+    return SO_OK;
 }
 
 

@@ -221,9 +221,7 @@ so_env_load(json_t **out, so_pg_t *pg, const so_config_t *cfg,
                       " WHERE project_id = $1 AND target IN ($2, 'both')"
                       " ORDER BY key", 2, params);
     if (res == NULL) {
-        so_log_error("env", "project=%lld: %s", project_id,
-                     so_pg_errstr(pg));
-        rc = so_pg_code(pg);
+        rc = so_pg_failed(pg, "env", "project=%lld", project_id);
         goto done;
     }
 

@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "shipoff.h"
+#include "so_crypto.h"
 #include "so_fetch.h"
 
 
@@ -43,7 +44,6 @@ static void so_fetch_options(CURL *curl, const so_fetch_req_t *req,
 static void so_fetch_error(so_fetch_res_t *res, const char *url,
     const char *msg);
 static int so_fetch_unreserved(unsigned char c);
-static int so_fetch_hexval(unsigned char c);
 static int so_fetch_decode(char *out, size_t outlen, const char *in,
     size_t inlen);
 
@@ -456,33 +456,16 @@ so_fetch_unreserved(unsigned char c)
 }
 
 
-static int
-so_fetch_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-
-    return -1;
-}
-
-
 /* percent-decodes in[0..inlen) into out; '+' is a space (forms) */
 static int
 so_fetch_decode(char *out, size_t outlen, const char *in, size_t inlen)
 {
-    size_t  i, o;
-    int     hi, lo;
+    unsigned char  byte;
+    size_t         i, o;
+    char           hex[3];
 
     o = 0;
+    hex[2] = '\0';
 
     for (i = 0; i < inlen; i++) {
         if (o + 1 >= outlen) {
@@ -497,13 +480,13 @@ so_fetch_decode(char *out, size_t outlen, const char *in, size_t inlen)
                 return SO_EINVAL;
             }
 
-            hi = so_fetch_hexval((unsigned char) in[i + 1]);
-            lo = so_fetch_hexval((unsigned char) in[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            hex[0] = in[i + 1];
+            hex[1] = in[i + 2];
+            if (so_hex_decode(&byte, 1, hex) != SO_OK || byte == 0) {
                 return SO_EINVAL;
             }
 
-            out[o++] = (char) (hi << 4 | lo);
+            out[o++] = (char) byte;
             i += 2;
 
         } else {

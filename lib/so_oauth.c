@@ -1,10 +1,9 @@
 /*
  * so_oauth.c: sealing and opening the providers' access tokens.
  *
- * The AAD binds a sealed token to its row's meaning (provider and user),
- * not to the row id, so re-linking an identity does not need a re-seal.
- * The master key is decoded for each call and wiped after it: it is never
- * kept in a second place in memory.
+ * Sealed with so_seal.c under an AAD that binds a token to its row's
+ * meaning (provider and user), not to the row id, so re-linking an
+ * identity does not need a re-seal.
  */
 
 #include <assert.h>
@@ -16,10 +15,10 @@
 #include "so_crypto.h"
 #include "so_log.h"
 #include "so_oauth.h"
+#include "so_seal.h"
 
 
-static int so_oauth_key(unsigned char key[32], const so_config_t *cfg);
-static size_t so_oauth_aad(char *aad, size_t len, const char *provider,
+static void so_oauth_aad(char *aad, size_t len, const char *provider,
     long long user_id);
 
 
@@ -27,26 +26,10 @@ int
 so_oauth_seal(char **out, const so_config_t *cfg, const char *provider,
     long long user_id, const char *token)
 {
-    unsigned char  key[32];
-    char           aad[64];
-    size_t         aadlen;
-    int            rc;
+    char  aad[64];
 
-    *out = NULL;
-
-    rc = so_oauth_key(key, cfg);
-    if (rc != SO_OK) {
-        goto done;
-    }
-
-    aadlen = so_oauth_aad(aad, sizeof(aad), provider, user_id);
-
-    rc = so_aead_seal(out, key, aad, aadlen, token, strlen(token));
-
-done:
-
-    so_wipe(key, sizeof(key));
-    return rc;
+    so_oauth_aad(aad, sizeof(aad), provider, user_id);
+    return so_seal(out, cfg, aad, token, strlen(token));
 }
 
 
@@ -54,26 +37,10 @@ int
 so_oauth_open(char **token, const so_config_t *cfg, const char *provider,
     long long user_id, const char *sealed)
 {
-    unsigned char  key[32];
-    char           aad[64];
-    size_t         aadlen, len;
-    int            rc;
+    char  aad[64];
 
-    *token = NULL;
-
-    rc = so_oauth_key(key, cfg);
-    if (rc != SO_OK) {
-        goto done;
-    }
-
-    aadlen = so_oauth_aad(aad, sizeof(aad), provider, user_id);
-
-    rc = so_aead_open(token, &len, key, aad, aadlen, sealed);
-
-done:
-
-    so_wipe(key, sizeof(key));
-    return rc;
+    so_oauth_aad(aad, sizeof(aad), provider, user_id);
+    return so_unseal(token, NULL, cfg, aad, sealed);
 }
 
 
@@ -98,9 +65,8 @@ so_oauth_token(char **token, so_pg_t *pg, const so_config_t *cfg,
                       " AND access_token_enc IS NOT NULL",
                       2, params);
     if (res == NULL) {
-        so_log_error("oauth", "user=%lld provider=%s: %s", user_id, provider,
-                     so_pg_errstr(pg));
-        rc = so_pg_code(pg);
+        rc = so_pg_failed(pg, "oauth", "user=%lld provider=%s", user_id,
+                          provider);
         goto done;
     }
 
@@ -131,27 +97,11 @@ so_oauth_github_token(char **token, so_pg_t *pg, const so_config_t *cfg,
 }
 
 
-static int
-so_oauth_key(unsigned char key[32], const so_config_t *cfg)
-{
-    if (cfg->master_key == NULL
-        || so_hex_decode(key, 32, cfg->master_key) != SO_OK)
-    {
-        so_log_error("oauth", "master_key is missing or malformed");
-        return SO_EINVAL;
-    }
-
-    return SO_OK;
-}
-
-
-static size_t
+static void
 so_oauth_aad(char *aad, size_t len, const char *provider, long long user_id)
 {
     int  n;
 
     n = snprintf(aad, len, "oauth:%s:%lld", provider, user_id);
     assert(n > 0 && (size_t) n < len);
-
-    return (size_t) n;
 }

@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,16 +143,8 @@ so_pg_connect(so_pg_t *pg)
 int
 so_pg_ping(so_pg_t *pg)
 {
-    PGresult  *res;
-
-    res = so_pg_query(pg, "so_ping", "SELECT 1", 0, NULL);
-    if (res == NULL) {
-        return SO_EUNAVAIL;
-    }
-
-    PQclear(res);
-
-    return SO_OK;
+    return so_pg_exec(pg, "so_ping", "SELECT 1", 0, NULL) == SO_OK
+           ? SO_OK : SO_EUNAVAIL;
 }
 
 
@@ -222,9 +215,24 @@ so_pg_query(so_pg_t *pg, const char *name, const char *sql, int nparams,
 
 
 int
+so_pg_exec(so_pg_t *pg, const char *name, const char *sql, int nparams,
+    const char *const *params)
+{
+    PGresult  *res;
+
+    res = so_pg_query(pg, name, sql, nparams, params);
+    if (res == NULL) {
+        return so_pg_code(pg);
+    }
+
+    PQclear(res);
+    return SO_OK;
+}
+
+
+int
 so_pg_tx(so_pg_t *pg, const char *verb)
 {
-    PGresult    *res;
     const char  *name;
 
     if (strcmp(verb, "BEGIN") == 0) {
@@ -238,13 +246,11 @@ so_pg_tx(so_pg_t *pg, const char *verb)
         name = "so_pg_rollback";
     }
 
-    res = so_pg_query(pg, name, verb, 0, NULL);
-    if (res == NULL) {
+    if (so_pg_exec(pg, name, verb, 0, NULL) != SO_OK) {
         so_log_error("pg", "%s: %s", verb, pg->errstr);
         return SO_ERR;
     }
 
-    PQclear(res);
     return SO_OK;
 }
 
@@ -268,6 +274,21 @@ so_pg_code(const so_pg_t *pg)
 {
     return (pg->sqlstate[0] == '\0' || strncmp(pg->sqlstate, "08", 2) == 0)
            ? SO_EUNAVAIL : SO_ERR;
+}
+
+
+int
+so_pg_failed(const so_pg_t *pg, const char *ctx, const char *fmt, ...)
+{
+    va_list  ap;
+    char     what[SO_ERRLEN];
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+
+    so_log_error(ctx, "%s: %s", what, pg->errstr);
+    return so_pg_code(pg);
 }
 
 

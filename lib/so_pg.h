@@ -34,6 +34,13 @@ PGresult *so_pg_query(so_pg_t *pg, const char *name, const char *sql,
     int nparams, const char *const *params);
 
 /*
+ * so_pg_query() for a statement whose rows are not wanted: 0, or the
+ * so_pg_code() of the failure with the error in so_pg_errstr().
+ */
+int so_pg_exec(so_pg_t *pg, const char *name, const char *sql, int nparams,
+    const char *const *params);
+
+/*
  * Runs "BEGIN", "COMMIT" or "ROLLBACK" through so_pg_query(): 0, or SO_ERR
  * with the error logged and in so_pg_errstr().
  */
@@ -50,6 +57,13 @@ const char *so_pg_sqlstate(const so_pg_t *pg);
  * (no SQLSTATE) or the connection broke (class 08), else SO_ERR.
  */
 int so_pg_code(const so_pg_t *pg);
+
+/*
+ * Logs the last failure under ctx (may be NULL) as "<fmt ...>: <error>",
+ * an error; returns its so_pg_code().
+ */
+int so_pg_failed(const so_pg_t *pg, const char *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 PGconn *so_pg_conn(so_pg_t *pg);
 

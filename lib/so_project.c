@@ -169,9 +169,7 @@ so_project_webhook_secret(char **out, so_pg_t *pg, const so_config_t *cfg,
                       "SELECT webhook_secret_enc FROM projects WHERE id = $1",
                       1, params);
     if (res == NULL) {
-        so_log_error("project", "project=%lld: %s", project_id,
-                     so_pg_errstr(pg));
-        rc = so_pg_code(pg);
+        rc = so_pg_failed(pg, "project", "project=%lld", project_id);
         goto done;
     }
 

@@ -18,7 +18,6 @@
 #include "so_quota.h"
 
 
-static int so_quota_code(so_pg_t *pg, const char *what);
 static void so_quota_args(char user[24], char team[24],
     const char *params[2], const so_quota_account_t *account);
 
@@ -56,16 +55,6 @@ so_quota_limit(const so_config_t *cfg, so_quota_kind_t kind)
 }
 
 
-/* logs a failed query; SO_EUNAVAIL when no server answered */
-static int
-so_quota_code(so_pg_t *pg, const char *what)
-{
-    so_log_error("quota", "%s: %s", what, so_pg_errstr(pg));
-
-    return so_pg_code(pg);
-}
-
-
 /* $1 the user, $2 the team; the one that is not the owner is NULL */
 static void
 so_quota_args(char user[24], char team[24], const char *params[2],
@@ -97,7 +86,7 @@ so_quota_account_of(so_quota_account_t *out, so_pg_t *pg,
                       " coalesce(owner_team_id, 0)"
                       " FROM projects WHERE id = $1", 1, params);
     if (res == NULL) {
-        return so_quota_code(pg, "so_quota_account_of");
+        return so_pg_failed(pg, "quota", "so_quota_account_of");
     }
 
     if (PQntuples(res) != 1) {
@@ -129,7 +118,7 @@ so_quota_lock(so_pg_t *pg, const so_quota_account_t *account)
                       " OR (SELECT id FROM teams WHERE id = $2"
                       " FOR NO KEY UPDATE) IS NOT NULL", 2, params);
     if (res == NULL) {
-        return so_quota_code(pg, "so_quota_lock");
+        return so_pg_failed(pg, "quota", "so_quota_lock");
     }
 
     found = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -172,7 +161,7 @@ so_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N], so_pg_t *pg,
                       " AND a.state IN ('starting', 'running'))",
                       3, params);
     if (res == NULL) {
-        return so_quota_code(pg, "so_quota_usage");
+        return so_pg_failed(pg, "quota", "so_quota_usage");
     }
 
     for (i = 0; i < SO_QUOTA_ACCOUNT_N; i++) {

@@ -158,9 +158,7 @@ so_req_read_json(so_req_t *r, json_t **out)
 void
 so_req_pg_error(so_req_t *r, const char *what)
 {
-    so_log_error(r->path, "%s: %s", what, so_pg_errstr(r->pg));
-
-    if (so_pg_code(r->pg) == SO_EUNAVAIL) {
+    if (so_pg_failed(r->pg, r->path, "%s", what) == SO_EUNAVAIL) {
         so_req_error(r, 503, "unavailable", "the database is unavailable",
                      NULL);
         return;

@@ -51,6 +51,9 @@ test_unreachable(void **state)
 
     assert_int_equal(so_pg_connect(pg), SO_EUNAVAIL);
     assert_int_equal(so_pg_ping(pg), SO_EUNAVAIL);
+    assert_int_equal(so_pg_exec(pg, "set_project", "SELECT $1::int", 1,
+                                params), SO_EUNAVAIL);
+    assert_string_equal(so_pg_sqlstate(pg), "08001");
     assert_true(so_test_now() - start < 4.0);
 
     so_pg_free(pg);
