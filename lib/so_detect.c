@@ -80,6 +80,8 @@ static const so_detect_rule_t  so_detect_rules[] = {
       SO_DETECT_DJANGO, "" },
     { SO_DETECT_PYTHON, "fastapi", "fastapi", "dynamic", "",
       SO_DETECT_UVICORN, "" },
+    { SO_DETECT_PYTHON, "starlette", "starlette", "dynamic", "",
+      SO_DETECT_UVICORN, "" },
     { SO_DETECT_PYTHON, "flask", "flask", "dynamic", "", SO_DETECT_FLASK,
       "" },
 

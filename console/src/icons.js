@@ -9,6 +9,7 @@ const marks = {
     vue: ['V', '#42b883'], svelte: ['S', '#ff3e00'], fastify: ['F', '#202020'],
     express: ['ex', '#353535'], django: ['dj', '#0c4b33'],
     fastapi: ['FA', '#009688'], flask: ['Fl', '#3a3a3a'],
+    starlette: ['St', '#4b2e83'],
     laravel: ['L', '#ff2d20'], symfony: ['sf', '#1a171b'], php: ['php', '#777bb3'],
 };
 

@@ -130,6 +130,9 @@ my %apps = (
     flask   => { fixture => 'flask',   body => qr/^flask says hello flask$/,
                  server => qr/-m gunicorn --bind \S+ app:app/ },
     php     => { fixture => 'php',     body => qr/^php says hello php$/ },
+    starlette => { fixture => 'starlette',
+                   body => qr/^starlette says hello starlette$/,
+                   server => qr/-m uvicorn main:app --host \S+ --port \d+/ },
 );
 
 for my $kind (sort keys %apps) {
@@ -160,6 +163,13 @@ for my $kind (sort keys %apps) {
     ok((grep { $_ =~ $a->{server} } @cmd), "$kind: served by $a->{server}")
         or diag(explain(\@cmd));
 }
+
+# an ASGI app takes a JSON body through nginx
+is(request($http, 'POST', '/echo',
+           headers => { Host => "$apps{starlette}{name}.localhost",
+                        'Content-Type' => 'application/json' },
+           body => '{"n":7}', timeout => 10)->{content} // '',
+   '{"got":{"n":7}}', 'starlette: a JSON body through nginx');
 
 
 my $ex = $apps{express};

@@ -64,6 +64,10 @@ test_detect(void **state)
           VENV " .", "",
           "python3 -m uvicorn main:app --host $HOST --port $PORT",
           "" } },
+        { "starlette", SO_OK, { "dynamic", "starlette", "python",
+          VENV " -r requirements.txt", "",
+          "python3 -m uvicorn main:app --host $HOST --port $PORT",
+          "" } },
         /* a build script with no framework: run, and dist/ published */
         { "build-script", SO_OK, { "static", "", "node", "npm install",
           "npm run build", "", "dist" } },
