@@ -37,6 +37,11 @@ const needleNames = process.env.SHIPOFF_NEEDLE_NAMES.split(',').sort();
 const handover = process.env.SHIPOFF_HANDOVER_ID;
 const projectId = process.env.SHIPOFF_PROJECT_ID;
 const deploymentId = process.env.SHIPOFF_DEPLOYMENT_ID;
+const wizardRepo = process.env.SHIPOFF_WIZARD_REPO;
+const wizardFramework = process.env.SHIPOFF_WIZARD_FRAMEWORK;
+const wizardMark = process.env.SHIPOFF_WIZARD_MARK;
+const wizardName = process.env.SHIPOFF_WIZARD_NAME;
+const takenName = process.env.SHIPOFF_TAKEN_NAME;
 const password = 'correct horse battery';
 
 const where = (page) => new URL(page.url()).pathname;
@@ -100,6 +105,25 @@ const theme = (page) => page.evaluate(() => ({
     bg: getComputedStyle(document.body).backgroundColor,
 }));
 
+/* TEXT typed into BOX a key at a time; the number of pauses (more than
+ * 200 ms between two keys, timed in the page), which is the most requests
+ * a debounced field may make: a machine busy enough to leave a pause
+ * between two keys earns a request more */
+async function typeSlowly(box, text) {
+    await box.evaluate((el) => {
+        window.typed = [];
+        el.addEventListener('input', () => typed.push(performance.now()));
+    });
+    await box.pressSequentially(text, { delay: 40 });
+    const typed = await box.evaluate(() => window.typed);
+    const pauses = 1 + typed.slice(1)
+        .filter((at, i) => at - typed[i] > 200).length;
+    if (pauses > 1) {
+        t.diag(`${pauses} pauses of more than 200 ms while typing ${text}`);
+    }
+    return pauses;
+}
+
 async function projectsPage(page) {
     await t.step(`/projects shows fewer than all ${total} projects at first`,
                  async () => {
@@ -155,14 +179,7 @@ async function projectsPage(page) {
         page.on('request', onRequest);
         const box = page.getByRole('searchbox', { name: 'Search',
                                                   exact: true });
-        /* the times of the keystrokes, in the page: a machine busy
-         * enough to leave a pause between two of them earns a request
-         * more */
-        await box.evaluate((el) => {
-            window.typed = [];
-            el.addEventListener('input', () => typed.push(performance.now()));
-        });
-        await box.pressSequentially(needle, { delay: 40 });
+        const pauses = await typeSlowly(box, needle);
         const want = JSON.stringify(needleNames);
         try {
             await page.waitForFunction((w) => JSON.stringify(Array.from(
@@ -177,12 +194,6 @@ async function projectsPage(page) {
         }
         await page.waitForTimeout(600);
         page.off('request', onRequest);
-        const typed = await page.evaluate(() => window.typed);
-        const pauses = 1 + typed.slice(1)
-            .filter((at, i) => at - typed[i] > 200).length;
-        if (pauses > 1) {
-            t.diag(`${pauses} pauses of more than 200 ms while typing`);
-        }
         if (asked.length > pauses || asked.at(-1) !== needle) {
             throw new Error(`typing "${needle}" with ${pauses} pause(s) `
                             + `asked the API ${asked.length} times: `
@@ -503,6 +514,180 @@ async function deploymentLog(page) {
     });
 }
 
+/* the wizard's visible step: the legend of its one shown fieldset */
+const wizardStep = (page) => page.locator('form.wizard fieldset:not([hidden])'
+                                          + ' > legend').textContent();
+
+async function nextStep(page, want, timeout = 5000) {
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    try {
+        await page.waitForFunction((w) => document.querySelector(
+            'form.wizard fieldset:not([hidden]) > legend').textContent === w,
+            want, { timeout });
+    } catch (e) {
+        const alerts = await page.getByRole('alert').allTextContents();
+        throw new Error(`"Next" led to "${await wizardStep(page)}", not `
+                        + `"${want}"; alerts: ${JSON.stringify(alerts)}`);
+    }
+    await t.axe(page, `/new (${want})`);
+}
+
+/* NAME typed into "Subdomain": the status says WANT ("NAME is taken",
+ * "NAME is available") without a submit, the API asked after a pause */
+async function subdomain(page, name, want) {
+    const asked = [];
+    const onRequest = (r) => {
+        if (/\/api\/v1\/domains\/check\?/.test(r.url())) {
+            asked.push(new URL(r.url()).searchParams.get('name'));
+        }
+    };
+    const box = page.getByLabel('Subdomain', { exact: true });
+    await box.fill('');
+    await page.waitForTimeout(400);
+    page.on('request', onRequest);
+    const pauses = await typeSlowly(box, name);
+    const status = page.locator('form.wizard fieldset:not([hidden])')
+        .getByRole('status');
+    try {
+        await status.filter({ hasText: want }).waitFor({ timeout: 5000 });
+    } catch (e) {
+        throw new Error(`after typing "${name}" the status says `
+                        + `"${await status.textContent()}", not "${want}"`);
+    } finally {
+        page.off('request', onRequest);
+    }
+    if (asked.length === 0 || asked.length > pauses
+        || asked.at(-1) !== name) {
+        throw new Error(`typing "${name}" with ${pauses} pause(s) asked `
+                        + `the API ${asked.length} times: name=`
+                        + asked.join(', name='));
+    }
+    if (where(page) !== '/new') {
+        throw new Error(`the page left /new for ${where(page)}`);
+    }
+}
+
+async function wizard(page) {
+    await t.step(`/new: the repository's framework, ${wizardFramework}, `
+                 + `detected and shown with its mark "${wizardMark}"`,
+                 async () => {
+        await open(page, '/new');
+        await t.axe(page, '/new (Repository)');
+        await page.getByLabel('Repository', { exact: true }).fill(wizardRepo);
+        /* the detection's answer fills the next step's fields */
+        await nextStep(page, 'Build settings', 60000);
+        const fw = await page.getByLabel('Framework', { exact: true })
+            .inputValue();
+        const mark = await page.locator('form.wizard .fw svg text')
+            .textContent();
+        if (fw !== wizardFramework || mark !== wizardMark) {
+            throw new Error(`Framework "${fw}" with the mark "${mark}"`);
+        }
+    });
+
+    const dotenv = 'A=1\nexport B=two\n# c\nC="x y"\n';
+    const want = [['A', '1'], ['B', 'two'], ['C', 'x y']];
+    await t.step('a whole .env pasted adds its variables as rows, comments'
+                 + ' skipped', async () => {
+        await nextStep(page, 'Environment variables');
+        await page.evaluate((text) => navigator.clipboard.writeText(text),
+                            dotenv);
+        await page.getByLabel('Paste a .env file', { exact: true }).focus();
+        await page.keyboard.press('Control+V');
+        const rows = page.locator('form.wizard ul.vars > li');
+        await rows.nth(want.length - 1).waitFor({ timeout: 5000 })
+            .catch(() => {});
+        const got = await rows.evaluateAll((lis) => lis.map((li) =>
+            Array.from(li.querySelectorAll('code'), (c) => c.textContent)));
+        if (JSON.stringify(got) !== JSON.stringify(want)) {
+            throw new Error(`the rows are ${JSON.stringify(got)}, want `
+                            + JSON.stringify(want));
+        }
+        await t.axe(page, '/new (Environment variables, pasted)');
+    });
+
+    await t.step(`"Subdomain": ${takenName} is taken, ${wizardName} is `
+                 + 'available, said while typing', async () => {
+        await nextStep(page, 'Subdomain');
+        await subdomain(page, takenName, `${takenName} is taken`);
+        await subdomain(page, wizardName, `${wizardName} is available`);
+        await t.axe(page, '/new (Subdomain, available)');
+    });
+
+    await t.step('"Create project" makes it and starts its deployment',
+                 async () => {
+        await page.getByRole('button', { name: 'Create project',
+                                         exact: true }).click();
+        try {
+            await page.waitForURL((u) => /^\/deployments\/\d+$/
+                                  .test(u.pathname), { timeout: 20000 });
+        } catch (e) {
+            const alerts = await page.getByRole('alert').allTextContents();
+            throw new Error(`still on ${where(page)}; alerts: `
+                            + JSON.stringify(alerts));
+        }
+        await page.getByRole('heading', { level: 1 }).first().waitFor();
+    });
+}
+
+async function logSearch(page) {
+    const search = async (q) => {
+        await page.getByLabel('Search', { exact: true }).fill(q);
+        await page.getByRole('button', { name: 'Search logs', exact: true })
+            .click();
+    };
+    const results = page.locator('ol.results > li');
+    await t.step('/search: a line of the build found, linked to its'
+                 + ' deployment', async () => {
+        await open(page, '/search');
+        await t.axe(page, '/search');
+        await page.getByLabel('Project', { exact: true })
+            .selectOption({ label: 'site' });
+        await search('haystack');
+        await page.getByRole('status').filter({ hasText: /^\d+ lines?/ })
+            .waitFor({ timeout: 5000 }).catch(() => {});
+        const found = await results.evaluateAll((lis) => lis.map((li) => ({
+            href: li.querySelector('a') && li.querySelector('a')
+                .getAttribute('href'),
+            line: (li.querySelector('code') || {}).textContent })));
+        const hit = found.find((r) => r.line === 'a haystack line to find');
+        if (!hit || hit.href !== `/deployments/${deploymentId}`) {
+            throw new Error(`found ${JSON.stringify(found)}, want the line `
+                            + `"a haystack line to find" linked to `
+                            + `/deployments/${deploymentId}`);
+        }
+        if (!found.every((r) => /haystack/i.test(r.line))) {
+            throw new Error(`a line without haystack: ${JSON.stringify(found)}`);
+        }
+        await t.axe(page, '/search (found)');
+        await results.getByRole('link', { name: `#${deploymentId}`,
+                                          exact: true }).first().click();
+        await page.waitForURL((u) => u.pathname
+                              === `/deployments/${deploymentId}`);
+        await page.getByRole('log', { name: 'Build log' })
+            .getByText('a haystack line to find').waitFor();
+    });
+
+    await t.step('/search: a query with no match says so', async () => {
+        await page.goBack();
+        await page.getByRole('button', { name: 'Search logs', exact: true })
+            .waitFor();
+        await search('zebraquagga');
+        try {
+            await page.getByRole('status')
+                .filter({ hasText: 'No line matches.' })
+                .waitFor({ timeout: 5000 });
+        } catch (e) {
+            throw new Error('no "No line matches." status; results: '
+                            + JSON.stringify(await results.allTextContents()));
+        }
+        if (await results.count() !== 0) {
+            throw new Error(`${await results.count()} results shown`);
+        }
+        await t.axe(page, '/search (no match)');
+    });
+}
+
 await t.run(async (browser) => {
     const a = await t.newPage(browser,
                               { permissions: ['clipboard-read',
@@ -520,8 +705,11 @@ await t.run(async (browser) => {
     await keyboard(a);
     if (deploymentId) {
         await deploymentLog(a);
+        await logSearch(a);
+        await wizard(a);
     } else {
-        t.diag('no deployment: its log is not tested (no sandboxed build)');
+        t.diag('no deployment: its log, the log search and the wizard'
+               + ' (detection is sandboxed) are not tested');
     }
 
     /* the 422 of the field error, the 401 of the revoked token (asked

@@ -4,7 +4,9 @@
 # another user who accepts in another browser context, an API error shown
 # beside its field, the theme, a 360 px wide screen, the keyboard, and
 # (where builds can be sandboxed) a deployment's log: search, Copy,
-# Download, ANSI colours.  What the pages need is made through the REST
+# Download, ANSI colours; the log search; the new-project wizard walked
+# to its end (the framework detected with its mark, a .env pasted, the
+# subdomain checked live).  What the pages need is made through the REST
 # API first; what the browser did is then asked of PostgreSQL.
 
 use strict;
@@ -42,6 +44,8 @@ for my $name ((map { sprintf 'proj-%02d', $_ } 1 .. 42), @needles,
 # a deployment with a log, where a build can be sandboxed: the plain
 # static site, whose build prints ANSI colours and a line to search for
 my $deployment = '';
+my $wizard_repo = '';
+my $wizard_name = "wizard-$$";
 my $g;
 SKIP: {
     skip 'sandboxed builds need namespaces (not in a chroot), root and'
@@ -73,6 +77,8 @@ EOF
                                     . " WHERE id = $dep") eq 'PRODUCTION' }),
        'its deployment reaches PRODUCTION') or diag($s->log_text($dep));
     $deployment = $dep;
+    # the wizard's repository: a PHP app, which detection names
+    $wizard_repo = $g->repo('wizard', 'tests/fixtures/apps/php');
 }
 
 my $count = $s->psql("SELECT count(*) FROM projects WHERE owner_user_id ="
@@ -87,7 +93,12 @@ my $passed = browser_test($s, 'tests/browser/pages.mjs',
                           SHIPOFF_NEEDLE_NAMES => join(',', @needles),
                           SHIPOFF_HANDOVER_ID => $id{handover},
                           SHIPOFF_PROJECT_ID => $id{site} // $id{'proj-01'},
-                          SHIPOFF_DEPLOYMENT_ID => $deployment);
+                          SHIPOFF_DEPLOYMENT_ID => $deployment,
+                          SHIPOFF_WIZARD_REPO => $wizard_repo,
+                          SHIPOFF_WIZARD_FRAMEWORK => 'php',
+                          SHIPOFF_WIZARD_MARK => 'php',
+                          SHIPOFF_WIZARD_NAME => $wizard_name,
+                          SHIPOFF_TAKEN_NAME => 'proj-07');
 
 SKIP: {
     skip 'the browser did not get to the end', 3 unless $passed;
@@ -100,6 +111,20 @@ SKIP: {
     is($s->psql("SELECT count(*) FROM api_tokens WHERE user_id ="
                 . " $ann->{user}{id} AND revoked_at IS NULL"), 0,
        "the token made in the browser is revoked");
+}
+
+# the wizard's project, with the variables of the .env pasted into it
+SKIP: {
+    skip 'no sandboxed build: the wizard was not walked', 2
+        unless $passed && $deployment;
+    my $p = $s->psql("SELECT id FROM projects WHERE name = '$wizard_name'"
+                     . " AND owner_user_id = $ann->{user}{id}");
+    ok($p, "the wizard made $wizard_name");
+    is($s->psql("SELECT string_agg(key || '=' || value || ':'"
+                . " || secret::text, ',' ORDER BY key) FROM env_vars"
+                . " WHERE project_id = " . ($p || 0)),
+       'A=1:false,B=two:false,C=x y:false',
+       '  with the variables A, B and C of the pasted .env');
 }
 
 done_testing;

@@ -120,6 +120,15 @@ export default async function wizard(ctx) {
         });
     }
 
+    /* a key set again replaces its value */
+    function putVar(key, value) {
+        const old = vars.findIndex((v) => v.key === key);
+        if (old >= 0) {
+            vars.splice(old, 1);
+        }
+        vars.push({ key, value });
+    }
+
     function addVar() {
         clearErrors(form);
         const key = f.key.value.trim();
@@ -128,17 +137,29 @@ export default async function wizard(ctx) {
                 'A key is letters, digits and _, not starting with a digit.' });
             return false;
         }
-        const old = vars.findIndex((v) => v.key === key);
-        if (old >= 0) {
-            vars.splice(old, 1);
-        }
-        vars.push({ key, value: f.value.value });
+        putVar(key, f.value.value);
         f.key.value = '';
         f.value.value = '';
         renderVars();
         f.key.focus();
         return true;
     }
+
+    /* a whole file pasted becomes rows, to be read and removed before
+     * the project is made; text typed in the box is read at create */
+    f.dotenv.addEventListener('paste', (ev) => {
+        const found = parseDotenv(ev.clipboardData.getData('text/plain'));
+        if (!found.length) {
+            return;
+        }
+        ev.preventDefault();
+        for (const v of found) {
+            putVar(v.key, v.value);
+        }
+        renderVars();
+        const n = found.length;
+        pasted.textContent = `${n} variable${n > 1 ? 's' : ''} added from the pasted file`;
+    });
 
     f.dotenv.addEventListener('input', () => {
         const n = parseDotenv(f.dotenv.value).length;
