@@ -16,7 +16,15 @@
  *   [data-field] box);
  *   "Toggle theme" and prefers-color-scheme; 360 px wide pages; the
  *   keyboard ("Skip to content", a project opened without a mouse);
- *   /deployments/{id}: the log's Search, Copy, Download, ANSI colours.
+ *   /deployments/{id}: the log's Search, Copy, Download, ANSI colours;
+ *   /search: a line of that build found, linked to its deployment, and
+ *   "No line matches." for a query that has none;
+ *   /new, the wizard, to its end: the repository's framework detected and
+ *   its mark (icons.js) beside it; a whole .env pasted becomes rows;
+ *   "Subdomain" says taken or available while typing, the API asked once
+ *   per pause; "Create project" leads to its deployment (the .t then
+ *   finds the pasted variables in PostgreSQL).  Detection runs in the
+ *   sandbox: the wizard is walked only where the log is.
  *
  * Each check is a step that throws when its feature is broken; axe-core
  * scans every page (no serious or critical violation).
@@ -24,7 +32,10 @@
  *   SHIPOFF_URL  SHIPOFF_ANN_EMAIL  SHIPOFF_BOB_EMAIL  SHIPOFF_PROJECT_COUNT
  *   SHIPOFF_NEEDLE  SHIPOFF_NEEDLE_NAMES (comma separated)
  *   SHIPOFF_HANDOVER_ID  SHIPOFF_PROJECT_ID  SHIPOFF_DEPLOYMENT_ID (may be
- *   empty: no log steps)                       node tests/browser/pages.mjs
+ *   empty: no log, search or wizard steps)  SHIPOFF_WIZARD_REPO
+ *   SHIPOFF_WIZARD_FRAMEWORK  SHIPOFF_WIZARD_MARK (its mark in icons.js)
+ *   SHIPOFF_WIZARD_NAME (free)  SHIPOFF_TAKEN_NAME (a project's)
+ *                                              node tests/browser/pages.mjs
  */
 import * as t from './lib.mjs';
 
