@@ -144,6 +144,13 @@
                 dialog.close();
             }
         });
+        /* a closed dialog gives the focus back: "/" must open it again
+           at once, not type into the hidden input */
+        dialog.addEventListener('close', function () {
+            if (document.activeElement === input) {
+                input.blur();
+            }
+        });
         results.addEventListener('click', function (ev) {
             if (ev.target.closest('a')) {
                 dialog.close();
