@@ -26,7 +26,7 @@
  * the user waits for), so it is done ahead: the supervisor's check keeps
  * one formatted image, appfs/spare.img (its root root's: the sandbox makes
  * and chowns the dirs in it), and a start takes it with one rename(2).
- * Two starts between checks: the second formats its own, as before.
+ * Two starts between checks: the second formats the spare itself first.
  */
 
 #include <errno.h>
@@ -69,16 +69,13 @@ appfs_dir(char *mnt, size_t len, char *spare, const so_config_t *cfg)
 }
 
 
-int
-bld_appfs_spare(const so_config_t *cfg)
+/* the spare of app_disk bytes, formatted now unless it is there already */
+static int
+appfs_spare_make(const so_config_t *cfg, const char *spare, char *err,
+    size_t errlen)
 {
     struct stat  st;
-    char         mnt[PATH_MAX], spare[PATH_MAX], tmp[PATH_MAX + 8];
-    char         err[BLD_SB_ERRLEN];
-
-    if (appfs_dir(mnt, sizeof(mnt), spare, cfg) != SO_OK) {
-        return SO_ERR;
-    }
+    char         tmp[PATH_MAX + 8];
 
     /* one of another app_disk (the config changed) is no spare */
     if (stat(spare, &st) == 0) {
@@ -91,11 +88,12 @@ bld_appfs_spare(const so_config_t *cfg)
     snprintf(tmp, sizeof(tmp), "%s.tmp", spare);
     (void) unlink(tmp);
 
-    if (bld_workfs_format(tmp, cfg->app_disk, 0, 0, err, sizeof(err))
-        != SO_OK
-        || rename(tmp, spare) == -1)
-    {
-        so_log_warn("apps", "the spare app image: %s", err);
+    if (bld_workfs_format(tmp, cfg->app_disk, 0, 0, err, errlen) != SO_OK) {
+        return SO_ERR;
+    }
+
+    if (rename(tmp, spare) == -1) {
+        snprintf(err, errlen, "%s: %s", spare, strerror(errno));
         (void) unlink(tmp);
         return SO_ERR;
     }
@@ -105,8 +103,26 @@ bld_appfs_spare(const so_config_t *cfg)
 
 
 int
+bld_appfs_spare(const so_config_t *cfg)
+{
+    char  mnt[PATH_MAX], spare[PATH_MAX], err[BLD_SB_ERRLEN];
+
+    if (appfs_dir(mnt, sizeof(mnt), spare, cfg) != SO_OK) {
+        return SO_ERR;
+    }
+
+    if (appfs_spare_make(cfg, spare, err, sizeof(err)) != SO_OK) {
+        so_log_warn("apps", "the spare app image: %s", err);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+int
 bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg, long long deployment,
-    const char *tree, uid_t uid, gid_t gid, char *err, size_t errlen)
+    const char *tree, char *err, size_t errlen)
 {
     struct stat  st;
     char         image[PATH_MAX], spare[PATH_MAX];
@@ -132,12 +148,18 @@ bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg, long long deployment,
     snprintf(image, sizeof(image), "%s/app-%lld.img", fs->mnt, deployment);
     (void) unlink(image);
 
-    rc = rename(spare, image) == 0
-         ? bld_workfs_attach(&fs->loop, fs->dev, sizeof(fs->dev), image, err,
-                             errlen)
-         : bld_workfs_image(&fs->loop, fs->dev, sizeof(fs->dev), image,
-                            cfg->app_disk, uid, gid, err, errlen);
-    if (rc != SO_OK) {
+    /* the spare, formatted now if the supervisor's check has not yet */
+    if (appfs_spare_make(cfg, spare, err, errlen) != SO_OK) {
+        return SO_ERR;
+    }
+    if (rename(spare, image) == -1) {
+        snprintf(err, errlen, "%s: %s", spare, strerror(errno));
+        return SO_ERR;
+    }
+    if (bld_workfs_attach(&fs->loop, fs->dev, sizeof(fs->dev), image, err,
+                          errlen)
+        != SO_OK)
+    {
         return SO_ERR;
     }
     (void) unlink(image);

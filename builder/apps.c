@@ -555,8 +555,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     }
     o.gid = (gid_t) o.uid;
 
-    if (bld_appfs_open(&fs, cfg, app->deployment, dir, o.uid, o.gid, err,
-                       sizeof(err))
+    if (bld_appfs_open(&fs, cfg, app->deployment, dir, err, sizeof(err))
         != SO_OK)
     {
         app_spawn_failed(app, err);

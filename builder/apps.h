@@ -183,10 +183,10 @@ typedef struct {
 } bld_appfs_t;
 
 /* a fresh file system of cfg->app_disk bytes over the app's tree (the
-   artifact), owned by uid:gid.  0, SO_EINVAL or SO_ERR, with err */
+   artifact), the spare's (bld_appfs_spare()).  0, SO_EINVAL or SO_ERR,
+   with err */
 int bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg,
-    long long deployment, const char *tree, uid_t uid, gid_t gid, char *err,
-    size_t errlen);
+    long long deployment, const char *tree, char *err, size_t errlen);
 
 /* once the sandbox started (its mount holds the device), or failed */
 void bld_appfs_close(bld_appfs_t *fs);

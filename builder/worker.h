@@ -196,15 +196,10 @@ int bld_clone_main(void);
 
 /*
  * A fresh ext4 file system of size bytes in image (which must not exist),
- * its root owned by uid:gid, bound to a free loop device: *loop is open on
- * it, its path in dev.  The device clears itself once neither the fd nor a
- * mount holds it.  0 or SO_ERR with err (image removed).
+ * its root owned by uid:gid; then bound to a free loop device: *loop is
+ * open on it, its path in dev, and the device clears itself once neither
+ * the fd nor a mount holds it.  0 or SO_ERR with err (image removed).
  */
-int bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
-    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen);
-
-/* bld_workfs_image()'s two steps: a formatted image, then its device
-   (the image is removed when a step fails) */
 int bld_workfs_format(const char *image, size_t size, uid_t uid, gid_t gid,
     char *err, size_t errlen);
 int bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,

@@ -15,7 +15,8 @@
  * mount, which a killed attempt may have left too, and removes the image.
  *
  * A running app's writable layer is the same file system (appfs.c:
- * bld_workfs_image() alone, mounted by the sandbox in its own namespace).
+ * bld_workfs_format() ahead, bld_workfs_attach() at its start, mounted by
+ * the sandbox in its own namespace).
  */
 
 #include <errno.h>
@@ -45,6 +46,8 @@ static int wfs_mkfs(const char *image, uid_t uid, gid_t gid, char *err,
     size_t errlen);
 static int wfs_loop(int *out, char *dev, size_t devlen, const char *image,
     char *err, size_t errlen);
+static int wfs_image(int *loop, char *dev, size_t devlen, const char *image,
+    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 
 static int
@@ -184,8 +187,9 @@ bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
 }
 
 
-int
-bld_workfs_image(int *loop, char *dev, size_t devlen, const char *image,
+/* the two steps at once: a build's work dir */
+static int
+wfs_image(int *loop, char *dev, size_t devlen, const char *image,
     size_t size, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     *loop = -1;
@@ -205,7 +209,7 @@ bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
     char  dev[32], lost[PATH_MAX];
     int   loop;
 
-    if (bld_workfs_image(&loop, dev, sizeof(dev), image, size, uid, gid,
+    if (wfs_image(&loop, dev, sizeof(dev), image, size, uid, gid,
                          err, errlen)
         != SO_OK)
     {
