@@ -105,7 +105,12 @@ export async function newPage(browser, options = {}) {
     const page = await context.newPage();
     page.problems = [];
     page.on('console', (m) => {
-        if (m.type() === 'error') {
+        /* not the page's: chromium drops a request in flight when the
+           host's interfaces change, which every sandbox's network
+           namespace (veth) started by a test running beside does */
+        if (m.type() === 'error'
+            && !m.text().includes('net::ERR_NETWORK_CHANGED'))
+        {
             page.problems.push(`console: ${m.text()}`);
         }
     });
