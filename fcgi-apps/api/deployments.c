@@ -151,15 +151,13 @@ api_deploy_events(so_req_t *r, const char *id)
 {
     PGresult    *res;
     json_t      *list;
-    const char  *params[1];
-
-    params[0] = id;
 
     res = so_pg_query(r->pg, "api_deploy_events",
                       "SELECT from_state, to_state, reason, "
                       SO_SQL_TIME("at")
                       " FROM deployment_events WHERE deployment_id = $1"
-                      " ORDER BY id", 1, params);
+                      " ORDER BY id",
+                      SO_PG_PARAMS(id));
     if (res == NULL) {
         return NULL;
     }
@@ -227,16 +225,15 @@ api_deploy_read(so_req_t *r, long long id, PGresult **out,
     so_dstate_t *state)
 {
     PGresult    *res;
-    const char  *params[1];
     char         ids[24];
 
     *out = NULL;
     snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
 
     res = so_pg_query(r->pg, "api_deploy_get",
                       "SELECT " API_DEPLOY_COLS
-                      " FROM deployments d WHERE d.id = $1", 1, params);
+                      " FROM deployments d WHERE d.id = $1",
+                      SO_PG_PARAMS(ids));
     if (res == NULL) {
         so_req_pg_error(r, "api_deploy_get");
         return SO_ERR;
@@ -411,7 +408,6 @@ api_deployments_list(so_req_t *r)
 {
     so_page_t    page;
     PGresult    *res;
-    const char  *params[3];
 
     res = NULL;
 
@@ -419,16 +415,13 @@ api_deployments_list(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = page.afters;
-    params[2] = page.limit1;
-
     /* the cursor is the last id of the page before: older ones follow */
     res = so_pg_query(r->pg, "api_deploy_list",
                       "SELECT " API_DEPLOY_COLS " FROM deployments d"
                       " WHERE d.project_id = $1"
                       " AND ($2::bigint = 0 OR d.id < $2::bigint)"
-                      " ORDER BY d.id DESC LIMIT $3", 3, params);
+                      " ORDER BY d.id DESC LIMIT $3",
+                      SO_PG_PARAMS(r->ids, page.afters, page.limit1));
     if (res == NULL) {
         so_req_pg_error(r, "api_deploy_list");
         goto done;
@@ -456,12 +449,10 @@ api_deployments_delete(so_req_t *r)
 {
     so_dstate_t   state;
     PGresult     *res;
-    const char   *params[2];
     int           attempt, deleted;
 
     res = NULL;
     deleted = 0;
-    params[0] = r->ids;
 
     for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && !deleted; attempt++) {
         PQclear(res);
@@ -474,11 +465,10 @@ api_deployments_delete(so_req_t *r)
         }
         PQclear(res);
 
-        params[1] = so_dstate_name(state);
-
         res = so_pg_query(r->pg, "api_deploy_delete",
                           "DELETE FROM deployments"
-                          " WHERE id = $1 AND state = $2", 2, params);
+                          " WHERE id = $1 AND state = $2",
+                          SO_PG_PARAMS(r->ids, so_dstate_name(state)));
         if (res == NULL) {
             so_req_pg_error(r, "api_deploy_delete");
             goto done;

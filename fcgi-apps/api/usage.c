@@ -97,9 +97,7 @@ api_usage_current(so_req_t *r)
 {
     PGresult    *res;
     json_t      *cur;
-    const char  *params[1];
 
-    params[0] = r->ids;
     res = so_pg_query(r->pg, "api_usage_current",
                       "SELECT u.deployment_id, " API_USAGE_AT("u.at") ","
                       " coalesce(a.state, 'stopped'),"
@@ -110,7 +108,7 @@ api_usage_current(so_req_t *r)
                       " ORDER BY at DESC, id DESC LIMIT 1) u"
                       " LEFT JOIN app_processes a"
                       " ON a.deployment_id = u.deployment_id",
-                      1, params);
+                      SO_PG_PARAMS(r->ids));
     if (res == NULL) {
         so_req_pg_error(r, "api_usage_current");
         return NULL;
@@ -143,7 +141,6 @@ api_usage_get(so_req_t *r)
 {
     PGresult    *res;
     json_t      *body, *cur, *points, *pt, *totals;
-    const char  *params[3];
     char         buf[40], since[40], bucket[24];
     time_t       from, now;
     struct tm    tm;
@@ -174,16 +171,12 @@ api_usage_get(so_req_t *r)
         return;
     }
 
-    params[0] = r->ids;
-    params[1] = since;
-    params[2] = bucket;
-
     res = so_pg_query(r->pg, "api_usage_totals",
                       "SELECT coalesce(max(memory_peak_bytes), 0),"
                       API_USAGE_SUMS
                       " FROM app_usage WHERE project_id = $1"
                       " AND at >= $2::timestamptz",
-                      2, params);
+                      SO_PG_PARAMS(r->ids, since));
     if (res == NULL) {
         so_req_pg_error(r, "api_usage_totals");
         goto done;
@@ -212,7 +205,7 @@ api_usage_get(so_req_t *r)
                       API_USAGE_SUMS
                       " FROM app_usage WHERE project_id = $1"
                       " AND at >= $2::timestamptz GROUP BY t ORDER BY t",
-                      3, params);
+                      SO_PG_PARAMS(r->ids, since, bucket));
     if (res == NULL) {
         so_req_pg_error(r, "api_usage_points");
         goto done;
