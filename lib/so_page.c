@@ -202,10 +202,9 @@ so_page_list(so_req_t *r, const char *name, const char *sql,
 
     snprintf(user, sizeof(user), "%lld", r->principal.user_id);
 
-    res = so_pg_query(r->pg, name, sql,
-                      SO_PG_PARAMS(user, page.afters, page.limit1));
+    res = so_req_query(r, name, sql,
+                       SO_PG_PARAMS(user, page.afters, page.limit1));
     if (res == NULL) {
-        so_req_pg_error(r, name);
         return;
     }
 

@@ -117,28 +117,26 @@ api_access_list(so_req_t *r, int status, const char *project)
     teams = NULL;
     j = NULL;
 
-    res = so_pg_query(r->pg, "api_access_members",
-                      "SELECT u.id, u.email, u.name,"
-                      " array_to_json(g.scopes), "
-                      SO_SQL_TIME("g.created_at")
-                      " FROM project_members g JOIN users u"
-                      " ON u.id = g.user_id WHERE g.project_id = $1"
-                      " ORDER BY u.id",
-                      SO_PG_PARAMS(project));
+    res = so_req_query(r, "api_access_members",
+                       "SELECT u.id, u.email, u.name,"
+                       " array_to_json(g.scopes), "
+                       SO_SQL_TIME("g.created_at")
+                       " FROM project_members g JOIN users u"
+                       " ON u.id = g.user_id WHERE g.project_id = $1"
+                       " ORDER BY u.id",
+                       SO_PG_PARAMS(project));
     if (res == NULL) {
-        api_db_error(r, "api_access_members");
         goto done;
     }
 
-    teams = so_pg_query(r->pg, "api_access_teams",
-                        "SELECT t.id, t.name, array_to_json(g.scopes), "
-                        SO_SQL_TIME("g.created_at")
-                        " FROM project_teams g JOIN teams t"
-                        " ON t.id = g.team_id WHERE g.project_id = $1"
-                        " ORDER BY t.id",
-                        SO_PG_PARAMS(project));
+    teams = so_req_query(r, "api_access_teams",
+                         "SELECT t.id, t.name, array_to_json(g.scopes), "
+                         SO_SQL_TIME("g.created_at")
+                         " FROM project_teams g JOIN teams t"
+                         " ON t.id = g.team_id WHERE g.project_id = $1"
+                         " ORDER BY t.id",
+                         SO_PG_PARAMS(project));
     if (teams == NULL) {
-        api_db_error(r, "api_access_teams");
         goto done;
     }
 
@@ -247,20 +245,19 @@ api_access_member_put(so_req_t *r)
      * the owner user needs no grant; a user of another id is no one, and
      * so is an email nobody verified (anyone may sign up with any address)
      */
-    res = so_pg_query(r->pg, "api_access_member_put",
-                      "INSERT INTO project_members (project_id, user_id,"
-                      " scopes)"
-                      " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
-                      " WHERE p.id = $1 AND (u.id = $2"
-                      " OR (u.email = $3 AND u.email_verified))"
-                      " AND p.owner_user_id IS DISTINCT FROM u.id"
-                      " ON CONFLICT (project_id, user_id)"
-                      " DO UPDATE SET scopes = EXCLUDED.scopes"
-                      " RETURNING user_id",
-                      SO_PG_PARAMS(r->ids, user != 0 ? target : NULL,
-                                   user != 0 ? NULL : norm, sql_scopes));
+    res = so_req_query(r, "api_access_member_put",
+                       "INSERT INTO project_members (project_id, user_id,"
+                       " scopes)"
+                       " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
+                       " WHERE p.id = $1 AND (u.id = $2"
+                       " OR (u.email = $3 AND u.email_verified))"
+                       " AND p.owner_user_id IS DISTINCT FROM u.id"
+                       " ON CONFLICT (project_id, user_id)"
+                       " DO UPDATE SET scopes = EXCLUDED.scopes"
+                       " RETURNING user_id",
+                       SO_PG_PARAMS(r->ids, user != 0 ? target : NULL,
+                                    user != 0 ? NULL : norm, sql_scopes));
     if (res == NULL) {
-        api_db_error(r, "api_access_member_put");
         goto done;
     }
 
@@ -374,14 +371,13 @@ api_access_team_put(so_req_t *r)
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_access_team_put",
-                      "INSERT INTO project_teams (project_id, team_id,"
-                      " scopes) VALUES ($1, $2, $3::text[])"
-                      " ON CONFLICT (project_id, team_id)"
-                      " DO UPDATE SET scopes = EXCLUDED.scopes",
-                      SO_PG_PARAMS(r->ids, teams, sql_scopes));
+    res = so_req_query(r, "api_access_team_put",
+                       "INSERT INTO project_teams (project_id, team_id,"
+                       " scopes) VALUES ($1, $2, $3::text[])"
+                       " ON CONFLICT (project_id, team_id)"
+                       " DO UPDATE SET scopes = EXCLUDED.scopes",
+                       SO_PG_PARAMS(r->ids, teams, sql_scopes));
     if (res == NULL) {
-        api_db_error(r, "api_access_team_put");
         goto done;
     }
 
@@ -460,34 +456,32 @@ api_access_transfer(so_req_t *r)
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_transfer_replace",
-                      "UPDATE team_invitations SET state = 'revoked',"
-                      " responded_at = now()"
-                      " WHERE project_id = $1 AND state = 'pending'",
-                      SO_PG_PARAMS(r->ids));
+    res = so_req_query(r, "api_transfer_replace",
+                       "UPDATE team_invitations SET state = 'revoked',"
+                       " responded_at = now()"
+                       " WHERE project_id = $1 AND state = 'pending'",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_replace");
         goto rollback;
     }
     PQclear(res);
 
     /* nothing to offer to the owner it has */
-    res = so_pg_query(r->pg, "api_transfer_offer",
-                      "INSERT INTO team_invitations (project_id, email,"
-                      " to_team_id, role, invited_by)"
-                      " SELECT p.id, u.email, $3::bigint, 'owner', $4"
-                      " FROM projects p LEFT JOIN users u ON u.id = $2"
-                      " WHERE p.id = $1"
-                      " AND (u.id IS NOT NULL OR $3::bigint IS NOT NULL)"
-                      " AND ($2::bigint IS NULL"
-                      " OR p.owner_user_id IS DISTINCT FROM $2::bigint)"
-                      " AND ($3::bigint IS NULL"
-                      " OR p.owner_team_id IS DISTINCT FROM $3::bigint)"
-                      " RETURNING id",
-                      SO_PG_PARAMS(r->ids, to_user != 0 ? target : NULL,
-                                   to_team != 0 ? target : NULL, r->uids));
+    res = so_req_query(r, "api_transfer_offer",
+                       "INSERT INTO team_invitations (project_id, email,"
+                       " to_team_id, role, invited_by)"
+                       " SELECT p.id, u.email, $3::bigint, 'owner', $4"
+                       " FROM projects p LEFT JOIN users u ON u.id = $2"
+                       " WHERE p.id = $1"
+                       " AND (u.id IS NOT NULL OR $3::bigint IS NOT NULL)"
+                       " AND ($2::bigint IS NULL"
+                       " OR p.owner_user_id IS DISTINCT FROM $2::bigint)"
+                       " AND ($3::bigint IS NULL"
+                       " OR p.owner_team_id IS DISTINCT FROM $3::bigint)"
+                       " RETURNING id",
+                       SO_PG_PARAMS(r->ids, to_user != 0 ? target : NULL,
+                                    to_team != 0 ? target : NULL, r->uids));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_offer");
         goto rollback;
     }
 
@@ -528,13 +522,12 @@ api_access_transfer_get(so_req_t *r)
 {
     PGresult    *res;
 
-    res = so_pg_query(r->pg, "api_transfer_pending",
-                      "SELECT id FROM team_invitations"
-                      " WHERE project_id = $1 AND state = 'pending'"
-                      " AND expires_at > now()",
-                      SO_PG_PARAMS(r->ids));
+    res = so_req_query(r, "api_transfer_pending",
+                       "SELECT id FROM team_invitations"
+                       " WHERE project_id = $1 AND state = 'pending'"
+                       " AND expires_at > now()",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_pending");
         return;
     }
 
@@ -576,17 +569,16 @@ api_access_take(so_req_t *r, const char *project, const char *user,
     int          moved;
 
     /* the offer holds while the one who made it still owns the project */
-    res = so_pg_query(r->pg, "api_transfer_take",
-                      "UPDATE projects p SET owner_user_id = $2::bigint,"
-                      " owner_team_id = $3::bigint, updated_at = now()"
-                      " WHERE p.id = $1 AND (p.owner_user_id = $4::bigint"
-                      " OR EXISTS (SELECT 1 FROM team_members m"
-                      " WHERE m.team_id = p.owner_team_id"
-                      " AND m.user_id = $4::bigint AND m.role = 'owner'))",
-                      SO_PG_PARAMS(project, user, team,
-                                   from[0] != '\0' ? from : NULL));
+    res = so_req_query(r, "api_transfer_take",
+                       "UPDATE projects p SET owner_user_id = $2::bigint,"
+                       " owner_team_id = $3::bigint, updated_at = now()"
+                       " WHERE p.id = $1 AND (p.owner_user_id = $4::bigint"
+                       " OR EXISTS (SELECT 1 FROM team_members m"
+                       " WHERE m.team_id = p.owner_team_id"
+                       " AND m.user_id = $4::bigint AND m.role = 'owner'))",
+                       SO_PG_PARAMS(project, user, team,
+                                    from[0] != '\0' ? from : NULL));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_take");
         return SO_ERR;
     }
 
@@ -601,12 +593,11 @@ api_access_take(so_req_t *r, const char *project, const char *user,
     }
 
     /* the new owner's own grant is redundant now */
-    res = so_pg_query(r->pg, "api_transfer_grant",
-                      "DELETE FROM project_members"
-                      " WHERE project_id = $1 AND user_id = $2",
-                      SO_PG_PARAMS(project, user));
+    res = so_req_query(r, "api_transfer_grant",
+                       "DELETE FROM project_members"
+                       " WHERE project_id = $1 AND user_id = $2",
+                       SO_PG_PARAMS(project, user));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_grant");
         return SO_ERR;
     }
 

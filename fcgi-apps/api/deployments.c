@@ -230,12 +230,11 @@ api_deploy_read(so_req_t *r, long long id, PGresult **out,
     *out = NULL;
     snprintf(ids, sizeof(ids), "%lld", id);
 
-    res = so_pg_query(r->pg, "api_deploy_get",
-                      "SELECT " API_DEPLOY_COLS
-                      " FROM deployments d WHERE d.id = $1",
-                      SO_PG_PARAMS(ids));
+    res = so_req_query(r, "api_deploy_get",
+                       "SELECT " API_DEPLOY_COLS
+                       " FROM deployments d WHERE d.id = $1",
+                       SO_PG_PARAMS(ids));
     if (res == NULL) {
-        so_req_pg_error(r, "api_deploy_get");
         return SO_ERR;
     }
 
@@ -416,14 +415,13 @@ api_deployments_list(so_req_t *r)
     }
 
     /* the cursor is the last id of the page before: older ones follow */
-    res = so_pg_query(r->pg, "api_deploy_list",
-                      "SELECT " API_DEPLOY_COLS " FROM deployments d"
-                      " WHERE d.project_id = $1"
-                      " AND ($2::bigint = 0 OR d.id < $2::bigint)"
-                      " ORDER BY d.id DESC LIMIT $3",
-                      SO_PG_PARAMS(r->ids, page.afters, page.limit1));
+    res = so_req_query(r, "api_deploy_list",
+                       "SELECT " API_DEPLOY_COLS " FROM deployments d"
+                       " WHERE d.project_id = $1"
+                       " AND ($2::bigint = 0 OR d.id < $2::bigint)"
+                       " ORDER BY d.id DESC LIMIT $3",
+                       SO_PG_PARAMS(r->ids, page.afters, page.limit1));
     if (res == NULL) {
-        so_req_pg_error(r, "api_deploy_list");
         goto done;
     }
 
@@ -465,12 +463,11 @@ api_deployments_delete(so_req_t *r)
         }
         PQclear(res);
 
-        res = so_pg_query(r->pg, "api_deploy_delete",
-                          "DELETE FROM deployments"
-                          " WHERE id = $1 AND state = $2",
-                          SO_PG_PARAMS(r->ids, so_dstate_name(state)));
+        res = so_req_query(r, "api_deploy_delete",
+                           "DELETE FROM deployments"
+                           " WHERE id = $1 AND state = $2",
+                           SO_PG_PARAMS(r->ids, so_dstate_name(state)));
         if (res == NULL) {
-            so_req_pg_error(r, "api_deploy_delete");
             goto done;
         }
 

@@ -56,7 +56,7 @@ api_detect_answer(so_req_t *r, int status, const char *id)
     res = so_pg_query(r->pg, "detect_get", API_DETECT_JSON,
                       SO_PG_PARAMS(id, r->uids));
     if (res == NULL) {
-        api_db_error(r, "reading a detection");
+        so_req_pg_error(r, "reading a detection");
         return;
     }
 
@@ -137,7 +137,7 @@ api_detect(so_req_t *r)
                       SO_PG_PARAMS(r->uids, url, branch, root,
                                    API_DETECT_PENDING));
     if (res == NULL) {
-        api_db_error(r, "recording a detection");
+        so_req_pg_error(r, "recording a detection");
         goto done;
     }
 

@@ -75,12 +75,11 @@ api_env_list(so_req_t *r)
     PGresult    *res;
     json_t      *items;
 
-    res = so_pg_query(r->pg, "api_env_list",
-                      "SELECT " API_ENV_COLS " FROM env_vars"
-                      " WHERE project_id = $1 ORDER BY key",
-                      SO_PG_PARAMS(r->ids));
+    res = so_req_query(r, "api_env_list",
+                       "SELECT " API_ENV_COLS " FROM env_vars"
+                       " WHERE project_id = $1 ORDER BY key",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        api_db_error(r, "api_env_list");
         return;
     }
 
@@ -181,7 +180,7 @@ api_env_put(so_req_t *r)
                                    is_secret ? sealed : value,
                                    is_secret ? "t" : "f", version, target));
     if (res == NULL || PQntuples(res) != 1) {
-        api_db_error(r, "api_env_put");
+        so_req_pg_error(r, "api_env_put");
         goto done;
     }
 

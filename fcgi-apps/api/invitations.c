@@ -124,12 +124,11 @@ api_invitation_respond(so_req_t *r, int status, const char *id)
     PGresult    *res;
     json_t      *j;
 
-    res = so_pg_query(r->pg, "api_inv_get",
-                      "SELECT " API_INV_COLS " FROM team_invitations i"
-                      API_INV_JOINS " WHERE i.id = $1",
-                      SO_PG_PARAMS(id));
+    res = so_req_query(r, "api_inv_get",
+                       "SELECT " API_INV_COLS " FROM team_invitations i"
+                       API_INV_JOINS " WHERE i.id = $1",
+                       SO_PG_PARAMS(id));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_get");
         return;
     }
 
@@ -178,13 +177,12 @@ api_invitations_create(so_req_t *r)
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_inv_is_member",
-                      "SELECT 1 FROM team_members m"
-                      " JOIN users u ON u.id = m.user_id"
-                      " WHERE m.team_id = $1 AND u.email = $2",
-                      SO_PG_PARAMS(r->ids, email));
+    res = so_req_query(r, "api_inv_is_member",
+                       "SELECT 1 FROM team_members m"
+                       " JOIN users u ON u.id = m.user_id"
+                       " WHERE m.team_id = $1 AND u.email = $2",
+                       SO_PG_PARAMS(r->ids, email));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_is_member");
         goto done;
     }
 
@@ -196,14 +194,13 @@ api_invitations_create(so_req_t *r)
     }
     PQclear(res);
 
-    res = so_pg_query(r->pg, "api_inv_revoke_expired",
-                      "UPDATE team_invitations SET state = 'revoked',"
-                      " responded_at = now()"
-                      " WHERE team_id = $1 AND email = $2"
-                      " AND state = 'pending' AND expires_at <= now()",
-                      SO_PG_PARAMS(r->ids, email));
+    res = so_req_query(r, "api_inv_revoke_expired",
+                       "UPDATE team_invitations SET state = 'revoked',"
+                       " responded_at = now()"
+                       " WHERE team_id = $1 AND email = $2"
+                       " AND state = 'pending' AND expires_at <= now()",
+                       SO_PG_PARAMS(r->ids, email));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_revoke_expired");
         goto done;
     }
     PQclear(res);
@@ -266,15 +263,14 @@ api_invitation_join(so_req_t *r, const char *team, const char *user,
     PGresult    *res;
 
     /* the owner's row too: ownership moves one at a time */
-    res = so_pg_query(r->pg, "api_inv_join",
-                      "WITH t AS (SELECT id FROM teams WHERE id = $1"
-                      " FOR UPDATE)"
-                      " INSERT INTO team_members (team_id, user_id,"
-                      " role) SELECT id, $2, 'member' FROM t"
-                      " ON CONFLICT DO NOTHING",
-                      SO_PG_PARAMS(team, user));
+    res = so_req_query(r, "api_inv_join",
+                       "WITH t AS (SELECT id FROM teams WHERE id = $1"
+                       " FOR UPDATE)"
+                       " INSERT INTO team_members (team_id, user_id,"
+                       " role) SELECT id, $2, 'member' FROM t"
+                       " ON CONFLICT DO NOTHING",
+                       SO_PG_PARAMS(team, user));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_join");
         return SO_ERR;
     }
     PQclear(res);

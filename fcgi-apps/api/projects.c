@@ -381,12 +381,11 @@ api_project_free_name(so_req_t *r, const char *name, const char *except,
         return SO_EINVAL;
     }
 
-    res = so_pg_query(r->pg, "api_project_name_taken",
-                      "SELECT 1 FROM projects WHERE name = $1"
-                      " AND id IS DISTINCT FROM $2::bigint",
-                      SO_PG_PARAMS(name, except));
+    res = so_req_query(r, "api_project_name_taken",
+                       "SELECT 1 FROM projects WHERE name = $1"
+                       " AND id IS DISTINCT FROM $2::bigint",
+                       SO_PG_PARAMS(name, except));
     if (res == NULL) {
-        api_db_error(r, "api_project_name_taken");
         return SO_ERR;
     }
 
@@ -609,7 +608,7 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
                       "SELECT nextval(pg_get_serial_sequence('projects',"
                       " 'id'))", 0, NULL);
     if (res == NULL || PQntuples(res) != 1) {
-        api_db_error(r, "api_project_nextval");
+        so_req_pg_error(r, "api_project_nextval");
         goto done;
     }
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -650,7 +649,7 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
             so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
-        api_db_error(r, "api_project_create");
+        so_req_pg_error(r, "api_project_create");
         goto done;
     }
 
@@ -782,15 +781,14 @@ api_projects_list(so_req_t *r)
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_project_list",
-                      "SELECT " API_PROJECT_COLS " FROM projects p"
-                      " WHERE p.id > $2 AND" API_PROJECT_READABLE
-                      " AND ($4 = '' OR strpos(p.name, lower($4)) > 0"
-                      " OR strpos(lower(p.repo_url), lower($4)) > 0)"
-                      " ORDER BY p.id LIMIT $3",
-                      SO_PG_PARAMS(r->uids, page.afters, page.limit1, q));
+    res = so_req_query(r, "api_project_list",
+                       "SELECT " API_PROJECT_COLS " FROM projects p"
+                       " WHERE p.id > $2 AND" API_PROJECT_READABLE
+                       " AND ($4 = '' OR strpos(p.name, lower($4)) > 0"
+                       " OR strpos(lower(p.repo_url), lower($4)) > 0)"
+                       " ORDER BY p.id LIMIT $3",
+                       SO_PG_PARAMS(r->uids, page.afters, page.limit1, q));
     if (res == NULL) {
-        api_db_error(r, "api_project_list");
         goto done;
     }
 
@@ -874,7 +872,7 @@ api_projects_update(so_req_t *r)
             so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
-        api_db_error(r, "api_project_update");
+        so_req_pg_error(r, "api_project_update");
         goto done;
     }
 

@@ -47,17 +47,7 @@ static json_t *api_team_members(so_req_t *r, const char *team,
 static void api_team_answer(so_req_t *r, int status, const char *team);
 
 
-/*
- * The other handler files still call these three (api.h): lib does the
- * work; a 204 here is never cached.
- */
-void
-api_db_error(so_req_t *r, const char *what)
-{
-    so_req_pg_error(r, what);
-}
-
-
+/* shared by the handlers (api.h) */
 int
 api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field)
@@ -65,9 +55,8 @@ api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     PGresult  *res;
     int        one;
 
-    res = so_pg_query(r->pg, name, sql, nparams, params);
+    res = so_req_query(r, name, sql, nparams, params);
     if (res == NULL) {
-        api_db_error(r, name);
         return SO_ERR;
     }
 
@@ -89,9 +78,8 @@ api_query_one(so_req_t *r, const char *name, const char *sql, int nparams,
 {
     PGresult  *res;
 
-    res = so_pg_query(r->pg, name, sql, nparams, params);
+    res = so_req_query(r, name, sql, nparams, params);
     if (res == NULL) {
-        api_db_error(r, name);
         return NULL;
     }
 
@@ -109,7 +97,7 @@ int
 api_tx(so_req_t *r, const char *verb)
 {
     if (so_pg_tx(r->pg, verb) != SO_OK) {
-        api_db_error(r, verb);
+        so_req_pg_error(r, verb);
         return SO_ERR;
     }
 

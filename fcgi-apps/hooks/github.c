@@ -202,13 +202,12 @@ hook_original(so_req_t *r, const char *delivery, long long project,
 
     snprintf(projects, sizeof(projects), "%lld", project);
 
-    res = so_pg_query(r->pg, "hook_original",
-                      "SELECT deployment_id FROM webhook_deliveries"
-                      " WHERE delivery_id = $1 AND project_id = $2"
-                      " AND deployment_id IS NOT NULL",
-                      SO_PG_PARAMS(delivery, projects));
+    res = so_req_query(r, "hook_original",
+                       "SELECT deployment_id FROM webhook_deliveries"
+                       " WHERE delivery_id = $1 AND project_id = $2"
+                       " AND deployment_id IS NOT NULL",
+                       SO_PG_PARAMS(delivery, projects));
     if (res == NULL) {
-        so_req_pg_error(r, "hook_original");
         return SO_ERR;
     }
 
