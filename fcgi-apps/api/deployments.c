@@ -338,7 +338,10 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
 }
 
 
-/* enqueues spec within the account's quota and answers 202 with it */
+/*
+ * enqueues spec as the caller's deployment, within the account's quota,
+ * and answers 202 with it
+ */
 static void
 api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec)
 {
@@ -346,6 +349,7 @@ api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec)
     long long   id;
     int         rc;
 
+    spec->created_by = r->principal.user_id;
     spec->builds_max = r->cfg->quota_builds_active;
     spec->quota = &quota;
 
@@ -391,7 +395,6 @@ api_deployments_create(so_req_t *r)
     spec.message = NULL;
     spec.trigger = "manual";
     spec.reason = NULL;
-    spec.created_by = r->principal.user_id;
 
     api_deploy_enqueue(r, &spec);
 
@@ -516,7 +519,6 @@ api_deployments_redeploy(so_req_t *r)
     spec.message = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
     spec.trigger = "redeploy";
     spec.reason = reason;
-    spec.created_by = r->principal.user_id;
 
     api_deploy_enqueue(r, &spec);
 
