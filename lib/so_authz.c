@@ -287,10 +287,8 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
     snprintf(ids[0], sizeof(ids[0]), "%lld", oid);
     snprintf(ids[1], sizeof(ids[1]), "%lld", p->user_id);
 
-    res = so_pg_query(r->pg, k->stmt, k->sql,
-                      SO_PG_PARAMS(ids[0], ids[1]));
+    res = so_req_query(r, k->stmt, k->sql, SO_PG_PARAMS(ids[0], ids[1]));
     if (res == NULL) {
-        so_req_pg_error(r, k->stmt);
         rc = so_pg_code(r->pg);
         goto done;
     }
