@@ -126,14 +126,12 @@ so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
     const char **why)
 {
     PGresult     *res;
-    const char   *params[1];
     char          hash[SO_SHA256_HEXLEN], *s, *next;
     int           rc;
 
     rc = SO_EINVAL;
 
     so_sha256_hex(hash, token, strlen(token));
-    params[0] = hash;
 
     res = so_pg_query(r->pg, "auth_pat",
                       "SELECT id, user_id, array_to_string(scopes, ','),"
@@ -142,7 +140,7 @@ so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
                       " FROM api_tokens WHERE token_hash = $1"
                       " AND revoked_at IS NULL"
                       " AND (expires_at IS NULL OR expires_at > now())",
-                      1, params);
+                      SO_PG_PARAMS(hash));
     if (res == NULL) {
         rc = SO_EUNAVAIL;
         goto done;
@@ -172,10 +170,10 @@ so_auth_pat(so_req_t *r, so_principal_t *p, const char *token,
 
     if (strcmp(PQgetvalue(res, 0, 3), "t") == 0) {
         /* a lost update of last_used_at is not worth failing a request */
-        params[0] = PQgetvalue(res, 0, 0);
         if (so_pg_exec(r->pg, "auth_pat_used",
                        "UPDATE api_tokens SET last_used_at = now()"
-                       " WHERE id = $1", 1, params) != SO_OK)
+                       " WHERE id = $1",
+                       SO_PG_PARAMS(PQgetvalue(res, 0, 0))) != SO_OK)
         {
             so_log_warn(r->path, "recording an API token's use: %s",
                         so_pg_errstr(r->pg));
@@ -204,17 +202,14 @@ so_auth_account(so_req_t *r, long long user_id, const char *gen,
     PGresult **out)
 {
     PGresult    *res;
-    const char  *params[2];
     char         id[24];
 
     snprintf(id, sizeof(id), "%lld", user_id);
-    params[0] = id;
-    params[1] = gen;
     res = so_pg_query(r->pg, "auth_account",
                       "SELECT " SO_ACCOUNT_USER_COLS
                       " FROM users WHERE id = $1"
                       " AND ($2::int IS NULL OR token_gen = $2::int)",
-                      2, params);
+                      SO_PG_PARAMS(id, gen));
     if (res == NULL) {
         so_req_pg_error(r, "looking up a token's user");
         return SO_EUNAVAIL;
@@ -238,7 +233,6 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
     so_jwt_claims_t  claims;
     unsigned char    key[32];
     PGresult        *res;
-    const char      *params[2];
     char            *end, gen[24];
     long long        id;
     int              rc;
@@ -281,11 +275,10 @@ so_auth_jwt(so_req_t *r, so_principal_t *p, const char *token,
         }
 
     } else {
-        params[0] = claims.sub;
-        params[1] = gen;
         res = so_pg_query(r->pg, "auth_user_exists",
                           "SELECT 1 FROM users WHERE id = $1"
-                          " AND token_gen = $2::int", 2, params);
+                          " AND token_gen = $2::int",
+                          SO_PG_PARAMS(claims.sub, gen));
         if (res == NULL) {
             so_req_pg_error(r, "looking up a token's user");
             rc = SO_EUNAVAIL;

@@ -251,7 +251,7 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
     const char *id, unsigned need, long long *out_id, unsigned *out_rights)
 {
     const so_authz_kind_t  *k;
-    const char             *params[2], *code;
+    const char             *code;
     PGresult               *res;
     char                    ids[2][24], msg[SO_ERRLEN];
     unsigned                rights;
@@ -286,12 +286,9 @@ so_authz(so_req_t *r, const so_principal_t *p, so_object_t kind,
 
     snprintf(ids[0], sizeof(ids[0]), "%lld", oid);
     snprintf(ids[1], sizeof(ids[1]), "%lld", p->user_id);
-    params[0] = ids[0];
-    params[1] = ids[1];
 
-    res = so_pg_query(r->pg, k->stmt, k->sql, 2, params);
+    res = so_req_query(r, k->stmt, k->sql, SO_PG_PARAMS(ids[0], ids[1]));
     if (res == NULL) {
-        so_req_pg_error(r, k->stmt);
         rc = so_pg_code(r->pg);
         goto done;
     }

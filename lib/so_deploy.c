@@ -95,7 +95,7 @@ int
 so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
     long long deployment_id, long long project_id)
 {
-    const char  *fields[4], *params[1];
+    const char  *fields[4];
     char         dep[24], project[24], outbox[24];
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
@@ -113,11 +113,10 @@ so_deploy_publish(so_pg_t *pg, so_redis_t *redis, long long outbox_id,
         return SO_EUNAVAIL;
     }
 
-    params[0] = outbox;
-
     if (so_pg_exec(pg, "so_deploy_outbox_sent",
                    "UPDATE build_outbox SET sent_at = now()"
-                   " WHERE id = $1 AND sent_at IS NULL", 1, params) != SO_OK)
+                   " WHERE id = $1 AND sent_at IS NULL",
+                   SO_PG_PARAMS(outbox)) != SO_OK)
     {
         (void) so_pg_failed(pg, NULL, "so_deploy_outbox_sent");
         return SO_ERR;
@@ -165,7 +164,6 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
     const so_deploy_spec_t *spec, so_deploy_also_pt also, void *arg)
 {
     PGresult    *res;
-    const char  *params[7];
     char         project[24], user[24];
     long long    id, outbox;
     int          rc, tx;
@@ -176,14 +174,6 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
 
     snprintf(project, sizeof(project), "%lld", spec->project_id);
     snprintf(user, sizeof(user), "%lld", spec->created_by);
-
-    params[0] = project;
-    params[1] = spec->branch;
-    params[2] = spec->commit;
-    params[3] = spec->message;
-    params[4] = spec->trigger;
-    params[5] = spec->created_by > 0 ? user : NULL;
-    params[6] = spec->reason != NULL ? spec->reason : spec->trigger;
 
     if (also != NULL || spec->builds_max > 0) {
         if (so_pg_tx(pg, "BEGIN") != SO_OK) {
@@ -210,7 +200,12 @@ so_deploy_enqueue(long long *out_id, so_pg_t *pg, so_redis_t *redis,
                       " RETURNING id),"
                       " o AS (INSERT INTO build_outbox (deployment_id)"
                       " SELECT id FROM d RETURNING id, deployment_id)"
-                      " SELECT deployment_id, id FROM o", 7, params);
+                      " SELECT deployment_id, id FROM o",
+                      SO_PG_PARAMS(project, spec->branch, spec->commit,
+                                   spec->message, spec->trigger,
+                                   spec->created_by > 0 ? user : NULL,
+                                   spec->reason != NULL ? spec->reason
+                                                        : spec->trigger));
     if (res == NULL) {
         rc = so_pg_failed(pg, NULL, "so_deploy_insert");
         goto done;
@@ -256,7 +251,6 @@ so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from, so_dstate_t to,
     const char *reason, int exit_code)
 {
     PGresult    *res;
-    const char  *params[6];
     char         ids[24], code[16];
     int          rc;
 
@@ -269,19 +263,17 @@ so_deploy_move(so_pg_t *pg, long long id, so_dstate_t from, so_dstate_t to,
 
     snprintf(ids, sizeof(ids), "%lld", id);
     snprintf(code, sizeof(code), "%d", exit_code);
-    params[0] = ids;
-    params[1] = so_dstate_name(to);
-    params[2] = reason;
-    params[3] = so_dstate_name(from);
-    params[4] = exit_code >= 0 ? code : NULL;
-    params[5] = so_dstate_ends_build(from, to) ? "t" : "f";
 
     res = so_pg_query(pg, "so_deploy_move",
                       "UPDATE deployments SET state = $2, reason = $3,"
                       " exit_code = coalesce($5::int, exit_code),"
                       " finished_at = CASE WHEN $6::boolean THEN now()"
                       " ELSE finished_at END"
-                      " WHERE id = $1 AND state = $4", 6, params);
+                      " WHERE id = $1 AND state = $4",
+                      SO_PG_PARAMS(ids, so_dstate_name(to), reason,
+                                   so_dstate_name(from),
+                                   exit_code >= 0 ? code : NULL,
+                                   so_dstate_ends_build(from, to) ? "t" : "f"));
     if (res == NULL) {
         /* another PRODUCTION of the project: someone promoted first */
         if (strcmp(so_pg_sqlstate(pg), "23505") == 0) {
@@ -313,7 +305,6 @@ static PGresult *
 so_deploy_take(so_pg_t *pg, long long id, const char *owner, int ttl,
     const char *reason, int supersede)
 {
-    const char  *params[5];
     char         ids[24], ttls[16];
 
     assert(so_dstate_can(SO_DS_QUEUED, SO_DS_BUILDING)
@@ -321,11 +312,6 @@ so_deploy_take(so_pg_t *pg, long long id, const char *owner, int ttl,
 
     snprintf(ids, sizeof(ids), "%lld", id);
     snprintf(ttls, sizeof(ttls), "%d", ttl);
-    params[0] = ids;
-    params[1] = owner;
-    params[2] = ttls;
-    params[3] = reason;
-    params[4] = supersede ? "t" : "f";
 
     return so_pg_query(pg, "so_deploy_take",
                        "WITH old AS (UPDATE deployments o"
@@ -344,7 +330,9 @@ so_deploy_take(so_pg_t *pg, long long id, const char *owner, int ttl,
                        " RETURNING attempts)"
                        " SELECT (SELECT attempts FROM c),"
                        " (SELECT string_agg(id::text, ',' ORDER BY id)"
-                       " FROM old)", 5, params);
+                       " FROM old)",
+                       SO_PG_PARAMS(ids, owner, ttls, reason,
+                                    supersede ? "t" : "f"));
 }
 
 
@@ -360,7 +348,6 @@ so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
     const char *ids)
 {
     PGresult    *res;
-    const char  *params[1];
     int          rc;
 
     if (so_pg_tx(pg, "BEGIN") != SO_OK) {
@@ -368,11 +355,11 @@ so_deploy_lock(long long *out_project, int *tx, so_pg_t *pg,
     }
     *tx = 1;
 
-    params[0] = ids;
     res = so_pg_query(pg, "so_deploy_lock_project",
                       "SELECT p.id FROM projects p"
                       " JOIN deployments d ON d.project_id = p.id"
-                      " WHERE d.id = $1 FOR UPDATE OF p", 1, params);
+                      " WHERE d.id = $1 FOR UPDATE OF p",
+                      SO_PG_PARAMS(ids));
     if (res == NULL) {
         return so_pg_failed(pg, NULL, "so_deploy_lock_project");
     }
@@ -393,7 +380,6 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
     const char *owner, int ttl)
 {
     PGresult    *res;
-    const char  *params[1];
     char         ids[24];
     int          rc, tx;
 
@@ -402,7 +388,6 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
     tx = 0;
 
     snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
 
     rc = so_deploy_lock(out_project, &tx, pg, ids);
     if (rc != SO_OK) {
@@ -419,7 +404,8 @@ so_deploy_claim(long long *out_project, so_pg_t *pg, long long id,
                       " EXISTS (SELECT 1 FROM deployments a"
                       "  WHERE a.project_id = d.project_id"
                       "  AND a.state IN ('BUILDING', 'PROVISIONING'))"
-                      " FROM deployments d WHERE d.id = $1", 1, params);
+                      " FROM deployments d WHERE d.id = $1",
+                      SO_PG_PARAMS(ids));
     if (res == NULL) {
         rc = so_pg_failed(pg, NULL, "so_deploy_claim_read");
         goto done;
@@ -537,7 +523,6 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     long long id, so_dstate_t from, char *err, size_t errlen)
 {
     PGresult     *res;
-    const char   *params[2];
     char          projects[24], ids[24];
     so_dstate_t   state;
     long long     project, prev;
@@ -553,7 +538,6 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     tx = 0;
 
     snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
 
     rc = so_deploy_lock(&project, &tx, pg, ids);
     if (rc != SO_OK) {
@@ -561,15 +545,13 @@ so_deploy_promote(long long *out_previous, so_pg_t *pg, so_redis_t *redis,
     }
 
     snprintf(projects, sizeof(projects), "%lld", project);
-    params[0] = projects;
-    params[1] = ids;
 
     res = so_pg_query(pg, "so_deploy_promote_get",
                       "SELECT state, artifact_path IS NOT NULL,"
                       " (SELECT id FROM deployments"
                       " WHERE project_id = $1 AND state = 'PRODUCTION')"
                       " FROM deployments WHERE id = $2 AND project_id = $1",
-                      2, params);
+                      SO_PG_PARAMS(projects, ids));
     if (res == NULL) {
         rc = so_pg_failed(pg, NULL, "so_deploy_promote_get");
         goto done;
@@ -668,7 +650,7 @@ int
 so_deploy_recover(PGresult **out, so_pg_t *pg, so_deploy_lost_t which,
     long long id, const char *owner, int counted, int max_attempts)
 {
-    const char  *params[4];
+    const char  *name, *sql;
     char         ids[24], max[16];
 
     assert(so_dstate_can(SO_DS_BUILDING, SO_DS_QUEUED)
@@ -676,35 +658,29 @@ so_deploy_recover(PGresult **out, so_pg_t *pg, so_deploy_lost_t which,
            && so_dstate_can(SO_DS_PROVISIONING, SO_DS_QUEUED)
            && so_dstate_can(SO_DS_PROVISIONING, SO_DS_FAILED));
 
-    snprintf(ids, sizeof(ids), "%lld", id);
-    snprintf(max, sizeof(max), "%d", max_attempts);
-    params[0] = ids;
-    params[1] = owner;
-    params[2] = counted ? "0" : "1";
-    params[3] = max;
-
     switch (which) {
     case SO_DEPLOY_LOST_ONE:
-        *out = so_pg_query(pg, "so_deploy_recover_one",
-                           SO_DEPLOY_RECOVER_SQL("id = $1::bigint"
-                                                 " AND lease_owner = $2"),
-                           4, params);
+        name = "so_deploy_recover_one";
+        sql = SO_DEPLOY_RECOVER_SQL("id = $1::bigint AND lease_owner = $2");
         break;
     case SO_DEPLOY_LOST_MINE:
-        *out = so_pg_query(pg, "so_deploy_recover_mine",
-                           SO_DEPLOY_RECOVER_SQL("$1::bigint IS NOT NULL"
-                                                 " AND lease_owner = $2"),
-                           4, params);
+        name = "so_deploy_recover_mine";
+        sql = SO_DEPLOY_RECOVER_SQL("$1::bigint IS NOT NULL"
+                                    " AND lease_owner = $2");
         break;
     default:
-        *out = so_pg_query(pg, "so_deploy_recover_expired",
-                           SO_DEPLOY_RECOVER_SQL("$1::bigint IS NOT NULL"
-                                                 " AND lease_expires_at"
-                                                 " < now() AND lease_owner"
-                                                 " IS DISTINCT FROM $2"),
-                           4, params);
+        name = "so_deploy_recover_expired";
+        sql = SO_DEPLOY_RECOVER_SQL("$1::bigint IS NOT NULL"
+                                    " AND lease_expires_at < now()"
+                                    " AND lease_owner IS DISTINCT FROM $2");
         break;
     }
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(max, sizeof(max), "%d", max_attempts);
+
+    *out = so_pg_query(pg, name, sql,
+                       SO_PG_PARAMS(ids, owner, counted ? "0" : "1", max));
 
     return *out == NULL ? so_pg_failed(pg, NULL, "recovering lost builds")
                         : SO_OK;

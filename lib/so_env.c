@@ -198,7 +198,7 @@ so_env_load(json_t **out, so_pg_t *pg, const so_config_t *cfg,
 {
     PGresult    *res;
     json_t      *env;
-    const char  *params[2], *key;
+    const char  *key;
     char        *plain, id[24], reason[SO_ENV_REASON_MAX];
     int          i, rc, runtime;
 
@@ -213,13 +213,12 @@ so_env_load(json_t **out, so_pg_t *pg, const so_config_t *cfg,
     runtime = target[0] == 'r';
 
     snprintf(id, sizeof(id), "%lld", project_id);
-    params[0] = id;
-    params[1] = target;
 
     res = so_pg_query(pg, "so_env_load",
                       "SELECT key, value, secret, key_version FROM env_vars"
                       " WHERE project_id = $1 AND target IN ($2, 'both')"
-                      " ORDER BY key", 2, params);
+                      " ORDER BY key",
+                      SO_PG_PARAMS(id, target));
     if (res == NULL) {
         rc = so_pg_failed(pg, "env", "project=%lld", project_id);
         goto done;

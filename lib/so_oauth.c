@@ -49,21 +49,18 @@ so_oauth_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     long long user_id, const char *provider)
 {
     PGresult     *res;
-    const char   *params[2];
     char          uid[24];
     int           rc;
 
     *token = NULL;
 
     snprintf(uid, sizeof(uid), "%lld", user_id);
-    params[0] = uid;
-    params[1] = provider;
 
     res = so_pg_query(pg, "so_oauth_token",
                       "SELECT access_token_enc FROM oauth_identities"
                       " WHERE user_id = $1 AND provider = $2"
                       " AND access_token_enc IS NOT NULL",
-                      2, params);
+                      SO_PG_PARAMS(uid, provider));
     if (res == NULL) {
         rc = so_pg_failed(pg, "oauth", "user=%lld provider=%s", user_id,
                           provider);

@@ -194,7 +194,6 @@ so_page_list(so_req_t *r, const char *name, const char *sql,
 {
     so_page_t    page;
     PGresult    *res;
-    const char  *params[3];
     char         user[24];
 
     if (so_page_read(r, &page) != SO_OK) {
@@ -202,13 +201,10 @@ so_page_list(so_req_t *r, const char *name, const char *sql,
     }
 
     snprintf(user, sizeof(user), "%lld", r->principal.user_id);
-    params[0] = user;
-    params[1] = page.afters;
-    params[2] = page.limit1;
 
-    res = so_pg_query(r->pg, name, sql, 3, params);
+    res = so_req_query(r, name, sql,
+                       SO_PG_PARAMS(user, page.afters, page.limit1));
     if (res == NULL) {
-        so_req_pg_error(r, name);
         return;
     }
 

@@ -34,6 +34,22 @@ PGresult *so_pg_query(so_pg_t *pg, const char *name, const char *sql,
     int nparams, const char *const *params);
 
 /*
+ * The nparams and params arguments of so_pg_query() and of the functions
+ * that pass them on, from the values of $1, $2... in that order:
+ *
+ *     so_pg_query(pg, "x_get", "SELECT ... WHERE id = $1 AND owner = $2",
+ *                 SO_PG_PARAMS(id, owner));
+ *
+ * The compiler counts the values, so the count cannot disagree with the
+ * array, and checks that each is a string (or NULL, SQL NULL).  The array
+ * lives until the end of the enclosing block; the values are evaluated
+ * once.  A statement without parameters passes 0, NULL.
+ */
+#define SO_PG_PARAMS(...)                                                     \
+    (int) (sizeof((const char *[]) { __VA_ARGS__ }) / sizeof(const char *)),  \
+    (const char *const []) { __VA_ARGS__ }
+
+/*
  * so_pg_query() for a statement whose rows are not wanted: 0, or the
  * so_pg_code() of the failure with the error in so_pg_errstr().
  */

@@ -156,18 +156,16 @@ so_project_webhook_secret(char **out, so_pg_t *pg, const so_config_t *cfg,
     long long project_id)
 {
     PGresult    *res;
-    const char  *params[1];
     char         id[24], aad[32];
     int          rc;
 
     *out = NULL;
 
     snprintf(id, sizeof(id), "%lld", project_id);
-    params[0] = id;
 
     res = so_pg_query(pg, "so_project_webhook_secret",
                       "SELECT webhook_secret_enc FROM projects WHERE id = $1",
-                      1, params);
+                      SO_PG_PARAMS(id));
     if (res == NULL) {
         rc = so_pg_failed(pg, "project", "project=%lld", project_id);
         goto done;

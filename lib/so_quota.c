@@ -18,8 +18,7 @@
 #include "so_quota.h"
 
 
-static void so_quota_args(char user[24], char team[24],
-    const char *params[2], const so_quota_account_t *account);
+static const char *so_quota_owner(char buf[24], long long id);
 
 
 static const char *const  so_quota_names[SO_QUOTA_N] = {
@@ -55,15 +54,19 @@ so_quota_limit(const so_config_t *cfg, so_quota_kind_t kind)
 }
 
 
-/* $1 the user, $2 the team; the one that is not the owner is NULL */
-static void
-so_quota_args(char user[24], char team[24], const char *params[2],
-    const so_quota_account_t *account)
+/*
+ * An owner's id as a parameter, in buf: the statements take $1 the user
+ * and $2 the team, the one that is not the owner NULL (id 0).
+ */
+static const char *
+so_quota_owner(char buf[24], long long id)
 {
-    snprintf(user, 24, "%lld", account->user);
-    snprintf(team, 24, "%lld", account->team);
-    params[0] = account->user > 0 ? user : NULL;
-    params[1] = account->team > 0 ? team : NULL;
+    if (id <= 0) {
+        return NULL;
+    }
+
+    snprintf(buf, 24, "%lld", id);
+    return buf;
 }
 
 
@@ -72,19 +75,18 @@ so_quota_account_of(so_quota_account_t *out, so_pg_t *pg,
     long long project_id, int lock)
 {
     PGresult    *res;
-    const char  *params[1];
     char         proj[24];
 
     out->user = 0;
     out->team = 0;
 
     snprintf(proj, sizeof(proj), "%lld", project_id);
-    params[0] = proj;
 
     res = so_pg_query(pg, "so_quota_account_of",
                       "SELECT coalesce(owner_user_id, 0),"
                       " coalesce(owner_team_id, 0)"
-                      " FROM projects WHERE id = $1", 1, params);
+                      " FROM projects WHERE id = $1",
+                      SO_PG_PARAMS(proj));
     if (res == NULL) {
         return so_pg_failed(pg, "quota", "so_quota_account_of");
     }
@@ -106,17 +108,16 @@ int
 so_quota_lock(so_pg_t *pg, const so_quota_account_t *account)
 {
     PGresult    *res;
-    const char  *params[2];
     char         user[24], team[24];
     int          found;
-
-    so_quota_args(user, team, params, account);
 
     res = so_pg_query(pg, "so_quota_lock",
                       "SELECT (SELECT id FROM users WHERE id = $1"
                       " FOR NO KEY UPDATE) IS NOT NULL"
                       " OR (SELECT id FROM teams WHERE id = $2"
-                      " FOR NO KEY UPDATE) IS NOT NULL", 2, params);
+                      " FOR NO KEY UPDATE) IS NOT NULL",
+                      SO_PG_PARAMS(so_quota_owner(user, account->user),
+                                   so_quota_owner(team, account->team)));
     if (res == NULL) {
         return so_pg_failed(pg, "quota", "so_quota_lock");
     }
@@ -133,13 +134,10 @@ so_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N], so_pg_t *pg,
     const so_quota_account_t *account, long long except_project)
 {
     PGresult    *res;
-    const char  *params[3];
     char         user[24], team[24], except[24];
     int          i;
 
-    so_quota_args(user, team, params, account);
     snprintf(except, sizeof(except), "%lld", except_project);
-    params[2] = except;
 
     res = so_pg_query(pg, "so_quota_usage",
                       "WITH p AS (SELECT id FROM projects"
@@ -159,7 +157,9 @@ so_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N], so_pg_t *pg,
                       " WHERE a.project_id IN (SELECT id FROM p)"
                       " AND a.project_id <> $3::bigint"
                       " AND a.state IN ('starting', 'running'))",
-                      3, params);
+                      SO_PG_PARAMS(so_quota_owner(user, account->user),
+                                   so_quota_owner(team, account->team),
+                                   except));
     if (res == NULL) {
         return so_pg_failed(pg, "quota", "so_quota_usage");
     }

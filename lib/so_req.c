@@ -168,6 +168,21 @@ so_req_pg_error(so_req_t *r, const char *what)
 }
 
 
+PGresult *
+so_req_query(so_req_t *r, const char *name, const char *sql, int nparams,
+    const char *const *params)
+{
+    PGresult  *res;
+
+    res = so_pg_query(r->pg, name, sql, nparams, params);
+    if (res == NULL) {
+        so_req_pg_error(r, name);
+    }
+
+    return res;
+}
+
+
 void
 so_req_fail(so_req_t *r, int rc)
 {

@@ -138,6 +138,14 @@ void so_req_error(so_req_t *r, int status, const char *code,
 void so_req_pg_error(so_req_t *r, const char *what);
 
 /*
+ * so_pg_query() on the request's connection that answers a failure itself
+ * (so_req_pg_error() naming the statement): the result (the caller
+ * PQclear()s it), or NULL answered.  nparams and params: SO_PG_PARAMS().
+ */
+PGresult *so_req_query(so_req_t *r, const char *name, const char *sql,
+    int nparams, const char *const *params);
+
+/*
  * Answers a failed step whose detail is already logged (the so_deploy_*
  * functions log their own): 503 unavailable for SO_EUNAVAIL, else 500.
  */

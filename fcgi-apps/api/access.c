@@ -112,33 +112,31 @@ api_access_list(so_req_t *r, int status, const char *project)
 {
     PGresult    *res, *teams;
     json_t      *j, *members, *list;
-    const char  *params[1];
     int          i;
 
-    params[0] = project;
     teams = NULL;
     j = NULL;
 
-    res = so_pg_query(r->pg, "api_access_members",
-                      "SELECT u.id, u.email, u.name,"
-                      " array_to_json(g.scopes), "
-                      SO_SQL_TIME("g.created_at")
-                      " FROM project_members g JOIN users u"
-                      " ON u.id = g.user_id WHERE g.project_id = $1"
-                      " ORDER BY u.id", 1, params);
+    res = so_req_query(r, "api_access_members",
+                       "SELECT u.id, u.email, u.name,"
+                       " array_to_json(g.scopes), "
+                       SO_SQL_TIME("g.created_at")
+                       " FROM project_members g JOIN users u"
+                       " ON u.id = g.user_id WHERE g.project_id = $1"
+                       " ORDER BY u.id",
+                       SO_PG_PARAMS(project));
     if (res == NULL) {
-        api_db_error(r, "api_access_members");
         goto done;
     }
 
-    teams = so_pg_query(r->pg, "api_access_teams",
-                        "SELECT t.id, t.name, array_to_json(g.scopes), "
-                        SO_SQL_TIME("g.created_at")
-                        " FROM project_teams g JOIN teams t"
-                        " ON t.id = g.team_id WHERE g.project_id = $1"
-                        " ORDER BY t.id", 1, params);
+    teams = so_req_query(r, "api_access_teams",
+                         "SELECT t.id, t.name, array_to_json(g.scopes), "
+                         SO_SQL_TIME("g.created_at")
+                         " FROM project_teams g JOIN teams t"
+                         " ON t.id = g.team_id WHERE g.project_id = $1"
+                         " ORDER BY t.id",
+                         SO_PG_PARAMS(project));
     if (teams == NULL) {
-        api_db_error(r, "api_access_teams");
         goto done;
     }
 
@@ -196,7 +194,7 @@ api_access_member_put(so_req_t *r)
     };
     PGresult                 *res;
     json_t                   *body, *scopes;
-    const char               *email, *params[4];
+    const char               *email;
     char                      target[24], sql_scopes[32];
     char                      norm[SO_EMAIL_MAX_LEN + 1];
     long long                 user;
@@ -242,27 +240,24 @@ api_access_member_put(so_req_t *r)
     }
 
     snprintf(target, sizeof(target), "%lld", user);
-    params[0] = r->ids;
-    params[1] = user != 0 ? target : NULL;
-    params[2] = user != 0 ? NULL : norm;
-    params[3] = sql_scopes;
 
     /*
      * the owner user needs no grant; a user of another id is no one, and
      * so is an email nobody verified (anyone may sign up with any address)
      */
-    res = so_pg_query(r->pg, "api_access_member_put",
-                      "INSERT INTO project_members (project_id, user_id,"
-                      " scopes)"
-                      " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
-                      " WHERE p.id = $1 AND (u.id = $2"
-                      " OR (u.email = $3 AND u.email_verified))"
-                      " AND p.owner_user_id IS DISTINCT FROM u.id"
-                      " ON CONFLICT (project_id, user_id)"
-                      " DO UPDATE SET scopes = EXCLUDED.scopes"
-                      " RETURNING user_id", 4, params);
+    res = so_req_query(r, "api_access_member_put",
+                       "INSERT INTO project_members (project_id, user_id,"
+                       " scopes)"
+                       " SELECT p.id, u.id, $4::text[] FROM projects p, users u"
+                       " WHERE p.id = $1 AND (u.id = $2"
+                       " OR (u.email = $3 AND u.email_verified))"
+                       " AND p.owner_user_id IS DISTINCT FROM u.id"
+                       " ON CONFLICT (project_id, user_id)"
+                       " DO UPDATE SET scopes = EXCLUDED.scopes"
+                       " RETURNING user_id",
+                       SO_PG_PARAMS(r->ids, user != 0 ? target : NULL,
+                                    user != 0 ? NULL : norm, sql_scopes));
     if (res == NULL) {
-        api_db_error(r, "api_access_member_put");
         goto done;
     }
 
@@ -316,7 +311,6 @@ static const api_access_revoke_t  api_access_revoke_team = {
 static void
 api_access_revoke(so_req_t *r, const api_access_revoke_t *rv)
 {
-    const char  *params[2];
     char         target[24];
     long long    grantee;
 
@@ -326,11 +320,9 @@ api_access_revoke(so_req_t *r, const api_access_revoke_t *rv)
     }
 
     snprintf(target, sizeof(target), "%lld", grantee);
-    params[0] = r->ids;
-    params[1] = target;
 
-    if (api_exec_one(r, rv->name, rv->sql, 2, params, rv->missing, NULL)
-        != SO_OK)
+    if (api_exec_one(r, rv->name, rv->sql, SO_PG_PARAMS(r->ids, target),
+                     rv->missing, NULL) != SO_OK)
     {
         return;
     }
@@ -354,7 +346,6 @@ api_access_team_put(so_req_t *r)
     static const char *const  fields[] = { "team_id", "scopes", NULL };
     PGresult                 *res;
     json_t                   *body, *scopes;
-    const char               *params[3];
     char                      teams[24], sql_scopes[32];
     long long                 team;
 
@@ -380,17 +371,13 @@ api_access_team_put(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = teams;
-    params[2] = sql_scopes;
-
-    res = so_pg_query(r->pg, "api_access_team_put",
-                      "INSERT INTO project_teams (project_id, team_id,"
-                      " scopes) VALUES ($1, $2, $3::text[])"
-                      " ON CONFLICT (project_id, team_id)"
-                      " DO UPDATE SET scopes = EXCLUDED.scopes", 3, params);
+    res = so_req_query(r, "api_access_team_put",
+                       "INSERT INTO project_teams (project_id, team_id,"
+                       " scopes) VALUES ($1, $2, $3::text[])"
+                       " ON CONFLICT (project_id, team_id)"
+                       " DO UPDATE SET scopes = EXCLUDED.scopes",
+                       SO_PG_PARAMS(r->ids, teams, sql_scopes));
     if (res == NULL) {
-        api_db_error(r, "api_access_team_put");
         goto done;
     }
 
@@ -426,7 +413,6 @@ api_access_transfer(so_req_t *r)
     static const char *const  fields[] = { "user_id", "team_id", NULL };
     PGresult                 *res;
     json_t                   *body;
-    const char               *params[4];
     char                      target[24];
     long long                 to_user, to_team;
 
@@ -466,41 +452,36 @@ api_access_transfer(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = to_user != 0 ? target : NULL;
-    params[2] = to_team != 0 ? target : NULL;
-    params[3] = r->uids;
-
     if (api_tx(r, "BEGIN") != SO_OK) {
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_transfer_replace",
-                      "UPDATE team_invitations SET state = 'revoked',"
-                      " responded_at = now()"
-                      " WHERE project_id = $1 AND state = 'pending'",
-                      1, params);
+    res = so_req_query(r, "api_transfer_replace",
+                       "UPDATE team_invitations SET state = 'revoked',"
+                       " responded_at = now()"
+                       " WHERE project_id = $1 AND state = 'pending'",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_replace");
         goto rollback;
     }
     PQclear(res);
 
     /* nothing to offer to the owner it has */
-    res = so_pg_query(r->pg, "api_transfer_offer",
-                      "INSERT INTO team_invitations (project_id, email,"
-                      " to_team_id, role, invited_by)"
-                      " SELECT p.id, u.email, $3::bigint, 'owner', $4"
-                      " FROM projects p LEFT JOIN users u ON u.id = $2"
-                      " WHERE p.id = $1"
-                      " AND (u.id IS NOT NULL OR $3::bigint IS NOT NULL)"
-                      " AND ($2::bigint IS NULL"
-                      " OR p.owner_user_id IS DISTINCT FROM $2::bigint)"
-                      " AND ($3::bigint IS NULL"
-                      " OR p.owner_team_id IS DISTINCT FROM $3::bigint)"
-                      " RETURNING id", 4, params);
+    res = so_req_query(r, "api_transfer_offer",
+                       "INSERT INTO team_invitations (project_id, email,"
+                       " to_team_id, role, invited_by)"
+                       " SELECT p.id, u.email, $3::bigint, 'owner', $4"
+                       " FROM projects p LEFT JOIN users u ON u.id = $2"
+                       " WHERE p.id = $1"
+                       " AND (u.id IS NOT NULL OR $3::bigint IS NOT NULL)"
+                       " AND ($2::bigint IS NULL"
+                       " OR p.owner_user_id IS DISTINCT FROM $2::bigint)"
+                       " AND ($3::bigint IS NULL"
+                       " OR p.owner_team_id IS DISTINCT FROM $3::bigint)"
+                       " RETURNING id",
+                       SO_PG_PARAMS(r->ids, to_user != 0 ? target : NULL,
+                                    to_team != 0 ? target : NULL, r->uids));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_offer");
         goto rollback;
     }
 
@@ -540,16 +521,13 @@ void
 api_access_transfer_get(so_req_t *r)
 {
     PGresult    *res;
-    const char  *params[1];
 
-    params[0] = r->ids;
-
-    res = so_pg_query(r->pg, "api_transfer_pending",
-                      "SELECT id FROM team_invitations"
-                      " WHERE project_id = $1 AND state = 'pending'"
-                      " AND expires_at > now()", 1, params);
+    res = so_req_query(r, "api_transfer_pending",
+                       "SELECT id FROM team_invitations"
+                       " WHERE project_id = $1 AND state = 'pending'"
+                       " AND expires_at > now()",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_pending");
         return;
     }
 
@@ -567,15 +545,12 @@ api_access_transfer_get(so_req_t *r)
 void
 api_access_transfer_cancel(so_req_t *r)
 {
-    const char  *params[1];
-
-    params[0] = r->ids;
-
     if (api_exec_one(r, "api_transfer_cancel",
                      "UPDATE team_invitations SET state = 'revoked',"
                      " responded_at = now()"
                      " WHERE project_id = $1 AND state = 'pending'",
-                     1, params, "no pending transfer", NULL) != SO_OK)
+                     SO_PG_PARAMS(r->ids), "no pending transfer", NULL)
+        != SO_OK)
     {
         return;
     }
@@ -591,25 +566,19 @@ api_access_take(so_req_t *r, const char *project, const char *user,
     const char *team, const char *from)
 {
     PGresult    *res;
-    const char  *params[4];
     int          moved;
 
-    params[0] = project;
-    params[1] = user;
-    params[2] = team;
-    params[3] = from[0] != '\0' ? from : NULL;
-
     /* the offer holds while the one who made it still owns the project */
-    res = so_pg_query(r->pg, "api_transfer_take",
-                      "UPDATE projects p SET owner_user_id = $2::bigint,"
-                      " owner_team_id = $3::bigint, updated_at = now()"
-                      " WHERE p.id = $1 AND (p.owner_user_id = $4::bigint"
-                      " OR EXISTS (SELECT 1 FROM team_members m"
-                      " WHERE m.team_id = p.owner_team_id"
-                      " AND m.user_id = $4::bigint AND m.role = 'owner'))",
-                      4, params);
+    res = so_req_query(r, "api_transfer_take",
+                       "UPDATE projects p SET owner_user_id = $2::bigint,"
+                       " owner_team_id = $3::bigint, updated_at = now()"
+                       " WHERE p.id = $1 AND (p.owner_user_id = $4::bigint"
+                       " OR EXISTS (SELECT 1 FROM team_members m"
+                       " WHERE m.team_id = p.owner_team_id"
+                       " AND m.user_id = $4::bigint AND m.role = 'owner'))",
+                       SO_PG_PARAMS(project, user, team,
+                                    from[0] != '\0' ? from : NULL));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_take");
         return SO_ERR;
     }
 
@@ -624,12 +593,11 @@ api_access_take(so_req_t *r, const char *project, const char *user,
     }
 
     /* the new owner's own grant is redundant now */
-    res = so_pg_query(r->pg, "api_transfer_grant",
-                      "DELETE FROM project_members"
-                      " WHERE project_id = $1 AND user_id = $2",
-                      2, params);
+    res = so_req_query(r, "api_transfer_grant",
+                       "DELETE FROM project_members"
+                       " WHERE project_id = $1 AND user_id = $2",
+                       SO_PG_PARAMS(project, user));
     if (res == NULL) {
-        api_db_error(r, "api_transfer_grant");
         return SO_ERR;
     }
 

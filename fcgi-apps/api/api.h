@@ -148,16 +148,17 @@ int api_rule_branch(const char *s, const char **reason);
 int api_rule_dir(const char *s, const char **reason);
 
 /*
- * Shared by the handlers (teams.c).  api_db_error answers a failed query:
- * 503 when the database is unreachable, else 500, and logs what failed.
- * api_tx runs "BEGIN" or "COMMIT": 0, or SO_ERR answered (api_db_error);
- * a ROLLBACK, after the answer, is so_pg_tx()'s.
+ * Shared by the handlers (teams.c).  A failed query is answered by
+ * so_req_pg_error() (so_req.h): 503 when the database is unreachable, else
+ * 500, with what failed logged.
+ * api_tx runs "BEGIN" or "COMMIT": 0, or SO_ERR answered; a ROLLBACK, after
+ * the answer, is so_pg_tx()'s.
  * api_exec_one runs the statement name (prepared from sql) that must touch
- * exactly one row: SO_OK, or SO_ERR answered (api_db_error, or 404
+ * exactly one row: SO_OK, or SO_ERR answered (the failure, or 404
  * not_found with missing and field when no row matched).
  * api_query_one runs the query name that must find a row: its result (the
- * caller PQclear()s it), or NULL answered (api_db_error, or 404 not_found
- * with missing).
+ * caller PQclear()s it), or NULL answered (the failure, or 404 not_found
+ * with missing).  nparams and params: SO_PG_PARAMS() (so_pg.h).
  * api_tx_lock begins a transaction and runs the query name, whose $1 is
  * the route's object (r->ids) and $2 the caller, that must find the row
  * it locks: its result (the caller PQclear()s it and ends the
@@ -166,7 +167,6 @@ int api_rule_dir(const char *s, const char **reason);
  * team and the old owner a member, inside a transaction that holds the
  * team row locked: 0, SO_ENOTFOUND when user is not a member, or SO_ERR.
  */
-void api_db_error(so_req_t *r, const char *what);
 int api_tx(so_req_t *r, const char *verb);
 int api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field);

@@ -151,15 +151,13 @@ api_deploy_events(so_req_t *r, const char *id)
 {
     PGresult    *res;
     json_t      *list;
-    const char  *params[1];
-
-    params[0] = id;
 
     res = so_pg_query(r->pg, "api_deploy_events",
                       "SELECT from_state, to_state, reason, "
                       SO_SQL_TIME("at")
                       " FROM deployment_events WHERE deployment_id = $1"
-                      " ORDER BY id", 1, params);
+                      " ORDER BY id",
+                      SO_PG_PARAMS(id));
     if (res == NULL) {
         return NULL;
     }
@@ -227,18 +225,16 @@ api_deploy_read(so_req_t *r, long long id, PGresult **out,
     so_dstate_t *state)
 {
     PGresult    *res;
-    const char  *params[1];
     char         ids[24];
 
     *out = NULL;
     snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
 
-    res = so_pg_query(r->pg, "api_deploy_get",
-                      "SELECT " API_DEPLOY_COLS
-                      " FROM deployments d WHERE d.id = $1", 1, params);
+    res = so_req_query(r, "api_deploy_get",
+                       "SELECT " API_DEPLOY_COLS
+                       " FROM deployments d WHERE d.id = $1",
+                       SO_PG_PARAMS(ids));
     if (res == NULL) {
-        so_req_pg_error(r, "api_deploy_get");
         return SO_ERR;
     }
 
@@ -342,7 +338,10 @@ api_deploy_input(so_req_t *r, json_t **body, const char **branch,
 }
 
 
-/* enqueues spec within the account's quota and answers 202 with it */
+/*
+ * enqueues spec as the caller's deployment, within the account's quota,
+ * and answers 202 with it
+ */
 static void
 api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec)
 {
@@ -350,6 +349,7 @@ api_deploy_enqueue(so_req_t *r, so_deploy_spec_t *spec)
     long long   id;
     int         rc;
 
+    spec->created_by = r->principal.user_id;
     spec->builds_max = r->cfg->quota_builds_active;
     spec->quota = &quota;
 
@@ -395,7 +395,6 @@ api_deployments_create(so_req_t *r)
     spec.message = NULL;
     spec.trigger = "manual";
     spec.reason = NULL;
-    spec.created_by = r->principal.user_id;
 
     api_deploy_enqueue(r, &spec);
 
@@ -411,7 +410,6 @@ api_deployments_list(so_req_t *r)
 {
     so_page_t    page;
     PGresult    *res;
-    const char  *params[3];
 
     res = NULL;
 
@@ -419,18 +417,14 @@ api_deployments_list(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = page.afters;
-    params[2] = page.limit1;
-
     /* the cursor is the last id of the page before: older ones follow */
-    res = so_pg_query(r->pg, "api_deploy_list",
-                      "SELECT " API_DEPLOY_COLS " FROM deployments d"
-                      " WHERE d.project_id = $1"
-                      " AND ($2::bigint = 0 OR d.id < $2::bigint)"
-                      " ORDER BY d.id DESC LIMIT $3", 3, params);
+    res = so_req_query(r, "api_deploy_list",
+                       "SELECT " API_DEPLOY_COLS " FROM deployments d"
+                       " WHERE d.project_id = $1"
+                       " AND ($2::bigint = 0 OR d.id < $2::bigint)"
+                       " ORDER BY d.id DESC LIMIT $3",
+                       SO_PG_PARAMS(r->ids, page.afters, page.limit1));
     if (res == NULL) {
-        so_req_pg_error(r, "api_deploy_list");
         goto done;
     }
 
@@ -456,12 +450,10 @@ api_deployments_delete(so_req_t *r)
 {
     so_dstate_t   state;
     PGresult     *res;
-    const char   *params[2];
     int           attempt, deleted;
 
     res = NULL;
     deleted = 0;
-    params[0] = r->ids;
 
     for (attempt = 0; attempt < API_DEPLOY_ATTEMPTS && !deleted; attempt++) {
         PQclear(res);
@@ -474,13 +466,11 @@ api_deployments_delete(so_req_t *r)
         }
         PQclear(res);
 
-        params[1] = so_dstate_name(state);
-
-        res = so_pg_query(r->pg, "api_deploy_delete",
-                          "DELETE FROM deployments"
-                          " WHERE id = $1 AND state = $2", 2, params);
+        res = so_req_query(r, "api_deploy_delete",
+                           "DELETE FROM deployments"
+                           " WHERE id = $1 AND state = $2",
+                           SO_PG_PARAMS(r->ids, so_dstate_name(state)));
         if (res == NULL) {
-            so_req_pg_error(r, "api_deploy_delete");
             goto done;
         }
 
@@ -529,7 +519,6 @@ api_deployments_redeploy(so_req_t *r)
     spec.message = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
     spec.trigger = "redeploy";
     spec.reason = reason;
-    spec.created_by = r->principal.user_id;
 
     api_deploy_enqueue(r, &spec);
 

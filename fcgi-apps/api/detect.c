@@ -52,14 +52,11 @@ api_detect_answer(so_req_t *r, int status, const char *id)
     PGresult      *res;
     json_t        *j;
     json_error_t   jerr;
-    const char    *params[2];
 
-    params[0] = id;
-    params[1] = r->uids;
-
-    res = so_pg_query(r->pg, "detect_get", API_DETECT_JSON, 2, params);
+    res = so_pg_query(r->pg, "detect_get", API_DETECT_JSON,
+                      SO_PG_PARAMS(id, r->uids));
     if (res == NULL) {
-        api_db_error(r, "reading a detection");
+        so_req_pg_error(r, "reading a detection");
         return;
     }
 
@@ -97,7 +94,7 @@ api_detect(so_req_t *r)
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body;
-    const char               *url, *branch, *root, *params[5];
+    const char               *url, *branch, *root;
     const char               *xadd[4];
     char                      err[SO_ERRLEN], msg[SO_ERRLEN];
     char                      id[24];
@@ -131,21 +128,16 @@ api_detect(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->uids;
-    params[1] = url;
-    params[2] = branch;
-    params[3] = root;
-    params[4] = API_DETECT_PENDING;
-
     res = so_pg_query(r->pg, "detect_insert",
                       "INSERT INTO detections (user_id, repo_url, branch,"
                       " root_dir) SELECT $1, $2, $3, $4"
                       " WHERE (SELECT count(*) FROM detections"
                       " WHERE user_id = $1 AND state = 'pending') < $5::int"
                       " RETURNING id",
-                      5, params);
+                      SO_PG_PARAMS(r->uids, url, branch, root,
+                                   API_DETECT_PENDING));
     if (res == NULL) {
-        api_db_error(r, "recording a detection");
+        so_req_pg_error(r, "recording a detection");
         goto done;
     }
 
@@ -165,13 +157,12 @@ api_detect(so_req_t *r)
 
     if (so_deploy_xadd(r->redis, SO_DEPLOY_EVENTS, 4, xadd) != SO_OK) {
         PQclear(res);
-        params[0] = id;
         res = so_pg_query(r->pg, "detect_unsent",
                           "UPDATE detections SET state = 'failed',"
                           " error_code = 'unavailable', error_message ="
                           " 'the builders could not be reached',"
                           " finished_at = now() WHERE id = $1",
-                          1, params);
+                          SO_PG_PARAMS(id));
         so_req_error(r, 503, "unavailable", "the builders cannot be "
                      "reached: try again", NULL);
         goto done;

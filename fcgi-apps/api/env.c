@@ -74,15 +74,12 @@ api_env_list(so_req_t *r)
 {
     PGresult    *res;
     json_t      *items;
-    const char  *params[1];
 
-    params[0] = r->ids;
-
-    res = so_pg_query(r->pg, "api_env_list",
-                      "SELECT " API_ENV_COLS " FROM env_vars"
-                      " WHERE project_id = $1 ORDER BY key", 1, params);
+    res = so_req_query(r, "api_env_list",
+                       "SELECT " API_ENV_COLS " FROM env_vars"
+                       " WHERE project_id = $1 ORDER BY key",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        api_db_error(r, "api_env_list");
         return;
     }
 
@@ -106,7 +103,7 @@ api_env_put(so_req_t *r)
     };
     PGresult                 *res;
     json_t                   *body, *secret, *j;
-    const char               *value, *target, *params[6];
+    const char               *value, *target;
     char                     *sealed, version[12];
     size_t                    len, tlen;
     int                       rc, is_secret;
@@ -169,12 +166,6 @@ api_env_put(so_req_t *r)
     }
 
     snprintf(version, sizeof(version), "%d", SO_ENV_KEY_VERSION);
-    params[0] = r->ids;
-    params[1] = r->args[1];
-    params[2] = is_secret ? sealed : value;
-    params[3] = is_secret ? "t" : "f";
-    params[4] = version;
-    params[5] = target;
 
     res = so_pg_query(r->pg, "api_env_put",
                       "INSERT INTO env_vars (project_id, key, value, secret,"
@@ -184,9 +175,12 @@ api_env_put(so_req_t *r)
                       " value = EXCLUDED.value, secret = EXCLUDED.secret,"
                       " key_version = EXCLUDED.key_version,"
                       " target = EXCLUDED.target, updated_at = now()"
-                      " RETURNING " API_ENV_COLS ", xmax = 0", 6, params);
+                      " RETURNING " API_ENV_COLS ", xmax = 0",
+                      SO_PG_PARAMS(r->ids, r->args[1],
+                                   is_secret ? sealed : value,
+                                   is_secret ? "t" : "f", version, target));
     if (res == NULL || PQntuples(res) != 1) {
-        api_db_error(r, "api_env_put");
+        so_req_pg_error(r, "api_env_put");
         goto done;
     }
 
@@ -216,18 +210,14 @@ done:
 void
 api_env_delete(so_req_t *r)
 {
-    const char  *params[2];
-
     if (api_env_key(r, r->args[1], 1) != SO_OK) {
         return;
     }
 
-    params[0] = r->ids;
-    params[1] = r->args[1];
-
     if (api_exec_one(r, "api_env_delete",
                      "DELETE FROM env_vars WHERE project_id = $1"
-                     " AND key = $2", 2, params,
+                     " AND key = $2",
+                     SO_PG_PARAMS(r->ids, r->args[1]),
                      "no such variable", "key") != SO_OK)
     {
         return;

@@ -38,18 +38,15 @@ api_hookreg_store(so_req_t *r, long long project_id, long long hook_id,
     const char *error)
 {
     PGresult    *res;
-    const char  *params[3];
     char         ids[24], hook[24];
 
     snprintf(ids, sizeof(ids), "%lld", project_id);
     snprintf(hook, sizeof(hook), "%lld", hook_id);
-    params[0] = ids;
-    params[1] = error == NULL ? hook : NULL;
-    params[2] = error;
 
     res = so_pg_query(r->pg, "api_hookreg_store",
                       "UPDATE projects SET github_hook_id = $2,"
-                      " github_hook_error = $3 WHERE id = $1", 3, params);
+                      " github_hook_error = $3 WHERE id = $1",
+                      SO_PG_PARAMS(ids, error == NULL ? hook : NULL, error));
     if (res == NULL) {
         so_log_error(r->path, "project=%lld: storing the GitHub hook: %s",
                      project_id, so_pg_errstr(r->pg));

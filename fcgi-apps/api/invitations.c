@@ -123,15 +123,12 @@ api_invitation_respond(so_req_t *r, int status, const char *id)
 {
     PGresult    *res;
     json_t      *j;
-    const char  *params[1];
 
-    params[0] = id;
-
-    res = so_pg_query(r->pg, "api_inv_get",
-                      "SELECT " API_INV_COLS " FROM team_invitations i"
-                      API_INV_JOINS " WHERE i.id = $1", 1, params);
+    res = so_req_query(r, "api_inv_get",
+                       "SELECT " API_INV_COLS " FROM team_invitations i"
+                       API_INV_JOINS " WHERE i.id = $1",
+                       SO_PG_PARAMS(id));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_get");
         return;
     }
 
@@ -152,7 +149,7 @@ api_invitations_create(so_req_t *r)
     static const char *const  fields[] = { "email", "role", NULL };
     PGresult                 *res;
     json_t                   *body;
-    const char               *params[4], *role;
+    const char               *role;
     char                      email[SO_EMAIL_MAX_LEN + 1];
     size_t                    len;
     int                       rc;
@@ -180,15 +177,12 @@ api_invitations_create(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = email;
-
-    res = so_pg_query(r->pg, "api_inv_is_member",
-                      "SELECT 1 FROM team_members m"
-                      " JOIN users u ON u.id = m.user_id"
-                      " WHERE m.team_id = $1 AND u.email = $2", 2, params);
+    res = so_req_query(r, "api_inv_is_member",
+                       "SELECT 1 FROM team_members m"
+                       " JOIN users u ON u.id = m.user_id"
+                       " WHERE m.team_id = $1 AND u.email = $2",
+                       SO_PG_PARAMS(r->ids, email));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_is_member");
         goto done;
     }
 
@@ -200,20 +194,16 @@ api_invitations_create(so_req_t *r)
     }
     PQclear(res);
 
-    res = so_pg_query(r->pg, "api_inv_revoke_expired",
-                      "UPDATE team_invitations SET state = 'revoked',"
-                      " responded_at = now()"
-                      " WHERE team_id = $1 AND email = $2"
-                      " AND state = 'pending' AND expires_at <= now()",
-                      2, params);
+    res = so_req_query(r, "api_inv_revoke_expired",
+                       "UPDATE team_invitations SET state = 'revoked',"
+                       " responded_at = now()"
+                       " WHERE team_id = $1 AND email = $2"
+                       " AND state = 'pending' AND expires_at <= now()",
+                       SO_PG_PARAMS(r->ids, email));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_revoke_expired");
         goto done;
     }
     PQclear(res);
-
-    params[2] = role;
-    params[3] = r->uids;
 
     res = so_pg_query(r->pg, "api_inv_create",
                       "WITH i AS (INSERT INTO team_invitations"
@@ -223,7 +213,7 @@ api_invitations_create(so_req_t *r)
                       " AND o.user_id = $4 AND o.role = 'owner')"
                       " RETURNING *)"
                       " SELECT " API_INV_COLS " FROM i" API_INV_JOINS,
-                      4, params);
+                      SO_PG_PARAMS(r->ids, email, role, r->uids));
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
             so_req_error(r, 409, "invitation_exists",
@@ -271,20 +261,16 @@ api_invitation_join(so_req_t *r, const char *team, const char *user,
     const char *role)
 {
     PGresult    *res;
-    const char  *params[2];
-
-    params[0] = team;
-    params[1] = user;
 
     /* the owner's row too: ownership moves one at a time */
-    res = so_pg_query(r->pg, "api_inv_join",
-                      "WITH t AS (SELECT id FROM teams WHERE id = $1"
-                      " FOR UPDATE)"
-                      " INSERT INTO team_members (team_id, user_id,"
-                      " role) SELECT id, $2, 'member' FROM t"
-                      " ON CONFLICT DO NOTHING", 2, params);
+    res = so_req_query(r, "api_inv_join",
+                       "WITH t AS (SELECT id FROM teams WHERE id = $1"
+                       " FOR UPDATE)"
+                       " INSERT INTO team_members (team_id, user_id,"
+                       " role) SELECT id, $2, 'member' FROM t"
+                       " ON CONFLICT DO NOTHING",
+                       SO_PG_PARAMS(team, user));
     if (res == NULL) {
-        so_req_pg_error(r, "api_inv_join");
         return SO_ERR;
     }
     PQclear(res);
@@ -308,15 +294,13 @@ static void
 api_invitation_answer(so_req_t *r, int accept)
 {
     PGresult    *res;
-    const char  *params[2], *v;
+    const char  *v;
     char         team[24], role[8], state[16];
     char         project[24], to_team[24], from[24];
     int          tx, expired, rc;
 
     res = NULL;
     tx = 0;
-
-    params[0] = r->ids;
 
     res = api_tx_lock(r, "api_inv_lock",
                       "SELECT coalesce(i.team_id::text, ''), i.role,"
@@ -371,14 +355,13 @@ api_invitation_answer(so_req_t *r, int accept)
     }
 
     v = accept ? "accepted" : "declined";
-    params[1] = v;
 
     res = so_pg_query(r->pg, "api_inv_answer",
                       "WITH i AS (UPDATE team_invitations"
                       " SET state = $2, responded_at = now()"
                       " WHERE id = $1 RETURNING *)"
                       " SELECT " API_INV_COLS " FROM i" API_INV_JOINS,
-                      2, params);
+                      SO_PG_PARAMS(r->ids, v));
     if (res == NULL || PQntuples(res) != 1) {
         so_req_pg_error(r, "api_inv_answer");
         goto done;

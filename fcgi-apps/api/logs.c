@@ -291,21 +291,17 @@ api_logs_history(so_req_t *r, const api_logs_sql_t *st)
     api_logs_query_t   lq;
     PGresult          *res;
     json_t            *items, *item, *body;
-    const char        *params[4];
     int                i, n;
 
     if (api_logs_read_query(r, &lq) != SO_OK) {
         return;
     }
 
-    params[0] = r->ids;
-    params[1] = lq.sinces;
-    params[2] = lq.limit1;
-    params[3] = lq.q;
-
     res = lq.q[0] != '\0'
-          ? so_pg_query(r->pg, st->name_q, st->sql_q, 4, params)
-          : so_pg_query(r->pg, st->name, st->sql, 3, params);
+          ? so_pg_query(r->pg, st->name_q, st->sql_q,
+                        SO_PG_PARAMS(r->ids, lq.sinces, lq.limit1, lq.q))
+          : so_pg_query(r->pg, st->name, st->sql,
+                        SO_PG_PARAMS(r->ids, lq.sinces, lq.limit1));
     if (res == NULL) {
         so_req_pg_error(r, st->name);
         return;
@@ -499,20 +495,15 @@ api_tail_catchup(so_req_t *r, api_tail_t *t)
     PGresult    *res;
     json_t      *l;
     char        *data, *ev;
-    const char  *params[3];
     char         since[24];
     int          i, n, rc;
     size_t       len;
 
-    params[0] = t->ids;
-    params[1] = since;
-    params[2] = API_TAIL_BATCH;
-
     do {
         snprintf(since, sizeof(since), "%lld", t->since);
 
-        res = so_pg_query(r->pg, api_logs_dep.name, api_logs_dep.sql, 3,
-                          params);
+        res = so_pg_query(r->pg, api_logs_dep.name, api_logs_dep.sql,
+                          SO_PG_PARAMS(t->ids, since, API_TAIL_BATCH));
         if (res == NULL) {
             so_log_warn(r->path, "deployment=%s: reading log lines failed: "
                         "%s", t->ids, so_pg_errstr(r->pg));
@@ -668,7 +659,6 @@ static int
 api_tail_state(so_req_t *r, api_tail_t *t)
 {
     PGresult    *res;
-    const char  *params[1];
 
     t->checked = time(NULL);
 
@@ -676,12 +666,10 @@ api_tail_state(so_req_t *r, api_tail_t *t)
         return api_tail_production(r, t);
     }
 
-    params[0] = t->ids;
-
     res = so_pg_query(r->pg, "api_tail_state",
                       "SELECT state, updated_at < now() - interval '"
                       API_TAIL_SETTLED "' FROM deployments WHERE id = $1",
-                      1, params);
+                      SO_PG_PARAMS(t->ids));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }
@@ -715,18 +703,16 @@ static int
 api_tail_production(so_req_t *r, api_tail_t *t)
 {
     PGresult    *res;
-    const char  *params[2];
     char         proj[24];
     long long    dep;
 
     snprintf(proj, sizeof(proj), "%lld", t->project);
-    params[0] = proj;
 
     res = so_pg_query(r->pg, "api_tail_production",
                       "SELECT (SELECT d.id FROM deployments d"
                       " WHERE d.project_id = p.id AND d.state = 'PRODUCTION')"
                       " FROM projects p WHERE p.id = $1",
-                      1, params);
+                      SO_PG_PARAMS(proj));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }
@@ -758,13 +744,11 @@ api_tail_production(so_req_t *r, api_tail_t *t)
     }
 
     /* no cursor: from the last API_TAIL_RECENT lines on */
-    params[0] = t->ids;
-    params[1] = API_TAIL_RECENT;
     res = so_pg_query(r->pg, "api_tail_recent",
                       "SELECT coalesce(min(id) - 1, 0) FROM (SELECT id"
                       " FROM log_lines WHERE deployment_id = $1"
                       " ORDER BY id DESC LIMIT $2) l",
-                      2, params);
+                      SO_PG_PARAMS(t->ids, API_TAIL_RECENT));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }

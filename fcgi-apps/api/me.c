@@ -97,7 +97,7 @@ api_me_patch(so_req_t *r)
                                            "old_password", NULL };
     json_t          *body;
     PGresult        *res;
-    const char      *name, *params[3];
+    const char      *name;
     char            *phc;
     int              rc;
 
@@ -120,10 +120,9 @@ api_me_patch(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->uids;
     res = so_pg_query(r->pg, "me_password",
                       "SELECT email, password_hash FROM users WHERE id = $1",
-                      1, params);
+                      SO_PG_PARAMS(r->uids));
     if (res == NULL) {
         goto unavailable;
     }
@@ -146,8 +145,6 @@ api_me_patch(so_req_t *r)
      * end of the old sessions are one statement, so one never happens
      * without the other
      */
-    params[1] = name;
-    params[2] = phc;
     res = so_pg_query(r->pg, "me_update",
                       "WITH revoked AS (UPDATE refresh_tokens"
                       " SET revoked_at = now() WHERE $3::text IS NOT NULL"
@@ -158,7 +155,7 @@ api_me_patch(so_req_t *r)
                       " + CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END,"
                       " updated_at = now() WHERE id = $1"
                       " RETURNING " SO_ACCOUNT_USER_COLS,
-                      3, params);
+                      SO_PG_PARAMS(r->uids, name, phc));
     if (res == NULL) {
         goto unavailable;
     }

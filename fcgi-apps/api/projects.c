@@ -375,21 +375,17 @@ api_project_free_name(so_req_t *r, const char *name, const char *except,
     const char **reason)
 {
     PGresult    *res;
-    const char  *params[2];
     int          rc;
 
     if (so_project_name_check(name, reason) != SO_OK) {
         return SO_EINVAL;
     }
 
-    params[0] = name;
-    params[1] = except;
-
-    res = so_pg_query(r->pg, "api_project_name_taken",
-                      "SELECT 1 FROM projects WHERE name = $1"
-                      " AND id IS DISTINCT FROM $2::bigint", 2, params);
+    res = so_req_query(r, "api_project_name_taken",
+                       "SELECT 1 FROM projects WHERE name = $1"
+                       " AND id IS DISTINCT FROM $2::bigint",
+                       SO_PG_PARAMS(name, except));
     if (res == NULL) {
-        api_db_error(r, "api_project_name_taken");
         return SO_ERR;
     }
 
@@ -497,14 +493,13 @@ api_project_answer(so_req_t *r, int status, const char *id,
 {
     PGresult    *res;
     json_t      *j;
-    const char  *params[1];
 
-    params[0] = id;
     j = NULL;
 
     res = api_query_one(r, "api_project_get",
                         "SELECT " API_PROJECT_COLS " FROM projects p"
-                        " WHERE p.id = $1", 1, params, "no such project");
+                        " WHERE p.id = $1",
+                        SO_PG_PARAMS(id), "no such project");
     if (res == NULL) {
         goto done;
     }
@@ -601,7 +596,6 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
     char *secret, long long *id)
 {
     PGresult    *res;
-    const char  *params[6];
     char        *settings, *sealed, id_s[24];
     int          rc;
 
@@ -614,7 +608,7 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
                       "SELECT nextval(pg_get_serial_sequence('projects',"
                       " 'id'))", 0, NULL);
     if (res == NULL || PQntuples(res) != 1) {
-        api_db_error(r, "api_project_nextval");
+        so_req_pg_error(r, "api_project_nextval");
         goto done;
     }
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -633,12 +627,6 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
     }
 
     snprintf(id_s, sizeof(id_s), "%lld", *id);
-    params[0] = id_s;
-    params[1] = teamarg == NULL ? r->uids : NULL;
-    params[2] = teamarg;
-    params[3] = settings;
-    params[4] = sealed;
-    params[5] = r->uids;
 
     res = so_pg_query(r->pg, "api_project_create",
                       "INSERT INTO projects (id, name, owner_user_id,"
@@ -653,13 +641,15 @@ api_project_insert(so_req_t *r, json_t *v, const char *teamarg,
                       " COALESCE(v->>'kind', 'auto'), v->>'framework',"
                       " v->>'runtime', v->>'install_cmd', v->>'build_cmd',"
                       " v->>'run_cmd', v->>'output_dir', v->>'health_path',"
-                      " $5, $6 FROM (SELECT $4::jsonb AS v) s", 6, params);
+                      " $5, $6 FROM (SELECT $4::jsonb AS v) s",
+                      SO_PG_PARAMS(id_s, teamarg == NULL ? r->uids : NULL,
+                                   teamarg, settings, sealed, r->uids));
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
             so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
-        api_db_error(r, "api_project_create");
+        so_req_pg_error(r, "api_project_create");
         goto done;
     }
 
@@ -771,7 +761,6 @@ api_projects_list(so_req_t *r)
 {
     so_page_t        page;
     PGresult        *res;
-    const char      *params[4];
     char             q[API_PROJECT_Q_MAX + 1];
     int              rc;
 
@@ -792,19 +781,14 @@ api_projects_list(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->uids;
-    params[1] = page.afters;
-    params[2] = page.limit1;
-    params[3] = q;
-
-    res = so_pg_query(r->pg, "api_project_list",
-                      "SELECT " API_PROJECT_COLS " FROM projects p"
-                      " WHERE p.id > $2 AND" API_PROJECT_READABLE
-                      " AND ($4 = '' OR strpos(p.name, lower($4)) > 0"
-                      " OR strpos(lower(p.repo_url), lower($4)) > 0)"
-                      " ORDER BY p.id LIMIT $3", 4, params);
+    res = so_req_query(r, "api_project_list",
+                       "SELECT " API_PROJECT_COLS " FROM projects p"
+                       " WHERE p.id > $2 AND" API_PROJECT_READABLE
+                       " AND ($4 = '' OR strpos(p.name, lower($4)) > 0"
+                       " OR strpos(lower(p.repo_url), lower($4)) > 0)"
+                       " ORDER BY p.id LIMIT $3",
+                       SO_PG_PARAMS(r->uids, page.afters, page.limit1, q));
     if (res == NULL) {
-        api_db_error(r, "api_project_list");
         goto done;
     }
 
@@ -834,7 +818,7 @@ api_projects_update(so_req_t *r)
     so_repo_url_t             repo;
     PGresult                 *res;
     json_t                   *body, *v, *name;
-    const char               *params[3], *reason;
+    const char               *reason;
     char                     *settings;
     int                       rc;
 
@@ -869,10 +853,6 @@ api_projects_update(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = settings;
-    params[2] = r->uids;
-
     /* whoever sets repo_url answers for it (builder/source.c) */
     res = so_pg_query(r->pg, "api_project_update",
                       "UPDATE projects p SET"
@@ -886,13 +866,13 @@ api_projects_update(so_req_t *r)
                       " THEN $3::bigint ELSE p.repo_url_set_by END,"
                       " updated_at = now()"
                       " FROM (SELECT $2::jsonb AS v) s WHERE p.id = $1",
-                      3, params);
+                      SO_PG_PARAMS(r->ids, settings, r->uids));
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
             so_req_error(r, 409, "name_taken", "name is taken", "name");
             goto done;
         }
-        api_db_error(r, "api_project_update");
+        so_req_pg_error(r, "api_project_update");
         goto done;
     }
 
@@ -915,15 +895,14 @@ api_projects_delete(so_req_t *r)
 {
     PGresult    *res;
     redisReply  *reply;
-    const char  *params[1], *argv[9];
+    const char  *argv[9];
 
     res = NULL;
     reply = NULL;
-    params[0] = r->ids;
 
     res = api_query_one(r, "api_project_delete",
                         "DELETE FROM projects WHERE id = $1 RETURNING name",
-                        1, params, "no such project");
+                        SO_PG_PARAMS(r->ids), "no such project");
     if (res == NULL) {
         goto done;
     }
@@ -964,7 +943,6 @@ void
 api_projects_webhook_secret(so_req_t *r)
 {
     json_t      *j;
-    const char  *params[2];
     char        *sealed, hookurl[512];
     char         secret[SO_PROJECT_SECRET_LEN];
 
@@ -976,12 +954,10 @@ api_projects_webhook_secret(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = sealed;
-
     if (api_exec_one(r, "api_project_webhook_rotate",
                      "UPDATE projects SET webhook_secret_enc = $2,"
-                     " updated_at = now() WHERE id = $1", 2, params,
+                     " updated_at = now() WHERE id = $1",
+                     SO_PG_PARAMS(r->ids, sealed),
                      "no such project", NULL) != SO_OK)
     {
         goto done;

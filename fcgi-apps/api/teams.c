@@ -47,17 +47,7 @@ static json_t *api_team_members(so_req_t *r, const char *team,
 static void api_team_answer(so_req_t *r, int status, const char *team);
 
 
-/*
- * The other handler files still call these three (api.h): lib does the
- * work; a 204 here is never cached.
- */
-void
-api_db_error(so_req_t *r, const char *what)
-{
-    so_req_pg_error(r, what);
-}
-
-
+/* shared by the handlers (api.h) */
 int
 api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     const char *const *params, const char *missing, const char *field)
@@ -65,9 +55,8 @@ api_exec_one(so_req_t *r, const char *name, const char *sql, int nparams,
     PGresult  *res;
     int        one;
 
-    res = so_pg_query(r->pg, name, sql, nparams, params);
+    res = so_req_query(r, name, sql, nparams, params);
     if (res == NULL) {
-        api_db_error(r, name);
         return SO_ERR;
     }
 
@@ -89,9 +78,8 @@ api_query_one(so_req_t *r, const char *name, const char *sql, int nparams,
 {
     PGresult  *res;
 
-    res = so_pg_query(r->pg, name, sql, nparams, params);
+    res = so_req_query(r, name, sql, nparams, params);
     if (res == NULL) {
-        api_db_error(r, name);
         return NULL;
     }
 
@@ -109,7 +97,7 @@ int
 api_tx(so_req_t *r, const char *verb)
 {
     if (so_pg_tx(r->pg, verb) != SO_OK) {
-        api_db_error(r, verb);
+        so_req_pg_error(r, verb);
         return SO_ERR;
     }
 
@@ -122,16 +110,12 @@ api_tx_lock(so_req_t *r, const char *name, const char *sql,
     const char *missing)
 {
     PGresult    *res;
-    const char  *params[2];
 
     if (api_tx(r, "BEGIN") != SO_OK) {
         return NULL;
     }
 
-    params[0] = r->ids;
-    params[1] = r->uids;
-
-    res = api_query_one(r, name, sql, 2, params, missing);
+    res = api_query_one(r, name, sql, SO_PG_PARAMS(r->ids, r->uids), missing);
     if (res == NULL) {
         (void) so_pg_tx(r->pg, "ROLLBACK");
     }
@@ -152,16 +136,13 @@ int
 api_team_set_owner(so_req_t *r, const char *team, const char *user)
 {
     PGresult    *res;
-    const char  *params[2];
     int          rc;
-
-    params[0] = team;
-    params[1] = user;
 
     res = so_pg_query(r->pg, "api_team_demote",
                       "UPDATE team_members SET role = 'member'"
                       " WHERE team_id = $1 AND role = 'owner'"
-                      " AND user_id <> $2", 2, params);
+                      " AND user_id <> $2",
+                      SO_PG_PARAMS(team, user));
     if (res == NULL) {
         return SO_ERR;
     }
@@ -169,7 +150,8 @@ api_team_set_owner(so_req_t *r, const char *team, const char *user)
 
     res = so_pg_query(r->pg, "api_team_promote",
                       "UPDATE team_members SET role = 'owner'"
-                      " WHERE team_id = $1 AND user_id = $2", 2, params);
+                      " WHERE team_id = $1 AND user_id = $2",
+                      SO_PG_PARAMS(team, user));
     if (res == NULL) {
         return SO_ERR;
     }
@@ -247,10 +229,6 @@ api_team_members(so_req_t *r, const char *team, const char *user)
 {
     PGresult    *res;
     json_t      *list;
-    const char  *params[2];
-
-    params[0] = team;
-    params[1] = user;
 
     /* the list in one row: an aggregate always yields one */
     res = so_pg_query(r->pg, "api_team_members",
@@ -263,7 +241,8 @@ api_team_members(so_req_t *r, const char *team, const char *user)
                       " FROM team_members m JOIN users u ON u.id = m.user_id"
                       " WHERE m.team_id = $1 AND EXISTS (SELECT 1"
                       " FROM team_members c WHERE c.team_id = $1"
-                      " AND c.user_id = $2)", 2, params);
+                      " AND c.user_id = $2)",
+                      SO_PG_PARAMS(team, user));
     if (res == NULL) {
         return NULL;
     }
@@ -281,17 +260,15 @@ api_team_answer(so_req_t *r, int status, const char *team)
 {
     PGresult    *res;
     json_t      *t, *members;
-    const char  *params[2];
 
-    params[0] = team;
-    params[1] = r->uids;
     t = NULL;
 
     res = api_query_one(r, "api_team_get",
                         "SELECT " API_TEAM_COLS
                         " FROM teams t"
                         " JOIN team_members m ON m.team_id = t.id"
-                        " WHERE t.id = $1 AND m.user_id = $2", 2, params,
+                        " WHERE t.id = $1 AND m.user_id = $2",
+                        SO_PG_PARAMS(team, r->uids),
                         "no such team");
     if (res == NULL) {
         goto done;
@@ -324,7 +301,6 @@ api_teams_create(so_req_t *r)
 {
     PGresult    *res;
     json_t      *body;
-    const char  *params[2];
     char         name[4 * API_TEAM_NAME_MAX + 1];
 
     res = NULL;
@@ -334,16 +310,14 @@ api_teams_create(so_req_t *r)
         goto done;
     }
 
-    params[0] = name;
-    params[1] = r->uids;
-
     /* one statement: the team never exists without its owner */
     res = so_pg_query(r->pg, "api_team_create",
                       "WITH t AS (INSERT INTO teams (name) VALUES ($1)"
                       " RETURNING *),"
                       " m AS (INSERT INTO team_members (team_id, user_id,"
                       " role) SELECT id, $2, 'owner' FROM t RETURNING role)"
-                      " SELECT " API_TEAM_COLS " FROM t, m", 2, params);
+                      " SELECT " API_TEAM_COLS " FROM t, m",
+                      SO_PG_PARAMS(name, r->uids));
     if (res == NULL || PQntuples(res) != 1) {
         so_req_pg_error(r, "api_team_create");
         goto done;
@@ -384,7 +358,6 @@ void
 api_teams_update(so_req_t *r)
 {
     json_t      *body;
-    const char  *params[3];
     char         name[4 * API_TEAM_NAME_MAX + 1];
 
     body = NULL;
@@ -393,15 +366,12 @@ api_teams_update(so_req_t *r)
         goto done;
     }
 
-    params[0] = r->ids;
-    params[1] = r->uids;
-    params[2] = name;
-
     if (api_exec_one(r, "api_team_update",
                      "UPDATE teams t SET name = $3, updated_at = now()"
                      " FROM team_members m"
                      " WHERE t.id = $1 AND m.team_id = t.id"
-                     " AND m.user_id = $2 AND m.role = 'owner'", 3, params,
+                     " AND m.user_id = $2 AND m.role = 'owner'",
+                     SO_PG_PARAMS(r->ids, r->uids, name),
                      "no such team", NULL) != SO_OK)
     {
         goto done;
@@ -418,15 +388,11 @@ done:
 void
 api_teams_delete(so_req_t *r)
 {
-    const char  *params[2];
-
-    params[0] = r->ids;
-    params[1] = r->uids;
-
     if (api_exec_one(r, "api_team_delete",
                      "DELETE FROM teams t USING team_members m"
                      " WHERE t.id = $1 AND m.team_id = t.id"
-                     " AND m.user_id = $2 AND m.role = 'owner'", 2, params,
+                     " AND m.user_id = $2 AND m.role = 'owner'",
+                     SO_PG_PARAMS(r->ids, r->uids),
                      "no such team", NULL) != SO_OK)
     {
         return;
@@ -446,7 +412,6 @@ void
 api_teams_member_delete(so_req_t *r)
 {
     long long    member;
-    const char  *params[3];
     char         members[24];
     int          known, self;
 
@@ -472,9 +437,6 @@ api_teams_member_delete(so_req_t *r)
     }
 
     snprintf(members, sizeof(members), "%lld", member);
-    params[0] = r->ids;
-    params[1] = members;
-    params[2] = r->uids;
 
     if (api_exec_one(r, "api_team_member_delete",
                      "DELETE FROM team_members d"
@@ -482,7 +444,8 @@ api_teams_member_delete(so_req_t *r)
                      " AND d.role = 'member'"
                      " AND (d.user_id = $3 OR EXISTS (SELECT 1"
                      " FROM team_members o WHERE o.team_id = $1"
-                     " AND o.user_id = $3 AND o.role = 'owner'))", 3, params,
+                     " AND o.user_id = $3 AND o.role = 'owner'))",
+                     SO_PG_PARAMS(r->ids, members, r->uids),
                      "no such member", NULL) != SO_OK)
     {
         return;

@@ -138,7 +138,7 @@ api_tokens_create(so_req_t *r)
                                            NULL };
     json_t          *body, *o;
     PGresult        *res;
-    const char      *name, *params[7];
+    const char      *name;
     char             token[64], hash[SO_SHA256_HEXLEN];
     char             prefix[API_TOKEN_PREFIX_LEN + 1], scopes[32];
     char             ttl[32], parent[32];
@@ -176,14 +176,6 @@ api_tokens_create(so_req_t *r)
     snprintf(ttl, sizeof(ttl), "%lld", expires_in);
     snprintf(parent, sizeof(parent), "%lld", r->principal.token_id);
 
-    params[0] = r->uids;
-    params[1] = name;
-    params[2] = hash;
-    params[3] = prefix;
-    params[4] = scopes;
-    params[5] = rc == SO_OK ? ttl : NULL;
-    params[6] = r->principal.token_id != 0 ? parent : NULL;
-
     /* least() ignores NULLs: no expiry asked, or no parent token */
     res = so_pg_query(r->pg, "tokens_create",
                       "INSERT INTO api_tokens"
@@ -193,7 +185,9 @@ api_tokens_create(so_req_t *r)
                       " least(now() + make_interval(secs => $6::int),"
                       " (SELECT expires_at FROM api_tokens WHERE id = $7)))"
                       " RETURNING " API_TOKEN_COLS,
-                      7, params);
+                      SO_PG_PARAMS(r->uids, name, hash, prefix, scopes,
+                                   rc == SO_OK ? ttl : NULL,
+                                   r->principal.token_id != 0 ? parent : NULL));
     if (res == NULL) {
         so_req_pg_error(r, "creating a token");
         goto done;
@@ -231,16 +225,12 @@ void
 api_tokens_delete(so_req_t *r)
 {
     PGresult    *res;
-    const char  *params[2];
-
-    params[0] = r->ids;
-    params[1] = r->uids;
 
     res = so_pg_query(r->pg, "tokens_delete",
                       "UPDATE api_tokens SET revoked_at = now()"
                       " WHERE id = $1 AND user_id = $2"
                       " AND revoked_at IS NULL",
-                      2, params);
+                      SO_PG_PARAMS(r->ids, r->uids));
     if (res == NULL) {
         so_req_pg_error(r, "revoking a token");
         return;

@@ -97,22 +97,19 @@ api_usage_current(so_req_t *r)
 {
     PGresult    *res;
     json_t      *cur;
-    const char  *params[1];
 
-    params[0] = r->ids;
-    res = so_pg_query(r->pg, "api_usage_current",
-                      "SELECT u.deployment_id, " API_USAGE_AT("u.at") ","
-                      " coalesce(a.state, 'stopped'),"
-                      " CASE WHEN a.state IN ('starting', 'running',"
-                      " 'stopping') THEN u.memory_bytes ELSE 0 END,"
-                      " u.memory_peak_bytes"
-                      " FROM (SELECT * FROM app_usage WHERE project_id = $1"
-                      " ORDER BY at DESC, id DESC LIMIT 1) u"
-                      " LEFT JOIN app_processes a"
-                      " ON a.deployment_id = u.deployment_id",
-                      1, params);
+    res = so_req_query(r, "api_usage_current",
+                       "SELECT u.deployment_id, " API_USAGE_AT("u.at") ","
+                       " coalesce(a.state, 'stopped'),"
+                       " CASE WHEN a.state IN ('starting', 'running',"
+                       " 'stopping') THEN u.memory_bytes ELSE 0 END,"
+                       " u.memory_peak_bytes"
+                       " FROM (SELECT * FROM app_usage WHERE project_id = $1"
+                       " ORDER BY at DESC, id DESC LIMIT 1) u"
+                       " LEFT JOIN app_processes a"
+                       " ON a.deployment_id = u.deployment_id",
+                       SO_PG_PARAMS(r->ids));
     if (res == NULL) {
-        so_req_pg_error(r, "api_usage_current");
         return NULL;
     }
 
@@ -143,7 +140,6 @@ api_usage_get(so_req_t *r)
 {
     PGresult    *res;
     json_t      *body, *cur, *points, *pt, *totals;
-    const char  *params[3];
     char         buf[40], since[40], bucket[24];
     time_t       from, now;
     struct tm    tm;
@@ -174,18 +170,13 @@ api_usage_get(so_req_t *r)
         return;
     }
 
-    params[0] = r->ids;
-    params[1] = since;
-    params[2] = bucket;
-
-    res = so_pg_query(r->pg, "api_usage_totals",
-                      "SELECT coalesce(max(memory_peak_bytes), 0),"
-                      API_USAGE_SUMS
-                      " FROM app_usage WHERE project_id = $1"
-                      " AND at >= $2::timestamptz",
-                      2, params);
+    res = so_req_query(r, "api_usage_totals",
+                       "SELECT coalesce(max(memory_peak_bytes), 0),"
+                       API_USAGE_SUMS
+                       " FROM app_usage WHERE project_id = $1"
+                       " AND at >= $2::timestamptz",
+                       SO_PG_PARAMS(r->ids, since));
     if (res == NULL) {
-        so_req_pg_error(r, "api_usage_totals");
         goto done;
     }
 
@@ -205,16 +196,15 @@ api_usage_get(so_req_t *r)
         goto done;
     }
 
-    res = so_pg_query(r->pg, "api_usage_points",
-                      "SELECT " API_USAGE_AT("date_bin(make_interval(secs"
-                      " => $3::int), at, $2::timestamptz)") " AS t,"
-                      " max(memory_bytes), max(memory_peak_bytes),"
-                      API_USAGE_SUMS
-                      " FROM app_usage WHERE project_id = $1"
-                      " AND at >= $2::timestamptz GROUP BY t ORDER BY t",
-                      3, params);
+    res = so_req_query(r, "api_usage_points",
+                       "SELECT " API_USAGE_AT("date_bin(make_interval(secs"
+                       " => $3::int), at, $2::timestamptz)") " AS t,"
+                       " max(memory_bytes), max(memory_peak_bytes),"
+                       API_USAGE_SUMS
+                       " FROM app_usage WHERE project_id = $1"
+                       " AND at >= $2::timestamptz GROUP BY t ORDER BY t",
+                       SO_PG_PARAMS(r->ids, since, bucket));
     if (res == NULL) {
-        so_req_pg_error(r, "api_usage_points");
         goto done;
     }
 
@@ -326,24 +316,23 @@ api_usage_metrics(so_req_t *r)
     char      *text;
     size_t     len, cap, i;
 
-    res = so_pg_query(r->pg, "api_usage_metrics",
-                      "SELECT p.name, (array_agg(u.deployment_id"
-                      " ORDER BY u.at DESC, u.id DESC))[1],"
-                      " CASE WHEN bool_or(a.state IN ('starting', 'running',"
-                      " 'stopping')) THEN (array_agg(u.memory_bytes"
-                      " ORDER BY u.at DESC, u.id DESC))[1] ELSE 0 END,"
-                      " (array_agg(u.memory_peak_bytes"
-                      " ORDER BY u.at DESC, u.id DESC))[1],"
-                      " sum(u.cpu_seconds), sum(u.restarts),"
-                      " sum(u.oom_kills), sum(u.requests), sum(u.wakes)"
-                      " FROM app_usage u JOIN projects p"
-                      " ON p.id = u.project_id"
-                      " LEFT JOIN app_processes a"
-                      " ON a.deployment_id = u.deployment_id"
-                      " GROUP BY p.id, p.name ORDER BY p.name",
-                      0, NULL);
+    res = so_req_query(r, "api_usage_metrics",
+                       "SELECT p.name, (array_agg(u.deployment_id"
+                       " ORDER BY u.at DESC, u.id DESC))[1],"
+                       " CASE WHEN bool_or(a.state IN ('starting', 'running',"
+                       " 'stopping')) THEN (array_agg(u.memory_bytes"
+                       " ORDER BY u.at DESC, u.id DESC))[1] ELSE 0 END,"
+                       " (array_agg(u.memory_peak_bytes"
+                       " ORDER BY u.at DESC, u.id DESC))[1],"
+                       " sum(u.cpu_seconds), sum(u.restarts),"
+                       " sum(u.oom_kills), sum(u.requests), sum(u.wakes)"
+                       " FROM app_usage u JOIN projects p"
+                       " ON p.id = u.project_id"
+                       " LEFT JOIN app_processes a"
+                       " ON a.deployment_id = u.deployment_id"
+                       " GROUP BY p.id, p.name ORDER BY p.name",
+                       0, NULL);
     if (res == NULL) {
-        so_req_pg_error(r, "api_usage_metrics");
         return;
     }
 

@@ -78,7 +78,7 @@ auth_locked(so_req_t *r, const char *key)
                       " locked_until - clock_timestamp())))::int"
                       " FROM login_failures WHERE key_hash = $1"
                       " AND locked_until > clock_timestamp()",
-                      1, &key);
+                      SO_PG_PARAMS(key));
     if (res == NULL) {
         so_req_pg_error(r, "reading login failures");
         return SO_EUNAVAIL;
@@ -113,7 +113,7 @@ auth_failed(so_req_t *r, const char *key)
                       " THEN clock_timestamp() + make_interval(secs =>"
                       " least(power(2, least(f.failures + 1 - 5, 10)), 900))"
                       " END",
-                      1, &key);
+                      SO_PG_PARAMS(key));
     if (res == NULL) {
         so_req_pg_error(r, "recording a login failure");
         return SO_EUNAVAIL;
@@ -130,7 +130,6 @@ auth_rehash(so_req_t *r, const char *user_id, const char *old,
     const so_argon2_t *a2, const char *pw, size_t pwlen)
 {
     PGresult    *res;
-    const char  *params[3];
     char        *phc;
 
     if (so_password_hash(&phc, a2, pw, pwlen) != 0) {
@@ -139,13 +138,10 @@ auth_rehash(so_req_t *r, const char *user_id, const char *old,
     }
 
     /* unless the password changed meanwhile */
-    params[0] = user_id;
-    params[1] = phc;
-    params[2] = old;
     res = so_pg_query(r->pg, "login_rehash",
                       "UPDATE users SET password_hash = $2"
                       " WHERE id = $1 AND password_hash = $3",
-                      3, params);
+                      SO_PG_PARAMS(user_id, phc, old));
     if (res == NULL) {
         so_log_error(r->path, "user=%s: storing a rehash: %s", user_id,
                      so_pg_errstr(r->pg));
@@ -165,7 +161,7 @@ auth_login(so_req_t *r)
     json_t       *body;
     PGresult     *res;
     so_argon2_t   a2;
-    const char   *pw, *phc, *params[1];
+    const char   *pw, *phc;
     char          email[SO_EMAIL_MAX_LEN + 1], hash[SO_SHA256_HEXLEN];
     char          id[32];
     size_t        pwlen;
@@ -186,10 +182,9 @@ auth_login(so_req_t *r)
         goto done;
     }
 
-    params[0] = email;
     res = so_pg_query(r->pg, "login_user",
                       "SELECT id, password_hash FROM users WHERE email = $1",
-                      1, params);
+                      SO_PG_PARAMS(email));
     if (res == NULL) {
         so_req_pg_error(r, "looking up an account");
         goto done;
@@ -229,10 +224,9 @@ auth_login(so_req_t *r)
         auth_rehash(r, id, PQgetvalue(res, 0, 1), &a2, pw, pwlen);
     }
 
-    params[0] = hash;
     PQclear(so_pg_query(r->pg, "login_clear",
                         "DELETE FROM login_failures WHERE key_hash = $1",
-                        1, params));
+                        SO_PG_PARAMS(hash)));
 
     so_log_info(r->path, "user=%s: logged in", id);
     auth_session_respond(r, 200, id, NULL);

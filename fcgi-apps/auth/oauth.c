@@ -121,7 +121,6 @@ auth_oauth_start(so_req_t *r)
     char                    challenge[AUTH_OAUTH_TOKEN_LEN];
     char                    redirect[512], ttl[16], cookie[256];
     char                   *query, *location;
-    const char             *params[4];
     const char             *pairs[17];
     size_t                  n;
 
@@ -148,11 +147,6 @@ auth_oauth_start(so_req_t *r)
 
     snprintf(ttl, sizeof(ttl), "%d", r->cfg->oauth_state_ttl);
 
-    params[0] = hash;
-    params[1] = p.name;
-    params[2] = p.pkce ? verifier : NULL;
-    params[3] = ttl;
-
     /* states nobody came back for are swept by the next login */
     res = so_pg_query(r->pg, "auth_oauth_state_new",
                       "WITH swept AS ("
@@ -161,7 +155,8 @@ auth_oauth_start(so_req_t *r)
                       " (state_hash, provider, code_verifier, expires_at)"
                       " VALUES ($1, $2, $3,"
                       " now() + make_interval(secs => $4::int))",
-                      4, params);
+                      SO_PG_PARAMS(hash, p.name, p.pkce ? verifier : NULL,
+                                   ttl));
     if (res == NULL) {
         so_req_pg_error(r, "storing the state");
         goto done;
@@ -566,18 +561,16 @@ auth_oauth_consume_state(so_req_t *r, const char *provider,
     const char *state, char *verifier, size_t vlen)
 {
     PGresult    *res;
-    const char  *params[1];
     char         hash[SO_SHA256_HEXLEN];
     int          rc;
 
     so_sha256_hex(hash, state, strlen(state));
-    params[0] = hash;
 
     res = so_pg_query(r->pg, "auth_oauth_state_take",
                       "DELETE FROM oauth_states WHERE state_hash = $1"
                       " RETURNING provider, coalesce(code_verifier, ''),"
                       " expires_at > now()",
-                      1, params);
+                      SO_PG_PARAMS(hash));
     if (res == NULL) {
         so_req_pg_error(r, "taking the state");
         rc = SO_EUNAVAIL;
@@ -991,7 +984,7 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
     size_t len)
 {
     PGresult    *res;
-    const char  *params[5], *how;
+    const char  *how;
     char        *sealed;
     long long    uid;
     int          rc;
@@ -999,24 +992,19 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
     sealed = NULL;
     how = "signed in";
 
-    params[0] = provider;
-    params[1] = pr->subject;
-
     res = so_pg_query(r->pg, "auth_oauth_identity",
                       "SELECT user_id FROM oauth_identities"
                       " WHERE provider = $1 AND subject = $2",
-                      2, params);
+                      SO_PG_PARAMS(provider, pr->subject));
 
     if (res != NULL && PQntuples(res) == 0) {
         PQclear(res);
         how = "linked by email";
 
-        params[0] = pr->email;
-        params[1] = pr->name;
-
         res = so_pg_query(r->pg, "auth_oauth_user_by_email",
                           "SELECT id, email_verified FROM users"
-                          " WHERE email = $1", 1, params);
+                          " WHERE email = $1",
+                          SO_PG_PARAMS(pr->email));
 
         if (res != NULL && PQntuples(res) == 1
             && strcmp(PQgetvalue(res, 0, 1), "t") != 0)
@@ -1034,7 +1022,7 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
                               "INSERT INTO users (email, name,"
                               " email_verified) VALUES ($1, $2, true)"
                               " RETURNING id",
-                              2, params);
+                              SO_PG_PARAMS(pr->email, pr->name));
         }
     }
 
@@ -1055,12 +1043,6 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
         goto done;
     }
 
-    params[0] = user_id;
-    params[1] = provider;
-    params[2] = pr->subject;
-    params[3] = pr->login[0] ? pr->login : NULL;
-    params[4] = sealed;
-
     /* a known identity keeps its user: the conflict target says so */
     res = so_pg_query(r->pg, "auth_oauth_identity_put",
                       "INSERT INTO oauth_identities"
@@ -1071,7 +1053,8 @@ auth_oauth_account_tx(so_req_t *r, const char *provider,
                       " access_token_enc = EXCLUDED.access_token_enc,"
                       " updated_at = now()"
                       " WHERE oauth_identities.user_id = EXCLUDED.user_id",
-                      5, params);
+                      SO_PG_PARAMS(user_id, provider, pr->subject,
+                                   pr->login[0] ? pr->login : NULL, sealed));
     if (res == NULL) {
         goto failed;
     }

@@ -32,17 +32,16 @@ auth_session_make(so_req_t *r, const char *user_id, const char *family,
     so_jwt_conf_t   jc;
     unsigned char   key[32];
     PGresult       *res;
-    const char     *params[4];
     long long       gen;
     char            fam[AUTH_TOKEN_LEN];
     char            hash[SO_SHA256_HEXLEN], ttl[32];
 
     memset(s, 0, sizeof(*s));
 
-    params[0] = user_id;
     res = so_pg_query(r->pg, "session_user",
                       "SELECT " SO_ACCOUNT_USER_COLS ", token_gen"
-                      " FROM users WHERE id = $1", 1, params);
+                      " FROM users WHERE id = $1",
+                      SO_PG_PARAMS(user_id));
     if (res == NULL) {
         goto unavailable;
     }
@@ -70,15 +69,12 @@ auth_session_make(so_req_t *r, const char *user_id, const char *family,
     }
     snprintf(ttl, sizeof(ttl), "%d", r->cfg->refresh_ttl);
 
-    params[1] = family;
-    params[2] = hash;
-    params[3] = ttl;
     res = so_pg_query(r->pg, "session_insert",
                       "INSERT INTO refresh_tokens"
                       " (user_id, family, token_hash, expires_at)"
                       " VALUES ($1, $2, $3,"
                       " now() + make_interval(secs => $4::int))",
-                      4, params);
+                      SO_PG_PARAMS(user_id, family, hash, ttl));
     if (res == NULL) {
         goto unavailable;
     }
@@ -185,7 +181,7 @@ auth_revoke_family(so_req_t *r, const char *family)
     res = so_pg_query(r->pg, "session_revoke_family",
                       "UPDATE refresh_tokens SET revoked_at = now()"
                       " WHERE family = $1 AND revoked_at IS NULL",
-                      1, &family);
+                      SO_PG_PARAMS(family));
     if (res == NULL) {
         so_req_pg_error(r, "revoking a session");
         return SO_EUNAVAIL;
@@ -211,17 +207,14 @@ void
 auth_session_spend(so_req_t *r, const char *hash)
 {
     PGresult    *res;
-    const char  *params[1];
     char         user_id[32], family[AUTH_TOKEN_LEN];
-
-    params[0] = hash;
 
     res = so_pg_query(r->pg, "session_spend",
                       "UPDATE refresh_tokens SET spent_at = now()"
                       " WHERE token_hash = $1 AND spent_at IS NULL"
                       " AND revoked_at IS NULL AND expires_at > now()"
                       " RETURNING user_id, family",
-                      1, params);
+                      SO_PG_PARAMS(hash));
     if (res == NULL) {
         goto unavailable;
     }
@@ -238,7 +231,7 @@ auth_session_spend(so_req_t *r, const char *hash)
                       "SELECT family, user_id FROM refresh_tokens"
                       " WHERE token_hash = $1"
                       " AND (spent_at IS NOT NULL OR revoked_at IS NOT NULL)",
-                      1, params);
+                      SO_PG_PARAMS(hash));
     if (res == NULL) {
         goto unavailable;
     }
@@ -270,20 +263,17 @@ void
 auth_logout(so_req_t *r)
 {
     PGresult    *res;
-    const char  *params[1];
     char         hash[SO_SHA256_HEXLEN];
 
     if (auth_read_refresh(r, hash) != SO_OK) {
         return;
     }
 
-    params[0] = hash;
-
     res = so_pg_query(r->pg, "session_logout",
                       "UPDATE refresh_tokens SET revoked_at = now()"
                       " WHERE family = (SELECT family FROM refresh_tokens"
                       " WHERE token_hash = $1) AND revoked_at IS NULL",
-                      1, params);
+                      SO_PG_PARAMS(hash));
     if (res == NULL) {
         so_req_pg_error(r, "logging out");
         return;

@@ -23,7 +23,7 @@ auth_signup(so_req_t *r)
     json_t       *body;
     PGresult     *res;
     so_argon2_t   a2;
-    const char   *pw, *name, *params[3];
+    const char   *pw, *name;
     char         *phc;
     char          email[SO_EMAIL_MAX_LEN + 1], id[32];
     size_t        pwlen;
@@ -47,13 +47,10 @@ auth_signup(so_req_t *r)
         goto done;
     }
 
-    params[0] = email;
-    params[1] = name;
-    params[2] = phc;
     res = so_pg_query(r->pg, "signup_insert",
                       "INSERT INTO users (email, name, password_hash)"
                       " VALUES ($1, $2, $3) RETURNING id",
-                      3, params);
+                      SO_PG_PARAMS(email, name, phc));
     if (res == NULL) {
         if (strcmp(so_pg_sqlstate(r->pg), "23505") == 0) {
             so_req_error(r, 409, "email_taken",

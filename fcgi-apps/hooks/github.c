@@ -165,7 +165,6 @@ hook_record(so_pg_t *pg, long long deployment, void *arg)
 {
     hook_record_t  *rec;
     PGresult       *res;
-    const char     *params[5];
     char            project[24], dep[24];
     int             rc;
 
@@ -173,17 +172,14 @@ hook_record(so_pg_t *pg, long long deployment, void *arg)
 
     snprintf(project, sizeof(project), "%lld", rec->project);
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = rec->delivery;
-    params[1] = project;
-    params[2] = rec->event;
-    params[3] = deployment > 0 ? dep : NULL;
-    params[4] = rec->outcome;
 
     res = so_pg_query(pg, "hook_record",
                       "INSERT INTO webhook_deliveries (delivery_id,"
                       " project_id, event, deployment_id, outcome)"
                       " VALUES ($1, $2, $3, $4, $5)"
-                      " ON CONFLICT DO NOTHING", 5, params);
+                      " ON CONFLICT DO NOTHING",
+                      SO_PG_PARAMS(rec->delivery, project, rec->event,
+                                   deployment > 0 ? dep : NULL, rec->outcome));
     if (res == NULL) {
         so_log_error(NULL, "project=%s: hook_record: %s", project,
                      so_pg_errstr(pg));
@@ -202,19 +198,16 @@ hook_original(so_req_t *r, const char *delivery, long long project,
     json_t *ids)
 {
     PGresult    *res;
-    const char  *params[2];
     char         projects[24];
 
     snprintf(projects, sizeof(projects), "%lld", project);
-    params[0] = delivery;
-    params[1] = projects;
 
-    res = so_pg_query(r->pg, "hook_original",
-                      "SELECT deployment_id FROM webhook_deliveries"
-                      " WHERE delivery_id = $1 AND project_id = $2"
-                      " AND deployment_id IS NOT NULL", 2, params);
+    res = so_req_query(r, "hook_original",
+                       "SELECT deployment_id FROM webhook_deliveries"
+                       " WHERE delivery_id = $1 AND project_id = $2"
+                       " AND deployment_id IS NOT NULL",
+                       SO_PG_PARAMS(delivery, projects));
     if (res == NULL) {
-        so_req_pg_error(r, "hook_original");
         return SO_ERR;
     }
 
@@ -244,7 +237,7 @@ hook_match(so_req_t *r, const char *sig, const char *body, size_t len,
     hook_match_t *m)
 {
     json_t      *repo;
-    const char  *params[3];
+    const char  *html_url, *clone_url;
     char         limit[12], *secret;
     int          i, rc;
 
@@ -264,16 +257,15 @@ hook_match(so_req_t *r, const char *sig, const char *body, size_t len,
 
     /* one more than the cap: to say when some were left out */
     snprintf(limit, sizeof(limit), "%d", r->cfg->webhook_max_candidates + 1);
-    params[0] = json_string_value(json_object_get(repo, "html_url"));
-    params[1] = json_string_value(json_object_get(repo, "clone_url"));
-    params[2] = limit;
+    html_url = json_string_value(json_object_get(repo, "html_url"));
+    clone_url = json_string_value(json_object_get(repo, "clone_url"));
 
     m->res = so_pg_query(r->pg, "hook_candidates",
                          "SELECT id, repo_key, branch FROM projects"
                          " WHERE repo_key IN (shipoff_repo_key($1),"
                          " shipoff_repo_key($2))"
                          " ORDER BY github_hook_id IS NULL, id LIMIT $3",
-                         3, params);
+                         SO_PG_PARAMS(html_url, clone_url, limit));
     json_decref(repo);
 
     if (m->res == NULL) {
