@@ -60,6 +60,24 @@ typedef struct {
 } ngx_http_shipoff_route_info_t;
 
 
+/* how a route's field is kept in ngx_http_shipoff_route_info_t */
+#define NGX_HTTP_SHIPOFF_FIELD_STRING  0       /* an ngx_str_t */
+#define NGX_HTTP_SHIPOFF_FIELD_ENUM    1       /* an ngx_uint_t, named */
+#define NGX_HTTP_SHIPOFF_FIELD_FLAG    2       /* an ngx_flag_t */
+
+/*
+ * A field of a route, everywhere the same: the key of a route document, of
+ * the control API's JSON, and (but a flag) the variable $shipoff_NAME.
+ */
+typedef struct {
+    ngx_str_t                     name;
+    ngx_uint_t                    type;        /* NGX_HTTP_SHIPOFF_FIELD_* */
+    size_t                        offset;      /* in the route info */
+    ngx_str_t                    *names;       /* an enum's, by its value */
+    char                         *invalid;     /* an enum's, when unnamed */
+} ngx_http_shipoff_field_t;
+
+
 /* the upper bounds of the held-time histogram; +Inf follows them */
 #define NGX_HTTP_SHIPOFF_WAKE_BUCKETS    9
 
@@ -210,14 +228,15 @@ ngx_int_t ngx_http_shipoff_parse_route(ngx_pool_t *pool, u_char *start,
 ngx_int_t ngx_http_shipoff_parse_table(ngx_str_t *apps_domain,
     ngx_pool_t *pool, u_char *start, u_char *end, uint64_t *generation,
     ngx_array_t **infos, ngx_http_shipoff_error_t *err);
+ngx_str_t *ngx_http_shipoff_field_text(ngx_http_shipoff_route_info_t *info,
+    ngx_http_shipoff_field_t *f);
 
 /* ngx_http_shipoff_control.c */
 ngx_int_t ngx_http_shipoff_control_handler(ngx_http_request_t *r);
 
 
-extern ngx_str_t  ngx_http_shipoff_kinds[];
-extern ngx_str_t  ngx_http_shipoff_states[];
-extern ngx_str_t  ngx_http_shipoff_protocols[];
+/* ngx_http_shipoff_document.c: the fields in their JSON order */
+extern ngx_http_shipoff_field_t  ngx_http_shipoff_fields[];  /* null ends */
 
 /* ngx_http_shipoff_wake.c */
 extern ngx_http_shipoff_wake_bucket_t

@@ -22,8 +22,6 @@ static ngx_uint_t ngx_http_shipoff_router_long_lived(ngx_http_request_t *r);
 static void ngx_http_shipoff_router_cleanup(void *data);
 static ngx_int_t ngx_http_shipoff_router_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_shipoff_router_enum_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 
 static ngx_int_t ngx_http_shipoff_router_add_variables(ngx_conf_t *cf);
 static void *ngx_http_shipoff_router_create_main_conf(ngx_conf_t *cf);
@@ -93,52 +91,6 @@ static ngx_http_module_t  ngx_http_shipoff_router_module_ctx = {
 ngx_module_t  ngx_http_shipoff_router_module =
     NGX_HTTP_SHIPOFF_MODULE(&ngx_http_shipoff_router_module_ctx,
                             ngx_http_shipoff_router_commands);
-
-
-static ngx_http_variable_t  ngx_http_shipoff_router_vars[] = {
-
-    { ngx_string("shipoff_project"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, project),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_kind"), NULL,
-      ngx_http_shipoff_router_enum_variable,
-      offsetof(ngx_http_shipoff_route_info_t, kind),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_state"), NULL,
-      ngx_http_shipoff_router_enum_variable,
-      offsetof(ngx_http_shipoff_route_info_t, state),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_root"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, root),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_upstream"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, upstream),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_deployment"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, deployment),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_protocol"), NULL,
-      ngx_http_shipoff_router_enum_variable,
-      offsetof(ngx_http_shipoff_route_info_t, protocol),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_script_root"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, script_root),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-      ngx_http_null_variable
-};
 
 
 static ngx_int_t
@@ -332,10 +284,14 @@ ngx_http_shipoff_get_ctx(ngx_http_request_t *r)
 }
 
 
+/* $shipoff_NAME: the route's field of that name (data) as text */
+
 static ngx_int_t
 ngx_http_shipoff_router_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    ngx_http_shipoff_field_t  *f = (ngx_http_shipoff_field_t *) data;
+
     ngx_str_t               *s;
     ngx_http_shipoff_ctx_t  *ctx;
 
@@ -346,7 +302,7 @@ ngx_http_shipoff_router_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    s = (ngx_str_t *) ((u_char *) &ctx->info + data);
+    s = ngx_http_shipoff_field_text(&ctx->info, f);
 
     v->len = s->len;
     v->valid = 1;
@@ -358,56 +314,36 @@ ngx_http_shipoff_router_variable(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_shipoff_router_enum_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t               *names;
-    ngx_uint_t               value;
-    ngx_http_shipoff_ctx_t  *ctx;
-
-    ctx = ngx_http_shipoff_get_ctx(r);
-
-    if (ctx == NULL || !ctx->found) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    value = *(ngx_uint_t *) ((u_char *) &ctx->info + data);
-
-    if (data == offsetof(ngx_http_shipoff_route_info_t, kind)) {
-        names = ngx_http_shipoff_kinds;
-
-    } else if (data == offsetof(ngx_http_shipoff_route_info_t, protocol)) {
-        names = ngx_http_shipoff_protocols;
-
-    } else {
-        names = ngx_http_shipoff_states;
-    }
-
-    v->len = names[value].len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-    v->data = names[value].data;
-
-    return NGX_OK;
-}
-
+/* a variable for each field of a route but its flags (spa) */
 
 static ngx_int_t
 ngx_http_shipoff_router_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
+    ngx_str_t                  name;
+    ngx_http_variable_t       *var;
+    ngx_http_shipoff_field_t  *f;
 
-    for (v = ngx_http_shipoff_router_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
+    for (f = ngx_http_shipoff_fields; f->name.len; f++) {
+
+        if (f->type == NGX_HTTP_SHIPOFF_FIELD_FLAG) {
+            continue;
+        }
+
+        name.len = sizeof("shipoff_") - 1 + f->name.len;
+        name.data = ngx_pnalloc(cf->pool, name.len);
+        if (name.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(name.data, "shipoff_%V", &f->name);
+
+        var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
         if (var == NULL) {
             return NGX_ERROR;
         }
 
-        var->get_handler = v->get_handler;
-        var->data = v->data;
+        var->get_handler = ngx_http_shipoff_router_variable;
+        var->data = (uintptr_t) f;
     }
 
     return NGX_OK;
