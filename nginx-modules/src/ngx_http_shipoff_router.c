@@ -25,8 +25,6 @@ static ngx_int_t ngx_http_shipoff_router_variable(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_shipoff_router_add_variables(ngx_conf_t *cf);
 static void *ngx_http_shipoff_router_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_shipoff_router_init_main_conf(ngx_conf_t *cf,
-    void *conf);
 static void *ngx_http_shipoff_router_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_shipoff_router_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -78,7 +76,7 @@ static ngx_http_module_t  ngx_http_shipoff_router_module_ctx = {
     ngx_http_shipoff_router_init,          /* postconfiguration */
 
     ngx_http_shipoff_router_create_main_conf, /* create main configuration */
-    ngx_http_shipoff_router_init_main_conf, /* init main configuration */
+    NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -353,35 +351,15 @@ ngx_http_shipoff_router_add_variables(ngx_conf_t *cf)
 static void *
 ngx_http_shipoff_router_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_shipoff_router_main_conf_t  *rmcf;
-
-    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_shipoff_router_main_conf_t));
-    if (rmcf == NULL) {
-        return NULL;
-    }
-
     /*
-     * set by ngx_pcalloc():
+     * set by ngx_pcalloc(), and by the directives alone:
      *
+     *     rmcf->shm_zone = NULL;
      *     rmcf->apps_domain = { 0, NULL };
+     *     rmcf->control = 0;
      */
 
-    rmcf->shm_zone = NGX_CONF_UNSET_PTR;
-    rmcf->control = NGX_CONF_UNSET;
-
-    return rmcf;
-}
-
-
-static char *
-ngx_http_shipoff_router_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_http_shipoff_router_main_conf_t  *rmcf = conf;
-
-    ngx_conf_init_ptr_value(rmcf->shm_zone, NULL);
-    ngx_conf_init_value(rmcf->control, 0);
-
-    return NGX_CONF_OK;
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_shipoff_router_main_conf_t));
 }
 
 
@@ -429,7 +407,7 @@ ngx_http_shipoff_routes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_shm_zone_t             *shm_zone;
     ngx_http_shipoff_routes_t  *routes;
 
-    if (rmcf->shm_zone != NGX_CONF_UNSET_PTR) {
+    if (rmcf->shm_zone) {
         return "is duplicate";
     }
 
