@@ -1,7 +1,6 @@
 
 /*
- * Shipoff nginx addon: what the router, static, wake and metrics modules
- * share.
+ * Shipoff nginx addon: what the router, static and wake modules share.
  *
  * The route table lives in one shared-memory zone (shipoff_routes): an
  * rbtree of routes keyed by the crc32 of the host, then by the host itself,
@@ -162,6 +161,7 @@ typedef struct {
     ngx_shm_zone_t               *shm_zone;
     ngx_str_t                     apps_domain;
     ngx_flag_t                    control;     /* shipoff_control is used */
+    ngx_flag_t                    metrics;     /* shipoff_metrics is used */
 } ngx_http_shipoff_router_main_conf_t;
 
 
@@ -234,6 +234,9 @@ ngx_str_t *ngx_http_shipoff_field_text(ngx_http_shipoff_route_info_t *info,
 /* ngx_http_shipoff_control.c */
 ngx_int_t ngx_http_shipoff_control_handler(ngx_http_request_t *r);
 
+/* ngx_http_shipoff_metrics.c */
+ngx_int_t ngx_http_shipoff_metrics_handler(ngx_http_request_t *r);
+
 
 /* ngx_http_shipoff_document.c: the fields in their JSON order */
 extern ngx_http_shipoff_field_t  ngx_http_shipoff_fields[];  /* null ends */
@@ -260,7 +263,6 @@ extern ngx_http_shipoff_wake_bucket_t
 extern ngx_module_t  ngx_http_shipoff_router_module;
 extern ngx_module_t  ngx_http_shipoff_static_module;
 extern ngx_module_t  ngx_http_shipoff_wake_module;
-extern ngx_module_t  ngx_http_shipoff_metrics_module;
 
 
 #endif /* _NGX_HTTP_SHIPOFF_MODULE_H_INCLUDED_ */

@@ -2,8 +2,9 @@
 /*
  * ngx_http_shipoff_router_module: host-based routing for Shipoff.
  *
- * Declares the route table zone (shipoff_routes) and the control location
- * (shipoff_control, in ngx_http_shipoff_control.c); looks the Host of every
+ * Declares the route table zone (shipoff_routes) and the locations that
+ * read and write it (shipoff_control, in ngx_http_shipoff_control.c, and
+ * shipoff_metrics, in ngx_http_shipoff_metrics.c); looks the Host of every
  * main request up in the post-read phase, counts it in the route's
  * activity, and exposes the route as $shipoff_* variables.  What to do with
  * a route (serve files, proxy, wake the app) is left to nginx.conf.
@@ -32,9 +33,15 @@ static char *ngx_http_shipoff_routes(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_shipoff_apps_domain(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_shipoff_control(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_shipoff_content(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_shipoff_router_init(ngx_conf_t *cf);
+
+
+static ngx_http_handler_pt  ngx_http_shipoff_control_p =
+    ngx_http_shipoff_control_handler;
+static ngx_http_handler_pt  ngx_http_shipoff_metrics_p =
+    ngx_http_shipoff_metrics_handler;
 
 
 static ngx_command_t  ngx_http_shipoff_router_commands[] = {
@@ -55,10 +62,17 @@ static ngx_command_t  ngx_http_shipoff_router_commands[] = {
 
     { ngx_string("shipoff_control"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_shipoff_control,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      ngx_http_shipoff_content,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_router_main_conf_t, control),
+      &ngx_http_shipoff_control_p },
+
+    { ngx_string("shipoff_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_shipoff_content,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_router_main_conf_t, metrics),
+      &ngx_http_shipoff_metrics_p },
 
     { ngx_string("shipoff_control_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -357,6 +371,7 @@ ngx_http_shipoff_router_create_main_conf(ngx_conf_t *cf)
      *     rmcf->shm_zone = NULL;
      *     rmcf->apps_domain = { 0, NULL };
      *     rmcf->control = 0;
+     *     rmcf->metrics = 0;
      */
 
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_shipoff_router_main_conf_t));
@@ -541,23 +556,28 @@ ngx_http_shipoff_apps_domain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * shipoff_control, shipoff_metrics: the location's content handler is the
+ * one the directive's post points to, and the main conf's flag at its
+ * offset says the zone is needed
+ */
+
 static char *
-ngx_http_shipoff_control(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_shipoff_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t             *clcf;
-    ngx_http_shipoff_router_main_conf_t  *rmcf;
+    ngx_http_handler_pt  *handler = cmd->post;
+
+    ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (clcf->handler == ngx_http_shipoff_control_handler) {
+    if (clcf->handler == *handler) {
         return "is duplicate";
     }
 
-    clcf->handler = ngx_http_shipoff_control_handler;
+    clcf->handler = *handler;
 
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_shipoff_router_module);
-    rmcf->control = 1;
+    *(ngx_flag_t *) ((u_char *) conf + cmd->offset) = 1;
 
     return NGX_CONF_OK;
 }
@@ -575,9 +595,11 @@ ngx_http_shipoff_router_init(ngx_conf_t *cf)
 
     if (rmcf->shm_zone == NULL) {
 
-        if (rmcf->control) {
+        if (rmcf->control || rmcf->metrics) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"shipoff_control\" requires \"shipoff_routes\"");
+                          "\"%s\" requires \"shipoff_routes\"",
+                          rmcf->control ? "shipoff_control"
+                                        : "shipoff_metrics");
             return NGX_ERROR;
         }
 
