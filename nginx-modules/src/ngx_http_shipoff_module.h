@@ -198,6 +198,8 @@ typedef struct {
 
 /* ngx_http_shipoff_router.c */
 ngx_http_shipoff_ctx_t *ngx_http_shipoff_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_shipoff_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler);
 
 /*
  * ngx_http_shipoff_routes.c: the caller of lookup holds the zone's mutex;

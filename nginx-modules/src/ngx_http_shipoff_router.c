@@ -586,8 +586,6 @@ ngx_http_shipoff_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_shipoff_router_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt                  *h;
-    ngx_http_core_main_conf_t            *cmcf;
     ngx_http_shipoff_router_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -606,14 +604,28 @@ ngx_http_shipoff_router_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    return ngx_http_shipoff_add_handler(cf, NGX_HTTP_POST_READ_PHASE,
+                                        ngx_http_shipoff_router_handler);
+}
+
+
+/* the modules' postconfiguration: handler runs in phase */
+
+ngx_int_t
+ngx_http_shipoff_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    h = ngx_array_push(&cmcf->phases[phase].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_shipoff_router_handler;
+    *h = handler;
 
     return NGX_OK;
 }
