@@ -16,8 +16,9 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/../tests/integration/lib";
+use lib "$FindBin::Bin/../tests/integration/lib", "$FindBin::Bin/lib";
 use Digest::SHA qw(hmac_sha256_hex);
+use ShipoffBench qw(bench_project);
 use ShipoffTest qw(stack_up tempdir top_dir);
 
 my $secs = $ENV{BENCH_SECONDS} // 5;
@@ -34,12 +35,8 @@ my $user = $s->signup(password => 'correct horse battery staple');
 my $auth = "Authorization: Bearer $user->{access_token}";
 my $dir = tempdir();
 
-my $res = $s->api(POST => '/api/v1/projects', $user,
-                  { name => "bench$$",
-                    repo_url => 'https://github.com/Codertocat/Hello-World' });
-die "bench: project: $res->{status} $res->{content}\n"
-    unless $res->{status} == 201;
-my $secret = $res->{json}{webhook_secret};
+my $secret = bench_project($s, $user, name => "bench$$",
+    repo_url => 'https://github.com/Codertocat/Hello-World')->{webhook_secret};
 
 open my $fh, '<', top_dir() . '/tests/fixtures/github/push.json' or die $!;
 my $push = do { local $/; <$fh> };

@@ -21,9 +21,10 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/../tests/integration/lib";
+use lib "$FindBin::Bin/../tests/integration/lib", "$FindBin::Bin/lib";
 use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes qw(time sleep);
+use ShipoffBench qw(bench_project);
 use ShipoffTest qw(stack_up tempdir top_dir run json_encode json_decode);
 use ShipoffNginx qw(request);
 use ShipoffGit;
@@ -71,12 +72,9 @@ sub sh {
 my $url = $g->repo('vite', 'tests/fixtures/sites/vite');
 my $u = $s->signup;
 my $name = "vite$$";
-my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => $name, repo_url => $url });
-die "bench: project: $res->{status} $res->{content}\n"
-    unless $res->{status} == 201;
-my $secret = $res->{json}{webhook_secret};
-my $pid = $res->{json}{id};
+my $project = bench_project($s, $u, name => $name, repo_url => $url);
+my $secret = $project->{webhook_secret};
+my $pid = $project->{id};
 
 open my $fh, '<', "$top/tests/fixtures/github/push.json" or die $!;
 my $template = json_decode(do { local $/; <$fh> });

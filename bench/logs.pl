@@ -20,10 +20,11 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/../tests/integration/lib";
+use lib "$FindBin::Bin/../tests/integration/lib", "$FindBin::Bin/lib";
 use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
+use ShipoffBench qw(bench_project);
 use ShipoffTest qw(stack_up);
 
 my $secs = $ENV{BENCH_SECONDS} // 5;
@@ -43,13 +44,9 @@ $s->stop('shipoffd');
 my $port = $s->port('http');
 my $u = $s->signup;
 
-my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => "benchlogs$$",
-                    repo_url => 'https://github.com/Codertocat/Hello-World' });
-die "bench: project: $res->{status} $res->{content}\n"
-    unless $res->{status} == 201;
-my $pid = $res->{json}{id};
-$res = $s->api(POST => "/api/v1/projects/$pid/deployments", $u, {});
+my $pid = bench_project($s, $u, name => "benchlogs$$",
+    repo_url => 'https://github.com/Codertocat/Hello-World')->{id};
+my $res = $s->api(POST => "/api/v1/projects/$pid/deployments", $u, {});
 die "bench: deploy: $res->{status}\n" unless $res->{status} == 202;
 my $dep = $res->{json}{id};
 

@@ -20,10 +20,11 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/../tests/integration/lib";
+use lib "$FindBin::Bin/../tests/integration/lib", "$FindBin::Bin/lib";
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
+use ShipoffBench qw(bench_project);
 use ShipoffTest qw(stack_up top_dir free_port tempdir wait_for);
 use ShipoffNginx qw(send_request);
 use ShipoffGit;
@@ -49,13 +50,11 @@ my $http = $s->port('http');
 my %apps = (express => 'npm start', logger => 'node server.js');
 my $app = $ENV{BENCH_APP} // 'express';
 my $run = $apps{$app} // die "bench: BENCH_APP is one of: @{[sort keys %apps]}\n";
-my $res = $s->api(POST => '/api/v1/projects', $u,
-                  { name => $name, branch => 'main', run_cmd => $run,
-                    repo_url => $git->repo($app, top_dir()
-                                           . "/tests/fixtures/apps/$app") });
-die "bench: project: $res->{status} $res->{content}\n"
-    unless $res->{status} == 201;
-$res = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments", $u, {});
+my $project_id = bench_project($s, $u, name => $name, branch => 'main',
+    run_cmd => $run,
+    repo_url => $git->repo($app, top_dir() . "/tests/fixtures/apps/$app"))->{id};
+my $res = $s->api(POST => "/api/v1/projects/$project_id/deployments", $u,
+                  {});
 my $dep = $res->{json}{id};
 
 wait_for(300, sub { $s->psql("SELECT state FROM deployments WHERE id = $dep")

@@ -18,6 +18,8 @@
 #define CLI_FIELD_MAX  1100     /* a password is at most 1024 bytes */
 
 
+static int cli_keep(cli_t *cli, json_t *user, const char *email,
+    const char *access, const char *refresh, const char *token);
 static int cli_session(cli_t *cli, cli_args_t *a, const char *path,
     const char *name);
 static int cli_signup(cli_t *cli, cli_args_t *a);
@@ -88,6 +90,36 @@ const cli_cmd_t  cli_auth_cmds[] = {
 
 
 /*
+ * Keeps whom the CLI acts for: the API, the account's email and either a
+ * session's pair (access, refresh) or a personal token, forgetting the
+ * other kind; then says so (the user itself with --json).  The exit code.
+ */
+static int
+cli_keep(cli_t *cli, json_t *user, const char *email, const char *access,
+    const char *refresh, const char *token)
+{
+    if (cli_config_set(cli, "api", cli->api) != 0
+        || cli_config_set(cli, "email", email) != 0
+        || cli_config_set(cli, "access_token", access) != 0
+        || cli_config_set(cli, "refresh_token", refresh) != 0
+        || cli_config_set(cli, "token", token) != 0
+        || cli_config_save(cli) != 0)
+    {
+        return CLI_EXIT_FAIL;
+    }
+
+    if (cli->json) {
+        cli_print_json(user);
+    } else {
+        printf("Logged in as %s%s.\n", cli_config_get(cli, "email"),
+               token ? " with a personal token" : "");
+    }
+
+    return CLI_EXIT_OK;
+}
+
+
+/*
  * POST path (login, signup) with --email and a password; saves the
  * session it gives
  */
@@ -143,24 +175,9 @@ cli_session(cli_t *cli, cli_args_t *a, const char *path, const char *name)
         goto done;
     }
 
-    if (cli_config_set(cli, "api", cli->api) != 0
-        || cli_config_set(cli, "email", cli_cell(res, "user.email", pw,
-                                                 sizeof(pw))) != 0
-        || cli_config_set(cli, "access_token", access) != 0
-        || cli_config_set(cli, "refresh_token", refresh) != 0
-        || cli_config_set(cli, "token", NULL) != 0
-        || cli_config_save(cli) != 0)
-    {
-        goto done;
-    }
-
-    if (cli->json) {
-        cli_print_json(json_object_get(res, "user"));
-    } else {
-        printf("Logged in as %s.\n", cli_config_get(cli, "email"));
-    }
-
-    rc = CLI_EXIT_OK;
+    rc = cli_keep(cli, json_object_get(res, "user"),
+                  cli_cell(res, "user.email", pw, sizeof(pw)), access, refresh,
+                  NULL);
 
 done:
 
@@ -213,25 +230,8 @@ cli_login(cli_t *cli, cli_args_t *a)
         return CLI_EXIT_FAIL;
     }
 
-    rc = CLI_EXIT_FAIL;
-    if (cli_config_set(cli, "api", cli->api) == 0
-        && cli_config_set(cli, "email",
-                          json_string_value(json_object_get(me, "email")))
-               == 0
-        && cli_config_set(cli, "token", token) == 0
-        && cli_config_set(cli, "access_token", NULL) == 0
-        && cli_config_set(cli, "refresh_token", NULL) == 0
-        && cli_config_save(cli) == 0)
-    {
-        if (cli->json) {
-            cli_print_json(me);
-        } else {
-            printf("Logged in as %s with a personal token.\n",
-                   cli_config_get(cli, "email"));
-        }
-        rc = CLI_EXIT_OK;
-    }
-
+    rc = cli_keep(cli, me, json_string_value(json_object_get(me, "email")),
+                  NULL, NULL, token);
     json_decref(me);
     return rc;
 }

@@ -353,7 +353,7 @@ cli_api(cli_t *cli, const char *method, const char *path, json_t *body,
 
 /*
  * cli_api() with a body of its own, freed here: NULL when json_pack()
- * refused what (an argument: "name") as not UTF-8.
+ * refused what (the arguments: "the name") as not UTF-8.
  */
 int
 cli_send(cli_t *cli, const char *method, const char *path, json_t *body,
@@ -364,7 +364,7 @@ cli_send(cli_t *cli, const char *method, const char *path, json_t *body,
     *out = NULL;
 
     if (body == NULL) {
-        fprintf(stderr, "shipoff: the %s is not valid UTF-8\n", what);
+        fprintf(stderr, "shipoff: %s is not valid UTF-8\n", what);
         return -1;
     }
 

@@ -290,30 +290,20 @@ cli_projects_create(cli_t *cli, cli_args_t *a)
         }
     }
 
-    rc = CLI_EXIT_FAIL;
-    res = NULL;
-
-    body = json_pack("{s:s, s:s}", "name", a->args[0], "repo_url", repo);
-    if (body == NULL
-        || (branch && json_object_set_new(body, "branch",
-                                          json_string(branch)) != 0)
-        || (root && json_object_set_new(body, "root_dir",
-                                        json_string(root)) != 0)
-        || (kind && json_object_set_new(body, "kind",
-                                        json_string(kind)) != 0)
-        || (team && json_object_set_new(body, "team_id",
-                                        json_integer(team_id)) != 0))
+    /* the options not given are left out ("*") */
+    body = json_pack("{s:s, s:s, s:s*, s:s*, s:s*, s:o*}", "name", a->args[0],
+                     "repo_url", repo, "branch", branch, "root_dir", root,
+                     "kind", kind, "team_id",
+                     team ? json_integer(team_id) : NULL);
+    if (cli_send(cli, "POST", "/api/v1/projects", body, "an argument", &res)
+        != 0)
     {
-        fprintf(stderr, "shipoff: an argument is not valid UTF-8\n");
-        goto done;
-    }
-
-    if (cli_api(cli, "POST", "/api/v1/projects", body, &res) != 0) {
-        goto done;
+        return CLI_EXIT_FAIL;
     }
 
     if (link != NULL && cli_link_write(res) != 0) {
-        goto done;
+        json_decref(res);
+        return CLI_EXIT_FAIL;
     }
 
     if (cli->json) {
@@ -333,13 +323,8 @@ cli_projects_create(cli_t *cli, cli_args_t *a)
         }
     }
 
-    rc = CLI_EXIT_OK;
-
-done:
-
-    json_decref(body);
     json_decref(res);
-    return rc;
+    return CLI_EXIT_OK;
 }
 
 

@@ -101,7 +101,7 @@ cli_teams_create(cli_t *cli, cli_args_t *a)
     json_t  *body, *res;
 
     body = json_pack("{s:s}", "name", a->args[0]);
-    if (cli_send(cli, "POST", "/api/v1/teams", body, "name", &res) != 0) {
+    if (cli_send(cli, "POST", "/api/v1/teams", body, "the name", &res) != 0) {
         return CLI_EXIT_FAIL;
     }
 
@@ -167,7 +167,7 @@ cli_teams_invite(cli_t *cli, cli_args_t *a)
     role = cli_opt(a, "role");
     body = json_pack("{s:s, s:s}", "email", a->args[1], "role",
                      role ? role : "member");
-    if (cli_send(cli, "POST", path, body, "email", &res) != 0) {
+    if (cli_send(cli, "POST", path, body, "the email", &res) != 0) {
         return CLI_EXIT_FAIL;
     }
 

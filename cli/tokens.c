@@ -13,6 +13,7 @@
 #include "cli.h"
 
 
+static int cli_scopes_add(json_t *scopes, const char *list);
 static int cli_tokens_create(cli_t *cli, cli_args_t *a);
 static int cli_tokens_revoke(cli_t *cli, cli_args_t *a);
 
@@ -73,15 +74,37 @@ const cli_cmd_t  cli_tokens_cmds[] = {
 };
 
 
+/* appends the names of a comma-separated list (empty ones skipped) */
+static int
+cli_scopes_add(json_t *scopes, const char *list)
+{
+    int          n;
+    char         name[64];
+    const char  *s, *comma;
+
+    for (s = list; *s; s = comma + 1) {
+        comma = strchr(s, ',');
+        n = comma ? (int) (comma - s) : (int) strlen(s);
+        snprintf(name, sizeof(name), "%.*s", n, s);
+        if (n > 0 && json_array_append_new(scopes, json_string(name)) != 0) {
+            return -1;
+        }
+        if (comma == NULL) {
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 cli_tokens_create(cli_t *cli, cli_args_t *a)
 {
-    int           rc, n;
-    char          list[64], *end;
-    long long     secs;
-    json_t       *body, *scopes, *res;
-    const char   *s, *comma;
-    const char   *scopes_opt, *expires;
+    char          *end;
+    long long      secs;
+    json_t        *body, *res;
+    const char    *scopes_opt, *expires;
 
     scopes_opt = cli_opt(a, "scopes");
     expires = cli_opt(a, "expires-in");
@@ -95,35 +118,20 @@ cli_tokens_create(cli_t *cli, cli_args_t *a)
         }
     }
 
-    rc = CLI_EXIT_FAIL;
-    res = NULL;
     body = json_pack("{s:s, s:[]}", "name", a->args[0], "scopes");
-    if (body == NULL) {
-        fprintf(stderr, "shipoff: the name is not valid UTF-8\n");
-        goto done;
-    }
-
-    scopes = json_object_get(body, "scopes");
-    for (s = scopes_opt ? scopes_opt : "READ,WRITE"; *s; s = comma + 1) {
-        comma = strchr(s, ',');
-        n = comma ? (int) (comma - s) : (int) strlen(s);
-        snprintf(list, sizeof(list), "%.*s", n, s);
-        if (n > 0 && json_array_append_new(scopes, json_string(list)) != 0) {
-            goto done;
-        }
-        if (comma == NULL) {
-            break;
-        }
-    }
-
-    if (expires != NULL
-        && json_object_set_new(body, "expires_in", json_integer(secs)) != 0)
+    if (body != NULL
+        && (cli_scopes_add(json_object_get(body, "scopes"),
+                           scopes_opt ? scopes_opt : "READ,WRITE") != 0
+            || (expires != NULL
+                && json_object_set_new(body, "expires_in",
+                                       json_integer(secs)) != 0)))
     {
-        goto done;
+        json_decref(body);
+        return CLI_EXIT_FAIL;
     }
 
-    if (cli_api(cli, "POST", "/api/v1/tokens", body, &res) != 0) {
-        goto done;
+    if (cli_send(cli, "POST", "/api/v1/tokens", body, "the name", &res) != 0) {
+        return CLI_EXIT_FAIL;
     }
 
     if (cli->json) {
@@ -136,13 +144,8 @@ cli_tokens_create(cli_t *cli, cli_args_t *a)
                 json_integer_value(json_object_get(res, "id")));
     }
 
-    rc = CLI_EXIT_OK;
-
-done:
-
-    json_decref(body);
     json_decref(res);
-    return rc;
+    return CLI_EXIT_OK;
 }
 
 

@@ -23,6 +23,24 @@ function classes(st) {
     return c.join(' ');
 }
 
+/*
+ * 30-37 and 90-97 set the foreground (the second eight bright), 39 resets
+ * it; 40-47, 100-107 and 49 do the same for the background.
+ */
+const COLOURS = [['fg', 30, 90], ['bg', 40, 100]];
+
+function colour(st, n) {
+    for (const [key, base, bright] of COLOURS) {
+        if (n >= base && n <= base + 7) {
+            st[key] = n - base;
+        } else if (n >= bright && n <= bright + 7) {
+            st[key] = n - bright + 8;
+        } else if (n === base + 9) {
+            st[key] = null;
+        }
+    }
+}
+
 function apply(st, codes) {
     const list = codes === '' ? [0] : codes.split(';').map(Number);
     for (let i = 0; i < list.length; i++) {
@@ -34,21 +52,11 @@ function apply(st, codes) {
             st.bold = true;
         } else if (n === 22) {
             st.bold = false;
-        } else if (n >= 30 && n <= 37) {
-            st.fg = n - 30;
-        } else if (n >= 90 && n <= 97) {
-            st.fg = n - 90 + 8;
-        } else if (n === 39) {
-            st.fg = null;
-        } else if (n >= 40 && n <= 47) {
-            st.bg = n - 40;
-        } else if (n >= 100 && n <= 107) {
-            st.bg = n - 100 + 8;
-        } else if (n === 49) {
-            st.bg = null;
         } else if (n === 38 || n === 48) {
             /* 256 colours and RGB: skipped, with their arguments */
             i += list[i + 1] === 5 ? 2 : 4;
+        } else {
+            colour(st, n);
         }
     }
 }

@@ -511,19 +511,27 @@ ngx_http_shipoff_control_get_route(ngx_http_request_t *r,
 static size_t
 ngx_http_shipoff_control_route_len(ngx_http_shipoff_route_info_t *info)
 {
-    return sizeof("{\"host\":,\"project\":,\"kind\":\"dynamic\","
-                  "\"state\":\"sleeping\",\"root\":,\"upstream\":,"
-                  "\"deployment\":,\"spa\":false,\"protocol\":\"fastcgi\","
-                  "\"script_root\":,\"requests\":,"
-                  "\"in_flight\":,\"long_lived\":,"
-                  "\"last_request\":\"1970-01-01T00:00:00Z\"}") - 1
-           + 3 * NGX_INT_T_LEN
-           + ngx_http_shipoff_json_str_len(&info->host)
-           + ngx_http_shipoff_json_str_len(&info->project)
-           + ngx_http_shipoff_json_str_len(&info->root)
-           + ngx_http_shipoff_json_str_len(&info->upstream)
-           + ngx_http_shipoff_json_str_len(&info->deployment)
-           + ngx_http_shipoff_json_str_len(&info->script_root);
+    size_t                     len;
+    ngx_http_shipoff_field_t  *f;
+
+    len = sizeof("{\"host\":,\"requests\":,\"in_flight\":,\"long_lived\":,"
+                 "\"last_request\":\"1970-01-01T00:00:00Z\"}") - 1
+          + 3 * NGX_INT_T_LEN
+          + ngx_http_shipoff_json_str_len(&info->host);
+
+    for (f = ngx_http_shipoff_fields; f->name.len; f++) {
+        len += sizeof(",\"\":") - 1 + f->name.len;
+
+        if (f->type == NGX_HTTP_SHIPOFF_FIELD_FLAG) {
+            len += sizeof("false") - 1;
+
+        } else {
+            len += ngx_http_shipoff_json_str_len(
+                       ngx_http_shipoff_field_text(info, f));
+        }
+    }
+
+    return len;
 }
 
 
@@ -533,33 +541,25 @@ static u_char *
 ngx_http_shipoff_control_route(u_char *p, ngx_http_shipoff_route_info_t *info,
     ngx_http_shipoff_activity_t *activity)
 {
-    ngx_tm_t  tm;
+    ngx_tm_t                   tm;
+    ngx_flag_t                 flag;
+    ngx_http_shipoff_field_t  *f;
 
     p = ngx_cpymem(p, "{\"host\":", sizeof("{\"host\":") - 1);
     p = ngx_http_shipoff_json_str(p, &info->host);
 
-    p = ngx_cpymem(p, ",\"project\":", sizeof(",\"project\":") - 1);
-    p = ngx_http_shipoff_json_str(p, &info->project);
+    for (f = ngx_http_shipoff_fields; f->name.len; f++) {
+        p = ngx_sprintf(p, ",\"%V\":", &f->name);
 
-    p = ngx_sprintf(p, ",\"kind\":\"%V\",\"state\":\"%V\"",
-                    &ngx_http_shipoff_kinds[info->kind],
-                    &ngx_http_shipoff_states[info->state]);
+        if (f->type == NGX_HTTP_SHIPOFF_FIELD_FLAG) {
+            flag = *(ngx_flag_t *) ((u_char *) info + f->offset);
+            p = ngx_sprintf(p, "%s", flag ? "true" : "false");
 
-    p = ngx_cpymem(p, ",\"root\":", sizeof(",\"root\":") - 1);
-    p = ngx_http_shipoff_json_str(p, &info->root);
-
-    p = ngx_cpymem(p, ",\"upstream\":", sizeof(",\"upstream\":") - 1);
-    p = ngx_http_shipoff_json_str(p, &info->upstream);
-
-    p = ngx_cpymem(p, ",\"deployment\":", sizeof(",\"deployment\":") - 1);
-    p = ngx_http_shipoff_json_str(p, &info->deployment);
-
-    p = ngx_sprintf(p, ",\"spa\":%s,\"protocol\":\"%V\"",
-                    info->spa ? "true" : "false",
-                    &ngx_http_shipoff_protocols[info->protocol]);
-
-    p = ngx_cpymem(p, ",\"script_root\":", sizeof(",\"script_root\":") - 1);
-    p = ngx_http_shipoff_json_str(p, &info->script_root);
+        } else {
+            p = ngx_http_shipoff_json_str(p,
+                                          ngx_http_shipoff_field_text(info, f));
+        }
+    }
 
     if (activity) {
         p = ngx_sprintf(p, ",\"requests\":%ui,\"in_flight\":%ui,"

@@ -22,22 +22,9 @@
 #include "ngx_http_shipoff_json.h"
 
 
-#define NGX_HTTP_SHIPOFF_FIELD_STRING  0
-#define NGX_HTTP_SHIPOFF_FIELD_KIND    1
-#define NGX_HTTP_SHIPOFF_FIELD_STATE   2
-#define NGX_HTTP_SHIPOFF_FIELD_BOOL    3
-#define NGX_HTTP_SHIPOFF_FIELD_PROTOCOL  4
-
 /* bits of the fields seen, by their index in ngx_http_shipoff_fields[] */
 #define NGX_HTTP_SHIPOFF_SEEN_PROJECT  0x01
 #define NGX_HTTP_SHIPOFF_SEEN_KIND     0x02
-
-
-typedef struct {
-    ngx_str_t                     name;
-    ngx_uint_t                    type;
-    size_t                        offset;
-} ngx_http_shipoff_field_t;
 
 
 static ngx_int_t ngx_http_shipoff_document_routes(ngx_http_shipoff_json_t *j,
@@ -59,21 +46,21 @@ static void ngx_http_shipoff_document_malformed(ngx_http_shipoff_json_t *j,
     ngx_http_shipoff_error_t *err);
 
 
-ngx_str_t  ngx_http_shipoff_kinds[] = {
+static ngx_str_t  ngx_http_shipoff_kinds[] = {
     ngx_string("static"),
     ngx_string("dynamic"),
     ngx_null_string
 };
 
 
-ngx_str_t  ngx_http_shipoff_protocols[] = {
+static ngx_str_t  ngx_http_shipoff_protocols[] = {
     ngx_string("http"),
     ngx_string("fastcgi"),
     ngx_null_string
 };
 
 
-ngx_str_t  ngx_http_shipoff_states[] = {
+static ngx_str_t  ngx_http_shipoff_states[] = {
     ngx_string("running"),
     ngx_string("sleeping"),
     ngx_string("waking"),
@@ -81,36 +68,40 @@ ngx_str_t  ngx_http_shipoff_states[] = {
 };
 
 
-static ngx_http_shipoff_field_t  ngx_http_shipoff_fields[] = {
+ngx_http_shipoff_field_t  ngx_http_shipoff_fields[] = {
 
     { ngx_string("project"), NGX_HTTP_SHIPOFF_FIELD_STRING,
-      offsetof(ngx_http_shipoff_route_info_t, project) },
+      offsetof(ngx_http_shipoff_route_info_t, project), NULL, NULL },
 
-    { ngx_string("kind"), NGX_HTTP_SHIPOFF_FIELD_KIND,
-      offsetof(ngx_http_shipoff_route_info_t, kind) },
+    { ngx_string("kind"), NGX_HTTP_SHIPOFF_FIELD_ENUM,
+      offsetof(ngx_http_shipoff_route_info_t, kind),
+      ngx_http_shipoff_kinds, "must be \"static\" or \"dynamic\"" },
 
-    { ngx_string("state"), NGX_HTTP_SHIPOFF_FIELD_STATE,
-      offsetof(ngx_http_shipoff_route_info_t, state) },
+    { ngx_string("state"), NGX_HTTP_SHIPOFF_FIELD_ENUM,
+      offsetof(ngx_http_shipoff_route_info_t, state),
+      ngx_http_shipoff_states,
+      "must be \"running\", \"sleeping\" or \"waking\"" },
 
     { ngx_string("root"), NGX_HTTP_SHIPOFF_FIELD_STRING,
-      offsetof(ngx_http_shipoff_route_info_t, root) },
+      offsetof(ngx_http_shipoff_route_info_t, root), NULL, NULL },
 
     { ngx_string("upstream"), NGX_HTTP_SHIPOFF_FIELD_STRING,
-      offsetof(ngx_http_shipoff_route_info_t, upstream) },
+      offsetof(ngx_http_shipoff_route_info_t, upstream), NULL, NULL },
 
     { ngx_string("deployment"), NGX_HTTP_SHIPOFF_FIELD_STRING,
-      offsetof(ngx_http_shipoff_route_info_t, deployment) },
+      offsetof(ngx_http_shipoff_route_info_t, deployment), NULL, NULL },
 
-    { ngx_string("spa"), NGX_HTTP_SHIPOFF_FIELD_BOOL,
-      offsetof(ngx_http_shipoff_route_info_t, spa) },
+    { ngx_string("spa"), NGX_HTTP_SHIPOFF_FIELD_FLAG,
+      offsetof(ngx_http_shipoff_route_info_t, spa), NULL, NULL },
 
-    { ngx_string("protocol"), NGX_HTTP_SHIPOFF_FIELD_PROTOCOL,
-      offsetof(ngx_http_shipoff_route_info_t, protocol) },
+    { ngx_string("protocol"), NGX_HTTP_SHIPOFF_FIELD_ENUM,
+      offsetof(ngx_http_shipoff_route_info_t, protocol),
+      ngx_http_shipoff_protocols, "must be \"http\" or \"fastcgi\"" },
 
     { ngx_string("script_root"), NGX_HTTP_SHIPOFF_FIELD_STRING,
-      offsetof(ngx_http_shipoff_route_info_t, script_root) },
+      offsetof(ngx_http_shipoff_route_info_t, script_root), NULL, NULL },
 
-    { ngx_null_string, 0, 0 }
+    { ngx_null_string, 0, 0, NULL, NULL }
 };
 
 
@@ -331,6 +322,24 @@ duplicate:
 }
 
 
+/* a string or an enum field of a route as text */
+
+ngx_str_t *
+ngx_http_shipoff_field_text(ngx_http_shipoff_route_info_t *info,
+    ngx_http_shipoff_field_t *f)
+{
+    u_char  *field;
+
+    field = (u_char *) info + f->offset;
+
+    if (f->type == NGX_HTTP_SHIPOFF_FIELD_ENUM) {
+        return &f->names[*(ngx_uint_t *) field];
+    }
+
+    return (ngx_str_t *) field;
+}
+
+
 /* the "routes" object of a table: {HOST: ROUTE, ...}, each pushed to a */
 
 static ngx_int_t
@@ -440,7 +449,7 @@ ngx_http_shipoff_document_route(ngx_http_shipoff_json_t *j,
     ngx_http_shipoff_route_info_t *info, ngx_http_shipoff_error_t *err)
 {
     ngx_int_t                  rc, v;
-    ngx_str_t                  key, value, *names;
+    ngx_str_t                  key, value;
     ngx_uint_t                 n, i, seen;
     ngx_http_shipoff_field_t  *f;
 
@@ -496,7 +505,7 @@ ngx_http_shipoff_document_route(ngx_http_shipoff_json_t *j,
 
         seen |= 1 << i;
 
-        if (f->type == NGX_HTTP_SHIPOFF_FIELD_BOOL) {
+        if (f->type == NGX_HTTP_SHIPOFF_FIELD_FLAG) {
             if (ngx_http_shipoff_json_bool(j, (ngx_flag_t *) ((u_char *) info
                                                               + f->offset))
                 != NGX_OK)
@@ -521,27 +530,17 @@ ngx_http_shipoff_document_route(ngx_http_shipoff_json_t *j,
             continue;
         }
 
-        names = (f->type == NGX_HTTP_SHIPOFF_FIELD_KIND)
-                ? ngx_http_shipoff_kinds
-                : (f->type == NGX_HTTP_SHIPOFF_FIELD_PROTOCOL)
-                  ? ngx_http_shipoff_protocols : ngx_http_shipoff_states;
-
-        for (v = 0; names[v].len; v++) {
-            if (names[v].len == value.len
-                && ngx_strncmp(names[v].data, value.data, value.len) == 0)
+        for (v = 0; f->names[v].len; v++) {
+            if (f->names[v].len == value.len
+                && ngx_strncmp(f->names[v].data, value.data, value.len) == 0)
             {
                 break;
             }
         }
 
-        if (names[v].len == 0) {
+        if (f->names[v].len == 0) {
             err->code = "validation_failed";
-            err->message = (f->type == NGX_HTTP_SHIPOFF_FIELD_KIND)
-                           ? "must be \"static\" or \"dynamic\""
-                           : (f->type == NGX_HTTP_SHIPOFF_FIELD_PROTOCOL)
-                             ? "must be \"http\" or \"fastcgi\""
-                             : "must be \"running\", \"sleeping\" or "
-                               "\"waking\"";
+            err->message = f->invalid;
             err->field = f->name;
             return NGX_DECLINED;
         }

@@ -1,7 +1,8 @@
 
 /*
- * ngx_http_shipoff_metrics_module: the route table's activity in the
- * Prometheus text format (version 0.0.4), for GET /_shipoff/metrics.
+ * The route table's activity in the Prometheus text format (version
+ * 0.0.4), for GET /_shipoff/metrics: the content handler of shipoff_metrics,
+ * a directive of the router module as shipoff_control is.
  *
  * The handler formats a copy of the table (ngx_http_shipoff_routes_copy(),
  * one consistent table, taken under the zone's mutex and read without it).
@@ -28,56 +29,12 @@ typedef struct {
 } ngx_http_shipoff_metric_t;
 
 
-typedef struct {
-    ngx_flag_t                    used;        /* shipoff_metrics is */
-} ngx_http_shipoff_metrics_main_conf_t;
-
-
-static ngx_int_t ngx_http_shipoff_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_shipoff_metrics_label(ngx_pool_t *pool,
     ngx_str_t *dst, ngx_str_t *src);
 static u_char *ngx_http_shipoff_metrics_labels(u_char *p,
     ngx_http_shipoff_route_copy_t *route);
 static u_char *ngx_http_shipoff_metrics_histogram(u_char *p,
     ngx_http_shipoff_table_copy_t *table);
-
-static void *ngx_http_shipoff_metrics_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_shipoff_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static ngx_int_t ngx_http_shipoff_metrics_init(ngx_conf_t *cf);
-
-
-static ngx_command_t  ngx_http_shipoff_metrics_commands[] = {
-
-    { ngx_string("shipoff_metrics"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_shipoff_metrics,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-      ngx_null_command
-};
-
-
-static ngx_http_module_t  ngx_http_shipoff_metrics_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    ngx_http_shipoff_metrics_init,         /* postconfiguration */
-
-    ngx_http_shipoff_metrics_create_main_conf, /* create main configuration */
-    NULL,                                  /* init main configuration */
-
-    NULL,                                  /* create server configuration */
-    NULL,                                  /* merge server configuration */
-
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
-};
-
-
-ngx_module_t  ngx_http_shipoff_metrics_module =
-    NGX_HTTP_SHIPOFF_MODULE(&ngx_http_shipoff_metrics_module_ctx,
-                            ngx_http_shipoff_metrics_commands);
 
 
 #define ngx_http_shipoff_metric(name, type, help, field)                      \
@@ -140,7 +97,7 @@ static ngx_str_t  ngx_http_shipoff_metrics_type =
 #define NGX_HTTP_SHIPOFF_METRICS_LE_MAX  (sizeof(",le=\"+Inf\"") - 1)
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_shipoff_metrics_handler(ngx_http_request_t *r)
 {
     u_char                               *p, *body;
@@ -350,67 +307,4 @@ ngx_http_shipoff_metrics_histogram(u_char *p,
     }
 
     return p;
-}
-
-
-static void *
-ngx_http_shipoff_metrics_create_main_conf(ngx_conf_t *cf)
-{
-    ngx_http_shipoff_metrics_main_conf_t  *mmcf;
-
-    mmcf = ngx_pcalloc(cf->pool,
-                       sizeof(ngx_http_shipoff_metrics_main_conf_t));
-    if (mmcf == NULL) {
-        return NULL;
-    }
-
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     mmcf->used = 0;
-     */
-
-    return mmcf;
-}
-
-
-static char *
-ngx_http_shipoff_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_shipoff_metrics_main_conf_t  *mmcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler == ngx_http_shipoff_metrics_handler) {
-        return "is duplicate";
-    }
-
-    clcf->handler = ngx_http_shipoff_metrics_handler;
-
-    mmcf->used = 1;
-
-    return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_http_shipoff_metrics_init(ngx_conf_t *cf)
-{
-    ngx_http_shipoff_router_main_conf_t   *rmcf;
-    ngx_http_shipoff_metrics_main_conf_t  *mmcf;
-
-    mmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_shipoff_metrics_module);
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_shipoff_router_module);
-
-    if (mmcf->used && rmcf->shm_zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"shipoff_metrics\" requires \"shipoff_routes\"");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
 }

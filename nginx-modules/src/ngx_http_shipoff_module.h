@@ -1,7 +1,6 @@
 
 /*
- * Shipoff nginx addon: what the router, static, wake and metrics modules
- * share.
+ * Shipoff nginx addon: what the router, static and wake modules share.
  *
  * The route table lives in one shared-memory zone (shipoff_routes): an
  * rbtree of routes keyed by the crc32 of the host, then by the host itself,
@@ -58,6 +57,24 @@ typedef struct {
     ngx_uint_t                    state;       /* NGX_HTTP_SHIPOFF_STATE_* */
     ngx_flag_t                    spa;
 } ngx_http_shipoff_route_info_t;
+
+
+/* how a route's field is kept in ngx_http_shipoff_route_info_t */
+#define NGX_HTTP_SHIPOFF_FIELD_STRING  0       /* an ngx_str_t */
+#define NGX_HTTP_SHIPOFF_FIELD_ENUM    1       /* an ngx_uint_t, named */
+#define NGX_HTTP_SHIPOFF_FIELD_FLAG    2       /* an ngx_flag_t */
+
+/*
+ * A field of a route, everywhere the same: the key of a route document, of
+ * the control API's JSON, and (but a flag) the variable $shipoff_NAME.
+ */
+typedef struct {
+    ngx_str_t                     name;
+    ngx_uint_t                    type;        /* NGX_HTTP_SHIPOFF_FIELD_* */
+    size_t                        offset;      /* in the route info */
+    ngx_str_t                    *names;       /* an enum's, by its value */
+    char                         *invalid;     /* an enum's, when unnamed */
+} ngx_http_shipoff_field_t;
 
 
 /* the upper bounds of the held-time histogram; +Inf follows them */
@@ -144,6 +161,7 @@ typedef struct {
     ngx_shm_zone_t               *shm_zone;
     ngx_str_t                     apps_domain;
     ngx_flag_t                    control;     /* shipoff_control is used */
+    ngx_flag_t                    metrics;     /* shipoff_metrics is used */
 } ngx_http_shipoff_router_main_conf_t;
 
 
@@ -180,6 +198,8 @@ typedef struct {
 
 /* ngx_http_shipoff_router.c */
 ngx_http_shipoff_ctx_t *ngx_http_shipoff_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_shipoff_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler);
 
 /*
  * ngx_http_shipoff_routes.c: the caller of lookup holds the zone's mutex;
@@ -210,14 +230,18 @@ ngx_int_t ngx_http_shipoff_parse_route(ngx_pool_t *pool, u_char *start,
 ngx_int_t ngx_http_shipoff_parse_table(ngx_str_t *apps_domain,
     ngx_pool_t *pool, u_char *start, u_char *end, uint64_t *generation,
     ngx_array_t **infos, ngx_http_shipoff_error_t *err);
+ngx_str_t *ngx_http_shipoff_field_text(ngx_http_shipoff_route_info_t *info,
+    ngx_http_shipoff_field_t *f);
 
 /* ngx_http_shipoff_control.c */
 ngx_int_t ngx_http_shipoff_control_handler(ngx_http_request_t *r);
 
+/* ngx_http_shipoff_metrics.c */
+ngx_int_t ngx_http_shipoff_metrics_handler(ngx_http_request_t *r);
 
-extern ngx_str_t  ngx_http_shipoff_kinds[];
-extern ngx_str_t  ngx_http_shipoff_states[];
-extern ngx_str_t  ngx_http_shipoff_protocols[];
+
+/* ngx_http_shipoff_document.c: the fields in their JSON order */
+extern ngx_http_shipoff_field_t  ngx_http_shipoff_fields[];  /* null ends */
 
 /* ngx_http_shipoff_wake.c */
 extern ngx_http_shipoff_wake_bucket_t
@@ -241,7 +265,6 @@ extern ngx_http_shipoff_wake_bucket_t
 extern ngx_module_t  ngx_http_shipoff_router_module;
 extern ngx_module_t  ngx_http_shipoff_static_module;
 extern ngx_module_t  ngx_http_shipoff_wake_module;
-extern ngx_module_t  ngx_http_shipoff_metrics_module;
 
 
 #endif /* _NGX_HTTP_SHIPOFF_MODULE_H_INCLUDED_ */

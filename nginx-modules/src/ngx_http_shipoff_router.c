@@ -2,8 +2,9 @@
 /*
  * ngx_http_shipoff_router_module: host-based routing for Shipoff.
  *
- * Declares the route table zone (shipoff_routes) and the control location
- * (shipoff_control, in ngx_http_shipoff_control.c); looks the Host of every
+ * Declares the route table zone (shipoff_routes) and the locations that
+ * read and write it (shipoff_control, in ngx_http_shipoff_control.c, and
+ * shipoff_metrics, in ngx_http_shipoff_metrics.c); looks the Host of every
  * main request up in the post-read phase, counts it in the route's
  * activity, and exposes the route as $shipoff_* variables.  What to do with
  * a route (serve files, proxy, wake the app) is left to nginx.conf.
@@ -22,13 +23,9 @@ static ngx_uint_t ngx_http_shipoff_router_long_lived(ngx_http_request_t *r);
 static void ngx_http_shipoff_router_cleanup(void *data);
 static ngx_int_t ngx_http_shipoff_router_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_shipoff_router_enum_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 
 static ngx_int_t ngx_http_shipoff_router_add_variables(ngx_conf_t *cf);
 static void *ngx_http_shipoff_router_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_shipoff_router_init_main_conf(ngx_conf_t *cf,
-    void *conf);
 static void *ngx_http_shipoff_router_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_shipoff_router_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -36,9 +33,15 @@ static char *ngx_http_shipoff_routes(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_shipoff_apps_domain(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_shipoff_control(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_shipoff_content(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_shipoff_router_init(ngx_conf_t *cf);
+
+
+static ngx_http_handler_pt  ngx_http_shipoff_control_p =
+    ngx_http_shipoff_control_handler;
+static ngx_http_handler_pt  ngx_http_shipoff_metrics_p =
+    ngx_http_shipoff_metrics_handler;
 
 
 static ngx_command_t  ngx_http_shipoff_router_commands[] = {
@@ -59,10 +62,17 @@ static ngx_command_t  ngx_http_shipoff_router_commands[] = {
 
     { ngx_string("shipoff_control"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_shipoff_control,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      ngx_http_shipoff_content,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_router_main_conf_t, control),
+      &ngx_http_shipoff_control_p },
+
+    { ngx_string("shipoff_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_shipoff_content,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_shipoff_router_main_conf_t, metrics),
+      &ngx_http_shipoff_metrics_p },
 
     { ngx_string("shipoff_control_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -80,7 +90,7 @@ static ngx_http_module_t  ngx_http_shipoff_router_module_ctx = {
     ngx_http_shipoff_router_init,          /* postconfiguration */
 
     ngx_http_shipoff_router_create_main_conf, /* create main configuration */
-    ngx_http_shipoff_router_init_main_conf, /* init main configuration */
+    NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -93,52 +103,6 @@ static ngx_http_module_t  ngx_http_shipoff_router_module_ctx = {
 ngx_module_t  ngx_http_shipoff_router_module =
     NGX_HTTP_SHIPOFF_MODULE(&ngx_http_shipoff_router_module_ctx,
                             ngx_http_shipoff_router_commands);
-
-
-static ngx_http_variable_t  ngx_http_shipoff_router_vars[] = {
-
-    { ngx_string("shipoff_project"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, project),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_kind"), NULL,
-      ngx_http_shipoff_router_enum_variable,
-      offsetof(ngx_http_shipoff_route_info_t, kind),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_state"), NULL,
-      ngx_http_shipoff_router_enum_variable,
-      offsetof(ngx_http_shipoff_route_info_t, state),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_root"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, root),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_upstream"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, upstream),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_deployment"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, deployment),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_protocol"), NULL,
-      ngx_http_shipoff_router_enum_variable,
-      offsetof(ngx_http_shipoff_route_info_t, protocol),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("shipoff_script_root"), NULL,
-      ngx_http_shipoff_router_variable,
-      offsetof(ngx_http_shipoff_route_info_t, script_root),
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-      ngx_http_null_variable
-};
 
 
 static ngx_int_t
@@ -332,10 +296,14 @@ ngx_http_shipoff_get_ctx(ngx_http_request_t *r)
 }
 
 
+/* $shipoff_NAME: the route's field of that name (data) as text */
+
 static ngx_int_t
 ngx_http_shipoff_router_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    ngx_http_shipoff_field_t  *f = (ngx_http_shipoff_field_t *) data;
+
     ngx_str_t               *s;
     ngx_http_shipoff_ctx_t  *ctx;
 
@@ -346,7 +314,7 @@ ngx_http_shipoff_router_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    s = (ngx_str_t *) ((u_char *) &ctx->info + data);
+    s = ngx_http_shipoff_field_text(&ctx->info, f);
 
     v->len = s->len;
     v->valid = 1;
@@ -358,56 +326,36 @@ ngx_http_shipoff_router_variable(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_shipoff_router_enum_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t               *names;
-    ngx_uint_t               value;
-    ngx_http_shipoff_ctx_t  *ctx;
-
-    ctx = ngx_http_shipoff_get_ctx(r);
-
-    if (ctx == NULL || !ctx->found) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    value = *(ngx_uint_t *) ((u_char *) &ctx->info + data);
-
-    if (data == offsetof(ngx_http_shipoff_route_info_t, kind)) {
-        names = ngx_http_shipoff_kinds;
-
-    } else if (data == offsetof(ngx_http_shipoff_route_info_t, protocol)) {
-        names = ngx_http_shipoff_protocols;
-
-    } else {
-        names = ngx_http_shipoff_states;
-    }
-
-    v->len = names[value].len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-    v->data = names[value].data;
-
-    return NGX_OK;
-}
-
+/* a variable for each field of a route but its flags (spa) */
 
 static ngx_int_t
 ngx_http_shipoff_router_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
+    ngx_str_t                  name;
+    ngx_http_variable_t       *var;
+    ngx_http_shipoff_field_t  *f;
 
-    for (v = ngx_http_shipoff_router_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
+    for (f = ngx_http_shipoff_fields; f->name.len; f++) {
+
+        if (f->type == NGX_HTTP_SHIPOFF_FIELD_FLAG) {
+            continue;
+        }
+
+        name.len = sizeof("shipoff_") - 1 + f->name.len;
+        name.data = ngx_pnalloc(cf->pool, name.len);
+        if (name.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(name.data, "shipoff_%V", &f->name);
+
+        var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
         if (var == NULL) {
             return NGX_ERROR;
         }
 
-        var->get_handler = v->get_handler;
-        var->data = v->data;
+        var->get_handler = ngx_http_shipoff_router_variable;
+        var->data = (uintptr_t) f;
     }
 
     return NGX_OK;
@@ -417,35 +365,16 @@ ngx_http_shipoff_router_add_variables(ngx_conf_t *cf)
 static void *
 ngx_http_shipoff_router_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_shipoff_router_main_conf_t  *rmcf;
-
-    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_shipoff_router_main_conf_t));
-    if (rmcf == NULL) {
-        return NULL;
-    }
-
     /*
-     * set by ngx_pcalloc():
+     * set by ngx_pcalloc(), and by the directives alone:
      *
+     *     rmcf->shm_zone = NULL;
      *     rmcf->apps_domain = { 0, NULL };
+     *     rmcf->control = 0;
+     *     rmcf->metrics = 0;
      */
 
-    rmcf->shm_zone = NGX_CONF_UNSET_PTR;
-    rmcf->control = NGX_CONF_UNSET;
-
-    return rmcf;
-}
-
-
-static char *
-ngx_http_shipoff_router_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_http_shipoff_router_main_conf_t  *rmcf = conf;
-
-    ngx_conf_init_ptr_value(rmcf->shm_zone, NULL);
-    ngx_conf_init_value(rmcf->control, 0);
-
-    return NGX_CONF_OK;
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_shipoff_router_main_conf_t));
 }
 
 
@@ -493,7 +422,7 @@ ngx_http_shipoff_routes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_shm_zone_t             *shm_zone;
     ngx_http_shipoff_routes_t  *routes;
 
-    if (rmcf->shm_zone != NGX_CONF_UNSET_PTR) {
+    if (rmcf->shm_zone) {
         return "is duplicate";
     }
 
@@ -627,23 +556,28 @@ ngx_http_shipoff_apps_domain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * shipoff_control, shipoff_metrics: the location's content handler is the
+ * one the directive's post points to, and the main conf's flag at its
+ * offset says the zone is needed
+ */
+
 static char *
-ngx_http_shipoff_control(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_shipoff_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t             *clcf;
-    ngx_http_shipoff_router_main_conf_t  *rmcf;
+    ngx_http_handler_pt  *handler = cmd->post;
+
+    ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (clcf->handler == ngx_http_shipoff_control_handler) {
+    if (clcf->handler == *handler) {
         return "is duplicate";
     }
 
-    clcf->handler = ngx_http_shipoff_control_handler;
+    clcf->handler = *handler;
 
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                              ngx_http_shipoff_router_module);
-    rmcf->control = 1;
+    *(ngx_flag_t *) ((u_char *) conf + cmd->offset) = 1;
 
     return NGX_CONF_OK;
 }
@@ -652,8 +586,6 @@ ngx_http_shipoff_control(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_shipoff_router_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt                  *h;
-    ngx_http_core_main_conf_t            *cmcf;
     ngx_http_shipoff_router_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -661,23 +593,39 @@ ngx_http_shipoff_router_init(ngx_conf_t *cf)
 
     if (rmcf->shm_zone == NULL) {
 
-        if (rmcf->control) {
+        if (rmcf->control || rmcf->metrics) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"shipoff_control\" requires \"shipoff_routes\"");
+                          "\"%s\" requires \"shipoff_routes\"",
+                          rmcf->control ? "shipoff_control"
+                                        : "shipoff_metrics");
             return NGX_ERROR;
         }
 
         return NGX_OK;
     }
 
+    return ngx_http_shipoff_add_handler(cf, NGX_HTTP_POST_READ_PHASE,
+                                        ngx_http_shipoff_router_handler);
+}
+
+
+/* the modules' postconfiguration: handler runs in phase */
+
+ngx_int_t
+ngx_http_shipoff_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    h = ngx_array_push(&cmcf->phases[phase].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_shipoff_router_handler;
+    *h = handler;
 
     return NGX_OK;
 }

@@ -1133,17 +1133,12 @@ ngx_http_shipoff_immutable_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t
 ngx_http_shipoff_static_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
+    if (ngx_http_shipoff_add_handler(cf, NGX_HTTP_PRECONTENT_PHASE,
+                                     ngx_http_shipoff_static_handler)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    *h = ngx_http_shipoff_static_handler;
 
     return ngx_http_shipoff_filter_init(cf);
 }

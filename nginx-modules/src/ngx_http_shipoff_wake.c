@@ -849,17 +849,6 @@ ngx_http_shipoff_wake_positive(ngx_conf_t *cf, void *post, void *data)
 static ngx_int_t
 ngx_http_shipoff_wake_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_shipoff_wake_handler;
-
-    return NGX_OK;
+    return ngx_http_shipoff_add_handler(cf, NGX_HTTP_PREACCESS_PHASE,
+                                        ngx_http_shipoff_wake_handler);
 }

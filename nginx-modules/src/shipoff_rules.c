@@ -69,7 +69,8 @@ typedef struct {
 #define SHIPOFF_RULES_WALK_END           2  /* the path ended inside it */
 
 
-static size_t shipoff_rules_count_lines(const char *buf, size_t len);
+static void *shipoff_rules_per_line(const char *buf, size_t len,
+    size_t size, shipoff_rules_arena_t *arena, size_t *n);
 static const char *shipoff_rules_line(const char **pos, const char *end,
     size_t *len);
 static size_t shipoff_rules_fields(const char *line, size_t len,
@@ -144,24 +145,12 @@ shipoff_rules_parse_redirects(shipoff_rules_t *rules, const char *buf,
     const char                   *pos, *end, *line, *err;
     shipoff_rules_redirect_t      rd;
 
-    nlines = shipoff_rules_count_lines(buf, len);
-
-    if (nlines > SHIPOFF_RULES_MAX) {
-        nlines = SHIPOFF_RULES_MAX;
-    }
-
-    rules->redirects = NULL;
     rules->nredirects = 0;
-
-    if (nlines == 0) {
-        return 0;
-    }
-
-    rules->redirects = arena->alloc(arena->data,
-                                    nlines
-                                    * sizeof(shipoff_rules_redirect_t));
+    rules->redirects = shipoff_rules_per_line(buf, len,
+                                              sizeof(shipoff_rules_redirect_t),
+                                              arena, &nlines);
     if (rules->redirects == NULL) {
-        return -1;
+        return (len == 0) ? 0 : -1;
     }
 
     pos = buf;
@@ -400,24 +389,12 @@ shipoff_rules_parse_headers(shipoff_rules_t *rules, const char *buf,
     shipoff_rules_header_t          *headers;
     shipoff_rules_header_rule_t     *rule;
 
-    nlines = shipoff_rules_count_lines(buf, len);
-
-    if (nlines > SHIPOFF_RULES_MAX) {
-        nlines = SHIPOFF_RULES_MAX;
-    }
-
-    rules->headers = NULL;
     rules->nheaders = 0;
-
-    if (nlines == 0) {
-        return 0;
-    }
-
-    rules->headers = arena->alloc(arena->data,
-                                  nlines
-                                  * sizeof(shipoff_rules_header_rule_t));
+    rules->headers = shipoff_rules_per_line(buf, len,
+                                            sizeof(shipoff_rules_header_rule_t),
+                                            arena, &nlines);
     if (rules->headers == NULL) {
-        return -1;
+        return (len == 0) ? 0 : -1;
     }
 
     /* the headers of all rules, each rule's consecutive */
@@ -662,28 +639,37 @@ shipoff_rules_pattern(const char *pattern, size_t len)
 }
 
 
-/* a final line without a newline counts, "" has none */
+/*
+ * An array of one element of size for each line of buf, at most
+ * SHIPOFF_RULES_MAX, their number in *n (a final line without a newline
+ * counts, "" has none): NULL when there is none, or when the arena is out
+ * of memory.
+ */
 
-static size_t
-shipoff_rules_count_lines(const char *buf, size_t len)
+static void *
+shipoff_rules_per_line(const char *buf, size_t len, size_t size,
+    shipoff_rules_arena_t *arena, size_t *n)
 {
-    size_t       n;
     const char  *p, *end;
 
-    n = 0;
+    *n = 0;
     end = buf + len;
 
     for (p = buf; p < end; p++) {
         if (*p == '\n') {
-            n++;
+            (*n)++;
         }
     }
 
     if (len && buf[len - 1] != '\n') {
-        n++;
+        (*n)++;
     }
 
-    return n;
+    if (*n > SHIPOFF_RULES_MAX) {
+        *n = SHIPOFF_RULES_MAX;
+    }
+
+    return (*n == 0) ? NULL : arena->alloc(arena->data, *n * size);
 }
 
 

@@ -17,6 +17,14 @@ function scopes(role) {
         : role === 'WRITE' ? ['READ', 'WRITE'] : ['READ', 'WRITE', 'DELETE'];
 }
 
+/* a form that grants someone (who: a field) rights (a field) */
+function grantForm(title, who, rights, button) {
+    return h('form', { class: 'card', novalidate: true },
+        h('h2', {}, title),
+        h('div', { class: 'row' }, who, rights),
+        h('div', { class: 'actions' }, h('button', { type: 'submit' }, button)));
+}
+
 export default async function access(ctx) {
     const id = ctx.params.id;
     const p = await get(`/api/v1/projects/${id}`, ctx.signal);
@@ -34,19 +42,13 @@ export default async function access(ctx) {
 
     const email = input({ type: 'email', name: 'email' });
     const role = select(ROLES, 'WRITE', { name: 'role' });
-    const memberForm = h('form', { class: 'card', novalidate: true },
-        h('h2', {}, 'Add a person'),
-        h('div', { class: 'row' }, field('Email', email, 'email'),
-            field('Role', role, 'scopes')),
-        h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add person')));
+    const memberForm = grantForm('Add a person', field('Email', email, 'email'),
+        field('Role', role, 'scopes'), 'Add person');
 
     const team = select(teams.map((t) => [t.id, t.name]), undefined, { name: 'team' });
     const teamRole = select(ROLES, 'WRITE', { name: 'team_role' });
-    const teamForm = h('form', { class: 'card', novalidate: true },
-        h('h2', {}, 'Add a team'),
-        h('div', { class: 'row' }, field('Team', team, 'team_id'),
-            field('Rights', teamRole, 'scopes')),
-        h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add team')));
+    const teamForm = grantForm('Add a team', field('Team', team, 'team_id'),
+        field('Rights', teamRole, 'scopes'), 'Add team');
 
     const to = select([], undefined, { name: 'to' });
     const transferForm = h('form', { class: 'card', novalidate: true },
