@@ -29,11 +29,6 @@ my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '5s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups,
                           SHIPOFF_AUTH_RATE             => '1000r/s' });
 
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $http = $s->port('http');
 my $git = ShipoffGit->start;
 my $email = "usage-$$\@example.com";

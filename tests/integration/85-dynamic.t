@@ -35,11 +35,6 @@ my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
                           SHIPOFF_AUTH_RATE             => '1000r/s' });
 
 # apps outlive shipoffd (by design): they go once the stack is down
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $top = top_dir();
 my $http = $s->port('http');
 my $var = $s->var;

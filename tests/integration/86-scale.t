@@ -29,11 +29,6 @@ my $s = stack_up(env => { SHIPOFF_IDLE_TIMEOUT          => '3s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
 
 # apps outlive shipoffd (by design): they go once the stack is down
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $top = top_dir();
 my $http = $s->port('http');
 my $git = ShipoffGit->start;

@@ -52,11 +52,6 @@ my $s = stack_up(env => { SHIPOFF_QUOTA_PROJECTS            => '2',
                           SHIPOFF_SANDBOX_CGROUP_PARENT     => $cg_parent });
 $s->stop('shipoffd');
 
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $top = top_dir();
 my $var = $s->var;
 my $shipoffd = $ENV{SHIPOFFD} // "$top/builder/shipoffd";

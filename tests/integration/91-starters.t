@@ -33,11 +33,6 @@ my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '20s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
 
 # apps outlive shipoffd (by design): they go once the stack is down
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $top = top_dir();
 my $git = ShipoffGit->start;
 my $u = $s->signup;

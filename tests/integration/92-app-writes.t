@@ -27,11 +27,6 @@ my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
                           SHIPOFF_REAP_INTERVAL         => '1s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups });
 
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $top = top_dir();
 my $var = $s->var;
 my $git = ShipoffGit->start;

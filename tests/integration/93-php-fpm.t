@@ -38,11 +38,6 @@ my $s = stack_up(env => { SHIPOFF_STARTUP_TIMEOUT       => '15s',
                           SHIPOFF_SANDBOX_CGROUP_PARENT => $cgroups,
                           SHIPOFF_AUTH_RATE             => '1000r/s' });
 
-END {
-    local $?;
-    $s->down if $s;
-}
-
 my $top = top_dir();
 my $git = ShipoffGit->start;
 my $u = $s->signup;
