@@ -268,8 +268,8 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
                    " THEN app_processes.started_at ELSE now() END",
                    9, params) != SO_OK)
     {
-        so_log_error("apps", "deployment=%lld: saving its state (%s): %s",
-                     app->deployment, state, so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "deployment=%lld: saving its state (%s)",
+                     app->deployment, state);
     }
 }
 
@@ -316,8 +316,7 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
                       " WHERE d.id = $1 AND d.kind = 'dynamic'",
                       1, params);
     if (res == NULL) {
-        so_log_error("apps", "deployment=%s: %s", dep,
-                     so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "deployment=%s", dep);
         return SO_EUNAVAIL;
     }
 
@@ -1195,8 +1194,7 @@ bld_apps_handover(bld_apps_t *a, long long deployment)
                       " RETURNING deployment_id",
                       3, params);
     if (res == NULL) {
-        so_log_error("apps", "deployment=%s: handover: %s", dep,
-                     so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "deployment=%s: handover", dep);
         return SO_EUNAVAIL;
     }
 
@@ -1741,8 +1739,7 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
                       " WHERE a.owner = $1 ORDER BY a.deployment_id",
                       1, params);
     if (res == NULL) {
-        so_log_error("apps", "reading app_processes: %s",
-                     so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "reading app_processes");
         return;
     }
 

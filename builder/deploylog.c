@@ -456,9 +456,8 @@ bld_log_flush(bld_log_t *log, int force)
                    " AS r(at timestamptz, stream text, line text)",
                    3, params) != SO_OK)
     {
-        so_log_error("logs", "deployment=%s: storing log lines failed, "
-                     "the rest is dropped: %s", log->dep,
-                     so_pg_errstr(log->pg));
+        so_pg_failed(log->pg, "logs", "deployment=%s: storing log lines "
+                     "failed, the rest is dropped", log->dep);
         log->pg_failed = 1;
     }
 

@@ -78,7 +78,7 @@ det_finish(so_pg_t *pg, const char *id, const json_t *result,
 
     rc = res != NULL ? SO_OK : SO_ERR;
     if (rc != SO_OK) {
-        so_log_error("detect", "detection=%s: %s", id, so_pg_errstr(pg));
+        so_pg_failed(pg, "detect", "detection=%s", id);
     }
 
     PQclear(res);

@@ -206,8 +206,8 @@ bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
     res = so_pg_query(ev->b->pg, "bld_events_name",
                       "SELECT 1 FROM projects WHERE name = $1", 1, params);
     if (res == NULL) {
-        so_log_error("events", "project=%lld name=%s: %s", project, name,
-                     so_pg_errstr(ev->b->pg));
+        so_pg_failed(ev->b->pg, "events", "project=%lld name=%s", project,
+                     name);
         return SO_EUNAVAIL;
     }
 
@@ -328,8 +328,7 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
                       " AND d.state = 'PRODUCTION'"
                       " WHERE e.id = $1", 1, params);
     if (res == NULL) {
-        so_log_error("events", "deployment=%lld: %s", deployment,
-                     so_pg_errstr(ev->b->pg));
+        so_pg_failed(ev->b->pg, "events", "deployment=%lld", deployment);
         return SO_EUNAVAIL;
     }
 

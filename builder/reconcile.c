@@ -128,7 +128,7 @@ bld_reconcile_outbox(bld_builds_t *q)
                       BLD_OUTBOX_GRACE "'"
                       " ORDER BY o.id LIMIT 500", 0, NULL);
     if (res == NULL) {
-        so_log_error("reconcile", "outbox: %s", so_pg_errstr(q->b->pg));
+        so_pg_failed(q->b->pg, "reconcile", "outbox");
         return;
     }
 
@@ -171,8 +171,7 @@ bld_reconcile_queued(bld_builds_t *q)
                       " FROM o JOIN s ON s.id = o.deployment_id",
                       1, params);
     if (res == NULL) {
-        so_log_error("reconcile", "forgotten jobs: %s",
-                     so_pg_errstr(q->b->pg));
+        so_pg_failed(q->b->pg, "reconcile", "forgotten jobs");
         return;
     }
 

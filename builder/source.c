@@ -113,8 +113,7 @@ bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
                       " AND m.role = 'owner'))",
                       2, params);
     if (res == NULL) {
-        so_log_error("source", "project=%lld: %s", project_id,
-                     so_pg_errstr(pg));
+        so_pg_failed(pg, "source", "project=%lld", project_id);
         return SO_EUNAVAIL;
     }
 

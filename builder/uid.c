@@ -57,8 +57,7 @@ bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
     }
 
     if (res == NULL) {
-        so_log_error("uid", "project=%s: taking a sandbox uid: %s", id,
-                     so_pg_errstr(pg));
+        so_pg_failed(pg, "uid", "project=%s: taking a sandbox uid", id);
         return SO_EUNAVAIL;
     }
 

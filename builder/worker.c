@@ -274,8 +274,7 @@ wk_load(wk_t *w)
                       " ON p.id = d.project_id WHERE d.id = $1",
                       1, params);
     if (res == NULL) {
-        so_log_error("worker", "deployment=%s: %s", w->dep,
-                     so_pg_errstr(w->pg));
+        so_pg_failed(w->pg, "worker", "deployment=%s", w->dep);
         return WK_RETRY;
     }
 
