@@ -85,6 +85,8 @@ static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
+static void app_delete(bld_apps_t *a, const char *name, const char *sql,
+    long long id);
 static void app_forget(bld_apps_t *a, bld_app_t *app);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
 static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
@@ -274,20 +276,26 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 }
 
 
+/* runs a DELETE of this supervisor's rows ($2) of id ($1) */
+static void
+app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
+{
+    const char  *params[2];
+    char         ids[24];
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    params[0] = ids;
+    params[1] = a->owner;
+
+    (void) so_pg_exec(a->b->pg, name, sql, 2, params);
+}
+
+
 static void
 app_forget(bld_apps_t *a, bld_app_t *app)
 {
-    const char  *params[2];
-    char         dep[24];
-
-    snprintf(dep, sizeof(dep), "%lld", app->deployment);
-    params[0] = dep;
-    params[1] = a->owner;
-
-    (void) so_pg_exec(a->b->pg, "apps_forget",
-                      "DELETE FROM app_processes"
-                      " WHERE deployment_id = $1 AND owner = $2",
-                      2, params);
+    app_delete(a, "apps_forget", "DELETE FROM app_processes"
+               " WHERE deployment_id = $1 AND owner = $2", app->deployment);
 }
 
 
@@ -1340,10 +1348,8 @@ bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
 void
 bld_apps_delete_project(bld_apps_t *a, long long project)
 {
-    bld_app_t   *app;
-    const char  *params[2];
-    char         proj[24];
-    int          i;
+    bld_app_t  *app;
+    int         i;
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
@@ -1353,13 +1359,8 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
         }
     }
 
-    snprintf(proj, sizeof(proj), "%lld", project);
-    params[0] = proj;
-    params[1] = a->owner;
-    (void) so_pg_exec(a->b->pg, "apps_delete_project",
-                      "DELETE FROM app_processes"
-                      " WHERE project_id = $1 AND owner = $2",
-                      2, params);
+    app_delete(a, "apps_delete_project", "DELETE FROM app_processes"
+               " WHERE project_id = $1 AND owner = $2", project);
 }
 
 
