@@ -148,6 +148,7 @@ static wk_end_t wk_build(wk_t *w);
 static wk_end_t wk_publish(wk_t *w);
 static wk_end_t wk_promote(wk_t *w);
 static void wk_restore_route(wk_t *w, const char *host);
+static PGresult *wk_query(wk_t *w, const char *name, const char *sql);
 static void wk_exec(wk_t *w, const char *name, const char *sql);
 static void wk_free(wk_t *w);
 
@@ -208,13 +209,10 @@ static wk_end_t
 wk_lost(wk_t *w)
 {
     PGresult    *res;
-    const char  *params[1];
     so_dstate_t  s;
 
-    params[0] = w->dep;
-    res = so_pg_query(w->pg, "worker_state",
-                      "SELECT state FROM deployments WHERE id = $1",
-                      1, params);
+    res = wk_query(w, "worker_state",
+                   "SELECT state FROM deployments WHERE id = $1");
     if (res == NULL || PQntuples(res) != 1
         || so_dstate_parse(&s, PQgetvalue(res, 0, 0)) != SO_OK)
     {
@@ -257,22 +255,19 @@ static wk_end_t
 wk_load(wk_t *w)
 {
     PGresult    *res;
-    const char  *params[1];
     so_dstate_t  s;
 
 #define WK_COL(i)  (PQgetisnull(res, 0, i) ? "" : PQgetvalue(res, 0, i))
 #define WK_SET(f, i)                                                         \
     snprintf(w->user.f, sizeof(w->user.f), "%s", WK_COL(i))
 
-    params[0] = w->dep;
-    res = so_pg_query(w->pg, "worker_load",
-                      "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
-                      " p.repo_url, p.root_dir, p.kind, p.framework,"
-                      " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
-                      " p.output_dir"
-                      " FROM deployments d JOIN projects p"
-                      " ON p.id = d.project_id WHERE d.id = $1",
-                      1, params);
+    res = wk_query(w, "worker_load",
+                   "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
+                   " p.repo_url, p.root_dir, p.kind, p.framework,"
+                   " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
+                   " p.output_dir"
+                   " FROM deployments d JOIN projects p"
+                   " ON p.id = d.project_id WHERE d.id = $1");
     if (res == NULL) {
         so_pg_failed(w->pg, "worker", "deployment=%s", w->dep);
         return WK_RETRY;
@@ -849,14 +844,22 @@ wk_promote(wk_t *w)
 }
 
 
-/* a statement about this deployment ($1) whose failure changes nothing */
-static void
-wk_exec(wk_t *w, const char *name, const char *sql)
+/* a query about this deployment ($1): so_pg_query()'s answer */
+static PGresult *
+wk_query(wk_t *w, const char *name, const char *sql)
 {
     const char  *params[1];
 
     params[0] = w->dep;
-    (void) so_pg_exec(w->pg, name, sql, 1, params);
+    return so_pg_query(w->pg, name, sql, 1, params);
+}
+
+
+/* a statement about this deployment ($1) whose failure changes nothing */
+static void
+wk_exec(wk_t *w, const char *name, const char *sql)
+{
+    PQclear(wk_query(w, name, sql));
 }
 
 
