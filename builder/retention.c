@@ -30,11 +30,30 @@
 #define BLD_USAGE_KEEP        "7 days"  /* app_usage: the console's charts */
 
 
+static PGresult *bld_retain_query(bld_t *b, const char *name,
+    const char *sql, int nparams, const char *const *params);
 static long long bld_retain_exec(bld_t *b, const char *name,
     const char *sql, int nparams, const char *const *params);
 static int bld_retain_age(bld_t *b, int64_t deadline);
 static int bld_retain_size(bld_t *b, int64_t deadline);
 static void bld_retain_usage(bld_t *b, int64_t deadline);
+
+
+/* so_pg_query(), a failure logged */
+static PGresult *
+bld_retain_query(bld_t *b, const char *name, const char *sql,
+    int nparams, const char *const *params)
+{
+    PGresult  *res;
+
+    res = so_pg_query(b->pg, name, sql, nparams, params);
+    if (res == NULL) {
+        so_log_warn("retention", "%s failed: %s", name,
+                    so_pg_errstr(b->pg));
+    }
+
+    return res;
+}
 
 
 /* rows a DELETE removed, or -1 (logged) */
@@ -45,10 +64,8 @@ bld_retain_exec(bld_t *b, const char *name, const char *sql,
     PGresult   *res;
     long long   n;
 
-    res = so_pg_query(b->pg, name, sql, nparams, params);
+    res = bld_retain_query(b, name, sql, nparams, params);
     if (res == NULL) {
-        so_log_warn("retention", "%s failed: %s", name,
-                    so_pg_errstr(b->pg));
         return -1;
     }
 
@@ -107,13 +124,11 @@ bld_retain_size(bld_t *b, int64_t deadline)
     params[0] = max;
     params[1] = BLD_RETAIN_PROJECTS;
 
-    res = so_pg_query(b->pg, "bld_retain_over",
-                      "SELECT project_id, bytes - $1::bigint FROM log_usage"
-                      " WHERE bytes > $1::bigint ORDER BY bytes DESC"
-                      " LIMIT $2", 2, params);
+    res = bld_retain_query(b, "bld_retain_over",
+                           "SELECT project_id, bytes - $1::bigint"
+                           " FROM log_usage WHERE bytes > $1::bigint"
+                           " ORDER BY bytes DESC LIMIT $2", 2, params);
     if (res == NULL) {
-        so_log_warn("retention", "bld_retain_over failed: %s",
-                    so_pg_errstr(b->pg));
         return SO_ERR;
     }
 
