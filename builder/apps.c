@@ -61,6 +61,7 @@
 #include "so_crypto.h"
 #include "so_deploy.h"
 #include "so_env.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "edgeq.h"
 #include "apps.h"
@@ -165,14 +166,10 @@ app_free(bld_apps_t *a, bld_app_t *app)
         close(app->pidfd);
     }
 
-    if (app->probe_fd != -1) {
-        close(app->probe_fd);
-    }
+    so_fd_close(&app->probe_fd);
 
     for (i = 0; i < 2; i++) {
-        if (app->out[i] != -1) {
-            close(app->out[i]);
-        }
+        so_fd_close(&app->out[i]);
         free(app->part[i]);
     }
 
@@ -591,9 +588,7 @@ done:
     bld_netns_close(&net);
     bld_appfs_close(&fs);
     for (i = 0; i < 2; i++) {
-        if (wfd[i] != -1) {
-            close(wfd[i]);
-        }
+        so_fd_close(&wfd[i]);
     }
     bld_env_free(&envp);
     return rc;
@@ -1005,8 +1000,7 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
 
     if (app->pidfd != -1) {
         (void) epoll_ctl(a->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
-        close(app->pidfd);
-        app->pidfd = -1;
+        so_fd_close(&app->pidfd);
     }
 
     bld_app_probe_reset(app, so_now_ms());
@@ -1591,9 +1585,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
 
     app = app_new(a, dep);
     if (app == NULL) {
-        if (pidfd != -1) {
-            close(pidfd);
-        }
+        so_fd_close(&pidfd);
         return;
     }
 
@@ -1624,9 +1616,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
         so_log_error("apps", "deployment=%lld: cgroup %s: %s: pid %ld "
                      "killed", dep, cgname, app->cg.errstr, (long) pid);
         kill(pid, SIGKILL);
-        if (pidfd != -1) {
-            close(pidfd);
-        }
+        so_fd_close(&pidfd);
         app_forget(a, app);
         app_free(a, app);
         return;

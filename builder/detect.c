@@ -29,6 +29,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "so_oauth.h"
 #include "so_repo.h"
@@ -178,9 +179,7 @@ done:
         so_wipe(token, strlen(token));
         free(token);
     }
-    if (fd != -1) {
-        close(fd);
-    }
+    so_fd_close(&fd);
     if (dir[0] != '\0') {
         bld_remove_tree(cfg, dir);
     }

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "builds.h"
 #include "sandbox.h"
@@ -134,9 +135,7 @@ bld_job_fork(bld_builds_t *q, long long deployment, long long project,
                      strerror(errno));
         kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
-        if (pidfd != -1) {
-            close(pidfd);
-        }
+        so_fd_close(&pidfd);
         return SO_ERR;
     }
 

@@ -247,8 +247,7 @@ nn_run(const char *nft, const char *const *args, const char *input,
     if (len > 0 && write(in[1], input, len) != (ssize_t) len) {
         snprintf(out, outlen, "writing to nft: %s", strerror(errno));
     }
-    close(in[1]);
-    in[1] = -1;
+    so_fd_close(&in[1]);
 
     len = 0;
     while (len < outlen - 1

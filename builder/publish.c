@@ -45,6 +45,7 @@
 #include <zlib.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "worker.h"
 
@@ -223,9 +224,7 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     if (ofd == -1 || (ctx->app && fchown(ofd, ctx->uid, ctx->gid) == -1)) {
         snprintf(ctx->err, ctx->errlen, "create %s: %s", ctx->path,
                  strerror(errno));
-        if (ofd != -1) {
-            close(ofd);
-        }
+        so_fd_close(&ofd);
         close(ifd);
         return SO_ERR;
     }
@@ -361,12 +360,8 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             if (csfd == -1 || cdfd == -1) {
                 snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
                          strerror(errno));
-                if (csfd != -1) {
-                    close(csfd);
-                }
-                if (cdfd != -1) {
-                    close(cdfd);
-                }
+                so_fd_close(&csfd);
+                so_fd_close(&cdfd);
                 rc = SO_ERR;
                 break;
             }
