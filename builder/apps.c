@@ -230,9 +230,8 @@ bld_apps_wait_ms(const bld_apps_t *a)
 static void
 app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 {
-    const char  *params[9];
-    char         dep[24], proj[24], port[16], pid[24], restarts[16];
-    int          alive;
+    char  dep[24], proj[24], port[16], pid[24], restarts[16];
+    int   alive;
 
     alive = strcmp(state, "sleeping") != 0;
 
@@ -241,16 +240,6 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
     snprintf(port, sizeof(port), "%d", app->port);
     snprintf(pid, sizeof(pid), "%ld", (long) app->pid);
     snprintf(restarts, sizeof(restarts), "%d", app->restarts);
-
-    params[0] = dep;
-    params[1] = proj;
-    params[2] = a->owner;
-    params[3] = state;
-    params[4] = app->port > 0 ? port : NULL;
-    params[5] = alive && app->pid > 0 ? pid : NULL;
-    params[6] = alive && app->cg.name[0] ? app->cg.name : NULL;
-    params[7] = restarts;
-    params[8] = app->addr[0] ? app->addr : NULL;
 
     if (so_pg_exec(a->b->pg, "apps_save",
                    "INSERT INTO app_processes (deployment_id, project_id,"
@@ -265,7 +254,12 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
                    " started_at = CASE WHEN app_processes.pid"
                    " IS NOT DISTINCT FROM $6::int"
                    " THEN app_processes.started_at ELSE now() END",
-                   9, params) != SO_OK)
+                   SO_PG_PARAMS(dep, proj, a->owner, state,
+                                app->port > 0 ? port : NULL,
+                                alive && app->pid > 0 ? pid : NULL,
+                                alive && app->cg.name[0] ? app->cg.name : NULL,
+                                restarts, app->addr[0] ? app->addr : NULL))
+        != SO_OK)
     {
         so_pg_failed(a->b->pg, "apps", "deployment=%lld: saving its state (%s)",
                      app->deployment, state);
@@ -277,14 +271,11 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 static void
 app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
 {
-    const char  *params[2];
-    char         ids[24];
+    char  ids[24];
 
     snprintf(ids, sizeof(ids), "%lld", id);
-    params[0] = ids;
-    params[1] = a->owner;
 
-    (void) so_pg_exec(a->b->pg, name, sql, 2, params);
+    (void) so_pg_exec(a->b->pg, name, sql, SO_PG_PARAMS(ids, a->owner));
 }
 
 
@@ -305,13 +296,11 @@ static int
 app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
     char *cmd, size_t cmdlen)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         dep[24];
-    int          rc;
+    PGresult  *res;
+    char       dep[24];
+    int        rc;
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
-    params[0] = dep;
     res = so_pg_query(a->b->pg, "apps_load",
                       "SELECT d.project_id, p.name, d.artifact_path,"
                       " coalesce(d.run_cmd, ''),"
@@ -319,7 +308,7 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
                       " FROM deployments d JOIN projects p"
                       " ON p.id = d.project_id"
                       " WHERE d.id = $1 AND d.kind = 'dynamic'",
-                      1, params);
+                      SO_PG_PARAMS(dep));
     if (res == NULL) {
         so_pg_failed(a->b->pg, "apps", "deployment=%s", dep);
         return SO_EUNAVAIL;
@@ -599,16 +588,14 @@ done:
 static int
 app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         dep[24];
+    PGresult  *res;
+    char       dep[24];
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = dep;
 
     res = so_pg_query(a->b->pg, "apps_dstate",
                       "SELECT state FROM deployments WHERE id = $1",
-                      1, params);
+                      SO_PG_PARAMS(dep));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }
@@ -732,10 +719,9 @@ app_snapshot(bld_apps_t *a)
 static void
 app_retire_others(bld_apps_t *a, long long project, long long deployment)
 {
-    bld_app_t   *o;
-    const char  *params[3];
-    char         proj[24], dep[24];
-    int          i;
+    bld_app_t  *o;
+    char        proj[24], dep[24];
+    int         i;
 
     for (i = a->napps - 1; i >= 0; i--) {
         o = a->apps[i];
@@ -749,14 +735,11 @@ app_retire_others(bld_apps_t *a, long long project, long long deployment)
     /* sleeping ones of deployments replaced meanwhile */
     snprintf(proj, sizeof(proj), "%lld", project);
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = proj;
-    params[1] = dep;
-    params[2] = a->owner;
     (void) so_pg_exec(a->b->pg, "apps_retire_sleeping",
                       "DELETE FROM app_processes WHERE project_id = $1"
                       " AND deployment_id <> $2 AND owner = $3"
                       " AND state = 'sleeping'",
-                      3, params);
+                      SO_PG_PARAMS(proj, dep, a->owner));
 }
 
 
@@ -802,9 +785,8 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 static void
 app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 {
-    const char  *params[1];
-    char         dep[24], dir[PATH_MAX];
-    int          rc;
+    char  dep[24], dir[PATH_MAX];
+    int   rc;
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
 
@@ -816,10 +798,9 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 
     if (rc == SO_OK) {
         /* its artifact is removed below */
-        params[0] = dep;
         if (so_pg_exec(a->b->pg, "apps_fail_artifact",
                        "UPDATE deployments SET artifact_path = NULL"
-                       " WHERE id = $1", 1, params) != SO_OK)
+                       " WHERE id = $1", SO_PG_PARAMS(dep)) != SO_OK)
         {
             so_log_warn("apps", "deployment=%s: artifact_path: %s", dep,
                         so_pg_errstr(a->b->pg));
@@ -1173,15 +1154,11 @@ app_start(bld_apps_t *a, long long deployment)
 int
 bld_apps_handover(bld_apps_t *a, long long deployment)
 {
-    PGresult    *res;
-    const char  *params[3];
-    char         dep[24];
-    int          n;
+    PGresult  *res;
+    char       dep[24];
+    int        n;
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = dep;
-    params[1] = a->consumer;
-    params[2] = a->owner;
 
     res = so_pg_query(a->b->pg, "apps_handover",
                       "WITH d AS (UPDATE deployments SET lease_owner = NULL,"
@@ -1194,7 +1171,7 @@ bld_apps_handover(bld_apps_t *a, long long deployment)
                       " SET owner = $3, state = 'starting', pid = NULL,"
                       " updated_at = now()"
                       " RETURNING deployment_id",
-                      3, params);
+                      SO_PG_PARAMS(dep, a->consumer, a->owner));
     if (res == NULL) {
         so_pg_failed(a->b->pg, "apps", "deployment=%s: handover", dep);
         return SO_EUNAVAIL;
@@ -1366,12 +1343,11 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
 void
 bld_apps_check(bld_apps_t *a)
 {
-    PGresult    *res;
-    bld_app_t   *app;
-    const char  *params[1];
-    char        *ids;
-    size_t       len, off;
-    int          i, j, found;
+    PGresult   *res;
+    bld_app_t  *app;
+    char       *ids;
+    size_t      len, off;
+    int         i, j, found;
 
     /* off a start's path: the next start's image (appfs.c) */
     if (a->cgroups_ok) {
@@ -1416,11 +1392,10 @@ bld_apps_check(bld_apps_t *a)
     }
     snprintf(ids + off, len - off, "}");
 
-    params[0] = ids;
     res = so_pg_query(a->b->pg, "apps_check",
                       "SELECT id FROM deployments WHERE id = ANY($1::bigint[])"
                       " AND state IN ('PRODUCTION', 'PROVISIONING')",
-                      1, params);
+                      SO_PG_PARAMS(ids));
     free(ids);
     if (res == NULL) {
         return;
@@ -1691,10 +1666,9 @@ app_adopt_gone(bld_apps_t *a, bld_app_t *app, const char *cgname, pid_t pid,
 void
 bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char        *colon;
-    int          i;
+    PGresult  *res;
+    char      *colon;
+    int        i;
 
     a->b = b;
     a->consumer = consumer;
@@ -1715,7 +1689,6 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
         return;
     }
 
-    params[0] = a->owner;
     res = so_pg_query(a->b->pg, "apps_adopt",
                       "SELECT a.deployment_id, a.project_id, a.state,"
                       " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
@@ -1728,7 +1701,7 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
                       " LEFT JOIN deployments d ON d.id = a.deployment_id"
                       " LEFT JOIN projects p ON p.id = a.project_id"
                       " WHERE a.owner = $1 ORDER BY a.deployment_id",
-                      1, params);
+                      SO_PG_PARAMS(a->owner));
     if (res == NULL) {
         so_pg_failed(a->b->pg, "apps", "reading app_processes");
         return;

@@ -225,16 +225,14 @@ int
 bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
     long long project_id)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         id[24];
+    PGresult  *res;
+    char       id[24];
 
     *out = NULL;
     snprintf(id, sizeof(id), "%lld", project_id);
-    params[0] = id;
 
     res = so_pg_query(pg, "routes_project",
-                      EDGE_ROUTES_SQL " AND p.id = $1", 1, params);
+                      EDGE_ROUTES_SQL " AND p.id = $1", SO_PG_PARAMS(id));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }

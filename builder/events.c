@@ -194,16 +194,15 @@ static int
 bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
     const char *name)
 {
-    PGresult    *res;
-    const char  *params[1];
-    int          reused;
+    PGresult  *res;
+    int        reused;
 
     bld_job_cancel_project(ev->builds, project);
 
     /* a project of that name created since owns the host now */
-    params[0] = name;
     res = so_pg_query(ev->b->pg, "bld_events_name",
-                      "SELECT 1 FROM projects WHERE name = $1", 1, params);
+                      "SELECT 1 FROM projects WHERE name = $1",
+                      SO_PG_PARAMS(name));
     if (res == NULL) {
         so_pg_failed(ev->b->pg, "events", "project=%lld name=%s", project,
                      name);
@@ -300,14 +299,12 @@ bld_events_forget(bld_events_t *ev, long long project, const char *name)
 static int
 bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 {
-    PGresult    *res;
-    json_t      *route;
-    const char  *params[1];
-    char         ids[24];
-    int          rc;
+    PGresult  *res;
+    json_t    *route;
+    char       ids[24];
+    int        rc;
 
     snprintf(ids, sizeof(ids), "%lld", deployment);
-    params[0] = ids;
 
     res = so_pg_query(ev->b->pg, "bld_events_promoted",
                       "SELECT p.name, d.id, coalesce(d.kind, ''),"
@@ -316,7 +313,7 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
                       " JOIN projects p ON p.id = e.project_id"
                       " JOIN deployments d ON d.project_id = p.id"
                       " AND d.state = 'PRODUCTION'"
-                      " WHERE e.id = $1", 1, params);
+                      " WHERE e.id = $1", SO_PG_PARAMS(ids));
     if (res == NULL) {
         so_pg_failed(ev->b->pg, "events", "deployment=%lld", deployment);
         return SO_EUNAVAIL;

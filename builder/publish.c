@@ -527,15 +527,13 @@ bld_publish_prune(so_pg_t *pg, const so_config_t *cfg, long long project_id,
     snprintf(proj, sizeof(proj), "%lld", project_id);
     snprintf(keep, sizeof(keep), "%d",
              cfg->keep_artifacts > 1 ? cfg->keep_artifacts - 1 : 0);
-    params[0] = proj;
-    params[1] = keep;
 
     res = so_pg_query(pg, "prune_select",
                       "SELECT id, artifact_path FROM deployments"
                       " WHERE project_id = $1 AND state = 'INACTIVE'"
                       " AND artifact_path IS NOT NULL"
                       " ORDER BY id DESC OFFSET $2",
-                      2, params);
+                      SO_PG_PARAMS(proj, keep));
     if (res == NULL) {
         so_log_warn("worker", "project=%s: pruning artifacts: %s", proj,
                     so_pg_errstr(pg));

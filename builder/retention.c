@@ -79,14 +79,11 @@ bld_retain_exec(bld_t *b, const char *name, const char *sql,
 static int
 bld_retain_age(bld_t *b, int64_t deadline)
 {
-    const char  *params[2];
-    char         age[24];
-    long long    n, total;
-    int          rc;
+    char       age[24];
+    long long  n, total;
+    int        rc;
 
     snprintf(age, sizeof(age), "%d", b->cfg.log_max_age);
-    params[0] = age;
-    params[1] = BLD_RETAIN_BATCH;
     total = 0;
 
     do {
@@ -94,7 +91,8 @@ bld_retain_age(bld_t *b, int64_t deadline)
                             "DELETE FROM log_lines WHERE id IN"
                             " (SELECT id FROM log_lines"
                             " WHERE at < now() - make_interval(secs => $1)"
-                            " LIMIT $2)", 2, params);
+                            " LIMIT $2)",
+                            SO_PG_PARAMS(age, BLD_RETAIN_BATCH));
         total += n > 0 ? n : 0;
     } while (n == BLD_RETAIN_BATCH_N && so_now_ms() < deadline);
 
@@ -121,13 +119,12 @@ bld_retain_size(bld_t *b, int64_t deadline)
     int          i, rc;
 
     snprintf(max, sizeof(max), "%zu", b->cfg.log_max_size);
-    params[0] = max;
-    params[1] = BLD_RETAIN_PROJECTS;
 
     res = bld_retain_query(b, "bld_retain_over",
                            "SELECT project_id, bytes - $1::bigint"
                            " FROM log_usage WHERE bytes > $1::bigint"
-                           " ORDER BY bytes DESC LIMIT $2", 2, params);
+                           " ORDER BY bytes DESC LIMIT $2",
+                           SO_PG_PARAMS(max, BLD_RETAIN_PROJECTS));
     if (res == NULL) {
         return SO_ERR;
     }
@@ -172,17 +169,14 @@ bld_retain_size(bld_t *b, int64_t deadline)
 static void
 bld_retain_usage(bld_t *b, int64_t deadline)
 {
-    const char  *params[1];
-    long long    n;
-
-    params[0] = BLD_RETAIN_BATCH;
+    long long  n;
 
     do {
         n = bld_retain_exec(b, "bld_retain_usage",
                             "DELETE FROM app_usage WHERE id IN"
                             " (SELECT id FROM app_usage"
                             " WHERE at < now() - interval '" BLD_USAGE_KEEP
-                            "' LIMIT $1)", 1, params);
+                            "' LIMIT $1)", SO_PG_PARAMS(BLD_RETAIN_BATCH));
     } while (n == BLD_RETAIN_BATCH_N && so_now_ms() < deadline);
 }
 

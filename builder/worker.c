@@ -432,13 +432,12 @@ wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
 static wk_end_t
 wk_clone(wk_t *w)
 {
-    so_repo_url_t         url;
-    bld_clone_req_t       req;
-    bld_clone_t           c;
-    bld_step_end_t        end;
-    const char           *params[3];
-    char                  err[SO_ERRLEN], *token;
-    wk_end_t              rc;
+    so_repo_url_t    url;
+    bld_clone_req_t  req;
+    bld_clone_t      c;
+    bld_step_end_t   end;
+    char             err[SO_ERRLEN], *token;
+    wk_end_t         rc;
 
     bld_log_sys(w->log, "cloning %s (branch %s%s%s)", w->repo_url, w->branch,
                 w->commit[0] ? ", commit " : "", w->commit);
@@ -483,14 +482,11 @@ wk_clone(wk_t *w)
 
     if (w->commit[0] == '\0') {
         snprintf(w->commit, sizeof(w->commit), "%s", c.sha);
-        params[0] = w->dep;
-        params[1] = c.sha;
-        params[2] = c.message;
         if (so_pg_exec(w->pg, "worker_commit",
                        "UPDATE deployments SET commit_sha = $2,"
                        " commit_message = coalesce(commit_message, $3)"
                        " WHERE id = $1",
-                       3, params) != SO_OK)
+                       SO_PG_PARAMS(w->dep, c.sha, c.message)) != SO_OK)
         {
             return WK_RETRY;
         }
@@ -549,8 +545,7 @@ wk_root(wk_t *w)
 static wk_end_t
 wk_detect(wk_t *w)
 {
-    const char  *params[5];
-    int          rc;
+    int  rc;
 
     rc = so_detect(&w->det, w->appdir);
     if (rc != SO_OK && rc != SO_ENOTFOUND) {
@@ -573,15 +568,14 @@ wk_detect(wk_t *w)
                 w->det.build_cmd[0] ? w->det.build_cmd : "none",
                 w->det.output_dir[0] ? w->det.output_dir : ".");
 
-    params[0] = w->dep;
-    params[1] = w->det.kind;
-    params[2] = w->det.framework[0] ? w->det.framework : NULL;
-    params[3] = w->det.runtime[0] ? w->det.runtime : NULL;
-    params[4] = w->det.run_cmd[0] ? w->det.run_cmd : NULL;
     if (so_pg_exec(w->pg, "worker_detected",
                    "UPDATE deployments SET kind = $2, framework = $3,"
                    " runtime = $4, run_cmd = $5 WHERE id = $1",
-                   5, params) != SO_OK)
+                   SO_PG_PARAMS(w->dep, w->det.kind,
+                                w->det.framework[0] ? w->det.framework : NULL,
+                                w->det.runtime[0] ? w->det.runtime : NULL,
+                                w->det.run_cmd[0] ? w->det.run_cmd : NULL))
+        != SO_OK)
     {
         return WK_RETRY;
     }
@@ -674,10 +668,9 @@ done:
 static wk_end_t
 wk_publish(wk_t *w)
 {
-    const char  *params[2];
-    char         rel[PATH_MAX], dir[PATH_MAX];
-    char         err[SO_ERRLEN];
-    int          out, rc;
+    char  rel[PATH_MAX], dir[PATH_MAX];
+    char  err[SO_ERRLEN];
+    int   out, rc;
 
     out = -1;
     so_detect_output(&w->det, &w->user, w->appdir);
@@ -745,12 +738,10 @@ wk_publish(wk_t *w)
         return WK_RETRY;
     }
 
-    params[0] = w->dep;
-    params[1] = w->artifact;
     if (so_pg_exec(w->pg, "worker_artifact",
                    "UPDATE deployments SET artifact_path = $2"
                    " WHERE id = $1",
-                   2, params) != SO_OK)
+                   SO_PG_PARAMS(w->dep, w->artifact)) != SO_OK)
     {
         return WK_RETRY;
     }
@@ -848,10 +839,7 @@ wk_promote(wk_t *w)
 static PGresult *
 wk_query(wk_t *w, const char *name, const char *sql)
 {
-    const char  *params[1];
-
-    params[0] = w->dep;
-    return so_pg_query(w->pg, name, sql, 1, params);
+    return so_pg_query(w->pg, name, sql, SO_PG_PARAMS(w->dep));
 }
 
 
