@@ -27,6 +27,7 @@
 
 #include "shipoff.h"
 #include "so_detect.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "apps.h"
 #include "worker.h"
@@ -117,9 +118,7 @@ app_fpm_conf(const bld_app_t *app, const char *path, char *err,
     f = fd != -1 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        if (fd != -1) {
-            close(fd);
-        }
+        so_fd_close(&fd);
         return SO_ERR;
     }
 

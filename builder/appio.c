@@ -418,8 +418,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
             bld_app_probe_reset(app, now);
             return 0;
         }
-        close(app->probe_fd);
-        app->probe_fd = -1;
+        so_fd_close(&app->probe_fd);
         return 1;
     }
 

@@ -61,6 +61,7 @@
 #include "so_crypto.h"
 #include "so_deploy.h"
 #include "so_env.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "edgeq.h"
 #include "apps.h"
@@ -85,6 +86,8 @@ static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
+static void app_delete(bld_apps_t *a, const char *name, const char *sql,
+    long long id);
 static void app_forget(bld_apps_t *a, bld_app_t *app);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
 static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
@@ -163,14 +166,10 @@ app_free(bld_apps_t *a, bld_app_t *app)
         close(app->pidfd);
     }
 
-    if (app->probe_fd != -1) {
-        close(app->probe_fd);
-    }
+    so_fd_close(&app->probe_fd);
 
     for (i = 0; i < 2; i++) {
-        if (app->out[i] != -1) {
-            close(app->out[i]);
-        }
+        so_fd_close(&app->out[i]);
         free(app->part[i]);
     }
 
@@ -231,9 +230,8 @@ bld_apps_wait_ms(const bld_apps_t *a)
 static void
 app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 {
-    const char  *params[9];
-    char         dep[24], proj[24], port[16], pid[24], restarts[16];
-    int          alive;
+    char  dep[24], proj[24], port[16], pid[24], restarts[16];
+    int   alive;
 
     alive = strcmp(state, "sleeping") != 0;
 
@@ -242,16 +240,6 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
     snprintf(port, sizeof(port), "%d", app->port);
     snprintf(pid, sizeof(pid), "%ld", (long) app->pid);
     snprintf(restarts, sizeof(restarts), "%d", app->restarts);
-
-    params[0] = dep;
-    params[1] = proj;
-    params[2] = a->owner;
-    params[3] = state;
-    params[4] = app->port > 0 ? port : NULL;
-    params[5] = alive && app->pid > 0 ? pid : NULL;
-    params[6] = alive && app->cg.name[0] ? app->cg.name : NULL;
-    params[7] = restarts;
-    params[8] = app->addr[0] ? app->addr : NULL;
 
     if (so_pg_exec(a->b->pg, "apps_save",
                    "INSERT INTO app_processes (deployment_id, project_id,"
@@ -266,28 +254,36 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
                    " started_at = CASE WHEN app_processes.pid"
                    " IS NOT DISTINCT FROM $6::int"
                    " THEN app_processes.started_at ELSE now() END",
-                   9, params) != SO_OK)
+                   SO_PG_PARAMS(dep, proj, a->owner, state,
+                                app->port > 0 ? port : NULL,
+                                alive && app->pid > 0 ? pid : NULL,
+                                alive && app->cg.name[0] ? app->cg.name : NULL,
+                                restarts, app->addr[0] ? app->addr : NULL))
+        != SO_OK)
     {
-        so_log_error("apps", "deployment=%lld: saving its state (%s): %s",
-                     app->deployment, state, so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "deployment=%lld: saving its state (%s)",
+                     app->deployment, state);
     }
+}
+
+
+/* runs a DELETE of this supervisor's rows ($2) of id ($1) */
+static void
+app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
+{
+    char  ids[24];
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+
+    (void) so_pg_exec(a->b->pg, name, sql, SO_PG_PARAMS(ids, a->owner));
 }
 
 
 static void
 app_forget(bld_apps_t *a, bld_app_t *app)
 {
-    const char  *params[2];
-    char         dep[24];
-
-    snprintf(dep, sizeof(dep), "%lld", app->deployment);
-    params[0] = dep;
-    params[1] = a->owner;
-
-    (void) so_pg_exec(a->b->pg, "apps_forget",
-                      "DELETE FROM app_processes"
-                      " WHERE deployment_id = $1 AND owner = $2",
-                      2, params);
+    app_delete(a, "apps_forget", "DELETE FROM app_processes"
+               " WHERE deployment_id = $1 AND owner = $2", app->deployment);
 }
 
 
@@ -300,13 +296,11 @@ static int
 app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
     char *cmd, size_t cmdlen)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         dep[24];
-    int          rc;
+    PGresult  *res;
+    char       dep[24];
+    int        rc;
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
-    params[0] = dep;
     res = so_pg_query(a->b->pg, "apps_load",
                       "SELECT d.project_id, p.name, d.artifact_path,"
                       " coalesce(d.run_cmd, ''),"
@@ -314,10 +308,9 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
                       " FROM deployments d JOIN projects p"
                       " ON p.id = d.project_id"
                       " WHERE d.id = $1 AND d.kind = 'dynamic'",
-                      1, params);
+                      SO_PG_PARAMS(dep));
     if (res == NULL) {
-        so_log_error("apps", "deployment=%s: %s", dep,
-                     so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "deployment=%s", dep);
         return SO_EUNAVAIL;
     }
 
@@ -584,9 +577,7 @@ done:
     bld_netns_close(&net);
     bld_appfs_close(&fs);
     for (i = 0; i < 2; i++) {
-        if (wfd[i] != -1) {
-            close(wfd[i]);
-        }
+        so_fd_close(&wfd[i]);
     }
     bld_env_free(&envp);
     return rc;
@@ -597,16 +588,14 @@ done:
 static int
 app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         dep[24];
+    PGresult  *res;
+    char       dep[24];
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = dep;
 
     res = so_pg_query(a->b->pg, "apps_dstate",
                       "SELECT state FROM deployments WHERE id = $1",
-                      1, params);
+                      SO_PG_PARAMS(dep));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }
@@ -730,10 +719,9 @@ app_snapshot(bld_apps_t *a)
 static void
 app_retire_others(bld_apps_t *a, long long project, long long deployment)
 {
-    bld_app_t   *o;
-    const char  *params[3];
-    char         proj[24], dep[24];
-    int          i;
+    bld_app_t  *o;
+    char        proj[24], dep[24];
+    int         i;
 
     for (i = a->napps - 1; i >= 0; i--) {
         o = a->apps[i];
@@ -747,14 +735,11 @@ app_retire_others(bld_apps_t *a, long long project, long long deployment)
     /* sleeping ones of deployments replaced meanwhile */
     snprintf(proj, sizeof(proj), "%lld", project);
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = proj;
-    params[1] = dep;
-    params[2] = a->owner;
     (void) so_pg_exec(a->b->pg, "apps_retire_sleeping",
                       "DELETE FROM app_processes WHERE project_id = $1"
                       " AND deployment_id <> $2 AND owner = $3"
                       " AND state = 'sleeping'",
-                      3, params);
+                      SO_PG_PARAMS(proj, dep, a->owner));
 }
 
 
@@ -800,9 +785,8 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 static void
 app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 {
-    const char  *params[1];
-    char         dep[24], dir[PATH_MAX];
-    int          rc;
+    char  dep[24], dir[PATH_MAX];
+    int   rc;
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
 
@@ -814,10 +798,9 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 
     if (rc == SO_OK) {
         /* its artifact is removed below */
-        params[0] = dep;
         if (so_pg_exec(a->b->pg, "apps_fail_artifact",
                        "UPDATE deployments SET artifact_path = NULL"
-                       " WHERE id = $1", 1, params) != SO_OK)
+                       " WHERE id = $1", SO_PG_PARAMS(dep)) != SO_OK)
         {
             so_log_warn("apps", "deployment=%s: artifact_path: %s", dep,
                         so_pg_errstr(a->b->pg));
@@ -998,8 +981,7 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
 
     if (app->pidfd != -1) {
         (void) epoll_ctl(a->b->epfd, EPOLL_CTL_DEL, app->pidfd, NULL);
-        close(app->pidfd);
-        app->pidfd = -1;
+        so_fd_close(&app->pidfd);
     }
 
     bld_app_probe_reset(app, so_now_ms());
@@ -1172,15 +1154,11 @@ app_start(bld_apps_t *a, long long deployment)
 int
 bld_apps_handover(bld_apps_t *a, long long deployment)
 {
-    PGresult    *res;
-    const char  *params[3];
-    char         dep[24];
-    int          n;
+    PGresult  *res;
+    char       dep[24];
+    int        n;
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = dep;
-    params[1] = a->consumer;
-    params[2] = a->owner;
 
     res = so_pg_query(a->b->pg, "apps_handover",
                       "WITH d AS (UPDATE deployments SET lease_owner = NULL,"
@@ -1193,10 +1171,9 @@ bld_apps_handover(bld_apps_t *a, long long deployment)
                       " SET owner = $3, state = 'starting', pid = NULL,"
                       " updated_at = now()"
                       " RETURNING deployment_id",
-                      3, params);
+                      SO_PG_PARAMS(dep, a->consumer, a->owner));
     if (res == NULL) {
-        so_log_error("apps", "deployment=%s: handover: %s", dep,
-                     so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "deployment=%s: handover", dep);
         return SO_EUNAVAIL;
     }
 
@@ -1342,10 +1319,8 @@ bld_apps_wake(bld_apps_t *a, long long deployment, const char *project)
 void
 bld_apps_delete_project(bld_apps_t *a, long long project)
 {
-    bld_app_t   *app;
-    const char  *params[2];
-    char         proj[24];
-    int          i;
+    bld_app_t  *app;
+    int         i;
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
@@ -1355,13 +1330,8 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
         }
     }
 
-    snprintf(proj, sizeof(proj), "%lld", project);
-    params[0] = proj;
-    params[1] = a->owner;
-    (void) so_pg_exec(a->b->pg, "apps_delete_project",
-                      "DELETE FROM app_processes"
-                      " WHERE project_id = $1 AND owner = $2",
-                      2, params);
+    app_delete(a, "apps_delete_project", "DELETE FROM app_processes"
+               " WHERE project_id = $1 AND owner = $2", project);
 }
 
 
@@ -1373,12 +1343,11 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
 void
 bld_apps_check(bld_apps_t *a)
 {
-    PGresult    *res;
-    bld_app_t   *app;
-    const char  *params[1];
-    char        *ids;
-    size_t       len, off;
-    int          i, j, found;
+    PGresult   *res;
+    bld_app_t  *app;
+    char       *ids;
+    size_t      len, off;
+    int         i, j, found;
 
     /* off a start's path: the next start's image (appfs.c) */
     if (a->cgroups_ok) {
@@ -1423,11 +1392,10 @@ bld_apps_check(bld_apps_t *a)
     }
     snprintf(ids + off, len - off, "}");
 
-    params[0] = ids;
     res = so_pg_query(a->b->pg, "apps_check",
                       "SELECT id FROM deployments WHERE id = ANY($1::bigint[])"
                       " AND state IN ('PRODUCTION', 'PROVISIONING')",
-                      1, params);
+                      SO_PG_PARAMS(ids));
     free(ids);
     if (res == NULL) {
         return;
@@ -1592,9 +1560,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
 
     app = app_new(a, dep);
     if (app == NULL) {
-        if (pidfd != -1) {
-            close(pidfd);
-        }
+        so_fd_close(&pidfd);
         return;
     }
 
@@ -1625,9 +1591,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
         so_log_error("apps", "deployment=%lld: cgroup %s: %s: pid %ld "
                      "killed", dep, cgname, app->cg.errstr, (long) pid);
         kill(pid, SIGKILL);
-        if (pidfd != -1) {
-            close(pidfd);
-        }
+        so_fd_close(&pidfd);
         app_forget(a, app);
         app_free(a, app);
         return;
@@ -1702,10 +1666,9 @@ app_adopt_gone(bld_apps_t *a, bld_app_t *app, const char *cgname, pid_t pid,
 void
 bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char        *colon;
-    int          i;
+    PGresult  *res;
+    char      *colon;
+    int        i;
 
     a->b = b;
     a->consumer = consumer;
@@ -1726,7 +1689,6 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
         return;
     }
 
-    params[0] = a->owner;
     res = so_pg_query(a->b->pg, "apps_adopt",
                       "SELECT a.deployment_id, a.project_id, a.state,"
                       " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
@@ -1739,10 +1701,9 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
                       " LEFT JOIN deployments d ON d.id = a.deployment_id"
                       " LEFT JOIN projects p ON p.id = a.project_id"
                       " WHERE a.owner = $1 ORDER BY a.deployment_id",
-                      1, params);
+                      SO_PG_PARAMS(a->owner));
     if (res == NULL) {
-        so_log_error("apps", "reading app_processes: %s",
-                     so_pg_errstr(a->b->pg));
+        so_pg_failed(a->b->pg, "apps", "reading app_processes");
         return;
     }
 

@@ -65,10 +65,9 @@ app_usage_row(bld_app_t *app)
 void
 bld_apps_sample(bld_apps_t *a)
 {
-    json_t      *rows, *row;
-    char        *text;
-    const char  *params[1];
-    int          i;
+    json_t  *rows, *row;
+    char    *text;
+    int      i;
 
     if (a->napps == 0) {
         return;
@@ -89,7 +88,6 @@ bld_apps_sample(bld_apps_t *a)
         goto done;
     }
 
-    params[0] = text;
     if (so_pg_exec(a->b->pg, "apps_usage_insert",
                    "INSERT INTO app_usage (project_id, deployment_id,"
                    " memory_bytes, memory_peak_bytes, cpu_seconds,"
@@ -101,7 +99,7 @@ bld_apps_sample(bld_apps_t *a)
                    " oom_kills integer, requests bigint, wakes integer)"
                    " WHERE EXISTS (SELECT 1 FROM projects p"
                    " WHERE p.id = r.project_id)",
-                   1, params) != SO_OK)
+                   SO_PG_PARAMS(text)) != SO_OK)
     {
         if (!a->usage_failing) {
             so_log_warn("usage", "storing usage samples failed, the counts "

@@ -27,6 +27,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
+#include "so_fd.h"
 #include "worker.h"
 
 #define BUILD_POLL_MS  200
@@ -292,15 +293,9 @@ bld_build_run(const bld_step_t *step, const char *cmd,
 done:
 
     for (i = 0; i < 2; i++) {
-        if (pipes[i][0] != -1) {
-            close(pipes[i][0]);
-        }
-        if (pipes[i][1] != -1) {
-            close(pipes[i][1]);
-        }
-        if (out[i].fd != -1) {
-            close(out[i].fd);
-        }
+        so_fd_close(&pipes[i][0]);
+        so_fd_close(&pipes[i][1]);
+        so_fd_close(&out[i].fd);
     }
 
     bld_netns_close(&net);
@@ -347,8 +342,7 @@ build_watch(const bld_step_t *step, bld_sandbox_t *sb, build_out_t *out,
             if (out[i].fd != -1 && (pfd[i].revents & (POLLIN | POLLHUP))
                 && !build_read(&out[i], step->log))
             {
-                close(out[i].fd);
-                out[i].fd = -1;
+                so_fd_close(&out[i].fd);
                 open_fds--;
             }
         }

@@ -127,18 +127,16 @@ void
 bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
     long long project_id)
 {
-    PGresult    *res;
-    json_t      *env, *v;
-    const char  *params[1];
-    char         proj[24];
-    int          i;
+    PGresult  *res;
+    json_t    *env, *v;
+    char       proj[24];
+    int        i;
 
     snprintf(proj, sizeof(proj), "%lld", project_id);
-    params[0] = proj;
     res = so_pg_query(pg, "log_secret_keys",
                       "SELECT key FROM env_vars"
                       " WHERE project_id = $1 AND secret",
-                      1, params);
+                      SO_PG_PARAMS(proj));
     if (res == NULL || PQntuples(res) == 0) {
         PQclear(res);
         return;
@@ -166,8 +164,7 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
 void
 bld_log_quota(bld_log_t *log, const so_config_t *cfg)
 {
-    PGresult    *res;
-    const char  *params[1];
+    PGresult  *res;
 
     if (log == NULL || cfg->quota_log_bytes_per_deployment == 0) {
         return;
@@ -175,11 +172,10 @@ bld_log_quota(bld_log_t *log, const so_config_t *cfg)
 
     log->cap = cfg->quota_log_bytes_per_deployment;
 
-    params[0] = log->dep;
     res = so_pg_query(log->pg, "log_quota_used",
                       "SELECT coalesce(sum(octet_length(line)), 0)"
                       " FROM log_lines WHERE deployment_id = $1",
-                      1, params);
+                      SO_PG_PARAMS(log->dep));
     if (res != NULL) {
         log->bytes = (size_t) strtoull(PQgetvalue(res, 0, 0), NULL, 10);
         log->capped = log->bytes > log->cap;
@@ -414,9 +410,8 @@ bld_log_sys(bld_log_t *log, const char *fmt, ...)
 void
 bld_log_flush(bld_log_t *log, int force)
 {
-    char        *rows;
-    const char  *params[3];
-    size_t       n;
+    char   *rows;
+    size_t  n;
 
     if (log == NULL) {
         return;
@@ -444,21 +439,16 @@ bld_log_flush(bld_log_t *log, int force)
         return;
     }
 
-    params[0] = log->dep;
-    params[1] = log->proj;
-    params[2] = rows;
-
     if (so_pg_exec(log->pg, "log_lines_insert",
                    "INSERT INTO log_lines (deployment_id, project_id, at,"
                    " stream, line)"
                    " SELECT $1, $2, r.at, r.stream, r.line"
                    " FROM jsonb_to_recordset($3::jsonb)"
                    " AS r(at timestamptz, stream text, line text)",
-                   3, params) != SO_OK)
+                   SO_PG_PARAMS(log->dep, log->proj, rows)) != SO_OK)
     {
-        so_log_error("logs", "deployment=%s: storing log lines failed, "
-                     "the rest is dropped: %s", log->dep,
-                     so_pg_errstr(log->pg));
+        so_pg_failed(log->pg, "logs", "deployment=%s: storing log lines "
+                     "failed, the rest is dropped", log->dep);
         log->pg_failed = 1;
     }
 

@@ -29,6 +29,7 @@
 
 #include "shipoff.h"
 #include "so_crypto.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "so_oauth.h"
 #include "so_repo.h"
@@ -53,18 +54,11 @@ static int
 det_finish(so_pg_t *pg, const char *id, const json_t *result,
     const det_error_t *e)
 {
-    PGresult    *res;
-    const char  *params[5];
-    char        *text;
-    int          rc;
+    PGresult  *res;
+    char      *text;
+    int        rc;
 
     text = result != NULL ? json_dumps(result, JSON_COMPACT) : NULL;
-
-    params[0] = id;
-    params[1] = text;
-    params[2] = e->code;
-    params[3] = e->message;
-    params[4] = e->field;
 
     res = so_pg_query(pg, "detect_finish",
                       "UPDATE detections SET result = $2::jsonb,"
@@ -73,12 +67,12 @@ det_finish(so_pg_t *pg, const char *id, const json_t *result,
                       " error_code = $3, error_message = $4,"
                       " error_field = $5, finished_at = now()"
                       " WHERE id = $1 AND state = 'pending'",
-                      5, params);
+                      SO_PG_PARAMS(id, text, e->code, e->message, e->field));
     free(text);
 
     rc = res != NULL ? SO_OK : SO_ERR;
     if (rc != SO_OK) {
-        so_log_error("detect", "detection=%s: %s", id, so_pg_errstr(pg));
+        so_pg_failed(pg, "detect", "detection=%s", id);
     }
 
     PQclear(res);
@@ -178,9 +172,7 @@ done:
         so_wipe(token, strlen(token));
         free(token);
     }
-    if (fd != -1) {
-        close(fd);
-    }
+    so_fd_close(&fd);
     if (dir[0] != '\0') {
         bld_remove_tree(cfg, dir);
     }
@@ -196,7 +188,6 @@ bld_detect_run(const so_config_t *cfg, long long detection_id)
     bld_step_end_t  end;
     PGresult       *row;
     so_pg_t        *pg;
-    const char     *params[1];
     char            id[24], msg[128];
     int             rc;
 
@@ -212,11 +203,10 @@ bld_detect_run(const so_config_t *cfg, long long detection_id)
         goto done;
     }
 
-    params[0] = id;
     row = so_pg_query(pg, "detect_load",
                       "SELECT user_id, repo_url, branch, root_dir"
                       " FROM detections WHERE id = $1 AND state = 'pending'",
-                      1, params);
+                      SO_PG_PARAMS(id));
     if (row == NULL) {
         goto done;
     }
@@ -292,11 +282,9 @@ done:
 void
 bld_detect_lost(so_pg_t *pg, long long detection_id)
 {
-    const char  *params[1];
-    char         id[24];
+    char  id[24];
 
     snprintf(id, sizeof(id), "%lld", detection_id);
-    params[0] = id;
 
     PQclear(so_pg_query(pg, "detect_lost",
                         "UPDATE detections SET state = 'failed',"
@@ -304,19 +292,17 @@ bld_detect_lost(so_pg_t *pg, long long detection_id)
                         " 'the detection could not run: try again',"
                         " finished_at = now()"
                         " WHERE id = $1 AND state = 'pending'",
-                        1, params));
+                        SO_PG_PARAMS(id)));
 }
 
 
 void
 bld_detect_expire(so_pg_t *pg, const so_config_t *cfg)
 {
-    const char  *params[1];
-    char         ttl[16];
+    char  ttl[16];
 
     /* the entry's own wait for a free slot is bounded by the reconciler */
     snprintf(ttl, sizeof(ttl), "%d", cfg->detect_timeout + 300);
-    params[0] = ttl;
 
     PQclear(so_pg_query(pg, "detect_expire",
                         "UPDATE detections SET state = 'failed',"
@@ -326,5 +312,5 @@ bld_detect_expire(so_pg_t *pg, const so_config_t *cfg)
                         " WHERE state = 'pending'"
                         " AND created_at < now() - $1::int"
                         " * interval '1 second'",
-                        1, params));
+                        SO_PG_PARAMS(ttl)));
 }

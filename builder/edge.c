@@ -225,16 +225,14 @@ int
 bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
     long long project_id)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         id[24];
+    PGresult  *res;
+    char       id[24];
 
     *out = NULL;
     snprintf(id, sizeof(id), "%lld", project_id);
-    params[0] = id;
 
     res = so_pg_query(pg, "routes_project",
-                      EDGE_ROUTES_SQL " AND p.id = $1", 1, params);
+                      EDGE_ROUTES_SQL " AND p.id = $1", SO_PG_PARAMS(id));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }
@@ -411,6 +409,18 @@ failed:
 
 
 int
+bld_edge_body(char **out, const json_t *route)
+{
+    *out = NULL;
+    if (route != NULL) {
+        *out = json_dumps(route, JSON_COMPACT);
+    }
+
+    return route == NULL || *out != NULL ? SO_OK : SO_ERR;
+}
+
+
+int
 bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     size_t *pushed, char *err, size_t errlen)
 {
@@ -423,16 +433,9 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     err[0] = '\0';
 
     f = calloc(1, sizeof(edge_fanout_t));
-    if (f == NULL) {
+    if (f == NULL || bld_edge_body(&f->body, route) != SO_OK) {
+        free(f);
         return SO_ERR;
-    }
-
-    if (route != NULL) {
-        f->body = json_dumps(route, JSON_COMPACT);
-        if (f->body == NULL) {
-            free(f);
-            return SO_ERR;
-        }
     }
 
     pthread_mutex_init(&f->lock, NULL);

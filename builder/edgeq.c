@@ -286,16 +286,9 @@ bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
     edge_batch_t  *b;
 
     b = calloc(1, sizeof(edge_batch_t));
-    if (b == NULL) {
+    if (b == NULL || bld_edge_body(&b->body, route) != SO_OK) {
+        free(b);
         return SO_ERR;
-    }
-
-    if (route != NULL) {
-        b->body = json_dumps(route, JSON_COMPACT);
-        if (b->body == NULL) {
-            free(b);
-            return SO_ERR;
-        }
     }
 
     b->done = done;

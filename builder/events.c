@@ -84,9 +84,9 @@ static int bld_events_forget(bld_events_t *ev, long long project,
 static int bld_events_promoted(bld_events_t *ev, const char *eid,
     long long deployment);
 static void bld_events_routed(void *data, const bld_edge_result_t *r);
-static bld_events_push_t *bld_events_push_new(bld_events_t *ev,
-    const char *eid, const char *name, long long project,
-    long long deployment);
+static int bld_events_push(bld_events_t *ev, const char *eid,
+    const char *name, long long project, long long deployment,
+    json_t *route, bld_edge_done_pt done);
 static int bld_events_snapshot(bld_events_t *ev, const char *about);
 static int bld_events_name_ok(const char *name);
 
@@ -194,20 +194,18 @@ static int
 bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
     const char *name)
 {
-    bld_events_push_t  *e;
-    PGresult           *res;
-    const char         *params[1];
-    int                 reused;
+    PGresult  *res;
+    int        reused;
 
     bld_job_cancel_project(ev->builds, project);
 
     /* a project of that name created since owns the host now */
-    params[0] = name;
     res = so_pg_query(ev->b->pg, "bld_events_name",
-                      "SELECT 1 FROM projects WHERE name = $1", 1, params);
+                      "SELECT 1 FROM projects WHERE name = $1",
+                      SO_PG_PARAMS(name));
     if (res == NULL) {
-        so_log_error("events", "project=%lld name=%s: %s", project, name,
-                     so_pg_errstr(ev->b->pg));
+        so_pg_failed(ev->b->pg, "events", "project=%lld name=%s", project,
+                     name);
         return SO_EUNAVAIL;
     }
 
@@ -218,16 +216,8 @@ bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
         return bld_events_forget(ev, project, name);
     }
 
-    e = bld_events_push_new(ev, eid, name, project, 0);
-    if (e == NULL
-        || bld_edgeq_push(&ev->b->cfg, e->host, NULL, bld_events_removed, e)
-           != SO_OK)
-    {
-        free(e);
-        return SO_ERR;
-    }
-
-    return BLD_EVENTS_LATER;
+    return bld_events_push(ev, eid, name, project, 0, NULL,
+                           bld_events_removed);
 }
 
 
@@ -309,15 +299,12 @@ bld_events_forget(bld_events_t *ev, long long project, const char *name)
 static int
 bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 {
-    bld_events_push_t  *e;
-    PGresult           *res;
-    json_t             *route;
-    const char         *params[1];
-    char                ids[24];
-    int                 rc;
+    PGresult  *res;
+    json_t    *route;
+    char       ids[24];
+    int        rc;
 
     snprintf(ids, sizeof(ids), "%lld", deployment);
-    params[0] = ids;
 
     res = so_pg_query(ev->b->pg, "bld_events_promoted",
                       "SELECT p.name, d.id, coalesce(d.kind, ''),"
@@ -326,10 +313,9 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
                       " JOIN projects p ON p.id = e.project_id"
                       " JOIN deployments d ON d.project_id = p.id"
                       " AND d.state = 'PRODUCTION'"
-                      " WHERE e.id = $1", 1, params);
+                      " WHERE e.id = $1", SO_PG_PARAMS(ids));
     if (res == NULL) {
-        so_log_error("events", "deployment=%lld: %s", deployment,
-                     so_pg_errstr(ev->b->pg));
+        so_pg_failed(ev->b->pg, "events", "deployment=%lld", deployment);
         return SO_EUNAVAIL;
     }
 
@@ -368,18 +354,10 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
         goto done;
     }
 
-    e = bld_events_push_new(ev, eid, PQgetvalue(res, 0, 0),
-                            strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                            strtoll(PQgetvalue(res, 0, 1), NULL, 10));
-    rc = e != NULL ? bld_edgeq_push(&ev->b->cfg, e->host, route,
-                                    bld_events_routed, e)
-                   : SO_ERR;
-    if (rc != SO_OK) {
-        free(e);
-        goto done;
-    }
-
-    rc = BLD_EVENTS_LATER;
+    rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0),
+                         strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route,
+                         bld_events_routed);
 
 done:
 
@@ -421,15 +399,18 @@ bld_events_routed(void *data, const bld_edge_result_t *r)
 }
 
 
-static bld_events_push_t *
-bld_events_push_new(bld_events_t *ev, const char *eid, const char *name,
-    long long project, long long deployment)
+/* the project's host goes to the edges with route (NULL: deleted), done
+   gets the event once they answered: BLD_EVENTS_LATER, or SO_ERR */
+static int
+bld_events_push(bld_events_t *ev, const char *eid, const char *name,
+    long long project, long long deployment, json_t *route,
+    bld_edge_done_pt done)
 {
     bld_events_push_t  *e;
 
     e = calloc(1, sizeof(bld_events_push_t));
     if (e == NULL) {
-        return NULL;
+        return SO_ERR;
     }
 
     e->ev = ev;
@@ -439,7 +420,12 @@ bld_events_push_new(bld_events_t *ev, const char *eid, const char *name,
     snprintf(e->name, sizeof(e->name), "%s", name);
     snprintf(e->host, sizeof(e->host), "%s.%s", name, ev->b->cfg.apps_domain);
 
-    return e;
+    if (bld_edgeq_push(&ev->b->cfg, e->host, route, done, e) != SO_OK) {
+        free(e);
+        return SO_ERR;
+    }
+
+    return BLD_EVENTS_LATER;
 }
 
 

@@ -27,12 +27,11 @@
 int
 bld_build_foreground(const so_config_t *cfg, long long deployment_id)
 {
-    so_pg_t     *pg;
-    PGresult    *res;
-    char         dep[24], owner[300], host[256];
-    const char  *params[2];
-    char         err[SO_ERRLEN];
-    int          rc;
+    so_pg_t   *pg;
+    PGresult  *res;
+    char       dep[24], owner[300], host[256];
+    char       err[SO_ERRLEN];
+    int        rc;
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     if (gethostname(host, sizeof(host)) != 0) {
@@ -66,15 +65,13 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
     rc = bld_worker_run(cfg, deployment_id);
 
     if (rc == BLD_WORKER_PROVISIONED) {
-        params[0] = dep;
-        params[1] = owner;
         pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
         res = pg == NULL || so_pg_connect(pg) != SO_OK ? NULL
               : so_pg_query(pg, "foreground_unlease",
                             "UPDATE deployments SET lease_owner = NULL,"
                             " lease_expires_at = NULL"
                             " WHERE id = $1 AND lease_owner = $2",
-                            2, params);
+                            SO_PG_PARAMS(dep, owner));
         PQclear(res);
         so_pg_free(pg);
         so_log_info("build", "deployment=%s: built; the daemon starts the "

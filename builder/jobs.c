@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "builds.h"
 #include "sandbox.h"
@@ -134,9 +135,7 @@ bld_job_fork(bld_builds_t *q, long long deployment, long long project,
                      strerror(errno));
         kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
-        if (pidfd != -1) {
-            close(pidfd);
-        }
+        so_fd_close(&pidfd);
         return SO_ERR;
     }
 
@@ -298,19 +297,17 @@ bld_job_exited(bld_builds_t *q, int pidfd)
 static void
 bld_job_settle(bld_builds_t *q, long long deployment, int counted)
 {
-    const char  *params[2];
-    char         ids[24];
+    char  ids[24];
 
     (void) bld_recover(q, deployment, counted);
 
     snprintf(ids, sizeof(ids), "%lld", deployment);
-    params[0] = ids;
-    params[1] = q->consumer;
 
     if (so_pg_exec(q->b->pg, "bld_job_unlease",
                    "UPDATE deployments SET lease_owner = NULL,"
                    " lease_expires_at = NULL"
-                   " WHERE id = $1 AND lease_owner = $2", 2, params) != SO_OK)
+                   " WHERE id = $1 AND lease_owner = $2",
+                   SO_PG_PARAMS(ids, q->consumer)) != SO_OK)
     {
         /* the state is final: an expired lease there does no harm */
         so_log_warn("jobs", "deployment=%lld: dropping the lease: %s",
@@ -399,16 +396,13 @@ bld_jobs_tick(bld_builds_t *q, int64_t now)
 void
 bld_jobs_heartbeat(bld_builds_t *q)
 {
-    const char  *params[2];
-    char         ttl[16];
+    char  ttl[16];
 
     if (q->njobs == 0) {
         return;
     }
 
     snprintf(ttl, sizeof(ttl), "%d", q->b->cfg.lease_ttl);
-    params[0] = q->consumer;
-    params[1] = ttl;
 
     if (so_pg_exec(q->b->pg, "bld_job_heartbeat",
                    "UPDATE deployments"
@@ -416,7 +410,7 @@ bld_jobs_heartbeat(bld_builds_t *q)
                    " * interval '1 second'"
                    " WHERE lease_owner = $1"
                    " AND state IN ('BUILDING', 'PROVISIONING')",
-                   2, params) != SO_OK)
+                   SO_PG_PARAMS(q->consumer, ttl)) != SO_OK)
     {
         so_log_warn("jobs", "extending the leases: %s",
                     so_pg_errstr(q->b->pg));

@@ -39,6 +39,7 @@
 
 #include "shipoff.h"
 #include "so_deploy.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "daemon.h"
 #include "edgeq.h"
@@ -394,12 +395,8 @@ done:
     free(d);
     so_pg_free(b->pg);
     so_redis_free(b->redis);
-    if (b->sigfd != -1) {
-        close(b->sigfd);
-    }
-    if (b->epfd != -1) {
-        close(b->epfd);
-    }
+    so_fd_close(&b->sigfd);
+    so_fd_close(&b->epfd);
 
     return rc;
 }

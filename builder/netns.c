@@ -50,7 +50,7 @@
 #define NN_NEVER        "169.254.0.0/16"
 
 /* private, shared, loopback and reserved: refused unless allowed */
-static const char  *nn_refused[] = {
+static const char *const  nn_refused[] = {
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
     "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15",
     "224.0.0.0/3"
@@ -68,6 +68,8 @@ static int nn_list(FILE *f, const char *list, const char *key, char *err,
 static void nn_nameservers(FILE *f);
 static int nn_run(const char *nft, const char *const *args,
     const char *input, char *out, size_t outlen);
+static int nn_set(char **out, const char *const *fixed, size_t nfixed,
+    const char *list, const char *key, char *err, size_t errlen);
 static int nn_sets(const so_config_t *cfg, char **allowed, char **refused,
     char **dns, char *err, size_t errlen);
 static char *nn_ruleset(const so_config_t *cfg, int guard, char *err,
@@ -245,8 +247,7 @@ nn_run(const char *nft, const char *const *args, const char *input,
     if (len > 0 && write(in[1], input, len) != (ssize_t) len) {
         snprintf(out, outlen, "writing to nft: %s", strerror(errno));
     }
-    close(in[1]);
-    in[1] = -1;
+    so_fd_close(&in[1]);
 
     len = 0;
     while (len < outlen - 1
@@ -278,53 +279,56 @@ done:
 }
 
 
-/* the sets of the ruleset, as nft elements; SO_ERR with err */
+/*
+ * One set of the ruleset as nft elements, into *out (the caller frees):
+ * the fixed ones, then the CIDRs of list (key names it in err), or the
+ * host's nameservers when key is NULL.
+ */
 static int
-nn_sets(const so_config_t *cfg, char **allowed, char **refused, char **dns,
-    char *err, size_t errlen)
+nn_set(char **out, const char *const *fixed, size_t nfixed,
+    const char *list, const char *key, char *err, size_t errlen)
 {
     FILE    *f;
     size_t   len, i;
     int      rc;
 
-    f = open_memstream(allowed, &len);
+    f = open_memstream(out, &len);
     if (f == NULL) {
-        goto nomem;
+        snprintf(err, errlen, "out of memory");
+        return SO_ERR;
     }
-    rc = nn_list(f, cfg->sandbox_allow_networks, "sandbox_allow_networks",
-                 err, errlen);
+
+    for (i = 0; i < nfixed; i++) {
+        fprintf(f, "%s, ", fixed[i]);
+    }
+
+    rc = SO_OK;
+    if (key != NULL) {
+        rc = nn_list(f, list, key, err, errlen);
+    } else {
+        nn_nameservers(f);
+    }
+
     fclose(f);
-    if (rc != SO_OK) {
-        return rc;
+    return rc;
+}
+
+
+/* the sets of the ruleset, as nft elements; SO_ERR with err */
+static int
+nn_sets(const so_config_t *cfg, char **allowed, char **refused, char **dns,
+    char *err, size_t errlen)
+{
+    if (nn_set(allowed, NULL, 0, cfg->sandbox_allow_networks,
+               "sandbox_allow_networks", err, errlen) != SO_OK
+        || nn_set(refused, nn_refused, so_nelems(nn_refused),
+                  cfg->sandbox_deny_networks, "sandbox_deny_networks", err,
+                  errlen) != SO_OK)
+    {
+        return SO_ERR;
     }
 
-    f = open_memstream(refused, &len);
-    if (f == NULL) {
-        goto nomem;
-    }
-    for (i = 0; i < so_nelems(nn_refused); i++) {
-        fprintf(f, "%s, ", nn_refused[i]);
-    }
-    rc = nn_list(f, cfg->sandbox_deny_networks, "sandbox_deny_networks",
-                 err, errlen);
-    fclose(f);
-    if (rc != SO_OK) {
-        return rc;
-    }
-
-    f = open_memstream(dns, &len);
-    if (f == NULL) {
-        goto nomem;
-    }
-    nn_nameservers(f);
-    fclose(f);
-
-    return SO_OK;
-
-nomem:
-
-    snprintf(err, errlen, "out of memory");
-    return SO_ERR;
+    return nn_set(dns, NULL, 0, NULL, NULL, err, errlen);
 }
 
 

@@ -45,6 +45,7 @@
 #include <zlib.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "worker.h"
 
@@ -223,9 +224,7 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     if (ofd == -1 || (ctx->app && fchown(ofd, ctx->uid, ctx->gid) == -1)) {
         snprintf(ctx->err, ctx->errlen, "create %s: %s", ctx->path,
                  strerror(errno));
-        if (ofd != -1) {
-            close(ofd);
-        }
+        so_fd_close(&ofd);
         close(ifd);
         return SO_ERR;
     }
@@ -361,12 +360,8 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             if (csfd == -1 || cdfd == -1) {
                 snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
                          strerror(errno));
-                if (csfd != -1) {
-                    close(csfd);
-                }
-                if (cdfd != -1) {
-                    close(cdfd);
-                }
+                so_fd_close(&csfd);
+                so_fd_close(&cdfd);
                 rc = SO_ERR;
                 break;
             }
@@ -532,15 +527,13 @@ bld_publish_prune(so_pg_t *pg, const so_config_t *cfg, long long project_id,
     snprintf(proj, sizeof(proj), "%lld", project_id);
     snprintf(keep, sizeof(keep), "%d",
              cfg->keep_artifacts > 1 ? cfg->keep_artifacts - 1 : 0);
-    params[0] = proj;
-    params[1] = keep;
 
     res = so_pg_query(pg, "prune_select",
                       "SELECT id, artifact_path FROM deployments"
                       " WHERE project_id = $1 AND state = 'INACTIVE'"
                       " AND artifact_path IS NOT NULL"
                       " ORDER BY id DESC OFFSET $2",
-                      2, params);
+                      SO_PG_PARAMS(proj, keep));
     if (res == NULL) {
         so_log_warn("worker", "project=%s: pruning artifacts: %s", proj,
                     so_pg_errstr(pg));

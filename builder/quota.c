@@ -85,11 +85,10 @@ int
 bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
     long long project, const char *artifact, bld_log_t *log)
 {
-    so_quota_t   q;
-    long long    usage[SO_QUOTA_ACCOUNT_N], size;
-    const char  *params[2];
-    char         dep[24], bytes[24];
-    int          rc;
+    so_quota_t  q;
+    long long   usage[SO_QUOTA_ACCOUNT_N], size;
+    char        dep[24], bytes[24];
+    int         rc;
 
     bld_quota_du_sum = 0;
     if (nftw(artifact, bld_quota_du_one, 16, FTW_PHYS | FTW_MOUNT) != 0) {
@@ -101,12 +100,10 @@ bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
     snprintf(bytes, sizeof(bytes), "%lld", size);
-    params[0] = dep;
-    params[1] = bytes;
 
     if (so_pg_exec(pg, "quota_artifact_bytes",
                    "UPDATE deployments SET artifact_bytes = $2"
-                   " WHERE id = $1", 2, params) != SO_OK)
+                   " WHERE id = $1", SO_PG_PARAMS(dep, bytes)) != SO_OK)
     {
         return SO_EUNAVAIL;
     }
@@ -150,22 +147,20 @@ bld_quota_say(so_pg_t *pg, so_redis_t *redis, long long deployment,
 int
 bld_quota_apps(bld_t *b, long long deployment)
 {
-    PGresult    *res;
-    so_quota_t   quota;
-    long long    usage[SO_QUOTA_ACCOUNT_N], project;
-    const char  *params[1];
-    char         dep[24], line[256];
-    int          rc;
+    PGresult   *res;
+    so_quota_t  quota;
+    long long   usage[SO_QUOTA_ACCOUNT_N], project;
+    char        dep[24], line[256];
+    int         rc;
 
     if (b->cfg.quota_apps_running == 0) {
         return SO_OK;
     }
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
-    params[0] = dep;
     res = so_pg_query(b->pg, "quota_app_project",
                       "SELECT project_id FROM deployments WHERE id = $1",
-                      1, params);
+                      SO_PG_PARAMS(dep));
     if (res == NULL || PQntuples(res) != 1) {
         PQclear(res);
         return SO_ENOTFOUND;
@@ -195,18 +190,15 @@ bld_quota_apps(bld_t *b, long long deployment)
 void
 bld_quota_prune(bld_t *b)
 {
-    PGresult    *res;
-    const char  *params[2];
-    char         kept[24];
-    int          i;
+    PGresult  *res;
+    char       kept[24];
+    int        i;
 
     if (b->cfg.quota_deployments_kept == 0) {
         return;
     }
 
     snprintf(kept, sizeof(kept), "%d", b->cfg.quota_deployments_kept);
-    params[0] = kept;
-    params[1] = BLD_QUOTA_PRUNE_BATCH;
 
     /* each account's excess over the limit, taken from its oldest
        prunable deployments; the state is checked again by the DELETE
@@ -229,7 +221,7 @@ bld_quota_prune(bld_t *b)
                       " DELETE FROM deployments d USING v WHERE d.id = v.id"
                       " AND d.state IN ('INACTIVE', 'FAILED', 'CANCELED')"
                       " RETURNING d.id, d.project_id, d.artifact_path",
-                      2, params);
+                      SO_PG_PARAMS(kept, BLD_QUOTA_PRUNE_BATCH));
     if (res == NULL) {
         so_log_warn("quota", "quota_prune failed: %s",
                     so_pg_errstr(b->pg));

@@ -128,7 +128,7 @@ bld_reconcile_outbox(bld_builds_t *q)
                       BLD_OUTBOX_GRACE "'"
                       " ORDER BY o.id LIMIT 500", 0, NULL);
     if (res == NULL) {
-        so_log_error("reconcile", "outbox: %s", so_pg_errstr(q->b->pg));
+        so_pg_failed(q->b->pg, "reconcile", "outbox");
         return;
     }
 
@@ -144,13 +144,11 @@ bld_reconcile_outbox(bld_builds_t *q)
 static void
 bld_reconcile_queued(bld_builds_t *q)
 {
-    PGresult    *res;
-    const char  *params[1];
-    char         ttl[16];
-    int          i;
+    PGresult  *res;
+    char       ttl[16];
+    int        i;
 
     snprintf(ttl, sizeof(ttl), "%d", q->b->cfg.lease_ttl);
-    params[0] = ttl;
 
     res = so_pg_query(q->b->pg, "bld_reconcile_queued",
                       "WITH s AS (SELECT d.id, d.project_id"
@@ -169,10 +167,9 @@ bld_reconcile_queued(bld_builds_t *q)
                       " SELECT id FROM s RETURNING id, deployment_id)"
                       " SELECT o.id, o.deployment_id, s.project_id"
                       " FROM o JOIN s ON s.id = o.deployment_id",
-                      1, params);
+                      SO_PG_PARAMS(ttl));
     if (res == NULL) {
-        so_log_error("reconcile", "forgotten jobs: %s",
-                     so_pg_errstr(q->b->pg));
+        so_pg_failed(q->b->pg, "reconcile", "forgotten jobs");
         return;
     }
 

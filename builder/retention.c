@@ -30,11 +30,30 @@
 #define BLD_USAGE_KEEP        "7 days"  /* app_usage: the console's charts */
 
 
+static PGresult *bld_retain_query(bld_t *b, const char *name,
+    const char *sql, int nparams, const char *const *params);
 static long long bld_retain_exec(bld_t *b, const char *name,
     const char *sql, int nparams, const char *const *params);
 static int bld_retain_age(bld_t *b, int64_t deadline);
 static int bld_retain_size(bld_t *b, int64_t deadline);
 static void bld_retain_usage(bld_t *b, int64_t deadline);
+
+
+/* so_pg_query(), a failure logged */
+static PGresult *
+bld_retain_query(bld_t *b, const char *name, const char *sql,
+    int nparams, const char *const *params)
+{
+    PGresult  *res;
+
+    res = so_pg_query(b->pg, name, sql, nparams, params);
+    if (res == NULL) {
+        so_log_warn("retention", "%s failed: %s", name,
+                    so_pg_errstr(b->pg));
+    }
+
+    return res;
+}
 
 
 /* rows a DELETE removed, or -1 (logged) */
@@ -45,10 +64,8 @@ bld_retain_exec(bld_t *b, const char *name, const char *sql,
     PGresult   *res;
     long long   n;
 
-    res = so_pg_query(b->pg, name, sql, nparams, params);
+    res = bld_retain_query(b, name, sql, nparams, params);
     if (res == NULL) {
-        so_log_warn("retention", "%s failed: %s", name,
-                    so_pg_errstr(b->pg));
         return -1;
     }
 
@@ -62,14 +79,11 @@ bld_retain_exec(bld_t *b, const char *name, const char *sql,
 static int
 bld_retain_age(bld_t *b, int64_t deadline)
 {
-    const char  *params[2];
-    char         age[24];
-    long long    n, total;
-    int          rc;
+    char       age[24];
+    long long  n, total;
+    int        rc;
 
     snprintf(age, sizeof(age), "%d", b->cfg.log_max_age);
-    params[0] = age;
-    params[1] = BLD_RETAIN_BATCH;
     total = 0;
 
     do {
@@ -77,7 +91,8 @@ bld_retain_age(bld_t *b, int64_t deadline)
                             "DELETE FROM log_lines WHERE id IN"
                             " (SELECT id FROM log_lines"
                             " WHERE at < now() - make_interval(secs => $1)"
-                            " LIMIT $2)", 2, params);
+                            " LIMIT $2)",
+                            SO_PG_PARAMS(age, BLD_RETAIN_BATCH));
         total += n > 0 ? n : 0;
     } while (n == BLD_RETAIN_BATCH_N && so_now_ms() < deadline);
 
@@ -104,16 +119,13 @@ bld_retain_size(bld_t *b, int64_t deadline)
     int          i, rc;
 
     snprintf(max, sizeof(max), "%zu", b->cfg.log_max_size);
-    params[0] = max;
-    params[1] = BLD_RETAIN_PROJECTS;
 
-    res = so_pg_query(b->pg, "bld_retain_over",
-                      "SELECT project_id, bytes - $1::bigint FROM log_usage"
-                      " WHERE bytes > $1::bigint ORDER BY bytes DESC"
-                      " LIMIT $2", 2, params);
+    res = bld_retain_query(b, "bld_retain_over",
+                           "SELECT project_id, bytes - $1::bigint"
+                           " FROM log_usage WHERE bytes > $1::bigint"
+                           " ORDER BY bytes DESC LIMIT $2",
+                           SO_PG_PARAMS(max, BLD_RETAIN_PROJECTS));
     if (res == NULL) {
-        so_log_warn("retention", "bld_retain_over failed: %s",
-                    so_pg_errstr(b->pg));
         return SO_ERR;
     }
 
@@ -157,17 +169,14 @@ bld_retain_size(bld_t *b, int64_t deadline)
 static void
 bld_retain_usage(bld_t *b, int64_t deadline)
 {
-    const char  *params[1];
-    long long    n;
-
-    params[0] = BLD_RETAIN_BATCH;
+    long long  n;
 
     do {
         n = bld_retain_exec(b, "bld_retain_usage",
                             "DELETE FROM app_usage WHERE id IN"
                             " (SELECT id FROM app_usage"
                             " WHERE at < now() - interval '" BLD_USAGE_KEEP
-                            "' LIMIT $1)", 1, params);
+                            "' LIMIT $1)", SO_PG_PARAMS(BLD_RETAIN_BATCH));
     } while (n == BLD_RETAIN_BATCH_N && so_now_ms() < deadline);
 }
 

@@ -463,8 +463,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         sb_child(o, argv, procs, &fds, devnull, pipefd[1]);
     }
 
-    close(pipefd[1]);
-    pipefd[1] = -1;
+    so_fd_close(&pipefd[1]);
 
     rc = sb_exec_wait(sb, o, pid, pipefd[0]);
     if (rc != SO_OK) {
@@ -491,23 +490,15 @@ done:
 
     bld_cgroup_close_fds(procs);
     bld_bwrap_fds_close(&fds);
-    if (pipefd[0] != -1) {
-        close(pipefd[0]);
-    }
-    if (pipefd[1] != -1) {
-        close(pipefd[1]);
-    }
-    if (devnull != -1) {
-        close(devnull);
-    }
+    so_fd_close(&pipefd[0]);
+    so_fd_close(&pipefd[1]);
+    so_fd_close(&devnull);
     free(argv);
 
+    /* bld_sandbox_free() leaves sb->errstr as it is (its cgroup's errors
+       are the cgroup's) */
     if (rc != SO_OK) {
-        char  msg[BLD_SB_ERRLEN];
-
-        memcpy(msg, sb->errstr, sizeof(msg));
         bld_sandbox_free(sb);
-        memcpy(sb->errstr, msg, sizeof(msg));
         *out = 0;
     }
 

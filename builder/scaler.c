@@ -225,17 +225,15 @@ bld_scaler_reap(bld_scaler_t *s)
 static int
 idle_wake(bld_scaler_t *s, const char *project)
 {
-    PGresult    *res;
-    const char  *params[1];
-    long long    dep;
+    PGresult  *res;
+    long long  dep;
 
-    params[0] = project;
     res = so_pg_query(s->b->pg, "idle_wake",
                       "SELECT d.id FROM projects p JOIN deployments d"
                       " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
                       " WHERE p.name = $1 AND d.kind = 'dynamic'"
                       " AND d.artifact_path IS NOT NULL",
-                      1, params);
+                      SO_PG_PARAMS(project));
     if (res == NULL) {
         return SO_EUNAVAIL;
     }

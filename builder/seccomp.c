@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "seccomp.h"
 
 typedef enum {
@@ -227,9 +228,7 @@ bld_seccomp_fd(int *out, char *err, size_t errlen)
 
 done:
 
-    if (fd != -1) {
-        close(fd);
-    }
+    so_fd_close(&fd);
     if (ctx != NULL) {
         seccomp_release(ctx);
     }

@@ -74,12 +74,11 @@ int
 bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     long long project_id, const char *url)
 {
-    so_repo_url_t   repo, gh;
-    PGresult       *res;
-    const char     *params[2];
-    char            pid[24], reason[128];
-    long long       user_id;
-    int             rc;
+    so_repo_url_t  repo, gh;
+    PGresult      *res;
+    char           pid[24], reason[128];
+    long long      user_id;
+    int            rc;
 
     *token = NULL;
 
@@ -96,8 +95,6 @@ bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     }
 
     snprintf(pid, sizeof(pid), "%lld", project_id);
-    params[0] = pid;
-    params[1] = url;
 
     res = so_pg_query(pg, "source_token_user",
                       "SELECT p.repo_url_set_by FROM projects p"
@@ -111,10 +108,9 @@ bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
                       " WHERE m.team_id = p.owner_team_id"
                       " AND m.user_id = p.repo_url_set_by"
                       " AND m.role = 'owner'))",
-                      2, params);
+                      SO_PG_PARAMS(pid, url));
     if (res == NULL) {
-        so_log_error("source", "project=%lld: %s", project_id,
-                     so_pg_errstr(pg));
+        so_pg_failed(pg, "source", "project=%lld", project_id);
         return SO_EUNAVAIL;
     }
 

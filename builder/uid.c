@@ -29,15 +29,12 @@ int
 bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
     long long project)
 {
-    PGresult    *res;
-    const char  *params[2];
-    char         id[24], count[16];
-    int          tries, rc;
+    PGresult  *res;
+    char       id[24], count[16];
+    int        tries, rc;
 
     snprintf(id, sizeof(id), "%lld", project);
     snprintf(count, sizeof(count), "%d", cfg->sandbox_uid_count);
-    params[0] = id;
-    params[1] = count;
 
     for (tries = 0; tries < UID_TRIES; tries++) {
         res = so_pg_query(pg, "uid_slot",
@@ -50,15 +47,14 @@ bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
                           " SELECT sandbox_slot FROM taken UNION ALL"
                           " SELECT sandbox_slot FROM projects WHERE id = $1"
                           " AND sandbox_slot IS NOT NULL",
-                          2, params);
+                          SO_PG_PARAMS(id, count));
         if (res != NULL) {
             break;
         }
     }
 
     if (res == NULL) {
-        so_log_error("uid", "project=%s: taking a sandbox uid: %s", id,
-                     so_pg_errstr(pg));
+        so_pg_failed(pg, "uid", "project=%s: taking a sandbox uid", id);
         return SO_EUNAVAIL;
     }
 

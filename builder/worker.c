@@ -148,6 +148,7 @@ static wk_end_t wk_build(wk_t *w);
 static wk_end_t wk_publish(wk_t *w);
 static wk_end_t wk_promote(wk_t *w);
 static void wk_restore_route(wk_t *w, const char *host);
+static PGresult *wk_query(wk_t *w, const char *name, const char *sql);
 static void wk_exec(wk_t *w, const char *name, const char *sql);
 static void wk_free(wk_t *w);
 
@@ -208,13 +209,10 @@ static wk_end_t
 wk_lost(wk_t *w)
 {
     PGresult    *res;
-    const char  *params[1];
     so_dstate_t  s;
 
-    params[0] = w->dep;
-    res = so_pg_query(w->pg, "worker_state",
-                      "SELECT state FROM deployments WHERE id = $1",
-                      1, params);
+    res = wk_query(w, "worker_state",
+                   "SELECT state FROM deployments WHERE id = $1");
     if (res == NULL || PQntuples(res) != 1
         || so_dstate_parse(&s, PQgetvalue(res, 0, 0)) != SO_OK)
     {
@@ -257,25 +255,21 @@ static wk_end_t
 wk_load(wk_t *w)
 {
     PGresult    *res;
-    const char  *params[1];
     so_dstate_t  s;
 
 #define WK_COL(i)  (PQgetisnull(res, 0, i) ? "" : PQgetvalue(res, 0, i))
 #define WK_SET(f, i)                                                         \
     snprintf(w->user.f, sizeof(w->user.f), "%s", WK_COL(i))
 
-    params[0] = w->dep;
-    res = so_pg_query(w->pg, "worker_load",
-                      "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
-                      " p.repo_url, p.root_dir, p.kind, p.framework,"
-                      " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
-                      " p.output_dir"
-                      " FROM deployments d JOIN projects p"
-                      " ON p.id = d.project_id WHERE d.id = $1",
-                      1, params);
+    res = wk_query(w, "worker_load",
+                   "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
+                   " p.repo_url, p.root_dir, p.kind, p.framework,"
+                   " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
+                   " p.output_dir"
+                   " FROM deployments d JOIN projects p"
+                   " ON p.id = d.project_id WHERE d.id = $1");
     if (res == NULL) {
-        so_log_error("worker", "deployment=%s: %s", w->dep,
-                     so_pg_errstr(w->pg));
+        so_pg_failed(w->pg, "worker", "deployment=%s", w->dep);
         return WK_RETRY;
     }
 
@@ -438,13 +432,12 @@ wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
 static wk_end_t
 wk_clone(wk_t *w)
 {
-    so_repo_url_t         url;
-    bld_clone_req_t       req;
-    bld_clone_t           c;
-    bld_step_end_t        end;
-    const char           *params[3];
-    char                  err[SO_ERRLEN], *token;
-    wk_end_t              rc;
+    so_repo_url_t    url;
+    bld_clone_req_t  req;
+    bld_clone_t      c;
+    bld_step_end_t   end;
+    char             err[SO_ERRLEN], *token;
+    wk_end_t         rc;
 
     bld_log_sys(w->log, "cloning %s (branch %s%s%s)", w->repo_url, w->branch,
                 w->commit[0] ? ", commit " : "", w->commit);
@@ -489,14 +482,11 @@ wk_clone(wk_t *w)
 
     if (w->commit[0] == '\0') {
         snprintf(w->commit, sizeof(w->commit), "%s", c.sha);
-        params[0] = w->dep;
-        params[1] = c.sha;
-        params[2] = c.message;
         if (so_pg_exec(w->pg, "worker_commit",
                        "UPDATE deployments SET commit_sha = $2,"
                        " commit_message = coalesce(commit_message, $3)"
                        " WHERE id = $1",
-                       3, params) != SO_OK)
+                       SO_PG_PARAMS(w->dep, c.sha, c.message)) != SO_OK)
         {
             return WK_RETRY;
         }
@@ -555,8 +545,7 @@ wk_root(wk_t *w)
 static wk_end_t
 wk_detect(wk_t *w)
 {
-    const char  *params[5];
-    int          rc;
+    int  rc;
 
     rc = so_detect(&w->det, w->appdir);
     if (rc != SO_OK && rc != SO_ENOTFOUND) {
@@ -579,15 +568,14 @@ wk_detect(wk_t *w)
                 w->det.build_cmd[0] ? w->det.build_cmd : "none",
                 w->det.output_dir[0] ? w->det.output_dir : ".");
 
-    params[0] = w->dep;
-    params[1] = w->det.kind;
-    params[2] = w->det.framework[0] ? w->det.framework : NULL;
-    params[3] = w->det.runtime[0] ? w->det.runtime : NULL;
-    params[4] = w->det.run_cmd[0] ? w->det.run_cmd : NULL;
     if (so_pg_exec(w->pg, "worker_detected",
                    "UPDATE deployments SET kind = $2, framework = $3,"
                    " runtime = $4, run_cmd = $5 WHERE id = $1",
-                   5, params) != SO_OK)
+                   SO_PG_PARAMS(w->dep, w->det.kind,
+                                w->det.framework[0] ? w->det.framework : NULL,
+                                w->det.runtime[0] ? w->det.runtime : NULL,
+                                w->det.run_cmd[0] ? w->det.run_cmd : NULL))
+        != SO_OK)
     {
         return WK_RETRY;
     }
@@ -680,10 +668,9 @@ done:
 static wk_end_t
 wk_publish(wk_t *w)
 {
-    const char  *params[2];
-    char         rel[PATH_MAX], dir[PATH_MAX];
-    char         err[SO_ERRLEN];
-    int          out, rc;
+    char  rel[PATH_MAX], dir[PATH_MAX];
+    char  err[SO_ERRLEN];
+    int   out, rc;
 
     out = -1;
     so_detect_output(&w->det, &w->user, w->appdir);
@@ -751,12 +738,10 @@ wk_publish(wk_t *w)
         return WK_RETRY;
     }
 
-    params[0] = w->dep;
-    params[1] = w->artifact;
     if (so_pg_exec(w->pg, "worker_artifact",
                    "UPDATE deployments SET artifact_path = $2"
                    " WHERE id = $1",
-                   2, params) != SO_OK)
+                   SO_PG_PARAMS(w->dep, w->artifact)) != SO_OK)
     {
         return WK_RETRY;
     }
@@ -850,14 +835,19 @@ wk_promote(wk_t *w)
 }
 
 
+/* a query about this deployment ($1): so_pg_query()'s answer */
+static PGresult *
+wk_query(wk_t *w, const char *name, const char *sql)
+{
+    return so_pg_query(w->pg, name, sql, SO_PG_PARAMS(w->dep));
+}
+
+
 /* a statement about this deployment ($1) whose failure changes nothing */
 static void
 wk_exec(wk_t *w, const char *name, const char *sql)
 {
-    const char  *params[1];
-
-    params[0] = w->dep;
-    (void) so_pg_exec(w->pg, name, sql, 1, params);
+    PQclear(wk_query(w, name, sql));
 }
 
 

@@ -276,6 +276,10 @@ json_t *bld_route_static(const char *project, long long deployment_id,
 int bld_edge_push(const so_config_t *cfg, const char *host,
     json_t *route, size_t *pushed, char *err, size_t errlen);
 
+/* the body that puts route on an edge, NULL (a DELETE) for no route: the
+   caller frees it; SO_ERR when out of memory */
+int bld_edge_body(char **out, const json_t *route);
+
 /*
  * PUTs body (NULL: DELETEs) as host to one edge, trying again on a
  * transport failure or a 5xx: 0, or SO_EUNAVAIL (logged, err says why).

@@ -33,6 +33,7 @@
 #include <linux/loop.h>
 
 #include "shipoff.h"
+#include "so_fd.h"
 #include "so_log.h"
 #include "worker.h"
 
@@ -138,12 +139,8 @@ wfs_loop(int *out, char *dev, size_t devlen, const char *image, char *err,
 
 fail:
 
-    if (ctl != -1) {
-        close(ctl);
-    }
-    if (img != -1) {
-        close(img);
-    }
+    so_fd_close(&ctl);
+    so_fd_close(&img);
     return SO_ERR;
 }
 
@@ -158,9 +155,7 @@ bld_workfs_format(const char *image, size_t size, uid_t uid, gid_t gid,
               0600);
     if (fd == -1 || ftruncate(fd, (off_t) size) == -1) {
         snprintf(err, errlen, "%s: %s", image, strerror(errno));
-        if (fd != -1) {
-            close(fd);
-        }
+        so_fd_close(&fd);
         return SO_ERR;
     }
     close(fd);
