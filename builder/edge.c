@@ -43,7 +43,6 @@
 #include "so_log.h"
 #include "worker.h"
 
-#define EDGE_TIMEOUT_MS  5000
 #define EDGE_TRIES       3
 
 /*
@@ -72,6 +71,7 @@ typedef struct {
     pthread_cond_t   cond;
     char            *body;          /* a PUT; NULL: DELETE */
     char             host[512];
+    long             timeout_ms;    /* one try's */
     int              refs;          /* the caller, and each thread */
     int              left;          /* edges still being asked */
     size_t           pushed;        /* edges that took it */
@@ -248,7 +248,7 @@ bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
 
 int
 bld_edge_push_one(const char *edge, const char *host, const char *body,
-    char *err, size_t errlen)
+    long timeout_ms, char *err, size_t errlen)
 {
     so_fetch_req_t  req;
     so_fetch_res_t  res;
@@ -266,7 +266,7 @@ bld_edge_push_one(const char *edge, const char *host, const char *body,
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
     req.content_type = body != NULL ? "application/json" : NULL;
-    req.timeout_ms = EDGE_TIMEOUT_MS;
+    req.timeout_ms = timeout_ms;
 
     ok = 0;
     for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
@@ -275,7 +275,7 @@ bld_edge_push_one(const char *edge, const char *host, const char *body,
         }
 
         if (so_fetch_request(&res, &req) != SO_OK) {
-            snprintf(err, errlen, "%s: %s", url, res.errstr);
+            snprintf(err, errlen, "%s", res.errstr);    /* names the URL */
 
         } else if (res.status / 100 == 2
                    || (body == NULL && res.status == 404))
@@ -331,7 +331,8 @@ edge_fanout_thread(void *arg)
     a = arg;
     f = a->fanout;
 
-    rc = bld_edge_push_one(a->url, f->host, f->body, err, sizeof(err));
+    rc = bld_edge_push_one(a->url, f->host, f->body, f->timeout_ms, err,
+                           sizeof(err));
     free(a);
 
     pthread_mutex_lock(&f->lock);
@@ -441,6 +442,7 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     snprintf(f->host, sizeof(f->host), "%s", host);
+    f->timeout_ms = cfg->edge_timeout;
     f->refs = 1;
 
     pthread_mutex_lock(&f->lock);

@@ -34,7 +34,8 @@ struct edge_batch_s {
     void              *data;
     char               host[512];
     char              *body;        /* a push; NULL: DELETE */
-    long               timeout_ms;  /* a poll: > 0 */
+    long               timeout_ms;  /* one ask's */
+    unsigned           poll:1;      /* a poll, not a push */
     int                left;        /* edges not through */
     int                rc;
     size_t             pushed;
@@ -120,8 +121,9 @@ edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
     err[0] = '\0';
     table = NULL;
 
-    if (b->timeout_ms == 0) {
-        rc = bld_edge_push_one(t->url, b->host, b->body, err, errlen);
+    if (!b->poll) {
+        rc = bld_edge_push_one(t->url, b->host, b->body, b->timeout_ms, err,
+                               errlen);
 
     } else {
         memset(&req, 0, sizeof(req));
@@ -293,6 +295,7 @@ bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
 
     b->done = done;
     b->data = data;
+    b->timeout_ms = cfg->edge_timeout;
     snprintf(b->host, sizeof(b->host), "%s", host);
 
     return edgeq_ask(cfg, b);
@@ -313,6 +316,7 @@ bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
     b->done = done;
     b->data = data;
     b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+    b->poll = 1;
 
     return edgeq_ask(cfg, b);
 }

@@ -283,10 +283,10 @@ int bld_edge_body(char **out, const json_t *route);
 /*
  * PUTs body (NULL: DELETEs) as host to one edge, trying again on a
  * transport failure or a 5xx: 0, or SO_EUNAVAIL (logged, err says why).
- * Blocks up to EDGE_TRIES times EDGE_TIMEOUT_MS (edge.c).
+ * Blocks up to EDGE_TRIES times timeout_ms (edge.c).
  */
 int bld_edge_push_one(const char *edge, const char *host, const char *body,
-    char *err, size_t errlen);
+    long timeout_ms, char *err, size_t errlen);
 
 /*
  * The next URL of a space-separated edges list into out: returns where

@@ -155,6 +155,10 @@ static const so_cf_key_t  so_cf_keys[] = {
     /* a detection's clone, in a builder's sandbox (POST /api/v1/detect) */
     SO_CF_NUM(detect_timeout, SO_CF_SEC, "60s", 1, 3600),
 
+    /* how long one try of a route push waits for an edge's answer (each
+       edge is tried 3 times before it counts as missed) */
+    SO_CF_NUM(edge_timeout, SO_CF_MSEC, "5s", 1, 600000),
+
     /* the nginx edges' control locations, separated by spaces; nginx's
        notation for a Unix socket (so_fetch) */
     SO_CF_STR(edges,

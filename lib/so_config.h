@@ -37,6 +37,7 @@ typedef struct {
     int             build_concurrency;  /* 0: the number of cores */
     int             build_timeout;      /* seconds */
     int             detect_timeout;     /* seconds */
+    int             edge_timeout;       /* one try of a route push, ms */
     char           *edges;              /* control URLs, space-separated */
     int             idle_timeout;       /* seconds */
     int             keep_artifacts;

@@ -29,8 +29,10 @@ plan skip_all => 'needs bubblewrap' unless -x '/usr/bin/bwrap';
 
 my ($silent_port, $silent) = silent_server();
 
+# edge_timeout: the silent edge is missed after 3 tries of 1 s, not of 5
 my $s = stack_up(env => { SHIPOFF_SANDBOX_CGROUP_PARENT => "shipoff-t86b-$$",
-                          SHIPOFF_REAP_INTERVAL         => '2s' });
+                          SHIPOFF_REAP_INTERVAL         => '2s',
+                          SHIPOFF_EDGE_TIMEOUT          => '1s' });
 
 END {
     local $?;
@@ -96,6 +98,11 @@ like($res->{content}, qr/Hello from the plain site/, "... with its page");
 # retries and is left to be tried again
 ok(wait_for(120, sub { $s->logs =~ /deployment=$first: routing \Q$host\E: .*tried again later/ }),
    'the silent edge: the route is pushed again in the background');
+my ($missed) = $s->logs =~ /^.*deployment=$first: routing \Q$host\E: (.*)$/m;
+like($missed, qr{^\Q$mute/$host\E: .*timed out after 1\d\d\d milliseconds},
+     '... each try waited edge_timeout (1 s), and said which edge');
+unlike($missed, qr{\Q$mute/$host\E: \Q$mute/$host\E},
+       '... naming it once');
 
 # ---- a dynamic app, the same edges
 

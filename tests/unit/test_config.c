@@ -63,6 +63,7 @@ static const struct {
     { "build_concurrency", "2" },
     { "build_timeout", "5m" },
     { "detect_timeout", "30s" },
+    { "edge_timeout", "2s" },
     { "edges", "http://127.0.0.1:1/_shipoff/routes" },
     { "fcgi_threads", "1" },
     { "github_api_url", "http://127.0.0.1:1/api" },
