@@ -71,12 +71,15 @@ static const char  *cg_v1_names[BLD_CG_NHIER] = {
 
 static void cg_error(char *errstr, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int cg_path(char *buf, const char *dir, const char *file);
+static int cg_path(char *buf, const char *dir, const char *file,
+    char *errstr);
 static int cg_has(const char *dir, const char *file);
 static int cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value);
 static int cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     const char *value);
+static int cg_read_at(char *errstr, const char *dir, const char *file,
+    char *buf, size_t len);
 static int cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     char *buf, size_t len);
 static const char *cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h);
@@ -111,14 +114,22 @@ cg_error(char *errstr, const char *fmt, ...)
 }
 
 
+/* dir/file into buf (PATH_MAX); too long: the error into errstr if any */
 static int
-cg_path(char *buf, const char *dir, const char *file)
+cg_path(char *buf, const char *dir, const char *file, char *errstr)
 {
     int  n;
 
     n = snprintf(buf, PATH_MAX, "%s/%s", dir, file);
+    if (n >= 0 && n < PATH_MAX) {
+        return SO_OK;
+    }
 
-    return (n < 0 || n >= PATH_MAX) ? SO_ETOOBIG : SO_OK;
+    if (errstr != NULL) {
+        cg_error(errstr, "%s/%s: path too long", dir, file);
+    }
+
+    return SO_ETOOBIG;
 }
 
 
@@ -127,7 +138,8 @@ cg_has(const char *dir, const char *file)
 {
     char  path[PATH_MAX];
 
-    return cg_path(path, dir, file) == SO_OK && access(path, F_OK) == 0;
+    return cg_path(path, dir, file, NULL) == SO_OK
+           && access(path, F_OK) == 0;
 }
 
 
@@ -167,8 +179,7 @@ cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
     ssize_t  n;
     int      fd, rc;
 
-    if (cg_path(path, dir, file) != SO_OK) {
-        cg_error(cg->errstr, "%s/%s: path too long", dir, file);
+    if (cg_path(path, dir, file, cg->errstr) != SO_OK) {
         return SO_ETOOBIG;
     }
 
@@ -202,33 +213,40 @@ cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
 
 
 static int
-cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file, char *buf,
+cg_read_at(char *errstr, const char *dir, const char *file, char *buf,
     size_t len)
 {
     char     path[PATH_MAX];
     ssize_t  n;
     int      fd;
 
-    if (cg_path(path, cg_dir(cg, h), file) != SO_OK) {
-        cg_error(cg->errstr, "%s/%s: path too long", cg_dir(cg, h), file);
+    if (cg_path(path, dir, file, errstr) != SO_OK) {
         return SO_ETOOBIG;
     }
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
+        cg_error(errstr, "open %s: %s", path, strerror(errno));
         return errno == ENOENT ? SO_ENOTFOUND : SO_ERR;
     }
 
     n = read(fd, buf, len - 1);
     close(fd);
     if (n == -1) {
-        cg_error(cg->errstr, "read %s: %s", path, strerror(errno));
+        cg_error(errstr, "read %s: %s", path, strerror(errno));
         return SO_ERR;
     }
 
     buf[n] = '\0';
     return SO_OK;
+}
+
+
+static int
+cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file, char *buf,
+    size_t len)
+{
+    return cg_read_at(cg->errstr, cg_dir(cg, h), file, buf, len);
 }
 
 
@@ -303,24 +321,20 @@ cg_word(const char *list, const char *word)
 static int
 cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
 {
-    char         path[PATH_MAX], buf[512];
+    char         buf[512];
     const char  *need[] = { "memory", "pids", "cpu" };
     unsigned     have;
     size_t       i;
-    ssize_t      n;
-    int          fd;
+    int          rc;
 
-    if (cg_path(path, mnt, "cgroup.controllers") != SO_OK) {
-        return SO_ETOOBIG;
+    rc = cg_read_at(sys->errstr, mnt, "cgroup.controllers", buf,
+                    sizeof(buf));
+    if (rc == SO_ETOOBIG) {
+        return rc;
     }
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
+    if (rc != SO_OK) {
         return SO_ENOTFOUND;
     }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
 
     have = 0;
     for (i = 0; i < so_nelems(need); i++) {
@@ -632,8 +646,9 @@ bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds)
         if (cg->dir[h][0] == '\0') {
             continue;
         }
-        if (cg_path(path, cg->dir[h], "cgroup.procs") != SO_OK) {
-            cg_error(cg->errstr, "%s: path too long", cg->dir[h]);
+        if (cg_path(path, cg->dir[h], "cgroup.procs", cg->errstr)
+            != SO_OK)
+        {
             goto failed;
         }
         fds[h] = open(path, O_WRONLY | O_CLOEXEC);
@@ -668,33 +683,12 @@ bld_cgroup_close_fds(int *fds)
 int
 bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
 {
-    char   buf[1024], *p;
-    int    rc;
-
     *n = 0;
 
-    rc = cg_read(cg, BLD_CG_MEMORY, cg_files(cg)->oom_file, buf, sizeof(buf));
-    if (rc != SO_OK) {
-        goto done;
-    }
-
     /* both files are "key value" lines; v1 has oom_kill since Linux 4.13 */
-    for (p = buf; p != NULL; p = strchr(p, '\n')) {
-        p += (*p == '\n');
-        if (strncmp(p, "oom_kill ", 9) == 0) {
-            *n = strtoull(p + 9, NULL, 10);
-            goto done;
-        }
-    }
-
-    cg_error(cg->errstr, "no oom_kill count in %s/%s",
-             cg_dir(cg, BLD_CG_MEMORY), cg_files(cg)->oom_file);
-    rc = SO_ENOTFOUND;
-
-done:
-
-    cg->err = rc;
-    return rc;
+    cg->err = cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->oom_file,
+                          "oom_kill", n);
+    return cg->err;
 }
 
 
@@ -715,7 +709,9 @@ cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
         return SO_OK;
     }
 
-    if (cg_path(path, cg->dir[BLD_CG_MEMORY], "cgroup.procs") != SO_OK) {
+    if (cg_path(path, cg->dir[BLD_CG_MEMORY], "cgroup.procs", cg->errstr)
+        != SO_OK)
+    {
         return SO_ETOOBIG;
     }
 

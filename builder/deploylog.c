@@ -42,8 +42,6 @@
 struct bld_log_s {
     so_pg_t     *pg;
     so_redis_t  *redis;
-    long long    deployment_id;
-    long long    project_id;
     char         key[48];           /* "logs:<deployment>" */
     char         dep[24];
     char         proj[24];
@@ -62,7 +60,8 @@ struct bld_log_s {
 static void log_clean(char *out, size_t outlen, const char *in, size_t len);
 static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
-static void log_xadd(bld_log_t *log, const char **argv, int argc);
+static void log_xadd(bld_log_t *log, const char *at, const char *k1,
+    const char *v1, const char *k2, const char *v2);
 static int log_over(bld_log_t *log, const char *stream, size_t len);
 static void log_emit(bld_log_t *log, const char *stream, const char *line);
 
@@ -88,8 +87,6 @@ bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
 
     log->pg = pg;
     log->redis = redis;
-    log->deployment_id = deployment_id;
-    log->project_id = project_id;
     snprintf(log->key, sizeof(log->key), "logs:%lld", deployment_id);
     snprintf(log->dep, sizeof(log->dep), "%lld", deployment_id);
     snprintf(log->proj, sizeof(log->proj), "%lld", project_id);
@@ -316,16 +313,20 @@ log_time(char *out, size_t len)
 }
 
 
+/* an entry "at" at, k1 v1, k2 v2 on the deployment's stream */
 static void
-log_xadd(bld_log_t *log, const char **argv, int argc)
+log_xadd(bld_log_t *log, const char *at, const char *k1, const char *v1,
+    const char *k2, const char *v2)
 {
     redisReply  *reply;
+    const char  *argv[] = { "XADD", log->key, "MAXLEN", "~",
+                            LOG_STREAM_MAX, "*", "at", at, k1, v1, k2, v2 };
 
     if (log->redis == NULL || log->redis_failed) {
         return;
     }
 
-    reply = so_redis_command(log->redis, argc, argv, NULL);
+    reply = so_redis_command(log->redis, (int) so_nelems(argv), argv, NULL);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         so_log_warn("logs", "deployment=%s: XADD %s failed, live logs "
                     "stop: %s", log->dep, log->key,
@@ -363,15 +364,11 @@ bld_log_line(bld_log_t *log, const char *stream, const char *line,
 static void
 log_emit(bld_log_t *log, const char *stream, const char *line)
 {
-    char         at[40];
-    json_t      *row;
-    const char  *argv[] = { "XADD", NULL, "MAXLEN", "~",
-                            LOG_STREAM_MAX, "*", "at", at, "stream", stream,
-                            "line", line };
+    char     at[40];
+    json_t  *row;
 
-    argv[1] = log->key;
     log_time(at, sizeof(at));
-    log_xadd(log, argv, (int) so_nelems(argv));
+    log_xadd(log, at, "stream", stream, "line", line);
 
     row = json_pack("{s:s, s:s, s:s}", "at", at, "stream", stream,
                     "line", line);
@@ -402,7 +399,7 @@ bld_log_sys(bld_log_t *log, const char *fmt, ...)
         return;
     }
 
-    so_log_info("worker", "deployment=%lld: %s", log->deployment_id, line);
+    so_log_info("worker", "deployment=%s: %s", log->dep, line);
     bld_log_line(log, "system", line, strlen(line));
 }
 
@@ -459,19 +456,15 @@ bld_log_flush(bld_log_t *log, int force)
 void
 bld_log_end(bld_log_t *log, const char *state)
 {
-    char         at[40];
-    const char  *argv[] = { "XADD", NULL, "MAXLEN", "~",
-                            LOG_STREAM_MAX, "*", "at", at, "event", "end",
-                            "state", state };
+    char  at[40];
 
     if (log == NULL) {
         return;
     }
 
-    argv[1] = log->key;
     bld_log_flush(log, 1);
     log_time(at, sizeof(at));
-    log_xadd(log, argv, (int) so_nelems(argv));
+    log_xadd(log, at, "event", "end", "state", state);
 }
 
 

@@ -49,7 +49,7 @@
 #define BLD_JOB_SLACK_S  120
 
 
-static bld_job_t *bld_job_find_fd(bld_builds_t *q, int pidfd);
+static int bld_job_find_fd(const bld_builds_t *q, int pidfd);
 static void bld_job_remove(bld_builds_t *q, bld_job_t *job);
 static void bld_job_settle(bld_builds_t *q, long long deployment,
     int counted);
@@ -185,30 +185,23 @@ bld_job_child(bld_builds_t *q, long long id, int detect, pid_t parent)
 int
 bld_job_is_ours(const bld_builds_t *q, int fd)
 {
-    int  i;
-
-    for (i = 0; i < q->njobs; i++) {
-        if (q->jobs[i].pidfd == fd) {
-            return 1;
-        }
-    }
-
-    return 0;
+    return bld_job_find_fd(q, fd) != -1;
 }
 
 
-static bld_job_t *
-bld_job_find_fd(bld_builds_t *q, int pidfd)
+/* the index in q->jobs of the job watched by pidfd, or -1 */
+static int
+bld_job_find_fd(const bld_builds_t *q, int pidfd)
 {
     int  i;
 
     for (i = 0; i < q->njobs; i++) {
         if (q->jobs[i].pidfd == pidfd) {
-            return &q->jobs[i];
+            return i;
         }
     }
 
-    return NULL;
+    return -1;
 }
 
 
@@ -228,12 +221,13 @@ bld_job_exited(bld_builds_t *q, int pidfd)
     bld_job_t  *job;
     long long   deployment;
     pid_t       pid;
-    int         status, code;
+    int         status, code, i;
 
-    job = bld_job_find_fd(q, pidfd);
-    if (job == NULL) {
+    i = bld_job_find_fd(q, pidfd);
+    if (i == -1) {
         return;
     }
+    job = &q->jobs[i];
 
     /* whatever its group left behind goes with it (the pid is still the
      * zombie's: the group cannot be another's) */
@@ -368,27 +362,29 @@ bld_job_kill(const bld_job_t *job)
 void
 bld_jobs_tick(bld_builds_t *q, int64_t now)
 {
-    int  i;
+    bld_job_t  *job;
+    int         i;
 
     for (i = 0; i < q->njobs; i++) {
-        if (q->jobs[i].kill_at == 0 && now >= q->jobs[i].deadline) {
+        job = &q->jobs[i];
+
+        if (job->kill_at == 0 && now >= job->deadline) {
             so_log_error("jobs", "%s=%lld: still running past its wall "
-                         "clock: killed", q->jobs[i].detect ? "detection"
-                         : "deployment", q->jobs[i].deployment);
-            bld_job_kill(&q->jobs[i]);
-            q->jobs[i].kill_at = INT64_MAX;
+                         "clock: killed", job->detect ? "detection"
+                         : "deployment", job->deployment);
+
+        } else if (job->kill_at != 0 && now >= job->kill_at) {
+            so_log_warn("jobs", "deployment=%lld: still running %d ms after "
+                        "SIGTERM: killed", job->deployment,
+                        BLD_KILL_GRACE_MS);
+
+        } else {
             continue;
         }
 
-        if (q->jobs[i].kill_at == 0 || now < q->jobs[i].kill_at) {
-            continue;
-        }
-
-        so_log_warn("jobs", "deployment=%lld: still running %d ms after "
-                    "SIGTERM: killed", q->jobs[i].deployment,
-                    BLD_KILL_GRACE_MS);
-        bld_job_kill(&q->jobs[i]);
-        q->jobs[i].kill_at = INT64_MAX;
+        /* killed once: INT64_MAX is never reached again */
+        bld_job_kill(job);
+        job->kill_at = INT64_MAX;
     }
 }
 

@@ -713,14 +713,9 @@ wk_publish(wk_t *w)
      * the build (whatever the build put under its name), with its symlinks
      * (node_modules/.bin, a venv)
      */
-    if (w->dynamic) {
-        rc = bld_publish_copy(w->rootfd, w->uid, 1, w->artifact, w->log,
-                              err, sizeof(err));
-    } else {
-        rc = bld_publish_copy(out, w->uid, 0, w->artifact, w->log, err,
-                              sizeof(err));
-        close(out);
-    }
+    rc = bld_publish_copy(w->dynamic ? w->rootfd : out, w->uid, w->dynamic,
+                          w->artifact, w->log, err, sizeof(err));
+    so_fd_close(&out);
 
     if (rc != SO_OK) {
         bld_log_sys(w->log, "publish: %s", err);
@@ -980,10 +975,8 @@ wk_steps(wk_t *w)
 int
 bld_worker_run(const so_config_t *cfg, long long deployment_id)
 {
-    wk_t          w;
-    wk_end_t      end;
-    const char   *state;
-    int           rc;
+    wk_t      w;
+    wk_end_t  end;
 
     memset(&w, 0, sizeof(w));
     w.cfg = cfg;
@@ -992,20 +985,19 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
     w.bfd = w.srcfd = w.rootfd = -1;
     w.started_ms = so_now_ms();
     snprintf(w.dep, sizeof(w.dep), "%lld", deployment_id);
+    end = WK_RETRY;
 
     if (wk_signals(&w) != SO_OK || so_fetch_init() != SO_OK)
     {
         so_log_error("worker", "deployment=%s: cannot start: %s", w.dep,
                      strerror(errno));
-        wk_free(&w);
-        return BLD_WORKER_RETRY;
+        goto done;
     }
 
     w.pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
     if (w.pg == NULL || so_pg_connect(w.pg) != SO_OK) {
         so_log_error("worker", "deployment=%s: PostgreSQL is down", w.dep);
-        wk_free(&w);
-        return BLD_WORKER_RETRY;
+        goto done;
     }
 
     /* Redis only carries the live tail: the build goes on without it */
@@ -1014,14 +1006,12 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
 
     end = wk_load(&w);
     if (end != WK_GO) {
-        wk_free(&w);
-        return end == WK_CANCELED ? BLD_WORKER_CANCELED
-               : end == WK_FAILED ? BLD_WORKER_FAILED : BLD_WORKER_RETRY;
+        goto done;
     }
 
     if (bld_log_new(&w.log, w.pg, w.redis, w.id, w.project_id) != SO_OK) {
-        wk_free(&w);
-        return BLD_WORKER_RETRY;
+        end = WK_RETRY;
+        goto done;
     }
 
     bld_log_mask_secrets(w.log, w.pg, cfg, w.project_id);
@@ -1047,23 +1037,23 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         bld_remove_tree(cfg, w.artifact);
     }
 
-    state = so_dstate_name(w.state);
     if (end == WK_RETRY) {
         bld_log_sys(w.log, "internal trouble: the deployment will be "
                     "retried");
     }
     if (end != WK_HANDOVER) {
-        bld_log_end(w.log, state);
+        bld_log_end(w.log, so_dstate_name(w.state));
     } else {
         bld_log_flush(w.log, 1);
     }
 
-    rc = end == WK_GO ? BLD_WORKER_DONE
-         : end == WK_HANDOVER ? BLD_WORKER_PROVISIONED
-         : end == WK_FAILED ? BLD_WORKER_FAILED
-         : end == WK_CANCELED ? BLD_WORKER_CANCELED : BLD_WORKER_RETRY;
+done:
 
     wk_free(&w);
     so_fetch_cleanup();
-    return rc;
+
+    return end == WK_GO ? BLD_WORKER_DONE
+           : end == WK_HANDOVER ? BLD_WORKER_PROVISIONED
+           : end == WK_FAILED ? BLD_WORKER_FAILED
+           : end == WK_CANCELED ? BLD_WORKER_CANCELED : BLD_WORKER_RETRY;
 }
