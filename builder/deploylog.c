@@ -57,6 +57,7 @@ struct bld_log_s {
 };
 
 
+static void log_mask(bld_log_t *log, const char *secret);
 static void log_clean(char *out, size_t outlen, const char *in, size_t len);
 static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
@@ -96,26 +97,21 @@ bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
 }
 
 
-int
-bld_log_mask(bld_log_t *log, const char *secret)
+/* every later line has each occurrence of secret replaced by "****" */
+static void
+log_mask(bld_log_t *log, const char *secret)
 {
     /* a value this short would mask half of every line: it is no secret
        worth the noise, and "****" would leak its length anyway */
-    if (secret == NULL || strlen(secret) < 3) {
-        return SO_OK;
-    }
-
-    if (log->nmasks == LOG_MASKS_MAX) {
-        return SO_ETOOBIG;
+    if (secret == NULL || strlen(secret) < 3 || log->nmasks == LOG_MASKS_MAX)
+    {
+        return;
     }
 
     log->masks[log->nmasks] = strdup(secret);
-    if (log->masks[log->nmasks] == NULL) {
-        return SO_ERR;
+    if (log->masks[log->nmasks] != NULL) {
+        log->nmasks++;
     }
-
-    log->nmasks++;
-    return SO_OK;
 }
 
 
@@ -149,7 +145,7 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
     for (i = 0; i < PQntuples(res); i++) {
         v = json_object_get(env, PQgetvalue(res, i, 0));
         if (json_is_string(v)) {
-            bld_log_mask(log, json_string_value(v));
+            log_mask(log, json_string_value(v));
         }
     }
 

@@ -42,6 +42,18 @@ typedef struct {
     const char  *field;
 } det_error_t;
 
+/* what clone.c's exit code says, in the API's words (any other: FAILED) */
+static const det_error_t  det_clone_errors[] = {
+    [BLD_CLONE_FAILED] = { "validation_failed",
+      "repo_url: the repository could not be cloned", "repo_url" },
+    [BLD_CLONE_NOTFOUND] = { "validation_failed",
+      "repo_url: no such repository or branch", "branch" },
+    [BLD_CLONE_TOOBIG] = { "validation_failed",
+      "repo_url: the repository is too large", "repo_url" },
+    [BLD_CLONE_NOROOT] = { "validation_failed",
+      "root_dir is not a directory of the repository", "root_dir" }
+};
+
 
 static int det_finish(so_pg_t *pg, const char *id, const json_t *result,
     const det_error_t *e);
@@ -223,43 +235,28 @@ bld_detect_run(const so_config_t *cfg, long long detection_id)
         break;
 
     case BLD_STEP_EXIT:
+        /* e is set when the URL was refused, before any clone */
         if (e.code == NULL) {
-            e.code = "validation_failed";
-            e.message = "repo_url: the repository could not be cloned";
-            e.field = "repo_url";
+            e = det_clone_errors[c.code > 0
+                                 && c.code < (int) so_nelems(det_clone_errors)
+                                 ? c.code : BLD_CLONE_FAILED];
         }
         break;
 
     case BLD_STEP_TIMEOUT:
         snprintf(msg, sizeof(msg), "repo_url: the repository did not "
                  "answer within %d s", cfg->detect_timeout);
-        e.code = "clone_failed";
-        e.message = msg;
-        e.field = "repo_url";
+        e = (det_error_t) { "clone_failed", msg, "repo_url" };
         break;
 
     case BLD_STEP_OOM:
-        e.code = "clone_failed";
-        e.message = "repo_url: the clone ran out of memory";
-        e.field = "repo_url";
+        e = (det_error_t) { "clone_failed",
+                            "repo_url: the clone ran out of memory",
+                            "repo_url" };
         break;
 
     default:
         goto done;
-    }
-
-    /* what clone.c said, in the API's words */
-    if (end == BLD_STEP_EXIT && c.code != 0) {
-        e.code = "validation_failed";
-        e.message = c.code == BLD_CLONE_NOTFOUND
-                    ? "repo_url: no such repository or branch"
-                    : c.code == BLD_CLONE_TOOBIG
-                    ? "repo_url: the repository is too large"
-                    : c.code == BLD_CLONE_NOROOT
-                    ? "root_dir is not a directory of the repository"
-                    : "repo_url: the repository could not be cloned";
-        e.field = c.code == BLD_CLONE_NOTFOUND ? "branch"
-                  : c.code == BLD_CLONE_NOROOT ? "root_dir" : "repo_url";
     }
 
     if (det_finish(pg, id, end == BLD_STEP_OK ? c.detection : NULL, &e)

@@ -36,10 +36,7 @@ typedef struct bld_log_s  bld_log_t;
 int bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
     long long deployment_id, long long project_id);
 
-/* every later line has each occurrence of secret replaced by "****" */
-int bld_log_mask(bld_log_t *log, const char *secret);
-
-/* every secret of project_id is masked (bld_log_mask) */
+/* every later line has each secret value of project_id replaced by "****" */
 void bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg,
     const so_config_t *cfg, long long project_id);
 

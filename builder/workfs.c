@@ -45,10 +45,6 @@ extern char  **environ;
 
 static int wfs_mkfs(const char *image, uid_t uid, gid_t gid, char *err,
     size_t errlen);
-static int wfs_loop(int *out, char *dev, size_t devlen, const char *image,
-    char *err, size_t errlen);
-static int wfs_image(int *loop, char *dev, size_t devlen, const char *image,
-    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 
 static int
@@ -81,13 +77,9 @@ wfs_mkfs(const char *image, uid_t uid, gid_t gid, char *err, size_t errlen)
 }
 
 
-/*
- * *out: an open loop device (its path in dev) bound to image; it clears
- * itself once neither the fd nor a mount holds it
- */
-static int
-wfs_loop(int *out, char *dev, size_t devlen, const char *image, char *err,
-    size_t errlen)
+int
+bld_workfs_attach(int *out, char *dev, size_t devlen, const char *image,
+    char *err, size_t errlen)
 {
     struct loop_config  lc;
     int                 ctl, fd, img, n, i;
@@ -141,6 +133,7 @@ fail:
 
     so_fd_close(&ctl);
     so_fd_close(&img);
+    unlink(image);
     return SO_ERR;
 }
 
@@ -170,43 +163,15 @@ bld_workfs_format(const char *image, size_t size, uid_t uid, gid_t gid,
 
 
 int
-bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
-    char *err, size_t errlen)
-{
-    if (wfs_loop(loop, dev, devlen, image, err, errlen) != SO_OK) {
-        unlink(image);
-        return SO_ERR;
-    }
-
-    return SO_OK;
-}
-
-
-/* the two steps at once: a build's work dir */
-static int
-wfs_image(int *loop, char *dev, size_t devlen, const char *image,
-    size_t size, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-    *loop = -1;
-
-    if (bld_workfs_format(image, size, uid, gid, err, errlen) != SO_OK) {
-        return SO_ERR;
-    }
-
-    return bld_workfs_attach(loop, dev, devlen, image, err, errlen);
-}
-
-
-int
 bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
     gid_t gid, char *err, size_t errlen)
 {
     char  dev[32], lost[PATH_MAX];
     int   loop;
 
-    if (wfs_image(&loop, dev, sizeof(dev), image, size, uid, gid,
-                         err, errlen)
-        != SO_OK)
+    if (bld_workfs_format(image, size, uid, gid, err, errlen) != SO_OK
+        || bld_workfs_attach(&loop, dev, sizeof(dev), image, err, errlen)
+           != SO_OK)
     {
         return SO_ERR;
     }
