@@ -74,8 +74,19 @@ static int pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
 static int pub_tree(pub_ctx_t *ctx, int src, const char *dst);
 static int pub_gzip(int dfd, const char *name);
 static int pub_is_text(const char *name);
+static int pub_fail(pub_ctx_t *ctx, const char *what);
 static int pub_rm(const char *path, const struct stat *st, int flag,
     struct FTW *ftw);
+
+
+/* "what path: the reason" in ctx->err: SO_ERR */
+static int
+pub_fail(pub_ctx_t *ctx, const char *what)
+{
+    snprintf(ctx->err, ctx->errlen, "%s %s: %s", what, ctx->path,
+             strerror(errno));
+    return SO_ERR;
+}
 
 
 static int
@@ -195,14 +206,11 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
 
     ifd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (ifd == -1) {
-        snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
-                 strerror(errno));
-        return SO_ERR;
+        return pub_fail(ctx, "open");
     }
 
     if (fstat(ifd, &fst) == -1) {
-        snprintf(ctx->err, ctx->errlen, "stat %s: %s", ctx->path,
-                 strerror(errno));
+        pub_fail(ctx, "stat");
         close(ifd);
         return SO_ERR;
     }
@@ -222,8 +230,7 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     ofd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
                  | O_CLOEXEC, ctx->app ? fst.st_mode & 0755 : 0644);
     if (ofd == -1 || (ctx->app && fchown(ofd, ctx->uid, ctx->gid) == -1)) {
-        snprintf(ctx->err, ctx->errlen, "create %s: %s", ctx->path,
-                 strerror(errno));
+        pub_fail(ctx, "create");
         so_fd_close(&ofd);
         close(ifd);
         return SO_ERR;
@@ -232,18 +239,14 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     rc = SO_OK;
     while ((n = read(ifd, buf, sizeof(buf))) != 0) {
         if (n < 0 || write(ofd, buf, (size_t) n) != n) {
-            snprintf(ctx->err, ctx->errlen, "copy %s: %s", ctx->path,
-                     strerror(errno));
-            rc = SO_ERR;
+            rc = pub_fail(ctx, "copy");
             break;
         }
     }
 
     close(ifd);
     if (close(ofd) == -1 && rc == SO_OK) {
-        snprintf(ctx->err, ctx->errlen, "write %s: %s", ctx->path,
-                 strerror(errno));
-        rc = SO_ERR;
+        rc = pub_fail(ctx, "write");
     }
 
     if (rc != SO_OK) {
@@ -284,9 +287,7 @@ pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     if (symlinkat(target, dfd, name) == -1
         || fchownat(dfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) == -1)
     {
-        snprintf(ctx->err, ctx->errlen, "symlink %s: %s", ctx->path,
-                 strerror(errno));
-        return SO_ERR;
+        return pub_fail(ctx, "symlink");
     }
 
     ctx->files++;
@@ -312,9 +313,8 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
 
     dir = fdopendir(sfd);
     if (dir == NULL) {
+        pub_fail(ctx, "read");
         close(sfd);
-        snprintf(ctx->err, ctx->errlen, "read %s: %s", ctx->path,
-                 strerror(errno));
         return SO_ERR;
     }
 
@@ -333,9 +333,7 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
 
         if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
         {
-            snprintf(ctx->err, ctx->errlen, "stat %s: %s", ctx->path,
-                     strerror(errno));
-            rc = SO_ERR;
+            rc = pub_fail(ctx, "stat");
             break;
         }
 
@@ -347,9 +345,7 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
                 || (ctx->app && fchownat(dfd, de->d_name, ctx->uid, ctx->gid,
                                          AT_SYMLINK_NOFOLLOW) == -1))
             {
-                snprintf(ctx->err, ctx->errlen, "mkdir %s: %s", ctx->path,
-                         strerror(errno));
-                rc = SO_ERR;
+                rc = pub_fail(ctx, "mkdir");
                 break;
             }
 
@@ -358,11 +354,9 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             cdfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY
                           | O_NOFOLLOW | O_CLOEXEC);
             if (csfd == -1 || cdfd == -1) {
-                snprintf(ctx->err, ctx->errlen, "open %s: %s", ctx->path,
-                         strerror(errno));
+                rc = pub_fail(ctx, "open");
                 so_fd_close(&csfd);
                 so_fd_close(&cdfd);
-                rc = SO_ERR;
                 break;
             }
 
@@ -500,18 +494,18 @@ bld_remove_tree(const so_config_t *cfg, const char *path)
 void
 bld_remove_artifact(const so_config_t *cfg, const char *path)
 {
-    char  out[PATH_MAX];
+    static const char  *beside[] = { ".stdout", ".stderr", ".fpm.conf" };
+    char                out[PATH_MAX];
+    size_t              i;
 
     bld_remove_tree(cfg, path);
 
-    /* an app's output files lie beside its tree (apps.c) */
-    snprintf(out, sizeof(out), "%s.stdout", path);
-    unlink(out);
-    snprintf(out, sizeof(out), "%s.stderr", path);
-    unlink(out);
-    /* and a php-fpm app's pool (appfpm.c) */
-    snprintf(out, sizeof(out), "%s.fpm.conf", path);
-    unlink(out);
+    /* an app's output files lie beside its tree (apps.c), and a php-fpm
+       app's pool (appfpm.c) */
+    for (i = 0; i < so_nelems(beside); i++) {
+        snprintf(out, sizeof(out), "%s%s", path, beside[i]);
+        unlink(out);
+    }
 }
 
 
