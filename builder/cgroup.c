@@ -404,20 +404,12 @@ bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
     if (!cg_parent_ok(parent) || strlen(parent) >= sizeof(sys->parent)) {
         cg_error(sys->errstr, "bad cgroup parent \"%s\": want a relative "
                  "path of [A-Za-z0-9._-] names", parent);
-        rc = SO_EINVAL;
-        goto done;
+        return SO_EINVAL;
     }
     memcpy(sys->parent, parent, strlen(parent) + 1);
 
     rc = cg_probe_v2(sys, mnt);
-    if (rc == SO_ENOTFOUND) {
-        rc = cg_probe_v1(sys, mnt);
-    }
-
-done:
-
-    sys->err = rc;
-    return rc;
+    return rc == SO_ENOTFOUND ? cg_probe_v1(sys, mnt) : rc;
 }
 
 
@@ -618,7 +610,6 @@ bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
         memcpy(cg->errstr, msg, sizeof(msg));
     }
 
-    cg->err = rc;
     return rc;
 }
 
@@ -627,8 +618,7 @@ int
 bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name)
 {
-    cg->err = cg_dirs(cg, sys, name, 0);
-    return cg->err;
+    return cg_dirs(cg, sys, name, 0);
 }
 
 
@@ -658,13 +648,11 @@ bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds)
         }
     }
 
-    cg->err = SO_OK;
     return SO_OK;
 
 failed:
 
     bld_cgroup_close_fds(fds);
-    cg->err = SO_ERR;
     return SO_ERR;
 }
 
@@ -686,9 +674,8 @@ bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
     *n = 0;
 
     /* both files are "key value" lines; v1 has oom_kill since Linux 4.13 */
-    cg->err = cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->oom_file,
-                          "oom_kill", n);
-    return cg->err;
+    return cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->oom_file, "oom_kill",
+                       n);
 }
 
 
@@ -746,8 +733,7 @@ cg_kill_pid(void *data, long pid)
 int
 bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
 {
-    cg->err = cg_procs(cg, NULL, NULL, n);
-    return cg->err;
+    return cg_procs(cg, NULL, NULL, n);
 }
 
 
@@ -837,18 +823,17 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
     if (cg->sys->version == 2) {
         rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.current", NULL,
                          &u->memory);
-        if (rc == SO_OK
-            && cg_read_u64(cg, BLD_CG_MEMORY, "memory.peak", NULL,
-                           &u->memory_peak) != SO_OK)
+        if (rc != SO_OK) {
+            return rc;
+        }
+        /* memory.peak came with Linux 5.19 */
+        if (cg_read_u64(cg, BLD_CG_MEMORY, "memory.peak", NULL,
+                        &u->memory_peak) != SO_OK)
         {
-            /* memory.peak came with Linux 5.19 */
             u->memory_peak = u->memory;
         }
-        if (rc == SO_OK) {
-            rc = cg_read_u64(cg, BLD_CG_MEMORY, "cpu.stat", "usage_usec",
-                             &u->cpu_usec);
-        }
-        goto done;
+        return cg_read_u64(cg, BLD_CG_MEMORY, "cpu.stat", "usage_usec",
+                           &u->cpu_usec);
     }
 
     rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.usage_in_bytes", NULL,
@@ -860,14 +845,7 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
 
     /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
        Shipoff does not mount): the processes' own counts, read now */
-    if (rc == SO_OK) {
-        rc = cg_procs(cg, cg_cpu_pid, &u->cpu_usec, &n);
-    }
-
-done:
-
-    cg->err = rc;
-    return rc;
+    return rc != SO_OK ? rc : cg_procs(cg, cg_cpu_pid, &u->cpu_usec, &n);
 }
 
 
@@ -913,14 +891,12 @@ bld_cgroup_kill(bld_cgroup_t *cg)
     long    waited;
     int     frozen, rc;
 
-    rc = SO_OK;
-
     if (cg->sys->version == 2
         && cg_has(cg_dir(cg, BLD_CG_MEMORY), "cgroup.kill"))
     {
         rc = cg_write(cg, BLD_CG_MEMORY, "cgroup.kill", "1");
         if (rc != SO_OK) {
-            goto done;
+            return rc;
         }
     }
 
@@ -931,19 +907,14 @@ bld_cgroup_kill(bld_cgroup_t *cg)
             cg_freeze(cg, 0);
         }
         if (rc != SO_OK || n == 0) {
-            goto done;
+            return rc;
         }
         cg_sleep_ms(CG_STEP_MS);
     }
 
     cg_error(cg->errstr, "%zu processes of %s survive SIGKILL", n,
              cg->dir[BLD_CG_MEMORY]);
-    rc = SO_ERR;
-
-done:
-
-    cg->err = rc;
-    return rc;
+    return SO_ERR;
 }
 
 
@@ -953,8 +924,6 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
     long  waited;
     int   h, rc;
 
-    rc = SO_OK;
-
     if (cg == NULL || cg->sys == NULL) {
         return SO_OK;
     }
@@ -962,7 +931,7 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
     if (cg->dir[BLD_CG_MEMORY][0] != '\0') {
         rc = bld_cgroup_kill(cg);
         if (rc != SO_OK) {
-            goto done;
+            return rc;
         }
     }
 
@@ -979,8 +948,7 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
             if (errno != EBUSY || waited >= CG_RMDIR_WAIT_MS) {
                 cg_error(cg->errstr, "rmdir %s: %s", cg->dir[h],
                          strerror(errno));
-                rc = SO_ERR;
-                goto done;
+                return SO_ERR;
             }
             cg_sleep_ms(CG_STEP_MS);
         }
@@ -988,10 +956,7 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
         cg->dir[h][0] = '\0';
     }
 
-done:
-
-    cg->err = rc;
-    return rc;
+    return SO_OK;
 }
 
 

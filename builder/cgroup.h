@@ -36,7 +36,6 @@ typedef struct {
     int    version;                 /* 1 or 2 */
     char   root[BLD_CG_NHIER][BLD_CG_PATHLEN];  /* v1: "" when absent */
     char   parent[BLD_CG_PATHLEN];  /* relative, e.g. "shipoff" */
-    int    err;
     char   errstr[BLD_CG_ERRLEN];
 } bld_cgroup_sys_t;
 
@@ -51,7 +50,6 @@ typedef struct {
     const bld_cgroup_sys_t  *sys;
     char    name[BLD_CG_NAMELEN];
     char    dir[BLD_CG_NHIER][BLD_CG_PATHLEN];  /* "" when not made */
-    int     err;
     char    errstr[BLD_CG_ERRLEN];
 } bld_cgroup_t;
 

@@ -358,7 +358,8 @@ nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
 
     f = open_memstream(&text, &len);
     if (f == NULL) {
-        goto nomem;
+        snprintf(err, errlen, "out of memory");
+        goto done;
     }
 
 #define NN_REJECT  "reject with icmpx type admin-prohibited"
@@ -424,19 +425,12 @@ nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
 #undef NN_REJECT
 
     if (fclose(f) != 0) {
-        goto nomem;
+        snprintf(err, errlen, "out of memory");
     }
-
-    goto done;
-
-nomem:
-
-    snprintf(err, errlen, "out of memory");
-    free(text);
-    text = NULL;
 
 done:
 
+    /* err is "" from the caller: set, something failed */
     if (err[0] != '\0') {
         free(text);
         text = NULL;

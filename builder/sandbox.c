@@ -76,19 +76,20 @@ static void sb_child_fail(int errfd, sb_stage_t stage)
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
 static int sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t pid, int fd);
-static void sb_error(bld_sandbox_t *sb, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int sb_error(bld_sandbox_t *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 
-static void
-sb_error(bld_sandbox_t *sb, int rc, const char *fmt, ...)
+/* the message into sb->errstr: SO_ERR */
+static int
+sb_error(bld_sandbox_t *sb, const char *fmt, ...)
 {
     va_list  ap;
 
     va_start(ap, fmt);
     vsnprintf(sb->errstr, sizeof(sb->errstr), fmt, ap);
     va_end(ap);
-    sb->err = rc;
+    return SO_ERR;
 }
 
 
@@ -100,13 +101,13 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
     if (o->cgroups == NULL || o->name == NULL || o->argv == NULL
         || o->argv[0] == NULL || o->bwrap == NULL || o->workdir == NULL)
     {
-        sb_error(sb, SO_EINVAL, "sandbox: cgroups, name, bwrap, argv and "
+        sb_error(sb, "sandbox: cgroups, name, bwrap, argv and "
                  "workdir are required");
         return SO_EINVAL;
     }
 
     if (o->uid == 0 || o->gid == 0) {
-        sb_error(sb, SO_EINVAL, "sandbox %s: refusing to run as root",
+        sb_error(sb, "sandbox %s: refusing to run as root",
                  o->name);
         return SO_EINVAL;
     }
@@ -114,7 +115,7 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
     if (o->workdir[0] != '/' || lstat(o->workdir, &st) == -1
         || !S_ISDIR(st.st_mode) || st.st_uid != o->uid)
     {
-        sb_error(sb, SO_EINVAL, "sandbox %s: work dir %s must be an absolute "
+        sb_error(sb, "sandbox %s: work dir %s must be an absolute "
                  "directory owned by uid %d", o->name, o->workdir,
                  (int) o->uid);
         return SO_EINVAL;
@@ -149,7 +150,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 
     argv = calloc(n, sizeof(char *));
     if (argv == NULL) {
-        sb_error(sb, SO_ERR, "sandbox %s: out of memory", o->name);
+        sb_error(sb, "sandbox %s: out of memory", o->name);
         return NULL;
     }
 
@@ -383,10 +384,10 @@ sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, pid_t pid,
     if (n == (ssize_t) sizeof(ce) && ce.stage > 0
         && ce.stage < (int) so_nelems(sb_stage_names))
     {
-        sb_error(sb, SO_ERR, "sandbox %s: %s: %s", o->name,
+        sb_error(sb, "sandbox %s: %s: %s", o->name,
                  sb_stage_names[ce.stage], strerror(ce.errnum));
     } else {
-        sb_error(sb, SO_ERR, "sandbox %s: the child failed before exec",
+        sb_error(sb, "sandbox %s: the child failed before exec",
                  o->name);
     }
 
@@ -424,7 +425,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 
     rc = bld_bwrap_fds_open(&fds, o->envp, err, sizeof(err));
     if (rc != SO_OK) {
-        sb_error(sb, rc, "sandbox %s: %s", o->name, err);
+        sb_error(sb, "sandbox %s: %s", o->name, err);
         goto done;
     }
 
@@ -439,22 +440,20 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         rc = bld_cgroup_open_procs(&sb->cg, procs);
     }
     if (rc != SO_OK) {
-        sb_error(sb, rc, "sandbox %s: %s", o->name, sb->cg.errstr);
+        sb_error(sb, "sandbox %s: %s", o->name, sb->cg.errstr);
         goto done;
     }
 
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull == -1 || pipe2(pipefd, O_CLOEXEC) == -1) {
-        sb_error(sb, SO_ERR, "sandbox %s: %s", o->name, strerror(errno));
-        rc = SO_ERR;
+        rc = sb_error(sb, "sandbox %s: %s", o->name, strerror(errno));
         goto done;
     }
 
     pid = fork();
     if (pid == -1) {
-        sb_error(sb, SO_ERR, "sandbox %s: fork: %s", o->name,
-                 strerror(errno));
-        rc = SO_ERR;
+        rc = sb_error(sb, "sandbox %s: fork: %s", o->name,
+                      strerror(errno));
         goto done;
     }
 
@@ -477,9 +476,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     sb->pidfd = bld_pidfd_open(pid);
 
     if (o->timeout_ms && sb_timer(sb, o->timeout_ms) != SO_OK) {
-        sb_error(sb, SO_ERR, "sandbox %s: timerfd: %s", o->name,
-                 strerror(errno));
-        rc = SO_ERR;
+        rc = sb_error(sb, "sandbox %s: timerfd: %s", o->name,
+                      strerror(errno));
         goto done;
     }
 
@@ -502,7 +500,6 @@ done:
         *out = 0;
     }
 
-    sb->err = rc;
     return rc;
 }
 
@@ -539,11 +536,10 @@ bld_sandbox_expire(bld_sandbox_t *sb)
     sb->timed_out = 1;
     rc = bld_cgroup_kill(&sb->cg);
     if (rc != SO_OK) {
-        sb_error(sb, rc, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
+        sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
         return rc;
     }
 
-    sb->err = SO_OK;
     return SO_OK;
 }
 
@@ -569,9 +565,8 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
     }
 
     if (r == -1) {
-        sb_error(sb, SO_ERR, "sandbox %s: waitpid: %s", sb->cg.name,
-                 strerror(errno));
-        return SO_ERR;
+        return sb_error(sb, "sandbox %s: waitpid: %s", sb->cg.name,
+                        strerror(errno));
     }
 
     sb->pid = 0;
@@ -582,8 +577,7 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
         || bld_cgroup_oom_kills(&sb->cg, &sb->res.oom_kills) != SO_OK
         || bld_cgroup_destroy(&sb->cg) != SO_OK)
     {
-        sb_error(sb, SO_ERR, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
-        rc = SO_ERR;
+        rc = sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
     }
 
     if (WIFSIGNALED(status)) {
@@ -604,7 +598,6 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
     so_fd_close(&sb->timerfd);
 
     *res = sb->res;
-    sb->err = rc;
     return rc;
 }
 
@@ -628,9 +621,8 @@ bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res)
 
         /* without a pidfd, look again every 10 ms */
         if (poll(pfd, 2, sb->pidfd == -1 ? 10 : -1) == -1 && errno != EINTR) {
-            sb_error(sb, SO_ERR, "sandbox %s: poll: %s", sb->cg.name,
-                     strerror(errno));
-            return SO_ERR;
+            return sb_error(sb, "sandbox %s: poll: %s", sb->cg.name,
+                            strerror(errno));
         }
 
         if (sb->timerfd != -1 && (pfd[1].revents & POLLIN)) {

@@ -96,7 +96,6 @@ typedef struct {
     int                   timerfd;  /* -1 without a deadline */
     int                   timed_out;
     bld_sandbox_result_t  res;
-    int                   err;
     char                  errstr[BLD_SB_ERRLEN];
 } bld_sandbox_t;
 
