@@ -133,6 +133,8 @@ static int wk_signals(wk_t *w);
 static int wk_canceled(wk_t *w);
 static wk_end_t wk_cancel(wk_t *w);
 static wk_end_t wk_fail(wk_t *w, const char *reason, int exit_code);
+static wk_end_t wk_move(wk_t *w, so_dstate_t to, const char *reason,
+    int exit_code, wk_end_t end);
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
 static wk_end_t wk_workdir(wk_t *w);
@@ -191,16 +193,9 @@ wk_cancel(wk_t *w)
 {
     bld_log_sys(w->log, "canceled");
 
-    if (w->state == SO_DS_BUILDING) {
-        if (so_deploy_move(w->pg, w->id, SO_DS_BUILDING, SO_DS_CANCELED,
-                           "canceled", -1) != SO_OK)
-        {
-            return wk_lost(w);
-        }
-        w->state = SO_DS_CANCELED;
-    }
-
-    return WK_CANCELED;
+    return w->state == SO_DS_BUILDING
+           ? wk_move(w, SO_DS_CANCELED, "canceled", -1, WK_CANCELED)
+           : WK_CANCELED;
 }
 
 
@@ -232,22 +227,26 @@ wk_lost(wk_t *w)
 static wk_end_t
 wk_fail(wk_t *w, const char *reason, int exit_code)
 {
-    int  rc;
-
     bld_log_sys(w->log, "failed: %s", reason);
 
-    rc = so_deploy_move(w->pg, w->id, w->state, SO_DS_FAILED, reason,
-                        exit_code);
-    if (rc == SO_EEXISTS) {
-        return wk_lost(w);
-    }
+    return wk_move(w, SO_DS_FAILED, reason, exit_code, WK_FAILED);
+}
 
-    if (rc != SO_OK) {
+
+/* from w->state to "to": end, or where someone else moved it first */
+static wk_end_t
+wk_move(wk_t *w, so_dstate_t to, const char *reason, int exit_code,
+    wk_end_t end)
+{
+    switch (so_deploy_move(w->pg, w->id, w->state, to, reason, exit_code)) {
+    case SO_OK:
+        w->state = to;
+        return end;
+    case SO_EEXISTS:
+        return wk_lost(w);
+    default:
         return WK_RETRY;
     }
-
-    w->state = SO_DS_FAILED;
-    return WK_FAILED;
 }
 
 
@@ -745,17 +744,7 @@ wk_publish(wk_t *w)
         return wk_cancel(w);
     }
 
-    switch (so_deploy_move(w->pg, w->id, SO_DS_BUILDING,
-                           SO_DS_PROVISIONING, "built", -1))
-    {
-    case SO_OK:
-        w->state = SO_DS_PROVISIONING;
-        return WK_GO;
-    case SO_EEXISTS:
-        return wk_lost(w);
-    default:
-        return WK_RETRY;
-    }
+    return wk_move(w, SO_DS_PROVISIONING, "built", -1, WK_GO);
 }
 
 
