@@ -102,24 +102,26 @@ bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
             wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
                           0600);
             if (wfd[i] == -1) {
-                so_log_error("apps", "deployment=%lld: %s: %s",
-                             app->deployment, path, strerror(errno));
-                return SO_ERR;
+                goto failed;
             }
         }
 
         if (app->out[i] == -1) {
             app->out[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
             if (app->out[i] == -1) {
-                so_log_error("apps", "deployment=%lld: %s: %s",
-                             app->deployment, path, strerror(errno));
-                return SO_ERR;
+                goto failed;
             }
             (void) lseek(app->out[i], 0, SEEK_END);
         }
     }
 
     return SO_OK;
+
+failed:
+
+    so_log_error("apps", "deployment=%lld: %s: %s", app->deployment, path,
+                 strerror(errno));
+    return SO_ERR;
 }
 
 
@@ -360,8 +362,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
         app->probe_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK
                                         | SOCK_CLOEXEC, 0);
         if (app->probe_fd == -1) {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         memset(&sin, 0, sizeof(sin));
@@ -371,8 +372,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
             || (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
                 == -1 && errno != EINPROGRESS))
         {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         app->probe_sent = 0;
@@ -392,8 +392,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
         if (getsockopt(app->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len)
             == -1 || err != 0)
         {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         if (app->fastcgi) {
@@ -405,8 +404,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
                          app->health);
         }
         if (send(app->probe_fd, req, (size_t) n, MSG_NOSIGNAL) != n) {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         app->probe_sent = 1;
@@ -415,8 +413,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
     n = recv(app->probe_fd, buf, (size_t) wlen, 0);
     if (n == wlen && memcmp(buf, want, (size_t) wlen) == 0) {
         if (!app_listener_ours(app)) {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
         so_fd_close(&app->probe_fd);
         return 1;
@@ -425,6 +422,8 @@ bld_app_probe(bld_app_t *app, int64_t now)
     if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         goto wait;
     }
+
+reset:
 
     bld_app_probe_reset(app, now);
     return 0;
