@@ -58,6 +58,9 @@ static const char  app_fcgi_probe[] =
 /* the answer's first bytes: version 1, FCGI_GET_VALUES_RESULT */
 static const char  app_fcgi_answer[] = "\x01\x0a";
 
+/* app->out[i]'s: its file's extension and its log stream */
+static const char *const  app_streams[2] = { "stdout", "stderr" };
+
 
 static size_t app_listeners(pid_t pid, int port, unsigned long *inode,
     size_t max);
@@ -90,13 +93,12 @@ bld_app_port(const so_config_t *cfg)
 int
 bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
 {
-    static const char  *ext[2] = { "stdout", "stderr" };
-    char                path[PATH_MAX];
-    int                 i;
+    char  path[PATH_MAX];
+    int   i;
 
     for (i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/apps/%lld/%lld.%s",
-                 cfg->var_dir, app->project, app->deployment, ext[i]);
+                 cfg->var_dir, app->project, app->deployment, app_streams[i]);
 
         if (wfd != NULL) {
             wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -129,12 +131,11 @@ failed:
 void
 bld_app_tail(bld_app_t *app)
 {
-    static const char  *streams[2] = { "stdout", "stderr" };
-    char                buf[16384], *p, *nl, *end;
-    ssize_t             n;
-    off_t               at;
-    size_t              take;
-    int                 i, rounds;
+    char     buf[16384], *p, *nl, *end;
+    ssize_t  n;
+    off_t    at;
+    size_t   take;
+    int      i, rounds;
 
     for (i = 0; i < 2; i++) {
         if (app->out[i] == -1 || app->log == NULL) {
@@ -171,7 +172,7 @@ bld_app_tail(bld_app_t *app)
                 p += take;
 
                 if (nl != NULL || app->plen[i] == BLD_LOG_LINE_MAX) {
-                    bld_log_line(app->log, streams[i], app->part[i],
+                    bld_log_line(app->log, app_streams[i], app->part[i],
                                  app->plen[i]);
                     app->plen[i] = 0;
                     if (nl != NULL) {
