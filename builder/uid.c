@@ -36,9 +36,7 @@ bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
     snprintf(id, sizeof(id), "%lld", project);
     snprintf(count, sizeof(count), "%d", cfg->sandbox_uid_count);
 
-    res = NULL;
-
-    for (tries = 0; res == NULL && tries < UID_TRIES; tries++) {
+    for (tries = 0; tries < UID_TRIES; tries++) {
         res = so_pg_query(pg, "uid_slot",
                           "WITH taken AS (UPDATE projects SET sandbox_slot ="
                           " (SELECT s FROM generate_series(0, $2::int - 1) s"
@@ -50,6 +48,9 @@ bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
                           " SELECT sandbox_slot FROM projects WHERE id = $1"
                           " AND sandbox_slot IS NOT NULL",
                           SO_PG_PARAMS(id, count));
+        if (res != NULL) {
+            break;
+        }
     }
 
     if (res == NULL) {
