@@ -58,6 +58,9 @@ static const char  app_fcgi_probe[] =
 /* the answer's first bytes: version 1, FCGI_GET_VALUES_RESULT */
 static const char  app_fcgi_answer[] = "\x01\x0a";
 
+/* app->out[i]'s: its file's extension and its log stream */
+static const char *const  app_streams[2] = { "stdout", "stderr" };
+
 
 static size_t app_listeners(pid_t pid, int port, unsigned long *inode,
     size_t max);
@@ -90,36 +93,37 @@ bld_app_port(const so_config_t *cfg)
 int
 bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
 {
-    static const char  *ext[2] = { "stdout", "stderr" };
-    char                path[PATH_MAX];
-    int                 i;
+    char  path[PATH_MAX];
+    int   i;
 
     for (i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/apps/%lld/%lld.%s",
-                 cfg->var_dir, app->project, app->deployment, ext[i]);
+                 cfg->var_dir, app->project, app->deployment, app_streams[i]);
 
         if (wfd != NULL) {
             wfd[i] = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
                           0600);
             if (wfd[i] == -1) {
-                so_log_error("apps", "deployment=%lld: %s: %s",
-                             app->deployment, path, strerror(errno));
-                return SO_ERR;
+                goto failed;
             }
         }
 
         if (app->out[i] == -1) {
             app->out[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
             if (app->out[i] == -1) {
-                so_log_error("apps", "deployment=%lld: %s: %s",
-                             app->deployment, path, strerror(errno));
-                return SO_ERR;
+                goto failed;
             }
             (void) lseek(app->out[i], 0, SEEK_END);
         }
     }
 
     return SO_OK;
+
+failed:
+
+    so_log_error("apps", "deployment=%lld: %s: %s", app->deployment, path,
+                 strerror(errno));
+    return SO_ERR;
 }
 
 
@@ -127,12 +131,11 @@ bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
 void
 bld_app_tail(bld_app_t *app)
 {
-    static const char  *streams[2] = { "stdout", "stderr" };
-    char                buf[16384], *p, *nl, *end;
-    ssize_t             n;
-    off_t               at;
-    size_t              take;
-    int                 i, rounds;
+    char     buf[16384], *p, *nl, *end;
+    ssize_t  n;
+    off_t    at;
+    size_t   take;
+    int      i, rounds;
 
     for (i = 0; i < 2; i++) {
         if (app->out[i] == -1 || app->log == NULL) {
@@ -169,7 +172,7 @@ bld_app_tail(bld_app_t *app)
                 p += take;
 
                 if (nl != NULL || app->plen[i] == BLD_LOG_LINE_MAX) {
-                    bld_log_line(app->log, streams[i], app->part[i],
+                    bld_log_line(app->log, app_streams[i], app->part[i],
                                  app->plen[i]);
                     app->plen[i] = 0;
                     if (nl != NULL) {
@@ -360,8 +363,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
         app->probe_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK
                                         | SOCK_CLOEXEC, 0);
         if (app->probe_fd == -1) {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         memset(&sin, 0, sizeof(sin));
@@ -371,8 +373,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
             || (connect(app->probe_fd, (struct sockaddr *) &sin, sizeof(sin))
                 == -1 && errno != EINPROGRESS))
         {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         app->probe_sent = 0;
@@ -392,8 +393,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
         if (getsockopt(app->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len)
             == -1 || err != 0)
         {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         if (app->fastcgi) {
@@ -405,8 +405,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
                          app->health);
         }
         if (send(app->probe_fd, req, (size_t) n, MSG_NOSIGNAL) != n) {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
 
         app->probe_sent = 1;
@@ -415,8 +414,7 @@ bld_app_probe(bld_app_t *app, int64_t now)
     n = recv(app->probe_fd, buf, (size_t) wlen, 0);
     if (n == wlen && memcmp(buf, want, (size_t) wlen) == 0) {
         if (!app_listener_ours(app)) {
-            bld_app_probe_reset(app, now);
-            return 0;
+            goto reset;
         }
         so_fd_close(&app->probe_fd);
         return 1;
@@ -425,6 +423,8 @@ bld_app_probe(bld_app_t *app, int64_t now)
     if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         goto wait;
     }
+
+reset:
 
     bld_app_probe_reset(app, now);
     return 0;

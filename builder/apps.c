@@ -97,6 +97,8 @@ static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why,
 static void app_backoff(bld_apps_t *a, bld_app_t *app);
 static void app_fail(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code);
+static void app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason,
+    int code, int restart);
 static int app_dstate(bld_apps_t *a, long long deployment, char *out,
     size_t len);
 static void app_retire_others(bld_apps_t *a, long long project,
@@ -279,11 +281,13 @@ app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
 }
 
 
+/* the app goes, and its row */
 static void
 app_forget(bld_apps_t *a, bld_app_t *app)
 {
     app_delete(a, "apps_forget", "DELETE FROM app_processes"
                " WHERE deployment_id = $1 AND owner = $2", app->deployment);
+    app_free(a, app);
 }
 
 
@@ -752,7 +756,6 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 
     case BLD_APP_DROP:
         app_forget(a, app);
-        app_free(a, app);
         return;
 
     default:
@@ -781,7 +784,7 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 }
 
 
-/* a PROVISIONING deployment whose app did not come up */
+/* a PROVISIONING deployment whose app did not come up: the app goes */
 static void
 app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 {
@@ -793,6 +796,7 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
     rc = so_deploy_move(a->b->pg, app->deployment, SO_DS_PROVISIONING,
                         SO_DS_FAILED, reason, code);
     if (rc != SO_OK && rc != SO_EEXISTS) {
+        app_free(a, app);
         return;
     }
 
@@ -813,10 +817,9 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
         bld_log_end(app->log, "FAILED");
     }
 
-    app_forget(a, app);
-
     snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", a->b->cfg.var_dir,
              app->project, dep);
+    app_forget(a, app);
     bld_remove_artifact(&a->b->cfg, dir);
 }
 
@@ -843,12 +846,9 @@ app_ready(bld_apps_t *a, bld_app_t *app)
     if (strcmp(state, "PROVISIONING") != 0) {
         if (strcmp(state, "PRODUCTION") != 0) {
             app_drain(a, app, 0);
-            return;
+        } else {
+            app_revive(a, app, BLD_APP_ROUTE);
         }
-
-        app_push(a, app, 1);
-        app_snapshot(a);
-        app_retire_others(a, app->project, app->deployment);
         return;
     }
 
@@ -925,7 +925,6 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
         } else {
             app_forget(a, app);
         }
-        app_free(a, app);
         return;
     }
 
@@ -1020,7 +1019,7 @@ static void
 app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
 {
     bld_app_action_t  action;
-    char              state[32], reason[64];
+    char              reason[64];
 
     action = bld_app_next(app, BLD_APP_EV_EXITED, so_now_ms());
 
@@ -1039,10 +1038,10 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
 
         if (app->to_sleep) {
             app_save(a, app, "sleeping");
+            app_free(a, app);
         } else {
             app_forget(a, app);
         }
-        app_free(a, app);
         return;
     }
 
@@ -1058,25 +1057,34 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
                 : strcmp(why, "oom") == 0 ? "ran out of memory" : reason,
                 app->state == BLD_APP_STARTING ? " while starting" : "");
 
-    if (app_dstate(a, app->deployment, state, sizeof(state)) != SO_OK) {
-        /* PostgreSQL is down: try it again later, as a crash */
-        app_backoff(a, app);
-        return;
-    }
+    app_give_up(a, app, reason, code, 1);
+}
 
-    if (strcmp(state, "PROVISIONING") == 0) {
+
+/*
+ * An app that does not serve (reason, code: why): its deployment FAILED
+ * when PROVISIONING; with restart, started again after a backoff when
+ * PRODUCTION, or when PostgreSQL is down (tried again later, as a crash);
+ * else it goes.
+ */
+static void
+app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason, int code,
+    int restart)
+{
+    char  state[32];
+    int   known;
+
+    known = app_dstate(a, app->deployment, state, sizeof(state)) == SO_OK;
+
+    if (restart && (!known || strcmp(state, "PRODUCTION") == 0)) {
+        app_backoff(a, app);
+
+    } else if (known && strcmp(state, "PROVISIONING") == 0) {
         app_fail(a, app, reason, code);
-        app_free(a, app);
-        return;
-    }
 
-    if (strcmp(state, "PRODUCTION") == 0) {
-        app_backoff(a, app);
-        return;
+    } else {
+        app_forget(a, app);
     }
-
-    app_forget(a, app);
-    app_free(a, app);
 }
 
 
@@ -1114,7 +1122,6 @@ static int
 app_start(bld_apps_t *a, long long deployment)
 {
     bld_app_t  *app;
-    char        state[32];
     int         rc;
 
     app = app_find(a, deployment);
@@ -1133,16 +1140,8 @@ app_start(bld_apps_t *a, long long deployment)
         return SO_OK;
     }
 
-    if (app_dstate(a, deployment, state, sizeof(state)) == SO_OK
-        && strcmp(state, "PROVISIONING") == 0)
-    {
-        app_fail(a, app, rc == SO_EQUOTA ? "quota_exceeded: apps"
-                                         : "start_failed", -1);
-    } else {
-        app_forget(a, app);
-    }
-
-    app_free(a, app);
+    app_give_up(a, app, rc == SO_EQUOTA ? "quota_exceeded: apps"
+                                        : "start_failed", -1, 0);
     return rc;
 }
 
@@ -1347,7 +1346,7 @@ bld_apps_check(bld_apps_t *a)
     bld_app_t  *app;
     char       *ids;
     size_t      len, off;
-    int         i, j, found;
+    int         i;
 
     /* off a start's path: the next start's image (appfs.c) */
     if (a->cgroups_ok) {
@@ -1392,27 +1391,21 @@ bld_apps_check(bld_apps_t *a)
     }
     snprintf(ids + off, len - off, "}");
 
+    /* the ones whose deployment no longer serves (or is gone) */
     res = so_pg_query(a->b->pg, "apps_check",
-                      "SELECT id FROM deployments WHERE id = ANY($1::bigint[])"
-                      " AND state IN ('PRODUCTION', 'PROVISIONING')",
+                      "SELECT x FROM unnest($1::bigint[]) x"
+                      " WHERE NOT EXISTS (SELECT 1 FROM deployments"
+                      " WHERE id = x AND state IN ('PRODUCTION',"
+                      " 'PROVISIONING'))",
                       SO_PG_PARAMS(ids));
     free(ids);
-    if (res == NULL) {
-        return;
-    }
 
-    for (i = a->napps - 1; i >= 0; i--) {
-        app = a->apps[i];
+    for (i = 0; res != NULL && i < PQntuples(res); i++) {
+        app = app_find(a, strtoll(PQgetvalue(res, i, 0), NULL, 10));
 
-        found = 0;
-        for (j = 0; j < PQntuples(res) && !found; j++) {
-            found = strtoll(PQgetvalue(res, j, 0), NULL, 10)
-                    == app->deployment;
-        }
-
-        if (!found && (app->state == BLD_APP_RUNNING
-                       || app->state == BLD_APP_STARTING
-                       || app->state == BLD_APP_BACKOFF))
+        if (app != NULL && (app->state == BLD_APP_RUNNING
+                            || app->state == BLD_APP_STARTING
+                            || app->state == BLD_APP_BACKOFF))
         {
             app_drain(a, app, 0);
         }
@@ -1573,10 +1566,11 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
     bld_app_protocol(app, PQgetvalue(res, i, 11), PQgetvalue(res, i, 12));
 
     if (strcmp(row_state, "sleeping") == 0) {
-        if (!serving) {
+        if (serving) {
+            app_free(a, app);
+        } else {
             app_forget(a, app);
         }
-        app_free(a, app);
         return;
     }
 
@@ -1593,7 +1587,6 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
         kill(pid, SIGKILL);
         so_fd_close(&pidfd);
         app_forget(a, app);
-        app_free(a, app);
         return;
     }
 
@@ -1650,15 +1643,14 @@ app_adopt_gone(bld_apps_t *a, bld_app_t *app, const char *cgname, pid_t pid,
     so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
                 "is gone", app->deployment, app->name, (long) pid);
 
-    dep = app->deployment;
     if (!restart) {
         app_forget(a, app);
+        return;
     }
-    app_free(a, app);
 
-    if (restart) {
-        app_start(a, dep);
-    }
+    dep = app->deployment;
+    app_free(a, app);
+    app_start(a, dep);
 }
 
 

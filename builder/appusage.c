@@ -27,16 +27,12 @@
 #include "apps.h"
 
 
-static json_t *app_usage_row(bld_app_t *app);
-
-
 /* the row of one app, the counts taken; NULL when out of memory */
 static json_t *
 app_usage_row(bld_app_t *app)
 {
     bld_cgroup_usage_t  u;
     uint64_t            cpu;
-    json_t             *row;
 
     memset(&u, 0, sizeof(u));
     cpu = 0;
@@ -48,17 +44,16 @@ app_usage_row(bld_app_t *app)
         app->u_cpu_usec = u.cpu_usec;
     }
 
-    row = json_pack("{s:I, s:I, s:I, s:I, s:f, s:i, s:i, s:I, s:i}",
-                    "project_id", (json_int_t) app->project,
-                    "deployment_id", (json_int_t) app->deployment,
-                    "memory_bytes", (json_int_t) u.memory,
-                    "memory_peak_bytes", (json_int_t) u.memory_peak,
-                    "cpu_seconds", (double) cpu / 1e6,
-                    "restarts", app->u_restarts,
-                    "oom_kills", app->u_ooms,
-                    "requests", (json_int_t) app->u_requests,
-                    "wakes", app->u_wakes);
-    return row;
+    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:i, s:i, s:I, s:i}",
+                     "project_id", (json_int_t) app->project,
+                     "deployment_id", (json_int_t) app->deployment,
+                     "memory_bytes", (json_int_t) u.memory,
+                     "memory_peak_bytes", (json_int_t) u.memory_peak,
+                     "cpu_seconds", (double) cpu / 1e6,
+                     "restarts", app->u_restarts,
+                     "oom_kills", app->u_ooms,
+                     "requests", (json_int_t) app->u_requests,
+                     "wakes", app->u_wakes);
 }
 
 
