@@ -671,6 +671,7 @@ static int
 app_push_then(bld_apps_t *a, bld_app_t *app, int running,
     bld_edge_done_pt done)
 {
+    int            rc;
     app_pushed_t  *p;
     json_t        *route;
 
@@ -679,6 +680,8 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
                               app->port, running,
                               app->fastcgi ? app->script_root : NULL);
 
+    rc = SO_ERR;
+
     if (p != NULL && route != NULL) {
         p->a = a;
         p->deployment = app->deployment;
@@ -686,18 +689,16 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
         snprintf(p->host, sizeof(p->host), "%s.%s", app->name,
                  a->b->cfg.apps_domain);
 
-        if (bld_edgeq_push(&a->b->cfg, p->host, route, done, p) == SO_OK) {
-            p = NULL;
-        }
+        rc = bld_edgeq_push(&a->b->cfg, p->host, route, done, p);
     }
 
+    /* the queue owns p once it took the push */
     json_decref(route);
-    if (p != NULL) {
+    if (rc != SO_OK) {
         free(p);
-        return SO_ERR;
     }
 
-    return SO_OK;
+    return rc;
 }
 
 
