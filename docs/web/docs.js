@@ -161,7 +161,11 @@
             if ((ev.ctrlKey || ev.metaKey) && k === 'k') {
                 ev.preventDefault();
                 open();
-            } else if (ev.key === '/' && !typing(ev.target) && !dialog.open) {
+            } else if (ev.key === '/' && !dialog.open
+                       && (ev.target === input || !typing(ev.target)))
+            {
+                /* the closed dialog's input is no field being typed in,
+                   though it may keep the focus until "close" has run */
                 ev.preventDefault();
                 open();
             }

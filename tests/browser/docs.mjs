@@ -78,6 +78,10 @@ await t.run(async (browser) => {
         await input.waitFor({ state: 'visible' });
         await page.keyboard.press('Escape');
         await input.waitFor({ state: 'hidden' });
+        /* at once: the closing dialog's input may still have the focus */
+        await page.keyboard.press('/');
+        await input.waitFor({ state: 'visible' });
+        await page.keyboard.press('Escape');
         await page.keyboard.press('/');
         await input.fill('nginx modules directive');
         await page.getByRole('link', { name: /^nginx modules/ }).first()
