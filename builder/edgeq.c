@@ -1,15 +1,19 @@
 /*
- * edgeq.c: the edges' requests of shipoffd's loop, one thread per edge
- * (see edgeq.h for why).
+ * edgeq.c: every request shipoffd makes of the edges, one thread per
+ * edge (see edgeq.h for why).
  *
  * A batch is one request to every edge; each edge's thread takes its
  * part from its own FIFO, and the last edge through puts the batch on
- * the done list and writes the eventfd.  One mutex guards the FIFOs, the
- * batches' counts and the done list; the requests run outside it.  The
- * state is one per process (the threads and the loop share it) and lives
- * as long as the process: a thread blocked on an edge is never joined,
- * and what is still queued at exit is lost (the reconciler and the next
- * snapshot put the edges right).
+ * the done list and writes the eventfd.  A batch of bld_edge_push has a
+ * caller waiting instead, for the first edge that takes it: the edges
+ * still asking go on without it, and the last one frees the batch.  One
+ * mutex guards the FIFOs, the batches' counts and the done list; the
+ * requests run outside it.  The state is one per process (the threads
+ * and the loop share it) and lives as long as the process: a thread
+ * blocked on an edge is never joined, and what is still queued at exit
+ * is lost (the reconciler and the next snapshot put the edges right).
+ * A forked child (a build worker) has none of its parent's threads: it
+ * starts with no edge, and its own threads are started as it asks.
  */
 
 #include <pthread.h>
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_fetch.h"
@@ -24,6 +29,9 @@
 #include "edgeq.h"
 #include "evfd.h"
 #include "worker.h"
+
+
+#define EDGE_TRIES  3
 
 
 typedef struct edge_batch_s  edge_batch_t;
@@ -36,6 +44,7 @@ struct edge_batch_s {
     char              *body;        /* a push; NULL: DELETE */
     long               timeout_ms;  /* one ask's */
     unsigned           poll:1;      /* a poll, not a push */
+    unsigned           waited:1;    /* bld_edge_push's caller waits */
     int                left;        /* edges not through */
     int                rc;
     size_t             pushed;
@@ -59,30 +68,70 @@ typedef struct {
 
 static struct {
     pthread_mutex_t  lock;
+    pthread_cond_t   took;          /* an edge of a waited batch is through */
     edge_thread_t    edges[BLD_EDGES_MAX];
     int              nedges;
     edge_batch_t    *done;
-    int              efd;
-} edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
+    int              efd;           /* -1: no loop (a worker) */
+} edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER,
+            .took = PTHREAD_COND_INITIALIZER, .efd = -1 };
 
 
+static void edgeq_fork_prepare(void);
+static void edgeq_fork_parent(void);
+static void edgeq_fork_child(void);
+static int edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
+    size_t errlen);
 static void *edgeq_thread(void *arg);
 static void edgeq_run(edge_thread_t *t, edge_part_t *p, char *err,
     size_t errlen);
 static edge_thread_t *edgeq_edge(const char *url);
-static int edgeq_ask(const so_config_t *cfg, edge_batch_t *b);
+static const char *edgeq_next(const char *edges, char *out, size_t outlen);
+static edge_batch_t *edgeq_batch(const so_config_t *cfg, const char *host,
+    json_t *route);
+static void edgeq_ask(const so_config_t *cfg, edge_batch_t *b);
 static void edgeq_through(edge_batch_t *b);
+static void edgeq_free(edge_batch_t *b);
 
 
 int
 bld_edgeq_init(int epfd)
 {
-    if (so_fetch_init() != SO_OK) {
+    if (so_fetch_init() != SO_OK
+        || pthread_atfork(edgeq_fork_prepare, edgeq_fork_parent,
+                          edgeq_fork_child) != 0)
+    {
         return SO_ERR;
     }
 
     edgeq.efd = bld_evfd_open(epfd, "edge");
     return edgeq.efd == -1 ? SO_ERR : SO_OK;
+}
+
+
+/* the state is whole when the loop forks: no thread is in the middle */
+static void
+edgeq_fork_prepare(void)
+{
+    pthread_mutex_lock(&edgeq.lock);
+}
+
+
+static void
+edgeq_fork_parent(void)
+{
+    pthread_mutex_unlock(&edgeq.lock);
+}
+
+
+/* what was queued is the parent's: the child's threads are not there */
+static void
+edgeq_fork_child(void)
+{
+    edgeq.nedges = 0;
+    edgeq.done = NULL;
+    edgeq.efd = -1;
+    pthread_mutex_unlock(&edgeq.lock);
 }
 
 
@@ -93,17 +142,105 @@ bld_edgeq_is_ours(int fd)
 }
 
 
-/* under the lock: the last edge through hands the batch to the loop */
+static void
+edgeq_free(edge_batch_t *b)
+{
+    size_t  i;
+
+    for (i = 0; i < b->ntables; i++) {
+        json_decref(b->tables[i]);
+    }
+    free(b->body);
+    free(b);
+}
+
+
+/*
+ * Under the lock: the last edge through hands the batch to the loop, or
+ * frees it when nobody waits for it (no loop: a worker's, its caller
+ * gone); a waiting caller hears of each edge.
+ */
 static void
 edgeq_through(edge_batch_t *b)
 {
-    if (--b->left > 0) {
+    if (b->waited) {
+        pthread_cond_broadcast(&edgeq.took);
+    }
+
+    if (--b->left > 0 || b->waited) {
+        return;
+    }
+
+    if (edgeq.efd == -1) {
+        edgeq_free(b);
         return;
     }
 
     b->next = edgeq.done;
     edgeq.done = b;
     bld_evfd_ring(edgeq.efd, "edge");
+}
+
+
+/*
+ * PUTs b's body (NULL: DELETEs) as its host to one edge, trying again on
+ * a transport failure or a 5xx: 0, or SO_EUNAVAIL (logged, err says why).
+ * Blocks up to EDGE_TRIES times the timeout.
+ */
+static int
+edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
+    size_t errlen)
+{
+    so_fetch_req_t  req;
+    so_fetch_res_t  res;
+    size_t          len;
+    char            url[2048 + 512];    /* an edge's, then the host */
+    int             tries, ok;
+
+    len = strlen(edge);
+    snprintf(url, sizeof(url), "%s%s%s", edge,
+             len > 0 && edge[len - 1] == '/' ? "" : "/", b->host);
+
+    memset(&req, 0, sizeof(req));
+    req.method = b->body != NULL ? "PUT" : "DELETE";
+    req.url = url;
+    req.body = b->body;
+    req.body_len = b->body != NULL ? strlen(b->body) : 0;
+    req.content_type = b->body != NULL ? "application/json" : NULL;
+    req.timeout_ms = b->timeout_ms;
+
+    ok = 0;
+    for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
+        if (tries > 0) {
+            usleep(200000U << tries);
+        }
+
+        if (so_fetch_request(&res, &req) != SO_OK) {
+            snprintf(err, errlen, "%s", res.errstr);    /* names the URL */
+
+        } else if (res.status / 100 == 2
+                   || (b->body == NULL && res.status == 404))
+        {
+            ok = 1;
+
+        } else {
+            /* a 4xx will not change by asking again */
+            snprintf(err, errlen, "%.200s: %ld %.200s", url, res.status,
+                     res.body != NULL ? res.body : "");
+            if (res.status / 100 == 4) {
+                tries = EDGE_TRIES;
+            }
+        }
+
+        so_fetch_res_free(&res);
+    }
+
+    if (!ok) {
+        so_log_error("edge", "route %s: %s", b->host, err);
+        return SO_EUNAVAIL;
+    }
+
+    return SO_OK;
 }
 
 
@@ -122,8 +259,7 @@ edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
     table = NULL;
 
     if (!b->poll) {
-        rc = bld_edge_push_one(t->url, b->host, b->body, b->timeout_ms, err,
-                               errlen);
+        rc = edgeq_push_one(t->url, b, err, errlen);
 
     } else {
         memset(&req, 0, sizeof(req));
@@ -236,8 +372,26 @@ edgeq_edge(const char *url)
 }
 
 
+/* the next URL of a space-separated edges list into out: where the list
+   goes on after it, or NULL past the last */
+static const char *
+edgeq_next(const char *edges, char *out, size_t outlen)
+{
+    size_t  len;
+
+    edges += strspn(edges, " \t");
+    len = strcspn(edges, " \t");
+    if (len == 0) {
+        return NULL;
+    }
+
+    snprintf(out, outlen, "%.*s", (int) len, edges);
+    return edges + len;
+}
+
+
 /* queues b on every edge; an edge that cannot take it fails its part */
-static int
+static void
 edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
 {
     edge_thread_t  *t;
@@ -251,7 +405,7 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
     pthread_mutex_lock(&edgeq.lock);
 
     next = cfg->edges != NULL ? cfg->edges : "";
-    while ((next = bld_edge_next(next, url, sizeof(url))) != NULL) {
+    while ((next = edgeq_next(next, url, sizeof(url))) != NULL) {
         t = b->ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
         p = t != NULL ? calloc(1, sizeof(edge_part_t)) : NULL;
 
@@ -276,8 +430,32 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
 
     edgeq_through(b);
     pthread_mutex_unlock(&edgeq.lock);
+}
 
-    return SO_OK;
+
+/* a push of route (NULL: a DELETE) as host, or NULL: out of memory */
+static edge_batch_t *
+edgeq_batch(const so_config_t *cfg, const char *host, json_t *route)
+{
+    edge_batch_t  *b;
+
+    b = calloc(1, sizeof(edge_batch_t));
+    if (b == NULL) {
+        return NULL;
+    }
+
+    if (route != NULL) {
+        b->body = json_dumps(route, JSON_COMPACT);
+        if (b->body == NULL) {
+            free(b);
+            return NULL;
+        }
+    }
+
+    b->timeout_ms = cfg->edge_timeout;
+    snprintf(b->host, sizeof(b->host), "%s", host);
+
+    return b;
 }
 
 
@@ -287,18 +465,16 @@ bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
 {
     edge_batch_t  *b;
 
-    b = calloc(1, sizeof(edge_batch_t));
-    if (b == NULL || bld_edge_body(&b->body, route) != SO_OK) {
-        free(b);
+    b = edgeq_batch(cfg, host, route);
+    if (b == NULL) {
         return SO_ERR;
     }
 
     b->done = done;
     b->data = data;
-    b->timeout_ms = cfg->edge_timeout;
-    snprintf(b->host, sizeof(b->host), "%s", host);
+    edgeq_ask(cfg, b);
 
-    return edgeq_ask(cfg, b);
+    return SO_OK;
 }
 
 
@@ -317,8 +493,49 @@ bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
     b->data = data;
     b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     b->poll = 1;
+    edgeq_ask(cfg, b);
 
-    return edgeq_ask(cfg, b);
+    return SO_OK;
+}
+
+
+int
+bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
+    size_t *pushed, char *err, size_t errlen)
+{
+    edge_batch_t  *b;
+    int            rc, last;
+
+    *pushed = 0;
+    err[0] = '\0';
+
+    b = edgeq_batch(cfg, host, route);
+    if (b == NULL) {
+        return SO_ERR;
+    }
+
+    b->waited = 1;
+    edgeq_ask(cfg, b);
+
+    pthread_mutex_lock(&edgeq.lock);
+
+    while (b->left > 0 && b->pushed == 0) {
+        pthread_cond_wait(&edgeq.took, &edgeq.lock);
+    }
+
+    *pushed = b->pushed;
+    snprintf(err, errlen, "%s", b->err);
+    rc = (b->pushed > 0 || b->rc == SO_OK) ? SO_OK : SO_EUNAVAIL;
+
+    b->waited = 0;
+    last = b->left == 0;
+    pthread_mutex_unlock(&edgeq.lock);
+
+    if (last) {
+        edgeq_free(b);
+    }
+
+    return rc;
 }
 
 
@@ -327,7 +544,6 @@ bld_edgeq_done(void)
 {
     bld_edge_result_t   r;
     edge_batch_t       *b, *list, *rev;
-    size_t              i;
 
     bld_evfd_heard(edgeq.efd, "edge");
 
@@ -359,10 +575,6 @@ bld_edgeq_done(void)
             b->done(b->data, &r);
         }
 
-        for (i = 0; i < b->ntables; i++) {
-            json_decref(b->tables[i]);
-        }
-        free(b->body);
-        free(b);
+        edgeq_free(b);
     }
 }
