@@ -16,18 +16,19 @@
  * starts with no edge, and its own threads are started as it asks.
  */
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "shipoff.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "edgeq.h"
-#include "evfd.h"
 #include "worker.h"
 
 
@@ -72,7 +73,7 @@ static struct {
     edge_thread_t    edges[BLD_EDGES_MAX];
     int              nedges;
     edge_batch_t    *done;
-    int              efd;           /* -1: no loop (a worker) */
+    int              efd;           /* the loop's; -1: none (a worker) */
 } edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER,
             .took = PTHREAD_COND_INITIALIZER, .efd = -1 };
 
@@ -95,7 +96,7 @@ static void edgeq_free(edge_batch_t *b);
 
 
 int
-bld_edgeq_init(int epfd)
+bld_edgeq_init(int wakefd)
 {
     if (so_fetch_init() != SO_OK
         || pthread_atfork(edgeq_fork_prepare, edgeq_fork_parent,
@@ -104,8 +105,8 @@ bld_edgeq_init(int epfd)
         return SO_ERR;
     }
 
-    edgeq.efd = bld_evfd_open(epfd, "edge");
-    return edgeq.efd == -1 ? SO_ERR : SO_OK;
+    edgeq.efd = wakefd;
+    return SO_OK;
 }
 
 
@@ -132,13 +133,6 @@ edgeq_fork_child(void)
     edgeq.done = NULL;
     edgeq.efd = -1;
     pthread_mutex_unlock(&edgeq.lock);
-}
-
-
-int
-bld_edgeq_is_ours(int fd)
-{
-    return fd != -1 && fd == edgeq.efd;
 }
 
 
@@ -178,7 +172,11 @@ edgeq_through(edge_batch_t *b)
 
     b->next = edgeq.done;
     edgeq.done = b;
-    bld_evfd_ring(edgeq.efd, "edge");
+
+    /* a full count (EAGAIN) wakes the loop as well */
+    if (eventfd_write(edgeq.efd, 1) == -1 && errno != EAGAIN) {
+        so_log_error("edge", "eventfd: %s", strerror(errno));
+    }
 }
 
 
@@ -544,8 +542,6 @@ bld_edgeq_done(void)
 {
     bld_edge_result_t   r;
     edge_batch_t       *b, *list, *rev;
-
-    bld_evfd_heard(edgeq.efd, "edge");
 
     pthread_mutex_lock(&edgeq.lock);
     list = edgeq.done;

@@ -124,4 +124,21 @@ const redisReply *bld_stream_kv(const redisReply *r, const char *key);
 /* the value of field name as a number > 0, or 0 */
 long long bld_stream_field(const redisReply *fields, const char *name);
 
+
+/*
+ * notify.c: the loop hears of a new entry at once.  The consumers read
+ * without blocking, so the loop never waits on Redis; alone, a new entry
+ * would wait for the loop's next poll.  A thread of its own, on a Redis
+ * connection of its own, blocks in XREAD on every stream the loop reads
+ * and, when one grows, writes wakefd, the loop's eventfd.
+ *
+ * Starts the thread on the streams named (their names must outlive the
+ * process; BLD_NOTIFY_STREAMS at most).  SO_OK, or SO_ERR (logged): the
+ * loop then finds new entries on its poll only.
+ */
+#define BLD_NOTIFY_STREAMS  8
+
+int bld_notify_start(const so_config_t *cfg, int wakefd,
+    const char *const *streams, int nstreams);
+
 #endif /* BLD_STREAM_H */

@@ -320,9 +320,4 @@ uid_t bld_detect_uid(const so_config_t *cfg);    /* detections' */
 int bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
     long long project);
 
-
-/* foreground.c: `shipoffd build ID` */
-
-int bld_build_foreground(const so_config_t *cfg, long long deployment_id);
-
 #endif /* BLD_WORKER_H */
