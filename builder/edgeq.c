@@ -36,29 +36,27 @@
 
 
 typedef struct edge_batch_s  edge_batch_t;
-typedef struct edge_part_s   edge_part_t;
+
+/* a batch's part on one edge, in that edge's FIFO */
+typedef struct edge_part_s {
+    edge_batch_t         *batch;
+    struct edge_part_s   *next;
+} edge_part_t;
 
 struct edge_batch_s {
-    bld_edge_done_pt   done;
-    void              *data;
-    char               host[512];
-    char              *body;        /* a push; NULL: DELETE */
-    long               timeout_ms;  /* one ask's */
-    unsigned           poll:1;      /* a poll, not a push */
-    unsigned           waited:1;    /* bld_edge_push's caller waits */
-    int                left;        /* edges not through */
-    int                rc;
-    size_t             pushed;
-    char               err[SO_ERRLEN];
-    json_t            *tables[BLD_EDGES_MAX];
-    size_t             ntables;
-    edge_batch_t      *next;        /* on the done list */
-};
-
-struct edge_part_s {
-    edge_batch_t  *batch;
-    size_t         slot;            /* a poll's table */
-    edge_part_t   *next;
+    bld_edge_done_pt    done;
+    void               *data;
+    char                host[512];
+    char               *body;           /* a push; NULL: DELETE */
+    long                timeout_ms;     /* one ask's */
+    unsigned            poll:1;         /* a poll, not a push */
+    unsigned            waited:1;       /* bld_edge_push's caller waits */
+    int                 left;           /* edges not through */
+    bld_edge_result_t   r;              /* its err and tables: below */
+    char                err[SO_ERRLEN];
+    json_t             *tables[BLD_EDGES_MAX];
+    edge_part_t         parts[BLD_EDGES_MAX];   /* r.ntables of them */
+    edge_batch_t       *next;           /* on the done list */
 };
 
 typedef struct {
@@ -72,10 +70,11 @@ static struct {
     pthread_cond_t   took;          /* an edge of a waited batch is through */
     edge_thread_t    edges[BLD_EDGES_MAX];
     int              nedges;
-    edge_batch_t    *done;
+    edge_batch_t    *done, **done_tail;     /* in the order they were done */
     int              efd;           /* the loop's; -1: none (a worker) */
 } edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER,
-            .took = PTHREAD_COND_INITIALIZER, .efd = -1 };
+            .took = PTHREAD_COND_INITIALIZER, .done_tail = &edgeq.done,
+            .efd = -1 };
 
 
 static void edgeq_fork_prepare(void);
@@ -131,6 +130,7 @@ edgeq_fork_child(void)
 {
     edgeq.nedges = 0;
     edgeq.done = NULL;
+    edgeq.done_tail = &edgeq.done;
     edgeq.efd = -1;
     pthread_mutex_unlock(&edgeq.lock);
 }
@@ -141,7 +141,7 @@ edgeq_free(edge_batch_t *b)
 {
     size_t  i;
 
-    for (i = 0; i < b->ntables; i++) {
+    for (i = 0; i < b->r.ntables; i++) {
         json_decref(b->tables[i]);
     }
     free(b->body);
@@ -170,8 +170,8 @@ edgeq_through(edge_batch_t *b)
         return;
     }
 
-    b->next = edgeq.done;
-    edgeq.done = b;
+    *edgeq.done_tail = b;
+    edgeq.done_tail = &b->next;
 
     /* a full count (EAGAIN) wakes the loop as well */
     if (eventfd_write(edgeq.efd, 1) == -1 && errno != EAGAIN) {
@@ -282,11 +282,11 @@ edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
     pthread_mutex_lock(&edgeq.lock);
 
     if (rc == SO_OK) {
-        b->pushed++;
-        b->tables[p->slot] = table;
+        b->r.pushed++;
+        b->tables[p - b->parts] = table;
 
-    } else if (b->rc == SO_OK) {
-        b->rc = SO_EUNAVAIL;
+    } else if (b->r.rc == SO_OK) {
+        b->r.rc = SO_EUNAVAIL;
         snprintf(b->err, sizeof(b->err), "%s", err);
     }
 
@@ -317,7 +317,6 @@ edgeq_thread(void *arg)
         pthread_mutex_unlock(&edgeq.lock);
 
         edgeq_run(t, p, err, sizeof(err));
-        free(p);
     }
 
     return NULL;
@@ -397,25 +396,24 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
     const char     *next;
     char            url[2048];
 
-    b->rc = SO_OK;
     b->left = 1;            /* ours, until every edge has its part */
+    b->r.err = b->err;
+    b->r.tables = b->tables;
 
     pthread_mutex_lock(&edgeq.lock);
 
     next = cfg->edges != NULL ? cfg->edges : "";
     while ((next = edgeq_next(next, url, sizeof(url))) != NULL) {
-        t = b->ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
-        p = t != NULL ? calloc(1, sizeof(edge_part_t)) : NULL;
-
-        if (p == NULL) {
-            b->rc = SO_EUNAVAIL;
+        t = b->r.ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
+        if (t == NULL) {
+            b->r.rc = SO_EUNAVAIL;
             snprintf(b->err, sizeof(b->err), "%.200s: not asked (more than "
-                     "%d edges, or out of memory)", url, BLD_EDGES_MAX);
+                     "%d edges, or no thread)", url, BLD_EDGES_MAX);
             continue;
         }
 
+        p = &b->parts[b->r.ntables++];
         p->batch = b;
-        p->slot = b->ntables++;
         if (t->tail != NULL) {
             t->tail->next = p;
         } else {
@@ -517,13 +515,13 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
 
     pthread_mutex_lock(&edgeq.lock);
 
-    while (b->left > 0 && b->pushed == 0) {
+    while (b->left > 0 && b->r.pushed == 0) {
         pthread_cond_wait(&edgeq.took, &edgeq.lock);
     }
 
-    *pushed = b->pushed;
+    *pushed = b->r.pushed;
     snprintf(err, errlen, "%s", b->err);
-    rc = (b->pushed > 0 || b->rc == SO_OK) ? SO_OK : SO_EUNAVAIL;
+    rc = (b->r.pushed > 0 || b->r.rc == SO_OK) ? SO_OK : SO_EUNAVAIL;
 
     b->waited = 0;
     last = b->left == 0;
@@ -540,35 +538,20 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
 void
 bld_edgeq_done(void)
 {
-    bld_edge_result_t   r;
-    edge_batch_t       *b, *list, *rev;
+    edge_batch_t  *b, *list;
 
     pthread_mutex_lock(&edgeq.lock);
     list = edgeq.done;
     edgeq.done = NULL;
+    edgeq.done_tail = &edgeq.done;
     pthread_mutex_unlock(&edgeq.lock);
 
-    /* in the order they were done */
-    rev = NULL;
     while (list != NULL) {
         b = list;
         list = b->next;
-        b->next = rev;
-        rev = b;
-    }
-
-    while (rev != NULL) {
-        b = rev;
-        rev = b->next;
-
-        r.rc = b->rc;
-        r.pushed = b->pushed;
-        r.err = b->err;
-        r.tables = b->tables;
-        r.ntables = b->ntables;
 
         if (b->done != NULL) {
-            b->done(b->data, &r);
+            b->done(b->data, &b->r);
         }
 
         edgeq_free(b);

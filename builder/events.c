@@ -53,7 +53,8 @@
    once they answered (the entry stays pending meanwhile) */
 #define BLD_EVENTS_LATER  1
 
-/* an event waiting for the edges */
+/* an event waiting for the edges: a promotion's, or a deletion's
+   (deployment 0) */
 typedef struct {
     bld_events_t *ev;
     char          eid[BLD_STREAM_ID_LEN];
@@ -78,15 +79,14 @@ static int bld_events_handle(bld_events_t *ev, const char *eid,
     const redisReply *fields);
 static int bld_events_deleted(bld_events_t *ev, const char *eid,
     long long project, const char *name);
-static void bld_events_removed(void *data, const bld_edge_result_t *r);
 static int bld_events_forget(bld_events_t *ev, long long project,
     const char *name);
 static int bld_events_promoted(bld_events_t *ev, const char *eid,
     long long deployment);
-static void bld_events_routed(void *data, const bld_edge_result_t *r);
 static int bld_events_push(bld_events_t *ev, const char *eid,
     const char *name, long long project, long long deployment,
-    json_t *route, bld_edge_done_pt done);
+    json_t *route);
+static void bld_events_pushed(void *data, const bld_edge_result_t *r);
 static int bld_events_snapshot(bld_events_t *ev, const char *about);
 static int bld_events_name_ok(const char *name);
 
@@ -216,35 +216,7 @@ bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
         return bld_events_forget(ev, project, name);
     }
 
-    return bld_events_push(ev, eid, name, project, 0, NULL,
-                           bld_events_removed);
-}
-
-
-/* a bld_edge_done_pt: the route of a deleted project left the edges */
-static void
-bld_events_removed(void *data, const bld_edge_result_t *r)
-{
-    bld_events_push_t  *e;
-    int                 rc;
-
-    e = data;
-
-    rc = SO_OK;
-    if (r->rc != SO_OK) {
-        so_log_error("events", "project=%lld: removing the route %s: %s "
-                     "(%zu edges did)", e->project, e->host, r->err,
-                     r->pushed);
-        rc = SO_EUNAVAIL;
-    }
-
-    if (bld_events_forget(e->ev, e->project, e->name) == SO_OK
-        && rc == SO_OK)
-    {
-        (void) bld_stream_ack(&e->ev->stream, e->eid);
-    }
-
-    free(e);
+    return bld_events_push(ev, eid, name, project, 0, NULL);
 }
 
 
@@ -356,8 +328,7 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 
     rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0),
                          strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route,
-                         bld_events_routed);
+                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route);
 
 done:
 
@@ -367,44 +338,12 @@ done:
 }
 
 
-/* a bld_edge_done_pt: a static deployment's route went to the edges */
-static void
-bld_events_routed(void *data, const bld_edge_result_t *r)
-{
-    bld_events_push_t  *e;
-    int                 rc;
-
-    e = data;
-
-    rc = SO_OK;
-    if (r->rc != SO_OK) {
-        so_log_error("events", "deployment=%lld: routing %s: %s (%zu edges "
-                     "did): tried again later", e->deployment, e->host,
-                     r->err, r->pushed);
-        rc = SO_EUNAVAIL;
-    }
-
-    if (bld_events_snapshot(e->ev, e->name) != SO_OK) {
-        rc = SO_ERR;
-    }
-
-    if (rc == SO_OK) {
-        so_log_info("events", "deployment=%lld project=%s: promoted: %s "
-                    "routed to it", e->deployment, e->name, e->host);
-        bld_apps_promoted(e->ev->apps, e->project, e->deployment, 0);
-        (void) bld_stream_ack(&e->ev->stream, e->eid);
-    }
-
-    free(e);
-}
-
-
-/* the project's host goes to the edges with route (NULL: deleted), done
-   gets the event once they answered: BLD_EVENTS_LATER, or SO_ERR */
+/* the project's host goes to the edges with route (NULL: deleted),
+   bld_events_pushed gets the event once they answered: BLD_EVENTS_LATER,
+   or SO_ERR */
 static int
 bld_events_push(bld_events_t *ev, const char *eid, const char *name,
-    long long project, long long deployment, json_t *route,
-    bld_edge_done_pt done)
+    long long project, long long deployment, json_t *route)
 {
     bld_events_push_t  *e;
 
@@ -420,12 +359,54 @@ bld_events_push(bld_events_t *ev, const char *eid, const char *name,
     snprintf(e->name, sizeof(e->name), "%s", name);
     snprintf(e->host, sizeof(e->host), "%s.%s", name, ev->b->cfg.apps_domain);
 
-    if (bld_edgeq_push(&ev->b->cfg, e->host, route, done, e) != SO_OK) {
+    if (bld_edgeq_push(&ev->b->cfg, e->host, route, bld_events_pushed, e)
+        != SO_OK)
+    {
         free(e);
         return SO_ERR;
     }
 
     return BLD_EVENTS_LATER;
+}
+
+
+/*
+ * A bld_edge_done_pt: the project's route went to the edges, or left
+ * them.  What follows (the snapshot; a deleted project's files) is done
+ * either way; the entry is acknowledged once both are.
+ */
+static void
+bld_events_pushed(void *data, const bld_edge_result_t *r)
+{
+    bld_events_push_t  *e;
+    int                 rc;
+
+    e = data;
+
+    if (r->rc != SO_OK && e->deployment == 0) {
+        so_log_error("events", "project=%lld: removing the route %s: %s "
+                     "(%zu edges did)", e->project, e->host, r->err,
+                     r->pushed);
+
+    } else if (r->rc != SO_OK) {
+        so_log_error("events", "deployment=%lld: routing %s: %s (%zu edges "
+                     "did): tried again later", e->deployment, e->host,
+                     r->err, r->pushed);
+    }
+
+    rc = e->deployment == 0 ? bld_events_forget(e->ev, e->project, e->name)
+                            : bld_events_snapshot(e->ev, e->name);
+
+    if (rc == SO_OK && r->rc == SO_OK) {
+        if (e->deployment != 0) {
+            so_log_info("events", "deployment=%lld project=%s: promoted: %s "
+                        "routed to it", e->deployment, e->name, e->host);
+            bld_apps_promoted(e->ev->apps, e->project, e->deployment, 0);
+        }
+        (void) bld_stream_ack(&e->ev->stream, e->eid);
+    }
+
+    free(e);
 }
 
 
