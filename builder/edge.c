@@ -97,32 +97,20 @@ json_t *
 bld_route_dynamic(const char *project, long long deployment_id,
     const char *addr, int port, int running, const char *script_root)
 {
-    json_t  *route;
-    char     dep[24], upstream[64];
+    char  dep[24], upstream[64];
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     snprintf(upstream, sizeof(upstream), "%s:%d", addr, port);
 
-    route = json_pack("{s:s, s:s, s:s, s:s, s:s}",
-                      "project", project, "kind", "dynamic",
-                      "state", running ? "running" : "sleeping",
-                      "upstream", upstream, "deployment", dep);
-
     /* the sandbox sees the app's tree where the host has it: nginx serves
-       its files from root, php-fpm runs its scripts below script_root */
-    if (route != NULL && script_root != NULL
-        && (json_object_set_new(route, "protocol", json_string("fastcgi"))
-            != 0
-            || json_object_set_new(route, "script_root",
-                                   json_string(script_root)) != 0
-            || json_object_set_new(route, "root", json_string(script_root))
-               != 0))
-    {
-        json_decref(route);
-        return NULL;
-    }
-
-    return route;
+       its files from root, php-fpm runs its scripts below script_root
+       (s*: no such key without a script_root) */
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*, s:s*, s:s*}",
+                     "project", project, "kind", "dynamic",
+                     "state", running ? "running" : "sleeping",
+                     "upstream", upstream, "deployment", dep,
+                     "protocol", script_root != NULL ? "fastcgi" : NULL,
+                     "script_root", script_root, "root", script_root);
 }
 
 

@@ -142,7 +142,7 @@ notify_last_ids(void)
 {
     const char        *argv[] = { "XREVRANGE", NULL, "+", "-",
                                   "COUNT", "1" };
-    const redisReply  *e;
+    const char        *id;
     redisReply        *reply;
     int                j;
 
@@ -159,12 +159,10 @@ notify_last_ids(void)
             return SO_EUNAVAIL;
         }
 
-        e = reply->elements > 0 ? reply->element[0] : NULL;
+        id = reply->elements > 0 ? bld_stream_entry_id(reply->element[0])
+                                 : NULL;
         snprintf(notify.ids[j], BLD_STREAM_ID_LEN, "%s",
-                 e != NULL && e->type == REDIS_REPLY_ARRAY
-                 && e->elements > 0
-                 && e->element[0]->type == REDIS_REPLY_STRING
-                 ? e->element[0]->str : "0-0");
+                 id != NULL ? id : "0-0");
 
         freeReplyObject(reply);
     }
