@@ -80,8 +80,8 @@ static struct {
 static void edgeq_fork_prepare(void);
 static void edgeq_fork_parent(void);
 static void edgeq_fork_child(void);
-static int edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
-    size_t errlen);
+static int edgeq_request(const char *edge, const edge_batch_t *b,
+    json_t **table, char *err, size_t errlen);
 static void *edgeq_thread(void *arg);
 static void edgeq_run(edge_thread_t *t, edge_part_t *p, char *err,
     size_t errlen);
@@ -89,7 +89,8 @@ static edge_thread_t *edgeq_edge(const char *url);
 static const char *edgeq_next(const char *edges, char *out, size_t outlen);
 static edge_batch_t *edgeq_batch(const so_config_t *cfg, const char *host,
     json_t *route);
-static void edgeq_ask(const so_config_t *cfg, edge_batch_t *b);
+static int edgeq_ask(const so_config_t *cfg, edge_batch_t *b,
+    bld_edge_done_pt done, void *data);
 static void edgeq_through(edge_batch_t *b);
 static void edgeq_free(edge_batch_t *b);
 
@@ -181,13 +182,15 @@ edgeq_through(edge_batch_t *b)
 
 
 /*
- * PUTs b's body (NULL: DELETEs) as its host to one edge, trying again on
- * a transport failure or a 5xx: 0, or SO_EUNAVAIL (logged, err says why).
- * Blocks up to EDGE_TRIES times the timeout.
+ * b's request to the edge at url edge: a poll GETs its activity table
+ * into *table, once; a push PUTs b's body (NULL: DELETEs) as b's host,
+ * tried again on a transport failure or a 5xx (and logged when it
+ * failed).  0, or SO_EUNAVAIL with err saying why.  Blocks up to
+ * EDGE_TRIES times the timeout.
  */
 static int
-edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
-    size_t errlen)
+edgeq_request(const char *edge, const edge_batch_t *b, json_t **table,
+    char *err, size_t errlen)
 {
     so_fetch_req_t  req;
     so_fetch_res_t  res;
@@ -197,10 +200,11 @@ edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
 
     len = strlen(edge);
     snprintf(url, sizeof(url), "%s%s%s", edge,
-             len > 0 && edge[len - 1] == '/' ? "" : "/", b->host);
+             b->poll || (len > 0 && edge[len - 1] == '/') ? "" : "/",
+             b->host);
 
     memset(&req, 0, sizeof(req));
-    req.method = b->body != NULL ? "PUT" : "DELETE";
+    req.method = b->poll ? "GET" : b->body != NULL ? "PUT" : "DELETE";
     req.url = url;
     req.body = b->body;
     req.body_len = b->body != NULL ? strlen(b->body) : 0;
@@ -208,13 +212,21 @@ edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
     req.timeout_ms = b->timeout_ms;
 
     ok = 0;
-    for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
+    for (tries = 0; tries < (b->poll ? 1 : EDGE_TRIES) && !ok; tries++) {
         if (tries > 0) {
             usleep(200000U << tries);
         }
 
         if (so_fetch_request(&res, &req) != SO_OK) {
             snprintf(err, errlen, "%s", res.errstr);    /* names the URL */
+
+        } else if (b->poll) {
+            ok = res.status == 200 && so_fetch_json(table, &res) == SO_OK;
+            if (!ok && res.errstr[0] != '\0') {
+                snprintf(err, errlen, "%s", res.errstr);
+            } else if (!ok) {
+                snprintf(err, errlen, "%.200s: bad answer", url);
+            }
 
         } else if (res.status / 100 == 2
                    || (b->body == NULL && res.status == 404))
@@ -233,12 +245,11 @@ edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
         so_fetch_res_free(&res);
     }
 
-    if (!ok) {
+    if (!ok && !b->poll) {
         so_log_error("edge", "route %s: %s", b->host, err);
-        return SO_EUNAVAIL;
     }
 
-    return SO_OK;
+    return ok ? SO_OK : SO_EUNAVAIL;
 }
 
 
@@ -246,38 +257,13 @@ edgeq_push_one(const char *edge, const edge_batch_t *b, char *err,
 static void
 edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
 {
-    so_fetch_req_t   req;
-    so_fetch_res_t   res;
-    edge_batch_t    *b;
-    json_t          *table;
-    int              rc;
+    edge_batch_t  *b;
+    json_t        *table;
+    int            rc;
 
     b = p->batch;
-    err[0] = '\0';
     table = NULL;
-
-    if (!b->poll) {
-        rc = edgeq_push_one(t->url, b, err, errlen);
-
-    } else {
-        memset(&req, 0, sizeof(req));
-        req.method = "GET";
-        req.url = t->url;
-        req.timeout_ms = b->timeout_ms;
-
-        rc = so_fetch_request(&res, &req);
-        if (rc != SO_OK || res.status != 200
-            || so_fetch_json(&table, &res) != SO_OK)
-        {
-            if (res.errstr[0] != '\0') {
-                snprintf(err, errlen, "%s", res.errstr);
-            } else {
-                snprintf(err, errlen, "%.200s: bad answer", t->url);
-            }
-            rc = SO_EUNAVAIL;
-        }
-        so_fetch_res_free(&res);
-    }
+    rc = edgeq_request(t->url, b, &table, err, errlen);
 
     pthread_mutex_lock(&edgeq.lock);
 
@@ -328,7 +314,6 @@ static edge_thread_t *
 edgeq_edge(const char *url)
 {
     edge_thread_t   *t;
-    pthread_attr_t   attr;
     pthread_t        tid;
     sigset_t         all, old;
     int              i, rc;
@@ -352,10 +337,7 @@ edgeq_edge(const char *url)
     /* the loop's signalfd takes every signal, never this thread */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&tid, &attr, edgeq_thread, t);
-    pthread_attr_destroy(&attr);
+    rc = pthread_create(&tid, NULL, edgeq_thread, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     if (rc != 0) {
@@ -364,6 +346,7 @@ edgeq_edge(const char *url)
         return NULL;
     }
 
+    (void) pthread_detach(tid);
     edgeq.nedges++;
     return t;
 }
@@ -387,15 +370,25 @@ edgeq_next(const char *edges, char *out, size_t outlen)
 }
 
 
-/* queues b on every edge; an edge that cannot take it fails its part */
-static void
-edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
+/*
+ * Queues b (NULL: SO_ERR) on every edge, for done to run with data once
+ * every edge is through; an edge that cannot take it fails its part.
+ */
+static int
+edgeq_ask(const so_config_t *cfg, edge_batch_t *b, bld_edge_done_pt done,
+    void *data)
 {
     edge_thread_t  *t;
     edge_part_t    *p;
     const char     *next;
     char            url[2048];
 
+    if (b == NULL) {
+        return SO_ERR;
+    }
+
+    b->done = done;
+    b->data = data;
     b->left = 1;            /* ours, until every edge has its part */
     b->r.err = b->err;
     b->r.tables = b->tables;
@@ -426,10 +419,13 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
 
     edgeq_through(b);
     pthread_mutex_unlock(&edgeq.lock);
+
+    return SO_OK;
 }
 
 
-/* a push of route (NULL: a DELETE) as host, or NULL: out of memory */
+/* a push of route (NULL: a DELETE) as host, or a poll (host NULL); NULL
+   when out of memory */
 static edge_batch_t *
 edgeq_batch(const so_config_t *cfg, const char *host, json_t *route)
 {
@@ -448,8 +444,9 @@ edgeq_batch(const so_config_t *cfg, const char *host, json_t *route)
         }
     }
 
+    b->poll = host == NULL;
     b->timeout_ms = cfg->edge_timeout;
-    snprintf(b->host, sizeof(b->host), "%s", host);
+    snprintf(b->host, sizeof(b->host), "%s", host != NULL ? host : "");
 
     return b;
 }
@@ -459,18 +456,7 @@ int
 bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
     bld_edge_done_pt done, void *data)
 {
-    edge_batch_t  *b;
-
-    b = edgeq_batch(cfg, host, route);
-    if (b == NULL) {
-        return SO_ERR;
-    }
-
-    b->done = done;
-    b->data = data;
-    edgeq_ask(cfg, b);
-
-    return SO_OK;
+    return edgeq_ask(cfg, edgeq_batch(cfg, host, route), done, data);
 }
 
 
@@ -480,18 +466,12 @@ bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
 {
     edge_batch_t  *b;
 
-    b = calloc(1, sizeof(edge_batch_t));
-    if (b == NULL) {
-        return SO_ERR;
+    b = edgeq_batch(cfg, NULL, NULL);
+    if (b != NULL) {
+        b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     }
 
-    b->done = done;
-    b->data = data;
-    b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
-    b->poll = 1;
-    edgeq_ask(cfg, b);
-
-    return SO_OK;
+    return edgeq_ask(cfg, b, done, data);
 }
 
 
@@ -511,7 +491,7 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
     }
 
     b->waited = 1;
-    edgeq_ask(cfg, b);
+    (void) edgeq_ask(cfg, b, NULL, NULL);
 
     pthread_mutex_lock(&edgeq.lock);
 

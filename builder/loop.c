@@ -293,6 +293,7 @@ bld_actors_init(bld_daemon_t *d)
     (void) bld_recover(&d->builds, BLD_RECOVER_MINE, 1);
     bld_apps_init(&d->apps, b, d->consumer);
 
+    /* the policies' names: the actors were given theirs above */
     streams[0] = d->builds.stream.policy->stream;
     streams[1] = d->events.stream.policy->stream;
     streams[2] = d->scaler.wakes.policy->stream;
