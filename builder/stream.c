@@ -143,8 +143,11 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
 {
     redisReply        *reply;
     const redisReply  *entries;
-    const char        *argv[9], *eid;
+    const char        *eid;
     char               counts[16];
+    const char        *argv[] = { "XREADGROUP", "GROUP", s->policy->group,
+                                  s->conn->consumer, "COUNT", counts,
+                                  "STREAMS", s->policy->stream, start };
     size_t             i;
     int                n;
 
@@ -158,16 +161,6 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
 
     snprintf(counts, sizeof(counts), "%d",
              count > 0 ? count : s->policy->page);
-
-    argv[0] = "XREADGROUP";
-    argv[1] = "GROUP";
-    argv[2] = s->policy->group;
-    argv[3] = s->conn->consumer;
-    argv[4] = "COUNT";
-    argv[5] = counts;
-    argv[6] = "STREAMS";
-    argv[7] = s->policy->stream;
-    argv[8] = start;
 
     reply = bld_stream_run(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
@@ -214,14 +207,10 @@ int
 bld_stream_ack(bld_stream_t *s, const char *id)
 {
     redisReply  *reply;
-    const char  *argv[4];
+    const char  *argv[] = { "XACK", s->policy->stream, s->policy->group,
+                            id };
 
-    argv[0] = "XACK";
-    argv[1] = s->policy->stream;
-    argv[2] = s->policy->group;
-    argv[3] = id;
-
-    reply = bld_stream_run(s, 4, argv);
+    reply = bld_stream_run(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -273,8 +262,10 @@ int
 bld_stream_autoclaim(bld_stream_t *s)
 {
     redisReply  *reply;
-    const char  *argv[9];
     char         idle[24], cursor[BLD_STREAM_ID_LEN];
+    const char  *argv[] = { "XAUTOCLAIM", s->policy->stream,
+                            s->policy->group, s->conn->consumer, idle,
+                            cursor, "COUNT", "100", "JUSTID" };
     int          round;
 
     s->reread = 1;
@@ -286,16 +277,6 @@ bld_stream_autoclaim(bld_stream_t *s)
     snprintf(idle, sizeof(idle), "%lld", (long long) s->policy->claim_leases
              * s->conn->cfg->lease_ttl * 1000);
     snprintf(cursor, sizeof(cursor), "0-0");
-
-    argv[0] = "XAUTOCLAIM";
-    argv[1] = s->policy->stream;
-    argv[2] = s->policy->group;
-    argv[3] = s->conn->consumer;
-    argv[4] = idle;
-    argv[5] = cursor;
-    argv[6] = "COUNT";
-    argv[7] = "100";
-    argv[8] = "JUSTID";
 
     for (round = 0; round < BLD_STREAM_CLAIMS; round++) {
         reply = bld_stream_run(s, (int) so_nelems(argv), argv);
