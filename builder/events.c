@@ -75,8 +75,6 @@ static const bld_stream_policy_t  bld_events_policy = {
 
 static int bld_events_entry(void *data, const char *eid,
     const redisReply *fields);
-static int bld_events_handle(bld_events_t *ev, const char *eid,
-    const redisReply *fields);
 static int bld_events_deleted(bld_events_t *ev, const char *eid,
     long long project, const char *name);
 static int bld_events_forget(bld_events_t *ev, long long project,
@@ -110,27 +108,27 @@ bld_events_poll(bld_events_t *ev)
 }
 
 
-/* a bld_stream_handler_pt: what failed is kept, read again later */
+/*
+ * A bld_stream_handler_pt: an entry is acknowledged once handled, or
+ * when there is nothing to do; what failed is kept, read again later, as
+ * is one waiting for the edges (BLD_EVENTS_LATER).
+ */
 static int
 bld_events_entry(void *data, const char *eid, const redisReply *fields)
 {
-    return bld_events_handle(data, eid, fields) == SO_OK ? BLD_STREAM_ACK
-                                                          : BLD_STREAM_KEEP;
-}
-
-
-/* SO_OK: done with the entry (handled, or nothing to do);
-   BLD_EVENTS_LATER: acknowledged once the edges answered */
-static int
-bld_events_handle(bld_events_t *ev, const char *eid, const redisReply *fields)
-{
+    bld_events_t      *ev;
     const redisReply  *type, *name;
     long long          id;
+    int                rc;
 
-    /* an entry trimmed meanwhile has nil fields */
+    ev = data;
+    rc = SO_OK;
+
+    /* an entry trimmed meanwhile has nil fields; another type is not the
+       builder's */
     type = bld_stream_kv(fields, "type");
     if (type == NULL || type->type != REDIS_REPLY_STRING) {
-        return SO_OK;
+        return BLD_STREAM_ACK;
     }
 
     if (strcmp(type->str, "project_deleted") == 0) {
@@ -142,38 +140,35 @@ bld_events_handle(bld_events_t *ev, const char *eid, const redisReply *fields)
         {
             so_log_warn("events", "entry %s: project_deleted without a "
                         "valid project and name: dropped", eid);
-            return SO_OK;
+            return BLD_STREAM_ACK;
         }
 
-        return bld_events_deleted(ev, eid, id, name->str);
-    }
+        rc = bld_events_deleted(ev, eid, id, name->str);
 
-    if (strcmp(type->str, "promoted") == 0) {
+    } else if (strcmp(type->str, "promoted") == 0) {
         id = bld_stream_field(fields, "deployment");
         if (id <= 0) {
             so_log_warn("events", "entry %s: promoted without a "
                         "deployment: dropped", eid);
-            return SO_OK;
+            return BLD_STREAM_ACK;
         }
 
-        return bld_events_promoted(ev, eid, id);
-    }
+        rc = bld_events_promoted(ev, eid, id);
 
-    if (strcmp(type->str, "detect") == 0) {
+    } else if (strcmp(type->str, "detect") == 0) {
         id = bld_stream_field(fields, "detection");
         if (id <= 0) {
             so_log_warn("events", "entry %s: detect without a detection: "
                         "dropped", eid);
-            return SO_OK;
+            return BLD_STREAM_ACK;
         }
 
         /* no build slot: kept pending, like a failure */
-        return bld_jobs_capacity(ev->builds) > 0 ? bld_job_start_detect(ev->builds, id)
-                                        : SO_EUNAVAIL;
+        rc = bld_jobs_capacity(ev->builds) > 0
+             ? bld_job_start_detect(ev->builds, id) : SO_EUNAVAIL;
     }
 
-    /* another type is not the builder's */
-    return SO_OK;
+    return rc == SO_OK ? BLD_STREAM_ACK : BLD_STREAM_KEEP;
 }
 
 

@@ -209,7 +209,7 @@ bld_reconcile_consumers(bld_builds_t *q)
 
     gone_ms = (long long) q->b->cfg.lease_ttl * 1000 * 10;
 
-    consumers = bld_stream_cmd(q->stream.conn, 4, info, NULL);
+    consumers = bld_stream_cmd(&q->stream, 4, info);
     if (consumers == NULL) {
         return;
     }
@@ -231,7 +231,7 @@ bld_reconcile_consumers(bld_builds_t *q)
         }
 
         del[4] = name->str;
-        freeReplyObject(bld_stream_cmd(q->stream.conn, 5, del, NULL));
+        freeReplyObject(bld_stream_cmd(&q->stream, 5, del));
     }
 
     freeReplyObject(consumers);
@@ -253,7 +253,7 @@ bld_reconcile_minid(bld_builds_t *q, char *minid, size_t len)
 
     minid[0] = '\0';
 
-    pend = bld_stream_cmd(q->stream.conn, 3, pending, NULL);
+    pend = bld_stream_cmd(&q->stream, 3, pending);
     if (pend == NULL) {
         return;
     }
@@ -270,7 +270,7 @@ bld_reconcile_minid(bld_builds_t *q, char *minid, size_t len)
         return;
     }
 
-    groups = bld_stream_cmd(q->stream.conn, 3, info, NULL);
+    groups = bld_stream_cmd(&q->stream, 3, info);
     if (groups == NULL) {
         return;
     }
@@ -316,5 +316,5 @@ bld_reconcile_tidy(bld_builds_t *q)
     }
 
     /* MINID keeps minid itself: the last delivered entry stays, harmless */
-    freeReplyObject(bld_stream_cmd(q->stream.conn, 5, trim, NULL));
+    freeReplyObject(bld_stream_cmd(&q->stream, 5, trim));
 }

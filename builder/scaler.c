@@ -58,7 +58,6 @@ static int idle_busy(void *data, const char *name);
 static long long idle_requests(void *data, const char *name);
 static void idle_polled(void *data, const bld_edge_result_t *r);
 static time_t idle_time(const char *rfc3339);
-static int idle_wake(bld_scaler_t *s, const char *project);
 static int idle_wake_entry(void *data, const char *eid,
     const redisReply *fields);
 
@@ -205,54 +204,45 @@ bld_scaler_reap(bld_scaler_t *s)
 }
 
 
-/* a wake of project (its name): its PRODUCTION app runs again */
+/*
+ * A bld_stream_handler_pt: a wake of project (its name), whose PRODUCTION
+ * app runs again.  Every wake is acknowledged (see the top).
+ */
 static int
-idle_wake(bld_scaler_t *s, const char *project)
+idle_wake_entry(void *data, const char *eid, const redisReply *fields)
 {
-    PGresult  *res;
-    long long  dep;
+    bld_scaler_t      *s;
+    const redisReply  *project;
+    PGresult          *res;
+
+    s = data;
+
+    project = bld_stream_kv(fields, "project");
+    if (project == NULL || project->type != REDIS_REPLY_STRING) {
+        return BLD_STREAM_ACK;
+    }
 
     res = so_pg_query(s->b->pg, "idle_wake",
                       "SELECT d.id FROM projects p JOIN deployments d"
                       " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
                       " WHERE p.name = $1 AND d.kind = 'dynamic'"
                       " AND d.artifact_path IS NOT NULL",
-                      SO_PG_PARAMS(project));
-    if (res == NULL) {
-        return SO_EUNAVAIL;
-    }
+                      SO_PG_PARAMS(project->str));
 
-    if (PQntuples(res) != 1) {
+    if (res != NULL && PQntuples(res) != 1) {
         so_log_info("idle", "project=%s: woken, but it has no dynamic "
-                    "PRODUCTION deployment", project);
-        PQclear(res);
-        return SO_OK;
-    }
+                    "PRODUCTION deployment", project->str);
 
-    dep = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-
-    return bld_apps_wake(s->apps, dep, project);
-}
-
-
-/* a bld_stream_handler_pt: every wake is acknowledged (see the top) */
-static int
-idle_wake_entry(void *data, const char *eid, const redisReply *fields)
-{
-    bld_scaler_t      *s;
-    const redisReply  *project;
-
-    s = data;
-
-    project = bld_stream_kv(fields, "project");
-    if (project != NULL && project->type == REDIS_REPLY_STRING
-        && idle_wake(s, project->str) == SO_EUNAVAIL)
+    } else if (res == NULL
+               || bld_apps_wake(s->apps,
+                                strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+                                project->str) == SO_EUNAVAIL)
     {
         so_log_warn("idle", "project=%s: wake not handled: %s",
                     project->str, so_pg_errstr(s->b->pg));
     }
 
+    PQclear(res);
     return BLD_STREAM_ACK;
 }
 

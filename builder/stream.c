@@ -30,8 +30,6 @@
 #define BLD_STREAM_CLAIMS     16      /* XAUTOCLAIM rounds, 100 each */
 
 
-static redisReply *bld_stream_run(bld_stream_t *s, int argc,
-    const char **argv);
 static int bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     bld_stream_handler_pt h, void *data, char *last, int *stopped);
 
@@ -44,14 +42,12 @@ bld_stream_ready(const bld_stream_conn_t *c)
 
 
 redisReply *
-bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
-    int *nogroup)
+bld_stream_cmd(bld_stream_t *s, int argc, const char **argv)
 {
-    redisReply  *reply;
+    redisReply         *reply;
+    bld_stream_conn_t  *c;
 
-    if (nogroup != NULL) {
-        *nogroup = 0;
-    }
+    c = s->conn;
 
     reply = so_redis_command(c->redis, argc, argv, NULL);
     if (reply == NULL) {
@@ -72,28 +68,12 @@ bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
     if (reply->type == REDIS_REPLY_ERROR
         && strncmp(reply->str, "BUSYGROUP", 9) != 0)
     {
-        if (nogroup != NULL && strncmp(reply->str, "NOGROUP", 7) == 0) {
-            *nogroup = 1;
+        if (strncmp(reply->str, "NOGROUP", 7) == 0) {
+            s->group_ok = 0;
         }
         so_log_warn("stream", "%s: %s", argv[0], reply->str);
         freeReplyObject(reply);
         return NULL;
-    }
-
-    return reply;
-}
-
-
-/* a command on the consumer's group: NOGROUP forgets that group only */
-static redisReply *
-bld_stream_run(bld_stream_t *s, int argc, const char **argv)
-{
-    redisReply  *reply;
-    int          nogroup;
-
-    reply = bld_stream_cmd(s->conn, argc, argv, &nogroup);
-    if (nogroup) {
-        s->group_ok = 0;
     }
 
     return reply;
@@ -119,7 +99,7 @@ bld_stream_create(bld_stream_t *s)
                             s->policy->group, s->policy->start,
                             "MKSTREAM" };
 
-    reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -162,7 +142,7 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     snprintf(counts, sizeof(counts), "%d",
              count > 0 ? count : s->policy->page);
 
-    reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -210,7 +190,7 @@ bld_stream_ack(bld_stream_t *s, const char *id)
     const char  *argv[] = { "XACK", s->policy->stream, s->policy->group,
                             id };
 
-    reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -279,7 +259,7 @@ bld_stream_autoclaim(bld_stream_t *s)
     snprintf(cursor, sizeof(cursor), "0-0");
 
     for (round = 0; round < BLD_STREAM_CLAIMS; round++) {
-        reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+        reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
         if (reply == NULL) {
             return SO_EUNAVAIL;
         }

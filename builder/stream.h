@@ -67,12 +67,12 @@ typedef struct {
 int bld_stream_ready(const bld_stream_conn_t *c);
 
 /*
- * Runs a command; NULL (logged, once per outage) on a Redis failure or an
- * error reply (BUSYGROUP excepted: the group exists, fine).  *nogroup,
- * when not NULL, says the error was NOGROUP.
+ * Runs a command on s's connection; NULL (logged, once per outage) on a
+ * Redis failure or an error reply (BUSYGROUP excepted: the group exists,
+ * fine).  NOGROUP forgets s's group (Redis lost its data), no other: the
+ * next read creates it again.
  */
-redisReply *bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
-    int *nogroup);
+redisReply *bld_stream_cmd(bld_stream_t *s, int argc, const char **argv);
 
 void bld_stream_init(bld_stream_t *s, const bld_stream_policy_t *policy,
     bld_stream_conn_t *conn);
