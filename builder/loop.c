@@ -454,7 +454,7 @@ done:
     so_pg_free(b->pg);
     so_redis_free(b->redis);
     so_fd_close(&d->sigfd);
-    so_fd_close(&b->epfd);
+    so_fd_close(&b->epfd);      /* wakefd stays: the threads outlive us */
     free(d);
 
     return rc;
