@@ -84,9 +84,8 @@ int bld_stream_create(bld_stream_t *s);
  * Reads up to count (<= 0: the policy's page) new entries and hands each
  * to handler: acknowledged on BLD_STREAM_ACK; on BLD_STREAM_STOP the rest
  * of the read stays pending and is marked for reread.  The group is
- * created first when it is not known to exist; a NOGROUP answer forgets
- * it (Redis lost its data), and the next read creates it again.  Returns
- * the number of entries read, or SO_EUNAVAIL.
+ * created first when it is not known to exist (see bld_stream_cmd).
+ * Returns the number of entries read, or SO_EUNAVAIL.
  */
 int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data);
