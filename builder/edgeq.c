@@ -83,8 +83,7 @@ static void edgeq_fork_child(void);
 static int edgeq_request(const char *edge, const edge_batch_t *b,
     json_t **table, char *err, size_t errlen);
 static void *edgeq_thread(void *arg);
-static void edgeq_run(edge_thread_t *t, edge_part_t *p, char *err,
-    size_t errlen);
+static void edgeq_run(edge_thread_t *t, edge_part_t *p);
 static edge_thread_t *edgeq_edge(const char *url);
 static const char *edgeq_next(const char *edges, char *out, size_t outlen);
 static edge_batch_t *edgeq_batch(const so_config_t *cfg, const char *host,
@@ -255,15 +254,16 @@ edgeq_request(const char *edge, const edge_batch_t *b, json_t **table,
 
 /* one edge's part of a batch, outside the lock */
 static void
-edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
+edgeq_run(edge_thread_t *t, edge_part_t *p)
 {
     edge_batch_t  *b;
     json_t        *table;
+    char           err[SO_ERRLEN];
     int            rc;
 
     b = p->batch;
     table = NULL;
-    rc = edgeq_request(t->url, b, &table, err, errlen);
+    rc = edgeq_request(t->url, b, &table, err, sizeof(err));
 
     pthread_mutex_lock(&edgeq.lock);
 
@@ -286,7 +286,6 @@ edgeq_thread(void *arg)
 {
     edge_thread_t  *t;
     edge_part_t    *p;
-    char            err[SO_ERRLEN];
 
     t = arg;
 
@@ -302,7 +301,7 @@ edgeq_thread(void *arg)
         }
         pthread_mutex_unlock(&edgeq.lock);
 
-        edgeq_run(t, p, err, sizeof(err));
+        edgeq_run(t, p);
     }
 
     return NULL;
