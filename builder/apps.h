@@ -1,6 +1,6 @@
 /*
  * apps.h: the supervisor of dynamic apps (apps.c, appio.c, appstate.c),
- * an actor of shipoffd (daemon.h).
+ * an actor of shipoffd (loop.c).
  *
  * It alone writes an app's fields: the others (events.c, the scaler,
  * the builds) ask it through the functions below.  It is given the

@@ -19,12 +19,12 @@ typedef struct {
     so_pg_t      *pg;
     so_redis_t   *redis;
     int           epfd;
-    int           sigfd;
-    int           stop;
 } bld_t;
 
 int bld_loop(bld_t *b);
-int bld_migrate(const so_config_t *cfg);
+
+/* loop.c: this process's name as a stream consumer and a lease owner */
+void bld_owner_name(char *out, size_t len);
 
 /* retention.c: deletes log lines past log_max_age and log_max_size, and
    deployments past quota_deployments_kept (quota.c) */

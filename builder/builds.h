@@ -1,5 +1,5 @@
 /*
- * builds.h: the builds, an actor of shipoffd (daemon.h):
+ * builds.h: the builds, an actor of shipoffd (loop.c):
  *
  *   queue.c      shipoff:builds (consumer group) and shipoff:cancel; the
  *                claim of a deployment in PostgreSQL

@@ -16,8 +16,8 @@
  * reconciler looks for.
  *
  * The build worker pushes a new site's route to every edge at once and
- * goes on once one edge took it (bld_edge_push): a silent edge holds no
- * build up; the daemon then brings every edge round (events.c, edgeq.c).
+ * goes on once one edge took it (edgeq.c's bld_edge_push): a silent edge
+ * holds no build up; the daemon then brings every edge round (events.c).
  *
  * A dynamic app's route points at the address (in its own network
  * namespace, netns.c) and port its process listens on while
@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +38,8 @@
 #include "shipoff.h"
 #include "so_detect.h"
 #include "so_fd.h"
-#include "so_fetch.h"
 #include "so_log.h"
 #include "worker.h"
-
-#define EDGE_TRIES       3
 
 /*
  * The routes of PRODUCTION deployments: name, id, kind, artifact,
@@ -61,33 +57,7 @@
     " AND d.kind IN ('static', 'dynamic')"
 
 
-/*
- * One bld_edge_push: its caller and a thread per edge share it; the
- * caller returns once an edge took the push (or every edge failed), and
- * the threads still asking the others go on without it.
- */
-typedef struct {
-    pthread_mutex_t  lock;
-    pthread_cond_t   cond;
-    char            *body;          /* a PUT; NULL: DELETE */
-    char             host[512];
-    long             timeout_ms;    /* one try's */
-    int              refs;          /* the caller, and each thread */
-    int              left;          /* edges still being asked */
-    size_t           pushed;        /* edges that took it */
-    char             err[SO_ERRLEN];    /* the first failure */
-} edge_fanout_t;
-
-typedef struct {
-    edge_fanout_t  *fanout;
-    char            url[2048];
-} edge_arm_t;
-
-
 static json_t *edge_route_row(const so_config_t *cfg, PGresult *res, int i);
-static void *edge_fanout_thread(void *arg);
-static void edge_fanout_leave(edge_fanout_t *f);
-static void edge_fanout_start(edge_fanout_t *f, const char *url);
 
 
 int
@@ -127,32 +97,20 @@ json_t *
 bld_route_dynamic(const char *project, long long deployment_id,
     const char *addr, int port, int running, const char *script_root)
 {
-    json_t  *route;
-    char     dep[24], upstream[64];
+    char  dep[24], upstream[64];
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     snprintf(upstream, sizeof(upstream), "%s:%d", addr, port);
 
-    route = json_pack("{s:s, s:s, s:s, s:s, s:s}",
-                      "project", project, "kind", "dynamic",
-                      "state", running ? "running" : "sleeping",
-                      "upstream", upstream, "deployment", dep);
-
     /* the sandbox sees the app's tree where the host has it: nginx serves
-       its files from root, php-fpm runs its scripts below script_root */
-    if (route != NULL && script_root != NULL
-        && (json_object_set_new(route, "protocol", json_string("fastcgi"))
-            != 0
-            || json_object_set_new(route, "script_root",
-                                   json_string(script_root)) != 0
-            || json_object_set_new(route, "root", json_string(script_root))
-               != 0))
-    {
-        json_decref(route);
-        return NULL;
-    }
-
-    return route;
+       its files from root, php-fpm runs its scripts below script_root
+       (s*: no such key without a script_root) */
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*, s:s*, s:s*}",
+                     "project", project, "kind", "dynamic",
+                     "state", running ? "running" : "sleeping",
+                     "upstream", upstream, "deployment", dep,
+                     "protocol", script_root != NULL ? "fastcgi" : NULL,
+                     "script_root", script_root, "root", script_root);
 }
 
 
@@ -243,226 +201,6 @@ bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
 
     PQclear(res);
     return SO_OK;
-}
-
-
-int
-bld_edge_push_one(const char *edge, const char *host, const char *body,
-    long timeout_ms, char *err, size_t errlen)
-{
-    so_fetch_req_t  req;
-    so_fetch_res_t  res;
-    size_t          len;
-    char            url[2048];
-    int             tries, ok;
-
-    len = strlen(edge);
-    snprintf(url, sizeof(url), "%s%s%s", edge,
-             len > 0 && edge[len - 1] == '/' ? "" : "/", host);
-
-    memset(&req, 0, sizeof(req));
-    req.method = body != NULL ? "PUT" : "DELETE";
-    req.url = url;
-    req.body = body;
-    req.body_len = body != NULL ? strlen(body) : 0;
-    req.content_type = body != NULL ? "application/json" : NULL;
-    req.timeout_ms = timeout_ms;
-
-    ok = 0;
-    for (tries = 0; tries < EDGE_TRIES && !ok; tries++) {
-        if (tries > 0) {
-            usleep(200000U << tries);
-        }
-
-        if (so_fetch_request(&res, &req) != SO_OK) {
-            snprintf(err, errlen, "%s", res.errstr);    /* names the URL */
-
-        } else if (res.status / 100 == 2
-                   || (body == NULL && res.status == 404))
-        {
-            ok = 1;
-
-        } else {
-            /* a 4xx will not change by asking again */
-            snprintf(err, errlen, "%s: %ld %.200s", url, res.status,
-                     res.body != NULL ? res.body : "");
-            if (res.status / 100 == 4) {
-                tries = EDGE_TRIES;
-            }
-        }
-
-        so_fetch_res_free(&res);
-    }
-
-    if (!ok) {
-        so_log_error("edge", "route %s: %s", host, err);
-        return SO_EUNAVAIL;
-    }
-
-    return SO_OK;
-}
-
-
-const char *
-bld_edge_next(const char *edges, char *out, size_t outlen)
-{
-    size_t  len;
-
-    edges += strspn(edges, " \t");
-    len = strcspn(edges, " \t");
-    if (len == 0) {
-        return NULL;
-    }
-
-    snprintf(out, outlen, "%.*s", (int) len, edges);
-    return edges + len;
-}
-
-
-/* a thread's part of edge_fanout_t: one edge */
-static void *
-edge_fanout_thread(void *arg)
-{
-    edge_arm_t     *a;
-    edge_fanout_t  *f;
-    char            err[SO_ERRLEN];
-    int             rc;
-
-    a = arg;
-    f = a->fanout;
-
-    rc = bld_edge_push_one(a->url, f->host, f->body, f->timeout_ms, err,
-                           sizeof(err));
-    free(a);
-
-    pthread_mutex_lock(&f->lock);
-
-    if (rc == SO_OK) {
-        f->pushed++;
-    } else if (f->err[0] == '\0') {
-        snprintf(f->err, sizeof(f->err), "%s", err);
-    }
-
-    f->left--;
-    pthread_cond_signal(&f->cond);
-    edge_fanout_leave(f);
-
-    return NULL;
-}
-
-
-/* under f's lock, which it releases: the last one out frees f */
-static void
-edge_fanout_leave(edge_fanout_t *f)
-{
-    int  last;
-
-    last = --f->refs == 0;
-    pthread_mutex_unlock(&f->lock);
-
-    if (last) {
-        pthread_cond_destroy(&f->cond);
-        pthread_mutex_destroy(&f->lock);
-        free(f->body);
-        free(f);
-    }
-}
-
-
-/* under f's lock: url's thread started, or its failure recorded */
-static void
-edge_fanout_start(edge_fanout_t *f, const char *url)
-{
-    pthread_attr_t   attr;
-    pthread_t        tid;
-    edge_arm_t      *a;
-    int              rc;
-
-    a = malloc(sizeof(edge_arm_t));
-    if (a == NULL) {
-        rc = ENOMEM;
-        goto failed;
-    }
-
-    a->fanout = f;
-    snprintf(a->url, sizeof(a->url), "%s", url);
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&tid, &attr, edge_fanout_thread, a);
-    pthread_attr_destroy(&attr);
-
-    if (rc == 0) {
-        f->refs++;
-        f->left++;
-        return;
-    }
-
-    free(a);
-
-failed:
-
-    if (f->err[0] == '\0') {
-        snprintf(f->err, sizeof(f->err), "%.200s: not asked: %s", url,
-                 strerror(rc));
-    }
-}
-
-
-int
-bld_edge_body(char **out, const json_t *route)
-{
-    *out = NULL;
-    if (route != NULL) {
-        *out = json_dumps(route, JSON_COMPACT);
-    }
-
-    return route == NULL || *out != NULL ? SO_OK : SO_ERR;
-}
-
-
-int
-bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
-    size_t *pushed, char *err, size_t errlen)
-{
-    edge_fanout_t  *f;
-    const char     *next;
-    char            url[2048];
-    int             rc;
-
-    *pushed = 0;
-    err[0] = '\0';
-
-    f = calloc(1, sizeof(edge_fanout_t));
-    if (f == NULL || bld_edge_body(&f->body, route) != SO_OK) {
-        free(f);
-        return SO_ERR;
-    }
-
-    pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
-    snprintf(f->host, sizeof(f->host), "%s", host);
-    f->timeout_ms = cfg->edge_timeout;
-    f->refs = 1;
-
-    pthread_mutex_lock(&f->lock);
-
-    next = cfg->edges != NULL ? cfg->edges : "";
-    while ((next = bld_edge_next(next, url, sizeof(url))) != NULL) {
-        edge_fanout_start(f, url);
-    }
-
-    while (f->left > 0 && f->pushed == 0) {
-        pthread_cond_wait(&f->cond, &f->lock);
-    }
-
-    *pushed = f->pushed;
-    snprintf(err, errlen, "%s", f->err);
-    rc = (f->pushed > 0 || f->err[0] == '\0') ? SO_OK : SO_EUNAVAIL;
-
-    edge_fanout_leave(f);
-
-    return rc;
 }
 
 

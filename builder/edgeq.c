@@ -1,54 +1,62 @@
 /*
- * edgeq.c: the edges' requests of shipoffd's loop, one thread per edge
- * (see edgeq.h for why).
+ * edgeq.c: every request shipoffd makes of the edges, one thread per
+ * edge (see edgeq.h for why).
  *
  * A batch is one request to every edge; each edge's thread takes its
  * part from its own FIFO, and the last edge through puts the batch on
- * the done list and writes the eventfd.  One mutex guards the FIFOs, the
- * batches' counts and the done list; the requests run outside it.  The
- * state is one per process (the threads and the loop share it) and lives
- * as long as the process: a thread blocked on an edge is never joined,
- * and what is still queued at exit is lost (the reconciler and the next
- * snapshot put the edges right).
+ * the done list and writes the eventfd.  A batch of bld_edge_push has a
+ * caller waiting instead, for the first edge that takes it: the edges
+ * still asking go on without it, and the last one frees the batch.  One
+ * mutex guards the FIFOs, the batches' counts and the done list; the
+ * requests run outside it.  The state is one per process (the threads
+ * and the loop share it) and lives as long as the process: a thread
+ * blocked on an edge is never joined, and what is still queued at exit
+ * is lost (the reconciler and the next snapshot put the edges right).
+ * A forked child (a build worker) has none of its parent's threads: it
+ * starts with no edge, and its own threads are started as it asks.
  */
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_fetch.h"
 #include "so_log.h"
 #include "edgeq.h"
-#include "evfd.h"
 #include "worker.h"
 
 
+#define EDGE_TRIES  3
+
+
 typedef struct edge_batch_s  edge_batch_t;
-typedef struct edge_part_s   edge_part_t;
+
+/* a batch's part on one edge, in that edge's FIFO */
+typedef struct edge_part_s {
+    edge_batch_t         *batch;
+    struct edge_part_s   *next;
+} edge_part_t;
 
 struct edge_batch_s {
-    bld_edge_done_pt   done;
-    void              *data;
-    char               host[512];
-    char              *body;        /* a push; NULL: DELETE */
-    long               timeout_ms;  /* one ask's */
-    unsigned           poll:1;      /* a poll, not a push */
-    int                left;        /* edges not through */
-    int                rc;
-    size_t             pushed;
-    char               err[SO_ERRLEN];
-    json_t            *tables[BLD_EDGES_MAX];
-    size_t             ntables;
-    edge_batch_t      *next;        /* on the done list */
-};
-
-struct edge_part_s {
-    edge_batch_t  *batch;
-    size_t         slot;            /* a poll's table */
-    edge_part_t   *next;
+    bld_edge_done_pt    done;
+    void               *data;
+    char                host[512];
+    char               *body;           /* a push; NULL: DELETE */
+    long                timeout_ms;     /* one ask's */
+    unsigned            poll:1;         /* a poll, not a push */
+    unsigned            waited:1;       /* bld_edge_push's caller waits */
+    int                 left;           /* edges not through */
+    bld_edge_result_t   r;              /* its err and tables: below */
+    char                err[SO_ERRLEN];
+    json_t             *tables[BLD_EDGES_MAX];
+    edge_part_t         parts[BLD_EDGES_MAX];   /* r.ntables of them */
+    edge_batch_t       *next;           /* on the done list */
 };
 
 typedef struct {
@@ -59,100 +67,212 @@ typedef struct {
 
 static struct {
     pthread_mutex_t  lock;
+    pthread_cond_t   took;          /* an edge of a waited batch is through */
     edge_thread_t    edges[BLD_EDGES_MAX];
     int              nedges;
-    edge_batch_t    *done;
-    int              efd;
-} edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
+    edge_batch_t    *done, **done_tail;     /* in the order they were done */
+    int              efd;           /* the loop's; -1: none (a worker) */
+} edgeq = { .lock = PTHREAD_MUTEX_INITIALIZER,
+            .took = PTHREAD_COND_INITIALIZER, .done_tail = &edgeq.done,
+            .efd = -1 };
 
 
+static void edgeq_fork_prepare(void);
+static void edgeq_fork_parent(void);
+static void edgeq_fork_child(void);
+static int edgeq_request(const char *edge, const edge_batch_t *b,
+    json_t **table, char *err, size_t errlen);
 static void *edgeq_thread(void *arg);
-static void edgeq_run(edge_thread_t *t, edge_part_t *p, char *err,
-    size_t errlen);
+static void edgeq_run(edge_thread_t *t, edge_part_t *p);
 static edge_thread_t *edgeq_edge(const char *url);
-static int edgeq_ask(const so_config_t *cfg, edge_batch_t *b);
+static const char *edgeq_next(const char *edges, char *out, size_t outlen);
+static edge_batch_t *edgeq_batch(const so_config_t *cfg, const char *host,
+    json_t *route);
+static int edgeq_ask(const so_config_t *cfg, edge_batch_t *b,
+    bld_edge_done_pt done, void *data);
 static void edgeq_through(edge_batch_t *b);
+static void edgeq_free(edge_batch_t *b);
 
 
 int
-bld_edgeq_init(int epfd)
+bld_edgeq_init(int wakefd)
 {
-    if (so_fetch_init() != SO_OK) {
+    if (so_fetch_init() != SO_OK
+        || pthread_atfork(edgeq_fork_prepare, edgeq_fork_parent,
+                          edgeq_fork_child) != 0)
+    {
         return SO_ERR;
     }
 
-    edgeq.efd = bld_evfd_open(epfd, "edge");
-    return edgeq.efd == -1 ? SO_ERR : SO_OK;
+    edgeq.efd = wakefd;
+    return SO_OK;
 }
 
 
-int
-bld_edgeq_is_ours(int fd)
+/* the state is whole when the loop forks: no thread is in the middle */
+static void
+edgeq_fork_prepare(void)
 {
-    return fd != -1 && fd == edgeq.efd;
+    pthread_mutex_lock(&edgeq.lock);
 }
 
 
-/* under the lock: the last edge through hands the batch to the loop */
+static void
+edgeq_fork_parent(void)
+{
+    pthread_mutex_unlock(&edgeq.lock);
+}
+
+
+/* what was queued is the parent's: the child's threads are not there */
+static void
+edgeq_fork_child(void)
+{
+    edgeq.nedges = 0;
+    edgeq.done = NULL;
+    edgeq.done_tail = &edgeq.done;
+    edgeq.efd = -1;
+    pthread_mutex_unlock(&edgeq.lock);
+}
+
+
+static void
+edgeq_free(edge_batch_t *b)
+{
+    size_t  i;
+
+    for (i = 0; i < b->r.ntables; i++) {
+        json_decref(b->tables[i]);
+    }
+    free(b->body);
+    free(b);
+}
+
+
+/*
+ * Under the lock: the last edge through hands the batch to the loop, or
+ * frees it when nobody waits for it (no loop: a worker's, its caller
+ * gone); a waiting caller hears of each edge.
+ */
 static void
 edgeq_through(edge_batch_t *b)
 {
-    if (--b->left > 0) {
+    if (b->waited) {
+        pthread_cond_broadcast(&edgeq.took);
+    }
+
+    if (--b->left > 0 || b->waited) {
         return;
     }
 
-    b->next = edgeq.done;
-    edgeq.done = b;
-    bld_evfd_ring(edgeq.efd, "edge");
+    if (edgeq.efd == -1) {
+        edgeq_free(b);
+        return;
+    }
+
+    *edgeq.done_tail = b;
+    edgeq.done_tail = &b->next;
+
+    /* a full count (EAGAIN) wakes the loop as well */
+    if (eventfd_write(edgeq.efd, 1) == -1 && errno != EAGAIN) {
+        so_log_error("edge", "eventfd: %s", strerror(errno));
+    }
+}
+
+
+/*
+ * b's request to the edge at url edge: a poll GETs its activity table
+ * into *table, once; a push PUTs b's body (NULL: DELETEs) as b's host,
+ * tried again on a transport failure or a 5xx (and logged when it
+ * failed).  0, or SO_EUNAVAIL with err saying why.  Blocks up to
+ * EDGE_TRIES times the timeout.
+ */
+static int
+edgeq_request(const char *edge, const edge_batch_t *b, json_t **table,
+    char *err, size_t errlen)
+{
+    so_fetch_req_t  req;
+    so_fetch_res_t  res;
+    size_t          len;
+    char            url[2048 + 512];    /* an edge's, then the host */
+    int             tries, ok;
+
+    len = strlen(edge);
+    snprintf(url, sizeof(url), "%s%s%s", edge,
+             b->poll || (len > 0 && edge[len - 1] == '/') ? "" : "/",
+             b->host);
+
+    memset(&req, 0, sizeof(req));
+    req.method = b->poll ? "GET" : b->body != NULL ? "PUT" : "DELETE";
+    req.url = url;
+    req.body = b->body;
+    req.body_len = b->body != NULL ? strlen(b->body) : 0;
+    req.content_type = b->body != NULL ? "application/json" : NULL;
+    req.timeout_ms = b->timeout_ms;
+
+    ok = 0;
+    for (tries = 0; tries < (b->poll ? 1 : EDGE_TRIES) && !ok; tries++) {
+        if (tries > 0) {
+            usleep(200000U << tries);
+        }
+
+        if (so_fetch_request(&res, &req) != SO_OK) {
+            snprintf(err, errlen, "%s", res.errstr);    /* names the URL */
+
+        } else if (b->poll) {
+            ok = res.status == 200 && so_fetch_json(table, &res) == SO_OK;
+            if (!ok && res.errstr[0] != '\0') {
+                snprintf(err, errlen, "%s", res.errstr);
+            } else if (!ok) {
+                snprintf(err, errlen, "%.200s: bad answer", url);
+            }
+
+        } else if (res.status / 100 == 2
+                   || (b->body == NULL && res.status == 404))
+        {
+            ok = 1;
+
+        } else {
+            /* a 4xx will not change by asking again */
+            snprintf(err, errlen, "%.200s: %ld %.200s", url, res.status,
+                     res.body != NULL ? res.body : "");
+            if (res.status / 100 == 4) {
+                tries = EDGE_TRIES;
+            }
+        }
+
+        so_fetch_res_free(&res);
+    }
+
+    if (!ok && !b->poll) {
+        so_log_error("edge", "route %s: %s", b->host, err);
+    }
+
+    return ok ? SO_OK : SO_EUNAVAIL;
 }
 
 
 /* one edge's part of a batch, outside the lock */
 static void
-edgeq_run(edge_thread_t *t, edge_part_t *p, char *err, size_t errlen)
+edgeq_run(edge_thread_t *t, edge_part_t *p)
 {
-    so_fetch_req_t   req;
-    so_fetch_res_t   res;
-    edge_batch_t    *b;
-    json_t          *table;
-    int              rc;
+    edge_batch_t  *b;
+    json_t        *table;
+    char           err[SO_ERRLEN];
+    int            rc;
 
     b = p->batch;
-    err[0] = '\0';
     table = NULL;
-
-    if (!b->poll) {
-        rc = bld_edge_push_one(t->url, b->host, b->body, b->timeout_ms, err,
-                               errlen);
-
-    } else {
-        memset(&req, 0, sizeof(req));
-        req.method = "GET";
-        req.url = t->url;
-        req.timeout_ms = b->timeout_ms;
-
-        rc = so_fetch_request(&res, &req);
-        if (rc != SO_OK || res.status != 200
-            || so_fetch_json(&table, &res) != SO_OK)
-        {
-            if (res.errstr[0] != '\0') {
-                snprintf(err, errlen, "%s", res.errstr);
-            } else {
-                snprintf(err, errlen, "%.200s: bad answer", t->url);
-            }
-            rc = SO_EUNAVAIL;
-        }
-        so_fetch_res_free(&res);
-    }
+    rc = edgeq_request(t->url, b, &table, err, sizeof(err));
 
     pthread_mutex_lock(&edgeq.lock);
 
     if (rc == SO_OK) {
-        b->pushed++;
-        b->tables[p->slot] = table;
+        b->r.pushed++;
+        b->tables[p - b->parts] = table;
 
-    } else if (b->rc == SO_OK) {
-        b->rc = SO_EUNAVAIL;
+    } else if (b->r.rc == SO_OK) {
+        b->r.rc = SO_EUNAVAIL;
         snprintf(b->err, sizeof(b->err), "%s", err);
     }
 
@@ -166,7 +286,6 @@ edgeq_thread(void *arg)
 {
     edge_thread_t  *t;
     edge_part_t    *p;
-    char            err[SO_ERRLEN];
 
     t = arg;
 
@@ -182,8 +301,7 @@ edgeq_thread(void *arg)
         }
         pthread_mutex_unlock(&edgeq.lock);
 
-        edgeq_run(t, p, err, sizeof(err));
-        free(p);
+        edgeq_run(t, p);
     }
 
     return NULL;
@@ -195,7 +313,6 @@ static edge_thread_t *
 edgeq_edge(const char *url)
 {
     edge_thread_t   *t;
-    pthread_attr_t   attr;
     pthread_t        tid;
     sigset_t         all, old;
     int              i, rc;
@@ -219,10 +336,7 @@ edgeq_edge(const char *url)
     /* the loop's signalfd takes every signal, never this thread */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&tid, &attr, edgeq_thread, t);
-    pthread_attr_destroy(&attr);
+    rc = pthread_create(&tid, NULL, edgeq_thread, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     if (rc != 0) {
@@ -231,39 +345,67 @@ edgeq_edge(const char *url)
         return NULL;
     }
 
+    (void) pthread_detach(tid);
     edgeq.nedges++;
     return t;
 }
 
 
-/* queues b on every edge; an edge that cannot take it fails its part */
+/* the next URL of a space-separated edges list into out: where the list
+   goes on after it, or NULL past the last */
+static const char *
+edgeq_next(const char *edges, char *out, size_t outlen)
+{
+    size_t  len;
+
+    edges += strspn(edges, " \t");
+    len = strcspn(edges, " \t");
+    if (len == 0) {
+        return NULL;
+    }
+
+    snprintf(out, outlen, "%.*s", (int) len, edges);
+    return edges + len;
+}
+
+
+/*
+ * Queues b (NULL: SO_ERR) on every edge, for done to run with data once
+ * every edge is through; an edge that cannot take it fails its part.
+ */
 static int
-edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
+edgeq_ask(const so_config_t *cfg, edge_batch_t *b, bld_edge_done_pt done,
+    void *data)
 {
     edge_thread_t  *t;
     edge_part_t    *p;
     const char     *next;
     char            url[2048];
 
-    b->rc = SO_OK;
+    if (b == NULL) {
+        return SO_ERR;
+    }
+
+    b->done = done;
+    b->data = data;
     b->left = 1;            /* ours, until every edge has its part */
+    b->r.err = b->err;
+    b->r.tables = b->tables;
 
     pthread_mutex_lock(&edgeq.lock);
 
     next = cfg->edges != NULL ? cfg->edges : "";
-    while ((next = bld_edge_next(next, url, sizeof(url))) != NULL) {
-        t = b->ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
-        p = t != NULL ? calloc(1, sizeof(edge_part_t)) : NULL;
-
-        if (p == NULL) {
-            b->rc = SO_EUNAVAIL;
+    while ((next = edgeq_next(next, url, sizeof(url))) != NULL) {
+        t = b->r.ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
+        if (t == NULL) {
+            b->r.rc = SO_EUNAVAIL;
             snprintf(b->err, sizeof(b->err), "%.200s: not asked (more than "
-                     "%d edges, or out of memory)", url, BLD_EDGES_MAX);
+                     "%d edges, or no thread)", url, BLD_EDGES_MAX);
             continue;
         }
 
+        p = &b->parts[b->r.ntables++];
         p->batch = b;
-        p->slot = b->ntables++;
         if (t->tail != NULL) {
             t->tail->next = p;
         } else {
@@ -281,24 +423,39 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b)
 }
 
 
-int
-bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
-    bld_edge_done_pt done, void *data)
+/* a push of route (NULL: a DELETE) as host, or a poll (host NULL); NULL
+   when out of memory */
+static edge_batch_t *
+edgeq_batch(const so_config_t *cfg, const char *host, json_t *route)
 {
     edge_batch_t  *b;
 
     b = calloc(1, sizeof(edge_batch_t));
-    if (b == NULL || bld_edge_body(&b->body, route) != SO_OK) {
-        free(b);
-        return SO_ERR;
+    if (b == NULL) {
+        return NULL;
     }
 
-    b->done = done;
-    b->data = data;
-    b->timeout_ms = cfg->edge_timeout;
-    snprintf(b->host, sizeof(b->host), "%s", host);
+    if (route != NULL) {
+        b->body = json_dumps(route, JSON_COMPACT);
+        if (b->body == NULL) {
+            free(b);
+            return NULL;
+        }
+    }
 
-    return edgeq_ask(cfg, b);
+    b->poll = host == NULL;
+    b->timeout_ms = cfg->edge_timeout;
+    snprintf(b->host, sizeof(b->host), "%s", host != NULL ? host : "");
+
+    return b;
+}
+
+
+int
+bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
+    bld_edge_done_pt done, void *data)
+{
+    return edgeq_ask(cfg, edgeq_batch(cfg, host, route), done, data);
 }
 
 
@@ -308,61 +465,74 @@ bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
 {
     edge_batch_t  *b;
 
-    b = calloc(1, sizeof(edge_batch_t));
+    b = edgeq_batch(cfg, NULL, NULL);
+    if (b != NULL) {
+        b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+    }
+
+    return edgeq_ask(cfg, b, done, data);
+}
+
+
+int
+bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
+    size_t *pushed, char *err, size_t errlen)
+{
+    edge_batch_t  *b;
+    int            rc, last;
+
+    *pushed = 0;
+    err[0] = '\0';
+
+    b = edgeq_batch(cfg, host, route);
     if (b == NULL) {
         return SO_ERR;
     }
 
-    b->done = done;
-    b->data = data;
-    b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
-    b->poll = 1;
+    b->waited = 1;
+    (void) edgeq_ask(cfg, b, NULL, NULL);
 
-    return edgeq_ask(cfg, b);
+    pthread_mutex_lock(&edgeq.lock);
+
+    while (b->left > 0 && b->r.pushed == 0) {
+        pthread_cond_wait(&edgeq.took, &edgeq.lock);
+    }
+
+    *pushed = b->r.pushed;
+    snprintf(err, errlen, "%s", b->err);
+    rc = (b->r.pushed > 0 || b->r.rc == SO_OK) ? SO_OK : SO_EUNAVAIL;
+
+    b->waited = 0;
+    last = b->left == 0;
+    pthread_mutex_unlock(&edgeq.lock);
+
+    if (last) {
+        edgeq_free(b);
+    }
+
+    return rc;
 }
 
 
 void
 bld_edgeq_done(void)
 {
-    bld_edge_result_t   r;
-    edge_batch_t       *b, *list, *rev;
-    size_t              i;
-
-    bld_evfd_heard(edgeq.efd, "edge");
+    edge_batch_t  *b, *list;
 
     pthread_mutex_lock(&edgeq.lock);
     list = edgeq.done;
     edgeq.done = NULL;
+    edgeq.done_tail = &edgeq.done;
     pthread_mutex_unlock(&edgeq.lock);
 
-    /* in the order they were done */
-    rev = NULL;
     while (list != NULL) {
         b = list;
         list = b->next;
-        b->next = rev;
-        rev = b;
-    }
-
-    while (rev != NULL) {
-        b = rev;
-        rev = b->next;
-
-        r.rc = b->rc;
-        r.pushed = b->pushed;
-        r.err = b->err;
-        r.tables = b->tables;
-        r.ntables = b->ntables;
 
         if (b->done != NULL) {
-            b->done(b->data, &r);
+            b->done(b->data, &b->r);
         }
 
-        for (i = 0; i < b->ntables; i++) {
-            json_decref(b->tables[i]);
-        }
-        free(b->body);
-        free(b);
+        edgeq_free(b);
     }
 }

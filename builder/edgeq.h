@@ -1,18 +1,19 @@
 /*
- * edgeq.h: the loop's route pushes and activity polls, off the loop.
+ * edgeq.h: shipoffd's requests to the edges: route pushes and activity
+ * polls, off the thread that asks (edgeq.c).
  *
  * An edge that is slow or does not answer must not stall health checks,
- * wakes and reaping: each edge of cfg->edges has a thread of its own that
- * runs its requests in the order they were asked (so a later route for a
- * host never overtakes an earlier one on that edge), blocking as
- * edge.c's bld_edge_push_one does.  A request to every edge is one
- * batch; once each edge answered or gave up, its handler runs in the
- * loop (the thread wakes it through an eventfd in its epoll).
+ * wakes and reaping, nor a build: each edge of cfg->edges has a thread of
+ * its own that runs its requests in the order they were asked (so a later
+ * route for a host never overtakes an earlier one on that edge), a push
+ * tried up to three times.  A request to every edge is one batch; once
+ * each edge answered or gave up, its handler runs in the loop (the thread
+ * wakes it through the loop's eventfd).
  *
- * The build worker (a child process, forked: these threads are not in
- * it) pushes with bld_edge_push, which waits for the first edge that
- * takes the route; the promotion's event then has the loop push it here
- * to every edge (events.c).
+ * The build worker (a forked child: its threads are its own) pushes with
+ * bld_edge_push (worker.h), which waits for the first edge that takes the
+ * route; the promotion's event then has the loop push it here to every
+ * edge (events.c).
  */
 
 #ifndef BLD_EDGEQ_H
@@ -39,9 +40,9 @@ typedef struct {
 typedef void (*bld_edge_done_pt)(void *data, const bld_edge_result_t *r);
 
 
-/* the eventfd for the loop's epoll; once, before the first request */
-int bld_edgeq_init(int epfd);
-int bld_edgeq_is_ours(int fd);
+/* once, before the first request: the loop's eventfd, written when a
+   batch is done */
+int bld_edgeq_init(int wakefd);
 
 /* runs the handlers of the batches done; the loop calls it on the fd */
 void bld_edgeq_done(void);

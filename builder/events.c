@@ -53,7 +53,8 @@
    once they answered (the entry stays pending meanwhile) */
 #define BLD_EVENTS_LATER  1
 
-/* an event waiting for the edges */
+/* an event waiting for the edges: a promotion's, or a deletion's
+   (deployment 0) */
 typedef struct {
     bld_events_t *ev;
     char          eid[BLD_STREAM_ID_LEN];
@@ -74,19 +75,16 @@ static const bld_stream_policy_t  bld_events_policy = {
 
 static int bld_events_entry(void *data, const char *eid,
     const redisReply *fields);
-static int bld_events_handle(bld_events_t *ev, const char *eid,
-    const redisReply *fields);
 static int bld_events_deleted(bld_events_t *ev, const char *eid,
     long long project, const char *name);
-static void bld_events_removed(void *data, const bld_edge_result_t *r);
 static int bld_events_forget(bld_events_t *ev, long long project,
     const char *name);
 static int bld_events_promoted(bld_events_t *ev, const char *eid,
     long long deployment);
-static void bld_events_routed(void *data, const bld_edge_result_t *r);
 static int bld_events_push(bld_events_t *ev, const char *eid,
     const char *name, long long project, long long deployment,
-    json_t *route, bld_edge_done_pt done);
+    json_t *route);
+static void bld_events_pushed(void *data, const bld_edge_result_t *r);
 static int bld_events_snapshot(bld_events_t *ev, const char *about);
 static int bld_events_name_ok(const char *name);
 
@@ -110,27 +108,27 @@ bld_events_poll(bld_events_t *ev)
 }
 
 
-/* a bld_stream_handler_pt: what failed is kept, read again later */
+/*
+ * A bld_stream_handler_pt: an entry is acknowledged once handled, or
+ * when there is nothing to do; what failed is kept, read again later, as
+ * is one waiting for the edges (BLD_EVENTS_LATER).
+ */
 static int
 bld_events_entry(void *data, const char *eid, const redisReply *fields)
 {
-    return bld_events_handle(data, eid, fields) == SO_OK ? BLD_STREAM_ACK
-                                                          : BLD_STREAM_KEEP;
-}
-
-
-/* SO_OK: done with the entry (handled, or nothing to do);
-   BLD_EVENTS_LATER: acknowledged once the edges answered */
-static int
-bld_events_handle(bld_events_t *ev, const char *eid, const redisReply *fields)
-{
+    bld_events_t      *ev;
     const redisReply  *type, *name;
     long long          id;
+    int                rc;
 
-    /* an entry trimmed meanwhile has nil fields */
+    ev = data;
+    rc = SO_OK;
+
+    /* an entry trimmed meanwhile has nil fields; another type is not the
+       builder's */
     type = bld_stream_kv(fields, "type");
     if (type == NULL || type->type != REDIS_REPLY_STRING) {
-        return SO_OK;
+        return BLD_STREAM_ACK;
     }
 
     if (strcmp(type->str, "project_deleted") == 0) {
@@ -142,38 +140,35 @@ bld_events_handle(bld_events_t *ev, const char *eid, const redisReply *fields)
         {
             so_log_warn("events", "entry %s: project_deleted without a "
                         "valid project and name: dropped", eid);
-            return SO_OK;
+            return BLD_STREAM_ACK;
         }
 
-        return bld_events_deleted(ev, eid, id, name->str);
-    }
+        rc = bld_events_deleted(ev, eid, id, name->str);
 
-    if (strcmp(type->str, "promoted") == 0) {
+    } else if (strcmp(type->str, "promoted") == 0) {
         id = bld_stream_field(fields, "deployment");
         if (id <= 0) {
             so_log_warn("events", "entry %s: promoted without a "
                         "deployment: dropped", eid);
-            return SO_OK;
+            return BLD_STREAM_ACK;
         }
 
-        return bld_events_promoted(ev, eid, id);
-    }
+        rc = bld_events_promoted(ev, eid, id);
 
-    if (strcmp(type->str, "detect") == 0) {
+    } else if (strcmp(type->str, "detect") == 0) {
         id = bld_stream_field(fields, "detection");
         if (id <= 0) {
             so_log_warn("events", "entry %s: detect without a detection: "
                         "dropped", eid);
-            return SO_OK;
+            return BLD_STREAM_ACK;
         }
 
         /* no build slot: kept pending, like a failure */
-        return bld_jobs_capacity(ev->builds) > 0 ? bld_job_start_detect(ev->builds, id)
-                                        : SO_EUNAVAIL;
+        rc = bld_jobs_capacity(ev->builds) > 0
+             ? bld_job_start_detect(ev->builds, id) : SO_EUNAVAIL;
     }
 
-    /* another type is not the builder's */
-    return SO_OK;
+    return rc == SO_OK ? BLD_STREAM_ACK : BLD_STREAM_KEEP;
 }
 
 
@@ -216,35 +211,7 @@ bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
         return bld_events_forget(ev, project, name);
     }
 
-    return bld_events_push(ev, eid, name, project, 0, NULL,
-                           bld_events_removed);
-}
-
-
-/* a bld_edge_done_pt: the route of a deleted project left the edges */
-static void
-bld_events_removed(void *data, const bld_edge_result_t *r)
-{
-    bld_events_push_t  *e;
-    int                 rc;
-
-    e = data;
-
-    rc = SO_OK;
-    if (r->rc != SO_OK) {
-        so_log_error("events", "project=%lld: removing the route %s: %s "
-                     "(%zu edges did)", e->project, e->host, r->err,
-                     r->pushed);
-        rc = SO_EUNAVAIL;
-    }
-
-    if (bld_events_forget(e->ev, e->project, e->name) == SO_OK
-        && rc == SO_OK)
-    {
-        (void) bld_stream_ack(&e->ev->stream, e->eid);
-    }
-
-    free(e);
+    return bld_events_push(ev, eid, name, project, 0, NULL);
 }
 
 
@@ -356,8 +323,7 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 
     rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0),
                          strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route,
-                         bld_events_routed);
+                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route);
 
 done:
 
@@ -367,44 +333,12 @@ done:
 }
 
 
-/* a bld_edge_done_pt: a static deployment's route went to the edges */
-static void
-bld_events_routed(void *data, const bld_edge_result_t *r)
-{
-    bld_events_push_t  *e;
-    int                 rc;
-
-    e = data;
-
-    rc = SO_OK;
-    if (r->rc != SO_OK) {
-        so_log_error("events", "deployment=%lld: routing %s: %s (%zu edges "
-                     "did): tried again later", e->deployment, e->host,
-                     r->err, r->pushed);
-        rc = SO_EUNAVAIL;
-    }
-
-    if (bld_events_snapshot(e->ev, e->name) != SO_OK) {
-        rc = SO_ERR;
-    }
-
-    if (rc == SO_OK) {
-        so_log_info("events", "deployment=%lld project=%s: promoted: %s "
-                    "routed to it", e->deployment, e->name, e->host);
-        bld_apps_promoted(e->ev->apps, e->project, e->deployment, 0);
-        (void) bld_stream_ack(&e->ev->stream, e->eid);
-    }
-
-    free(e);
-}
-
-
-/* the project's host goes to the edges with route (NULL: deleted), done
-   gets the event once they answered: BLD_EVENTS_LATER, or SO_ERR */
+/* the project's host goes to the edges with route (NULL: deleted),
+   bld_events_pushed gets the event once they answered: BLD_EVENTS_LATER,
+   or SO_ERR */
 static int
 bld_events_push(bld_events_t *ev, const char *eid, const char *name,
-    long long project, long long deployment, json_t *route,
-    bld_edge_done_pt done)
+    long long project, long long deployment, json_t *route)
 {
     bld_events_push_t  *e;
 
@@ -420,12 +354,54 @@ bld_events_push(bld_events_t *ev, const char *eid, const char *name,
     snprintf(e->name, sizeof(e->name), "%s", name);
     snprintf(e->host, sizeof(e->host), "%s.%s", name, ev->b->cfg.apps_domain);
 
-    if (bld_edgeq_push(&ev->b->cfg, e->host, route, done, e) != SO_OK) {
+    if (bld_edgeq_push(&ev->b->cfg, e->host, route, bld_events_pushed, e)
+        != SO_OK)
+    {
         free(e);
         return SO_ERR;
     }
 
     return BLD_EVENTS_LATER;
+}
+
+
+/*
+ * A bld_edge_done_pt: the project's route went to the edges, or left
+ * them.  What follows (the snapshot; a deleted project's files) is done
+ * either way; the entry is acknowledged once both are.
+ */
+static void
+bld_events_pushed(void *data, const bld_edge_result_t *r)
+{
+    bld_events_push_t  *e;
+    int                 rc;
+
+    e = data;
+
+    if (r->rc != SO_OK && e->deployment == 0) {
+        so_log_error("events", "project=%lld: removing the route %s: %s "
+                     "(%zu edges did)", e->project, e->host, r->err,
+                     r->pushed);
+
+    } else if (r->rc != SO_OK) {
+        so_log_error("events", "deployment=%lld: routing %s: %s (%zu edges "
+                     "did): tried again later", e->deployment, e->host,
+                     r->err, r->pushed);
+    }
+
+    rc = e->deployment == 0 ? bld_events_forget(e->ev, e->project, e->name)
+                            : bld_events_snapshot(e->ev, e->name);
+
+    if (rc == SO_OK && r->rc == SO_OK) {
+        if (e->deployment != 0) {
+            so_log_info("events", "deployment=%lld project=%s: promoted: %s "
+                        "routed to it", e->deployment, e->name, e->host);
+            bld_apps_promoted(e->ev->apps, e->project, e->deployment, 0);
+        }
+        (void) bld_stream_ack(&e->ev->stream, e->eid);
+    }
+
+    free(e);
 }
 
 

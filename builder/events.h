@@ -1,5 +1,5 @@
 /*
- * events.h: shipoff:events (events.c), an actor of shipoffd (daemon.h):
+ * events.h: shipoff:events (events.c), an actor of shipoffd (loop.c):
  * promotions, deleted projects and detections, handed to the supervisor
  * and the builds it is given at init.
  */

@@ -1,17 +1,35 @@
 /*
- * loop.c: shipoffd's event loop, the owner of the actors (daemon.h).
+ * loop.c: shipoffd's event loop, the owner of the actors, each with its
+ * own state, header and files:
+ *
+ *   builds     builds.h: the claim, the build children, the reconciler
+ *   apps       apps.h: the supervisor of dynamic apps
+ *   scaler     scaler.h: scale to zero (the edges' activity) and wakes
+ *   events     events.h: promotions, deletions, detections
+ *
+ * The loop owns epoll, the Redis connection the three stream consumers
+ * share (stream.c), the drain and every timer; it calls each actor when
+ * its time comes.  An actor is given its collaborators at init, never the
+ * daemon, so no actor calls back into the loop or into one that calls it
+ * (scripts/callgraph checks it).  Shared services (configuration,
+ * PostgreSQL, Redis) are bld_t's (bld.h).
+ *
+ * PostgreSQL is the truth, Redis only carries the news: a stream entry is
+ * acknowledged only once what it asked for is durable in the database, and
+ * every claim is a conditional UPDATE, so a duplicate delivery is a no-op.
  *
  * One epoll loop; signals arrive through a signalfd so handlers never run
- * in signal context (pgbouncer style), and each build's child through a
- * pidfd.  The streams (cancels, builds while a slot is free, events,
- * wakes) are read at once when notify.c's thread says one grew, after any
- * other event (an exit frees a slot), and at the latest every BLD_TICK_MS;
- * a tick alone (the supervisor's, while an app starts) does not read
- * them.  Each pass enforces kill deadlines and runs the timers:
- * lease heartbeats every lease_ttl / 3, the reconciler (and retention) at
- * start and every reconcile_interval, the supervisor's check and the
- * scaler's reaping every reap_interval.  Nothing in it blocks longer than
- * one round trip to PostgreSQL or Redis.
+ * in signal context (pgbouncer style), each child through a pidfd, and
+ * the news of its threads through one eventfd: notify.c's (a stream
+ * grew) and edgeq.c's (the edges answered: a slow edge never holds the
+ * loop).  The streams (cancels, builds while a slot is free, events,
+ * wakes) are read at once after any event (an exit frees a slot), and at
+ * the latest every BLD_TICK_MS; a tick alone (the supervisor's, while an
+ * app starts) does not read them.  Each pass enforces kill deadlines and
+ * runs the timers: lease heartbeats every lease_ttl / 3, the reconciler
+ * (and retention) at start and every reconcile_interval, the supervisor's
+ * check and the scaler's reaping every reap_interval.  Nothing in it
+ * blocks longer than one round trip to PostgreSQL or Redis.
  *
  * SIGTERM/SIGINT drain: nothing more is claimed, running builds get
  * BLD_DRAIN_MS to finish (the stack and systemd wait 5 s), then they are
@@ -24,16 +42,15 @@
  * pidfds, their health checks, drains and restarts run in the tick, which
  * is shortened while an app starts.  Stopping leaves them running: the
  * next shipoffd adopts them.
- *
- * The edges are asked from threads (edgeq.c): what they answer comes
- * back through an eventfd, so a slow edge never holds the loop.
  */
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -41,15 +58,41 @@
 #include "so_deploy.h"
 #include "so_fd.h"
 #include "so_log.h"
-#include "daemon.h"
+#include "bld.h"
+#include "apps.h"
+#include "builds.h"
 #include "edgeq.h"
-#include "notify.h"
+#include "events.h"
+#include "scaler.h"
+#include "stream.h"
 
 
-#define BLD_TICK_MS  200
+#define BLD_TICK_MS   200
+#define BLD_DRAIN_MS  3000          /* on stop: running builds may finish */
 
 
-static int bld_signal(bld_daemon_t *d);
+typedef struct {
+    bld_t              *b;
+    char                consumer[BLD_CONSUMER_LEN];  /* host:pid */
+    bld_stream_conn_t   conn;       /* Redis, for the three consumers */
+    int                 sigfd;
+    int                 wakefd;     /* the threads' eventfd */
+    unsigned            stop:1;     /* a stop signal came */
+    unsigned            draining:1; /* stopping: claim nothing more */
+
+    int64_t             next_heartbeat;  /* ms, monotonic */
+    int64_t             next_reconcile;
+    int64_t             next_reap;
+    int64_t             next_poll;  /* the streams read again; 0: now */
+
+    bld_builds_t        builds;
+    bld_apps_t          apps;
+    bld_scaler_t        scaler;
+    bld_events_t        events;
+} bld_daemon_t;
+
+
+static void bld_signal(bld_daemon_t *d);
 static void bld_reload(bld_t *b);
 static void bld_timers(bld_daemon_t *d);
 static int bld_start(bld_daemon_t *d);
@@ -57,6 +100,19 @@ static void bld_actors_init(bld_daemon_t *d);
 static void bld_dispatch(bld_daemon_t *d, int fd);
 static int bld_wait_ms(bld_daemon_t *d);
 static void bld_poll(bld_daemon_t *d);
+
+
+void
+bld_owner_name(char *out, size_t len)
+{
+    char  host[256];
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "localhost");
+    }
+    host[sizeof(host) - 1] = '\0';
+    snprintf(out, len, "%s:%ld", host, (long) getpid());
+}
 
 
 static void
@@ -85,36 +141,31 @@ bld_reload(bld_t *b)
 }
 
 
-static int
+static void
 bld_signal(bld_daemon_t *d)
 {
-    struct signalfd_siginfo   si;
-    bld_t                    *b;
+    struct signalfd_siginfo  si;
 
-    b = d->b;
-
-    while (read(b->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+    while (read(d->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
         switch (si.ssi_signo) {
         case SIGTERM:
         case SIGINT:
-            if (b->stop) {
+            if (d->stop) {
                 so_log_info(NULL, "second stop signal: exiting now");
                 bld_jobs_kill_now(&d->builds);
                 _exit(1);
             }
             so_log_info(NULL, "stopping: %d builds running",
                         d->builds.njobs);
-            b->stop = 1;
+            d->stop = 1;
             break;
         case SIGHUP:
-            bld_reload(b);
+            bld_reload(d->b);
             break;
         default:
             break;
         }
     }
-
-    return SO_OK;
 }
 
 
@@ -150,16 +201,47 @@ bld_timers(bld_daemon_t *d)
 }
 
 
-/* the servers, the sandbox's network, our name */
+/* the signals, the threads' eventfd, the servers, the sandbox's network,
+   our name */
 static int
 bld_start(bld_daemon_t *d)
 {
-    bld_t  *b;
-    char    host[256], err[SO_ERRLEN];
+    struct epoll_event   ev;
+    sigset_t             mask;
+    bld_t               *b;
+    char                 err[SO_ERRLEN];
+    int                  fds[2], i;
 
     b = d->b;
 
-    if (bld_edgeq_init(b->epfd) != SO_OK) {
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    d->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    b->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (d->sigfd == -1 || d->wakefd == -1 || b->epfd == -1) {
+        so_log_error(NULL, "signalfd/eventfd/epoll: %s", strerror(errno));
+        return SO_ERR;
+    }
+
+    fds[0] = d->sigfd;
+    fds[1] = d->wakefd;
+
+    for (i = 0; i < 2; i++) {
+        ev.events = EPOLLIN;
+        ev.data.fd = fds[i];
+        if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fds[i], &ev) == -1) {
+            so_log_error(NULL, "epoll_ctl: %s", strerror(errno));
+            return SO_ERR;
+        }
+    }
+
+    if (bld_edgeq_init(d->wakefd) != SO_OK) {
         return SO_ERR;
     }
 
@@ -180,12 +262,7 @@ bld_start(bld_daemon_t *d)
         return SO_ERR;
     }
 
-    if (gethostname(host, sizeof(host)) != 0) {
-        snprintf(host, sizeof(host), "localhost");
-    }
-    host[sizeof(host) - 1] = '\0';
-    snprintf(d->consumer, sizeof(d->consumer), "%s:%ld", host,
-             (long) getpid());
+    bld_owner_name(d->consumer, sizeof(d->consumer));
 
     d->conn.redis = b->redis;
     d->conn.cfg = &b->cfg;
@@ -216,12 +293,13 @@ bld_actors_init(bld_daemon_t *d)
     (void) bld_recover(&d->builds, BLD_RECOVER_MINE, 1);
     bld_apps_init(&d->apps, b, d->consumer);
 
+    /* the policies' names: the actors were given theirs above */
     streams[0] = d->builds.stream.policy->stream;
     streams[1] = d->events.stream.policy->stream;
     streams[2] = d->scaler.wakes.policy->stream;
     streams[3] = SO_DEPLOY_CANCEL;
 
-    if (bld_notify_start(&b->cfg, b->epfd, streams, 4) != SO_OK) {
+    if (bld_notify_start(&b->cfg, d->wakefd, streams, 4) != SO_OK) {
         so_log_warn(NULL, "new stream entries wait for the next poll "
                     "(every %d ms)", BLD_TICK_MS);
     }
@@ -239,13 +317,15 @@ bld_actors_init(bld_daemon_t *d)
 static void
 bld_dispatch(bld_daemon_t *d, int fd)
 {
-    if (fd == d->b->sigfd) {
+    eventfd_t  n;
+
+    if (fd == d->sigfd) {
         bld_signal(d);
 
-    } else if (bld_notify_is_ours(fd)) {
-        bld_notify_heard();
-
-    } else if (bld_edgeq_is_ours(fd)) {
+    } else if (fd == d->wakefd) {
+        if (eventfd_read(fd, &n) == -1 && errno != EAGAIN) {
+            so_log_error(NULL, "eventfd: %s", strerror(errno));
+        }
         bld_edgeq_done();
 
     } else if (bld_job_is_ours(&d->builds, fd)) {
@@ -304,15 +384,13 @@ bld_poll(bld_daemon_t *d)
 int
 bld_loop(bld_t *b)
 {
-    struct epoll_event   ev, events[16];
-    sigset_t             mask;
+    struct epoll_event   events[16];
     bld_daemon_t        *d;
     int64_t              drain_end;
     int                  n, i, rc;
 
     rc = SO_ERR;
     b->epfd = -1;
-    b->sigfd = -1;
     drain_end = 0;
 
     d = calloc(1, sizeof(bld_daemon_t));
@@ -321,27 +399,8 @@ bld_loop(bld_t *b)
         return SO_ERR;
     }
     d->b = b;
-
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    b->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    b->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (b->sigfd == -1 || b->epfd == -1) {
-        so_log_error(NULL, "signalfd/epoll: %s", strerror(errno));
-        goto done;
-    }
-
-    ev.events = EPOLLIN;
-    ev.data.fd = b->sigfd;
-    if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->sigfd, &ev) == -1) {
-        so_log_error(NULL, "epoll_ctl: %s", strerror(errno));
-        goto done;
-    }
+    d->sigfd = -1;
+    d->wakefd = -1;
 
     if (bld_start(d) != SO_OK) {
         goto done;
@@ -350,7 +409,7 @@ bld_loop(bld_t *b)
     bld_actors_init(d);
 
     for ( ;; ) {
-        if (b->stop && !d->draining) {
+        if (d->stop && !d->draining) {
             d->draining = 1;
             drain_end = so_now_ms() + BLD_DRAIN_MS;
         }
@@ -392,11 +451,11 @@ done:
 
     bld_jobs_kill_now(&d->builds);
     bld_apps_close(&d->apps);
-    free(d);
     so_pg_free(b->pg);
     so_redis_free(b->redis);
-    so_fd_close(&b->sigfd);
-    so_fd_close(&b->epfd);
+    so_fd_close(&d->sigfd);
+    so_fd_close(&b->epfd);      /* wakefd stays: the threads outlive us */
+    free(d);
 
     return rc;
 }

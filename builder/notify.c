@@ -1,15 +1,15 @@
 /*
- * notify.c: a thread that tells shipoffd's loop a stream has grown (see
- * notify.h for why).
+ * notify.c: a thread that tells shipoffd's loop a stream has grown
+ * (stream.h says why).
  *
  * It only says "something came": what came is read by the consumers, in
  * the loop, as before.  So a missed notification costs no more than the
  * loop's poll interval, and nothing here needs to be exact: the thread
- * remembers the last id it saw of each stream (the stream's last id at
- * start), asks XREAD for anything after it, and on an answer writes the
- * eventfd.  It blocks for half the Redis timeout at most, so a dead
- * server is noticed; after a failure it waits a second and tries again,
- * logging once per outage.
+ * asks each stream's last id, XREAD for anything after them, and on an
+ * answer asks the last ids again before it writes the loop's eventfd
+ * (what came is then the loop's to read).  It blocks for half the Redis
+ * timeout at most, so a dead server is noticed; after a failure it waits
+ * a second and tries again, logging once per outage.
  *
  * One per process; the thread lives as long as the process (as edgeq.c's
  * do), its connection and ids in this file's state.
@@ -19,13 +19,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "shipoff.h"
 #include "so_log.h"
 #include "so_redis.h"
-#include "evfd.h"
-#include "notify.h"
 #include "stream.h"
 
 
@@ -41,37 +40,41 @@ static struct {
     int           nstreams;
     const char   *streams[BLD_NOTIFY_STREAMS];
     char          ids[BLD_NOTIFY_STREAMS][BLD_STREAM_ID_LEN];
-} notify = { .efd = -1 };
+    int           argc;             /* XREAD BLOCK ms STREAMS s... ids... */
+    const char   *argv[4 + 2 * BLD_NOTIFY_STREAMS];
+} notify;
 
 
 int
-bld_notify_start(const so_config_t *cfg, int epfd,
+bld_notify_start(const so_config_t *cfg, int wakefd,
     const char *const *streams, int nstreams)
 {
-    pthread_t           tid;
-    int                 i, block;
+    pthread_t  tid;
+    int        i, block;
 
-    if (nstreams > BLD_NOTIFY_STREAMS) {
-        nstreams = BLD_NOTIFY_STREAMS;
-    }
-
-    for (i = 0; i < nstreams; i++) {
-        notify.streams[i] = streams[i];
-    }
-    notify.nstreams = nstreams;
+    notify.efd = wakefd;
+    notify.nstreams = nstreams < BLD_NOTIFY_STREAMS ? nstreams
+                                                     : BLD_NOTIFY_STREAMS;
 
     /* an answer within the connection's timeout, however quiet Redis is */
     block = cfg->redis_timeout / 2 > 0 ? cfg->redis_timeout / 2 : 1;
     snprintf(notify.block, sizeof(notify.block), "%d", block);
 
+    notify.argv[notify.argc++] = "XREAD";
+    notify.argv[notify.argc++] = "BLOCK";
+    notify.argv[notify.argc++] = notify.block;
+    notify.argv[notify.argc++] = "STREAMS";
+    for (i = 0; i < notify.nstreams; i++) {
+        notify.streams[i] = streams[i];
+        notify.argv[notify.argc++] = streams[i];
+    }
+    for (i = 0; i < notify.nstreams; i++) {
+        notify.argv[notify.argc++] = notify.ids[i];
+    }
+
     notify.redis = so_redis_new(cfg->redis_host, cfg->redis_port,
                                 cfg->redis_timeout + block);
     if (notify.redis == NULL) {
-        return SO_ERR;
-    }
-
-    notify.efd = bld_evfd_open(epfd, "notify");
-    if (notify.efd == -1) {
         return SO_ERR;
     }
 
@@ -87,28 +90,11 @@ bld_notify_start(const so_config_t *cfg, int epfd,
 }
 
 
-int
-bld_notify_is_ours(int fd)
-{
-    return fd != -1 && fd == notify.efd;
-}
-
-
-void
-bld_notify_heard(void)
-{
-    bld_evfd_heard(notify.efd, "notify");
-}
-
-
 static void *
 notify_thread(void *arg)
 {
-    const char        *argv[4 + 2 * BLD_NOTIFY_STREAMS];
-    const redisReply  *s, *entries, *last;
-    redisReply        *reply;
-    size_t             i;
-    int                argc, j, down;
+    redisReply  *reply;
+    int          down;
 
     down = 0;
 
@@ -118,19 +104,8 @@ notify_thread(void *arg)
             continue;
         }
 
-        argc = 0;
-        argv[argc++] = "XREAD";
-        argv[argc++] = "BLOCK";
-        argv[argc++] = notify.block;
-        argv[argc++] = "STREAMS";
-        for (j = 0; j < notify.nstreams; j++) {
-            argv[argc++] = notify.streams[j];
-        }
-        for (j = 0; j < notify.nstreams; j++) {
-            argv[argc++] = notify.ids[j];
-        }
-
-        reply = so_redis_command(notify.redis, argc, argv, NULL);
+        reply = so_redis_command(notify.redis, notify.argc, notify.argv,
+                                 NULL);
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
             notify_down(&down, reply ? reply->str
                                      : so_redis_errstr(notify.redis));
@@ -145,33 +120,13 @@ notify_thread(void *arg)
             down = 0;
         }
 
-        /* [[stream, [[id, fields]...]]...], nil when nothing came */
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
-            for (i = 0; i < reply->elements; i++) {
-                s = reply->element[i];
-                if (s->type != REDIS_REPLY_ARRAY || s->elements != 2
-                    || s->element[0]->type != REDIS_REPLY_STRING
-                    || s->element[1]->type != REDIS_REPLY_ARRAY
-                    || s->element[1]->elements == 0)
-                {
-                    continue;
-                }
-                entries = s->element[1];
-                last = entries->element[entries->elements - 1];
-                if (last->type != REDIS_REPLY_ARRAY || last->elements < 1
-                    || last->element[0]->type != REDIS_REPLY_STRING)
-                {
-                    continue;
-                }
-                for (j = 0; j < notify.nstreams; j++) {
-                    if (strcmp(s->element[0]->str, notify.streams[j]) == 0) {
-                        snprintf(notify.ids[j], BLD_STREAM_ID_LEN, "%s",
-                                 last->element[0]->str);
-                    }
-                }
+        /* nil when nothing came; a failure to ask the ids again has them
+           asked at the next turn */
+        if (reply->type == REDIS_REPLY_ARRAY) {
+            (void) notify_last_ids();
+            if (eventfd_write(notify.efd, 1) == -1 && errno != EAGAIN) {
+                so_log_error("notify", "eventfd: %s", strerror(errno));
             }
-
-            bld_evfd_ring(notify.efd, "notify");
         }
 
         freeReplyObject(reply);
@@ -187,7 +142,7 @@ notify_last_ids(void)
 {
     const char        *argv[] = { "XREVRANGE", NULL, "+", "-",
                                   "COUNT", "1" };
-    const redisReply  *e;
+    const char        *id;
     redisReply        *reply;
     int                j;
 
@@ -204,12 +159,10 @@ notify_last_ids(void)
             return SO_EUNAVAIL;
         }
 
-        e = reply->elements > 0 ? reply->element[0] : NULL;
+        id = reply->elements > 0 ? bld_stream_entry_id(reply->element[0])
+                                 : NULL;
         snprintf(notify.ids[j], BLD_STREAM_ID_LEN, "%s",
-                 e != NULL && e->type == REDIS_REPLY_ARRAY
-                 && e->elements > 0
-                 && e->element[0]->type == REDIS_REPLY_STRING
-                 ? e->element[0]->str : "0-0");
+                 id != NULL ? id : "0-0");
 
         freeReplyObject(reply);
     }

@@ -82,7 +82,7 @@ bld_queue_cancel_start(bld_builds_t *q)
     const char  *argv[] = { "XREVRANGE", SO_DEPLOY_CANCEL, "+", "-", "COUNT",
                             "1" };
 
-    reply = bld_stream_cmd(q->stream.conn, (int) so_nelems(argv), argv, NULL);
+    reply = bld_stream_cmd(&q->stream, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -185,7 +185,7 @@ bld_builds_cancels(bld_builds_t *q)
         return;
     }
 
-    reply = bld_stream_cmd(q->stream.conn, (int) so_nelems(argv), argv, NULL);
+    reply = bld_stream_cmd(&q->stream, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return;
     }

@@ -31,8 +31,7 @@
 /* an unsent outbox row younger than this is still being sent by its writer */
 #define BLD_OUTBOX_GRACE  "2 seconds"
 
-static int bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id,
-    int c_deployment, int c_project);
+static int bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id);
 static void bld_reconcile_outbox(bld_builds_t *q);
 static void bld_reconcile_queued(bld_builds_t *q);
 static void bld_reconcile_tidy(bld_builds_t *q);
@@ -75,7 +74,7 @@ bld_recover(bld_builds_t *q, long long deployment, int counted)
                     PQgetvalue(res, i, 2));
     }
 
-    rc = counted ? SO_OK : bld_reconcile_publish(q, res, 3, 0, 1);
+    rc = counted ? SO_OK : bld_reconcile_publish(q, res, 3);
 
     PQclear(res);
     return rc;
@@ -83,28 +82,22 @@ bld_recover(bld_builds_t *q, long long deployment, int counted)
 
 
 /*
- * Publishes the outbox rows of res (columns: row, deployment, project;
- * rows with a NULL outbox row are skipped).  Stops at the first refusal
- * of Redis: the rest stays unsent for the next round.
+ * Publishes the outbox rows of res (columns: deployment, project, and the
+ * row in c_id; rows with a NULL outbox row are skipped).  Stops at the
+ * first refusal of Redis: the rest stays unsent for the next round.
  */
 static int
-bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id,
-    int c_deployment, int c_project)
+bld_reconcile_publish(bld_builds_t *q, PGresult *res, int c_id)
 {
     int  i;
 
     for (i = 0; i < PQntuples(res); i++) {
-        if (PQgetisnull(res, i, c_id)) {
-            continue;
-        }
-
-        if (so_deploy_publish(q->b->pg, q->b->redis,
-                              strtoll(PQgetvalue(res, i, c_id), NULL, 10),
-                              strtoll(PQgetvalue(res, i, c_deployment),
-                                      NULL, 10),
-                              strtoll(PQgetvalue(res, i, c_project),
-                                      NULL, 10))
-            == SO_EUNAVAIL)
+        if (!PQgetisnull(res, i, c_id)
+            && so_deploy_publish(q->b->pg, q->b->redis,
+                                 strtoll(PQgetvalue(res, i, c_id), NULL, 10),
+                                 strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                 strtoll(PQgetvalue(res, i, 1), NULL, 10))
+               == SO_EUNAVAIL)
         {
             return SO_ERR;
         }
@@ -120,7 +113,7 @@ bld_reconcile_outbox(bld_builds_t *q)
     PGresult  *res;
 
     res = so_pg_query(q->b->pg, "bld_reconcile_outbox",
-                      "SELECT o.id, o.deployment_id, d.project_id"
+                      "SELECT o.deployment_id, d.project_id, o.id"
                       " FROM build_outbox o"
                       " JOIN deployments d ON d.id = o.deployment_id"
                       " WHERE o.sent_at IS NULL"
@@ -136,7 +129,7 @@ bld_reconcile_outbox(bld_builds_t *q)
         so_log_info("reconcile", "sending %d unsent jobs", PQntuples(res));
     }
 
-    (void) bld_reconcile_publish(q, res, 0, 1, 2);
+    (void) bld_reconcile_publish(q, res, 2);
     PQclear(res);
 }
 
@@ -165,7 +158,7 @@ bld_reconcile_queued(bld_builds_t *q)
                       " ORDER BY d.id LIMIT 100),"
                       " o AS (INSERT INTO build_outbox (deployment_id)"
                       " SELECT id FROM s RETURNING id, deployment_id)"
-                      " SELECT o.id, o.deployment_id, s.project_id"
+                      " SELECT o.deployment_id, s.project_id, o.id"
                       " FROM o JOIN s ON s.id = o.deployment_id",
                       SO_PG_PARAMS(ttl));
     if (res == NULL) {
@@ -176,10 +169,10 @@ bld_reconcile_queued(bld_builds_t *q)
     for (i = 0; i < PQntuples(res); i++) {
         so_log_info("reconcile", "deployment=%s project=%s: QUEUED and "
                     "taken by nobody: published again",
-                    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
     }
 
-    (void) bld_reconcile_publish(q, res, 0, 1, 2);
+    (void) bld_reconcile_publish(q, res, 2);
     PQclear(res);
 }
 
@@ -216,7 +209,7 @@ bld_reconcile_consumers(bld_builds_t *q)
 
     gone_ms = (long long) q->b->cfg.lease_ttl * 1000 * 10;
 
-    consumers = bld_stream_cmd(q->stream.conn, 4, info, NULL);
+    consumers = bld_stream_cmd(&q->stream, 4, info);
     if (consumers == NULL) {
         return;
     }
@@ -238,7 +231,7 @@ bld_reconcile_consumers(bld_builds_t *q)
         }
 
         del[4] = name->str;
-        freeReplyObject(bld_stream_cmd(q->stream.conn, 5, del, NULL));
+        freeReplyObject(bld_stream_cmd(&q->stream, 5, del));
     }
 
     freeReplyObject(consumers);
@@ -260,7 +253,7 @@ bld_reconcile_minid(bld_builds_t *q, char *minid, size_t len)
 
     minid[0] = '\0';
 
-    pend = bld_stream_cmd(q->stream.conn, 3, pending, NULL);
+    pend = bld_stream_cmd(&q->stream, 3, pending);
     if (pend == NULL) {
         return;
     }
@@ -277,7 +270,7 @@ bld_reconcile_minid(bld_builds_t *q, char *minid, size_t len)
         return;
     }
 
-    groups = bld_stream_cmd(q->stream.conn, 3, info, NULL);
+    groups = bld_stream_cmd(&q->stream, 3, info);
     if (groups == NULL) {
         return;
     }
@@ -323,5 +316,5 @@ bld_reconcile_tidy(bld_builds_t *q)
     }
 
     /* MINID keeps minid itself: the last delivered entry stays, harmless */
-    freeReplyObject(bld_stream_cmd(q->stream.conn, 5, trim, NULL));
+    freeReplyObject(bld_stream_cmd(&q->stream, 5, trim));
 }

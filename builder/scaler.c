@@ -52,13 +52,12 @@ typedef struct {
 } idle_round_t;
 
 
-static json_t *idle_route(const idle_round_t *round, size_t e,
-    const char *name);
+static long long idle_activity(const idle_round_t *round, const char *name,
+    int *busy);
 static int idle_busy(void *data, const char *name);
 static long long idle_requests(void *data, const char *name);
 static void idle_polled(void *data, const bld_edge_result_t *r);
 static time_t idle_time(const char *rfc3339);
-static int idle_wake(bld_scaler_t *s, const char *project);
 static int idle_wake_entry(void *data, const char *eid,
     const redisReply *fields);
 
@@ -87,27 +86,55 @@ idle_time(const char *rfc3339)
 }
 
 
-/* the activity of the app's route (name.apps_domain) on edge e, or NULL */
-static json_t *
-idle_route(const idle_round_t *round, size_t e, const char *name)
+/*
+ * The app's route (name.apps_domain) on every edge: the requests they
+ * served, or -1 when none has it; *busy unless every edge says it idles.
+ */
+static long long
+idle_activity(const idle_round_t *round, const char *name, int *busy)
 {
-    json_t      *routes, *r;
+    json_t      *routes, *r, *last;
     const char  *host;
     char         want[512];
-    size_t       i;
+    size_t       e, i;
+    long long    n;
+    time_t       at;
 
     snprintf(want, sizeof(want), "%s.%s", name,
              round->s->b->cfg.apps_domain);
-    routes = json_object_get(round->r->tables[e], "routes");
+    n = -1;
+    *busy = 0;
 
-    json_array_foreach(routes, i, r) {
-        host = json_string_value(json_object_get(r, "host"));
-        if (host != NULL && strcmp(host, want) == 0) {
-            return r;
+    for (e = 0; e < round->r->ntables; e++) {
+        routes = json_object_get(round->r->tables[e], "routes");
+
+        json_array_foreach(routes, i, r) {
+            host = json_string_value(json_object_get(r, "host"));
+            if (host == NULL || strcmp(host, want) != 0) {
+                continue;
+            }
+
+            n = (n < 0 ? 0 : n)
+                + (long long) json_integer_value(json_object_get(r,
+                                                                 "requests"));
+
+            last = json_object_get(r, "last_request");
+            at = json_is_string(last) ? idle_time(json_string_value(last))
+                                      : 0;
+
+            if (json_integer_value(json_object_get(r, "in_flight")) > 0
+                || json_integer_value(json_object_get(r, "long_lived")) > 0
+                || (json_is_string(last)
+                    && (at == -1
+                        || round->now - at < round->s->b->cfg.idle_timeout)))
+            {
+                *busy = 1;
+            }
+            break;
         }
     }
 
-    return NULL;
+    return n;
 }
 
 
@@ -115,37 +142,10 @@ idle_route(const idle_round_t *round, size_t e, const char *name)
 static int
 idle_busy(void *data, const char *name)
 {
-    idle_round_t  *round;
-    json_t        *r, *last;
-    size_t         e;
-    time_t         at;
+    int  busy;
 
-    round = data;
-
-    for (e = 0; e < round->r->ntables; e++) {
-        r = idle_route(round, e, name);
-        if (r == NULL) {
-            continue;
-        }
-
-        if (json_integer_value(json_object_get(r, "in_flight")) > 0
-            || json_integer_value(json_object_get(r, "long_lived")) > 0)
-        {
-            return 1;
-        }
-
-        last = json_object_get(r, "last_request");
-        if (json_is_string(last)) {
-            at = idle_time(json_string_value(last));
-            if (at == -1
-                || round->now - at < round->s->b->cfg.idle_timeout)
-            {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
+    (void) idle_activity(data, name, &busy);
+    return busy;
 }
 
 
@@ -153,26 +153,9 @@ idle_busy(void *data, const char *name)
 static long long
 idle_requests(void *data, const char *name)
 {
-    idle_round_t  *round;
-    json_t        *r;
-    long long      n;
-    size_t         e;
-    int            found;
+    int  busy;
 
-    round = data;
-    n = 0;
-    found = 0;
-
-    for (e = 0; e < round->r->ntables; e++) {
-        r = idle_route(round, e, name);
-        if (r != NULL) {
-            n += (long long) json_integer_value(json_object_get(r,
-                                                                "requests"));
-            found = 1;
-        }
-    }
-
-    return found ? n : -1;
+    return idle_activity(data, name, &busy);
 }
 
 
@@ -221,54 +204,45 @@ bld_scaler_reap(bld_scaler_t *s)
 }
 
 
-/* a wake of project (its name): its PRODUCTION app runs again */
+/*
+ * A bld_stream_handler_pt: a wake of project (its name), whose PRODUCTION
+ * app runs again.  Every wake is acknowledged (see the top).
+ */
 static int
-idle_wake(bld_scaler_t *s, const char *project)
+idle_wake_entry(void *data, const char *eid, const redisReply *fields)
 {
-    PGresult  *res;
-    long long  dep;
+    bld_scaler_t      *s;
+    const redisReply  *project;
+    PGresult          *res;
+
+    s = data;
+
+    project = bld_stream_kv(fields, "project");
+    if (project == NULL || project->type != REDIS_REPLY_STRING) {
+        return BLD_STREAM_ACK;
+    }
 
     res = so_pg_query(s->b->pg, "idle_wake",
                       "SELECT d.id FROM projects p JOIN deployments d"
                       " ON d.project_id = p.id AND d.state = 'PRODUCTION'"
                       " WHERE p.name = $1 AND d.kind = 'dynamic'"
                       " AND d.artifact_path IS NOT NULL",
-                      SO_PG_PARAMS(project));
-    if (res == NULL) {
-        return SO_EUNAVAIL;
-    }
+                      SO_PG_PARAMS(project->str));
 
-    if (PQntuples(res) != 1) {
+    if (res != NULL && PQntuples(res) != 1) {
         so_log_info("idle", "project=%s: woken, but it has no dynamic "
-                    "PRODUCTION deployment", project);
-        PQclear(res);
-        return SO_OK;
-    }
+                    "PRODUCTION deployment", project->str);
 
-    dep = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-
-    return bld_apps_wake(s->apps, dep, project);
-}
-
-
-/* a bld_stream_handler_pt: every wake is acknowledged (see the top) */
-static int
-idle_wake_entry(void *data, const char *eid, const redisReply *fields)
-{
-    bld_scaler_t      *s;
-    const redisReply  *project;
-
-    s = data;
-
-    project = bld_stream_kv(fields, "project");
-    if (project != NULL && project->type == REDIS_REPLY_STRING
-        && idle_wake(s, project->str) == SO_EUNAVAIL)
+    } else if (res == NULL
+               || bld_apps_wake(s->apps,
+                                strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+                                project->str) == SO_EUNAVAIL)
     {
         so_log_warn("idle", "project=%s: wake not handled: %s",
                     project->str, so_pg_errstr(s->b->pg));
     }
 
+    PQclear(res);
     return BLD_STREAM_ACK;
 }
 

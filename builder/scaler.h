@@ -1,6 +1,6 @@
 /*
  * scaler.h: scale to zero and back (scaler.c), an actor of shipoffd
- * (daemon.h): the edges' activity puts idle apps to sleep, shipoff:wake
+ * (loop.c): the edges' activity puts idle apps to sleep, shipoff:wake
  * wakes them.  It asks the supervisor (apps.h), never touches an app.
  */
 

@@ -30,8 +30,6 @@
 #define BLD_STREAM_CLAIMS     16      /* XAUTOCLAIM rounds, 100 each */
 
 
-static redisReply *bld_stream_run(bld_stream_t *s, int argc,
-    const char **argv);
 static int bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     bld_stream_handler_pt h, void *data, char *last, int *stopped);
 
@@ -44,14 +42,12 @@ bld_stream_ready(const bld_stream_conn_t *c)
 
 
 redisReply *
-bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
-    int *nogroup)
+bld_stream_cmd(bld_stream_t *s, int argc, const char **argv)
 {
-    redisReply  *reply;
+    redisReply         *reply;
+    bld_stream_conn_t  *c;
 
-    if (nogroup != NULL) {
-        *nogroup = 0;
-    }
+    c = s->conn;
 
     reply = so_redis_command(c->redis, argc, argv, NULL);
     if (reply == NULL) {
@@ -72,28 +68,12 @@ bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
     if (reply->type == REDIS_REPLY_ERROR
         && strncmp(reply->str, "BUSYGROUP", 9) != 0)
     {
-        if (nogroup != NULL && strncmp(reply->str, "NOGROUP", 7) == 0) {
-            *nogroup = 1;
+        if (strncmp(reply->str, "NOGROUP", 7) == 0) {
+            s->group_ok = 0;
         }
         so_log_warn("stream", "%s: %s", argv[0], reply->str);
         freeReplyObject(reply);
         return NULL;
-    }
-
-    return reply;
-}
-
-
-/* a command on the consumer's group: NOGROUP forgets that group only */
-static redisReply *
-bld_stream_run(bld_stream_t *s, int argc, const char **argv)
-{
-    redisReply  *reply;
-    int          nogroup;
-
-    reply = bld_stream_cmd(s->conn, argc, argv, &nogroup);
-    if (nogroup) {
-        s->group_ok = 0;
     }
 
     return reply;
@@ -119,7 +99,7 @@ bld_stream_create(bld_stream_t *s)
                             s->policy->group, s->policy->start,
                             "MKSTREAM" };
 
-    reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -143,8 +123,11 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
 {
     redisReply        *reply;
     const redisReply  *entries;
-    const char        *argv[9], *eid;
+    const char        *eid;
     char               counts[16];
+    const char        *argv[] = { "XREADGROUP", "GROUP", s->policy->group,
+                                  s->conn->consumer, "COUNT", counts,
+                                  "STREAMS", s->policy->stream, start };
     size_t             i;
     int                n;
 
@@ -159,17 +142,7 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     snprintf(counts, sizeof(counts), "%d",
              count > 0 ? count : s->policy->page);
 
-    argv[0] = "XREADGROUP";
-    argv[1] = "GROUP";
-    argv[2] = s->policy->group;
-    argv[3] = s->conn->consumer;
-    argv[4] = "COUNT";
-    argv[5] = counts;
-    argv[6] = "STREAMS";
-    argv[7] = s->policy->stream;
-    argv[8] = start;
-
-    reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+    reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -214,14 +187,10 @@ int
 bld_stream_ack(bld_stream_t *s, const char *id)
 {
     redisReply  *reply;
-    const char  *argv[4];
+    const char  *argv[] = { "XACK", s->policy->stream, s->policy->group,
+                            id };
 
-    argv[0] = "XACK";
-    argv[1] = s->policy->stream;
-    argv[2] = s->policy->group;
-    argv[3] = id;
-
-    reply = bld_stream_run(s, 4, argv);
+    reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
         return SO_EUNAVAIL;
     }
@@ -273,8 +242,10 @@ int
 bld_stream_autoclaim(bld_stream_t *s)
 {
     redisReply  *reply;
-    const char  *argv[9];
     char         idle[24], cursor[BLD_STREAM_ID_LEN];
+    const char  *argv[] = { "XAUTOCLAIM", s->policy->stream,
+                            s->policy->group, s->conn->consumer, idle,
+                            cursor, "COUNT", "100", "JUSTID" };
     int          round;
 
     s->reread = 1;
@@ -287,18 +258,8 @@ bld_stream_autoclaim(bld_stream_t *s)
              * s->conn->cfg->lease_ttl * 1000);
     snprintf(cursor, sizeof(cursor), "0-0");
 
-    argv[0] = "XAUTOCLAIM";
-    argv[1] = s->policy->stream;
-    argv[2] = s->policy->group;
-    argv[3] = s->conn->consumer;
-    argv[4] = idle;
-    argv[5] = cursor;
-    argv[6] = "COUNT";
-    argv[7] = "100";
-    argv[8] = "JUSTID";
-
     for (round = 0; round < BLD_STREAM_CLAIMS; round++) {
-        reply = bld_stream_run(s, (int) so_nelems(argv), argv);
+        reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
         if (reply == NULL) {
             return SO_EUNAVAIL;
         }

@@ -67,12 +67,12 @@ typedef struct {
 int bld_stream_ready(const bld_stream_conn_t *c);
 
 /*
- * Runs a command; NULL (logged, once per outage) on a Redis failure or an
- * error reply (BUSYGROUP excepted: the group exists, fine).  *nogroup,
- * when not NULL, says the error was NOGROUP.
+ * Runs a command on s's connection; NULL (logged, once per outage) on a
+ * Redis failure or an error reply (BUSYGROUP excepted: the group exists,
+ * fine).  NOGROUP forgets s's group (Redis lost its data), no other: the
+ * next read creates it again.
  */
-redisReply *bld_stream_cmd(bld_stream_conn_t *c, int argc, const char **argv,
-    int *nogroup);
+redisReply *bld_stream_cmd(bld_stream_t *s, int argc, const char **argv);
 
 void bld_stream_init(bld_stream_t *s, const bld_stream_policy_t *policy,
     bld_stream_conn_t *conn);
@@ -84,9 +84,8 @@ int bld_stream_create(bld_stream_t *s);
  * Reads up to count (<= 0: the policy's page) new entries and hands each
  * to handler: acknowledged on BLD_STREAM_ACK; on BLD_STREAM_STOP the rest
  * of the read stays pending and is marked for reread.  The group is
- * created first when it is not known to exist; a NOGROUP answer forgets
- * it (Redis lost its data), and the next read creates it again.  Returns
- * the number of entries read, or SO_EUNAVAIL.
+ * created first when it is not known to exist (see bld_stream_cmd).
+ * Returns the number of entries read, or SO_EUNAVAIL.
  */
 int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data);
@@ -123,5 +122,22 @@ const redisReply *bld_stream_kv(const redisReply *r, const char *key);
 
 /* the value of field name as a number > 0, or 0 */
 long long bld_stream_field(const redisReply *fields, const char *name);
+
+
+/*
+ * notify.c: the loop hears of a new entry at once.  The consumers read
+ * without blocking, so the loop never waits on Redis; alone, a new entry
+ * would wait for the loop's next poll.  A thread of its own, on a Redis
+ * connection of its own, blocks in XREAD on every stream the loop reads
+ * and, when one grows, writes wakefd, the loop's eventfd.
+ *
+ * Starts the thread on the streams named (their names must outlive the
+ * process; BLD_NOTIFY_STREAMS at most).  SO_OK, or SO_ERR (logged): the
+ * loop then finds new entries on its poll only.
+ */
+#define BLD_NOTIFY_STREAMS  8
+
+int bld_notify_start(const so_config_t *cfg, int wakefd,
+    const char *const *streams, int nstreams);
 
 #endif /* BLD_STREAM_H */

@@ -8,7 +8,8 @@
  *   build.c      one command in the sandbox (its environment, what it
  *                does not see), its output line by line
  *   publish.c    the static artifact: copy, precompress, prune, remove
- *   edge.c       routes: push to every edge, the snapshot file
+ *   edge.c       routes: what they say, the snapshot file; edgeq.c
+ *                pushes them
  *
  * Private to builder/: the contract with the loop is bld.h.
  */
@@ -263,33 +264,16 @@ json_t *bld_route_static(const char *project, long long deployment_id,
     const char *root, int spa);
 
 /*
- * PUTs route as host to every edge of cfg->edges at once (route NULL:
- * DELETE), a thread each, and returns as soon as one edge took it (the
- * others are still asked, while the process lives): 0 then, or with no
- * edge listed; SO_EUNAVAIL when every edge failed, with the first failure
- * in err.  *pushed counts the edges that took it by then.  For the build
- * worker, whose process ends soon after: the daemon asks with edgeq.h.
+ * edgeq.c: PUTs route as host to every edge of cfg->edges at once (route
+ * NULL: DELETE), a thread each, and returns as soon as one edge took it
+ * (the others are still asked, while the process lives): 0 then, or with
+ * no edge listed; SO_EUNAVAIL when every edge failed, with the first
+ * failure in err.  *pushed counts the edges that took it by then.  For
+ * the build worker, whose process ends soon after: the daemon asks with
+ * bld_edgeq_push, which does not wait.
  */
 int bld_edge_push(const so_config_t *cfg, const char *host,
     json_t *route, size_t *pushed, char *err, size_t errlen);
-
-/* the body that puts route on an edge, NULL (a DELETE) for no route: the
-   caller frees it; SO_ERR when out of memory */
-int bld_edge_body(char **out, const json_t *route);
-
-/*
- * PUTs body (NULL: DELETEs) as host to one edge, trying again on a
- * transport failure or a 5xx: 0, or SO_EUNAVAIL (logged, err says why).
- * Blocks up to EDGE_TRIES times timeout_ms (edge.c).
- */
-int bld_edge_push_one(const char *edge, const char *host, const char *body,
-    long timeout_ms, char *err, size_t errlen);
-
-/*
- * The next URL of a space-separated edges list into out: returns where
- * the list goes on after it, or NULL past the last.
- */
-const char *bld_edge_next(const char *edges, char *out, size_t outlen);
 
 /*
  * Writes the whole route table, read from PostgreSQL, to
@@ -335,10 +319,5 @@ int bld_framework_spa(const char *framework);
 uid_t bld_detect_uid(const so_config_t *cfg);    /* detections' */
 int bld_project_uid(uid_t *out, so_pg_t *pg, const so_config_t *cfg,
     long long project);
-
-
-/* foreground.c: `shipoffd build ID` */
-
-int bld_build_foreground(const so_config_t *cfg, long long deployment_id);
 
 #endif /* BLD_WORKER_H */
