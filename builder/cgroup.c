@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -43,26 +42,61 @@
 
 
 typedef struct {
-    const char  *mem_max;
-    const char  *memsw_max;         /* optional: swap accounting */
+    const char  *memory;            /* bytes used now */
+    const char  *memory_peak;
     const char  *oom_file;          /* has a line "oom_kill N" */
-    const char  *cpu_weight;
     const char  *freeze;            /* optional */
     const char  *frozen;            /* what freeze writes */
     const char  *thawed;
 } cg_files_t;
 
 static const cg_files_t  cg_v1 = {
-    "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-    "memory.oom_control", "cpu.shares",
-    "freezer.state", "FROZEN", "THAWED"
+    "memory.usage_in_bytes", "memory.max_usage_in_bytes",
+    "memory.oom_control", "freezer.state", "FROZEN", "THAWED"
 };
 
 static const cg_files_t  cg_v2 = {
-    "memory.max", "memory.swap.max",
-    "memory.events", "cpu.weight",
-    "cgroup.freeze", "1", "0"
+    "memory.current", "memory.peak",
+    "memory.events", "cgroup.freeze", "1", "0"
 };
+
+typedef enum {
+    CG_LIM_MEMORY = 0,
+    CG_LIM_PIDS,
+    CG_LIM_WEIGHT,
+    CG_LIM_CPU_MAX,
+    CG_NLIM
+} cg_lim_t;
+
+/* a file written when its limit is set: value, or the limit's own */
+typedef struct {
+    cg_lim_t       lim;
+    bld_cg_hier_t  h;
+    const char    *file;
+    const char    *value;
+    int            optional;        /* written where the kernel has it */
+} cg_limit_file_t;
+
+/*
+ * Swap counts against the memory budget: v1 limits memory+swap to it, v2
+ * limits swap alone, so no swap at all keeps the sum.  On v2 an OOM ends
+ * the whole build or app, not a random process.
+ */
+static const cg_limit_file_t  cg_limit_files[2][6] = { {
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.limit_in_bytes", NULL, 0 },
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.memsw.limit_in_bytes", NULL, 1 },
+    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 },
+    { CG_LIM_WEIGHT, BLD_CG_CPU, "cpu.shares", NULL, 0 },
+    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.cfs_period_us", "100000", 0 },
+    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.cfs_quota_us", NULL, 0 }
+}, {
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.max", NULL, 0 },
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.swap.max", "0", 1 },
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.oom.group", "1", 1 },
+    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 },
+    { CG_LIM_WEIGHT, BLD_CG_CPU, "cpu.weight", NULL, 0 },
+    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.max", NULL, 0 }
+} };
 
 static const char  *cg_v1_names[BLD_CG_NHIER] = {
     "memory", "pids", "cpu", "freezer"
@@ -84,7 +118,7 @@ static int cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     char *buf, size_t len);
 static const char *cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h);
 static const cg_files_t *cg_files(const bld_cgroup_t *cg);
-static int cg_name_ok(const char *name);
+static int cg_name_ok(const char *name, size_t len);
 static int cg_parent_ok(const char *parent);
 static int cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt);
 static int cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt);
@@ -100,7 +134,6 @@ static void cg_cpu_pid(void *data, long pid);
 static int cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     const char *key, uint64_t *v);
 static int cg_word(const char *list, const char *word);
-static void cg_sleep_ms(long ms);
 
 
 static void
@@ -140,19 +173,6 @@ cg_has(const char *dir, const char *file)
 
     return cg_path(path, dir, file, NULL) == SO_OK
            && access(path, F_OK) == 0;
-}
-
-
-static void
-cg_sleep_ms(long ms)
-{
-    struct timespec  ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-        /* the rest of the interval */
-    }
 }
 
 
@@ -250,25 +270,13 @@ cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file, char *buf,
 }
 
 
+/* the len bytes at name are a name of [A-Za-z0-9._-], not "." first */
 static int
-cg_name_ok(const char *name)
+cg_name_ok(const char *name, size_t len)
 {
-    size_t  i, len;
-
-    len = strlen(name);
-    if (len == 0 || len >= BLD_CG_NAMELEN || name[0] == '.') {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789._-", name[i]) == NULL)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
+    return len > 0 && len < BLD_CG_NAMELEN && name[0] != '.'
+           && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") >= len;
 }
 
 
@@ -276,22 +284,14 @@ cg_name_ok(const char *name)
 static int
 cg_parent_ok(const char *parent)
 {
-    char         comp[BLD_CG_NAMELEN];
-    const char  *p, *slash;
-    size_t       len;
+    size_t  len;
 
-    for (p = parent; ; p = slash + 1) {
-        slash = strchr(p, '/');
-        len = slash ? (size_t) (slash - p) : strlen(p);
-        if (len >= sizeof(comp)) {
+    for ( ;; parent += len + 1) {
+        len = strcspn(parent, "/");
+        if (!cg_name_ok(parent, len)) {
             return 0;
         }
-        memcpy(comp, p, len);
-        comp[len] = '\0';
-        if (!cg_name_ok(comp)) {
-            return 0;
-        }
-        if (slash == NULL) {
+        if (parent[len] == '\0') {
             return 1;
         }
     }
@@ -322,8 +322,7 @@ static int
 cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
 {
     char         buf[512];
-    const char  *need[] = { "memory", "pids", "cpu" };
-    unsigned     have;
+    const char  *need[] = { "pids", "cpu" };
     size_t       i;
     int          rc;
 
@@ -336,20 +335,13 @@ cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
         return SO_ENOTFOUND;
     }
 
-    have = 0;
-    for (i = 0; i < so_nelems(need); i++) {
-        if (cg_word(buf, need[i])) {
-            have |= 1u << i;
-        }
-    }
-
     /* a hybrid host's unified tree without memory is not ours to use */
-    if (!(have & 1u)) {
+    if (!cg_word(buf, "memory")) {
         return SO_ENOTFOUND;
     }
 
     for (i = 0; i < so_nelems(need); i++) {
-        if (!(have & (1u << i))) {
+        if (!cg_word(buf, need[i])) {
             cg_error(sys->errstr, "cgroup v2 at %s lacks the %s controller",
                      mnt, need[i]);
             return SO_ERR;
@@ -417,10 +409,9 @@ bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
 static int
 cg_mkparents(bld_cgroup_t *cg, const char *root)
 {
-    char         path[PATH_MAX], c;
-    const char  *ctl[] = { "+memory", "+pids", "+cpu" };
-    size_t       i, j, len;
-    int          n;
+    char    path[PATH_MAX], c;
+    size_t  i, len;
+    int     n;
 
     n = snprintf(path, sizeof(path), "%s/%s", root, cg->sys->parent);
     if (n < 0 || (size_t) n >= sizeof(path)) {
@@ -443,12 +434,11 @@ cg_mkparents(bld_cgroup_t *cg, const char *root)
             return SO_ERR;
         }
 
-        for (j = 0; cg->sys->version == 2 && j < so_nelems(ctl); j++) {
-            if (cg_write_at(cg, path, "cgroup.subtree_control", ctl[j])
-                != SO_OK)
-            {
-                return SO_ERR;
-            }
+        if (cg->sys->version == 2
+            && cg_write_at(cg, path, "cgroup.subtree_control",
+                           "+memory +pids +cpu") != SO_OK)
+        {
+            return SO_ERR;
         }
 
         path[i] = c;
@@ -462,76 +452,40 @@ cg_mkparents(bld_cgroup_t *cg, const char *root)
 static int
 cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim)
 {
-    const cg_files_t  *f;
-    char               val[64];
-    int                rc;
+    const cg_limit_file_t  *l;
+    char                    val[CG_NLIM][32];
+    uint64_t                on[CG_NLIM] = {
+        lim->memory, lim->pids, lim->cpu_weight, lim->cpu_max
+    };
+    size_t                  i;
+    int                     v2, rc;
 
-    f = cg_files(cg);
+    if (lim->cpu_weight > 10000) {
+        cg_error(cg->errstr, "cpu weight %u: want 1..10000",
+                 lim->cpu_weight);
+        return SO_EINVAL;
+    }
 
-    if (lim->memory) {
-        snprintf(val, sizeof(val), "%" PRIu64, lim->memory);
-        rc = cg_write(cg, BLD_CG_MEMORY, f->mem_max, val);
-        if (rc != SO_OK) {
-            return rc;
-        }
+    v2 = cg->sys->version == 2;
+    snprintf(val[CG_LIM_MEMORY], sizeof(val[0]), "%" PRIu64, lim->memory);
+    snprintf(val[CG_LIM_PIDS], sizeof(val[0]), "%" PRIu64, lim->pids);
+    /* v1 shares are 1024 for a fair share where v2 weights are 100 */
+    snprintf(val[CG_LIM_WEIGHT], sizeof(val[0]), "%u",
+             v2 ? lim->cpu_weight : lim->cpu_weight * 1024 / 100 + 1);
+    snprintf(val[CG_LIM_CPU_MAX], sizeof(val[0]), "%u%s",
+             lim->cpu_max * 1000, v2 ? " 100000" : "");
 
-        /*
-         * Swap counts against the same budget: v1 limits memory+swap to
-         * it, v2 limits swap alone, so no swap at all keeps the sum.
-         */
-        if (cg_has(cg_dir(cg, BLD_CG_MEMORY), f->memsw_max)) {
-            rc = cg_write(cg, BLD_CG_MEMORY, f->memsw_max,
-                          cg->sys->version == 2 ? "0" : val);
-            if (rc != SO_OK) {
-                return rc;
-            }
-        }
-
-        /* an OOM ends the whole build or app, not a random process */
-        if (cg->sys->version == 2
-            && cg_has(cg_dir(cg, BLD_CG_MEMORY), "memory.oom.group"))
+    for (i = 0; i < so_nelems(cg_limit_files[v2]); i++) {
+        l = &cg_limit_files[v2][i];
+        if (on[l->lim] == 0
+            || (l->optional && !cg_has(cg_dir(cg, l->h), l->file)))
         {
-            rc = cg_write(cg, BLD_CG_MEMORY, "memory.oom.group", "1");
-            if (rc != SO_OK) {
-                return rc;
-            }
+            continue;
         }
-    }
-
-    if (lim->pids) {
-        snprintf(val, sizeof(val), "%" PRIu64, lim->pids);
-        rc = cg_write(cg, BLD_CG_PIDS, "pids.max", val);
+        rc = cg_write(cg, l->h, l->file, l->value ? l->value : val[l->lim]);
         if (rc != SO_OK) {
             return rc;
         }
-    }
-
-    if (lim->cpu_weight) {
-        if (lim->cpu_weight > 10000) {
-            cg_error(cg->errstr, "cpu weight %u: want 1..10000",
-                     lim->cpu_weight);
-            return SO_EINVAL;
-        }
-        /* v1 shares are 1024 for a fair share where v2 weights are 100 */
-        snprintf(val, sizeof(val), "%u", cg->sys->version == 2
-                 ? lim->cpu_weight : lim->cpu_weight * 1024 / 100 + 1);
-        rc = cg_write(cg, BLD_CG_CPU, f->cpu_weight, val);
-        if (rc != SO_OK) {
-            return rc;
-        }
-    }
-
-    if (lim->cpu_max) {
-        if (cg->sys->version == 2) {
-            snprintf(val, sizeof(val), "%u 100000", lim->cpu_max * 1000);
-            return cg_write(cg, BLD_CG_CPU, "cpu.max", val);
-        }
-        rc = cg_write(cg, BLD_CG_CPU, "cpu.cfs_period_us", "100000");
-        if (rc != SO_OK) {
-            return rc;
-        }
-        snprintf(val, sizeof(val), "%u", lim->cpu_max * 1000);
-        return cg_write(cg, BLD_CG_CPU, "cpu.cfs_quota_us", val);
     }
 
     return SO_OK;
@@ -553,7 +507,7 @@ cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
         return SO_EINVAL;
     }
 
-    if (!cg_name_ok(name)) {
+    if (!cg_name_ok(name, strlen(name))) {
         cg_error(cg->errstr, "bad cgroup name \"%s\"", name);
         return SO_EINVAL;
     }
@@ -820,27 +774,21 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
 
     memset(u, 0, sizeof(*u));
 
+    rc = cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->memory, NULL,
+                     &u->memory);
+    if (rc != SO_OK) {
+        return rc;
+    }
+    rc = cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->memory_peak, NULL,
+                     &u->memory_peak);
+
     if (cg->sys->version == 2) {
-        rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.current", NULL,
-                         &u->memory);
-        if (rc != SO_OK) {
-            return rc;
-        }
         /* memory.peak came with Linux 5.19 */
-        if (cg_read_u64(cg, BLD_CG_MEMORY, "memory.peak", NULL,
-                        &u->memory_peak) != SO_OK)
-        {
+        if (rc != SO_OK) {
             u->memory_peak = u->memory;
         }
         return cg_read_u64(cg, BLD_CG_MEMORY, "cpu.stat", "usage_usec",
                            &u->cpu_usec);
-    }
-
-    rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.usage_in_bytes", NULL,
-                     &u->memory);
-    if (rc == SO_OK) {
-        rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.max_usage_in_bytes",
-                         NULL, &u->memory_peak);
     }
 
     /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
@@ -876,7 +824,7 @@ cg_freeze(bld_cgroup_t *cg, int on)
         {
             return SO_OK;
         }
-        cg_sleep_ms(CG_STEP_MS);
+        usleep(CG_STEP_MS * 1000);
     }
 
     cg_error(cg->errstr, "%s did not freeze", cg_dir(cg, BLD_CG_FREEZER));
@@ -909,7 +857,7 @@ bld_cgroup_kill(bld_cgroup_t *cg)
         if (rc != SO_OK || n == 0) {
             return rc;
         }
-        cg_sleep_ms(CG_STEP_MS);
+        usleep(CG_STEP_MS * 1000);
     }
 
     cg_error(cg->errstr, "%zu processes of %s survive SIGKILL", n,
@@ -950,7 +898,7 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
                          strerror(errno));
                 return SO_ERR;
             }
-            cg_sleep_ms(CG_STEP_MS);
+            usleep(CG_STEP_MS * 1000);
         }
 
         cg->dir[h][0] = '\0';
