@@ -36,7 +36,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -386,22 +385,13 @@ static void
 sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
     const sb_fds_t *f, int devnull, int errfd)
 {
-    char              pid[24], *p;
     struct sigaction  sa;
     sigset_t          all;
-    long              v;
     int               h, sig;
 
-    p = pid + sizeof(pid);
-    *--p = '\0';
-    for (v = (long) getpid(); v > 0 || *p == '\0'; v /= 10) {
-        *--p = (char) ('0' + v % 10);
-    }
-
+    /* pid 0 is the writer itself */
     for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (procs[h] != -1
-            && write(procs[h], p, strlen(p)) != (ssize_t) strlen(p))
-        {
+        if (procs[h] != -1 && write(procs[h], "0", 1) != 1) {
             sb_child_fail(errfd, SB_STAGE_CGROUP);
         }
     }
@@ -721,39 +711,6 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
 
     *res = sb->res;
     return rc;
-}
-
-
-int
-bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res)
-{
-    struct pollfd  pfd[2];
-    int            rc;
-
-    for ( ;; ) {
-        rc = bld_sandbox_reap(sb, res);
-        if (rc != SO_OK || res->status != BLD_SB_RUNNING) {
-            return rc;
-        }
-
-        pfd[0].fd = sb->pidfd;
-        pfd[0].events = POLLIN;
-        pfd[1].fd = sb->timerfd;
-        pfd[1].events = POLLIN;
-
-        /* without a pidfd, look again every 10 ms */
-        if (poll(pfd, 2, sb->pidfd == -1 ? 10 : -1) == -1 && errno != EINTR) {
-            return sb_error(sb, "sandbox %s: poll: %s", sb->cg.name,
-                            strerror(errno));
-        }
-
-        if (sb->timerfd != -1 && (pfd[1].revents & POLLIN)) {
-            rc = bld_sandbox_expire(sb);
-            if (rc != SO_OK) {
-                return rc;
-            }
-        }
-    }
 }
 
 

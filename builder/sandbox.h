@@ -11,8 +11,7 @@
  * bld_sandbox_pidfd() (readable when the process exits) and
  * bld_sandbox_timerfd() (readable at the deadline, then call
  * bld_sandbox_expire(), which kills the whole cgroup), and calls
- * bld_sandbox_reap() when the pidfd fires.  bld_sandbox_wait() does the
- * same blocking, for tests and simple callers.
+ * bld_sandbox_reap() when the pidfd fires.
  */
 
 #ifndef BLD_SANDBOX_H
@@ -114,9 +113,6 @@ int bld_sandbox_expire(bld_sandbox_t *sb);
  * the OOM count read, the cgroup removed and the result filled.
  */
 int bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res);
-
-/* blocks until the end, honouring the deadline */
-int bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res);
 
 /* kills and reaps what still runs, removes the cgroup; accepts NULL */
 void bld_sandbox_free(bld_sandbox_t *sb);

@@ -1008,7 +1008,6 @@ test_netns_between(void **state)
     sbt_t               *t = *state;
     bld_netns_t          net, other;
     bld_sandbox_t        server;
-    bld_sandbox_result_t res;
     struct sockaddr_in   sin;
     char                 name[BLD_CG_NAMELEN];
     pid_t                pid;
@@ -1068,7 +1067,6 @@ test_netns_between(void **state)
     bld_netns_close(&other);
 
     assert_int_equal(bld_sandbox_expire(&server), SO_OK);
-    assert_int_equal(bld_sandbox_wait(&server, &res), SO_OK);
     bld_sandbox_free(&server);
 
     print_message("%s", t->out);
