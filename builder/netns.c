@@ -29,10 +29,11 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <sched.h>
-#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -207,55 +208,45 @@ nn_nameservers(FILE *f)
 
 
 /*
- * Runs nft with argv and input on its stdin; its output (stdout and
- * stderr) into out.  The exit status, or -1.
+ * Runs nft (argv) with input on its stdin, a memfd (nft reads it whole,
+ * whatever its size); its output (stdout and stderr) into out.  The exit
+ * status, or -1.
  */
 static int
 nn_run(const char *nft, const char *const *argv, const char *input,
     char *out, size_t outlen)
 {
-    size_t   len, i;
-    ssize_t  n;
-    pid_t    pid;
-    int      in[2], res[2], status;
+    posix_spawn_file_actions_t  fa;
+    size_t                      len;
+    ssize_t                     n;
+    pid_t                       pid;
+    int                         in, res[2], status, e;
 
     out[0] = '\0';
-    in[0] = in[1] = res[0] = res[1] = -1;
+    res[0] = res[1] = -1;
+    status = -1;
 
-    if (pipe2(in, O_CLOEXEC) == -1 || pipe2(res, O_CLOEXEC) == -1) {
-        snprintf(out, outlen, "pipe: %s", strerror(errno));
-        status = -1;
+    len = strlen(input);
+    in = memfd_create("shipoff-nft", MFD_CLOEXEC);
+    if (in == -1 || write(in, input, len) != (ssize_t) len
+        || lseek(in, 0, SEEK_SET) == -1 || pipe2(res, O_CLOEXEC) == -1)
+    {
+        snprintf(out, outlen, "input for nft: %s", strerror(errno));
         goto done;
     }
 
-    pid = fork();
-    if (pid == -1) {
-        snprintf(out, outlen, "fork: %s", strerror(errno));
-        status = -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res[1], STDERR_FILENO);
+    e = posix_spawn(&pid, nft, &fa, NULL, (char *const *) argv,
+                    (char *[]) { NULL });
+    posix_spawn_file_actions_destroy(&fa);
+    so_fd_close(&res[1]);
+    if (e != 0) {
+        snprintf(out, outlen, "%s: %s", nft, strerror(e));
         goto done;
     }
-
-    if (pid == 0) {
-        if (dup2(in[0], STDIN_FILENO) == -1
-            || dup2(res[1], STDOUT_FILENO) == -1
-            || dup2(res[1], STDERR_FILENO) == -1)
-        {
-            _exit(127);
-        }
-        execve(nft, (char *const *) argv, (char *[]) { NULL });
-        _exit(127);
-    }
-
-    close(in[0]);
-    close(res[1]);
-    in[0] = res[1] = -1;
-
-    /* a ruleset is a few KiB: it fits in the pipe before nft reads it */
-    len = input != NULL ? strlen(input) : 0;
-    if (len > 0 && write(in[1], input, len) != (ssize_t) len) {
-        snprintf(out, outlen, "writing to nft: %s", strerror(errno));
-    }
-    so_fd_close(&in[1]);
 
     len = 0;
     while (len < outlen - 1
@@ -278,11 +269,9 @@ nn_run(const char *nft, const char *const *argv, const char *input,
 
 done:
 
-    for (i = 0; i < 2; i++) {
-        so_fd_close(&in[i]);
-        so_fd_close(&res[i]);
-    }
-
+    so_fd_close(&in);
+    so_fd_close(&res[0]);
+    so_fd_close(&res[1]);
     return status;
 }
 
@@ -410,7 +399,7 @@ bld_netns_host_init(const so_config_t *cfg, char *err, size_t errlen)
 
     /* off until now, or off before an earlier life turned it on */
     guard = fwd[0] == '0'
-            || nn_run(cfg->sandbox_nft, list, NULL, out, sizeof(out)) == 0;
+            || nn_run(cfg->sandbox_nft, list, "", out, sizeof(out)) == 0;
 
     rules = nn_ruleset(cfg, guard, err, errlen);
     if (rules == NULL) {
