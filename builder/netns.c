@@ -482,18 +482,13 @@ nn_attr_end(nn_msg_t *m, struct rtattr *a)
 static int
 nn_talk(int sock, nn_msg_t *m)
 {
-    struct sockaddr_nl   kernel;
-    struct nlmsghdr     *h;
-    struct nlmsgerr     *e;
-    char                 buf[NN_MSG_MAX];
-    ssize_t              n;
+    struct nlmsghdr  *h;
+    struct nlmsgerr  *e;
+    char              buf[NN_MSG_MAX];
+    ssize_t           n;
 
-    memset(&kernel, 0, sizeof(kernel));
-    kernel.nl_family = AF_NETLINK;
-
-    if (sendto(sock, m->buf, m->h->nlmsg_len, 0,
-               (struct sockaddr *) &kernel, sizeof(kernel)) == -1)
-    {
+    /* an unconnected netlink socket sends to the kernel */
+    if (send(sock, m->buf, m->h->nlmsg_len, 0) == -1) {
         return -errno;
     }
 

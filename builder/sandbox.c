@@ -617,20 +617,6 @@ done:
 
 
 int
-bld_sandbox_pidfd(const bld_sandbox_t *sb)
-{
-    return sb->pidfd;
-}
-
-
-int
-bld_sandbox_timerfd(const bld_sandbox_t *sb)
-{
-    return sb->timerfd;
-}
-
-
-int
 bld_sandbox_expire(bld_sandbox_t *sb)
 {
     uint64_t  ticks;

@@ -8,10 +8,9 @@
  * environment given, which reaches the command but not bwrap itself.
  *
  * It fits shipoffd's epoll loop: spawn returns at once; the loop watches
- * bld_sandbox_pidfd() (readable when the process exits) and
- * bld_sandbox_timerfd() (readable at the deadline, then call
- * bld_sandbox_expire(), which kills the whole cgroup), and calls
- * bld_sandbox_reap() when the pidfd fires.
+ * the sandbox's pidfd (readable when the process exits) and timerfd
+ * (readable at the deadline, then call bld_sandbox_expire(), which kills
+ * the whole cgroup), and calls bld_sandbox_reap() when the pidfd fires.
  */
 
 #ifndef BLD_SANDBOX_H
@@ -100,9 +99,6 @@ typedef struct {
 
 int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t *out);
-
-int bld_sandbox_pidfd(const bld_sandbox_t *sb);
-int bld_sandbox_timerfd(const bld_sandbox_t *sb);
 
 /* the deadline passed: kill everything in the cgroup */
 int bld_sandbox_expire(bld_sandbox_t *sb);

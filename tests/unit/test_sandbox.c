@@ -387,7 +387,7 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
     close(p[1]);
 
     assert_true(pid > 0);
-    assert_true(bld_sandbox_pidfd(&t->sb) != -1);
+    assert_true(t->sb.pidfd != -1);
     memcpy(t->dirs, t->sb.cg.dir, sizeof(t->dirs));
 
     *fd = p[0];
@@ -410,9 +410,9 @@ sbt_finish(sbt_t *t, int fd)
         pfd[0].fd = fd;
         pfd[0].events = POLLIN;
         pfd[1].fd = t->res.status == BLD_SB_RUNNING
-                    ? bld_sandbox_pidfd(&t->sb) : -1;
+                    ? t->sb.pidfd : -1;
         pfd[1].events = POLLIN;
-        pfd[2].fd = bld_sandbox_timerfd(&t->sb);
+        pfd[2].fd = t->sb.timerfd;
         pfd[2].events = POLLIN;
 
         assert_true(poll(pfd, 3, 30000) > 0);
