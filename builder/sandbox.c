@@ -47,7 +47,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,11 +179,9 @@ sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, sb_fds_t *f)
 static int
 sb_env_fd(const char *const *envp)
 {
-    struct iovec   iov[4];
-    const char    *eq;
-    ssize_t        n;
-    size_t         i, len;
-    int            fd, e;
+    const char  *eq;
+    size_t       i, len;
+    int          fd, n, e;
 
     fd = memfd_create("shipoff-env", MFD_CLOEXEC);
     if (fd == -1) {
@@ -197,19 +194,12 @@ sb_env_fd(const char *const *envp)
             continue;               /* no name: not a variable */
         }
 
-        iov[0].iov_base = (void *) "--setenv";
-        iov[0].iov_len = sizeof("--setenv");
-        iov[1].iov_base = (void *) envp[i];
-        iov[1].iov_len = (size_t) (eq - envp[i]);
-        iov[2].iov_base = (void *) "";
-        iov[2].iov_len = 1;
-        iov[3].iov_base = (void *) (eq + 1);
-        iov[3].iov_len = strlen(eq + 1) + 1;
-        len = iov[0].iov_len + iov[1].iov_len + 1 + iov[3].iov_len;
-
-        n = writev(fd, iov, 4);
-        if (n != (ssize_t) len) {
-            errno = n == -1 ? errno : EIO;
+        len = sizeof("--setenv") + (size_t) (eq - envp[i]) + 1
+              + strlen(eq + 1) + 1;
+        n = dprintf(fd, "--setenv%c%.*s%c%s%c", '\0', (int) (eq - envp[i]),
+                    envp[i], '\0', eq + 1, '\0');
+        if (n < 0 || (size_t) n != len) {
+            errno = n < 0 ? errno : EIO;
             goto failed;
         }
     }
