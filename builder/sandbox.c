@@ -670,8 +670,7 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
 
     if (WIFSIGNALED(status)) {
         sb->res.status = BLD_SB_SIGNALED;
-        sb->res.signo = WTERMSIG(status);
-        sb->res.code = 128 + sb->res.signo;
+        sb->res.code = 128 + WTERMSIG(status);
     } else {
         sb->res.status = BLD_SB_EXITED;
         sb->res.code = WEXITSTATUS(status);
@@ -710,13 +709,3 @@ bld_sandbox_free(bld_sandbox_t *sb)
     so_fd_close(&sb->timerfd);
 }
 
-
-const char *
-bld_sandbox_status_name(bld_sb_status_t status)
-{
-    static const char  *names[] = {
-        "running", "exited", "signaled", "oom", "timeout"
-    };
-
-    return (unsigned) status < so_nelems(names) ? names[status] : "unknown";
-}

@@ -27,7 +27,7 @@
 typedef enum {
     BLD_SB_RUNNING = 0,
     BLD_SB_EXITED,                  /* code holds the exit status */
-    BLD_SB_SIGNALED,                /* bwrap itself died of signo */
+    BLD_SB_SIGNALED,                /* bwrap itself died of a signal */
     BLD_SB_OOM,                     /* the kernel OOM-killed in the cgroup */
     BLD_SB_TIMEOUT                  /* the deadline killed the cgroup */
 } bld_sb_status_t;
@@ -35,8 +35,8 @@ typedef enum {
 typedef struct {
     bld_sb_status_t  status;
     int              code;          /* a command killed by signal N shows
-                                       128 + N: bwrap reports it so */
-    int              signo;
+                                       128 + N: bwrap reports it so, and so
+                                       does SIGNALED */
     uint64_t         oom_kills;
 } bld_sandbox_result_t;
 
@@ -112,8 +112,6 @@ int bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res);
 
 /* kills and reaps what still runs, removes the cgroup; accepts NULL */
 void bld_sandbox_free(bld_sandbox_t *sb);
-
-const char *bld_sandbox_status_name(bld_sb_status_t status);
 
 /* pidfd_open(2), or -1 (ENOSYS on kernels before 5.3) */
 int bld_pidfd_open(pid_t pid);
