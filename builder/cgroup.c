@@ -108,13 +108,9 @@ static void cg_error(char *errstr, const char *fmt, ...)
 static int cg_path(char *buf, const char *dir, const char *file,
     char *errstr);
 static int cg_has(const char *dir, const char *file);
-static int cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
+static int cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value);
-static int cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
-    const char *value);
-static int cg_read_at(char *errstr, const char *dir, const char *file,
-    char *buf, size_t len);
-static int cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+static int cg_read(char *errstr, const char *dir, const char *file,
     char *buf, size_t len);
 static const char *cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h);
 static const cg_files_t *cg_files(const bld_cgroup_t *cg);
@@ -191,7 +187,7 @@ cg_files(const bld_cgroup_t *cg)
 
 
 static int
-cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
+cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value)
 {
     char     path[PATH_MAX];
@@ -225,15 +221,7 @@ cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
 
 
 static int
-cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
-    const char *value)
-{
-    return cg_write_at(cg, cg_dir(cg, h), file, value);
-}
-
-
-static int
-cg_read_at(char *errstr, const char *dir, const char *file, char *buf,
+cg_read(char *errstr, const char *dir, const char *file, char *buf,
     size_t len)
 {
     char     path[PATH_MAX];
@@ -259,14 +247,6 @@ cg_read_at(char *errstr, const char *dir, const char *file, char *buf,
 
     buf[n] = '\0';
     return SO_OK;
-}
-
-
-static int
-cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file, char *buf,
-    size_t len)
-{
-    return cg_read_at(cg->errstr, cg_dir(cg, h), file, buf, len);
 }
 
 
@@ -326,8 +306,7 @@ cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
     size_t       i;
     int          rc;
 
-    rc = cg_read_at(sys->errstr, mnt, "cgroup.controllers", buf,
-                    sizeof(buf));
+    rc = cg_read(sys->errstr, mnt, "cgroup.controllers", buf, sizeof(buf));
     if (rc == SO_ETOOBIG) {
         return rc;
     }
@@ -435,8 +414,8 @@ cg_mkparents(bld_cgroup_t *cg, const char *root)
         }
 
         if (cg->sys->version == 2
-            && cg_write_at(cg, path, "cgroup.subtree_control",
-                           "+memory +pids +cpu") != SO_OK)
+            && cg_write(cg, path, "cgroup.subtree_control",
+                        "+memory +pids +cpu") != SO_OK)
         {
             return SO_ERR;
         }
@@ -482,7 +461,8 @@ cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim)
         {
             continue;
         }
-        rc = cg_write(cg, l->h, l->file, l->value ? l->value : val[l->lim]);
+        rc = cg_write(cg, cg_dir(cg, l->h), l->file,
+                      l->value ? l->value : val[l->lim]);
         if (rc != SO_OK) {
             return rc;
         }
@@ -742,7 +722,7 @@ cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     size_t  klen;
     int     rc;
 
-    rc = cg_read(cg, h, file, buf, sizeof(buf));
+    rc = cg_read(cg->errstr, cg_dir(cg, h), file, buf, sizeof(buf));
     if (rc != SO_OK) {
         return rc;
     }
@@ -801,25 +781,25 @@ static int
 cg_freeze(bld_cgroup_t *cg, int on)
 {
     const cg_files_t  *f;
+    const char        *dir;
     char               state[32];
     int                i, rc;
 
     f = cg_files(cg);
+    dir = cg_dir(cg, BLD_CG_FREEZER);
 
-    if (cg_dir(cg, BLD_CG_FREEZER)[0] == '\0'
-        || !cg_has(cg_dir(cg, BLD_CG_FREEZER), f->freeze))
-    {
+    if (dir[0] == '\0' || !cg_has(dir, f->freeze)) {
         return SO_ENOTFOUND;
     }
 
-    rc = cg_write(cg, BLD_CG_FREEZER, f->freeze, on ? f->frozen : f->thawed);
+    rc = cg_write(cg, dir, f->freeze, on ? f->frozen : f->thawed);
     if (rc != SO_OK || !on || cg->sys->version == 2) {
         /* v2 reports frozen in cgroup.events; kills work while freezing */
         return rc;
     }
 
     for (i = 0; i < 100; i++) {
-        if (cg_read(cg, BLD_CG_FREEZER, f->freeze, state, sizeof(state))
+        if (cg_read(cg->errstr, dir, f->freeze, state, sizeof(state))
             == SO_OK && strncmp(state, "FROZEN", 6) == 0)
         {
             return SO_OK;
@@ -827,7 +807,7 @@ cg_freeze(bld_cgroup_t *cg, int on)
         usleep(CG_STEP_MS * 1000);
     }
 
-    cg_error(cg->errstr, "%s did not freeze", cg_dir(cg, BLD_CG_FREEZER));
+    cg_error(cg->errstr, "%s did not freeze", dir);
     return SO_ERR;
 }
 
@@ -840,9 +820,9 @@ bld_cgroup_kill(bld_cgroup_t *cg)
     int     frozen, rc;
 
     if (cg->sys->version == 2
-        && cg_has(cg_dir(cg, BLD_CG_MEMORY), "cgroup.kill"))
+        && cg_has(cg->dir[BLD_CG_MEMORY], "cgroup.kill"))
     {
-        rc = cg_write(cg, BLD_CG_MEMORY, "cgroup.kill", "1");
+        rc = cg_write(cg, cg->dir[BLD_CG_MEMORY], "cgroup.kill", "1");
         if (rc != SO_OK) {
             return rc;
         }
