@@ -123,10 +123,9 @@ static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
 static int cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim);
 static int cg_freeze(bld_cgroup_t *cg, int on);
-typedef void (*cg_pid_pt)(void *data, long pid);
-static int cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n);
-static void cg_kill_pid(void *data, long pid);
-static void cg_cpu_pid(void *data, long pid);
+static int cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec,
+    size_t *n);
+static uint64_t cg_cpu_usec(long pid);
 static int cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     const char *key, uint64_t *v);
 static int cg_word(const char *list, const char *word);
@@ -614,11 +613,11 @@ bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
 
 
 /*
- * Reads the pids of cgroup.procs and calls each (when not NULL) with
- * every one.  *n is how many were listed.
+ * Reads the pids of cgroup.procs, SIGKILLs each when asked and adds its
+ * CPU time to *cpu_usec when not NULL.  *n is how many were listed.
  */
 static int
-cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
+cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
 {
     char   path[PATH_MAX];
     FILE  *fp;
@@ -647,8 +646,11 @@ cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
 
     while (fscanf(fp, "%ld", &pid) == 1) {
         (*n)++;
-        if (each != NULL && pid > 0) {
-            each(data, pid);
+        if (pid > 0 && kill_them) {
+            kill((pid_t) pid, SIGKILL);
+        }
+        if (pid > 0 && cpu_usec != NULL) {
+            *cpu_usec += cg_cpu_usec(pid);
         }
     }
 
@@ -657,28 +659,20 @@ cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
 }
 
 
-static void
-cg_kill_pid(void *data, long pid)
-{
-    kill((pid_t) pid, SIGKILL);
-}
-
-
 int
 bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
 {
-    return cg_procs(cg, NULL, NULL, n);
+    return cg_procs(cg, 0, NULL, n);
 }
 
 
 /*
- * Adds to *(uint64_t *) data the CPU time (us) of a process and of its
- * children it waited for: /proc/PID/stat's utime, stime, cutime, cstime.
+ * The CPU time (us) of a process and of its children it waited for:
+ * /proc/PID/stat's utime, stime, cutime, cstime.  0 when gone.
  */
-static void
-cg_cpu_pid(void *data, long pid)
+static uint64_t
+cg_cpu_usec(long pid)
 {
-    uint64_t           *usec = data;
     unsigned long long  t[4];
     char                path[64], buf[1024], *p;
     long                hz;
@@ -688,13 +682,13 @@ cg_cpu_pid(void *data, long pid)
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        return;
+        return 0;
     }
 
     len = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (len <= 0) {
-        return;
+        return 0;
     }
     buf[len] = '\0';
 
@@ -706,10 +700,10 @@ cg_cpu_pid(void *data, long pid)
         || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
                   " %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3]) != 4)
     {
-        return;
+        return 0;
     }
 
-    *usec += (t[0] + t[1] + t[2] + t[3]) * 1000000ULL / (unsigned long) hz;
+    return (t[0] + t[1] + t[2] + t[3]) * 1000000ULL / (unsigned long) hz;
 }
 
 
@@ -773,7 +767,7 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
 
     /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
        Shipoff does not mount): the processes' own counts, read now */
-    return rc != SO_OK ? rc : cg_procs(cg, cg_cpu_pid, &u->cpu_usec, &n);
+    return rc != SO_OK ? rc : cg_procs(cg, 0, &u->cpu_usec, &n);
 }
 
 
@@ -830,7 +824,7 @@ bld_cgroup_kill(bld_cgroup_t *cg)
 
     for (waited = 0; waited <= CG_KILL_WAIT_MS; waited += CG_STEP_MS) {
         frozen = cg_freeze(cg, 1) == SO_OK;
-        rc = cg_procs(cg, cg_kill_pid, NULL, &n);
+        rc = cg_procs(cg, 1, NULL, &n);
         if (frozen) {
             cg_freeze(cg, 0);
         }
