@@ -625,10 +625,9 @@ bld_sandbox_expire(bld_sandbox_t *sb)
     rc = bld_cgroup_kill(&sb->cg);
     if (rc != SO_OK) {
         sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
-        return rc;
     }
 
-    return SO_OK;
+    return rc;
 }
 
 
