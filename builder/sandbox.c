@@ -707,4 +707,3 @@ bld_sandbox_free(bld_sandbox_t *sb)
     so_fd_close(&sb->pidfd);
     so_fd_close(&sb->timerfd);
 }
-
