@@ -409,8 +409,7 @@ sbt_finish(sbt_t *t, int fd)
     while (fd != -1 || t->res.status == BLD_SB_RUNNING) {
         pfd[0].fd = fd;
         pfd[0].events = POLLIN;
-        pfd[1].fd = t->res.status == BLD_SB_RUNNING
-                    ? t->sb.pidfd : -1;
+        pfd[1].fd = t->res.status == BLD_SB_RUNNING ? t->sb.pidfd : -1;
         pfd[1].events = POLLIN;
         pfd[2].fd = t->sb.timerfd;
         pfd[2].events = POLLIN;
