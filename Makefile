@@ -104,16 +104,16 @@ $(eval $(call program,$(CLI),cli))
 tests/unit/test_%: tests/unit/test_%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS) $(LIBS_CMOCKA)
 
-# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c, the fds bwrap
-# reads builder/bwrapfds.c, the seccomp policy builder/seccomp.c, the
-# network namespaces builder/netns.c) is tested on its own: the test links
-# those objects, not the daemon.  It needs root, real cgroups, bwrap and
-# nft, and skips with the reason otherwise.
-SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o builder/bwrapfds.o \
-              builder/seccomp.o builder/netns.o
+# shipoffd's sandbox (builder/cgroup.c, builder/sandbox.c, the seccomp
+# policy builder/seccomp.c, the network namespaces builder/netns.c) is
+# tested on its own: the test links those objects, not the daemon.  It
+# needs root, real cgroups, bwrap and nft, and skips with the reason
+# otherwise.
+SANDBOX_OBJ = builder/cgroup.o builder/sandbox.o builder/seccomp.o \
+              builder/netns.o
 
 $(SANDBOX_OBJ) tests/unit/test_sandbox.o: builder/cgroup.h builder/sandbox.h \
-    builder/bwrapfds.h builder/seccomp.h builder/netns.h
+    builder/seccomp.h builder/netns.h
 # builder's headers, for the tests of builder's parts (a flag of these
 # objects alone: a target-specific variable would reach .build-flags, and
 # every object would be rebuilt each time one of these is)

@@ -34,10 +34,6 @@ void bld_retention(bld_t *b);
    log) when its account runs quota_apps_running apps of other projects */
 int bld_quota_apps(bld_t *b, long long deployment);
 
-/* deletes the oldest prunable deployments of accounts over
-   quota_deployments_kept */
-void bld_quota_prune(bld_t *b);
-
 /*
  * worker.c: the whole life of one claimed deployment, in a child process
  * of shipoffd (one per job: a crash or a leak dies with it).  The loop

@@ -326,11 +326,11 @@ build_watch(const bld_step_t *step, bld_sandbox_t *sb, build_out_t *out,
             pfd[nfd].fd = out[i].fd;        /* -1: ignored by poll */
             pfd[nfd++].events = POLLIN;
         }
-        pfd[nfd].fd = done ? -1 : bld_sandbox_timerfd(sb);
+        pfd[nfd].fd = done ? -1 : sb->timerfd;
         pfd[nfd++].events = POLLIN;
         pfd[nfd].fd = done || *canceled ? -1 : step->cancel_fd;
         pfd[nfd++].events = POLLIN;
-        pfd[nfd].fd = done ? -1 : bld_sandbox_pidfd(sb);
+        pfd[nfd].fd = done ? -1 : sb->pidfd;
         pfd[nfd++].events = POLLIN;
 
         if (poll(pfd, (nfds_t) nfd, BUILD_POLL_MS) == -1 && errno != EINTR) {

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shipoff.h"
@@ -43,26 +42,61 @@
 
 
 typedef struct {
-    const char  *mem_max;
-    const char  *memsw_max;         /* optional: swap accounting */
+    const char  *memory;            /* bytes used now */
+    const char  *memory_peak;
     const char  *oom_file;          /* has a line "oom_kill N" */
-    const char  *cpu_weight;
     const char  *freeze;            /* optional */
     const char  *frozen;            /* what freeze writes */
     const char  *thawed;
 } cg_files_t;
 
 static const cg_files_t  cg_v1 = {
-    "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-    "memory.oom_control", "cpu.shares",
-    "freezer.state", "FROZEN", "THAWED"
+    "memory.usage_in_bytes", "memory.max_usage_in_bytes",
+    "memory.oom_control", "freezer.state", "FROZEN", "THAWED"
 };
 
 static const cg_files_t  cg_v2 = {
-    "memory.max", "memory.swap.max",
-    "memory.events", "cpu.weight",
-    "cgroup.freeze", "1", "0"
+    "memory.current", "memory.peak",
+    "memory.events", "cgroup.freeze", "1", "0"
 };
+
+typedef enum {
+    CG_LIM_MEMORY = 0,
+    CG_LIM_PIDS,
+    CG_LIM_WEIGHT,
+    CG_LIM_CPU_MAX,
+    CG_NLIM
+} cg_lim_t;
+
+/* a file written when its limit is set: value, or the limit's own */
+typedef struct {
+    cg_lim_t       lim;
+    bld_cg_hier_t  h;
+    const char    *file;
+    const char    *value;
+    int            optional;        /* written where the kernel has it */
+} cg_limit_file_t;
+
+/*
+ * Swap counts against the memory budget: v1 limits memory+swap to it, v2
+ * limits swap alone, so no swap at all keeps the sum.  On v2 an OOM ends
+ * the whole build or app, not a random process.
+ */
+static const cg_limit_file_t  cg_limit_files[2][6] = { {
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.limit_in_bytes", NULL, 0 },
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.memsw.limit_in_bytes", NULL, 1 },
+    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 },
+    { CG_LIM_WEIGHT, BLD_CG_CPU, "cpu.shares", NULL, 0 },
+    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.cfs_period_us", "100000", 0 },
+    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.cfs_quota_us", NULL, 0 }
+}, {
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.max", NULL, 0 },
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.swap.max", "0", 1 },
+    { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.oom.group", "1", 1 },
+    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 },
+    { CG_LIM_WEIGHT, BLD_CG_CPU, "cpu.weight", NULL, 0 },
+    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.max", NULL, 0 }
+} };
 
 static const char  *cg_v1_names[BLD_CG_NHIER] = {
     "memory", "pids", "cpu", "freezer"
@@ -74,17 +108,13 @@ static void cg_error(char *errstr, const char *fmt, ...)
 static int cg_path(char *buf, const char *dir, const char *file,
     char *errstr);
 static int cg_has(const char *dir, const char *file);
-static int cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
+static int cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value);
-static int cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
-    const char *value);
-static int cg_read_at(char *errstr, const char *dir, const char *file,
-    char *buf, size_t len);
-static int cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
+static int cg_read(char *errstr, const char *dir, const char *file,
     char *buf, size_t len);
 static const char *cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h);
 static const cg_files_t *cg_files(const bld_cgroup_t *cg);
-static int cg_name_ok(const char *name);
+static int cg_name_ok(const char *name, size_t len);
 static int cg_parent_ok(const char *parent);
 static int cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt);
 static int cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt);
@@ -93,14 +123,12 @@ static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
 static int cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim);
 static int cg_freeze(bld_cgroup_t *cg, int on);
-typedef void (*cg_pid_pt)(void *data, long pid);
-static int cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n);
-static void cg_kill_pid(void *data, long pid);
-static void cg_cpu_pid(void *data, long pid);
+static int cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec,
+    size_t *n);
+static uint64_t cg_cpu_usec(long pid);
 static int cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     const char *key, uint64_t *v);
 static int cg_word(const char *list, const char *word);
-static void cg_sleep_ms(long ms);
 
 
 static void
@@ -143,19 +171,6 @@ cg_has(const char *dir, const char *file)
 }
 
 
-static void
-cg_sleep_ms(long ms)
-{
-    struct timespec  ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-        /* the rest of the interval */
-    }
-}
-
-
 static const char *
 cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h)
 {
@@ -171,7 +186,7 @@ cg_files(const bld_cgroup_t *cg)
 
 
 static int
-cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
+cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value)
 {
     char     path[PATH_MAX];
@@ -205,15 +220,7 @@ cg_write_at(bld_cgroup_t *cg, const char *dir, const char *file,
 
 
 static int
-cg_write(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
-    const char *value)
-{
-    return cg_write_at(cg, cg_dir(cg, h), file, value);
-}
-
-
-static int
-cg_read_at(char *errstr, const char *dir, const char *file, char *buf,
+cg_read(char *errstr, const char *dir, const char *file, char *buf,
     size_t len)
 {
     char     path[PATH_MAX];
@@ -242,33 +249,13 @@ cg_read_at(char *errstr, const char *dir, const char *file, char *buf,
 }
 
 
+/* the len bytes at name are a name of [A-Za-z0-9._-], not "." first */
 static int
-cg_read(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file, char *buf,
-    size_t len)
+cg_name_ok(const char *name, size_t len)
 {
-    return cg_read_at(cg->errstr, cg_dir(cg, h), file, buf, len);
-}
-
-
-static int
-cg_name_ok(const char *name)
-{
-    size_t  i, len;
-
-    len = strlen(name);
-    if (len == 0 || len >= BLD_CG_NAMELEN || name[0] == '.') {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789._-", name[i]) == NULL)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
+    return len > 0 && len < BLD_CG_NAMELEN && name[0] != '.'
+           && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") >= len;
 }
 
 
@@ -276,22 +263,14 @@ cg_name_ok(const char *name)
 static int
 cg_parent_ok(const char *parent)
 {
-    char         comp[BLD_CG_NAMELEN];
-    const char  *p, *slash;
-    size_t       len;
+    size_t  len;
 
-    for (p = parent; ; p = slash + 1) {
-        slash = strchr(p, '/');
-        len = slash ? (size_t) (slash - p) : strlen(p);
-        if (len >= sizeof(comp)) {
+    for ( ;; parent += len + 1) {
+        len = strcspn(parent, "/");
+        if (!cg_name_ok(parent, len)) {
             return 0;
         }
-        memcpy(comp, p, len);
-        comp[len] = '\0';
-        if (!cg_name_ok(comp)) {
-            return 0;
-        }
-        if (slash == NULL) {
+        if (parent[len] == '\0') {
             return 1;
         }
     }
@@ -322,13 +301,11 @@ static int
 cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
 {
     char         buf[512];
-    const char  *need[] = { "memory", "pids", "cpu" };
-    unsigned     have;
+    const char  *need[] = { "pids", "cpu" };
     size_t       i;
     int          rc;
 
-    rc = cg_read_at(sys->errstr, mnt, "cgroup.controllers", buf,
-                    sizeof(buf));
+    rc = cg_read(sys->errstr, mnt, "cgroup.controllers", buf, sizeof(buf));
     if (rc == SO_ETOOBIG) {
         return rc;
     }
@@ -336,20 +313,13 @@ cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
         return SO_ENOTFOUND;
     }
 
-    have = 0;
-    for (i = 0; i < so_nelems(need); i++) {
-        if (cg_word(buf, need[i])) {
-            have |= 1u << i;
-        }
-    }
-
     /* a hybrid host's unified tree without memory is not ours to use */
-    if (!(have & 1u)) {
+    if (!cg_word(buf, "memory")) {
         return SO_ENOTFOUND;
     }
 
     for (i = 0; i < so_nelems(need); i++) {
-        if (!(have & (1u << i))) {
+        if (!cg_word(buf, need[i])) {
             cg_error(sys->errstr, "cgroup v2 at %s lacks the %s controller",
                      mnt, need[i]);
             return SO_ERR;
@@ -417,10 +387,9 @@ bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
 static int
 cg_mkparents(bld_cgroup_t *cg, const char *root)
 {
-    char         path[PATH_MAX], c;
-    const char  *ctl[] = { "+memory", "+pids", "+cpu" };
-    size_t       i, j, len;
-    int          n;
+    char    path[PATH_MAX], c;
+    size_t  i, len;
+    int     n;
 
     n = snprintf(path, sizeof(path), "%s/%s", root, cg->sys->parent);
     if (n < 0 || (size_t) n >= sizeof(path)) {
@@ -443,12 +412,11 @@ cg_mkparents(bld_cgroup_t *cg, const char *root)
             return SO_ERR;
         }
 
-        for (j = 0; cg->sys->version == 2 && j < so_nelems(ctl); j++) {
-            if (cg_write_at(cg, path, "cgroup.subtree_control", ctl[j])
-                != SO_OK)
-            {
-                return SO_ERR;
-            }
+        if (cg->sys->version == 2
+            && cg_write(cg, path, "cgroup.subtree_control",
+                        "+memory +pids +cpu") != SO_OK)
+        {
+            return SO_ERR;
         }
 
         path[i] = c;
@@ -462,76 +430,41 @@ cg_mkparents(bld_cgroup_t *cg, const char *root)
 static int
 cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim)
 {
-    const cg_files_t  *f;
-    char               val[64];
-    int                rc;
+    const cg_limit_file_t  *l;
+    char                    val[CG_NLIM][32];
+    uint64_t                on[CG_NLIM] = {
+        lim->memory, lim->pids, lim->cpu_weight, lim->cpu_max
+    };
+    size_t                  i;
+    int                     v2, rc;
 
-    f = cg_files(cg);
+    if (lim->cpu_weight > 10000) {
+        cg_error(cg->errstr, "cpu weight %u: want 1..10000",
+                 lim->cpu_weight);
+        return SO_EINVAL;
+    }
 
-    if (lim->memory) {
-        snprintf(val, sizeof(val), "%" PRIu64, lim->memory);
-        rc = cg_write(cg, BLD_CG_MEMORY, f->mem_max, val);
-        if (rc != SO_OK) {
-            return rc;
-        }
+    v2 = cg->sys->version == 2;
+    snprintf(val[CG_LIM_MEMORY], sizeof(val[0]), "%" PRIu64, lim->memory);
+    snprintf(val[CG_LIM_PIDS], sizeof(val[0]), "%" PRIu64, lim->pids);
+    /* v1 shares are 1024 for a fair share where v2 weights are 100 */
+    snprintf(val[CG_LIM_WEIGHT], sizeof(val[0]), "%u",
+             v2 ? lim->cpu_weight : lim->cpu_weight * 1024 / 100 + 1);
+    snprintf(val[CG_LIM_CPU_MAX], sizeof(val[0]), "%u%s",
+             lim->cpu_max * 1000, v2 ? " 100000" : "");
 
-        /*
-         * Swap counts against the same budget: v1 limits memory+swap to
-         * it, v2 limits swap alone, so no swap at all keeps the sum.
-         */
-        if (cg_has(cg_dir(cg, BLD_CG_MEMORY), f->memsw_max)) {
-            rc = cg_write(cg, BLD_CG_MEMORY, f->memsw_max,
-                          cg->sys->version == 2 ? "0" : val);
-            if (rc != SO_OK) {
-                return rc;
-            }
-        }
-
-        /* an OOM ends the whole build or app, not a random process */
-        if (cg->sys->version == 2
-            && cg_has(cg_dir(cg, BLD_CG_MEMORY), "memory.oom.group"))
+    for (i = 0; i < so_nelems(cg_limit_files[v2]); i++) {
+        l = &cg_limit_files[v2][i];
+        if (on[l->lim] == 0
+            || (l->optional && !cg_has(cg_dir(cg, l->h), l->file)))
         {
-            rc = cg_write(cg, BLD_CG_MEMORY, "memory.oom.group", "1");
-            if (rc != SO_OK) {
-                return rc;
-            }
+            continue;
         }
-    }
-
-    if (lim->pids) {
-        snprintf(val, sizeof(val), "%" PRIu64, lim->pids);
-        rc = cg_write(cg, BLD_CG_PIDS, "pids.max", val);
+        rc = cg_write(cg, cg_dir(cg, l->h), l->file,
+                      l->value ? l->value : val[l->lim]);
         if (rc != SO_OK) {
             return rc;
         }
-    }
-
-    if (lim->cpu_weight) {
-        if (lim->cpu_weight > 10000) {
-            cg_error(cg->errstr, "cpu weight %u: want 1..10000",
-                     lim->cpu_weight);
-            return SO_EINVAL;
-        }
-        /* v1 shares are 1024 for a fair share where v2 weights are 100 */
-        snprintf(val, sizeof(val), "%u", cg->sys->version == 2
-                 ? lim->cpu_weight : lim->cpu_weight * 1024 / 100 + 1);
-        rc = cg_write(cg, BLD_CG_CPU, f->cpu_weight, val);
-        if (rc != SO_OK) {
-            return rc;
-        }
-    }
-
-    if (lim->cpu_max) {
-        if (cg->sys->version == 2) {
-            snprintf(val, sizeof(val), "%u 100000", lim->cpu_max * 1000);
-            return cg_write(cg, BLD_CG_CPU, "cpu.max", val);
-        }
-        rc = cg_write(cg, BLD_CG_CPU, "cpu.cfs_period_us", "100000");
-        if (rc != SO_OK) {
-            return rc;
-        }
-        snprintf(val, sizeof(val), "%u", lim->cpu_max * 1000);
-        return cg_write(cg, BLD_CG_CPU, "cpu.cfs_quota_us", val);
     }
 
     return SO_OK;
@@ -553,7 +486,7 @@ cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
         return SO_EINVAL;
     }
 
-    if (!cg_name_ok(name)) {
+    if (!cg_name_ok(name, strlen(name))) {
         cg_error(cg->errstr, "bad cgroup name \"%s\"", name);
         return SO_EINVAL;
     }
@@ -680,11 +613,11 @@ bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
 
 
 /*
- * Reads the pids of cgroup.procs and calls each (when not NULL) with
- * every one.  *n is how many were listed.
+ * Reads the pids of cgroup.procs, SIGKILLs each when asked and adds its
+ * CPU time to *cpu_usec when not NULL.  *n is how many were listed.
  */
 static int
-cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
+cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
 {
     char   path[PATH_MAX];
     FILE  *fp;
@@ -713,8 +646,11 @@ cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
 
     while (fscanf(fp, "%ld", &pid) == 1) {
         (*n)++;
-        if (each != NULL && pid > 0) {
-            each(data, pid);
+        if (pid > 0 && kill_them) {
+            kill((pid_t) pid, SIGKILL);
+        }
+        if (pid > 0 && cpu_usec != NULL) {
+            *cpu_usec += cg_cpu_usec(pid);
         }
     }
 
@@ -723,28 +659,20 @@ cg_procs(bld_cgroup_t *cg, cg_pid_pt each, void *data, size_t *n)
 }
 
 
-static void
-cg_kill_pid(void *data, long pid)
-{
-    kill((pid_t) pid, SIGKILL);
-}
-
-
 int
 bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
 {
-    return cg_procs(cg, NULL, NULL, n);
+    return cg_procs(cg, 0, NULL, n);
 }
 
 
 /*
- * Adds to *(uint64_t *) data the CPU time (us) of a process and of its
- * children it waited for: /proc/PID/stat's utime, stime, cutime, cstime.
+ * The CPU time (us) of a process and of its children it waited for:
+ * /proc/PID/stat's utime, stime, cutime, cstime.  0 when gone.
  */
-static void
-cg_cpu_pid(void *data, long pid)
+static uint64_t
+cg_cpu_usec(long pid)
 {
-    uint64_t           *usec = data;
     unsigned long long  t[4];
     char                path[64], buf[1024], *p;
     long                hz;
@@ -754,13 +682,13 @@ cg_cpu_pid(void *data, long pid)
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        return;
+        return 0;
     }
 
     len = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (len <= 0) {
-        return;
+        return 0;
     }
     buf[len] = '\0';
 
@@ -772,10 +700,10 @@ cg_cpu_pid(void *data, long pid)
         || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
                   " %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3]) != 4)
     {
-        return;
+        return 0;
     }
 
-    *usec += (t[0] + t[1] + t[2] + t[3]) * 1000000ULL / (unsigned long) hz;
+    return (t[0] + t[1] + t[2] + t[3]) * 1000000ULL / (unsigned long) hz;
 }
 
 
@@ -788,7 +716,7 @@ cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
     size_t  klen;
     int     rc;
 
-    rc = cg_read(cg, h, file, buf, sizeof(buf));
+    rc = cg_read(cg->errstr, cg_dir(cg, h), file, buf, sizeof(buf));
     if (rc != SO_OK) {
         return rc;
     }
@@ -820,32 +748,26 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
 
     memset(u, 0, sizeof(*u));
 
+    rc = cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->memory, NULL,
+                     &u->memory);
+    if (rc != SO_OK) {
+        return rc;
+    }
+    rc = cg_read_u64(cg, BLD_CG_MEMORY, cg_files(cg)->memory_peak, NULL,
+                     &u->memory_peak);
+
     if (cg->sys->version == 2) {
-        rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.current", NULL,
-                         &u->memory);
-        if (rc != SO_OK) {
-            return rc;
-        }
         /* memory.peak came with Linux 5.19 */
-        if (cg_read_u64(cg, BLD_CG_MEMORY, "memory.peak", NULL,
-                        &u->memory_peak) != SO_OK)
-        {
+        if (rc != SO_OK) {
             u->memory_peak = u->memory;
         }
         return cg_read_u64(cg, BLD_CG_MEMORY, "cpu.stat", "usage_usec",
                            &u->cpu_usec);
     }
 
-    rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.usage_in_bytes", NULL,
-                     &u->memory);
-    if (rc == SO_OK) {
-        rc = cg_read_u64(cg, BLD_CG_MEMORY, "memory.max_usage_in_bytes",
-                         NULL, &u->memory_peak);
-    }
-
     /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
        Shipoff does not mount): the processes' own counts, read now */
-    return rc != SO_OK ? rc : cg_procs(cg, cg_cpu_pid, &u->cpu_usec, &n);
+    return rc != SO_OK ? rc : cg_procs(cg, 0, &u->cpu_usec, &n);
 }
 
 
@@ -853,33 +775,33 @@ static int
 cg_freeze(bld_cgroup_t *cg, int on)
 {
     const cg_files_t  *f;
+    const char        *dir;
     char               state[32];
     int                i, rc;
 
     f = cg_files(cg);
+    dir = cg_dir(cg, BLD_CG_FREEZER);
 
-    if (cg_dir(cg, BLD_CG_FREEZER)[0] == '\0'
-        || !cg_has(cg_dir(cg, BLD_CG_FREEZER), f->freeze))
-    {
+    if (dir[0] == '\0' || !cg_has(dir, f->freeze)) {
         return SO_ENOTFOUND;
     }
 
-    rc = cg_write(cg, BLD_CG_FREEZER, f->freeze, on ? f->frozen : f->thawed);
+    rc = cg_write(cg, dir, f->freeze, on ? f->frozen : f->thawed);
     if (rc != SO_OK || !on || cg->sys->version == 2) {
         /* v2 reports frozen in cgroup.events; kills work while freezing */
         return rc;
     }
 
     for (i = 0; i < 100; i++) {
-        if (cg_read(cg, BLD_CG_FREEZER, f->freeze, state, sizeof(state))
+        if (cg_read(cg->errstr, dir, f->freeze, state, sizeof(state))
             == SO_OK && strncmp(state, "FROZEN", 6) == 0)
         {
             return SO_OK;
         }
-        cg_sleep_ms(CG_STEP_MS);
+        usleep(CG_STEP_MS * 1000);
     }
 
-    cg_error(cg->errstr, "%s did not freeze", cg_dir(cg, BLD_CG_FREEZER));
+    cg_error(cg->errstr, "%s did not freeze", dir);
     return SO_ERR;
 }
 
@@ -892,9 +814,9 @@ bld_cgroup_kill(bld_cgroup_t *cg)
     int     frozen, rc;
 
     if (cg->sys->version == 2
-        && cg_has(cg_dir(cg, BLD_CG_MEMORY), "cgroup.kill"))
+        && cg_has(cg->dir[BLD_CG_MEMORY], "cgroup.kill"))
     {
-        rc = cg_write(cg, BLD_CG_MEMORY, "cgroup.kill", "1");
+        rc = cg_write(cg, cg->dir[BLD_CG_MEMORY], "cgroup.kill", "1");
         if (rc != SO_OK) {
             return rc;
         }
@@ -902,14 +824,14 @@ bld_cgroup_kill(bld_cgroup_t *cg)
 
     for (waited = 0; waited <= CG_KILL_WAIT_MS; waited += CG_STEP_MS) {
         frozen = cg_freeze(cg, 1) == SO_OK;
-        rc = cg_procs(cg, cg_kill_pid, NULL, &n);
+        rc = cg_procs(cg, 1, NULL, &n);
         if (frozen) {
             cg_freeze(cg, 0);
         }
         if (rc != SO_OK || n == 0) {
             return rc;
         }
-        cg_sleep_ms(CG_STEP_MS);
+        usleep(CG_STEP_MS * 1000);
     }
 
     cg_error(cg->errstr, "%zu processes of %s survive SIGKILL", n,
@@ -950,7 +872,7 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
                          strerror(errno));
                 return SO_ERR;
             }
-            cg_sleep_ms(CG_STEP_MS);
+            usleep(CG_STEP_MS * 1000);
         }
 
         cg->dir[h][0] = '\0';

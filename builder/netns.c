@@ -29,10 +29,11 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <sched.h>
-#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -63,18 +64,17 @@ typedef struct {
 
 
 static int nn_cidr(const char *s, uint32_t *net, unsigned *prefix);
-static int nn_list(FILE *f, const char *list, const char *key, char *err,
-    size_t errlen);
+static int nn_network(const so_config_t *cfg, uint32_t *net,
+    unsigned *prefix, char *err, size_t errlen);
+static int nn_list(FILE *f, const char *set, const char *list,
+    const char *key, char *err, size_t errlen);
 static void nn_nameservers(FILE *f);
-static int nn_run(const char *nft, const char *const *args,
+static int nn_run(const char *nft, const char *const *argv,
     const char *input, char *out, size_t outlen);
-static int nn_set(char **out, const char *const *fixed, size_t nfixed,
-    const char *list, const char *key, char *err, size_t errlen);
-static int nn_sets(const so_config_t *cfg, char **allowed, char **refused,
-    char **dns, char *err, size_t errlen);
 static char *nn_ruleset(const so_config_t *cfg, int guard, char *err,
     size_t errlen);
-static void nn_msg_init(nn_msg_t *m, int type, int flags);
+static void nn_msg_init(nn_msg_t *m, int type, int flags, const void *hdr,
+    size_t len);
 static struct rtattr *nn_attr(nn_msg_t *m, int type, const void *data,
     size_t len);
 static void nn_attr_end(nn_msg_t *m, struct rtattr *a);
@@ -82,9 +82,7 @@ static int nn_talk(int sock, nn_msg_t *m);
 static int nn_link_veth(int sock, const char *name, int nsfd);
 static int nn_slot(int sock, bld_netns_t *ns, unsigned prefix,
     unsigned *slot);
-static int nn_link_up(int sock, int index);
-static int nn_addr(int sock, int index, uint32_t addr, unsigned prefix);
-static int nn_route_default(int sock, uint32_t gw);
+static int nn_up(int sock, int index, uint32_t addr, uint32_t gw);
 static int nn_inside(uint32_t addr, uint32_t gw);
 
 
@@ -125,10 +123,27 @@ nn_cidr(const char *s, uint32_t *net, unsigned *prefix)
 }
 
 
-/* the CIDRs of a space or comma separated list, as nft set elements */
+/* sandbox_network, a /8 to /28: 0 or SO_EINVAL with err */
 static int
-nn_list(FILE *f, const char *list, const char *key, char *err,
-    size_t errlen)
+nn_network(const so_config_t *cfg, uint32_t *net, unsigned *prefix,
+    char *err, size_t errlen)
+{
+    if (nn_cidr(cfg->sandbox_network, net, prefix) == SO_OK
+        && *prefix >= 8 && *prefix <= 28)
+    {
+        return SO_OK;
+    }
+
+    snprintf(err, errlen, "sandbox_network: \"%s\" is not an IPv4 network "
+             "from /8 to /28", cfg->sandbox_network);
+    return SO_EINVAL;
+}
+
+
+/* the CIDRs of a space or comma separated list, added to the nft set */
+static int
+nn_list(FILE *f, const char *set, const char *list, const char *key,
+    char *err, size_t errlen)
 {
     struct in_addr   a;
     uint32_t         net;
@@ -159,7 +174,8 @@ nn_list(FILE *f, const char *list, const char *key, char *err,
 
         a.s_addr = htonl(net);
         inet_ntop(AF_INET, &a, ip, sizeof(ip));
-        fprintf(f, "%s/%u, ", ip, prefix);
+        fprintf(f, "add element inet shipoff %s { %s/%u }\n", set, ip,
+                prefix);
     }
 
     return SO_OK;
@@ -183,7 +199,7 @@ nn_nameservers(FILE *f)
         if (sscanf(line, " nameserver %63s", ip) == 1
             && inet_pton(AF_INET, ip, &a) == 1)
         {
-            fprintf(f, "%s, ", ip);
+            fprintf(f, "add element inet shipoff dns { %s }\n", ip);
         }
     }
 
@@ -192,62 +208,45 @@ nn_nameservers(FILE *f)
 
 
 /*
- * Runs nft with args (after argv[0]) and input on its stdin; its output
- * (stdout and stderr) into out.  The exit status, or -1.
+ * Runs nft (argv) with input on its stdin, a memfd (nft reads it whole,
+ * whatever its size); its output (stdout and stderr) into out.  The exit
+ * status, or -1.
  */
 static int
-nn_run(const char *nft, const char *const *args, const char *input,
+nn_run(const char *nft, const char *const *argv, const char *input,
     char *out, size_t outlen)
 {
-    const char  *argv[8];
-    size_t       len, i;
-    ssize_t      n;
-    pid_t        pid;
-    int          in[2], res[2], status;
+    posix_spawn_file_actions_t  fa;
+    size_t                      len;
+    ssize_t                     n;
+    pid_t                       pid;
+    int                         in, res[2], status, e;
 
     out[0] = '\0';
-    in[0] = in[1] = res[0] = res[1] = -1;
+    res[0] = res[1] = -1;
+    status = -1;
 
-    argv[0] = "nft";
-    for (i = 0; args[i] != NULL && i < so_nelems(argv) - 2; i++) {
-        argv[i + 1] = args[i];
-    }
-    argv[i + 1] = NULL;
-
-    if (pipe2(in, O_CLOEXEC) == -1 || pipe2(res, O_CLOEXEC) == -1) {
-        snprintf(out, outlen, "pipe: %s", strerror(errno));
-        status = -1;
+    len = strlen(input);
+    in = memfd_create("shipoff-nft", MFD_CLOEXEC);
+    if (in == -1 || write(in, input, len) != (ssize_t) len
+        || lseek(in, 0, SEEK_SET) == -1 || pipe2(res, O_CLOEXEC) == -1)
+    {
+        snprintf(out, outlen, "input for nft: %s", strerror(errno));
         goto done;
     }
 
-    pid = fork();
-    if (pid == -1) {
-        snprintf(out, outlen, "fork: %s", strerror(errno));
-        status = -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res[1], STDERR_FILENO);
+    e = posix_spawn(&pid, nft, &fa, NULL, (char *const *) argv,
+                    (char *[]) { NULL });
+    posix_spawn_file_actions_destroy(&fa);
+    so_fd_close(&res[1]);
+    if (e != 0) {
+        snprintf(out, outlen, "%s: %s", nft, strerror(e));
         goto done;
     }
-
-    if (pid == 0) {
-        if (dup2(in[0], STDIN_FILENO) == -1
-            || dup2(res[1], STDOUT_FILENO) == -1
-            || dup2(res[1], STDERR_FILENO) == -1)
-        {
-            _exit(127);
-        }
-        execve(nft, (char *const *) argv, (char *[]) { NULL });
-        _exit(127);
-    }
-
-    close(in[0]);
-    close(res[1]);
-    in[0] = res[1] = -1;
-
-    /* a ruleset is a few KiB: it fits in the pipe before nft reads it */
-    len = input != NULL ? strlen(input) : 0;
-    if (len > 0 && write(in[1], input, len) != (ssize_t) len) {
-        snprintf(out, outlen, "writing to nft: %s", strerror(errno));
-    }
-    so_fd_close(&in[1]);
 
     len = 0;
     while (len < outlen - 1
@@ -270,65 +269,10 @@ nn_run(const char *nft, const char *const *args, const char *input,
 
 done:
 
-    for (i = 0; i < 2; i++) {
-        so_fd_close(&in[i]);
-        so_fd_close(&res[i]);
-    }
-
+    so_fd_close(&in);
+    so_fd_close(&res[0]);
+    so_fd_close(&res[1]);
     return status;
-}
-
-
-/*
- * One set of the ruleset as nft elements, into *out (the caller frees):
- * the fixed ones, then the CIDRs of list (key names it in err), or the
- * host's nameservers when key is NULL.
- */
-static int
-nn_set(char **out, const char *const *fixed, size_t nfixed,
-    const char *list, const char *key, char *err, size_t errlen)
-{
-    FILE    *f;
-    size_t   len, i;
-    int      rc;
-
-    f = open_memstream(out, &len);
-    if (f == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return SO_ERR;
-    }
-
-    for (i = 0; i < nfixed; i++) {
-        fprintf(f, "%s, ", fixed[i]);
-    }
-
-    rc = SO_OK;
-    if (key != NULL) {
-        rc = nn_list(f, list, key, err, errlen);
-    } else {
-        nn_nameservers(f);
-    }
-
-    fclose(f);
-    return rc;
-}
-
-
-/* the sets of the ruleset, as nft elements; SO_ERR with err */
-static int
-nn_sets(const so_config_t *cfg, char **allowed, char **refused, char **dns,
-    char *err, size_t errlen)
-{
-    if (nn_set(allowed, NULL, 0, cfg->sandbox_allow_networks,
-               "sandbox_allow_networks", err, errlen) != SO_OK
-        || nn_set(refused, nn_refused, so_nelems(nn_refused),
-                  cfg->sandbox_deny_networks, "sandbox_deny_networks", err,
-                  errlen) != SO_OK)
-    {
-        return SO_ERR;
-    }
-
-    return nn_set(dns, NULL, 0, NULL, NULL, err, errlen);
 }
 
 
@@ -336,50 +280,37 @@ nn_sets(const so_config_t *cfg, char **allowed, char **refused, char **dns,
 static char *
 nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
 {
-    FILE        *f;
-    char        *text, *allowed, *refused, *dns;
-    size_t       len;
-    uint32_t     net;
-    unsigned     prefix;
+    FILE      *f;
+    char      *text;
+    size_t     len, i;
+    uint32_t   net;
+    unsigned   prefix;
+    int        rc;
 
-    text = allowed = refused = dns = NULL;
+    text = NULL;
 
-    if (nn_cidr(cfg->sandbox_network, &net, &prefix) != SO_OK
-        || prefix < 8 || prefix > 28)
-    {
-        snprintf(err, errlen, "sandbox_network: \"%s\" is not an IPv4 "
-                 "network from /8 to /28", cfg->sandbox_network);
+    if (nn_network(cfg, &net, &prefix, err, errlen) != SO_OK) {
         return NULL;
-    }
-
-    if (nn_sets(cfg, &allowed, &refused, &dns, err, errlen) != SO_OK) {
-        goto done;
     }
 
     f = open_memstream(&text, &len);
     if (f == NULL) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        return NULL;
     }
 
 #define NN_REJECT  "reject with icmpx type admin-prohibited"
 #define NN_IF      "\"" BLD_NETNS_IFPREFIX "*\""
+#define NN_CIDRS   "{ type ipv4_addr; flags interval; auto-merge; }\n"
 
+    /* an empty set matches nothing: the rules need no condition */
     fprintf(f,
         "table inet shipoff {}\n"
         "delete table inet shipoff\n"
         "table inet shipoff {\n"
-        "  set refused { type ipv4_addr; flags interval; auto-merge;"
-        " elements = { %s } }\n", refused);
-    if (allowed[0] != '\0') {
-        fprintf(f, "  set allowed { type ipv4_addr; flags interval;"
-                " auto-merge; elements = { %s } }\n", allowed);
-    }
-    if (dns[0] != '\0') {
-        fprintf(f, "  set dns { type ipv4_addr; elements = { %s } }\n", dns);
-    }
-
-    fprintf(f,
+        "  set refused " NN_CIDRS
+        "  set allowed " NN_CIDRS
+        "  set dns { type ipv4_addr; }\n"
         "  chain input {\n"
         "    type filter hook input priority filter; policy accept;\n"
         "    iifname " NN_IF " ct state established,related accept\n"
@@ -391,26 +322,14 @@ nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
         "    oifname " NN_IF " ct state established,related accept\n"
         "    oifname " NN_IF " " NN_REJECT "\n"
         "%s"
-        "  }\n",
-        guard ? "    jump foreign\n" : "");
-
-    if (guard) {
-        fprintf(f, "  chain foreign {\n    drop\n  }\n");
-    }
-
-    fprintf(f,
+        "  }\n"
+        "%s"
         "  chain egress {\n"
         "    meta nfproto ipv6 " NN_REJECT "\n"
         "    oifname " NN_IF " " NN_REJECT "\n"
-        "    ip daddr " NN_NEVER " " NN_REJECT "\n");
-    if (dns[0] != '\0') {
-        fprintf(f, "    ip daddr @dns meta l4proto { tcp, udp }"
-                " th dport 53 accept\n");
-    }
-    if (allowed[0] != '\0') {
-        fprintf(f, "    ip daddr @allowed accept\n");
-    }
-    fprintf(f,
+        "    ip daddr " NN_NEVER " " NN_REJECT "\n"
+        "    ip daddr @dns meta l4proto { tcp, udp } th dport 53 accept\n"
+        "    ip daddr @allowed accept\n"
         "    ip daddr @refused " NN_REJECT "\n"
         "    fib daddr type { local, broadcast, multicast } " NN_REJECT "\n"
         "    accept\n"
@@ -419,25 +338,38 @@ nn_ruleset(const so_config_t *cfg, int guard, char *err, size_t errlen)
         "    type nat hook postrouting priority srcnat; policy accept;\n"
         "    ip saddr %s oifname != " NN_IF " masquerade\n"
         "  }\n"
-        "}\n", cfg->sandbox_network);
+        "}\n",
+        guard ? "    jump foreign\n" : "",
+        guard ? "  chain foreign {\n    drop\n  }\n" : "",
+        cfg->sandbox_network);
 
 #undef NN_IF
 #undef NN_REJECT
+#undef NN_CIDRS
 
-    if (fclose(f) != 0) {
+    for (i = 0; i < so_nelems(nn_refused); i++) {
+        fprintf(f, "add element inet shipoff refused { %s }\n",
+                nn_refused[i]);
+    }
+    nn_nameservers(f);
+
+    rc = nn_list(f, "allowed", cfg->sandbox_allow_networks,
+                 "sandbox_allow_networks", err, errlen);
+    if (rc == SO_OK) {
+        rc = nn_list(f, "refused", cfg->sandbox_deny_networks,
+                     "sandbox_deny_networks", err, errlen);
+    }
+
+    if (fclose(f) != 0 && rc == SO_OK) {
         snprintf(err, errlen, "out of memory");
+        rc = SO_ERR;
     }
 
-done:
-
-    /* err is "" from the caller: set, something failed */
-    if (err[0] != '\0') {
+    if (rc != SO_OK) {
         free(text);
-        text = NULL;
+        return NULL;
     }
-    free(allowed);
-    free(refused);
-    free(dns);
+
     return text;
 }
 
@@ -446,9 +378,9 @@ int
 bld_netns_host_init(const so_config_t *cfg, char *err, size_t errlen)
 {
     static const char *const  list[] = {
-        "list", "chain", "inet", "shipoff", "foreign", NULL
+        "nft", "list", "chain", "inet", "shipoff", "foreign", NULL
     };
-    static const char *const  apply[] = { "-f", "-", NULL };
+    static const char *const  apply[] = { "nft", "-f", "-", NULL };
     char                      out[NN_OUT_MAX], *rules, fwd[4];
     int                       fd, guard, rc;
     ssize_t                   n;
@@ -467,7 +399,7 @@ bld_netns_host_init(const so_config_t *cfg, char *err, size_t errlen)
 
     /* off until now, or off before an earlier life turned it on */
     guard = fwd[0] == '0'
-            || nn_run(cfg->sandbox_nft, list, NULL, out, sizeof(out)) == 0;
+            || nn_run(cfg->sandbox_nft, list, "", out, sizeof(out)) == 0;
 
     rules = nn_ruleset(cfg, guard, err, errlen);
     if (rules == NULL) {
@@ -498,14 +430,16 @@ done:
 }
 
 
+/* a request of type with its header hdr */
 static void
-nn_msg_init(nn_msg_t *m, int type, int flags)
+nn_msg_init(nn_msg_t *m, int type, int flags, const void *hdr, size_t len)
 {
     memset(m->buf, 0, sizeof(m->buf));
     m->h = (struct nlmsghdr *) m->buf;
     m->h->nlmsg_len = NLMSG_LENGTH(0);
     m->h->nlmsg_type = (unsigned short) type;
     m->h->nlmsg_flags = (unsigned short) (NLM_F_REQUEST | NLM_F_ACK | flags);
+    nn_attr(m, -1, hdr, len);
 }
 
 
@@ -548,18 +482,13 @@ nn_attr_end(nn_msg_t *m, struct rtattr *a)
 static int
 nn_talk(int sock, nn_msg_t *m)
 {
-    struct sockaddr_nl   kernel;
-    struct nlmsghdr     *h;
-    struct nlmsgerr     *e;
-    char                 buf[NN_MSG_MAX];
-    ssize_t              n;
+    struct nlmsghdr  *h;
+    struct nlmsgerr  *e;
+    char              buf[NN_MSG_MAX];
+    ssize_t           n;
 
-    memset(&kernel, 0, sizeof(kernel));
-    kernel.nl_family = AF_NETLINK;
-
-    if (sendto(sock, m->buf, m->h->nlmsg_len, 0,
-               (struct sockaddr *) &kernel, sizeof(kernel)) == -1)
-    {
+    /* an unconnected netlink socket sends to the kernel */
+    if (send(sock, m->buf, m->h->nlmsg_len, 0) == -1) {
         return -errno;
     }
 
@@ -585,15 +514,12 @@ nn_talk(int sock, nn_msg_t *m)
 static int
 nn_link_veth(int sock, const char *name, int nsfd)
 {
-    struct ifinfomsg   ifi;
+    struct ifinfomsg   ifi = { .ifi_family = AF_UNSPEC };
     struct rtattr     *info, *data, *peer;
     nn_msg_t           m;
 
-    memset(&ifi, 0, sizeof(ifi));
-    ifi.ifi_family = AF_UNSPEC;
-
-    nn_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    nn_attr(&m, -1, &ifi, sizeof(ifi));
+    nn_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
+                sizeof(ifi));
     nn_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
     info = nn_attr(&m, IFLA_LINKINFO, NULL, 0);
     nn_attr(&m, IFLA_INFO_KIND, "veth", 5);
@@ -610,62 +536,51 @@ nn_link_veth(int sock, const char *name, int nsfd)
 }
 
 
+/*
+ * The link index up, after its address addr/30 when not 0, and before the
+ * default route via gw when not 0.  0 or -errno.
+ */
 static int
-nn_link_up(int sock, int index)
+nn_up(int sock, int index, uint32_t addr, uint32_t gw)
 {
-    struct ifinfomsg  ifi;
-    nn_msg_t          m;
-
-    memset(&ifi, 0, sizeof(ifi));
-    ifi.ifi_family = AF_UNSPEC;
-    ifi.ifi_index = index;
-    ifi.ifi_flags = IFF_UP;
-    ifi.ifi_change = IFF_UP;
-
-    nn_msg_init(&m, RTM_NEWLINK, 0);
-    nn_attr(&m, -1, &ifi, sizeof(ifi));
-    return nn_talk(sock, &m);
-}
-
-
-static int
-nn_addr(int sock, int index, uint32_t addr, unsigned prefix)
-{
-    struct ifaddrmsg  ifa;
+    struct ifinfomsg  ifi = {
+        .ifi_family = AF_UNSPEC, .ifi_index = index,
+        .ifi_flags = IFF_UP, .ifi_change = IFF_UP
+    };
+    struct ifaddrmsg  ifa = {
+        .ifa_family = AF_INET, .ifa_prefixlen = 30,
+        .ifa_index = (unsigned) index
+    };
+    struct rtmsg      rtm = {
+        .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+        .rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE,
+        .rtm_type = RTN_UNICAST
+    };
     uint32_t          a;
     nn_msg_t          m;
+    int               rc;
 
-    memset(&ifa, 0, sizeof(ifa));
-    ifa.ifa_family = AF_INET;
-    ifa.ifa_prefixlen = (unsigned char) prefix;
-    ifa.ifa_index = (unsigned) index;
-    a = htonl(addr);
+    if (addr != 0) {
+        a = htonl(addr);
+        nn_msg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa,
+                    sizeof(ifa));
+        nn_attr(&m, IFA_LOCAL, &a, sizeof(a));
+        nn_attr(&m, IFA_ADDRESS, &a, sizeof(a));
+        rc = nn_talk(sock, &m);
+        if (rc != 0) {
+            return rc;
+        }
+    }
 
-    nn_msg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-    nn_attr(&m, -1, &ifa, sizeof(ifa));
-    nn_attr(&m, IFA_LOCAL, &a, sizeof(a));
-    nn_attr(&m, IFA_ADDRESS, &a, sizeof(a));
-    return nn_talk(sock, &m);
-}
+    nn_msg_init(&m, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+    rc = nn_talk(sock, &m);
+    if (rc != 0 || gw == 0) {
+        return rc;
+    }
 
-
-static int
-nn_route_default(int sock, uint32_t gw)
-{
-    struct rtmsg  rtm;
-    uint32_t      a;
-    nn_msg_t      m;
-
-    memset(&rtm, 0, sizeof(rtm));
-    rtm.rtm_family = AF_INET;
-    rtm.rtm_table = RT_TABLE_MAIN;
-    rtm.rtm_protocol = RTPROT_BOOT;
-    rtm.rtm_scope = RT_SCOPE_UNIVERSE;
-    rtm.rtm_type = RTN_UNICAST;
     a = htonl(gw);
-
-    nn_msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-    nn_attr(&m, -1, &rtm, sizeof(rtm));
+    nn_msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm,
+                sizeof(rtm));
     nn_attr(&m, RTA_GATEWAY, &a, sizeof(a));
     return nn_talk(sock, &m);
 }
@@ -683,15 +598,9 @@ nn_inside(uint32_t addr, uint32_t gw)
     }
 
     eth0 = (int) if_nametoindex("eth0");
-    rc = eth0 == 0 ? -ENODEV : nn_link_up(sock, 1);
+    rc = eth0 == 0 ? -ENODEV : nn_up(sock, 1, 0, 0);
     if (rc == 0) {
-        rc = nn_addr(sock, eth0, addr, 30);
-    }
-    if (rc == 0) {
-        rc = nn_link_up(sock, eth0);
-    }
-    if (rc == 0) {
-        rc = nn_route_default(sock, gw);
+        rc = nn_up(sock, eth0, addr, gw);
     }
 
     close(sock);
@@ -745,12 +654,9 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
     step = "";
     rc = 0;
 
-    if (nn_cidr(cfg->sandbox_network, &net, &prefix) != SO_OK
-        || prefix < 8 || prefix > 28)
+    if (nn_network(cfg, &net, &prefix, ns->errstr, sizeof(ns->errstr))
+        != SO_OK)
     {
-        snprintf(ns->errstr, sizeof(ns->errstr), "sandbox_network \"%s\" "
-                 "is not an IPv4 network from /8 to /28",
-                 cfg->sandbox_network);
         return SO_ERR;
     }
 
@@ -795,10 +701,7 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
 
     base = net + slot * 4;
     index = (int) if_nametoindex(ns->ifname);
-    rc = index == 0 ? -ENODEV : nn_addr(sock, index, base + 1, 30);
-    if (rc == 0) {
-        rc = nn_link_up(sock, index);
-    }
+    rc = index == 0 ? -ENODEV : nn_up(sock, index, base + 1, 0);
     if (rc != 0) {
         step = "configure the host's end";
         goto done;

@@ -14,7 +14,8 @@
  *                     deployment fails "quota_exceeded: apps", a wake is
  *                     refused with a line in the deployment's log.  A
  *                     project replacing its own app is not one more.
- *   deployments_kept  with the retention round: beyond the limit, the
+ *   deployments_kept  with the retention round (retention.c): beyond the
+ *                     limit, the
  *                     account's oldest INACTIVE, FAILED and CANCELED
  *                     deployments (not one with an app process) are
  *                     deleted, rows first, then their artifacts.
@@ -37,15 +38,10 @@
 #include "worker.h"
 
 
-#define BLD_QUOTA_PRUNE_BATCH  "500"
-
-
 static int bld_quota_du_one(const char *path, const struct stat *st,
     int flag, struct FTW *ftw);
 static int bld_quota_usage(long long usage[SO_QUOTA_ACCOUNT_N],
     so_pg_t *pg, long long project, long long except_project);
-static void bld_quota_say(so_pg_t *pg, so_redis_t *redis,
-    long long deployment, long long project, const char *line);
 
 /* for bld_quota_du_one(): nftw() passes no argument to its callback */
 static long long  bld_quota_du_sum;
@@ -55,10 +51,6 @@ static int
 bld_quota_du_one(const char *path, const struct stat *st, int flag,
     struct FTW *ftw)
 {
-    (void) path;
-    (void) flag;
-    (void) ftw;
-
     bld_quota_du_sum += (long long) st->st_blocks * 512;
     return 0;
 }
@@ -127,27 +119,11 @@ bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
 }
 
 
-/* a line in the log of a deployment that has no log open */
-static void
-bld_quota_say(so_pg_t *pg, so_redis_t *redis, long long deployment,
-    long long project, const char *line)
-{
-    bld_log_t  *log;
-
-    if (bld_log_new(&log, pg, redis, deployment, project) != SO_OK) {
-        return;
-    }
-
-    bld_log_sys(log, "%s", line);
-    bld_log_flush(log, 1);
-    bld_log_free(log);
-}
-
-
 int
 bld_quota_apps(bld_t *b, long long deployment)
 {
     PGresult   *res;
+    bld_log_t  *log;
     so_quota_t  quota;
     long long   usage[SO_QUOTA_ACCOUNT_N], project;
     char        dep[24], line[256];
@@ -180,64 +156,15 @@ bld_quota_apps(bld_t *b, long long deployment)
                  "runs apps of %lld other projects, quota_apps_running is "
                  "%lld", quota.usage, quota.limit);
         so_log_warn("quota", "deployment=%lld: %s", deployment, line);
-        bld_quota_say(b->pg, b->redis, deployment, project, line);
-    }
 
-    return rc;
-}
-
-
-void
-bld_quota_prune(bld_t *b)
-{
-    PGresult  *res;
-    char       kept[24];
-    int        i;
-
-    if (b->cfg.quota_deployments_kept == 0) {
-        return;
-    }
-
-    snprintf(kept, sizeof(kept), "%d", b->cfg.quota_deployments_kept);
-
-    /* each account's excess over the limit, taken from its oldest
-       prunable deployments; the state is checked again by the DELETE
-       (a promote may have won meanwhile) */
-    res = so_pg_query(b->pg, "quota_prune",
-                      "WITH a AS (SELECT d.id, d.state, p.owner_user_id AS u,"
-                      " p.owner_team_id AS t,"
-                      " count(*) OVER (PARTITION BY p.owner_user_id,"
-                      " p.owner_team_id) AS total"
-                      " FROM deployments d JOIN projects p"
-                      " ON p.id = d.project_id),"
-                      " c AS (SELECT id, total, row_number() OVER"
-                      " (PARTITION BY u, t ORDER BY id) AS age FROM a"
-                      " WHERE total > $1::bigint"
-                      " AND state IN ('INACTIVE', 'FAILED', 'CANCELED')"
-                      " AND NOT EXISTS (SELECT 1 FROM app_processes x"
-                      " WHERE x.deployment_id = a.id)),"
-                      " v AS (SELECT id FROM c"
-                      " WHERE age <= total - $1::bigint ORDER BY id LIMIT $2)"
-                      " DELETE FROM deployments d USING v WHERE d.id = v.id"
-                      " AND d.state IN ('INACTIVE', 'FAILED', 'CANCELED')"
-                      " RETURNING d.id, d.project_id, d.artifact_path",
-                      SO_PG_PARAMS(kept, BLD_QUOTA_PRUNE_BATCH));
-    if (res == NULL) {
-        so_log_warn("quota", "quota_prune failed: %s",
-                    so_pg_errstr(b->pg));
-        return;
-    }
-
-    for (i = 0; i < PQntuples(res); i++) {
-        so_log_info("quota", "deployment=%s project=%s: deleted, its account "
-                    "keeps more than %d deployments (quota_deployments_kept)",
-                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                    b->cfg.quota_deployments_kept);
-
-        if (!PQgetisnull(res, i, 2)) {
-            bld_remove_artifact(&b->cfg, PQgetvalue(res, i, 2));
+        /* the deployment has no log open: one for this line */
+        if (bld_log_new(&log, b->pg, b->redis, deployment, project) == SO_OK)
+        {
+            bld_log_sys(log, "%s", line);
+            bld_log_flush(log, 1);
+            bld_log_free(log);
         }
     }
 
-    PQclear(res);
+    return rc;
 }

@@ -2,7 +2,7 @@
  * retention.c: log lines are kept log_max_age, and at most log_max_size
  * bytes of line text per project (the oldest go first); apps' usage
  * samples BLD_USAGE_KEEP; deployments at most quota_deployments_kept per
- * account (quota.c).
+ * account (the quota: quota.c).
  *
  * Runs with the reconciler's timer.  Each DELETE takes at most
  * BLD_RETAIN_BATCH rows, and one call stops after BLD_RETAIN_BUDGET_MS
@@ -21,6 +21,7 @@
 #include "so_clock.h"
 #include "so_log.h"
 #include "bld.h"
+#include "worker.h"
 
 
 #define BLD_RETAIN_BATCH      "5000"
@@ -28,6 +29,7 @@
 #define BLD_RETAIN_BUDGET_MS  200
 #define BLD_RETAIN_PROJECTS   "20"     /* over their size, per round */
 #define BLD_USAGE_KEEP        "7 days"  /* app_usage: the console's charts */
+#define BLD_PRUNE_BATCH       "500"
 
 
 static PGresult *bld_retain_query(bld_t *b, const char *name,
@@ -37,6 +39,7 @@ static long long bld_retain_exec(bld_t *b, const char *name,
 static int bld_retain_age(bld_t *b, int64_t deadline);
 static int bld_retain_size(bld_t *b, int64_t deadline);
 static void bld_retain_usage(bld_t *b, int64_t deadline);
+static void bld_retain_deployments(bld_t *b);
 
 
 /* so_pg_query(), a failure logged */
@@ -181,6 +184,62 @@ bld_retain_usage(bld_t *b, int64_t deadline)
 }
 
 
+/* the oldest prunable deployments of accounts over quota_deployments_kept */
+static void
+bld_retain_deployments(bld_t *b)
+{
+    PGresult  *res;
+    char       kept[24];
+    int        i;
+
+    if (b->cfg.quota_deployments_kept == 0) {
+        return;
+    }
+
+    snprintf(kept, sizeof(kept), "%d", b->cfg.quota_deployments_kept);
+
+    /* each account's excess over the limit, taken from its oldest
+       prunable deployments; the state is checked again by the DELETE
+       (a promote may have won meanwhile) */
+    res = bld_retain_query(b, "quota_prune",
+                           "WITH a AS (SELECT d.id, d.state,"
+                           " p.owner_user_id AS u, p.owner_team_id AS t,"
+                           " count(*) OVER (PARTITION BY p.owner_user_id,"
+                           " p.owner_team_id) AS total"
+                           " FROM deployments d JOIN projects p"
+                           " ON p.id = d.project_id),"
+                           " c AS (SELECT id, total, row_number() OVER"
+                           " (PARTITION BY u, t ORDER BY id) AS age FROM a"
+                           " WHERE total > $1::bigint"
+                           " AND state IN ('INACTIVE', 'FAILED', 'CANCELED')"
+                           " AND NOT EXISTS (SELECT 1 FROM app_processes x"
+                           " WHERE x.deployment_id = a.id)),"
+                           " v AS (SELECT id FROM c WHERE age <= total"
+                           " - $1::bigint ORDER BY id LIMIT $2)"
+                           " DELETE FROM deployments d USING v"
+                           " WHERE d.id = v.id"
+                           " AND d.state IN ('INACTIVE', 'FAILED', 'CANCELED')"
+                           " RETURNING d.id, d.project_id, d.artifact_path",
+                           SO_PG_PARAMS(kept, BLD_PRUNE_BATCH));
+    if (res == NULL) {
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        so_log_info("quota", "deployment=%s project=%s: deleted, its account "
+                    "keeps more than %d deployments (quota_deployments_kept)",
+                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                    b->cfg.quota_deployments_kept);
+
+        if (!PQgetisnull(res, i, 2)) {
+            bld_remove_artifact(&b->cfg, PQgetvalue(res, i, 2));
+        }
+    }
+
+    PQclear(res);
+}
+
+
 void
 bld_retention(bld_t *b)
 {
@@ -194,5 +253,5 @@ bld_retention(bld_t *b)
 
     bld_retain_usage(b, deadline);
 
-    bld_quota_prune(b);
+    bld_retain_deployments(b);
 }

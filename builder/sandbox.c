@@ -13,21 +13,36 @@
  * failure there is written to a close-on-exec pipe, so the parent reads
  * EOF when the exec succeeded and the reason otherwise.
  *
- * bwrap gets an empty environment and reads the command's from an fd,
- * with the seccomp filter from another (bwrapfds.c says why): no value is
- * on a command line, and none acts on bwrap.
+ * bwrap reads two things from fds rather than from its command line:
+ * the seccomp filter (seccomp.h, --seccomp FD) and the environment of the
+ * command (--args FD).  Both are close-on-exec and above stdio; the child
+ * clears the flag on exactly these two, and bwrap closes them before its
+ * own exec.
+ *
+ * The environment goes neither on a command line (anyone may read
+ * /proc/PID/cmdline, and apps get their secrets this way) nor into bwrap's
+ * own environment (bwrap is execed with an empty one, so nothing a user
+ * sets, LD_PRELOAD or LD_DEBUG_OUTPUT, acts on bwrap).  It is a memfd of
+ * NUL-separated "--setenv NAME VALUE" triples, which bwrap parses as if
+ * they were arguments and applies to the command it execs only.
+ * /proc/PID/environ of every bwrap process stays empty: setenv() does not
+ * write to the area the kernel shows there.  The values live in the memfd
+ * and bwrap's heap alone, readable by root and the sandbox uid, and the
+ * sandbox sees neither (its own pid namespace, no ptrace).  A wrapper that
+ * read the variables inside the sandbox would need a trusted binary in
+ * every sandbox; bwrap's --args does the same job.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,10 +52,10 @@
 
 #include "shipoff.h"
 #include "so_fd.h"
-#include "bwrapfds.h"
 #include "sandbox.h"
+#include "seccomp.h"
 
-/* fixed bwrap options, 4 per hidden path, the command, the NULL */
+/* the fixed bwrap options and the NULL */
 #define SB_ARGV_FIXED  40
 
 typedef enum {
@@ -58,6 +73,12 @@ typedef struct {
     int  errnum;
 } sb_child_err_t;
 
+/* what bwrap reads from fds: the seccomp filter, the environment */
+typedef struct {
+    int   fd[2];
+    char  arg[2][16];               /* their numbers, for bwrap's argv */
+} sb_fds_t;
+
 static const char  *sb_stage_names[] = {
     "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap",
     "join the network namespace", "mount the copy-on-write view"
@@ -65,10 +86,15 @@ static const char  *sb_stage_names[] = {
 
 
 static int sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
+static int sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
+    sb_fds_t *f);
+static int sb_env_fd(const char *const *envp);
+static int sb_above_stdio(int fd);
+static size_t sb_count(const char *const *list);
 static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
-    const bld_bwrap_fds_t *f);
+    const sb_fds_t *f);
 static void sb_child(const bld_sandbox_opts_t *o, char **argv,
-    const int *procs, const bld_bwrap_fds_t *f, int devnull, int errfd)
+    const int *procs, const sb_fds_t *f, int devnull, int errfd)
     __attribute__((noreturn));
 static int sb_child_cow(const bld_sandbox_opts_t *o);
 static void sb_child_fail(int errfd, sb_stage_t stage)
@@ -125,28 +151,113 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 }
 
 
+static int
+sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, sb_fds_t *f)
+{
+    char  err[BLD_SB_ERRLEN];
+    int   fd, i;
+
+    if (bld_seccomp_fd(&fd, err, sizeof(err)) != SO_OK) {
+        return sb_error(sb, "sandbox %s: %s", o->name, err);
+    }
+    f->fd[0] = sb_above_stdio(fd);
+    f->fd[1] = sb_above_stdio(sb_env_fd(o->envp));
+
+    for (i = 0; i < 2; i++) {
+        if (f->fd[i] == -1) {
+            return sb_error(sb, "sandbox %s: environment for bwrap: %s",
+                            o->name, strerror(errno));
+        }
+        snprintf(f->arg[i], sizeof(f->arg[i]), "%d", f->fd[i]);
+    }
+
+    return SO_OK;
+}
+
+
+/* a memfd of "--setenv\0NAME\0VALUE\0" per variable, at offset 0 */
+static int
+sb_env_fd(const char *const *envp)
+{
+    const char  *eq;
+    size_t       i, len;
+    int          fd, n, e;
+
+    fd = memfd_create("shipoff-env", MFD_CLOEXEC);
+    if (fd == -1) {
+        return -1;
+    }
+
+    for (i = 0; envp != NULL && envp[i] != NULL; i++) {
+        eq = strchr(envp[i], '=');
+        if (eq == NULL || eq == envp[i]) {
+            continue;               /* no name: not a variable */
+        }
+
+        len = sizeof("--setenv") + (size_t) (eq - envp[i]) + 1
+              + strlen(eq + 1) + 1;
+        n = dprintf(fd, "--setenv%c%.*s%c%s%c", '\0', (int) (eq - envp[i]),
+                    envp[i], '\0', eq + 1, '\0');
+        if (n < 0 || (size_t) n != len) {
+            errno = n < 0 ? errno : EIO;
+            goto failed;
+        }
+    }
+
+    if (lseek(fd, 0, SEEK_SET) == 0) {
+        return fd;
+    }
+
+failed:
+
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+
+/* the child puts /dev/null and the output pipes on 0-2 */
+static int
+sb_above_stdio(int fd)
+{
+    int  high;
+
+    if (fd == -1 || fd > STDERR_FILENO) {
+        return fd;
+    }
+
+    high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    close(fd);
+    return high;
+}
+
+
+static size_t
+sb_count(const char *const *list)
+{
+    size_t  n;
+
+    for (n = 0; list != NULL && list[n] != NULL; n++) {
+        /* counted */
+    }
+
+    return n;
+}
+
+
 /* the bwrap command line; the strings stay the caller's */
 static char **
-sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
-    const bld_bwrap_fds_t *f)
+sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
 {
-    struct stat   st;
-    char        **argv;
-    size_t        n, i;
+    const char *const  *binds;
+    struct stat         st;
+    char              **argv;
+    size_t              n, i;
 
-    n = SB_ARGV_FIXED;
-    for (i = 0; o->hidden != NULL && o->hidden[i] != NULL; i++) {
-        n += 3;
-    }
-    for (i = 0; o->ro_binds != NULL && o->ro_binds[i] != NULL; i += 2) {
-        n += 3;
-    }
-    for (i = 0; o->cow != NULL && o->cow->binds[i] != NULL; i += 2) {
-        n += 3;
-    }
-    for (i = 0; o->argv[i] != NULL; i++) {
-        n++;
-    }
+    binds = o->cow != NULL ? o->cow->binds : NULL;
+    n = SB_ARGV_FIXED + 3 * sb_count(o->hidden) + sb_count(o->argv)
+        + 3 * (sb_count(o->ro_binds) + sb_count(binds)) / 2;
 
     argv = calloc(n, sizeof(char *));
     if (argv == NULL) {
@@ -158,17 +269,17 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 
     n = 0;
     SB_ARG(o->bwrap);
-    SB_ARG("--seccomp"); SB_ARG(f->seccomp_arg);
-    SB_ARG("--args"); SB_ARG(f->env_arg);
+    SB_ARG("--seccomp"); SB_ARG(f->arg[0]);
+    SB_ARG("--args"); SB_ARG(f->arg[1]);
     SB_ARG("--ro-bind"); SB_ARG("/"); SB_ARG("/");
     SB_ARG("--dev"); SB_ARG("/dev");
     SB_ARG("--proc"); SB_ARG("/proc");
     SB_ARG("--tmpfs"); SB_ARG("/tmp");
 
     /* before the hidden paths and the work dir, which may lie in /tmp */
-    for (i = 0; o->cow != NULL && o->cow->binds[i] != NULL; i += 2) {
-        SB_ARG("--bind"); SB_ARG(o->cow->binds[i]);
-        SB_ARG(o->cow->binds[i + 1]);
+    for (i = 0; binds != NULL && binds[i] != NULL; i += 2) {
+        SB_ARG("--bind"); SB_ARG(binds[i]);
+        SB_ARG(binds[i + 1]);
     }
 
     /* before the work dir: bwrap makes its mount point inside a hidden dir */
@@ -262,24 +373,15 @@ sb_child_cow(const bld_sandbox_opts_t *o)
 /* async-signal-safe from here to execve() */
 static void
 sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
-    const bld_bwrap_fds_t *f, int devnull, int errfd)
+    const sb_fds_t *f, int devnull, int errfd)
 {
-    char              pid[24], *p;
     struct sigaction  sa;
     sigset_t          all;
-    long              v;
     int               h, sig;
 
-    p = pid + sizeof(pid);
-    *--p = '\0';
-    for (v = (long) getpid(); v > 0 || *p == '\0'; v /= 10) {
-        *--p = (char) ('0' + v % 10);
-    }
-
+    /* pid 0 is the writer itself */
     for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (procs[h] != -1
-            && write(procs[h], p, strlen(p)) != (ssize_t) strlen(p))
-        {
+        if (procs[h] != -1 && write(procs[h], "0", 1) != 1) {
             sb_child_fail(errfd, SB_STAGE_CGROUP);
         }
     }
@@ -303,8 +405,8 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
         || dup2(o->stderr_fd != -1 ? o->stderr_fd : devnull, STDERR_FILENO)
            == -1
         || close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1
-        || fcntl(f->seccomp, F_SETFD, 0) == -1
-        || fcntl(f->env, F_SETFD, 0) == -1)
+        || fcntl(f->fd[0], F_SETFD, 0) == -1
+        || fcntl(f->fd[1], F_SETFD, 0) == -1)
     {
         sb_child_fail(errfd, SB_STAGE_FDS);
     }
@@ -399,10 +501,10 @@ int
 bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t *out)
 {
-    bld_bwrap_fds_t  fds;
-    char           **argv, err[BLD_SB_ERRLEN];
-    int              procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
-    pid_t            pid;
+    sb_fds_t   fds;
+    char     **argv;
+    int        procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
+    pid_t      pid;
 
     memset(sb, 0, sizeof(*sb));
     sb->pidfd = -1;
@@ -413,8 +515,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pipefd[0] = -1;
     pipefd[1] = -1;
     devnull = -1;
-    fds.seccomp = -1;
-    fds.env = -1;
+    fds.fd[0] = -1;
+    fds.fd[1] = -1;
     argv = NULL;
     *out = 0;
 
@@ -423,9 +525,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         goto done;
     }
 
-    rc = bld_bwrap_fds_open(&fds, o->envp, err, sizeof(err));
+    rc = sb_fds_open(sb, o, &fds);
     if (rc != SO_OK) {
-        sb_error(sb, "sandbox %s: %s", o->name, err);
         goto done;
     }
 
@@ -487,7 +588,8 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 done:
 
     bld_cgroup_close_fds(procs);
-    bld_bwrap_fds_close(&fds);
+    so_fd_close(&fds.fd[0]);
+    so_fd_close(&fds.fd[1]);
     so_fd_close(&pipefd[0]);
     so_fd_close(&pipefd[1]);
     so_fd_close(&devnull);
@@ -501,20 +603,6 @@ done:
     }
 
     return rc;
-}
-
-
-int
-bld_sandbox_pidfd(const bld_sandbox_t *sb)
-{
-    return sb->pidfd;
-}
-
-
-int
-bld_sandbox_timerfd(const bld_sandbox_t *sb)
-{
-    return sb->timerfd;
 }
 
 
@@ -537,10 +625,9 @@ bld_sandbox_expire(bld_sandbox_t *sb)
     rc = bld_cgroup_kill(&sb->cg);
     if (rc != SO_OK) {
         sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
-        return rc;
     }
 
-    return SO_OK;
+    return rc;
 }
 
 
@@ -582,8 +669,7 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
 
     if (WIFSIGNALED(status)) {
         sb->res.status = BLD_SB_SIGNALED;
-        sb->res.signo = WTERMSIG(status);
-        sb->res.code = 128 + sb->res.signo;
+        sb->res.code = 128 + WTERMSIG(status);
     } else {
         sb->res.status = BLD_SB_EXITED;
         sb->res.code = WEXITSTATUS(status);
@@ -599,39 +685,6 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
 
     *res = sb->res;
     return rc;
-}
-
-
-int
-bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res)
-{
-    struct pollfd  pfd[2];
-    int            rc;
-
-    for ( ;; ) {
-        rc = bld_sandbox_reap(sb, res);
-        if (rc != SO_OK || res->status != BLD_SB_RUNNING) {
-            return rc;
-        }
-
-        pfd[0].fd = sb->pidfd;
-        pfd[0].events = POLLIN;
-        pfd[1].fd = sb->timerfd;
-        pfd[1].events = POLLIN;
-
-        /* without a pidfd, look again every 10 ms */
-        if (poll(pfd, 2, sb->pidfd == -1 ? 10 : -1) == -1 && errno != EINTR) {
-            return sb_error(sb, "sandbox %s: poll: %s", sb->cg.name,
-                            strerror(errno));
-        }
-
-        if (sb->timerfd != -1 && (pfd[1].revents & POLLIN)) {
-            rc = bld_sandbox_expire(sb);
-            if (rc != SO_OK) {
-                return rc;
-            }
-        }
-    }
 }
 
 
@@ -653,15 +706,4 @@ bld_sandbox_free(bld_sandbox_t *sb)
 
     so_fd_close(&sb->pidfd);
     so_fd_close(&sb->timerfd);
-}
-
-
-const char *
-bld_sandbox_status_name(bld_sb_status_t status)
-{
-    static const char  *names[] = {
-        "running", "exited", "signaled", "oom", "timeout"
-    };
-
-    return (unsigned) status < so_nelems(names) ? names[status] : "unknown";
 }

@@ -8,11 +8,9 @@
  * environment given, which reaches the command but not bwrap itself.
  *
  * It fits shipoffd's epoll loop: spawn returns at once; the loop watches
- * bld_sandbox_pidfd() (readable when the process exits) and
- * bld_sandbox_timerfd() (readable at the deadline, then call
- * bld_sandbox_expire(), which kills the whole cgroup), and calls
- * bld_sandbox_reap() when the pidfd fires.  bld_sandbox_wait() does the
- * same blocking, for tests and simple callers.
+ * the sandbox's pidfd (readable when the process exits) and timerfd
+ * (readable at the deadline, then call bld_sandbox_expire(), which kills
+ * the whole cgroup), and calls bld_sandbox_reap() when the pidfd fires.
  */
 
 #ifndef BLD_SANDBOX_H
@@ -29,7 +27,7 @@
 typedef enum {
     BLD_SB_RUNNING = 0,
     BLD_SB_EXITED,                  /* code holds the exit status */
-    BLD_SB_SIGNALED,                /* bwrap itself died of signo */
+    BLD_SB_SIGNALED,                /* bwrap itself died of a signal */
     BLD_SB_OOM,                     /* the kernel OOM-killed in the cgroup */
     BLD_SB_TIMEOUT                  /* the deadline killed the cgroup */
 } bld_sb_status_t;
@@ -37,8 +35,8 @@ typedef enum {
 typedef struct {
     bld_sb_status_t  status;
     int              code;          /* a command killed by signal N shows
-                                       128 + N: bwrap reports it so */
-    int              signo;
+                                       128 + N: bwrap reports it so, and so
+                                       does SIGNALED */
     uint64_t         oom_kills;
 } bld_sandbox_result_t;
 
@@ -102,9 +100,6 @@ typedef struct {
 int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t *out);
 
-int bld_sandbox_pidfd(const bld_sandbox_t *sb);
-int bld_sandbox_timerfd(const bld_sandbox_t *sb);
-
 /* the deadline passed: kill everything in the cgroup */
 int bld_sandbox_expire(bld_sandbox_t *sb);
 
@@ -115,13 +110,8 @@ int bld_sandbox_expire(bld_sandbox_t *sb);
  */
 int bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res);
 
-/* blocks until the end, honouring the deadline */
-int bld_sandbox_wait(bld_sandbox_t *sb, bld_sandbox_result_t *res);
-
 /* kills and reaps what still runs, removes the cgroup; accepts NULL */
 void bld_sandbox_free(bld_sandbox_t *sb);
-
-const char *bld_sandbox_status_name(bld_sb_status_t status);
 
 /* pidfd_open(2), or -1 (ENOSYS on kernels before 5.3) */
 int bld_pidfd_open(pid_t pid);
