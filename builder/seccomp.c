@@ -45,13 +45,10 @@ typedef enum {
 
 typedef struct {
     const char  *name;
+    int          errnum;
     sc_when_t    when;
     uint32_t     arg;
-    int          errnum;
 } sc_rule_t;
-
-/* refused whatever the arguments, as without the privilege */
-#define SC_EPERM(name)  { name, SC_ALWAYS, 0, EPERM }
 
 
 static int sc_add(scmp_filter_ctx ctx, int nr, const sc_rule_t *r);
@@ -63,51 +60,70 @@ static const sc_rule_t  sc_policy[] = {
     /* a user namespace of its own gives the build every capability over
        new mount, network and other namespaces: the kernel's widest
        attack surface for unprivileged code */
-    { "unshare", SC_A0_FLAG, CLONE_NEWUSER, EPERM },
-    { "clone", SC_A0_FLAG, CLONE_NEWUSER, EPERM },
+    { "unshare",            EPERM,  SC_A0_FLAG,     CLONE_NEWUSER },
+    { "clone",              EPERM,  SC_A0_FLAG,     CLONE_NEWUSER },
     /* flags in memory, unreadable here: glibc falls back to clone */
-    { "clone3", SC_ALWAYS, 0, ENOSYS },
+    { "clone3",             ENOSYS, SC_ALWAYS,      0 },
     /* entering a namespace another process made */
-    SC_EPERM("setns"),
+    { "setns",              EPERM,  SC_ALWAYS,      0 },
 
     /* keyrings are not namespaced: a uid's keyring is shared with every
        other sandbox of that uid */
-    SC_EPERM("keyctl"), SC_EPERM("add_key"), SC_EPERM("request_key"),
+    { "keyctl",             EPERM,  SC_ALWAYS,      0 },
+    { "add_key",            EPERM,  SC_ALWAYS,      0 },
+    { "request_key",        EPERM,  SC_ALWAYS,      0 },
 
     /* reading or steering another process: its memory, its fds */
-    SC_EPERM("ptrace"), SC_EPERM("process_vm_readv"),
-    SC_EPERM("process_vm_writev"), SC_EPERM("pidfd_getfd"),
+    { "ptrace",             EPERM,  SC_ALWAYS,      0 },
+    { "process_vm_readv",   EPERM,  SC_ALWAYS,      0 },
+    { "process_vm_writev",  EPERM,  SC_ALWAYS,      0 },
+    { "pidfd_getfd",        EPERM,  SC_ALWAYS,      0 },
 
     /* the file system layout is bwrap's, set up before the filter */
-    SC_EPERM("mount"), SC_EPERM("umount2"), SC_EPERM("pivot_root"),
-    SC_EPERM("open_tree"), SC_EPERM("move_mount"), SC_EPERM("fsopen"),
-    SC_EPERM("fsconfig"), SC_EPERM("fsmount"), SC_EPERM("fspick"),
-    SC_EPERM("mount_setattr"),
+    { "mount",              EPERM,  SC_ALWAYS,      0 },
+    { "umount2",            EPERM,  SC_ALWAYS,      0 },
+    { "pivot_root",         EPERM,  SC_ALWAYS,      0 },
+    { "open_tree",          EPERM,  SC_ALWAYS,      0 },
+    { "move_mount",         EPERM,  SC_ALWAYS,      0 },
+    { "fsopen",             EPERM,  SC_ALWAYS,      0 },
+    { "fsconfig",           EPERM,  SC_ALWAYS,      0 },
+    { "fsmount",            EPERM,  SC_ALWAYS,      0 },
+    { "fspick",             EPERM,  SC_ALWAYS,      0 },
+    { "mount_setattr",      EPERM,  SC_ALWAYS,      0 },
 
     /* kernel subsystems with a long record of privilege escalations and
        no use in a build: eBPF, perf, userfaultfd (stalls the kernel at a
        chosen page fault, a race-exploit tool) */
-    SC_EPERM("bpf"), SC_EPERM("perf_event_open"), SC_EPERM("userfaultfd"),
+    { "bpf",                EPERM,  SC_ALWAYS,      0 },
+    { "perf_event_open",    EPERM,  SC_ALWAYS,      0 },
+    { "userfaultfd",        EPERM,  SC_ALWAYS,      0 },
     /* io_uring: the same record (Google and Docker turn it off); libuv
        (node) and others fall back to threads when setup fails */
-    SC_EPERM("io_uring_setup"), SC_EPERM("io_uring_enter"),
-    SC_EPERM("io_uring_register"),
+    { "io_uring_setup",     EPERM,  SC_ALWAYS,      0 },
+    { "io_uring_enter",     EPERM,  SC_ALWAYS,      0 },
+    { "io_uring_register",  EPERM,  SC_ALWAYS,      0 },
 
     /* the host's administration: each needs a capability the sandbox
        lacks, refused here too in case a kernel bug grants one */
-    SC_EPERM("kexec_load"), SC_EPERM("kexec_file_load"),
-    SC_EPERM("init_module"), SC_EPERM("finit_module"),
-    SC_EPERM("delete_module"), SC_EPERM("reboot"), SC_EPERM("swapon"),
-    SC_EPERM("swapoff"), SC_EPERM("acct"), SC_EPERM("quotactl"),
-    SC_EPERM("quotactl_fd"),
+    { "kexec_load",         EPERM,  SC_ALWAYS,      0 },
+    { "kexec_file_load",    EPERM,  SC_ALWAYS,      0 },
+    { "init_module",        EPERM,  SC_ALWAYS,      0 },
+    { "finit_module",       EPERM,  SC_ALWAYS,      0 },
+    { "delete_module",      EPERM,  SC_ALWAYS,      0 },
+    { "reboot",             EPERM,  SC_ALWAYS,      0 },
+    { "swapon",             EPERM,  SC_ALWAYS,      0 },
+    { "swapoff",            EPERM,  SC_ALWAYS,      0 },
+    { "acct",               EPERM,  SC_ALWAYS,      0 },
+    { "quotactl",           EPERM,  SC_ALWAYS,      0 },
+    { "quotactl_fd",        EPERM,  SC_ALWAYS,      0 },
 
     /* only the query (~0) and PER_LINUX (0): the other personalities
        turn off ASLR, map page zero or make data executable */
-    { "personality", SC_A0_CHANGE, 0, EPERM },
+    { "personality",        EPERM,  SC_A0_CHANGE,   0 },
 
     /* typing into a terminal's input, a shell's above the sandbox */
-    { "ioctl", SC_A1_IS, TIOCSTI, EPERM },
-    { "ioctl", SC_A1_IS, TIOCLINUX, EPERM }
+    { "ioctl",              EPERM,  SC_A1_IS,       TIOCSTI },
+    { "ioctl",              EPERM,  SC_A1_IS,       TIOCLINUX }
 };
 
 
