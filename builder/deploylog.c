@@ -57,7 +57,6 @@ struct bld_log_s {
 };
 
 
-static void log_mask(bld_log_t *log, const char *secret);
 static void log_clean(char *out, size_t outlen, const char *in, size_t len);
 static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
@@ -97,33 +96,16 @@ bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
 }
 
 
-/* every later line has each occurrence of secret replaced by "****" */
-static void
-log_mask(bld_log_t *log, const char *secret)
-{
-    /* a value this short would mask half of every line: it is no secret
-       worth the noise, and "****" would leak its length anyway */
-    if (secret == NULL || strlen(secret) < 3 || log->nmasks == LOG_MASKS_MAX)
-    {
-        return;
-    }
-
-    log->masks[log->nmasks] = strdup(secret);
-    if (log->masks[log->nmasks] != NULL) {
-        log->nmasks++;
-    }
-}
-
-
 /* the values of the project's secrets never reach the logs */
 void
 bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
     long long project_id)
 {
-    PGresult  *res;
-    json_t    *env, *v;
-    char       proj[24];
-    int        i;
+    PGresult    *res;
+    json_t      *env;
+    const char  *v;
+    char         proj[24];
+    int          i;
 
     snprintf(proj, sizeof(proj), "%lld", project_id);
     res = so_pg_query(pg, "log_secret_keys",
@@ -142,10 +124,14 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
         return;
     }
 
-    for (i = 0; i < PQntuples(res); i++) {
-        v = json_object_get(env, PQgetvalue(res, i, 0));
-        if (json_is_string(v)) {
-            log_mask(log, json_string_value(v));
+    for (i = 0; i < PQntuples(res) && log->nmasks < LOG_MASKS_MAX; i++) {
+        v = json_string_value(json_object_get(env, PQgetvalue(res, i, 0)));
+
+        /* a value this short would mask half of every line: it is no
+           secret worth the noise, and "****" would leak its length */
+        if (v != NULL && strlen(v) >= 3) {
+            log->masks[log->nmasks] = strdup(v);
+            log->nmasks += log->masks[log->nmasks] != NULL;
         }
     }
 

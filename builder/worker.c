@@ -92,7 +92,6 @@ typedef struct {
     so_detect_t         det;            /* what is used */
 
     char                builddir[PATH_MAX / 2];
-    char                image[PATH_MAX / 2 + 8];    /* its file system */
     char                src[PATH_MAX];
     char                appdir[PATH_MAX];   /* for the build's cd only */
 
@@ -110,10 +109,7 @@ typedef struct {
     int                 published;
     int                 dynamic;        /* an app: handed over once built */
 
-    bld_cgroup_sys_t    cgroups;
     bld_step_t          step;       /* the clone's and the build's */
-    const char         *hidden[BLD_HIDDEN_MAX];
-    char                cgname[64];
 } wk_t;
 
 /* how a step ended, when it does not go on */
@@ -325,46 +321,29 @@ wk_load(wk_t *w)
 static wk_end_t
 wk_sandbox(wk_t *w)
 {
-    bld_cgroup_t   leftover;
-    bld_step_t    *step;
+    char  name[64], err[SO_ERRLEN];
 
-    if (bld_cgroup_sys_init(&w->cgroups, "/sys/fs/cgroup",
-                            w->cfg->sandbox_cgroup_parent) != SO_OK)
+    snprintf(name, sizeof(name), "build-%s", w->dep);
+    if (bld_step_init(&w->step, w->cfg, name, w->builddir, w->uid, err,
+                      sizeof(err)) != SO_OK)
     {
-        so_log_error("worker", "deployment=%s: cgroups: %s", w->dep,
-                     w->cgroups.errstr);
+        so_log_error("worker", "deployment=%s: %s", w->dep, err);
         bld_log_sys(w->log, "the sandbox is not available on this builder");
         return WK_RETRY;
     }
 
     if (mkdir(w->home, 0700) == -1
-        || chown(w->home, w->uid, (gid_t) w->uid) == -1
-        || fchown(w->bfd, w->uid, (gid_t) w->uid) == -1)
+        || chown(w->home, w->uid, (gid_t) w->uid) == -1)
     {
         so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
                      w->builddir, strerror(errno));
         return WK_RETRY;
     }
 
-    snprintf(w->cgname, sizeof(w->cgname), "build-%s", w->dep);
-
-    /* what a killed attempt of this deployment left behind */
-    if (bld_cgroup_open(&leftover, &w->cgroups, w->cgname) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
-
-    step = &w->step;
-    step->cgroups = &w->cgroups;
-    step->cfg = w->cfg;
-    step->name = w->cgname;
-    step->workdir = w->builddir;
-    step->cwd = w->builddir;
-    step->hidden = bld_build_hidden(w->hidden, w->cfg);
-    step->uid = w->uid;
-    step->deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
-                        * 1000;
-    step->cancel_fd = w->sigfd;
-    step->log = w->log;
+    w->step.deadline_ms = w->started_ms
+                          + (long long) w->cfg->build_timeout * 1000;
+    w->step.cancel_fd = w->sigfd;
+    w->step.log = w->log;
 
     return WK_GO;
 }
@@ -852,17 +831,15 @@ wk_free(wk_t *w)
 
 
 /*
- * The build's work dir, var_dir/builds/ID, made afresh: an ext4 file
- * system of sandbox_disk (its disk quota) owned by the project's uid, held
- * open as w->bfd.
+ * The build's work dir, var_dir/builds/ID, made afresh: a file system of
+ * sandbox_disk (its disk quota) owned by the project's uid, held open as
+ * w->bfd.
  */
 static wk_end_t
 wk_workdir(wk_t *w)
 {
-    struct stat          st;
-    const so_config_t   *cfg;
-    char                 builds[PATH_MAX], err[SO_ERRLEN];
-    int                  rc;
+    const so_config_t  *cfg;
+    char                err[SO_ERRLEN];
 
     cfg = w->cfg;
 
@@ -870,6 +847,7 @@ wk_workdir(wk_t *w)
                           cfg->var_dir, w->dep) >= sizeof(w->builddir))
     {
         so_log_error("worker", "var_dir is too long");
+        w->builddir[0] = '\0';
         return WK_RETRY;
     }
     snprintf(w->src, sizeof(w->src), "%s/src", w->builddir);
@@ -877,51 +855,18 @@ wk_workdir(wk_t *w)
     snprintf(w->artifact, sizeof(w->artifact), "%s/sites/%s/%s",
              cfg->var_dir, w->proj, w->dep);
 
-    /* the sandbox uid must reach its work dir: x on builds/, nothing more */
-    snprintf(builds, sizeof(builds), "%s/builds", cfg->var_dir);
-    if ((mkdir(builds, 0711) == -1 && errno != EEXIST)
-        || chmod(builds, 0711) == -1)
-    {
-        so_log_error("worker", "deployment=%s: mkdir %s: %s", w->dep, builds,
-                     strerror(errno));
-        return WK_RETRY;
-    }
-
     /* the build runs as the project's uid, which owns its work dir */
     if (bld_project_uid(&w->uid, w->pg, cfg, w->project_id) != SO_OK) {
         return WK_RETRY;
     }
 
-    /* a leftover of an earlier attempt */
-    snprintf(w->image, sizeof(w->image), "%s.img", w->builddir);
-    bld_workfs_umount(w->builddir, w->image);
-    if (stat(w->builddir, &st) == 0) {
-        bld_remove_tree(cfg, w->builddir);
-    }
-
-    rc = SO_OK;
-    if (mkdir(w->builddir, 0700) == -1) {
-        snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
-        rc = SO_ERR;
-
-    } else if (cfg->sandbox_disk > 0) {
-        rc = bld_workfs_mount(w->builddir, w->image, cfg->sandbox_disk,
-                              w->uid, (gid_t) w->uid, err, sizeof(err));
-    }
-
-    if (rc != SO_OK) {
+    if (bld_workfs_open(&w->bfd, cfg, w->builddir, cfg->sandbox_disk,
+                        w->uid, err, sizeof(err)) != SO_OK)
+    {
         so_log_error("worker", "deployment=%s: the work dir %s: %s", w->dep,
                      w->builddir, err);
         bld_log_sys(w->log,
                     "the work dir could not be made on this builder");
-        return WK_RETRY;
-    }
-
-    w->bfd = open(w->builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                  | O_CLOEXEC);
-    if (w->bfd == -1) {
-        so_log_error("worker", "deployment=%s: open %s: %s", w->dep,
-                     w->builddir, strerror(errno));
         return WK_RETRY;
     }
 
@@ -1015,8 +960,7 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         end = wk_steps(&w);
     }
 
-    bld_workfs_umount(w.builddir, w.image);
-    bld_remove_tree(cfg, w.builddir);
+    bld_workfs_close(cfg, w.builddir);
 
     /* an artifact that never served is of no use */
     if (end != WK_GO && end != WK_HANDOVER && w.published) {

@@ -70,20 +70,28 @@ void bld_log_free(bld_log_t *log);
 
 /* build.c */
 
+#define BLD_HIDDEN_MAX  8
+
+/*
+ * What a job's sandboxed commands share (a build's clone and steps, a
+ * detection's clone), made by bld_step_init(); a command changes its
+ * copy's cwd, envp, ro_binds, host_net.
+ */
 typedef struct {
-    const bld_cgroup_sys_t  *cgroups;
+    bld_cgroup_sys_t         cgroups;
     const so_config_t       *cfg;
-    const char              *name;      /* cgroup name */
+    char                     name[64];  /* cgroup name */
     const char              *workdir;   /* the sandbox's writable dir */
     const char              *cwd;       /* inside workdir: where to run */
     const char *const       *envp;
-    const char *const       *hidden;
+    const char              *hidden[BLD_HIDDEN_MAX];
     const char *const       *ro_binds;  /* sandbox.h's, or NULL */
     int                      host_net;  /* 1: the host's network, not a
                                            namespace of its own (a clone) */
     uid_t                    uid;           /* the project's, its gid too */
     long long                deadline_ms;   /* CLOCK_MONOTONIC */
-    int                      cancel_fd;     /* readable: stop (signalfd) */
+    int                      cancel_fd;     /* readable: stop (signalfd);
+                                               -1 */
     bld_log_t               *log;
 } bld_step_t;
 
@@ -96,12 +104,18 @@ typedef enum {
     BLD_STEP_ERROR                  /* could not run it: err says why */
 } bld_step_end_t;
 
-#define BLD_HIDDEN_MAX  8
+/*
+ * The commands of job name in workdir as uid: the cgroups (a leftover of
+ * a killed attempt of name destroyed), what they do not see; the deadline,
+ * cancel fd and log are the caller's to set.  0 or SO_ERR with err.
+ */
+int bld_step_init(bld_step_t *step, const so_config_t *cfg, const char *name,
+    const char *workdir, uid_t uid, char *err, size_t errlen);
 
 /*
- * What a build step does not see: var/ (but the work dir, bound after),
- * the secrets file, home dirs, PostgreSQL's socket dir.  Fills hidden
- * (BLD_HIDDEN_MAX) and returns it, NULL-ended.
+ * What a sandboxed command does not see: var/ (but the work dir, bound
+ * after), the secrets file, home dirs, PostgreSQL's socket dir.  Fills
+ * hidden (BLD_HIDDEN_MAX) and returns it, NULL-ended.
  */
 const char *const *bld_build_hidden(const char **hidden,
     const so_config_t *cfg);
@@ -204,14 +218,16 @@ int bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
     char *err, size_t errlen);
 
 /*
- * Mounts a fresh ext4 file system of size bytes, kept in image (which must
- * not exist), on dir, its root owned by uid:gid.  0 or SO_ERR with err.
+ * *fd = the work dir of a job, dir (var_dir/builds/<name>), made afresh
+ * (what an earlier attempt left removed), owned by uid:uid; with disk > 0
+ * a fresh ext4 file system of that many bytes, its image beside it
+ * (dir.img).  0 or SO_ERR with err.
  */
-int bld_workfs_mount(const char *dir, const char *image, size_t size,
-    uid_t uid, gid_t gid, char *err, size_t errlen);
+int bld_workfs_open(int *fd, const so_config_t *cfg, const char *dir,
+    size_t disk, uid_t uid, char *err, size_t errlen);
 
-/* detaches what is mounted on dir, if anything, and removes image */
-void bld_workfs_umount(const char *dir, const char *image);
+/* detaches what is mounted on dir, if anything, removes its image and dir */
+void bld_workfs_close(const so_config_t *cfg, const char *dir);
 
 
 /* publish.c */
