@@ -149,7 +149,7 @@ bld_queue_entry(void *data, const char *eid, const redisReply *fields)
                             q->b->cfg.lease_ttl))
     {
     case BLD_CLAIMED:
-        if (bld_job_start(q, id, project) != SO_OK) {
+        if (bld_job_start(q, id, project, 0) != SO_OK) {
             /* not started: give it back (counted: a fork that keeps
              * failing must not loop forever) */
             (void) bld_recover(q, id, 1);
