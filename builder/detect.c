@@ -245,17 +245,13 @@ done:
 void
 bld_detect_lost(so_pg_t *pg, long long detection_id)
 {
-    char  id[24];
+    static const det_error_t  lost = {
+        "internal", "the detection could not run: try again", NULL
+    };
+    char                      id[24];
 
     snprintf(id, sizeof(id), "%lld", detection_id);
-
-    PQclear(so_pg_query(pg, "detect_lost",
-                        "UPDATE detections SET state = 'failed',"
-                        " error_code = 'internal', error_message ="
-                        " 'the detection could not run: try again',"
-                        " finished_at = now()"
-                        " WHERE id = $1 AND state = 'pending'",
-                        SO_PG_PARAMS(id)));
+    (void) det_finish(pg, id, NULL, &lost);
 }
 
 

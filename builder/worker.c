@@ -81,12 +81,13 @@ typedef struct {
     so_dstate_t         state;
     long long           started_ms;
 
+    PGresult           *row;            /* what worker_load read */
     long long           project_id;
     char                proj[24];
     char                name[64];
-    char               *repo_url;
-    char               *branch;
-    char               *root_dir;
+    const char         *repo_url;       /* in row */
+    const char         *branch;
+    const char         *root_dir;
     char                commit[41];     /* "" : the branch head */
     so_detect_t         user;           /* the project's settings */
     so_detect_t         det;            /* what is used */
@@ -256,13 +257,13 @@ wk_load(wk_t *w)
 #define WK_SET(f, i)                                                         \
     snprintf(w->user.f, sizeof(w->user.f), "%s", WK_COL(i))
 
-    res = wk_query(w, "worker_load",
-                   "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
-                   " p.repo_url, p.root_dir, p.kind, p.framework,"
-                   " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
-                   " p.output_dir"
-                   " FROM deployments d JOIN projects p"
-                   " ON p.id = d.project_id WHERE d.id = $1");
+    res = w->row = wk_query(w, "worker_load",
+                            "SELECT d.state, d.branch, d.commit_sha, p.id,"
+                            " p.name, p.repo_url, p.root_dir, p.kind,"
+                            " p.framework, p.runtime, p.install_cmd,"
+                            " p.build_cmd, p.run_cmd, p.output_dir"
+                            " FROM deployments d JOIN projects p"
+                            " ON p.id = d.project_id WHERE d.id = $1");
     if (res == NULL) {
         so_pg_failed(w->pg, "worker", "deployment=%s", w->dep);
         return WK_RETRY;
@@ -270,12 +271,10 @@ wk_load(wk_t *w)
 
     if (PQntuples(res) != 1) {
         so_log_error("worker", "deployment=%s: no such deployment", w->dep);
-        PQclear(res);
         return WK_FAILED;
     }
 
     if (so_dstate_parse(&s, PQgetvalue(res, 0, 0)) != SO_OK) {
-        PQclear(res);
         return WK_RETRY;
     }
 
@@ -284,9 +283,9 @@ wk_load(wk_t *w)
     snprintf(w->proj, sizeof(w->proj), "%lld", w->project_id);
     snprintf(w->name, sizeof(w->name), "%s", PQgetvalue(res, 0, 4));
     snprintf(w->commit, sizeof(w->commit), "%s", WK_COL(2));
-    w->branch = strdup(PQgetvalue(res, 0, 1));
-    w->repo_url = strdup(PQgetvalue(res, 0, 5));
-    w->root_dir = strdup(PQgetvalue(res, 0, 6));
+    w->branch = PQgetvalue(res, 0, 1);
+    w->repo_url = PQgetvalue(res, 0, 5);
+    w->root_dir = PQgetvalue(res, 0, 6);
     WK_SET(kind, 7);
     WK_SET(framework, 8);
     WK_SET(runtime, 9);
@@ -294,14 +293,9 @@ wk_load(wk_t *w)
     WK_SET(build_cmd, 11);
     WK_SET(run_cmd, 12);
     WK_SET(output_dir, 13);
-    PQclear(res);
 
 #undef WK_SET
 #undef WK_COL
-
-    if (w->branch == NULL || w->repo_url == NULL || w->root_dir == NULL) {
-        return WK_RETRY;
-    }
 
     if (s != SO_DS_BUILDING) {
         so_log_warn("worker", "deployment=%s: is %s, not BUILDING", w->dep,
@@ -438,11 +432,8 @@ wk_clone(wk_t *w)
         return WK_RETRY;
     }
 
-    memset(&req, 0, sizeof(req));
-    req.url = w->repo_url;
-    req.branch = w->branch;
-    req.commit = w->commit;
-    req.token = token;
+    req = (bld_clone_req_t) { w->repo_url, w->branch, w->commit, token,
+                              NULL };
 
     end = bld_source_clone(&c, &req, &w->step, w->bfd, err, sizeof(err));
 
@@ -481,18 +472,7 @@ wk_clone(wk_t *w)
 static wk_end_t
 wk_root(wk_t *w)
 {
-    char    rel[PATH_MAX], err[SO_ERRLEN];
-    size_t  n;
-
-    /* "a/b/" is "a/b"; "" and "." are the checkout itself */
-    n = (size_t) snprintf(rel, sizeof(rel), "%s", w->root_dir);
-    while (n > 0 && rel[n - 1] == '/') {
-        rel[--n] = '\0';
-    }
-    if (strcmp(rel, ".") == 0) {
-        rel[0] = '\0';
-        n = 0;
-    }
+    char  err[SO_ERRLEN];
 
     w->srcfd = openat(w->bfd, "src", O_RDONLY | O_DIRECTORY | O_NOFOLLOW
                       | O_CLOEXEC);
@@ -502,15 +482,15 @@ wk_root(wk_t *w)
         return WK_RETRY;
     }
 
-    if (bld_source_open(&w->rootfd, w->srcfd, rel, err, sizeof(err))
+    if (bld_source_open(&w->rootfd, w->srcfd, w->root_dir, err, sizeof(err))
         != SO_OK)
     {
         bld_log_sys(w->log, "root dir: %s", err);
         return wk_fail(w, "build_failed: root dir missing", -1);
     }
 
-    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s%s%s", w->src,
-                          n ? "/" : "", rel) >= sizeof(w->appdir))
+    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s/%s", w->src,
+                          w->root_dir) >= sizeof(w->appdir))
     {
         bld_log_sys(w->log, "root dir: too long");
         return wk_fail(w, "build_failed: root dir missing", -1);
@@ -823,9 +803,7 @@ wk_free(wk_t *w)
     bld_log_free(w->log);
     so_redis_free(w->redis);
     so_pg_free(w->pg);
-    free(w->repo_url);
-    free(w->branch);
-    free(w->root_dir);
+    PQclear(w->row);
     so_fd_close(&w->sigfd);
 }
 
