@@ -57,6 +57,9 @@ struct bld_log_s {
 };
 
 
+static void log_mask_secrets(bld_log_t *log, const so_config_t *cfg,
+    long long project_id);
+static void log_quota(bld_log_t *log, const so_config_t *cfg);
 static void log_clean(char *out, size_t outlen, const char *in, size_t len);
 static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
@@ -68,7 +71,7 @@ static void log_emit(bld_log_t *log, const char *stream, const char *line);
 
 int
 bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
-    long long deployment_id, long long project_id)
+    const so_config_t *cfg, long long deployment_id, long long project_id)
 {
     bld_log_t  *log;
 
@@ -91,27 +94,32 @@ bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
     snprintf(log->dep, sizeof(log->dep), "%lld", deployment_id);
     snprintf(log->proj, sizeof(log->proj), "%lld", project_id);
 
+    if (cfg != NULL) {
+        log_mask_secrets(log, cfg, project_id);
+        log_quota(log, cfg);
+    }
+
     *out = log;
     return SO_OK;
 }
 
 
 /* the values of the project's secrets never reach the logs */
-void
-bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
+static void
+log_mask_secrets(bld_log_t *log, const so_config_t *cfg,
     long long project_id)
 {
+    so_pg_t     *pg;
     PGresult    *res;
     json_t      *env;
     const char  *v;
-    char         proj[24];
     int          i;
 
-    snprintf(proj, sizeof(proj), "%lld", project_id);
+    pg = log->pg;
     res = so_pg_query(pg, "log_secret_keys",
                       "SELECT key FROM env_vars"
                       " WHERE project_id = $1 AND secret",
-                      SO_PG_PARAMS(proj));
+                      SO_PG_PARAMS(log->proj));
     if (res == NULL || PQntuples(res) == 0) {
         PQclear(res);
         return;
@@ -140,12 +148,12 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
 }
 
 
-void
-bld_log_quota(bld_log_t *log, const so_config_t *cfg)
+static void
+log_quota(bld_log_t *log, const so_config_t *cfg)
 {
     PGresult  *res;
 
-    if (log == NULL || cfg->quota_log_bytes_per_deployment == 0) {
+    if (cfg->quota_log_bytes_per_deployment == 0) {
         return;
     }
 

@@ -67,6 +67,7 @@ typedef struct {
 
 
 static int pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth);
+static int pub_mkdir(const pub_ctx_t *ctx, int dfd, const char *name);
 static int pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st);
 static int pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
@@ -309,21 +310,12 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             rc = pub_file(ctx, dirfd(dir), dfd, de->d_name, &st);
 
         } else if (S_ISDIR(st.st_mode)) {
-            if (mkdirat(dfd, de->d_name, 0755) == -1
-                || (ctx->app && fchownat(dfd, de->d_name, ctx->uid, ctx->gid,
-                                         AT_SYMLINK_NOFOLLOW) == -1))
-            {
-                rc = pub_fail(ctx, "mkdir");
-                break;
-            }
-
-            csfd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY
-                          | O_NOFOLLOW | O_CLOEXEC);
-            cdfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY
-                          | O_NOFOLLOW | O_CLOEXEC);
-            if (csfd == -1 || cdfd == -1) {
-                rc = pub_fail(ctx, "open");
-                so_fd_close(&csfd);
+            cdfd = pub_mkdir(ctx, dfd, de->d_name);
+            csfd = cdfd == -1 ? -1 : openat(dirfd(dir), de->d_name,
+                                            O_RDONLY | O_DIRECTORY
+                                            | O_NOFOLLOW | O_CLOEXEC);
+            if (csfd == -1) {
+                rc = pub_fail(ctx, cdfd == -1 ? "mkdir" : "open");
                 so_fd_close(&cdfd);
                 break;
             }
@@ -346,6 +338,25 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
 
     closedir(dir);
     return rc;
+}
+
+
+/* the dir name made in dfd and opened, an app's owned by its uid; -1 */
+static int
+pub_mkdir(const pub_ctx_t *ctx, int dfd, const char *name)
+{
+    int  fd;
+
+    if (mkdirat(dfd, name, 0755) == -1) {
+        return -1;
+    }
+
+    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd != -1 && ctx->app && fchown(fd, ctx->uid, ctx->gid) == -1) {
+        so_fd_close(&fd);
+    }
+
+    return fd;
 }
 
 
@@ -373,17 +384,14 @@ bld_publish_copy(int src, uid_t uid, int app, const char *dst,
         return SO_ERR;
     }
 
-    if (mkdir(dst, 0755) == -1
-        || (dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                       | O_CLOEXEC)) == -1)
-    {
+    dfd = pub_mkdir(&ctx, AT_FDCWD, dst);
+    if (dfd == -1) {
         snprintf(err, errlen, "mkdir %s: %s", dst, strerror(errno));
         close(sfd);
         return SO_ERR;
     }
 
-    rc = app && fchown(dfd, uid, ctx.gid) == -1 ? SO_ERR
-         : pub_dir(&ctx, sfd, dfd, 0);
+    rc = pub_dir(&ctx, sfd, dfd, 0);
     close(dfd);
 
     if (rc == SO_OK) {

@@ -135,7 +135,6 @@ static wk_end_t wk_move(wk_t *w, so_dstate_t to, const char *reason,
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
 static wk_end_t wk_workdir(wk_t *w);
-static wk_end_t wk_steps(wk_t *w);
 static wk_end_t wk_sandbox(wk_t *w);
 static int wk_disk_full(wk_t *w);
 static wk_end_t wk_step_end(wk_t *w, bld_step_end_t end,
@@ -461,7 +460,7 @@ wk_clone(wk_t *w)
         }
     }
 
-    return wk_root(w);
+    return WK_GO;
 }
 
 
@@ -727,6 +726,7 @@ wk_restore_route(wk_t *w, const char *host)
 }
 
 
+/* a static site routed and promoted; an app handed over to the loop */
 static wk_end_t
 wk_promote(wk_t *w)
 {
@@ -735,6 +735,12 @@ wk_promote(wk_t *w)
     size_t      pushed;
     long long   prev;
     int         rc;
+
+    if (w->dynamic) {
+        bld_log_sys(w->log, "built in %.1f s: starting the app",
+                    (double) (so_now_ms() - w->started_ms) / 1000);
+        return WK_HANDOVER;
+    }
 
     snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
     route = bld_route_static(w->name, w->id, w->artifact,
@@ -774,6 +780,8 @@ wk_promote(wk_t *w)
 
     bld_publish_prune(w->pg, w->cfg, w->project_id, w->log);
 
+    bld_log_sys(w->log, "deployed in %.1f s",
+                (double) (so_now_ms() - w->started_ms) / 1000);
     return WK_GO;
 }
 
@@ -852,43 +860,16 @@ wk_workdir(wk_t *w)
 }
 
 
-/* clone, detect, build, publish, then promote (static) or hand over */
-static wk_end_t
-wk_steps(wk_t *w)
-{
-    static const wk_step_pt  steps[] = {
-        wk_clone, wk_detect, wk_build, wk_publish
-    };
-    wk_end_t                 end;
-    size_t                   i;
-
-    end = WK_GO;
-    for (i = 0; end == WK_GO && i < so_nelems(steps); i++) {
-        end = wk_canceled(w) ? wk_cancel(w) : steps[i](w);
-    }
-
-    if (end == WK_GO && w->dynamic) {
-        bld_log_sys(w->log, "built in %.1f s: starting the app",
-                    (double) (so_now_ms() - w->started_ms) / 1000);
-        end = WK_HANDOVER;
-
-    } else if (end == WK_GO) {
-        end = wk_promote(w);
-        if (end == WK_GO) {
-            bld_log_sys(w->log, "deployed in %.1f s",
-                        (double) (so_now_ms() - w->started_ms) / 1000);
-        }
-    }
-
-    return end;
-}
-
-
 int
 bld_worker_run(const so_config_t *cfg, long long deployment_id)
 {
-    wk_t      w;
-    wk_end_t  end;
+    static const wk_step_pt  steps[] = {
+        wk_workdir, wk_clone, wk_root, wk_detect, wk_build, wk_publish,
+        wk_promote
+    };
+    wk_t                     w;
+    wk_end_t                 end;
+    size_t                   i;
 
     memset(&w, 0, sizeof(w));
     w.cfg = cfg;
@@ -921,21 +902,22 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         goto done;
     }
 
-    if (bld_log_new(&w.log, w.pg, w.redis, w.id, w.project_id) != SO_OK) {
+    if (bld_log_new(&w.log, w.pg, w.redis, cfg, w.id, w.project_id)
+        != SO_OK)
+    {
         end = WK_RETRY;
         goto done;
     }
-
-    bld_log_mask_secrets(w.log, w.pg, cfg, w.project_id);
-    bld_log_quota(w.log, cfg);
 
     wk_exec(&w, "worker_started",
             "UPDATE deployments SET started_at = coalesce(started_at, now())"
             " WHERE id = $1");
 
-    end = wk_workdir(&w);
-    if (end == WK_GO) {
-        end = wk_steps(&w);
+    /* a cancel is seen between the steps until PROVISIONING, from which
+       the worker finishes */
+    for (i = 0; end == WK_GO && i < so_nelems(steps); i++) {
+        end = w.state == SO_DS_BUILDING && wk_canceled(&w) ? wk_cancel(&w)
+              : steps[i](&w);
     }
 
     bld_workfs_close(cfg, w.builddir);

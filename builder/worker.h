@@ -34,19 +34,15 @@
 
 typedef struct bld_log_s  bld_log_t;
 
-int bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
-    long long deployment_id, long long project_id);
-
-/* every later line has each secret value of project_id replaced by "****" */
-void bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg,
-    const so_config_t *cfg, long long project_id);
-
 /*
- * Caps the line text log stores at cfg's quota_log_bytes_per_deployment,
- * counting what the deployment stored before (an earlier attempt, an
- * earlier start of its app): past it, one "log limit reached" line.
+ * With cfg, every line of the new log has each secret value of project_id
+ * replaced by "****", and the line text it stores is capped at cfg's
+ * quota_log_bytes_per_deployment, counting what the deployment stored
+ * before (an earlier attempt, an earlier start of its app): past it, one
+ * "log limit reached" line.
  */
-void bld_log_quota(bld_log_t *log, const so_config_t *cfg);
+int bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
+    const so_config_t *cfg, long long deployment_id, long long project_id);
 
 /*
  * stream: "build", "stdout", "stderr", "system"; line without '\n'.  These
@@ -178,9 +174,18 @@ bld_step_end_t bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     const bld_step_t *step, int workfd, char *err, size_t errlen);
 
 /*
- * The GitHub token of project_id's owner that a clone of url may carry,
- * or NULL in *token (the caller wipes and frees it).  SO_OK, or
- * SO_EUNAVAIL when PostgreSQL could not say.
+ * The GitHub token for a clone of url, or NULL in *token (the caller
+ * wipes and frees it).  A user's token is used only for a repository that
+ * user set (repo_url_set_by) on a project the user owns (of a team's
+ * project: the team's owner now), and only while url is still the
+ * project's repo_url: a repository set by a member with WRITE, a team
+ * member or the previous owner of a transferred project is cloned without
+ * a token until the owner saves repo_url again.  Checked at clone time, so
+ * a change of owner or of repo_url since the deployment was queued
+ * counts.  NULL too for an owner who never signed in with GitHub, another
+ * host, a plain http:// URL where they are refused.  SO_OK, or SO_EUNAVAIL
+ * when PostgreSQL could not say (the clone must not go on without the
+ * token it may need).
  */
 int bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     long long project_id, const char *url);
