@@ -104,10 +104,9 @@ det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
     fd = -1;
     end = BLD_STEP_ERROR;
 
-    memset(&req, 0, sizeof(req));
-    req.url = PQgetvalue(row, 0, 1);
-    req.branch = PQgetvalue(row, 0, 2);
-    req.detect = PQgetvalue(row, 0, 3);
+    req = (bld_clone_req_t) { .url = PQgetvalue(row, 0, 1),
+                              .branch = PQgetvalue(row, 0, 2),
+                              .detect = PQgetvalue(row, 0, 3) };
 
     /* the configuration may have changed since the API took it */
     if (so_repo_check(&repo, cfg, req.url, err, sizeof(err)) != SO_OK) {

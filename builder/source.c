@@ -154,10 +154,9 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     bld_sandbox_result_t  res;
     bld_step_t            s;
     json_error_t          jerr;
-    const char           *binds[5];
     bld_env_t             envp;
     char                  exe[PATH_MAX], buf[SRC_OUT_MAX], *nl;
-    size_t                b;
+    const char           *binds[5] = { exe, SRC_EXE, NULL, NULL, NULL };
     ssize_t               len;
     bld_step_end_t        end;
 
@@ -173,16 +172,11 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     }
     exe[len] = '\0';
 
-    b = 0;
-    binds[b++] = exe;
-    binds[b++] = SRC_EXE;
-    /* one that is not there is the clone's to report */
+    /* a file:// repository that is not there is the clone's to report */
     if (strncmp(req->url, "file://", 7) == 0 && access(req->url + 7, F_OK) == 0)
     {
-        binds[b++] = req->url + 7;
-        binds[b++] = req->url + 7;
+        binds[2] = binds[3] = req->url + 7;
     }
-    binds[b] = NULL;
 
     bld_env_add(&envp, "PATH=" BLD_ENV_PATH);
     bld_env_add(&envp, "HOME=/tmp");

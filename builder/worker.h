@@ -239,12 +239,8 @@ void bld_workfs_close(const so_config_t *cfg, const char *dir);
 
 /*
  * Copies the tree of the directory fd src (borrowed) to dst (which must
- * not exist): the regular files owned by uid, and directories; special
- * files and files of other owners are skipped and logged.  A site's:
- * symlinks skipped too, text assets of 1 KiB or more get a .gz beside
- * them.  An app's (app 1): symlinks kept as links, modes kept, nothing
- * precompressed, everything owned by uid (and the gid of that number).
- * 0 or SO_ERR with err.
+ * not exist): a site's, or an app's (app 1), as publish.c says, what is
+ * skipped logged.  0 or SO_ERR with err.
  */
 int bld_publish_copy(int src, uid_t uid, int app, const char *dst,
     bld_log_t *log, char *err, size_t errlen);
