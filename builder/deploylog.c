@@ -229,21 +229,14 @@ log_clean(char *out, size_t outlen, const char *in, size_t len)
             : (*p & 0xf0) == 0xe0 ? 2
             : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : 0;
 
-        if (k == 0 || (size_t) (end - p) <= k) {
-            out[n++] = '?';
-            p++;
-            continue;
+        i = 1;
+        while (i <= k && p + i < end && (p[i] & 0xc0) == 0x80) {
+            i++;
         }
 
-        for (i = 1; i <= k; i++) {
-            if ((p[i] & 0xc0) != 0x80) {
-                break;
-            }
-        }
-
-        /* overlong three-byte forms and surrogates are refused by
-           jansson too */
-        if (i <= k
+        /* a bad or cut sequence; overlong three-byte forms and surrogates
+           are refused by jansson too */
+        if (k == 0 || i <= k
             || (k == 2 && *p == 0xe0 && p[1] < 0xa0)
             || (k == 2 && *p == 0xed && p[1] >= 0xa0)
             || (k == 3 && *p == 0xf0 && p[1] < 0x90)

@@ -86,8 +86,7 @@ typedef struct {
                                            namespace of its own (a clone) */
     uid_t                    uid;           /* the project's, its gid too */
     long long                deadline_ms;   /* CLOCK_MONOTONIC */
-    int                      cancel_fd;     /* readable: stop (signalfd);
-                                               -1 */
+    int                      cancel_fd;     /* readable: stop; or -1 */
     bld_log_t               *log;
 } bld_step_t;
 
