@@ -93,7 +93,6 @@ typedef struct {
     so_detect_t         det;            /* what is used */
 
     char                builddir[PATH_MAX / 2];
-    char                src[PATH_MAX];
     char                appdir[PATH_MAX];   /* for the build's cd only */
 
     /*
@@ -488,8 +487,8 @@ wk_root(wk_t *w)
         return wk_fail(w, "build_failed: root dir missing", -1);
     }
 
-    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s/%s", w->src,
-                          w->root_dir) >= sizeof(w->appdir))
+    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s/src/%s",
+                          w->builddir, w->root_dir) >= sizeof(w->appdir))
     {
         bld_log_sys(w->log, "root dir: too long");
         return wk_fail(w, "build_failed: root dir missing", -1);
@@ -836,7 +835,6 @@ wk_workdir(wk_t *w)
         w->builddir[0] = '\0';
         return WK_RETRY;
     }
-    snprintf(w->src, sizeof(w->src), "%s/src", w->builddir);
     snprintf(w->home, sizeof(w->home), "%s/home", w->builddir);
     snprintf(w->artifact, sizeof(w->artifact), "%s/sites/%s/%s",
              cfg->var_dir, w->proj, w->dep);
