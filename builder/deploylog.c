@@ -14,10 +14,11 @@
  * once and the lines are dropped from that store.
  *
  * A deployment stores at most quota_log_bytes_per_deployment bytes of line
- * text (bld_log_quota), its build and every start of its app together:
- * past it one marker line says "log limit reached" and later lines are
- * dropped, the build goes on.  shipoffd's own lines get LOG_SYSTEM_EXTRA
- * more, so that how the deployment ended is still told.
+ * text (bld_log_new, given the configuration), its build and every start
+ * of its app together: past it one marker line says "log limit reached"
+ * and later lines are dropped, the build goes on.  shipoffd's own lines
+ * get LOG_SYSTEM_EXTRA more, so that how the deployment ended is still
+ * told.
  */
 
 #include <stdarg.h>
