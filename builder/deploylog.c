@@ -461,6 +461,8 @@ bld_log_free(bld_log_t *log)
         return;
     }
 
+    bld_log_flush(log, 1);
+
     for (m = 0; m < log->nmasks; m++) {
         so_wipe(log->masks[m], strlen(log->masks[m]));
         free(log->masks[m]);

@@ -135,7 +135,6 @@ static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
 static wk_end_t wk_workdir(wk_t *w);
 static wk_end_t wk_sandbox(wk_t *w);
-static int wk_disk_full(wk_t *w);
 static wk_end_t wk_step_end(wk_t *w, bld_step_end_t end,
     const bld_sandbox_result_t *res, const char *err, const char *failed);
 static wk_end_t wk_clone(wk_t *w);
@@ -341,30 +340,23 @@ wk_sandbox(wk_t *w)
 }
 
 
-/* 1 when the work dir's own file system (its quota) is all but full */
-static int
-wk_disk_full(wk_t *w)
-{
-    struct statvfs  vfs;
-
-    return w->cfg->sandbox_disk > 0 && fstatvfs(w->bfd, &vfs) == 0
-           && (unsigned long long) vfs.f_bavail * vfs.f_frsize < (1 << 20);
-}
-
-
 /* what a step that did not end well means for the deployment */
 static wk_end_t
 wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
     const char *err, const char *failed)
 {
-    char  reason[64];
+    struct statvfs  vfs;
+    char            reason[64];
 
     switch (end) {
     case BLD_STEP_OK:
         return WK_GO;
 
     case BLD_STEP_EXIT:
-        if (wk_disk_full(w)) {
+        /* the work dir's own file system (its quota) all but full */
+        if (w->cfg->sandbox_disk > 0 && fstatvfs(w->bfd, &vfs) == 0
+            && (unsigned long long) vfs.f_bavail * vfs.f_frsize < (1 << 20))
+        {
             bld_log_sys(w->log, "the build filled its work dir (%zu MiB: "
                         "the builder's sandbox_disk)",
                         w->cfg->sandbox_disk >> 20);
@@ -932,10 +924,9 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         bld_log_sys(w.log, "internal trouble: the deployment will be "
                     "retried");
     }
+    /* a handed-over app's log goes on under the supervisor: no end */
     if (end != WK_HANDOVER) {
         bld_log_end(w.log, so_dstate_name(w.state));
-    } else {
-        bld_log_flush(w.log, 1);
     }
 
 done:

@@ -61,6 +61,7 @@ void bld_log_flush(bld_log_t *log, int force);
 /* flushes, then XADDs the final event "end" with the state */
 void bld_log_end(bld_log_t *log, const char *state);
 
+/* flushes, then frees */
 void bld_log_free(bld_log_t *log);
 
 
