@@ -66,7 +66,6 @@ static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
 static void log_xadd(bld_log_t *log, const char *at, const char *k1,
     const char *v1, const char *k2, const char *v2);
-static int log_over(bld_log_t *log, const char *stream, size_t len);
 static void log_emit(bld_log_t *log, const char *stream, const char *line);
 
 
@@ -170,37 +169,6 @@ log_quota(bld_log_t *log, const so_config_t *cfg)
     }
 
     PQclear(res);
-}
-
-
-/*
- * 1 when a line of len bytes is over the deployment's quota and dropped;
- * the first one dropped leaves the marker instead
- */
-static int
-log_over(bld_log_t *log, const char *stream, size_t len)
-{
-    char  marker[128];
-
-    if (log->cap == 0
-        || (!log->capped && log->bytes + len <= log->cap)
-        || (strcmp(stream, "system") == 0
-            && log->bytes + len <= log->cap + LOG_SYSTEM_EXTRA))
-    {
-        log->bytes += len;
-        return 0;
-    }
-
-    if (!log->capped) {
-        log->capped = 1;
-        snprintf(marker, sizeof(marker), "log limit reached: %zu bytes "
-                 "(quota_log_bytes_per_deployment); later lines are "
-                 "dropped", log->cap);
-        so_log_info("logs", "deployment=%s: %s", log->dep, marker);
-        log_emit(log, "system", marker);
-    }
-
-    return 1;
 }
 
 
@@ -329,7 +297,8 @@ void
 bld_log_line(bld_log_t *log, const char *stream, const char *line,
     size_t len)
 {
-    char  buf[BLD_LOG_LINE_MAX + 8];
+    char    buf[BLD_LOG_LINE_MAX + 8], marker[128];
+    size_t  n;
 
     if (log == NULL) {
         return;
@@ -337,9 +306,27 @@ bld_log_line(bld_log_t *log, const char *stream, const char *line,
 
     log_clean(buf, sizeof(buf) - 4, line, len);
     log_mask_apply(log, buf);
+    n = strlen(buf);
 
-    if (!log_over(log, stream, strlen(buf))) {
+    if (log->cap == 0
+        || (!log->capped && log->bytes + n <= log->cap)
+        || (strcmp(stream, "system") == 0
+            && log->bytes + n <= log->cap + LOG_SYSTEM_EXTRA))
+    {
+        log->bytes += n;
         log_emit(log, stream, buf);
+        return;
+    }
+
+    /* over the deployment's quota: dropped, the first one leaving the
+       marker instead */
+    if (!log->capped) {
+        log->capped = 1;
+        snprintf(marker, sizeof(marker), "log limit reached: %zu bytes "
+                 "(quota_log_bytes_per_deployment); later lines are "
+                 "dropped", log->cap);
+        so_log_info("logs", "deployment=%s: %s", log->dep, marker);
+        log_emit(log, "system", marker);
     }
 }
 
