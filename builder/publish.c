@@ -72,7 +72,7 @@ static int pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st);
 static int pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st);
-static int pub_gzip(int dfd, const char *name);
+static int pub_gzip(int sfd, int dfd, const char *name);
 static int pub_is_text(const char *name);
 static int pub_fail(pub_ctx_t *ctx, const char *what);
 static int pub_rm(const char *path, const struct stat *st, int flag,
@@ -113,18 +113,27 @@ pub_is_text(const char *name)
 }
 
 
-/* name.gz beside name in dfd, unless the site brings its own */
+/*
+ * name.gz beside name in dfd, unless the site brings its own (in sfd):
+ * the copy takes that one whether it comes before or after name, so
+ * ours must not be there first.
+ */
 static int
-pub_gzip(int dfd, const char *name)
+pub_gzip(int sfd, int dfd, const char *name)
 {
-    gzFile   gz;
-    char     buf[16384], path[NAME_MAX + 4];
-    ssize_t  n;
-    int      ifd, ofd, rc;
+    struct stat  st;
+    gzFile       gz;
+    char         buf[16384], path[NAME_MAX + 4];
+    ssize_t      n;
+    int          ifd, ofd, rc;
 
     if ((size_t) snprintf(path, sizeof(path), "%s.gz", name) >= sizeof(path))
     {
         return SO_OK;
+    }
+
+    if (fstatat(sfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return SO_EEXISTS;
     }
 
     ifd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -225,7 +234,7 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     ctx->files++;
 
     if (!ctx->app && st->st_size >= PUB_GZIP_MIN && pub_is_text(name)) {
-        rc = pub_gzip(dfd, name);
+        rc = pub_gzip(sfd, dfd, name);
         if (rc == SO_OK) {
             ctx->gzipped++;
         } else if (rc != SO_EEXISTS) {
