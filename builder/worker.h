@@ -226,7 +226,8 @@ int bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
  * *fd = the work dir of a job, dir (var_dir/builds/<name>), made afresh
  * (what an earlier attempt left removed), owned by uid:uid; with disk > 0
  * a fresh ext4 file system of that many bytes, its image beside it
- * (dir.img).  0 or SO_ERR with err.
+ * (dir.img), mounted in a mount namespace the calling process moves to
+ * (the host's never sees it).  0 or SO_ERR with err.
  */
 int bld_workfs_open(int *fd, const so_config_t *cfg, const char *dir,
     size_t disk, uid_t uid, char *err, size_t errlen);

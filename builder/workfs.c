@@ -8,7 +8,8 @@
  * work dir is an ext4 image of sandbox_disk bytes (sparse: it takes only
  * what is written), made by mkfs.ext4 beside the dir, attached to a free
  * loop device (auto-cleared: it detaches once unmounted) and mounted
- * nosuid, nodev on the dir.  A build that writes more gets ENOSPC.
+ * nosuid, nodev on the dir, in the worker's own mount namespace (see
+ * wfs_mount).  A build that writes more gets ENOSPC.
  *
  * What outlives the build leaves it by copy (publish.c): static output to
  * var/sites, an app's tree to var/apps.  bld_workfs_close() detaches the
@@ -22,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -171,6 +173,20 @@ wfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
 {
     char  dev[32], lost[PATH_MAX];
     int   loop;
+
+    /*
+     * Mounted in a mount namespace of the calling process's own (a worker
+     * is one build, and its sandboxes start from it): the host's never
+     * holds it, so a sandbox starting beside it cannot see it go while
+     * bwrap remounts each of the host's mounts (which failed that start
+     * with ENOENT), and a killed worker's mount ends with it.
+     */
+    if (unshare(CLONE_NEWNS) == -1
+        || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
+    {
+        snprintf(err, errlen, "mount namespace: %s", strerror(errno));
+        return SO_ERR;
+    }
 
     if (bld_workfs_format(image, size, uid, (gid_t) uid, err, errlen)
         != SO_OK
