@@ -68,8 +68,7 @@ typedef struct {
 static const bld_stream_policy_t  bld_events_policy = {
     SO_DEPLOY_EVENTS, "events",
     "0",                        /* what was published before us, too */
-    16,                         /* entries per read */
-    1                           /* a lease: its builder is dead */
+    16                          /* entries per read */
 };
 
 
@@ -103,7 +102,6 @@ bld_events_init(bld_events_t *ev, bld_t *b, bld_stream_conn_t *conn,
 void
 bld_events_poll(bld_events_t *ev)
 {
-    (void) bld_stream_reread(&ev->stream, bld_events_entry, ev);
     (void) bld_stream_read(&ev->stream, 0, bld_events_entry, ev);
 }
 

@@ -43,8 +43,7 @@
 static const bld_stream_policy_t  bld_queue_policy = {
     BLD_STREAM, BLD_GROUP,
     "0",                        /* every entry of the stream is a job */
-    64,                         /* entries per read of our pending ones */
-    1                           /* a lease: its builder is dead */
+    64                          /* entries per read of our pending ones */
 };
 
 
@@ -103,10 +102,7 @@ bld_builds_poll(bld_builds_t *q)
 {
     int  i, free_slots;
 
-    if (bld_jobs_capacity(q) > 0) {
-        (void) bld_stream_reread(&q->stream, bld_queue_entry, q);
-    }
-
+    /* the first read is of our pending entries when they are marked */
     for (i = 0; i < BLD_READS; i++) {
         free_slots = bld_jobs_capacity(q);
 

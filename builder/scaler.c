@@ -65,8 +65,7 @@ static int idle_wake_entry(void *data, const char *eid,
 static const bld_stream_policy_t  idle_wake_policy = {
     "shipoff:wake", "runtime",
     "$",                        /* an older wake was asked again since */
-    16,                         /* entries per read */
-    1                           /* a lease: its builder is dead */
+    16                          /* entries per read */
 };
 
 /* "2026-11-28T09:13:01Z" as a time_t, or -1 */
@@ -264,6 +263,5 @@ bld_scaler_poll(bld_scaler_t *s)
         return;
     }
 
-    (void) bld_stream_reread(&s->wakes, idle_wake_entry, s);
     (void) bld_stream_read(&s->wakes, 0, idle_wake_entry, s);
 }

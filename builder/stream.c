@@ -139,8 +139,7 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
         return SO_EUNAVAIL;
     }
 
-    snprintf(counts, sizeof(counts), "%d",
-             count > 0 ? count : s->policy->page);
+    snprintf(counts, sizeof(counts), "%d", count);
 
     reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
@@ -205,36 +204,35 @@ bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data)
 {
     char  last[BLD_STREAM_ID_LEN];
-    int   stopped;
+    int   n, total, stopped;
 
-    return bld_stream_deliver(s, ">", count, h, data, last, &stopped);
-}
+    total = 0;
+    stopped = 0;
+    count = count > 0 ? count : s->policy->page;
 
+    if (s->reread) {
+        s->reread = 0;
+        snprintf(last, sizeof(last), "0");
 
-int
-bld_stream_reread(bld_stream_t *s, bld_stream_handler_pt h, void *data)
-{
-    char  last[BLD_STREAM_ID_LEN];
-    int   n, stopped;
+        do {
+            n = bld_stream_deliver(s, last, s->policy->page, h, data, last,
+                                   &stopped);
+            total += n > 0 ? n : 0;
+        } while (n == s->policy->page && !stopped);
 
-    if (!s->reread) {
-        return SO_OK;
+        if (n < 0) {
+            s->reread = 1;
+            return SO_EUNAVAIL;
+        }
     }
 
-    s->reread = 0;
-    snprintf(last, sizeof(last), "0");
-
-    do {
-        n = bld_stream_deliver(s, last, s->policy->page, h, data, last,
-                               &stopped);
-    } while (n == s->policy->page && !stopped);
-
-    if (n < 0) {
-        s->reread = 1;
-        return SO_EUNAVAIL;
+    if (stopped || total >= count) {
+        return total;
     }
 
-    return SO_OK;
+    n = bld_stream_deliver(s, ">", count - total, h, data, last, &stopped);
+
+    return n < 0 ? SO_EUNAVAIL : total + n;
 }
 
 
@@ -254,8 +252,8 @@ bld_stream_autoclaim(bld_stream_t *s)
         return SO_EUNAVAIL;
     }
 
-    snprintf(idle, sizeof(idle), "%lld", (long long) s->policy->claim_leases
-             * s->conn->cfg->lease_ttl * 1000);
+    snprintf(idle, sizeof(idle), "%lld",
+             (long long) s->conn->cfg->lease_ttl * 1000);
     snprintf(cursor, sizeof(cursor), "0-0");
 
     for (round = 0; round < BLD_STREAM_CLAIMS; round++) {
