@@ -32,7 +32,8 @@
 #include "worker.h"
 
 
-#define EDGE_TRIES  3
+#define EDGE_TRIES    3
+#define EDGE_POLL_MS  2000      /* a poll's: the scaler asks every round */
 
 
 typedef struct edge_batch_s  edge_batch_t;
@@ -444,7 +445,7 @@ edgeq_batch(const so_config_t *cfg, const char *host, json_t *route)
     }
 
     b->poll = host == NULL;
-    b->timeout_ms = cfg->edge_timeout;
+    b->timeout_ms = b->poll ? EDGE_POLL_MS : cfg->edge_timeout;
     snprintf(b->host, sizeof(b->host), "%s", host != NULL ? host : "");
 
     return b;
@@ -460,28 +461,19 @@ bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
 
 
 int
-bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
-    bld_edge_done_pt done, void *data)
+bld_edgeq_poll(const so_config_t *cfg, bld_edge_done_pt done, void *data)
 {
-    edge_batch_t  *b;
-
-    b = edgeq_batch(cfg, NULL, NULL);
-    if (b != NULL) {
-        b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
-    }
-
-    return edgeq_ask(cfg, b, done, data);
+    return edgeq_ask(cfg, edgeq_batch(cfg, NULL, NULL), done, data);
 }
 
 
 int
 bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
-    size_t *pushed, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
     edge_batch_t  *b;
     int            rc, last;
 
-    *pushed = 0;
     err[0] = '\0';
 
     b = edgeq_batch(cfg, host, route);
@@ -498,7 +490,6 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
         pthread_cond_wait(&edgeq.took, &edgeq.lock);
     }
 
-    *pushed = b->r.pushed;
     snprintf(err, errlen, "%s", b->err);
     rc = (b->r.pushed > 0 || b->r.rc == SO_OK) ? SO_OK : SO_EUNAVAIL;
 

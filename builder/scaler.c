@@ -41,9 +41,6 @@
 #include "scaler.h"
 
 
-#define IDLE_EDGE_TIMEOUT   2000
-
-
 /* what idle_busy() is asked about: every edge's activity */
 typedef struct {
     bld_scaler_t              *s;
@@ -195,9 +192,7 @@ bld_scaler_reap(bld_scaler_t *s)
         return;
     }
 
-    if (bld_edgeq_poll(&s->b->cfg, IDLE_EDGE_TIMEOUT, idle_polled, s)
-        == SO_OK)
-    {
+    if (bld_edgeq_poll(&s->b->cfg, idle_polled, s) == SO_OK) {
         s->polling = 1;
     }
 }

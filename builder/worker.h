@@ -286,12 +286,11 @@ json_t *bld_route_static(const char *project, long long deployment_id,
  * NULL: DELETE), a thread each, and returns as soon as one edge took it
  * (the others are still asked, while the process lives): 0 then, or with
  * no edge listed; SO_EUNAVAIL when every edge failed, with the first
- * failure in err.  *pushed counts the edges that took it by then.  For
- * the build worker, whose process ends soon after: the daemon asks with
- * bld_edgeq_push, which does not wait.
+ * failure in err.  For the build worker, whose process ends soon
+ * after: the daemon asks with bld_edgeq_push, which does not wait.
  */
 int bld_edge_push(const so_config_t *cfg, const char *host,
-    json_t *route, size_t *pushed, char *err, size_t errlen);
+    json_t *route, char *err, size_t errlen);
 
 /*
  * Writes the whole route table, read from PostgreSQL, to
