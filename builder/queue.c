@@ -168,10 +168,6 @@ bld_builds_cancels(bld_builds_t *q)
     size_t             i;
     long long          id;
 
-    if (!bld_stream_ready(q->stream.conn)) {
-        return;
-    }
-
     if (q->cancel_last[0] == '\0' && bld_queue_cancel_start(q) != SO_OK) {
         return;
     }

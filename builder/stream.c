@@ -34,13 +34,6 @@ static int bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     bld_stream_handler_pt h, void *data, char *last, int *stopped);
 
 
-int
-bld_stream_ready(const bld_stream_conn_t *c)
-{
-    return !c->down || so_now_ms() >= c->retry;
-}
-
-
 redisReply *
 bld_stream_cmd(bld_stream_t *s, int argc, const char **argv)
 {
@@ -48,6 +41,10 @@ bld_stream_cmd(bld_stream_t *s, int argc, const char **argv)
     bld_stream_conn_t  *c;
 
     c = s->conn;
+
+    if (c->down && so_now_ms() < c->retry) {
+        return NULL;
+    }
 
     reply = so_redis_command(c->redis, argc, argv, NULL);
     if (reply == NULL) {
@@ -133,9 +130,7 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
 
     *stopped = 0;
 
-    if (!bld_stream_ready(s->conn)
-        || (!s->group_ok && bld_stream_create(s) != SO_OK))
-    {
+    if (!s->group_ok && bld_stream_create(s) != SO_OK) {
         return SO_EUNAVAIL;
     }
 
@@ -248,7 +243,7 @@ bld_stream_autoclaim(bld_stream_t *s)
 
     s->reread = 1;
 
-    if (!s->group_ok || !bld_stream_ready(s->conn)) {
+    if (!s->group_ok) {
         return SO_EUNAVAIL;
     }
 

@@ -60,13 +60,10 @@ typedef struct {
 } bld_stream_t;
 
 
-/* 1 unless Redis failed less than a second ago */
-int bld_stream_ready(const bld_stream_conn_t *c);
-
 /*
  * Runs a command on s's connection; NULL (logged, once per outage) on a
  * Redis failure or an error reply (BUSYGROUP excepted: the group exists,
- * fine).  NOGROUP forgets s's group (Redis lost its data), no other: the
+ * fine), and without asking while Redis failed less than a second ago.  NOGROUP forgets s's group (Redis lost its data), no other: the
  * next read creates it again.
  */
 redisReply *bld_stream_cmd(bld_stream_t *s, int argc, const char **argv);
