@@ -13,11 +13,7 @@
  * renamed over var_dir/routes.json, so nginx never reads half a file.
  * Its generation is the time in milliseconds: it only grows, and differs
  * from the generation an edge reports once it changed, which is what the
- * reconciler looks for.
- *
- * The build worker pushes a new site's route to every edge at once and
- * goes on once one edge took it (edgeq.c's bld_edge_push): a silent edge
- * holds no build up; the daemon then brings every edge round (events.c).
+ * reconciler looks for.  The edges are asked by edgeq.c.
  *
  * A dynamic app's route points at the address (in its own network
  * namespace, netns.c) and port its process listens on while

@@ -25,14 +25,9 @@
  * long after, does what the database says now.  An entry is acknowledged
  * once handled; when PostgreSQL or an edge failed it stays pending and is
  * read again every reconcile_interval, when the entries other builders
- * left pending for a lease are also taken over (loop.c).
- *
- * An actor of shipoffd (events.h): what an event asks of apps and builds
- * goes to the supervisor and the builds it was given at init.
- *
- * The edges are asked off the loop (edgeq.c): an entry waiting for them
- * stays pending and is acknowledged by the edges' answer, or left to be
- * read again when one failed.
+ * left pending for a lease are also taken over (loop.c).  The edges are
+ * asked off the loop (edgeq.c): an entry waiting for them stays pending
+ * until they answered.
  */
 
 #include <errno.h>

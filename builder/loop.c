@@ -35,13 +35,9 @@
  * BLD_DRAIN_MS to finish (the stack and systemd wait 5 s), then they are
  * killed and their deployments queued again, the attempt not counted.  A
  * second one exits at once (the leases expire; another builder, or this
- * one restarted, recovers them).  SIGHUP reloads the configuration and
- * keeps the old one when the new one is bad.
- *
- * Dynamic apps (apps.c) are the loop's too: their exits arrive through
- * pidfds, their health checks, drains and restarts run in the tick, which
- * is shortened while an app starts.  Stopping leaves them running: the
- * next shipoffd adopts them.
+ * one restarted, recovers them).  Dynamic apps are left running: the
+ * next shipoffd adopts them.  SIGHUP reloads the configuration and keeps
+ * the old one when the new one is bad.
  */
 
 #include <errno.h>

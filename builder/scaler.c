@@ -11,9 +11,7 @@
  * "idle": its route is pushed sleeping at once and the process stopped
  * after app_drain.  An edge that does not answer keeps every app awake:
  * nobody is put to sleep on a guess.  The edges are read off the loop
- * (edgeq.c); a round whose read is still out is skipped.  The scaler
- * only asks the supervisor (apps.h: the apps idle since a time, a wake);
- * it never touches an app, and the loop decides when it reaps.
+ * (edgeq.c); a round whose read is still out is skipped.
  *
  * The next request to a sleeping route is held by the edge's wake module,
  * which has the API add {host, project} to the stream shipoff:wake.  The
