@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_log.h"
@@ -30,7 +30,6 @@
 
 
 static void *notify_thread(void *arg);
-static void notify_down(int *down, const char *err);
 
 
 static struct {
@@ -96,12 +95,17 @@ notify_thread(void *arg)
     for ( ;; ) {
         reply = so_redis_command(notify.redis, notify.argc, notify.argv,
                                  NULL);
+
+        /* logged once per outage; a second between two tries */
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-            notify_down(&down, reply ? reply->str
-                                     : so_redis_errstr(notify.redis));
-            if (reply != NULL) {
-                freeReplyObject(reply);
+            if (!down) {
+                so_log_warn("notify", "Redis: %s; new entries wait for the "
+                            "loop's poll meanwhile", reply != NULL
+                            ? reply->str : so_redis_errstr(notify.redis));
+                down = 1;
             }
+            freeReplyObject(reply);
+            sleep(1);
             continue;
         }
 
@@ -121,22 +125,4 @@ notify_thread(void *arg)
     }
 
     return arg;
-}
-
-
-/* logged once per outage; a second between two tries */
-static void
-notify_down(int *down, const char *err)
-{
-    struct timespec  ts = { 1, 0 };
-
-    if (!*down) {
-        so_log_warn("notify", "Redis: %s; new entries wait for the loop's "
-                    "poll meanwhile", err);
-        *down = 1;
-    }
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-        /* void */
-    }
 }

@@ -63,8 +63,9 @@ typedef struct {
 /*
  * Runs a command on s's connection; NULL (logged, once per outage) on a
  * Redis failure or an error reply (BUSYGROUP excepted: the group exists,
- * fine), and without asking while Redis failed less than a second ago.  NOGROUP forgets s's group (Redis lost its data), no other: the
- * next read creates it again.
+ * fine), and without asking while Redis failed less than a second ago.
+ * NOGROUP forgets s's group (Redis lost its data), no other: the next
+ * read creates it again.
  */
 redisReply *bld_stream_cmd(bld_stream_t *s, int argc, const char **argv);
 
