@@ -259,10 +259,11 @@ bld_events_forget(bld_events_t *ev, long long project, const char *name)
 static int
 bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 {
-    PGresult  *res;
-    json_t    *route;
-    char       ids[24];
-    int        rc;
+    PGresult   *res;
+    json_t     *route;
+    char        ids[24];
+    long long   project, id;
+    int         rc;
 
     snprintf(ids, sizeof(ids), "%lld", deployment);
 
@@ -296,27 +297,25 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
         goto done;
     }
 
+    project = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+
     /* an app is routed by its supervisor once it answers */
     if (strcmp(PQgetvalue(res, 0, 2), "dynamic") == 0) {
         so_log_info("events", "deployment=%s project=%s: promoted: its app "
                     "starts", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
-        rc = bld_apps_promoted(ev->apps, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                               strtoll(PQgetvalue(res, 0, 1), NULL, 10), 1);
+        rc = bld_apps_promoted(ev->apps, project, id, 1);
         goto done;
     }
 
-    route = bld_route_static(PQgetvalue(res, 0, 0),
-                             strtoll(PQgetvalue(res, 0, 1), NULL, 10),
-                             PQgetvalue(res, 0, 3),
+    route = bld_route_static(PQgetvalue(res, 0, 0), id, PQgetvalue(res, 0, 3),
                              bld_framework_spa(PQgetvalue(res, 0, 4)));
     if (route == NULL) {
         rc = SO_ERR;
         goto done;
     }
 
-    rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0),
-                         strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route);
+    rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0), project, id, route);
 
 done:
 
