@@ -102,7 +102,7 @@ bld_builds_poll(bld_builds_t *q)
 {
     int  i, free_slots;
 
-    /* the first read is of our pending entries when they are marked */
+    /* the first read hands out our pending entries first when marked */
     for (i = 0; i < BLD_READS; i++) {
         free_slots = bld_jobs_capacity(q);
 

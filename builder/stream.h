@@ -76,13 +76,13 @@ void bld_stream_init(bld_stream_t *s, const bld_stream_policy_t *policy,
 int bld_stream_create(bld_stream_t *s);
 
 /*
- * Hands entries to handler: acknowledged on BLD_STREAM_ACK; on
- * BLD_STREAM_STOP the rest of the read stays pending and is marked.  When
+ * Hands entries to handler, acknowledged on BLD_STREAM_ACK: first, when
  * marked, our pending entries, page by page until a short page (the mark
- * stays when a handler stopped or Redis failed); else, or when none was
- * pending, up to count (<= 0: the policy's page) new entries.  The group
- * is created first when it is not known to exist (see bld_stream_cmd).
- * Returns the number of entries handed out, or SO_EUNAVAIL.
+ * stays when Redis failed); then new ones, up to count (<= 0: the
+ * policy's page) less those.  On BLD_STREAM_STOP the rest stays pending
+ * and is marked, and nothing new is read.  The group is created first
+ * when it is not known to exist (see bld_stream_cmd).  Returns the number
+ * of entries handed out, or SO_EUNAVAIL.
  */
 int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data);
