@@ -405,10 +405,16 @@ test_reread_pages(void **state)
     assert_int_equal(st_pending(&p, "me:1"), 2);
     assert_false(s.reread);
 
+    /* marked, count 3: the 2 pending, then 1 new (a build slot each) */
+    st_add(p.stream, 6, id);
+    st_add(p.stream, 7, id);
     s.reread = 1;
-    assert_int_equal(bld_stream_read(&s, 0, st_handler, &all), 2);
-    assert_string_equal(st_got(&all), "1 3");
+    assert_int_equal(bld_stream_read(&s, 3, st_handler, &all), 3);
+    assert_string_equal(st_got(&all), "1 3 6");
     assert_int_equal(st_pending(&p, "me:1"), 0);
+
+    assert_int_equal(bld_stream_read(&s, 3, st_handler, &all), 1);
+    assert_string_equal(st_got(&all), "1 3 6 7");
 }
 
 
