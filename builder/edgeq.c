@@ -33,7 +33,7 @@
 
 
 #define EDGE_TRIES    3
-#define EDGE_POLL_MS  2000      /* a poll's timeout: the next round asks again */
+#define EDGE_POLL_MS  2000      /* a poll's: the next round asks again */
 
 
 typedef struct edge_batch_s  edge_batch_t;

@@ -5,8 +5,8 @@
  * its policy's start id; what a handler answers (ack, keep, stop) is what
  * stays pending; a NOGROUP answer makes a consumer create its own group
  * again and leaves every other consumer's alone; our pending entries are
- * read again page by page, before new ones; the entries another consumer left pending for
- * a lease are taken over, not earlier.
+ * read again page by page, before new ones; the entries another consumer
+ * left pending for a lease are taken over, not earlier.
  */
 
 #include <stdarg.h>
