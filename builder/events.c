@@ -309,7 +309,7 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
     }
 
     route = bld_route_static(PQgetvalue(res, 0, 0), id, PQgetvalue(res, 0, 3),
-                             bld_framework_spa(PQgetvalue(res, 0, 4)));
+                             PQgetvalue(res, 0, 4));
     if (route == NULL) {
         rc = SO_ERR;
         goto done;

@@ -732,8 +732,7 @@ wk_promote(wk_t *w)
     }
 
     snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
-    route = bld_route_static(w->name, w->id, w->artifact,
-                             bld_framework_spa(w->det.framework));
+    route = bld_route_static(w->name, w->id, w->artifact, w->det.framework);
     if (route == NULL) {
         return WK_RETRY;
     }
