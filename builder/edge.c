@@ -13,11 +13,7 @@
  * renamed over var_dir/routes.json, so nginx never reads half a file.
  * Its generation is the time in milliseconds: it only grows, and differs
  * from the generation an edge reports once it changed, which is what the
- * reconciler looks for.
- *
- * The build worker pushes a new site's route to every edge at once and
- * goes on once one edge took it (edgeq.c's bld_edge_push): a silent edge
- * holds no build up; the daemon then brings every edge round (events.c).
+ * reconciler looks for.  The edges are asked by edgeq.c.
  *
  * A dynamic app's route points at the address (in its own network
  * namespace, netns.c) and port its process listens on while
@@ -57,11 +53,13 @@
     " AND d.kind IN ('static', 'dynamic')"
 
 
+static int edge_spa(const char *framework);
 static json_t *edge_route_row(const so_config_t *cfg, PGresult *res, int i);
 
 
-int
-bld_framework_spa(const char *framework)
+/* 1 for the frameworks whose routes are answered by index.html */
+static int
+edge_spa(const char *framework)
 {
     static const char  *spa[] = { "vite", "create-react-app",
                                   "react-scripts", "vue", "svelte",
@@ -80,7 +78,7 @@ bld_framework_spa(const char *framework)
 
 json_t *
 bld_route_static(const char *project, long long deployment_id,
-    const char *root, int spa)
+    const char *root, const char *framework)
 {
     char  dep[24];
 
@@ -89,7 +87,7 @@ bld_route_static(const char *project, long long deployment_id,
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}",
                      "project", project, "kind", "static",
                      "state", "running", "root", root, "deployment", dep,
-                     "spa", spa);
+                     "spa", edge_spa(framework));
 }
 
 
@@ -155,8 +153,7 @@ edge_route_row(const so_config_t *cfg, PGresult *res, int i)
 
     if (strcmp(PQgetvalue(res, i, 2), "static") == 0) {
         return bld_route_static(PQgetvalue(res, i, 0), id,
-                                PQgetvalue(res, i, 3),
-                                bld_framework_spa(PQgetvalue(res, i, 4)));
+                                PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
     }
 
     /* sleeping: the port is only a placeholder until the app is woken */

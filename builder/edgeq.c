@@ -32,7 +32,8 @@
 #include "worker.h"
 
 
-#define EDGE_TRIES  3
+#define EDGE_TRIES    3
+#define EDGE_POLL_MS  2000      /* a poll's: the next round asks again */
 
 
 typedef struct edge_batch_s  edge_batch_t;
@@ -83,9 +84,7 @@ static void edgeq_fork_child(void);
 static int edgeq_request(const char *edge, const edge_batch_t *b,
     json_t **table, char *err, size_t errlen);
 static void *edgeq_thread(void *arg);
-static void edgeq_run(edge_thread_t *t, edge_part_t *p);
 static edge_thread_t *edgeq_edge(const char *url);
-static const char *edgeq_next(const char *edges, char *out, size_t outlen);
 static edge_batch_t *edgeq_batch(const so_config_t *cfg, const char *host,
     json_t *route);
 static int edgeq_ask(const so_config_t *cfg, edge_batch_t *b,
@@ -252,45 +251,22 @@ edgeq_request(const char *edge, const edge_batch_t *b, json_t **table,
 }
 
 
-/* one edge's part of a batch, outside the lock */
-static void
-edgeq_run(edge_thread_t *t, edge_part_t *p)
-{
-    edge_batch_t  *b;
-    json_t        *table;
-    char           err[SO_ERRLEN];
-    int            rc;
-
-    b = p->batch;
-    table = NULL;
-    rc = edgeq_request(t->url, b, &table, err, sizeof(err));
-
-    pthread_mutex_lock(&edgeq.lock);
-
-    if (rc == SO_OK) {
-        b->r.pushed++;
-        b->tables[p - b->parts] = table;
-
-    } else if (b->r.rc == SO_OK) {
-        b->r.rc = SO_EUNAVAIL;
-        snprintf(b->err, sizeof(b->err), "%s", err);
-    }
-
-    edgeq_through(b);
-    pthread_mutex_unlock(&edgeq.lock);
-}
-
-
+/* an edge's parts, in their order; each request runs outside the lock */
 static void *
 edgeq_thread(void *arg)
 {
     edge_thread_t  *t;
     edge_part_t    *p;
+    edge_batch_t   *b;
+    json_t         *table;
+    char            err[SO_ERRLEN];
+    int             rc;
 
     t = arg;
 
+    pthread_mutex_lock(&edgeq.lock);
+
     for ( ;; ) {
-        pthread_mutex_lock(&edgeq.lock);
         while (t->head == NULL) {
             pthread_cond_wait(&t->cond, &edgeq.lock);
         }
@@ -301,7 +277,22 @@ edgeq_thread(void *arg)
         }
         pthread_mutex_unlock(&edgeq.lock);
 
-        edgeq_run(t, p);
+        b = p->batch;
+        table = NULL;
+        rc = edgeq_request(t->url, b, &table, err, sizeof(err));
+
+        pthread_mutex_lock(&edgeq.lock);
+
+        if (rc == SO_OK) {
+            b->r.pushed++;
+            b->tables[p - b->parts] = table;
+
+        } else if (b->r.rc == SO_OK) {
+            b->r.rc = SO_EUNAVAIL;
+            snprintf(b->err, sizeof(b->err), "%s", err);
+        }
+
+        edgeq_through(b);
     }
 
     return NULL;
@@ -351,24 +342,6 @@ edgeq_edge(const char *url)
 }
 
 
-/* the next URL of a space-separated edges list into out: where the list
-   goes on after it, or NULL past the last */
-static const char *
-edgeq_next(const char *edges, char *out, size_t outlen)
-{
-    size_t  len;
-
-    edges += strspn(edges, " \t");
-    len = strcspn(edges, " \t");
-    if (len == 0) {
-        return NULL;
-    }
-
-    snprintf(out, outlen, "%.*s", (int) len, edges);
-    return edges + len;
-}
-
-
 /*
  * Queues b (NULL: SO_ERR) on every edge, for done to run with data once
  * every edge is through; an edge that cannot take it fails its part.
@@ -381,6 +354,7 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b, bld_edge_done_pt done,
     edge_part_t    *p;
     const char     *next;
     char            url[2048];
+    int             len;
 
     if (b == NULL) {
         return SO_ERR;
@@ -394,8 +368,9 @@ edgeq_ask(const so_config_t *cfg, edge_batch_t *b, bld_edge_done_pt done,
 
     pthread_mutex_lock(&edgeq.lock);
 
+    /* cfg->edges: URLs separated by spaces */
     next = cfg->edges != NULL ? cfg->edges : "";
-    while ((next = edgeq_next(next, url, sizeof(url))) != NULL) {
+    for ( ; sscanf(next, " %2047s%n", url, &len) == 1; next += len) {
         t = b->r.ntables < BLD_EDGES_MAX ? edgeq_edge(url) : NULL;
         if (t == NULL) {
             b->r.rc = SO_EUNAVAIL;
@@ -444,7 +419,7 @@ edgeq_batch(const so_config_t *cfg, const char *host, json_t *route)
     }
 
     b->poll = host == NULL;
-    b->timeout_ms = cfg->edge_timeout;
+    b->timeout_ms = b->poll ? EDGE_POLL_MS : cfg->edge_timeout;
     snprintf(b->host, sizeof(b->host), "%s", host != NULL ? host : "");
 
     return b;
@@ -460,28 +435,19 @@ bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
 
 
 int
-bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
-    bld_edge_done_pt done, void *data)
+bld_edgeq_poll(const so_config_t *cfg, bld_edge_done_pt done, void *data)
 {
-    edge_batch_t  *b;
-
-    b = edgeq_batch(cfg, NULL, NULL);
-    if (b != NULL) {
-        b->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
-    }
-
-    return edgeq_ask(cfg, b, done, data);
+    return edgeq_ask(cfg, edgeq_batch(cfg, NULL, NULL), done, data);
 }
 
 
 int
 bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
-    size_t *pushed, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
     edge_batch_t  *b;
     int            rc, last;
 
-    *pushed = 0;
     err[0] = '\0';
 
     b = edgeq_batch(cfg, host, route);
@@ -498,7 +464,6 @@ bld_edge_push(const so_config_t *cfg, const char *host, json_t *route,
         pthread_cond_wait(&edgeq.took, &edgeq.lock);
     }
 
-    *pushed = b->r.pushed;
     snprintf(err, errlen, "%s", b->err);
     rc = (b->r.pushed > 0 || b->r.rc == SO_OK) ? SO_OK : SO_EUNAVAIL;
 

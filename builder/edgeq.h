@@ -56,7 +56,6 @@ int bld_edgeq_push(const so_config_t *cfg, const char *host, json_t *route,
     bld_edge_done_pt done, void *data);
 
 /* GETs every edge's activity table (scaler.c); as bld_edgeq_push */
-int bld_edgeq_poll(const so_config_t *cfg, long timeout_ms,
-    bld_edge_done_pt done, void *data);
+int bld_edgeq_poll(const so_config_t *cfg, bld_edge_done_pt done, void *data);
 
 #endif /* BLD_EDGEQ_H */

@@ -25,14 +25,9 @@
  * long after, does what the database says now.  An entry is acknowledged
  * once handled; when PostgreSQL or an edge failed it stays pending and is
  * read again every reconcile_interval, when the entries other builders
- * left pending for a lease are also taken over (loop.c).
- *
- * An actor of shipoffd (events.h): what an event asks of apps and builds
- * goes to the supervisor and the builds it was given at init.
- *
- * The edges are asked off the loop (edgeq.c): an entry waiting for them
- * stays pending and is acknowledged by the edges' answer, or left to be
- * read again when one failed.
+ * left pending for a lease are also taken over (loop.c).  The edges are
+ * asked off the loop (edgeq.c): an entry waiting for them stays pending
+ * until they answered.
  */
 
 #include <errno.h>
@@ -68,8 +63,7 @@ typedef struct {
 static const bld_stream_policy_t  bld_events_policy = {
     SO_DEPLOY_EVENTS, "events",
     "0",                        /* what was published before us, too */
-    16,                         /* entries per read */
-    1                           /* a lease: its builder is dead */
+    16                          /* entries per read */
 };
 
 
@@ -103,7 +97,6 @@ bld_events_init(bld_events_t *ev, bld_t *b, bld_stream_conn_t *conn,
 void
 bld_events_poll(bld_events_t *ev)
 {
-    (void) bld_stream_reread(&ev->stream, bld_events_entry, ev);
     (void) bld_stream_read(&ev->stream, 0, bld_events_entry, ev);
 }
 
@@ -266,10 +259,11 @@ bld_events_forget(bld_events_t *ev, long long project, const char *name)
 static int
 bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
 {
-    PGresult  *res;
-    json_t    *route;
-    char       ids[24];
-    int        rc;
+    PGresult   *res;
+    json_t     *route;
+    char        ids[24];
+    long long   project, id;
+    int         rc;
 
     snprintf(ids, sizeof(ids), "%lld", deployment);
 
@@ -303,27 +297,25 @@ bld_events_promoted(bld_events_t *ev, const char *eid, long long deployment)
         goto done;
     }
 
+    project = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+
     /* an app is routed by its supervisor once it answers */
     if (strcmp(PQgetvalue(res, 0, 2), "dynamic") == 0) {
         so_log_info("events", "deployment=%s project=%s: promoted: its app "
                     "starts", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
-        rc = bld_apps_promoted(ev->apps, strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                               strtoll(PQgetvalue(res, 0, 1), NULL, 10), 1);
+        rc = bld_apps_promoted(ev->apps, project, id, 1);
         goto done;
     }
 
-    route = bld_route_static(PQgetvalue(res, 0, 0),
-                             strtoll(PQgetvalue(res, 0, 1), NULL, 10),
-                             PQgetvalue(res, 0, 3),
-                             bld_framework_spa(PQgetvalue(res, 0, 4)));
+    route = bld_route_static(PQgetvalue(res, 0, 0), id, PQgetvalue(res, 0, 3),
+                             PQgetvalue(res, 0, 4));
     if (route == NULL) {
         rc = SO_ERR;
         goto done;
     }
 
-    rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0),
-                         strtoll(PQgetvalue(res, 0, 5), NULL, 10),
-                         strtoll(PQgetvalue(res, 0, 1), NULL, 10), route);
+    rc = bld_events_push(ev, eid, PQgetvalue(res, 0, 0), project, id, route);
 
 done:
 

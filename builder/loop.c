@@ -35,13 +35,9 @@
  * BLD_DRAIN_MS to finish (the stack and systemd wait 5 s), then they are
  * killed and their deployments queued again, the attempt not counted.  A
  * second one exits at once (the leases expire; another builder, or this
- * one restarted, recovers them).  SIGHUP reloads the configuration and
- * keeps the old one when the new one is bad.
- *
- * Dynamic apps (apps.c) are the loop's too: their exits arrive through
- * pidfds, their health checks, drains and restarts run in the tick, which
- * is shortened while an app starts.  Stopping leaves them running: the
- * next shipoffd adopts them.
+ * one restarted, recovers them).  Dynamic apps are left running: the
+ * next shipoffd adopts them.  SIGHUP reloads the configuration and keeps
+ * the old one when the new one is bad.
  */
 
 #include <errno.h>
@@ -385,7 +381,7 @@ int
 bld_loop(bld_t *b)
 {
     struct epoll_event   events[16];
-    bld_daemon_t        *d;
+    bld_daemon_t         d;
     int64_t              drain_end;
     int                  n, i, rc;
 
@@ -393,69 +389,62 @@ bld_loop(bld_t *b)
     b->epfd = -1;
     drain_end = 0;
 
-    d = calloc(1, sizeof(bld_daemon_t));
-    if (d == NULL) {
-        so_log_error(NULL, "out of memory");
-        return SO_ERR;
-    }
-    d->b = b;
-    d->sigfd = -1;
-    d->wakefd = -1;
+    memset(&d, 0, sizeof(d));
+    d.b = b;
+    d.sigfd = -1;
+    d.wakefd = -1;
 
-    if (bld_start(d) != SO_OK) {
+    if (bld_start(&d) != SO_OK) {
         goto done;
     }
 
-    bld_actors_init(d);
+    bld_actors_init(&d);
 
     for ( ;; ) {
-        if (d->stop && !d->draining) {
-            d->draining = 1;
+        if (d.stop && !d.draining) {
+            d.draining = 1;
             drain_end = so_now_ms() + BLD_DRAIN_MS;
         }
 
-        if (d->draining
-            && (d->builds.njobs == 0 || so_now_ms() >= drain_end))
-        {
+        if (d.draining && (d.builds.njobs == 0 || so_now_ms() >= drain_end)) {
             break;
         }
 
         n = epoll_wait(b->epfd, events, (int) so_nelems(events),
-                       bld_wait_ms(d));
+                       bld_wait_ms(&d));
         if (n == -1 && errno != EINTR) {
             so_log_error(NULL, "epoll_wait: %s", strerror(errno));
             goto done;
         }
 
         for (i = 0; i < n; i++) {
-            bld_dispatch(d, events[i].data.fd);
+            bld_dispatch(&d, events[i].data.fd);
         }
 
         /* news, an exit that frees a slot, an edge's answer: read now */
         if (n > 0) {
-            d->next_poll = 0;
+            d.next_poll = 0;
         }
 
-        bld_jobs_tick(&d->builds, so_now_ms());
-        bld_timers(d);
-        bld_poll(d);
+        bld_jobs_tick(&d.builds, so_now_ms());
+        bld_timers(&d);
+        bld_poll(&d);
 
-        bld_apps_tick(&d->apps, so_now_ms());
+        bld_apps_tick(&d.apps, so_now_ms());
     }
 
-    bld_jobs_stop(&d->builds);
+    bld_jobs_stop(&d.builds);
     so_log_info(NULL, "stopped");
     rc = SO_OK;
 
 done:
 
-    bld_jobs_kill_now(&d->builds);
-    bld_apps_close(&d->apps);
+    bld_jobs_kill_now(&d.builds);
+    bld_apps_close(&d.apps);
     so_pg_free(b->pg);
     so_redis_free(b->redis);
-    so_fd_close(&d->sigfd);
+    so_fd_close(&d.sigfd);
     so_fd_close(&b->epfd);      /* wakefd stays: the threads outlive us */
-    free(d);
 
     return rc;
 }

@@ -43,8 +43,7 @@
 static const bld_stream_policy_t  bld_queue_policy = {
     BLD_STREAM, BLD_GROUP,
     "0",                        /* every entry of the stream is a job */
-    64,                         /* entries per read of our pending ones */
-    1                           /* a lease: its builder is dead */
+    64                          /* entries per read of our pending ones */
 };
 
 
@@ -103,10 +102,7 @@ bld_builds_poll(bld_builds_t *q)
 {
     int  i, free_slots;
 
-    if (bld_jobs_capacity(q) > 0) {
-        (void) bld_stream_reread(&q->stream, bld_queue_entry, q);
-    }
-
+    /* the first read hands out our pending entries first when marked */
     for (i = 0; i < BLD_READS; i++) {
         free_slots = bld_jobs_capacity(q);
 
@@ -171,10 +167,6 @@ bld_builds_cancels(bld_builds_t *q)
     const char        *eid;
     size_t             i;
     long long          id;
-
-    if (!bld_stream_ready(q->stream.conn)) {
-        return;
-    }
 
     if (q->cancel_last[0] == '\0' && bld_queue_cancel_start(q) != SO_OK) {
         return;

@@ -11,9 +11,7 @@
  * "idle": its route is pushed sleeping at once and the process stopped
  * after app_drain.  An edge that does not answer keeps every app awake:
  * nobody is put to sleep on a guess.  The edges are read off the loop
- * (edgeq.c); a round whose read is still out is skipped.  The scaler
- * only asks the supervisor (apps.h: the apps idle since a time, a wake);
- * it never touches an app, and the loop decides when it reaps.
+ * (edgeq.c); a round whose read is still out is skipped.
  *
  * The next request to a sleeping route is held by the edge's wake module,
  * which has the API add {host, project} to the stream shipoff:wake.  The
@@ -41,9 +39,6 @@
 #include "scaler.h"
 
 
-#define IDLE_EDGE_TIMEOUT   2000
-
-
 /* what idle_busy() is asked about: every edge's activity */
 typedef struct {
     bld_scaler_t              *s;
@@ -65,8 +60,7 @@ static int idle_wake_entry(void *data, const char *eid,
 static const bld_stream_policy_t  idle_wake_policy = {
     "shipoff:wake", "runtime",
     "$",                        /* an older wake was asked again since */
-    16,                         /* entries per read */
-    1                           /* a lease: its builder is dead */
+    16                          /* entries per read */
 };
 
 /* "2026-11-28T09:13:01Z" as a time_t, or -1 */
@@ -196,9 +190,7 @@ bld_scaler_reap(bld_scaler_t *s)
         return;
     }
 
-    if (bld_edgeq_poll(&s->b->cfg, IDLE_EDGE_TIMEOUT, idle_polled, s)
-        == SO_OK)
-    {
+    if (bld_edgeq_poll(&s->b->cfg, idle_polled, s) == SO_OK) {
         s->polling = 1;
     }
 }
@@ -264,6 +256,5 @@ bld_scaler_poll(bld_scaler_t *s)
         return;
     }
 
-    (void) bld_stream_reread(&s->wakes, idle_wake_entry, s);
     (void) bld_stream_read(&s->wakes, 0, idle_wake_entry, s);
 }

@@ -34,13 +34,6 @@ static int bld_stream_deliver(bld_stream_t *s, const char *start, int count,
     bld_stream_handler_pt h, void *data, char *last, int *stopped);
 
 
-int
-bld_stream_ready(const bld_stream_conn_t *c)
-{
-    return !c->down || so_now_ms() >= c->retry;
-}
-
-
 redisReply *
 bld_stream_cmd(bld_stream_t *s, int argc, const char **argv)
 {
@@ -48,6 +41,10 @@ bld_stream_cmd(bld_stream_t *s, int argc, const char **argv)
     bld_stream_conn_t  *c;
 
     c = s->conn;
+
+    if (c->down && so_now_ms() < c->retry) {
+        return NULL;
+    }
 
     reply = so_redis_command(c->redis, argc, argv, NULL);
     if (reply == NULL) {
@@ -133,14 +130,11 @@ bld_stream_deliver(bld_stream_t *s, const char *start, int count,
 
     *stopped = 0;
 
-    if (!bld_stream_ready(s->conn)
-        || (!s->group_ok && bld_stream_create(s) != SO_OK))
-    {
+    if (!s->group_ok && bld_stream_create(s) != SO_OK) {
         return SO_EUNAVAIL;
     }
 
-    snprintf(counts, sizeof(counts), "%d",
-             count > 0 ? count : s->policy->page);
+    snprintf(counts, sizeof(counts), "%d", count);
 
     reply = bld_stream_cmd(s, (int) so_nelems(argv), argv);
     if (reply == NULL) {
@@ -205,36 +199,35 @@ bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data)
 {
     char  last[BLD_STREAM_ID_LEN];
-    int   stopped;
+    int   n, total, stopped;
 
-    return bld_stream_deliver(s, ">", count, h, data, last, &stopped);
-}
+    total = 0;
+    stopped = 0;
+    count = count > 0 ? count : s->policy->page;
 
+    if (s->reread) {
+        s->reread = 0;
+        snprintf(last, sizeof(last), "0");
 
-int
-bld_stream_reread(bld_stream_t *s, bld_stream_handler_pt h, void *data)
-{
-    char  last[BLD_STREAM_ID_LEN];
-    int   n, stopped;
+        do {
+            n = bld_stream_deliver(s, last, s->policy->page, h, data, last,
+                                   &stopped);
+            total += n > 0 ? n : 0;
+        } while (n == s->policy->page && !stopped);
 
-    if (!s->reread) {
-        return SO_OK;
+        if (n < 0) {
+            s->reread = 1;
+            return SO_EUNAVAIL;
+        }
     }
 
-    s->reread = 0;
-    snprintf(last, sizeof(last), "0");
-
-    do {
-        n = bld_stream_deliver(s, last, s->policy->page, h, data, last,
-                               &stopped);
-    } while (n == s->policy->page && !stopped);
-
-    if (n < 0) {
-        s->reread = 1;
-        return SO_EUNAVAIL;
+    if (stopped || total >= count) {
+        return total;
     }
 
-    return SO_OK;
+    n = bld_stream_deliver(s, ">", count - total, h, data, last, &stopped);
+
+    return n < 0 ? SO_EUNAVAIL : total + n;
 }
 
 
@@ -250,12 +243,12 @@ bld_stream_autoclaim(bld_stream_t *s)
 
     s->reread = 1;
 
-    if (!s->group_ok || !bld_stream_ready(s->conn)) {
+    if (!s->group_ok) {
         return SO_EUNAVAIL;
     }
 
-    snprintf(idle, sizeof(idle), "%lld", (long long) s->policy->claim_leases
-             * s->conn->cfg->lease_ttl * 1000);
+    snprintf(idle, sizeof(idle), "%lld",
+             (long long) s->conn->cfg->lease_ttl * 1000);
     snprintf(cursor, sizeof(cursor), "0-0");
 
     for (round = 0; round < BLD_STREAM_CLAIMS; round++) {

@@ -40,9 +40,6 @@ typedef struct {
     const char  *start;         /* a new group's first id: "0" every entry
                                    of the stream, "$" those added later */
     int          page;          /* entries per read */
-    int          claim_leases;  /* another consumer's entry left pending
-                                   this many lease_ttl is taken over: a
-                                   live one reads its own well within */
 } bld_stream_policy_t;
 
 /* what the consumers of one process share: a Redis outage is one */
@@ -59,33 +56,33 @@ typedef struct {
     bld_stream_conn_t          *conn;
     unsigned                    group_ok:1;  /* known to exist */
     unsigned                    reread:1;    /* our pending entries are
-                                                read again (reread) */
+                                                read again */
 } bld_stream_t;
 
-
-/* 1 unless Redis failed less than a second ago */
-int bld_stream_ready(const bld_stream_conn_t *c);
 
 /*
  * Runs a command on s's connection; NULL (logged, once per outage) on a
  * Redis failure or an error reply (BUSYGROUP excepted: the group exists,
- * fine).  NOGROUP forgets s's group (Redis lost its data), no other: the
- * next read creates it again.
+ * fine), and without asking while Redis failed less than a second ago.
+ * NOGROUP forgets s's group (Redis lost its data), no other: the next
+ * read creates it again.
  */
 redisReply *bld_stream_cmd(bld_stream_t *s, int argc, const char **argv);
 
 void bld_stream_init(bld_stream_t *s, const bld_stream_policy_t *policy,
     bld_stream_conn_t *conn);
 
-/* the group at policy->start (MKSTREAM); marks our pending for reread */
+/* the group at policy->start (MKSTREAM); marks our pending entries */
 int bld_stream_create(bld_stream_t *s);
 
 /*
- * Reads up to count (<= 0: the policy's page) new entries and hands each
- * to handler: acknowledged on BLD_STREAM_ACK; on BLD_STREAM_STOP the rest
- * of the read stays pending and is marked for reread.  The group is
- * created first when it is not known to exist (see bld_stream_cmd).
- * Returns the number of entries read, or SO_EUNAVAIL.
+ * Hands entries to handler, acknowledged on BLD_STREAM_ACK: first, when
+ * marked, our pending entries, page by page until a short page (the mark
+ * stays when Redis failed); then new ones, up to count (<= 0: the
+ * policy's page) less those.  On BLD_STREAM_STOP the rest stays pending
+ * and is marked, and nothing new is read.  The group is created first
+ * when it is not known to exist (see bld_stream_cmd).  Returns the number
+ * of entries handed out, or SO_EUNAVAIL.
  */
 int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
     void *data);
@@ -98,16 +95,9 @@ int bld_stream_read(bld_stream_t *s, int count, bld_stream_handler_pt h,
 int bld_stream_ack(bld_stream_t *s, const char *id);
 
 /*
- * When marked (reread): our pending entries, page by page until a short
- * page, each to handler as above; the mark stays when a handler stopped
- * or Redis failed.  SO_OK, or SO_EUNAVAIL.
- */
-int bld_stream_reread(bld_stream_t *s, bld_stream_handler_pt h, void *data);
-
-/*
- * Marks our pending entries for reread, and the entries other consumers
- * left pending for policy->claim_leases leases become ours (their
- * consumer is dead).  SO_OK, or SO_EUNAVAIL (nothing taken over).
+ * Marks our pending entries, and the entries other consumers left
+ * pending for a lease_ttl become ours (a live consumer reads its own
+ * well within: theirs is dead).  SO_OK, or SO_EUNAVAIL (none taken over).
  */
 int bld_stream_autoclaim(bld_stream_t *s);
 

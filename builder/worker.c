@@ -702,11 +702,10 @@ static void
 wk_restore_route(wk_t *w, const char *host)
 {
     json_t  *route;
-    size_t   pushed;
     char     err[SO_ERRLEN];
 
     if (bld_edge_route_of(&route, w->pg, w->cfg, w->project_id) != SO_OK
-        || bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err))
+        || bld_edge_push(w->cfg, host, route, err, sizeof(err))
            != SO_OK)
     {
         bld_log_sys(w->log, "could not restore the previous route; the "
@@ -723,7 +722,6 @@ wk_promote(wk_t *w)
 {
     json_t     *route;
     char        host[512], err[SO_ERRLEN], reason[SO_ERRLEN + 32];
-    size_t      pushed;
     long long   prev;
     int         rc;
 
@@ -734,8 +732,7 @@ wk_promote(wk_t *w)
     }
 
     snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
-    route = bld_route_static(w->name, w->id, w->artifact,
-                             bld_framework_spa(w->det.framework));
+    route = bld_route_static(w->name, w->id, w->artifact, w->det.framework);
     if (route == NULL) {
         return WK_RETRY;
     }
@@ -743,7 +740,7 @@ wk_promote(wk_t *w)
     bld_log_sys(w->log, "routing %s to deployment %s", host, w->dep);
 
     /* returns once one edge took it, or every edge failed */
-    rc = bld_edge_push(w->cfg, host, route, &pushed, err, sizeof(err));
+    rc = bld_edge_push(w->cfg, host, route, err, sizeof(err));
     json_decref(route);
 
     if (rc != SO_OK) {

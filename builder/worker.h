@@ -276,22 +276,22 @@ int bld_quota_disk(so_pg_t *pg, const so_config_t *cfg, long long deployment,
 
 /*
  * The route of a project (name) to the artifact of one deployment, as the
- * control API takes it.  *out is a new reference.
+ * control API takes it; a single-page framework's (vite, vue...) answers
+ * unknown paths with index.html.  *out is a new reference.
  */
 json_t *bld_route_static(const char *project, long long deployment_id,
-    const char *root, int spa);
+    const char *root, const char *framework);
 
 /*
  * edgeq.c: PUTs route as host to every edge of cfg->edges at once (route
  * NULL: DELETE), a thread each, and returns as soon as one edge took it
  * (the others are still asked, while the process lives): 0 then, or with
  * no edge listed; SO_EUNAVAIL when every edge failed, with the first
- * failure in err.  *pushed counts the edges that took it by then.  For
- * the build worker, whose process ends soon after: the daemon asks with
- * bld_edgeq_push, which does not wait.
+ * failure in err.  For the build worker, whose process ends soon
+ * after: the daemon asks with bld_edgeq_push, which does not wait.
  */
 int bld_edge_push(const so_config_t *cfg, const char *host,
-    json_t *route, size_t *pushed, char *err, size_t errlen);
+    json_t *route, char *err, size_t errlen);
 
 /*
  * Writes the whole route table, read from PostgreSQL, to
@@ -324,9 +324,6 @@ int bld_route_script_root(const char *run_cmd, const char *tree, char *out,
  */
 int bld_edge_route_of(json_t **out, so_pg_t *pg, const so_config_t *cfg,
     long long project_id);
-
-/* 1 for the frameworks whose routes are answered by index.html */
-int bld_framework_spa(const char *framework);
 
 
 /*

@@ -5,8 +5,8 @@
  * its policy's start id; what a handler answers (ack, keep, stop) is what
  * stays pending; a NOGROUP answer makes a consumer create its own group
  * again and leaves every other consumer's alone; our pending entries are
- * read again page by page; the entries another consumer left pending for
- * a lease are taken over, not earlier.
+ * read again page by page, before new ones; the entries another consumer
+ * left pending for a lease are taken over, not earlier.
  */
 
 #include <stdarg.h>
@@ -242,8 +242,8 @@ test_create_start(void **state)
         int                  n;
         const char          *got;       /* of the entries 1 (before) 2 */
     } cases[] = {
-        { { "st:all", "g", "0", 16, 1 }, 2, "1 2" },
-        { { "st:new", "g", "$", 16, 1 }, 1, "2" },
+        { { "st:all", "g", "0", 16 }, 2, "1 2" },
+        { { "st:new", "g", "$", 16 }, 1, "2" },
     };
 
     bld_stream_t  s;
@@ -279,7 +279,7 @@ test_create_start(void **state)
 static void
 test_handler_results(void **state)
 {
-    static const bld_stream_policy_t  p = { "st:h", "g", "0", 16, 1 };
+    static const bld_stream_policy_t  p = { "st:h", "g", "0", 16 };
 
     bld_stream_t  s;
     st_handler_t  h, all;
@@ -308,8 +308,10 @@ test_handler_results(void **state)
     assert_int_equal(st_pending(&p, "me:1"), 3);
     assert_true(s.reread);
 
-    assert_int_equal(bld_stream_reread(&s, st_handler, &all), SO_OK);
-    assert_string_equal(st_got(&all), "2 3 4");
+    /* marked: the pending ones first, then the new one */
+    st_add(p.stream, 5, id);
+    assert_int_equal(bld_stream_read(&s, 0, st_handler, &all), 4);
+    assert_string_equal(st_got(&all), "2 3 4 5");
     assert_int_equal(st_pending(&p, "me:1"), 0);
     assert_false(s.reread);
 
@@ -321,8 +323,8 @@ test_handler_results(void **state)
 static void
 test_nogroup_own_group_only(void **state)
 {
-    static const bld_stream_policy_t  pa = { "st:a", "ga", "0", 16, 1 };
-    static const bld_stream_policy_t  pb = { "st:b", "gb", "0", 16, 1 };
+    static const bld_stream_policy_t  pa = { "st:a", "ga", "0", 16 };
+    static const bld_stream_policy_t  pb = { "st:b", "gb", "0", 16 };
 
     bld_stream_t   a, b;
     st_handler_t   h;
@@ -361,7 +363,7 @@ test_nogroup_own_group_only(void **state)
 static void
 test_reread_pages(void **state)
 {
-    static const bld_stream_policy_t  p = { "st:p", "g", "0", 2, 1 };
+    static const bld_stream_policy_t  p = { "st:p", "g", "0", 2 };
 
     bld_stream_t  s;
     st_handler_t  keep, some, all;
@@ -381,8 +383,9 @@ test_reread_pages(void **state)
     bld_stream_init(&s, &p, &st.conn);
     assert_int_equal(bld_stream_create(&s), SO_OK);
     assert_true(s.reread);
-    assert_int_equal(bld_stream_reread(&s, st_handler, &all), SO_OK);
+    assert_int_equal(bld_stream_read(&s, 0, st_handler, &all), 0);
     assert_int_equal(all.n, 0);
+    assert_false(s.reread);
 
     for (n = 1; n <= 5; n++) {
         st_add(p.stream, n, id);
@@ -392,27 +395,33 @@ test_reread_pages(void **state)
     assert_int_equal(st_pending(&p, "me:1"), 5);
 
     /* not marked: not read */
-    assert_int_equal(bld_stream_reread(&s, st_handler, &some), SO_OK);
+    assert_int_equal(bld_stream_read(&s, 0, st_handler, &some), 0);
     assert_int_equal(some.n, 0);
 
     /* pages of 2, past the entries kept, until the short page */
     s.reread = 1;
-    assert_int_equal(bld_stream_reread(&s, st_handler, &some), SO_OK);
+    assert_int_equal(bld_stream_read(&s, 0, st_handler, &some), 5);
     assert_string_equal(st_got(&some), "1 2 3 4 5");
     assert_int_equal(st_pending(&p, "me:1"), 2);
     assert_false(s.reread);
 
+    /* marked, count 3: the 2 pending, then 1 new (a build slot each) */
+    st_add(p.stream, 6, id);
+    st_add(p.stream, 7, id);
     s.reread = 1;
-    assert_int_equal(bld_stream_reread(&s, st_handler, &all), SO_OK);
-    assert_string_equal(st_got(&all), "1 3");
+    assert_int_equal(bld_stream_read(&s, 3, st_handler, &all), 3);
+    assert_string_equal(st_got(&all), "1 3 6");
     assert_int_equal(st_pending(&p, "me:1"), 0);
+
+    assert_int_equal(bld_stream_read(&s, 3, st_handler, &all), 1);
+    assert_string_equal(st_got(&all), "1 3 6 7");
 }
 
 
 static void
 test_autoclaim(void **state)
 {
-    static const bld_stream_policy_t  p = { "st:c", "g", "0", 16, 1 };
+    static const bld_stream_policy_t  p = { "st:c", "g", "0", 16 };
 
     bld_stream_conn_t  other_conn;
     bld_stream_t       s, other;
@@ -450,7 +459,7 @@ test_autoclaim(void **state)
     assert_int_equal(st_pending(&p, "other:2"), 0);
     assert_int_equal(st_pending(&p, "me:1"), 2);
 
-    assert_int_equal(bld_stream_reread(&s, st_handler, &all), SO_OK);
+    assert_int_equal(bld_stream_read(&s, 0, st_handler, &all), 2);
     assert_string_equal(st_got(&all), "1 2");
     assert_int_equal(st_pending(&p, "me:1"), 0);
 }
