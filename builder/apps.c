@@ -529,9 +529,9 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     rc = SO_ERR;
 
     memset(&o, 0, sizeof(o));
+    o.cfg = cfg;
     o.cgroups = &a->cgroups;
     o.name = name;
-    o.bwrap = cfg->sandbox_bwrap;
     o.argv = c.argv;
     o.ro_binds = c.ro_binds;
     o.envp = (const char *const *) envp.list;
@@ -542,15 +542,11 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     o.stderr_fd = wfd[1];
     o.netns = &net;
     o.detach = 1;
-    o.limits.memory = cfg->sandbox_memory;
-    o.limits.pids = (uint64_t) cfg->sandbox_pids;
-    o.limits.cpu_weight = 100;
 
     if (bld_project_uid(&o.uid, a->b->pg, cfg, app->project) != SO_OK) {
         bld_log_sys(app->log, "could not start the app: no uid for it");
         goto done;
     }
-    o.gid = (gid_t) o.uid;
 
     if (bld_appfs_open(&fs, cfg, app->deployment, dir, err, sizeof(err))
         != SO_OK)

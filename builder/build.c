@@ -242,24 +242,20 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     argv[6] = NULL;
 
     memset(&o, 0, sizeof(o));
+    o.cfg = step->cfg;
     o.cgroups = step->cgroups;
     o.name = step->name;
-    o.bwrap = step->cfg->sandbox_bwrap;
     o.argv = argv;
     o.envp = step->envp;
     o.workdir = step->workdir;
     o.hidden = step->hidden;
     o.ro_binds = step->ro_binds;
     o.uid = step->uid;
-    o.gid = (gid_t) step->uid;
     o.stdout_fd = pipes[0][1];
     o.stderr_fd = pipes[1][1];
     o.netns = step->host_net ? NULL : &net;
     o.share_net = step->host_net;
     o.timeout_ms = (unsigned) left;
-    o.limits.memory = step->cfg->sandbox_memory;
-    o.limits.pids = (uint64_t) step->cfg->sandbox_pids;
-    o.limits.cpu_weight = 100;
 
     if (!step->host_net && bld_netns_create(&net, step->cfg) != SO_OK) {
         snprintf(err, errlen, "%s", net.errstr);

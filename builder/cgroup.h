@@ -42,8 +42,6 @@ typedef struct {
 typedef struct {
     uint64_t  memory;               /* bytes, swap included; 0: none */
     uint64_t  pids;                 /* tasks; 0: no limit */
-    unsigned  cpu_weight;           /* 1..10000, 100 is a fair share */
-    unsigned  cpu_max;              /* % of one CPU; 0: no ceiling */
 } bld_cgroup_limits_t;
 
 typedef struct {

@@ -58,19 +58,10 @@
 /* the fixed bwrap options and the NULL */
 #define SB_ARGV_FIXED  40
 
-typedef enum {
-    SB_STAGE_CGROUP = 1,
-    SB_STAGE_SETSID,
-    SB_STAGE_FDS,
-    SB_STAGE_UID,
-    SB_STAGE_EXEC,
-    SB_STAGE_NETNS,
-    SB_STAGE_MOUNT
-} sb_stage_t;
-
+/* the child is a copy of this process: the parent can read its string */
 typedef struct {
-    int  stage;
-    int  errnum;
+    const char  *stage;
+    int          errnum;
 } sb_child_err_t;
 
 /* what bwrap reads from fds: the seccomp filter, the environment */
@@ -78,11 +69,6 @@ typedef struct {
     int   fd[2];
     char  arg[2][16];               /* their numbers, for bwrap's argv */
 } sb_fds_t;
-
-static const char  *sb_stage_names[] = {
-    "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap",
-    "join the network namespace", "mount the copy-on-write view"
-};
 
 
 static int sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
@@ -97,7 +83,7 @@ static void sb_child(const bld_sandbox_opts_t *o, char **argv,
     const int *procs, const sb_fds_t *f, int devnull, int errfd)
     __attribute__((noreturn));
 static int sb_child_cow(const bld_sandbox_opts_t *o);
-static void sb_child_fail(int errfd, sb_stage_t stage)
+static void sb_child_fail(int errfd, const char *stage)
     __attribute__((noreturn));
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
 static int sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
@@ -124,15 +110,15 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 {
     struct stat  st;
 
-    if (o->cgroups == NULL || o->name == NULL || o->argv == NULL
-        || o->argv[0] == NULL || o->bwrap == NULL || o->workdir == NULL)
+    if (o->cfg == NULL || o->cgroups == NULL || o->name == NULL
+        || o->argv == NULL || o->argv[0] == NULL || o->workdir == NULL)
     {
-        sb_error(sb, "sandbox: cgroups, name, bwrap, argv and "
-                 "workdir are required");
+        sb_error(sb, "sandbox: cfg, cgroups, name, argv and workdir are "
+                 "required");
         return SO_EINVAL;
     }
 
-    if (o->uid == 0 || o->gid == 0) {
+    if (o->uid == 0) {
         sb_error(sb, "sandbox %s: refusing to run as root",
                  o->name);
         return SO_EINVAL;
@@ -268,7 +254,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
 #define SB_ARG(s)  argv[n++] = (char *) (s)
 
     n = 0;
-    SB_ARG(o->bwrap);
+    SB_ARG(o->cfg->sandbox_bwrap);
     SB_ARG("--seccomp"); SB_ARG(f->arg[0]);
     SB_ARG("--args"); SB_ARG(f->arg[1]);
     SB_ARG("--ro-bind"); SB_ARG("/"); SB_ARG("/");
@@ -326,11 +312,11 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
 
 
 static void
-sb_child_fail(int errfd, sb_stage_t stage)
+sb_child_fail(int errfd, const char *stage)
 {
     sb_child_err_t  e;
 
-    e.stage = (int) stage;
+    e.stage = stage;
     e.errnum = errno;
     if (write(errfd, &e, sizeof(e)) == -1) {
         /* the parent then sees a silent exit 127 */
@@ -359,7 +345,7 @@ sb_child_cow(const bld_sandbox_opts_t *o)
 
     for (i = 0; c->dirs[i] != NULL; i++) {
         if (mkdir(c->dirs[i], 0755) == -1
-            || chown(c->dirs[i], o->uid, o->gid) == -1)
+            || chown(c->dirs[i], o->uid, (gid_t) o->uid) == -1)
         {
             return -1;
         }
@@ -382,7 +368,7 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
     /* pid 0 is the writer itself */
     for (h = 0; h < BLD_CG_NHIER; h++) {
         if (procs[h] != -1 && write(procs[h], "0", 1) != 1) {
-            sb_child_fail(errfd, SB_STAGE_CGROUP);
+            sb_child_fail(errfd, "join cgroup");
         }
     }
 
@@ -396,7 +382,7 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
     sigprocmask(SIG_SETMASK, &all, NULL);
 
     if (setsid() == -1) {
-        sb_child_fail(errfd, SB_STAGE_SETSID);
+        sb_child_fail(errfd, "setsid");
     }
 
     if (dup2(devnull, STDIN_FILENO) == -1
@@ -408,27 +394,27 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
         || fcntl(f->fd[0], F_SETFD, 0) == -1
         || fcntl(f->fd[1], F_SETFD, 0) == -1)
     {
-        sb_child_fail(errfd, SB_STAGE_FDS);
+        sb_child_fail(errfd, "set up stdio");
     }
 
     /* root still: a namespace of the host's user namespace, so nothing
        in the sandbox can change its addresses, routes or rules */
     if (o->netns != NULL && setns(o->netns->fd, CLONE_NEWNET) == -1) {
-        sb_child_fail(errfd, SB_STAGE_NETNS);
+        sb_child_fail(errfd, "join the network namespace");
     }
 
     if (o->cow != NULL && sb_child_cow(o) == -1) {
-        sb_child_fail(errfd, SB_STAGE_MOUNT);
+        sb_child_fail(errfd, "mount the copy-on-write view");
     }
 
-    if (setgroups(0, NULL) == -1 || setgid(o->gid) == -1
+    if (setgroups(0, NULL) == -1 || setgid((gid_t) o->uid) == -1
         || setuid(o->uid) == -1)
     {
-        sb_child_fail(errfd, SB_STAGE_UID);
+        sb_child_fail(errfd, "drop to uid");
     }
 
-    execve(o->bwrap, argv, (char *[]) { NULL });
-    sb_child_fail(errfd, SB_STAGE_EXEC);
+    execve(o->cfg->sandbox_bwrap, argv, (char *[]) { NULL });
+    sb_child_fail(errfd, "exec bwrap");
 }
 
 
@@ -483,17 +469,13 @@ sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, pid_t pid,
     }
 
     waitpid(pid, &status, 0);
-    if (n == (ssize_t) sizeof(ce) && ce.stage > 0
-        && ce.stage < (int) so_nelems(sb_stage_names))
-    {
-        sb_error(sb, "sandbox %s: %s: %s", o->name,
-                 sb_stage_names[ce.stage], strerror(ce.errnum));
-    } else {
-        sb_error(sb, "sandbox %s: the child failed before exec",
-                 o->name);
+    if (n != (ssize_t) sizeof(ce)) {
+        return sb_error(sb, "sandbox %s: the child failed before exec",
+                        o->name);
     }
 
-    return SO_ERR;
+    return sb_error(sb, "sandbox %s: %s: %s", o->name, ce.stage,
+                    strerror(ce.errnum));
 }
 
 
@@ -501,10 +483,11 @@ int
 bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     pid_t *out)
 {
-    sb_fds_t   fds;
-    char     **argv;
-    int        procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
-    pid_t      pid;
+    bld_cgroup_limits_t   lim;
+    sb_fds_t              fds;
+    char                **argv;
+    int                   procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
+    pid_t                 pid;
 
     memset(sb, 0, sizeof(*sb));
     sb->pidfd = -1;
@@ -536,7 +519,9 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         goto done;
     }
 
-    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name, &o->limits);
+    lim.memory = o->cfg->sandbox_memory;
+    lim.pids = (uint64_t) o->cfg->sandbox_pids;
+    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name, &lim);
     if (rc == SO_OK) {
         rc = bld_cgroup_open_procs(&sb->cg, procs);
     }

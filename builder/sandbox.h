@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "so_config.h"
 #include "cgroup.h"
 #include "netns.h"
 
@@ -58,9 +59,10 @@ typedef struct {
 } bld_sandbox_cow_t;
 
 typedef struct {
+    const so_config_t       *cfg;       /* sandbox_bwrap, and the limits
+                                           sandbox_memory, sandbox_pids */
     const bld_cgroup_sys_t  *cgroups;   /* probed once at start */
     const char              *name;      /* cgroup name: "build-42" */
-    const char              *bwrap;     /* absolute path of bwrap */
     const char *const       *argv;      /* the command; argv[0] via PATH */
     const char *const       *envp;      /* the whole environment; NULL:
                                            empty */
@@ -71,8 +73,8 @@ typedef struct {
     const char *const       *ro_binds;  /* NULL-terminated pairs: a host
                                            path, where the sandbox sees it
                                            (read-only, over the hidden) */
-    uid_t                    uid;       /* never 0 */
-    gid_t                    gid;
+    uid_t                    uid;       /* never 0; the gid is the same
+                                           number */
     int                      stdout_fd; /* -1: /dev/null */
     int                      stderr_fd;
     int                      share_net; /* 1: the host's network */
@@ -83,7 +85,6 @@ typedef struct {
     int                      detach;    /* 1: outlives shipoffd (an app);
                                            0: dies with its parent */
     unsigned                 timeout_ms;    /* 0: none */
-    bld_cgroup_limits_t      limits;
 } bld_sandbox_opts_t;
 
 typedef struct {

@@ -63,6 +63,7 @@ typedef struct {
     char                 *work;     /* the sandbox's work dir */
     char                 *scratch;  /* a case's host files, removed */
     char                 *mark;     /* a file in the host's /tmp */
+    so_config_t           cfg;      /* the case's bwrap and limits */
     bld_sandbox_opts_t    o;
     bld_sandbox_t         sb;
     int                   spawned;
@@ -241,18 +242,19 @@ setup(void **state)
         assert_int_equal(chmod(t->work, 0755), 0);
     }
 
+    t->cfg = sbt_cfg;
+    t->cfg.sandbox_bwrap = SBT_BWRAP;
+    t->cfg.sandbox_memory = 512ULL * SBT_MIB;
+    t->cfg.sandbox_pids = 256;
+
+    t->o.cfg = &t->cfg;
     t->o.cgroups = &sbt_sys;
-    t->o.bwrap = SBT_BWRAP;
     t->o.workdir = t->work;
     t->o.envp = sbt_env;
     t->o.uid = SBT_UID;
-    t->o.gid = SBT_GID;
     t->o.stdout_fd = -1;
     t->o.stderr_fd = -1;
     t->o.timeout_ms = 20000;
-    t->o.limits.memory = 512ULL * SBT_MIB;
-    t->o.limits.pids = 256;
-    t->o.limits.cpu_weight = 100;
 
     *state = t;
     return 0;
@@ -541,7 +543,7 @@ test_oom(void **state)
     };
 
     sbt_need();
-    t->o.limits.memory = 64 * SBT_MIB;
+    t->cfg.sandbox_memory = 64 * SBT_MIB;
     sbt_run(t, argv);
 
     assert_int_equal(t->res.status, BLD_SB_OOM);
@@ -590,7 +592,7 @@ test_fork_bomb(void **state)
      * sandbox's first process, which would make the status "exited"
      */
     sbt_need();
-    t->o.limits.pids = 32;
+    t->cfg.sandbox_pids = 32;
     t->o.timeout_ms = 2500;
     sbt_spawn(t, argv, &fd);
 
@@ -1104,7 +1106,7 @@ test_refusals(void **state)
 
     /* a failure after the cgroup was made leaves no cgroup behind */
     t->o.name = "refused-exec";
-    t->o.bwrap = "/nonexistent/bwrap";
+    t->cfg.sandbox_bwrap = "/nonexistent/bwrap";
     assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_ERR);
     assert_non_null(strstr(t->sb.errstr, "exec bwrap"));
     assert_int_equal(pid, 0);
@@ -1118,7 +1120,7 @@ test_refusals(void **state)
     }
 
     t->o.name = "../escape";
-    t->o.bwrap = SBT_BWRAP;
+    t->cfg.sandbox_bwrap = SBT_BWRAP;
     assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
 }
 
@@ -1127,7 +1129,7 @@ static void
 test_leftover(void **state)
 {
     bld_cgroup_t         cg, again;
-    bld_cgroup_limits_t  lim = { 64 * SBT_MIB, 16, 100, 50 };
+    bld_cgroup_limits_t  lim = { 64 * SBT_MIB, 16 };
     struct stat          st;
     char                 dir[BLD_CG_PATHLEN];
 
