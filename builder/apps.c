@@ -487,7 +487,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     const so_config_t   *cfg;
     size_t               i;
     int                  wfd[2], rc;
-    pid_t                pid;
 
     cfg = &a->b->cfg;
     wfd[0] = wfd[1] = -1;
@@ -563,12 +562,12 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 
     bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
 
-    if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&sb, &o) != SO_OK) {
         app_spawn_failed(app, sb.errstr);
         goto done;
     }
 
-    app_started(a, app, &sb, pid);
+    app_started(a, app, &sb, sb.pid);
     rc = SO_OK;
 
 done:

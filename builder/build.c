@@ -202,7 +202,6 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     bld_step_end_t      end;
     const char         *argv[7];
     long long           left;
-    pid_t               pid;
     int                 pipes[2][2], i, canceled;
 
     memset(res, 0, sizeof(*res));
@@ -262,7 +261,7 @@ bld_build_run(const bld_step_t *step, const char *cmd,
         goto done;
     }
 
-    if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&sb, &o) != SO_OK) {
         snprintf(err, errlen, "%s", sb.errstr);
         goto done;
     }

@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_fd.h"
 #include "cgroup.h"
 
 #ifndef CGROUP_SUPER_MAGIC
@@ -502,37 +501,30 @@ bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
 
 
 int
-bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds)
+bld_cgroup_join(const bld_cgroup_t *cg)
 {
-    int  h;
+    char    path[BLD_CG_PATHLEN + sizeof("/cgroup.procs")];
+    size_t  len;
+    int     h, fd;
 
     for (h = 0; h < BLD_CG_NHIER; h++) {
-        fds[h] = -1;
-    }
-
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (cg->dir[h][0] != '\0') {
-            fds[h] = cg_open(cg->errstr, cg->dir[h], "cgroup.procs",
-                             O_WRONLY);
-            if (fds[h] == -1) {
-                bld_cgroup_close_fds(fds);
-                return SO_ERR;
-            }
+        len = strlen(cg->dir[h]);
+        if (len == 0) {
+            continue;
         }
+        memcpy(path, cg->dir[h], len);
+        memcpy(path + len, "/cgroup.procs", sizeof("/cgroup.procs"));
+
+        /* pid 0 is the writer itself; on a failure the child exits, and
+           the fd with it */
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd == -1 || write(fd, "0", 1) != 1) {
+            return -1;
+        }
+        close(fd);
     }
 
-    return SO_OK;
-}
-
-
-void
-bld_cgroup_close_fds(int *fds)
-{
-    int  h;
-
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        so_fd_close(&fds[h]);
-    }
+    return 0;
 }
 
 

@@ -67,13 +67,11 @@ int bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name);
 
 /*
- * Opens the cgroup.procs files a child writes its own pid to between
- * fork and exec, so nothing it runs ever starts outside the cgroup.
- * fds has BLD_CG_NHIER slots; unused ones are -1.  Close with
- * bld_cgroup_close_fds().
+ * Moves the calling process into the cgroup: a child calls it between
+ * fork and exec, so nothing it runs ever starts outside the cgroup.  Only
+ * async-signal-safe calls; 0, or -1 with errno.
  */
-int bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds);
-void bld_cgroup_close_fds(int *fds);
+int bld_cgroup_join(const bld_cgroup_t *cg);
 
 /* *n = the kernel's count of OOM kills in the cgroup */
 int bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n);

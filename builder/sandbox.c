@@ -9,7 +9,7 @@
  * belong to that uid, and nothing inside ever runs as root on the host.
  *
  * Between fork and exec the child only makes async-signal-safe calls on
- * things prepared by the parent (argv, open cgroup.procs files); a
+ * things prepared by the parent (argv, the cgroup's paths); a
  * failure there is written to a close-on-exec pipe, so the parent reads
  * EOF when the exec succeeded and the reason otherwise.
  *
@@ -80,7 +80,7 @@ static size_t sb_count(const char *const *list);
 static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     const sb_fds_t *f);
 static void sb_child(const bld_sandbox_opts_t *o, char **argv,
-    const int *procs, const sb_fds_t *f, int devnull, int errfd)
+    const bld_cgroup_t *cg, const sb_fds_t *f, int errfd)
     __attribute__((noreturn));
 static int sb_child_cow(const bld_sandbox_opts_t *o);
 static void sb_child_fail(int errfd, const char *stage)
@@ -358,18 +358,15 @@ sb_child_cow(const bld_sandbox_opts_t *o)
 
 /* async-signal-safe from here to execve() */
 static void
-sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
-    const sb_fds_t *f, int devnull, int errfd)
+sb_child(const bld_sandbox_opts_t *o, char **argv, const bld_cgroup_t *cg,
+    const sb_fds_t *f, int errfd)
 {
     struct sigaction  sa;
     sigset_t          all;
-    int               h, sig;
+    int               devnull, sig;
 
-    /* pid 0 is the writer itself */
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (procs[h] != -1 && write(procs[h], "0", 1) != 1) {
-            sb_child_fail(errfd, "join cgroup");
-        }
+    if (bld_cgroup_join(cg) == -1) {
+        sb_child_fail(errfd, "join cgroup");
     }
 
     /* shipoffd blocks signals for its signalfd and ignores SIGPIPE */
@@ -385,7 +382,8 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
         sb_child_fail(errfd, "setsid");
     }
 
-    if (dup2(devnull, STDIN_FILENO) == -1
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull == -1 || dup2(devnull, STDIN_FILENO) == -1
         || dup2(o->stdout_fd != -1 ? o->stdout_fd : devnull, STDOUT_FILENO)
            == -1
         || dup2(o->stderr_fd != -1 ? o->stderr_fd : devnull, STDERR_FILENO)
@@ -480,28 +478,22 @@ sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, pid_t pid,
 
 
 int
-bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
-    pid_t *out)
+bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 {
     bld_cgroup_limits_t   lim;
     sb_fds_t              fds;
     char                **argv;
-    int                   procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
+    int                   pipefd[2], rc;
     pid_t                 pid;
 
     memset(sb, 0, sizeof(*sb));
     sb->pidfd = -1;
     sb->timerfd = -1;
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        procs[h] = -1;
-    }
     pipefd[0] = -1;
     pipefd[1] = -1;
-    devnull = -1;
     fds.fd[0] = -1;
     fds.fd[1] = -1;
     argv = NULL;
-    *out = 0;
 
     rc = sb_check(sb, o);
     if (rc != SO_OK) {
@@ -522,17 +514,13 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     lim.memory = o->cfg->sandbox_memory;
     lim.pids = (uint64_t) o->cfg->sandbox_pids;
     rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name, &lim);
-    if (rc == SO_OK) {
-        rc = bld_cgroup_open_procs(&sb->cg, procs);
-    }
     if (rc != SO_OK) {
         sb_error(sb, "sandbox %s: %s", o->name, sb->cg.errstr);
         goto done;
     }
 
-    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull == -1 || pipe2(pipefd, O_CLOEXEC) == -1) {
-        rc = sb_error(sb, "sandbox %s: %s", o->name, strerror(errno));
+    if (pipe2(pipefd, O_CLOEXEC) == -1) {
+        rc = sb_error(sb, "sandbox %s: pipe: %s", o->name, strerror(errno));
         goto done;
     }
 
@@ -545,7 +533,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 
     if (pid == 0) {
         close(pipefd[0]);
-        sb_child(o, argv, procs, &fds, devnull, pipefd[1]);
+        sb_child(o, argv, &sb->cg, &fds, pipefd[1]);
     }
 
     so_fd_close(&pipefd[1]);
@@ -556,7 +544,6 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     }
 
     sb->pid = pid;
-    *out = pid;
 
     /* the child is unreaped, so its pid cannot have been reused yet */
     sb->pidfd = bld_pidfd_open(pid);
@@ -567,24 +554,20 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         goto done;
     }
 
-    sb->res.status = BLD_SB_RUNNING;
     rc = SO_OK;
 
 done:
 
-    bld_cgroup_close_fds(procs);
     so_fd_close(&fds.fd[0]);
     so_fd_close(&fds.fd[1]);
     so_fd_close(&pipefd[0]);
     so_fd_close(&pipefd[1]);
-    so_fd_close(&devnull);
     free(argv);
 
     /* bld_sandbox_free() leaves sb->errstr as it is (its cgroup's errors
        are the cgroup's) */
     if (rc != SO_OK) {
         bld_sandbox_free(sb);
-        *out = 0;
     }
 
     return rc;

@@ -98,8 +98,8 @@ typedef struct {
     char                  errstr[BLD_SB_ERRLEN];
 } bld_sandbox_t;
 
-int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
-    pid_t *out);
+/* sb->pid is bwrap's; sb->res.status is BLD_SB_RUNNING */
+int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
 
 /* the deadline passed: kill everything in the cgroup */
 int bld_sandbox_expire(bld_sandbox_t *sb);

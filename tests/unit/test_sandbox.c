@@ -370,7 +370,6 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
 {
     char   name[BLD_CG_NAMELEN];
     int    p[2];
-    pid_t  pid;
 
     snprintf(name, sizeof(name), "case-%u", sbt_seq++);
     t->o.name = name;
@@ -380,7 +379,7 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
     t->o.stdout_fd = p[1];
     t->o.stderr_fd = p[1];
 
-    if (bld_sandbox_spawn(&t->sb, &t->o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&t->sb, &t->o) != SO_OK) {
         close(p[0]);
         close(p[1]);
         fail_msg("spawn: %s", t->sb.errstr);
@@ -388,12 +387,12 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
     t->spawned = 1;
     close(p[1]);
 
-    assert_true(pid > 0);
+    assert_true(t->sb.pid > 0);
     assert_true(t->sb.pidfd != -1);
     memcpy(t->dirs, t->sb.cg.dir, sizeof(t->dirs));
 
     *fd = p[0];
-    return pid;
+    return t->sb.pid;
 }
 
 
@@ -1011,7 +1010,6 @@ test_netns_between(void **state)
     bld_sandbox_t        server;
     struct sockaddr_in   sin;
     char                 name[BLD_CG_NAMELEN];
-    pid_t                pid;
     int                  fd, i, rc;
     const char *const    serve[] = {
         "python3", "-c", "import socket, time\n"
@@ -1032,7 +1030,7 @@ test_netns_between(void **state)
     t->o.name = name;
     t->o.argv = serve;
     t->o.netns = &net;
-    if (bld_sandbox_spawn(&server, &t->o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&server, &t->o) != SO_OK) {
         fail_msg("spawn: %s", server.errstr);
     }
     bld_netns_close(&net);
@@ -1085,7 +1083,6 @@ test_refusals(void **state)
     sbt_t             *t = *state;
     struct stat        st;
     char               path[PATH_MAX];
-    pid_t              pid;
     int                h;
     const char *const  argv[] = { "true", NULL };
 
@@ -1094,22 +1091,22 @@ test_refusals(void **state)
 
     t->o.name = "refused-root";
     t->o.uid = 0;
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_EINVAL);
     assert_non_null(strstr(t->sb.errstr, "root"));
     t->o.uid = SBT_UID;
 
     t->o.name = "refused-owner";
     assert_int_equal(chown(t->work, 0, 0), 0);
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_EINVAL);
     assert_non_null(strstr(t->sb.errstr, "owned by uid 65534"));
     assert_int_equal(chown(t->work, SBT_UID, SBT_GID), 0);
 
     /* a failure after the cgroup was made leaves no cgroup behind */
     t->o.name = "refused-exec";
     t->cfg.sandbox_bwrap = "/nonexistent/bwrap";
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_ERR);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_ERR);
     assert_non_null(strstr(t->sb.errstr, "exec bwrap"));
-    assert_int_equal(pid, 0);
+    assert_int_equal(t->sb.pid, 0);
 
     for (h = 0; h < BLD_CG_NHIER; h++) {
         if (sbt_sys.root[h][0] != '\0') {
@@ -1121,7 +1118,7 @@ test_refusals(void **state)
 
     t->o.name = "../escape";
     t->cfg.sandbox_bwrap = SBT_BWRAP;
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_EINVAL);
 }
 
 
