@@ -13,10 +13,11 @@
  * "foreign"), so the host does not become a router for its neighbours;
  * that choice is kept across restarts by looking for the chain.
  *
- * A namespace is made by unshare() of the calling thread, opened, and
- * left again with setns(); the veth pair is created from the host with
- * its peer placed straight into the namespace (IFLA_NET_NS_FD), and both
- * ends are configured over rtnetlink, the inner one from inside.
+ * A namespace is made by unshare() of the calling thread, which sets it
+ * up from inside before it goes back with setns(): the veth pair is made
+ * there with its host's end placed straight into the host's namespace
+ * (IFLA_NET_NS_FD).  Each end is configured over rtnetlink from its own
+ * namespace, on a socket per request.
  */
 
 #include <arpa/inet.h>
@@ -78,12 +79,11 @@ static void nn_msg_init(nn_msg_t *m, int type, int flags, const void *hdr,
 static struct rtattr *nn_attr(nn_msg_t *m, int type, const void *data,
     size_t len);
 static void nn_attr_end(nn_msg_t *m, struct rtattr *a);
-static int nn_talk(int sock, nn_msg_t *m);
-static int nn_link_veth(int sock, const char *name, int nsfd);
-static int nn_slot(int sock, bld_netns_t *ns, unsigned prefix,
+static int nn_talk(nn_msg_t *m);
+static int nn_link_veth(const char *name, int host);
+static int nn_slot(bld_netns_t *ns, int host, unsigned prefix,
     unsigned *slot);
-static int nn_up(int sock, int index, uint32_t addr, uint32_t gw);
-static int nn_inside(uint32_t addr, uint32_t gw);
+static int nn_up(const char *ifname, uint32_t addr, uint32_t gw);
 
 
 /* "a.b.c.d/n" (n 0..32; no "/n": 32) into network and prefix */
@@ -477,27 +477,36 @@ nn_attr_end(nn_msg_t *m, struct rtattr *a)
     a->rta_len = (unsigned short) (m->buf + m->h->nlmsg_len - (char *) a);
 }
 
-
-/* sends m and reads the kernel's ack: 0 or -errno */
+/*
+ * Sends m on a socket of the thread's namespace and reads the kernel's
+ * ack: 0 or -errno.
+ */
 static int
-nn_talk(int sock, nn_msg_t *m)
+nn_talk(nn_msg_t *m)
 {
     struct nlmsghdr  *h;
     struct nlmsgerr  *e;
     char              buf[NN_MSG_MAX];
     ssize_t           n;
+    int               sock, rc;
 
-    /* an unconnected netlink socket sends to the kernel */
-    if (send(sock, m->buf, m->h->nlmsg_len, 0) == -1) {
+    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (sock == -1) {
         return -errno;
     }
 
-    do {
-        n = recv(sock, buf, sizeof(buf), 0);
-    } while (n == -1 && errno == EINTR);
+    /* an unconnected netlink socket sends to the kernel */
+    n = send(sock, m->buf, m->h->nlmsg_len, 0);
+    if (n != -1) {
+        do {
+            n = recv(sock, buf, sizeof(buf), 0);
+        } while (n == -1 && errno == EINTR);
+    }
+    rc = n == -1 ? -errno : 0;
+    close(sock);
 
-    if (n == -1) {
-        return -errno;
+    if (rc != 0) {
+        return rc;
     }
 
     h = (struct nlmsghdr *) buf;
@@ -510,9 +519,9 @@ nn_talk(int sock, nn_msg_t *m)
 }
 
 
-/* the pair: name on the host, "eth0" in the namespace nsfd */
+/* the pair: "eth0" here, name in the namespace host */
 static int
-nn_link_veth(int sock, const char *name, int nsfd)
+nn_link_veth(const char *name, int host)
 {
     struct ifinfomsg   ifi = { .ifi_family = AF_UNSPEC };
     struct rtattr     *info, *data, *peer;
@@ -520,29 +529,30 @@ nn_link_veth(int sock, const char *name, int nsfd)
 
     nn_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
                 sizeof(ifi));
-    nn_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+    nn_attr(&m, IFLA_IFNAME, "eth0", 5);
     info = nn_attr(&m, IFLA_LINKINFO, NULL, 0);
     nn_attr(&m, IFLA_INFO_KIND, "veth", 5);
     data = nn_attr(&m, IFLA_INFO_DATA, NULL, 0);
     peer = nn_attr(&m, VETH_INFO_PEER, NULL, 0);
     nn_attr(&m, -1, &ifi, sizeof(ifi));
-    nn_attr(&m, IFLA_IFNAME, "eth0", 5);
-    nn_attr(&m, IFLA_NET_NS_FD, &nsfd, sizeof(nsfd));
+    nn_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+    nn_attr(&m, IFLA_NET_NS_FD, &host, sizeof(host));
     nn_attr_end(&m, peer);
     nn_attr_end(&m, data);
     nn_attr_end(&m, info);
 
-    return nn_talk(sock, &m);
+    return nn_talk(&m);
 }
 
 
 /*
- * The link index up, after its address addr/30 when not 0, and before the
- * default route via gw when not 0.  0 or -errno.
+ * The link ifname up, after its address addr/30 when not 0, and before
+ * the default route via gw when not 0.  0 or -errno.
  */
 static int
-nn_up(int sock, int index, uint32_t addr, uint32_t gw)
+nn_up(const char *ifname, uint32_t addr, uint32_t gw)
 {
+    int               index = (int) if_nametoindex(ifname);
     struct ifinfomsg  ifi = {
         .ifi_family = AF_UNSPEC, .ifi_index = index,
         .ifi_flags = IFF_UP, .ifi_change = IFF_UP
@@ -560,62 +570,45 @@ nn_up(int sock, int index, uint32_t addr, uint32_t gw)
     nn_msg_t          m;
     int               rc;
 
+    if (index == 0) {
+        return -ENODEV;
+    }
+
     if (addr != 0) {
         a = htonl(addr);
         nn_msg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa,
                     sizeof(ifa));
         nn_attr(&m, IFA_LOCAL, &a, sizeof(a));
         nn_attr(&m, IFA_ADDRESS, &a, sizeof(a));
-        rc = nn_talk(sock, &m);
+        rc = nn_talk(&m);
         if (rc != 0) {
             return rc;
         }
     }
 
     nn_msg_init(&m, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-    rc = nn_talk(sock, &m);
+    rc = nn_talk(&m);
     if (rc != 0 || gw == 0) {
         return rc;
     }
 
+    /* the host's end may still be down: the route is made all the same */
     a = htonl(gw);
     nn_msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm,
                 sizeof(rtm));
     nn_attr(&m, RTA_GATEWAY, &a, sizeof(a));
-    return nn_talk(sock, &m);
-}
-
-
-/* in the namespace: lo and eth0 up, the address, the way out */
-static int
-nn_inside(uint32_t addr, uint32_t gw)
-{
-    int  sock, eth0, rc;
-
-    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (sock == -1) {
-        return -errno;
-    }
-
-    eth0 = (int) if_nametoindex("eth0");
-    rc = eth0 == 0 ? -ENODEV : nn_up(sock, 1, 0, 0);
-    if (rc == 0) {
-        rc = nn_up(sock, eth0, addr, gw);
-    }
-
-    close(sock);
-    return rc;
+    return nn_talk(&m);
 }
 
 
 /*
- * A veth pair between the host and ns->fd in a free slot of a /prefix
- * network (*slot): slot s is s*4+1 (host) and s*4+2 (sandbox), slots
- * 1 .. nslots - 1, tried from a random one.  0 or -errno (-EEXIST: none
- * free).
+ * From inside the new namespace, a veth pair with its host's end in the
+ * namespace host, in a free slot of a /prefix network (*slot): slot s is
+ * s*4+1 (host) and s*4+2 (sandbox), slots 1 .. nslots - 1, tried from a
+ * random one.  0 or -errno (-EEXIST: none free).
  */
 static int
-nn_slot(int sock, bld_netns_t *ns, unsigned prefix, unsigned *slot)
+nn_slot(bld_netns_t *ns, int host, unsigned prefix, unsigned *slot)
 {
     uint32_t  seed;
     unsigned  nslots, tries;
@@ -632,7 +625,7 @@ nn_slot(int sock, bld_netns_t *ns, unsigned prefix, unsigned *slot)
         /* prefix >= 8: slot < 2^22, at most 7 digits after "shipoff" */
         snprintf(ns->ifname, sizeof(ns->ifname), BLD_NETNS_IFPREFIX "%u",
                  *slot & 0x3fffff);
-        rc = nn_link_veth(sock, ns->ifname, ns->fd);
+        rc = nn_link_veth(ns->ifname, host);
     }
 
     return rc;
@@ -646,13 +639,11 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
     uint32_t        net, base;
     unsigned        prefix, slot;
     const char     *step;
-    int             host, sock, index, rc;
+    int             host, rc;
 
     memset(ns, 0, sizeof(*ns));
     ns->fd = -1;
-    sock = -1;
-    step = "";
-    rc = 0;
+    base = 0;
 
     if (nn_network(cfg, &net, &prefix, ns->errstr, sizeof(ns->errstr))
         != SO_OK)
@@ -673,60 +664,48 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
         goto done;
     }
 
+    /* the thread is in the new namespace until it goes back to host */
     ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    rc = ns->fd == -1 ? -errno : 0;
-    if (setns(host, CLONE_NEWNET) == -1) {
-        /* stuck in an empty namespace: nothing of ours can go on */
-        abort();
-    }
-    if (rc != 0) {
+    if (ns->fd == -1) {
         step = "open the namespace";
-        goto done;
-    }
-
-    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (sock == -1) {
-        step = "netlink";
         rc = -errno;
-        goto done;
+        goto back;
     }
 
-    rc = nn_slot(sock, ns, prefix, &slot);
+    rc = nn_slot(ns, host, prefix, &slot);
     if (rc != 0) {
         step = rc == -EEXIST ? "no free slot in sandbox_network"
                              : "create the veth pair";
         ns->ifname[0] = '\0';
-        goto done;
+        goto back;
     }
 
     base = net + slot * 4;
-    index = (int) if_nametoindex(ns->ifname);
-    rc = index == 0 ? -ENODEV : nn_up(sock, index, base + 1, 0);
-    if (rc != 0) {
-        step = "configure the host's end";
-        goto done;
+    step = "configure the namespace";
+    rc = nn_up("lo", 0, 0);
+    if (rc == 0) {
+        rc = nn_up("eth0", base + 2, base + 1);
     }
 
-    if (setns(ns->fd, CLONE_NEWNET) == -1) {
-        step = "enter the namespace";
-        rc = -errno;
-        goto done;
-    }
-    rc = nn_inside(base + 2, base + 1);
+back:
+
     if (setns(host, CLONE_NEWNET) == -1) {
+        /* stuck in an empty namespace: nothing of ours can go on */
         abort();
     }
-    if (rc != 0) {
-        step = "configure the namespace";
-        goto done;
+
+    if (rc == 0) {
+        step = "configure the host's end";
+        rc = nn_up(ns->ifname, base + 1, 0);
     }
 
-    a.s_addr = htonl(base + 2);
-    inet_ntop(AF_INET, &a, ns->addr, sizeof(ns->addr));
+    if (rc == 0) {
+        a.s_addr = htonl(base + 2);
+        inet_ntop(AF_INET, &a, ns->addr, sizeof(ns->addr));
+    }
 
 done:
 
-    so_fd_close(&sock);
     so_fd_close(&host);
 
     if (rc != 0) {
