@@ -208,9 +208,9 @@ nn_nameservers(FILE *f)
 
 
 /*
- * Runs nft (argv) with input on its stdin, a memfd (nft reads it whole,
- * whatever its size); its output (stdout and stderr) into out.  The exit
- * status, or -1.
+ * Runs nft (argv) with input on its stdin and its output (stdout and
+ * stderr) into out, both through a memfd: nft reads the input whole and
+ * writes all it has to say, whatever their size.  The exit status, or -1.
  */
 static int
 nn_run(const char *nft, const char *const *argv, const char *input,
@@ -220,16 +220,16 @@ nn_run(const char *nft, const char *const *argv, const char *input,
     size_t                      len;
     ssize_t                     n;
     pid_t                       pid;
-    int                         in, res[2], status, e;
+    int                         in, res, status, e;
 
     out[0] = '\0';
-    res[0] = res[1] = -1;
     status = -1;
 
     len = strlen(input);
     in = memfd_create("shipoff-nft", MFD_CLOEXEC);
-    if (in == -1 || write(in, input, len) != (ssize_t) len
-        || lseek(in, 0, SEEK_SET) == -1 || pipe2(res, O_CLOEXEC) == -1)
+    res = memfd_create("shipoff-nft-out", MFD_CLOEXEC);
+    if (in == -1 || res == -1 || write(in, input, len) != (ssize_t) len
+        || lseek(in, 0, SEEK_SET) == -1)
     {
         snprintf(out, outlen, "input for nft: %s", strerror(errno));
         goto done;
@@ -237,26 +237,14 @@ nn_run(const char *nft, const char *const *argv, const char *input,
 
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, res[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, res[1], STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res, STDERR_FILENO);
     e = posix_spawn(&pid, nft, &fa, NULL, (char *const *) argv,
                     (char *[]) { NULL });
     posix_spawn_file_actions_destroy(&fa);
-    so_fd_close(&res[1]);
     if (e != 0) {
         snprintf(out, outlen, "%s: %s", nft, strerror(e));
         goto done;
-    }
-
-    len = 0;
-    while (len < outlen - 1
-           && (n = read(res[0], out + len, outlen - 1 - len)) > 0)
-    {
-        len += (size_t) n;
-    }
-    out[len] = '\0';
-    while (len > 0 && out[len - 1] == '\n') {
-        out[--len] = '\0';
     }
 
     while (waitpid(pid, &status, 0) == -1) {
@@ -267,11 +255,17 @@ nn_run(const char *nft, const char *const *argv, const char *input,
     }
     status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
+    n = pread(res, out, outlen - 1, 0);
+    len = n > 0 ? (size_t) n : 0;
+    while (len > 0 && out[len - 1] == '\n') {
+        len--;
+    }
+    out[len] = '\0';
+
 done:
 
     so_fd_close(&in);
-    so_fd_close(&res[0]);
-    so_fd_close(&res[1]);
+    so_fd_close(&res);
     return status;
 }
 
