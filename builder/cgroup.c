@@ -114,7 +114,6 @@ static int cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt);
 static int cg_mkdir(bld_cgroup_t *cg, char *dir, size_t rootlen);
 static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
-static int cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim);
 static int cg_freeze(bld_cgroup_t *cg, int on);
 static int cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec,
     size_t *n);
@@ -398,32 +397,6 @@ cg_mkdir(bld_cgroup_t *cg, char *dir, size_t rootlen)
 }
 
 
-static int
-cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim)
-{
-    const cg_limit_file_t  *l;
-    char                    val[CG_NLIM][32];
-    uint64_t                on[CG_NLIM] = { lim->memory, lim->pids };
-    int                     rc;
-
-    snprintf(val[CG_LIM_MEMORY], sizeof(val[0]), "%" PRIu64, lim->memory);
-    snprintf(val[CG_LIM_PIDS], sizeof(val[0]), "%" PRIu64, lim->pids);
-
-    for (l = cg_limit_files[cg->sys->version == 2]; l->file != NULL; l++) {
-        if (on[l->lim] == 0) {
-            continue;
-        }
-        rc = cg_write(cg, cg_dir(cg, l->h), l->file,
-                      l->value ? l->value : val[l->lim]);
-        if (rc != SO_OK && !(rc == SO_ENOTFOUND && l->optional)) {
-            return SO_ERR;
-        }
-    }
-
-    return SO_OK;
-}
-
-
 /* fills cg->dir for <parent>/<name>, making the directories when asked */
 static int
 cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
@@ -472,14 +445,27 @@ cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
 
 int
 bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
-    const char *name, const bld_cgroup_limits_t *lim)
+    const char *name, uint64_t memory, uint64_t pids)
 {
-    char  msg[BLD_CG_ERRLEN];
-    int   rc;
+    const cg_limit_file_t  *l;
+    uint64_t                lim[CG_NLIM] = { memory, pids };
+    char                    val[32], msg[BLD_CG_ERRLEN];
+    int                     rc;
 
     rc = cg_dirs(cg, sys, name, 1);
-    if (rc == SO_OK) {
-        rc = cg_limits(cg, lim);
+
+    for (l = cg_limit_files[sys->version == 2]; rc == SO_OK && l->file;
+         l++)
+    {
+        if (lim[l->lim] == 0) {
+            continue;
+        }
+        snprintf(val, sizeof(val), "%" PRIu64, lim[l->lim]);
+        rc = cg_write(cg, cg_dir(cg, l->h), l->file,
+                      l->value != NULL ? l->value : val);
+        if (rc == SO_ENOTFOUND) {
+            rc = l->optional ? SO_OK : SO_ERR;
+        }
     }
 
     if (rc != SO_OK) {

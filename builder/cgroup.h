@@ -40,11 +40,6 @@ typedef struct {
 } bld_cgroup_sys_t;
 
 typedef struct {
-    uint64_t  memory;               /* bytes, swap included; 0: none */
-    uint64_t  pids;                 /* tasks; 0: no limit */
-} bld_cgroup_limits_t;
-
-typedef struct {
     const bld_cgroup_sys_t  *sys;
     char    name[BLD_CG_NAMELEN];
     char    dir[BLD_CG_NHIER][BLD_CG_PATHLEN];  /* "" when not made */
@@ -55,9 +50,12 @@ typedef struct {
 int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
     const char *parent);
 
-/* makes <parent>/<name> with these limits; SO_EEXISTS when it exists */
+/*
+ * Makes <parent>/<name> with these limits (memory: bytes, swap included;
+ * pids: tasks; 0: none); SO_EEXISTS when it exists.
+ */
 int bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
-    const char *name, const bld_cgroup_limits_t *lim);
+    const char *name, uint64_t memory, uint64_t pids);
 
 /*
  * Names an existing <parent>/<name> without touching it, so that a

@@ -480,11 +480,10 @@ sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, pid_t pid,
 int
 bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 {
-    bld_cgroup_limits_t   lim;
-    sb_fds_t              fds;
-    char                **argv;
-    int                   pipefd[2], rc;
-    pid_t                 pid;
+    sb_fds_t    fds;
+    char      **argv;
+    int         pipefd[2], rc;
+    pid_t       pid;
 
     memset(sb, 0, sizeof(*sb));
     sb->pidfd = -1;
@@ -511,9 +510,9 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
         goto done;
     }
 
-    lim.memory = o->cfg->sandbox_memory;
-    lim.pids = (uint64_t) o->cfg->sandbox_pids;
-    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name, &lim);
+    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name,
+                           o->cfg->sandbox_memory,
+                           (uint64_t) o->cfg->sandbox_pids);
     if (rc != SO_OK) {
         sb_error(sb, "sandbox %s: %s", o->name, sb->cg.errstr);
         goto done;

@@ -1125,20 +1125,21 @@ test_refusals(void **state)
 static void
 test_leftover(void **state)
 {
-    bld_cgroup_t         cg, again;
-    bld_cgroup_limits_t  lim = { 64 * SBT_MIB, 16 };
-    struct stat          st;
-    char                 dir[BLD_CG_PATHLEN];
+    bld_cgroup_t  cg, again;
+    struct stat   st;
+    char          dir[BLD_CG_PATHLEN];
 
     sbt_need();
 
     /* what a crashed shipoffd leaves: the name is refused, not reused */
-    if (bld_cgroup_create(&cg, &sbt_sys, "leftover", &lim) != SO_OK) {
+    if (bld_cgroup_create(&cg, &sbt_sys, "leftover", 64 * SBT_MIB, 16)
+        != SO_OK)
+    {
         fail_msg("create: %s", cg.errstr);
     }
     memcpy(dir, bld_cgroup_path(&cg), sizeof(dir));
-    assert_int_equal(bld_cgroup_create(&again, &sbt_sys, "leftover", &lim),
-                     SO_EEXISTS);
+    assert_int_equal(bld_cgroup_create(&again, &sbt_sys, "leftover",
+                                       64 * SBT_MIB, 16), SO_EEXISTS);
     assert_int_equal(stat(dir, &st), 0);
 
     assert_int_equal(bld_cgroup_open(&again, &sbt_sys, "leftover"), SO_OK);
