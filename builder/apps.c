@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1545,7 +1546,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
 
     alive = pid > 0 && cgname[0] != '\0' && kill(pid, 0) == 0
             && app_in_cgroup(pid, cgname);
-    pidfd = alive ? bld_pidfd_open(pid) : -1;
+    pidfd = alive ? pidfd_open(pid, 0) : -1;
 
     app = app_new(a, dep);
     if (app == NULL) {

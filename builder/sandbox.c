@@ -44,8 +44,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -416,18 +416,6 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const bld_cgroup_t *cg,
 }
 
 
-int
-bld_pidfd_open(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    return (int) syscall(SYS_pidfd_open, pid, 0);
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
-
 static int
 sb_timer(bld_sandbox_t *sb, unsigned ms)
 {
@@ -545,7 +533,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
     sb->pid = pid;
 
     /* the child is unreaped, so its pid cannot have been reused yet */
-    sb->pidfd = bld_pidfd_open(pid);
+    sb->pidfd = pidfd_open(pid, 0);
 
     if (o->timeout_ms && sb_timer(sb, o->timeout_ms) != SO_OK) {
         rc = sb_error(sb, "sandbox %s: timerfd: %s", o->name,

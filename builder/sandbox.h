@@ -114,7 +114,4 @@ int bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res);
 /* kills and reaps what still runs, removes the cgroup; accepts NULL */
 void bld_sandbox_free(bld_sandbox_t *sb);
 
-/* pidfd_open(2), or -1 (ENOSYS on kernels before 5.3) */
-int bld_pidfd_open(pid_t pid);
-
 #endif /* BLD_SANDBOX_H */
