@@ -74,8 +74,8 @@ typedef struct {
 static int sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
 static int sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     sb_fds_t *f);
-static int sb_env_fd(const char *const *envp);
-static int sb_above_stdio(int fd);
+static int sb_env_write(int fd, const char *const *envp);
+static int sb_memfd(const char *name);
 static size_t sb_count(const char *const *list);
 static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     const sb_fds_t *f);
@@ -141,18 +141,26 @@ static int
 sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, sb_fds_t *f)
 {
     char  err[BLD_SB_ERRLEN];
-    int   fd, i;
+    int   i;
 
-    if (bld_seccomp_fd(&fd, err, sizeof(err)) != SO_OK) {
+    f->fd[0] = sb_memfd("shipoff-seccomp");
+    f->fd[1] = sb_memfd("shipoff-env");
+    if (f->fd[0] == -1 || f->fd[1] == -1
+        || sb_env_write(f->fd[1], o->envp) == -1)
+    {
+        return sb_error(sb, "sandbox %s: environment for bwrap: %s",
+                        o->name, strerror(errno));
+    }
+
+    if (bld_seccomp_write(f->fd[0], err, sizeof(err)) != SO_OK) {
         return sb_error(sb, "sandbox %s: %s", o->name, err);
     }
-    f->fd[0] = sb_above_stdio(fd);
-    f->fd[1] = sb_above_stdio(sb_env_fd(o->envp));
 
+    /* bwrap reads each from its start */
     for (i = 0; i < 2; i++) {
-        if (f->fd[i] == -1) {
-            return sb_error(sb, "sandbox %s: environment for bwrap: %s",
-                            o->name, strerror(errno));
+        if (lseek(f->fd[i], 0, SEEK_SET) == -1) {
+            return sb_error(sb, "sandbox %s: lseek: %s", o->name,
+                            strerror(errno));
         }
         snprintf(f->arg[i], sizeof(f->arg[i]), "%d", f->fd[i]);
     }
@@ -161,18 +169,13 @@ sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, sb_fds_t *f)
 }
 
 
-/* a memfd of "--setenv\0NAME\0VALUE\0" per variable, at offset 0 */
+/* "--setenv\0NAME\0VALUE\0" per variable: 0, or -1 with errno */
 static int
-sb_env_fd(const char *const *envp)
+sb_env_write(int fd, const char *const *envp)
 {
     const char  *eq;
     size_t       i, len;
-    int          fd, n, e;
-
-    fd = memfd_create("shipoff-env", MFD_CLOEXEC);
-    if (fd == -1) {
-        return -1;
-    }
+    int          n;
 
     for (i = 0; envp != NULL && envp[i] != NULL; i++) {
         eq = strchr(envp[i], '=');
@@ -186,29 +189,22 @@ sb_env_fd(const char *const *envp)
                     envp[i], '\0', eq + 1, '\0');
         if (n < 0 || (size_t) n != len) {
             errno = n < 0 ? errno : EIO;
-            goto failed;
+            return -1;
         }
     }
 
-    if (lseek(fd, 0, SEEK_SET) == 0) {
-        return fd;
-    }
-
-failed:
-
-    e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+    return 0;
 }
 
 
-/* the child puts /dev/null and the output pipes on 0-2 */
+/* a memfd above stdio: the child puts /dev/null and the output pipes on
+   0-2 */
 static int
-sb_above_stdio(int fd)
+sb_memfd(const char *name)
 {
-    int  high;
+    int  fd, high;
 
+    fd = memfd_create(name, MFD_CLOEXEC);
     if (fd == -1 || fd > STDERR_FILENO) {
         return fd;
     }
