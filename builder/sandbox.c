@@ -618,13 +618,9 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
         rc = sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
     }
 
-    if (WIFSIGNALED(status)) {
-        sb->res.status = BLD_SB_SIGNALED;
-        sb->res.code = 128 + WTERMSIG(status);
-    } else {
-        sb->res.status = BLD_SB_EXITED;
-        sb->res.code = WEXITSTATUS(status);
-    }
+    sb->res.status = BLD_SB_EXITED;
+    sb->res.code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                       : WEXITSTATUS(status);
 
     if (sb->timed_out) {
         sb->res.status = BLD_SB_TIMEOUT;

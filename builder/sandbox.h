@@ -28,16 +28,14 @@
 typedef enum {
     BLD_SB_RUNNING = 0,
     BLD_SB_EXITED,                  /* code holds the exit status */
-    BLD_SB_SIGNALED,                /* bwrap itself died of a signal */
     BLD_SB_OOM,                     /* the kernel OOM-killed in the cgroup */
     BLD_SB_TIMEOUT                  /* the deadline killed the cgroup */
 } bld_sb_status_t;
 
 typedef struct {
     bld_sb_status_t  status;
-    int              code;          /* a command killed by signal N shows
-                                       128 + N: bwrap reports it so, and so
-                                       does SIGNALED */
+    int              code;          /* killed by signal N: 128 + N, as
+                                       bwrap reports its command's */
     uint64_t         oom_kills;
 } bld_sandbox_result_t;
 
