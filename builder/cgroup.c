@@ -14,7 +14,6 @@
  * pids.max bounds the forks.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -65,7 +64,7 @@ typedef enum {
     CG_NLIM
 } cg_lim_t;
 
-/* a file written when its limit is set: value, or the limit's own */
+/* a file written for a limit: value, or the limit's own */
 typedef struct {
     cg_lim_t       lim;
     bld_cg_hier_t  h;
@@ -457,9 +456,6 @@ bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     for (l = cg_limit_files[sys->version == 2]; rc == SO_OK && l->file;
          l++)
     {
-        if (lim[l->lim] == 0) {
-            continue;
-        }
         snprintf(val, sizeof(val), "%" PRIu64, lim[l->lim]);
         rc = cg_write(cg, cg_dir(cg, l->h), l->file,
                       l->value != NULL ? l->value : val);

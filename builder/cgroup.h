@@ -52,7 +52,7 @@ int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
 
 /*
  * Makes <parent>/<name> with these limits (memory: bytes, swap included;
- * pids: tasks; 0: none); SO_EEXISTS when it exists.
+ * pids: tasks); SO_EEXISTS when it exists.
  */
 int bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, uint64_t memory, uint64_t pids);

@@ -684,7 +684,7 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
 back:
 
     if (setns(host, CLONE_NEWNET) == -1) {
-        /* stuck in an empty namespace: nothing of ours can go on */
+        /* stuck in the sandbox's namespace: nothing of ours can go on */
         abort();
     }
 

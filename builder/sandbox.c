@@ -560,13 +560,10 @@ done:
 int
 bld_sandbox_expire(bld_sandbox_t *sb)
 {
-    uint64_t  ticks;
-    int       rc;
+    int  rc;
 
-    if (sb->timerfd != -1 && read(sb->timerfd, &ticks, sizeof(ticks)) == -1)
-    {
-        /* nothing to drain: called before the timer fired */
-    }
+    /* the deadline has done its part: its fd would only fire again */
+    so_fd_close(&sb->timerfd);
 
     if (sb->pid == 0) {
         return SO_OK;

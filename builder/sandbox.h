@@ -99,7 +99,8 @@ typedef struct {
 /* sb->pid is bwrap's; sb->res.status is BLD_SB_RUNNING */
 int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
 
-/* the deadline passed: kill everything in the cgroup */
+/* the deadline passed (or the caller gives up): kills everything in the
+   cgroup, and closes the timerfd */
 int bld_sandbox_expire(bld_sandbox_t *sb);
 
 /*
