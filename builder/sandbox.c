@@ -615,15 +615,10 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
         rc = sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
     }
 
-    sb->res.status = BLD_SB_EXITED;
     sb->res.code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                        : WEXITSTATUS(status);
-
-    if (sb->timed_out) {
-        sb->res.status = BLD_SB_TIMEOUT;
-    } else if (sb->res.oom_kills > 0) {
-        sb->res.status = BLD_SB_OOM;
-    }
+    sb->res.status = sb->timed_out ? BLD_SB_TIMEOUT
+                     : sb->res.oom_kills > 0 ? BLD_SB_OOM : BLD_SB_EXITED;
 
     so_fd_close(&sb->timerfd);
 
