@@ -58,9 +58,9 @@ static const char *const  nn_refused[] = {
     "224.0.0.0/3"
 };
 
-typedef struct {
-    struct nlmsghdr  *h;
-    char              buf[NN_MSG_MAX];
+typedef union {
+    struct nlmsghdr  h;
+    char             buf[NN_MSG_MAX];
 } nn_msg_t;
 
 
@@ -429,10 +429,9 @@ static void
 nn_msg_init(nn_msg_t *m, int type, int flags, const void *hdr, size_t len)
 {
     memset(m->buf, 0, sizeof(m->buf));
-    m->h = (struct nlmsghdr *) m->buf;
-    m->h->nlmsg_len = NLMSG_LENGTH(0);
-    m->h->nlmsg_type = (unsigned short) type;
-    m->h->nlmsg_flags = (unsigned short) (NLM_F_REQUEST | NLM_F_ACK | flags);
+    m->h.nlmsg_len = NLMSG_LENGTH(0);
+    m->h.nlmsg_type = (unsigned short) type;
+    m->h.nlmsg_flags = (unsigned short) (NLM_F_REQUEST | NLM_F_ACK | flags);
     nn_attr(m, -1, hdr, len);
 }
 
@@ -444,13 +443,13 @@ nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
     struct rtattr  *a;
     size_t          at;
 
-    at = NLMSG_ALIGN(m->h->nlmsg_len);
+    at = NLMSG_ALIGN(m->h.nlmsg_len);
     assert(at + RTA_SPACE(len) <= sizeof(m->buf));
 
     a = (struct rtattr *) (m->buf + at);
     if (type < 0) {
         memcpy(a, data, len);
-        m->h->nlmsg_len = (unsigned) (at + len);
+        m->h.nlmsg_len = (unsigned) (at + len);
         return NULL;
     }
 
@@ -459,7 +458,7 @@ nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
     if (len > 0) {
         memcpy(RTA_DATA(a), data, len);
     }
-    m->h->nlmsg_len = (unsigned) (at + RTA_SPACE(len));
+    m->h.nlmsg_len = (unsigned) (at + RTA_SPACE(len));
     return a;
 }
 
@@ -468,7 +467,7 @@ nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
 static void
 nn_attr_end(nn_msg_t *m, struct rtattr *a)
 {
-    a->rta_len = (unsigned short) (m->buf + m->h->nlmsg_len - (char *) a);
+    a->rta_len = (unsigned short) (m->buf + m->h.nlmsg_len - (char *) a);
 }
 
 /*
@@ -490,7 +489,7 @@ nn_talk(nn_msg_t *m)
     }
 
     /* an unconnected netlink socket sends to the kernel */
-    n = send(sock, m->buf, m->h->nlmsg_len, 0);
+    n = send(sock, m->buf, m->h.nlmsg_len, 0);
     if (n != -1) {
         do {
             n = recv(sock, buf, sizeof(buf), 0);
@@ -675,6 +674,9 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
     }
 
     base = net + slot * 4;
+    a.s_addr = htonl(base + 2);
+    inet_ntop(AF_INET, &a, ns->addr, sizeof(ns->addr));
+
     step = "configure the namespace";
     rc = nn_up("lo", 0, 0);
     if (rc == 0) {
@@ -691,11 +693,6 @@ back:
     if (rc == 0) {
         step = "configure the host's end";
         rc = nn_up(ns->ifname, base + 1, 0);
-    }
-
-    if (rc == 0) {
-        a.s_addr = htonl(base + 2);
-        inet_ntop(AF_INET, &a, ns->addr, sizeof(ns->addr));
     }
 
 done:

@@ -415,16 +415,14 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const bld_cgroup_t *cg,
 static int
 sb_timer(bld_sandbox_t *sb, unsigned ms)
 {
-    struct itimerspec  it;
+    struct itimerspec  it = {
+        .it_value = { ms / 1000, (long) (ms % 1000) * 1000000L }
+    };
 
     sb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (sb->timerfd == -1) {
         return SO_ERR;
     }
-
-    memset(&it, 0, sizeof(it));
-    it.it_value.tv_sec = ms / 1000;
-    it.it_value.tv_nsec = (long) (ms % 1000) * 1000000L;
 
     return timerfd_settime(sb->timerfd, 0, &it, NULL) == -1 ? SO_ERR : SO_OK;
 }
