@@ -33,6 +33,7 @@
  * every sandbox; bwrap's --args does the same job.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -110,17 +111,11 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 {
     struct stat  st;
 
-    if (o->cfg == NULL || o->cgroups == NULL || o->name == NULL
-        || o->argv == NULL || o->argv[0] == NULL || o->workdir == NULL)
-    {
-        sb_error(sb, "sandbox: cfg, cgroups, name, argv and workdir are "
-                 "required");
-        return SO_EINVAL;
-    }
+    assert(o->cfg != NULL && o->cgroups != NULL && o->name != NULL
+           && o->argv != NULL && o->argv[0] != NULL && o->workdir != NULL);
 
     if (o->uid == 0) {
-        sb_error(sb, "sandbox %s: refusing to run as root",
-                 o->name);
+        sb_error(sb, "sandbox %s: refusing to run as root", o->name);
         return SO_EINVAL;
     }
 
