@@ -478,7 +478,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     bld_sandbox_opts_t   o;
     bld_sandbox_t        sb;
     bld_appfs_t          fs;
-    bld_netns_t          net;
     bld_cgroup_t         leftover;
     bld_env_t            envp;
     bld_app_cmd_t        c;
@@ -491,7 +490,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 
     cfg = &a->b->cfg;
     wfd[0] = wfd[1] = -1;
-    net.fd = -1;
     fs.loop = -1;
     bld_env_init(&envp);
 
@@ -540,7 +538,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     o.hidden = bld_build_hidden(hidden, cfg);  /* its tree bound after */
     o.stdout_fd = wfd[0];
     o.stderr_fd = wfd[1];
-    o.netns = &net;
+    o.own_net = 1;
     o.detach = 1;
 
     if (bld_project_uid(&o.uid, a->b->pg, cfg, app->project) != SO_OK) {
@@ -555,12 +553,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
         goto done;
     }
 
-    if (bld_netns_create(&net, cfg) != SO_OK) {
-        app_spawn_failed(app, net.errstr);
-        goto done;
-    }
-    snprintf(app->addr, sizeof(app->addr), "%s", net.addr);
-
     bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
 
     if (bld_sandbox_spawn(&sb, &o) != SO_OK) {
@@ -568,13 +560,13 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
         goto done;
     }
 
+    snprintf(app->addr, sizeof(app->addr), "%s", sb.net.addr);
     app_started(a, app, &sb, sb.pid);
     rc = SO_OK;
 
 done:
 
-    /* the app is in them, or failed to start: they are its own */
-    bld_netns_close(&net);
+    /* the app is in it, or failed to start: it is its own */
     bld_appfs_close(&fs);
     for (i = 0; i < 2; i++) {
         so_fd_close(&wfd[i]);

@@ -197,7 +197,6 @@ bld_build_run(const bld_step_t *step, const char *cmd,
 {
     bld_sandbox_opts_t  o;
     bld_sandbox_t       sb;
-    bld_netns_t         net;
     build_out_t         out[2];
     bld_step_end_t      end;
     const char         *argv[7];
@@ -208,7 +207,6 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     memset(&sb, 0, sizeof(sb));
     sb.pidfd = -1;
     sb.timerfd = -1;
-    net.fd = -1;
     pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
     out[0].fd = out[1].fd = -1;
     out[0].stream = "stdout";
@@ -252,22 +250,14 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     o.uid = step->uid;
     o.stdout_fd = pipes[0][1];
     o.stderr_fd = pipes[1][1];
-    o.netns = step->host_net ? NULL : &net;
     o.share_net = step->host_net;
+    o.own_net = !step->host_net;
     o.timeout_ms = (unsigned) left;
-
-    if (!step->host_net && bld_netns_create(&net, step->cfg) != SO_OK) {
-        snprintf(err, errlen, "%s", net.errstr);
-        goto done;
-    }
 
     if (bld_sandbox_spawn(&sb, &o) != SO_OK) {
         snprintf(err, errlen, "%s", sb.errstr);
         goto done;
     }
-
-    /* the build is in it now: it lives as long as they do */
-    bld_netns_close(&net);
 
     for (i = 0; i < 2; i++) {
         close(pipes[i][1]);
@@ -293,7 +283,6 @@ done:
         so_fd_close(&out[i].fd);
     }
 
-    bld_netns_close(&net);
     bld_sandbox_free(&sb);
     bld_log_flush(step->log, 1);
     return end;

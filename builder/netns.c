@@ -703,18 +703,9 @@ done:
         snprintf(ns->errstr, sizeof(ns->errstr), "network namespace: %s: %s",
                  step, strerror(-rc));
         /* the veth pair, if made, goes with the namespace */
-        bld_netns_close(ns);
+        so_fd_close(&ns->fd);
         return SO_ERR;
     }
 
     return SO_OK;
-}
-
-
-void
-bld_netns_close(bld_netns_t *ns)
-{
-    if (ns != NULL) {
-        so_fd_close(&ns->fd);
-    }
 }

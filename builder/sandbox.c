@@ -80,8 +80,8 @@ static int sb_memfd(const char *name);
 static size_t sb_count(const char *const *list);
 static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     const sb_fds_t *f);
-static void sb_child(const bld_sandbox_opts_t *o, char **argv,
-    const bld_cgroup_t *cg, const sb_fds_t *f, int errfd)
+static void sb_child(const bld_sandbox_opts_t *o, const bld_sandbox_t *sb,
+    char **argv, const sb_fds_t *f, int errfd)
     __attribute__((noreturn));
 static int sb_child_cow(const bld_sandbox_opts_t *o);
 static void sb_child_fail(int errfd, const char *stage)
@@ -283,7 +283,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
     SB_ARG("--unshare-ipc");
     SB_ARG("--unshare-uts");
     SB_ARG("--unshare-cgroup-try");
-    if (!o->share_net && o->netns == NULL) {
+    if (!o->share_net && !o->own_net) {
         SB_ARG("--unshare-net");
     }
     SB_ARG("--new-session");
@@ -349,14 +349,14 @@ sb_child_cow(const bld_sandbox_opts_t *o)
 
 /* async-signal-safe from here to execve() */
 static void
-sb_child(const bld_sandbox_opts_t *o, char **argv, const bld_cgroup_t *cg,
+sb_child(const bld_sandbox_opts_t *o, const bld_sandbox_t *sb, char **argv,
     const sb_fds_t *f, int errfd)
 {
     struct sigaction  sa;
     sigset_t          all;
     int               devnull, sig;
 
-    if (bld_cgroup_join(cg) == -1) {
+    if (bld_cgroup_join(&sb->cg) == -1) {
         sb_child_fail(errfd, "join cgroup");
     }
 
@@ -388,7 +388,7 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const bld_cgroup_t *cg,
 
     /* root still: a namespace of the host's user namespace, so nothing
        in the sandbox can change its addresses, routes or rules */
-    if (o->netns != NULL && setns(o->netns->fd, CLONE_NEWNET) == -1) {
+    if (o->own_net && setns(sb->net.fd, CLONE_NEWNET) == -1) {
         sb_child_fail(errfd, "join the network namespace");
     }
 
@@ -463,6 +463,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
     pid_t       pid;
 
     memset(sb, 0, sizeof(*sb));
+    sb->net.fd = -1;
     sb->pidfd = -1;
     sb->timerfd = -1;
     pipefd[0] = -1;
@@ -495,6 +496,11 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
         goto done;
     }
 
+    if (o->own_net && bld_netns_create(&sb->net, o->cfg) != SO_OK) {
+        rc = sb_error(sb, "sandbox %s: %s", o->name, sb->net.errstr);
+        goto done;
+    }
+
     if (pipe2(pipefd, O_CLOEXEC) == -1) {
         rc = sb_error(sb, "sandbox %s: pipe: %s", o->name, strerror(errno));
         goto done;
@@ -509,7 +515,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 
     if (pid == 0) {
         close(pipefd[0]);
-        sb_child(o, argv, &sb->cg, &fds, pipefd[1]);
+        sb_child(o, sb, argv, &fds, pipefd[1]);
     }
 
     so_fd_close(&pipefd[1]);
@@ -534,6 +540,9 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 
 done:
 
+    /* the sandbox is in its namespace, which lives as long as it does,
+       and the veth pair with it */
+    so_fd_close(&sb->net.fd);
     so_fd_close(&fds.fd[0]);
     so_fd_close(&fds.fd[1]);
     so_fd_close(&pipefd[0]);

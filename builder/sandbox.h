@@ -76,8 +76,9 @@ typedef struct {
     int                      stdout_fd; /* -1: /dev/null */
     int                      stderr_fd;
     int                      share_net; /* 1: the host's network */
-    const bld_netns_t       *netns;     /* not NULL: joins this namespace
-                                           (netns.c), share_net ignored */
+    int                      own_net;   /* 1: a network namespace of its
+                                           own (netns.h), share_net ignored;
+                                           neither: loopback alone */
     const bld_sandbox_cow_t *cow;       /* not NULL: the work dir is
                                            this view, writable */
     int                      detach;    /* 1: outlives shipoffd (an app);
@@ -87,6 +88,8 @@ typedef struct {
 
 typedef struct {
     bld_cgroup_t          cg;
+    bld_netns_t           net;      /* own_net's: its address, its host's
+                                       end (the fd is closed by spawn) */
     pid_t                 pid;      /* bwrap's pid; 0 once reaped */
     int                   pidfd;    /* -1 on kernels without pidfd_open:
                                        then reap on SIGCHLD */

@@ -954,7 +954,6 @@ static void
 test_netns_egress(void **state)
 {
     sbt_t             *t = *state;
-    bld_netns_t        net;
     struct in_addr     a;
     char               lo_port[16], host_port[16], host[INET_ADDRSTRLEN];
     char               line[128];
@@ -969,10 +968,7 @@ test_netns_egress(void **state)
     snprintf(lo_port, sizeof(lo_port), "%d", lport);
     snprintf(host_port, sizeof(host_port), "%d", hport);
 
-    if (bld_netns_create(&net, &sbt_cfg) != SO_OK) {
-        fail_msg("%s", net.errstr);
-    }
-    t->o.netns = &net;
+    t->o.own_net = 1;
 
     {
         const char *const  argv[] = {
@@ -982,7 +978,6 @@ test_netns_egress(void **state)
 
         sbt_run(t, argv);
     }
-    bld_netns_close(&net);
     close(lfd);
     close(hfd);
 
@@ -994,7 +989,7 @@ test_netns_egress(void **state)
     assert_non_null(strstr(t->out, line));
     assert_non_null(strstr(t->out, "169.254.169.254 unreachable\n"));
 
-    sbt_assert_no_link(net.ifname);
+    sbt_assert_no_link(t->sb.net.ifname);
 }
 
 
@@ -1006,7 +1001,6 @@ static void
 test_netns_between(void **state)
 {
     sbt_t               *t = *state;
-    bld_netns_t          net, other;
     bld_sandbox_t        server;
     struct sockaddr_in   sin;
     char                 name[BLD_CG_NAMELEN];
@@ -1021,24 +1015,19 @@ test_netns_between(void **state)
 
     sbt_need_net();
 
-    if (bld_netns_create(&net, &sbt_cfg) != SO_OK) {
-        fail_msg("%s", net.errstr);
-    }
-    assert_int_equal(strncmp(net.addr, "10.213.", 7), 0);
-
     snprintf(name, sizeof(name), "case-%u", sbt_seq++);
     t->o.name = name;
     t->o.argv = serve;
-    t->o.netns = &net;
+    t->o.own_net = 1;
     if (bld_sandbox_spawn(&server, &t->o) != SO_OK) {
         fail_msg("spawn: %s", server.errstr);
     }
-    bld_netns_close(&net);
+    assert_int_equal(strncmp(server.net.addr, "10.213.", 7), 0);
 
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_port = htons(8080);
-    assert_int_equal(inet_pton(AF_INET, net.addr, &sin.sin_addr), 1);
+    assert_int_equal(inet_pton(AF_INET, server.net.addr, &sin.sin_addr), 1);
 
     rc = -1;
     for (i = 0; i < 100 && rc == -1; i++) {
@@ -1050,20 +1039,13 @@ test_netns_between(void **state)
         }
     }
 
-    if (bld_netns_create(&other, &sbt_cfg) != SO_OK) {
-        bld_sandbox_free(&server);
-        fail_msg("%s", other.errstr);
-    }
-    t->o.netns = &other;
-
     {
         const char *const  argv[] = {
-            "python3", "-c", sbt_connect_py, net.addr, "8080", NULL
+            "python3", "-c", sbt_connect_py, server.net.addr, "8080", NULL
         };
 
         sbt_run(t, argv);
     }
-    bld_netns_close(&other);
 
     assert_int_equal(bld_sandbox_expire(&server), SO_OK);
     bld_sandbox_free(&server);
@@ -1072,8 +1054,8 @@ test_netns_between(void **state)
     assert_int_equal(rc, 0);
     assert_null(strstr(t->out, "open"));
     assert_non_null(strstr(t->out, "unreachable"));
-    sbt_assert_no_link(net.ifname);
-    sbt_assert_no_link(other.ifname);
+    sbt_assert_no_link(server.net.ifname);
+    sbt_assert_no_link(t->sb.net.ifname);
 }
 
 
