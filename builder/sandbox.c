@@ -411,7 +411,8 @@ static int
 sb_timer(bld_sandbox_t *sb, unsigned ms)
 {
     struct itimerspec  it = {
-        .it_value = { ms / 1000, (long) (ms % 1000) * 1000000L }
+        .it_value.tv_sec = ms / 1000,
+        .it_value.tv_nsec = (long) (ms % 1000) * 1000000L
     };
 
     sb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
