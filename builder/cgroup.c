@@ -581,23 +581,13 @@ static uint64_t
 cg_cpu_usec(long pid)
 {
     unsigned long long  t[4];
-    char                path[64], buf[1024], *p;
+    char                dir[32], buf[1024], err[BLD_CG_ERRLEN], *p;
     long                hz;
-    ssize_t             len;
-    int                 fd;
 
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
+    snprintf(dir, sizeof(dir), "/proc/%ld", pid);
+    if (cg_read(err, dir, "stat", buf, sizeof(buf)) != SO_OK) {
         return 0;
     }
-
-    len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (len <= 0) {
-        return 0;
-    }
-    buf[len] = '\0';
 
     /* the command, in parentheses, may hold spaces: fields follow the
        last ")"; utime is the 14th field, the 12th after it */
