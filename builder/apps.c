@@ -355,15 +355,8 @@ app_log_new(bld_apps_t *a, bld_app_t *app)
         app->log = NULL;
     }
 
-    if (bld_log_new(&app->log, a->b->pg, a->b->redis, app->deployment,
-                    app->project) != SO_OK)
-    {
-        return SO_ERR;
-    }
-
-    bld_log_mask_secrets(app->log, a->b->pg, &a->b->cfg, app->project);
-    bld_log_quota(app->log, &a->b->cfg);
-    return SO_OK;
+    return bld_log_new(&app->log, a->b->pg, a->b->redis, &a->b->cfg,
+                       app->deployment, app->project);
 }
 
 

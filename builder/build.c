@@ -41,8 +41,6 @@ typedef struct {
 
 
 static int build_read(build_out_t *o, bld_log_t *log);
-static void build_drain(build_out_t *o, bld_log_t *log);
-static int build_env_listed(const char *name, const char *const *names);
 static int build_watch(const bld_step_t *step, bld_sandbox_t *sb,
     build_out_t *out, bld_sandbox_result_t *res, int *canceled, char *err,
     size_t errlen);
@@ -62,7 +60,9 @@ build_read(build_out_t *o, bld_log_t *log)
     }
 
     if (n == 0) {
-        build_drain(o, log);
+        if (o->len > 0) {
+            bld_log_line(log, o->stream, o->buf, o->len);
+        }
         return 0;
     }
 
@@ -88,13 +88,34 @@ build_read(build_out_t *o, bld_log_t *log)
 }
 
 
-static void
-build_drain(build_out_t *o, bld_log_t *log)
+int
+bld_step_init(bld_step_t *step, const so_config_t *cfg, const char *name,
+    const char *workdir, uid_t uid, char *err, size_t errlen)
 {
-    if (o->len > 0) {
-        bld_log_line(log, o->stream, o->buf, o->len);
-        o->len = 0;
+    bld_cgroup_t  leftover;
+
+    memset(step, 0, sizeof(*step));
+
+    if (bld_cgroup_sys_init(&step->cgroups, "/sys/fs/cgroup",
+                            cfg->sandbox_cgroup_parent) != SO_OK)
+    {
+        snprintf(err, errlen, "cgroups: %s", step->cgroups.errstr);
+        return SO_ERR;
     }
+
+    if (bld_cgroup_open(&leftover, &step->cgroups, name) == SO_OK) {
+        bld_cgroup_destroy(&leftover);
+    }
+
+    step->cfg = cfg;
+    snprintf(step->name, sizeof(step->name), "%s", name);
+    step->workdir = workdir;
+    step->cwd = workdir;
+    bld_build_hidden(step->hidden, cfg);
+    step->uid = uid;
+    step->cancel_fd = -1;
+
+    return SO_OK;
 }
 
 
@@ -151,30 +172,22 @@ bld_env_add_vars(bld_env_t *env, json_t *vars, const char *const *skip)
 {
     json_t       *v;
     const char   *key;
+    size_t        i;
 
     json_object_foreach(vars, key, v) {
+        for (i = 0; skip != NULL && skip[i] != NULL; i++) {
+            if (strcmp(key, skip[i]) == 0) {
+                break;
+            }
+        }
+
         if (json_is_string(v)
             && strlen(json_string_value(v)) == json_string_length(v)
-            && !build_env_listed(key, skip))
+            && (skip == NULL || skip[i] == NULL))
         {
             bld_env_add(env, "%s=%s", key, json_string_value(v));
         }
     }
-}
-
-
-static int
-build_env_listed(const char *name, const char *const *names)
-{
-    size_t  i;
-
-    for (i = 0; names != NULL && names[i] != NULL; i++) {
-        if (strcmp(name, names[i]) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 
@@ -197,21 +210,22 @@ bld_build_run(const bld_step_t *step, const char *cmd,
 {
     bld_sandbox_opts_t  o;
     bld_sandbox_t       sb;
-    build_out_t         out[2];
+    build_out_t         out[2] = { { -1, "stdout", "", 0 },
+                                   { -1, "stderr", "", 0 } };
     bld_step_end_t      end;
-    const char         *argv[7];
+    /* $1 is the directory, $2 the command: nothing of either is parsed
+       by the outer shell */
+    const char         *argv[] = { "/bin/sh", "-c",
+                                   "cd \"$1\" && eval \"$2\"", "sh",
+                                   step->cwd, cmd, NULL };
     long long           left;
-    int                 pipes[2][2], i, canceled;
+    int                 pipes[2][2] = { { -1, -1 }, { -1, -1 } };
+    int                 i, canceled;
 
     memset(res, 0, sizeof(*res));
     memset(&sb, 0, sizeof(sb));
     sb.pidfd = -1;
     sb.timerfd = -1;
-    pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
-    out[0].fd = out[1].fd = -1;
-    out[0].stream = "stdout";
-    out[1].stream = "stderr";
-    out[0].len = out[1].len = 0;
     err[0] = '\0';
     canceled = 0;
     end = BLD_STEP_ERROR;
@@ -228,19 +242,9 @@ bld_build_run(const bld_step_t *step, const char *cmd,
         goto done;
     }
 
-    /* $1 is the directory, $2 the command: nothing of either is parsed
-       by the outer shell */
-    argv[0] = "/bin/sh";
-    argv[1] = "-c";
-    argv[2] = "cd \"$1\" && eval \"$2\"";
-    argv[3] = "sh";
-    argv[4] = step->cwd;
-    argv[5] = cmd;
-    argv[6] = NULL;
-
     memset(&o, 0, sizeof(o));
     o.cfg = step->cfg;
-    o.cgroups = step->cgroups;
+    o.cgroups = &step->cgroups;
     o.name = step->name;
     o.argv = argv;
     o.envp = step->envp;

@@ -56,8 +56,9 @@ void bld_builds_cancels(bld_builds_t *q);
 
 /* jobs.c */
 int bld_jobs_capacity(const bld_builds_t *q);
-int bld_job_start(bld_builds_t *q, long long deployment, long long project);
-int bld_job_start_detect(bld_builds_t *q, long long detection);
+/* detect: a detection's job (deployment is its id, project 0) */
+int bld_job_start(bld_builds_t *q, long long deployment, long long project,
+    int detect);
 int bld_job_is_ours(const bld_builds_t *q, int fd);
 void bld_job_exited(bld_builds_t *q, int pidfd);
 void bld_job_cancel(bld_builds_t *q, long long deployment);

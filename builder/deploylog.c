@@ -14,10 +14,11 @@
  * once and the lines are dropped from that store.
  *
  * A deployment stores at most quota_log_bytes_per_deployment bytes of line
- * text (bld_log_quota), its build and every start of its app together:
- * past it one marker line says "log limit reached" and later lines are
- * dropped, the build goes on.  shipoffd's own lines get LOG_SYSTEM_EXTRA
- * more, so that how the deployment ended is still told.
+ * text (bld_log_new, given the configuration), its build and every start
+ * of its app together: past it one marker line says "log limit reached"
+ * and later lines are dropped, the build goes on.  shipoffd's own lines
+ * get LOG_SYSTEM_EXTRA more, so that how the deployment ended is still
+ * told.
  */
 
 #include <stdarg.h>
@@ -57,19 +58,20 @@ struct bld_log_s {
 };
 
 
-static void log_mask(bld_log_t *log, const char *secret);
+static void log_mask_secrets(bld_log_t *log, const so_config_t *cfg,
+    long long project_id);
+static void log_quota(bld_log_t *log, const so_config_t *cfg);
 static void log_clean(char *out, size_t outlen, const char *in, size_t len);
 static void log_mask_apply(const bld_log_t *log, char *buf);
 static void log_time(char *out, size_t len);
 static void log_xadd(bld_log_t *log, const char *at, const char *k1,
     const char *v1, const char *k2, const char *v2);
-static int log_over(bld_log_t *log, const char *stream, size_t len);
 static void log_emit(bld_log_t *log, const char *stream, const char *line);
 
 
 int
 bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
-    long long deployment_id, long long project_id)
+    const so_config_t *cfg, long long deployment_id, long long project_id)
 {
     bld_log_t  *log;
 
@@ -92,44 +94,32 @@ bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
     snprintf(log->dep, sizeof(log->dep), "%lld", deployment_id);
     snprintf(log->proj, sizeof(log->proj), "%lld", project_id);
 
+    if (cfg != NULL) {
+        log_mask_secrets(log, cfg, project_id);
+        log_quota(log, cfg);
+    }
+
     *out = log;
     return SO_OK;
 }
 
 
-/* every later line has each occurrence of secret replaced by "****" */
-static void
-log_mask(bld_log_t *log, const char *secret)
-{
-    /* a value this short would mask half of every line: it is no secret
-       worth the noise, and "****" would leak its length anyway */
-    if (secret == NULL || strlen(secret) < 3 || log->nmasks == LOG_MASKS_MAX)
-    {
-        return;
-    }
-
-    log->masks[log->nmasks] = strdup(secret);
-    if (log->masks[log->nmasks] != NULL) {
-        log->nmasks++;
-    }
-}
-
-
 /* the values of the project's secrets never reach the logs */
-void
-bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
+static void
+log_mask_secrets(bld_log_t *log, const so_config_t *cfg,
     long long project_id)
 {
-    PGresult  *res;
-    json_t    *env, *v;
-    char       proj[24];
-    int        i;
+    so_pg_t     *pg;
+    PGresult    *res;
+    json_t      *env;
+    const char  *v;
+    int          i;
 
-    snprintf(proj, sizeof(proj), "%lld", project_id);
+    pg = log->pg;
     res = so_pg_query(pg, "log_secret_keys",
                       "SELECT key FROM env_vars"
                       " WHERE project_id = $1 AND secret",
-                      SO_PG_PARAMS(proj));
+                      SO_PG_PARAMS(log->proj));
     if (res == NULL || PQntuples(res) == 0) {
         PQclear(res);
         return;
@@ -142,10 +132,14 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
         return;
     }
 
-    for (i = 0; i < PQntuples(res); i++) {
-        v = json_object_get(env, PQgetvalue(res, i, 0));
-        if (json_is_string(v)) {
-            log_mask(log, json_string_value(v));
+    for (i = 0; i < PQntuples(res) && log->nmasks < LOG_MASKS_MAX; i++) {
+        v = json_string_value(json_object_get(env, PQgetvalue(res, i, 0)));
+
+        /* a value this short would mask half of every line: it is no
+           secret worth the noise, and "****" would leak its length */
+        if (v != NULL && strlen(v) >= 3) {
+            log->masks[log->nmasks] = strdup(v);
+            log->nmasks += log->masks[log->nmasks] != NULL;
         }
     }
 
@@ -154,12 +148,12 @@ bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg, const so_config_t *cfg,
 }
 
 
-void
-bld_log_quota(bld_log_t *log, const so_config_t *cfg)
+static void
+log_quota(bld_log_t *log, const so_config_t *cfg)
 {
     PGresult  *res;
 
-    if (log == NULL || cfg->quota_log_bytes_per_deployment == 0) {
+    if (cfg->quota_log_bytes_per_deployment == 0) {
         return;
     }
 
@@ -175,37 +169,6 @@ bld_log_quota(bld_log_t *log, const so_config_t *cfg)
     }
 
     PQclear(res);
-}
-
-
-/*
- * 1 when a line of len bytes is over the deployment's quota and dropped;
- * the first one dropped leaves the marker instead
- */
-static int
-log_over(bld_log_t *log, const char *stream, size_t len)
-{
-    char  marker[128];
-
-    if (log->cap == 0
-        || (!log->capped && log->bytes + len <= log->cap)
-        || (strcmp(stream, "system") == 0
-            && log->bytes + len <= log->cap + LOG_SYSTEM_EXTRA))
-    {
-        log->bytes += len;
-        return 0;
-    }
-
-    if (!log->capped) {
-        log->capped = 1;
-        snprintf(marker, sizeof(marker), "log limit reached: %zu bytes "
-                 "(quota_log_bytes_per_deployment); later lines are "
-                 "dropped", log->cap);
-        so_log_info("logs", "deployment=%s: %s", log->dep, marker);
-        log_emit(log, "system", marker);
-    }
-
-    return 1;
 }
 
 
@@ -235,21 +198,14 @@ log_clean(char *out, size_t outlen, const char *in, size_t len)
             : (*p & 0xf0) == 0xe0 ? 2
             : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : 0;
 
-        if (k == 0 || (size_t) (end - p) <= k) {
-            out[n++] = '?';
-            p++;
-            continue;
+        i = 1;
+        while (i <= k && p + i < end && (p[i] & 0xc0) == 0x80) {
+            i++;
         }
 
-        for (i = 1; i <= k; i++) {
-            if ((p[i] & 0xc0) != 0x80) {
-                break;
-            }
-        }
-
-        /* overlong three-byte forms and surrogates are refused by
-           jansson too */
-        if (i <= k
+        /* a bad or cut sequence; overlong three-byte forms and surrogates
+           are refused by jansson too */
+        if (k == 0 || i <= k
             || (k == 2 && *p == 0xe0 && p[1] < 0xa0)
             || (k == 2 && *p == 0xed && p[1] >= 0xa0)
             || (k == 3 && *p == 0xf0 && p[1] < 0x90)
@@ -341,7 +297,8 @@ void
 bld_log_line(bld_log_t *log, const char *stream, const char *line,
     size_t len)
 {
-    char  buf[BLD_LOG_LINE_MAX + 8];
+    char    buf[BLD_LOG_LINE_MAX + 8], marker[128];
+    size_t  n;
 
     if (log == NULL) {
         return;
@@ -349,9 +306,27 @@ bld_log_line(bld_log_t *log, const char *stream, const char *line,
 
     log_clean(buf, sizeof(buf) - 4, line, len);
     log_mask_apply(log, buf);
+    n = strlen(buf);
 
-    if (!log_over(log, stream, strlen(buf))) {
+    if (log->cap == 0
+        || (!log->capped && log->bytes + n <= log->cap)
+        || (strcmp(stream, "system") == 0
+            && log->bytes + n <= log->cap + LOG_SYSTEM_EXTRA))
+    {
+        log->bytes += n;
         log_emit(log, stream, buf);
+        return;
+    }
+
+    /* over the deployment's quota: dropped, the first one leaving the
+       marker instead */
+    if (!log->capped) {
+        log->capped = 1;
+        snprintf(marker, sizeof(marker), "log limit reached: %zu bytes "
+                 "(quota_log_bytes_per_deployment); later lines are "
+                 "dropped", log->cap);
+        so_log_info("logs", "deployment=%s: %s", log->dep, marker);
+        log_emit(log, "system", marker);
     }
 }
 
@@ -472,6 +447,8 @@ bld_log_free(bld_log_t *log)
     if (log == NULL) {
         return;
     }
+
+    bld_log_flush(log, 1);
 
     for (m = 0; m < log->nmasks; m++) {
         so_wipe(log->masks[m], strlen(log->masks[m]));

@@ -18,14 +18,10 @@
  * the reconciler (bld_detect_expire): no detection stays pending.
  */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "shipoff.h"
 #include "so_crypto.h"
@@ -97,25 +93,20 @@ static bld_step_end_t
 det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
     PGresult *row, bld_clone_t *out, det_error_t *e)
 {
-    bld_cgroup_sys_t  cgroups;
-    bld_cgroup_t      leftover;
     bld_clone_req_t   req;
     bld_step_t        step;
     so_repo_url_t     repo;
     bld_step_end_t    end;
-    const char       *hidden[BLD_HIDDEN_MAX];
     char              dir[PATH_MAX], name[64], err[SO_ERRLEN], *token;
     int               fd;
 
     token = NULL;
     fd = -1;
     end = BLD_STEP_ERROR;
-    dir[0] = '\0';
 
-    memset(&req, 0, sizeof(req));
-    req.url = PQgetvalue(row, 0, 1);
-    req.branch = PQgetvalue(row, 0, 2);
-    req.detect = PQgetvalue(row, 0, 3);
+    req = (bld_clone_req_t) { .url = PQgetvalue(row, 0, 1),
+                              .branch = PQgetvalue(row, 0, 2),
+                              .detect = PQgetvalue(row, 0, 3) };
 
     /* the configuration may have changed since the API took it */
     if (so_repo_check(&repo, cfg, req.url, err, sizeof(err)) != SO_OK) {
@@ -136,42 +127,18 @@ det_clone(const so_config_t *cfg, so_pg_t *pg, const char *id,
     req.token = token;
 
     snprintf(name, sizeof(name), "detect-%s", id);
-    if (bld_cgroup_sys_init(&cgroups, "/sys/fs/cgroup",
-                            cfg->sandbox_cgroup_parent) != SO_OK)
-    {
-        so_log_error("detect", "detection=%s: cgroups: %s", id,
-                     cgroups.errstr);
-        goto done;
-    }
-    if (bld_cgroup_open(&leftover, &cgroups, name) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
-
-    snprintf(dir, sizeof(dir), "%s/builds", cfg->var_dir);
-    (void) mkdir(dir, 0711);
     snprintf(dir, sizeof(dir), "%s/builds/%s", cfg->var_dir, name);
-    bld_remove_tree(cfg, dir);
 
-    if (mkdir(dir, 0700) == -1
-        || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                      | O_CLOEXEC)) == -1
-        || fchown(fd, bld_detect_uid(cfg), (gid_t) bld_detect_uid(cfg)) == -1)
+    if (bld_step_init(&step, cfg, name, dir, bld_detect_uid(cfg), err,
+                      sizeof(err)) != SO_OK
+        || bld_workfs_open(&fd, cfg, dir, 0, step.uid, err, sizeof(err))
+           != SO_OK)
     {
-        so_log_error("detect", "detection=%s: %s: %s", id, dir,
-                     strerror(errno));
+        so_log_error("detect", "detection=%s: %s", id, err);
         goto done;
     }
 
-    memset(&step, 0, sizeof(step));
-    step.cgroups = &cgroups;
-    step.cfg = cfg;
-    step.name = name;
-    step.workdir = dir;
-    step.cwd = dir;
-    step.hidden = bld_build_hidden(hidden, cfg);
-    step.uid = bld_detect_uid(cfg);
     step.deadline_ms = so_now_ms() + (long long) cfg->detect_timeout * 1000;
-    step.cancel_fd = -1;
 
     end = bld_source_clone(out, &req, &step, fd, err, sizeof(err));
     if (end == BLD_STEP_ERROR) {
@@ -185,9 +152,7 @@ done:
         free(token);
     }
     so_fd_close(&fd);
-    if (dir[0] != '\0') {
-        bld_remove_tree(cfg, dir);
-    }
+    bld_workfs_close(cfg, dir);
     return end;
 }
 
@@ -279,17 +244,13 @@ done:
 void
 bld_detect_lost(so_pg_t *pg, long long detection_id)
 {
-    char  id[24];
+    static const det_error_t  lost = {
+        "internal", "the detection could not run: try again", NULL
+    };
+    char                      id[24];
 
     snprintf(id, sizeof(id), "%lld", detection_id);
-
-    PQclear(so_pg_query(pg, "detect_lost",
-                        "UPDATE detections SET state = 'failed',"
-                        " error_code = 'internal', error_message ="
-                        " 'the detection could not run: try again',"
-                        " finished_at = now()"
-                        " WHERE id = $1 AND state = 'pending'",
-                        SO_PG_PARAMS(id)));
+    (void) det_finish(pg, id, NULL, &lost);
 }
 
 

@@ -165,7 +165,7 @@ bld_events_entry(void *data, const char *eid, const redisReply *fields)
 
         /* no build slot: kept pending, like a failure */
         rc = bld_jobs_capacity(ev->builds) > 0
-             ? bld_job_start_detect(ev->builds, id) : SO_EUNAVAIL;
+             ? bld_job_start(ev->builds, id, 0, 1) : SO_EUNAVAIL;
     }
 
     return rc == SO_OK ? BLD_STREAM_ACK : BLD_STREAM_KEEP;

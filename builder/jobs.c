@@ -50,13 +50,10 @@
 
 
 static int bld_job_find_fd(const bld_builds_t *q, int pidfd);
-static void bld_job_remove(bld_builds_t *q, bld_job_t *job);
-static void bld_job_settle(bld_builds_t *q, long long deployment,
+static void bld_job_end(bld_builds_t *q, bld_job_t *job, int lost,
     int counted);
 static void bld_job_kill(const bld_job_t *job);
 static void bld_job_term(bld_job_t *job);
-static int bld_job_fork(bld_builds_t *q, long long id, long long project,
-    int detect);
 static void bld_job_child(bld_builds_t *q, long long id, int detect,
     pid_t parent) __attribute__((noreturn));
 
@@ -83,21 +80,7 @@ bld_jobs_capacity(const bld_builds_t *q)
 
 
 int
-bld_job_start(bld_builds_t *q, long long deployment, long long project)
-{
-    return bld_job_fork(q, deployment, project, 0);
-}
-
-
-int
-bld_job_start_detect(bld_builds_t *q, long long detection)
-{
-    return bld_job_fork(q, detection, 0, 1);
-}
-
-
-static int
-bld_job_fork(bld_builds_t *q, long long deployment, long long project,
+bld_job_start(bld_builds_t *q, long long deployment, long long project,
     int detect)
 {
     struct epoll_event   ev;
@@ -205,16 +188,6 @@ bld_job_find_fd(const bld_builds_t *q, int pidfd)
 }
 
 
-static void
-bld_job_remove(bld_builds_t *q, bld_job_t *job)
-{
-    (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, job->pidfd, NULL);
-    close(job->pidfd);
-
-    *job = q->jobs[--q->njobs];
-}
-
-
 void
 bld_job_exited(bld_builds_t *q, int pidfd)
 {
@@ -255,18 +228,8 @@ bld_job_exited(bld_builds_t *q, int pidfd)
                     deployment, WTERMSIG(status));
     }
 
-    if (job->detect) {
-        bld_job_remove(q, job);
-        if (code != 0) {
-            bld_detect_lost(q->b->pg, deployment);
-        }
-        q->stream.reread = 1;
-        return;
-    }
-
-    bld_job_remove(q, job);
-
-    /* a built app: the supervisor takes the deployment over */
+    /* a built app: the supervisor takes the deployment over (a detection
+       exits with 0 or BLD_WORKER_RETRY) */
     if (code == BLD_WORKER_PROVISIONED) {
         (void) bld_apps_handover(q->apps, deployment);
     }
@@ -276,7 +239,7 @@ bld_job_exited(bld_builds_t *q, int pidfd)
                      "taken as a crash", deployment, code);
     }
 
-    bld_job_settle(q, deployment, 1);
+    bld_job_end(q, job, code != 0, 1);
 
     /* a slot is free, and the project may be built again */
     q->stream.reread = 1;
@@ -284,18 +247,33 @@ bld_job_exited(bld_builds_t *q, int pidfd)
 
 
 /*
- * A worker that finished has recorded its verdict; one that did not
- * (a retry, a crash, a kill) left its deployment active: recover it.
- * Then the lease, if the deployment kept it, is dropped.
+ * The job out of the table.  A worker that finished has recorded its
+ * verdict; one that did not (a retry, a crash, a kill) left its
+ * deployment active: recover it.  Then the lease, if the deployment kept
+ * it, is dropped.  A detection that did not answer (lost) has its row
+ * failed.
  */
 static void
-bld_job_settle(bld_builds_t *q, long long deployment, int counted)
+bld_job_end(bld_builds_t *q, bld_job_t *job, int lost, int counted)
 {
-    char  ids[24];
+    bld_job_t  j;
+    char       ids[24];
 
-    (void) bld_recover(q, deployment, counted);
+    j = *job;
+    (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, j.pidfd, NULL);
+    close(j.pidfd);
+    *job = q->jobs[--q->njobs];
 
-    snprintf(ids, sizeof(ids), "%lld", deployment);
+    if (j.detect) {
+        if (lost) {
+            bld_detect_lost(q->b->pg, j.deployment);
+        }
+        return;
+    }
+
+    (void) bld_recover(q, j.deployment, counted);
+
+    snprintf(ids, sizeof(ids), "%lld", j.deployment);
 
     if (so_pg_exec(q->b->pg, "bld_job_unlease",
                    "UPDATE deployments SET lease_owner = NULL,"
@@ -305,7 +283,7 @@ bld_job_settle(bld_builds_t *q, long long deployment, int counted)
     {
         /* the state is final: an expired lease there does no harm */
         so_log_warn("jobs", "deployment=%lld: dropping the lease: %s",
-                    deployment, so_pg_errstr(q->b->pg));
+                    j.deployment, so_pg_errstr(q->b->pg));
     }
 }
 
@@ -422,25 +400,17 @@ bld_jobs_heartbeat(bld_builds_t *q)
 void
 bld_jobs_stop(bld_builds_t *q)
 {
-    long long  deployment;
-    int        detect;
+    bld_job_t  *job;
 
     while (q->njobs > 0) {
-        deployment = q->jobs[0].deployment;
-        detect = q->jobs[0].detect;
+        job = &q->jobs[0];
 
-        so_log_info("jobs", "%s=%lld: stopping%s", detect ? "detection"
-                    : "deployment", deployment, detect ? ""
+        so_log_info("jobs", "%s=%lld: stopping%s", job->detect ? "detection"
+                    : "deployment", job->deployment, job->detect ? ""
                     : ": queued again");
-        bld_job_kill(&q->jobs[0]);
-        (void) waitpid(q->jobs[0].pid, NULL, 0);
-        bld_job_remove(q, &q->jobs[0]);
-
-        if (detect) {
-            bld_detect_lost(q->b->pg, deployment);
-        } else {
-            bld_job_settle(q, deployment, 0);
-        }
+        bld_job_kill(job);
+        (void) waitpid(job->pid, NULL, 0);
+        bld_job_end(q, job, 1, 0);
     }
 }
 

@@ -67,12 +67,12 @@ typedef struct {
 
 
 static int pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth);
+static int pub_mkdir(const pub_ctx_t *ctx, int dfd, const char *name);
 static int pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st);
 static int pub_link(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     const struct stat *st);
-static int pub_tree(pub_ctx_t *ctx, int src, const char *dst);
-static int pub_gzip(int dfd, const char *name);
+static int pub_gzip(int sfd, int dfd, const char *name);
 static int pub_is_text(const char *name);
 static int pub_fail(pub_ctx_t *ctx, const char *what);
 static int pub_rm(const char *path, const struct stat *st, int flag,
@@ -113,18 +113,27 @@ pub_is_text(const char *name)
 }
 
 
-/* name.gz beside name in dfd, unless the site brings its own */
+/*
+ * name.gz beside name in dfd, unless the site brings its own (in sfd):
+ * the copy takes that one whether it comes before or after name, so
+ * ours must not be there first.
+ */
 static int
-pub_gzip(int dfd, const char *name)
+pub_gzip(int sfd, int dfd, const char *name)
 {
-    z_stream       z;
-    unsigned char  in[16384], out[16384];
-    char           gz[NAME_MAX + 4];
-    ssize_t        n;
-    int            ifd, ofd, rc, flush, zrc;
+    struct stat  st;
+    gzFile       gz;
+    char         buf[16384], path[NAME_MAX + 4];
+    ssize_t      n;
+    int          ifd, ofd, rc;
 
-    if ((size_t) snprintf(gz, sizeof(gz), "%s.gz", name) >= sizeof(gz)) {
+    if ((size_t) snprintf(path, sizeof(path), "%s.gz", name) >= sizeof(path))
+    {
         return SO_OK;
+    }
+
+    if (fstatat(sfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return SO_EEXISTS;
     }
 
     ifd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -132,63 +141,32 @@ pub_gzip(int dfd, const char *name)
         return SO_ERR;
     }
 
-    ofd = openat(dfd, gz, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+    ofd = openat(dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
                  | O_CLOEXEC, 0644);
     if (ofd == -1) {
         close(ifd);
         return errno == EEXIST ? SO_EEXISTS : SO_ERR;
     }
 
-    memset(&z, 0, sizeof(z));
-    /* 15 + 16: a gzip header and trailer around the deflate stream */
-    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
-        != Z_OK)
-    {
-        close(ifd);
-        close(ofd);
-        unlinkat(dfd, gz, 0);
-        return SO_ERR;
+    /* a gzip header and trailer around the deflate stream, level 9 */
+    gz = gzdopen(ofd, "wb9");
+    rc = gz != NULL ? SO_OK : SO_ERR;
+
+    while (rc == SO_OK && (n = read(ifd, buf, sizeof(buf))) != 0) {
+        if (n < 0 || gzwrite(gz, buf, (unsigned) n) != (int) n) {
+            rc = SO_ERR;
+        }
     }
 
-    rc = SO_OK;
-    do {
-        n = read(ifd, in, sizeof(in));
-        if (n < 0) {
-            rc = SO_ERR;
-            break;
-        }
-
-        flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
-        z.next_in = in;
-        z.avail_in = (uInt) n;
-
-        do {
-            z.next_out = out;
-            z.avail_out = sizeof(out);
-            zrc = deflate(&z, flush);
-            if (zrc == Z_STREAM_ERROR) {
-                rc = SO_ERR;
-                break;
-            }
-            if (write(ofd, out, sizeof(out) - z.avail_out)
-                != (ssize_t) (sizeof(out) - z.avail_out))
-            {
-                rc = SO_ERR;
-                break;
-            }
-        } while (z.avail_out == 0);
-
-    } while (rc == SO_OK && flush != Z_FINISH);
-
-    deflateEnd(&z);
     close(ifd);
-
-    if (close(ofd) == -1) {
+    if (gz == NULL) {
+        close(ofd);
+    } else if (gzclose(gz) != Z_OK) {
         rc = SO_ERR;
     }
 
     if (rc != SO_OK) {
-        unlinkat(dfd, gz, 0);
+        unlinkat(dfd, path, 0);
     }
 
     return rc;
@@ -256,7 +234,7 @@ pub_file(pub_ctx_t *ctx, int sfd, int dfd, const char *name,
     ctx->files++;
 
     if (!ctx->app && st->st_size >= PUB_GZIP_MIN && pub_is_text(name)) {
-        rc = pub_gzip(dfd, name);
+        rc = pub_gzip(sfd, dfd, name);
         if (rc == SO_OK) {
             ctx->gzipped++;
         } else if (rc != SO_EEXISTS) {
@@ -341,21 +319,12 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
             rc = pub_file(ctx, dirfd(dir), dfd, de->d_name, &st);
 
         } else if (S_ISDIR(st.st_mode)) {
-            if (mkdirat(dfd, de->d_name, 0755) == -1
-                || (ctx->app && fchownat(dfd, de->d_name, ctx->uid, ctx->gid,
-                                         AT_SYMLINK_NOFOLLOW) == -1))
-            {
-                rc = pub_fail(ctx, "mkdir");
-                break;
-            }
-
-            csfd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY
-                          | O_NOFOLLOW | O_CLOEXEC);
-            cdfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY
-                          | O_NOFOLLOW | O_CLOEXEC);
-            if (csfd == -1 || cdfd == -1) {
-                rc = pub_fail(ctx, "open");
-                so_fd_close(&csfd);
+            cdfd = pub_mkdir(ctx, dfd, de->d_name);
+            csfd = cdfd == -1 ? -1 : openat(dirfd(dir), de->d_name,
+                                            O_RDONLY | O_DIRECTORY
+                                            | O_NOFOLLOW | O_CLOEXEC);
+            if (csfd == -1) {
+                rc = pub_fail(ctx, cdfd == -1 ? "mkdir" : "open");
                 so_fd_close(&cdfd);
                 break;
             }
@@ -381,38 +350,22 @@ pub_dir(pub_ctx_t *ctx, int sfd, int dfd, int depth)
 }
 
 
-/* src (borrowed) copied to dst, which must not exist */
+/* the dir name made in dfd and opened, an app's owned by its uid; -1 */
 static int
-pub_tree(pub_ctx_t *ctx, int src, const char *dst)
+pub_mkdir(const pub_ctx_t *ctx, int dfd, const char *name)
 {
-    int  sfd, dfd, rc;
+    int  fd;
 
-    ctx->err[0] = '\0';
-
-    /* an open of its own (pub_dir() reads and closes it): the caller's
-       fd stays the caller's, its offset untouched */
-    sfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (sfd == -1) {
-        snprintf(ctx->err, ctx->errlen, "open the tree: %s",
-                 strerror(errno));
-        return SO_ERR;
+    if (mkdirat(dfd, name, 0755) == -1) {
+        return -1;
     }
 
-    if (mkdir(dst, 0755) == -1
-        || (dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                       | O_CLOEXEC)) == -1)
-    {
-        snprintf(ctx->err, ctx->errlen, "mkdir %s: %s", dst,
-                 strerror(errno));
-        close(sfd);
-        return SO_ERR;
+    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd != -1 && ctx->app && fchown(fd, ctx->uid, ctx->gid) == -1) {
+        so_fd_close(&fd);
     }
 
-    rc = ctx->app && fchown(dfd, ctx->uid, ctx->gid) == -1 ? SO_ERR
-         : pub_dir(ctx, sfd, dfd, 0);
-    close(dfd);
-
-    return rc;
+    return fd;
 }
 
 
@@ -421,7 +374,7 @@ bld_publish_copy(int src, uid_t uid, int app, const char *dst,
     bld_log_t *log, char *err, size_t errlen)
 {
     pub_ctx_t  ctx;
-    int        rc;
+    int        sfd, dfd, rc;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.log = log;
@@ -430,8 +383,26 @@ bld_publish_copy(int src, uid_t uid, int app, const char *dst,
     ctx.app = app;
     ctx.err = err;
     ctx.errlen = errlen;
+    err[0] = '\0';
 
-    rc = pub_tree(&ctx, src, dst);
+    /* an open of its own (pub_dir() reads and closes it): the caller's
+       fd stays the caller's, its offset untouched */
+    sfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sfd == -1) {
+        snprintf(err, errlen, "open the tree: %s", strerror(errno));
+        return SO_ERR;
+    }
+
+    dfd = pub_mkdir(&ctx, AT_FDCWD, dst);
+    if (dfd == -1) {
+        snprintf(err, errlen, "mkdir %s: %s", dst, strerror(errno));
+        close(sfd);
+        return SO_ERR;
+    }
+
+    rc = pub_dir(&ctx, sfd, dfd, 0);
+    close(dfd);
+
     if (rc == SO_OK) {
         bld_log_sys(log, "published %lld %s (%lld precompressed, %lld "
                     "skipped)", ctx.files, app ? "files and links" : "files",

@@ -39,11 +39,6 @@
 
 #define BLD_READS       4       /* reads of new entries per tick */
 
-/* what became of an entry */
-#define BLD_CLAIMED     SO_DEPLOY_CLAIMED   /* ours now: fork, ack */
-#define BLD_SETTLED     SO_DEPLOY_SETTLED   /* nothing to build: ack */
-#define BLD_LATER       SO_DEPLOY_LATER     /* leave it pending */
-
 
 static const bld_stream_policy_t  bld_queue_policy = {
     BLD_STREAM, BLD_GROUP,
@@ -148,19 +143,19 @@ bld_queue_entry(void *data, const char *eid, const redisReply *fields)
     switch (so_deploy_claim(&project, q->b->pg, id, q->consumer,
                             q->b->cfg.lease_ttl))
     {
-    case BLD_CLAIMED:
-        if (bld_job_start(q, id, project) != SO_OK) {
+    case SO_DEPLOY_CLAIMED:                 /* ours now: fork, ack */
+        if (bld_job_start(q, id, project, 0) != SO_OK) {
             /* not started: give it back (counted: a fork that keeps
              * failing must not loop forever) */
             (void) bld_recover(q, id, 1);
         }
         return BLD_STREAM_ACK;
 
-    case BLD_SETTLED:
+    case SO_DEPLOY_SETTLED:                 /* nothing to build */
         return BLD_STREAM_ACK;
 
     default:
-        /* BLD_LATER, or a server failed: the entry stays pending */
+        /* SO_DEPLOY_LATER, or a server failed: the entry stays pending */
         return BLD_STREAM_KEEP;
     }
 }

@@ -157,7 +157,8 @@ bld_quota_apps(bld_t *b, long long deployment)
         so_log_warn("quota", "deployment=%lld: %s", deployment, line);
 
         /* the deployment has no log open: one for this line */
-        if (bld_log_new(&log, b->pg, b->redis, deployment, project) == SO_OK)
+        if (bld_log_new(&log, b->pg, b->redis, NULL, deployment, project)
+            == SO_OK)
         {
             bld_log_sys(log, "%s", line);
             bld_log_flush(log, 1);

@@ -24,8 +24,8 @@
  *
  * Private repositories: the clone carries a GitHub access token as HTTP
  * basic credentials ("x-access-token", token) only under the rule of
- * bld_source_token() below (the owner's own token, for a repository the
- * owner set).  The token is opened in the worker just before the clone,
+ * bld_source_token() (worker.h: the owner's own token, for a repository
+ * the owner set).  The token is opened in the worker just before the clone,
  * handed to the sandboxed clone in its environment only, and wiped right
  * after; it is never logged.  It goes only to the GitHub host
  * (github_authorize_url's host: github.com, or a GitHub Enterprise or, in
@@ -57,19 +57,6 @@
 static int src_answer(char *buf, size_t len, int workfd, const char *name);
 
 
-/*
- * The GitHub token for a clone of url, or NULL in *token.  A user's token
- * is used only for a repository that user set (repo_url_set_by) on a
- * project the user owns (of a team's project: the team's owner now), and
- * only while url is still the project's repo_url: a repository set by a
- * member with WRITE, a team member or the previous owner of a transferred
- * project is cloned without a token until the owner saves repo_url again.
- * Checked here, at clone time, so a change of owner or of repo_url since
- * the deployment was queued counts.  NULL too for an owner who never
- * signed in with GitHub, another host, a plain http:// URL where they are
- * refused.  SO_OK, or SO_EUNAVAIL when PostgreSQL could not say (the
- * clone must not go on without the token it may need).
- */
 int
 bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     long long project_id, const char *url)
@@ -167,10 +154,9 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     bld_sandbox_result_t  res;
     bld_step_t            s;
     json_error_t          jerr;
-    const char           *binds[5];
     bld_env_t             envp;
     char                  exe[PATH_MAX], buf[SRC_OUT_MAX], *nl;
-    size_t                b;
+    const char           *binds[5] = { exe, SRC_EXE, NULL, NULL, NULL };
     ssize_t               len;
     bld_step_end_t        end;
 
@@ -186,16 +172,11 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     }
     exe[len] = '\0';
 
-    b = 0;
-    binds[b++] = exe;
-    binds[b++] = SRC_EXE;
-    /* one that is not there is the clone's to report */
+    /* a file:// repository that is not there is the clone's to report */
     if (strncmp(req->url, "file://", 7) == 0 && access(req->url + 7, F_OK) == 0)
     {
-        binds[b++] = req->url + 7;
-        binds[b++] = req->url + 7;
+        binds[2] = binds[3] = req->url + 7;
     }
-    binds[b] = NULL;
 
     bld_env_add(&envp, "PATH=" BLD_ENV_PATH);
     bld_env_add(&envp, "HOME=/tmp");

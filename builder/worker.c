@@ -81,19 +81,18 @@ typedef struct {
     so_dstate_t         state;
     long long           started_ms;
 
+    PGresult           *row;            /* what worker_load read */
     long long           project_id;
     char                proj[24];
     char                name[64];
-    char               *repo_url;
-    char               *branch;
-    char               *root_dir;
+    const char         *repo_url;       /* in row */
+    const char         *branch;
+    const char         *root_dir;
     char                commit[41];     /* "" : the branch head */
     so_detect_t         user;           /* the project's settings */
     so_detect_t         det;            /* what is used */
 
     char                builddir[PATH_MAX / 2];
-    char                image[PATH_MAX / 2 + 8];    /* its file system */
-    char                src[PATH_MAX];
     char                appdir[PATH_MAX];   /* for the build's cd only */
 
     /*
@@ -110,10 +109,7 @@ typedef struct {
     int                 published;
     int                 dynamic;        /* an app: handed over once built */
 
-    bld_cgroup_sys_t    cgroups;
     bld_step_t          step;       /* the clone's and the build's */
-    const char         *hidden[BLD_HIDDEN_MAX];
-    char                cgname[64];
 } wk_t;
 
 /* how a step ended, when it does not go on */
@@ -138,9 +134,7 @@ static wk_end_t wk_move(wk_t *w, so_dstate_t to, const char *reason,
 static wk_end_t wk_lost(wk_t *w);
 static wk_end_t wk_load(wk_t *w);
 static wk_end_t wk_workdir(wk_t *w);
-static wk_end_t wk_steps(wk_t *w);
 static wk_end_t wk_sandbox(wk_t *w);
-static int wk_disk_full(wk_t *w);
 static wk_end_t wk_step_end(wk_t *w, bld_step_end_t end,
     const bld_sandbox_result_t *res, const char *err, const char *failed);
 static wk_end_t wk_clone(wk_t *w);
@@ -260,13 +254,13 @@ wk_load(wk_t *w)
 #define WK_SET(f, i)                                                         \
     snprintf(w->user.f, sizeof(w->user.f), "%s", WK_COL(i))
 
-    res = wk_query(w, "worker_load",
-                   "SELECT d.state, d.branch, d.commit_sha, p.id, p.name,"
-                   " p.repo_url, p.root_dir, p.kind, p.framework,"
-                   " p.runtime, p.install_cmd, p.build_cmd, p.run_cmd,"
-                   " p.output_dir"
-                   " FROM deployments d JOIN projects p"
-                   " ON p.id = d.project_id WHERE d.id = $1");
+    res = w->row = wk_query(w, "worker_load",
+                            "SELECT d.state, d.branch, d.commit_sha, p.id,"
+                            " p.name, p.repo_url, p.root_dir, p.kind,"
+                            " p.framework, p.runtime, p.install_cmd,"
+                            " p.build_cmd, p.run_cmd, p.output_dir"
+                            " FROM deployments d JOIN projects p"
+                            " ON p.id = d.project_id WHERE d.id = $1");
     if (res == NULL) {
         so_pg_failed(w->pg, "worker", "deployment=%s", w->dep);
         return WK_RETRY;
@@ -274,12 +268,10 @@ wk_load(wk_t *w)
 
     if (PQntuples(res) != 1) {
         so_log_error("worker", "deployment=%s: no such deployment", w->dep);
-        PQclear(res);
         return WK_FAILED;
     }
 
     if (so_dstate_parse(&s, PQgetvalue(res, 0, 0)) != SO_OK) {
-        PQclear(res);
         return WK_RETRY;
     }
 
@@ -288,9 +280,9 @@ wk_load(wk_t *w)
     snprintf(w->proj, sizeof(w->proj), "%lld", w->project_id);
     snprintf(w->name, sizeof(w->name), "%s", PQgetvalue(res, 0, 4));
     snprintf(w->commit, sizeof(w->commit), "%s", WK_COL(2));
-    w->branch = strdup(PQgetvalue(res, 0, 1));
-    w->repo_url = strdup(PQgetvalue(res, 0, 5));
-    w->root_dir = strdup(PQgetvalue(res, 0, 6));
+    w->branch = PQgetvalue(res, 0, 1);
+    w->repo_url = PQgetvalue(res, 0, 5);
+    w->root_dir = PQgetvalue(res, 0, 6);
     WK_SET(kind, 7);
     WK_SET(framework, 8);
     WK_SET(runtime, 9);
@@ -298,14 +290,9 @@ wk_load(wk_t *w)
     WK_SET(build_cmd, 11);
     WK_SET(run_cmd, 12);
     WK_SET(output_dir, 13);
-    PQclear(res);
 
 #undef WK_SET
 #undef WK_COL
-
-    if (w->branch == NULL || w->repo_url == NULL || w->root_dir == NULL) {
-        return WK_RETRY;
-    }
 
     if (s != SO_DS_BUILDING) {
         so_log_warn("worker", "deployment=%s: is %s, not BUILDING", w->dep,
@@ -325,59 +312,31 @@ wk_load(wk_t *w)
 static wk_end_t
 wk_sandbox(wk_t *w)
 {
-    bld_cgroup_t   leftover;
-    bld_step_t    *step;
+    char  name[64], err[SO_ERRLEN];
 
-    if (bld_cgroup_sys_init(&w->cgroups, "/sys/fs/cgroup",
-                            w->cfg->sandbox_cgroup_parent) != SO_OK)
+    snprintf(name, sizeof(name), "build-%s", w->dep);
+    if (bld_step_init(&w->step, w->cfg, name, w->builddir, w->uid, err,
+                      sizeof(err)) != SO_OK)
     {
-        so_log_error("worker", "deployment=%s: cgroups: %s", w->dep,
-                     w->cgroups.errstr);
+        so_log_error("worker", "deployment=%s: %s", w->dep, err);
         bld_log_sys(w->log, "the sandbox is not available on this builder");
         return WK_RETRY;
     }
 
     if (mkdir(w->home, 0700) == -1
-        || chown(w->home, w->uid, (gid_t) w->uid) == -1
-        || fchown(w->bfd, w->uid, (gid_t) w->uid) == -1)
+        || chown(w->home, w->uid, (gid_t) w->uid) == -1)
     {
         so_log_error("worker", "deployment=%s: preparing %s: %s", w->dep,
                      w->builddir, strerror(errno));
         return WK_RETRY;
     }
 
-    snprintf(w->cgname, sizeof(w->cgname), "build-%s", w->dep);
-
-    /* what a killed attempt of this deployment left behind */
-    if (bld_cgroup_open(&leftover, &w->cgroups, w->cgname) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
-
-    step = &w->step;
-    step->cgroups = &w->cgroups;
-    step->cfg = w->cfg;
-    step->name = w->cgname;
-    step->workdir = w->builddir;
-    step->cwd = w->builddir;
-    step->hidden = bld_build_hidden(w->hidden, w->cfg);
-    step->uid = w->uid;
-    step->deadline_ms = w->started_ms + (long long) w->cfg->build_timeout
-                        * 1000;
-    step->cancel_fd = w->sigfd;
-    step->log = w->log;
+    w->step.deadline_ms = w->started_ms
+                          + (long long) w->cfg->build_timeout * 1000;
+    w->step.cancel_fd = w->sigfd;
+    w->step.log = w->log;
 
     return WK_GO;
-}
-
-
-/* 1 when the work dir's own file system (its quota) is all but full */
-static int
-wk_disk_full(wk_t *w)
-{
-    struct statvfs  vfs;
-
-    return w->cfg->sandbox_disk > 0 && fstatvfs(w->bfd, &vfs) == 0
-           && (unsigned long long) vfs.f_bavail * vfs.f_frsize < (1 << 20);
 }
 
 
@@ -386,14 +345,18 @@ static wk_end_t
 wk_step_end(wk_t *w, bld_step_end_t end, const bld_sandbox_result_t *res,
     const char *err, const char *failed)
 {
-    char  reason[64];
+    struct statvfs  vfs;
+    char            reason[64];
 
     switch (end) {
     case BLD_STEP_OK:
         return WK_GO;
 
     case BLD_STEP_EXIT:
-        if (wk_disk_full(w)) {
+        /* the work dir's own file system (its quota) all but full */
+        if (w->cfg->sandbox_disk > 0 && fstatvfs(w->bfd, &vfs) == 0
+            && (unsigned long long) vfs.f_bavail * vfs.f_frsize < (1 << 20))
+        {
             bld_log_sys(w->log, "the build filled its work dir (%zu MiB: "
                         "the builder's sandbox_disk)",
                         w->cfg->sandbox_disk >> 20);
@@ -459,11 +422,8 @@ wk_clone(wk_t *w)
         return WK_RETRY;
     }
 
-    memset(&req, 0, sizeof(req));
-    req.url = w->repo_url;
-    req.branch = w->branch;
-    req.commit = w->commit;
-    req.token = token;
+    req = (bld_clone_req_t) { w->repo_url, w->branch, w->commit, token,
+                              NULL };
 
     end = bld_source_clone(&c, &req, &w->step, w->bfd, err, sizeof(err));
 
@@ -491,7 +451,7 @@ wk_clone(wk_t *w)
         }
     }
 
-    return wk_root(w);
+    return WK_GO;
 }
 
 
@@ -502,18 +462,7 @@ wk_clone(wk_t *w)
 static wk_end_t
 wk_root(wk_t *w)
 {
-    char    rel[PATH_MAX], err[SO_ERRLEN];
-    size_t  n;
-
-    /* "a/b/" is "a/b"; "" and "." are the checkout itself */
-    n = (size_t) snprintf(rel, sizeof(rel), "%s", w->root_dir);
-    while (n > 0 && rel[n - 1] == '/') {
-        rel[--n] = '\0';
-    }
-    if (strcmp(rel, ".") == 0) {
-        rel[0] = '\0';
-        n = 0;
-    }
+    char  err[SO_ERRLEN];
 
     w->srcfd = openat(w->bfd, "src", O_RDONLY | O_DIRECTORY | O_NOFOLLOW
                       | O_CLOEXEC);
@@ -523,15 +472,15 @@ wk_root(wk_t *w)
         return WK_RETRY;
     }
 
-    if (bld_source_open(&w->rootfd, w->srcfd, rel, err, sizeof(err))
+    if (bld_source_open(&w->rootfd, w->srcfd, w->root_dir, err, sizeof(err))
         != SO_OK)
     {
         bld_log_sys(w->log, "root dir: %s", err);
         return wk_fail(w, "build_failed: root dir missing", -1);
     }
 
-    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s%s%s", w->src,
-                          n ? "/" : "", rel) >= sizeof(w->appdir))
+    if ((size_t) snprintf(w->appdir, sizeof(w->appdir), "%s/src/%s",
+                          w->builddir, w->root_dir) >= sizeof(w->appdir))
     {
         bld_log_sys(w->log, "root dir: too long");
         return wk_fail(w, "build_failed: root dir missing", -1);
@@ -768,6 +717,7 @@ wk_restore_route(wk_t *w, const char *host)
 }
 
 
+/* a static site routed and promoted; an app handed over to the loop */
 static wk_end_t
 wk_promote(wk_t *w)
 {
@@ -776,6 +726,12 @@ wk_promote(wk_t *w)
     size_t      pushed;
     long long   prev;
     int         rc;
+
+    if (w->dynamic) {
+        bld_log_sys(w->log, "built in %.1f s: starting the app",
+                    (double) (so_now_ms() - w->started_ms) / 1000);
+        return WK_HANDOVER;
+    }
 
     snprintf(host, sizeof(host), "%s.%s", w->name, w->cfg->apps_domain);
     route = bld_route_static(w->name, w->id, w->artifact,
@@ -815,6 +771,8 @@ wk_promote(wk_t *w)
 
     bld_publish_prune(w->pg, w->cfg, w->project_id, w->log);
 
+    bld_log_sys(w->log, "deployed in %.1f s",
+                (double) (so_now_ms() - w->started_ms) / 1000);
     return WK_GO;
 }
 
@@ -844,25 +802,21 @@ wk_free(wk_t *w)
     bld_log_free(w->log);
     so_redis_free(w->redis);
     so_pg_free(w->pg);
-    free(w->repo_url);
-    free(w->branch);
-    free(w->root_dir);
+    PQclear(w->row);
     so_fd_close(&w->sigfd);
 }
 
 
 /*
- * The build's work dir, var_dir/builds/ID, made afresh: an ext4 file
- * system of sandbox_disk (its disk quota) owned by the project's uid, held
- * open as w->bfd.
+ * The build's work dir, var_dir/builds/ID, made afresh: a file system of
+ * sandbox_disk (its disk quota) owned by the project's uid, held open as
+ * w->bfd.
  */
 static wk_end_t
 wk_workdir(wk_t *w)
 {
-    struct stat          st;
-    const so_config_t   *cfg;
-    char                 builds[PATH_MAX], err[SO_ERRLEN];
-    int                  rc;
+    const so_config_t  *cfg;
+    char                err[SO_ERRLEN];
 
     cfg = w->cfg;
 
@@ -870,46 +824,21 @@ wk_workdir(wk_t *w)
                           cfg->var_dir, w->dep) >= sizeof(w->builddir))
     {
         so_log_error("worker", "var_dir is too long");
+        w->builddir[0] = '\0';
         return WK_RETRY;
     }
-    snprintf(w->src, sizeof(w->src), "%s/src", w->builddir);
     snprintf(w->home, sizeof(w->home), "%s/home", w->builddir);
     snprintf(w->artifact, sizeof(w->artifact), "%s/sites/%s/%s",
              cfg->var_dir, w->proj, w->dep);
-
-    /* the sandbox uid must reach its work dir: x on builds/, nothing more */
-    snprintf(builds, sizeof(builds), "%s/builds", cfg->var_dir);
-    if ((mkdir(builds, 0711) == -1 && errno != EEXIST)
-        || chmod(builds, 0711) == -1)
-    {
-        so_log_error("worker", "deployment=%s: mkdir %s: %s", w->dep, builds,
-                     strerror(errno));
-        return WK_RETRY;
-    }
 
     /* the build runs as the project's uid, which owns its work dir */
     if (bld_project_uid(&w->uid, w->pg, cfg, w->project_id) != SO_OK) {
         return WK_RETRY;
     }
 
-    /* a leftover of an earlier attempt */
-    snprintf(w->image, sizeof(w->image), "%s.img", w->builddir);
-    bld_workfs_umount(w->builddir, w->image);
-    if (stat(w->builddir, &st) == 0) {
-        bld_remove_tree(cfg, w->builddir);
-    }
-
-    rc = SO_OK;
-    if (mkdir(w->builddir, 0700) == -1) {
-        snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
-        rc = SO_ERR;
-
-    } else if (cfg->sandbox_disk > 0) {
-        rc = bld_workfs_mount(w->builddir, w->image, cfg->sandbox_disk,
-                              w->uid, (gid_t) w->uid, err, sizeof(err));
-    }
-
-    if (rc != SO_OK) {
+    if (bld_workfs_open(&w->bfd, cfg, w->builddir, cfg->sandbox_disk,
+                        w->uid, err, sizeof(err)) != SO_OK)
+    {
         so_log_error("worker", "deployment=%s: the work dir %s: %s", w->dep,
                      w->builddir, err);
         bld_log_sys(w->log,
@@ -917,55 +846,20 @@ wk_workdir(wk_t *w)
         return WK_RETRY;
     }
 
-    w->bfd = open(w->builddir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                  | O_CLOEXEC);
-    if (w->bfd == -1) {
-        so_log_error("worker", "deployment=%s: open %s: %s", w->dep,
-                     w->builddir, strerror(errno));
-        return WK_RETRY;
-    }
-
     return WK_GO;
-}
-
-
-/* clone, detect, build, publish, then promote (static) or hand over */
-static wk_end_t
-wk_steps(wk_t *w)
-{
-    static const wk_step_pt  steps[] = {
-        wk_clone, wk_detect, wk_build, wk_publish
-    };
-    wk_end_t                 end;
-    size_t                   i;
-
-    end = WK_GO;
-    for (i = 0; end == WK_GO && i < so_nelems(steps); i++) {
-        end = wk_canceled(w) ? wk_cancel(w) : steps[i](w);
-    }
-
-    if (end == WK_GO && w->dynamic) {
-        bld_log_sys(w->log, "built in %.1f s: starting the app",
-                    (double) (so_now_ms() - w->started_ms) / 1000);
-        end = WK_HANDOVER;
-
-    } else if (end == WK_GO) {
-        end = wk_promote(w);
-        if (end == WK_GO) {
-            bld_log_sys(w->log, "deployed in %.1f s",
-                        (double) (so_now_ms() - w->started_ms) / 1000);
-        }
-    }
-
-    return end;
 }
 
 
 int
 bld_worker_run(const so_config_t *cfg, long long deployment_id)
 {
-    wk_t      w;
-    wk_end_t  end;
+    static const wk_step_pt  steps[] = {
+        wk_workdir, wk_clone, wk_root, wk_detect, wk_build, wk_publish,
+        wk_promote
+    };
+    wk_t                     w;
+    wk_end_t                 end;
+    size_t                   i;
 
     memset(&w, 0, sizeof(w));
     w.cfg = cfg;
@@ -998,25 +892,25 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         goto done;
     }
 
-    if (bld_log_new(&w.log, w.pg, w.redis, w.id, w.project_id) != SO_OK) {
+    if (bld_log_new(&w.log, w.pg, w.redis, cfg, w.id, w.project_id)
+        != SO_OK)
+    {
         end = WK_RETRY;
         goto done;
     }
-
-    bld_log_mask_secrets(w.log, w.pg, cfg, w.project_id);
-    bld_log_quota(w.log, cfg);
 
     wk_exec(&w, "worker_started",
             "UPDATE deployments SET started_at = coalesce(started_at, now())"
             " WHERE id = $1");
 
-    end = wk_workdir(&w);
-    if (end == WK_GO) {
-        end = wk_steps(&w);
+    /* a cancel is seen between the steps until PROVISIONING, from which
+       the worker finishes */
+    for (i = 0; end == WK_GO && i < so_nelems(steps); i++) {
+        end = w.state == SO_DS_BUILDING && wk_canceled(&w) ? wk_cancel(&w)
+              : steps[i](&w);
     }
 
-    bld_workfs_umount(w.builddir, w.image);
-    bld_remove_tree(cfg, w.builddir);
+    bld_workfs_close(cfg, w.builddir);
 
     /* an artifact that never served is of no use */
     if (end != WK_GO && end != WK_HANDOVER && w.published) {
@@ -1030,10 +924,9 @@ bld_worker_run(const so_config_t *cfg, long long deployment_id)
         bld_log_sys(w.log, "internal trouble: the deployment will be "
                     "retried");
     }
+    /* a handed-over app's log goes on under the supervisor: no end */
     if (end != WK_HANDOVER) {
         bld_log_end(w.log, so_dstate_name(w.state));
-    } else {
-        bld_log_flush(w.log, 1);
     }
 
 done:

@@ -34,19 +34,15 @@
 
 typedef struct bld_log_s  bld_log_t;
 
-int bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
-    long long deployment_id, long long project_id);
-
-/* every later line has each secret value of project_id replaced by "****" */
-void bld_log_mask_secrets(bld_log_t *log, so_pg_t *pg,
-    const so_config_t *cfg, long long project_id);
-
 /*
- * Caps the line text log stores at cfg's quota_log_bytes_per_deployment,
- * counting what the deployment stored before (an earlier attempt, an
- * earlier start of its app): past it, one "log limit reached" line.
+ * With cfg, every line of the new log has each secret value of project_id
+ * replaced by "****", and the line text it stores is capped at cfg's
+ * quota_log_bytes_per_deployment, counting what the deployment stored
+ * before (an earlier attempt, an earlier start of its app): past it, one
+ * "log limit reached" line.
  */
-void bld_log_quota(bld_log_t *log, const so_config_t *cfg);
+int bld_log_new(bld_log_t **out, so_pg_t *pg, so_redis_t *redis,
+    const so_config_t *cfg, long long deployment_id, long long project_id);
 
 /*
  * stream: "build", "stdout", "stderr", "system"; line without '\n'.  These
@@ -65,25 +61,33 @@ void bld_log_flush(bld_log_t *log, int force);
 /* flushes, then XADDs the final event "end" with the state */
 void bld_log_end(bld_log_t *log, const char *state);
 
+/* flushes, then frees */
 void bld_log_free(bld_log_t *log);
 
 
 /* build.c */
 
+#define BLD_HIDDEN_MAX  8
+
+/*
+ * What a job's sandboxed commands share (a build's clone and steps, a
+ * detection's clone), made by bld_step_init(); a command changes its
+ * copy's cwd, envp, ro_binds, host_net.
+ */
 typedef struct {
-    const bld_cgroup_sys_t  *cgroups;
+    bld_cgroup_sys_t         cgroups;
     const so_config_t       *cfg;
-    const char              *name;      /* cgroup name */
+    char                     name[64];  /* cgroup name */
     const char              *workdir;   /* the sandbox's writable dir */
     const char              *cwd;       /* inside workdir: where to run */
     const char *const       *envp;
-    const char *const       *hidden;
+    const char              *hidden[BLD_HIDDEN_MAX];
     const char *const       *ro_binds;  /* sandbox.h's, or NULL */
     int                      host_net;  /* 1: the host's network, not a
                                            namespace of its own (a clone) */
     uid_t                    uid;           /* the project's, its gid too */
     long long                deadline_ms;   /* CLOCK_MONOTONIC */
-    int                      cancel_fd;     /* readable: stop (signalfd) */
+    int                      cancel_fd;     /* readable: stop; or -1 */
     bld_log_t               *log;
 } bld_step_t;
 
@@ -96,12 +100,18 @@ typedef enum {
     BLD_STEP_ERROR                  /* could not run it: err says why */
 } bld_step_end_t;
 
-#define BLD_HIDDEN_MAX  8
+/*
+ * The commands of job name in workdir as uid: the cgroups (a leftover of
+ * a killed attempt of name destroyed), what they do not see; the deadline,
+ * cancel fd and log are the caller's to set.  0 or SO_ERR with err.
+ */
+int bld_step_init(bld_step_t *step, const so_config_t *cfg, const char *name,
+    const char *workdir, uid_t uid, char *err, size_t errlen);
 
 /*
- * What a build step does not see: var/ (but the work dir, bound after),
- * the secrets file, home dirs, PostgreSQL's socket dir.  Fills hidden
- * (BLD_HIDDEN_MAX) and returns it, NULL-ended.
+ * What a sandboxed command does not see: var/ (but the work dir, bound
+ * after), the secrets file, home dirs, PostgreSQL's socket dir.  Fills
+ * hidden (BLD_HIDDEN_MAX) and returns it, NULL-ended.
  */
 const char *const *bld_build_hidden(const char **hidden,
     const so_config_t *cfg);
@@ -164,9 +174,18 @@ bld_step_end_t bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     const bld_step_t *step, int workfd, char *err, size_t errlen);
 
 /*
- * The GitHub token of project_id's owner that a clone of url may carry,
- * or NULL in *token (the caller wipes and frees it).  SO_OK, or
- * SO_EUNAVAIL when PostgreSQL could not say.
+ * The GitHub token for a clone of url, or NULL in *token (the caller
+ * wipes and frees it).  A user's token is used only for a repository that
+ * user set (repo_url_set_by) on a project the user owns (of a team's
+ * project: the team's owner now), and only while url is still the
+ * project's repo_url: a repository set by a member with WRITE, a team
+ * member or the previous owner of a transferred project is cloned without
+ * a token until the owner saves repo_url again.  Checked at clone time, so
+ * a change of owner or of repo_url since the deployment was queued
+ * counts.  NULL too for an owner who never signed in with GitHub, another
+ * host, a plain http:// URL where they are refused.  SO_OK, or SO_EUNAVAIL
+ * when PostgreSQL could not say (the clone must not go on without the
+ * token it may need).
  */
 int bld_source_token(char **token, so_pg_t *pg, const so_config_t *cfg,
     long long project_id, const char *url);
@@ -204,26 +223,25 @@ int bld_workfs_attach(int *loop, char *dev, size_t devlen, const char *image,
     char *err, size_t errlen);
 
 /*
- * Mounts a fresh ext4 file system of size bytes, kept in image (which must
- * not exist), on dir, its root owned by uid:gid.  0 or SO_ERR with err.
+ * *fd = the work dir of a job, dir (var_dir/builds/<name>), made afresh
+ * (what an earlier attempt left removed), owned by uid:uid; with disk > 0
+ * a fresh ext4 file system of that many bytes, its image beside it
+ * (dir.img), mounted in a mount namespace the calling process moves to
+ * (the host's never sees it).  0 or SO_ERR with err.
  */
-int bld_workfs_mount(const char *dir, const char *image, size_t size,
-    uid_t uid, gid_t gid, char *err, size_t errlen);
+int bld_workfs_open(int *fd, const so_config_t *cfg, const char *dir,
+    size_t disk, uid_t uid, char *err, size_t errlen);
 
-/* detaches what is mounted on dir, if anything, and removes image */
-void bld_workfs_umount(const char *dir, const char *image);
+/* detaches what is mounted on dir, if anything, removes its image and dir */
+void bld_workfs_close(const so_config_t *cfg, const char *dir);
 
 
 /* publish.c */
 
 /*
  * Copies the tree of the directory fd src (borrowed) to dst (which must
- * not exist): the regular files owned by uid, and directories; special
- * files and files of other owners are skipped and logged.  A site's:
- * symlinks skipped too, text assets of 1 KiB or more get a .gz beside
- * them.  An app's (app 1): symlinks kept as links, modes kept, nothing
- * precompressed, everything owned by uid (and the gid of that number).
- * 0 or SO_ERR with err.
+ * not exist): a site's, or an app's (app 1), as publish.c says, what is
+ * skipped logged.  0 or SO_ERR with err.
  */
 int bld_publish_copy(int src, uid_t uid, int app, const char *dst,
     bld_log_t *log, char *err, size_t errlen);

@@ -8,11 +8,13 @@
  * work dir is an ext4 image of sandbox_disk bytes (sparse: it takes only
  * what is written), made by mkfs.ext4 beside the dir, attached to a free
  * loop device (auto-cleared: it detaches once unmounted) and mounted
- * nosuid, nodev on the dir.  A build that writes more gets ENOSPC.
+ * nosuid, nodev on the dir, in the worker's own mount namespace (see
+ * wfs_mount).  A build that writes more gets ENOSPC.
  *
  * What outlives the build leaves it by copy (publish.c): static output to
- * var/sites, an app's tree to var/apps.  bld_workfs_umount() detaches the
- * mount, which a killed attempt may have left too, and removes the image.
+ * var/sites, an app's tree to var/apps.  bld_workfs_close() detaches the
+ * mount, which a killed attempt may have left too, and removes the image
+ * and the dir.  A detection's work dir is a plain dir (disk 0).
  *
  * A running app's writable layer is the same file system (appfs.c:
  * bld_workfs_format() ahead, bld_workfs_attach() at its start, mounted by
@@ -21,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +48,8 @@ extern char  **environ;
 
 static int wfs_mkfs(const char *image, uid_t uid, gid_t gid, char *err,
     size_t errlen);
+static int wfs_mount(const char *dir, const char *image, size_t size,
+    uid_t uid, char *err, size_t errlen);
 
 
 static int
@@ -162,14 +167,29 @@ bld_workfs_format(const char *image, size_t size, uid_t uid, gid_t gid,
 }
 
 
-int
-bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
-    gid_t gid, char *err, size_t errlen)
+static int
+wfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
+    char *err, size_t errlen)
 {
     char  dev[32], lost[PATH_MAX];
     int   loop;
 
-    if (bld_workfs_format(image, size, uid, gid, err, errlen) != SO_OK
+    /*
+     * Mounted in a mount namespace of the calling process's own (a worker
+     * is one build, and its sandboxes start from it): the host's never
+     * holds it, so a sandbox starting beside it cannot see it go while
+     * bwrap remounts each of the host's mounts (which failed that start
+     * with ENOENT), and a killed worker's mount ends with it.
+     */
+    if (unshare(CLONE_NEWNS) == -1
+        || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
+    {
+        snprintf(err, errlen, "mount namespace: %s", strerror(errno));
+        return SO_ERR;
+    }
+
+    if (bld_workfs_format(image, size, uid, (gid_t) uid, err, errlen)
+        != SO_OK
         || bld_workfs_attach(&loop, dev, sizeof(dev), image, err, errlen)
            != SO_OK)
     {
@@ -194,14 +214,63 @@ bld_workfs_mount(const char *dir, const char *image, size_t size, uid_t uid,
 }
 
 
-void
-bld_workfs_umount(const char *dir, const char *image)
+int
+bld_workfs_open(int *fd, const so_config_t *cfg, const char *dir,
+    size_t disk, uid_t uid, char *err, size_t errlen)
 {
+    char  path[PATH_MAX];
+
+    *fd = -1;
+
+    /* the sandbox uid must reach its work dir: x on builds/, nothing more */
+    snprintf(path, sizeof(path), "%s/builds", cfg->var_dir);
+    if ((mkdir(path, 0711) == -1 && errno != EEXIST)
+        || chmod(path, 0711) == -1)
+    {
+        snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+        return SO_ERR;
+    }
+
+    /* a leftover of an earlier attempt */
+    bld_workfs_close(cfg, dir);
+
+    snprintf(path, sizeof(path), "%s.img", dir);
+    if (mkdir(dir, 0700) == -1) {
+        snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+        return SO_ERR;
+    }
+
+    if (disk > 0 && wfs_mount(dir, path, disk, uid, err, errlen) != SO_OK) {
+        return SO_ERR;
+    }
+
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*fd == -1 || fchown(*fd, uid, (gid_t) uid) == -1) {
+        snprintf(err, errlen, "open %s: %s", dir, strerror(errno));
+        so_fd_close(fd);
+        return SO_ERR;
+    }
+
+    return SO_OK;
+}
+
+
+void
+bld_workfs_close(const so_config_t *cfg, const char *dir)
+{
+    char  image[PATH_MAX];
+
+    if (dir[0] == '\0') {
+        return;
+    }
+
     if (umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW) == -1
         && errno != EINVAL && errno != ENOENT)
     {
         so_log_warn("workfs", "umount %s: %s", dir, strerror(errno));
     }
 
+    snprintf(image, sizeof(image), "%s.img", dir);
     (void) unlink(image);
+    bld_remove_tree(cfg, dir);
 }

@@ -9,7 +9,9 @@
 #     anything is checked out;
 # and the work dir is a file system of sandbox_disk bytes: a build that
 # writes more fails with "build_failed: disk quota", and its image and
-# loop device are gone afterwards.
+# loop device are gone afterwards.  That file system is mounted in the
+# worker's own mount namespace, never in the host's, where a sandbox
+# starting beside the build would see it come and go.
 # Builds run with `shipoffd build ID` in the foreground, the daemon
 # stopped, as 87-isolation.t does.
 
@@ -17,6 +19,7 @@ use strict;
 use warnings;
 use lib 'tests/integration/lib';
 use Test::More;
+use POSIX ();
 use Time::HiRes qw(time);
 use ShipoffTest qw(sandbox_stack_up git_bomb silent_server run top_dir tempdir);
 
@@ -53,8 +56,8 @@ sub plain_repo {
     return $dir;
 }
 
-# builds a new deployment of a project on url: (id, "STATE reason", secs)
-sub deploy {
+# a new deployment of a project on url, not yet built: its id
+sub deployment {
     my ($url, $build) = @_;
     my $res = $s->api(POST => '/api/v1/projects', $u,
                       { name => 'c' . ++$n . "x$$", repo_url => $url,
@@ -65,7 +68,12 @@ sub deploy {
     my $r = $s->api(POST => "/api/v1/projects/$res->{json}{id}/deployments",
                     $u, {});
     die "deploy: $r->{status} $r->{content}" unless $r->{status} == 202;
-    my $id = $r->{json}{id};
+    return $r->{json}{id};
+}
+
+# builds a new deployment of a project on url: (id, "STATE reason", secs)
+sub deploy {
+    my $id = deployment(@_);
     my $t0 = time;
     my (undef, $st) = $s->build_now($id);
     return ($id, $st, time - $t0);
@@ -129,9 +137,41 @@ sub deploy {
          "  the build saw ENOSPC");
     like($s->log_text($id), qr/filled its work dir \(48 MiB/,
          '  the log says which quota');
-    ok(!-e $s->var . "/builds/$id.img", '  its image is removed');
+    # this stack's image: a test beside it may have a build of that id
+    my $img = $s->var . "/builds/$id.img";
+    ok(!-e $img, '  its image is removed');
     my (undef, $loops) = run('losetup', '-a');
-    unlike($loops // '', qr{/builds/$id\.img}, '  no loop device holds it');
+    unlike($loops // '', qr{\Q$img\E}, '  no loop device holds it');
+}
+
+# ---- the work dir is not a mount of the host's
+
+{
+    my $dir = plain_repo('sleeper');
+    my $id = deployment("file://$dir", 'sh build.sh && sleep 3');
+    my $at = $s->var . "/builds/$id";
+    my $done = "$git/built-$id";
+
+    # looks at the host's mounts every 20 ms until the build is over
+    my $watcher = fork // die "fork: $!";
+    if (!$watcher) {
+        my $seen = 0;
+        until ($seen || -e $done) {
+            open my $m, '<', '/proc/self/mountinfo' or POSIX::_exit(2);
+            $seen = grep { (split ' ')[4] eq $at } <$m>;
+            close $m;
+            select(undef, undef, undef, 0.02);
+        }
+        POSIX::_exit($seen ? 1 : 0);
+    }
+
+    my (undef, $st) = $s->build_now($id);
+    open my $f, '>', $done or die "$done: $!";
+    close $f;
+    waitpid $watcher, 0;
+    is($st, 'PRODUCTION deployed', 'a build that takes 3 s deploys')
+        or diag($s->log_text($id));
+    is($? >> 8, 0, "  its work dir was never mounted in the host's namespace");
 }
 
 done_testing;

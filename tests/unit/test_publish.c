@@ -6,7 +6,9 @@
  * leave the tree, links included.  bld_publish_copy() copies the build's
  * own regular files and directories only: a hard link to a root-owned
  * file, a symlink, a FIFO and a device node are skipped.  Files of
- * another owner need root to make, so those cases skip without it.
+ * another owner need root to make, so those cases skip without it.  A
+ * text file of 1 KiB or more gets a .gz sibling, unless the site brings
+ * its own, which is published as it is.
  */
 
 #include <stdarg.h>
@@ -212,12 +214,60 @@ test_copy_own_files_only(void **state)
 }
 
 
+/*
+ * Which of a pair the copy meets first is the directory's order: half
+ * the pairs are made .gz first, half the other way, so each order is
+ * met whatever the file system lists first.
+ */
+static void
+test_site_gzip_kept(void **state)
+{
+    pt_t   *t = *state;
+    char    name[64], own[64], body[2048], path[2048], got[64];
+    FILE   *f;
+    size_t  n;
+    int     dfd, i, j;
+
+    memset(body, 'x', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+
+    for (i = 0; i < 16; i++) {
+        for (j = 0; j < 2; j++) {
+            snprintf(name, sizeof(name), "a%02d.js%s", i,
+                     (i % 2 == 0) == (j == 0) ? ".gz" : "");
+            snprintf(own, sizeof(own), "the site's own %d", i);
+            free(so_test_write(t->tree, name,
+                               strstr(name, ".gz") ? own : body, 0644));
+        }
+    }
+
+    dfd = open(t->tree, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd != -1);
+    assert_int_equal(bld_publish_copy(dfd, geteuid(), 0, t->dst, NULL,
+                                      path, sizeof(path)), SO_OK);
+    close(dfd);
+
+    for (i = 0; i < 16; i++) {
+        snprintf(path, sizeof(path), "%s/a%02d.js.gz", t->dst, i);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        n = fread(got, 1, sizeof(got) - 1, f);
+        fclose(f);
+        got[n] = '\0';
+        snprintf(own, sizeof(own), "the site's own %d", i);
+        assert_string_equal(got, own);
+    }
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test_setup_teardown(test_open_beneath, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_own_files_only, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_site_gzip_kept, setup,
                                         teardown),
     };
 
