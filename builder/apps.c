@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -470,7 +471,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     bld_sandbox_opts_t   o;
     bld_sandbox_t        sb;
     bld_appfs_t          fs;
-    bld_netns_t          net;
     bld_cgroup_t         leftover;
     bld_env_t            envp;
     bld_app_cmd_t        c;
@@ -480,11 +480,9 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     const so_config_t   *cfg;
     size_t               i;
     int                  wfd[2], rc;
-    pid_t                pid;
 
     cfg = &a->b->cfg;
     wfd[0] = wfd[1] = -1;
-    net.fd = -1;
     fs.loop = -1;
     bld_env_init(&envp);
 
@@ -522,9 +520,9 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     rc = SO_ERR;
 
     memset(&o, 0, sizeof(o));
+    o.cfg = cfg;
     o.cgroups = &a->cgroups;
     o.name = name;
-    o.bwrap = cfg->sandbox_bwrap;
     o.argv = c.argv;
     o.ro_binds = c.ro_binds;
     o.envp = (const char *const *) envp.list;
@@ -533,17 +531,13 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     o.hidden = bld_build_hidden(hidden, cfg);  /* its tree bound after */
     o.stdout_fd = wfd[0];
     o.stderr_fd = wfd[1];
-    o.netns = &net;
+    o.own_net = 1;
     o.detach = 1;
-    o.limits.memory = cfg->sandbox_memory;
-    o.limits.pids = (uint64_t) cfg->sandbox_pids;
-    o.limits.cpu_weight = 100;
 
     if (bld_project_uid(&o.uid, a->b->pg, cfg, app->project) != SO_OK) {
         bld_log_sys(app->log, "could not start the app: no uid for it");
         goto done;
     }
-    o.gid = (gid_t) o.uid;
 
     if (bld_appfs_open(&fs, cfg, app->deployment, dir, err, sizeof(err))
         != SO_OK)
@@ -552,26 +546,20 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
         goto done;
     }
 
-    if (bld_netns_create(&net, cfg) != SO_OK) {
-        app_spawn_failed(app, net.errstr);
-        goto done;
-    }
-    snprintf(app->addr, sizeof(app->addr), "%s", net.addr);
-
     bld_log_sys(app->log, "starting the app on port %d: %s", app->port, cmd);
 
-    if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&sb, &o) != SO_OK) {
         app_spawn_failed(app, sb.errstr);
         goto done;
     }
 
-    app_started(a, app, &sb, pid);
+    snprintf(app->addr, sizeof(app->addr), "%s", sb.net.addr);
+    app_started(a, app, &sb, sb.pid);
     rc = SO_OK;
 
 done:
 
-    /* the app is in them, or failed to start: they are its own */
-    bld_netns_close(&net);
+    /* the app is in it, or failed to start: it is its own */
     bld_appfs_close(&fs);
     for (i = 0; i < 2; i++) {
         so_fd_close(&wfd[i]);
@@ -1543,7 +1531,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
 
     alive = pid > 0 && cgname[0] != '\0' && kill(pid, 0) == 0
             && app_in_cgroup(pid, cgname);
-    pidfd = alive ? bld_pidfd_open(pid) : -1;
+    pidfd = alive ? pidfd_open(pid, 0) : -1;
 
     app = app_new(a, dep);
     if (app == NULL) {

@@ -210,7 +210,6 @@ bld_build_run(const bld_step_t *step, const char *cmd,
 {
     bld_sandbox_opts_t  o;
     bld_sandbox_t       sb;
-    bld_netns_t         net;
     build_out_t         out[2] = { { -1, "stdout", "", 0 },
                                    { -1, "stderr", "", 0 } };
     bld_step_end_t      end;
@@ -220,7 +219,6 @@ bld_build_run(const bld_step_t *step, const char *cmd,
                                    "cd \"$1\" && eval \"$2\"", "sh",
                                    step->cwd, cmd, NULL };
     long long           left;
-    pid_t               pid;
     int                 pipes[2][2] = { { -1, -1 }, { -1, -1 } };
     int                 i, canceled;
 
@@ -228,7 +226,6 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     memset(&sb, 0, sizeof(sb));
     sb.pidfd = -1;
     sb.timerfd = -1;
-    net.fd = -1;
     err[0] = '\0';
     canceled = 0;
     end = BLD_STEP_ERROR;
@@ -246,37 +243,25 @@ bld_build_run(const bld_step_t *step, const char *cmd,
     }
 
     memset(&o, 0, sizeof(o));
+    o.cfg = step->cfg;
     o.cgroups = &step->cgroups;
     o.name = step->name;
-    o.bwrap = step->cfg->sandbox_bwrap;
     o.argv = argv;
     o.envp = step->envp;
     o.workdir = step->workdir;
     o.hidden = step->hidden;
     o.ro_binds = step->ro_binds;
     o.uid = step->uid;
-    o.gid = (gid_t) step->uid;
     o.stdout_fd = pipes[0][1];
     o.stderr_fd = pipes[1][1];
-    o.netns = step->host_net ? NULL : &net;
     o.share_net = step->host_net;
+    o.own_net = !step->host_net;
     o.timeout_ms = (unsigned) left;
-    o.limits.memory = step->cfg->sandbox_memory;
-    o.limits.pids = (uint64_t) step->cfg->sandbox_pids;
-    o.limits.cpu_weight = 100;
 
-    if (!step->host_net && bld_netns_create(&net, step->cfg) != SO_OK) {
-        snprintf(err, errlen, "%s", net.errstr);
-        goto done;
-    }
-
-    if (bld_sandbox_spawn(&sb, &o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&sb, &o) != SO_OK) {
         snprintf(err, errlen, "%s", sb.errstr);
         goto done;
     }
-
-    /* the build is in it now: it lives as long as they do */
-    bld_netns_close(&net);
 
     for (i = 0; i < 2; i++) {
         close(pipes[i][1]);
@@ -302,7 +287,6 @@ done:
         so_fd_close(&out[i].fd);
     }
 
-    bld_netns_close(&net);
     bld_sandbox_free(&sb);
     bld_log_flush(step->log, 1);
     return end;

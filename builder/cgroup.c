@@ -14,7 +14,6 @@
  * pids.max bounds the forks.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,7 +28,6 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_fd.h"
 #include "cgroup.h"
 
 #ifndef CGROUP_SUPER_MAGIC
@@ -63,12 +61,10 @@ static const cg_files_t  cg_v2 = {
 typedef enum {
     CG_LIM_MEMORY = 0,
     CG_LIM_PIDS,
-    CG_LIM_WEIGHT,
-    CG_LIM_CPU_MAX,
     CG_NLIM
 } cg_lim_t;
 
-/* a file written when its limit is set: value, or the limit's own */
+/* a file written for a limit: value, or the limit's own */
 typedef struct {
     cg_lim_t       lim;
     bld_cg_hier_t  h;
@@ -80,22 +76,19 @@ typedef struct {
 /*
  * Swap counts against the memory budget: v1 limits memory+swap to it, v2
  * limits swap alone, so no swap at all keeps the sum.  On v2 an OOM ends
- * the whole build or app, not a random process.
+ * the whole build or app, not a random process.  The CPU is not limited:
+ * a cgroup of its own is scheduled as one, at the default share (v1
+ * cpu.shares 1024, v2 cpu.weight 100).  A list ends at an empty entry.
  */
-static const cg_limit_file_t  cg_limit_files[2][6] = { {
+static const cg_limit_file_t  cg_limit_files[2][5] = { {
     { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.limit_in_bytes", NULL, 0 },
     { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.memsw.limit_in_bytes", NULL, 1 },
-    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 },
-    { CG_LIM_WEIGHT, BLD_CG_CPU, "cpu.shares", NULL, 0 },
-    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.cfs_period_us", "100000", 0 },
-    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.cfs_quota_us", NULL, 0 }
+    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 }
 }, {
     { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.max", NULL, 0 },
     { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.swap.max", "0", 1 },
     { CG_LIM_MEMORY, BLD_CG_MEMORY, "memory.oom.group", "1", 1 },
-    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 },
-    { CG_LIM_WEIGHT, BLD_CG_CPU, "cpu.weight", NULL, 0 },
-    { CG_LIM_CPU_MAX, BLD_CG_CPU, "cpu.max", NULL, 0 }
+    { CG_LIM_PIDS, BLD_CG_PIDS, "pids.max", NULL, 0 }
 } };
 
 static const char  *cg_v1_names[BLD_CG_NHIER] = {
@@ -105,9 +98,8 @@ static const char  *cg_v1_names[BLD_CG_NHIER] = {
 
 static void cg_error(char *errstr, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int cg_path(char *buf, const char *dir, const char *file,
-    char *errstr);
-static int cg_has(const char *dir, const char *file);
+static int cg_open(char *errstr, const char *dir, const char *file,
+    int flags);
 static int cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value);
 static int cg_read(char *errstr, const char *dir, const char *file,
@@ -118,10 +110,9 @@ static int cg_name_ok(const char *name, size_t len);
 static int cg_parent_ok(const char *parent);
 static int cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt);
 static int cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt);
-static int cg_mkparents(bld_cgroup_t *cg, const char *root);
+static int cg_mkdir(bld_cgroup_t *cg, char *dir, size_t rootlen);
 static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
-static int cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim);
 static int cg_freeze(bld_cgroup_t *cg, int on);
 static int cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec,
     size_t *n);
@@ -142,32 +133,28 @@ cg_error(char *errstr, const char *fmt, ...)
 }
 
 
-/* dir/file into buf (PATH_MAX); too long: the error into errstr if any */
+/* open(dir/file, flags): the fd, or -1 with the error in errstr and errno */
 static int
-cg_path(char *buf, const char *dir, const char *file, char *errstr)
-{
-    int  n;
-
-    n = snprintf(buf, PATH_MAX, "%s/%s", dir, file);
-    if (n >= 0 && n < PATH_MAX) {
-        return SO_OK;
-    }
-
-    if (errstr != NULL) {
-        cg_error(errstr, "%s/%s: path too long", dir, file);
-    }
-
-    return SO_ETOOBIG;
-}
-
-
-static int
-cg_has(const char *dir, const char *file)
+cg_open(char *errstr, const char *dir, const char *file, int flags)
 {
     char  path[PATH_MAX];
+    int   n, fd, e;
 
-    return cg_path(path, dir, file, NULL) == SO_OK
-           && access(path, F_OK) == 0;
+    n = snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (n < 0 || n >= (int) sizeof(path)) {
+        cg_error(errstr, "%s/%s: path too long", dir, file);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+
+    fd = open(path, flags | O_CLOEXEC);
+    if (fd == -1) {
+        e = errno;
+        cg_error(errstr, "open %s: %s", path, strerror(e));
+        errno = e;
+    }
+
+    return fd;
 }
 
 
@@ -185,23 +172,18 @@ cg_files(const bld_cgroup_t *cg)
 }
 
 
+/* 0, SO_ENOTFOUND when the file does not exist, or SO_ERR */
 static int
 cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     const char *value)
 {
-    char     path[PATH_MAX];
     size_t   len;
     ssize_t  n;
     int      fd, rc;
 
-    if (cg_path(path, dir, file, cg->errstr) != SO_OK) {
-        return SO_ETOOBIG;
-    }
-
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    fd = cg_open(cg->errstr, dir, file, O_WRONLY);
     if (fd == -1) {
-        cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
-        return SO_ERR;
+        return errno == ENOENT ? SO_ENOTFOUND : SO_ERR;
     }
 
     /* a cgroup file takes one value per write(2) */
@@ -209,7 +191,7 @@ cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
     n = write(fd, value, len);
     rc = SO_OK;
     if (n != (ssize_t) len) {
-        cg_error(cg->errstr, "write \"%s\" to %s: %s", value, path,
+        cg_error(cg->errstr, "write \"%s\" to %s/%s: %s", value, dir, file,
                  n == -1 ? strerror(errno) : "short write");
         rc = SO_ERR;
     }
@@ -219,28 +201,23 @@ cg_write(bld_cgroup_t *cg, const char *dir, const char *file,
 }
 
 
+/* codes as cg_write() */
 static int
 cg_read(char *errstr, const char *dir, const char *file, char *buf,
     size_t len)
 {
-    char     path[PATH_MAX];
     ssize_t  n;
     int      fd;
 
-    if (cg_path(path, dir, file, errstr) != SO_OK) {
-        return SO_ETOOBIG;
-    }
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = cg_open(errstr, dir, file, O_RDONLY);
     if (fd == -1) {
-        cg_error(errstr, "open %s: %s", path, strerror(errno));
         return errno == ENOENT ? SO_ENOTFOUND : SO_ERR;
     }
 
     n = read(fd, buf, len - 1);
     close(fd);
     if (n == -1) {
-        cg_error(errstr, "read %s: %s", path, strerror(errno));
+        cg_error(errstr, "read %s/%s: %s", dir, file, strerror(errno));
         return SO_ERR;
     }
 
@@ -303,18 +280,11 @@ cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
     char         buf[512];
     const char  *need[] = { "pids", "cpu" };
     size_t       i;
-    int          rc;
-
-    rc = cg_read(sys->errstr, mnt, "cgroup.controllers", buf, sizeof(buf));
-    if (rc == SO_ETOOBIG) {
-        return rc;
-    }
-    if (rc != SO_OK) {
-        return SO_ENOTFOUND;
-    }
 
     /* a hybrid host's unified tree without memory is not ours to use */
-    if (!cg_word(buf, "memory")) {
+    if (cg_read(sys->errstr, mnt, "cgroup.controllers", buf, sizeof(buf))
+        != SO_OK || !cg_word(buf, "memory"))
+    {
         return SO_ENOTFOUND;
     }
 
@@ -383,91 +353,46 @@ bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
 }
 
 
-/* mkdir -p of the parent under one root; v2 delegates the controllers */
+/*
+ * mkdir -p of dir, from just below its root (rootlen bytes): the parents
+ * may exist, the cgroup itself must not (a leftover is destroyed by name,
+ * never reused).  v2 delegates the controllers at each level above it.
+ */
 static int
-cg_mkparents(bld_cgroup_t *cg, const char *root)
+cg_mkdir(bld_cgroup_t *cg, char *dir, size_t rootlen)
 {
-    char    path[PATH_MAX], c;
-    size_t  i, len;
-    int     n;
+    size_t  i;
+    int     leaf, rc;
 
-    n = snprintf(path, sizeof(path), "%s/%s", root, cg->sys->parent);
-    if (n < 0 || (size_t) n >= sizeof(path)) {
-        cg_error(cg->errstr, "%s: path too long", root);
-        return SO_ETOOBIG;
-    }
-
-    /* each level from the root itself down to the parent, inclusive */
-    len = strlen(root);
-    for (i = len; ; i++) {
-        if (path[i] != '/' && path[i] != '\0') {
+    for (i = rootlen; ; i++) {
+        if (dir[i] != '/' && dir[i] != '\0') {
             continue;
         }
 
-        c = path[i];
-        path[i] = '\0';
+        leaf = dir[i] == '\0';
+        dir[i] = '\0';
 
-        if (i > len && mkdir(path, 0755) == -1 && errno != EEXIST) {
-            cg_error(cg->errstr, "mkdir %s: %s", path, strerror(errno));
-            return SO_ERR;
+        if (i > rootlen && mkdir(dir, 0755) == -1
+            && (leaf || errno != EEXIST))
+        {
+            rc = errno == EEXIST ? SO_EEXISTS : SO_ERR;
+            cg_error(cg->errstr, "mkdir %s: %s", dir, strerror(errno));
+            return rc;
+        }
+
+        if (leaf) {
+            return SO_OK;
         }
 
         if (cg->sys->version == 2
-            && cg_write(cg, path, "cgroup.subtree_control",
+            && cg_write(cg, dir, "cgroup.subtree_control",
                         "+memory +pids +cpu") != SO_OK)
         {
             return SO_ERR;
         }
 
-        path[i] = c;
-        if (c == '\0') {
-            return SO_OK;
-        }
+        dir[i] = '/';
     }
-}
-
-
-static int
-cg_limits(bld_cgroup_t *cg, const bld_cgroup_limits_t *lim)
-{
-    const cg_limit_file_t  *l;
-    char                    val[CG_NLIM][32];
-    uint64_t                on[CG_NLIM] = {
-        lim->memory, lim->pids, lim->cpu_weight, lim->cpu_max
-    };
-    size_t                  i;
-    int                     v2, rc;
-
-    if (lim->cpu_weight > 10000) {
-        cg_error(cg->errstr, "cpu weight %u: want 1..10000",
-                 lim->cpu_weight);
-        return SO_EINVAL;
-    }
-
-    v2 = cg->sys->version == 2;
-    snprintf(val[CG_LIM_MEMORY], sizeof(val[0]), "%" PRIu64, lim->memory);
-    snprintf(val[CG_LIM_PIDS], sizeof(val[0]), "%" PRIu64, lim->pids);
-    /* v1 shares are 1024 for a fair share where v2 weights are 100 */
-    snprintf(val[CG_LIM_WEIGHT], sizeof(val[0]), "%u",
-             v2 ? lim->cpu_weight : lim->cpu_weight * 1024 / 100 + 1);
-    snprintf(val[CG_LIM_CPU_MAX], sizeof(val[0]), "%u%s",
-             lim->cpu_max * 1000, v2 ? " 100000" : "");
-
-    for (i = 0; i < so_nelems(cg_limit_files[v2]); i++) {
-        l = &cg_limit_files[v2][i];
-        if (on[l->lim] == 0
-            || (l->optional && !cg_has(cg_dir(cg, l->h), l->file)))
-        {
-            continue;
-        }
-        rc = cg_write(cg, cg_dir(cg, l->h), l->file,
-                      l->value ? l->value : val[l->lim]);
-        if (rc != SO_OK) {
-            return rc;
-        }
-    }
-
-    return SO_OK;
 }
 
 
@@ -497,25 +422,17 @@ cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
             continue;
         }
 
-        if (make) {
-            rc = cg_mkparents(cg, sys->root[h]);
-            if (rc != SO_OK) {
-                return rc;
-            }
-        }
-
         n = snprintf(cg->dir[h], sizeof(cg->dir[h]), "%s/%s/%s",
                      sys->root[h], sys->parent, name);
-        if (n < 0 || (size_t) n >= sizeof(cg->dir[h])) {
-            cg->dir[h][0] = '\0';
+        rc = n < 0 || (size_t) n >= sizeof(cg->dir[h]) ? SO_ETOOBIG : SO_OK;
+        if (rc != SO_OK) {
             cg_error(cg->errstr, "%s: path too long", sys->root[h]);
-            return SO_ETOOBIG;
+        } else if (make) {
+            rc = cg_mkdir(cg, cg->dir[h], strlen(sys->root[h]));
         }
 
-        if (make && mkdir(cg->dir[h], 0755) == -1) {
-            /* not ours: a leftover is destroyed by name, never reused */
-            rc = errno == EEXIST ? SO_EEXISTS : SO_ERR;
-            cg_error(cg->errstr, "mkdir %s: %s", cg->dir[h], strerror(errno));
+        /* never one not made here: a leftover of that name is not ours */
+        if (rc != SO_OK) {
             cg->dir[h][0] = '\0';
             return rc;
         }
@@ -527,14 +444,24 @@ cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys, const char *name,
 
 int
 bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
-    const char *name, const bld_cgroup_limits_t *lim)
+    const char *name, uint64_t memory, uint64_t pids)
 {
-    char  msg[BLD_CG_ERRLEN];
-    int   rc;
+    const cg_limit_file_t  *l;
+    uint64_t                lim[CG_NLIM] = { memory, pids };
+    char                    val[32], msg[BLD_CG_ERRLEN];
+    int                     rc;
 
     rc = cg_dirs(cg, sys, name, 1);
-    if (rc == SO_OK) {
-        rc = cg_limits(cg, lim);
+
+    for (l = cg_limit_files[sys->version == 2]; rc == SO_OK && l->file;
+         l++)
+    {
+        snprintf(val, sizeof(val), "%" PRIu64, lim[l->lim]);
+        rc = cg_write(cg, cg_dir(cg, l->h), l->file,
+                      l->value != NULL ? l->value : val);
+        if (rc == SO_ENOTFOUND) {
+            rc = l->optional ? SO_OK : SO_ERR;
+        }
     }
 
     if (rc != SO_OK) {
@@ -556,48 +483,30 @@ bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
 
 
 int
-bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds)
+bld_cgroup_join(const bld_cgroup_t *cg)
 {
-    char  path[PATH_MAX];
-    int   h;
+    char    path[BLD_CG_PATHLEN + sizeof("/cgroup.procs")];
+    size_t  len;
+    int     h, fd;
 
     for (h = 0; h < BLD_CG_NHIER; h++) {
-        fds[h] = -1;
-    }
-
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (cg->dir[h][0] == '\0') {
+        len = strlen(cg->dir[h]);
+        if (len == 0) {
             continue;
         }
-        if (cg_path(path, cg->dir[h], "cgroup.procs", cg->errstr)
-            != SO_OK)
-        {
-            goto failed;
+        memcpy(path, cg->dir[h], len);
+        memcpy(path + len, "/cgroup.procs", sizeof("/cgroup.procs"));
+
+        /* pid 0 is the writer itself; on a failure the child exits, and
+           the fd with it */
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd == -1 || write(fd, "0", 1) != 1) {
+            return -1;
         }
-        fds[h] = open(path, O_WRONLY | O_CLOEXEC);
-        if (fds[h] == -1) {
-            cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
-            goto failed;
-        }
+        close(fd);
     }
 
-    return SO_OK;
-
-failed:
-
-    bld_cgroup_close_fds(fds);
-    return SO_ERR;
-}
-
-
-void
-bld_cgroup_close_fds(int *fds)
-{
-    int  h;
-
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        so_fd_close(&fds[h]);
-    }
+    return 0;
 }
 
 
@@ -619,9 +528,9 @@ bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
 static int
 cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
 {
-    char   path[PATH_MAX];
     FILE  *fp;
     long   pid;
+    int    fd;
 
     *n = 0;
 
@@ -629,18 +538,16 @@ cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
         return SO_OK;
     }
 
-    if (cg_path(path, cg->dir[BLD_CG_MEMORY], "cgroup.procs", cg->errstr)
-        != SO_OK)
-    {
-        return SO_ETOOBIG;
+    fd = cg_open(cg->errstr, cg->dir[BLD_CG_MEMORY], "cgroup.procs",
+                 O_RDONLY);
+    if (fd == -1) {
+        return errno == ENOENT ? SO_OK : SO_ERR;
     }
 
-    fp = fopen(path, "re");
+    fp = fdopen(fd, "r");
     if (fp == NULL) {
-        if (errno == ENOENT) {
-            return SO_OK;
-        }
-        cg_error(cg->errstr, "open %s: %s", path, strerror(errno));
+        cg_error(cg->errstr, "fdopen: %s", strerror(errno));
+        close(fd);
         return SO_ERR;
     }
 
@@ -674,23 +581,13 @@ static uint64_t
 cg_cpu_usec(long pid)
 {
     unsigned long long  t[4];
-    char                path[64], buf[1024], *p;
+    char                dir[32], buf[1024], err[BLD_CG_ERRLEN], *p;
     long                hz;
-    ssize_t             len;
-    int                 fd;
 
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
+    snprintf(dir, sizeof(dir), "/proc/%ld", pid);
+    if (cg_read(err, dir, "stat", buf, sizeof(buf)) != SO_OK) {
         return 0;
     }
-
-    len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (len <= 0) {
-        return 0;
-    }
-    buf[len] = '\0';
 
     /* the command, in parentheses, may hold spaces: fields follow the
        last ")"; utime is the 14th field, the 12th after it */
@@ -782,10 +679,11 @@ cg_freeze(bld_cgroup_t *cg, int on)
     f = cg_files(cg);
     dir = cg_dir(cg, BLD_CG_FREEZER);
 
-    if (dir[0] == '\0' || !cg_has(dir, f->freeze)) {
+    if (dir[0] == '\0') {
         return SO_ENOTFOUND;
     }
 
+    /* SO_ENOTFOUND without the file (v2 before Linux 5.2) */
     rc = cg_write(cg, dir, f->freeze, on ? f->frozen : f->thawed);
     if (rc != SO_OK || !on || cg->sys->version == 2) {
         /* v2 reports frozen in cgroup.events; kills work while freezing */
@@ -813,11 +711,10 @@ bld_cgroup_kill(bld_cgroup_t *cg)
     long    waited;
     int     frozen, rc;
 
-    if (cg->sys->version == 2
-        && cg_has(cg->dir[BLD_CG_MEMORY], "cgroup.kill"))
-    {
+    /* cgroup.kill came with Linux 5.14 */
+    if (cg->sys->version == 2) {
         rc = cg_write(cg, cg->dir[BLD_CG_MEMORY], "cgroup.kill", "1");
-        if (rc != SO_OK) {
+        if (rc != SO_OK && rc != SO_ENOTFOUND) {
             return rc;
         }
     }

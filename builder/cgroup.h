@@ -40,13 +40,6 @@ typedef struct {
 } bld_cgroup_sys_t;
 
 typedef struct {
-    uint64_t  memory;               /* bytes, swap included; 0: none */
-    uint64_t  pids;                 /* tasks; 0: no limit */
-    unsigned  cpu_weight;           /* 1..10000, 100 is a fair share */
-    unsigned  cpu_max;              /* % of one CPU; 0: no ceiling */
-} bld_cgroup_limits_t;
-
-typedef struct {
     const bld_cgroup_sys_t  *sys;
     char    name[BLD_CG_NAMELEN];
     char    dir[BLD_CG_NHIER][BLD_CG_PATHLEN];  /* "" when not made */
@@ -57,9 +50,12 @@ typedef struct {
 int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
     const char *parent);
 
-/* makes <parent>/<name> with these limits; SO_EEXISTS when it exists */
+/*
+ * Makes <parent>/<name> with these limits (memory: bytes, swap included;
+ * pids: tasks); SO_EEXISTS when it exists.
+ */
 int bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
-    const char *name, const bld_cgroup_limits_t *lim);
+    const char *name, uint64_t memory, uint64_t pids);
 
 /*
  * Names an existing <parent>/<name> without touching it, so that a
@@ -69,13 +65,11 @@ int bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name);
 
 /*
- * Opens the cgroup.procs files a child writes its own pid to between
- * fork and exec, so nothing it runs ever starts outside the cgroup.
- * fds has BLD_CG_NHIER slots; unused ones are -1.  Close with
- * bld_cgroup_close_fds().
+ * Moves the calling process into the cgroup: a child calls it between
+ * fork and exec, so nothing it runs ever starts outside the cgroup.  Only
+ * async-signal-safe calls; 0, or -1 with errno.
  */
-int bld_cgroup_open_procs(bld_cgroup_t *cg, int *fds);
-void bld_cgroup_close_fds(int *fds);
+int bld_cgroup_join(const bld_cgroup_t *cg);
 
 /* *n = the kernel's count of OOM kills in the cgroup */
 int bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n);

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,7 +45,6 @@
 #include "so_fd.h"
 #include "so_log.h"
 #include "builds.h"
-#include "sandbox.h"
 
 #define BLD_JOB_SLACK_S  120
 
@@ -106,7 +106,7 @@ bld_job_start(bld_builds_t *q, long long deployment, long long project,
         bld_job_child(q, deployment, detect, parent);
     }
 
-    pidfd = bld_pidfd_open(pid);
+    pidfd = pidfd_open(pid, 0);
 
     ev.events = EPOLLIN;
     ev.data.fd = pidfd;

@@ -13,10 +13,11 @@
  * "foreign"), so the host does not become a router for its neighbours;
  * that choice is kept across restarts by looking for the chain.
  *
- * A namespace is made by unshare() of the calling thread, opened, and
- * left again with setns(); the veth pair is created from the host with
- * its peer placed straight into the namespace (IFLA_NET_NS_FD), and both
- * ends are configured over rtnetlink, the inner one from inside.
+ * A namespace is made by unshare() of the calling thread, which sets it
+ * up from inside before it goes back with setns(): the veth pair is made
+ * there with its host's end placed straight into the host's namespace
+ * (IFLA_NET_NS_FD).  Each end is configured over rtnetlink from its own
+ * namespace, on a socket per request.
  */
 
 #include <arpa/inet.h>
@@ -57,9 +58,9 @@ static const char *const  nn_refused[] = {
     "224.0.0.0/3"
 };
 
-typedef struct {
-    struct nlmsghdr  *h;
-    char              buf[NN_MSG_MAX];
+typedef union {
+    struct nlmsghdr  h;
+    char             buf[NN_MSG_MAX];
 } nn_msg_t;
 
 
@@ -78,12 +79,11 @@ static void nn_msg_init(nn_msg_t *m, int type, int flags, const void *hdr,
 static struct rtattr *nn_attr(nn_msg_t *m, int type, const void *data,
     size_t len);
 static void nn_attr_end(nn_msg_t *m, struct rtattr *a);
-static int nn_talk(int sock, nn_msg_t *m);
-static int nn_link_veth(int sock, const char *name, int nsfd);
-static int nn_slot(int sock, bld_netns_t *ns, unsigned prefix,
+static int nn_talk(nn_msg_t *m);
+static int nn_link_veth(const char *name, int host);
+static int nn_slot(bld_netns_t *ns, int host, unsigned prefix,
     unsigned *slot);
-static int nn_up(int sock, int index, uint32_t addr, uint32_t gw);
-static int nn_inside(uint32_t addr, uint32_t gw);
+static int nn_up(const char *ifname, uint32_t addr, uint32_t gw);
 
 
 /* "a.b.c.d/n" (n 0..32; no "/n": 32) into network and prefix */
@@ -208,9 +208,9 @@ nn_nameservers(FILE *f)
 
 
 /*
- * Runs nft (argv) with input on its stdin, a memfd (nft reads it whole,
- * whatever its size); its output (stdout and stderr) into out.  The exit
- * status, or -1.
+ * Runs nft (argv) with input on its stdin and its output (stdout and
+ * stderr) into out, both through a memfd: nft reads the input whole and
+ * writes all it has to say, whatever their size.  The exit status, or -1.
  */
 static int
 nn_run(const char *nft, const char *const *argv, const char *input,
@@ -220,16 +220,16 @@ nn_run(const char *nft, const char *const *argv, const char *input,
     size_t                      len;
     ssize_t                     n;
     pid_t                       pid;
-    int                         in, res[2], status, e;
+    int                         in, res, status, e;
 
     out[0] = '\0';
-    res[0] = res[1] = -1;
     status = -1;
 
     len = strlen(input);
     in = memfd_create("shipoff-nft", MFD_CLOEXEC);
-    if (in == -1 || write(in, input, len) != (ssize_t) len
-        || lseek(in, 0, SEEK_SET) == -1 || pipe2(res, O_CLOEXEC) == -1)
+    res = memfd_create("shipoff-nft-out", MFD_CLOEXEC);
+    if (in == -1 || res == -1 || write(in, input, len) != (ssize_t) len
+        || lseek(in, 0, SEEK_SET) == -1)
     {
         snprintf(out, outlen, "input for nft: %s", strerror(errno));
         goto done;
@@ -237,26 +237,14 @@ nn_run(const char *nft, const char *const *argv, const char *input,
 
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, res[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, res[1], STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, res, STDERR_FILENO);
     e = posix_spawn(&pid, nft, &fa, NULL, (char *const *) argv,
                     (char *[]) { NULL });
     posix_spawn_file_actions_destroy(&fa);
-    so_fd_close(&res[1]);
     if (e != 0) {
         snprintf(out, outlen, "%s: %s", nft, strerror(e));
         goto done;
-    }
-
-    len = 0;
-    while (len < outlen - 1
-           && (n = read(res[0], out + len, outlen - 1 - len)) > 0)
-    {
-        len += (size_t) n;
-    }
-    out[len] = '\0';
-    while (len > 0 && out[len - 1] == '\n') {
-        out[--len] = '\0';
     }
 
     while (waitpid(pid, &status, 0) == -1) {
@@ -267,11 +255,17 @@ nn_run(const char *nft, const char *const *argv, const char *input,
     }
     status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
+    n = pread(res, out, outlen - 1, 0);
+    len = n > 0 ? (size_t) n : 0;
+    while (len > 0 && out[len - 1] == '\n') {
+        len--;
+    }
+    out[len] = '\0';
+
 done:
 
     so_fd_close(&in);
-    so_fd_close(&res[0]);
-    so_fd_close(&res[1]);
+    so_fd_close(&res);
     return status;
 }
 
@@ -435,10 +429,9 @@ static void
 nn_msg_init(nn_msg_t *m, int type, int flags, const void *hdr, size_t len)
 {
     memset(m->buf, 0, sizeof(m->buf));
-    m->h = (struct nlmsghdr *) m->buf;
-    m->h->nlmsg_len = NLMSG_LENGTH(0);
-    m->h->nlmsg_type = (unsigned short) type;
-    m->h->nlmsg_flags = (unsigned short) (NLM_F_REQUEST | NLM_F_ACK | flags);
+    m->h.nlmsg_len = NLMSG_LENGTH(0);
+    m->h.nlmsg_type = (unsigned short) type;
+    m->h.nlmsg_flags = (unsigned short) (NLM_F_REQUEST | NLM_F_ACK | flags);
     nn_attr(m, -1, hdr, len);
 }
 
@@ -450,13 +443,13 @@ nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
     struct rtattr  *a;
     size_t          at;
 
-    at = NLMSG_ALIGN(m->h->nlmsg_len);
+    at = NLMSG_ALIGN(m->h.nlmsg_len);
     assert(at + RTA_SPACE(len) <= sizeof(m->buf));
 
     a = (struct rtattr *) (m->buf + at);
     if (type < 0) {
         memcpy(a, data, len);
-        m->h->nlmsg_len = (unsigned) (at + len);
+        m->h.nlmsg_len = (unsigned) (at + len);
         return NULL;
     }
 
@@ -465,7 +458,7 @@ nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
     if (len > 0) {
         memcpy(RTA_DATA(a), data, len);
     }
-    m->h->nlmsg_len = (unsigned) (at + RTA_SPACE(len));
+    m->h.nlmsg_len = (unsigned) (at + RTA_SPACE(len));
     return a;
 }
 
@@ -474,30 +467,39 @@ nn_attr(nn_msg_t *m, int type, const void *data, size_t len)
 static void
 nn_attr_end(nn_msg_t *m, struct rtattr *a)
 {
-    a->rta_len = (unsigned short) (m->buf + m->h->nlmsg_len - (char *) a);
+    a->rta_len = (unsigned short) (m->buf + m->h.nlmsg_len - (char *) a);
 }
 
-
-/* sends m and reads the kernel's ack: 0 or -errno */
+/*
+ * Sends m on a socket of the thread's namespace and reads the kernel's
+ * ack: 0 or -errno.
+ */
 static int
-nn_talk(int sock, nn_msg_t *m)
+nn_talk(nn_msg_t *m)
 {
     struct nlmsghdr  *h;
     struct nlmsgerr  *e;
     char              buf[NN_MSG_MAX];
     ssize_t           n;
+    int               sock, rc;
 
-    /* an unconnected netlink socket sends to the kernel */
-    if (send(sock, m->buf, m->h->nlmsg_len, 0) == -1) {
+    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (sock == -1) {
         return -errno;
     }
 
-    do {
-        n = recv(sock, buf, sizeof(buf), 0);
-    } while (n == -1 && errno == EINTR);
+    /* an unconnected netlink socket sends to the kernel */
+    n = send(sock, m->buf, m->h.nlmsg_len, 0);
+    if (n != -1) {
+        do {
+            n = recv(sock, buf, sizeof(buf), 0);
+        } while (n == -1 && errno == EINTR);
+    }
+    rc = n == -1 ? -errno : 0;
+    close(sock);
 
-    if (n == -1) {
-        return -errno;
+    if (rc != 0) {
+        return rc;
     }
 
     h = (struct nlmsghdr *) buf;
@@ -510,9 +512,9 @@ nn_talk(int sock, nn_msg_t *m)
 }
 
 
-/* the pair: name on the host, "eth0" in the namespace nsfd */
+/* the pair: "eth0" here, name in the namespace host */
 static int
-nn_link_veth(int sock, const char *name, int nsfd)
+nn_link_veth(const char *name, int host)
 {
     struct ifinfomsg   ifi = { .ifi_family = AF_UNSPEC };
     struct rtattr     *info, *data, *peer;
@@ -520,29 +522,30 @@ nn_link_veth(int sock, const char *name, int nsfd)
 
     nn_msg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
                 sizeof(ifi));
-    nn_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+    nn_attr(&m, IFLA_IFNAME, "eth0", 5);
     info = nn_attr(&m, IFLA_LINKINFO, NULL, 0);
     nn_attr(&m, IFLA_INFO_KIND, "veth", 5);
     data = nn_attr(&m, IFLA_INFO_DATA, NULL, 0);
     peer = nn_attr(&m, VETH_INFO_PEER, NULL, 0);
     nn_attr(&m, -1, &ifi, sizeof(ifi));
-    nn_attr(&m, IFLA_IFNAME, "eth0", 5);
-    nn_attr(&m, IFLA_NET_NS_FD, &nsfd, sizeof(nsfd));
+    nn_attr(&m, IFLA_IFNAME, name, strlen(name) + 1);
+    nn_attr(&m, IFLA_NET_NS_FD, &host, sizeof(host));
     nn_attr_end(&m, peer);
     nn_attr_end(&m, data);
     nn_attr_end(&m, info);
 
-    return nn_talk(sock, &m);
+    return nn_talk(&m);
 }
 
 
 /*
- * The link index up, after its address addr/30 when not 0, and before the
- * default route via gw when not 0.  0 or -errno.
+ * The link ifname up, after its address addr/30 when not 0, and before
+ * the default route via gw when not 0.  0 or -errno.
  */
 static int
-nn_up(int sock, int index, uint32_t addr, uint32_t gw)
+nn_up(const char *ifname, uint32_t addr, uint32_t gw)
 {
+    int               index = (int) if_nametoindex(ifname);
     struct ifinfomsg  ifi = {
         .ifi_family = AF_UNSPEC, .ifi_index = index,
         .ifi_flags = IFF_UP, .ifi_change = IFF_UP
@@ -560,62 +563,45 @@ nn_up(int sock, int index, uint32_t addr, uint32_t gw)
     nn_msg_t          m;
     int               rc;
 
+    if (index == 0) {
+        return -ENODEV;
+    }
+
     if (addr != 0) {
         a = htonl(addr);
         nn_msg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa,
                     sizeof(ifa));
         nn_attr(&m, IFA_LOCAL, &a, sizeof(a));
         nn_attr(&m, IFA_ADDRESS, &a, sizeof(a));
-        rc = nn_talk(sock, &m);
+        rc = nn_talk(&m);
         if (rc != 0) {
             return rc;
         }
     }
 
     nn_msg_init(&m, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-    rc = nn_talk(sock, &m);
+    rc = nn_talk(&m);
     if (rc != 0 || gw == 0) {
         return rc;
     }
 
+    /* the host's end may still be down: the route is made all the same */
     a = htonl(gw);
     nn_msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm,
                 sizeof(rtm));
     nn_attr(&m, RTA_GATEWAY, &a, sizeof(a));
-    return nn_talk(sock, &m);
-}
-
-
-/* in the namespace: lo and eth0 up, the address, the way out */
-static int
-nn_inside(uint32_t addr, uint32_t gw)
-{
-    int  sock, eth0, rc;
-
-    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (sock == -1) {
-        return -errno;
-    }
-
-    eth0 = (int) if_nametoindex("eth0");
-    rc = eth0 == 0 ? -ENODEV : nn_up(sock, 1, 0, 0);
-    if (rc == 0) {
-        rc = nn_up(sock, eth0, addr, gw);
-    }
-
-    close(sock);
-    return rc;
+    return nn_talk(&m);
 }
 
 
 /*
- * A veth pair between the host and ns->fd in a free slot of a /prefix
- * network (*slot): slot s is s*4+1 (host) and s*4+2 (sandbox), slots
- * 1 .. nslots - 1, tried from a random one.  0 or -errno (-EEXIST: none
- * free).
+ * From inside the new namespace, a veth pair with its host's end in the
+ * namespace host, in a free slot of a /prefix network (*slot): slot s is
+ * s*4+1 (host) and s*4+2 (sandbox), slots 1 .. nslots - 1, tried from a
+ * random one.  0 or -errno (-EEXIST: none free).
  */
 static int
-nn_slot(int sock, bld_netns_t *ns, unsigned prefix, unsigned *slot)
+nn_slot(bld_netns_t *ns, int host, unsigned prefix, unsigned *slot)
 {
     uint32_t  seed;
     unsigned  nslots, tries;
@@ -632,7 +618,7 @@ nn_slot(int sock, bld_netns_t *ns, unsigned prefix, unsigned *slot)
         /* prefix >= 8: slot < 2^22, at most 7 digits after "shipoff" */
         snprintf(ns->ifname, sizeof(ns->ifname), BLD_NETNS_IFPREFIX "%u",
                  *slot & 0x3fffff);
-        rc = nn_link_veth(sock, ns->ifname, ns->fd);
+        rc = nn_link_veth(ns->ifname, host);
     }
 
     return rc;
@@ -646,13 +632,11 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
     uint32_t        net, base;
     unsigned        prefix, slot;
     const char     *step;
-    int             host, sock, index, rc;
+    int             host, rc;
 
     memset(ns, 0, sizeof(*ns));
     ns->fd = -1;
-    sock = -1;
-    step = "";
-    rc = 0;
+    base = 0;
 
     if (nn_network(cfg, &net, &prefix, ns->errstr, sizeof(ns->errstr))
         != SO_OK)
@@ -673,78 +657,55 @@ bld_netns_create(bld_netns_t *ns, const so_config_t *cfg)
         goto done;
     }
 
+    /* the thread is in the new namespace until it goes back to host */
     ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    rc = ns->fd == -1 ? -errno : 0;
-    if (setns(host, CLONE_NEWNET) == -1) {
-        /* stuck in an empty namespace: nothing of ours can go on */
-        abort();
-    }
-    if (rc != 0) {
+    if (ns->fd == -1) {
         step = "open the namespace";
-        goto done;
-    }
-
-    sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (sock == -1) {
-        step = "netlink";
         rc = -errno;
-        goto done;
+        goto back;
     }
 
-    rc = nn_slot(sock, ns, prefix, &slot);
+    rc = nn_slot(ns, host, prefix, &slot);
     if (rc != 0) {
         step = rc == -EEXIST ? "no free slot in sandbox_network"
                              : "create the veth pair";
         ns->ifname[0] = '\0';
-        goto done;
+        goto back;
     }
 
     base = net + slot * 4;
-    index = (int) if_nametoindex(ns->ifname);
-    rc = index == 0 ? -ENODEV : nn_up(sock, index, base + 1, 0);
-    if (rc != 0) {
-        step = "configure the host's end";
-        goto done;
-    }
-
-    if (setns(ns->fd, CLONE_NEWNET) == -1) {
-        step = "enter the namespace";
-        rc = -errno;
-        goto done;
-    }
-    rc = nn_inside(base + 2, base + 1);
-    if (setns(host, CLONE_NEWNET) == -1) {
-        abort();
-    }
-    if (rc != 0) {
-        step = "configure the namespace";
-        goto done;
-    }
-
     a.s_addr = htonl(base + 2);
     inet_ntop(AF_INET, &a, ns->addr, sizeof(ns->addr));
 
+    step = "configure the namespace";
+    rc = nn_up("lo", 0, 0);
+    if (rc == 0) {
+        rc = nn_up("eth0", base + 2, base + 1);
+    }
+
+back:
+
+    if (setns(host, CLONE_NEWNET) == -1) {
+        /* stuck in the sandbox's namespace: nothing of ours can go on */
+        abort();
+    }
+
+    if (rc == 0) {
+        step = "configure the host's end";
+        rc = nn_up(ns->ifname, base + 1, 0);
+    }
+
 done:
 
-    so_fd_close(&sock);
     so_fd_close(&host);
 
     if (rc != 0) {
         snprintf(ns->errstr, sizeof(ns->errstr), "network namespace: %s: %s",
                  step, strerror(-rc));
         /* the veth pair, if made, goes with the namespace */
-        bld_netns_close(ns);
+        so_fd_close(&ns->fd);
         return SO_ERR;
     }
 
     return SO_OK;
-}
-
-
-void
-bld_netns_close(bld_netns_t *ns)
-{
-    if (ns != NULL) {
-        so_fd_close(&ns->fd);
-    }
 }

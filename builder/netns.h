@@ -44,10 +44,10 @@ typedef struct {
  */
 int bld_netns_host_init(const so_config_t *cfg, char *err, size_t errlen);
 
-/* a new namespace, ready to be joined (sandbox.c); 0 or SO_ERR */
+/*
+ * A new namespace, ready to be joined (sandbox.c); 0 or SO_ERR.  Closing
+ * ns->fd lets go of it: it lives on while a process is in it.
+ */
 int bld_netns_create(bld_netns_t *ns, const so_config_t *cfg);
-
-/* lets go of the namespace: it lives on while a process is in it */
-void bld_netns_close(bld_netns_t *ns);
 
 #endif /* BLD_NETNS_H */

@@ -9,7 +9,7 @@
  * belong to that uid, and nothing inside ever runs as root on the host.
  *
  * Between fork and exec the child only makes async-signal-safe calls on
- * things prepared by the parent (argv, open cgroup.procs files); a
+ * things prepared by the parent (argv, the cgroup's paths); a
  * failure there is written to a close-on-exec pipe, so the parent reads
  * EOF when the exec succeeded and the reason otherwise.
  *
@@ -33,6 +33,7 @@
  * every sandbox; bwrap's --args does the same job.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -44,8 +45,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,19 +59,10 @@
 /* the fixed bwrap options and the NULL */
 #define SB_ARGV_FIXED  40
 
-typedef enum {
-    SB_STAGE_CGROUP = 1,
-    SB_STAGE_SETSID,
-    SB_STAGE_FDS,
-    SB_STAGE_UID,
-    SB_STAGE_EXEC,
-    SB_STAGE_NETNS,
-    SB_STAGE_MOUNT
-} sb_stage_t;
-
+/* the child is a copy of this process: the parent can read its string */
 typedef struct {
-    int  stage;
-    int  errnum;
+    const char  *stage;
+    int          errnum;
 } sb_child_err_t;
 
 /* what bwrap reads from fds: the seccomp filter, the environment */
@@ -79,25 +71,20 @@ typedef struct {
     char  arg[2][16];               /* their numbers, for bwrap's argv */
 } sb_fds_t;
 
-static const char  *sb_stage_names[] = {
-    "", "join cgroup", "setsid", "set up stdio", "drop to uid", "exec bwrap",
-    "join the network namespace", "mount the copy-on-write view"
-};
-
 
 static int sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
 static int sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     sb_fds_t *f);
-static int sb_env_fd(const char *const *envp);
-static int sb_above_stdio(int fd);
+static int sb_env_write(int fd, const char *const *envp);
+static int sb_memfd(const char *name);
 static size_t sb_count(const char *const *list);
 static char **sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     const sb_fds_t *f);
-static void sb_child(const bld_sandbox_opts_t *o, char **argv,
-    const int *procs, const sb_fds_t *f, int devnull, int errfd)
+static void sb_child(const bld_sandbox_opts_t *o, const bld_sandbox_t *sb,
+    char **argv, const sb_fds_t *f, int errfd)
     __attribute__((noreturn));
 static int sb_child_cow(const bld_sandbox_opts_t *o);
-static void sb_child_fail(int errfd, sb_stage_t stage)
+static void sb_child_fail(int errfd, const char *stage)
     __attribute__((noreturn));
 static int sb_timer(bld_sandbox_t *sb, unsigned ms);
 static int sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
@@ -124,17 +111,11 @@ sb_check(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 {
     struct stat  st;
 
-    if (o->cgroups == NULL || o->name == NULL || o->argv == NULL
-        || o->argv[0] == NULL || o->bwrap == NULL || o->workdir == NULL)
-    {
-        sb_error(sb, "sandbox: cgroups, name, bwrap, argv and "
-                 "workdir are required");
-        return SO_EINVAL;
-    }
+    assert(o->cfg != NULL && o->cgroups != NULL && o->name != NULL
+           && o->argv != NULL && o->argv[0] != NULL && o->workdir != NULL);
 
-    if (o->uid == 0 || o->gid == 0) {
-        sb_error(sb, "sandbox %s: refusing to run as root",
-                 o->name);
+    if (o->uid == 0) {
+        sb_error(sb, "sandbox %s: refusing to run as root", o->name);
         return SO_EINVAL;
     }
 
@@ -155,18 +136,26 @@ static int
 sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, sb_fds_t *f)
 {
     char  err[BLD_SB_ERRLEN];
-    int   fd, i;
+    int   i;
 
-    if (bld_seccomp_fd(&fd, err, sizeof(err)) != SO_OK) {
+    f->fd[0] = sb_memfd("shipoff-seccomp");
+    f->fd[1] = sb_memfd("shipoff-env");
+    if (f->fd[0] == -1 || f->fd[1] == -1
+        || sb_env_write(f->fd[1], o->envp) == -1)
+    {
+        return sb_error(sb, "sandbox %s: environment for bwrap: %s",
+                        o->name, strerror(errno));
+    }
+
+    if (bld_seccomp_write(f->fd[0], err, sizeof(err)) != SO_OK) {
         return sb_error(sb, "sandbox %s: %s", o->name, err);
     }
-    f->fd[0] = sb_above_stdio(fd);
-    f->fd[1] = sb_above_stdio(sb_env_fd(o->envp));
 
+    /* bwrap reads each from its start */
     for (i = 0; i < 2; i++) {
-        if (f->fd[i] == -1) {
-            return sb_error(sb, "sandbox %s: environment for bwrap: %s",
-                            o->name, strerror(errno));
+        if (lseek(f->fd[i], 0, SEEK_SET) == -1) {
+            return sb_error(sb, "sandbox %s: lseek: %s", o->name,
+                            strerror(errno));
         }
         snprintf(f->arg[i], sizeof(f->arg[i]), "%d", f->fd[i]);
     }
@@ -175,18 +164,13 @@ sb_fds_open(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, sb_fds_t *f)
 }
 
 
-/* a memfd of "--setenv\0NAME\0VALUE\0" per variable, at offset 0 */
+/* "--setenv\0NAME\0VALUE\0" per variable: 0, or -1 with errno */
 static int
-sb_env_fd(const char *const *envp)
+sb_env_write(int fd, const char *const *envp)
 {
     const char  *eq;
     size_t       i, len;
-    int          fd, n, e;
-
-    fd = memfd_create("shipoff-env", MFD_CLOEXEC);
-    if (fd == -1) {
-        return -1;
-    }
+    int          n;
 
     for (i = 0; envp != NULL && envp[i] != NULL; i++) {
         eq = strchr(envp[i], '=');
@@ -200,29 +184,22 @@ sb_env_fd(const char *const *envp)
                     envp[i], '\0', eq + 1, '\0');
         if (n < 0 || (size_t) n != len) {
             errno = n < 0 ? errno : EIO;
-            goto failed;
+            return -1;
         }
     }
 
-    if (lseek(fd, 0, SEEK_SET) == 0) {
-        return fd;
-    }
-
-failed:
-
-    e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+    return 0;
 }
 
 
-/* the child puts /dev/null and the output pipes on 0-2 */
+/* a memfd above stdio: the child puts /dev/null and the output pipes on
+   0-2 */
 static int
-sb_above_stdio(int fd)
+sb_memfd(const char *name)
 {
-    int  high;
+    int  fd, high;
 
+    fd = memfd_create(name, MFD_CLOEXEC);
     if (fd == -1 || fd > STDERR_FILENO) {
         return fd;
     }
@@ -268,7 +245,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
 #define SB_ARG(s)  argv[n++] = (char *) (s)
 
     n = 0;
-    SB_ARG(o->bwrap);
+    SB_ARG(o->cfg->sandbox_bwrap);
     SB_ARG("--seccomp"); SB_ARG(f->arg[0]);
     SB_ARG("--args"); SB_ARG(f->arg[1]);
     SB_ARG("--ro-bind"); SB_ARG("/"); SB_ARG("/");
@@ -306,7 +283,7 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
     SB_ARG("--unshare-ipc");
     SB_ARG("--unshare-uts");
     SB_ARG("--unshare-cgroup-try");
-    if (!o->share_net && o->netns == NULL) {
+    if (!o->share_net && !o->own_net) {
         SB_ARG("--unshare-net");
     }
     SB_ARG("--new-session");
@@ -326,11 +303,11 @@ sb_argv(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, const sb_fds_t *f)
 
 
 static void
-sb_child_fail(int errfd, sb_stage_t stage)
+sb_child_fail(int errfd, const char *stage)
 {
     sb_child_err_t  e;
 
-    e.stage = (int) stage;
+    e.stage = stage;
     e.errnum = errno;
     if (write(errfd, &e, sizeof(e)) == -1) {
         /* the parent then sees a silent exit 127 */
@@ -359,7 +336,7 @@ sb_child_cow(const bld_sandbox_opts_t *o)
 
     for (i = 0; c->dirs[i] != NULL; i++) {
         if (mkdir(c->dirs[i], 0755) == -1
-            || chown(c->dirs[i], o->uid, o->gid) == -1)
+            || chown(c->dirs[i], o->uid, (gid_t) o->uid) == -1)
         {
             return -1;
         }
@@ -372,18 +349,15 @@ sb_child_cow(const bld_sandbox_opts_t *o)
 
 /* async-signal-safe from here to execve() */
 static void
-sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
-    const sb_fds_t *f, int devnull, int errfd)
+sb_child(const bld_sandbox_opts_t *o, const bld_sandbox_t *sb, char **argv,
+    const sb_fds_t *f, int errfd)
 {
     struct sigaction  sa;
     sigset_t          all;
-    int               h, sig;
+    int               devnull, sig;
 
-    /* pid 0 is the writer itself */
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        if (procs[h] != -1 && write(procs[h], "0", 1) != 1) {
-            sb_child_fail(errfd, SB_STAGE_CGROUP);
-        }
+    if (bld_cgroup_join(&sb->cg) == -1) {
+        sb_child_fail(errfd, "join cgroup");
     }
 
     /* shipoffd blocks signals for its signalfd and ignores SIGPIPE */
@@ -396,10 +370,11 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
     sigprocmask(SIG_SETMASK, &all, NULL);
 
     if (setsid() == -1) {
-        sb_child_fail(errfd, SB_STAGE_SETSID);
+        sb_child_fail(errfd, "setsid");
     }
 
-    if (dup2(devnull, STDIN_FILENO) == -1
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull == -1 || dup2(devnull, STDIN_FILENO) == -1
         || dup2(o->stdout_fd != -1 ? o->stdout_fd : devnull, STDOUT_FILENO)
            == -1
         || dup2(o->stderr_fd != -1 ? o->stderr_fd : devnull, STDERR_FILENO)
@@ -408,55 +383,42 @@ sb_child(const bld_sandbox_opts_t *o, char **argv, const int *procs,
         || fcntl(f->fd[0], F_SETFD, 0) == -1
         || fcntl(f->fd[1], F_SETFD, 0) == -1)
     {
-        sb_child_fail(errfd, SB_STAGE_FDS);
+        sb_child_fail(errfd, "set up stdio");
     }
 
     /* root still: a namespace of the host's user namespace, so nothing
        in the sandbox can change its addresses, routes or rules */
-    if (o->netns != NULL && setns(o->netns->fd, CLONE_NEWNET) == -1) {
-        sb_child_fail(errfd, SB_STAGE_NETNS);
+    if (o->own_net && setns(sb->net.fd, CLONE_NEWNET) == -1) {
+        sb_child_fail(errfd, "join the network namespace");
     }
 
     if (o->cow != NULL && sb_child_cow(o) == -1) {
-        sb_child_fail(errfd, SB_STAGE_MOUNT);
+        sb_child_fail(errfd, "mount the copy-on-write view");
     }
 
-    if (setgroups(0, NULL) == -1 || setgid(o->gid) == -1
+    if (setgroups(0, NULL) == -1 || setgid((gid_t) o->uid) == -1
         || setuid(o->uid) == -1)
     {
-        sb_child_fail(errfd, SB_STAGE_UID);
+        sb_child_fail(errfd, "drop to uid");
     }
 
-    execve(o->bwrap, argv, (char *[]) { NULL });
-    sb_child_fail(errfd, SB_STAGE_EXEC);
-}
-
-
-int
-bld_pidfd_open(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    return (int) syscall(SYS_pidfd_open, pid, 0);
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
+    execve(o->cfg->sandbox_bwrap, argv, (char *[]) { NULL });
+    sb_child_fail(errfd, "exec bwrap");
 }
 
 
 static int
 sb_timer(bld_sandbox_t *sb, unsigned ms)
 {
-    struct itimerspec  it;
+    struct itimerspec  it = {
+        .it_value.tv_sec = ms / 1000,
+        .it_value.tv_nsec = (long) (ms % 1000) * 1000000L
+    };
 
     sb->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (sb->timerfd == -1) {
         return SO_ERR;
     }
-
-    memset(&it, 0, sizeof(it));
-    it.it_value.tv_sec = ms / 1000;
-    it.it_value.tv_nsec = (long) (ms % 1000) * 1000000L;
 
     return timerfd_settime(sb->timerfd, 0, &it, NULL) == -1 ? SO_ERR : SO_OK;
 }
@@ -483,42 +445,33 @@ sb_exec_wait(bld_sandbox_t *sb, const bld_sandbox_opts_t *o, pid_t pid,
     }
 
     waitpid(pid, &status, 0);
-    if (n == (ssize_t) sizeof(ce) && ce.stage > 0
-        && ce.stage < (int) so_nelems(sb_stage_names))
-    {
-        sb_error(sb, "sandbox %s: %s: %s", o->name,
-                 sb_stage_names[ce.stage], strerror(ce.errnum));
-    } else {
-        sb_error(sb, "sandbox %s: the child failed before exec",
-                 o->name);
+    if (n != (ssize_t) sizeof(ce)) {
+        return sb_error(sb, "sandbox %s: the child failed before exec",
+                        o->name);
     }
 
-    return SO_ERR;
+    return sb_error(sb, "sandbox %s: %s: %s", o->name, ce.stage,
+                    strerror(ce.errnum));
 }
 
 
 int
-bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
-    pid_t *out)
+bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o)
 {
-    sb_fds_t   fds;
-    char     **argv;
-    int        procs[BLD_CG_NHIER], pipefd[2], devnull, h, rc;
-    pid_t      pid;
+    sb_fds_t    fds;
+    char      **argv;
+    int         pipefd[2], rc;
+    pid_t       pid;
 
     memset(sb, 0, sizeof(*sb));
+    sb->net.fd = -1;
     sb->pidfd = -1;
     sb->timerfd = -1;
-    for (h = 0; h < BLD_CG_NHIER; h++) {
-        procs[h] = -1;
-    }
     pipefd[0] = -1;
     pipefd[1] = -1;
-    devnull = -1;
     fds.fd[0] = -1;
     fds.fd[1] = -1;
     argv = NULL;
-    *out = 0;
 
     rc = sb_check(sb, o);
     if (rc != SO_OK) {
@@ -536,18 +489,21 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         goto done;
     }
 
-    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name, &o->limits);
-    if (rc == SO_OK) {
-        rc = bld_cgroup_open_procs(&sb->cg, procs);
-    }
+    rc = bld_cgroup_create(&sb->cg, o->cgroups, o->name,
+                           o->cfg->sandbox_memory,
+                           (uint64_t) o->cfg->sandbox_pids);
     if (rc != SO_OK) {
         sb_error(sb, "sandbox %s: %s", o->name, sb->cg.errstr);
         goto done;
     }
 
-    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull == -1 || pipe2(pipefd, O_CLOEXEC) == -1) {
-        rc = sb_error(sb, "sandbox %s: %s", o->name, strerror(errno));
+    if (o->own_net && bld_netns_create(&sb->net, o->cfg) != SO_OK) {
+        rc = sb_error(sb, "sandbox %s: %s", o->name, sb->net.errstr);
+        goto done;
+    }
+
+    if (pipe2(pipefd, O_CLOEXEC) == -1) {
+        rc = sb_error(sb, "sandbox %s: pipe: %s", o->name, strerror(errno));
         goto done;
     }
 
@@ -560,7 +516,7 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
 
     if (pid == 0) {
         close(pipefd[0]);
-        sb_child(o, argv, procs, &fds, devnull, pipefd[1]);
+        sb_child(o, sb, argv, &fds, pipefd[1]);
     }
 
     so_fd_close(&pipefd[1]);
@@ -571,10 +527,9 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
     }
 
     sb->pid = pid;
-    *out = pid;
 
     /* the child is unreaped, so its pid cannot have been reused yet */
-    sb->pidfd = bld_pidfd_open(pid);
+    sb->pidfd = pidfd_open(pid, 0);
 
     if (o->timeout_ms && sb_timer(sb, o->timeout_ms) != SO_OK) {
         rc = sb_error(sb, "sandbox %s: timerfd: %s", o->name,
@@ -582,24 +537,23 @@ bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
         goto done;
     }
 
-    sb->res.status = BLD_SB_RUNNING;
     rc = SO_OK;
 
 done:
 
-    bld_cgroup_close_fds(procs);
+    /* the sandbox is in its namespace, which lives as long as it does,
+       and the veth pair with it */
+    so_fd_close(&sb->net.fd);
     so_fd_close(&fds.fd[0]);
     so_fd_close(&fds.fd[1]);
     so_fd_close(&pipefd[0]);
     so_fd_close(&pipefd[1]);
-    so_fd_close(&devnull);
     free(argv);
 
     /* bld_sandbox_free() leaves sb->errstr as it is (its cgroup's errors
        are the cgroup's) */
     if (rc != SO_OK) {
         bld_sandbox_free(sb);
-        *out = 0;
     }
 
     return rc;
@@ -609,13 +563,10 @@ done:
 int
 bld_sandbox_expire(bld_sandbox_t *sb)
 {
-    uint64_t  ticks;
-    int       rc;
+    int  rc;
 
-    if (sb->timerfd != -1 && read(sb->timerfd, &ticks, sizeof(ticks)) == -1)
-    {
-        /* nothing to drain: called before the timer fired */
-    }
+    /* the deadline has done its part: its fd would only fire again */
+    so_fd_close(&sb->timerfd);
 
     if (sb->pid == 0) {
         return SO_OK;
@@ -667,19 +618,10 @@ bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res)
         rc = sb_error(sb, "sandbox %s: %s", sb->cg.name, sb->cg.errstr);
     }
 
-    if (WIFSIGNALED(status)) {
-        sb->res.status = BLD_SB_SIGNALED;
-        sb->res.code = 128 + WTERMSIG(status);
-    } else {
-        sb->res.status = BLD_SB_EXITED;
-        sb->res.code = WEXITSTATUS(status);
-    }
-
-    if (sb->timed_out) {
-        sb->res.status = BLD_SB_TIMEOUT;
-    } else if (sb->res.oom_kills > 0) {
-        sb->res.status = BLD_SB_OOM;
-    }
+    sb->res.code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                       : WEXITSTATUS(status);
+    sb->res.status = sb->timed_out ? BLD_SB_TIMEOUT
+                     : sb->res.oom_kills > 0 ? BLD_SB_OOM : BLD_SB_EXITED;
 
     so_fd_close(&sb->timerfd);
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "so_config.h"
 #include "cgroup.h"
 #include "netns.h"
 
@@ -27,16 +28,14 @@
 typedef enum {
     BLD_SB_RUNNING = 0,
     BLD_SB_EXITED,                  /* code holds the exit status */
-    BLD_SB_SIGNALED,                /* bwrap itself died of a signal */
     BLD_SB_OOM,                     /* the kernel OOM-killed in the cgroup */
     BLD_SB_TIMEOUT                  /* the deadline killed the cgroup */
 } bld_sb_status_t;
 
 typedef struct {
     bld_sb_status_t  status;
-    int              code;          /* a command killed by signal N shows
-                                       128 + N: bwrap reports it so, and so
-                                       does SIGNALED */
+    int              code;          /* killed by signal N: 128 + N, as
+                                       bwrap reports its command's */
     uint64_t         oom_kills;
 } bld_sandbox_result_t;
 
@@ -58,9 +57,10 @@ typedef struct {
 } bld_sandbox_cow_t;
 
 typedef struct {
+    const so_config_t       *cfg;       /* sandbox_bwrap, and the limits
+                                           sandbox_memory, sandbox_pids */
     const bld_cgroup_sys_t  *cgroups;   /* probed once at start */
     const char              *name;      /* cgroup name: "build-42" */
-    const char              *bwrap;     /* absolute path of bwrap */
     const char *const       *argv;      /* the command; argv[0] via PATH */
     const char *const       *envp;      /* the whole environment; NULL:
                                            empty */
@@ -71,23 +71,25 @@ typedef struct {
     const char *const       *ro_binds;  /* NULL-terminated pairs: a host
                                            path, where the sandbox sees it
                                            (read-only, over the hidden) */
-    uid_t                    uid;       /* never 0 */
-    gid_t                    gid;
+    uid_t                    uid;       /* never 0; the gid is the same
+                                           number */
     int                      stdout_fd; /* -1: /dev/null */
     int                      stderr_fd;
     int                      share_net; /* 1: the host's network */
-    const bld_netns_t       *netns;     /* not NULL: joins this namespace
-                                           (netns.c), share_net ignored */
+    int                      own_net;   /* 1: a network namespace of its
+                                           own (netns.h), share_net ignored;
+                                           neither: loopback alone */
     const bld_sandbox_cow_t *cow;       /* not NULL: the work dir is
                                            this view, writable */
     int                      detach;    /* 1: outlives shipoffd (an app);
                                            0: dies with its parent */
     unsigned                 timeout_ms;    /* 0: none */
-    bld_cgroup_limits_t      limits;
 } bld_sandbox_opts_t;
 
 typedef struct {
     bld_cgroup_t          cg;
+    bld_netns_t           net;      /* own_net's: its address, its host's
+                                       end (the fd is closed by spawn) */
     pid_t                 pid;      /* bwrap's pid; 0 once reaped */
     int                   pidfd;    /* -1 on kernels without pidfd_open:
                                        then reap on SIGCHLD */
@@ -97,10 +99,11 @@ typedef struct {
     char                  errstr[BLD_SB_ERRLEN];
 } bld_sandbox_t;
 
-int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o,
-    pid_t *out);
+/* sb->pid is bwrap's; sb->res.status is BLD_SB_RUNNING */
+int bld_sandbox_spawn(bld_sandbox_t *sb, const bld_sandbox_opts_t *o);
 
-/* the deadline passed: kill everything in the cgroup */
+/* the deadline passed (or the caller gives up): kills everything in the
+   cgroup, and closes the timerfd */
 int bld_sandbox_expire(bld_sandbox_t *sb);
 
 /*
@@ -112,8 +115,5 @@ int bld_sandbox_reap(bld_sandbox_t *sb, bld_sandbox_result_t *res);
 
 /* kills and reaps what still runs, removes the cgroup; accepts NULL */
 void bld_sandbox_free(bld_sandbox_t *sb);
-
-/* pidfd_open(2), or -1 (ENOSYS on kernels before 5.3) */
-int bld_pidfd_open(pid_t pid);
 
 #endif /* BLD_SANDBOX_H */

@@ -29,11 +29,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "shipoff.h"
-#include "so_fd.h"
 #include "seccomp.h"
 
 typedef enum {
@@ -173,14 +170,12 @@ sc_add(scmp_filter_ctx ctx, int nr, const sc_rule_t *r)
 
 
 int
-bld_seccomp_fd(int *out, char *err, size_t errlen)
+bld_seccomp_write(int fd, char *err, size_t errlen)
 {
     scmp_filter_ctx  ctx;
     size_t           i;
-    int              fd, nr, rc, e;
+    int              nr, rc, e;
 
-    *out = -1;
-    fd = -1;
     rc = SO_ERR;
 
     ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -209,26 +204,16 @@ bld_seccomp_fd(int *out, char *err, size_t errlen)
         }
     }
 
-    fd = memfd_create("shipoff-seccomp", MFD_CLOEXEC);
-    if (fd == -1) {
-        snprintf(err, errlen, "seccomp: memfd_create: %s", strerror(errno));
-        goto done;
-    }
-
     e = seccomp_export_bpf(ctx, fd);
-    if (e != 0 || lseek(fd, 0, SEEK_SET) == -1) {
-        snprintf(err, errlen, "seccomp: export: %s",
-                 strerror(e != 0 ? -e : errno));
+    if (e != 0) {
+        snprintf(err, errlen, "seccomp: export: %s", strerror(-e));
         goto done;
     }
 
-    *out = fd;
-    fd = -1;
     rc = SO_OK;
 
 done:
 
-    so_fd_close(&fd);
     if (ctx != NULL) {
         seccomp_release(ctx);
     }

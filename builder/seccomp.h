@@ -13,10 +13,9 @@
 #include <stddef.h>
 
 /*
- * *out: a close-on-exec memfd holding the classic-BPF program, at offset
- * 0, for bwrap to read to its end; the caller closes it.  The reason of a
- * failure goes to err.
+ * Writes the classic-BPF program to fd (a memfd bwrap reads to its end).
+ * The reason of a failure goes to err.
  */
-int bld_seccomp_fd(int *out, char *err, size_t errlen);
+int bld_seccomp_write(int fd, char *err, size_t errlen);
 
 #endif /* BLD_SECCOMP_H */

@@ -63,6 +63,7 @@ typedef struct {
     char                 *work;     /* the sandbox's work dir */
     char                 *scratch;  /* a case's host files, removed */
     char                 *mark;     /* a file in the host's /tmp */
+    so_config_t           cfg;      /* the case's bwrap and limits */
     bld_sandbox_opts_t    o;
     bld_sandbox_t         sb;
     int                   spawned;
@@ -241,18 +242,19 @@ setup(void **state)
         assert_int_equal(chmod(t->work, 0755), 0);
     }
 
+    t->cfg = sbt_cfg;
+    t->cfg.sandbox_bwrap = SBT_BWRAP;
+    t->cfg.sandbox_memory = 512ULL * SBT_MIB;
+    t->cfg.sandbox_pids = 256;
+
+    t->o.cfg = &t->cfg;
     t->o.cgroups = &sbt_sys;
-    t->o.bwrap = SBT_BWRAP;
     t->o.workdir = t->work;
     t->o.envp = sbt_env;
     t->o.uid = SBT_UID;
-    t->o.gid = SBT_GID;
     t->o.stdout_fd = -1;
     t->o.stderr_fd = -1;
     t->o.timeout_ms = 20000;
-    t->o.limits.memory = 512ULL * SBT_MIB;
-    t->o.limits.pids = 256;
-    t->o.limits.cpu_weight = 100;
 
     *state = t;
     return 0;
@@ -368,7 +370,6 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
 {
     char   name[BLD_CG_NAMELEN];
     int    p[2];
-    pid_t  pid;
 
     snprintf(name, sizeof(name), "case-%u", sbt_seq++);
     t->o.name = name;
@@ -378,7 +379,7 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
     t->o.stdout_fd = p[1];
     t->o.stderr_fd = p[1];
 
-    if (bld_sandbox_spawn(&t->sb, &t->o, &pid) != SO_OK) {
+    if (bld_sandbox_spawn(&t->sb, &t->o) != SO_OK) {
         close(p[0]);
         close(p[1]);
         fail_msg("spawn: %s", t->sb.errstr);
@@ -386,12 +387,12 @@ sbt_spawn(sbt_t *t, const char *const *argv, int *fd)
     t->spawned = 1;
     close(p[1]);
 
-    assert_true(pid > 0);
+    assert_true(t->sb.pid > 0);
     assert_true(t->sb.pidfd != -1);
     memcpy(t->dirs, t->sb.cg.dir, sizeof(t->dirs));
 
     *fd = p[0];
-    return pid;
+    return t->sb.pid;
 }
 
 
@@ -541,7 +542,7 @@ test_oom(void **state)
     };
 
     sbt_need();
-    t->o.limits.memory = 64 * SBT_MIB;
+    t->cfg.sandbox_memory = 64 * SBT_MIB;
     sbt_run(t, argv);
 
     assert_int_equal(t->res.status, BLD_SB_OOM);
@@ -590,7 +591,7 @@ test_fork_bomb(void **state)
      * sandbox's first process, which would make the status "exited"
      */
     sbt_need();
-    t->o.limits.pids = 32;
+    t->cfg.sandbox_pids = 32;
     t->o.timeout_ms = 2500;
     sbt_spawn(t, argv, &fd);
 
@@ -953,7 +954,6 @@ static void
 test_netns_egress(void **state)
 {
     sbt_t             *t = *state;
-    bld_netns_t        net;
     struct in_addr     a;
     char               lo_port[16], host_port[16], host[INET_ADDRSTRLEN];
     char               line[128];
@@ -968,10 +968,7 @@ test_netns_egress(void **state)
     snprintf(lo_port, sizeof(lo_port), "%d", lport);
     snprintf(host_port, sizeof(host_port), "%d", hport);
 
-    if (bld_netns_create(&net, &sbt_cfg) != SO_OK) {
-        fail_msg("%s", net.errstr);
-    }
-    t->o.netns = &net;
+    t->o.own_net = 1;
 
     {
         const char *const  argv[] = {
@@ -981,7 +978,6 @@ test_netns_egress(void **state)
 
         sbt_run(t, argv);
     }
-    bld_netns_close(&net);
     close(lfd);
     close(hfd);
 
@@ -993,7 +989,7 @@ test_netns_egress(void **state)
     assert_non_null(strstr(t->out, line));
     assert_non_null(strstr(t->out, "169.254.169.254 unreachable\n"));
 
-    sbt_assert_no_link(net.ifname);
+    sbt_assert_no_link(t->sb.net.ifname);
 }
 
 
@@ -1005,11 +1001,9 @@ static void
 test_netns_between(void **state)
 {
     sbt_t               *t = *state;
-    bld_netns_t          net, other;
     bld_sandbox_t        server;
     struct sockaddr_in   sin;
     char                 name[BLD_CG_NAMELEN];
-    pid_t                pid;
     int                  fd, i, rc;
     const char *const    serve[] = {
         "python3", "-c", "import socket, time\n"
@@ -1021,24 +1015,19 @@ test_netns_between(void **state)
 
     sbt_need_net();
 
-    if (bld_netns_create(&net, &sbt_cfg) != SO_OK) {
-        fail_msg("%s", net.errstr);
-    }
-    assert_int_equal(strncmp(net.addr, "10.213.", 7), 0);
-
     snprintf(name, sizeof(name), "case-%u", sbt_seq++);
     t->o.name = name;
     t->o.argv = serve;
-    t->o.netns = &net;
-    if (bld_sandbox_spawn(&server, &t->o, &pid) != SO_OK) {
+    t->o.own_net = 1;
+    if (bld_sandbox_spawn(&server, &t->o) != SO_OK) {
         fail_msg("spawn: %s", server.errstr);
     }
-    bld_netns_close(&net);
+    assert_int_equal(strncmp(server.net.addr, "10.213.", 7), 0);
 
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_port = htons(8080);
-    assert_int_equal(inet_pton(AF_INET, net.addr, &sin.sin_addr), 1);
+    assert_int_equal(inet_pton(AF_INET, server.net.addr, &sin.sin_addr), 1);
 
     rc = -1;
     for (i = 0; i < 100 && rc == -1; i++) {
@@ -1050,20 +1039,13 @@ test_netns_between(void **state)
         }
     }
 
-    if (bld_netns_create(&other, &sbt_cfg) != SO_OK) {
-        bld_sandbox_free(&server);
-        fail_msg("%s", other.errstr);
-    }
-    t->o.netns = &other;
-
     {
         const char *const  argv[] = {
-            "python3", "-c", sbt_connect_py, net.addr, "8080", NULL
+            "python3", "-c", sbt_connect_py, server.net.addr, "8080", NULL
         };
 
         sbt_run(t, argv);
     }
-    bld_netns_close(&other);
 
     assert_int_equal(bld_sandbox_expire(&server), SO_OK);
     bld_sandbox_free(&server);
@@ -1072,8 +1054,8 @@ test_netns_between(void **state)
     assert_int_equal(rc, 0);
     assert_null(strstr(t->out, "open"));
     assert_non_null(strstr(t->out, "unreachable"));
-    sbt_assert_no_link(net.ifname);
-    sbt_assert_no_link(other.ifname);
+    sbt_assert_no_link(server.net.ifname);
+    sbt_assert_no_link(t->sb.net.ifname);
 }
 
 
@@ -1083,7 +1065,6 @@ test_refusals(void **state)
     sbt_t             *t = *state;
     struct stat        st;
     char               path[PATH_MAX];
-    pid_t              pid;
     int                h;
     const char *const  argv[] = { "true", NULL };
 
@@ -1092,22 +1073,22 @@ test_refusals(void **state)
 
     t->o.name = "refused-root";
     t->o.uid = 0;
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_EINVAL);
     assert_non_null(strstr(t->sb.errstr, "root"));
     t->o.uid = SBT_UID;
 
     t->o.name = "refused-owner";
     assert_int_equal(chown(t->work, 0, 0), 0);
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_EINVAL);
     assert_non_null(strstr(t->sb.errstr, "owned by uid 65534"));
     assert_int_equal(chown(t->work, SBT_UID, SBT_GID), 0);
 
     /* a failure after the cgroup was made leaves no cgroup behind */
     t->o.name = "refused-exec";
-    t->o.bwrap = "/nonexistent/bwrap";
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_ERR);
+    t->cfg.sandbox_bwrap = "/nonexistent/bwrap";
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_ERR);
     assert_non_null(strstr(t->sb.errstr, "exec bwrap"));
-    assert_int_equal(pid, 0);
+    assert_int_equal(t->sb.pid, 0);
 
     for (h = 0; h < BLD_CG_NHIER; h++) {
         if (sbt_sys.root[h][0] != '\0') {
@@ -1118,28 +1099,29 @@ test_refusals(void **state)
     }
 
     t->o.name = "../escape";
-    t->o.bwrap = SBT_BWRAP;
-    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o, &pid), SO_EINVAL);
+    t->cfg.sandbox_bwrap = SBT_BWRAP;
+    assert_int_equal(bld_sandbox_spawn(&t->sb, &t->o), SO_EINVAL);
 }
 
 
 static void
 test_leftover(void **state)
 {
-    bld_cgroup_t         cg, again;
-    bld_cgroup_limits_t  lim = { 64 * SBT_MIB, 16, 100, 50 };
-    struct stat          st;
-    char                 dir[BLD_CG_PATHLEN];
+    bld_cgroup_t  cg, again;
+    struct stat   st;
+    char          dir[BLD_CG_PATHLEN];
 
     sbt_need();
 
     /* what a crashed shipoffd leaves: the name is refused, not reused */
-    if (bld_cgroup_create(&cg, &sbt_sys, "leftover", &lim) != SO_OK) {
+    if (bld_cgroup_create(&cg, &sbt_sys, "leftover", 64 * SBT_MIB, 16)
+        != SO_OK)
+    {
         fail_msg("create: %s", cg.errstr);
     }
     memcpy(dir, bld_cgroup_path(&cg), sizeof(dir));
-    assert_int_equal(bld_cgroup_create(&again, &sbt_sys, "leftover", &lim),
-                     SO_EEXISTS);
+    assert_int_equal(bld_cgroup_create(&again, &sbt_sys, "leftover",
+                                       64 * SBT_MIB, 16), SO_EEXISTS);
     assert_int_equal(stat(dir, &st), 0);
 
     assert_int_equal(bld_cgroup_open(&again, &sbt_sys, "leftover"), SO_OK);
