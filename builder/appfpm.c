@@ -40,15 +40,6 @@ static int app_fpm_conf(const bld_app_t *app, const char *path, char *err,
     size_t errlen);
 
 
-void
-bld_app_protocol(bld_app_t *app, const char *dir, const char *cmd)
-{
-    app->fastcgi = bld_route_script_root(cmd, dir, app->script_root,
-                                         sizeof(app->script_root))
-                   == SO_OK;
-}
-
-
 int
 bld_app_command(bld_app_cmd_t *c, const so_config_t *cfg, bld_app_t *app,
     const char *dir, const char *cmd, char *err, size_t errlen)

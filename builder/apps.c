@@ -77,6 +77,7 @@ static const char *const  app_env_ours[] = { "PORT", "HOST", NULL };
 
 static bld_app_t *app_new(bld_apps_t *a, long long deployment);
 static void app_free(bld_apps_t *a, bld_app_t *app);
+static void app_fill(bld_app_t *app, PGresult *res, int i, int c);
 static int app_load(bld_apps_t *a, bld_app_t *app, char *dir,
     size_t dirlen, char *cmd, size_t cmdlen);
 static int app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp,
@@ -89,7 +90,7 @@ static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
 static void app_delete(bld_apps_t *a, const char *name, const char *sql,
     long long id);
-static void app_forget(bld_apps_t *a, bld_app_t *app);
+static void app_forget(bld_apps_t *a, long long deployment);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
 static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
     uint64_t *oom);
@@ -104,21 +105,18 @@ static int app_dstate(bld_apps_t *a, long long deployment, char *out,
     size_t len);
 static void app_retire_others(bld_apps_t *a, long long project,
     long long deployment);
-static void app_push(bld_apps_t *a, bld_app_t *app, int running);
-static int app_push_then(bld_apps_t *a, bld_app_t *app, int running,
-    bld_edge_done_pt done);
 static void app_pushed(void *data, const bld_edge_result_t *r);
-static void app_routed(void *data, const bld_edge_result_t *r);
+static int app_push(bld_apps_t *a, bld_app_t *app, int running,
+    int promote);
 static void app_promote(bld_apps_t *a, bld_app_t *app,
     const bld_edge_result_t *r);
 static void app_snapshot(bld_apps_t *a);
 static int app_in_cgroup(pid_t pid, const char *cgroup);
 static void app_adopt(bld_apps_t *a, PGresult *res, int i);
-static void app_adopt_gone(bld_apps_t *a, bld_app_t *app,
-    const char *cgname, pid_t pid, int restart);
 static int app_log_new(bld_apps_t *a, bld_app_t *app);
 static void app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd);
 static bld_app_t *app_find(bld_apps_t *a, long long deployment);
+static bld_app_t *app_by_pidfd(const bld_apps_t *a, int fd);
 static void app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep);
 static void app_revive(bld_apps_t *a, bld_app_t *app,
     bld_app_action_t action);
@@ -156,6 +154,10 @@ static void
 app_free(bld_apps_t *a, bld_app_t *app)
 {
     int  i;
+
+    if (app == NULL) {
+        return;
+    }
 
     for (i = 0; i < a->napps; i++) {
         if (a->apps[i] == app) {
@@ -200,18 +202,25 @@ app_find(bld_apps_t *a, long long deployment)
 }
 
 
-int
-bld_app_is_ours(const bld_apps_t *a, int fd)
+static bld_app_t *
+app_by_pidfd(const bld_apps_t *a, int fd)
 {
     int  i;
 
     for (i = 0; i < a->napps; i++) {
         if (a->apps[i]->pidfd == fd) {
-            return 1;
+            return a->apps[i];
         }
     }
 
-    return 0;
+    return NULL;
+}
+
+
+int
+bld_app_is_ours(const bld_apps_t *a, int fd)
+{
+    return app_by_pidfd(a, fd) != NULL;
 }
 
 
@@ -282,20 +291,44 @@ app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
 }
 
 
-/* the app goes, and its row */
+/* deployment's row goes, and its app when it runs here */
 static void
-app_forget(bld_apps_t *a, bld_app_t *app)
+app_forget(bld_apps_t *a, long long deployment)
 {
     app_delete(a, "apps_forget", "DELETE FROM app_processes"
-               " WHERE deployment_id = $1 AND owner = $2", app->deployment);
-    app_free(a, app);
+               " WHERE deployment_id = $1 AND owner = $2", deployment);
+    app_free(a, app_find(a, deployment));
 }
 
 
 /*
- * What the app of app->deployment runs: its project, name and health path
- * into app, its tree into dir, its run command into cmd.  SO_OK;
- * SO_EINVAL when it has none, SO_EUNAVAIL when PostgreSQL failed.
+ * app's project, name, health path and protocol from row i of res: its
+ * columns from c on are the project's id, name and health path, then the
+ * deployment's tree and run command
+ */
+static void
+app_fill(bld_app_t *app, PGresult *res, int i, int c)
+{
+    const char  *health;
+
+    health = PQgetvalue(res, i, c + 2);
+
+    app->project = strtoll(PQgetvalue(res, i, c), NULL, 10);
+    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, i, c + 1));
+    snprintf(app->health, sizeof(app->health), "%s",
+             health[0] == '/' ? health : "/");
+    app->fastcgi = bld_route_script_root(PQgetvalue(res, i, c + 4),
+                                         PQgetvalue(res, i, c + 3),
+                                         app->script_root,
+                                         sizeof(app->script_root))
+                   == SO_OK;
+}
+
+
+/*
+ * What the app of app->deployment runs: app_fill()'s into app, its tree
+ * into dir, its run command into cmd.  SO_OK; SO_EINVAL when it has none,
+ * SO_EUNAVAIL when PostgreSQL failed.
  */
 static int
 app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
@@ -307,9 +340,9 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
     res = so_pg_query(a->b->pg, "apps_load",
-                      "SELECT d.project_id, p.name, d.artifact_path,"
-                      " coalesce(d.run_cmd, ''),"
-                      " coalesce(p.health_path, '/')"
+                      "SELECT d.project_id, p.name,"
+                      " coalesce(p.health_path, '/'), d.artifact_path,"
+                      " coalesce(d.run_cmd, '')"
                       " FROM deployments d JOIN projects p"
                       " ON p.id = d.project_id"
                       " WHERE d.id = $1 AND d.kind = 'dynamic'",
@@ -321,8 +354,8 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
 
     rc = SO_OK;
 
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)
-        || PQgetvalue(res, 0, 3)[0] == '\0')
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 3)
+        || PQgetvalue(res, 0, 4)[0] == '\0')
     {
         so_log_error("apps", "deployment=%s: no app to start (no artifact "
                      "or run command)", dep);
@@ -330,13 +363,9 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
         goto done;
     }
 
-    app->project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, 0, 1));
-    snprintf(dir, dirlen, "%s", PQgetvalue(res, 0, 2));
-    snprintf(cmd, cmdlen, "%s", PQgetvalue(res, 0, 3));
-    snprintf(app->health, sizeof(app->health), "%s",
-             PQgetvalue(res, 0, 4)[0] == '/' ? PQgetvalue(res, 0, 4) : "/");
-    bld_app_protocol(app, dir, cmd);
+    app_fill(app, res, 0, 0);
+    snprintf(dir, dirlen, "%s", PQgetvalue(res, 0, 3));
+    snprintf(cmd, cmdlen, "%s", PQgetvalue(res, 0, 4));
 
 done:
 
@@ -371,8 +400,7 @@ app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
     app->pidfd = pidfd;
     app->started = so_now_ms();
     app->next_probe = app->started;
-    app->deadline = app->started
-                    + (int64_t) a->b->cfg.startup_timeout * 1000;
+    app->due = app->started + (int64_t) a->b->cfg.startup_timeout * 1000;
 
     if (pidfd == -1) {
         return;
@@ -597,26 +625,46 @@ typedef struct {
     bld_apps_t   *a;
     long long     deployment;
     unsigned      running:1;
+    unsigned      promote:1;    /* a new deployment's: app_promote() */
     char          host[512];
 } app_pushed_t;
 
 
-static void app_reroute_later(app_pushed_t *p, const bld_edge_result_t *r);
-
-
-/* a bld_edge_done_pt */
+/*
+ * A bld_edge_done_pt.  An edge that missed a running app's route is asked
+ * again at the supervisor's next check (bld_apps_check, every
+ * reap_interval) until it takes it: the app is served by the edges that
+ * answered meanwhile.
+ */
 static void
 app_pushed(void *data, const bld_edge_result_t *r)
 {
     app_pushed_t  *p;
+    bld_app_t     *app;
 
     p = data;
+    app = app_find(p->a, p->deployment);
 
-    if (r->rc != SO_OK) {
+    if (p->promote) {
+        /* stopped or replaced meanwhile: what stopped it said so */
+        if (app != NULL && app->state == BLD_APP_RUNNING) {
+            app_promote(p->a, app, r);
+            app = app_find(p->a, p->deployment);
+        }
+
+    } else if (r->rc != SO_OK) {
         so_log_error("apps", "deployment=%lld: routing %s (%s): %s",
                      p->deployment, p->host,
                      p->running ? "running" : "sleeping", r->err);
-        app_reroute_later(p, r);
+    }
+
+    if (r->rc != SO_OK && p->running && app != NULL
+        && app->state == BLD_APP_RUNNING)
+    {
+        so_log_warn("apps", "deployment=%lld: %zu edges took %s: the others "
+                    "are asked again in %d s", p->deployment, r->pushed,
+                    p->host, p->a->b->cfg.reap_interval);
+        app->reroute = 1;
     }
 
     free(p);
@@ -624,33 +672,12 @@ app_pushed(void *data, const bld_edge_result_t *r)
 
 
 /*
- * An edge that missed a running app's route is asked again at the
- * supervisor's next check (bld_apps_check, every reap_interval) until it
- * takes it: the app is served by the edges that answered meanwhile.
- */
-static void
-app_reroute_later(app_pushed_t *p, const bld_edge_result_t *r)
-{
-    bld_app_t  *app;
-
-    app = app_find(p->a, p->deployment);
-
-    if (p->running && app != NULL && app->state == BLD_APP_RUNNING) {
-        so_log_warn("apps", "deployment=%lld: %zu edges took %s: the others "
-                    "are asked again in %d s", p->deployment, r->pushed,
-                    p->host, p->a->b->cfg.reap_interval);
-        app->reroute = 1;
-    }
-}
-
-
-/*
  * Pushes app's route, running or sleeping, off the loop (edgeq.c: the
- * edges take it in the order pushed); done runs once the edges answered.
+ * edges take it in the order pushed); with promote, app_promote() once
+ * the edges answered.
  */
 static int
-app_push_then(bld_apps_t *a, bld_app_t *app, int running,
-    bld_edge_done_pt done)
+app_push(bld_apps_t *a, bld_app_t *app, int running, int promote)
 {
     int            rc;
     app_pushed_t  *p;
@@ -667,10 +694,11 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
         p->a = a;
         p->deployment = app->deployment;
         p->running = running;
+        p->promote = promote;
         snprintf(p->host, sizeof(p->host), "%s.%s", app->name,
                  a->b->cfg.apps_domain);
 
-        rc = bld_edgeq_push(&a->b->cfg, p->host, route, done, p);
+        rc = bld_edgeq_push(&a->b->cfg, p->host, route, app_pushed, p);
     }
 
     /* the queue owns p once it took the push */
@@ -680,13 +708,6 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
     }
 
     return rc;
-}
-
-
-static void
-app_push(bld_apps_t *a, bld_app_t *app, int running)
-{
-    (void) app_push_then(a, app, running, app_pushed);
 }
 
 
@@ -732,15 +753,13 @@ app_retire_others(bld_apps_t *a, long long project, long long deployment)
 static void
 app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 {
-    switch (bld_app_next(app, BLD_APP_EV_DRAIN, so_now_ms())) {
-    case BLD_APP_DRAIN:
-        break;
+    bld_app_action_t  action;
 
-    case BLD_APP_DROP:
-        app_forget(a, app);
-        return;
-
-    default:
+    action = bld_app_next(app, BLD_APP_EV_DRAIN, so_now_ms());
+    if (action == BLD_APP_DROP) {
+        app_forget(a, app->deployment);
+    }
+    if (action != BLD_APP_DRAIN) {
         return;
     }
 
@@ -756,11 +775,11 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
     bld_app_probe_reset(app, so_now_ms());
     app->state = BLD_APP_DRAINING;
     app->to_sleep = to_sleep;
-    app->stop_at = so_now_ms() + (int64_t) a->b->cfg.app_drain * 1000;
+    app->due = so_now_ms() + (int64_t) a->b->cfg.app_drain * 1000;
     app_save(a, app, "stopping");
 
     if (to_sleep) {
-        app_push(a, app, 0);
+        (void) app_push(a, app, 0, 0);
         app_snapshot(a);
     }
 }
@@ -801,7 +820,7 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 
     snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", a->b->cfg.var_dir,
              app->project, dep);
-    app_forget(a, app);
+    app_forget(a, app->deployment);
     bld_remove_artifact(&a->b->cfg, dir);
 }
 
@@ -835,39 +854,15 @@ app_ready(bld_apps_t *a, bld_app_t *app)
     }
 
     /* a new deployment: route, then promote (worker.c's order) once the
-       edges took the route (app_routed) */
+       edges took the route (app_pushed) */
     bld_log_sys(app->log, "routing %s.%s to deployment %lld", app->name,
                 a->b->cfg.apps_domain, app->deployment);
 
-    if (app_push_then(a, app, 1, app_routed) != SO_OK) {
+    if (app_push(a, app, 1, 1) != SO_OK) {
         r.rc = SO_ERR;
         r.err = "out of memory";
         app_promote(a, app, &r);
     }
-}
-
-
-/* a bld_edge_done_pt: the route of a new deployment's app is pushed */
-static void
-app_routed(void *data, const bld_edge_result_t *r)
-{
-    app_pushed_t  *p;
-    bld_app_t     *app;
-
-    p = data;
-    app = app_find(p->a, p->deployment);
-
-    /* stopped or replaced meanwhile: what stopped it said so */
-    if (app != NULL && app->state == BLD_APP_RUNNING) {
-        app_promote(p->a, app, r);
-
-        /* served by the edges that took it; the others asked again */
-        if (r->rc != SO_OK && r->pushed > 0) {
-            app_reroute_later(p, r);
-        }
-    }
-
-    free(p);
 }
 
 
@@ -905,7 +900,7 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
         if (rc != SO_EEXISTS && rc != SO_ENOTFOUND) {
             app_fail(a, app, reason, -1);
         } else {
-            app_forget(a, app);
+            app_forget(a, app->deployment);
         }
         return;
     }
@@ -984,7 +979,7 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
     app->restarts++;
     app->u_restarts++;
     app->state = BLD_APP_BACKOFF;
-    app->start_at = now + app->backoff_ms;
+    app->due = now + app->backoff_ms;
 
     bld_log_sys(app->log, "restarting the app in %.0f s (restart %d)",
                 (double) app->backoff_ms / 1000, app->restarts);
@@ -992,7 +987,7 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
                 app->deployment, app->name, app->restarts, app->backoff_ms);
 
     app_save(a, app, "sleeping");
-    app_push(a, app, 0);
+    (void) app_push(a, app, 0, 0);
 }
 
 
@@ -1022,7 +1017,7 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
             app_save(a, app, "sleeping");
             app_free(a, app);
         } else {
-            app_forget(a, app);
+            app_forget(a, app->deployment);
         }
         return;
     }
@@ -1065,7 +1060,7 @@ app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason, int code,
         app_fail(a, app, reason, code);
 
     } else {
-        app_forget(a, app);
+        app_forget(a, app->deployment);
     }
 }
 
@@ -1075,14 +1070,9 @@ bld_app_exited(bld_apps_t *a, int pidfd)
 {
     bld_app_t  *app;
     uint64_t    oom;
-    int         i, code;
+    int         code;
 
-    app = NULL;
-    for (i = 0; i < a->napps; i++) {
-        if (a->apps[i]->pidfd == pidfd) {
-            app = a->apps[i];
-        }
-    }
+    app = app_by_pidfd(a, pidfd);
     if (app == NULL) {
         return;
     }
@@ -1211,7 +1201,7 @@ app_revive(bld_apps_t *a, bld_app_t *app, bld_app_action_t action)
         /* fall through */
 
     case BLD_APP_ROUTE:
-        app_push(a, app, 1);
+        (void) app_push(a, app, 1, 0);
         app_snapshot(a);
         app_retire_others(a, app->project, app->deployment);
         break;
@@ -1351,7 +1341,7 @@ bld_apps_check(bld_apps_t *a)
         app = a->apps[i];
         if (app->reroute && app->state == BLD_APP_RUNNING) {
             app->reroute = 0;
-            app_push(a, app, 1);
+            (void) app_push(a, app, 1, 0);
         }
     }
 
@@ -1429,7 +1419,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
         case BLD_APP_TERM:
             bld_app_signal(app, SIGTERM);
             app->state = BLD_APP_STOPPING;
-            app->kill_at = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
+            app->due = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
             break;
 
         case BLD_APP_KILL:
@@ -1506,61 +1496,70 @@ app_in_cgroup(pid_t pid, const char *cgroup)
 
 
 /*
- * One row of the adoption query: deployment, project, state, port, pid,
- * cgroup, restarts, project name, deployment state, health path, address,
- * tree, run command
+ * One row of the adoption query: deployment, the row's state, port, pid,
+ * cgroup, restarts, the deployment's state, address, then app_fill()'s
  */
 static void
 app_adopt(bld_apps_t *a, PGresult *res, int i)
 {
     bld_app_t           *app;
+    bld_cgroup_t         cg;
     const char          *row_state, *dstate, *cgname;
     long long            dep;
     pid_t                pid;
-    int                  alive, pidfd, serving;
+    int                  pidfd, serving;
 
     dep = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    row_state = PQgetvalue(res, i, 2);
-    dstate = PQgetvalue(res, i, 8);
-    cgname = PQgetvalue(res, i, 5);
-    pid = PQgetisnull(res, i, 4) ? 0
-          : (pid_t) strtol(PQgetvalue(res, i, 4), NULL, 10);
+    row_state = PQgetvalue(res, i, 1);
+    pid = PQgetisnull(res, i, 3) ? 0
+          : (pid_t) strtol(PQgetvalue(res, i, 3), NULL, 10);
+    cgname = PQgetvalue(res, i, 4);
+    dstate = PQgetvalue(res, i, 6);
 
     serving = strcmp(dstate, "PRODUCTION") == 0
               || strcmp(dstate, "PROVISIONING") == 0;
 
-    alive = pid > 0 && cgname[0] != '\0' && kill(pid, 0) == 0
-            && app_in_cgroup(pid, cgname);
-    pidfd = alive ? pidfd_open(pid, 0) : -1;
+    if (strcmp(row_state, "sleeping") == 0) {
+        if (!serving) {
+            app_forget(a, dep);
+        }
+        return;
+    }
 
+    if (pid <= 0 || cgname[0] == '\0' || kill(pid, 0) != 0
+        || !app_in_cgroup(pid, cgname))
+    {
+        /* it died while we were away: what it left goes; started again
+           when it should serve */
+        if (cgname[0] != '\0'
+            && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
+        {
+            bld_cgroup_destroy(&cg);
+        }
+
+        so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
+                    "is gone", dep, PQgetvalue(res, i, 9), (long) pid);
+
+        if (serving && strcmp(row_state, "stopping") != 0) {
+            app_start(a, dep);
+        } else {
+            app_forget(a, dep);
+        }
+        return;
+    }
+
+    pidfd = pidfd_open(pid, 0);
     app = app_new(a, dep);
     if (app == NULL) {
         so_fd_close(&pidfd);
         return;
     }
 
-    app->project = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, i, 7));
-    app->port = PQgetisnull(res, i, 3) ? 0
-                : (int) strtol(PQgetvalue(res, i, 3), NULL, 10);
-    app->restarts = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
-    snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 10));
-    bld_app_protocol(app, PQgetvalue(res, i, 11), PQgetvalue(res, i, 12));
-
-    if (strcmp(row_state, "sleeping") == 0) {
-        if (serving) {
-            app_free(a, app);
-        } else {
-            app_forget(a, app);
-        }
-        return;
-    }
-
-    if (!alive) {
-        app_adopt_gone(a, app, cgname, pid,
-                       serving && strcmp(row_state, "stopping") != 0);
-        return;
-    }
+    app_fill(app, res, i, 8);
+    app->port = PQgetisnull(res, i, 2) ? 0
+                : (int) strtol(PQgetvalue(res, i, 2), NULL, 10);
+    app->restarts = (int) strtol(PQgetvalue(res, i, 5), NULL, 10);
+    snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 7));
 
     /* unsupervised, it must not run on: the process goes */
     if (bld_cgroup_open(&app->cg, &a->cgroups, cgname) != SO_OK) {
@@ -1568,18 +1567,15 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
                      "killed", dep, cgname, app->cg.errstr, (long) pid);
         kill(pid, SIGKILL);
         so_fd_close(&pidfd);
-        app_forget(a, app);
+        app_forget(a, dep);
         return;
     }
 
     /* without a log (it could not be made) it is still supervised */
     (void) app_log_new(a, app);
     (void) bld_app_outputs(&a->b->cfg, app, NULL);
-    snprintf(app->health, sizeof(app->health), "%s",
-             PQgetvalue(res, i, 9)[0] == '/' ? PQgetvalue(res, i, 9) : "/");
 
     app_watch(a, app, pid, pidfd);
-    app->child = 0;
     app->running = app->started;
 
     so_log_info("apps", "deployment=%lld project=%s: adopted pid %ld on port "
@@ -1602,37 +1598,8 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
 
     } else {
         app->state = BLD_APP_DRAINING;
-        app->stop_at = app->started;
+        app->due = app->started;
     }
-}
-
-
-/* it died while we were away: what it left goes; started again when it
-   should serve */
-static void
-app_adopt_gone(bld_apps_t *a, bld_app_t *app, const char *cgname, pid_t pid,
-    int restart)
-{
-    bld_cgroup_t  cg;
-    long long     dep;
-
-    if (cgname[0] != '\0'
-        && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
-    {
-        bld_cgroup_destroy(&cg);
-    }
-
-    so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
-                "is gone", app->deployment, app->name, (long) pid);
-
-    if (!restart) {
-        app_forget(a, app);
-        return;
-    }
-
-    dep = app->deployment;
-    app_free(a, app);
-    app_start(a, dep);
 }
 
 
@@ -1664,11 +1631,12 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
     }
 
     res = so_pg_query(a->b->pg, "apps_adopt",
-                      "SELECT a.deployment_id, a.project_id, a.state,"
-                      " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
-                      " coalesce(p.name, ''), coalesce(d.state, ''),"
-                      " coalesce(p.health_path, '/'),"
+                      "SELECT a.deployment_id, a.state, a.port, a.pid,"
+                      " coalesce(a.cgroup, ''), a.restarts,"
+                      " coalesce(d.state, ''),"
                       " coalesce(host(a.address), '127.0.0.1'),"
+                      " a.project_id, coalesce(p.name, ''),"
+                      " coalesce(p.health_path, '/'),"
                       " coalesce(d.artifact_path, ''),"
                       " coalesce(d.run_cmd, '')"
                       " FROM app_processes a"

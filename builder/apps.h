@@ -30,9 +30,9 @@
 typedef enum {
     BLD_APP_STARTING = 0,       /* spawned, health check not through */
     BLD_APP_RUNNING,
-    BLD_APP_DRAINING,           /* replaced or idle: SIGTERM at stop_at */
-    BLD_APP_STOPPING,           /* SIGTERMed: the cgroup killed at kill_at */
-    BLD_APP_BACKOFF             /* crashed: started again at start_at */
+    BLD_APP_DRAINING,           /* replaced or idle: SIGTERM when due */
+    BLD_APP_STOPPING,           /* SIGTERMed: the cgroup killed when due */
+    BLD_APP_BACKOFF             /* crashed: started again when due */
 } bld_app_state_t;
 
 /* one process of a dynamic app (one deployment) */
@@ -52,11 +52,8 @@ typedef struct {
     int              port;
     int64_t          started;       /* ms, monotonic */
     int64_t          running;       /* ms: answering since; the idle clock */
-    int64_t          deadline;      /* STARTING: startup_timeout */
+    int64_t          due;           /* ms: its state's timer runs out */
     int64_t          next_probe;
-    int64_t          stop_at;       /* DRAINING */
-    int64_t          kill_at;       /* STOPPING */
-    int64_t          start_at;      /* BACKOFF */
     int              backoff_ms;
     int              restarts;
     int              probe_fd;      /* the health check's connection */
@@ -104,12 +101,11 @@ typedef enum {
 typedef enum {
     BLD_APP_KEEP = 0,           /* nothing */
     BLD_APP_READY,              /* STARTING -> RUNNING: routed, promoted */
-    BLD_APP_TIMEOUT,            /* STARTING past startup_timeout: killed,
+    BLD_APP_TIMEOUT,            /* STARTING due (startup_timeout): killed,
                                    then as EXITED */
-    BLD_APP_TERM,               /* DRAINING -> STOPPING at stop_at: SIGTERM */
-    BLD_APP_KILL,               /* STOPPING past kill_at: killed, then as
-                                   EXITED */
-    BLD_APP_RESTART,            /* BACKOFF -> STARTING at start_at */
+    BLD_APP_TERM,               /* DRAINING due: STOPPING, SIGTERM */
+    BLD_APP_KILL,               /* STOPPING due: killed, then as EXITED */
+    BLD_APP_RESTART,            /* BACKOFF due: STARTING again */
     BLD_APP_CRASHED,            /* ended while it should serve: FAILED
                                    when PROVISIONING, else BACKOFF */
     BLD_APP_RESPAWN,            /* stopped, woken meanwhile: STARTING */
@@ -214,9 +210,6 @@ typedef struct {
     char         bin[PATH_MAX];
     char         conf[PATH_MAX];
 } bld_app_cmd_t;
-
-/* app->fastcgi and app->script_root, from its tree and run command */
-void bld_app_protocol(bld_app_t *app, const char *dir, const char *cmd);
 
 /* the app's command: its run command through /bin/sh, or php-fpm with
    the pool it writes for the app (app->port set).  0, SO_EINVAL (it
