@@ -69,7 +69,6 @@ static int app_holds(const bld_app_t *app, const unsigned long *inode,
 static int app_listener_ours(bld_app_t *app);
 
 
-/* a port of [app_port_min, app_port_max]: free in the app's namespace */
 int
 bld_app_port(const so_config_t *cfg)
 {
@@ -84,12 +83,8 @@ bld_app_port(const so_config_t *cfg)
 }
 
 
-/*
- * Opens the app's output files: the read ends (kept by the loop, from
- * their end: what an earlier life printed was read then, or printed while
- * no shipoffd ran, and stays in the file) and, when wfd is given, the
- * append-only write ends for the sandbox.
- */
+/* the read ends from their end: what an earlier life printed was read
+   then, or printed while no shipoffd ran, and stays in the file */
 int
 bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
 {
@@ -127,7 +122,6 @@ failed:
 }
 
 
-/* what the app printed since the last tick, line by line into its log */
 void
 bld_app_tail(bld_app_t *app)
 {
@@ -339,8 +333,6 @@ app_listener_ours(bld_app_t *app)
 }
 
 
-/* 1 once the app answered an HTTP request with a status line, or a
-   php-fpm app FCGI_GET_VALUES */
 int
 bld_app_probe(bld_app_t *app, int64_t now)
 {

@@ -21,7 +21,7 @@
  * Life of one app, each step done by the loop's tick, nothing blocking:
  *
  *   STARTING  the health check (a connect and GET health_path, any HTTP
- *             status line counts, appio.c) is tried every 50 ms until
+ *             status line counts, appio.c) is tried every 5 ms until
  *             startup_timeout, when the cgroup is killed.  Healthy: the
  *             route (running, ADDRESS:PORT) goes to every edge, then a
  *             PROVISIONING deployment is promoted (so_deploy_promote()),
@@ -81,9 +81,7 @@ static void app_fill(bld_app_t *app, PGresult *res, int i, int c);
 static int app_load(bld_apps_t *a, bld_app_t *app, char *dir,
     size_t dirlen, char *cmd, size_t cmdlen);
 static int app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp,
-    const char *dir);
-static void app_started(bld_apps_t *a, bld_app_t *app,
-    const bld_sandbox_t *sb, pid_t pid);
+    const char *dir, int *wfd);
 static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
@@ -101,8 +99,7 @@ static void app_fail(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code);
 static void app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code, int restart);
-static int app_dstate(bld_apps_t *a, long long deployment, char *out,
-    size_t len);
+static int app_dstate(bld_apps_t *a, long long deployment);
 static void app_retire_others(bld_apps_t *a, long long project,
     long long deployment);
 static void app_pushed(void *data, const bld_edge_result_t *r);
@@ -390,7 +387,7 @@ app_log_new(bld_apps_t *a, bld_app_t *app)
 
 
 /* the loop watches the process (pid, through pidfd when not -1) from now,
-   its health check and startup_timeout starting over */
+   STARTING: its health check and startup_timeout starting over */
 static void
 app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
 {
@@ -398,6 +395,10 @@ app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
 
     app->pid = pid;
     app->pidfd = pidfd;
+    app->state = BLD_APP_STARTING;
+    app->to_sleep = 0;
+    app->wake = 0;
+    app->probe_foreign = 0;
     app->started = so_now_ms();
     app->next_probe = app->started;
     app->due = app->started + (int64_t) a->b->cfg.startup_timeout * 1000;
@@ -415,9 +416,11 @@ app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
 }
 
 
-/* a new log, a port, and the environment of the app whose tree is dir */
+/* a new log, a port, the output files (bld_app_outputs()) and the
+   environment of the app whose tree is dir */
 static int
-app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
+app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir,
+    int *wfd)
 {
     const so_config_t  *cfg;
     json_t             *env;
@@ -435,7 +438,9 @@ app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
         return SO_ERR;
     }
 
-    if (so_env_load(&env, a->b->pg, cfg, app->project, "runtime") != SO_OK) {
+    if (bld_app_outputs(cfg, app, wfd) != SO_OK
+        || so_env_load(&env, a->b->pg, cfg, app->project, "runtime") != SO_OK)
+    {
         return SO_ERR;
     }
 
@@ -456,26 +461,6 @@ app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
 
     so_env_free(env);
     return SO_OK;
-}
-
-
-/* the sandbox runs it (pid, sb): from here the loop watches it */
-static void
-app_started(bld_apps_t *a, bld_app_t *app, const bld_sandbox_t *sb,
-    pid_t pid)
-{
-    app_watch(a, app, pid, sb->pidfd);
-    app->cg = sb->cg;
-    app->child = 1;
-    app->state = BLD_APP_STARTING;
-    app->to_sleep = 0;
-    app->wake = 0;
-    app->probe_foreign = 0;
-
-    so_log_info("apps", "deployment=%lld project=%s: started pid %ld at "
-                "%s:%d", app->deployment, app->name, (long) pid, app->addr,
-                app->port);
-    app_save(a, app, "starting");
 }
 
 
@@ -527,9 +512,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 
     rc = SO_ERR;
 
-    if (app_prepare(a, app, &envp, dir) != SO_OK
-        || bld_app_outputs(cfg, app, wfd) != SO_OK)
-    {
+    if (app_prepare(a, app, &envp, dir, wfd) != SO_OK) {
         goto done;
     }
 
@@ -582,7 +565,14 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     }
 
     snprintf(app->addr, sizeof(app->addr), "%s", sb.net.addr);
-    app_started(a, app, &sb, sb.pid);
+    app->cg = sb.cg;
+    app->child = 1;
+    app_watch(a, app, sb.pid, sb.pidfd);
+
+    so_log_info("apps", "deployment=%lld project=%s: started pid %ld at "
+                "%s:%d", app->deployment, app->name, (long) sb.pid, app->addr,
+                app->port);
+    app_save(a, app, "starting");
     rc = SO_OK;
 
 done:
@@ -597,12 +587,14 @@ done:
 }
 
 
-/* *out = the deployment's state ("" when it is gone); 0 or SO_EUNAVAIL */
+/* deployment's state: a so_dstate_t, SO_DS_COUNT when it is gone, -1
+   when PostgreSQL failed */
 static int
-app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
+app_dstate(bld_apps_t *a, long long deployment)
 {
-    PGresult  *res;
-    char       dep[24];
+    PGresult     *res;
+    so_dstate_t   st;
+    char          dep[24];
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
 
@@ -610,13 +602,17 @@ app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
                       "SELECT state FROM deployments WHERE id = $1",
                       SO_PG_PARAMS(dep));
     if (res == NULL) {
-        return SO_EUNAVAIL;
+        return -1;
     }
 
-    snprintf(out, len, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
-                                                  : "");
+    if (PQntuples(res) != 1
+        || so_dstate_parse(&st, PQgetvalue(res, 0, 0)) != SO_OK)
+    {
+        st = SO_DS_COUNT;
+    }
+
     PQclear(res);
-    return SO_OK;
+    return (int) st;
 }
 
 
@@ -830,7 +826,7 @@ static void
 app_ready(bld_apps_t *a, bld_app_t *app)
 {
     bld_edge_result_t  r;
-    char               state[32];
+    int                st;
 
     memset(&r, 0, sizeof(r));
     app->state = BLD_APP_RUNNING;
@@ -840,12 +836,13 @@ app_ready(bld_apps_t *a, bld_app_t *app)
     bld_log_sys(app->log, "the app answers on port %d after %.1f s",
                 app->port, (double) (so_now_ms() - app->started) / 1000);
 
-    if (app_dstate(a, app->deployment, state, sizeof(state)) != SO_OK) {
+    st = app_dstate(a, app->deployment);
+    if (st == -1) {
         return;
     }
 
-    if (strcmp(state, "PROVISIONING") != 0) {
-        if (strcmp(state, "PRODUCTION") != 0) {
+    if (st != SO_DS_PROVISIONING) {
+        if (st != SO_DS_PRODUCTION) {
             app_drain(a, app, 0);
         } else {
             app_revive(a, app, BLD_APP_ROUTE);
@@ -1048,15 +1045,14 @@ static void
 app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason, int code,
     int restart)
 {
-    char  state[32];
-    int   known;
+    int  st;
 
-    known = app_dstate(a, app->deployment, state, sizeof(state)) == SO_OK;
+    st = app_dstate(a, app->deployment);
 
-    if (restart && (!known || strcmp(state, "PRODUCTION") == 0)) {
+    if (restart && (st == -1 || st == SO_DS_PRODUCTION)) {
         app_backoff(a, app);
 
-    } else if (known && strcmp(state, "PROVISIONING") == 0) {
+    } else if (st == SO_DS_PROVISIONING) {
         app_fail(a, app, reason, code);
 
     } else {
@@ -1412,7 +1408,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             so_log_warn("apps", "deployment=%lld project=%s: no answer "
                         "on port %d within %d s", app->deployment,
                         app->name, app->port, a->b->cfg.startup_timeout);
-            app_reap(a, app, &code, NULL);
+            app_reap(a, app, NULL, NULL);
             app_ended(a, app, "startup_timeout", -1);
             continue;
 
@@ -1426,8 +1422,8 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             so_log_warn("apps", "deployment=%lld: still running %d s "
                         "after SIGTERM: killed", app->deployment,
                         a->b->cfg.app_stop_grace);
-            app_reap(a, app, &code, NULL);
-            app_ended(a, app, "stopped", code);
+            app_reap(a, app, NULL, NULL);
+            app_ended(a, app, "stopped", -1);
             continue;
 
         case BLD_APP_RESTART:

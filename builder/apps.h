@@ -220,13 +220,15 @@ int bld_app_command(bld_app_cmd_t *c, const so_config_t *cfg,
 
 /* appio.c */
 
-/* a port for a new app, or -1 */
+/* a port of [app_port_min, app_port_max] for a new app (free in its
+   network namespace), or -1 */
 int bld_app_port(const so_config_t *cfg);
 
-/* opens app->out (and the sandbox's ends in wfd[2] when not NULL) */
+/* opens app->out (and the sandbox's append-only ends in wfd[2] when not
+   NULL) */
 int bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd);
 
-/* what the app printed since the last call, into its log */
+/* what the app printed since the last call, line by line into its log */
 void bld_app_tail(bld_app_t *app);
 
 /* 1 once the app answered its health check: an HTTP status line, or
