@@ -86,14 +86,11 @@ static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
-static void app_delete(bld_apps_t *a, const char *name, const char *sql,
-    long long id);
 static void app_forget(bld_apps_t *a, long long deployment);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
 static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
     uint64_t *oom);
-static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why,
-    int code);
+static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why);
 static void app_backoff(bld_apps_t *a, bld_app_t *app);
 static void app_fail(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code);
@@ -276,24 +273,16 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 }
 
 
-/* runs a DELETE of this supervisor's rows ($2) of id ($1) */
-static void
-app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
-{
-    char  ids[24];
-
-    snprintf(ids, sizeof(ids), "%lld", id);
-
-    (void) so_pg_exec(a->b->pg, name, sql, SO_PG_PARAMS(ids, a->owner));
-}
-
-
 /* deployment's row goes, and its app when it runs here */
 static void
 app_forget(bld_apps_t *a, long long deployment)
 {
-    app_delete(a, "apps_forget", "DELETE FROM app_processes"
-               " WHERE deployment_id = $1 AND owner = $2", deployment);
+    char  dep[24];
+
+    snprintf(dep, sizeof(dep), "%lld", deployment);
+    (void) so_pg_exec(a->b->pg, "apps_forget", "DELETE FROM app_processes"
+                      " WHERE deployment_id = $1 AND owner = $2",
+                      SO_PG_PARAMS(dep, a->owner));
     app_free(a, app_find(a, deployment));
 }
 
@@ -988,13 +977,22 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
 }
 
 
-/* the process ended (why: "startup_timeout", "oom", "crashed") */
+/*
+ * The process is gone or must go (why: "startup_timeout", "stopped", or
+ * "crashed" when a tick found it gone; NULL when its pidfd said it exited,
+ * its OOM kills counted then): what is left of it goes (app_reap), then
+ * bld_app_next() says what becomes of the app
+ */
 static void
-app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
+app_ended(bld_apps_t *a, bld_app_t *app, const char *why)
 {
     bld_app_action_t  action;
+    uint64_t          oom;
     char              reason[64];
+    int               code;
 
+    oom = 0;
+    app_reap(a, app, &code, why == NULL ? &oom : NULL);
     action = bld_app_next(app, BLD_APP_EV_EXITED, so_now_ms());
 
     if (action != BLD_APP_CRASHED) {
@@ -1019,6 +1017,13 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
         return;
     }
 
+    if (why == NULL) {
+        so_log_warn("apps", "deployment=%lld project=%s: the app exited "
+                    "(%d%s)", app->deployment, app->name, code,
+                    oom ? ", oom" : "");
+        why = oom ? "oom" : "crashed";
+    }
+
     if (strcmp(why, "crashed") == 0) {
         snprintf(reason, sizeof(reason), "crashed: exit %d", code);
     } else {
@@ -1031,7 +1036,8 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
                 : strcmp(why, "oom") == 0 ? "ran out of memory" : reason,
                 app->state == BLD_APP_STARTING ? " while starting" : "");
 
-    app_give_up(a, app, reason, code, 1);
+    app_give_up(a, app, reason,
+                strcmp(why, "startup_timeout") == 0 ? -1 : code, 1);
 }
 
 
@@ -1065,23 +1071,11 @@ void
 bld_app_exited(bld_apps_t *a, int pidfd)
 {
     bld_app_t  *app;
-    uint64_t    oom;
-    int         code;
 
     app = app_by_pidfd(a, pidfd);
-    if (app == NULL) {
-        return;
+    if (app != NULL) {
+        app_ended(a, app, NULL);
     }
-
-    app_reap(a, app, &code, &oom);
-
-    if (app->state != BLD_APP_DRAINING && app->state != BLD_APP_STOPPING) {
-        so_log_warn("apps", "deployment=%lld project=%s: the app exited "
-                    "(%d%s)", app->deployment, app->name, code,
-                    oom ? ", oom" : "");
-    }
-
-    app_ended(a, app, oom ? "oom" : "crashed", code);
 }
 
 
@@ -1287,6 +1281,7 @@ void
 bld_apps_delete_project(bld_apps_t *a, long long project)
 {
     bld_app_t  *app;
+    char        proj[24];
     int         i;
 
     for (i = a->napps - 1; i >= 0; i--) {
@@ -1297,8 +1292,11 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
         }
     }
 
-    app_delete(a, "apps_delete_project", "DELETE FROM app_processes"
-               " WHERE project_id = $1 AND owner = $2", project);
+    snprintf(proj, sizeof(proj), "%lld", project);
+    (void) so_pg_exec(a->b->pg, "apps_delete_project",
+                      "DELETE FROM app_processes"
+                      " WHERE project_id = $1 AND owner = $2",
+                      SO_PG_PARAMS(proj, a->owner));
 }
 
 
@@ -1388,7 +1386,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
 {
     bld_app_event_t   ev;
     bld_app_t        *app;
-    int               i, code, starting;
+    int               i, starting;
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
@@ -1408,8 +1406,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             so_log_warn("apps", "deployment=%lld project=%s: no answer "
                         "on port %d within %d s", app->deployment,
                         app->name, app->port, a->b->cfg.startup_timeout);
-            app_reap(a, app, NULL, NULL);
-            app_ended(a, app, "startup_timeout", -1);
+            app_ended(a, app, "startup_timeout");
             continue;
 
         case BLD_APP_TERM:
@@ -1422,8 +1419,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             so_log_warn("apps", "deployment=%lld: still running %d s "
                         "after SIGTERM: killed", app->deployment,
                         a->b->cfg.app_stop_grace);
-            app_reap(a, app, NULL, NULL);
-            app_ended(a, app, "stopped", -1);
+            app_ended(a, app, "stopped");
             continue;
 
         case BLD_APP_RESTART:
@@ -1445,8 +1441,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
         if (app->pid != 0 && app->pidfd == -1 && kill(app->pid, 0) == -1
             && errno == ESRCH)
         {
-            app_reap(a, app, &code, NULL);
-            app_ended(a, app, "crashed", code);
+            app_ended(a, app, "crashed");
             continue;
         }
 
