@@ -88,8 +88,7 @@ static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
 static void app_forget(bld_apps_t *a, long long deployment);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
-static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
-    uint64_t *oom);
+static int app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom);
 static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why);
 static void app_backoff(bld_apps_t *a, bld_app_t *app);
 static void app_fail(bld_apps_t *a, bld_app_t *app, const char *reason,
@@ -567,7 +566,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 done:
 
     /* the app is in it, or failed to start: it is its own */
-    bld_appfs_close(&fs);
+    so_fd_close(&fs.loop);
     for (i = 0; i < 2; i++) {
         so_fd_close(&wfd[i]);
     }
@@ -882,7 +881,7 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
             json_decref(route);
         }
 
-        app_reap(a, app, NULL, NULL);
+        (void) app_reap(a, app, NULL);
         if (rc != SO_EEXISTS && rc != SO_ENOTFOUND) {
             app_fail(a, app, reason, -1);
         } else {
@@ -902,23 +901,21 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
 
 /*
  * The process is gone or must go: whatever is left of its cgroup is
- * killed, the OOM count read, the cgroup removed; code is the exit status
- * when it was our child (-1 otherwise).
+ * killed, the OOM count read (into *oom when not NULL), the cgroup
+ * removed.  Its exit status when it was our child, else -1.
  */
-static void
-app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
+static int
+app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom)
 {
-    int  status;
+    int  status, code;
 
-    if (code != NULL) {
-        *code = -1;
-    }
+    code = -1;
     if (oom != NULL) {
         *oom = 0;
     }
 
     if (app->pid == 0) {
-        return;
+        return code;
     }
 
     if (bld_cgroup_kill(&app->cg) != SO_OK) {
@@ -934,11 +931,9 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
     (void) bld_cgroup_destroy(&app->cg);
     app->u_cpu_usec = 0;                /* the next cgroup counts anew */
 
-    if (app->child && waitpid(app->pid, &status, 0) == app->pid
-        && code != NULL)
-    {
-        *code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                  : 128 + WTERMSIG(status);
+    if (app->child && waitpid(app->pid, &status, 0) == app->pid) {
+        code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                 : 128 + WTERMSIG(status);
     }
 
     if (app->pidfd != -1) {
@@ -950,6 +945,7 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
     app->pid = 0;
     app->child = 0;
     bld_app_tail(app);
+    return code;
 }
 
 
@@ -992,7 +988,7 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why)
     int               code;
 
     oom = 0;
-    app_reap(a, app, &code, why == NULL ? &oom : NULL);
+    code = app_reap(a, app, why == NULL ? &oom : NULL);
     action = bld_app_next(app, BLD_APP_EV_EXITED, so_now_ms());
 
     if (action != BLD_APP_CRASHED) {
@@ -1287,7 +1283,7 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
         if (app->project == project) {
-            app_reap(a, app, NULL, NULL);
+            (void) app_reap(a, app, NULL);
             app_free(a, app);
         }
     }

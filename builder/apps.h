@@ -169,7 +169,8 @@ int bld_apps_wake(bld_apps_t *a, long long deployment, const char *project);
 /* an app's copy-on-write view, for one start of it (appfs.c says how) */
 typedef struct {
     bld_sandbox_cow_t  cow;         /* what the sandbox mounts */
-    int                loop;        /* -1; open until the sandbox mounted */
+    int                loop;        /* -1; closed by the caller once the
+                                       sandbox mounted it, or failed */
     char               dev[32];
     char               mnt[PATH_MAX / 2];
     char               path[BLD_APPFS_DIRS][PATH_MAX / 2 + 16];
@@ -183,9 +184,6 @@ typedef struct {
    with err */
 int bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg,
     long long deployment, const char *tree, char *err, size_t errlen);
-
-/* once the sandbox started (its mount holds the device), or failed */
-void bld_appfs_close(bld_appfs_t *fs);
 
 /* formats the next start's image ahead, unless it is there: 0 or SO_ERR
    (logged; a start then formats its own) */
