@@ -28,9 +28,7 @@
 #include "shipoff.h"
 #include "so_detect.h"
 #include "so_fd.h"
-#include "so_log.h"
 #include "apps.h"
-#include "worker.h"
 
 
 #define APP_FPM_CHILDREN   5       /* pm.max_children of one app */

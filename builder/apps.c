@@ -59,7 +59,6 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_crypto.h"
 #include "so_deploy.h"
 #include "so_env.h"
 #include "so_fd.h"
@@ -86,6 +85,8 @@ static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
+static void app_delete(bld_apps_t *a, const char *name, const char *sql,
+    long long id);
 static void app_forget(bld_apps_t *a, long long deployment);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
 static int app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom);
@@ -272,16 +273,24 @@ app_save(bld_apps_t *a, bld_app_t *app, const char *state)
 }
 
 
+/* runs a DELETE of this supervisor's rows ($2) of id ($1) */
+static void
+app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
+{
+    char  ids[24];
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+
+    (void) so_pg_exec(a->b->pg, name, sql, SO_PG_PARAMS(ids, a->owner));
+}
+
+
 /* deployment's row goes, and its app when it runs here */
 static void
 app_forget(bld_apps_t *a, long long deployment)
 {
-    char  dep[24];
-
-    snprintf(dep, sizeof(dep), "%lld", deployment);
-    (void) so_pg_exec(a->b->pg, "apps_forget", "DELETE FROM app_processes"
-                      " WHERE deployment_id = $1 AND owner = $2",
-                      SO_PG_PARAMS(dep, a->owner));
+    app_delete(a, "apps_forget", "DELETE FROM app_processes"
+               " WHERE deployment_id = $1 AND owner = $2", deployment);
     app_free(a, app_find(a, deployment));
 }
 
@@ -1277,7 +1286,6 @@ void
 bld_apps_delete_project(bld_apps_t *a, long long project)
 {
     bld_app_t  *app;
-    char        proj[24];
     int         i;
 
     for (i = a->napps - 1; i >= 0; i--) {
@@ -1288,11 +1296,8 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
         }
     }
 
-    snprintf(proj, sizeof(proj), "%lld", project);
-    (void) so_pg_exec(a->b->pg, "apps_delete_project",
-                      "DELETE FROM app_processes"
-                      " WHERE project_id = $1 AND owner = $2",
-                      SO_PG_PARAMS(proj, a->owner));
+    app_delete(a, "apps_delete_project", "DELETE FROM app_processes"
+               " WHERE project_id = $1 AND owner = $2", project);
 }
 
 
