@@ -172,11 +172,7 @@ app_free(bld_apps_t *a, bld_app_t *app)
         free(app->part[i]);
     }
 
-    if (app->log != NULL) {
-        bld_log_flush(app->log, 1);
-        bld_log_free(app->log);
-    }
-
+    bld_log_free(app->log);
     free(app);
 }
 
@@ -372,11 +368,8 @@ done:
 static int
 app_log_new(bld_apps_t *a, bld_app_t *app)
 {
-    if (app->log != NULL) {
-        bld_log_flush(app->log, 1);
-        bld_log_free(app->log);
-        app->log = NULL;
-    }
+    bld_log_free(app->log);
+    app->log = NULL;
 
     return bld_log_new(&app->log, a->b->pg, a->b->redis, &a->b->cfg,
                        app->deployment, app->project);
