@@ -28,9 +28,7 @@
 #include "shipoff.h"
 #include "so_detect.h"
 #include "so_fd.h"
-#include "so_log.h"
 #include "apps.h"
-#include "worker.h"
 
 
 #define APP_FPM_CHILDREN   5       /* pm.max_children of one app */
@@ -38,15 +36,6 @@
 
 static int app_fpm_conf(const bld_app_t *app, const char *path, char *err,
     size_t errlen);
-
-
-void
-bld_app_protocol(bld_app_t *app, const char *dir, const char *cmd)
-{
-    app->fastcgi = bld_route_script_root(cmd, dir, app->script_root,
-                                         sizeof(app->script_root))
-                   == SO_OK;
-}
 
 
 int

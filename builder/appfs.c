@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_fd.h"
 #include "apps.h"
 #include "worker.h"
 
@@ -200,11 +199,4 @@ bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg, long long deployment,
     fs->cow.binds = fs->binds;
 
     return SO_OK;
-}
-
-
-void
-bld_appfs_close(bld_appfs_t *fs)
-{
-    so_fd_close(&fs->loop);
 }

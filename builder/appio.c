@@ -64,12 +64,9 @@ static const char *const  app_streams[2] = { "stdout", "stderr" };
 
 static size_t app_listeners(pid_t pid, int port, unsigned long *inode,
     size_t max);
-static int app_holds(const bld_app_t *app, const unsigned long *inode,
-    size_t n);
 static int app_listener_ours(bld_app_t *app);
 
 
-/* a port of [app_port_min, app_port_max]: free in the app's namespace */
 int
 bld_app_port(const so_config_t *cfg)
 {
@@ -84,12 +81,8 @@ bld_app_port(const so_config_t *cfg)
 }
 
 
-/*
- * Opens the app's output files: the read ends (kept by the loop, from
- * their end: what an earlier life printed was read then, or printed while
- * no shipoffd ran, and stays in the file) and, when wfd is given, the
- * append-only write ends for the sandbox.
- */
+/* the read ends from their end: what an earlier life printed was read
+   then, or printed while no shipoffd ran, and stays in the file */
 int
 bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd)
 {
@@ -127,7 +120,6 @@ failed:
 }
 
 
-/* what the app printed since the last tick, line by line into its log */
 void
 bld_app_tail(bld_app_t *app)
 {
@@ -264,29 +256,28 @@ app_listeners(pid_t pid, int port, unsigned long *inode, size_t max)
 }
 
 
-/* 1 when a process of the app's cgroup holds one of these sockets */
+/* 1 when what listens on the app's port is held by a process of its
+   cgroup */
 static int
-app_holds(const bld_app_t *app, const unsigned long *inode, size_t n)
+app_listener_ours(bld_app_t *app)
 {
     struct dirent  *de;
     FILE           *procs;
     DIR            *d;
     char            path[PATH_MAX], link[64];
-    unsigned long   ino;
+    unsigned long   inode[APP_LISTENERS_MAX], ino;
     ssize_t         len;
-    size_t          i;
+    size_t          i, n;
     long            pid;
     int             held;
 
-    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
-    procs = fopen(path, "re");
-    if (procs == NULL) {
-        return 0;
-    }
+    n = app_listeners(app->pid, app->port, inode, APP_LISTENERS_MAX);
 
+    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
+    procs = n > 0 ? fopen(path, "re") : NULL;
     held = 0;
 
-    while (!held && fscanf(procs, "%ld", &pid) == 1) {
+    while (procs != NULL && !held && fscanf(procs, "%ld", &pid) == 1) {
         snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
         d = opendir(path);
         if (d == NULL) {
@@ -312,35 +303,20 @@ app_holds(const bld_app_t *app, const unsigned long *inode, size_t n)
         closedir(d);
     }
 
-    fclose(procs);
-    return held;
-}
-
-
-/* 1 when what listens on the app's port is the app's */
-static int
-app_listener_ours(bld_app_t *app)
-{
-    unsigned long  inode[APP_LISTENERS_MAX];
-    size_t         n;
-
-    n = app_listeners(app->pid, app->port, inode, APP_LISTENERS_MAX);
-    if (n > 0 && app_holds(app, inode, n)) {
-        return 1;
+    if (procs != NULL) {
+        fclose(procs);
     }
 
-    if (!app->probe_foreign) {
+    if (!held && !app->probe_foreign) {
         app->probe_foreign = 1;
         bld_log_sys(app->log, "port %d answers, but not from a process of "
                     "the app: not taken for the app", app->port);
     }
 
-    return 0;
+    return held;
 }
 
 
-/* 1 once the app answered an HTTP request with a status line, or a
-   php-fpm app FCGI_GET_VALUES */
 int
 bld_app_probe(bld_app_t *app, int64_t now)
 {

@@ -21,7 +21,7 @@
  * Life of one app, each step done by the loop's tick, nothing blocking:
  *
  *   STARTING  the health check (a connect and GET health_path, any HTTP
- *             status line counts, appio.c) is tried every 50 ms until
+ *             status line counts, appio.c) is tried every 5 ms until
  *             startup_timeout, when the cgroup is killed.  Healthy: the
  *             route (running, ADDRESS:PORT) goes to every edge, then a
  *             PROVISIONING deployment is promoted (so_deploy_promote()),
@@ -59,7 +59,6 @@
 #include <unistd.h>
 
 #include "shipoff.h"
-#include "so_crypto.h"
 #include "so_deploy.h"
 #include "so_env.h"
 #include "so_fd.h"
@@ -77,48 +76,41 @@ static const char *const  app_env_ours[] = { "PORT", "HOST", NULL };
 
 static bld_app_t *app_new(bld_apps_t *a, long long deployment);
 static void app_free(bld_apps_t *a, bld_app_t *app);
+static void app_fill(bld_app_t *app, PGresult *res, int i, int c);
 static int app_load(bld_apps_t *a, bld_app_t *app, char *dir,
     size_t dirlen, char *cmd, size_t cmdlen);
 static int app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp,
-    const char *dir);
-static void app_started(bld_apps_t *a, bld_app_t *app,
-    const bld_sandbox_t *sb, pid_t pid);
+    const char *dir, int *wfd);
 static void app_spawn_failed(bld_app_t *app, const char *err);
 static int app_spawn(bld_apps_t *a, bld_app_t *app);
 static int app_start(bld_apps_t *a, long long deployment);
 static void app_save(bld_apps_t *a, bld_app_t *app, const char *state);
 static void app_delete(bld_apps_t *a, const char *name, const char *sql,
     long long id);
-static void app_forget(bld_apps_t *a, bld_app_t *app);
+static void app_forget(bld_apps_t *a, long long deployment);
 static void app_ready(bld_apps_t *a, bld_app_t *app);
-static void app_reap(bld_apps_t *a, bld_app_t *app, int *code,
-    uint64_t *oom);
-static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why,
-    int code);
+static int app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom);
+static void app_ended(bld_apps_t *a, bld_app_t *app, const char *why);
 static void app_backoff(bld_apps_t *a, bld_app_t *app);
 static void app_fail(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code);
 static void app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason,
     int code, int restart);
-static int app_dstate(bld_apps_t *a, long long deployment, char *out,
-    size_t len);
+static int app_dstate(bld_apps_t *a, long long deployment);
 static void app_retire_others(bld_apps_t *a, long long project,
     long long deployment);
-static void app_push(bld_apps_t *a, bld_app_t *app, int running);
-static int app_push_then(bld_apps_t *a, bld_app_t *app, int running,
-    bld_edge_done_pt done);
 static void app_pushed(void *data, const bld_edge_result_t *r);
-static void app_routed(void *data, const bld_edge_result_t *r);
+static int app_push(bld_apps_t *a, bld_app_t *app, int running,
+    int promote);
 static void app_promote(bld_apps_t *a, bld_app_t *app,
     const bld_edge_result_t *r);
 static void app_snapshot(bld_apps_t *a);
 static int app_in_cgroup(pid_t pid, const char *cgroup);
 static void app_adopt(bld_apps_t *a, PGresult *res, int i);
-static void app_adopt_gone(bld_apps_t *a, bld_app_t *app,
-    const char *cgname, pid_t pid, int restart);
 static int app_log_new(bld_apps_t *a, bld_app_t *app);
 static void app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd);
 static bld_app_t *app_find(bld_apps_t *a, long long deployment);
+static bld_app_t *app_by_pidfd(const bld_apps_t *a, int fd);
 static void app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep);
 static void app_revive(bld_apps_t *a, bld_app_t *app,
     bld_app_action_t action);
@@ -157,6 +149,10 @@ app_free(bld_apps_t *a, bld_app_t *app)
 {
     int  i;
 
+    if (app == NULL) {
+        return;
+    }
+
     for (i = 0; i < a->napps; i++) {
         if (a->apps[i] == app) {
             a->apps[i] = a->apps[--a->napps];
@@ -176,11 +172,7 @@ app_free(bld_apps_t *a, bld_app_t *app)
         free(app->part[i]);
     }
 
-    if (app->log != NULL) {
-        bld_log_flush(app->log, 1);
-        bld_log_free(app->log);
-    }
-
+    bld_log_free(app->log);
     free(app);
 }
 
@@ -200,18 +192,25 @@ app_find(bld_apps_t *a, long long deployment)
 }
 
 
-int
-bld_app_is_ours(const bld_apps_t *a, int fd)
+static bld_app_t *
+app_by_pidfd(const bld_apps_t *a, int fd)
 {
     int  i;
 
     for (i = 0; i < a->napps; i++) {
         if (a->apps[i]->pidfd == fd) {
-            return 1;
+            return a->apps[i];
         }
     }
 
-    return 0;
+    return NULL;
+}
+
+
+int
+bld_app_is_ours(const bld_apps_t *a, int fd)
+{
+    return app_by_pidfd(a, fd) != NULL;
 }
 
 
@@ -282,20 +281,44 @@ app_delete(bld_apps_t *a, const char *name, const char *sql, long long id)
 }
 
 
-/* the app goes, and its row */
+/* deployment's row goes, and its app when it runs here */
 static void
-app_forget(bld_apps_t *a, bld_app_t *app)
+app_forget(bld_apps_t *a, long long deployment)
 {
     app_delete(a, "apps_forget", "DELETE FROM app_processes"
-               " WHERE deployment_id = $1 AND owner = $2", app->deployment);
-    app_free(a, app);
+               " WHERE deployment_id = $1 AND owner = $2", deployment);
+    app_free(a, app_find(a, deployment));
 }
 
 
 /*
- * What the app of app->deployment runs: its project, name and health path
- * into app, its tree into dir, its run command into cmd.  SO_OK;
- * SO_EINVAL when it has none, SO_EUNAVAIL when PostgreSQL failed.
+ * app's project, name, health path and protocol from row i of res: its
+ * columns from c on are the project's id, name and health path, then the
+ * deployment's tree and run command
+ */
+static void
+app_fill(bld_app_t *app, PGresult *res, int i, int c)
+{
+    const char  *health;
+
+    health = PQgetvalue(res, i, c + 2);
+
+    app->project = strtoll(PQgetvalue(res, i, c), NULL, 10);
+    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, i, c + 1));
+    snprintf(app->health, sizeof(app->health), "%s",
+             health[0] == '/' ? health : "/");
+    app->fastcgi = bld_route_script_root(PQgetvalue(res, i, c + 4),
+                                         PQgetvalue(res, i, c + 3),
+                                         app->script_root,
+                                         sizeof(app->script_root))
+                   == SO_OK;
+}
+
+
+/*
+ * What the app of app->deployment runs: app_fill()'s into app, its tree
+ * into dir, its run command into cmd.  SO_OK; SO_EINVAL when it has none,
+ * SO_EUNAVAIL when PostgreSQL failed.
  */
 static int
 app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
@@ -307,9 +330,9 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
 
     snprintf(dep, sizeof(dep), "%lld", app->deployment);
     res = so_pg_query(a->b->pg, "apps_load",
-                      "SELECT d.project_id, p.name, d.artifact_path,"
-                      " coalesce(d.run_cmd, ''),"
-                      " coalesce(p.health_path, '/')"
+                      "SELECT d.project_id, p.name,"
+                      " coalesce(p.health_path, '/'), d.artifact_path,"
+                      " coalesce(d.run_cmd, '')"
                       " FROM deployments d JOIN projects p"
                       " ON p.id = d.project_id"
                       " WHERE d.id = $1 AND d.kind = 'dynamic'",
@@ -321,8 +344,8 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
 
     rc = SO_OK;
 
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)
-        || PQgetvalue(res, 0, 3)[0] == '\0')
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 3)
+        || PQgetvalue(res, 0, 4)[0] == '\0')
     {
         so_log_error("apps", "deployment=%s: no app to start (no artifact "
                      "or run command)", dep);
@@ -330,13 +353,9 @@ app_load(bld_apps_t *a, bld_app_t *app, char *dir, size_t dirlen,
         goto done;
     }
 
-    app->project = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, 0, 1));
-    snprintf(dir, dirlen, "%s", PQgetvalue(res, 0, 2));
-    snprintf(cmd, cmdlen, "%s", PQgetvalue(res, 0, 3));
-    snprintf(app->health, sizeof(app->health), "%s",
-             PQgetvalue(res, 0, 4)[0] == '/' ? PQgetvalue(res, 0, 4) : "/");
-    bld_app_protocol(app, dir, cmd);
+    app_fill(app, res, 0, 0);
+    snprintf(dir, dirlen, "%s", PQgetvalue(res, 0, 3));
+    snprintf(cmd, cmdlen, "%s", PQgetvalue(res, 0, 4));
 
 done:
 
@@ -349,11 +368,8 @@ done:
 static int
 app_log_new(bld_apps_t *a, bld_app_t *app)
 {
-    if (app->log != NULL) {
-        bld_log_flush(app->log, 1);
-        bld_log_free(app->log);
-        app->log = NULL;
-    }
+    bld_log_free(app->log);
+    app->log = NULL;
 
     return bld_log_new(&app->log, a->b->pg, a->b->redis, &a->b->cfg,
                        app->deployment, app->project);
@@ -361,7 +377,7 @@ app_log_new(bld_apps_t *a, bld_app_t *app)
 
 
 /* the loop watches the process (pid, through pidfd when not -1) from now,
-   its health check and startup_timeout starting over */
+   STARTING: its health check and startup_timeout starting over */
 static void
 app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
 {
@@ -369,10 +385,13 @@ app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
 
     app->pid = pid;
     app->pidfd = pidfd;
+    app->state = BLD_APP_STARTING;
+    app->to_sleep = 0;
+    app->wake = 0;
+    app->probe_foreign = 0;
     app->started = so_now_ms();
     app->next_probe = app->started;
-    app->deadline = app->started
-                    + (int64_t) a->b->cfg.startup_timeout * 1000;
+    app->due = app->started + (int64_t) a->b->cfg.startup_timeout * 1000;
 
     if (pidfd == -1) {
         return;
@@ -387,9 +406,11 @@ app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd)
 }
 
 
-/* a new log, a port, and the environment of the app whose tree is dir */
+/* a new log, a port, the output files (bld_app_outputs()) and the
+   environment of the app whose tree is dir */
 static int
-app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
+app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir,
+    int *wfd)
 {
     const so_config_t  *cfg;
     json_t             *env;
@@ -407,7 +428,9 @@ app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
         return SO_ERR;
     }
 
-    if (so_env_load(&env, a->b->pg, cfg, app->project, "runtime") != SO_OK) {
+    if (bld_app_outputs(cfg, app, wfd) != SO_OK
+        || so_env_load(&env, a->b->pg, cfg, app->project, "runtime") != SO_OK)
+    {
         return SO_ERR;
     }
 
@@ -428,26 +451,6 @@ app_prepare(bld_apps_t *a, bld_app_t *app, bld_env_t *envp, const char *dir)
 
     so_env_free(env);
     return SO_OK;
-}
-
-
-/* the sandbox runs it (pid, sb): from here the loop watches it */
-static void
-app_started(bld_apps_t *a, bld_app_t *app, const bld_sandbox_t *sb,
-    pid_t pid)
-{
-    app_watch(a, app, pid, sb->pidfd);
-    app->cg = sb->cg;
-    app->child = 1;
-    app->state = BLD_APP_STARTING;
-    app->to_sleep = 0;
-    app->wake = 0;
-    app->probe_foreign = 0;
-
-    so_log_info("apps", "deployment=%lld project=%s: started pid %ld at "
-                "%s:%d", app->deployment, app->name, (long) pid, app->addr,
-                app->port);
-    app_save(a, app, "starting");
 }
 
 
@@ -499,9 +502,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
 
     rc = SO_ERR;
 
-    if (app_prepare(a, app, &envp, dir) != SO_OK
-        || bld_app_outputs(cfg, app, wfd) != SO_OK)
-    {
+    if (app_prepare(a, app, &envp, dir, wfd) != SO_OK) {
         goto done;
     }
 
@@ -554,13 +555,20 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     }
 
     snprintf(app->addr, sizeof(app->addr), "%s", sb.net.addr);
-    app_started(a, app, &sb, sb.pid);
+    app->cg = sb.cg;
+    app->child = 1;
+    app_watch(a, app, sb.pid, sb.pidfd);
+
+    so_log_info("apps", "deployment=%lld project=%s: started pid %ld at "
+                "%s:%d", app->deployment, app->name, (long) sb.pid, app->addr,
+                app->port);
+    app_save(a, app, "starting");
     rc = SO_OK;
 
 done:
 
     /* the app is in it, or failed to start: it is its own */
-    bld_appfs_close(&fs);
+    so_fd_close(&fs.loop);
     for (i = 0; i < 2; i++) {
         so_fd_close(&wfd[i]);
     }
@@ -569,12 +577,14 @@ done:
 }
 
 
-/* *out = the deployment's state ("" when it is gone); 0 or SO_EUNAVAIL */
+/* deployment's state: a so_dstate_t, SO_DS_COUNT when it is gone, -1
+   when PostgreSQL failed */
 static int
-app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
+app_dstate(bld_apps_t *a, long long deployment)
 {
-    PGresult  *res;
-    char       dep[24];
+    PGresult     *res;
+    so_dstate_t   st;
+    char          dep[24];
 
     snprintf(dep, sizeof(dep), "%lld", deployment);
 
@@ -582,13 +592,17 @@ app_dstate(bld_apps_t *a, long long deployment, char *out, size_t len)
                       "SELECT state FROM deployments WHERE id = $1",
                       SO_PG_PARAMS(dep));
     if (res == NULL) {
-        return SO_EUNAVAIL;
+        return -1;
     }
 
-    snprintf(out, len, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
-                                                  : "");
+    if (PQntuples(res) != 1
+        || so_dstate_parse(&st, PQgetvalue(res, 0, 0)) != SO_OK)
+    {
+        st = SO_DS_COUNT;
+    }
+
     PQclear(res);
-    return SO_OK;
+    return (int) st;
 }
 
 
@@ -597,26 +611,46 @@ typedef struct {
     bld_apps_t   *a;
     long long     deployment;
     unsigned      running:1;
+    unsigned      promote:1;    /* a new deployment's: app_promote() */
     char          host[512];
 } app_pushed_t;
 
 
-static void app_reroute_later(app_pushed_t *p, const bld_edge_result_t *r);
-
-
-/* a bld_edge_done_pt */
+/*
+ * A bld_edge_done_pt.  An edge that missed a running app's route is asked
+ * again at the supervisor's next check (bld_apps_check, every
+ * reap_interval) until it takes it: the app is served by the edges that
+ * answered meanwhile.
+ */
 static void
 app_pushed(void *data, const bld_edge_result_t *r)
 {
     app_pushed_t  *p;
+    bld_app_t     *app;
 
     p = data;
+    app = app_find(p->a, p->deployment);
 
-    if (r->rc != SO_OK) {
+    if (p->promote) {
+        /* stopped or replaced meanwhile: what stopped it said so */
+        if (app != NULL && app->state == BLD_APP_RUNNING) {
+            app_promote(p->a, app, r);
+            app = app_find(p->a, p->deployment);
+        }
+
+    } else if (r->rc != SO_OK) {
         so_log_error("apps", "deployment=%lld: routing %s (%s): %s",
                      p->deployment, p->host,
                      p->running ? "running" : "sleeping", r->err);
-        app_reroute_later(p, r);
+    }
+
+    if (r->rc != SO_OK && p->running && app != NULL
+        && app->state == BLD_APP_RUNNING)
+    {
+        so_log_warn("apps", "deployment=%lld: %zu edges took %s: the others "
+                    "are asked again in %d s", p->deployment, r->pushed,
+                    p->host, p->a->b->cfg.reap_interval);
+        app->reroute = 1;
     }
 
     free(p);
@@ -624,33 +658,12 @@ app_pushed(void *data, const bld_edge_result_t *r)
 
 
 /*
- * An edge that missed a running app's route is asked again at the
- * supervisor's next check (bld_apps_check, every reap_interval) until it
- * takes it: the app is served by the edges that answered meanwhile.
- */
-static void
-app_reroute_later(app_pushed_t *p, const bld_edge_result_t *r)
-{
-    bld_app_t  *app;
-
-    app = app_find(p->a, p->deployment);
-
-    if (p->running && app != NULL && app->state == BLD_APP_RUNNING) {
-        so_log_warn("apps", "deployment=%lld: %zu edges took %s: the others "
-                    "are asked again in %d s", p->deployment, r->pushed,
-                    p->host, p->a->b->cfg.reap_interval);
-        app->reroute = 1;
-    }
-}
-
-
-/*
  * Pushes app's route, running or sleeping, off the loop (edgeq.c: the
- * edges take it in the order pushed); done runs once the edges answered.
+ * edges take it in the order pushed); with promote, app_promote() once
+ * the edges answered.
  */
 static int
-app_push_then(bld_apps_t *a, bld_app_t *app, int running,
-    bld_edge_done_pt done)
+app_push(bld_apps_t *a, bld_app_t *app, int running, int promote)
 {
     int            rc;
     app_pushed_t  *p;
@@ -667,10 +680,11 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
         p->a = a;
         p->deployment = app->deployment;
         p->running = running;
+        p->promote = promote;
         snprintf(p->host, sizeof(p->host), "%s.%s", app->name,
                  a->b->cfg.apps_domain);
 
-        rc = bld_edgeq_push(&a->b->cfg, p->host, route, done, p);
+        rc = bld_edgeq_push(&a->b->cfg, p->host, route, app_pushed, p);
     }
 
     /* the queue owns p once it took the push */
@@ -680,13 +694,6 @@ app_push_then(bld_apps_t *a, bld_app_t *app, int running,
     }
 
     return rc;
-}
-
-
-static void
-app_push(bld_apps_t *a, bld_app_t *app, int running)
-{
-    (void) app_push_then(a, app, running, app_pushed);
 }
 
 
@@ -732,15 +739,13 @@ app_retire_others(bld_apps_t *a, long long project, long long deployment)
 static void
 app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
 {
-    switch (bld_app_next(app, BLD_APP_EV_DRAIN, so_now_ms())) {
-    case BLD_APP_DRAIN:
-        break;
+    bld_app_action_t  action;
 
-    case BLD_APP_DROP:
-        app_forget(a, app);
-        return;
-
-    default:
+    action = bld_app_next(app, BLD_APP_EV_DRAIN, so_now_ms());
+    if (action == BLD_APP_DROP) {
+        app_forget(a, app->deployment);
+    }
+    if (action != BLD_APP_DRAIN) {
         return;
     }
 
@@ -756,11 +761,11 @@ app_drain(bld_apps_t *a, bld_app_t *app, int to_sleep)
     bld_app_probe_reset(app, so_now_ms());
     app->state = BLD_APP_DRAINING;
     app->to_sleep = to_sleep;
-    app->stop_at = so_now_ms() + (int64_t) a->b->cfg.app_drain * 1000;
+    app->due = so_now_ms() + (int64_t) a->b->cfg.app_drain * 1000;
     app_save(a, app, "stopping");
 
     if (to_sleep) {
-        app_push(a, app, 0);
+        (void) app_push(a, app, 0, 0);
         app_snapshot(a);
     }
 }
@@ -801,7 +806,7 @@ app_fail(bld_apps_t *a, bld_app_t *app, const char *reason, int code)
 
     snprintf(dir, sizeof(dir), "%s/apps/%lld/%s", a->b->cfg.var_dir,
              app->project, dep);
-    app_forget(a, app);
+    app_forget(a, app->deployment);
     bld_remove_artifact(&a->b->cfg, dir);
 }
 
@@ -811,7 +816,7 @@ static void
 app_ready(bld_apps_t *a, bld_app_t *app)
 {
     bld_edge_result_t  r;
-    char               state[32];
+    int                st;
 
     memset(&r, 0, sizeof(r));
     app->state = BLD_APP_RUNNING;
@@ -821,12 +826,13 @@ app_ready(bld_apps_t *a, bld_app_t *app)
     bld_log_sys(app->log, "the app answers on port %d after %.1f s",
                 app->port, (double) (so_now_ms() - app->started) / 1000);
 
-    if (app_dstate(a, app->deployment, state, sizeof(state)) != SO_OK) {
+    st = app_dstate(a, app->deployment);
+    if (st == -1) {
         return;
     }
 
-    if (strcmp(state, "PROVISIONING") != 0) {
-        if (strcmp(state, "PRODUCTION") != 0) {
+    if (st != SO_DS_PROVISIONING) {
+        if (st != SO_DS_PRODUCTION) {
             app_drain(a, app, 0);
         } else {
             app_revive(a, app, BLD_APP_ROUTE);
@@ -835,39 +841,15 @@ app_ready(bld_apps_t *a, bld_app_t *app)
     }
 
     /* a new deployment: route, then promote (worker.c's order) once the
-       edges took the route (app_routed) */
+       edges took the route (app_pushed) */
     bld_log_sys(app->log, "routing %s.%s to deployment %lld", app->name,
                 a->b->cfg.apps_domain, app->deployment);
 
-    if (app_push_then(a, app, 1, app_routed) != SO_OK) {
+    if (app_push(a, app, 1, 1) != SO_OK) {
         r.rc = SO_ERR;
         r.err = "out of memory";
         app_promote(a, app, &r);
     }
-}
-
-
-/* a bld_edge_done_pt: the route of a new deployment's app is pushed */
-static void
-app_routed(void *data, const bld_edge_result_t *r)
-{
-    app_pushed_t  *p;
-    bld_app_t     *app;
-
-    p = data;
-    app = app_find(p->a, p->deployment);
-
-    /* stopped or replaced meanwhile: what stopped it said so */
-    if (app != NULL && app->state == BLD_APP_RUNNING) {
-        app_promote(p->a, app, r);
-
-        /* served by the edges that took it; the others asked again */
-        if (r->rc != SO_OK && r->pushed > 0) {
-            app_reroute_later(p, r);
-        }
-    }
-
-    free(p);
 }
 
 
@@ -901,11 +883,11 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
             json_decref(route);
         }
 
-        app_reap(a, app, NULL, NULL);
+        (void) app_reap(a, app, NULL);
         if (rc != SO_EEXISTS && rc != SO_ENOTFOUND) {
             app_fail(a, app, reason, -1);
         } else {
-            app_forget(a, app);
+            app_forget(a, app->deployment);
         }
         return;
     }
@@ -921,23 +903,21 @@ app_promote(bld_apps_t *a, bld_app_t *app, const bld_edge_result_t *r)
 
 /*
  * The process is gone or must go: whatever is left of its cgroup is
- * killed, the OOM count read, the cgroup removed; code is the exit status
- * when it was our child (-1 otherwise).
+ * killed, the OOM count read (into *oom when not NULL), the cgroup
+ * removed.  Its exit status when it was our child, else -1.
  */
-static void
-app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
+static int
+app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom)
 {
-    int  status;
+    int  status, code;
 
-    if (code != NULL) {
-        *code = -1;
-    }
+    code = -1;
     if (oom != NULL) {
         *oom = 0;
     }
 
     if (app->pid == 0) {
-        return;
+        return code;
     }
 
     if (bld_cgroup_kill(&app->cg) != SO_OK) {
@@ -953,11 +933,9 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
     (void) bld_cgroup_destroy(&app->cg);
     app->u_cpu_usec = 0;                /* the next cgroup counts anew */
 
-    if (app->child && waitpid(app->pid, &status, 0) == app->pid
-        && code != NULL)
-    {
-        *code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                  : 128 + WTERMSIG(status);
+    if (app->child && waitpid(app->pid, &status, 0) == app->pid) {
+        code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                 : 128 + WTERMSIG(status);
     }
 
     if (app->pidfd != -1) {
@@ -969,6 +947,7 @@ app_reap(bld_apps_t *a, bld_app_t *app, int *code, uint64_t *oom)
     app->pid = 0;
     app->child = 0;
     bld_app_tail(app);
+    return code;
 }
 
 
@@ -984,7 +963,7 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
     app->restarts++;
     app->u_restarts++;
     app->state = BLD_APP_BACKOFF;
-    app->start_at = now + app->backoff_ms;
+    app->due = now + app->backoff_ms;
 
     bld_log_sys(app->log, "restarting the app in %.0f s (restart %d)",
                 (double) app->backoff_ms / 1000, app->restarts);
@@ -992,17 +971,26 @@ app_backoff(bld_apps_t *a, bld_app_t *app)
                 app->deployment, app->name, app->restarts, app->backoff_ms);
 
     app_save(a, app, "sleeping");
-    app_push(a, app, 0);
+    (void) app_push(a, app, 0, 0);
 }
 
 
-/* the process ended (why: "startup_timeout", "oom", "crashed") */
+/*
+ * The process is gone or must go (why: "startup_timeout", "stopped", or
+ * "crashed" when a tick found it gone; NULL when its pidfd said it exited,
+ * its OOM kills counted then): what is left of it goes (app_reap), then
+ * bld_app_next() says what becomes of the app
+ */
 static void
-app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
+app_ended(bld_apps_t *a, bld_app_t *app, const char *why)
 {
     bld_app_action_t  action;
+    uint64_t          oom;
     char              reason[64];
+    int               code;
 
+    oom = 0;
+    code = app_reap(a, app, why == NULL ? &oom : NULL);
     action = bld_app_next(app, BLD_APP_EV_EXITED, so_now_ms());
 
     if (action != BLD_APP_CRASHED) {
@@ -1022,9 +1010,16 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
             app_save(a, app, "sleeping");
             app_free(a, app);
         } else {
-            app_forget(a, app);
+            app_forget(a, app->deployment);
         }
         return;
+    }
+
+    if (why == NULL) {
+        so_log_warn("apps", "deployment=%lld project=%s: the app exited "
+                    "(%d%s)", app->deployment, app->name, code,
+                    oom ? ", oom" : "");
+        why = oom ? "oom" : "crashed";
     }
 
     if (strcmp(why, "crashed") == 0) {
@@ -1039,7 +1034,8 @@ app_ended(bld_apps_t *a, bld_app_t *app, const char *why, int code)
                 : strcmp(why, "oom") == 0 ? "ran out of memory" : reason,
                 app->state == BLD_APP_STARTING ? " while starting" : "");
 
-    app_give_up(a, app, reason, code, 1);
+    app_give_up(a, app, reason,
+                strcmp(why, "startup_timeout") == 0 ? -1 : code, 1);
 }
 
 
@@ -1053,19 +1049,18 @@ static void
 app_give_up(bld_apps_t *a, bld_app_t *app, const char *reason, int code,
     int restart)
 {
-    char  state[32];
-    int   known;
+    int  st;
 
-    known = app_dstate(a, app->deployment, state, sizeof(state)) == SO_OK;
+    st = app_dstate(a, app->deployment);
 
-    if (restart && (!known || strcmp(state, "PRODUCTION") == 0)) {
+    if (restart && (st == -1 || st == SO_DS_PRODUCTION)) {
         app_backoff(a, app);
 
-    } else if (known && strcmp(state, "PROVISIONING") == 0) {
+    } else if (st == SO_DS_PROVISIONING) {
         app_fail(a, app, reason, code);
 
     } else {
-        app_forget(a, app);
+        app_forget(a, app->deployment);
     }
 }
 
@@ -1074,28 +1069,11 @@ void
 bld_app_exited(bld_apps_t *a, int pidfd)
 {
     bld_app_t  *app;
-    uint64_t    oom;
-    int         i, code;
 
-    app = NULL;
-    for (i = 0; i < a->napps; i++) {
-        if (a->apps[i]->pidfd == pidfd) {
-            app = a->apps[i];
-        }
+    app = app_by_pidfd(a, pidfd);
+    if (app != NULL) {
+        app_ended(a, app, NULL);
     }
-    if (app == NULL) {
-        return;
-    }
-
-    app_reap(a, app, &code, &oom);
-
-    if (app->state != BLD_APP_DRAINING && app->state != BLD_APP_STOPPING) {
-        so_log_warn("apps", "deployment=%lld project=%s: the app exited "
-                    "(%d%s)", app->deployment, app->name, code,
-                    oom ? ", oom" : "");
-    }
-
-    app_ended(a, app, oom ? "oom" : "crashed", code);
 }
 
 
@@ -1211,7 +1189,7 @@ app_revive(bld_apps_t *a, bld_app_t *app, bld_app_action_t action)
         /* fall through */
 
     case BLD_APP_ROUTE:
-        app_push(a, app, 1);
+        (void) app_push(a, app, 1, 0);
         app_snapshot(a);
         app_retire_others(a, app->project, app->deployment);
         break;
@@ -1306,7 +1284,7 @@ bld_apps_delete_project(bld_apps_t *a, long long project)
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
         if (app->project == project) {
-            app_reap(a, app, NULL, NULL);
+            (void) app_reap(a, app, NULL);
             app_free(a, app);
         }
     }
@@ -1351,7 +1329,7 @@ bld_apps_check(bld_apps_t *a)
         app = a->apps[i];
         if (app->reroute && app->state == BLD_APP_RUNNING) {
             app->reroute = 0;
-            app_push(a, app, 1);
+            (void) app_push(a, app, 1, 0);
         }
     }
 
@@ -1402,7 +1380,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
 {
     bld_app_event_t   ev;
     bld_app_t        *app;
-    int               i, code, starting;
+    int               i, starting;
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
@@ -1422,22 +1400,20 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             so_log_warn("apps", "deployment=%lld project=%s: no answer "
                         "on port %d within %d s", app->deployment,
                         app->name, app->port, a->b->cfg.startup_timeout);
-            app_reap(a, app, &code, NULL);
-            app_ended(a, app, "startup_timeout", -1);
+            app_ended(a, app, "startup_timeout");
             continue;
 
         case BLD_APP_TERM:
             bld_app_signal(app, SIGTERM);
             app->state = BLD_APP_STOPPING;
-            app->kill_at = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
+            app->due = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
             break;
 
         case BLD_APP_KILL:
             so_log_warn("apps", "deployment=%lld: still running %d s "
                         "after SIGTERM: killed", app->deployment,
                         a->b->cfg.app_stop_grace);
-            app_reap(a, app, &code, NULL);
-            app_ended(a, app, "stopped", code);
+            app_ended(a, app, "stopped");
             continue;
 
         case BLD_APP_RESTART:
@@ -1459,8 +1435,7 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
         if (app->pid != 0 && app->pidfd == -1 && kill(app->pid, 0) == -1
             && errno == ESRCH)
         {
-            app_reap(a, app, &code, NULL);
-            app_ended(a, app, "crashed", code);
+            app_ended(a, app, "crashed");
             continue;
         }
 
@@ -1506,61 +1481,70 @@ app_in_cgroup(pid_t pid, const char *cgroup)
 
 
 /*
- * One row of the adoption query: deployment, project, state, port, pid,
- * cgroup, restarts, project name, deployment state, health path, address,
- * tree, run command
+ * One row of the adoption query: deployment, the row's state, port, pid,
+ * cgroup, restarts, the deployment's state, address, then app_fill()'s
  */
 static void
 app_adopt(bld_apps_t *a, PGresult *res, int i)
 {
     bld_app_t           *app;
+    bld_cgroup_t         cg;
     const char          *row_state, *dstate, *cgname;
     long long            dep;
     pid_t                pid;
-    int                  alive, pidfd, serving;
+    int                  pidfd, serving;
 
     dep = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    row_state = PQgetvalue(res, i, 2);
-    dstate = PQgetvalue(res, i, 8);
-    cgname = PQgetvalue(res, i, 5);
-    pid = PQgetisnull(res, i, 4) ? 0
-          : (pid_t) strtol(PQgetvalue(res, i, 4), NULL, 10);
+    row_state = PQgetvalue(res, i, 1);
+    pid = PQgetisnull(res, i, 3) ? 0
+          : (pid_t) strtol(PQgetvalue(res, i, 3), NULL, 10);
+    cgname = PQgetvalue(res, i, 4);
+    dstate = PQgetvalue(res, i, 6);
 
     serving = strcmp(dstate, "PRODUCTION") == 0
               || strcmp(dstate, "PROVISIONING") == 0;
 
-    alive = pid > 0 && cgname[0] != '\0' && kill(pid, 0) == 0
-            && app_in_cgroup(pid, cgname);
-    pidfd = alive ? pidfd_open(pid, 0) : -1;
+    if (strcmp(row_state, "sleeping") == 0) {
+        if (!serving) {
+            app_forget(a, dep);
+        }
+        return;
+    }
 
+    if (pid <= 0 || cgname[0] == '\0' || kill(pid, 0) != 0
+        || !app_in_cgroup(pid, cgname))
+    {
+        /* it died while we were away: what it left goes; started again
+           when it should serve */
+        if (cgname[0] != '\0'
+            && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
+        {
+            bld_cgroup_destroy(&cg);
+        }
+
+        so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
+                    "is gone", dep, PQgetvalue(res, i, 9), (long) pid);
+
+        if (serving && strcmp(row_state, "stopping") != 0) {
+            app_start(a, dep);
+        } else {
+            app_forget(a, dep);
+        }
+        return;
+    }
+
+    pidfd = pidfd_open(pid, 0);
     app = app_new(a, dep);
     if (app == NULL) {
         so_fd_close(&pidfd);
         return;
     }
 
-    app->project = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-    snprintf(app->name, sizeof(app->name), "%s", PQgetvalue(res, i, 7));
-    app->port = PQgetisnull(res, i, 3) ? 0
-                : (int) strtol(PQgetvalue(res, i, 3), NULL, 10);
-    app->restarts = (int) strtol(PQgetvalue(res, i, 6), NULL, 10);
-    snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 10));
-    bld_app_protocol(app, PQgetvalue(res, i, 11), PQgetvalue(res, i, 12));
-
-    if (strcmp(row_state, "sleeping") == 0) {
-        if (serving) {
-            app_free(a, app);
-        } else {
-            app_forget(a, app);
-        }
-        return;
-    }
-
-    if (!alive) {
-        app_adopt_gone(a, app, cgname, pid,
-                       serving && strcmp(row_state, "stopping") != 0);
-        return;
-    }
+    app_fill(app, res, i, 8);
+    app->port = PQgetisnull(res, i, 2) ? 0
+                : (int) strtol(PQgetvalue(res, i, 2), NULL, 10);
+    app->restarts = (int) strtol(PQgetvalue(res, i, 5), NULL, 10);
+    snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 7));
 
     /* unsupervised, it must not run on: the process goes */
     if (bld_cgroup_open(&app->cg, &a->cgroups, cgname) != SO_OK) {
@@ -1568,18 +1552,15 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
                      "killed", dep, cgname, app->cg.errstr, (long) pid);
         kill(pid, SIGKILL);
         so_fd_close(&pidfd);
-        app_forget(a, app);
+        app_forget(a, dep);
         return;
     }
 
     /* without a log (it could not be made) it is still supervised */
     (void) app_log_new(a, app);
     (void) bld_app_outputs(&a->b->cfg, app, NULL);
-    snprintf(app->health, sizeof(app->health), "%s",
-             PQgetvalue(res, i, 9)[0] == '/' ? PQgetvalue(res, i, 9) : "/");
 
     app_watch(a, app, pid, pidfd);
-    app->child = 0;
     app->running = app->started;
 
     so_log_info("apps", "deployment=%lld project=%s: adopted pid %ld on port "
@@ -1602,37 +1583,8 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
 
     } else {
         app->state = BLD_APP_DRAINING;
-        app->stop_at = app->started;
+        app->due = app->started;
     }
-}
-
-
-/* it died while we were away: what it left goes; started again when it
-   should serve */
-static void
-app_adopt_gone(bld_apps_t *a, bld_app_t *app, const char *cgname, pid_t pid,
-    int restart)
-{
-    bld_cgroup_t  cg;
-    long long     dep;
-
-    if (cgname[0] != '\0'
-        && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
-    {
-        bld_cgroup_destroy(&cg);
-    }
-
-    so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
-                "is gone", app->deployment, app->name, (long) pid);
-
-    if (!restart) {
-        app_forget(a, app);
-        return;
-    }
-
-    dep = app->deployment;
-    app_free(a, app);
-    app_start(a, dep);
 }
 
 
@@ -1664,11 +1616,12 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
     }
 
     res = so_pg_query(a->b->pg, "apps_adopt",
-                      "SELECT a.deployment_id, a.project_id, a.state,"
-                      " a.port, a.pid, coalesce(a.cgroup, ''), a.restarts,"
-                      " coalesce(p.name, ''), coalesce(d.state, ''),"
-                      " coalesce(p.health_path, '/'),"
+                      "SELECT a.deployment_id, a.state, a.port, a.pid,"
+                      " coalesce(a.cgroup, ''), a.restarts,"
+                      " coalesce(d.state, ''),"
                       " coalesce(host(a.address), '127.0.0.1'),"
+                      " a.project_id, coalesce(p.name, ''),"
+                      " coalesce(p.health_path, '/'),"
                       " coalesce(d.artifact_path, ''),"
                       " coalesce(d.run_cmd, '')"
                       " FROM app_processes a"

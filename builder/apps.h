@@ -30,9 +30,9 @@
 typedef enum {
     BLD_APP_STARTING = 0,       /* spawned, health check not through */
     BLD_APP_RUNNING,
-    BLD_APP_DRAINING,           /* replaced or idle: SIGTERM at stop_at */
-    BLD_APP_STOPPING,           /* SIGTERMed: the cgroup killed at kill_at */
-    BLD_APP_BACKOFF             /* crashed: started again at start_at */
+    BLD_APP_DRAINING,           /* replaced or idle: SIGTERM when due */
+    BLD_APP_STOPPING,           /* SIGTERMed: the cgroup killed when due */
+    BLD_APP_BACKOFF             /* crashed: started again when due */
 } bld_app_state_t;
 
 /* one process of a dynamic app (one deployment) */
@@ -52,11 +52,8 @@ typedef struct {
     int              port;
     int64_t          started;       /* ms, monotonic */
     int64_t          running;       /* ms: answering since; the idle clock */
-    int64_t          deadline;      /* STARTING: startup_timeout */
+    int64_t          due;           /* ms: its state's timer runs out */
     int64_t          next_probe;
-    int64_t          stop_at;       /* DRAINING */
-    int64_t          kill_at;       /* STOPPING */
-    int64_t          start_at;      /* BACKOFF */
     int              backoff_ms;
     int              restarts;
     int              probe_fd;      /* the health check's connection */
@@ -104,12 +101,11 @@ typedef enum {
 typedef enum {
     BLD_APP_KEEP = 0,           /* nothing */
     BLD_APP_READY,              /* STARTING -> RUNNING: routed, promoted */
-    BLD_APP_TIMEOUT,            /* STARTING past startup_timeout: killed,
+    BLD_APP_TIMEOUT,            /* STARTING due (startup_timeout): killed,
                                    then as EXITED */
-    BLD_APP_TERM,               /* DRAINING -> STOPPING at stop_at: SIGTERM */
-    BLD_APP_KILL,               /* STOPPING past kill_at: killed, then as
-                                   EXITED */
-    BLD_APP_RESTART,            /* BACKOFF -> STARTING at start_at */
+    BLD_APP_TERM,               /* DRAINING due: STOPPING, SIGTERM */
+    BLD_APP_KILL,               /* STOPPING due: killed, then as EXITED */
+    BLD_APP_RESTART,            /* BACKOFF due: STARTING again */
     BLD_APP_CRASHED,            /* ended while it should serve: FAILED
                                    when PROVISIONING, else BACKOFF */
     BLD_APP_RESPAWN,            /* stopped, woken meanwhile: STARTING */
@@ -173,7 +169,8 @@ int bld_apps_wake(bld_apps_t *a, long long deployment, const char *project);
 /* an app's copy-on-write view, for one start of it (appfs.c says how) */
 typedef struct {
     bld_sandbox_cow_t  cow;         /* what the sandbox mounts */
-    int                loop;        /* -1; open until the sandbox mounted */
+    int                loop;        /* -1; closed by the caller once the
+                                       sandbox mounted it, or failed */
     char               dev[32];
     char               mnt[PATH_MAX / 2];
     char               path[BLD_APPFS_DIRS][PATH_MAX / 2 + 16];
@@ -187,9 +184,6 @@ typedef struct {
    with err */
 int bld_appfs_open(bld_appfs_t *fs, const so_config_t *cfg,
     long long deployment, const char *tree, char *err, size_t errlen);
-
-/* once the sandbox started (its mount holds the device), or failed */
-void bld_appfs_close(bld_appfs_t *fs);
 
 /* formats the next start's image ahead, unless it is there: 0 or SO_ERR
    (logged; a start then formats its own) */
@@ -215,9 +209,6 @@ typedef struct {
     char         conf[PATH_MAX];
 } bld_app_cmd_t;
 
-/* app->fastcgi and app->script_root, from its tree and run command */
-void bld_app_protocol(bld_app_t *app, const char *dir, const char *cmd);
-
 /* the app's command: its run command through /bin/sh, or php-fpm with
    the pool it writes for the app (app->port set).  0, SO_EINVAL (it
    cannot run: err says why) or SO_ERR */
@@ -227,13 +218,15 @@ int bld_app_command(bld_app_cmd_t *c, const so_config_t *cfg,
 
 /* appio.c */
 
-/* a port for a new app, or -1 */
+/* a port of [app_port_min, app_port_max] for a new app (free in its
+   network namespace), or -1 */
 int bld_app_port(const so_config_t *cfg);
 
-/* opens app->out (and the sandbox's ends in wfd[2] when not NULL) */
+/* opens app->out (and the sandbox's append-only ends in wfd[2] when not
+   NULL) */
 int bld_app_outputs(const so_config_t *cfg, bld_app_t *app, int *wfd);
 
-/* what the app printed since the last call, into its log */
+/* what the app printed since the last call, line by line into its log */
 void bld_app_tail(bld_app_t *app);
 
 /* 1 once the app answered its health check: an HTTP status line, or

@@ -6,13 +6,23 @@
  *   STARTING  --healthy-->            RUNNING
  *             --startup_timeout|exit--> CRASHED: FAILED or BACKOFF
  *   RUNNING   --drain-->              DRAINING     --exit--> CRASHED
- *   DRAINING  --stop_at-->            STOPPING     --promoted|wake--> RUNNING
- *   STOPPING  --kill_at|exit-->       gone (sleeping, or started again
+ *   DRAINING  --due-->                STOPPING     --promoted|wake--> RUNNING
+ *   STOPPING  --due|exit-->           gone (sleeping, or started again
  *                                     when woken meanwhile)
- *   BACKOFF   --start_at-->           STARTING     --drain--> gone
+ *   BACKOFF   --due-->                STARTING     --drain--> gone
  */
 
 #include "apps.h"
+
+
+/* what a state's timer (app->due) running out brings */
+static const bld_app_action_t  app_due[] = {
+    [BLD_APP_STARTING] = BLD_APP_TIMEOUT,
+    [BLD_APP_RUNNING] = BLD_APP_KEEP,
+    [BLD_APP_DRAINING] = BLD_APP_TERM,
+    [BLD_APP_STOPPING] = BLD_APP_KILL,
+    [BLD_APP_BACKOFF] = BLD_APP_RESTART,
+};
 
 
 bld_app_action_t
@@ -24,19 +34,7 @@ bld_app_next(const bld_app_t *app, bld_app_event_t ev, int64_t now)
 
     switch (ev) {
     case BLD_APP_EV_TICK:
-        switch (st) {
-        case BLD_APP_STARTING:
-            return now >= app->deadline ? BLD_APP_TIMEOUT : BLD_APP_KEEP;
-        case BLD_APP_DRAINING:
-            return now >= app->stop_at ? BLD_APP_TERM : BLD_APP_KEEP;
-        case BLD_APP_STOPPING:
-            return now >= app->kill_at ? BLD_APP_KILL : BLD_APP_KEEP;
-        case BLD_APP_BACKOFF:
-            return now >= app->start_at ? BLD_APP_RESTART : BLD_APP_KEEP;
-        case BLD_APP_RUNNING:
-            return BLD_APP_KEEP;
-        }
-        return BLD_APP_KEEP;
+        return now >= app->due ? app_due[st] : BLD_APP_KEEP;
 
     case BLD_APP_EV_HEALTHY:
         return st == BLD_APP_STARTING ? BLD_APP_READY : BLD_APP_KEEP;

@@ -115,10 +115,7 @@ test_transitions(void **state)
         app.state = c->state;
         app.to_sleep = c->to_sleep;
         app.wake = c->wake;
-        app.deadline = T0 + c->due;
-        app.stop_at = T0 + c->due;
-        app.kill_at = T0 + c->due;
-        app.start_at = T0 + c->due;
+        app.due = T0 + c->due;
 
         got = bld_app_next(&app, c->ev, T0 + c->at);
         if (got != c->want) {
