@@ -487,7 +487,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     cfg = &a->b->cfg;
     wfd[0] = wfd[1] = -1;
     fs.loop = -1;
-    bld_env_init(&envp);
+    memset(&envp, 0, sizeof(envp));
 
     if (!a->cgroups_ok) {
         so_log_error("apps", "deployment=%lld: no sandbox on this builder",

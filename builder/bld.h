@@ -26,6 +26,9 @@ int bld_loop(bld_t *b);
 /* loop.c: this process's name as a stream consumer and a lease owner */
 void bld_owner_name(char *out, size_t len);
 
+/* jobs.c: deployment's lease dropped if owner holds it, a failure logged */
+void bld_unlease(so_pg_t *pg, long long deployment, const char *owner);
+
 /* retention.c: deletes log lines past log_max_age and log_max_size, and
    deployments past quota_deployments_kept (quota.c) */
 void bld_retention(bld_t *b);

@@ -142,13 +142,6 @@ bld_build_hidden(const char **hidden, const so_config_t *cfg)
 
 
 void
-bld_env_init(bld_env_t *env)
-{
-    memset(env, 0, sizeof(*env));
-}
-
-
-void
 bld_env_add(bld_env_t *env, const char *fmt, ...)
 {
     va_list  ap;
@@ -200,7 +193,7 @@ bld_env_free(bld_env_t *env)
         so_wipe(env->list[i], strlen(env->list[i]));
         free(env->list[i]);
     }
-    bld_env_init(env);
+    memset(env, 0, sizeof(*env));
 }
 
 

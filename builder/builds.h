@@ -61,8 +61,9 @@ int bld_job_start(bld_builds_t *q, long long deployment, long long project,
     int detect);
 int bld_job_is_ours(const bld_builds_t *q, int fd);
 void bld_job_exited(bld_builds_t *q, int pidfd);
-void bld_job_cancel(bld_builds_t *q, long long deployment);
-void bld_job_cancel_project(bld_builds_t *q, long long project);
+/* stops the build of deployment, or (deployment 0) every build of project
+   (project 0: none) */
+void bld_job_cancel(bld_builds_t *q, long long deployment, long long project);
 /* kills the children past their deadline (ms, monotonic) */
 void bld_jobs_tick(bld_builds_t *q, int64_t now);
 void bld_jobs_heartbeat(bld_builds_t *q);

@@ -185,7 +185,7 @@ bld_events_deleted(bld_events_t *ev, const char *eid, long long project,
     PGresult  *res;
     int        reused;
 
-    bld_job_cancel_project(ev->builds, project);
+    bld_job_cancel(ev->builds, 0, project);
 
     /* a project of that name created since owns the host now */
     res = so_pg_query(ev->b->pg, "bld_events_name",

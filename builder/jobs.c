@@ -257,7 +257,6 @@ static void
 bld_job_end(bld_builds_t *q, bld_job_t *job, int lost, int counted)
 {
     bld_job_t  j;
-    char       ids[24];
 
     j = *job;
     (void) epoll_ctl(q->b->epfd, EPOLL_CTL_DEL, j.pidfd, NULL);
@@ -272,18 +271,26 @@ bld_job_end(bld_builds_t *q, bld_job_t *job, int lost, int counted)
     }
 
     (void) bld_recover(q, j.deployment, counted);
+    bld_unlease(q->b->pg, j.deployment, q->consumer);
+}
 
-    snprintf(ids, sizeof(ids), "%lld", j.deployment);
 
-    if (so_pg_exec(q->b->pg, "bld_job_unlease",
+void
+bld_unlease(so_pg_t *pg, long long deployment, const char *owner)
+{
+    char  ids[24];
+
+    snprintf(ids, sizeof(ids), "%lld", deployment);
+
+    if (so_pg_exec(pg, "bld_job_unlease",
                    "UPDATE deployments SET lease_owner = NULL,"
                    " lease_expires_at = NULL"
                    " WHERE id = $1 AND lease_owner = $2",
-                   SO_PG_PARAMS(ids, q->consumer)) != SO_OK)
+                   SO_PG_PARAMS(ids, owner)) != SO_OK)
     {
         /* the state is final: an expired lease there does no harm */
         so_log_warn("jobs", "deployment=%lld: dropping the lease: %s",
-                    j.deployment, so_pg_errstr(q->b->pg));
+                    deployment, so_pg_errstr(pg));
     }
 }
 
@@ -304,25 +311,14 @@ bld_job_term(bld_job_t *job)
 
 
 void
-bld_job_cancel(bld_builds_t *q, long long deployment)
+bld_job_cancel(bld_builds_t *q, long long deployment, long long project)
 {
     int  i;
 
     for (i = 0; i < q->njobs; i++) {
-        if (q->jobs[i].deployment == deployment && !q->jobs[i].detect) {
-            bld_job_term(&q->jobs[i]);
-        }
-    }
-}
-
-
-void
-bld_job_cancel_project(bld_builds_t *q, long long project)
-{
-    int  i;
-
-    for (i = 0; i < q->njobs; i++) {
-        if (q->jobs[i].project == project) {
+        if (!q->jobs[i].detect && (q->jobs[i].deployment == deployment
+                                   || q->jobs[i].project == project))
+        {
             bld_job_term(&q->jobs[i]);
         }
     }

@@ -99,10 +99,9 @@ done:
 static int
 bld_build_foreground(const so_config_t *cfg, long long deployment_id)
 {
-    so_pg_t   *pg;
-    PGresult  *res;
-    char       dep[24], owner[BLD_CONSUMER_LEN], err[SO_ERRLEN];
-    int        rc;
+    so_pg_t  *pg;
+    char      dep[24], owner[BLD_CONSUMER_LEN], err[SO_ERRLEN];
+    int       rc;
 
     snprintf(dep, sizeof(dep), "%lld", deployment_id);
     bld_owner_name(owner, sizeof(owner));
@@ -133,13 +132,9 @@ bld_build_foreground(const so_config_t *cfg, long long deployment_id)
 
     if (rc == BLD_WORKER_PROVISIONED) {
         pg = so_pg_new(cfg->pg_dsn, cfg->pg_timeout);
-        res = pg == NULL || so_pg_connect(pg) != SO_OK ? NULL
-              : so_pg_query(pg, "foreground_unlease",
-                            "UPDATE deployments SET lease_owner = NULL,"
-                            " lease_expires_at = NULL"
-                            " WHERE id = $1 AND lease_owner = $2",
-                            SO_PG_PARAMS(dep, owner));
-        PQclear(res);
+        if (pg != NULL && so_pg_connect(pg) == SO_OK) {
+            bld_unlease(pg, deployment_id, owner);
+        }
         so_pg_free(pg);
         so_log_info("build", "deployment=%s: built; the daemon starts the "
                     "app", dep);

@@ -193,7 +193,7 @@ bld_builds_cancels(bld_builds_t *q)
 
         id = bld_stream_field(e->element[1], "deployment");
         if (id > 0) {
-            bld_job_cancel(q, id);
+            bld_job_cancel(q, id, 0);
         }
     }
 

@@ -161,7 +161,7 @@ bld_source_clone(bld_clone_t *out, const bld_clone_req_t *req,
     bld_step_end_t        end;
 
     memset(out, 0, sizeof(*out));
-    bld_env_init(&envp);
+    memset(&envp, 0, sizeof(envp));
     end = BLD_STEP_ERROR;
 
     len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

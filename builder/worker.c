@@ -572,7 +572,7 @@ wk_build(wk_t *w)
         return WK_RETRY;
     }
 
-    bld_env_init(&envp);
+    memset(&envp, 0, sizeof(envp));
     bld_env_add(&envp, "PATH=" BLD_ENV_PATH);
     bld_env_add(&envp, "HOME=%s", w->home);
     bld_env_add(&envp, "LANG=C.UTF-8");

@@ -117,10 +117,10 @@ const char *const *bld_build_hidden(const char **hidden,
     const so_config_t *cfg);
 
 /*
- * The environment of a sandboxed command, built whole by its caller (none
- * of shipoffd's own reaches it): entries past BLD_ENV_MAX are dropped, and
- * bld_env_free() wipes every one, since the project's secrets are among
- * them.
+ * The environment of a sandboxed command, built whole by its caller in a
+ * zeroed bld_env_t (none of shipoffd's own reaches it): entries past
+ * BLD_ENV_MAX are dropped, and bld_env_free() wipes every one, since the
+ * project's secrets are among them, and zeroes it again.
  */
 #define BLD_ENV_MAX   160
 #define BLD_ENV_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
@@ -131,7 +131,6 @@ typedef struct {
     size_t   n;
 } bld_env_t;
 
-void bld_env_init(bld_env_t *env);
 /* one "NAME=value" entry, formatted */
 void bld_env_add(bld_env_t *env, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
