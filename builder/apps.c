@@ -1219,17 +1219,36 @@ bld_apps_running(const bld_apps_t *a)
 
 
 void
-bld_apps_sleep_idle(bld_apps_t *a, int64_t before, bld_apps_busy_pt busy,
-    void *data)
+bld_apps_activity(bld_apps_t *a, int64_t before,
+    bld_apps_activity_pt activity, void *data)
 {
     bld_app_t  *app;
-    int         i;
+    long long   n;
+    int         i, busy;
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
+        if (app->state != BLD_APP_RUNNING
+            && app->state != BLD_APP_DRAINING)
+        {
+            continue;
+        }
+
+        n = activity(data, app->name, &busy);
+
+        if (n >= 0) {
+            /* a count that went down is an edge's that started over */
+            if (app->u_edge_seen) {
+                app->u_requests += (uint64_t) n >= app->u_edge_requests
+                                   ? (uint64_t) n - app->u_edge_requests
+                                   : (uint64_t) n;
+            }
+            app->u_edge_requests = (uint64_t) n;
+            app->u_edge_seen = 1;
+        }
 
         if (app->state == BLD_APP_RUNNING && app->running <= before
-            && !busy(data, app->name))
+            && !busy)
         {
             app_drain(a, app, 1);
         }
