@@ -474,7 +474,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     bld_sandbox_opts_t   o;
     bld_sandbox_t        sb;
     bld_appfs_t          fs;
-    bld_cgroup_t         leftover;
     bld_env_t            envp;
     bld_app_cmd_t        c;
     const char          *hidden[BLD_HIDDEN_MAX];
@@ -509,9 +508,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     snprintf(name, sizeof(name), "app-%lld", app->deployment);
 
     /* what an earlier life of this app left behind */
-    if (bld_cgroup_open(&leftover, &a->cgroups, name) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
+    bld_cgroup_remove(&a->cgroups, name);
 
     rc = bld_app_command(&c, cfg, app, dir, cmd, err, sizeof(err));
     if (rc != SO_OK) {
@@ -1423,7 +1420,9 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             continue;
 
         case BLD_APP_TERM:
-            bld_app_signal(app, SIGTERM);
+            /* every process, not only bwrap: its pid namespace's init
+               does not pass signals on */
+            (void) bld_cgroup_signal(&app->cg, SIGTERM);
             app->state = BLD_APP_STOPPING;
             app->due = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
             break;
@@ -1507,7 +1506,6 @@ static void
 app_adopt(bld_apps_t *a, PGresult *res, int i)
 {
     bld_app_t           *app;
-    bld_cgroup_t         cg;
     const char          *row_state, *dstate, *cgname;
     long long            dep;
     pid_t                pid;
@@ -1535,11 +1533,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
     {
         /* it died while we were away: what it left goes; started again
            when it should serve */
-        if (cgname[0] != '\0'
-            && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
-        {
-            bld_cgroup_destroy(&cg);
-        }
+        bld_cgroup_remove(&a->cgroups, cgname);
 
         so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
                     "is gone", dep, PQgetvalue(res, i, 9), (long) pid);
@@ -1625,7 +1619,7 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
         *colon = '\0';
     }
 
-    a->cgroups_ok = bld_cgroup_sys_init(&a->cgroups, "/sys/fs/cgroup",
+    a->cgroups_ok = bld_cgroup_sys_init(&a->cgroups,
                                         b->cfg.sandbox_cgroup_parent)
                     == SO_OK;
     if (!a->cgroups_ok) {

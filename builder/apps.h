@@ -228,6 +228,4 @@ void bld_app_tail(bld_app_t *app);
 int bld_app_probe(bld_app_t *app, int64_t now);
 void bld_app_probe_reset(bld_app_t *app, int64_t now);
 
-void bld_app_signal(bld_app_t *app, int sig);
-
 #endif /* BLD_APPS_H */
