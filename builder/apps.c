@@ -916,17 +916,16 @@ app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom)
         return code;
     }
 
-    if (bld_cgroup_kill(&app->cg) != SO_OK) {
-        so_log_error("apps", "deployment=%lld: %s", app->deployment,
-                     app->cg.errstr);
-    }
-
+    /* oom is asked for once its process exited: the count is final */
     if (oom != NULL) {
         (void) bld_cgroup_oom_kills(&app->cg, oom);
         app->u_ooms += (int) *oom;
     }
 
-    (void) bld_cgroup_destroy(&app->cg);
+    if (bld_cgroup_destroy(&app->cg) != SO_OK) {
+        so_log_error("apps", "deployment=%lld: %s", app->deployment,
+                     app->cg.errstr);
+    }
     app->u_cpu_usec = 0;                /* the next cgroup counts anew */
 
     if (app->child && waitpid(app->pid, &status, 0) == app->pid) {
