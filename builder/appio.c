@@ -29,7 +29,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,32 +179,6 @@ bld_app_tail(bld_app_t *app)
             (void) lseek(app->out[i], 0, SEEK_SET);
         }
     }
-}
-
-
-/* every process of the app's cgroup, not only bwrap: its pid namespace's
-   init does not pass signals on */
-void
-bld_app_signal(bld_app_t *app, int sig)
-{
-    FILE  *f;
-    char   path[PATH_MAX];
-    long   pid;
-
-    snprintf(path, sizeof(path), "%s/cgroup.procs", bld_cgroup_path(&app->cg));
-
-    f = fopen(path, "re");
-    if (f == NULL) {
-        return;
-    }
-
-    while (fscanf(f, "%ld", &pid) == 1) {
-        if (pid > 1) {
-            kill((pid_t) pid, sig);
-        }
-    }
-
-    fclose(f);
 }
 
 

@@ -105,7 +105,6 @@ static int app_push(bld_apps_t *a, bld_app_t *app, int running,
 static void app_promote(bld_apps_t *a, bld_app_t *app,
     const bld_edge_result_t *r);
 static void app_snapshot(bld_apps_t *a);
-static int app_in_cgroup(pid_t pid, const char *cgroup);
 static void app_adopt(bld_apps_t *a, PGresult *res, int i);
 static int app_log_new(bld_apps_t *a, bld_app_t *app);
 static void app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd);
@@ -474,7 +473,6 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     bld_sandbox_opts_t   o;
     bld_sandbox_t        sb;
     bld_appfs_t          fs;
-    bld_cgroup_t         leftover;
     bld_env_t            envp;
     bld_app_cmd_t        c;
     const char          *hidden[BLD_HIDDEN_MAX];
@@ -509,9 +507,7 @@ app_spawn(bld_apps_t *a, bld_app_t *app)
     snprintf(name, sizeof(name), "app-%lld", app->deployment);
 
     /* what an earlier life of this app left behind */
-    if (bld_cgroup_open(&leftover, &a->cgroups, name) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
+    bld_cgroup_remove(&a->cgroups, name);
 
     rc = bld_app_command(&c, cfg, app, dir, cmd, err, sizeof(err));
     if (rc != SO_OK) {
@@ -920,17 +916,16 @@ app_reap(bld_apps_t *a, bld_app_t *app, uint64_t *oom)
         return code;
     }
 
-    if (bld_cgroup_kill(&app->cg) != SO_OK) {
-        so_log_error("apps", "deployment=%lld: %s", app->deployment,
-                     app->cg.errstr);
-    }
-
+    /* oom is asked for once its process exited: the count is final */
     if (oom != NULL) {
         (void) bld_cgroup_oom_kills(&app->cg, oom);
         app->u_ooms += (int) *oom;
     }
 
-    (void) bld_cgroup_destroy(&app->cg);
+    if (bld_cgroup_destroy(&app->cg) != SO_OK) {
+        so_log_error("apps", "deployment=%lld: %s", app->deployment,
+                     app->cg.errstr);
+    }
     app->u_cpu_usec = 0;                /* the next cgroup counts anew */
 
     if (app->child && waitpid(app->pid, &status, 0) == app->pid) {
@@ -1219,17 +1214,36 @@ bld_apps_running(const bld_apps_t *a)
 
 
 void
-bld_apps_sleep_idle(bld_apps_t *a, int64_t before, bld_apps_busy_pt busy,
-    void *data)
+bld_apps_activity(bld_apps_t *a, int64_t before,
+    bld_apps_activity_pt activity, void *data)
 {
     bld_app_t  *app;
-    int         i;
+    long long   n;
+    int         i, busy;
 
     for (i = a->napps - 1; i >= 0; i--) {
         app = a->apps[i];
+        if (app->state != BLD_APP_RUNNING
+            && app->state != BLD_APP_DRAINING)
+        {
+            continue;
+        }
+
+        n = activity(data, app->name, &busy);
+
+        if (n >= 0) {
+            /* a count that went down is an edge's that started over */
+            if (app->u_edge_seen) {
+                app->u_requests += (uint64_t) n >= app->u_edge_requests
+                                   ? (uint64_t) n - app->u_edge_requests
+                                   : (uint64_t) n;
+            }
+            app->u_edge_requests = (uint64_t) n;
+            app->u_edge_seen = 1;
+        }
 
         if (app->state == BLD_APP_RUNNING && app->running <= before
-            && !busy(data, app->name))
+            && !busy)
         {
             app_drain(a, app, 1);
         }
@@ -1404,7 +1418,9 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
             continue;
 
         case BLD_APP_TERM:
-            bld_app_signal(app, SIGTERM);
+            /* every process, not only bwrap: its pid namespace's init
+               does not pass signals on */
+            (void) bld_cgroup_signal(&app->cg, SIGTERM);
             app->state = BLD_APP_STOPPING;
             app->due = now + (int64_t) a->b->cfg.app_stop_grace * 1000;
             break;
@@ -1446,40 +1462,6 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
 }
 
 
-/* 1 when pid's cgroup (any hierarchy) ends with /cgroup */
-static int
-app_in_cgroup(pid_t pid, const char *cgroup)
-{
-    FILE    *f;
-    char     path[64], line[1024], *p;
-    size_t   n, c;
-    int      in;
-
-    snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long) pid);
-    f = fopen(path, "re");
-    if (f == NULL) {
-        return 0;
-    }
-
-    in = 0;
-    c = strlen(cgroup);
-
-    while (!in && fgets(line, sizeof(line), f) != NULL) {
-        n = strcspn(line, "\n");
-        line[n] = '\0';
-        p = strrchr(line, ':');
-        if (p != NULL && n >= c + 1 && strcmp(line + n - c, cgroup) == 0
-            && line[n - c - 1] == '/')
-        {
-            in = 1;
-        }
-    }
-
-    fclose(f);
-    return in;
-}
-
-
 /*
  * One row of the adoption query: deployment, the row's state, port, pid,
  * cgroup, restarts, the deployment's state, address, then app_fill()'s
@@ -1511,16 +1493,14 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
         return;
     }
 
-    if (pid <= 0 || cgname[0] == '\0' || kill(pid, 0) != 0
-        || !app_in_cgroup(pid, cgname))
+    /* a pid is only ours while in its cgroup: else another's since */
+    if (pid <= 0 || kill(pid, 0) != 0
+        || bld_cgroup_open(&cg, &a->cgroups, cgname) != SO_OK
+        || !bld_cgroup_has(&cg, pid))
     {
         /* it died while we were away: what it left goes; started again
            when it should serve */
-        if (cgname[0] != '\0'
-            && bld_cgroup_open(&cg, &a->cgroups, cgname) == SO_OK)
-        {
-            bld_cgroup_destroy(&cg);
-        }
+        bld_cgroup_remove(&a->cgroups, cgname);
 
         so_log_warn("apps", "deployment=%lld project=%s: the app (pid %ld) "
                     "is gone", dep, PQgetvalue(res, i, 9), (long) pid);
@@ -1545,16 +1525,7 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
                 : (int) strtol(PQgetvalue(res, i, 2), NULL, 10);
     app->restarts = (int) strtol(PQgetvalue(res, i, 5), NULL, 10);
     snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 7));
-
-    /* unsupervised, it must not run on: the process goes */
-    if (bld_cgroup_open(&app->cg, &a->cgroups, cgname) != SO_OK) {
-        so_log_error("apps", "deployment=%lld: cgroup %s: %s: pid %ld "
-                     "killed", dep, cgname, app->cg.errstr, (long) pid);
-        kill(pid, SIGKILL);
-        so_fd_close(&pidfd);
-        app_forget(a, dep);
-        return;
-    }
+    app->cg = cg;
 
     /* without a log (it could not be made) it is still supervised */
     (void) app_log_new(a, app);
@@ -1606,7 +1577,7 @@ bld_apps_init(bld_apps_t *a, bld_t *b, const char *consumer)
         *colon = '\0';
     }
 
-    a->cgroups_ok = bld_cgroup_sys_init(&a->cgroups, "/sys/fs/cgroup",
+    a->cgroups_ok = bld_cgroup_sys_init(&a->cgroups,
                                         b->cfg.sandbox_cgroup_parent)
                     == SO_OK;
     if (!a->cgroups_ok) {

@@ -127,12 +127,10 @@ bld_app_action_t bld_app_next(const bld_app_t *app, bld_app_event_t ev,
    run BLD_APP_STABLE_MS */
 int bld_app_backoff_ms(const bld_app_t *app, int64_t now);
 
-/* 1 when an app's route is still used: the scaler's question */
-typedef int (*bld_apps_busy_pt)(void *data, const char *name);
-
-/* the requests the edges served for an app's route so far, or -1 when
-   they do not know it */
-typedef long long (*bld_apps_requests_pt)(void *data, const char *name);
+/* the edges' word on an app's route (the scaler's): the requests they
+   served so far, or -1 when none has it; *busy unless they say it idles */
+typedef long long (*bld_apps_activity_pt)(void *data, const char *name,
+    int *busy);
 
 
 /* apps.c */
@@ -153,10 +151,11 @@ void bld_apps_close(bld_apps_t *a);
 /* the number of apps answering */
 int bld_apps_running(const bld_apps_t *a);
 
-/* puts to sleep every app answering since before `before` (ms) whose
-   route busy() says nobody uses */
-void bld_apps_sleep_idle(bld_apps_t *a, int64_t before,
-    bld_apps_busy_pt busy, void *data);
+/* the edges' activity: each running app's requests since the last
+   reading go into its next usage sample, and every app answering since
+   before `before` (ms) whose route nobody uses is put to sleep */
+void bld_apps_activity(bld_apps_t *a, int64_t before,
+    bld_apps_activity_pt activity, void *data);
 
 /* a request woke deployment (its project's PRODUCTION one, named
    project): it runs again, or is kept running */
@@ -194,11 +193,6 @@ int bld_appfs_spare(const so_config_t *cfg);
 /* one sample of every app's usage into app_usage */
 void bld_apps_sample(bld_apps_t *a);
 
-/* the edges' request counts, read by the scaler: each running app's
-   requests since the last reading are added to its next sample */
-void bld_apps_requests(bld_apps_t *a, bld_apps_requests_pt count,
-    void *data);
-
 /* appfpm.c */
 
 /* what an app's sandbox runs: its argv, and what it needs bound */
@@ -233,7 +227,5 @@ void bld_app_tail(bld_app_t *app);
    a php-fpm's answer to FCGI_GET_VALUES */
 int bld_app_probe(bld_app_t *app, int64_t now);
 void bld_app_probe_reset(bld_app_t *app, int64_t now);
-
-void bld_app_signal(bld_app_t *app, int sig);
 
 #endif /* BLD_APPS_H */

@@ -8,7 +8,7 @@
  * since the sample before (a new process, after a restart or a wake,
  * starts its count anew).  Restarts, OOM kills and wakes are counted by
  * apps.c as they happen; requests come from the edges' activity the
- * scaler polls (bld_apps_requests): the growth of each route's count,
+ * scaler polls (bld_apps_activity): the growth of each route's count,
  * which is first only noted, since a route's count is the host's, older
  * than the app.  A sample takes what was counted since the one before,
  * so a window's total is the sum of its rows.  PostgreSQL down, a round
@@ -120,35 +120,3 @@ done:
     json_decref(rows);
 }
 
-
-void
-bld_apps_requests(bld_apps_t *a, bld_apps_requests_pt count, void *data)
-{
-    bld_app_t  *app;
-    long long   n;
-    int         i;
-
-    for (i = 0; i < a->napps; i++) {
-        app = a->apps[i];
-        if (app->state != BLD_APP_RUNNING
-            && app->state != BLD_APP_DRAINING)
-        {
-            continue;
-        }
-
-        n = count(data, app->name);
-        if (n < 0) {
-            continue;
-        }
-
-        /* a count that went down is an edge's that started over */
-        if (app->u_edge_seen) {
-            app->u_requests += (uint64_t) n >= app->u_edge_requests
-                               ? (uint64_t) n - app->u_edge_requests
-                               : (uint64_t) n;
-        }
-
-        app->u_edge_requests = (uint64_t) n;
-        app->u_edge_seen = 1;
-    }
-}

@@ -92,20 +92,16 @@ int
 bld_step_init(bld_step_t *step, const so_config_t *cfg, const char *name,
     const char *workdir, uid_t uid, char *err, size_t errlen)
 {
-    bld_cgroup_t  leftover;
-
     memset(step, 0, sizeof(*step));
 
-    if (bld_cgroup_sys_init(&step->cgroups, "/sys/fs/cgroup",
-                            cfg->sandbox_cgroup_parent) != SO_OK)
+    if (bld_cgroup_sys_init(&step->cgroups, cfg->sandbox_cgroup_parent)
+        != SO_OK)
     {
         snprintf(err, errlen, "cgroups: %s", step->cgroups.errstr);
         return SO_ERR;
     }
 
-    if (bld_cgroup_open(&leftover, &step->cgroups, name) == SO_OK) {
-        bld_cgroup_destroy(&leftover);
-    }
+    bld_cgroup_remove(&step->cgroups, name);
 
     step->cfg = cfg;
     snprintf(step->name, sizeof(step->name), "%s", name);

@@ -34,6 +34,7 @@
 #define CGROUP_SUPER_MAGIC  0x27e0eb
 #endif
 
+#define CG_MNT            "/sys/fs/cgroup"
 #define CG_KILL_WAIT_MS   5000
 #define CG_RMDIR_WAIT_MS  1000
 #define CG_STEP_MS        10
@@ -108,13 +109,13 @@ static const char *cg_dir(const bld_cgroup_t *cg, bld_cg_hier_t h);
 static const cg_files_t *cg_files(const bld_cgroup_t *cg);
 static int cg_name_ok(const char *name, size_t len);
 static int cg_parent_ok(const char *parent);
-static int cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt);
-static int cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt);
+static int cg_probe_v2(bld_cgroup_sys_t *sys);
+static int cg_probe_v1(bld_cgroup_sys_t *sys);
 static int cg_mkdir(bld_cgroup_t *cg, char *dir, size_t rootlen);
 static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
 static int cg_freeze(bld_cgroup_t *cg, int on);
-static int cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec,
+static int cg_procs(bld_cgroup_t *cg, long only, int sig, uint64_t *cpu_usec,
     size_t *n);
 static uint64_t cg_cpu_usec(long pid);
 static int cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
@@ -275,14 +276,14 @@ cg_word(const char *list, const char *word)
 
 
 static int
-cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
+cg_probe_v2(bld_cgroup_sys_t *sys)
 {
     char         buf[512];
     const char  *need[] = { "pids", "cpu" };
     size_t       i;
 
     /* a hybrid host's unified tree without memory is not ours to use */
-    if (cg_read(sys->errstr, mnt, "cgroup.controllers", buf, sizeof(buf))
+    if (cg_read(sys->errstr, CG_MNT, "cgroup.controllers", buf, sizeof(buf))
         != SO_OK || !cg_word(buf, "memory"))
     {
         return SO_ENOTFOUND;
@@ -290,42 +291,41 @@ cg_probe_v2(bld_cgroup_sys_t *sys, const char *mnt)
 
     for (i = 0; i < so_nelems(need); i++) {
         if (!cg_word(buf, need[i])) {
-            cg_error(sys->errstr, "cgroup v2 at %s lacks the %s controller",
-                     mnt, need[i]);
+            cg_error(sys->errstr, "cgroup v2 at " CG_MNT " lacks the %s "
+                     "controller", need[i]);
             return SO_ERR;
         }
     }
 
     sys->version = 2;
-    snprintf(sys->root[BLD_CG_MEMORY], BLD_CG_PATHLEN, "%s", mnt);
+    snprintf(sys->root[BLD_CG_MEMORY], BLD_CG_PATHLEN, "%s", CG_MNT);
 
     return SO_OK;
 }
 
 
 static int
-cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt)
+cg_probe_v1(bld_cgroup_sys_t *sys)
 {
     struct statfs  st;
-    char           path[PATH_MAX];
-    int            h, n;
+    char          *path;
+    int            h;
 
     for (h = 0; h < BLD_CG_NHIER; h++) {
-        n = snprintf(path, sizeof(path), "%s/%s", mnt, cg_v1_names[h]);
-        if (n < 0 || (size_t) n >= BLD_CG_PATHLEN) {
-            cg_error(sys->errstr, "%s: path too long", mnt);
-            return SO_ETOOBIG;
-        }
+        path = sys->root[h];
+        snprintf(path, BLD_CG_PATHLEN, CG_MNT "/%s", cg_v1_names[h]);
 
         if (statfs(path, &st) == 0 && st.f_type == CGROUP_SUPER_MAGIC) {
-            memcpy(sys->root[h], path, (size_t) n + 1);
+            continue;
+        }
 
-        } else if (h != BLD_CG_FREEZER) {
-            cg_error(sys->errstr, "no cgroup v2 with memory at %s and no "
-                     "cgroup v1 %s hierarchy at %s", mnt, cg_v1_names[h],
+        if (h != BLD_CG_FREEZER) {
+            cg_error(sys->errstr, "no cgroup v2 with memory at " CG_MNT
+                     " and no cgroup v1 %s hierarchy at %s", cg_v1_names[h],
                      path);
             return SO_ENOTFOUND;
         }
+        path[0] = '\0';
     }
 
     sys->version = 1;
@@ -334,8 +334,7 @@ cg_probe_v1(bld_cgroup_sys_t *sys, const char *mnt)
 
 
 int
-bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
-    const char *parent)
+bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *parent)
 {
     int  rc;
 
@@ -348,8 +347,8 @@ bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
     }
     memcpy(sys->parent, parent, strlen(parent) + 1);
 
-    rc = cg_probe_v2(sys, mnt);
-    return rc == SO_ENOTFOUND ? cg_probe_v1(sys, mnt) : rc;
+    rc = cg_probe_v2(sys);
+    return rc == SO_ENOTFOUND ? cg_probe_v1(sys) : rc;
 }
 
 
@@ -522,11 +521,13 @@ bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
 
 
 /*
- * Reads the pids of cgroup.procs, SIGKILLs each when asked and adds its
- * CPU time to *cpu_usec when not NULL.  *n is how many were listed.
+ * Reads the pids of cgroup.procs (only that one unless 0), sends each sig
+ * unless 0 and adds its CPU time to *cpu_usec when not NULL.  *n is how
+ * many were listed.
  */
 static int
-cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
+cg_procs(bld_cgroup_t *cg, long only, int sig, uint64_t *cpu_usec,
+    size_t *n)
 {
     FILE  *fp;
     long   pid;
@@ -552,9 +553,12 @@ cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
     }
 
     while (fscanf(fp, "%ld", &pid) == 1) {
+        if (only != 0 && pid != only) {
+            continue;
+        }
         (*n)++;
-        if (pid > 0 && kill_them) {
-            kill((pid_t) pid, SIGKILL);
+        if (pid > 1 && sig != 0) {
+            kill((pid_t) pid, sig);
         }
         if (pid > 0 && cpu_usec != NULL) {
             *cpu_usec += cg_cpu_usec(pid);
@@ -569,7 +573,25 @@ cg_procs(bld_cgroup_t *cg, int kill_them, uint64_t *cpu_usec, size_t *n)
 int
 bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
 {
-    return cg_procs(cg, 0, NULL, n);
+    return cg_procs(cg, 0, 0, NULL, n);
+}
+
+
+int
+bld_cgroup_has(bld_cgroup_t *cg, pid_t pid)
+{
+    size_t  n;
+
+    return cg_procs(cg, pid, 0, NULL, &n) == SO_OK && n > 0;
+}
+
+
+int
+bld_cgroup_signal(bld_cgroup_t *cg, int sig)
+{
+    size_t  n;
+
+    return cg_procs(cg, 0, sig, NULL, &n);
 }
 
 
@@ -664,7 +686,7 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
 
     /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
        Shipoff does not mount): the processes' own counts, read now */
-    return rc != SO_OK ? rc : cg_procs(cg, 0, &u->cpu_usec, &n);
+    return rc != SO_OK ? rc : cg_procs(cg, 0, 0, &u->cpu_usec, &n);
 }
 
 
@@ -721,7 +743,7 @@ bld_cgroup_kill(bld_cgroup_t *cg)
 
     for (waited = 0; waited <= CG_KILL_WAIT_MS; waited += CG_STEP_MS) {
         frozen = cg_freeze(cg, 1) == SO_OK;
-        rc = cg_procs(cg, 1, NULL, &n);
+        rc = cg_procs(cg, 0, SIGKILL, NULL, &n);
         if (frozen) {
             cg_freeze(cg, 0);
         }
@@ -776,6 +798,17 @@ bld_cgroup_destroy(bld_cgroup_t *cg)
     }
 
     return SO_OK;
+}
+
+
+void
+bld_cgroup_remove(const bld_cgroup_sys_t *sys, const char *name)
+{
+    bld_cgroup_t  cg;
+
+    if (bld_cgroup_open(&cg, sys, name) == SO_OK) {
+        (void) bld_cgroup_destroy(&cg);
+    }
 }
 
 

@@ -2,7 +2,7 @@
  * cgroup.h: one small interface over cgroup v1 and v2 for the sandbox.
  *
  * bld_cgroup_sys_init() probes the host once at start and picks the
- * layout: v2 when the unified hierarchy at the mount point offers the
+ * layout: v2 when the unified hierarchy at /sys/fs/cgroup offers the
  * memory controller, else v1 with memory, pids and cpu hierarchies
  * mounted side by side (the hybrid hosts).  Every cgroup Shipoff makes
  * lives under one parent of its own (default "shipoff", relative to the
@@ -46,9 +46,8 @@ typedef struct {
     char    errstr[BLD_CG_ERRLEN];
 } bld_cgroup_t;
 
-/* mnt is where cgroups are mounted ("/sys/fs/cgroup"), parent is ours */
-int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
-    const char *parent);
+/* parent is ours, relative to the hierarchies' roots */
+int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *parent);
 
 /*
  * Makes <parent>/<name> with these limits (memory: bytes, swap included;
@@ -57,10 +56,7 @@ int bld_cgroup_sys_init(bld_cgroup_sys_t *sys, const char *mnt,
 int bld_cgroup_create(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, uint64_t memory, uint64_t pids);
 
-/*
- * Names an existing <parent>/<name> without touching it, so that a
- * leftover of a crash can be bld_cgroup_destroy()ed.
- */
+/* names an existing <parent>/<name> without touching it */
 int bld_cgroup_open(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name);
 
@@ -91,11 +87,21 @@ int bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u);
 /* *n = the number of processes still in the cgroup */
 int bld_cgroup_count(bld_cgroup_t *cg, size_t *n);
 
+/* 1 when pid is a process of the cgroup */
+int bld_cgroup_has(bld_cgroup_t *cg, pid_t pid);
+
+/* sends sig to every process of the cgroup, not waiting */
+int bld_cgroup_signal(bld_cgroup_t *cg, int sig);
+
 /* SIGKILLs every process of the cgroup and waits until none is left */
 int bld_cgroup_kill(bld_cgroup_t *cg);
 
 /* kills what is left, then removes the directories; accepts a bare cg */
 int bld_cgroup_destroy(bld_cgroup_t *cg);
+
+/* destroys <parent>/<name> when it exists: a leftover of a crash, which
+   bld_cgroup_create() would not reuse */
+void bld_cgroup_remove(const bld_cgroup_sys_t *sys, const char *name);
 
 const char *bld_cgroup_path(const bld_cgroup_t *cg);
 

@@ -39,7 +39,7 @@
 #include "scaler.h"
 
 
-/* what idle_busy() is asked about: every edge's activity */
+/* what idle_activity() is asked about: every edge's activity */
 typedef struct {
     bld_scaler_t              *s;
     const bld_edge_result_t   *r;
@@ -47,10 +47,7 @@ typedef struct {
 } idle_round_t;
 
 
-static long long idle_activity(const idle_round_t *round, const char *name,
-    int *busy);
-static int idle_busy(void *data, const char *name);
-static long long idle_requests(void *data, const char *name);
+static long long idle_activity(void *data, const char *name, int *busy);
 static void idle_polled(void *data, const bld_edge_result_t *r);
 static time_t idle_time(const char *rfc3339);
 static int idle_wake_entry(void *data, const char *eid,
@@ -80,20 +77,19 @@ idle_time(const char *rfc3339)
 }
 
 
-/*
- * The app's route (name.apps_domain) on every edge: the requests they
- * served, or -1 when none has it; *busy unless every edge says it idles.
- */
+/* a bld_apps_activity_pt: the app's route is name.apps_domain */
 static long long
-idle_activity(const idle_round_t *round, const char *name, int *busy)
+idle_activity(void *data, const char *name, int *busy)
 {
-    json_t      *routes, *r, *last;
-    const char  *host;
-    char         want[512];
-    size_t       e, i;
-    long long    n;
-    time_t       at;
+    const idle_round_t  *round;
+    json_t              *routes, *r, *last;
+    const char          *host;
+    char                 want[512];
+    size_t               e, i;
+    long long            n;
+    time_t               at;
 
+    round = data;
     snprintf(want, sizeof(want), "%s.%s", name,
              round->s->b->cfg.apps_domain);
     n = -1;
@@ -132,27 +128,6 @@ idle_activity(const idle_round_t *round, const char *name, int *busy)
 }
 
 
-/* 1 unless every edge says the app's route idles */
-static int
-idle_busy(void *data, const char *name)
-{
-    int  busy;
-
-    (void) idle_activity(data, name, &busy);
-    return busy;
-}
-
-
-/* the requests every edge served for the app's route, or -1: on none */
-static long long
-idle_requests(void *data, const char *name)
-{
-    int  busy;
-
-    return idle_activity(data, name, &busy);
-}
-
-
 /* a bld_edge_done_pt: every edge's activity, or why not */
 static void
 idle_polled(void *data, const bld_edge_result_t *r)
@@ -173,10 +148,9 @@ idle_polled(void *data, const bld_edge_result_t *r)
     round.r = r;
     round.now = time(NULL);
 
-    bld_apps_requests(s->apps, idle_requests, &round);
-    bld_apps_sleep_idle(s->apps, so_now_ms()
-                                 - (int64_t) s->b->cfg.idle_timeout * 1000,
-                        idle_busy, &round);
+    bld_apps_activity(s->apps, so_now_ms()
+                               - (int64_t) s->b->cfg.idle_timeout * 1000,
+                      idle_activity, &round);
 }
 
 
