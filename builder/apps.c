@@ -105,6 +105,7 @@ static int app_push(bld_apps_t *a, bld_app_t *app, int running,
 static void app_promote(bld_apps_t *a, bld_app_t *app,
     const bld_edge_result_t *r);
 static void app_snapshot(bld_apps_t *a);
+static int app_in_cgroup(pid_t pid, const char *cgroup);
 static void app_adopt(bld_apps_t *a, PGresult *res, int i);
 static int app_log_new(bld_apps_t *a, bld_app_t *app);
 static void app_watch(bld_apps_t *a, bld_app_t *app, pid_t pid, int pidfd);
@@ -1462,6 +1463,40 @@ bld_apps_tick(bld_apps_t *a, int64_t now)
 }
 
 
+/* 1 when pid's cgroup (any hierarchy) ends with /cgroup */
+static int
+app_in_cgroup(pid_t pid, const char *cgroup)
+{
+    FILE    *f;
+    char     path[64], line[1024], *p;
+    size_t   n, c;
+    int      in;
+
+    snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long) pid);
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return 0;
+    }
+
+    in = 0;
+    c = strlen(cgroup);
+
+    while (!in && fgets(line, sizeof(line), f) != NULL) {
+        n = strcspn(line, "\n");
+        line[n] = '\0';
+        p = strrchr(line, ':');
+        if (p != NULL && n >= c + 1 && strcmp(line + n - c, cgroup) == 0
+            && line[n - c - 1] == '/')
+        {
+            in = 1;
+        }
+    }
+
+    fclose(f);
+    return in;
+}
+
+
 /*
  * One row of the adoption query: deployment, the row's state, port, pid,
  * cgroup, restarts, the deployment's state, address, then app_fill()'s
@@ -1470,7 +1505,6 @@ static void
 app_adopt(bld_apps_t *a, PGresult *res, int i)
 {
     bld_app_t           *app;
-    bld_cgroup_t         cg;
     const char          *row_state, *dstate, *cgname;
     long long            dep;
     pid_t                pid;
@@ -1493,10 +1527,8 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
         return;
     }
 
-    /* a pid is only ours while in its cgroup: else another's since */
-    if (pid <= 0 || kill(pid, 0) != 0
-        || bld_cgroup_open(&cg, &a->cgroups, cgname) != SO_OK
-        || !bld_cgroup_has(&cg, pid))
+    if (pid <= 0 || cgname[0] == '\0' || kill(pid, 0) != 0
+        || !app_in_cgroup(pid, cgname))
     {
         /* it died while we were away: what it left goes; started again
            when it should serve */
@@ -1525,7 +1557,16 @@ app_adopt(bld_apps_t *a, PGresult *res, int i)
                 : (int) strtol(PQgetvalue(res, i, 2), NULL, 10);
     app->restarts = (int) strtol(PQgetvalue(res, i, 5), NULL, 10);
     snprintf(app->addr, sizeof(app->addr), "%s", PQgetvalue(res, i, 7));
-    app->cg = cg;
+
+    /* unsupervised, it must not run on: the process goes */
+    if (bld_cgroup_open(&app->cg, &a->cgroups, cgname) != SO_OK) {
+        so_log_error("apps", "deployment=%lld: cgroup %s: %s: pid %ld "
+                     "killed", dep, cgname, app->cg.errstr, (long) pid);
+        kill(pid, SIGKILL);
+        so_fd_close(&pidfd);
+        app_forget(a, dep);
+        return;
+    }
 
     /* without a log (it could not be made) it is still supervised */
     (void) app_log_new(a, app);

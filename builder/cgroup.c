@@ -115,7 +115,7 @@ static int cg_mkdir(bld_cgroup_t *cg, char *dir, size_t rootlen);
 static int cg_dirs(bld_cgroup_t *cg, const bld_cgroup_sys_t *sys,
     const char *name, int make);
 static int cg_freeze(bld_cgroup_t *cg, int on);
-static int cg_procs(bld_cgroup_t *cg, long only, int sig, uint64_t *cpu_usec,
+static int cg_procs(bld_cgroup_t *cg, int sig, uint64_t *cpu_usec,
     size_t *n);
 static uint64_t cg_cpu_usec(long pid);
 static int cg_read_u64(bld_cgroup_t *cg, bld_cg_hier_t h, const char *file,
@@ -521,13 +521,11 @@ bld_cgroup_oom_kills(bld_cgroup_t *cg, uint64_t *n)
 
 
 /*
- * Reads the pids of cgroup.procs (only that one unless 0), sends each sig
- * unless 0 and adds its CPU time to *cpu_usec when not NULL.  *n is how
- * many were listed.
+ * Reads the pids of cgroup.procs, sends each sig unless 0 and adds its
+ * CPU time to *cpu_usec when not NULL.  *n is how many were listed.
  */
 static int
-cg_procs(bld_cgroup_t *cg, long only, int sig, uint64_t *cpu_usec,
-    size_t *n)
+cg_procs(bld_cgroup_t *cg, int sig, uint64_t *cpu_usec, size_t *n)
 {
     FILE  *fp;
     long   pid;
@@ -553,9 +551,6 @@ cg_procs(bld_cgroup_t *cg, long only, int sig, uint64_t *cpu_usec,
     }
 
     while (fscanf(fp, "%ld", &pid) == 1) {
-        if (only != 0 && pid != only) {
-            continue;
-        }
         (*n)++;
         if (pid > 1 && sig != 0) {
             kill((pid_t) pid, sig);
@@ -573,16 +568,7 @@ cg_procs(bld_cgroup_t *cg, long only, int sig, uint64_t *cpu_usec,
 int
 bld_cgroup_count(bld_cgroup_t *cg, size_t *n)
 {
-    return cg_procs(cg, 0, 0, NULL, n);
-}
-
-
-int
-bld_cgroup_has(bld_cgroup_t *cg, pid_t pid)
-{
-    size_t  n;
-
-    return cg_procs(cg, pid, 0, NULL, &n) == SO_OK && n > 0;
+    return cg_procs(cg, 0, NULL, n);
 }
 
 
@@ -591,7 +577,7 @@ bld_cgroup_signal(bld_cgroup_t *cg, int sig)
 {
     size_t  n;
 
-    return cg_procs(cg, 0, sig, NULL, &n);
+    return cg_procs(cg, sig, NULL, &n);
 }
 
 
@@ -686,7 +672,7 @@ bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u)
 
     /* v1's cpu hierarchy counts no usage (that is cpuacct's, which
        Shipoff does not mount): the processes' own counts, read now */
-    return rc != SO_OK ? rc : cg_procs(cg, 0, 0, &u->cpu_usec, &n);
+    return rc != SO_OK ? rc : cg_procs(cg, 0, &u->cpu_usec, &n);
 }
 
 
@@ -743,7 +729,7 @@ bld_cgroup_kill(bld_cgroup_t *cg)
 
     for (waited = 0; waited <= CG_KILL_WAIT_MS; waited += CG_STEP_MS) {
         frozen = cg_freeze(cg, 1) == SO_OK;
-        rc = cg_procs(cg, 0, SIGKILL, NULL, &n);
+        rc = cg_procs(cg, SIGKILL, NULL, &n);
         if (frozen) {
             cg_freeze(cg, 0);
         }

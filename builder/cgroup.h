@@ -87,9 +87,6 @@ int bld_cgroup_usage(bld_cgroup_t *cg, bld_cgroup_usage_t *u);
 /* *n = the number of processes still in the cgroup */
 int bld_cgroup_count(bld_cgroup_t *cg, size_t *n);
 
-/* 1 when pid is a process of the cgroup */
-int bld_cgroup_has(bld_cgroup_t *cg, pid_t pid);
-
 /* sends sig to every process of the cgroup, not waiting */
 int bld_cgroup_signal(bld_cgroup_t *cg, int sig);
 
