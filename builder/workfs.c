@@ -13,8 +13,8 @@
  *
  * What outlives the build leaves it by copy (publish.c): static output to
  * var/sites, an app's tree to var/apps.  bld_workfs_close() detaches the
- * mount, which a killed attempt may have left too, and removes the image
- * and the dir.  A detection's work dir is a plain dir (disk 0).
+ * mount and removes the image and the dir; a killed attempt leaves those
+ * two (its mount ended with its namespace), which the next one removes.  A detection's work dir is a plain dir (disk 0).
  *
  * A running app's writable layer is the same file system (appfs.c:
  * bld_workfs_format() ahead, bld_workfs_attach() at its start, mounted by
